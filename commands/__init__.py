@@ -1,0 +1,1 @@
+"""Use cases: one folder per command, the eventsourcing Application, AI orchestration."""

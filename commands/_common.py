@@ -1,0 +1,66 @@
+"""Shared plumbing for command handlers: load-decide-save with optimistic-concurrency retries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import RecordConflictError
+
+from commands.application import ChatAssistApp
+from domain.conversation import Conversation
+from domain.errors import Conflict, NotFound
+from domain.workspace import WidgetKeyIndex, Workspace, widget_index_id
+
+A = TypeVar("A", bound=Aggregate)
+R = TypeVar("R")
+
+CONFLICT_RETRIES = 5
+
+
+def load(app: ChatAssistApp, aggregate_id: UUID, kind: type[A], what: str) -> A:
+    """Load an aggregate or raise NotFound naming ``what``."""
+    try:
+        aggregate = app.repository.get(aggregate_id)
+    except AggregateNotFoundError:
+        raise NotFound(f"No {what} with id {aggregate_id}.", code=f"{what.replace(' ', '_')}_not_found") from None
+    if not isinstance(aggregate, kind):
+        raise NotFound(f"No {what} with id {aggregate_id}.", code=f"{what.replace(' ', '_')}_not_found")
+    return aggregate
+
+
+def update(app: ChatAssistApp, aggregate_id: UUID, kind: type[A], what: str, decide: Callable[[A], R]) -> R:
+    """Load, apply ``decide`` (which raises on a rule violation), save; retry on a concurrent write."""
+    for attempt in range(CONFLICT_RETRIES):
+        aggregate = load(app, aggregate_id, kind, what)
+        result = decide(aggregate)
+        try:
+            app.save(aggregate)
+        except RecordConflictError:
+            if attempt == CONFLICT_RETRIES - 1:
+                raise Conflict(f"The {what} changed while we were saving; try again.",
+                               code="concurrent_update") from None
+            continue
+        return result
+    raise AssertionError("unreachable")
+
+
+def workspace_for_key(app: ChatAssistApp, widget_key: str) -> Workspace:
+    """Resolve a public widget key to its workspace, or raise NotFound (mapped to 401 by the web layer)."""
+    try:
+        index = app.repository.get(widget_index_id(widget_key))
+    except AggregateNotFoundError:
+        raise NotFound("Unknown widget key.", code="unknown_widget_key") from None
+    assert isinstance(index, WidgetKeyIndex)
+    return load(app, index.workspace_id, Workspace, "workspace")
+
+
+def conversation_in(app: ChatAssistApp, workspace_id: UUID, conversation_id: UUID) -> Conversation:
+    """Load a conversation of this workspace; another workspace's looks exactly like a missing one."""
+    conversation = load(app, conversation_id, Conversation, "conversation")
+    if conversation.workspace_id != workspace_id:
+        raise NotFound(f"No conversation with id {conversation_id}.", code="conversation_not_found")
+    return conversation

@@ -1,0 +1,57 @@
+"""OpenAI Chat Completions, streamed with usage through the official SDK with its own retries off."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import openai
+
+from commands.ai import base
+from commands.ai.errors import classify
+from commands.ai.prompt import openai_messages
+from domain.pricing import Usage
+
+
+class OpenAIProvider:
+    """Streams GPT replies; a stream without ``finish_reason`` and the usage chunk is a broken stream."""
+
+    name = "openai"
+
+    def __init__(self, api_key: str, *, base_url: str | None = None, timeout_s: float = 30.0) -> None:
+        self.client = openai.AsyncOpenAI(
+            api_key=api_key, base_url=base_url, max_retries=0,
+            timeout=openai.Timeout(timeout_s, connect=min(5.0, timeout_s)),
+        )
+
+    async def stream(self, request: base.PromptRequest) -> AsyncIterator[base.StreamEvent]:
+        """Yield text deltas, then one Completed with the provider's usage."""
+        messages = openai_messages(request.system, request.examples, request.history)
+        usage: Usage | None = None
+        finish_reason: str | None = None
+        model = request.model
+        started = False
+        try:
+            stream = await self.client.chat.completions.create(
+                model=request.model, messages=messages,  # type: ignore[arg-type]
+                max_completion_tokens=request.max_tokens, stream=True,
+                stream_options={"include_usage": True},
+            )
+            async with stream:
+              async for chunk in stream:
+                model = chunk.model or model
+                for choice in chunk.choices:
+                    if choice.delta.content:
+                        started = True
+                        yield base.TextDelta(choice.delta.content)
+                    if choice.finish_reason:
+                        finish_reason = choice.finish_reason
+                if chunk.usage is not None:
+                    u = chunk.usage
+                    details = u.prompt_tokens_details
+                    cached = (details.cached_tokens or 0) if details is not None else 0
+                    usage = Usage(u.prompt_tokens - cached, u.completion_tokens, cached, 0)
+        except Exception as exc:
+            raise classify(exc, started=started) from exc
+        if finish_reason is None or usage is None:
+            raise base.ProviderError(base.BROKEN_STREAM, "the stream ended before finish_reason and usage")
+        yield base.Completed(usage, model, finish_reason)

@@ -1,0 +1,189 @@
+"""The chat turn: store the visitor's message, stream the model's answer, store the answer.
+
+``begin`` does everything that can be refused with a 4xx (key, conversation, message) before a
+single byte of the stream is sent; ``answer`` then streams and records the outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol, TypeVar
+from uuid import UUID, uuid4
+
+import anyio.to_thread
+
+from commands._common import workspace_for_key
+from commands.ai import base
+from commands.ai.models import provider_for
+from commands.ai.offline import OfflineProvider
+from commands.ai.orchestrator import Finished, GaveUp, Restart, RetryPolicy, Route, orchestrate
+from commands.ai.prompt import example_turns, system_text
+from commands.application import ChatAssistApp
+from commands.receive_message import cmd as receive
+from commands.record_reply import cmd as record
+from domain.assessment import confidence_of, topic_of
+from domain.budget import decide_budget
+from domain.conversation import ModelCall
+from domain.retrieval import Document
+from domain.workspace import Workspace
+
+R = TypeVar("R")
+
+
+class UsageMeter(Protocol):
+    """Port: tokens a workspace has used this calendar month (UTC), from a read model."""
+
+    def tokens_this_month(self, workspace_id: UUID) -> int:
+        """Sum of all model-call tokens recorded this month."""
+        ...
+
+
+@dataclass
+class Providers:
+    """The providers this process can reach; offline is always there."""
+
+    by_name: dict[str, base.Provider] = field(default_factory=dict)
+    offline: base.Provider = field(default_factory=OfflineProvider)
+
+    def routes(self, primary: str, fallback: str) -> list[Route]:
+        """Primary then fallback, skipping models whose provider has no key; offline if none is left."""
+        routes: list[Route] = []
+        for model in dict.fromkeys([primary, fallback]):
+            provider = self.by_name.get(provider_for(model) or "")
+            if provider is not None:
+                routes.append(Route(provider, model))
+        return routes or [Route(self.offline, "offline-retrieval")]
+
+
+@dataclass(frozen=True)
+class TurnStarted:
+    """The visitor's message is stored."""
+
+    conversation_id: UUID
+    message_id: str
+
+
+@dataclass(frozen=True)
+class TurnDone:
+    """The answer is stored."""
+
+    message_id: str
+    reply_to: str
+    usage: dict[str, int]
+    cost_usd: str | None
+    confidence: float
+    topic: str
+    provider: str
+    model: str
+    prompt_version: int
+    attempts: int
+    offline: bool
+
+
+@dataclass(frozen=True)
+class TurnError:
+    """No answer; the failure is stored."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Begun:
+    """A stored visitor message and what is needed to answer it."""
+
+    workspace: Workspace
+    received: receive.MessageReceived
+
+
+def documents(workspace: Workspace) -> list[Document]:
+    """The workspace's knowledge as retrievable documents."""
+    docs = [Document(s.id, " ".join([s.title, *s.keywords, s.text]), s.text, s.title) for s in workspace.snippets()]
+    docs += [Document(f"example-{i}", e["user"], e["assistant"]) for i, e in enumerate(workspace.examples)]
+    return docs
+
+
+def totals(calls: list[ModelCall]) -> tuple[dict[str, int], str | None]:
+    """Usage summed over every attempt, and the total cost (None if any attempt's cost is unknown)."""
+    usage = {k: sum(getattr(c, k) for c in calls)
+             for k in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")}
+    costs = [c.cost_usd for c in calls]
+    cost = None if any(c is None for c in costs) else str(sum((c for c in costs if c is not None), Decimal(0)))
+    return usage, cost
+
+
+class ChatService:
+    """Runs chat turns against the event store and the configured providers."""
+
+    def __init__(self, app: ChatAssistApp, providers: Providers, meter: UsageMeter,
+                 policy: RetryPolicy | None = None) -> None:
+        self.app = app
+        self.providers = providers
+        self.meter = meter
+        self.policy = policy or RetryPolicy()
+
+    async def _sync(self, fn: Callable[..., R], *args: Any) -> R:
+        return await anyio.to_thread.run_sync(fn, *args)
+
+    async def workspace(self, widget_key: str) -> Workspace:
+        """The workspace of a widget key (raises NotFound with code unknown_widget_key)."""
+        return await self._sync(workspace_for_key, self.app, widget_key)
+
+    async def begin(self, workspace: Workspace, conversation_id: UUID | None, user: receive.EndUser,
+                    text: str) -> Begun:
+        """Validate and durably store the visitor's message."""
+        command = receive.ReceiveMessage(workspace.id, conversation_id, user, text,
+                                         workspace.settings.max_history_turns)
+        return Begun(workspace, await self._sync(receive.execute, self.app, command))
+
+    async def answer(self, begun: Begun) -> AsyncIterator[TurnStarted | base.TextDelta | Restart | TurnDone
+                                                          | TurnError]:
+        """Stream the answer; the outcome is stored before the final event is yielded."""
+        ws, got = begun.workspace, begun.received
+        yield TurnStarted(got.conversation_id, got.message_id)
+        settings = ws.settings
+        budget = decide_budget(settings, await self._sync(self.meter.tokens_this_month, ws.id))
+        if budget.refuse:
+            message = ("This workspace has used its monthly AI token budget, so the assistant cannot answer "
+                       "right now. A person from the team will see your message.")
+            yield await self._fail(got, [], "budget_exhausted", message)
+            return
+        docs = documents(ws)
+        system, examples = system_text(ws), example_turns(ws)
+
+        def request(model: str) -> base.PromptRequest:
+            return base.PromptRequest(model, system, examples, got.history, settings.max_response_tokens, docs)
+
+        routes = self.providers.routes(budget.model, settings.fallback_model)
+        async for event in orchestrate(routes, request, prompt_version=ws.prompt_version, policy=self.policy):
+            if isinstance(event, Finished):
+                yield await self._succeed(ws, got, event, docs)
+            elif isinstance(event, GaveUp):
+                message = ("The AI assistant is unavailable right now. Please try again in a minute; your "
+                           "message has been saved.")
+                yield await self._fail(got, event.calls, "providers_unavailable", message)
+            else:
+                yield event
+
+    async def _succeed(self, ws: Workspace, got: receive.MessageReceived, fin: Finished,
+                       docs: list[Document]) -> TurnDone:
+        question = got.history[-1].text
+        topic = topic_of(" ".join(t.text for t in got.history if t.role == "user"))
+        confidence = confidence_of(question, fin.text, docs)
+        reply = record.Reply(str(uuid4()), fin.text, confidence, topic, fin.provider, fin.model, ws.prompt_version)
+        await self._sync(record.execute, self.app, record.RecordReply(got.conversation_id, got.message_id,
+                                                                      fin.calls, reply=reply))
+        usage, cost = totals(fin.calls)
+        return TurnDone(reply.message_id, got.message_id, usage, cost, confidence, topic, fin.provider, fin.model,
+                        ws.prompt_version, len(fin.calls), fin.provider == "offline")
+
+    async def _fail(self, got: receive.MessageReceived, calls: list[ModelCall], code: str,
+                    message: str) -> TurnError:
+        failure = record.Failure(code, message)
+        await self._sync(record.execute, self.app, record.RecordReply(got.conversation_id, got.message_id,
+                                                                      calls, failure=failure))
+        return TurnError(code, message)
+
+

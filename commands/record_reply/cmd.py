@@ -1,0 +1,61 @@
+"""RecordReply: every model attempt with its outcome, then the answer or the failure, in one write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from commands._common import update
+from commands.application import ChatAssistApp
+from domain.conversation import Conversation, ModelCall
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The assistant's final answer and how it was produced."""
+
+    message_id: str
+    text: str
+    confidence: float
+    topic: str
+    provider: str
+    model: str
+    prompt_version: int
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why no answer could be given."""
+
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RecordReply:
+    """Exactly one of ``reply`` and ``failure`` is set."""
+
+    conversation_id: UUID
+    reply_to: str
+    calls: list[ModelCall] = field(default_factory=list)
+    reply: Reply | None = None
+    failure: Failure | None = None
+
+
+def handle(cmd: RecordReply, conversation: Conversation) -> None:
+    """Decide: record attempts, then the answer or the failure."""
+    if (cmd.reply is None) == (cmd.failure is None):
+        raise ValueError("RecordReply needs exactly one of reply and failure")
+    for call in cmd.calls:
+        conversation.record_model_call(cmd.reply_to, call)
+    if cmd.reply is not None:
+        r = cmd.reply
+        conversation.reply(r.message_id, cmd.reply_to, r.text, confidence=r.confidence, topic=r.topic,
+                           provider=r.provider, model=r.model, prompt_version=r.prompt_version)
+    elif cmd.failure is not None:
+        conversation.fail_turn(cmd.reply_to, cmd.failure.code, cmd.failure.reason)
+
+
+def execute(app: ChatAssistApp, cmd: RecordReply) -> None:
+    """Save the whole outcome of a turn atomically."""
+    update(app, cmd.conversation_id, Conversation, "conversation", lambda conv: handle(cmd, conv))

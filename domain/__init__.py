@@ -1,0 +1,1 @@
+"""Pure domain model of ChatAssist: aggregates, value objects, policies. No I/O."""

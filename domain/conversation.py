@@ -1,0 +1,194 @@
+"""The Conversation aggregate: one visitor's chat with the assistant.
+
+Personal data (the visitor's identity and every free text) lives only in the
+``personal`` field of each event, so a later per-visitor cipher can encrypt
+exactly that field and erase it by discarding the key (crypto-shredding),
+without rewriting the shape of stored events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import Conflict, InvalidInput
+
+MAX_MESSAGE_CHARS = 4000
+OPEN, RESOLVED, CLOSED = "open", "resolved", "closed"
+MODEL_CALL_OUTCOMES = ("ok", "error", "fell_back")
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """One attempt at one provider, as the orchestrator measured it."""
+
+    call_id: str
+    provider: str
+    model: str
+    prompt_version: int
+    attempt: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    ttft_ms: float | None
+    latency_ms: float
+    cost_usd: Decimal | None
+    outcome: str
+    error_kind: str | None = None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A message in the history window sent to the model."""
+
+    role: str
+    text: str
+
+
+def check_message_text(text: object) -> str:
+    """Return the stripped message or raise InvalidInput with what to fix."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput("The message is empty: send the visitor's question as a non-empty string.",
+                           code="empty_message")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise InvalidInput(f"The message is {len(text)} characters long; the limit is {MAX_MESSAGE_CHARS}.",
+                           code="message_too_long")
+    return text.strip()
+
+
+class Conversation(Aggregate):
+    """A visitor's conversation in one workspace."""
+
+    @event("Started")
+    def __init__(self, workspace_id: UUID, channel: str, personal: dict[str, Any]) -> None:
+        self.workspace_id = workspace_id
+        self.channel = channel
+        self.end_user_id = personal.get("user_id")
+        self.status = OPEN
+        self.turns: list[Turn] = []
+        self.pending: list[str] = []
+        self.message_ids: set[str] = set()
+        self.csat: int | None = None
+        self.user_turns = 0
+
+    def check_open(self) -> None:
+        """Raise Conflict when the conversation no longer takes messages."""
+        if self.status == CLOSED:
+            raise Conflict("This conversation is closed; start a new one by sending no conversation_id.",
+                           code="conversation_closed")
+
+    def receive(self, message_id: str, text: str) -> None:
+        """Record a visitor message; reopens a resolved conversation."""
+        self.check_open()
+        self._user_message_received(message_id=message_id, personal={"text": check_message_text(text)})
+
+    @event("UserMessageReceived")
+    def _user_message_received(self, message_id: str, personal: dict[str, Any]) -> None:
+        self.turns.append(Turn("user", personal["text"]))
+        self.pending.append(message_id)
+        self.message_ids.add(message_id)
+        self.user_turns += 1
+        self.status = OPEN
+
+    def check_pending(self, reply_to: str) -> None:
+        """Raise Conflict unless ``reply_to`` is a visitor message still awaiting its answer."""
+        if reply_to not in self.pending:
+            raise Conflict(f"Message {reply_to} is not awaiting a reply.", code="not_awaiting_reply")
+
+    def record_model_call(self, reply_to: str, call: ModelCall) -> None:
+        """Record one provider attempt with its outcome."""
+        self.check_pending(reply_to)
+        if call.outcome not in MODEL_CALL_OUTCOMES:
+            raise InvalidInput(f"Unknown model call outcome {call.outcome!r}.")
+        self._model_call_made(
+            workspace_id=self.workspace_id, reply_to=reply_to, call_id=call.call_id, provider=call.provider, model=call.model,
+            prompt_version=call.prompt_version, attempt=call.attempt, input_tokens=call.input_tokens,
+            output_tokens=call.output_tokens, cache_read_tokens=call.cache_read_tokens,
+            cache_write_tokens=call.cache_write_tokens, ttft_ms=call.ttft_ms, latency_ms=call.latency_ms,
+            cost_usd=call.cost_usd, cost_known=call.cost_usd is not None, outcome=call.outcome,
+            error_kind=call.error_kind,
+        )
+
+    @event("ModelCallMade")
+    def _model_call_made(self, workspace_id: UUID, reply_to: str, call_id: str, provider: str, model: str, prompt_version: int,
+                         attempt: int, input_tokens: int, output_tokens: int, cache_read_tokens: int,
+                         cache_write_tokens: int, ttft_ms: float | None, latency_ms: float,
+                         cost_usd: Decimal | None, cost_known: bool, outcome: str,
+                         error_kind: str | None) -> None:
+        pass
+
+    def reply(self, message_id: str, reply_to: str, text: str, *, confidence: float, topic: str,
+              provider: str, model: str, prompt_version: int) -> None:
+        """Record the assistant's final answer to a visitor message."""
+        self.check_pending(reply_to)
+        if not 0.0 <= confidence <= 1.0:
+            raise InvalidInput("confidence must be between 0 and 1.")
+        self._assistant_replied(message_id=message_id, reply_to=reply_to, personal={"text": text},
+                                confidence=confidence, topic=topic, provider=provider, model=model,
+                                prompt_version=prompt_version)
+
+    @event("AssistantReplied")
+    def _assistant_replied(self, message_id: str, reply_to: str, personal: dict[str, Any], confidence: float,
+                           topic: str, provider: str, model: str, prompt_version: int) -> None:
+        self.turns.append(Turn("assistant", personal["text"]))
+        self.pending.remove(reply_to)
+        self.message_ids.add(message_id)
+
+    def fail_turn(self, reply_to: str, code: str, reason: str) -> None:
+        """Record that no answer could be given to a visitor message, and why."""
+        self.check_pending(reply_to)
+        self._turn_failed(reply_to=reply_to, code=code, reason=reason)
+
+    @event("TurnFailed")
+    def _turn_failed(self, reply_to: str, code: str, reason: str) -> None:
+        self.pending.remove(reply_to)
+
+    def resolve(self, by: str) -> None:
+        """Mark the visitor's problem solved."""
+        self.check_open()
+        if self.status != RESOLVED:
+            self._resolved(by=by)
+
+    @event("Resolved")
+    def _resolved(self, by: str) -> None:
+        self.status = RESOLVED
+
+    def close(self, reason: str) -> None:
+        """End the conversation; it takes no more messages. Closing twice records nothing."""
+        if self.status != CLOSED:
+            self._closed(reason=reason)
+
+    @event("Closed")
+    def _closed(self, reason: str) -> None:
+        self.status = CLOSED
+
+    def rate(self, score: int, comment: str | None) -> None:
+        """Record the visitor's satisfaction rating, 1 to 5; a later rating replaces it."""
+        if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+            raise InvalidInput("score must be a whole number from 1 to 5.", code="invalid_csat")
+        if comment is not None and len(comment) > 2000:
+            raise InvalidInput("comment must be at most 2,000 characters.")
+        if not self.turns:
+            raise Conflict("There is nothing to rate yet: the conversation has no messages.",
+                           code="nothing_to_rate")
+        self._csat_rated(score=score, personal={"comment": comment})
+
+    @event("CsatRated")
+    def _csat_rated(self, score: int, personal: dict[str, Any]) -> None:
+        self.csat = score
+
+    def history(self, max_turns: int) -> list[Turn]:
+        """The last ``max_turns`` exchanges, oldest first; a visitor message and its answer are one turn.
+
+        The newest visitor message always counts, so ``max_turns=0`` still sends it.
+        """
+        user_indexes = [i for i, turn in enumerate(self.turns) if turn.role == "user"]
+        if not user_indexes:
+            return []
+        keep = max(max_turns, 1)
+        return self.turns[user_indexes[-min(keep, len(user_indexes))]:]

@@ -1,0 +1,1 @@
+"""Read models: one folder per view, each an eventsourcing Projection writing rows and tracking together."""
