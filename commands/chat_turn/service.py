@@ -110,7 +110,7 @@ def totals(calls: list[ModelCall]) -> tuple[dict[str, int], str | None]:
     usage = {k: sum(getattr(c, k) for c in calls)
              for k in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")}
     costs = [c.cost_usd for c in calls]
-    cost = None if any(c is None for c in costs) else str(sum((c for c in costs if c is not None), Decimal(0)))
+    cost = None if any(c is None for c in costs) else format(sum((c for c in costs if c is not None), Decimal(0)), "f")
     return usage, cost
 
 
@@ -124,19 +124,20 @@ class ChatService:
         self.meter = meter
         self.policy = policy or RetryPolicy()
 
-    async def _sync(self, fn: Callable[..., R], *args: Any) -> R:
+    async def run(self, fn: Callable[..., R], *args: Any) -> R:
+        """Run blocking event-store code in a worker thread."""
         return await anyio.to_thread.run_sync(fn, *args)
 
     async def workspace(self, widget_key: str) -> Workspace:
         """The workspace of a widget key (raises NotFound with code unknown_widget_key)."""
-        return await self._sync(workspace_for_key, self.app, widget_key)
+        return await self.run(workspace_for_key, self.app, widget_key)
 
     async def begin(self, workspace: Workspace, conversation_id: UUID | None, user: receive.EndUser,
                     text: str) -> Begun:
         """Validate and durably store the visitor's message."""
         command = receive.ReceiveMessage(workspace.id, conversation_id, user, text,
                                          workspace.settings.max_history_turns)
-        return Begun(workspace, await self._sync(receive.execute, self.app, command))
+        return Begun(workspace, await self.run(receive.execute, self.app, command))
 
     async def answer(self, begun: Begun) -> AsyncIterator[TurnStarted | base.TextDelta | Restart | TurnDone
                                                           | TurnError]:
@@ -144,7 +145,7 @@ class ChatService:
         ws, got = begun.workspace, begun.received
         yield TurnStarted(got.conversation_id, got.message_id)
         settings = ws.settings
-        budget = decide_budget(settings, await self._sync(self.meter.tokens_this_month, ws.id))
+        budget = decide_budget(settings, await self.run(self.meter.tokens_this_month, ws.id))
         if budget.refuse:
             message = ("This workspace has used its monthly AI token budget, so the assistant cannot answer "
                        "right now. A person from the team will see your message.")
@@ -173,7 +174,7 @@ class ChatService:
         topic = topic_of(" ".join(t.text for t in got.history if t.role == "user"))
         confidence = confidence_of(question, fin.text, docs)
         reply = record.Reply(str(uuid4()), fin.text, confidence, topic, fin.provider, fin.model, ws.prompt_version)
-        await self._sync(record.execute, self.app, record.RecordReply(got.conversation_id, got.message_id,
+        await self.run(record.execute, self.app, record.RecordReply(got.conversation_id, got.message_id,
                                                                       fin.calls, reply=reply))
         usage, cost = totals(fin.calls)
         return TurnDone(reply.message_id, got.message_id, usage, cost, confidence, topic, fin.provider, fin.model,
@@ -182,7 +183,7 @@ class ChatService:
     async def _fail(self, got: receive.MessageReceived, calls: list[ModelCall], code: str,
                     message: str) -> TurnError:
         failure = record.Failure(code, message)
-        await self._sync(record.execute, self.app, record.RecordReply(got.conversation_id, got.message_id,
+        await self.run(record.execute, self.app, record.RecordReply(got.conversation_id, got.message_id,
                                                                       calls, failure=failure))
         return TurnError(code, message)
 

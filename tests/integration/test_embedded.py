@@ -4,6 +4,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from contextlib import suppress
 from pathlib import Path
 
 import psutil
@@ -56,6 +58,18 @@ def assert_stopped(services: EmbeddedServices) -> None:
         client.ping()
 
 
+def wait_until_dead(pid: int) -> None:
+    """Wait until pid is gone or a zombie: PID 1 in a container may reap orphans late or never."""
+    proc = psutil.Process(pid)
+    for _ in range(200):
+        with suppress(psutil.NoSuchProcess):
+            if proc.status() != psutil.STATUS_ZOMBIE:
+                time.sleep(0.05)
+                continue
+        return
+    raise AssertionError(f"process {pid} survived SIGKILL")
+
+
 def test_data_survives_a_clean_restart(tmp_path: Path) -> None:
     # Given a row and a key written to freshly started services
     services = start_embedded(tmp_path)
@@ -91,7 +105,7 @@ def test_data_survives_a_crash_and_a_reused_pid(tmp_path: Path) -> None:
     server_pids = [int(pidfile.read_text().split()[0]), int(child.stdout.split()[0])]
     for pid in server_pids:
         os.kill(pid, signal.SIGKILL)
-    psutil.wait_procs([psutil.Process(pid) for pid in server_pids], timeout=10)
+        wait_until_dead(pid)
     lines = pidfile.read_text().splitlines()
     pidfile.write_text("\n".join([str(os.getpid()), *lines[1:]]) + "\n")
 

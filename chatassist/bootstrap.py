@@ -1,0 +1,166 @@
+"""The composition root: build stores, views, providers, services and runners from settings."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import psycopg
+import redis
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.projection import ProjectionRunner
+from eventsourcing.utils import Environment
+from psycopg.conninfo import conninfo_to_dict
+
+from chatassist.embedded import EmbeddedServices, start_embedded
+from chatassist.migrate import migrate
+from chatassist.settings import Settings
+from commands.ai.anthropic_provider import AnthropicProvider
+from commands.ai.base import Provider
+from commands.ai.models import deprecation_of
+from commands.ai.openai_provider import OpenAIProvider
+from commands.ai.orchestrator import RetryPolicy
+from commands.application import ChatAssistApp
+from commands.chat_turn.service import ChatService, Providers
+from projections.transcripts.projection import TranscriptProjection, TranscriptView
+from projections.usage.projection import UsageProjection, UsageView
+
+log = logging.getLogger("chatassist")
+PROJECTIONS: dict[str, tuple[Any, Any]] = {
+    "transcripts": (TranscriptProjection, TranscriptView),
+    "usage": (UsageProjection, UsageView),
+}
+
+
+def eventsourcing_env(settings: Settings, database_url: str) -> dict[str, str]:
+    """The eventsourcing library's configuration for our PostgreSQL URL."""
+    info = conninfo_to_dict(database_url)
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": str(info.get("dbname") or "postgres"),
+        "POSTGRES_HOST": str(info.get("host") or "127.0.0.1"),
+        "POSTGRES_PORT": str(info.get("port") or "5432"),
+        "POSTGRES_USER": str(info.get("user") or "postgres"),
+        "POSTGRES_PASSWORD": str(info.get("password") or ""),
+        "POSTGRES_POOL_SIZE": str(settings.db_pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(settings.db_pool_size),
+        "CREATE_TABLE": "y",
+    }
+    if settings.event_encryption_key:
+        env["CIPHER_TOPIC"] = "eventsourcing.cipher:AESCipher"
+        env["CIPHER_KEY"] = settings.event_encryption_key
+    return env
+
+
+def resolve_services(settings: Settings) -> tuple[str, str, EmbeddedServices | None]:
+    """Database and Redis URLs: the configured ones, else embedded servers under the data dir."""
+    if settings.database_url and settings.redis_url:
+        return settings.database_url, settings.redis_url, None
+    embedded = start_embedded(settings.data_path)
+    return settings.database_url or embedded.database_url, settings.redis_url or embedded.redis_url, embedded
+
+
+def build_providers(settings: Settings) -> Providers:
+    """Providers with a key in the environment; offline is always available."""
+    by_name: dict[str, Provider] = {}
+    if settings.anthropic_api_key:
+        by_name["anthropic"] = AnthropicProvider(settings.anthropic_api_key, base_url=settings.anthropic_base_url,
+                                                 timeout_s=settings.provider_timeout_s)
+    if settings.openai_api_key:
+        by_name["openai"] = OpenAIProvider(settings.openai_api_key, base_url=settings.openai_base_url,
+                                           timeout_s=settings.provider_timeout_s)
+    return Providers(by_name)
+
+
+def warn_deprecated(models: list[str]) -> list[str]:
+    """Log (and return) a warning for each model the anthropic SDK marks deprecated."""
+    warnings = []
+    for model in dict.fromkeys(models):
+        date = deprecation_of(model)
+        if date:
+            warnings.append(f"model {model} is deprecated by Anthropic and reaches end of life on {date}")
+            log.warning(warnings[-1])
+    return warnings
+
+
+@dataclass
+class Container:
+    """Everything a process needs, wired once."""
+
+    settings: Settings
+    database_url: str
+    redis_url: str
+    app: ChatAssistApp
+    transcripts: TranscriptView
+    usage: UsageView
+    redis: redis.Redis
+    chat: ChatService
+    es_env: dict[str, str]
+    embedded: EmbeddedServices | None = None
+    runners: list[ProjectionRunner[Any, Any]] = field(default_factory=list)
+
+    def view(self, cls: type[Any], name: str) -> Any:
+        """Open a view (tracking recorder) of projection ``name``."""
+        env = Environment(name, {**self.es_env, "POSTGRES_POOL_SIZE": "4"})
+        return InfrastructureFactory.construct(env=env).tracking_recorder(cls)  # type: ignore[type-var]
+
+    def start_projections(self, names: list[str] | None = None) -> None:
+        """Run the named projections (default: all) in background threads of this process."""
+        for name in names or list(PROJECTIONS):
+            projection_class, view_class = PROJECTIONS[name]
+            self.runners.append(ProjectionRunner(application_class=ChatAssistApp, projection_class=projection_class,
+                                                 view_class=view_class, env=self.es_env))
+
+    def wait_for_projections(self, timeout: float = 10.0) -> None:
+        """Block until every running projection has caught up with the event store."""
+        position = self.app.recorder.max_notification_id()
+        for runner in self.runners:
+            runner.wait(position, timeout=timeout)
+
+    def close(self) -> None:
+        """Stop runners, close pools, stop embedded servers."""
+        for runner in self.runners:
+            runner.__exit__(None, None, None)
+        self.runners.clear()
+        self.app.close()
+        for v in (self.transcripts, self.usage):
+            v.datastore.close()
+        self.redis.close()
+        if self.embedded is not None:
+            self.embedded.stop()
+
+
+def ensure_database(database_url: str) -> None:
+    """Create the database named in the URL if the server lacks it (laptop and CI convenience)."""
+    info = conninfo_to_dict(database_url)
+    name = str(info.get("dbname") or "postgres")
+    admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
+
+
+def bootstrap(settings: Settings, *, providers: Providers | None = None, run_migrations: bool = True) -> Container:
+    """Wire the process: storage, migrations, event store, views, providers, chat service."""
+    database_url, redis_url, embedded = resolve_services(settings)
+    ensure_database(database_url)
+    if run_migrations:
+        migrate(database_url)
+    es_env = eventsourcing_env(settings, database_url)
+    app = ChatAssistApp(env=es_env)
+    client = redis.Redis.from_url(redis_url)
+    container = Container(settings, database_url, redis_url, app, None, None, client,  # type: ignore[arg-type]
+                          None, es_env, embedded)  # type: ignore[arg-type]
+    container.transcripts = container.view(TranscriptView, TranscriptProjection.name)
+    container.usage = container.view(UsageView, UsageProjection.name)
+    policy = RetryPolicy(attempts=settings.retry_attempts, base_delay_s=settings.retry_base_delay_s)
+    container.chat = ChatService(app, providers or build_providers(settings), container.usage, policy)
+    log.info("storage: %s, redis: %s", _safe(database_url), _safe(redis_url))
+    return container
+
+
+def _safe(url: str) -> str:
+    parsed = urlparse(url)
+    return url.replace(parsed.password, "****") if parsed.password else url

@@ -1,0 +1,228 @@
+"""The ``chatassist`` command: up, web, worker, scheduler, migrate, projections, workspaces, config."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from chatassist.bootstrap import Container, bootstrap, warn_deprecated
+from chatassist.settings import Settings, env_name, get_settings
+from commands.create_workspace import cmd as create_ws
+from domain.workspace import DEFAULT_FALLBACK_MODEL, DEFAULT_PRIMARY_MODEL
+
+log = logging.getLogger("chatassist")
+
+
+def _serve(container: Container, host: str, port: int, demo_key: str | None = None) -> None:
+    import uvicorn
+
+    from web.app import create_app
+
+    offline = not container.chat.providers.by_name
+    note = ("Offline mode: no AI provider key is set, so answers come from the workspace's help articles."
+            if offline else "AI mode: " + ", ".join(sorted(container.chat.providers.by_name)) + " configured.")
+    app = create_app(container.chat, container.transcripts, ready_checks(container), demo_widget_key=demo_key,
+                     mode_note=note)
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning")).run()
+
+
+def ready_checks(container: Container) -> dict[str, Any]:
+    """Readiness probes for /ready."""
+    def database() -> None:
+        container.app.recorder.max_notification_id()
+
+    def redis_ping() -> None:
+        container.redis.ping()
+
+    return {"database": database, "redis": redis_ping}
+
+
+def _start_worker(container: Container) -> Any:
+    from dramatiq import Worker
+
+    from workers.broker import setup_broker
+    from workers.runtime import set_app
+
+    broker = setup_broker(container.redis_url)
+    set_app(container.app)
+    import workers.actors  # noqa: F401  (actors register on the broker set above)
+
+    worker = Worker(broker, worker_threads=4)
+    worker.start()
+    return worker
+
+
+def _start_scheduler(container: Container) -> Any:
+    from workers.actors import close_idle_conversation
+    from workers.scheduler import start_scheduler
+
+    scheduler, _ = start_scheduler(container.transcripts, container.database_url,
+                                   container.settings.idle_close_minutes, close_idle_conversation.send)
+    return scheduler
+
+
+def demo_workspace(container: Container) -> create_ws.WorkspaceCreated:
+    """The demo workspace, created on the first start and found again on later ones."""
+    from commands._common import workspace_for_key
+    from domain.errors import NotFound
+
+    path = container.settings.data_path / "demo-workspace.json"
+    if path.exists():
+        saved = json.loads(path.read_text())
+        try:
+            ws = workspace_for_key(container.app, saved["widget_key"])
+            return create_ws.WorkspaceCreated(ws.id, saved["widget_key"])
+        except NotFound:
+            pass
+    created = create_ws.execute(container.app, create_ws.CreateWorkspace("Demo workspace"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"workspace_id": str(created.workspace_id), "widget_key": created.widget_key}))
+    return created
+
+
+def _wait_forever() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
+    """Everything in one process: web, projections, worker, scheduler (laptop mode)."""
+    container = bootstrap(settings)
+    container.start_projections()
+    worker = _start_worker(container)
+    scheduler = _start_scheduler(container)
+    demo = demo_workspace(container)
+    url = f"http://{args.host}:{args.port}/"
+    mode = "offline answerer (no provider key set)" if not container.chat.providers.by_name else "AI providers"
+    print(f"ChatAssist is running: open {url}\n  demo widget key: {demo.widget_key}\n  answering with: {mode}\n"
+          f"  try: curl -N {url}api/chat -H 'X-Widget-Key: {demo.widget_key}' -H 'Content-Type: application/json'"
+          f" -d '{{\"message\": \"How do I reset my password?\", \"user\": {{\"id\": \"visitor-1\"}}}}'",
+          flush=True)
+    try:
+        _serve(container, args.host, args.port, demo.widget_key)
+    finally:
+        scheduler.shutdown(wait=False)
+        worker.stop()
+        container.close()
+
+
+def cmd_web(settings: Settings, args: argparse.Namespace) -> None:
+    """The HTTP API only (run several behind a load balancer)."""
+    container = bootstrap(settings)
+    try:
+        _serve(container, args.host, args.port)
+    finally:
+        container.close()
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
+    """Dramatiq actors and the projections."""
+    container = bootstrap(settings)
+    container.start_projections()
+    worker = _start_worker(container)
+    print("worker running: projections", ", ".join(r.projection.name for r in container.runners), flush=True)
+    try:
+        _wait_forever()
+    finally:
+        worker.stop()
+        container.close()
+
+
+def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> None:
+    """Periodic jobs; only one scheduler process is active at a time."""
+    container = bootstrap(settings)
+    from workers.broker import setup_broker
+
+    setup_broker(container.redis_url)
+    scheduler = _start_scheduler(container)
+    print("scheduler running", flush=True)
+    try:
+        _wait_forever()
+    finally:
+        scheduler.shutdown(wait=False)
+        container.close()
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
+    """Create the event store, tracking and view tables."""
+    container = bootstrap(settings)
+    container.close()
+    print("database is up to date", flush=True)
+
+
+def cmd_projections(settings: Settings, args: argparse.Namespace) -> None:
+    """Run the named projections (default: all) until stopped."""
+    container = bootstrap(settings)
+    container.start_projections(args.names or None)
+    try:
+        _wait_forever()
+    finally:
+        container.close()
+
+
+def cmd_workspaces_create(settings: Settings, args: argparse.Namespace) -> None:
+    """Create a workspace and print its id and public widget key."""
+    container = bootstrap(settings)
+    try:
+        created = create_ws.execute(container.app, create_ws.CreateWorkspace(args.name))
+    finally:
+        container.close()
+    result = {"workspace_id": str(created.workspace_id), "widget_key": created.widget_key, "name": args.name}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"workspace {result['workspace_id']} created; widget key {result['widget_key']}")
+
+
+def cmd_config(settings: Settings, args: argparse.Namespace) -> None:
+    """Print the effective settings, secrets masked, and model deprecation warnings."""
+    shown = {f"{k} ({env_name(k)})": v for k, v in settings.masked().items()}
+    warnings = warn_deprecated([DEFAULT_PRIMARY_MODEL, DEFAULT_FALLBACK_MODEL])
+    mode = "offline answerer" if not (settings.anthropic_api_key or settings.openai_api_key) else "AI providers"
+    print(json.dumps({"settings": shown, "answering_with": mode, "default_models": {
+        "primary": DEFAULT_PRIMARY_MODEL, "fallback": DEFAULT_FALLBACK_MODEL}, "warnings": warnings}, indent=2))
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    settings = get_settings()
+    root = argparse.ArgumentParser(prog="chatassist", description="Self-hostable AI support chat.")
+    sub = root.add_subparsers(dest="command", required=True)
+    for name, fn in (("up", cmd_up), ("web", cmd_web)):
+        p = sub.add_parser(name, help=fn.__doc__)
+        p.add_argument("--host", default=settings.host)
+        p.add_argument("--port", type=int, default=settings.port)
+        p.set_defaults(fn=fn)
+    for name, fn in (("worker", cmd_worker), ("scheduler", cmd_scheduler), ("migrate", cmd_migrate),
+                     ("config", cmd_config)):
+        sub.add_parser(name, help=fn.__doc__).set_defaults(fn=fn)
+    proj = sub.add_parser("projections", help="projection runners").add_subparsers(dest="action", required=True)
+    run = proj.add_parser("run", help=cmd_projections.__doc__)
+    run.add_argument("names", nargs="*", default=[], help="transcripts, usage (default: all)")
+    run.set_defaults(fn=cmd_projections)
+    ws = sub.add_parser("workspaces", help="manage workspaces").add_subparsers(dest="action", required=True)
+    create = ws.add_parser("create", help=cmd_workspaces_create.__doc__)
+    create.add_argument("name")
+    create.add_argument("--json", action="store_true", help="print the result as JSON")
+    create.set_defaults(fn=cmd_workspaces_create)
+    return root
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script."""
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    args.fn(settings, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Typed settings from the environment (12-factor). The one place every variable is read and documented."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from pathlib import Path
+
+SECRET_FIELDS = frozenset({"anthropic_api_key", "openai_api_key", "event_encryption_key"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Effective configuration. Each field's env var is CHATASSIST_<NAME> unless noted in ENV_NAMES."""
+
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: str = ".chatassist"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    anthropic_api_key: str | None = None
+    openai_api_key: str | None = None
+    anthropic_base_url: str | None = None
+    openai_base_url: str | None = None
+    provider_timeout_s: float = 30.0
+    retry_attempts: int = 3
+    retry_base_delay_s: float = 0.25
+    event_encryption_key: str | None = None
+    db_pool_size: int = 10
+    idle_close_minutes: int = 30
+    log_level: str = "INFO"
+
+    @property
+    def data_path(self) -> Path:
+        """The data directory of the embedded servers, absolute."""
+        return Path(self.data_dir).expanduser().resolve()
+
+    def masked(self) -> dict[str, object]:
+        """All settings with secrets shown as their first and last four characters."""
+        out: dict[str, object] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in SECRET_FIELDS and value:
+                value = f"{value[:6]}…{value[-4:]}" if len(value) > 16 else "****"
+            elif f.name.endswith("_url") and isinstance(value, str) and "@" in value and ":" in value.split("@")[0]:
+                scheme, rest = value.split("://", 1)
+                user = rest.split(":", 1)[0]
+                value = f"{scheme}://{user}:****@{rest.split('@', 1)[1]}"
+            out[f.name] = value
+        return out
+
+
+ENV_NAMES: dict[str, str] = {
+    "database_url": "DATABASE_URL",
+    "redis_url": "REDIS_URL",
+    "anthropic_api_key": "ANTHROPIC_API_KEY",
+    "openai_api_key": "OPENAI_API_KEY",
+    "anthropic_base_url": "ANTHROPIC_BASE_URL",
+    "openai_base_url": "OPENAI_BASE_URL",
+}
+
+
+def env_name(field_name: str) -> str:
+    """The environment variable that sets ``field_name``."""
+    return ENV_NAMES.get(field_name, f"CHATASSIST_{field_name.upper()}")
+
+
+def _convert(raw: str, kind: object, name: str) -> object:
+    try:
+        if kind in ("int", int):
+            return int(raw)
+        if kind in ("float", float):
+            return float(raw)
+        if kind in ("bool", bool):
+            if raw.lower() not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+                raise ValueError(raw)
+            return raw.lower() in {"1", "true", "yes", "on"}
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r} is not a valid {kind}") from None
+    return raw
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read settings from ``environ`` (default: the process environment); empty values count as unset."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        raw = env.get(env_name(f.name), "")
+        if raw != "":
+            kind = str(f.type).replace(" | None", "")
+            values[f.name] = _convert(raw, kind, env_name(f.name))
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Queries over view tables, returning DTOs; Litestar controllers for GET endpoints."""

@@ -1,0 +1,53 @@
+"""GetTranscript: one conversation and its messages, from the transcript view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from projections.transcripts.projection import CONVERSATIONS, MESSAGES, TranscriptView
+
+
+class TranscriptMessage(msgspec.Struct):
+    """A message as the visitor or agent sees it; role ``system`` is a notice (e.g. the AI was unavailable)."""
+
+    role: str
+    text: str | None
+    at: datetime
+    message_id: str | None = None
+    reply_to: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    confidence: float | None = None
+    topic: str | None = None
+    prompt_version: int | None = None
+    error_code: str | None = None
+
+
+class Transcript(msgspec.Struct):
+    """A conversation with its messages in order."""
+
+    id: UUID
+    status: str
+    channel: str
+    topic: str | None
+    csat: int | None
+    turns: int
+    started_at: datetime
+    last_activity_at: datetime
+    messages: list[TranscriptMessage]
+
+
+def get_transcript(view: TranscriptView, workspace_id: UUID, conversation_id: UUID) -> Transcript | None:
+    """The transcript, or None if it does not exist in this workspace (or is not projected yet)."""
+    rows = view.query(
+        f"SELECT id, status, channel, topic, csat, turns, started_at, last_activity_at FROM {CONVERSATIONS}"
+        " WHERE id = %s AND workspace_id = %s", (conversation_id, workspace_id))
+    if not rows:
+        return None
+    messages = view.query(
+        f"SELECT role, text, at, message_id, reply_to, provider, model, confidence, topic, prompt_version,"
+        f" error_code FROM {MESSAGES} WHERE conversation_id = %s ORDER BY seq", (conversation_id,))
+    return Transcript(**rows[0], messages=[TranscriptMessage(**m) for m in messages])

@@ -1,0 +1,1 @@
+"""HTTP: the Litestar app factory, command controllers, dependencies and error mapping."""

@@ -1,0 +1,133 @@
+"""POST /api/chat and the visitor's conversation actions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, post
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from commands.ai.base import TextDelta
+from commands.ai.orchestrator import Restart
+from commands.chat_turn.detach import detached
+from commands.chat_turn.service import ChatService, TurnDone, TurnError, TurnStarted
+from commands.close_conversation import cmd as close_cmd
+from commands.rate_conversation import cmd as rate_cmd
+from commands.receive_message.cmd import EndUser
+from commands.resolve_conversation import cmd as resolve_cmd
+from domain.errors import InvalidInput
+from domain.workspace import Workspace
+from web.errors import error_body
+from web.schemas import Ack, ChatReply, ChatRequest, ChatUsage, CsatRequest
+
+TurnEvent = TurnStarted | TextDelta | Restart | TurnDone | TurnError
+ERROR_STATUS = {"budget_exhausted": 429, "providers_unavailable": 503}
+
+
+def parse_conversation_id(raw: str | None) -> UUID | None:
+    """A UUID, or None for a new conversation; anything else is a 422."""
+    if raw is None:
+        return None
+    try:
+        return UUID(raw)
+    except (ValueError, AttributeError):
+        raise InvalidInput("conversation_id must be a UUID returned by an earlier reply, or null.",
+                           code="invalid_conversation_id") from None
+
+
+def sse(event: TurnEvent) -> ServerSentEventMessage:
+    """One SSE message per turn event."""
+    if isinstance(event, TextDelta):
+        return ServerSentEventMessage(event="delta", data=json.dumps({"text": event.text}))
+    if isinstance(event, TurnStarted):
+        body: dict[str, Any] = {"conversation_id": str(event.conversation_id), "message_id": event.message_id}
+        return ServerSentEventMessage(event="start", data=json.dumps(body))
+    if isinstance(event, Restart):
+        body = {"reason": event.reason, "provider": event.provider, "model": event.model}
+        return ServerSentEventMessage(event="restart", data=json.dumps(body))
+    if isinstance(event, TurnDone):
+        return ServerSentEventMessage(event="done", data=json.dumps(event.__dict__))
+    return ServerSentEventMessage(event="error", data=json.dumps({"code": event.code, "message": event.message}))
+
+
+def wants_json(request: Request[Any, Any, Any]) -> bool:
+    """True when the client asked for one JSON document rather than a stream."""
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/event-stream" not in accept
+
+
+async def collect(events: AsyncIterator[TurnEvent]) -> Response[Any]:
+    """Run the turn to its end and answer with one JSON document."""
+    started: TurnStarted | None = None
+    parts: list[str] = []
+    restarts = 0
+    async for event in events:
+        if isinstance(event, TurnStarted):
+            started = event
+        elif isinstance(event, TextDelta):
+            parts.append(event.text)
+        elif isinstance(event, Restart):
+            parts, restarts = [], restarts + 1
+        elif isinstance(event, TurnDone) and started is not None:
+            return Response(ChatReply(
+                str(started.conversation_id), event.message_id, event.reply_to, "".join(parts),
+                ChatUsage(**event.usage), event.cost_usd, event.confidence, event.topic, event.provider,
+                event.model, event.prompt_version, event.attempts, event.offline, restarts))
+        elif isinstance(event, TurnError) and started is not None:
+            body = error_body(event.code, event.message, conversation_id=str(started.conversation_id),
+                              message_id=started.message_id)
+            return Response(body, status_code=ERROR_STATUS.get(event.code, 503))
+    raise RuntimeError("chat turn ended without an outcome")
+
+
+class ChatController(Controller):
+    """The widget's write API, authenticated by the public widget key."""
+
+    path = "/api"
+    tags = ["chat"]
+
+    @post("/chat", operation_id="chat", summary="Send a visitor message and stream the answer",
+          status_code=200, response_description="text/event-stream: start, delta*, restart*, done | error")
+    async def chat(self, request: Request[Any, Any, Any], data: ChatRequest, chat: ChatService,
+                   widget_workspace: Workspace) -> Any:
+        """Store the message, then stream the reply; with Accept: application/json, answer as one document."""
+        conversation_id = parse_conversation_id(data.conversation_id)
+        user = EndUser(data.user.id, data.user.email, data.user.name)
+        begun = await chat.begin(widget_workspace, conversation_id, user, data.message)
+        events = detached(chat.answer(begun))
+        if wants_json(request):
+            return await collect(events)
+
+        async def stream() -> AsyncIterator[ServerSentEventMessage]:
+            async for event in events:
+                yield sse(event)
+
+        return ServerSentEvent(stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    @post("/conversations/{conversation_id:uuid}/csat", operation_id="rateConversation", status_code=200,
+          summary="Rate the conversation from 1 to 5")
+    async def rate(self, conversation_id: UUID, data: CsatRequest, chat: ChatService,
+                   widget_workspace: Workspace) -> Ack:
+        """Record the visitor's CSAT score."""
+        command = rate_cmd.RateConversation(widget_workspace.id, conversation_id, data.score, data.comment)
+        await chat.run(rate_cmd.execute, chat.app, command)
+        return Ack()
+
+    @post("/conversations/{conversation_id:uuid}/resolve", operation_id="resolveConversation", status_code=200,
+          summary="The visitor's problem is solved")
+    async def resolve(self, conversation_id: UUID, chat: ChatService, widget_workspace: Workspace) -> Ack:
+        """Mark the conversation resolved by the visitor."""
+        command = resolve_cmd.ResolveConversation(widget_workspace.id, conversation_id, "visitor")
+        await chat.run(resolve_cmd.execute, chat.app, command)
+        return Ack()
+
+    @post("/conversations/{conversation_id:uuid}/close", operation_id="closeConversation", status_code=200,
+          summary="End the conversation")
+    async def close(self, conversation_id: UUID, chat: ChatService, widget_workspace: Workspace) -> Ack:
+        """Close the conversation; it takes no more messages."""
+        command = close_cmd.CloseConversation(conversation_id, "visitor_closed", widget_workspace.id)
+        await chat.run(close_cmd.execute, chat.app, command)
+        return Ack()

@@ -1,0 +1,34 @@
+"""GET /health (the process is alive) and GET /ready (its database and Redis answer)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import anyio.to_thread
+from litestar import Response, get
+
+ReadyChecks = dict[str, Callable[[], None]]
+
+
+@get("/health", operation_id="health", tags=["ops"], summary="Liveness")
+async def health() -> dict[str, str]:
+    """Always ok while the process serves requests."""
+    return {"status": "ok"}
+
+
+@get("/ready", operation_id="ready", tags=["ops"], summary="Readiness: database and Redis reachable")
+async def ready(ready_checks: ReadyChecks) -> Response[dict[str, object]]:
+    """200 when every dependency answers, else 503 naming the ones that did not."""
+    results: dict[str, str] = {}
+    for name, check in ready_checks.items():
+        try:
+            await anyio.to_thread.run_sync(check)
+            results[name] = "ok"
+        except Exception as exc:
+            results[name] = f"unavailable: {type(exc).__name__}"
+    ok = all(v == "ok" for v in results.values())
+    body: dict[str, object] = {"status": "ok" if ok else "unavailable", "checks": results}
+    if not ok:
+        body.update(code="not_ready", message="A dependency is unavailable: " +
+                    ", ".join(k for k, v in results.items() if v != "ok") + ".")
+    return Response(body, status_code=200 if ok else 503)

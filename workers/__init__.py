@@ -1,0 +1,1 @@
+"""Background work: the Dramatiq broker and actors, and the periodic jobs."""

@@ -1,0 +1,14 @@
+"""The Dramatiq broker. Import and call ``setup_broker`` before any actor module is imported."""
+
+from __future__ import annotations
+
+import dramatiq
+import redis
+from dramatiq.brokers.redis import RedisBroker
+
+
+def setup_broker(redis_url: str) -> RedisBroker:
+    """Point Dramatiq at Redis (a server or the embedded one) and make it the global broker."""
+    broker = RedisBroker(client=redis.Redis.from_url(redis_url), namespace="chatassist")
+    dramatiq.set_broker(broker)
+    return broker
