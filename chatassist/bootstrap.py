@@ -110,8 +110,9 @@ class Container:
         """Run the named projections (default: all) in background threads of this process."""
         for name in names or list(PROJECTIONS):
             projection_class, view_class = PROJECTIONS[name]
-            self.runners.append(ProjectionRunner(application_class=ChatAssistApp, projection_class=projection_class,
-                                                 view_class=view_class, env=self.es_env))
+            runner = ProjectionRunner(application_class=ChatAssistApp, projection_class=projection_class,
+                                      view_class=view_class, env=self.es_env)
+            self.runners.append(runner.__enter__())
 
     def wait_for_projections(self, timeout: float = 10.0) -> None:
         """Block until every running projection has caught up with the event store."""

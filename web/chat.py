@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, post
+from litestar import Controller, MediaType, Request, Response, post
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from commands.ai.base import TextDelta
@@ -75,11 +75,12 @@ async def collect(events: AsyncIterator[TurnEvent]) -> Response[Any]:
             return Response(ChatReply(
                 str(started.conversation_id), event.message_id, event.reply_to, "".join(parts),
                 ChatUsage(**event.usage), event.cost_usd, event.confidence, event.topic, event.provider,
-                event.model, event.prompt_version, event.attempts, event.offline, restarts))
+                event.model, event.prompt_version, event.attempts, event.offline, restarts),
+                media_type=MediaType.JSON)
         elif isinstance(event, TurnError) and started is not None:
             body = error_body(event.code, event.message, conversation_id=str(started.conversation_id),
                               message_id=started.message_id)
-            return Response(body, status_code=ERROR_STATUS.get(event.code, 503))
+            return Response(body, status_code=ERROR_STATUS.get(event.code, 503), media_type=MediaType.JSON)
     raise RuntimeError("chat turn ended without an outcome")
 
 
@@ -90,7 +91,7 @@ class ChatController(Controller):
     tags = ["chat"]
 
     @post("/chat", operation_id="chat", summary="Send a visitor message and stream the answer",
-          status_code=200, response_description="text/event-stream: start, delta*, restart*, done | error")
+          status_code=200, media_type="text/event-stream", response_description="text/event-stream: start, delta*, restart*, done | error")
     async def chat(self, request: Request[Any, Any, Any], data: ChatRequest, chat: ChatService,
                    widget_workspace: Workspace) -> Any:
         """Store the message, then stream the reply; with Accept: application/json, answer as one document."""

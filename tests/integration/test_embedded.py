@@ -1,6 +1,7 @@
 """The embedded PostgreSQL and Redis keep their data across a clean restart and across a crash."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,7 +29,7 @@ with psycopg.connect(services.database_url) as conn:
     conn.execute("INSERT INTO notes VALUES ('kept')")
 client = redis.Redis.from_url(services.redis_url)
 client.set("greeting", "kept")
-print(client.info()["process_id"], flush=True)
+print(client.info()["process_id"], client.connection_pool.connection_kwargs["path"], flush=True)
 os._exit(1)  # no atexit, no stop: the servers are orphaned
 """
 
@@ -102,7 +103,8 @@ def test_data_survives_a_crash_and_a_reused_pid(tmp_path: Path) -> None:
     assert child.returncode == 1, child.stderr
     # and whose servers were then killed, leaving postmaster.pid naming a pid now used by another process
     pidfile = tmp_path / "postgres" / "postmaster.pid"
-    server_pids = [int(pidfile.read_text().split()[0]), int(child.stdout.split()[0])]
+    redis_pid, redis_socket = child.stdout.split()
+    server_pids = [int(pidfile.read_text().split()[0]), int(redis_pid)]
     for pid in server_pids:
         os.kill(pid, signal.SIGKILL)
         wait_until_dead(pid)
@@ -118,3 +120,4 @@ def test_data_survives_a_crash_and_a_reused_pid(tmp_path: Path) -> None:
         services.stop()
     # and stop() to stop them although the dead process is still listed as a user
     assert_stopped(services)
+    shutil.rmtree(Path(redis_socket).parent)  # the killed Redis's tempdir (pid file, config)
