@@ -13,7 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from commands.chat_turn.service import ChatService
-from projections.transcripts.projection import TranscriptView
+from read_api.get_transcript.query import TranscriptSource
 from read_api.get_transcript.controller import TranscriptController
 from web.chat import ChatController
 from web.deps import widget_workspace, widget_workspace_id
@@ -31,7 +31,7 @@ async def widget_js() -> Response[bytes]:
                     headers={"Cache-Control": "public, max-age=300"})
 
 
-def create_app(chat: ChatService, transcripts: TranscriptView, ready_checks: ReadyChecks, *,
+def create_app(chat: ChatService, transcripts: TranscriptSource, ready_checks: ReadyChecks, *,
                demo_widget_key: str | None = None, mode_note: str = "", debug: bool = False) -> Litestar:
     """Build the HTTP app around already-wired services."""
 

@@ -10,6 +10,10 @@ import msgspec
 from projections.transcripts.projection import CONVERSATIONS, MESSAGES, TranscriptView
 
 
+TranscriptSource = TranscriptView
+"""What the web layer is handed to read transcripts (the projection's view)."""
+
+
 class TranscriptMessage(msgspec.Struct):
     """A message as the visitor or agent sees it; role ``system`` is a notice (e.g. the AI was unavailable)."""
 
