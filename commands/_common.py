@@ -21,10 +21,10 @@ R = TypeVar("R")
 CONFLICT_RETRIES = 5
 
 
-def load(app: ChatAssistApp, aggregate_id: UUID, kind: type[A], what: str) -> A:
-    """Load an aggregate or raise NotFound naming ``what``."""
+def load(app: ChatAssistApp, aggregate_id: UUID, kind: type[A], what: str, *, read_only: bool = False) -> A:
+    """Load an aggregate or raise NotFound naming ``what``; ``read_only`` skips the defensive copy."""
     try:
-        aggregate = app.repository.get(aggregate_id)
+        aggregate = app.repository.get(aggregate_id, deepcopy_from_cache=not read_only)
     except AggregateNotFoundError:
         raise NotFound(f"No {what} with id {aggregate_id}.", code=f"{what.replace(' ', '_')}_not_found") from None
     if not isinstance(aggregate, kind):
@@ -32,10 +32,15 @@ def load(app: ChatAssistApp, aggregate_id: UUID, kind: type[A], what: str) -> A:
     return aggregate
 
 
-def update(app: ChatAssistApp, aggregate_id: UUID, kind: type[A], what: str, decide: Callable[[A], R]) -> R:
-    """Load, apply ``decide`` (which raises on a rule violation), save; retry on a concurrent write."""
+def update(app: ChatAssistApp, aggregate_id: UUID, kind: type[A], what: str, decide: Callable[[A], R], *,
+           loaded: A | None = None) -> R:
+    """Load, apply ``decide`` (which raises on a rule violation), save; retry on a concurrent write.
+
+    ``loaded`` is an aggregate the caller already holds (and has not changed since its last save):
+    it is tried first, saving a read; a conflict falls back to a fresh load.
+    """
     for attempt in range(CONFLICT_RETRIES):
-        aggregate = load(app, aggregate_id, kind, what)
+        aggregate = loaded if loaded is not None and attempt == 0 else load(app, aggregate_id, kind, what)
         result = decide(aggregate)
         try:
             app.save(aggregate)
@@ -48,14 +53,19 @@ def update(app: ChatAssistApp, aggregate_id: UUID, kind: type[A], what: str, dec
     raise AssertionError("unreachable")
 
 
-def workspace_for_key(app: ChatAssistApp, widget_key: str) -> Workspace:
-    """Resolve a public widget key to its workspace, or raise NotFound (mapped to 401 by the web layer)."""
+def workspace_id_for_key(app: ChatAssistApp, widget_key: str) -> UUID:
+    """Resolve a public widget key to its workspace id, or raise NotFound (mapped to 401 by the web layer)."""
     try:
-        index = app.repository.get(widget_index_id(widget_key))
+        index = app.repository.get(widget_index_id(widget_key), deepcopy_from_cache=False)
     except AggregateNotFoundError:
         raise NotFound("Unknown widget key.", code="unknown_widget_key") from None
     assert isinstance(index, WidgetKeyIndex)
-    return load(app, index.workspace_id, Workspace, "workspace")
+    return index.workspace_id
+
+
+def workspace_for_key(app: ChatAssistApp, widget_key: str) -> Workspace:
+    """The workspace of a widget key, for reading only."""
+    return load(app, workspace_id_for_key(app, widget_key), Workspace, "workspace", read_only=True)
 
 
 def conversation_in(app: ChatAssistApp, workspace_id: UUID, conversation_id: UUID) -> Conversation:

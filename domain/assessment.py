@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from domain.retrieval import Document, rank
+from domain.retrieval import Document, Index
 
 DEFAULT_TOPICS: list[tuple[str, tuple[str, ...]]] = [
     ("Legal & Compliance", ("gdpr", "lawyer", "lawsuit", "legal", "sue ", "compliance", "data protection",
@@ -38,9 +38,10 @@ def topic_of(text: str, topics: list[tuple[str, tuple[str, ...]]] = DEFAULT_TOPI
     return "Other"
 
 
-def confidence_of(question: str, answer: str, documents: list[Document]) -> float:
+def confidence_of(question: str, answer: str, documents: list[Document] | Index) -> float:
     """The documented formula above, rounded to 3 places."""
-    hits = rank(question, documents)
+    index = documents if isinstance(documents, Index) else Index(documents)
+    hits = index.rank(question)
     support = hits[0].support if hits else 0.0
     hedging = 1.0 if _HEDGES.search(answer) else 0.0
     return round(max(0.0, min(1.0, 0.6 * support + 0.4 * (1 - hedging))), 3)

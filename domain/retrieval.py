@@ -50,25 +50,38 @@ class Hit:
     support: float
 
 
-def rank(query: str, documents: list[Document], k1: float = 1.2, b: float = 0.75) -> list[Hit]:
-    """BM25 ranking of ``documents`` for ``query``, best first; documents with no shared word are dropped."""
-    query_words = list(dict.fromkeys(words(query)))
-    if not query_words or not documents:
-        return []
-    bags = [Counter(words(d.match_text)) for d in documents]
-    avg_len = sum(sum(bag.values()) for bag in bags) / len(bags) or 1.0
-    df = Counter(w for bag in bags for w in set(bag))
-    hits = []
-    for doc, bag in zip(documents, bags, strict=True):
-        length = sum(bag.values())
-        score, covered = 0.0, 0
-        for w in query_words:
-            tf = bag.get(w, 0)
-            if not tf:
-                continue
-            covered += 1
-            idf = math.log(1 + (len(documents) - df[w] + 0.5) / (df[w] + 0.5))
-            score += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avg_len))
-        if covered:
-            hits.append(Hit(doc, score, covered / len(query_words)))
-    return sorted(hits, key=lambda h: (-h.score, h.document.id))
+class Index:
+    """Documents with their word bags precomputed, so each query costs only its own words."""
+
+    def __init__(self, documents: list[Document], k1: float = 1.2, b: float = 0.75) -> None:
+        self.documents = documents
+        self.bags = [Counter(words(d.match_text)) for d in documents]
+        self.lengths = [sum(bag.values()) for bag in self.bags]
+        self.avg_len = (sum(self.lengths) / len(self.lengths) if self.lengths else 0.0) or 1.0
+        self.df = Counter(w for bag in self.bags for w in set(bag))
+        self.k1, self.b = k1, b
+
+    def rank(self, query: str) -> list[Hit]:
+        """BM25 ranking for ``query``, best first; documents sharing no word are dropped."""
+        query_words = list(dict.fromkeys(words(query)))
+        if not query_words or not self.documents:
+            return []
+        n = len(self.documents)
+        hits = []
+        for doc, bag, length in zip(self.documents, self.bags, self.lengths, strict=True):
+            score, covered = 0.0, 0
+            for w in query_words:
+                tf = bag.get(w, 0)
+                if not tf:
+                    continue
+                covered += 1
+                idf = math.log(1 + (n - self.df[w] + 0.5) / (self.df[w] + 0.5))
+                score += idf * tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * length / self.avg_len))
+            if covered:
+                hits.append(Hit(doc, score, covered / len(query_words)))
+        return sorted(hits, key=lambda h: (-h.score, h.document.id))
+
+
+def rank(query: str, documents: list[Document]) -> list[Hit]:
+    """One-off BM25 ranking of ``documents`` for ``query`` (build an Index to rank many queries)."""
+    return Index(documents).rank(query)

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from domain.conversation import Turn
 from domain.pricing import Usage
-from domain.retrieval import Document
+from domain.retrieval import Index
 
 # Error kinds, recorded on ModelCallMade.error_kind. Stable: dashboards group by them.
 OVERLOADED = "overloaded"
@@ -33,7 +33,7 @@ class PromptRequest:
     examples: list[Turn]
     history: list[Turn]
     max_tokens: int
-    knowledge: list[Document] = field(default_factory=list)
+    knowledge: Index = field(default_factory=lambda: Index([]))
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,9 @@ def classify(exc: BaseException, *, started: bool) -> base.ProviderError:
     if isinstance(status, int):
         headers = getattr(getattr(exc, "response", None), "headers", None)
         return base.ProviderError(kind_for_status(status), f"HTTP {status}", retry_after=_retry_after(headers))
+    cause = exc.__cause__
+    if cause is not None and _is_transport(cause) and not _is_transport(exc):
+        exc = cause  # the openai SDK wraps a stream cut (RemoteProtocolError) in APIConnectionError
     name = type(exc).__name__
     if "Timeout" in name:
         return base.ProviderError(base.TIMEOUT, "the provider did not answer in time")

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 from commands.ai import base
 from domain.pricing import Usage
-from domain.retrieval import Hit, count_tokens, rank, words
+from domain.retrieval import Hit, count_tokens, words
 
 MODEL = "offline-retrieval"
 MIN_SUPPORT = 0.34
@@ -44,7 +44,7 @@ class OfflineProvider:
     async def stream(self, request: base.PromptRequest) -> AsyncIterator[base.StreamEvent]:
         """Yield the retrieved answer in chunks, then Completed with counted tokens."""
         question = next((t.text for t in reversed(request.history) if t.role == "user"), "")
-        reply = compose(question, rank(question, request.knowledge))
+        reply = compose(question, request.knowledge.rank(question))
         prompt = "\n".join([request.system, *(t.text for t in request.examples), *(t.text for t in request.history)])
         pieces = _CHUNK.findall(reply)
         for i in range(0, len(pieces), 4):

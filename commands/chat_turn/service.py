@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 
 import anyio.to_thread
 
-from commands._common import workspace_for_key
+from commands._common import load, workspace_id_for_key
 from commands.ai import base
 from commands.ai.models import provider_for
 from commands.ai.offline import OfflineProvider
@@ -25,9 +25,9 @@ from commands.receive_message import cmd as receive
 from commands.record_reply import cmd as record
 from domain.assessment import confidence_of, topic_of
 from domain.budget import decide_budget
-from domain.conversation import ModelCall
-from domain.retrieval import Document
-from domain.workspace import Workspace
+from domain.conversation import ModelCall, Turn
+from domain.retrieval import Document, Index
+from domain.workspace import Workspace, WorkspaceSettings
 
 R = TypeVar("R")
 
@@ -114,8 +114,20 @@ def totals(calls: list[ModelCall]) -> tuple[dict[str, int], str | None]:
     return usage, cost
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What a turn derives from a workspace version: computed once per version, not per turn."""
+
+    settings: WorkspaceSettings
+    documents: Index
+    system: str
+    examples: list[Turn]
+
+
 class ChatService:
     """Runs chat turns against the event store and the configured providers."""
+
+    MAX_PREPARED = 1000
 
     def __init__(self, app: ChatAssistApp, providers: Providers, meter: UsageMeter,
                  policy: RetryPolicy | None = None) -> None:
@@ -123,6 +135,27 @@ class ChatService:
         self.providers = providers
         self.meter = meter
         self.policy = policy or RetryPolicy()
+        self._key_to_workspace: dict[str, UUID] = {}
+        self._prepared: dict[tuple[UUID, int], Prepared] = {}
+
+    def prepared(self, workspace: Workspace) -> Prepared:
+        """Settings, retrieval documents and prompt parts of this workspace version (cached)."""
+        key = (workspace.id, workspace.version)
+        found = self._prepared.get(key)
+        if found is None:
+            if len(self._prepared) >= self.MAX_PREPARED:
+                self._prepared.clear()
+            found = Prepared(workspace.settings, Index(documents(workspace)), system_text(workspace),
+                             example_turns(workspace))
+            self._prepared[key] = found
+        return found
+
+    def _workspace(self, widget_key: str) -> Workspace:
+        workspace_id = self._key_to_workspace.get(widget_key)
+        if workspace_id is None:
+            workspace_id = workspace_id_for_key(self.app, widget_key)
+            self._key_to_workspace[widget_key] = workspace_id  # a key never moves to another workspace
+        return load(self.app, workspace_id, Workspace, "workspace", read_only=True)
 
     async def run(self, fn: Callable[..., R], *args: Any) -> R:
         """Run blocking event-store code in a worker thread."""
@@ -130,13 +163,13 @@ class ChatService:
 
     async def workspace(self, widget_key: str) -> Workspace:
         """The workspace of a widget key (raises NotFound with code unknown_widget_key)."""
-        return await self.run(workspace_for_key, self.app, widget_key)
+        return await self.run(self._workspace, widget_key)
 
     async def begin(self, workspace: Workspace, conversation_id: UUID | None, user: receive.EndUser,
                     text: str) -> Begun:
         """Validate and durably store the visitor's message."""
         command = receive.ReceiveMessage(workspace.id, conversation_id, user, text,
-                                         workspace.settings.max_history_turns)
+                                         self.prepared(workspace).settings.max_history_turns)
         return Begun(workspace, await self.run(receive.execute, self.app, command))
 
     async def answer(self, begun: Begun) -> AsyncIterator[TurnStarted | base.TextDelta | Restart | TurnDone
@@ -144,23 +177,22 @@ class ChatService:
         """Stream the answer; the outcome is stored before the final event is yielded."""
         ws, got = begun.workspace, begun.received
         yield TurnStarted(got.conversation_id, got.message_id)
-        settings = ws.settings
+        prep = self.prepared(ws)
+        settings = prep.settings
         budget = decide_budget(settings, await self.run(self.meter.tokens_this_month, ws.id))
         if budget.refuse:
             message = ("This workspace has used its monthly AI token budget, so the assistant cannot answer "
                        "right now. A person from the team will see your message.")
             yield await self._fail(got, [], "budget_exhausted", message)
             return
-        docs = documents(ws)
-        system, examples = system_text(ws), example_turns(ws)
-
         def request(model: str) -> base.PromptRequest:
-            return base.PromptRequest(model, system, examples, got.history, settings.max_response_tokens, docs)
+            return base.PromptRequest(model, prep.system, prep.examples, got.history, settings.max_response_tokens,
+                                      prep.documents)
 
         routes = self.providers.routes(budget.model, settings.fallback_model)
         async for event in orchestrate(routes, request, prompt_version=ws.prompt_version, policy=self.policy):
             if isinstance(event, Finished):
-                yield await self._succeed(ws, got, event, docs)
+                yield await self._succeed(ws, got, event, prep.documents)
             elif isinstance(event, GaveUp):
                 message = ("The AI assistant is unavailable right now. Please try again in a minute; your "
                            "message has been saved.")
@@ -169,13 +201,13 @@ class ChatService:
                 yield event
 
     async def _succeed(self, ws: Workspace, got: receive.MessageReceived, fin: Finished,
-                       docs: list[Document]) -> TurnDone:
+                       docs: Index) -> TurnDone:
         question = got.history[-1].text
         topic = topic_of(" ".join(t.text for t in got.history if t.role == "user"))
         confidence = confidence_of(question, fin.text, docs)
         reply = record.Reply(str(uuid4()), fin.text, confidence, topic, fin.provider, fin.model, ws.prompt_version)
-        await self.run(record.execute, self.app, record.RecordReply(got.conversation_id, got.message_id,
-                                                                      fin.calls, reply=reply))
+        command = record.RecordReply(got.conversation_id, got.message_id, fin.calls, reply=reply)
+        await self.run(record.execute, self.app, command, got.conversation)
         usage, cost = totals(fin.calls)
         return TurnDone(reply.message_id, got.message_id, usage, cost, confidence, topic, fin.provider, fin.model,
                         ws.prompt_version, len(fin.calls), fin.provider == "offline")
@@ -183,8 +215,8 @@ class ChatService:
     async def _fail(self, got: receive.MessageReceived, calls: list[ModelCall], code: str,
                     message: str) -> TurnError:
         failure = record.Failure(code, message)
-        await self.run(record.execute, self.app, record.RecordReply(got.conversation_id, got.message_id,
-                                                                      calls, failure=failure))
+        command = record.RecordReply(got.conversation_id, got.message_id, calls, failure=failure)
+        await self.run(record.execute, self.app, command, got.conversation)
         return TurnError(code, message)
 
 

@@ -40,6 +40,7 @@ class MessageReceived:
     message_id: str
     history: list[Turn]
     started: bool
+    conversation: Conversation | None = None
 
 
 def handle_new(cmd: ReceiveMessage, message_id: str) -> Conversation:
@@ -64,12 +65,13 @@ def execute(app: ChatAssistApp, cmd: ReceiveMessage) -> MessageReceived:
     if cmd.conversation_id is None:
         conversation = handle_new(cmd, message_id)
         app.save(conversation)
-        return MessageReceived(conversation.id, message_id, conversation.history(cmd.max_history_turns), True)
-    conversation_in(app, cmd.workspace_id, cmd.conversation_id)
+        return MessageReceived(conversation.id, message_id, conversation.history(cmd.max_history_turns), True,
+                               conversation)
+    existing = conversation_in(app, cmd.workspace_id, cmd.conversation_id)
 
-    def decide(conv: Conversation) -> list[Turn]:
+    def decide(conv: Conversation) -> tuple[list[Turn], Conversation]:
         handle_existing(cmd, conv, message_id)
-        return conv.history(cmd.max_history_turns)
+        return conv.history(cmd.max_history_turns), conv
 
-    history = update(app, cmd.conversation_id, Conversation, "conversation", decide)
-    return MessageReceived(cmd.conversation_id, message_id, history, False)
+    history, saved = update(app, cmd.conversation_id, Conversation, "conversation", decide, loaded=existing)
+    return MessageReceived(cmd.conversation_id, message_id, history, False, saved)

@@ -56,6 +56,6 @@ def handle(cmd: RecordReply, conversation: Conversation) -> None:
         conversation.fail_turn(cmd.reply_to, cmd.failure.code, cmd.failure.reason)
 
 
-def execute(app: ChatAssistApp, cmd: RecordReply) -> None:
-    """Save the whole outcome of a turn atomically."""
-    update(app, cmd.conversation_id, Conversation, "conversation", lambda conv: handle(cmd, conv))
+def execute(app: ChatAssistApp, cmd: RecordReply, loaded: Conversation | None = None) -> None:
+    """Save the whole outcome of a turn atomically; ``loaded`` is the aggregate as last saved, if held."""
+    update(app, cmd.conversation_id, Conversation, "conversation", lambda conv: handle(cmd, conv), loaded=loaded)
