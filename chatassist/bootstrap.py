@@ -115,10 +115,18 @@ class Container:
             self.runners.append(runner.__enter__())
 
     def wait_for_projections(self, timeout: float = 10.0) -> None:
-        """Block until every running projection has caught up with the event store."""
-        position = self.app.recorder.max_notification_id()
+        """Block until every running projection has processed every event it subscribes to."""
         for runner in self.runners:
-            runner.wait(position, timeout=timeout)
+            runner.wait(self.last_position(runner.projection.topics), timeout=timeout)
+
+    def last_position(self, topics: tuple[str, ...]) -> int | None:
+        """The newest notification id among ``topics`` (all topics when empty)."""
+        if not topics:
+            return self.app.recorder.max_notification_id()
+        with psycopg.connect(self.database_url) as conn:
+            row = conn.execute(f"SELECT max(notification_id) FROM {self.app.name.lower()}_events"
+                               " WHERE topic = ANY(%s)", (list(topics),)).fetchone()
+        return row[0] if row else None
 
     def close(self) -> None:
         """Stop runners, close pools, stop embedded servers."""

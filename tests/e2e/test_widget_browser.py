@@ -1,0 +1,358 @@
+"""The embeddable widget in a real browser (Debian's Chromium driven by Playwright).
+
+Given the demo page with the widget, when a visitor asks a question, I expect the answer to stream into an
+"AI" bubble with the offline note, and after a reload the same conversation to be shown again.
+
+By default the widget talks to a small fake backend started here (``widget_server``). With
+``CHATASSIST_E2E_BASE_URL`` and ``CHATASSIST_E2E_WIDGET_KEY`` set, the tests that do not need scripted
+answers run against that real server instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api", exc_type=ImportError,
+                               reason="needs the playwright package (pip install playwright)")
+expect = sync_api.expect
+
+STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
+CHROMIUM = os.environ.get("CHATASSIST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOT = os.environ.get("CHATASSIST_E2E_SCREENSHOT", "/tmp/widget.png")
+FAKE_KEY = "wk_demo_test"
+QUESTION = "How do refunds work?"
+ANSWER_PARTS = ["Refunds are ", "available within 30 days ", "of purchase."]
+OFFLINE_NOTE = "Answered from help articles (offline mode)"
+TIMEOUT_MS = 30_000
+STORED_ID = "k => localStorage.getItem('chatassist:conversation:' + k)"
+
+
+@dataclass
+class Site:
+    """Where the widget's page is, and the fake behind it (None for a real server)."""
+
+    base_url: str
+    widget_key: str
+    fake: FakeBackend | None = None
+
+
+@dataclass
+class FakeBackend:
+    """The fake API's state: conversations, requests seen, and a gate that holds the stream mid-answer."""
+
+    conversations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    closed: set[str] = field(default_factory=set)
+    chat_requests: list[dict[str, Any]] = field(default_factory=list)
+    gate: threading.Event = field(default_factory=threading.Event)
+
+
+def sse(event: str, data: dict[str, Any], newline: str = "\n") -> bytes:
+    """One server-sent event."""
+    return f"event: {event}{newline}data: {json.dumps(data)}{newline}{newline}".encode()
+
+
+def make_handler(fake: FakeBackend) -> type[BaseHTTPRequestHandler]:
+    """A request handler speaking the widget's slice of the ChatAssist API."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def reply(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def error(self, status: int, code: str, message: str) -> None:
+            self.reply(status, json.dumps({"code": code, "message": message}).encode(), "application/json")
+
+        def chunk(self, data: bytes) -> None:
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+
+        def do_GET(self) -> None:
+            if self.path == "/":
+                page = (STATIC / "demo.html").read_text()
+                page = page.replace("{{ widget_key }}", FAKE_KEY)
+                page = page.replace("{{ mode_note }}", "Offline mode: answers come from the help articles.")
+                self.reply(200, page.encode(), "text/html; charset=utf-8")
+            elif self.path == "/widget.js":
+                self.reply(200, (STATIC / "widget.js").read_bytes(), "application/javascript")
+            elif match := re.fullmatch(r"/api/conversations/([^/?]+)", self.path):
+                if self.headers.get("X-Widget-Key") != FAKE_KEY:
+                    self.error(401, "unknown_widget_key", "Unknown widget key.")
+                elif (messages := fake.conversations.get(match[1])) is None:
+                    self.error(404, "conversation_not_found", f"No conversation with id {match[1]}.")
+                else:
+                    body = {"id": match[1], "status": "open", "messages": messages}
+                    self.reply(200, json.dumps(body).encode(), "application/json")
+            else:
+                self.error(404, "not_found", "Not found.")
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+            if match := re.fullmatch(r"/api/conversations/([^/?]+)/close", self.path):
+                fake.closed.add(match[1])
+                self.reply(200, b'{"ok": true}', "application/json")
+                return
+            if self.path != "/api/chat":
+                self.error(404, "not_found", "Not found.")
+                return
+            fake.chat_requests.append({"body": body, "headers": dict(self.headers.items())})
+            if self.headers.get("X-Widget-Key") != FAKE_KEY:
+                self.error(401, "unknown_widget_key", "Unknown widget key.")
+                return
+            if body["message"] == "fail please":
+                self.error(503, "providers_unavailable", "The assistant is unavailable right now.")
+                return
+            conversation_id = body.get("conversation_id") or str(uuid.uuid4())
+            if conversation_id in fake.closed:
+                self.error(409, "conversation_closed", "This conversation is closed.")
+                return
+            if conversation_id not in fake.conversations and body.get("conversation_id"):
+                self.error(404, "conversation_not_found", "This conversation no longer exists.")
+                return
+            history = fake.conversations.setdefault(conversation_id, [])
+            history.append({"role": "user", "text": body["message"], "at": "2026-11-24T10:00:00Z",
+                            "model": None, "provider": None})
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.chunk(sse("start", {"conversation_id": conversation_id, "message_id": "m1"}))
+            if body["message"] == "restart please":
+                self.chunk(sse("delta", {"text": "Half an answ"}))
+                self.chunk(sse("restart", {"reason": "overloaded", "provider": "openai", "model": "gpt-x"}))
+                parts = ["A fresh answer."]
+            else:
+                parts = ANSWER_PARTS
+            # The first delta, then hold until the test has seen it: proves the bubble fills live.
+            first = sse("delta", {"text": parts[0]}, newline="\r\n")
+            self.chunk(first[:9])  # split inside the event name
+            self.chunk(first[9:])
+            fake.gate.wait(10)
+            rest = b"".join(sse("delta", {"text": p}) for p in parts[1:])
+            done = {"message_id": "m2", "reply_to": "m1", "usage": {"input_tokens": 0, "output_tokens": 0},
+                    "cost_usd": None, "confidence": 0.8, "topic": "billing", "provider": "offline",
+                    "model": "offline-retrieval", "prompt_version": 1, "attempts": 1, "offline": True}
+            rest += sse("done", done)
+            for i in range(0, len(rest), 23):  # chunks that split lines and events anywhere
+                self.chunk(rest[i:i + 23])
+            self.chunk(b"")  # the empty chunk ends the response
+            history.append({"role": "assistant", "text": "".join(parts), "at": "2026-11-24T10:00:01Z",
+                            "model": "offline-retrieval", "provider": "offline"})
+
+    return Handler
+
+
+@pytest.fixture(params=["fake", "real"])
+def widget_server(request: pytest.FixtureRequest) -> Iterator[Site]:
+    """The widget against the real app (offline answerer, real PostgreSQL) and against a scripted fake backend.
+
+    The fake lets a test hold the stream mid-answer and script restarts and errors; the real app proves the
+    widget speaks the actual API. CHATASSIST_E2E_BASE_URL (+ _WIDGET_KEY) points "real" at a running server.
+    """
+    if request.param == "real":
+        base_url = os.environ.get("CHATASSIST_E2E_BASE_URL")
+        if base_url:
+            key = os.environ.get("CHATASSIST_E2E_WIDGET_KEY")
+            if not key:
+                pytest.fail("CHATASSIST_E2E_BASE_URL is set but CHATASSIST_E2E_WIDGET_KEY is not")
+            yield Site(base_url.rstrip("/"), key)
+            return
+        yield from _real_app(request)
+        return
+    fake = FakeBackend()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(fake))
+    server.daemon_threads = True
+    server.block_on_close = False
+    thread = threading.Thread(target=server.serve_forever, name="fake-chatassist", daemon=True)
+    thread.start()
+    try:
+        yield Site(f"http://127.0.0.1:{server.server_address[1]}", FAKE_KEY, fake)
+    finally:
+        fake.gate.set()
+        server.shutdown()
+        server.server_close()
+
+
+def _real_app(request: pytest.FixtureRequest) -> Iterator[Site]:
+    from chatassist.cli import ready_checks
+    from commands.ai.orchestrator import RetryPolicy
+    from commands.chat_turn.service import ChatService, Providers
+    from commands.create_workspace import cmd as create_ws
+    from tests.support.server import ThreadedServer
+    from web.app import create_app
+
+    container = request.getfixturevalue("container")
+    created = create_ws.execute(container.app, create_ws.CreateWorkspace("Acme Analytics"))
+    chat = ChatService(container.app, Providers(), container.usage, RetryPolicy())
+    app = create_app(chat, container.transcripts, ready_checks(container), demo_widget_key=created.widget_key,
+                     mode_note="Offline mode: answers come from the help articles.")
+    server = ThreadedServer(app).start()
+    try:
+        yield Site(server.base_url, created.widget_key)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium (Playwright's own browser download does not work here)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh page (empty localStorage); fails the test on any uncaught script error."""
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def open_widget(page: Any) -> None:
+    """Click the launcher and wait for the panel."""
+    page.get_by_role("button", name="Open support chat").click()
+    expect(page.get_by_role("dialog", name="Acme support")).to_be_visible()
+
+
+def ask(page: Any, text: str) -> None:
+    """Type into the widget and press Enter."""
+    box = page.get_by_role("textbox", name="Your message")
+    box.fill(text)
+    box.press("Enter")
+
+
+def wait_for_transcript(page: Any, site: Site, conversation_id: str) -> None:
+    """The real server projects the transcript asynchronously: wait until the answer is readable."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        res = page.request.get(f"{site.base_url}/api/conversations/{conversation_id}",
+                               headers={"X-Widget-Key": site.widget_key})
+        if res.ok and any(m["role"] == "assistant" for m in res.json()["messages"]):
+            return
+        time.sleep(0.2)
+    pytest.fail(f"conversation {conversation_id} has no assistant message after 15 s")
+
+
+def test_visitor_asks_sees_streamed_answer_and_finds_it_after_reload(widget_server: Site, page: Any) -> None:
+    site, fake = widget_server, widget_server.fake
+    page.goto(site.base_url + "/")
+    open_widget(page)
+    ask(page, QUESTION)
+
+    expect(page.locator(".row.user .text")).to_have_text([QUESTION])
+    answer = page.locator(".row.assistant").last
+    send = page.get_by_role("button", name="Send message")
+    if fake is not None:
+        expect(answer.locator(".text")).to_have_text(ANSWER_PARTS[0])  # live, before the answer is complete
+        expect(send).to_be_disabled()
+        fake.gate.set()
+    expect(answer.locator(".note")).to_have_text(OFFLINE_NOTE)
+    expect(send).to_be_enabled()
+    expect(answer.locator(".badge")).to_have_text("AI")
+    answer_text = answer.locator(".text").inner_text()
+    if fake is not None:
+        assert answer_text == "".join(ANSWER_PARTS)
+        request = fake.chat_requests[0]
+        assert request["headers"]["X-Widget-Key"] == FAKE_KEY
+        assert request["headers"]["Accept"] == "text/event-stream"
+        assert request["body"]["conversation_id"] is None
+        assert request["body"]["user"]["id"].startswith("anon_")
+    else:
+        assert answer_text.strip()
+    page.screenshot(path=SCREENSHOT)
+
+    conversation_id = page.evaluate(STORED_ID, site.widget_key)
+    assert conversation_id, "the widget did not keep the conversation id"
+    wait_for_transcript(page, site, conversation_id)
+
+    page.reload()
+    open_widget(page)
+    expect(page.locator(".row.user .text")).to_have_text([QUESTION])
+    expect(page.locator(".row.assistant .text")).to_have_text([answer_text])
+    expect(page.locator(".row.assistant .note")).to_have_text([OFFLINE_NOTE])
+
+    if fake is not None:  # the next message continues the same conversation
+        ask(page, "And for annual plans?")
+        expect(page.locator(".row.assistant .note")).to_have_count(2)
+        assert fake.chat_requests[1]["body"]["conversation_id"] == conversation_id
+        assert fake.chat_requests[1]["body"]["user"]["id"] == fake.chat_requests[0]["body"]["user"]["id"]
+
+
+def test_restart_clears_the_bubble_and_errors_become_notices(widget_server: Site, page: Any) -> None:
+    fake = widget_server.fake
+    if fake is None:
+        pytest.skip("needs the scripted fake backend")
+    page.goto(widget_server.base_url + "/")
+    page.evaluate("k => localStorage.setItem('chatassist:conversation:' + k, 'gone')", FAKE_KEY)
+    open_widget(page)  # GET 404 (after brief retries): the stale id is forgotten
+    expect(page.locator(".row")).to_have_count(0)
+    page.wait_for_function("k => localStorage.getItem('chatassist:conversation:' + k) === null", arg=FAKE_KEY)
+
+    fake.gate.set()
+    ask(page, "restart please")
+    expect(page.locator(".row.assistant .text")).to_have_text(["A fresh answer."])
+
+    ask(page, "fail please")
+    expect(page.locator(".row.system .text")).to_have_text(["The assistant is unavailable right now."])
+    expect(page.get_by_role("button", name="Send message")).to_be_enabled()
+    assert page.locator(".row.assistant").count() == 1
+
+
+def test_a_closed_conversation_is_forgotten_and_the_next_message_starts_a_new_one(
+        widget_server: Site, page: Any) -> None:
+    site = widget_server
+    if site.fake is not None:
+        site.fake.gate.set()
+    page.goto(site.base_url + "/")
+    open_widget(page)
+    ask(page, QUESTION)
+    expect(page.locator(".row.assistant .note")).to_have_count(1)
+    first = page.evaluate(STORED_ID, site.widget_key)
+    closed = page.request.post(f"{site.base_url}/api/conversations/{first}/close",
+                               headers={"X-Widget-Key": site.widget_key})
+    assert closed.ok, closed.text()
+
+    ask(page, "One more thing")  # 409 conversation_closed
+    expect(page.locator(".row.system .text")).to_have_text(
+        ["This conversation has ended. Send your message again to start a new one."])
+    expect(page.get_by_role("textbox", name="Your message")).to_have_value("One more thing")
+    assert page.evaluate(STORED_ID, site.widget_key) is None
+
+    page.get_by_role("button", name="Send message").click()
+    expect(page.locator(".row.assistant .note")).to_have_count(2)
+    second = page.evaluate(STORED_ID, site.widget_key)
+    assert second and second != first
