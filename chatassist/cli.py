@@ -28,7 +28,13 @@ def _serve(container: Container, host: str, port: int, demo_key: str | None = No
             if offline else "AI mode: " + ", ".join(sorted(container.chat.providers.by_name)) + " configured.")
     app = create_app(container.chat, container.transcripts, ready_checks(container), demo_widget_key=demo_key,
                      mode_note=note)
+    # uvicorn re-raises SIGTERM after its graceful shutdown: turn it into SystemExit so our cleanup runs.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     uvicorn.Server(uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning")).run()
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def ready_checks(container: Container) -> dict[str, Any]:
@@ -108,9 +114,11 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     try:
         _serve(container, args.host, args.port, demo.widget_key)
     finally:
+        log.info("shutting down")
         scheduler.shutdown(wait=False)
-        worker.stop()
+        worker.stop(timeout=10_000)
         container.close()
+        log.info("stopped")
 
 
 def cmd_web(settings: Settings, args: argparse.Namespace) -> None:
@@ -131,7 +139,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     try:
         _wait_forever()
     finally:
-        worker.stop()
+        worker.stop(timeout=10_000)
         container.close()
 
 
