@@ -88,8 +88,11 @@ async def wait_http(url: str) -> None:
 
 async def one_turn(client: httpx.AsyncClient, key: str, user: str, conversation_id: str | None) -> tuple[float, str]:
     """Send one message, read the stream to `done`; returns (seconds, conversation id)."""
-    body = {"message": "How do I turn on two-factor authentication?", "conversation_id": conversation_id,
-            "user": {"id": user}}
+    body = {
+        "message": "How do I turn on two-factor authentication?",
+        "conversation_id": conversation_id,
+        "user": {"id": user},
+    }
     started = time.perf_counter()
     conv = conversation_id or ""
     async with client.stream("POST", "/api/chat", json=body, headers={"X-Widget-Key": key}) as response:
@@ -112,8 +115,12 @@ async def direct_calls(base_url: str, n: int) -> list[float]:
     out = []
     for _ in range(n):
         started = time.perf_counter()
-        stream = await client.messages.create(model="claude-sonnet-4-6", max_tokens=256, stream=True,
-                                              messages=[{"role": "user", "content": "How do I turn on 2FA?"}])
+        stream = await client.messages.create(
+            model="claude-sonnet-4-6",
+            max_tokens=256,
+            stream=True,
+            messages=[{"role": "user", "content": "How do I turn on 2FA?"}],
+        )
         async for _event in stream:
             pass
         out.append(time.perf_counter() - started)
@@ -121,8 +128,9 @@ async def direct_calls(base_url: str, n: int) -> list[float]:
     return out
 
 
-async def load(base_url: str, key: str, turns: int, concurrency: int, turns_per_conversation: int) -> tuple[
-        list[float], float]:
+async def load(
+    base_url: str, key: str, turns: int, concurrency: int, turns_per_conversation: int
+) -> tuple[list[float], float]:
     """Run ``turns`` turns with ``concurrency`` visitors; returns (latencies, wall seconds)."""
     latencies: list[float] = []
     remaining = iter(range(turns))
@@ -130,11 +138,9 @@ async def load(base_url: str, key: str, turns: int, concurrency: int, turns_per_
 
     async def visitor(index: int, client: httpx.AsyncClient) -> None:
         conversation: str | None = None
-        count = 0
-        for _ in remaining:
+        for count, _ in enumerate(remaining, start=1):
             seconds, conversation = await one_turn(client, key, f"bench-{index}", conversation)
             latencies.append(seconds)
-            count += 1
             if count % turns_per_conversation == 0:
                 conversation = None
 
@@ -156,17 +162,31 @@ def main() -> None:
     redis_url = os.environ.get("CHATASSIST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     fake_port, web_port = free_port(), free_port()
     with throwaway_database(server_url) as database_url:
-        env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "ANTHROPIC_API_KEY": "bench",
-               "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{fake_port}", "CHATASSIST_LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "ANTHROPIC_API_KEY": "bench",
+            "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{fake_port}",
+            "CHATASSIST_LOG_LEVEL": "WARNING",
+        }
         env.pop("OPENAI_API_KEY", None)
         cli = [sys.executable, "-m", "chatassist.cli"]
         subprocess.run([*cli, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
-        created = subprocess.run([*cli, "workspaces", "create", "Bench", "--json"], env=env, cwd=ROOT, check=True,
-                                 capture_output=True, text=True)
+        created = subprocess.run(
+            [*cli, "workspaces", "create", "Bench", "--json"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         key = json.loads(created.stdout.strip().splitlines()[-1])["widget_key"]
-        with process([sys.executable, "-m", "bench.fake_upstream", "--port", str(fake_port)], env, "ready"), \
-                process([*os.environ.get("BENCH_WEB_PREFIX", "").split(), *cli, "web", "--port", str(web_port)], env), \
-                process([*cli, "projections", "run"], env):
+        with (
+            process([sys.executable, "-m", "bench.fake_upstream", "--port", str(fake_port)], env, "ready"),
+            process([*os.environ.get("BENCH_WEB_PREFIX", "").split(), *cli, "web", "--port", str(web_port)], env),
+            process([*cli, "projections", "run"], env),
+        ):
             base = f"http://127.0.0.1:{web_port}"
             asyncio.run(wait_http(base + "/ready"))
             asyncio.run(load(base, key, 200, 8, args.turns_per_conversation))  # warm up
@@ -174,17 +194,25 @@ def main() -> None:
             sequential, _ = asyncio.run(load(base, key, args.sequential, 1, args.turns_per_conversation))
             loaded, wall = asyncio.run(load(base, key, args.turns, args.concurrency, args.turns_per_conversation))
         with psycopg.connect(database_url) as conn:
-            replies = conn.execute("SELECT count(*) FROM chatassist_events WHERE topic LIKE "
-                                   "'%Conversation.AssistantReplied'").fetchone()
+            replies = conn.execute(
+                "SELECT count(*) FROM chatassist_events WHERE topic LIKE '%Conversation.AssistantReplied'"
+            ).fetchone()
     ms = lambda s: round(s * 1000, 2)  # noqa: E731
     report = {
         "direct_sdk_call_ms": {"p50": ms(pct(direct, 50)), "p99": ms(pct(direct, 99))},
         "turn_via_chatassist_ms": {"p50": ms(pct(sequential, 50)), "p99": ms(pct(sequential, 99))},
-        "overhead_ms": {"p50": ms(pct(sequential, 50) - pct(direct, 50)),
-                        "p99": ms(pct(sequential, 99) - pct(direct, 99))},
-        "loaded": {"concurrency": args.concurrency, "turns": len(loaded), "turns_per_s": round(len(loaded) / wall, 1),
-                   "latency_p50_ms": ms(pct(loaded, 50)), "latency_p99_ms": ms(pct(loaded, 99)),
-                   "mean_ms": ms(statistics.fmean(loaded))},
+        "overhead_ms": {
+            "p50": ms(pct(sequential, 50) - pct(direct, 50)),
+            "p99": ms(pct(sequential, 99) - pct(direct, 99)),
+        },
+        "loaded": {
+            "concurrency": args.concurrency,
+            "turns": len(loaded),
+            "turns_per_s": round(len(loaded) / wall, 1),
+            "latency_p50_ms": ms(pct(loaded, 50)),
+            "latency_p99_ms": ms(pct(loaded, 99)),
+            "mean_ms": ms(statistics.fmean(loaded)),
+        },
         "assistant_replies_committed": replies[0] if replies else None,
     }
     print(json.dumps(report, indent=2))

@@ -16,8 +16,15 @@ def main() -> None:
     server = FakeLLMServer(port=args.port)
     server.requests = _Discard()  # do not keep every request in memory during a long run
     for provider in ("anthropic", "openai"):
-        server.set_default(provider, Script(text="Open Settings, then Security, and turn on 2FA.", chunks=5,
-                                            input_tokens=900, output_tokens=12))
+        server.set_default(
+            provider,
+            Script(
+                text="Open Settings, then Security, and turn on 2FA.",
+                chunks=5,
+                input_tokens=900,
+                output_tokens=12,
+            ),
+        )
     server.start()
     print("ready", flush=True)
     threading.Event().wait()

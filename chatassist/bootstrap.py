@@ -66,11 +66,15 @@ def build_providers(settings: Settings) -> Providers:
     """Providers with a key in the environment; offline is always available."""
     by_name: dict[str, Provider] = {}
     if settings.anthropic_api_key:
-        by_name["anthropic"] = AnthropicProvider(settings.anthropic_api_key, base_url=settings.anthropic_base_url,
-                                                 timeout_s=settings.provider_timeout_s)
+        by_name["anthropic"] = AnthropicProvider(
+            settings.anthropic_api_key,
+            base_url=settings.anthropic_base_url,
+            timeout_s=settings.provider_timeout_s,
+        )
     if settings.openai_api_key:
-        by_name["openai"] = OpenAIProvider(settings.openai_api_key, base_url=settings.openai_base_url,
-                                           timeout_s=settings.provider_timeout_s)
+        by_name["openai"] = OpenAIProvider(
+            settings.openai_api_key, base_url=settings.openai_base_url, timeout_s=settings.provider_timeout_s
+        )
     return Providers(by_name)
 
 
@@ -110,8 +114,12 @@ class Container:
         """Run the named projections (default: all) in background threads of this process."""
         for name in names or list(PROJECTIONS):
             projection_class, view_class = PROJECTIONS[name]
-            runner = ProjectionRunner(application_class=ChatAssistApp, projection_class=projection_class,
-                                      view_class=view_class, env=self.es_env)
+            runner = ProjectionRunner(
+                application_class=ChatAssistApp,
+                projection_class=projection_class,
+                view_class=view_class,
+                env=self.es_env,
+            )
             self.runners.append(runner.__enter__())
 
     def wait_for_projections(self, timeout: float = 10.0) -> None:
@@ -124,8 +132,10 @@ class Container:
         if not topics:
             return self.app.recorder.max_notification_id()
         with psycopg.connect(self.database_url) as conn:
-            row = conn.execute(f"SELECT max(notification_id) FROM {self.app.name.lower()}_events"
-                               " WHERE topic = ANY(%s)", (list(topics),)).fetchone()
+            row = conn.execute(
+                f"SELECT max(notification_id) FROM {self.app.name.lower()}_events WHERE topic = ANY(%s)",
+                (list(topics),),
+            ).fetchone()
         return row[0] if row else None
 
     def close(self) -> None:
@@ -160,8 +170,18 @@ def bootstrap(settings: Settings, *, providers: Providers | None = None, run_mig
     es_env = eventsourcing_env(settings, database_url)
     app = ChatAssistApp(env=es_env)
     client = redis.Redis.from_url(redis_url)
-    container = Container(settings, database_url, redis_url, app, None, None, client,  # type: ignore[arg-type]
-                          None, es_env, embedded)  # type: ignore[arg-type]
+    container = Container(
+        settings,
+        database_url,
+        redis_url,
+        app,
+        None,
+        None,
+        client,  # type: ignore[arg-type]
+        None,
+        es_env,
+        embedded,
+    )  # type: ignore[arg-type]
     container.transcripts = container.view(TranscriptView, TranscriptProjection.name)
     container.usage = container.view(UsageView, UsageProjection.name)
     policy = RetryPolicy(attempts=settings.retry_attempts, base_delay_s=settings.retry_base_delay_s)

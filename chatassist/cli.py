@@ -24,10 +24,18 @@ def _serve(container: Container, host: str, port: int, demo_key: str | None = No
     from web.app import create_app
 
     offline = not container.chat.providers.by_name
-    note = ("Offline mode: no AI provider key is set, so answers come from the workspace's help articles."
-            if offline else "AI mode: " + ", ".join(sorted(container.chat.providers.by_name)) + " configured.")
-    app = create_app(container.chat, container.transcripts, ready_checks(container), demo_widget_key=demo_key,
-                     mode_note=note)
+    note = (
+        "Offline mode: no AI provider key is set, so answers come from the workspace's help articles."
+        if offline
+        else "AI mode: " + ", ".join(sorted(container.chat.providers.by_name)) + " configured."
+    )
+    app = create_app(
+        container.chat,
+        container.transcripts,
+        ready_checks(container),
+        demo_widget_key=demo_key,
+        mode_note=note,
+    )
     # uvicorn re-raises SIGTERM after its graceful shutdown: turn it into SystemExit so our cleanup runs.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     uvicorn.Server(uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning")).run()
@@ -39,6 +47,7 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 
 def ready_checks(container: Container) -> dict[str, Any]:
     """Readiness probes for /ready."""
+
     def database() -> None:
         container.app.recorder.max_notification_id()
 
@@ -67,8 +76,12 @@ def _start_scheduler(container: Container) -> Any:
     from workers.actors import close_idle_conversation
     from workers.scheduler import start_scheduler
 
-    scheduler, _ = start_scheduler(container.transcripts, container.database_url,
-                                   container.settings.idle_close_minutes, close_idle_conversation.send)
+    scheduler, _ = start_scheduler(
+        container.transcripts,
+        container.database_url,
+        container.settings.idle_close_minutes,
+        close_idle_conversation.send,
+    )
     return scheduler
 
 
@@ -107,10 +120,12 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     demo = demo_workspace(container)
     url = f"http://{args.host}:{args.port}/"
     mode = "offline answerer (no provider key set)" if not container.chat.providers.by_name else "AI providers"
-    print(f"ChatAssist is running: open {url}\n  demo widget key: {demo.widget_key}\n  answering with: {mode}\n"
-          f"  try: curl -N {url}api/chat -H 'X-Widget-Key: {demo.widget_key}' -H 'Content-Type: application/json'"
-          f" -d '{{\"message\": \"How do I reset my password?\", \"user\": {{\"id\": \"visitor-1\"}}}}'",
-          flush=True)
+    print(
+        f"ChatAssist is running: open {url}\n  demo widget key: {demo.widget_key}\n  answering with: {mode}\n"
+        f"  try: curl -N {url}api/chat -H 'X-Widget-Key: {demo.widget_key}' -H 'Content-Type: application/json'"
+        f' -d \'{{"message": "How do I reset my password?", "user": {{"id": "visitor-1"}}}}\'',
+        flush=True,
+    )
     try:
         _serve(container, args.host, args.port, demo.widget_key)
     finally:
@@ -194,8 +209,17 @@ def cmd_config(settings: Settings, args: argparse.Namespace) -> None:
     shown = {f"{k} ({env_name(k)})": v for k, v in settings.masked().items()}
     warnings = warn_deprecated([DEFAULT_PRIMARY_MODEL, DEFAULT_FALLBACK_MODEL])
     mode = "offline answerer" if not (settings.anthropic_api_key or settings.openai_api_key) else "AI providers"
-    print(json.dumps({"settings": shown, "answering_with": mode, "default_models": {
-        "primary": DEFAULT_PRIMARY_MODEL, "fallback": DEFAULT_FALLBACK_MODEL}, "warnings": warnings}, indent=2))
+    print(
+        json.dumps(
+            {
+                "settings": shown,
+                "answering_with": mode,
+                "default_models": {"primary": DEFAULT_PRIMARY_MODEL, "fallback": DEFAULT_FALLBACK_MODEL},
+                "warnings": warnings,
+            },
+            indent=2,
+        )
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -208,8 +232,12 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--host", default=settings.host)
         p.add_argument("--port", type=int, default=settings.port)
         p.set_defaults(fn=fn)
-    for name, fn in (("worker", cmd_worker), ("scheduler", cmd_scheduler), ("migrate", cmd_migrate),
-                     ("config", cmd_config)):
+    for name, fn in (
+        ("worker", cmd_worker),
+        ("scheduler", cmd_scheduler),
+        ("migrate", cmd_migrate),
+        ("config", cmd_config),
+    ):
         sub.add_parser(name, help=fn.__doc__).set_defaults(fn=fn)
     proj = sub.add_parser("projections", help="projection runners").add_subparsers(dest="action", required=True)
     run = proj.add_parser("run", help=cmd_projections.__doc__)
@@ -226,8 +254,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     args = parser().parse_args(argv)
     args.fn(settings, args)
 

@@ -18,8 +18,10 @@ def migrate(database_url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
         try:
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY,"
-                         " applied_at timestamptz NOT NULL DEFAULT now())")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
             done = {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
             for path in sorted(directory.glob("*.sql")):
                 if path.name in done:

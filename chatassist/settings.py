@@ -41,7 +41,9 @@ class Settings:
         out: dict[str, object] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in SECRET_FIELDS and value:
+            if f.name == "event_encryption_key" and value:
+                value = "****"
+            elif f.name in SECRET_FIELDS and value:
                 value = f"{value[:6]}…{value[-4:]}" if len(value) > 16 else "****"
             elif f.name.endswith("_url") and isinstance(value, str) and "@" in value and ":" in value.split("@")[0]:
                 scheme, rest = value.split("://", 1)

@@ -32,8 +32,15 @@ def load(app: ChatAssistApp, aggregate_id: UUID, kind: type[A], what: str, *, re
     return aggregate
 
 
-def update(app: ChatAssistApp, aggregate_id: UUID, kind: type[A], what: str, decide: Callable[[A], R], *,
-           loaded: A | None = None) -> R:
+def update(
+    app: ChatAssistApp,
+    aggregate_id: UUID,
+    kind: type[A],
+    what: str,
+    decide: Callable[[A], R],
+    *,
+    loaded: A | None = None,
+) -> R:
     """Load, apply ``decide`` (which raises on a rule violation), save; retry on a concurrent write.
 
     ``loaded`` is an aggregate the caller already holds (and has not changed since its last save):
@@ -46,8 +53,9 @@ def update(app: ChatAssistApp, aggregate_id: UUID, kind: type[A], what: str, dec
             app.save(aggregate)
         except RecordConflictError:
             if attempt == CONFLICT_RETRIES - 1:
-                raise Conflict(f"The {what} changed while we were saving; try again.",
-                               code="concurrent_update") from None
+                raise Conflict(
+                    f"The {what} changed while we were saving; try again.", code="concurrent_update"
+                ) from None
             continue
         return result
     raise AssertionError("unreachable")

@@ -13,20 +13,52 @@ import re
 from domain.retrieval import Document, Index
 
 DEFAULT_TOPICS: list[tuple[str, tuple[str, ...]]] = [
-    ("Legal & Compliance", ("gdpr", "lawyer", "lawsuit", "legal", "sue ", "compliance", "data protection",
-                            "dpa", "subpoena", "regulator")),
+    (
+        "Legal & Compliance",
+        (
+            "gdpr",
+            "lawyer",
+            "lawsuit",
+            "legal",
+            "sue ",
+            "compliance",
+            "data protection",
+            "dpa",
+            "subpoena",
+            "regulator",
+        ),
+    ),
     ("Refunds & Cancellation", ("refund", "money back", "cancel", "chargeback", "charged twice")),
-    ("Passwords & Auth", ("password", "log in", "login", "sign in", "2fa", "two-factor", "locked out",
-                          "reset link", "sso")),
-    ("Billing", ("invoice", "billing", "charge", "payment", "card", "plan", "pricing", "vat", "receipt",
-                 "subscription")),
+    (
+        "Passwords & Auth",
+        ("password", "log in", "login", "sign in", "2fa", "two-factor", "locked out", "reset link", "sso"),
+    ),
+    (
+        "Billing",
+        (
+            "invoice",
+            "billing",
+            "charge",
+            "payment",
+            "card",
+            "plan",
+            "pricing",
+            "vat",
+            "receipt",
+            "subscription",
+        ),
+    ),
     ("API & Integrations", ("api", "webhook", "integration", "sdk", "token", "endpoint", "zapier", "slack")),
-    ("Onboarding", ("getting started", "import", "set up", "setup", "onboard", "invite", "first time",
-                    "how do i start")),
+    (
+        "Onboarding",
+        ("getting started", "import", "set up", "setup", "onboard", "invite", "first time", "how do i start"),
+    ),
 ]
 _HEDGES = re.compile(
     r"\b(i(?:'m| am) not sure|i don'?t know|i couldn'?t find|i could not find|not certain|unable to help|"
-    r"can'?t help with that|bring in a person|connect you (?:with|to) (?:a|our) )", re.IGNORECASE)
+    r"can'?t help with that|bring in a person|connect you (?:with|to) (?:a|our) )",
+    re.IGNORECASE,
+)
 
 
 def topic_of(text: str, topics: list[tuple[str, tuple[str, ...]]] = DEFAULT_TOPICS) -> str:

@@ -53,11 +53,14 @@ class Turn:
 def check_message_text(text: object) -> str:
     """Return the stripped message or raise InvalidInput with what to fix."""
     if not isinstance(text, str) or not text.strip():
-        raise InvalidInput("The message is empty: send the visitor's question as a non-empty string.",
-                           code="empty_message")
+        raise InvalidInput(
+            "The message is empty: send the visitor's question as a non-empty string.", code="empty_message"
+        )
     if len(text) > MAX_MESSAGE_CHARS:
-        raise InvalidInput(f"The message is {len(text)} characters long; the limit is {MAX_MESSAGE_CHARS}.",
-                           code="message_too_long")
+        raise InvalidInput(
+            f"The message is {len(text)} characters long; the limit is {MAX_MESSAGE_CHARS}.",
+            code="message_too_long",
+        )
     return text.strip()
 
 
@@ -79,8 +82,10 @@ class Conversation(Aggregate):
     def check_open(self) -> None:
         """Raise Conflict when the conversation no longer takes messages."""
         if self.status == CLOSED:
-            raise Conflict("This conversation is closed; start a new one by sending no conversation_id.",
-                           code="conversation_closed")
+            raise Conflict(
+                "This conversation is closed; start a new one by sending no conversation_id.",
+                code="conversation_closed",
+            )
 
     def receive(self, message_id: str, text: str) -> None:
         """Record a visitor message; reopens a resolved conversation."""
@@ -106,35 +111,87 @@ class Conversation(Aggregate):
         if call.outcome not in MODEL_CALL_OUTCOMES:
             raise InvalidInput(f"Unknown model call outcome {call.outcome!r}.")
         self._model_call_made(
-            workspace_id=self.workspace_id, reply_to=reply_to, call_id=call.call_id, provider=call.provider, model=call.model,
-            prompt_version=call.prompt_version, attempt=call.attempt, input_tokens=call.input_tokens,
-            output_tokens=call.output_tokens, cache_read_tokens=call.cache_read_tokens,
-            cache_write_tokens=call.cache_write_tokens, ttft_ms=call.ttft_ms, latency_ms=call.latency_ms,
-            cost_usd=call.cost_usd, cost_known=call.cost_usd is not None, outcome=call.outcome,
+            workspace_id=self.workspace_id,
+            reply_to=reply_to,
+            call_id=call.call_id,
+            provider=call.provider,
+            model=call.model,
+            prompt_version=call.prompt_version,
+            attempt=call.attempt,
+            input_tokens=call.input_tokens,
+            output_tokens=call.output_tokens,
+            cache_read_tokens=call.cache_read_tokens,
+            cache_write_tokens=call.cache_write_tokens,
+            ttft_ms=call.ttft_ms,
+            latency_ms=call.latency_ms,
+            cost_usd=call.cost_usd,
+            cost_known=call.cost_usd is not None,
+            outcome=call.outcome,
             error_kind=call.error_kind,
         )
 
     @event("ModelCallMade")
-    def _model_call_made(self, workspace_id: UUID, reply_to: str, call_id: str, provider: str, model: str, prompt_version: int,
-                         attempt: int, input_tokens: int, output_tokens: int, cache_read_tokens: int,
-                         cache_write_tokens: int, ttft_ms: float | None, latency_ms: float,
-                         cost_usd: Decimal | None, cost_known: bool, outcome: str,
-                         error_kind: str | None) -> None:
+    def _model_call_made(
+        self,
+        workspace_id: UUID,
+        reply_to: str,
+        call_id: str,
+        provider: str,
+        model: str,
+        prompt_version: int,
+        attempt: int,
+        input_tokens: int,
+        output_tokens: int,
+        cache_read_tokens: int,
+        cache_write_tokens: int,
+        ttft_ms: float | None,
+        latency_ms: float,
+        cost_usd: Decimal | None,
+        cost_known: bool,
+        outcome: str,
+        error_kind: str | None,
+    ) -> None:
         pass
 
-    def reply(self, message_id: str, reply_to: str, text: str, *, confidence: float, topic: str,
-              provider: str, model: str, prompt_version: int) -> None:
+    def reply(
+        self,
+        message_id: str,
+        reply_to: str,
+        text: str,
+        *,
+        confidence: float,
+        topic: str,
+        provider: str,
+        model: str,
+        prompt_version: int,
+    ) -> None:
         """Record the assistant's final answer to a visitor message."""
         self.check_pending(reply_to)
         if not 0.0 <= confidence <= 1.0:
             raise InvalidInput("confidence must be between 0 and 1.")
-        self._assistant_replied(message_id=message_id, reply_to=reply_to, personal={"text": text},
-                                confidence=confidence, topic=topic, provider=provider, model=model,
-                                prompt_version=prompt_version)
+        self._assistant_replied(
+            message_id=message_id,
+            reply_to=reply_to,
+            personal={"text": text},
+            confidence=confidence,
+            topic=topic,
+            provider=provider,
+            model=model,
+            prompt_version=prompt_version,
+        )
 
     @event("AssistantReplied")
-    def _assistant_replied(self, message_id: str, reply_to: str, personal: dict[str, Any], confidence: float,
-                           topic: str, provider: str, model: str, prompt_version: int) -> None:
+    def _assistant_replied(
+        self,
+        message_id: str,
+        reply_to: str,
+        personal: dict[str, Any],
+        confidence: float,
+        topic: str,
+        provider: str,
+        model: str,
+        prompt_version: int,
+    ) -> None:
         self.turns.append(Turn("assistant", personal["text"]))
         self.pending.remove(reply_to)
         self.message_ids.add(message_id)
@@ -174,8 +231,7 @@ class Conversation(Aggregate):
         if comment is not None and len(comment) > 2000:
             raise InvalidInput("comment must be at most 2,000 characters.")
         if not self.turns:
-            raise Conflict("There is nothing to rate yet: the conversation has no messages.",
-                           code="nothing_to_rate")
+            raise Conflict("There is nothing to rate yet: the conversation has no messages.", code="nothing_to_rate")
         self._csat_rated(score=score, personal={"comment": comment})
 
     @event("CsatRated")
@@ -191,4 +247,4 @@ class Conversation(Aggregate):
         if not user_indexes:
             return []
         keep = max(max_turns, 1)
-        return self.turns[user_indexes[-min(keep, len(user_indexes))]:]
+        return self.turns[user_indexes[-min(keep, len(user_indexes))] :]

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 STOPWORDS = frozenset(
-    "a an and are as at be but by can do does for from have how i if in is it its me my of on or our "
-    "please so that the this to was we what when where which who why will with you your hi hello hey "
-    "thanks thank there their them they would could should im i'm i've ive get got".split()
+    (
+        "a an and are as at be but by can do does for from have how i if in is it its me my of on or our please so "
+        "that the this to was we what when where which who why will with you your hi hello hey thanks thank there "
+        "their them they would could should im i'm i've ive get got"
+    ).split()
 )
 
 

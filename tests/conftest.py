@@ -50,15 +50,23 @@ def _fresh_fake(fake_llm: FakeLLMServer) -> None:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, service_urls: tuple[str, str], fake_llm: FakeLLMServer,
-             tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(
+    database_url: str,
+    service_urls: tuple[str, str],
+    fake_llm: FakeLLMServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Settings:
     """Settings pointing the real SDKs at the fake, with short timeouts and backoff."""
     return Settings(
-        database_url=database_url, redis_url=service_urls[1],
+        database_url=database_url,
+        redis_url=service_urls[1],
         data_dir=str(tmp_path_factory.mktemp("data")),
-        anthropic_api_key="test-anthropic-key", openai_api_key="test-openai-key",
-        anthropic_base_url=fake_llm.anthropic_base_url, openai_base_url=fake_llm.openai_base_url,
-        provider_timeout_s=1.0, retry_base_delay_s=0.01,
+        anthropic_api_key="test-anthropic-key",
+        openai_api_key="test-openai-key",
+        anthropic_base_url=fake_llm.anthropic_base_url,
+        openai_base_url=fake_llm.openai_base_url,
+        provider_timeout_s=1.0,
+        retry_base_delay_s=0.01,
     )
 
 
@@ -108,12 +116,19 @@ def offline_client(offline_server: ThreadedServer) -> Iterator[httpx.Client]:
         yield c
 
 
-def chat(client: httpx.Client, widget_key: str, message: str, *, conversation_id: str | None = None,
-         user_id: str = "visitor-1") -> list[tuple[str, Any]]:
+def chat(
+    client: httpx.Client,
+    widget_key: str,
+    message: str,
+    *,
+    conversation_id: str | None = None,
+    user_id: str = "visitor-1",
+) -> list[tuple[str, Any]]:
     """POST /api/chat and return the parsed SSE events (asserts a 200 stream)."""
     body = {"message": message, "conversation_id": conversation_id, "user": {"id": user_id}}
-    with client.stream("POST", "/api/chat", json=body,
-                       headers={"X-Widget-Key": widget_key, "Accept": "text/event-stream"}) as response:
+    with client.stream(
+        "POST", "/api/chat", json=body, headers={"X-Widget-Key": widget_key, "Accept": "text/event-stream"}
+    ) as response:
         assert response.status_code == 200, response.read()
         assert response.headers["content-type"].startswith("text/event-stream")
         return parse_sse(response.iter_lines())

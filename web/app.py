@@ -13,8 +13,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from commands.chat_turn.service import ChatService
-from read_api.get_transcript.query import TranscriptSource
 from read_api.get_transcript.controller import TranscriptController
+from read_api.get_transcript.query import TranscriptSource
 from web.chat import ChatController
 from web.deps import widget_workspace, widget_workspace_id
 from web.errors import EXCEPTION_HANDLERS
@@ -27,12 +27,22 @@ MAX_BODY_BYTES = 64 * 1024
 @get("/widget.js", operation_id="widgetScript", tags=["widget"], include_in_schema=False)
 async def widget_js() -> Response[bytes]:
     """The embeddable widget."""
-    return Response((STATIC / "widget.js").read_bytes(), media_type="application/javascript",
-                    headers={"Cache-Control": "public, max-age=300"})
+    return Response(
+        (STATIC / "widget.js").read_bytes(),
+        media_type="application/javascript",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
 
 
-def create_app(chat: ChatService, transcripts: TranscriptSource, ready_checks: ReadyChecks, *,
-               demo_widget_key: str | None = None, mode_note: str = "", debug: bool = False) -> Litestar:
+def create_app(
+    chat: ChatService,
+    transcripts: TranscriptSource,
+    ready_checks: ReadyChecks,
+    *,
+    demo_widget_key: str | None = None,
+    mode_note: str = "",
+    debug: bool = False,
+) -> Litestar:
     """Build the HTTP app around already-wired services."""
 
     @get("/", operation_id="demoPage", include_in_schema=False)
@@ -45,19 +55,27 @@ def create_app(chat: ChatService, transcripts: TranscriptSource, ready_checks: R
     def const(value: Any) -> Provide:
         async def provide() -> Any:
             return value
+
         return Provide(provide, use_cache=True)
 
     return Litestar(
         route_handlers=[ChatController, TranscriptController, health, ready, widget_js, demo_page],
         dependencies={
-            "chat": const(chat), "transcripts": const(transcripts), "ready_checks": const(ready_checks),
-            "widget_workspace": Provide(widget_workspace), "widget_workspace_id": Provide(widget_workspace_id),
+            "chat": const(chat),
+            "transcripts": const(transcripts),
+            "ready_checks": const(ready_checks),
+            "widget_workspace": Provide(widget_workspace),
+            "widget_workspace_id": Provide(widget_workspace_id),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        cors_config=CORSConfig(allow_origins=["*"], allow_headers=["Content-Type", "X-Widget-Key", "Accept"],
-                               allow_methods=["GET", "POST", "OPTIONS"]),
-        openapi_config=OpenAPIConfig(title="ChatAssist API", version="0.1.0", path="/schema",
-                                     render_plugins=[SwaggerRenderPlugin()]),
+        cors_config=CORSConfig(
+            allow_origins=["*"],
+            allow_headers=["Content-Type", "X-Widget-Key", "Accept"],
+            allow_methods=["GET", "POST", "OPTIONS"],
+        ),
+        openapi_config=OpenAPIConfig(
+            title="ChatAssist API", version="0.1.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]
+        ),
         request_max_body_size=MAX_BODY_BYTES,
         debug=debug,
     )

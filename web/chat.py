@@ -34,8 +34,10 @@ def parse_conversation_id(raw: str | None) -> UUID | None:
     try:
         return UUID(raw)
     except (ValueError, AttributeError):
-        raise InvalidInput("conversation_id must be a UUID returned by an earlier reply, or null.",
-                           code="invalid_conversation_id") from None
+        raise InvalidInput(
+            "conversation_id must be a UUID returned by an earlier reply, or null.",
+            code="invalid_conversation_id",
+        ) from None
 
 
 def sse(event: TurnEvent) -> ServerSentEventMessage:
@@ -72,14 +74,32 @@ async def collect(events: AsyncIterator[TurnEvent]) -> Response[Any]:
         elif isinstance(event, Restart):
             parts, restarts = [], restarts + 1
         elif isinstance(event, TurnDone) and started is not None:
-            return Response(ChatReply(
-                str(started.conversation_id), event.message_id, event.reply_to, "".join(parts),
-                ChatUsage(**event.usage), event.cost_usd, event.confidence, event.topic, event.provider,
-                event.model, event.prompt_version, event.attempts, event.offline, restarts),
-                media_type=MediaType.JSON)
+            return Response(
+                ChatReply(
+                    str(started.conversation_id),
+                    event.message_id,
+                    event.reply_to,
+                    "".join(parts),
+                    ChatUsage(**event.usage),
+                    event.cost_usd,
+                    event.confidence,
+                    event.topic,
+                    event.provider,
+                    event.model,
+                    event.prompt_version,
+                    event.attempts,
+                    event.offline,
+                    restarts,
+                ),
+                media_type=MediaType.JSON,
+            )
         elif isinstance(event, TurnError) and started is not None:
-            body = error_body(event.code, event.message, conversation_id=str(started.conversation_id),
-                              message_id=started.message_id)
+            body = error_body(
+                event.code,
+                event.message,
+                conversation_id=str(started.conversation_id),
+                message_id=started.message_id,
+            )
             return Response(body, status_code=ERROR_STATUS.get(event.code, 503), media_type=MediaType.JSON)
     raise RuntimeError("chat turn ended without an outcome")
 
@@ -90,10 +110,21 @@ class ChatController(Controller):
     path = "/api"
     tags = ["chat"]
 
-    @post("/chat", operation_id="chat", summary="Send a visitor message and stream the answer",
-          status_code=200, media_type="text/event-stream", response_description="text/event-stream: start, delta*, restart*, done | error")
-    async def chat(self, request: Request[Any, Any, Any], data: ChatRequest, chat: ChatService,
-                   widget_workspace: Workspace) -> Any:
+    @post(
+        "/chat",
+        operation_id="chat",
+        summary="Send a visitor message and stream the answer",
+        status_code=200,
+        media_type="text/event-stream",
+        response_description="text/event-stream: start, delta*, restart*, done | error",
+    )
+    async def chat(
+        self,
+        request: Request[Any, Any, Any],
+        data: ChatRequest,
+        chat: ChatService,
+        widget_workspace: Workspace,
+    ) -> Any:
         """Store the message, then stream the reply; with Accept: application/json, answer as one document."""
         conversation_id = parse_conversation_id(data.conversation_id)
         user = EndUser(data.user.id, data.user.email, data.user.name)
@@ -108,25 +139,38 @@ class ChatController(Controller):
 
         return ServerSentEvent(stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
-    @post("/conversations/{conversation_id:uuid}/csat", operation_id="rateConversation", status_code=200,
-          summary="Rate the conversation from 1 to 5")
-    async def rate(self, conversation_id: UUID, data: CsatRequest, chat: ChatService,
-                   widget_workspace: Workspace) -> Ack:
+    @post(
+        "/conversations/{conversation_id:uuid}/csat",
+        operation_id="rateConversation",
+        status_code=200,
+        summary="Rate the conversation from 1 to 5",
+    )
+    async def rate(
+        self, conversation_id: UUID, data: CsatRequest, chat: ChatService, widget_workspace: Workspace
+    ) -> Ack:
         """Record the visitor's CSAT score."""
         command = rate_cmd.RateConversation(widget_workspace.id, conversation_id, data.score, data.comment)
         await chat.run(rate_cmd.execute, chat.app, command)
         return Ack()
 
-    @post("/conversations/{conversation_id:uuid}/resolve", operation_id="resolveConversation", status_code=200,
-          summary="The visitor's problem is solved")
+    @post(
+        "/conversations/{conversation_id:uuid}/resolve",
+        operation_id="resolveConversation",
+        status_code=200,
+        summary="The visitor's problem is solved",
+    )
     async def resolve(self, conversation_id: UUID, chat: ChatService, widget_workspace: Workspace) -> Ack:
         """Mark the conversation resolved by the visitor."""
         command = resolve_cmd.ResolveConversation(widget_workspace.id, conversation_id, "visitor")
         await chat.run(resolve_cmd.execute, chat.app, command)
         return Ack()
 
-    @post("/conversations/{conversation_id:uuid}/close", operation_id="closeConversation", status_code=200,
-          summary="End the conversation")
+    @post(
+        "/conversations/{conversation_id:uuid}/close",
+        operation_id="closeConversation",
+        status_code=200,
+        summary="End the conversation",
+    )
     async def close(self, conversation_id: UUID, chat: ChatService, widget_workspace: Workspace) -> Ack:
         """Close the conversation; it takes no more messages."""
         command = close_cmd.CloseConversation(conversation_id, "visitor_closed", widget_workspace.id)

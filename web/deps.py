@@ -20,13 +20,15 @@ async def widget_workspace(request: Request[Any, Any, Any], chat: ChatService) -
     if not key:
         raise Unauthorized("Send the workspace's widget key in the X-Widget-Key header.", code="missing_widget_key")
     if len(key) > 200:
-        raise Unauthorized("Unknown widget key: check the data-widget-key of your script tag.",
-                           code="unknown_widget_key")
+        raise Unauthorized(
+            "Unknown widget key: check the data-widget-key of your script tag.", code="unknown_widget_key"
+        )
     try:
         return await chat.workspace(key)
     except NotFound:
-        raise Unauthorized("Unknown widget key: check the data-widget-key of your script tag.",
-                           code="unknown_widget_key") from None
+        raise Unauthorized(
+            "Unknown widget key: check the data-widget-key of your script tag.", code="unknown_widget_key"
+        ) from None
 
 
 async def widget_workspace_id(widget_workspace: Workspace) -> UUID:

@@ -6,19 +6,42 @@ import logging
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 
-from domain.errors import BudgetExhausted, Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
+from domain.errors import (
+    BudgetExhausted,
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthorized,
+)
 
 log = logging.getLogger("chatassist.web")
 
 STATUS_BY_TYPE: list[tuple[type[DomainError], int]] = [
-    (InvalidInput, 422), (NotFound, 404), (Conflict, 409), (Unauthorized, 401), (Forbidden, 403),
+    (InvalidInput, 422),
+    (NotFound, 404),
+    (Conflict, 409),
+    (Unauthorized, 401),
+    (Forbidden, 403),
     (BudgetExhausted, 429),
 ]
-CODE_BY_STATUS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                  405: "method_not_allowed", 409: "conflict", 413: "body_too_large", 415: "unsupported_media_type",
-                  422: "invalid_input", 429: "rate_limited", 500: "internal_error", 503: "unavailable"}
+CODE_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -38,21 +61,39 @@ def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[s
     return Response(error_body(exc.code, exc.message), status_code=status_of(exc))
 
 
-def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+def problem_sentence(problem: dict[str, Any]) -> str:
+    """One validation problem as a sentence naming the field (``data`` is the body as a whole)."""
+    key, text = str(problem.get("key") or "data"), str(problem.get("message") or "is invalid")
+    if key == "data" and text == "'data'":  # Litestar's KeyError when there is no body at all
+        return "The request body is empty: send a JSON object."
+    subject = "The request body" if key == "data" else f"The field `{key}`"
+    for prefix, verb in (
+        ("Object missing required field ", "is missing the required field "),
+        ("Object contains unknown field ", "has an unknown field "),
+    ):
+        if text.startswith(prefix):
+            return f"{subject} {verb}{text[len(prefix) :]}."
+    return f"{subject} is invalid: {text[:1].lower()}{text[1:]}."
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     """Map Litestar's own exceptions (routing, body parsing, validation)."""
     status = exc.status_code
     extra = exc.extra if isinstance(exc.extra, dict) else {}
     code = str(extra.get("code") or CODE_BY_STATUS.get(status, "error"))
     message = str(exc.detail)
-    if isinstance(exc, ValidationException):
+    if isinstance(exc.__cause__, SerializationException):  # the body could not be decoded
+        code, message = "invalid_json", "The request body is not valid JSON: send a JSON object."
+    elif isinstance(exc, ValidationException):
         code, problems = "invalid_request", exc.extra if isinstance(exc.extra, list) else []
-        if "JSON" in message or "decode" in message.lower() or "malformed" in message.lower():
-            code, message = "invalid_json", "The request body is not valid JSON."
-        elif problems:
-            message = "; ".join(f"{p.get('key', 'body')}: {p.get('message')}" for p in problems
-                                if isinstance(p, dict)) or message
+        message = " ".join(problem_sentence(p) for p in problems if isinstance(p, dict)) or message
     elif status == 413:
         message = "The request body is too large."
+    elif status == 404 and not extra:  # the router found no route
+        message = f"There is no endpoint {request.method} {request.url.path}; see the API at /schema."
+    elif status == 405:
+        allowed = (exc.headers or {}).get("allow", "")
+        message = f"{request.method} is not allowed on {request.url.path}; use {allowed}."
     headers = exc.headers or None
     return Response(error_body(code, message), status_code=status, headers=headers)
 
@@ -60,10 +101,13 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[s
 def internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     """Anything unexpected: log it (without request data) and say so plainly."""
     log.exception("unhandled error: %s", type(exc).__name__)
-    return Response(error_body("internal_error", "Something went wrong on our side; it has been logged."),
-                    status_code=500)
+    return Response(
+        error_body("internal_error", "Something went wrong on our side; it has been logged."), status_code=500
+    )
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
-    DomainError: domain_error, HTTPException: http_error, Exception: internal_error,
+    DomainError: domain_error,
+    HTTPException: http_error,
+    Exception: internal_error,
 }

@@ -29,6 +29,8 @@ async def ready(ready_checks: ReadyChecks) -> Response[dict[str, object]]:
     ok = all(v == "ok" for v in results.values())
     body: dict[str, object] = {"status": "ok" if ok else "unavailable", "checks": results}
     if not ok:
-        body.update(code="not_ready", message="A dependency is unavailable: " +
-                    ", ".join(k for k, v in results.items() if v != "ok") + ".")
+        body.update(
+            code="not_ready",
+            message="A dependency is unavailable: " + ", ".join(k for k, v in results.items() if v != "ok") + ".",
+        )
     return Response(body, status_code=200 if ok else 503)

@@ -51,12 +51,12 @@ def idle_conversation_ids(view: TranscriptView, idle_minutes: int, limit: int = 
     rows = view.query(
         f"SELECT id FROM {CONVERSATIONS} WHERE status <> 'closed'"
         " AND last_activity_at < now() - make_interval(mins => %s) ORDER BY last_activity_at LIMIT %s",
-        (idle_minutes, limit))
+        (idle_minutes, limit),
+    )
     return [str(r["id"]) for r in rows]
 
 
-def close_idle_job(view: TranscriptView, idle_minutes: int, send: Callable[[str], Any],
-                   leadership: Leadership) -> int:
+def close_idle_job(view: TranscriptView, idle_minutes: int, send: Callable[[str], Any], leadership: Leadership) -> int:
     """Enqueue a close for each idle conversation (the actor is idempotent); returns how many."""
     if not leadership.is_leader():
         return 0
@@ -66,12 +66,20 @@ def close_idle_job(view: TranscriptView, idle_minutes: int, send: Callable[[str]
     return len(ids)
 
 
-def start_scheduler(view: TranscriptView, database_url: str, idle_minutes: int,
-                    send: Callable[[str], Any]) -> tuple[BackgroundScheduler, Leadership]:
+def start_scheduler(
+    view: TranscriptView, database_url: str, idle_minutes: int, send: Callable[[str], Any]
+) -> tuple[BackgroundScheduler, Leadership]:
     """Start the background scheduler with its jobs."""
     leadership = Leadership(database_url)
     scheduler = BackgroundScheduler(timezone="UTC")
-    scheduler.add_job(close_idle_job, "interval", seconds=60, args=[view, idle_minutes, send, leadership],
-                      id="close_idle", max_instances=1, coalesce=True)
+    scheduler.add_job(
+        close_idle_job,
+        "interval",
+        seconds=60,
+        args=[view, idle_minutes, send, leadership],
+        id="close_idle",
+        max_instances=1,
+        coalesce=True,
+    )
     scheduler.start()
     return scheduler, leadership

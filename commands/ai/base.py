@@ -58,8 +58,9 @@ StreamEvent = TextDelta | Completed
 class ProviderError(Exception):
     """A failed call, classified so the orchestrator can decide to retry or fall back."""
 
-    def __init__(self, kind: str, message: str, *, retry_after: float | None = None,
-                 usage: Usage | None = None) -> None:
+    def __init__(
+        self, kind: str, message: str, *, retry_after: float | None = None, usage: Usage | None = None
+    ) -> None:
         super().__init__(f"{kind}: {message}")
         self.kind = kind
         self.message = message

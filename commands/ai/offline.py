@@ -16,8 +16,10 @@ from domain.retrieval import Hit, count_tokens, words
 
 MODEL = "offline-retrieval"
 MIN_SUPPORT = 0.34
-NO_MATCH = ("I couldn't find an answer to that in our help articles. Could you tell me a bit more about what "
-            "you're trying to do? If you'd rather talk to a person, just say so and I'll bring someone in.")
+NO_MATCH = (
+    "I couldn't find an answer to that in our help articles. Could you tell me a bit more about what "
+    "you're trying to do? If you'd rather talk to a person, just say so and I'll bring someone in."
+)
 GREETING = "Hi! I'm the support assistant. What can I help you with today?"
 _CHUNK = re.compile(r"\S+\s*")
 
@@ -48,6 +50,6 @@ class OfflineProvider:
         prompt = "\n".join([request.system, *(t.text for t in request.examples), *(t.text for t in request.history)])
         pieces = _CHUNK.findall(reply)
         for i in range(0, len(pieces), 4):
-            yield base.TextDelta("".join(pieces[i:i + 4]))
+            yield base.TextDelta("".join(pieces[i : i + 4]))
             await asyncio.sleep(0)
         yield base.Completed(Usage(count_tokens(prompt), count_tokens(reply)), MODEL, "end_turn")

@@ -19,7 +19,9 @@ class OpenAIProvider:
 
     def __init__(self, api_key: str, *, base_url: str | None = None, timeout_s: float = 30.0) -> None:
         self.client = openai.AsyncOpenAI(
-            api_key=api_key, base_url=base_url, max_retries=0,
+            api_key=api_key,
+            base_url=base_url,
+            max_retries=0,
             timeout=openai.Timeout(timeout_s, connect=min(5.0, timeout_s)),
         )
 
@@ -32,24 +34,26 @@ class OpenAIProvider:
         started = False
         try:
             stream = await self.client.chat.completions.create(
-                model=request.model, messages=messages,  # type: ignore[arg-type]
-                max_completion_tokens=request.max_tokens, stream=True,
+                model=request.model,
+                messages=messages,  # type: ignore[arg-type]
+                max_completion_tokens=request.max_tokens,
+                stream=True,
                 stream_options={"include_usage": True},
             )
             async with stream:
-              async for chunk in stream:
-                model = chunk.model or model
-                for choice in chunk.choices:
-                    if choice.delta.content:
-                        started = True
-                        yield base.TextDelta(choice.delta.content)
-                    if choice.finish_reason:
-                        finish_reason = choice.finish_reason
-                if chunk.usage is not None:
-                    u = chunk.usage
-                    details = u.prompt_tokens_details
-                    cached = (details.cached_tokens or 0) if details is not None else 0
-                    usage = Usage(u.prompt_tokens - cached, u.completion_tokens, cached, 0)
+                async for chunk in stream:
+                    model = chunk.model or model
+                    for choice in chunk.choices:
+                        if choice.delta.content:
+                            started = True
+                            yield base.TextDelta(choice.delta.content)
+                        if choice.finish_reason:
+                            finish_reason = choice.finish_reason
+                    if chunk.usage is not None:
+                        u = chunk.usage
+                        details = u.prompt_tokens_details
+                        cached = (details.cached_tokens or 0) if details is not None else 0
+                        usage = Usage(u.prompt_tokens - cached, u.completion_tokens, cached, 0)
         except Exception as exc:
             raise classify(exc, started=started) from exc
         if finish_reason is None or usage is None:

@@ -36,8 +36,7 @@ class RetryPolicy:
     attempts: int = 3
     base_delay_s: float = 0.25
     max_delay_s: float = 4.0
-    fallback_at_once_on: frozenset[str] = field(default_factory=lambda: frozenset({base.OVERLOADED,
-                                                                                  base.RATE_LIMITED}))
+    fallback_at_once_on: frozenset[str] = field(default_factory=lambda: frozenset({base.OVERLOADED, base.RATE_LIMITED}))
 
     def delay(self, attempt: int, retry_after: float | None, rng: Callable[[], float]) -> float:
         """Exponential backoff with jitter in [0.5, 1.5); a provider's Retry-After wins, capped."""
@@ -77,22 +76,43 @@ class GaveUp:
 OrchestratorEvent = base.TextDelta | Restart | Finished | GaveUp
 
 
-def _call(route: Route, attempt: int, prompt_version: int, usage: Usage, started: float,
-          ttft: float | None, outcome: str, kind: str | None) -> ModelCall:
+def _call(
+    route: Route,
+    attempt: int,
+    prompt_version: int,
+    usage: Usage,
+    started: float,
+    ttft: float | None,
+    outcome: str,
+    kind: str | None,
+) -> ModelCall:
     return ModelCall(
-        call_id=str(uuid4()), provider=route.provider.name, model=route.model, prompt_version=prompt_version,
-        attempt=attempt, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
-        cache_read_tokens=usage.cache_read_tokens, cache_write_tokens=usage.cache_write_tokens,
+        call_id=str(uuid4()),
+        provider=route.provider.name,
+        model=route.model,
+        prompt_version=prompt_version,
+        attempt=attempt,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
         ttft_ms=None if ttft is None else round((ttft - started) * 1000, 3),
         latency_ms=round((time.perf_counter() - started) * 1000, 3),
-        cost_usd=cost_usd(route.model, usage), outcome=outcome, error_kind=kind,
+        cost_usd=cost_usd(route.model, usage),
+        outcome=outcome,
+        error_kind=kind,
     )
 
 
-async def orchestrate(routes: list[Route], make_request: Callable[[str], base.PromptRequest], *,
-                      prompt_version: int, policy: RetryPolicy | None = None,
-                      sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                      rng: Callable[[], float] = random.random) -> AsyncIterator[OrchestratorEvent]:
+async def orchestrate(
+    routes: list[Route],
+    make_request: Callable[[str], base.PromptRequest],
+    *,
+    prompt_version: int,
+    policy: RetryPolicy | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    rng: Callable[[], float] = random.random,
+) -> AsyncIterator[OrchestratorEvent]:
     """Stream one answer over ``routes`` in order; ends with exactly one Finished or GaveUp."""
     policy = policy or RetryPolicy()
     calls: list[ModelCall] = []
@@ -116,8 +136,11 @@ async def orchestrate(routes: list[Route], make_request: Callable[[str], base.Pr
                     raise base.ProviderError(base.BROKEN_STREAM, "the provider stream ended without completing")
             except Exception as exc:
                 last = classify(exc, started=bool(parts))
-                move_on = (not last.retryable or tries == policy.attempts
-                           or (last.kind in policy.fallback_at_once_on and has_next))
+                move_on = (
+                    not last.retryable
+                    or tries == policy.attempts
+                    or (last.kind in policy.fallback_at_once_on and has_next)
+                )
                 outcome = "fell_back" if move_on and has_next else "error"
                 calls.append(_call(route, attempt_no, prompt_version, last.usage, started, ttft, outcome, last.kind))
                 nxt = routes[index + 1] if move_on and has_next else route

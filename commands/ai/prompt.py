@@ -33,12 +33,11 @@ def example_turns(workspace: Workspace) -> list[Turn]:
     return turns
 
 
-def anthropic_params(system: str, examples: list[Turn], history: list[Turn]) -> tuple[list[dict[str, object]],
-                                                                                        list[dict[str, str]]]:
+def anthropic_params(
+    system: str, examples: list[Turn], history: list[Turn]
+) -> tuple[list[dict[str, object]], list[dict[str, str]]]:
     """System blocks (with a cache marker on the stable part) and messages for the Messages API."""
-    system_blocks: list[dict[str, object]] = [
-        {"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}
-    ]
+    system_blocks: list[dict[str, object]] = [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}]
     messages = [{"role": t.role, "content": t.text} for t in [*examples, *history]]
     return system_blocks, messages
 

@@ -6,6 +6,7 @@ single byte of the stream is sent; ``answer`` then streams and records the outco
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -16,7 +17,7 @@ import anyio.to_thread
 
 from commands._common import load, workspace_id_for_key
 from commands.ai import base
-from commands.ai.models import provider_for
+from commands.ai.models import deprecation_of, provider_for
 from commands.ai.offline import OfflineProvider
 from commands.ai.orchestrator import Finished, GaveUp, Restart, RetryPolicy, Route, orchestrate
 from commands.ai.prompt import example_turns, system_text
@@ -30,6 +31,23 @@ from domain.retrieval import Document, Index
 from domain.workspace import Workspace, WorkspaceSettings
 
 R = TypeVar("R")
+
+
+log = logging.getLogger("chatassist.turn")
+
+
+def warn_if_deprecated(workspace: Workspace) -> None:
+    """Log a warning for each configured model the anthropic SDK marks deprecated."""
+    settings = workspace.settings
+    for model in dict.fromkeys([settings.primary_model, settings.fallback_model, settings.budget_model]):
+        date = deprecation_of(model)
+        if date:
+            log.warning(
+                "workspace %s uses model %s, deprecated by Anthropic (end of life %s)",
+                workspace.id,
+                model,
+                date,
+            )
 
 
 class UsageMeter(Protocol):
@@ -107,8 +125,10 @@ def documents(workspace: Workspace) -> list[Document]:
 
 def totals(calls: list[ModelCall]) -> tuple[dict[str, int], str | None]:
     """Usage summed over every attempt, and the total cost (None if any attempt's cost is unknown)."""
-    usage = {k: sum(getattr(c, k) for c in calls)
-             for k in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")}
+    usage = {
+        k: sum(getattr(c, k) for c in calls)
+        for k in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+    }
     costs = [c.cost_usd for c in calls]
     cost = None if any(c is None for c in costs) else format(sum((c for c in costs if c is not None), Decimal(0)), "f")
     return usage, cost
@@ -129,8 +149,9 @@ class ChatService:
 
     MAX_PREPARED = 1000
 
-    def __init__(self, app: ChatAssistApp, providers: Providers, meter: UsageMeter,
-                 policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, app: ChatAssistApp, providers: Providers, meter: UsageMeter, policy: RetryPolicy | None = None
+    ) -> None:
         self.app = app
         self.providers = providers
         self.meter = meter
@@ -145,8 +166,13 @@ class ChatService:
         if found is None:
             if len(self._prepared) >= self.MAX_PREPARED:
                 self._prepared.clear()
-            found = Prepared(workspace.settings, Index(documents(workspace)), system_text(workspace),
-                             example_turns(workspace))
+            warn_if_deprecated(workspace)
+            found = Prepared(
+                workspace.settings,
+                Index(documents(workspace)),
+                system_text(workspace),
+                example_turns(workspace),
+            )
             self._prepared[key] = found
         return found
 
@@ -165,15 +191,18 @@ class ChatService:
         """The workspace of a widget key (raises NotFound with code unknown_widget_key)."""
         return await self.run(self._workspace, widget_key)
 
-    async def begin(self, workspace: Workspace, conversation_id: UUID | None, user: receive.EndUser,
-                    text: str) -> Begun:
+    async def begin(
+        self, workspace: Workspace, conversation_id: UUID | None, user: receive.EndUser, text: str
+    ) -> Begun:
         """Validate and durably store the visitor's message."""
-        command = receive.ReceiveMessage(workspace.id, conversation_id, user, text,
-                                         self.prepared(workspace).settings.max_history_turns)
+        command = receive.ReceiveMessage(
+            workspace.id, conversation_id, user, text, self.prepared(workspace).settings.max_history_turns
+        )
         return Begun(workspace, await self.run(receive.execute, self.app, command))
 
-    async def answer(self, begun: Begun) -> AsyncIterator[TurnStarted | base.TextDelta | Restart | TurnDone
-                                                          | TurnError]:
+    async def answer(
+        self, begun: Begun
+    ) -> AsyncIterator[TurnStarted | base.TextDelta | Restart | TurnDone | TurnError]:
         """Stream the answer; the outcome is stored before the final event is yielded."""
         ws, got = begun.workspace, begun.received
         yield TurnStarted(got.conversation_id, got.message_id)
@@ -181,27 +210,32 @@ class ChatService:
         settings = prep.settings
         budget = decide_budget(settings, await self.run(self.meter.tokens_this_month, ws.id))
         if budget.refuse:
-            message = ("This workspace has used its monthly AI token budget, so the assistant cannot answer "
-                       "right now. A person from the team will see your message.")
+            message = (
+                "This workspace has used its monthly AI token budget, so the assistant cannot answer "
+                "right now. A person from the team will see your message."
+            )
             yield await self._fail(got, [], "budget_exhausted", message)
             return
+
         def request(model: str) -> base.PromptRequest:
-            return base.PromptRequest(model, prep.system, prep.examples, got.history, settings.max_response_tokens,
-                                      prep.documents)
+            return base.PromptRequest(
+                model, prep.system, prep.examples, got.history, settings.max_response_tokens, prep.documents
+            )
 
         routes = self.providers.routes(budget.model, settings.fallback_model)
         async for event in orchestrate(routes, request, prompt_version=ws.prompt_version, policy=self.policy):
             if isinstance(event, Finished):
                 yield await self._succeed(ws, got, event, prep.documents)
             elif isinstance(event, GaveUp):
-                message = ("The AI assistant is unavailable right now. Please try again in a minute; your "
-                           "message has been saved.")
+                message = (
+                    "The AI assistant is unavailable right now. Please try again in a minute; your "
+                    "message has been saved."
+                )
                 yield await self._fail(got, event.calls, "providers_unavailable", message)
             else:
                 yield event
 
-    async def _succeed(self, ws: Workspace, got: receive.MessageReceived, fin: Finished,
-                       docs: Index) -> TurnDone:
+    async def _succeed(self, ws: Workspace, got: receive.MessageReceived, fin: Finished, docs: Index) -> TurnDone:
         question = got.history[-1].text
         topic = topic_of(" ".join(t.text for t in got.history if t.role == "user"))
         confidence = confidence_of(question, fin.text, docs)
@@ -209,14 +243,22 @@ class ChatService:
         command = record.RecordReply(got.conversation_id, got.message_id, fin.calls, reply=reply)
         await self.run(record.execute, self.app, command, got.conversation)
         usage, cost = totals(fin.calls)
-        return TurnDone(reply.message_id, got.message_id, usage, cost, confidence, topic, fin.provider, fin.model,
-                        ws.prompt_version, len(fin.calls), fin.provider == "offline")
+        return TurnDone(
+            reply.message_id,
+            got.message_id,
+            usage,
+            cost,
+            confidence,
+            topic,
+            fin.provider,
+            fin.model,
+            ws.prompt_version,
+            len(fin.calls),
+            fin.provider == "offline",
+        )
 
-    async def _fail(self, got: receive.MessageReceived, calls: list[ModelCall], code: str,
-                    message: str) -> TurnError:
+    async def _fail(self, got: receive.MessageReceived, calls: list[ModelCall], code: str, message: str) -> TurnError:
         failure = record.Failure(code, message)
         command = record.RecordReply(got.conversation_id, got.message_id, calls, failure=failure)
         await self.run(record.execute, self.app, command, got.conversation)
         return TurnError(code, message)
-
-

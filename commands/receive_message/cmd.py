@@ -65,8 +65,9 @@ def execute(app: ChatAssistApp, cmd: ReceiveMessage) -> MessageReceived:
     if cmd.conversation_id is None:
         conversation = handle_new(cmd, message_id)
         app.save(conversation)
-        return MessageReceived(conversation.id, message_id, conversation.history(cmd.max_history_turns), True,
-                               conversation)
+        return MessageReceived(
+            conversation.id, message_id, conversation.history(cmd.max_history_turns), True, conversation
+        )
     existing = conversation_in(app, cmd.workspace_id, cmd.conversation_id)
 
     def decide(conv: Conversation) -> tuple[list[Turn], Conversation]:

@@ -50,8 +50,16 @@ def handle(cmd: RecordReply, conversation: Conversation) -> None:
         conversation.record_model_call(cmd.reply_to, call)
     if cmd.reply is not None:
         r = cmd.reply
-        conversation.reply(r.message_id, cmd.reply_to, r.text, confidence=r.confidence, topic=r.topic,
-                           provider=r.provider, model=r.model, prompt_version=r.prompt_version)
+        conversation.reply(
+            r.message_id,
+            cmd.reply_to,
+            r.text,
+            confidence=r.confidence,
+            topic=r.topic,
+            provider=r.provider,
+            model=r.model,
+            prompt_version=r.prompt_version,
+        )
     elif cmd.failure is not None:
         conversation.fail_turn(cmd.reply_to, cmd.failure.code, cmd.failure.reason)
 

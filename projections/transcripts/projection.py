@@ -17,14 +17,29 @@ MESSAGES = "transcript_v1_messages"
 
 
 def _touch(event: Any) -> Statement:
-    return (f"UPDATE {CONVERSATIONS} SET last_activity_at = %(at)s, version = %(v)s WHERE id = %(id)s",
-            {"at": event.timestamp, "v": event.originator_version, "id": event.originator_id})
+    return (
+        f"UPDATE {CONVERSATIONS} SET last_activity_at = %(at)s, version = %(v)s WHERE id = %(id)s",
+        {"at": event.timestamp, "v": event.originator_version, "id": event.originator_id},
+    )
 
 
 def _message(event: Any, role: str, **fields: Any) -> Statement:
-    row = {"conversation_id": event.originator_id, "seq": event.originator_version, "role": role,
-           "at": event.timestamp, "message_id": None, "reply_to": None, "text": None, "provider": None,
-           "model": None, "confidence": None, "topic": None, "prompt_version": None, "error_code": None, **fields}
+    row = {
+        "conversation_id": event.originator_id,
+        "seq": event.originator_version,
+        "role": role,
+        "at": event.timestamp,
+        "message_id": None,
+        "reply_to": None,
+        "text": None,
+        "provider": None,
+        "model": None,
+        "confidence": None,
+        "topic": None,
+        "prompt_version": None,
+        "error_code": None,
+        **fields,
+    }
     cols = ", ".join(row)
     vals = ", ".join(f"%({k})s" for k in row)
     return f"INSERT INTO {MESSAGES} ({cols}) VALUES ({vals})", row
@@ -38,10 +53,18 @@ class TranscriptProjection(Projection[TranscriptView]):
     """Keeps one row per conversation and one per visible message."""
 
     name = "transcripts_v1"
-    topics: ClassVar[tuple[str, ...]] = tuple(get_topic(cls) for cls in (
-        Conversation.Started, Conversation.UserMessageReceived, Conversation.AssistantReplied,
-        Conversation.TurnFailed, Conversation.Resolved, Conversation.Closed, Conversation.CsatRated,
-    ))
+    topics: ClassVar[tuple[str, ...]] = tuple(
+        get_topic(cls)
+        for cls in (
+            Conversation.Started,
+            Conversation.UserMessageReceived,
+            Conversation.AssistantReplied,
+            Conversation.TurnFailed,
+            Conversation.Resolved,
+            Conversation.Closed,
+            Conversation.CsatRated,
+        )
+    )
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
@@ -51,52 +74,108 @@ class TranscriptProjection(Projection[TranscriptView]):
     @process_event.register
     def _(self, e: Conversation.Started, tracking: Tracking) -> None:
         p = e.personal
-        self.view.apply(tracking, [(
-            f"INSERT INTO {CONVERSATIONS} (id, workspace_id, channel, end_user_id, end_user_email, end_user_name,"
-            " status, started_at, last_activity_at, turns, version) VALUES (%(id)s, %(ws)s, %(ch)s, %(uid)s,"
-            " %(email)s, %(name)s, 'open', %(at)s, %(at)s, 0, %(v)s)",
-            {"id": e.originator_id, "ws": e.workspace_id, "ch": e.channel, "uid": p.get("user_id"),
-             "email": p.get("email"), "name": p.get("name"), "at": e.timestamp, "v": e.originator_version},
-        )])
+        self.view.apply(
+            tracking,
+            [
+                (
+                    f"INSERT INTO {CONVERSATIONS} (id, workspace_id, channel, end_user_id, end_user_email,"
+                    " end_user_name, status, started_at, last_activity_at, turns, version)"
+                    " VALUES (%(id)s, %(ws)s, %(ch)s, %(uid)s, %(email)s, %(name)s, 'open', %(at)s, %(at)s, 0, %(v)s)",
+                    {
+                        "id": e.originator_id,
+                        "ws": e.workspace_id,
+                        "ch": e.channel,
+                        "uid": p.get("user_id"),
+                        "email": p.get("email"),
+                        "name": p.get("name"),
+                        "at": e.timestamp,
+                        "v": e.originator_version,
+                    },
+                )
+            ],
+        )
 
     @process_event.register
     def _(self, e: Conversation.UserMessageReceived, tracking: Tracking) -> None:
-        self.view.apply(tracking, [
-            _message(e, "user", message_id=e.message_id, text=e.personal["text"]),
-            _touch(e),
-            (f"UPDATE {CONVERSATIONS} SET turns = turns + 1, status = 'open' WHERE id = %(id)s",
-             {"id": e.originator_id}),
-        ])
+        self.view.apply(
+            tracking,
+            [
+                _message(e, "user", message_id=e.message_id, text=e.personal["text"]),
+                _touch(e),
+                (
+                    f"UPDATE {CONVERSATIONS} SET turns = turns + 1, status = 'open' WHERE id = %(id)s",
+                    {"id": e.originator_id},
+                ),
+            ],
+        )
 
     @process_event.register
     def _(self, e: Conversation.AssistantReplied, tracking: Tracking) -> None:
-        self.view.apply(tracking, [
-            _message(e, "assistant", message_id=e.message_id, reply_to=e.reply_to, text=e.personal["text"],
-                     provider=e.provider, model=e.model, confidence=e.confidence, topic=e.topic,
-                     prompt_version=e.prompt_version),
-            _touch(e),
-            (f"UPDATE {CONVERSATIONS} SET topic = %(t)s, last_confidence = %(c)s WHERE id = %(id)s",
-             {"t": e.topic, "c": e.confidence, "id": e.originator_id}),
-        ])
+        self.view.apply(
+            tracking,
+            [
+                _message(
+                    e,
+                    "assistant",
+                    message_id=e.message_id,
+                    reply_to=e.reply_to,
+                    text=e.personal["text"],
+                    provider=e.provider,
+                    model=e.model,
+                    confidence=e.confidence,
+                    topic=e.topic,
+                    prompt_version=e.prompt_version,
+                ),
+                _touch(e),
+                (
+                    f"UPDATE {CONVERSATIONS} SET topic = %(t)s, last_confidence = %(c)s WHERE id = %(id)s",
+                    {"t": e.topic, "c": e.confidence, "id": e.originator_id},
+                ),
+            ],
+        )
 
     @process_event.register
     def _(self, e: Conversation.TurnFailed, tracking: Tracking) -> None:
-        self.view.apply(tracking, [
-            _message(e, "system", reply_to=e.reply_to, text=e.reason, error_code=e.code), _touch(e)])
+        self.view.apply(
+            tracking,
+            [_message(e, "system", reply_to=e.reply_to, text=e.reason, error_code=e.code), _touch(e)],
+        )
 
     @process_event.register
     def _(self, e: Conversation.Resolved, tracking: Tracking) -> None:
-        self.view.apply(tracking, [_touch(e), (
-            f"UPDATE {CONVERSATIONS} SET status = 'resolved', resolved_by = %(by)s WHERE id = %(id)s",
-            {"by": e.by, "id": e.originator_id})])
+        self.view.apply(
+            tracking,
+            [
+                _touch(e),
+                (
+                    f"UPDATE {CONVERSATIONS} SET status = 'resolved', resolved_by = %(by)s WHERE id = %(id)s",
+                    {"by": e.by, "id": e.originator_id},
+                ),
+            ],
+        )
 
     @process_event.register
     def _(self, e: Conversation.Closed, tracking: Tracking) -> None:
-        self.view.apply(tracking, [_touch(e), (
-            f"UPDATE {CONVERSATIONS} SET status = 'closed', closed_reason = %(r)s WHERE id = %(id)s",
-            {"r": e.reason, "id": e.originator_id})])
+        self.view.apply(
+            tracking,
+            [
+                _touch(e),
+                (
+                    f"UPDATE {CONVERSATIONS} SET status = 'closed', closed_reason = %(r)s WHERE id = %(id)s",
+                    {"r": e.reason, "id": e.originator_id},
+                ),
+            ],
+        )
 
     @process_event.register
     def _(self, e: Conversation.CsatRated, tracking: Tracking) -> None:
-        self.view.apply(tracking, [_touch(e), (
-            f"UPDATE {CONVERSATIONS} SET csat = %(s)s WHERE id = %(id)s", {"s": e.score, "id": e.originator_id})])
+        self.view.apply(
+            tracking,
+            [
+                _touch(e),
+                (
+                    f"UPDATE {CONVERSATIONS} SET csat = %(s)s WHERE id = %(id)s",
+                    {"s": e.score, "id": e.originator_id},
+                ),
+            ],
+        )

@@ -24,7 +24,8 @@ class UsageView(TrackedView):
         rows = self.query(
             f"SELECT input_tokens + output_tokens + cache_read_tokens + cache_write_tokens AS total FROM {USAGE}"
             " WHERE workspace_id = %s AND month = date_trunc('month', now() AT TIME ZONE 'UTC')::date",
-            (workspace_id,))
+            (workspace_id,),
+        )
         return int(rows[0]["total"]) if rows else 0
 
 
@@ -41,18 +42,30 @@ class UsageProjection(Projection[UsageView]):
 
     @process_event.register
     def _(self, e: Conversation.ModelCallMade, tracking: Tracking) -> None:
-        self.view.apply(tracking, [(
-            f"INSERT INTO {USAGE} AS u (workspace_id, month, input_tokens, output_tokens, cache_read_tokens,"
-            " cache_write_tokens, cost_usd, unknown_cost_calls, calls) VALUES (%(ws)s,"
-            " date_trunc('month', %(at)s AT TIME ZONE 'UTC')::date, %(i)s, %(o)s, %(cr)s, %(cw)s,"
-            " %(cost)s, %(unknown)s, 1) ON CONFLICT (workspace_id, month) DO UPDATE SET"
-            " input_tokens = u.input_tokens + EXCLUDED.input_tokens,"
-            " output_tokens = u.output_tokens + EXCLUDED.output_tokens,"
-            " cache_read_tokens = u.cache_read_tokens + EXCLUDED.cache_read_tokens,"
-            " cache_write_tokens = u.cache_write_tokens + EXCLUDED.cache_write_tokens,"
-            " cost_usd = u.cost_usd + EXCLUDED.cost_usd,"
-            " unknown_cost_calls = u.unknown_cost_calls + EXCLUDED.unknown_cost_calls, calls = u.calls + 1",
-            {"ws": e.workspace_id, "at": e.timestamp, "i": e.input_tokens, "o": e.output_tokens,
-             "cr": e.cache_read_tokens, "cw": e.cache_write_tokens, "cost": e.cost_usd or 0,
-             "unknown": 0 if e.cost_known else 1},
-        )])
+        self.view.apply(
+            tracking,
+            [
+                (
+                    f"INSERT INTO {USAGE} AS u (workspace_id, month, input_tokens, output_tokens, cache_read_tokens,"
+                    " cache_write_tokens, cost_usd, unknown_cost_calls, calls) VALUES (%(ws)s,"
+                    " date_trunc('month', %(at)s AT TIME ZONE 'UTC')::date, %(i)s, %(o)s, %(cr)s, %(cw)s,"
+                    " %(cost)s, %(unknown)s, 1) ON CONFLICT (workspace_id, month) DO UPDATE SET"
+                    " input_tokens = u.input_tokens + EXCLUDED.input_tokens,"
+                    " output_tokens = u.output_tokens + EXCLUDED.output_tokens,"
+                    " cache_read_tokens = u.cache_read_tokens + EXCLUDED.cache_read_tokens,"
+                    " cache_write_tokens = u.cache_write_tokens + EXCLUDED.cache_write_tokens,"
+                    " cost_usd = u.cost_usd + EXCLUDED.cost_usd,"
+                    " unknown_cost_calls = u.unknown_cost_calls + EXCLUDED.unknown_cost_calls, calls = u.calls + 1",
+                    {
+                        "ws": e.workspace_id,
+                        "at": e.timestamp,
+                        "i": e.input_tokens,
+                        "o": e.output_tokens,
+                        "cr": e.cache_read_tokens,
+                        "cw": e.cache_write_tokens,
+                        "cost": e.cost_usd or 0,
+                        "unknown": 0 if e.cost_known else 1,
+                    },
+                )
+            ],
+        )

@@ -19,12 +19,13 @@ class TranscriptController(Controller):
     tags = ["conversations"]
 
     @get("/{conversation_id:uuid}", operation_id="getTranscript", summary="Read a conversation's transcript")
-    async def get_transcript(self, conversation_id: UUID, widget_workspace_id: UUID,
-                             transcripts: TranscriptView) -> Transcript:
+    async def get_transcript(
+        self, conversation_id: UUID, widget_workspace_id: UUID, transcripts: TranscriptView
+    ) -> Transcript:
         """Messages in order; 404 if the conversation is unknown or belongs to another workspace."""
-        transcript = await anyio.to_thread.run_sync(get_transcript, transcripts, widget_workspace_id,
-                                                    conversation_id)
+        transcript = await anyio.to_thread.run_sync(get_transcript, transcripts, widget_workspace_id, conversation_id)
         if transcript is None:
-            raise NotFoundException(f"No conversation with id {conversation_id}.",
-                                    extra={"code": "conversation_not_found"})
+            raise NotFoundException(
+                f"No conversation with id {conversation_id}.", extra={"code": "conversation_not_found"}
+            )
         return transcript

@@ -9,7 +9,6 @@ import msgspec
 
 from projections.transcripts.projection import CONVERSATIONS, MESSAGES, TranscriptView
 
-
 TranscriptSource = TranscriptView
 """What the web layer is handed to read transcripts (the projection's view)."""
 
@@ -48,10 +47,14 @@ def get_transcript(view: TranscriptView, workspace_id: UUID, conversation_id: UU
     """The transcript, or None if it does not exist in this workspace (or is not projected yet)."""
     rows = view.query(
         f"SELECT id, status, channel, topic, csat, turns, started_at, last_activity_at FROM {CONVERSATIONS}"
-        " WHERE id = %s AND workspace_id = %s", (conversation_id, workspace_id))
+        " WHERE id = %s AND workspace_id = %s",
+        (conversation_id, workspace_id),
+    )
     if not rows:
         return None
     messages = view.query(
         f"SELECT role, text, at, message_id, reply_to, provider, model, confidence, topic, prompt_version,"
-        f" error_code FROM {MESSAGES} WHERE conversation_id = %s ORDER BY seq", (conversation_id,))
+        f" error_code FROM {MESSAGES} WHERE conversation_id = %s ORDER BY seq",
+        (conversation_id,),
+    )
     return Transcript(**rows[0], messages=[TranscriptMessage(**m) for m in messages])

@@ -13,11 +13,21 @@ from tests.fakes.llm_server import FakeLLMServer, Script
 from tests.support.sse import names
 
 
-def test_a_turn_streams_the_reply_and_stores_every_step(client: httpx.Client, workspace: WorkspaceCreated,
-                                                         container: Container, fake_llm: FakeLLMServer) -> None:
+def test_a_turn_streams_the_reply_and_stores_every_step(
+    client: httpx.Client, workspace: WorkspaceCreated, container: Container, fake_llm: FakeLLMServer
+) -> None:
     # Given a provider that answers in three chunks
-    fake_llm.enqueue("anthropic", Script(text="Open Settings, then Security.", chunks=3, input_tokens=1200,
-                                         output_tokens=9, cache_read_tokens=1000, cache_write_tokens=0))
+    fake_llm.enqueue(
+        "anthropic",
+        Script(
+            text="Open Settings, then Security.",
+            chunks=3,
+            input_tokens=1200,
+            output_tokens=9,
+            cache_read_tokens=1000,
+            cache_write_tokens=0,
+        ),
+    )
     # When a visitor asks a question
     events = chat(client, workspace.widget_key, "How do I turn on 2FA?")
     # I expect start, the chunks as deltas, then done
@@ -25,24 +35,38 @@ def test_a_turn_streams_the_reply_and_stores_every_step(client: httpx.Client, wo
     assert "".join(d["text"] for n, d in events if n == "delta") == "Open Settings, then Security."
     start, done = events[0][1], events[-1][1]
     assert done["provider"] == "anthropic" and done["model"] == "claude-sonnet-4-6"
-    assert done["usage"] == {"input_tokens": 1200, "output_tokens": 9, "cache_read_tokens": 1000,
-                             "cache_write_tokens": 0}
+    assert done["usage"] == {
+        "input_tokens": 1200,
+        "output_tokens": 9,
+        "cache_read_tokens": 1000,
+        "cache_write_tokens": 0,
+    }
     # 1200 * 3 + 9 * 15 + 1000 * 0.30 per million tokens
     assert Decimal(done["cost_usd"]) == Decimal("0.004035")
     assert done["reply_to"] == start["message_id"] and done["offline"] is False and done["attempts"] == 1
     assert 0 <= done["confidence"] <= 1 and done["topic"] == "Passwords & Auth"
     # and every step is an event in the store
     assert event_names(container, start["conversation_id"]) == [
-        "Started", "UserMessageReceived", "ModelCallMade", "AssistantReplied"]
+        "Started",
+        "UserMessageReceived",
+        "ModelCallMade",
+        "AssistantReplied",
+    ]
     call = stored_events(container, start["conversation_id"])[2]
     assert (call.provider, call.model, call.attempt, call.outcome, call.error_kind) == (
-        "anthropic", "claude-sonnet-4-6", 1, "ok", None)
+        "anthropic",
+        "claude-sonnet-4-6",
+        1,
+        "ok",
+        None,
+    )
     assert (call.input_tokens, call.output_tokens, call.cache_read_tokens) == (1200, 9, 1000)
     assert call.ttft_ms is not None and call.latency_ms >= call.ttft_ms and call.cost_known
 
 
-def test_the_model_gets_the_cached_system_prompt_and_the_history(client: httpx.Client, workspace: WorkspaceCreated,
-                                                                 fake_llm: FakeLLMServer) -> None:
+def test_the_model_gets_the_cached_system_prompt_and_the_history(
+    client: httpx.Client, workspace: WorkspaceCreated, fake_llm: FakeLLMServer
+) -> None:
     first = chat(client, workspace.widget_key, "Where are my invoices?")
     conversation_id = first[0][1]["conversation_id"]
     chat(client, workspace.widget_key, "And can I add a VAT number?", conversation_id=conversation_id)
@@ -57,11 +81,15 @@ def test_the_model_gets_the_cached_system_prompt_and_the_history(client: httpx.C
     assert texts[-1] == ("user", "And can I add a VAT number?") and len(texts) == 5
 
 
-def test_json_mode_answers_the_whole_turn_as_one_document(client: httpx.Client, workspace: WorkspaceCreated,
-                                                          fake_llm: FakeLLMServer) -> None:
+def test_json_mode_answers_the_whole_turn_as_one_document(
+    client: httpx.Client, workspace: WorkspaceCreated, fake_llm: FakeLLMServer
+) -> None:
     fake_llm.enqueue("anthropic", Script(text="Use the Export page."))
-    response = client.post("/api/chat", json={"message": "export my data?", "user": {"id": "v"}},
-                           headers={"X-Widget-Key": workspace.widget_key, "Accept": "application/json"})
+    response = client.post(
+        "/api/chat",
+        json={"message": "export my data?", "user": {"id": "v"}},
+        headers={"X-Widget-Key": workspace.widget_key, "Accept": "application/json"},
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["reply"] == "Use the Export page." and body["model"] == "claude-sonnet-4-6"

@@ -61,10 +61,7 @@ def model_calls(container: Container, conversation_id: str) -> list[Any]:
 
 def attempts(container: Container, conversation_id: str) -> list[tuple[str, str, int, str, str | None]]:
     """(provider, model, attempt, outcome, error_kind) of every stored model call."""
-    return [
-        (c.provider, c.model, c.attempt, c.outcome, c.error_kind)
-        for c in model_calls(container, conversation_id)
-    ]
+    return [(c.provider, c.model, c.attempt, c.outcome, c.error_kind) for c in model_calls(container, conversation_id)]
 
 
 def set_workspace(container: Container, workspace: WorkspaceCreated, **changes: Any) -> None:
@@ -72,9 +69,7 @@ def set_workspace(container: Container, workspace: WorkspaceCreated, **changes: 
     change_settings(container.app, ChangeWorkspaceSettings(workspace.workspace_id, changes))
 
 
-def wait_for_usage(
-    container: Container, workspace: WorkspaceCreated, tokens: int, timeout: float = 5.0
-) -> None:
+def wait_for_usage(container: Container, workspace: WorkspaceCreated, tokens: int, timeout: float = 5.0) -> None:
     """Wait until the usage read model shows ``tokens`` for the workspace this month.
 
     Not ``container.wait_for_projections()``: it waits for the store's newest notification, which the
@@ -95,9 +90,7 @@ def test_a_server_error_is_retried_on_the_same_provider(
     client: httpx.Client, workspace: WorkspaceCreated, container: Container, fake_llm: FakeLLMServer
 ) -> None:
     # Given Anthropic fails once with a 500, then answers
-    fake_llm.enqueue(
-        "anthropic", status(500), Script(text="Second time lucky.", input_tokens=100, output_tokens=4)
-    )
+    fake_llm.enqueue("anthropic", status(500), Script(text="Second time lucky.", input_tokens=100, output_tokens=4))
     # When a visitor asks
     events = chat(client, workspace.widget_key, "Is the service up?")
     # I expect the answer from Anthropic with no restart (nothing was streamed by the failed attempt)
@@ -121,11 +114,7 @@ def test_a_server_error_is_retried_on_the_same_provider(
     failed, ok = model_calls(container, cid)
     assert failed.ttft_ms is None and failed.input_tokens == 0 and failed.cost_usd == Decimal(0)
     # 100 * 3 + 4 * 15 per million tokens
-    assert (
-        ok.cost_usd == Decimal("0.00036")
-        and ok.cost_known
-        and Decimal(done["cost_usd"]) == Decimal("0.00036")
-    )
+    assert ok.cost_usd == Decimal("0.00036") and ok.cost_known and Decimal(done["cost_usd"]) == Decimal("0.00036")
     assert stored_events(container, cid)[-1].provider == "anthropic"
 
 
@@ -284,9 +273,7 @@ def test_an_openai_stream_cut_before_any_text_is_a_broken_stream(
 ) -> None:
     # Given Anthropic is overloaded, and OpenAI answers 200 then drops the connection before any text
     fake_llm.enqueue("anthropic", status(529))
-    fake_llm.enqueue(
-        "openai", Script(kind="break", text="Never seen.", break_after=0), Script(text="Second try.")
-    )
+    fake_llm.enqueue("openai", Script(kind="break", text="Never seen.", break_after=0), Script(text="Second try."))
     # When a visitor asks
     events = chat(client, workspace.widget_key, "Quick one")
     # I expect no restart (nothing was shown), a retry on OpenAI, and the cut recorded as a broken stream
@@ -349,9 +336,7 @@ def test_an_openai_stream_without_its_final_chunks_is_retried_on_openai(
 ) -> None:
     # Given Anthropic is overloaded, and OpenAI's first stream ends without finish_reason, usage or [DONE]
     fake_llm.enqueue("anthropic", status(529))
-    fake_llm.enqueue(
-        "openai", Script(kind="no_final", text="Unfinished fallback."), Script(text="Finished fallback.")
-    )
+    fake_llm.enqueue("openai", Script(kind="no_final", text="Unfinished fallback."), Script(text="Finished fallback."))
     # When a visitor asks
     events = chat(client, workspace.widget_key, "Hello again")
     # I expect OpenAI, the only route left, to be tried again
@@ -552,9 +537,7 @@ def test_concurrent_turns_in_new_conversations_all_complete(
         try:
             with httpx.Client(base_url=ai_server.base_url, timeout=20) as own:
                 barrier.wait()
-                results[i] = chat(
-                    own, workspace.widget_key, f"Question from visitor {i}", user_id=f"visitor-{i}"
-                )
+                results[i] = chat(own, workspace.widget_key, f"Question from visitor {i}", user_id=f"visitor-{i}")
         except BaseException as exc:
             errors.append(exc)
 

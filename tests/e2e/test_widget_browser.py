@@ -24,14 +24,23 @@ from typing import Any
 
 import pytest
 
-sync_api = pytest.importorskip("playwright.sync_api", exc_type=ImportError,
-                               reason="needs the playwright package (pip install playwright)")
+sync_api = pytest.importorskip(
+    "playwright.sync_api",
+    exc_type=ImportError,
+    reason="needs the playwright package (pip install playwright)",
+)
 expect = sync_api.expect
 
 STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
 CHROMIUM = os.environ.get("CHATASSIST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SCREENSHOT = os.environ.get("CHATASSIST_E2E_SCREENSHOT", "/tmp/widget.png")
 FAKE_KEY = "wk_demo_test"
 QUESTION = "How do refunds work?"
@@ -132,8 +141,15 @@ def make_handler(fake: FakeBackend) -> type[BaseHTTPRequestHandler]:
                 self.error(404, "conversation_not_found", "This conversation no longer exists.")
                 return
             history = fake.conversations.setdefault(conversation_id, [])
-            history.append({"role": "user", "text": body["message"], "at": "2026-11-24T10:00:00Z",
-                            "model": None, "provider": None})
+            history.append(
+                {
+                    "role": "user",
+                    "text": body["message"],
+                    "at": "2026-11-24T10:00:00Z",
+                    "model": None,
+                    "provider": None,
+                }
+            )
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-store")
@@ -152,15 +168,32 @@ def make_handler(fake: FakeBackend) -> type[BaseHTTPRequestHandler]:
             self.chunk(first[9:])
             fake.gate.wait(10)
             rest = b"".join(sse("delta", {"text": p}) for p in parts[1:])
-            done = {"message_id": "m2", "reply_to": "m1", "usage": {"input_tokens": 0, "output_tokens": 0},
-                    "cost_usd": None, "confidence": 0.8, "topic": "billing", "provider": "offline",
-                    "model": "offline-retrieval", "prompt_version": 1, "attempts": 1, "offline": True}
+            done = {
+                "message_id": "m2",
+                "reply_to": "m1",
+                "usage": {"input_tokens": 0, "output_tokens": 0},
+                "cost_usd": None,
+                "confidence": 0.8,
+                "topic": "billing",
+                "provider": "offline",
+                "model": "offline-retrieval",
+                "prompt_version": 1,
+                "attempts": 1,
+                "offline": True,
+            }
             rest += sse("done", done)
             for i in range(0, len(rest), 23):  # chunks that split lines and events anywhere
-                self.chunk(rest[i:i + 23])
+                self.chunk(rest[i : i + 23])
             self.chunk(b"")  # the empty chunk ends the response
-            history.append({"role": "assistant", "text": "".join(parts), "at": "2026-11-24T10:00:01Z",
-                            "model": "offline-retrieval", "provider": "offline"})
+            history.append(
+                {
+                    "role": "assistant",
+                    "text": "".join(parts),
+                    "at": "2026-11-24T10:00:01Z",
+                    "model": "offline-retrieval",
+                    "provider": "offline",
+                }
+            )
 
     return Handler
 
@@ -207,8 +240,13 @@ def _real_app(request: pytest.FixtureRequest) -> Iterator[Site]:
     container = request.getfixturevalue("container")
     created = create_ws.execute(container.app, create_ws.CreateWorkspace("Acme Analytics"))
     chat = ChatService(container.app, Providers(), container.usage, RetryPolicy())
-    app = create_app(chat, container.transcripts, ready_checks(container), demo_widget_key=created.widget_key,
-                     mode_note="Offline mode: answers come from the help articles.")
+    app = create_app(
+        chat,
+        container.transcripts,
+        ready_checks(container),
+        demo_widget_key=created.widget_key,
+        mode_note="Offline mode: answers come from the help articles.",
+    )
     server = ThreadedServer(app).start()
     try:
         yield Site(server.base_url, created.widget_key)
@@ -259,8 +297,9 @@ def wait_for_transcript(page: Any, site: Site, conversation_id: str) -> None:
     """The real server projects the transcript asynchronously: wait until the answer is readable."""
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        res = page.request.get(f"{site.base_url}/api/conversations/{conversation_id}",
-                               headers={"X-Widget-Key": site.widget_key})
+        res = page.request.get(
+            f"{site.base_url}/api/conversations/{conversation_id}", headers={"X-Widget-Key": site.widget_key}
+        )
         if res.ok and any(m["role"] == "assistant" for m in res.json()["messages"]):
             return
         time.sleep(0.2)
@@ -312,10 +351,10 @@ def test_visitor_asks_sees_streamed_answer_and_finds_it_after_reload(widget_serv
         assert fake.chat_requests[1]["body"]["user"]["id"] == fake.chat_requests[0]["body"]["user"]["id"]
 
 
+@pytest.mark.parametrize("widget_server", ["fake"], indirect=True)  # scripted restarts and failures
 def test_restart_clears_the_bubble_and_errors_become_notices(widget_server: Site, page: Any) -> None:
     fake = widget_server.fake
-    if fake is None:
-        pytest.skip("needs the scripted fake backend")
+    assert fake is not None
     page.goto(widget_server.base_url + "/")
     page.evaluate("k => localStorage.setItem('chatassist:conversation:' + k, 'gone')", FAKE_KEY)
     open_widget(page)  # GET 404 (after brief retries): the stale id is forgotten
@@ -333,7 +372,8 @@ def test_restart_clears_the_bubble_and_errors_become_notices(widget_server: Site
 
 
 def test_a_closed_conversation_is_forgotten_and_the_next_message_starts_a_new_one(
-        widget_server: Site, page: Any) -> None:
+    widget_server: Site, page: Any
+) -> None:
     site = widget_server
     if site.fake is not None:
         site.fake.gate.set()
@@ -342,13 +382,15 @@ def test_a_closed_conversation_is_forgotten_and_the_next_message_starts_a_new_on
     ask(page, QUESTION)
     expect(page.locator(".row.assistant .note")).to_have_count(1)
     first = page.evaluate(STORED_ID, site.widget_key)
-    closed = page.request.post(f"{site.base_url}/api/conversations/{first}/close",
-                               headers={"X-Widget-Key": site.widget_key})
+    closed = page.request.post(
+        f"{site.base_url}/api/conversations/{first}/close", headers={"X-Widget-Key": site.widget_key}
+    )
     assert closed.ok, closed.text()
 
     ask(page, "One more thing")  # 409 conversation_closed
     expect(page.locator(".row.system .text")).to_have_text(
-        ["This conversation has ended. Send your message again to start a new one."])
+        ["This conversation has ended. Send your message again to start a new one."]
+    )
     expect(page.get_by_role("textbox", name="Your message")).to_have_value("One more thing")
     assert page.evaluate(STORED_ID, site.widget_key) is None
 

@@ -294,9 +294,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_json(self, status: int, payload: dict[str, Any], headers: list[tuple[str, str]]) -> None:
         data = json.dumps(payload, separators=(",", ":")).encode()
-        head = self._head(
-            status, [("Content-Type", "application/json"), ("Content-Length", str(len(data))), *headers]
-        )
+        head = self._head(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data))), *headers])
         self.wfile.write(head + data)
 
     def _cut(self) -> None:
@@ -310,18 +308,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     @staticmethod
     def _anthropic_error(status: int, request_id: str) -> dict[str, Any]:
-        default = (
-            ("api_error", "Internal server error") if status >= 500 else ("invalid_request_error", "Error.")
-        )
+        default = ("api_error", "Internal server error") if status >= 500 else ("invalid_request_error", "Error.")
         error_type, message = _ANTHROPIC_ERRORS.get(status, default)
         return {"type": "error", "error": {"type": error_type, "message": message}, "request_id": request_id}
 
     @staticmethod
     def _openai_error(status: int) -> dict[str, Any]:
         default = (
-            ("server_error", None, "Server error.")
-            if status >= 500
-            else ("invalid_request_error", None, "Error.")
+            ("server_error", None, "Server error.") if status >= 500 else ("invalid_request_error", None, "Error.")
         )
         error_type, code, message = _OPENAI_ERRORS.get(status, default)
         return {"error": {"message": message, "type": error_type, "param": None, "code": code}}
@@ -330,23 +324,15 @@ class _Handler(BaseHTTPRequestHandler):
         headers = self._id_headers(provider, request_id)
         if status == 429:
             headers.append(("retry-after", "0"))
-        payload = (
-            self._anthropic_error(status, request_id)
-            if provider == "anthropic"
-            else self._openai_error(status)
-        )
+        payload = self._anthropic_error(status, request_id) if provider == "anthropic" else self._openai_error(status)
         self._send_json(status, payload, headers)
 
-    def _send_body_or_break(
-        self, script: Script, payload: dict[str, Any], headers: list[tuple[str, str]]
-    ) -> None:
+    def _send_body_or_break(self, script: Script, payload: dict[str, Any], headers: list[tuple[str, str]]) -> None:
         if script.kind != "break":
             self._send_json(200, payload, headers)
             return
         data = json.dumps(payload, separators=(",", ":")).encode()
-        head = self._head(
-            200, [("Content-Type", "application/json"), ("Content-Length", str(len(data))), *headers]
-        )
+        head = self._head(200, [("Content-Type", "application/json"), ("Content-Length", str(len(data))), *headers])
         self.wfile.write(head + data[: len(data) // 2])
         self._cut()
 
@@ -511,9 +497,7 @@ class _Handler(BaseHTTPRequestHandler):
         closing = [chunk({}, "stop")]
         if include_usage:
             closing.append(
-                _sse(
-                    None, {**common, "object": "chat.completion.chunk", "choices": [], "usage": usage_payload}
-                )
+                _sse(None, {**common, "object": "chat.completion.chunk", "choices": [], "usage": usage_payload})
             )
         closing.append(_sse(None, "[DONE]"))
         self._stream(script, headers, opening, deltas, closing)

@@ -152,9 +152,7 @@ def test_429_is_rate_limit_on_both(fake: FakeLLMServer, ac: anthropic.Anthropic,
     assert o_err.value.code == "rate_limit_exceeded"
 
 
-def test_500_is_internal_server_error_on_both(
-    fake: FakeLLMServer, ac: anthropic.Anthropic, oc: openai.OpenAI
-) -> None:
+def test_500_is_internal_server_error_on_both(fake: FakeLLMServer, ac: anthropic.Anthropic, oc: openai.OpenAI) -> None:
     fake.enqueue("anthropic", Script(kind="status", status=500))
     fake.enqueue("openai", Script(kind="status", status=500))
     with pytest.raises(anthropic.InternalServerError):
@@ -195,9 +193,7 @@ def test_openai_break_raises_connection_error(fake: FakeLLMServer, oc: openai.Op
     fake.enqueue("openai", Script(kind="break", break_after=1))
     seen: list[str | None] = []
     with pytest.raises(openai.APIConnectionError):
-        for chunk in oc.chat.completions.create(
-            **o_params(stream=True, stream_options={"include_usage": True})
-        ):
+        for chunk in oc.chat.completions.create(**o_params(stream=True, stream_options={"include_usage": True})):
             seen.extend(choice.finish_reason for choice in chunk.choices)
     assert seen == [None, None]
 

@@ -18,8 +18,7 @@ class ThreadedServer:
             s.bind((host, 0))
             self.port = s.getsockname()[1]
         self.base_url = f"http://{host}:{self.port}"
-        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning", access_log=False,
-                                lifespan="on")
+        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning", access_log=False, lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

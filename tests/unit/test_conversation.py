@@ -18,8 +18,22 @@ def started() -> Conversation:
 
 
 def call(outcome: str = "ok", attempt: int = 1, cost: Decimal | None = Decimal("0.001")) -> ModelCall:
-    return ModelCall("c1", "anthropic", "claude-sonnet-4-6", 1, attempt, 10, 5, 0, 0, 12.0, 30.0, cost, outcome,
-                     None if outcome == "ok" else "server_error")
+    return ModelCall(
+        "c1",
+        "anthropic",
+        "claude-sonnet-4-6",
+        1,
+        attempt,
+        10,
+        5,
+        0,
+        0,
+        12.0,
+        30.0,
+        cost,
+        outcome,
+        None if outcome == "ok" else "server_error",
+    )
 
 
 def names(conversation: Conversation) -> list[str]:
@@ -38,8 +52,9 @@ def test_personal_data_lives_only_in_the_personal_field() -> None:
 def test_a_reply_needs_a_pending_user_message() -> None:
     conversation = started()
     with pytest.raises(Conflict) as err:
-        conversation.reply("a1", "m-unknown", "hi", confidence=0.5, topic="Other", provider="p", model="m",
-                           prompt_version=1)
+        conversation.reply(
+            "a1", "m-unknown", "hi", confidence=0.5, topic="Other", provider="p", model="m", prompt_version=1
+        )
     assert err.value.code == "not_awaiting_reply"
     assert names(conversation) == []
 
@@ -49,12 +64,26 @@ def test_a_turn_records_calls_then_the_reply_and_clears_the_pending_message() ->
     conversation.receive("m1", "hello?")
     conversation.record_model_call("m1", call("error", 1))
     conversation.record_model_call("m1", call("ok", 2))
-    conversation.reply("a1", "m1", "Hi!", confidence=0.9, topic="Other", provider="anthropic",
-                       model="claude-sonnet-4-6", prompt_version=1)
-    assert names(conversation) == ["UserMessageReceived", "ModelCallMade", "ModelCallMade", "AssistantReplied"]
+    conversation.reply(
+        "a1",
+        "m1",
+        "Hi!",
+        confidence=0.9,
+        topic="Other",
+        provider="anthropic",
+        model="claude-sonnet-4-6",
+        prompt_version=1,
+    )
+    assert names(conversation) == [
+        "UserMessageReceived",
+        "ModelCallMade",
+        "ModelCallMade",
+        "AssistantReplied",
+    ]
     with pytest.raises(Conflict):
-        conversation.reply("a2", "m1", "again", confidence=0.9, topic="Other", provider="p", model="m",
-                           prompt_version=1)
+        conversation.reply(
+            "a2", "m1", "again", confidence=0.9, topic="Other", provider="p", model="m", prompt_version=1
+        )
 
 
 def test_unknown_cost_is_recorded_as_unknown_not_zero() -> None:
@@ -65,8 +94,10 @@ def test_unknown_cost_is_recorded_as_unknown_not_zero() -> None:
     assert event.cost_usd is None and event.cost_known is False  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize(("text", "code"), [("", "empty_message"), ("   ", "empty_message"),
-                                             ("x" * (MAX_MESSAGE_CHARS + 1), "message_too_long")])
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("", "empty_message"), ("   ", "empty_message"), ("x" * (MAX_MESSAGE_CHARS + 1), "message_too_long")],
+)
 def test_bad_messages_are_refused_with_a_code(text: str, code: str) -> None:
     conversation = started()
     with pytest.raises(InvalidInput) as err:
@@ -115,8 +146,9 @@ def test_history_window_counts_exchanges_and_always_keeps_the_newest_message() -
     conversation = started()
     for i in range(1, 4):
         conversation.receive(f"m{i}", f"q{i}")
-        conversation.reply(f"a{i}", f"m{i}", f"r{i}", confidence=1, topic="Other", provider="p", model="m",
-                           prompt_version=1)
+        conversation.reply(
+            f"a{i}", f"m{i}", f"r{i}", confidence=1, topic="Other", provider="p", model="m", prompt_version=1
+        )
     conversation.receive("m4", "q4")
     texts = lambda n: [t.text for t in conversation.history(n)]  # noqa: E731
     assert texts(0) == ["q4"]

@@ -8,8 +8,14 @@ from chatassist.settings import load_settings
 
 
 def test_settings_read_the_documented_variables_and_mask_secrets() -> None:
-    settings = load_settings({"ANTHROPIC_API_KEY": "sk-ant-api03-abcdefghijklmnop7f3a", "CHATASSIST_PORT": "9001",
-                              "DATABASE_URL": "postgresql://app:hunter2@db:5432/chat", "OPENAI_API_KEY": ""})
+    settings = load_settings(
+        {
+            "ANTHROPIC_API_KEY": "sk-ant-api03-abcdefghijklmnop7f3a",
+            "CHATASSIST_PORT": "9001",
+            "DATABASE_URL": "postgresql://app:hunter2@db:5432/chat",
+            "OPENAI_API_KEY": "",
+        }
+    )
     masked = settings.masked()
     assert settings.port == 9001 and settings.openai_api_key is None
     assert masked["anthropic_api_key"] == "sk-ant…7f3a"
