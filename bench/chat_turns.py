@@ -174,7 +174,7 @@ def main() -> None:
         cli = [sys.executable, "-m", "chatassist.cli"]
         subprocess.run([*cli, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
         created = subprocess.run(
-            [*cli, "workspaces", "create", "Bench", "--json"],
+            [*cli, "workspaces", "create", "Bench", "--json", "--set", "monthly_token_budget=0"],
             env=env,
             cwd=ROOT,
             check=True,

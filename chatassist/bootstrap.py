@@ -28,6 +28,7 @@ from projections.transcripts.projection import TranscriptProjection, TranscriptV
 from projections.usage.projection import UsageProjection, UsageView
 
 log = logging.getLogger("chatassist")
+SMALL_POOL = {"POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "2"}  # a runner or a read view needs few
 PROJECTIONS: dict[str, tuple[Any, Any]] = {
     "transcripts": (TranscriptProjection, TranscriptView),
     "usage": (UsageProjection, UsageView),
@@ -45,7 +46,7 @@ def eventsourcing_env(settings: Settings, database_url: str) -> dict[str, str]:
         "POSTGRES_USER": str(info.get("user") or "postgres"),
         "POSTGRES_PASSWORD": str(info.get("password") or ""),
         "POSTGRES_POOL_SIZE": str(settings.db_pool_size),
-        "POSTGRES_MAX_OVERFLOW": str(settings.db_pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(settings.db_pool_size * 2),
         "CREATE_TABLE": "y",
     }
     if settings.event_encryption_key:
@@ -107,7 +108,7 @@ class Container:
 
     def view(self, cls: type[Any], name: str) -> Any:
         """Open a view (tracking recorder) of projection ``name``."""
-        env = Environment(name, {**self.es_env, "POSTGRES_POOL_SIZE": "4"})
+        env = Environment(name, {**self.es_env, **SMALL_POOL, "POSTGRES_MAX_OVERFLOW": "8"})
         return InfrastructureFactory.construct(env=env).tracking_recorder(cls)  # type: ignore[type-var]
 
     def start_projections(self, names: list[str] | None = None) -> None:
@@ -118,7 +119,7 @@ class Container:
                 application_class=ChatAssistApp,
                 projection_class=projection_class,
                 view_class=view_class,
-                env=self.es_env,
+                env={**self.es_env, **SMALL_POOL},
             )
             self.runners.append(runner.__enter__())
 
@@ -185,7 +186,9 @@ def bootstrap(settings: Settings, *, providers: Providers | None = None, run_mig
     container.transcripts = container.view(TranscriptView, TranscriptProjection.name)
     container.usage = container.view(UsageView, UsageProjection.name)
     policy = RetryPolicy(attempts=settings.retry_attempts, base_delay_s=settings.retry_base_delay_s)
-    container.chat = ChatService(app, providers or build_providers(settings), container.usage, policy)
+    container.chat = ChatService(
+        app, providers or build_providers(settings), container.usage, policy, cache_ttl_s=settings.workspace_cache_s
+    )
     log.info("storage: %s, redis: %s", _safe(database_url), _safe(redis_url))
     return container
 

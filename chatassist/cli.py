@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -192,9 +193,13 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_workspaces_create(settings: Settings, args: argparse.Namespace) -> None:
     """Create a workspace and print its id and public widget key."""
+    from domain.errors import DomainError
+
     container = bootstrap(settings)
     try:
-        created = create_ws.execute(container.app, create_ws.CreateWorkspace(args.name))
+        created = create_ws.execute(container.app, create_ws.CreateWorkspace(args.name, parse_settings(args.set)))
+    except DomainError as err:
+        raise SystemExit(f"error: {err.message}") from None
     finally:
         container.close()
     result = {"workspace_id": str(created.workspace_id), "widget_key": created.widget_key, "name": args.name}
@@ -202,6 +207,20 @@ def cmd_workspaces_create(settings: Settings, args: argparse.Namespace) -> None:
         print(json.dumps(result))
     else:
         print(f"workspace {result['workspace_id']} created; widget key {result['widget_key']}")
+
+
+def parse_settings(pairs: list[str]) -> dict[str, Any]:
+    """KEY=VALUE pairs; a VALUE that is JSON (a number, true, ...) is decoded, else kept as text."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set takes KEY=VALUE, got {pair!r}")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
 
 
 def cmd_config(settings: Settings, args: argparse.Namespace) -> None:
@@ -247,6 +266,8 @@ def parser() -> argparse.ArgumentParser:
     create = ws.add_parser("create", help=cmd_workspaces_create.__doc__)
     create.add_argument("name")
     create.add_argument("--json", action="store_true", help="print the result as JSON")
+    create.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a workspace setting, e.g. --set monthly_token_budget=0 (repeatable)")
     create.set_defaults(fn=cmd_workspaces_create)
     return root
 
@@ -254,6 +275,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
     settings = get_settings()
+    if os.environ.get("CHATASSIST_SWITCH_INTERVAL"):
+        sys.setswitchinterval(float(os.environ["CHATASSIST_SWITCH_INTERVAL"]))
     logging.basicConfig(
         level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -27,8 +27,9 @@ class Settings:
     retry_attempts: int = 3
     retry_base_delay_s: float = 0.25
     event_encryption_key: str | None = None
-    db_pool_size: int = 10
+    db_pool_size: int = 5
     idle_close_minutes: int = 30
+    workspace_cache_s: float = 1.0
     log_level: str = "INFO"
 
     @property

@@ -22,7 +22,6 @@ class TrackedView(PostgresTrackingRecorder):
             self._insert_tracking(curs, tracking)
 
     def query(self, sql: str, params: dict[str, Any] | Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Rows of a read query as dicts."""
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(sql.encode(), params, prepare=True)  # type: ignore[call-overload]
-            return list(curs.fetchall())
+        """Rows of a read query as dicts, in one round trip (pooled autocommit connection, prepared)."""
+        with self.datastore.get_connection() as conn:
+            return list(conn.execute(sql.encode(), params, prepare=True).fetchall())  # type: ignore[call-overload]

@@ -67,6 +67,7 @@ def settings(
         openai_base_url=fake_llm.openai_base_url,
         provider_timeout_s=1.0,
         retry_base_delay_s=0.01,
+        workspace_cache_s=0.0,  # settings changes apply on the very next turn in tests
     )
 
 

@@ -7,6 +7,7 @@ single byte of the stream is sent; ``answer`` then streams and records the outco
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -150,14 +151,23 @@ class ChatService:
     MAX_PREPARED = 1000
 
     def __init__(
-        self, app: ChatAssistApp, providers: Providers, meter: UsageMeter, policy: RetryPolicy | None = None
+        self,
+        app: ChatAssistApp,
+        providers: Providers,
+        meter: UsageMeter,
+        policy: RetryPolicy | None = None,
+        *,
+        cache_ttl_s: float = 1.0,
     ) -> None:
         self.app = app
         self.providers = providers
         self.meter = meter
         self.policy = policy or RetryPolicy()
+        self.cache_ttl_s = cache_ttl_s
         self._key_to_workspace: dict[str, UUID] = {}
         self._prepared: dict[tuple[UUID, int], Prepared] = {}
+        self._workspaces: dict[UUID, tuple[float, Workspace]] = {}
+        self._usage: dict[UUID, tuple[float, int]] = {}
 
     def prepared(self, workspace: Workspace) -> Prepared:
         """Settings, retrieval documents and prompt parts of this workspace version (cached)."""
@@ -181,7 +191,25 @@ class ChatService:
         if workspace_id is None:
             workspace_id = workspace_id_for_key(self.app, widget_key)
             self._key_to_workspace[widget_key] = workspace_id  # a key never moves to another workspace
-        return load(self.app, workspace_id, Workspace, "workspace", read_only=True)
+        cached = self._workspaces.get(workspace_id)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < self.cache_ttl_s:
+            return cached[1]
+        workspace = load(self.app, workspace_id, Workspace, "workspace", read_only=True)
+        if self.cache_ttl_s > 0:
+            self._workspaces[workspace_id] = (now, workspace)
+        return workspace
+
+    def tokens_this_month(self, workspace_id: UUID) -> int:
+        """Tokens used this month, read at most once per ``cache_ttl_s`` per workspace."""
+        cached = self._usage.get(workspace_id)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < self.cache_ttl_s:
+            return cached[1]
+        used = self.meter.tokens_this_month(workspace_id)
+        if self.cache_ttl_s > 0:
+            self._usage[workspace_id] = (now, used)
+        return used
 
     async def run(self, fn: Callable[..., R], *args: Any) -> R:
         """Run blocking event-store code in a worker thread."""
@@ -208,7 +236,7 @@ class ChatService:
         yield TurnStarted(got.conversation_id, got.message_id)
         prep = self.prepared(ws)
         settings = prep.settings
-        budget = decide_budget(settings, await self.run(self.meter.tokens_this_month, ws.id))
+        budget = decide_budget(settings, await self.run(self.tokens_this_month, ws.id))
         if budget.refuse:
             message = (
                 "This workspace has used its monthly AI token budget, so the assistant cannot answer "
