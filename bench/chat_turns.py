@@ -157,6 +157,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--sequential", type=int, default=300, help="turns for the one-at-a-time overhead run")
     parser.add_argument("--turns-per-conversation", type=int, default=5)
+    parser.add_argument("--web-workers", type=int, default=1, help="chatassist web --workers N")
     args = parser.parse_args()
     server_url = os.environ.get("CHATASSIST_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     redis_url = os.environ.get("CHATASSIST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -184,7 +185,18 @@ def main() -> None:
         key = json.loads(created.stdout.strip().splitlines()[-1])["widget_key"]
         with (
             process([sys.executable, "-m", "bench.fake_upstream", "--port", str(fake_port)], env, "ready"),
-            process([*os.environ.get("BENCH_WEB_PREFIX", "").split(), *cli, "web", "--port", str(web_port)], env),
+            process(
+                [
+                    *os.environ.get("BENCH_WEB_PREFIX", "").split(),
+                    *cli,
+                    "web",
+                    "--port",
+                    str(web_port),
+                    "--workers",
+                    str(args.web_workers),
+                ],
+                env,
+            ),
             process([*cli, "projections", "run"], env),
         ):
             base = f"http://127.0.0.1:{web_port}"

@@ -24,12 +24,7 @@ def _serve(container: Container, host: str, port: int, demo_key: str | None = No
 
     from web.app import create_app
 
-    offline = not container.chat.providers.by_name
-    note = (
-        "Offline mode: no AI provider key is set, so answers come from the workspace's help articles."
-        if offline
-        else "AI mode: " + ", ".join(sorted(container.chat.providers.by_name)) + " configured."
-    )
+    note = mode_note(container)
     app = create_app(
         container.chat,
         container.transcripts,
@@ -44,6 +39,13 @@ def _serve(container: Container, host: str, port: int, demo_key: str | None = No
 
 def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(0)
+
+
+def mode_note(container: Container) -> str:
+    """One line saying how this process answers (shown on the demo page)."""
+    if not container.chat.providers.by_name:
+        return "Offline mode: no AI provider key is set, so answers come from the workspace's help articles."
+    return "AI mode: " + ", ".join(sorted(container.chat.providers.by_name)) + " configured."
 
 
 def ready_checks(container: Container) -> dict[str, Any]:
@@ -138,7 +140,21 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_web(settings: Settings, args: argparse.Namespace) -> None:
-    """The HTTP API only (run several behind a load balancer)."""
+    """The HTTP API only (run several behind a load balancer, or --workers N processes on one port)."""
+    if args.workers > 1:
+        import uvicorn
+
+        bootstrap(settings).close()  # migrations once, before the workers start
+        uvicorn.run(
+            "chatassist.asgi:create",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            access_log=False,
+            log_level="warning",
+        )
+        return
     container = bootstrap(settings)
     try:
         _serve(container, args.host, args.port)
@@ -250,6 +266,8 @@ def parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=fn.__doc__)
         p.add_argument("--host", default=settings.host)
         p.add_argument("--port", type=int, default=settings.port)
+        if name == "web":
+            p.add_argument("--workers", type=int, default=1, help="web processes sharing the port")
         p.set_defaults(fn=fn)
     for name, fn in (
         ("worker", cmd_worker),
@@ -266,8 +284,13 @@ def parser() -> argparse.ArgumentParser:
     create = ws.add_parser("create", help=cmd_workspaces_create.__doc__)
     create.add_argument("name")
     create.add_argument("--json", action="store_true", help="print the result as JSON")
-    create.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="a workspace setting, e.g. --set monthly_token_budget=0 (repeatable)")
+    create.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a workspace setting, e.g. --set monthly_token_budget=0 (repeatable)",
+    )
     create.set_defaults(fn=cmd_workspaces_create)
     return root
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import anthropic
+import msgspec
 
 from commands.ai import base
 from commands.ai.errors import classify
@@ -26,49 +28,78 @@ class AnthropicProvider:
         )
 
     async def stream(self, request: base.PromptRequest) -> AsyncIterator[base.StreamEvent]:
-        """Yield text deltas, then one Completed with the provider's usage."""
+        """Yield text deltas, then one Completed with the provider's usage.
+
+        The SDK sends the request (auth, headers, status errors as its exception classes); the event stream is
+        read through its raw streaming response and decoded here, which skips building a model object per
+        event (about 15% of the SDK's cost per call, measured in bench/).
+        """
         system, messages = anthropic_params(request.system, request.examples, request.history)
-        usage = Usage()
-        stop_reason: str | None = None
-        model = request.model
-        started = False
-        finished = False
+        state = _StreamState(request.model)
         try:
-            stream = await self.client.messages.create(
+            async with self.client.messages.with_streaming_response.create(
                 model=request.model,
                 max_tokens=request.max_tokens,
                 system=system,  # type: ignore[arg-type]
-                messages=messages,
-                stream=True,  # type: ignore[arg-type]
-            )
-            async with stream:
-                async for event in stream:
-                    if event.type == "message_start":
-                        u = event.message.usage
-                        model = event.message.model
-                        usage = Usage(
-                            u.input_tokens or 0,
-                            u.output_tokens or 0,
-                            u.cache_read_input_tokens or 0,
-                            u.cache_creation_input_tokens or 0,
-                        )
-                    elif event.type == "content_block_delta" and event.delta.type == "text_delta":
-                        started = True
-                        yield base.TextDelta(event.delta.text)
-                    elif event.type == "message_delta":
-                        stop_reason = event.delta.stop_reason
-                        usage = Usage(
-                            usage.input_tokens,
-                            event.usage.output_tokens or usage.output_tokens,
-                            usage.cache_read_tokens,
-                            usage.cache_write_tokens,
-                        )
-                    elif event.type == "message_stop":
-                        finished = True
+                messages=messages,  # type: ignore[arg-type]
+                stream=True,
+            ) as response:
+                async for line in response.iter_lines():
+                    if line.startswith("data:"):
+                        text = state.apply(_decode(line[5:]))
+                        if text:
+                            yield base.TextDelta(text)
         except Exception as exc:
-            error = classify(exc, started=started)
-            error.usage = usage
+            error = classify(exc, started=state.started)
+            error.usage = state.usage
             raise error from exc
-        if not finished:
-            raise base.ProviderError(base.BROKEN_STREAM, "the stream ended before message_stop", usage=usage)
-        yield base.Completed(usage, model, stop_reason)
+        if not state.finished:
+            raise base.ProviderError(base.BROKEN_STREAM, "the stream ended before message_stop", usage=state.usage)
+        yield base.Completed(state.usage, state.model, state.stop_reason)
+
+
+_decode = msgspec.json.Decoder(dict[str, Any]).decode
+
+
+class _StreamState:
+    """What the Messages stream has told us so far."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.usage = Usage()
+        self.stop_reason: str | None = None
+        self.started = False
+        self.finished = False
+
+    def apply(self, event: dict[str, Any]) -> str | None:
+        """Fold one event in; returns the text of a text delta, raises ProviderError on an error event."""
+        kind = event.get("type")
+        if kind == "content_block_delta":
+            delta = event["delta"]
+            if delta.get("type") == "text_delta":
+                self.started = True
+                return str(delta["text"])
+        elif kind == "message_start":
+            message = event["message"]
+            u = message.get("usage") or {}
+            self.model = message.get("model") or self.model
+            self.usage = Usage(
+                u.get("input_tokens") or 0,
+                u.get("output_tokens") or 0,
+                u.get("cache_read_input_tokens") or 0,
+                u.get("cache_creation_input_tokens") or 0,
+            )
+        elif kind == "message_delta":
+            self.stop_reason = event.get("delta", {}).get("stop_reason")
+            output = (event.get("usage") or {}).get("output_tokens")
+            if output:
+                self.usage = Usage(
+                    self.usage.input_tokens, output, self.usage.cache_read_tokens, self.usage.cache_write_tokens
+                )
+        elif kind == "message_stop":
+            self.finished = True
+        elif kind == "error":
+            error = event.get("error") or {}
+            kinds = {"overloaded_error": base.OVERLOADED, "rate_limit_error": base.RATE_LIMITED}
+            raise base.ProviderError(kinds.get(error.get("type"), base.SERVER_ERROR), str(error.get("message")))
+        return None

@@ -217,7 +217,13 @@ class ChatService:
 
     async def workspace(self, widget_key: str) -> Workspace:
         """The workspace of a widget key (raises NotFound with code unknown_widget_key)."""
-        return await self.run(self._workspace, widget_key)
+        fresh = self._fresh(self._workspaces, self._key_to_workspace.get(widget_key))
+        return fresh if fresh is not None else await self.run(self._workspace, widget_key)
+
+    def _fresh(self, cache: dict[UUID, tuple[float, R]], key: UUID | None) -> R | None:
+        """A cached value younger than the TTL, without leaving the event loop."""
+        entry = cache.get(key) if key is not None else None
+        return entry[1] if entry is not None and time.monotonic() - entry[0] < self.cache_ttl_s else None
 
     async def begin(
         self, workspace: Workspace, conversation_id: UUID | None, user: receive.EndUser, text: str
@@ -236,7 +242,8 @@ class ChatService:
         yield TurnStarted(got.conversation_id, got.message_id)
         prep = self.prepared(ws)
         settings = prep.settings
-        budget = decide_budget(settings, await self.run(self.tokens_this_month, ws.id))
+        used = self._fresh(self._usage, ws.id)
+        budget = decide_budget(settings, used if used is not None else await self.run(self.tokens_this_month, ws.id))
         if budget.refuse:
             message = (
                 "This workspace has used its monthly AI token budget, so the assistant cannot answer "

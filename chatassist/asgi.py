@@ -1,0 +1,19 @@
+"""ASGI entry point for process managers: ``uvicorn --factory chatassist.asgi:create`` (and ``web --workers N``)."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+
+from chatassist.bootstrap import bootstrap
+from chatassist.settings import get_settings
+
+
+def create() -> Litestar:
+    """Wire this process (no migrations: run ``chatassist migrate`` first) and build the HTTP app."""
+    from chatassist.cli import mode_note, ready_checks
+    from web.app import create_app
+
+    container = bootstrap(get_settings(), run_migrations=False)
+    app = create_app(container.chat, container.transcripts, ready_checks(container), mode_note=mode_note(container))
+    app.on_shutdown.append(lambda: container.close())
+    return app
