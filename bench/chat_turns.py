@@ -150,6 +150,27 @@ async def load(
         return latencies, time.perf_counter() - started
 
 
+def wait_for_projections(database_url: str, timeout: float = 120.0) -> None:
+    """Block until both projections have applied every event they subscribe to (a steady state to measure from)."""
+    if "--no-projections" in sys.argv:
+        return
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT (SELECT coalesce(max(notification_id), 0) FROM chatassist_events"
+                "        WHERE topic NOT LIKE '%Workspace%' AND topic NOT LIKE '%WidgetKeyIndex%'),"
+                " (SELECT coalesce(max(notification_id), 0) FROM transcripts_v1_tracking"
+                "        WHERE application_name = 'ChatAssist'),"
+                " (SELECT coalesce(max(notification_id), 0) FROM chatassist_events WHERE topic LIKE '%ModelCallMade'),"
+                " (SELECT coalesce(max(notification_id), 0) FROM usage_v1_tracking WHERE application_name = 'ChatAssist')"
+            ).fetchone()
+            if row and row[1] >= row[0] and row[3] >= row[2]:
+                return
+            time.sleep(0.1)
+    raise RuntimeError("projections did not catch up")
+
+
 def main() -> None:
     """Run the benchmark and print a report."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -158,6 +179,7 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=300, help="turns for the one-at-a-time overhead run")
     parser.add_argument("--turns-per-conversation", type=int, default=5)
     parser.add_argument("--web-workers", type=int, default=1, help="chatassist web --workers N")
+    parser.add_argument("--no-projections", action="store_true", help="measure the request path alone")
     args = parser.parse_args()
     server_url = os.environ.get("CHATASSIST_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     redis_url = os.environ.get("CHATASSIST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -202,9 +224,14 @@ def main() -> None:
             base = f"http://127.0.0.1:{web_port}"
             asyncio.run(wait_http(base + "/ready"))
             asyncio.run(load(base, key, 200, 8, args.turns_per_conversation))  # warm up
+            wait_for_projections(database_url)
             direct = asyncio.run(direct_calls(f"http://127.0.0.1:{fake_port}", args.sequential))
             sequential, _ = asyncio.run(load(base, key, args.sequential, 1, args.turns_per_conversation))
+            wait_for_projections(database_url)
             loaded, wall = asyncio.run(load(base, key, args.turns, args.concurrency, args.turns_per_conversation))
+            caught_up = time.perf_counter()
+            wait_for_projections(database_url)
+            projection_drain_s = time.perf_counter() - caught_up
         with psycopg.connect(database_url) as conn:
             replies = conn.execute(
                 "SELECT count(*) FROM chatassist_events WHERE topic LIKE '%Conversation.AssistantReplied'"
@@ -225,6 +252,7 @@ def main() -> None:
             "latency_p99_ms": ms(pct(loaded, 99)),
             "mean_ms": ms(statistics.fmean(loaded)),
         },
+        "projections_caught_up_s_after_load": round(projection_drain_s, 2),
         "assistant_replies_committed": replies[0] if replies else None,
     }
     print(json.dumps(report, indent=2))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -27,7 +28,7 @@ from commands.receive_message import cmd as receive
 from commands.record_reply import cmd as record
 from domain.assessment import confidence_of, topic_of
 from domain.budget import decide_budget
-from domain.conversation import ModelCall, Turn
+from domain.conversation import Conversation, ModelCall, Turn
 from domain.retrieval import Document, Index
 from domain.workspace import Workspace, WorkspaceSettings
 
@@ -149,6 +150,7 @@ class ChatService:
     """Runs chat turns against the event store and the configured providers."""
 
     MAX_PREPARED = 1000
+    MAX_HELD = 10_000
 
     def __init__(
         self,
@@ -168,6 +170,7 @@ class ChatService:
         self._prepared: dict[tuple[UUID, int], Prepared] = {}
         self._workspaces: dict[UUID, tuple[float, Workspace]] = {}
         self._usage: dict[UUID, tuple[float, int]] = {}
+        self._held: OrderedDict[UUID, Conversation] = OrderedDict()
 
     def prepared(self, workspace: Workspace) -> Prepared:
         """Settings, retrieval documents and prompt parts of this workspace version (cached)."""
@@ -232,7 +235,14 @@ class ChatService:
         command = receive.ReceiveMessage(
             workspace.id, conversation_id, user, text, self.prepared(workspace).settings.max_history_turns
         )
-        return Begun(workspace, await self.run(receive.execute, self.app, command))
+        held = self._held.pop(conversation_id, None) if conversation_id is not None else None
+        return Begun(workspace, await self.run(receive.execute, self.app, command, held))
+
+    def _hold(self, conversation: Conversation) -> None:
+        """Keep the conversation as saved, for this process's next turn of it (bounded, least recent dropped)."""
+        self._held[conversation.id] = conversation
+        if len(self._held) > self.MAX_HELD:
+            self._held.popitem(last=False)
 
     async def answer(
         self, begun: Begun
@@ -276,7 +286,7 @@ class ChatService:
         confidence = confidence_of(question, fin.text, docs)
         reply = record.Reply(str(uuid4()), fin.text, confidence, topic, fin.provider, fin.model, ws.prompt_version)
         command = record.RecordReply(got.conversation_id, got.message_id, fin.calls, reply=reply)
-        await self.run(record.execute, self.app, command, got.conversation)
+        self._hold(await self.run(record.execute, self.app, command, got.conversation))
         usage, cost = totals(fin.calls)
         return TurnDone(
             reply.message_id,
@@ -295,5 +305,5 @@ class ChatService:
     async def _fail(self, got: receive.MessageReceived, calls: list[ModelCall], code: str, message: str) -> TurnError:
         failure = record.Failure(code, message)
         command = record.RecordReply(got.conversation_id, got.message_id, calls, failure=failure)
-        await self.run(record.execute, self.app, command, got.conversation)
+        self._hold(await self.run(record.execute, self.app, command, got.conversation))
         return TurnError(code, message)

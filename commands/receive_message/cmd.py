@@ -59,8 +59,12 @@ def handle_existing(cmd: ReceiveMessage, conversation: Conversation, message_id:
     conversation.receive(message_id, cmd.text)
 
 
-def execute(app: ChatAssistApp, cmd: ReceiveMessage) -> MessageReceived:
-    """Store the message (starting the conversation if needed) and return the history window."""
+def execute(app: ChatAssistApp, cmd: ReceiveMessage, held: Conversation | None = None) -> MessageReceived:
+    """Store the message (starting the conversation if needed) and return the history window.
+
+    ``held`` is this conversation as this process last saved it (owned by the caller): it is tried first,
+    saving a read; if another process appended since, the save conflicts and the conversation is reloaded.
+    """
     message_id = str(uuid4())
     if cmd.conversation_id is None:
         conversation = handle_new(cmd, message_id)
@@ -68,7 +72,8 @@ def execute(app: ChatAssistApp, cmd: ReceiveMessage) -> MessageReceived:
         return MessageReceived(
             conversation.id, message_id, conversation.history(cmd.max_history_turns), True, conversation
         )
-    existing = conversation_in(app, cmd.workspace_id, cmd.conversation_id)
+    held_ok = held is not None and held.id == cmd.conversation_id and held.workspace_id == cmd.workspace_id
+    existing = held if held_ok else conversation_in(app, cmd.workspace_id, cmd.conversation_id)
 
     def decide(conv: Conversation) -> tuple[list[Turn], Conversation]:
         handle_existing(cmd, conv, message_id)

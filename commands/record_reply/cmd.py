@@ -64,6 +64,14 @@ def handle(cmd: RecordReply, conversation: Conversation) -> None:
         conversation.fail_turn(cmd.reply_to, cmd.failure.code, cmd.failure.reason)
 
 
-def execute(app: ChatAssistApp, cmd: RecordReply, loaded: Conversation | None = None) -> None:
-    """Save the whole outcome of a turn atomically; ``loaded`` is the aggregate as last saved, if held."""
-    update(app, cmd.conversation_id, Conversation, "conversation", lambda conv: handle(cmd, conv), loaded=loaded)
+def execute(app: ChatAssistApp, cmd: RecordReply, loaded: Conversation | None = None) -> Conversation:
+    """Save the whole outcome of a turn atomically; ``loaded`` is the aggregate as last saved, if held.
+
+    Returns the conversation as saved.
+    """
+
+    def decide(conversation: Conversation) -> Conversation:
+        handle(cmd, conversation)
+        return conversation
+
+    return update(app, cmd.conversation_id, Conversation, "conversation", decide, loaded=loaded)
