@@ -1,0 +1,67 @@
+"""Rate limits count in a real Redis and answer with Retry-After."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from redis.asyncio import Redis
+
+from web.ratelimit import Limit, RateLimited, RateLimiter
+
+
+def run(coro: object) -> object:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def test_a_key_is_limited_per_window_and_others_are_not(service_urls: tuple[str, str]) -> None:
+    async def scenario() -> None:
+        redis = Redis.from_url(service_urls[1])
+        limiter = RateLimiter(redis, prefix=f"test:{uuid.uuid4().hex}")
+        limit = Limit(3, 60)
+        # Given three hits allowed per minute for one visitor
+        for _ in range(3):
+            await limiter.hit([("per visitor", "visitor:a", limit)])
+        # When the fourth arrives
+        with pytest.raises(RateLimited) as err:
+            await limiter.hit([("per visitor", "visitor:a", limit)])
+        # I expect 429 with a Retry-After within the window, and other visitors unaffected
+        assert err.value.status_code == 429 and 1 <= err.value.retry_after <= 60
+        assert err.value.headers == {"Retry-After": str(err.value.retry_after)}
+        await limiter.hit([("per visitor", "visitor:b", limit)])
+        await redis.aclose()
+
+    run(scenario())
+
+
+def test_the_window_expires(service_urls: tuple[str, str]) -> None:
+    async def scenario() -> None:
+        redis = Redis.from_url(service_urls[1])
+        limiter = RateLimiter(redis, prefix=f"test:{uuid.uuid4().hex}")
+        await limiter.hit([("ip", "ip:1", Limit(1, 1))])
+        with pytest.raises(RateLimited):
+            await limiter.hit([("ip", "ip:1", Limit(1, 1))])
+        for _ in range(40):  # the one-second window ends; poll instead of a fixed sleep
+            await asyncio.sleep(0.1)
+            try:
+                await limiter.hit([("ip", "ip:1", Limit(1, 1))])
+                break
+            except RateLimited:
+                continue
+        else:
+            pytest.fail("the window never expired")
+        await redis.aclose()
+
+    run(scenario())
+
+
+def test_a_zero_count_disables_a_limit(service_urls: tuple[str, str]) -> None:
+    async def scenario() -> None:
+        redis = Redis.from_url(service_urls[1])
+        limiter = RateLimiter(redis, prefix=f"test:{uuid.uuid4().hex}")
+        for _ in range(5):
+            await limiter.hit([("off", "k", Limit(0, 60))])
+        await redis.aclose()
+
+    run(scenario())
