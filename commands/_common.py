@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import RecordConflictError
 
 from commands.application import ChatAssistApp
+from domain.account import Account, AccountEmailIndex, email_index_id
 from domain.conversation import Conversation
 from domain.errors import Conflict, NotFound
 from domain.workspace import WidgetKeyIndex, Workspace, widget_index_id
@@ -82,3 +83,13 @@ def conversation_in(app: ChatAssistApp, workspace_id: UUID, conversation_id: UUI
     if conversation.workspace_id != workspace_id:
         raise NotFound(f"No conversation with id {conversation_id}.", code="conversation_not_found")
     return conversation
+
+
+def account_for_email(app: ChatAssistApp, email: str) -> Account | None:
+    """The account registered with this (normalised) email, or None: one read of the email index."""
+    try:
+        index = app.repository.get(email_index_id(email), deepcopy_from_cache=False)
+    except AggregateNotFoundError:
+        return None
+    assert isinstance(index, AccountEmailIndex)
+    return load(app, index.account_id, Account, "account")

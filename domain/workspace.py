@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import InvalidInput
+from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from domain.permissions import ADMIN, allows, check_role
 
 OVER_BUDGET_ACTIONS = ("refuse", "cheaper_model")
 DEFAULT_PRIMARY_MODEL = "claude-sonnet-4-6"
 DEFAULT_FALLBACK_MODEL = "gpt-4o-mini"
 DEFAULT_BUDGET_MODEL = "claude-haiku-4-5"
+SEAT_LIMIT = 20
+TRIAL_DAYS = 14
+DEFAULT_PLAN = "self_hosted"
 DEFAULT_SYSTEM_PROMPT = (
     "You are the support assistant of {workspace}. Answer the customer's question clearly and briefly, "
     "using the help articles you are given. If you are not sure, say so and offer to bring in a person. "
@@ -100,6 +105,11 @@ class Workspace(Aggregate):
         self.knowledge = knowledge
         self.examples = examples
         self.prompt_version = 1
+        # Added after the first release: set here so that old Created events load with these defaults.
+        self.plan = DEFAULT_PLAN
+        self.trial_ends_at: datetime | None = None
+        self.members: dict[UUID, str] = {}
+        self.invites: dict[str, Invite] = {}
 
     @property
     def settings(self) -> WorkspaceSettings:
@@ -130,6 +140,130 @@ class Workspace(Aggregate):
         self.knowledge = knowledge
         self.examples = examples
         self.prompt_version += 1
+
+    # --- plan and team -------------------------------------------------------------------------------
+
+    def start_trial(self, now: datetime) -> None:
+        """Put the workspace on the free trial, ending TRIAL_DAYS after ``now``."""
+        self._plan_started(plan="trial", trial_ends_at=now + timedelta(days=TRIAL_DAYS))
+
+    @event("PlanStarted")
+    def _plan_started(self, plan: str, trial_ends_at: datetime | None) -> None:
+        self.plan = plan
+        self.trial_ends_at = trial_ends_at
+
+    def role_of(self, account_id: UUID) -> str | None:
+        """The member's role, or None when the account is not a member."""
+        return self.members.get(account_id)
+
+    def check_permission(self, account_id: UUID, permission: str) -> str:
+        """The actor's role, or Forbidden when the actor is not a member with ``permission``."""
+        role = self.members.get(account_id)
+        if role is None or not allows(role, permission):
+            raise Forbidden("Your role does not allow this action.", code="permission_denied")
+        return role
+
+    def check_seat_free(self) -> None:
+        """Raise Conflict ``seats_full`` when every seat is taken."""
+        if len(self.members) >= SEAT_LIMIT:
+            raise Conflict(
+                f"All {SEAT_LIMIT} seats of this workspace are taken: remove a member before adding another.",
+                code="seats_full",
+            )
+
+    def add_member(self, account_id: UUID, role: str, by: UUID) -> None:
+        """Add a member with a role; refused when already a member or the seats are full."""
+        check_role(role)
+        if account_id in self.members:
+            raise Conflict("This person is already a member of the workspace.", code="already_member")
+        self.check_seat_free()
+        self._member_added(account_id=account_id, role=role, by=by)
+
+    @event("MemberAdded")
+    def _member_added(self, account_id: UUID, role: str, by: UUID) -> None:
+        self.members[account_id] = role
+
+    def _check_keeps_an_admin(self, account_id: UUID) -> None:
+        admins = [a for a, r in self.members.items() if r == ADMIN]
+        if admins == [account_id]:
+            raise Conflict("This is the workspace's last admin: make another member admin first.", code="last_admin")
+
+    def _member(self, account_id: UUID) -> str:
+        role = self.members.get(account_id)
+        if role is None:
+            raise NotFound(f"No member with account id {account_id} in this workspace.", code="member_not_found")
+        return role
+
+    def change_role(self, account_id: UUID, role: str, by: UUID) -> None:
+        """Give a member another role; the last admin cannot be demoted; the same role records nothing."""
+        check_role(role)
+        current = self._member(account_id)
+        if current == role:
+            return
+        if current == ADMIN:
+            self._check_keeps_an_admin(account_id)
+        self._role_changed(account_id=account_id, role=role, by=by)
+
+    @event("RoleChanged")
+    def _role_changed(self, account_id: UUID, role: str, by: UUID) -> None:
+        self.members[account_id] = role
+
+    def remove_member(self, account_id: UUID, by: UUID) -> None:
+        """Remove a member; the last admin cannot be removed."""
+        if self._member(account_id) == ADMIN:
+            self._check_keeps_an_admin(account_id)
+        self._member_removed(account_id=account_id, by=by)
+
+    @event("MemberRemoved")
+    def _member_removed(self, account_id: UUID, by: UUID) -> None:
+        del self.members[account_id]
+
+    def issue_invite(self, invite_id: str, email_hash: str, role: str, by: UUID, expires_at: datetime) -> None:
+        """Record an invite for one email (kept as its hash) and role, valid until ``expires_at``."""
+        check_role(role)
+        self.check_seat_free()
+        self._invite_issued(invite_id=invite_id, email_hash=email_hash, role=role, by=by, expires_at=expires_at)
+
+    @event("InviteIssued")
+    def _invite_issued(self, invite_id: str, email_hash: str, role: str, by: UUID, expires_at: datetime) -> None:
+        self.invites[invite_id] = Invite(email_hash, role, expires_at)
+
+    def accept_invite(self, invite_id: str, email_hash: str, account_id: UUID, now: datetime) -> str:
+        """Use an invite once: the account becomes a member with the invited role, which is returned."""
+        invite = self.check_invite(invite_id, email_hash, now)
+        if account_id in self.members:
+            raise Conflict("You are already a member of this workspace.", code="already_member")
+        self.check_seat_free()
+        self._invite_accepted(invite_id=invite_id, account_id=account_id, by=account_id)
+        self._member_added(account_id=account_id, role=invite.role, by=account_id)
+        return invite.role
+
+    def check_invite(self, invite_id: str, email_hash: str, now: datetime) -> Invite:
+        """The invite if it can still be used by this email; NotFound, Conflict or Forbidden otherwise."""
+        invite = self.invites.get(invite_id)
+        if invite is None:
+            raise NotFound("This invite does not exist.", code="invite_not_found")
+        if invite.accepted:
+            raise Conflict("This invite has already been used: ask an admin for a new one.", code="invite_used")
+        if now >= invite.expires_at:
+            raise Conflict("This invite has expired: ask an admin for a new one.", code="invite_expired")
+        if email_hash != invite.email_hash:
+            raise Forbidden("This invite was sent to another email address.", code="invite_email_mismatch")
+        return invite
+
+    @event("InviteAccepted")
+    def _invite_accepted(self, invite_id: str, account_id: UUID, by: UUID) -> None:
+        self.invites[invite_id].accepted = True
+
+
+@dataclass
+class Invite:
+    """A pending or used invite."""
+
+    email_hash: str
+    role: str
+    expires_at: datetime
+    accepted: bool = False
 
 
 _WIDGET_NS = uuid5(NAMESPACE_URL, "https://chatassist.dev/widget-key")

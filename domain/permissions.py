@@ -1,0 +1,55 @@
+"""Who may do what: the one permission table, enforced by the web guards and rendered in docs/roles.md."""
+
+from __future__ import annotations
+
+from domain.errors import InvalidInput
+
+ADMIN, AGENT, VIEWER = "admin", "agent", "viewer"
+ROLES = (ADMIN, AGENT, VIEWER)
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "chat.monitor": frozenset({ADMIN, AGENT}),
+    "escalations.handle": frozenset({ADMIN, AGENT}),
+    "analytics.read": frozenset({ADMIN, AGENT, VIEWER}),
+    "team.read": frozenset({ADMIN, AGENT, VIEWER}),
+    "team.manage": frozenset({ADMIN}),
+    "prompts.edit": frozenset({ADMIN}),
+    "keys.manage": frozenset({ADMIN}),
+    "integrations.manage": frozenset({ADMIN}),
+    "settings.manage": frozenset({ADMIN}),
+    "billing.manage": frozenset({ADMIN}),
+}
+
+DESCRIPTIONS: dict[str, str] = {
+    "chat.monitor": "read conversations and watch live chats",
+    "escalations.handle": "take over escalated chats",
+    "analytics.read": "read dashboards and analytics",
+    "team.read": "see the team: members, roles, last-active time",
+    "team.manage": "invite members, change roles, remove members",
+    "prompts.edit": "edit, version and roll back the assistant's prompt",
+    "keys.manage": "add, test and remove provider API keys",
+    "integrations.manage": "connect Slack, Zendesk, HubSpot and webhooks",
+    "settings.manage": "change workspace and widget settings",
+    "billing.manage": "plan, seats and billing",
+}
+
+
+def check_role(role: object) -> str:
+    """The role, or InvalidInput ``invalid_role`` naming the allowed ones."""
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}.", code="invalid_role")
+    return str(role)
+
+
+def allows(role: str, permission: str) -> bool:
+    """True when ``role`` has ``permission``; an unknown permission is a programming error."""
+    return role in PERMISSIONS[permission]
+
+
+def markdown_table() -> str:
+    """The permission table as Markdown, as docs/roles.md shows it (a unit test keeps the two equal)."""
+    lines = ["| permission | what it allows | " + " | ".join(ROLES) + " |", "|---|---|" + "---|" * len(ROLES)]
+    for permission, roles in PERMISSIONS.items():
+        marks = " | ".join("yes" if role in roles else "no" for role in ROLES)
+        lines.append(f"| `{permission}` | {DESCRIPTIONS[permission]} | {marks} |")
+    return "\n".join(lines)
