@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Litestar
 
 from chatassist.bootstrap import bootstrap
-from chatassist.settings import get_settings
+from chatassist.settings import get_settings, require_secret_key
 
 
 def create() -> Litestar:
@@ -13,7 +13,14 @@ def create() -> Litestar:
     from chatassist.cli import mode_note, ready_checks
     from web.app import create_app
 
-    container = bootstrap(get_settings(), run_migrations=False)
-    app = create_app(container.chat, container.transcripts, ready_checks(container), mode_note=mode_note(container))
+    container = bootstrap(require_secret_key(get_settings()), run_migrations=False)
+    assert container.auth is not None
+    app = create_app(
+        container.chat,
+        container.transcripts,
+        ready_checks(container),
+        auth=container.auth,
+        mode_note=mode_note(container),
+    )
     app.on_shutdown.append(lambda: container.close())
     return app

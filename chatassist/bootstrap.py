@@ -17,6 +17,7 @@ from psycopg.conninfo import conninfo_to_dict
 from chatassist.embedded import EmbeddedServices, start_embedded
 from chatassist.migrate import migrate
 from chatassist.settings import Settings
+from commands._security import TokenSigner
 from commands.ai.anthropic_provider import AnthropicProvider
 from commands.ai.base import Provider
 from commands.ai.models import deprecation_of
@@ -26,6 +27,7 @@ from commands.application import ChatAssistApp
 from commands.chat_turn.service import ChatService, Providers
 from projections.transcripts.projection import TranscriptProjection, TranscriptView
 from projections.usage.projection import UsageProjection, UsageView
+from web.auth import Auth
 
 log = logging.getLogger("chatassist")
 SMALL_POOL = {"POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "2"}  # a runner or a read view needs few
@@ -104,6 +106,7 @@ class Container:
     chat: ChatService
     es_env: dict[str, str]
     embedded: EmbeddedServices | None = None
+    auth: Auth | None = None
     runners: list[ProjectionRunner[Any, Any]] = field(default_factory=list)
 
     def view(self, cls: type[Any], name: str) -> Any:
@@ -189,6 +192,8 @@ def bootstrap(settings: Settings, *, providers: Providers | None = None, run_mig
     container.chat = ChatService(
         app, providers or build_providers(settings), container.usage, policy, cache_ttl_s=settings.workspace_cache_s
     )
+    if settings.secret_key:
+        container.auth = Auth(app, TokenSigner(settings.secret_key), client)
     log.info("storage: %s, redis: %s", _safe(database_url), _safe(redis_url))
     return container
 

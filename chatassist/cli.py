@@ -12,7 +12,7 @@ import threading
 from typing import Any
 
 from chatassist.bootstrap import Container, bootstrap, warn_deprecated
-from chatassist.settings import Settings, env_name, get_settings
+from chatassist.settings import Settings, ensure_secret_key, env_name, get_settings, require_secret_key
 from commands.create_workspace import cmd as create_ws
 from domain.workspace import DEFAULT_FALLBACK_MODEL, DEFAULT_PRIMARY_MODEL
 
@@ -25,10 +25,13 @@ def _serve(container: Container, host: str, port: int, demo_key: str | None = No
     from web.app import create_app
 
     note = mode_note(container)
+    require_secret_key(container.settings)
+    assert container.auth is not None
     app = create_app(
         container.chat,
         container.transcripts,
         ready_checks(container),
+        auth=container.auth,
         demo_widget_key=demo_key,
         mode_note=note,
     )
@@ -116,7 +119,7 @@ def _wait_forever() -> None:
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     """Everything in one process: web, projections, worker, scheduler (laptop mode)."""
-    container = bootstrap(settings)
+    container = bootstrap(ensure_secret_key(settings))
     container.start_projections()
     worker = _start_worker(container)
     scheduler = _start_scheduler(container)
@@ -141,6 +144,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_web(settings: Settings, args: argparse.Namespace) -> None:
     """The HTTP API only (run several behind a load balancer, or --workers N processes on one port)."""
+    require_secret_key(settings)
     if args.workers > 1:
         import uvicorn
 
@@ -164,6 +168,7 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     """Dramatiq actors and the projections."""
+    require_secret_key(settings)
     container = bootstrap(settings)
     container.start_projections()
     worker = _start_worker(container)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+import secrets
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
 
-SECRET_FIELDS = frozenset({"anthropic_api_key", "openai_api_key", "event_encryption_key"})
+SECRET_FIELDS = frozenset({"anthropic_api_key", "openai_api_key", "event_encryption_key", "secret_key"})
+FULLY_MASKED = frozenset({"event_encryption_key", "secret_key"})
+SECRET_KEY_FILE = "secret.key"
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class Settings:
     retry_attempts: int = 3
     retry_base_delay_s: float = 0.25
     event_encryption_key: str | None = None
+    secret_key: str | None = None
     db_pool_size: int = 5
     idle_close_minutes: int = 30
     workspace_cache_s: float = 1.0
@@ -42,7 +46,7 @@ class Settings:
         out: dict[str, object] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "event_encryption_key" and value:
+            if f.name in FULLY_MASKED and value:
                 value = "****"
             elif f.name in SECRET_FIELDS and value:
                 value = f"{value[:6]}…{value[-4:]}" if len(value) > 16 else "****"
@@ -94,6 +98,29 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             kind = str(f.type).replace(" | None", "")
             values[f.name] = _convert(raw, kind, env_name(f.name))
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def require_secret_key(settings: Settings) -> Settings:
+    """Stop with a clear message when CHATASSIST_SECRET_KEY (which signs sessions) is not set."""
+    if not settings.secret_key:
+        raise SystemExit(
+            "CHATASSIST_SECRET_KEY is not set: it signs session and invite tokens and must be the same in every "
+            "web process. Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    return settings
+
+
+def ensure_secret_key(settings: Settings) -> Settings:
+    """Laptop mode: without CHATASSIST_SECRET_KEY, use (creating it once, mode 0600) ``secret.key`` in the data dir."""
+    if settings.secret_key:
+        return settings
+    path = settings.data_path / SECRET_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+    return replace(settings, secret_key=path.read_text().strip())
 
 
 @lru_cache(maxsize=1)

@@ -22,6 +22,8 @@ from tests.support.services import servers, throwaway_database
 from tests.support.sse import parse_sse
 from web.app import create_app
 
+TEST_SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+
 
 @pytest.fixture(scope="session")
 def service_urls() -> Iterator[tuple[str, str]]:
@@ -68,6 +70,7 @@ def settings(
         provider_timeout_s=1.0,
         retry_base_delay_s=0.01,
         workspace_cache_s=0.0,  # settings changes apply on the very next turn in tests
+        secret_key=TEST_SECRET_KEY,
     )
 
 
@@ -83,7 +86,9 @@ def container(settings: Settings) -> Iterator[Container]:
 @pytest.fixture(scope="session")
 def ai_server(container: Container) -> Iterator[ThreadedServer]:
     """The real app (Anthropic primary, OpenAI fallback, both faked) on a real port."""
-    server = ThreadedServer(create_app(container.chat, container.transcripts, ready_checks(container))).start()
+    assert container.auth is not None
+    app = create_app(container.chat, container.transcripts, ready_checks(container), auth=container.auth)
+    server = ThreadedServer(app).start()
     yield server
     server.stop()
 
@@ -92,7 +97,8 @@ def ai_server(container: Container) -> Iterator[ThreadedServer]:
 def offline_server(container: Container) -> Iterator[ThreadedServer]:
     """The real app with no provider keys: the offline answerer."""
     chat = ChatService(container.app, Providers(), container.usage, RetryPolicy())
-    server = ThreadedServer(create_app(chat, container.transcripts, ready_checks(container))).start()
+    app = create_app(chat, container.transcripts, ready_checks(container), auth=container.auth)
+    server = ThreadedServer(app).start()
     yield server
     server.stop()
 

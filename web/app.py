@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Litestar, Response, get
 from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -15,10 +16,13 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from commands.chat_turn.service import ChatService
 from read_api.get_transcript.controller import TranscriptController
 from read_api.get_transcript.query import TranscriptSource
+from web.auth import Auth, current_member
+from web.auth_controller import AuthController
 from web.chat import ChatController
-from web.deps import widget_workspace, widget_workspace_id
+from web.deps import transcript_workspace_id, widget_workspace, widget_workspace_id
 from web.errors import EXCEPTION_HANDLERS
 from web.health import ReadyChecks, health, ready
+from web.team_controller import TeamController
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 64 * 1024
@@ -39,6 +43,7 @@ def create_app(
     transcripts: TranscriptSource,
     ready_checks: ReadyChecks,
     *,
+    auth: Auth,
     demo_widget_key: str | None = None,
     mode_note: str = "",
     debug: bool = False,
@@ -59,19 +64,32 @@ def create_app(
         return Provide(provide, use_cache=True)
 
     return Litestar(
-        route_handlers=[ChatController, TranscriptController, health, ready, widget_js, demo_page],
+        route_handlers=[
+            ChatController,
+            TranscriptController,
+            AuthController,
+            TeamController,
+            health,
+            ready,
+            widget_js,
+            demo_page,
+        ],
         dependencies={
             "chat": const(chat),
             "transcripts": const(transcripts),
             "ready_checks": const(ready_checks),
+            "auth": const(auth),
+            "current_member": Provide(current_member),
             "widget_workspace": Provide(widget_workspace),
             "widget_workspace_id": Provide(widget_workspace_id),
+            "transcript_workspace_id": Provide(transcript_workspace_id),
         },
+        state=State({"auth": auth}),
         exception_handlers=EXCEPTION_HANDLERS,
         cors_config=CORSConfig(
             allow_origins=["*"],
-            allow_headers=["Content-Type", "X-Widget-Key", "Accept"],
-            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Content-Type", "X-Widget-Key", "Accept", "Authorization"],
+            allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
         ),
         openapi_config=OpenAPIConfig(
             title="ChatAssist API", version="0.1.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]

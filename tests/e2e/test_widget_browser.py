@@ -244,6 +244,7 @@ def _real_app(request: pytest.FixtureRequest) -> Iterator[Site]:
         chat,
         container.transcripts,
         ready_checks(container),
+        auth=container.auth,
         demo_widget_key=created.widget_key,
         mode_note="Offline mode: answers come from the help articles.",
     )
