@@ -1,0 +1,232 @@
+"""THE permission matrix: every route of the app, discovered from the app itself, called as every kind of caller.
+
+A route missing from EXPECTED fails the test, so a new endpoint cannot be forgotten. "allowed" means a 2xx answer;
+"denied" means 401, 403 or 404 (another workspace's resource looks missing); anything else fails the test.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+
+from chatassist.bootstrap import Container
+from chatassist.cli import ready_checks
+from commands._common import update
+from commands.ai.orchestrator import RetryPolicy
+from commands.chat_turn.service import ChatService, Providers
+from commands.invite_member import cmd as invite_member
+from domain.account import Account
+from domain.workspace import Workspace
+from tests.conftest import chat
+from tests.support.accounts import PASSWORD, Person, invite_and_join, sign_up, unique_email
+from tests.support.server import ThreadedServer
+from web.app import create_app
+
+ANONYMOUS, WIDGET, VIEWER, AGENT, ADMIN, OTHER_ADMIN = "anonymous", "widget", "viewer", "agent", "admin", "other_admin"
+CALLERS = (ANONYMOUS, WIDGET, VIEWER, AGENT, ADMIN, OTHER_ADMIN)
+EVERYONE = frozenset(CALLERS)
+MEMBERS = frozenset({VIEWER, AGENT, ADMIN, OTHER_ADMIN})  # OTHER_ADMIN acts on its own workspace
+CONVERSATION = "/api/conversations/{conversation_id:uuid}"
+MEMBER = "/api/team/members/{account_id:uuid}"
+
+EXPECTED: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/"): EVERYONE,
+    ("GET", "/health"): EVERYONE,
+    ("GET", "/ready"): EVERYONE,
+    ("GET", "/widget.js"): EVERYONE,
+    # the widget API: the widget key is its own credential, a member token alone does not grant it
+    ("POST", "/api/chat"): frozenset({WIDGET}),
+    ("POST", CONVERSATION + "/csat"): frozenset({WIDGET}),
+    ("POST", CONVERSATION + "/resolve"): frozenset({WIDGET}),
+    ("POST", CONVERSATION + "/close"): frozenset({WIDGET}),
+    # the transcript: the widget, or a member of that workspace allowed to monitor chats
+    ("GET", CONVERSATION): frozenset({WIDGET, AGENT, ADMIN}),
+    ("POST", "/api/auth/signup"): EVERYONE,
+    ("POST", "/api/auth/login"): EVERYONE,
+    ("POST", "/api/auth/refresh"): MEMBERS,
+    ("POST", "/api/auth/logout"): MEMBERS,
+    ("GET", "/api/auth/me"): MEMBERS,
+    ("GET", "/api/team"): MEMBERS,
+    ("POST", "/api/team/invites"): frozenset({ADMIN, OTHER_ADMIN}),
+    ("POST", "/api/team/invites/accept"): EVERYONE,  # the invite token is the credential
+    ("PATCH", MEMBER): frozenset({ADMIN}),
+    ("DELETE", MEMBER): frozenset({ADMIN}),
+}
+
+
+def discovered_routes(app: Litestar) -> set[tuple[str, str]]:
+    """Every (method, path) the app serves, except OPTIONS/HEAD and the /schema docs."""
+    found = set()
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or route.path.startswith("/schema"):
+            continue
+        for method in route.methods:
+            if method not in ("OPTIONS", "HEAD"):
+                found.add((method, route.path))
+    return found
+
+
+@dataclass
+class World:
+    """Workspace A with a viewer, an agent and an admin; workspace B with its admin; the widget key of A."""
+
+    container: Container
+    client: httpx.Client
+    widget_key: str
+    admin: Person
+    agent: Person
+    viewer: Person
+    other_admin: Person
+
+    def headers(self, caller: str) -> dict[str, str]:
+        """Fresh credentials of a caller (a fresh token, so a logout in one call does not affect the next)."""
+        if caller == ANONYMOUS:
+            return {}
+        if caller == WIDGET:
+            return {"X-Widget-Key": self.widget_key}
+        return {"Authorization": f"Bearer {self.session(caller).access_token}"}
+
+    def session(self, caller: str) -> Any:
+        """A freshly issued session for a member caller."""
+        member: Person = getattr(self, caller)
+        assert self.container.auth is not None
+        return self.container.auth.issue(uuid.UUID(member.account_id), uuid.UUID(member.workspace_id), member.role)
+
+    def conversation(self) -> str:
+        """A new conversation of workspace A, projected."""
+        events = chat(self.client, self.widget_key, "How do I reset my password?")
+        self.container.wait_for_projections()
+        return str(events[0][1]["conversation_id"])
+
+    def spare_member(self) -> str:
+        """A new viewer of workspace A (an account no one signs in with), for removal."""
+        account = Account({"email": unique_email("spare"), "name": "Spare"}, "no-password")
+        self.container.app.save(account)
+        account_id = account.id
+        by = uuid.UUID(self.admin.account_id)
+        update(
+            self.container.app,
+            uuid.UUID(self.admin.workspace_id),
+            Workspace,
+            "workspace",
+            lambda ws: ws.add_member(account_id, "viewer", by),
+        )
+        return str(account_id)
+
+    def invite_token(self) -> str:
+        """A fresh invite to workspace A."""
+        assert self.container.auth is not None
+        command = invite_member.InviteMember(
+            uuid.UUID(self.admin.workspace_id), uuid.UUID(self.admin.account_id), unique_email("matrix"), "viewer"
+        )
+        return invite_member.execute(self.container.app, command, self.container.auth.signer).token
+
+
+Request = Callable[[World, str], httpx.Response]
+
+
+def requests() -> dict[tuple[str, str], Request]:
+    """How to call each route as a caller; bodies and path ids are valid, so only the credential decides."""
+
+    def call(method: str, path: Callable[[World], str], body: Callable[[World, str], Any] | None = None) -> Request:
+        def run(world: World, caller: str) -> httpx.Response:
+            headers = {"Accept": "application/json", **world.headers(caller)}
+            json = body(world, caller) if body else None
+            return world.client.request(method, path(world), json=json, headers=headers)
+
+        return run
+
+    def refresh(world: World, caller: str) -> Any:
+        return {"refresh_token": world.session(caller).refresh_token} if caller in MEMBERS else None
+
+    return {
+        ("GET", "/"): call("GET", lambda w: "/"),
+        ("GET", "/health"): call("GET", lambda w: "/health"),
+        ("GET", "/ready"): call("GET", lambda w: "/ready"),
+        ("GET", "/widget.js"): call("GET", lambda w: "/widget.js"),
+        ("POST", "/api/chat"): call("POST", lambda w: "/api/chat", lambda w, c: {"message": "hi", "user": {"id": "v"}}),
+        ("POST", CONVERSATION + "/csat"): call(
+            "POST", lambda w: f"/api/conversations/{w.conversation()}/csat", lambda w, c: {"score": 5}
+        ),
+        ("POST", CONVERSATION + "/resolve"): call("POST", lambda w: f"/api/conversations/{w.conversation()}/resolve"),
+        ("POST", CONVERSATION + "/close"): call("POST", lambda w: f"/api/conversations/{w.conversation()}/close"),
+        ("GET", CONVERSATION): call("GET", lambda w: f"/api/conversations/{w.conversation()}"),
+        ("POST", "/api/auth/signup"): call(
+            "POST",
+            lambda w: "/api/auth/signup",
+            lambda w, c: {"email": unique_email(), "password": PASSWORD, "name": "N", "workspace_name": "W"},
+        ),
+        ("POST", "/api/auth/login"): call(
+            "POST", lambda w: "/api/auth/login", lambda w, c: {"email": w.viewer.email, "password": PASSWORD}
+        ),
+        ("POST", "/api/auth/refresh"): call("POST", lambda w: "/api/auth/refresh", refresh),
+        ("POST", "/api/auth/logout"): call("POST", lambda w: "/api/auth/logout"),
+        ("GET", "/api/auth/me"): call("GET", lambda w: "/api/auth/me"),
+        ("GET", "/api/team"): call("GET", lambda w: "/api/team"),
+        ("POST", "/api/team/invites"): call(
+            "POST", lambda w: "/api/team/invites", lambda w, c: {"email": unique_email(), "role": "viewer"}
+        ),
+        ("POST", "/api/team/invites/accept"): call(
+            "POST",
+            lambda w: "/api/team/invites/accept",
+            lambda w, c: {"token": w.invite_token(), "password": PASSWORD, "name": "New Person"},
+        ),
+        ("PATCH", MEMBER): call(
+            "PATCH", lambda w: f"/api/team/members/{w.viewer.account_id}", lambda w, c: {"role": "viewer"}
+        ),
+        ("DELETE", MEMBER): call("DELETE", lambda w: f"/api/team/members/{w.spare_member()}"),
+    }
+
+
+@pytest.fixture(scope="module")
+def matrix_app(container: Container) -> Iterator[tuple[Litestar, httpx.Client]]:
+    """The real app (offline answerer) whose routes are discovered, on a real port."""
+    chat_service = ChatService(container.app, Providers(), container.usage, RetryPolicy())
+    app = create_app(chat_service, container.transcripts, ready_checks(container), auth=container.auth)
+    server = ThreadedServer(app).start()
+    with httpx.Client(base_url=server.base_url, timeout=20) as client:
+        yield app, client
+    server.stop()
+
+
+def test_every_route_answers_exactly_the_callers_it_should(
+    matrix_app: tuple[Litestar, httpx.Client], container: Container
+) -> None:
+    app, client = matrix_app
+    routes = discovered_routes(app)
+    missing = sorted(routes - set(EXPECTED))
+    assert not missing, f"routes without an expected row in the permission matrix: {missing}"
+    assert not set(EXPECTED) - routes, f"EXPECTED names routes the app no longer has: {sorted(set(EXPECTED) - routes)}"
+    admin, body = sign_up(client, workspace="Matrix A")
+    other_admin, _ = sign_up(client, workspace="Matrix B")
+    world = World(
+        container,
+        client,
+        body["widget_key"],
+        admin,
+        invite_and_join(client, admin, "agent"),
+        invite_and_join(client, admin, "viewer"),
+        other_admin,
+    )
+    how = requests()
+    problems = []
+    for route in sorted(routes):
+        allowed = set()
+        for caller in CALLERS:
+            response = how[route](world, caller)
+            if 200 <= response.status_code < 300:
+                allowed.add(caller)
+            elif response.status_code not in (401, 403, 404):
+                problems.append(f"{route} as {caller}: unexpected {response.status_code} {response.text[:200]}")
+            elif response.status_code != 404 or route[1].startswith("/api/"):
+                assert "code" in response.json(), (route, caller, response.text)
+        if allowed != EXPECTED[route]:
+            problems.append(f"{route}: allowed {sorted(allowed)}, expected {sorted(EXPECTED[route])}")
+    assert not problems, "\n".join(problems)
