@@ -136,7 +136,7 @@ class Auth:
         key = self._failures_key(email)
         count = int(self.redis.get(key) or 0)
         if count >= self.max_failures:
-            retry_after = max(int(self.redis.ttl(key)), 1)  # type: ignore[arg-type]
+            retry_after = max(int(self.redis.ttl(key)), 1)
             raise TooManyRequestsException(
                 detail=f"Too many failed sign-ins for this email: try again in {retry_after} seconds.",
                 headers={"Retry-After": str(retry_after)},
