@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Litestar
 
-from chatassist.bootstrap import bootstrap
+from chatassist.bootstrap import bootstrap, rate_limits
 from chatassist.settings import get_settings, require_secret_key
 
 
@@ -20,6 +20,7 @@ def create() -> Litestar:
         container.transcripts,
         ready_checks(container),
         auth=container.auth,
+        rate_limits=rate_limits(container.settings, container.redis_url),
         mode_note=mode_note(container),
     )
     app.on_shutdown.append(lambda: container.close())

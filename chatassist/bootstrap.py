@@ -13,6 +13,7 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.projection import ProjectionRunner
 from eventsourcing.utils import Environment
 from psycopg.conninfo import conninfo_to_dict
+from redis.asyncio import Redis as AsyncRedis
 
 from chatassist.embedded import EmbeddedServices, start_embedded
 from chatassist.migrate import migrate
@@ -28,6 +29,7 @@ from commands.chat_turn.service import ChatService, Providers
 from projections.transcripts.projection import TranscriptProjection, TranscriptView
 from projections.usage.projection import UsageProjection, UsageView
 from web.auth import Auth
+from web.ratelimit import RateLimiter, RateLimits, parse_limit
 
 log = logging.getLogger("chatassist")
 SMALL_POOL = {"POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "2"}  # a runner or a read view needs few
@@ -153,6 +155,19 @@ class Container:
         self.redis.close()
         if self.embedded is not None:
             self.embedded.stop()
+
+
+def rate_limits(settings: Settings, redis_url: str) -> RateLimits:
+    """The web layer's rate limits, counted in Redis (an async client per process)."""
+    try:
+        chat_user, chat_ip, api_user = (
+            parse_limit(settings.rate_chat_per_user),
+            parse_limit(settings.rate_chat_per_ip),
+            parse_limit(settings.rate_api_per_user),
+        )
+    except ValueError as err:
+        raise SystemExit(f"rate limit settings: {err}") from None
+    return RateLimits(RateLimiter(AsyncRedis.from_url(redis_url)), chat_user, chat_ip, api_user)
 
 
 def ensure_database(database_url: str) -> None:

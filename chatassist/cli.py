@@ -11,7 +11,7 @@ import sys
 import threading
 from typing import Any
 
-from chatassist.bootstrap import Container, bootstrap, warn_deprecated
+from chatassist.bootstrap import Container, bootstrap, rate_limits, warn_deprecated
 from chatassist.settings import Settings, ensure_secret_key, env_name, get_settings, require_secret_key
 from commands.create_workspace import cmd as create_ws
 from domain.workspace import DEFAULT_FALLBACK_MODEL, DEFAULT_PRIMARY_MODEL
@@ -32,6 +32,7 @@ def _serve(container: Container, host: str, port: int, demo_key: str | None = No
         container.transcripts,
         ready_checks(container),
         auth=container.auth,
+        rate_limits=rate_limits(container.settings, container.redis_url),
         demo_widget_key=demo_key,
         mode_note=note,
     )

@@ -34,6 +34,9 @@ class Settings:
     db_pool_size: int = 5
     idle_close_minutes: int = 30
     workspace_cache_s: float = 1.0
+    rate_chat_per_user: str = "30/60"
+    rate_chat_per_ip: str = "300/60"
+    rate_api_per_user: str = "600/60"
     log_level: str = "INFO"
 
     @property

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis as AsyncRedis
 
 from chatassist.bootstrap import Container, bootstrap
 from chatassist.cli import ready_checks
@@ -21,6 +22,7 @@ from tests.support.server import ThreadedServer
 from tests.support.services import servers, throwaway_database
 from tests.support.sse import parse_sse
 from web.app import create_app
+from web.ratelimit import Limit, RateLimiter, RateLimits
 
 TEST_SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 
@@ -83,11 +85,23 @@ def container(settings: Settings) -> Iterator[Container]:
     c.close()
 
 
+def generous_limits(container: Container) -> RateLimits:
+    """Real limits counted in Redis, high enough for the whole session (test_rate_limits.py tests low ones)."""
+    limiter = RateLimiter(AsyncRedis.from_url(container.redis_url), prefix=f"test-rl:{uuid.uuid4().hex}")
+    return RateLimits(limiter, Limit(10_000, 60), Limit(100_000, 60), Limit(100_000, 60))
+
+
 @pytest.fixture(scope="session")
 def ai_server(container: Container) -> Iterator[ThreadedServer]:
     """The real app (Anthropic primary, OpenAI fallback, both faked) on a real port."""
     assert container.auth is not None
-    app = create_app(container.chat, container.transcripts, ready_checks(container), auth=container.auth)
+    app = create_app(
+        container.chat,
+        container.transcripts,
+        ready_checks(container),
+        auth=container.auth,
+        rate_limits=generous_limits(container),
+    )
     server = ThreadedServer(app).start()
     yield server
     server.stop()

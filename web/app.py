@@ -22,6 +22,7 @@ from web.chat import ChatController
 from web.deps import transcript_workspace_id, widget_workspace, widget_workspace_id
 from web.errors import EXCEPTION_HANDLERS
 from web.health import ReadyChecks, health, ready
+from web.ratelimit import RateLimits
 from web.team_controller import TeamController
 
 STATIC = Path(__file__).parent / "static"
@@ -44,6 +45,7 @@ def create_app(
     ready_checks: ReadyChecks,
     *,
     auth: Auth,
+    rate_limits: RateLimits | None = None,
     demo_widget_key: str | None = None,
     mode_note: str = "",
     debug: bool = False,
@@ -79,6 +81,7 @@ def create_app(
             "transcripts": const(transcripts),
             "ready_checks": const(ready_checks),
             "auth": const(auth),
+            "rate_limits": const(rate_limits or RateLimits()),
             "current_member": Provide(current_member),
             "widget_workspace": Provide(widget_workspace),
             "widget_workspace_id": Provide(widget_workspace_id),

@@ -23,6 +23,7 @@ from commands.application import ChatAssistApp
 from domain.errors import NotFound, Unauthorized
 from domain.permissions import PERMISSIONS, allows
 from domain.workspace import Workspace
+from web.ratelimit import RateLimits
 
 SESSION_COOKIE = "ca_session"
 REFRESH_COOKIE = "ca_refresh"
@@ -192,9 +193,11 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Member
     return member
 
 
-async def current_member(request: Request[Any, Any, Any]) -> Member:
-    """Dependency: the signed-in member (401 if there is none)."""
-    return await authenticate(request)
+async def current_member(request: Request[Any, Any, Any], rate_limits: RateLimits) -> Member:
+    """Dependency: the signed-in member (401 if there is none), counted against the per-user API limit."""
+    member = await authenticate(request)
+    await rate_limits.api(member.account_id)
+    return member
 
 
 def session_cookies(auth: Auth, session: Session) -> list[Cookie]:

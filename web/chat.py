@@ -21,6 +21,7 @@ from commands.resolve_conversation import cmd as resolve_cmd
 from domain.errors import InvalidInput
 from domain.workspace import Workspace
 from web.errors import error_body
+from web.ratelimit import RateLimits
 from web.schemas import Ack, ChatReply, ChatRequest, ChatUsage, CsatRequest
 
 TurnEvent = TurnStarted | TextDelta | Restart | TurnDone | TurnError
@@ -124,10 +125,12 @@ class ChatController(Controller):
         data: ChatRequest,
         chat: ChatService,
         widget_workspace: Workspace,
+        rate_limits: RateLimits,
     ) -> Any:
         """Store the message, then stream the reply; with Accept: application/json, answer as one document."""
         conversation_id = parse_conversation_id(data.conversation_id)
         user = EndUser(data.user.id, data.user.email, data.user.name)
+        await rate_limits.chat(widget_workspace.id, user.id, request.client.host if request.client else "unknown")
         begun = await chat.begin(widget_workspace, conversation_id, user, data.message)
         events = detached(chat.answer(begun))
         if wants_json(request):

@@ -55,3 +55,42 @@ class RateLimiter:
             count, ttl = int(results[3 * i]), int(results[3 * i + 2])
             if count > limit.count:
                 raise RateLimited(scope, max(ttl, 1))
+
+
+def parse_limit(text: str) -> Limit:
+    """``"30/60"`` is 30 hits per 60 seconds; ``"0"`` or ``"off"`` disables."""
+    if text.strip().lower() in ("0", "off", ""):
+        return Limit(0, 1)
+    count, _, seconds = text.partition("/")
+    try:
+        limit = Limit(int(count), int(seconds or 60))
+    except ValueError:
+        raise ValueError(f"a rate limit is COUNT/SECONDS, e.g. 30/60; got {text!r}") from None
+    if limit.count < 0 or limit.seconds <= 0:
+        raise ValueError(f"a rate limit needs a count >= 0 and seconds > 0; got {text!r}")
+    return limit
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """The limits the web layer applies; ``limiter`` None turns them all off."""
+
+    limiter: RateLimiter | None = None
+    chat_per_user: Limit = Limit(0, 1)
+    chat_per_ip: Limit = Limit(0, 1)
+    api_per_user: Limit = Limit(0, 1)
+
+    async def chat(self, workspace_id: object, user_id: str, ip: str) -> None:
+        """One chat message from a visitor of a workspace, from an IP address."""
+        if self.limiter is not None:
+            await self.limiter.hit(
+                [
+                    ("per visitor", f"chat:user:{workspace_id}:{user_id}", self.chat_per_user),
+                    ("per IP address", f"chat:ip:{ip}", self.chat_per_ip),
+                ]
+            )
+
+    async def api(self, account_id: object) -> None:
+        """One dashboard API call by a signed-in member."""
+        if self.limiter is not None:
+            await self.limiter.hit([("per user", f"api:user:{account_id}", self.api_per_user)])
