@@ -164,7 +164,8 @@ def wait_for_projections(database_url: str, timeout: float = 120.0) -> None:
                 " (SELECT coalesce(max(notification_id), 0) FROM transcripts_v1_tracking"
                 "        WHERE application_name = 'ChatAssist'),"
                 " (SELECT coalesce(max(notification_id), 0) FROM chatassist_events WHERE topic LIKE '%ModelCallMade'),"
-                " (SELECT coalesce(max(notification_id), 0) FROM usage_v1_tracking WHERE application_name = 'ChatAssist')"
+                " (SELECT coalesce(max(notification_id), 0) FROM usage_v1_tracking"
+                "        WHERE application_name = 'ChatAssist')"
             ).fetchone()
             if row and row[1] >= row[0] and row[3] >= row[2]:
                 return
@@ -193,6 +194,9 @@ def main() -> None:
             "ANTHROPIC_API_KEY": "bench",
             "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{fake_port}",
             "CHATASSIST_LOG_LEVEL": "WARNING",
+            "CHATASSIST_SECRET_KEY": secrets.token_urlsafe(32),
+            "CHATASSIST_RATE_CHAT_PER_USER": "0",  # the benchmark is one IP and few visitors
+            "CHATASSIST_RATE_CHAT_PER_IP": "0",
         }
         env.pop("OPENAI_API_KEY", None)
         cli = [sys.executable, "-m", "chatassist.cli"]
