@@ -18,14 +18,18 @@ from redis.asyncio import Redis as AsyncRedis
 from chatassist.embedded import EmbeddedServices, start_embedded
 from chatassist.migrate import migrate
 from chatassist.settings import Settings
+from commands._password_reset import LogSender
 from commands._security import TokenSigner
 from commands.ai.anthropic_provider import AnthropicProvider
 from commands.ai.base import Provider
+from commands.ai.clients import Endpoints
 from commands.ai.models import deprecation_of
 from commands.ai.openai_provider import OpenAIProvider
 from commands.ai.orchestrator import RetryPolicy
 from commands.application import ChatAssistApp
 from commands.chat_turn.service import ChatService, Providers
+from commands.provider_keys.cipher import KeyCipher
+from commands.provider_keys.vault import KeyVault
 from projections.transcripts.projection import TranscriptProjection, TranscriptView
 from projections.usage.projection import UsageProjection, UsageView
 from web.auth import Auth
@@ -67,8 +71,18 @@ def resolve_services(settings: Settings) -> tuple[str, str, EmbeddedServices | N
     return settings.database_url or embedded.database_url, settings.redis_url or embedded.redis_url, embedded
 
 
-def build_providers(settings: Settings) -> Providers:
-    """Providers with a key in the environment; offline is always available."""
+def key_cipher(settings: Settings) -> KeyCipher | None:
+    """The provider-key cipher of CHATASSIST_KEYS_ENCRYPTION_KEY, or None when it is not set."""
+    if not settings.keys_encryption_key:
+        return None
+    try:
+        return KeyCipher(settings.keys_encryption_key)
+    except ValueError as err:
+        raise SystemExit(f"CHATASSIST_KEYS_ENCRYPTION_KEY: {err}") from None
+
+
+def build_providers(settings: Settings, app: ChatAssistApp | None = None) -> Providers:
+    """Providers with a key in the environment; with ``app``, each workspace's own keys too; offline always."""
     by_name: dict[str, Provider] = {}
     if settings.anthropic_api_key:
         by_name["anthropic"] = AnthropicProvider(
@@ -80,7 +94,9 @@ def build_providers(settings: Settings) -> Providers:
         by_name["openai"] = OpenAIProvider(
             settings.openai_api_key, base_url=settings.openai_base_url, timeout_s=settings.provider_timeout_s
         )
-    return Providers(by_name)
+    endpoints = Endpoints(settings.anthropic_base_url, settings.openai_base_url, settings.provider_timeout_s)
+    vault = KeyVault(app, key_cipher(settings)) if app is not None else None
+    return Providers(by_name, vault=vault, endpoints=endpoints)
 
 
 def warn_deprecated(models: list[str]) -> list[str]:
@@ -205,10 +221,20 @@ def bootstrap(settings: Settings, *, providers: Providers | None = None, run_mig
     container.usage = container.view(UsageView, UsageProjection.name)
     policy = RetryPolicy(attempts=settings.retry_attempts, base_delay_s=settings.retry_base_delay_s)
     container.chat = ChatService(
-        app, providers or build_providers(settings), container.usage, policy, cache_ttl_s=settings.workspace_cache_s
+        app,
+        providers or build_providers(settings, app),
+        container.usage,
+        policy,
+        cache_ttl_s=settings.workspace_cache_s,
     )
     if settings.secret_key:
-        container.auth = Auth(app, TokenSigner(settings.secret_key), client)
+        container.auth = Auth(
+            app,
+            TokenSigner(settings.secret_key),
+            client,
+            reset_sender=LogSender(production=settings.env.strip().lower() == "production"),
+            public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
+        )
     log.info("storage: %s, redis: %s", _safe(database_url), _safe(redis_url))
     return container
 

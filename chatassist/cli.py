@@ -11,8 +11,17 @@ import sys
 import threading
 from typing import Any
 
+import psycopg
+
 from chatassist.bootstrap import Container, bootstrap, rate_limits, warn_deprecated
-from chatassist.settings import Settings, ensure_secret_key, env_name, get_settings, require_secret_key
+from chatassist.settings import (
+    Settings,
+    ensure_keys_encryption_key,
+    ensure_secret_key,
+    env_name,
+    get_settings,
+    require_secret_key,
+)
 from commands.create_workspace import cmd as create_ws
 from domain.workspace import DEFAULT_FALLBACK_MODEL, DEFAULT_PRIMARY_MODEL
 
@@ -120,7 +129,7 @@ def _wait_forever() -> None:
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     """Everything in one process: web, projections, worker, scheduler (laptop mode)."""
-    container = bootstrap(ensure_secret_key(settings))
+    container = bootstrap(ensure_keys_encryption_key(ensure_secret_key(settings)))
     container.start_projections()
     worker = _start_worker(container)
     scheduler = _start_scheduler(container)
@@ -231,6 +240,37 @@ def cmd_workspaces_create(settings: Settings, args: argparse.Namespace) -> None:
         print(f"workspace {result['workspace_id']} created; widget key {result['widget_key']}")
 
 
+def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> None:
+    """Re-encrypt every workspace's provider keys with the current (first) key of CHATASSIST_KEYS_ENCRYPTION_KEY."""
+    from commands.rotate_provider_keys import cmd as rotate
+    from domain.errors import DomainError
+    from domain.provider_keys import ProviderKeyring
+
+    if not settings.keys_encryption_key:
+        settings = ensure_keys_encryption_key(settings) if (settings.data_path / "keys.key").exists() else settings
+    container = bootstrap(settings)
+    try:
+        vault = container.chat.providers.vault
+        assert vault is not None
+        topic = f"{ProviderKeyring.__module__}:{ProviderKeyring.__qualname__}.Created"
+        with psycopg.connect(container.database_url) as conn:
+            rows = conn.execute(
+                f"SELECT DISTINCT originator_id FROM {container.app.name.lower()}_events WHERE topic = %s", (topic,)
+            ).fetchall()
+        done = rotate.execute(vault, [row[0] for row in rows])
+    except DomainError as err:
+        raise SystemExit(f"error: {err.message}") from None
+    finally:
+        container.close()
+    print(
+        json.dumps(
+            {"reencrypted": done.reencrypted, "already_current": done.current, "current_key_id": vault.cipher.current}
+            if vault.cipher
+            else {}
+        )
+    )
+
+
 def parse_settings(pairs: list[str]) -> dict[str, Any]:
     """KEY=VALUE pairs; a VALUE that is JSON (a number, true, ...) is decoded, else kept as text."""
     out: dict[str, Any] = {}
@@ -298,6 +338,8 @@ def parser() -> argparse.ArgumentParser:
         help="a workspace setting, e.g. --set monthly_token_budget=0 (repeatable)",
     )
     create.set_defaults(fn=cmd_workspaces_create)
+    keys = sub.add_parser("keys", help="provider API keys").add_subparsers(dest="action", required=True)
+    keys.add_parser("rotate", help=cmd_keys_rotate.__doc__).set_defaults(fn=cmd_keys_rotate)
     return root
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
 
-SECRET_FIELDS = frozenset({"anthropic_api_key", "openai_api_key", "event_encryption_key", "secret_key"})
-FULLY_MASKED = frozenset({"event_encryption_key", "secret_key"})
+SECRET_FIELDS = frozenset(
+    {"anthropic_api_key", "openai_api_key", "event_encryption_key", "secret_key", "keys_encryption_key"}
+)
+FULLY_MASKED = frozenset({"event_encryption_key", "secret_key", "keys_encryption_key"})
 SECRET_KEY_FILE = "secret.key"
+KEYS_KEY_FILE = "keys.key"
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class Settings:
     retry_base_delay_s: float = 0.25
     event_encryption_key: str | None = None
     secret_key: str | None = None
+    keys_encryption_key: str | None = None
     db_pool_size: int = 5
     idle_close_minutes: int = 30
     workspace_cache_s: float = 1.0
@@ -38,6 +43,8 @@ class Settings:
     rate_chat_per_ip: str = "300/60"
     rate_api_per_user: str = "600/60"
     log_level: str = "INFO"
+    env: str = "development"  # CHATASSIST_ENV: "production" stops logging password-reset links
+    public_url: str | None = None  # CHATASSIST_PUBLIC_URL: base of links sent by email (default http://host:port)
 
     @property
     def data_path(self) -> Path:
@@ -124,6 +131,20 @@ def ensure_secret_key(settings: Settings) -> Settings:
         with os.fdopen(fd, "w") as out:
             out.write(secrets.token_urlsafe(48))
     return replace(settings, secret_key=path.read_text().strip())
+
+
+def ensure_keys_encryption_key(settings: Settings) -> Settings:
+    """Laptop mode: without CHATASSIST_KEYS_ENCRYPTION_KEY, use (creating it once, mode 0600) ``keys.key`` in the
+    data dir: one ``k1:<base64 256-bit key>`` entry that encrypts the workspaces' provider keys."""
+    if settings.keys_encryption_key:
+        return settings
+    path = settings.data_path / KEYS_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write("k1:" + base64.b64encode(secrets.token_bytes(32)).decode())
+    return replace(settings, keys_encryption_key=path.read_text().strip())
 
 
 @lru_cache(maxsize=1)

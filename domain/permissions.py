@@ -16,7 +16,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "prompts.edit": frozenset({ADMIN}),
     "keys.manage": frozenset({ADMIN}),
     "integrations.manage": frozenset({ADMIN}),
+    "settings.read": frozenset({ADMIN, AGENT, VIEWER}),
     "settings.manage": frozenset({ADMIN}),
+    "widget.manage": frozenset({ADMIN}),
     "billing.manage": frozenset({ADMIN}),
 }
 
@@ -29,7 +31,9 @@ DESCRIPTIONS: dict[str, str] = {
     "prompts.edit": "edit, version and roll back the assistant's prompt",
     "keys.manage": "add, test and remove provider API keys",
     "integrations.manage": "connect Slack, Zendesk, HubSpot and webhooks",
+    "settings.read": "see workspace and widget settings, models and storage used",
     "settings.manage": "change workspace and widget settings",
+    "widget.manage": "allowed widget origins, identity verification and its secret",
     "billing.manage": "plan, seats and billing",
 }
 

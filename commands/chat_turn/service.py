@@ -19,11 +19,13 @@ import anyio.to_thread
 
 from commands._common import load, workspace_id_for_key
 from commands.ai import base
+from commands.ai.clients import Endpoints
 from commands.ai.models import deprecation_of, provider_for
 from commands.ai.offline import OfflineProvider
 from commands.ai.orchestrator import Finished, GaveUp, Restart, RetryPolicy, Route, orchestrate
 from commands.ai.prompt import example_turns, system_text
 from commands.application import ChatAssistApp
+from commands.provider_keys.vault import KeyVault
 from commands.receive_message import cmd as receive
 from commands.record_reply import cmd as record
 from domain.assessment import confidence_of, topic_of
@@ -62,16 +64,39 @@ class UsageMeter(Protocol):
 
 @dataclass
 class Providers:
-    """The providers this process can reach; offline is always there."""
+    """The providers this process can reach: the environment keys' (``by_name``), a workspace's own keys (read
+    from ``vault``, clients built by ``endpoints``) which take precedence, and offline, always there."""
 
     by_name: dict[str, base.Provider] = field(default_factory=dict)
     offline: base.Provider = field(default_factory=OfflineProvider)
+    vault: KeyVault | None = None
+    endpoints: Endpoints = field(default_factory=Endpoints)
+    _clients: dict[tuple[UUID, str, str], base.Provider] = field(default_factory=dict, repr=False)
 
-    def routes(self, primary: str, fallback: str) -> list[Route]:
-        """Primary then fallback, skipping models whose provider has no key; offline if none is left."""
+    MAX_CLIENTS = 1000
+
+    def own(self, workspace_id: UUID) -> dict[str, base.Provider]:
+        """Clients of the workspace's own keys, one per (workspace, provider, key fingerprint), cached. Blocks."""
+        if self.vault is None:
+            return {}
+        out: dict[str, base.Provider] = {}
+        for name, key in self.vault.own_keys(workspace_id).items():
+            cache_key = (workspace_id, name, key.fingerprint)
+            client = self._clients.get(cache_key)
+            if client is None:
+                if len(self._clients) >= self.MAX_CLIENTS:
+                    self._clients.clear()
+                client = self._clients[cache_key] = self.endpoints.provider(name, key.plaintext)
+            out[name] = client
+        return out
+
+    def routes(self, primary: str, fallback: str, own: dict[str, base.Provider] | None = None) -> list[Route]:
+        """Primary then fallback, skipping models whose provider has no key (the workspace's own key first, then
+        the environment's); offline if none is left."""
         routes: list[Route] = []
         for model in dict.fromkeys([primary, fallback]):
-            provider = self.by_name.get(provider_for(model) or "")
+            name = provider_for(model) or ""
+            provider = (own or {}).get(name) or self.by_name.get(name)
             if provider is not None:
                 routes.append(Route(provider, model))
         return routes or [Route(self.offline, "offline-retrieval")]
@@ -170,6 +195,7 @@ class ChatService:
         self._prepared: dict[tuple[UUID, int], Prepared] = {}
         self._workspaces: dict[UUID, tuple[float, Workspace]] = {}
         self._usage: dict[UUID, tuple[float, int]] = {}
+        self._own: dict[UUID, tuple[float, dict[str, base.Provider]]] = {}
         self._held: OrderedDict[UUID, Conversation] = OrderedDict()
 
     def prepared(self, workspace: Workspace) -> Prepared:
@@ -213,6 +239,13 @@ class ChatService:
         if self.cache_ttl_s > 0:
             self._usage[workspace_id] = (now, used)
         return used
+
+    def own_providers(self, workspace_id: UUID) -> dict[str, base.Provider]:
+        """Clients of the workspace's own provider keys, read at most once per ``cache_ttl_s``."""
+        own = self.providers.own(workspace_id)
+        if self.cache_ttl_s > 0:
+            self._own[workspace_id] = (time.monotonic(), own)
+        return own
 
     async def run(self, fn: Callable[..., R], *args: Any) -> R:
         """Run blocking event-store code in a worker thread."""
@@ -267,7 +300,10 @@ class ChatService:
                 model, prep.system, prep.examples, got.history, settings.max_response_tokens, prep.documents
             )
 
-        routes = self.providers.routes(budget.model, settings.fallback_model)
+        own = self._fresh(self._own, ws.id)
+        if own is None:
+            own = await self.run(self.own_providers, ws.id)
+        routes = self.providers.routes(budget.model, settings.fallback_model, own)
         async for event in orchestrate(routes, request, prompt_version=ws.prompt_version, policy=self.policy):
             if isinstance(event, Finished):
                 yield await self._succeed(ws, got, event, prep.documents)

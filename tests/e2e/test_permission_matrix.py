@@ -19,12 +19,19 @@ from litestar.routes import HTTPRoute
 from chatassist.bootstrap import Container
 from chatassist.cli import ready_checks
 from commands._common import update
+from commands._password_reset import LogSender
+from commands.ai.clients import Endpoints
 from commands.ai.orchestrator import RetryPolicy
 from commands.chat_turn.service import ChatService, Providers
 from commands.invite_member import cmd as invite_member
+from commands.provider_keys.cipher import KeyCipher, generate_key_spec
+from commands.provider_keys.vault import KeyVault
+from commands.request_password_reset import cmd as request_password_reset
+from commands.set_provider_key import cmd as set_provider_key
 from domain.account import Account
 from domain.workspace import Workspace
 from tests.conftest import chat
+from tests.fakes.llm_server import FakeLLMServer
 from tests.support.accounts import PASSWORD, Person, invite_and_join, sign_up, unique_email
 from tests.support.server import ThreadedServer
 from web.app import create_app
@@ -35,6 +42,9 @@ EVERYONE = frozenset(CALLERS)
 MEMBERS = frozenset({VIEWER, AGENT, ADMIN, OTHER_ADMIN})  # OTHER_ADMIN acts on its own workspace
 CONVERSATION = "/api/conversations/{conversation_id:uuid}"
 MEMBER = "/api/team/members/{account_id:uuid}"
+KEY = "/api/settings/keys/{provider:str}"
+MATRIX_KEYS = generate_key_spec("matrix")
+OPENAI_TEST_KEY = "sk-matrix-" + "0" * 32
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/"): EVERYONE,
@@ -58,6 +68,20 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/team/invites/accept"): EVERYONE,  # the invite token is the credential
     ("PATCH", MEMBER): frozenset({ADMIN}),
     ("DELETE", MEMBER): frozenset({ADMIN}),
+    # settings: every member reads, admins change (each their own workspace); provider keys: admins only
+    ("GET", "/api/settings"): MEMBERS,
+    ("PATCH", "/api/settings"): frozenset({ADMIN, OTHER_ADMIN}),
+    ("GET", "/api/settings/keys"): frozenset({ADMIN, OTHER_ADMIN}),
+    ("PUT", KEY): frozenset({ADMIN, OTHER_ADMIN}),
+    ("DELETE", KEY): frozenset({ADMIN, OTHER_ADMIN}),
+    ("POST", KEY + "/test"): frozenset({ADMIN, OTHER_ADMIN}),
+    # widget security: admins, each of their own workspace
+    ("GET", "/api/widget/security"): frozenset({ADMIN, OTHER_ADMIN}),
+    ("PATCH", "/api/widget/security"): frozenset({ADMIN, OTHER_ADMIN}),
+    ("POST", "/api/widget/security/rotate-secret"): frozenset({ADMIN, OTHER_ADMIN}),
+    # password reset: anyone may ask (always 202); the reset token is the credential
+    ("POST", "/api/auth/password-reset"): EVERYONE,
+    ("POST", "/api/auth/password-reset/confirm"): EVERYONE,
 }
 
 
@@ -120,6 +144,14 @@ class World:
         )
         return str(account_id)
 
+    def store_key(self, caller: str) -> None:
+        """An OpenAI key in the caller's workspace, stored directly."""
+        member: Person = self.other_admin if caller == OTHER_ADMIN else self.admin
+        command = set_provider_key.SetProviderKey(
+            uuid.UUID(member.workspace_id), uuid.UUID(member.account_id), "openai", OPENAI_TEST_KEY
+        )
+        set_provider_key.execute(KeyVault(self.container.app, KeyCipher(MATRIX_KEYS)), command)
+
     def invite_token(self) -> str:
         """A fresh invite to workspace A."""
         assert self.container.auth is not None
@@ -127,6 +159,17 @@ class World:
             uuid.UUID(self.admin.workspace_id), uuid.UUID(self.admin.account_id), unique_email("matrix"), "viewer"
         )
         return invite_member.execute(self.container.app, command, self.container.auth.signer).token
+
+    def reset_token(self) -> str:
+        """A fresh password-reset token of a new account."""
+        assert self.container.auth is not None
+        person, _ = sign_up(self.client, workspace="Matrix reset")
+        command = request_password_reset.RequestPasswordReset(person.email, "http://127.0.0.1")
+        issued = request_password_reset.execute(
+            self.container.app, command, self.container.auth.signer, LogSender(production=True)
+        )
+        assert issued is not None
+        return issued.token
 
 
 Request = Callable[[World, str], httpx.Response]
@@ -140,6 +183,15 @@ def requests() -> dict[tuple[str, str], Request]:
             headers = {"Accept": "application/json", **world.headers(caller)}
             json = body(world, caller) if body else None
             return world.client.request(method, path(world), json=json, headers=headers)
+
+        return run
+
+    def keyed(method: str, path: str) -> Request:
+        """Call after storing an OpenAI key in the caller's workspace (workspace A for non-members)."""
+
+        def run(world: World, caller: str) -> httpx.Response:
+            world.store_key(caller)
+            return call(method, lambda w: path)(world, caller)
 
         return run
 
@@ -182,13 +234,36 @@ def requests() -> dict[tuple[str, str], Request]:
             "PATCH", lambda w: f"/api/team/members/{w.viewer.account_id}", lambda w, c: {"role": "viewer"}
         ),
         ("DELETE", MEMBER): call("DELETE", lambda w: f"/api/team/members/{w.spare_member()}"),
+        ("GET", "/api/settings"): call("GET", lambda w: "/api/settings"),
+        ("PATCH", "/api/settings"): call("PATCH", lambda w: "/api/settings", lambda w, c: {"widget_language": "en"}),
+        ("GET", "/api/settings/keys"): call("GET", lambda w: "/api/settings/keys"),
+        ("PUT", KEY): call("PUT", lambda w: "/api/settings/keys/openai", lambda w, c: {"api_key": OPENAI_TEST_KEY}),
+        ("DELETE", KEY): keyed("DELETE", "/api/settings/keys/openai"),
+        ("POST", KEY + "/test"): keyed("POST", "/api/settings/keys/openai/test"),
+        ("GET", "/api/widget/security"): call("GET", lambda w: "/api/widget/security"),
+        ("PATCH", "/api/widget/security"): call(
+            "PATCH", lambda w: "/api/widget/security", lambda w, c: {"require_identity_verification": False}
+        ),
+        ("POST", "/api/widget/security/rotate-secret"): call("POST", lambda w: "/api/widget/security/rotate-secret"),
+        ("POST", "/api/auth/password-reset"): call(
+            "POST", lambda w: "/api/auth/password-reset", lambda w, c: {"email": unique_email("reset")}
+        ),
+        ("POST", "/api/auth/password-reset/confirm"): call(
+            "POST",
+            lambda w: "/api/auth/password-reset/confirm",
+            lambda w, c: {"token": w.reset_token(), "new_password": PASSWORD},
+        ),
     }
 
 
 @pytest.fixture(scope="module")
-def matrix_app(container: Container) -> Iterator[tuple[Litestar, httpx.Client]]:
-    """The real app (offline answerer) whose routes are discovered, on a real port."""
-    chat_service = ChatService(container.app, Providers(), container.usage, RetryPolicy())
+def matrix_app(container: Container, fake_llm: FakeLLMServer) -> Iterator[tuple[Litestar, httpx.Client]]:
+    """The real app (offline answerer; provider keys stored and tested against the fake) on a real port."""
+    vault = KeyVault(container.app, KeyCipher(MATRIX_KEYS))
+    endpoints = Endpoints(fake_llm.anthropic_base_url, fake_llm.openai_base_url, 2.0)
+    chat_service = ChatService(
+        container.app, Providers(vault=vault, endpoints=endpoints), container.usage, RetryPolicy()
+    )
     app = create_app(chat_service, container.transcripts, ready_checks(container), auth=container.auth)
     server = ThreadedServer(app).start()
     with httpx.Client(base_url=server.base_url, timeout=20) as client:

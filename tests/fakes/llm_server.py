@@ -233,7 +233,24 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self._read_body()
-        self._send_json(404, self._anthropic_error(404, self.server.fake._next_id("req_fake")), [])
+        fake = self.server.fake
+        if self.path.split("?", 1)[0].rstrip("/") != "/v1/models":
+            self._send_json(404, self._anthropic_error(404, fake._next_id("req_fake")), [])
+            return
+        # both SDKs list models at /v1/models; the anthropic one sends an anthropic-version header
+        provider = "anthropic" if "anthropic-version" in {k.lower() for k in self.headers} else "openai"
+        fake._record(RecordedRequest(provider, "/v1/models", {k.lower(): v for k, v in self.headers.items()}, {}))
+        script = fake._next_script(provider)
+        request_id = fake._next_id("req_fake")
+        if script.kind == "status":
+            self._send_error(provider, script.status, request_id)
+        elif provider == "anthropic":
+            model = {"type": "model", "id": "claude-haiku-4-5", "display_name": "Claude Haiku 4.5"}
+            payload = {"data": [{**model, "created_at": "2025-10-01T00:00:00Z"}], "has_more": False}
+            self._send_json(200, {**payload, "first_id": model["id"], "last_id": model["id"]}, [])
+        else:
+            model = {"id": "gpt-4o-mini", "object": "model", "created": 1, "owned_by": "openai"}
+            self._send_json(200, {"object": "list", "data": [model]}, [])
 
     def do_POST(self) -> None:
         raw = self._read_body()
