@@ -18,6 +18,7 @@ from redis.asyncio import Redis as AsyncRedis
 from chatassist.embedded import EmbeddedServices, start_embedded
 from chatassist.migrate import migrate
 from chatassist.settings import Settings
+from commands._password_reset import LogSender
 from commands._security import TokenSigner
 from commands.ai.anthropic_provider import AnthropicProvider
 from commands.ai.base import Provider
@@ -227,7 +228,13 @@ def bootstrap(settings: Settings, *, providers: Providers | None = None, run_mig
         cache_ttl_s=settings.workspace_cache_s,
     )
     if settings.secret_key:
-        container.auth = Auth(app, TokenSigner(settings.secret_key), client)
+        container.auth = Auth(
+            app,
+            TokenSigner(settings.secret_key),
+            client,
+            reset_sender=LogSender(production=settings.env.strip().lower() == "production"),
+            public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
+        )
     log.info("storage: %s, redis: %s", _safe(database_url), _safe(redis_url))
     return container
 

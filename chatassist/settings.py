@@ -43,6 +43,8 @@ class Settings:
     rate_chat_per_ip: str = "300/60"
     rate_api_per_user: str = "600/60"
     log_level: str = "INFO"
+    env: str = "development"  # CHATASSIST_ENV: "production" stops logging password-reset links
+    public_url: str | None = None  # CHATASSIST_PUBLIC_URL: base of links sent by email (default http://host:port)
 
     @property
     def data_path(self) -> Path:

@@ -33,6 +33,12 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Gone(DomainError):
+    """The thing named existed but is no longer usable (an expired link)."""
+
+    code = "gone"
+
+
 class Unauthorized(DomainError):
     """The caller did not prove who they are."""
 

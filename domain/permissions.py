@@ -18,6 +18,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "integrations.manage": frozenset({ADMIN}),
     "settings.read": frozenset({ADMIN, AGENT, VIEWER}),
     "settings.manage": frozenset({ADMIN}),
+    "widget.manage": frozenset({ADMIN}),
     "billing.manage": frozenset({ADMIN}),
 }
 
@@ -32,6 +33,7 @@ DESCRIPTIONS: dict[str, str] = {
     "integrations.manage": "connect Slack, Zendesk, HubSpot and webhooks",
     "settings.read": "see workspace and widget settings, models and storage used",
     "settings.manage": "change workspace and widget settings",
+    "widget.manage": "allowed widget origins, identity verification and its secret",
     "billing.manage": "plan, seats and billing",
 }
 

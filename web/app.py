@@ -7,24 +7,27 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Response, get
-from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
+from commands._widget_security import WidgetGuard
 from commands.chat_turn.service import ChatService
 from read_api.get_transcript.controller import TranscriptController
 from read_api.get_transcript.query import TranscriptSource
 from web.auth import Auth, current_member
 from web.auth_controller import AuthController
 from web.chat import ChatController
+from web.cors import widget_cors
 from web.deps import transcript_workspace_id, widget_workspace, widget_workspace_id
 from web.errors import EXCEPTION_HANDLERS
 from web.health import ReadyChecks, health, ready
+from web.password_reset import PasswordResetController, PasswordResets
 from web.ratelimit import RateLimits
 from web.settings_controller import SettingsController
 from web.team_controller import TeamController
+from web.widget_security_controller import WidgetSecurityController
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 64 * 1024
@@ -47,6 +50,8 @@ def create_app(
     *,
     auth: Auth,
     rate_limits: RateLimits | None = None,
+    widget_guard: WidgetGuard | None = None,
+    password_resets: PasswordResets | None = None,
     demo_widget_key: str | None = None,
     mode_note: str = "",
     debug: bool = False,
@@ -73,6 +78,8 @@ def create_app(
             AuthController,
             TeamController,
             SettingsController,
+            WidgetSecurityController,
+            PasswordResetController,
             health,
             ready,
             widget_js,
@@ -85,17 +92,17 @@ def create_app(
             "auth": const(auth),
             "rate_limits": const(rate_limits or RateLimits()),
             "current_member": Provide(current_member),
+            "widget_guard": const(
+                widget_guard or WidgetGuard(auth.app, auth.signer.secret, cache_ttl_s=chat.cache_ttl_s)
+            ),
+            "password_resets": const(password_resets or PasswordResets(auth)),
             "widget_workspace": Provide(widget_workspace),
             "widget_workspace_id": Provide(widget_workspace_id),
             "transcript_workspace_id": Provide(transcript_workspace_id),
         },
         state=State({"auth": auth}),
         exception_handlers=EXCEPTION_HANDLERS,
-        cors_config=CORSConfig(
-            allow_origins=["*"],
-            allow_headers=["Content-Type", "X-Widget-Key", "Accept", "Authorization"],
-            allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-        ),
+        middleware=[widget_cors],  # CORS per workspace for the widget endpoints: see web/cors.py
         openapi_config=OpenAPIConfig(
             title="ChatAssist API", version="0.1.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]
         ),

@@ -18,6 +18,7 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import TooManyRequestsException
 
 from commands._common import load
+from commands._password_reset import LogSender, Sender
 from commands._security import TokenSigner
 from commands.application import ChatAssistApp
 from domain.errors import NotFound, Unauthorized
@@ -76,16 +77,25 @@ class Auth:
         max_failures: int = 5,
         failure_window_s: int = 15 * 60,
         prefix: str = "chatassist:auth",
+        reset_sender: Sender | None = None,
+        public_url: str = "http://127.0.0.1:8000",
     ) -> None:
         self.app, self.signer, self.redis = app, signer, client
+        self.reset_sender: Sender = reset_sender or LogSender(production=False)
+        self.public_url = public_url
         self.access_ttl_s, self.refresh_ttl_s = access_ttl_s, refresh_ttl_s
         self.max_failures, self.failure_window_s = max_failures, failure_window_s
         self.prefix = prefix
 
     def issue(self, account_id: UUID, workspace_id: UUID, role: str) -> Session:
         """An access token (sub, ws, role as a hint, jti, exp) and a refresh token."""
-        access, _ = self.signer.sign(ACCESS, self.access_ttl_s, sub=str(account_id), ws=str(workspace_id), role=role)
-        refresh, _ = self.signer.sign(REFRESH, self.refresh_ttl_s, sub=str(account_id), ws=str(workspace_id))
+        now_ms = int(time.time() * 1000)  # finer than ``iat``, for revoke_all
+        access, _ = self.signer.sign(
+            ACCESS, self.access_ttl_s, sub=str(account_id), ws=str(workspace_id), role=role, iat_ms=now_ms
+        )
+        refresh, _ = self.signer.sign(
+            REFRESH, self.refresh_ttl_s, sub=str(account_id), ws=str(workspace_id), iat_ms=now_ms
+        )
         return Session(access, refresh, self.access_ttl_s, self.refresh_ttl_s)
 
     def claims(self, token: str, typ: str) -> dict[str, Any]:
@@ -93,7 +103,11 @@ class Auth:
         if len(token) > MAX_TOKEN_CHARS:
             raise Unauthorized("The token is not valid: sign in again.", code="invalid_token")
         claims = self.signer.check(token, typ)
-        if self.redis.exists(self._revoked_key(str(claims["jti"]))):
+        revoked, not_before = self.redis.mget(
+            self._revoked_key(str(claims["jti"])), self._not_before_key(str(claims.get("sub")))
+        )
+        issued_ms = int(claims.get("iat_ms") or int(claims.get("iat") or 0) * 1000)
+        if revoked or (not_before is not None and issued_ms < int(not_before)):
             raise Unauthorized("This session has been signed out: sign in again.", code="token_revoked")
         return claims
 
@@ -123,6 +137,11 @@ class Auth:
         ttl = int(exp - time.time())
         if ttl > 0:
             self.redis.set(self._revoked_key(jti), b"1", ex=ttl)
+
+    def revoke_all(self, account_id: UUID) -> None:
+        """Sign out every session of the account issued until now (e.g. after a password reset)."""
+        now_ms = int(time.time() * 1000)
+        self.redis.set(self._not_before_key(str(account_id)), str(now_ms).encode(), ex=self.refresh_ttl_s)
 
     def revoke_token(self, token: str, typ: str) -> None:
         """Revoke a token if it is genuine; anything else is ignored (signing out never fails on it)."""
@@ -157,6 +176,9 @@ class Auth:
 
     def _revoked_key(self, jti: str) -> str:
         return f"{self.prefix}:revoked:{jti}"
+
+    def _not_before_key(self, account_id: str) -> str:
+        return f"{self.prefix}:not-before:{account_id}"
 
     def _failures_key(self, email: str) -> str:
         digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()

@@ -10,6 +10,7 @@ from uuid import UUID
 from litestar import Controller, MediaType, Request, Response, post
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from commands._widget_security import WidgetGuard
 from commands.ai.base import TextDelta
 from commands.ai.orchestrator import Restart
 from commands.chat_turn.detach import detached
@@ -20,6 +21,7 @@ from commands.receive_message.cmd import EndUser
 from commands.resolve_conversation import cmd as resolve_cmd
 from domain.errors import InvalidInput
 from domain.workspace import Workspace
+from web.deps import check_widget_visitor, widget_policy
 from web.errors import error_body
 from web.ratelimit import RateLimits
 from web.schemas import Ack, ChatReply, ChatRequest, ChatUsage, CsatRequest
@@ -126,8 +128,10 @@ class ChatController(Controller):
         chat: ChatService,
         widget_workspace: Workspace,
         rate_limits: RateLimits,
+        widget_guard: WidgetGuard,
     ) -> Any:
         """Store the message, then stream the reply; with Accept: application/json, answer as one document."""
+        widget_guard.check_identity(widget_workspace.id, widget_policy(request), data.user.id, data.user.signature)
         conversation_id = parse_conversation_id(data.conversation_id)
         user = EndUser(data.user.id, data.user.email, data.user.name)
         await rate_limits.chat(widget_workspace.id, user.id, request.client.host if request.client else "unknown")
@@ -149,9 +153,16 @@ class ChatController(Controller):
         summary="Rate the conversation from 1 to 5",
     )
     async def rate(
-        self, conversation_id: UUID, data: CsatRequest, chat: ChatService, widget_workspace: Workspace
+        self,
+        request: Request[Any, Any, Any],
+        conversation_id: UUID,
+        data: CsatRequest,
+        chat: ChatService,
+        widget_workspace: Workspace,
+        widget_guard: WidgetGuard,
     ) -> Ack:
         """Record the visitor's CSAT score."""
+        await check_widget_visitor(request, widget_guard, widget_workspace.id, conversation_id)
         command = rate_cmd.RateConversation(widget_workspace.id, conversation_id, data.score, data.comment)
         await chat.run(rate_cmd.execute, chat.app, command)
         return Ack()
@@ -162,8 +173,16 @@ class ChatController(Controller):
         status_code=200,
         summary="The visitor's problem is solved",
     )
-    async def resolve(self, conversation_id: UUID, chat: ChatService, widget_workspace: Workspace) -> Ack:
+    async def resolve(
+        self,
+        request: Request[Any, Any, Any],
+        conversation_id: UUID,
+        chat: ChatService,
+        widget_workspace: Workspace,
+        widget_guard: WidgetGuard,
+    ) -> Ack:
         """Mark the conversation resolved by the visitor."""
+        await check_widget_visitor(request, widget_guard, widget_workspace.id, conversation_id)
         command = resolve_cmd.ResolveConversation(widget_workspace.id, conversation_id, "visitor")
         await chat.run(resolve_cmd.execute, chat.app, command)
         return Ack()
@@ -174,8 +193,16 @@ class ChatController(Controller):
         status_code=200,
         summary="End the conversation",
     )
-    async def close(self, conversation_id: UUID, chat: ChatService, widget_workspace: Workspace) -> Ack:
+    async def close(
+        self,
+        request: Request[Any, Any, Any],
+        conversation_id: UUID,
+        chat: ChatService,
+        widget_workspace: Workspace,
+        widget_guard: WidgetGuard,
+    ) -> Ack:
         """Close the conversation; it takes no more messages."""
+        await check_widget_visitor(request, widget_guard, widget_workspace.id, conversation_id)
         command = close_cmd.CloseConversation(conversation_id, "visitor_closed", widget_workspace.id)
         await chat.run(close_cmd.execute, chat.app, command)
         return Ack()

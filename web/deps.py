@@ -5,18 +5,60 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+import anyio.to_thread
 from litestar import Request
 
+from commands._widget_security import WidgetGuard
 from commands.chat_turn.service import ChatService
 from domain.errors import NotFound, Unauthorized
+from domain.widget_security import WidgetPolicy
 from domain.workspace import Workspace
 from web.auth import authenticate, credential
+from web.cors import ALLOWED, REFUSED, WIDGET_ORIGIN
 from web.guards import GUARDS
 
 WIDGET_KEY_HEADER = "X-Widget-Key"
+USER_ID_HEADER, USER_SIGNATURE_HEADER = "X-User-Id", "X-User-Signature"
+POLICY = "chatassist.widget_policy"
 
 
-async def widget_workspace(request: Request[Any, Any, Any], chat: ChatService) -> Workspace:
+async def widget_workspace(request: Request[Any, Any, Any], chat: ChatService, widget_guard: WidgetGuard) -> Workspace:
+    """The workspace of the widget key, once the request's Origin is one the workspace allows (403 otherwise)."""
+    workspace = await key_workspace(request, chat)
+    policy = await anyio.to_thread.run_sync(widget_guard.policy, workspace.id)
+    origin = request.headers.get("origin")
+    try:
+        widget_guard.check_origin(policy, origin)
+    except Exception:
+        request.state[WIDGET_ORIGIN] = REFUSED
+        raise
+    if policy.allowed_origins:
+        request.state[WIDGET_ORIGIN] = ALLOWED
+    request.state[POLICY] = policy
+    return workspace
+
+
+def widget_policy(request: Request[Any, Any, Any]) -> WidgetPolicy:
+    """The policy read by ``widget_workspace`` for this request."""
+    policy: WidgetPolicy = request.state[POLICY]
+    return policy
+
+
+async def check_widget_visitor(
+    request: Request[Any, Any, Any], widget_guard: WidgetGuard, workspace_id: UUID, conversation_id: UUID
+) -> None:
+    """With identity verification on: X-User-Id / X-User-Signature must match, and the conversation be theirs."""
+    policy = widget_policy(request)
+    if not policy.require_identity_verification:
+        return
+    user_id = request.headers.get(USER_ID_HEADER, "").strip()[:200] or None
+    signature = request.headers.get(USER_SIGNATURE_HEADER, "").strip() or None
+    widget_guard.check_identity(workspace_id, policy, user_id, signature)
+    assert user_id is not None
+    await anyio.to_thread.run_sync(widget_guard.check_owner, workspace_id, conversation_id, user_id)
+
+
+async def key_workspace(request: Request[Any, Any, Any], chat: ChatService) -> Workspace:
     """The workspace whose public widget key is in ``X-Widget-Key`` (401 if missing or unknown)."""
     key = request.headers.get(WIDGET_KEY_HEADER, "").strip()
     if not key:
@@ -38,10 +80,16 @@ async def widget_workspace_id(widget_workspace: Workspace) -> UUID:
     return widget_workspace.id
 
 
-async def transcript_workspace_id(request: Request[Any, Any, Any], chat: ChatService) -> UUID:
-    """Whose conversations the caller may read: the widget key's workspace, else a member's with chat.monitor."""
+async def transcript_workspace_id(
+    request: Request[Any, Any, Any], chat: ChatService, widget_guard: WidgetGuard, conversation_id: UUID
+) -> UUID:
+    """Whose conversations the caller may read: the widget key's workspace (its origin and, when required, the
+    visitor's signature checked, and then only the visitor's own conversations), else a member's with chat.monitor.
+    """
     if request.headers.get(WIDGET_KEY_HEADER, "").strip():
-        return (await widget_workspace(request, chat)).id
+        workspace = await widget_workspace(request, chat, widget_guard)
+        await check_widget_visitor(request, widget_guard, workspace.id, conversation_id)
+        return workspace.id
     if credential(request) is None:  # the widget's code for "no credential", kept for widget clients
         raise Unauthorized(
             "Send the workspace's widget key in the X-Widget-Key header, or sign in as a member.",

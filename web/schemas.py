@@ -8,14 +8,17 @@ import msgspec
 
 UserId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Short = Annotated[str, msgspec.Meta(max_length=320)]
+Signature = Annotated[str, msgspec.Meta(max_length=128)]
 
 
 class ChatUser(msgspec.Struct, forbid_unknown_fields=True):
-    """The visitor as the embedding site identifies them."""
+    """The visitor as the embedding site identifies them; ``signature`` is hex HMAC-SHA256(identity secret, id),
+    required when the workspace turned identity verification on."""
 
     id: UserId
     email: Short | None = None
     name: Short | None = None
+    signature: Signature | None = None
 
 
 class ChatRequest(msgspec.Struct, forbid_unknown_fields=True):

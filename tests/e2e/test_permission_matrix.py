@@ -19,12 +19,14 @@ from litestar.routes import HTTPRoute
 from chatassist.bootstrap import Container
 from chatassist.cli import ready_checks
 from commands._common import update
+from commands._password_reset import LogSender
 from commands.ai.clients import Endpoints
 from commands.ai.orchestrator import RetryPolicy
 from commands.chat_turn.service import ChatService, Providers
 from commands.invite_member import cmd as invite_member
 from commands.provider_keys.cipher import KeyCipher, generate_key_spec
 from commands.provider_keys.vault import KeyVault
+from commands.request_password_reset import cmd as request_password_reset
 from commands.set_provider_key import cmd as set_provider_key
 from domain.account import Account
 from domain.workspace import Workspace
@@ -73,6 +75,13 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", KEY): frozenset({ADMIN, OTHER_ADMIN}),
     ("DELETE", KEY): frozenset({ADMIN, OTHER_ADMIN}),
     ("POST", KEY + "/test"): frozenset({ADMIN, OTHER_ADMIN}),
+    # widget security: admins, each of their own workspace
+    ("GET", "/api/widget/security"): frozenset({ADMIN, OTHER_ADMIN}),
+    ("PATCH", "/api/widget/security"): frozenset({ADMIN, OTHER_ADMIN}),
+    ("POST", "/api/widget/security/rotate-secret"): frozenset({ADMIN, OTHER_ADMIN}),
+    # password reset: anyone may ask (always 202); the reset token is the credential
+    ("POST", "/api/auth/password-reset"): EVERYONE,
+    ("POST", "/api/auth/password-reset/confirm"): EVERYONE,
 }
 
 
@@ -151,6 +160,17 @@ class World:
         )
         return invite_member.execute(self.container.app, command, self.container.auth.signer).token
 
+    def reset_token(self) -> str:
+        """A fresh password-reset token of a new account."""
+        assert self.container.auth is not None
+        person, _ = sign_up(self.client, workspace="Matrix reset")
+        command = request_password_reset.RequestPasswordReset(person.email, "http://127.0.0.1")
+        issued = request_password_reset.execute(
+            self.container.app, command, self.container.auth.signer, LogSender(production=True)
+        )
+        assert issued is not None
+        return issued.token
+
 
 Request = Callable[[World, str], httpx.Response]
 
@@ -220,6 +240,19 @@ def requests() -> dict[tuple[str, str], Request]:
         ("PUT", KEY): call("PUT", lambda w: "/api/settings/keys/openai", lambda w, c: {"api_key": OPENAI_TEST_KEY}),
         ("DELETE", KEY): keyed("DELETE", "/api/settings/keys/openai"),
         ("POST", KEY + "/test"): keyed("POST", "/api/settings/keys/openai/test"),
+        ("GET", "/api/widget/security"): call("GET", lambda w: "/api/widget/security"),
+        ("PATCH", "/api/widget/security"): call(
+            "PATCH", lambda w: "/api/widget/security", lambda w, c: {"require_identity_verification": False}
+        ),
+        ("POST", "/api/widget/security/rotate-secret"): call("POST", lambda w: "/api/widget/security/rotate-secret"),
+        ("POST", "/api/auth/password-reset"): call(
+            "POST", lambda w: "/api/auth/password-reset", lambda w, c: {"email": unique_email("reset")}
+        ),
+        ("POST", "/api/auth/password-reset/confirm"): call(
+            "POST",
+            lambda w: "/api/auth/password-reset/confirm",
+            lambda w, c: {"token": w.reset_token(), "new_password": PASSWORD},
+        ),
     }
 
 

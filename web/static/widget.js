@@ -27,6 +27,8 @@
   var userId = cfg.userId || load(USER_KEY);
   if (!userId) { userId = randomId(); save(USER_KEY, userId); }
   var user = { id: userId, email: cfg.userEmail || null, name: cfg.userName || null };
+  // identity verification: the customer's server signs the user id (docs/widget-security.md)
+  if (cfg.userSignature && cfg.userId) user.signature = cfg.userSignature;
 
   var CSS_TEXT = [
     ":host{all:initial;position:fixed;right:20px;bottom:20px;z-index:2147483000;color-scheme:light;",
@@ -125,7 +127,11 @@
   function notice(text) { return addMessage("system", text); }
   function setBusy(b) { busy = b; sendBtn.disabled = b || loading; }
 
-  function headers(extra) { return Object.assign({ "X-Widget-Key": key }, extra || {}); }
+  function headers(extra) {
+    var h = { "X-Widget-Key": key };
+    if (user.signature) { h["X-User-Id"] = user.id; h["X-User-Signature"] = user.signature; }
+    return Object.assign(h, extra || {});
+  }
   async function errorOf(res) {
     var body = null;
     try { body = await res.json(); } catch (e) { /* not JSON, e.g. from a proxy */ }

@@ -1,0 +1,110 @@
+"""/api/auth/password-reset: ask for a reset link (always 202), and set a new password with its token."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import Any
+
+import anyio.to_thread
+import msgspec
+from litestar import Controller, post
+from litestar.exceptions import TooManyRequestsException
+
+from commands._password_reset import Sender
+from commands.request_password_reset import cmd as request_cmd
+from commands.reset_password import cmd as reset_cmd
+from web.auth import Auth
+from web.auth_schemas import Email, Password, Token
+
+ACCEPTED = "If an account uses this email, a reset link is on its way. It works once, for 30 minutes."
+
+
+class ResetRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The account's email."""
+
+    email: Email
+
+
+class ResetAccepted(msgspec.Struct):
+    """The same answer whether or not an account uses the email."""
+
+    message: str = ACCEPTED
+
+
+class ResetConfirm(msgspec.Struct, forbid_unknown_fields=True):
+    """The token of the reset link and the new password (the policy of sign-up applies)."""
+
+    token: Token
+    new_password: Password
+
+
+class PasswordChangedBody(msgspec.Struct):
+    """Done: every earlier session of the account is signed out; sign in with the new password."""
+
+    ok: bool = True
+    sessions_revoked: bool = True
+
+
+class PasswordResets:
+    """Issues and redeems reset tokens; throttles requests per email in Redis. Methods block: call in a thread."""
+
+    def __init__(
+        self,
+        auth: Auth,
+        sender: Sender | None = None,
+        *,
+        ttl: timedelta = request_cmd.RESET_TTL,
+        max_requests: int = 3,
+        window_s: int = 15 * 60,
+    ) -> None:
+        self.auth = auth
+        self.sender = sender or auth.reset_sender
+        self.ttl, self.max_requests, self.window_s = ttl, max_requests, window_s
+
+    def request(self, email: str) -> None:
+        """Throttle (per email, whether or not it has an account), then issue and send when the account exists."""
+        self.throttle(email)
+        command = request_cmd.RequestPasswordReset(email, self.auth.public_url, self.ttl)
+        request_cmd.execute(self.auth.app, command, self.auth.signer, self.sender)
+
+    def confirm(self, token: str, new_password: str) -> None:
+        """Set the password, then sign out every session issued before."""
+        account_id = reset_cmd.execute(self.auth.app, reset_cmd.ResetPassword(token, new_password), self.auth.signer)
+        self.auth.revoke_all(account_id)
+
+    def throttle(self, email: str) -> None:
+        """429 ``too_many_reset_requests`` with Retry-After past ``max_requests`` per window for one email."""
+        digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+        key = f"{self.auth.prefix}:reset-requests:{digest}"
+        pipe: Any = self.auth.redis.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, self.window_s, nx=True)
+        pipe.ttl(key)
+        count, _, ttl = pipe.execute()
+        if int(count) > self.max_requests:
+            retry_after = max(int(ttl), 1)
+            raise TooManyRequestsException(
+                detail=f"Too many reset requests for this email: try again in {retry_after} seconds.",
+                headers={"Retry-After": str(retry_after)},
+                extra={"code": "too_many_reset_requests"},
+            )
+
+
+class PasswordResetController(Controller):
+    """Forgotten passwords. The request never says whether an account exists."""
+
+    path = "/api/auth/password-reset"
+    tags = ["auth"]
+
+    @post("/", operation_id="requestPasswordReset", status_code=202, summary="Send a password reset link")
+    async def request_reset(self, data: ResetRequest, password_resets: PasswordResets) -> ResetAccepted:
+        """Always 202 with the same body; 429 ``too_many_reset_requests`` past 3 requests per 15 minutes."""
+        await anyio.to_thread.run_sync(password_resets.request, data.email)
+        return ResetAccepted()
+
+    @post("/confirm", operation_id="confirmPasswordReset", status_code=200, summary="Set a new password")
+    async def confirm(self, data: ResetConfirm, password_resets: PasswordResets) -> PasswordChangedBody:
+        """400 ``invalid_reset_token``, 410 ``reset_token_expired``, 409 ``reset_token_used``, 422 ``weak_password``."""
+        await anyio.to_thread.run_sync(password_resets.confirm, data.token, data.new_password)
+        return PasswordChangedBody()
