@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -61,6 +62,9 @@ class Session:
     refresh_token: str
     expires_in: int
     refresh_expires_in: int
+
+
+ACTIVE_TTL_S = 90 * 24 * 3600
 
 
 class Auth:
@@ -124,8 +128,20 @@ class Auth:
         return Member(account_id, workspace_id, role, str(claims["jti"]), int(claims["exp"]))
 
     def member_from_token(self, token: str) -> Member:
-        """Check an access token and return its member."""
-        return self.member(self.claims(token, ACCESS))
+        """Check an access token and return its member; records the member as active now."""
+        member = self.member(self.claims(token, ACCESS))
+        self.redis.set(self._active_key(member.account_id), int(time.time()), ex=ACTIVE_TTL_S)
+        return member
+
+    def last_active(self, account_ids: list[UUID]) -> dict[UUID, datetime]:
+        """When each account last made an authenticated request (kept in Redis for 90 days, not as events)."""
+        if not account_ids:
+            return {}
+        values = self.redis.mget([self._active_key(a) for a in account_ids])
+        return {a: datetime.fromtimestamp(int(v), UTC) for a, v in zip(account_ids, values, strict=True) if v}
+
+    def _active_key(self, account_id: UUID) -> str:
+        return f"{self.prefix}:active:{account_id}"
 
     def refresh(self, refresh_token: str) -> tuple[Member, Session]:
         """A new pair of tokens for a valid refresh token of a current member."""

@@ -31,12 +31,15 @@ from web.guards import GUARDS
 
 
 def team_of(auth: Auth, workspace_id: UUID) -> TeamResponse:
-    """Every member with name, email, role and last-active time (one read per member: at most 20)."""
+    """Every member with name, email, role and last-active time: the later of the last sign-in (an event) and the
+    last authenticated request (Redis). One read per member: at most 20."""
     workspace = load(auth.app, workspace_id, Workspace, "workspace", read_only=True)
+    active = auth.last_active(list(workspace.members))
     members = []
     for account_id, role in workspace.members.items():
         account = load(auth.app, account_id, Account, "account", read_only=True)
-        last = account.last_active_at.isoformat() if account.last_active_at else None
+        seen = [t for t in (account.last_active_at, active.get(account_id)) if t is not None]
+        last = max(seen).isoformat() if seen else None
         members.append(MemberView(str(account_id), account.email, account.name, role, last))
     return TeamResponse(members, len(members), SEAT_LIMIT)
 

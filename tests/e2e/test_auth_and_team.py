@@ -406,3 +406,23 @@ def test_no_password_hash_or_token_leaks_to_responses_logs_or_events(
         # the argon2id hash is stored only where it belongs: in the account's own events
         if "$argon2" in raw:
             assert topic.startswith("domain.account:Account.") and "argon2id" in raw, topic
+
+
+def test_last_active_follows_requests_not_only_sign_ins(client: httpx.Client) -> None:
+    # Given an admin and an agent who signed in when they joined
+    admin, _ = sign_up(client)
+    agent = invite_and_join(client, admin, "agent")
+
+    def agent_last_active() -> str:
+        team = client.get("/api/team", headers=admin.headers).json()
+        return next(m["last_active_at"] or "" for m in team["members"] if m["email"] == agent.email)
+
+    joined = agent_last_active()  # "" when joining recorded no sign-in
+    # When the agent uses the API a while later
+    deadline = time.monotonic() + 5
+    while True:
+        assert client.get("/api/auth/me", headers=agent.headers).status_code == 200
+        if agent_last_active() > joined:
+            break
+        assert time.monotonic() < deadline, "last-active never moved past the sign-in time"
+        time.sleep(0.25)
