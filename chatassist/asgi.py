@@ -22,6 +22,7 @@ def create() -> Litestar:
         auth=container.auth,
         rate_limits=rate_limits(container.settings, container.redis_url),
         mode_note=mode_note(container),
+        analytics=container.analytics,
     )
     app.on_shutdown.append(lambda: container.close())
     return app

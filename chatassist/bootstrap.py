@@ -30,6 +30,7 @@ from commands.application import ChatAssistApp
 from commands.chat_turn.service import ChatService, Providers
 from commands.provider_keys.cipher import KeyCipher
 from commands.provider_keys.vault import KeyVault
+from projections.analytics.projection import AnalyticsProjection, AnalyticsView
 from projections.transcripts.projection import TranscriptProjection, TranscriptView
 from projections.usage.projection import UsageProjection, UsageView
 from web.auth import Auth
@@ -40,6 +41,7 @@ SMALL_POOL = {"POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "2"}  # a runn
 PROJECTIONS: dict[str, tuple[Any, Any]] = {
     "transcripts": (TranscriptProjection, TranscriptView),
     "usage": (UsageProjection, UsageView),
+    "analytics": (AnalyticsProjection, AnalyticsView),
 }
 
 
@@ -126,6 +128,7 @@ class Container:
     embedded: EmbeddedServices | None = None
     auth: Auth | None = None
     runners: list[ProjectionRunner[Any, Any]] = field(default_factory=list)
+    analytics: AnalyticsView | None = None
 
     def view(self, cls: type[Any], name: str) -> Any:
         """Open a view (tracking recorder) of projection ``name``."""
@@ -166,8 +169,9 @@ class Container:
             runner.__exit__(None, None, None)
         self.runners.clear()
         self.app.close()
-        for v in (self.transcripts, self.usage):
-            v.datastore.close()
+        for v in (self.transcripts, self.usage, self.analytics):
+            if v is not None:
+                v.datastore.close()
         self.redis.close()
         if self.embedded is not None:
             self.embedded.stop()
@@ -219,6 +223,7 @@ def bootstrap(settings: Settings, *, providers: Providers | None = None, run_mig
     )  # type: ignore[arg-type]
     container.transcripts = container.view(TranscriptView, TranscriptProjection.name)
     container.usage = container.view(UsageView, UsageProjection.name)
+    container.analytics = container.view(AnalyticsView, AnalyticsProjection.name)
     policy = RetryPolicy(attempts=settings.retry_attempts, base_delay_s=settings.retry_base_delay_s)
     container.chat = ChatService(
         app,

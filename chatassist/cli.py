@@ -44,6 +44,7 @@ def _serve(container: Container, host: str, port: int, demo_key: str | None = No
         rate_limits=rate_limits(container.settings, container.redis_url),
         demo_widget_key=demo_key,
         mode_note=note,
+        analytics=container.analytics,
     )
     # uvicorn re-raises SIGTERM after its graceful shutdown: turn it into SystemExit so our cleanup runs.
     signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -222,6 +223,18 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> None:
         container.close()
 
 
+def cmd_projections_status(settings: Settings, args: argparse.Namespace) -> None:
+    """Per projection: its position, the store's newest position among its topics, lag in events and seconds."""
+    from chatassist.projection_status import all_statuses
+
+    container = bootstrap(settings)
+    try:
+        statuses = all_statuses(container, args.names or None)
+    finally:
+        container.close()
+    print(json.dumps([s.to_dict() for s in statuses], indent=2))
+
+
 def cmd_workspaces_create(settings: Settings, args: argparse.Namespace) -> None:
     """Create a workspace and print its id and public widget key."""
     from domain.errors import DomainError
@@ -324,8 +337,11 @@ def parser() -> argparse.ArgumentParser:
         sub.add_parser(name, help=fn.__doc__).set_defaults(fn=fn)
     proj = sub.add_parser("projections", help="projection runners").add_subparsers(dest="action", required=True)
     run = proj.add_parser("run", help=cmd_projections.__doc__)
-    run.add_argument("names", nargs="*", default=[], help="transcripts, usage (default: all)")
+    run.add_argument("names", nargs="*", default=[], help="transcripts, usage, analytics (default: all)")
     run.set_defaults(fn=cmd_projections)
+    status = proj.add_parser("status", help=cmd_projections_status.__doc__)
+    status.add_argument("names", nargs="*", default=[], help="transcripts, usage, analytics (default: all)")
+    status.set_defaults(fn=cmd_projections_status)
     ws = sub.add_parser("workspaces", help="manage workspaces").add_subparsers(dest="action", required=True)
     create = ws.add_parser("create", help=cmd_workspaces_create.__doc__)
     create.add_argument("name")

@@ -101,6 +101,7 @@ def ai_server(container: Container) -> Iterator[ThreadedServer]:
         ready_checks(container),
         auth=container.auth,
         rate_limits=generous_limits(container),
+        analytics=container.analytics,
     )
     server = ThreadedServer(app).start()
     yield server

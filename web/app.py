@@ -14,8 +14,10 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from commands._widget_security import WidgetGuard
 from commands.chat_turn.service import ChatService
+from read_api._analytics import AnalyticsSource
 from read_api.get_transcript.controller import TranscriptController
 from read_api.get_transcript.query import TranscriptSource
+from web.analytics import analytics_router
 from web.auth import Auth, current_member
 from web.auth_controller import AuthController
 from web.chat import ChatController
@@ -54,6 +56,7 @@ def create_app(
     password_resets: PasswordResets | None = None,
     demo_widget_key: str | None = None,
     mode_note: str = "",
+    analytics: AnalyticsSource | None = None,
     debug: bool = False,
 ) -> Litestar:
     """Build the HTTP app around already-wired services."""
@@ -75,6 +78,7 @@ def create_app(
         route_handlers=[
             ChatController,
             TranscriptController,
+            analytics_router(),  # /api/analytics/{overview,activity,usage,topics}
             AuthController,
             TeamController,
             SettingsController,
@@ -88,6 +92,7 @@ def create_app(
         dependencies={
             "chat": const(chat),
             "transcripts": const(transcripts),
+            "analytics": const(analytics or transcripts),  # any view on the database can run the queries
             "ready_checks": const(ready_checks),
             "auth": const(auth),
             "rate_limits": const(rate_limits or RateLimits()),

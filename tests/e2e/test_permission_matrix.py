@@ -82,6 +82,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # password reset: anyone may ask (always 202); the reset token is the credential
     ("POST", "/api/auth/password-reset"): EVERYONE,
     ("POST", "/api/auth/password-reset/confirm"): EVERYONE,
+    # analytics (analytics.read): every role, each of its own workspace (isolation: tests/e2e/test_analytics.py)
+    **{("GET", f"/api/analytics/{name}"): MEMBERS for name in ("overview", "activity", "usage", "topics")},
 }
 
 
@@ -248,6 +250,10 @@ def requests() -> dict[tuple[str, str], Request]:
         ("POST", "/api/auth/password-reset"): call(
             "POST", lambda w: "/api/auth/password-reset", lambda w, c: {"email": unique_email("reset")}
         ),
+        **{
+            ("GET", f"/api/analytics/{name}"): call("GET", lambda w, name=name: f"/api/analytics/{name}")
+            for name in ("overview", "activity", "usage", "topics")
+        },
         ("POST", "/api/auth/password-reset/confirm"): call(
             "POST",
             lambda w: "/api/auth/password-reset/confirm",

@@ -1,0 +1,61 @@
+"""Where each projection stands: its position, the store's newest event among its topics, the lag."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from chatassist.bootstrap import PROJECTIONS, Container
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    """One projection. ``lag_seconds`` is the age of the oldest event it has not applied yet (0 when caught up)."""
+
+    name: str
+    tracking_name: str
+    position: int | None
+    store_position: int | None
+    lag_events: int
+    lag_seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values, for JSON."""
+        return asdict(self)
+
+
+def projection_status(container: Container, name: str) -> ProjectionStatus:
+    """The status of the projection registered as ``name`` in ``PROJECTIONS``."""
+    projection_class, view_class = PROJECTIONS[name]
+    view = container.view(view_class, projection_class.name)
+    try:
+        position = view.max_tracking_id(container.app.name)
+    finally:
+        view.datastore.close()
+    topics = list(projection_class.topics)
+    table = f"{container.app.name.lower()}_events"
+    with psycopg.connect(container.database_url) as conn:
+        row = conn.execute(
+            f"SELECT max(notification_id), count(*) FILTER (WHERE notification_id > %s),"
+            f" min(notification_id) FILTER (WHERE notification_id > %s) FROM {table} WHERE topic = ANY(%s)",
+            (position or 0, position or 0, topics),
+        ).fetchone()
+    assert row is not None
+    store_position, lag_events, first_pending = row[0], int(row[1]), row[2]
+    lag_seconds = 0.0
+    if first_pending is not None:
+        (notification,) = container.app.recorder.select_notifications(first_pending, 1)
+        event = container.app.mapper.to_domain_event(notification)
+        lag_seconds = max(0.0, (datetime.now(UTC) - event.timestamp).total_seconds())
+    return ProjectionStatus(name, projection_class.name, position, store_position, lag_events, round(lag_seconds, 3))
+
+
+def all_statuses(container: Container, names: list[str] | None = None) -> list[ProjectionStatus]:
+    """The status of every named projection (default: all registered ones)."""
+    unknown = sorted(set(names or ()) - set(PROJECTIONS))
+    if unknown:
+        raise SystemExit(f"unknown projection(s): {', '.join(unknown)}; known: {', '.join(PROJECTIONS)}")
+    return [projection_status(container, name) for name in names or list(PROJECTIONS)]

@@ -1,0 +1,1 @@
+"""The analytics_v1 read model behind the dashboards."""

@@ -1,0 +1,222 @@
+"""The analytics read model: one row per conversation, model calls by day and model, each workspace's budget.
+
+Every figure of the dashboards (overview, activity, usage, topics) is an aggregate over these rows; see
+docs/analytics.md for the definitions. Times are UTC; durations come from event timestamps.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+from eventsourcing.utils import get_topic
+
+from domain.conversation import Conversation
+from domain.workspace import Workspace, WorkspaceSettings
+from projections._common import Statement, TrackedView
+
+PREFIX = "analytics_v1"
+CONVERSATIONS, USAGE_DAILY, WORKSPACES = (f"{PREFIX}_{t}" for t in ("conversations", "usage_daily", "workspaces"))
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros(at: datetime) -> int:
+    """Microseconds since the epoch, exactly (durations are differences of these)."""
+    return (at - _EPOCH) // timedelta(microseconds=1)
+
+
+class AnalyticsView(TrackedView):
+    """Tables ``analytics_v1_*`` (migrations/0002) plus this projection's tracking table.
+
+    ``prefix`` names the tables written, so a rebuild can fill a fresh set beside the live one.
+    """
+
+    prefix: ClassVar[str] = PREFIX
+
+    def table(self, name: str) -> str:
+        """The full name of one of this view's tables: conversations, usage_daily or workspaces."""
+        return f"{self.prefix}_{name}"
+
+
+class AnalyticsProjection(Projection[AnalyticsView]):
+    """Keeps the facts of every conversation, every model call by day and model, and each workspace's budget."""
+
+    name = "analytics_v1"
+    topics: ClassVar[tuple[str, ...]] = tuple(
+        get_topic(cls)
+        for cls in (
+            Conversation.Started,
+            Conversation.UserMessageReceived,
+            Conversation.ModelCallMade,
+            Conversation.AssistantReplied,
+            Conversation.TurnFailed,
+            Conversation.Resolved,
+            Conversation.Closed,
+            Conversation.CsatRated,
+            Workspace.Created,
+            Workspace.SettingsChanged,
+        )
+    )
+
+    def _update(self, e: Any, assignments: str, **params: Any) -> Statement:
+        """UPDATE the conversation row of ``e``, also recording its activity time and version."""
+        return (
+            f"UPDATE {self.view.table('conversations')} SET {assignments},"
+            " last_activity_at = %(at)s, version = %(v)s WHERE id = %(id)s",
+            {"at": e.timestamp, "v": e.originator_version, "id": e.originator_id, **params},
+        )
+
+    def _budget(self, workspace_id: Any, budget: int) -> Statement:
+        return (
+            f"INSERT INTO {self.view.table('workspaces')} AS w (workspace_id, monthly_token_budget)"
+            " VALUES (%(ws)s, %(b)s) ON CONFLICT (workspace_id) DO UPDATE SET monthly_token_budget = EXCLUDED"
+            ".monthly_token_budget",
+            {"ws": workspace_id, "b": budget},
+        )
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """An event of a subscribed topic without a handler is a bug: stop here rather than skip it."""
+        raise TypeError(
+            f"{self.name}: no handler for {type(domain_event).__qualname__} at position {tracking.notification_id}"
+        )
+
+    @process_event.register
+    def _(self, e: Conversation.Started, tracking: Tracking) -> None:
+        self.view.apply(
+            tracking,
+            [
+                (
+                    f"INSERT INTO {self.view.table('conversations')} (id, workspace_id, visitor_id, channel,"
+                    " started_at, last_activity_at, status, version)"
+                    " VALUES (%(id)s, %(ws)s, %(visitor)s, %(ch)s, %(at)s, %(at)s, 'open', %(v)s)",
+                    {
+                        "id": e.originator_id,
+                        "ws": e.workspace_id,
+                        "visitor": e.personal.get("user_id"),
+                        "ch": e.channel,
+                        "at": e.timestamp,
+                        "v": e.originator_version,
+                    },
+                )
+            ],
+        )
+
+    @process_event.register
+    def _(self, e: Conversation.UserMessageReceived, tracking: Tracking) -> None:
+        stmt = self._update(
+            e,
+            "turns = turns + 1, status = 'open', resolved = false,"
+            " first_message_id = coalesce(first_message_id, %(mid)s::text),"
+            " first_message_us = coalesce(first_message_us, %(us)s::bigint),"
+            " pending = pending || jsonb_build_object(%(mid)s::text, %(us)s::bigint)",
+            mid=e.message_id,
+            us=micros(e.timestamp),
+        )
+        self.view.apply(tracking, [stmt])
+
+    @process_event.register
+    def _(self, e: Conversation.ModelCallMade, tracking: Tracking) -> None:
+        tokens = {
+            "i": e.input_tokens,
+            "o": e.output_tokens,
+            "cr": e.cache_read_tokens,
+            "cw": e.cache_write_tokens,
+            "cost": e.cost_usd or 0,
+            "unknown": 0 if e.cost_known else 1,
+            "fb": 1 if e.outcome == "fell_back" else 0,
+        }
+        ok = e.outcome == "ok"
+        daily = (
+            f"INSERT INTO {self.view.table('usage_daily')} AS u (workspace_id, day, provider, model, calls,"
+            " first_attempts, ok_calls, fallbacks, input_tokens, output_tokens, cache_read_tokens,"
+            " cache_write_tokens, cost_usd, unknown_cost_calls, ttft_ms_sum, ttft_count, latency_ms_sum)"
+            " VALUES (%(ws)s, %(day)s, %(p)s, %(m)s, 1, %(first)s, %(ok)s, %(fb)s, %(i)s, %(o)s, %(cr)s, %(cw)s,"
+            " %(cost)s, %(unknown)s, %(ttft)s, %(ttft_n)s, %(lat)s)"
+            " ON CONFLICT (workspace_id, day, provider, model) DO UPDATE SET calls = u.calls + 1,"
+            " first_attempts = u.first_attempts + EXCLUDED.first_attempts, ok_calls = u.ok_calls + EXCLUDED.ok_calls,"
+            " fallbacks = u.fallbacks + EXCLUDED.fallbacks, input_tokens = u.input_tokens + EXCLUDED.input_tokens,"
+            " output_tokens = u.output_tokens + EXCLUDED.output_tokens,"
+            " cache_read_tokens = u.cache_read_tokens + EXCLUDED.cache_read_tokens,"
+            " cache_write_tokens = u.cache_write_tokens + EXCLUDED.cache_write_tokens,"
+            " cost_usd = u.cost_usd + EXCLUDED.cost_usd,"
+            " unknown_cost_calls = u.unknown_cost_calls + EXCLUDED.unknown_cost_calls,"
+            " ttft_ms_sum = u.ttft_ms_sum + EXCLUDED.ttft_ms_sum, ttft_count = u.ttft_count + EXCLUDED.ttft_count,"
+            " latency_ms_sum = u.latency_ms_sum + EXCLUDED.latency_ms_sum",
+            {
+                **tokens,
+                "ws": e.workspace_id,
+                "day": e.timestamp.astimezone(UTC).date(),
+                "p": e.provider,
+                "m": e.model,
+                "first": 1 if e.attempt == 1 else 0,
+                "ok": 1 if ok else 0,
+                # response times are of successful calls only: a failed attempt's timing says little
+                "ttft": float(e.ttft_ms) if ok and e.ttft_ms is not None else 0.0,
+                "ttft_n": 1 if ok and e.ttft_ms is not None else 0,
+                "lat": float(e.latency_ms) if ok else 0.0,
+            },
+        )
+        conversation = (
+            f"UPDATE {self.view.table('conversations')} SET model_calls = model_calls + 1,"
+            " fallbacks = fallbacks + %(fb)s, input_tokens = input_tokens + %(i)s,"
+            " output_tokens = output_tokens + %(o)s, cache_read_tokens = cache_read_tokens + %(cr)s,"
+            " cache_write_tokens = cache_write_tokens + %(cw)s, cost_usd = cost_usd + %(cost)s,"
+            " unknown_cost_calls = unknown_cost_calls + %(unknown)s, version = %(v)s WHERE id = %(id)s",
+            {**tokens, "v": e.originator_version, "id": e.originator_id},
+        )
+        self.view.apply(tracking, [conversation, daily])
+
+    @process_event.register
+    def _(self, e: Conversation.AssistantReplied, tracking: Tracking) -> None:
+        stmt = self._update(
+            e,
+            "replies = replies + 1,"
+            " reply_latency_ms_sum = reply_latency_ms_sum"
+            " + coalesce((%(us)s::bigint - (pending ->> %(rt)s::text)::bigint) / 1000.0, 0)::double precision,"
+            " first_response_ms = CASE WHEN first_message_id = %(rt)s::text AND first_response_ms IS NULL"
+            " THEN ((%(us)s::bigint - first_message_us) / 1000.0)::double precision ELSE first_response_ms END,"
+            " pending = pending - %(rt)s::text, topic = %(topic)s, confidence_sum = confidence_sum + %(c)s,"
+            " last_confidence = %(c)s, last_provider = %(p)s, last_model = %(m)s, last_prompt_version = %(pv)s",
+            us=micros(e.timestamp),
+            rt=e.reply_to,
+            topic=e.topic,
+            c=float(e.confidence),
+            p=e.provider,
+            m=e.model,
+            pv=e.prompt_version,
+        )
+        self.view.apply(tracking, [stmt])
+
+    @process_event.register
+    def _(self, e: Conversation.TurnFailed, tracking: Tracking) -> None:
+        stmt = self._update(e, "failed_turns = failed_turns + 1, pending = pending - %(rt)s::text", rt=e.reply_to)
+        self.view.apply(tracking, [stmt])
+
+    @process_event.register
+    def _(self, e: Conversation.Resolved, tracking: Tracking) -> None:
+        stmt = self._update(
+            e, "status = 'resolved', resolved = true, resolved_by = %(by)s, resolved_at = %(at)s", by=e.by
+        )
+        self.view.apply(tracking, [stmt])
+
+    @process_event.register
+    def _(self, e: Conversation.Closed, tracking: Tracking) -> None:
+        self.view.apply(tracking, [self._update(e, "status = 'closed', closed_at = %(at)s")])
+
+    @process_event.register
+    def _(self, e: Conversation.CsatRated, tracking: Tracking) -> None:
+        self.view.apply(tracking, [self._update(e, "csat = %(s)s", s=e.score)])
+
+    @process_event.register
+    def _(self, e: Workspace.Created, tracking: Tracking) -> None:
+        budget = e.settings.get("monthly_token_budget", WorkspaceSettings.monthly_token_budget)
+        self.view.apply(tracking, [self._budget(e.originator_id, int(budget))])
+
+    @process_event.register
+    def _(self, e: Workspace.SettingsChanged, tracking: Tracking) -> None:
+        budget = e.changes.get("monthly_token_budget")
+        self.view.apply(tracking, [] if budget is None else [self._budget(e.originator_id, int(budget))])

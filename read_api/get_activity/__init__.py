@@ -1,0 +1,1 @@
+"""GetActivity: the live activity feed."""

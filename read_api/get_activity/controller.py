@@ -1,0 +1,34 @@
+"""GET /api/analytics/activity: recent conversations of the caller's workspace, with counters."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import anyio.to_thread
+from litestar import Controller, get
+from litestar.params import QueryParameter
+
+from read_api._analytics import AnalyticsSource
+from read_api.get_activity.query import DEFAULT_LIMIT, Activity, check_activity_input, get_activity
+
+
+class ActivityController(Controller):
+    """The live activity feed (``analytics_workspace_id``: the signed-in member's workspace, from the web layer)."""
+
+    path = "/activity"
+    tags = ["analytics"]
+
+    @get("/", operation_id="getAnalyticsActivity", summary="Recent conversations: all, escalated, resolved, pending")
+    async def activity(
+        self,
+        analytics: AnalyticsSource,
+        analytics_workspace_id: UUID,
+        filter_: Annotated[
+            str, QueryParameter(name="filter", description="all, escalated, resolved or pending")
+        ] = "all",
+        limit: Annotated[int, QueryParameter(description="at most 200")] = DEFAULT_LIMIT,
+    ) -> Activity:
+        """Newest activity first; 'escalated' is always empty until escalations exist."""
+        check_activity_input(filter_, limit)
+        return await anyio.to_thread.run_sync(get_activity, analytics, analytics_workspace_id, filter_, limit)

@@ -1,0 +1,92 @@
+"""GetActivity: the live activity feed, recent conversations with counters."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import msgspec
+
+from domain.errors import InvalidInput
+from projections.analytics.projection import CONVERSATIONS
+from read_api._analytics import AnalyticsSource, DateRange, today
+
+FILTERS = ("all", "escalated", "resolved", "pending")
+MAX_LIMIT, DEFAULT_LIMIT = 200, 50
+ACTIVE_WINDOW = timedelta(minutes=5)
+_WHERE = {"all": "true", "resolved": "resolved", "pending": "status = 'open'", "escalated": "false"}
+
+
+class ActivityItem(msgspec.Struct):
+    """One conversation of the feed."""
+
+    id: UUID
+    started_at: datetime
+    last_activity_at: datetime
+    visitor_id: str | None
+    topic: str | None
+    turns: int
+    csat: int | None
+    confidence: float | None
+    status: str
+    resolved: bool
+
+
+class ActivityCounters(msgspec.Struct):
+    """Active now (open, activity in the last 5 minutes), escalated (0 until escalation exists), resolved and
+    average CSAT of today (UTC)."""
+
+    active_now: int
+    escalated: int
+    resolved_today: int
+    avg_csat_today: float | None
+
+
+class Activity(msgspec.Struct):
+    """The newest conversations first, under the filter asked for, with the counters."""
+
+    filter: str
+    items: list[ActivityItem]
+    counters: ActivityCounters
+
+
+def check_activity_input(filter_: str, limit: int) -> None:
+    """422 unknown_filter / limit_too_large (or invalid_limit) for a request the feed cannot answer."""
+    if filter_ not in FILTERS:
+        raise InvalidInput(f"filter must be one of {', '.join(FILTERS)}, got {filter_[:40]!r}.", code="unknown_filter")
+    if limit > MAX_LIMIT:
+        raise InvalidInput(f"limit is {limit}; the largest page is {MAX_LIMIT}.", code="limit_too_large")
+    if limit < 1:
+        raise InvalidInput("limit must be at least 1.", code="invalid_limit")
+
+
+def get_activity(
+    view: AnalyticsSource, workspace_id: UUID, filter_: str = "all", limit: int = DEFAULT_LIMIT
+) -> Activity:
+    """Recent conversations of one workspace, newest activity first."""
+    check_activity_input(filter_, limit)
+    rows = view.query(
+        f"SELECT id, started_at, last_activity_at, visitor_id, topic, turns, csat, last_confidence AS confidence,"
+        f" status, resolved FROM {CONVERSATIONS} WHERE workspace_id = %(ws)s AND {_WHERE[filter_]}"
+        " ORDER BY last_activity_at DESC, id LIMIT %(limit)s",
+        {"ws": workspace_id, "limit": limit},
+    )
+    day = DateRange(today(), today())
+    counts = view.query(
+        "SELECT count(*) FILTER (WHERE status = 'open' AND last_activity_at >= now() - %(active)s) AS active,"
+        " count(*) FILTER (WHERE resolved AND resolved_at >= %(since)s) AS resolved_today,"
+        " avg(csat) FILTER (WHERE started_at >= %(since)s)::float AS avg_csat"
+        f" FROM {CONVERSATIONS} WHERE workspace_id = %(ws)s"
+        " AND (last_activity_at >= %(since)s OR last_activity_at >= now() - %(active)s)",
+        {"ws": workspace_id, "since": day.since, "active": ACTIVE_WINDOW},
+    )[0]
+    return Activity(
+        filter=filter_,
+        items=[ActivityItem(**r) for r in rows],
+        counters=ActivityCounters(
+            active_now=int(counts["active"]),
+            escalated=0,
+            resolved_today=int(counts["resolved_today"]),
+            avg_csat_today=counts["avg_csat"],
+        ),
+    )

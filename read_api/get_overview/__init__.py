@@ -1,0 +1,1 @@
+"""GetOverview: the overview dashboard."""

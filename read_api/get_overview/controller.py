@@ -1,0 +1,24 @@
+"""GET /api/analytics/overview: today's figures of the caller's workspace, each with yesterday's."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import anyio.to_thread
+from litestar import Controller, get
+
+from read_api._analytics import AnalyticsSource
+from read_api.get_overview.query import Overview, get_overview
+
+
+class OverviewController(Controller):
+    """``analytics_workspace_id`` is injected by the web layer: the signed-in member's workspace, once the
+    analytics.read permission is checked. No workspace id is ever taken from the request."""
+
+    path = "/overview"
+    tags = ["analytics"]
+
+    @get("/", operation_id="getAnalyticsOverview", summary="Today's conversations, response times, cost, quota")
+    async def overview(self, analytics: AnalyticsSource, analytics_workspace_id: UUID) -> Overview:
+        """Figures of the current UTC day, each with yesterday's value (month figures: last month's)."""
+        return await anyio.to_thread.run_sync(get_overview, analytics, analytics_workspace_id)

@@ -1,0 +1,1 @@
+"""GetTopics: topics and CSAT over a date range."""

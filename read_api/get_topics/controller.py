@@ -1,0 +1,32 @@
+"""GET /api/analytics/topics?from=YYYY-MM-DD&to=YYYY-MM-DD: topics and CSAT of the caller's workspace."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import anyio.to_thread
+from litestar import Controller, get
+from litestar.params import QueryParameter
+
+from read_api._analytics import AnalyticsSource, date_range
+from read_api.get_topics.query import Topics, get_topics
+
+
+class TopicsController(Controller):
+    """Topics and CSAT (``analytics_workspace_id``: the signed-in member's workspace, from the web layer)."""
+
+    path = "/topics"
+    tags = ["analytics"]
+
+    @get("/", operation_id="getAnalyticsTopics", summary="Per topic: volume, AI-resolved %, turns, CSAT")
+    async def topics(
+        self,
+        analytics: AnalyticsSource,
+        analytics_workspace_id: UUID,
+        start: Annotated[str | None, QueryParameter(name="from", description="first UTC day, YYYY-MM-DD")] = None,
+        end: Annotated[str | None, QueryParameter(name="to", description="last UTC day (default today)")] = None,
+    ) -> Topics:
+        """Default: the last 30 days up to today; at most 366 days."""
+        days = date_range(start, end)
+        return await anyio.to_thread.run_sync(get_topics, analytics, analytics_workspace_id, days)

@@ -1,0 +1,81 @@
+"""GetTopics: volume, AI resolution, turns and CSAT per topic, and overall, over a range of UTC days."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+import msgspec
+
+from projections.analytics.projection import CONVERSATIONS
+from read_api._analytics import AnalyticsSource, DateRange, ratio
+
+UNCLASSIFIED = "Unclassified"  # conversations without any reply have no topic yet
+
+
+class TopicRow(msgspec.Struct):
+    """One topic (the topic of the conversation's last reply)."""
+
+    topic: str
+    conversations: int
+    ai_resolved_rate: float | None
+    avg_turns: float | None
+    avg_csat: float | None
+    rated: int
+
+
+class Topics(msgspec.Struct):
+    """Topics and CSAT of the conversations started in the range."""
+
+    start: date = msgspec.field(name="from")
+    end: date = msgspec.field(name="to")
+    conversations: int = 0
+    avg_csat: float | None = None
+    rated: int = 0
+    first_contact_resolution_rate: float | None = None
+    median_first_response_ms: float | None = None
+    avg_turns: float | None = None
+    topics: list[TopicRow] = msgspec.field(default_factory=list)
+
+
+AGGREGATES = (
+    "count(*) AS n, count(*) FILTER (WHERE resolved) AS resolved, avg(turns)::float AS avg_turns,"
+    " avg(csat)::float AS avg_csat, count(csat) AS rated"
+)
+
+
+def get_topics(view: AnalyticsSource, workspace_id: UUID, days: DateRange) -> Topics:
+    """Per topic, largest first (then by name), and the overall figures."""
+    params = {"ws": workspace_id, "since": days.since, "until": days.until, "none": UNCLASSIFIED}
+    where = f"FROM {CONVERSATIONS} WHERE workspace_id = %(ws)s AND started_at >= %(since)s AND started_at < %(until)s"
+    rows = view.query(
+        f"SELECT coalesce(topic, %(none)s::text) AS topic, {AGGREGATES} {where} GROUP BY 1 ORDER BY n DESC, 1",
+        params,
+    )
+    overall = view.query(
+        f"SELECT {AGGREGATES}, count(*) FILTER (WHERE status <> 'open') AS finished,"
+        " count(*) FILTER (WHERE resolved AND turns = 1) AS first_contact,"
+        f" percentile_cont(0.5) WITHIN GROUP (ORDER BY first_response_ms) AS median_ms {where}",
+        params,
+    )[0]
+    return Topics(
+        start=days.start,
+        end=days.end,
+        conversations=int(overall["n"]),
+        avg_csat=overall["avg_csat"],
+        rated=int(overall["rated"]),
+        first_contact_resolution_rate=ratio(int(overall["first_contact"]), int(overall["finished"])),
+        median_first_response_ms=overall["median_ms"],
+        avg_turns=overall["avg_turns"],
+        topics=[
+            TopicRow(
+                r["topic"],
+                int(r["n"]),
+                ratio(int(r["resolved"]), int(r["n"])),
+                r["avg_turns"],
+                r["avg_csat"],
+                int(r["rated"]),
+            )
+            for r in rows
+        ],
+    )

@@ -1,0 +1,1 @@
+"""GetUsage: usage and cost analytics over a date range."""

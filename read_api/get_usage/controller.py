@@ -1,0 +1,32 @@
+"""GET /api/analytics/usage?from=YYYY-MM-DD&to=YYYY-MM-DD: usage and cost of the caller's workspace."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import anyio.to_thread
+from litestar import Controller, get
+from litestar.params import QueryParameter
+
+from read_api._analytics import AnalyticsSource, date_range
+from read_api.get_usage.query import Usage, get_usage
+
+
+class UsageController(Controller):
+    """Usage analytics (``analytics_workspace_id``: the signed-in member's workspace, from the web layer)."""
+
+    path = "/usage"
+    tags = ["analytics"]
+
+    @get("/", operation_id="getAnalyticsUsage", summary="Tokens, cost, volume, resolution, by model and provider")
+    async def usage(
+        self,
+        analytics: AnalyticsSource,
+        analytics_workspace_id: UUID,
+        start: Annotated[str | None, QueryParameter(name="from", description="first UTC day, YYYY-MM-DD")] = None,
+        end: Annotated[str | None, QueryParameter(name="to", description="last UTC day (default today)")] = None,
+    ) -> Usage:
+        """Default: the last 30 days up to today; at most 366 days."""
+        days = date_range(start, end)
+        return await anyio.to_thread.run_sync(get_usage, analytics, analytics_workspace_id, days)

@@ -1,0 +1,145 @@
+"""GetUsage: tokens, cost, volume and resolution of a workspace over a range of UTC days, by model and provider."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from projections.analytics.projection import CONVERSATIONS, USAGE_DAILY
+from read_api._analytics import AnalyticsSource, DateRange, money, ratio
+
+CENTS_PRECISION = Decimal("0.00000001")
+
+
+class Tokens(msgspec.Struct):
+    """Token counts by kind, as the providers reported them."""
+
+    input: int
+    output: int
+    cache_read: int
+    cache_write: int
+    total: int
+
+
+class Breakdown(msgspec.Struct):
+    """Model calls of one provider (and model, in ``by_model``)."""
+
+    provider: str
+    model: str | None
+    calls: int
+    fallbacks: int
+    tokens: Tokens
+    cost_usd: Decimal
+    unknown_cost_calls: int
+
+
+class Day(msgspec.Struct):
+    """One UTC day: conversations started, and tokens and cost of the model calls made that day."""
+
+    day: date
+    conversations: int
+    resolved: int
+    tokens: int
+    cost_usd: Decimal
+
+
+class Usage(msgspec.Struct):
+    """Usage and cost analytics of a range of days (inclusive)."""
+
+    start: date = msgspec.field(name="from")
+    end: date = msgspec.field(name="to")
+    tokens: Tokens = msgspec.field(default_factory=lambda: Tokens(0, 0, 0, 0, 0))
+    cost_usd: Decimal = Decimal(0)
+    unknown_cost_calls: int = 0
+    model_calls: int = 0
+    conversations: int = 0
+    cost_per_conversation: Decimal | None = None
+    resolution_rate: float | None = None
+    fallback_rate: float | None = None
+    daily: list[Day] = msgspec.field(default_factory=list)
+    by_model: list[Breakdown] = msgspec.field(default_factory=list)
+    by_provider: list[Breakdown] = msgspec.field(default_factory=list)
+
+
+def _tokens(row: dict[str, Any]) -> Tokens:
+    i, o, cr, cw = (int(row[k] or 0) for k in ("i", "o", "cr", "cw"))
+    return Tokens(i, o, cr, cw, i + o + cr + cw)
+
+
+def _breakdown(rows: list[dict[str, Any]], model: bool) -> list[Breakdown]:
+    return [
+        Breakdown(
+            r["provider"],
+            r["model"] if model else None,
+            int(r["calls"]),
+            int(r["fallbacks"]),
+            _tokens(r),
+            money(r["cost"]),
+            int(r["unknown"]),
+        )
+        for r in rows
+    ]
+
+
+SUMS = (
+    "sum(calls) AS calls, sum(fallbacks) AS fallbacks, sum(first_attempts) AS first_attempts,"
+    " sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cache_read_tokens) AS cr, sum(cache_write_tokens) AS cw,"
+    " sum(cost_usd) AS cost, sum(unknown_cost_calls) AS unknown"
+)
+
+
+def get_usage(view: AnalyticsSource, workspace_id: UUID, days: DateRange) -> Usage:
+    """Usage of one workspace over ``days``; conversations count on the day they started."""
+    params = {"ws": workspace_id, "from": days.start, "to": days.end, "since": days.since, "until": days.until}
+    where = f"FROM {USAGE_DAILY} WHERE workspace_id = %(ws)s AND day >= %(from)s AND day <= %(to)s"
+    by_model = view.query(f"SELECT provider, model, {SUMS} {where} GROUP BY provider, model ORDER BY 1, 2", params)
+    by_provider = view.query(f"SELECT provider, {SUMS} {where} GROUP BY provider ORDER BY 1", params)
+    by_day = view.query(
+        f"SELECT day, sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) AS tokens,"
+        f" sum(cost_usd) AS cost {where} GROUP BY day",
+        params,
+    )
+    convs = view.query(
+        f"SELECT (started_at AT TIME ZONE 'UTC')::date AS day, count(*) AS n, count(*) FILTER (WHERE resolved)"
+        " AS resolved, count(*) FILTER (WHERE status <> 'open') AS finished, sum(cost_usd) AS cost"
+        f" FROM {CONVERSATIONS} WHERE workspace_id = %(ws)s"
+        " AND started_at >= %(since)s AND started_at < %(until)s GROUP BY 1",
+        params,
+    )
+    total = {k: sum(int(r[k] or 0) for r in by_provider) for k in ("i", "o", "cr", "cw", "calls", "unknown")}
+    fallbacks = sum(int(r["fallbacks"]) for r in by_provider)
+    first_attempts = sum(int(r["first_attempts"]) for r in by_provider)
+    conversations = sum(int(r["n"]) for r in convs)
+    conversation_cost = sum((Decimal(r["cost"] or 0) for r in convs), Decimal(0))
+    usage_day = {r["day"]: r for r in by_day}
+    conv_day = {r["day"]: r for r in convs}
+    return Usage(
+        start=days.start,
+        end=days.end,
+        tokens=_tokens(total),
+        cost_usd=money(sum((Decimal(r["cost"] or 0) for r in by_provider), Decimal(0))),
+        unknown_cost_calls=total["unknown"],
+        model_calls=total["calls"],
+        conversations=conversations,
+        cost_per_conversation=(
+            money((conversation_cost / conversations).quantize(CENTS_PRECISION)) if conversations else None
+        ),
+        resolution_rate=ratio(sum(int(r["resolved"]) for r in convs), sum(int(r["finished"]) for r in convs)),
+        fallback_rate=ratio(fallbacks, first_attempts),
+        daily=[
+            Day(
+                d,
+                int(conv_day[d]["n"]) if d in conv_day else 0,
+                int(conv_day[d]["resolved"]) if d in conv_day else 0,
+                int(usage_day[d]["tokens"] or 0) if d in usage_day else 0,
+                money(usage_day[d]["cost"]) if d in usage_day else Decimal(0),
+            )
+            for d in days.days
+        ],
+        by_model=_breakdown(by_model, model=True),
+        by_provider=_breakdown(by_provider, model=False),
+    )
