@@ -26,6 +26,7 @@ from web.deps import transcript_workspace_id, widget_workspace, widget_workspace
 from web.errors import EXCEPTION_HANDLERS
 from web.health import ReadyChecks, health, ready
 from web.password_reset import PasswordResetController, PasswordResets
+from web.prompts_controller import PromptsController
 from web.ratelimit import RateLimits
 from web.settings_controller import SettingsController
 from web.team_controller import TeamController
@@ -83,6 +84,7 @@ def create_app(
             TeamController,
             SettingsController,
             WidgetSecurityController,
+            PromptsController,  # /api/admin/prompts
             PasswordResetController,
             health,
             ready,

@@ -1,21 +1,39 @@
-"""Prompt assembly, in one place: system prompt + knowledge + few-shot examples + history window.
+"""Prompt assembly, in one place: system prompt + persona + knowledge + few-shot examples + history window.
 
-The system block (prompt and knowledge) is the stable, cacheable part; examples and
-history follow as messages.
+The system block (prompt, persona and knowledge) is the stable, cacheable part; examples and
+history follow as messages. ``content`` is the live PromptConfig version when one is published;
+without it the workspace's own system prompt and examples serve (and no persona block is added).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from domain.conversation import Turn
+from domain.prompt_config import PromptContent
 from domain.workspace import Workspace
 
 MAX_KNOWLEDGE_CHARS = 24_000
 
 
-def system_text(workspace: Workspace) -> str:
-    """The system prompt with the workspace's help articles appended."""
-    prompt = workspace.settings.system_prompt.replace("{workspace}", workspace.name)
+def persona_text(persona: dict[str, Any]) -> str:
+    """The persona as instructions: tone, language and length."""
+    language = (
+        "Reply in the customer's language."
+        if persona["language"] == "auto"
+        else f"Reply in this language: {persona['language']}."
+    )
+    return f"Tone: {persona['tone']}. {language} Keep each reply under {persona['max_response_words']} words."
+
+
+def system_text(workspace: Workspace, content: PromptContent | None = None) -> str:
+    """The system prompt (and the persona, from a published version) with the workspace's help articles appended."""
+    prompt = (content.system_prompt if content else workspace.settings.system_prompt).replace(
+        "{workspace}", workspace.name
+    )
     parts, used = [prompt, "", "Help articles you may rely on:"], 0
+    if content is not None:
+        parts[1:1] = ["", persona_text(content.persona)]
     for snippet in workspace.snippets():
         entry = f"## {snippet.title}\n{snippet.text}"
         if used + len(entry) > MAX_KNOWLEDGE_CHARS:
@@ -25,10 +43,10 @@ def system_text(workspace: Workspace) -> str:
     return "\n".join(parts)
 
 
-def example_turns(workspace: Workspace) -> list[Turn]:
-    """Few-shot examples as alternating user/assistant turns."""
+def example_turns(workspace: Workspace, content: PromptContent | None = None) -> list[Turn]:
+    """Few-shot examples as alternating user/assistant turns, in their order."""
     turns: list[Turn] = []
-    for example in workspace.examples:
+    for example in content.examples if content else workspace.examples:
         turns += [Turn("user", example["user"]), Turn("assistant", example["assistant"])]
     return turns
 

@@ -10,7 +10,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 from uuid import UUID, uuid4
@@ -18,6 +18,7 @@ from uuid import UUID, uuid4
 import anyio.to_thread
 
 from commands._common import load, workspace_id_for_key
+from commands._prompt_config import LivePrompt, live_prompt
 from commands.ai import base
 from commands.ai.clients import Endpoints
 from commands.ai.models import deprecation_of, provider_for
@@ -28,7 +29,7 @@ from commands.application import ChatAssistApp
 from commands.provider_keys.vault import KeyVault
 from commands.receive_message import cmd as receive
 from commands.record_reply import cmd as record
-from domain.assessment import confidence_of, topic_of
+from domain.assessment import DEFAULT_TOPICS, confidence_of, topic_of
 from domain.budget import decide_budget
 from domain.conversation import Conversation, ModelCall, Turn
 from domain.retrieval import Document, Index
@@ -143,10 +144,11 @@ class Begun:
     received: receive.MessageReceived
 
 
-def documents(workspace: Workspace) -> list[Document]:
-    """The workspace's knowledge as retrievable documents."""
+def documents(workspace: Workspace, live: LivePrompt | None = None) -> list[Document]:
+    """The workspace's knowledge (and the few-shot examples in force) as retrievable documents."""
     docs = [Document(s.id, " ".join([s.title, *s.keywords, s.text]), s.text, s.title) for s in workspace.snippets()]
-    docs += [Document(f"example-{i}", e["user"], e["assistant"]) for i, e in enumerate(workspace.examples)]
+    examples = live.content.examples if live else workspace.examples
+    docs += [Document(f"example-{i}", e["user"], e["assistant"]) for i, e in enumerate(examples)]
     return docs
 
 
@@ -163,12 +165,43 @@ def totals(calls: list[ModelCall]) -> tuple[dict[str, int], str | None]:
 
 @dataclass(frozen=True)
 class Prepared:
-    """What a turn derives from a workspace version: computed once per version, not per turn."""
+    """What a turn derives from a workspace version and its live prompt version: computed once, not per turn."""
 
     settings: WorkspaceSettings
     documents: Index
     system: str
     examples: list[Turn]
+    prompt_version: int
+    topics: list[tuple[str, tuple[str, ...]]] = field(default_factory=lambda: list(DEFAULT_TOPICS))
+
+
+def prepare(workspace: Workspace, live: LivePrompt | None) -> Prepared:
+    """The turn's inputs: the live prompt version's content (prompt, examples, persona models and max tokens,
+    topic rules) when one is published, else the workspace's own."""
+    if live is None:
+        return Prepared(
+            workspace.settings,
+            Index(documents(workspace)),
+            system_text(workspace),
+            example_turns(workspace),
+            workspace.prompt_version,
+        )
+    persona = live.content.persona
+    settings = replace(
+        workspace.settings,
+        primary_model=persona["primary_model"],
+        fallback_model=persona["fallback_model"],
+        max_response_tokens=persona["max_response_tokens"],
+    )
+    topics = [(name, tuple(words)) for name, words in live.content.topic_rules.items()]
+    return Prepared(
+        settings,
+        Index(documents(workspace, live)),
+        system_text(workspace, live.content),
+        example_turns(workspace, live.content),
+        live.version,
+        topics,
+    )
 
 
 class ChatService:
@@ -192,26 +225,24 @@ class ChatService:
         self.policy = policy or RetryPolicy()
         self.cache_ttl_s = cache_ttl_s
         self._key_to_workspace: dict[str, UUID] = {}
-        self._prepared: dict[tuple[UUID, int], Prepared] = {}
+        self._prepared: dict[tuple[UUID, int, int], Prepared] = {}
+        self._live: dict[UUID, LivePrompt | None] = {}  # as read with the workspace (same cache lifetime)
         self._workspaces: dict[UUID, tuple[float, Workspace]] = {}
         self._usage: dict[UUID, tuple[float, int]] = {}
         self._own: dict[UUID, tuple[float, dict[str, base.Provider]]] = {}
         self._held: OrderedDict[UUID, Conversation] = OrderedDict()
 
     def prepared(self, workspace: Workspace) -> Prepared:
-        """Settings, retrieval documents and prompt parts of this workspace version (cached)."""
-        key = (workspace.id, workspace.version)
+        """Settings, retrieval documents and prompt parts of this workspace version and the prompt version
+        last read with it (cached)."""
+        live = self._live.get(workspace.id)
+        key = (workspace.id, workspace.version, live.version if live else 0)
         found = self._prepared.get(key)
         if found is None:
             if len(self._prepared) >= self.MAX_PREPARED:
                 self._prepared.clear()
             warn_if_deprecated(workspace)
-            found = Prepared(
-                workspace.settings,
-                Index(documents(workspace)),
-                system_text(workspace),
-                example_turns(workspace),
-            )
+            found = prepare(workspace, live)
             self._prepared[key] = found
         return found
 
@@ -225,6 +256,7 @@ class ChatService:
         if cached is not None and now - cached[0] < self.cache_ttl_s:
             return cached[1]
         workspace = load(self.app, workspace_id, Workspace, "workspace", read_only=True)
+        self._live[workspace_id] = live_prompt(self.app, workspace_id)
         if self.cache_ttl_s > 0:
             self._workspaces[workspace_id] = (now, workspace)
         return workspace
@@ -304,9 +336,9 @@ class ChatService:
         if own is None:
             own = await self.run(self.own_providers, ws.id)
         routes = self.providers.routes(budget.model, settings.fallback_model, own)
-        async for event in orchestrate(routes, request, prompt_version=ws.prompt_version, policy=self.policy):
+        async for event in orchestrate(routes, request, prompt_version=prep.prompt_version, policy=self.policy):
             if isinstance(event, Finished):
-                yield await self._succeed(ws, got, event, prep.documents)
+                yield await self._succeed(got, event, prep)
             elif isinstance(event, GaveUp):
                 message = (
                     "The AI assistant is unavailable right now. Please try again in a minute; your "
@@ -316,11 +348,11 @@ class ChatService:
             else:
                 yield event
 
-    async def _succeed(self, ws: Workspace, got: receive.MessageReceived, fin: Finished, docs: Index) -> TurnDone:
+    async def _succeed(self, got: receive.MessageReceived, fin: Finished, prep: Prepared) -> TurnDone:
         question = got.history[-1].text
-        topic = topic_of(" ".join(t.text for t in got.history if t.role == "user"))
-        confidence = confidence_of(question, fin.text, docs)
-        reply = record.Reply(str(uuid4()), fin.text, confidence, topic, fin.provider, fin.model, ws.prompt_version)
+        topic = topic_of(" ".join(t.text for t in got.history if t.role == "user"), prep.topics)
+        confidence = confidence_of(question, fin.text, prep.documents)
+        reply = record.Reply(str(uuid4()), fin.text, confidence, topic, fin.provider, fin.model, prep.prompt_version)
         command = record.RecordReply(got.conversation_id, got.message_id, fin.calls, reply=reply)
         self._hold(await self.run(record.execute, self.app, command, got.conversation))
         usage, cost = totals(fin.calls)
@@ -333,7 +365,7 @@ class ChatService:
             topic,
             fin.provider,
             fin.model,
-            ws.prompt_version,
+            prep.prompt_version,
             len(fin.calls),
             fin.provider == "offline",
         )

@@ -26,7 +26,9 @@ from commands.chat_turn.service import ChatService, Providers
 from commands.invite_member import cmd as invite_member
 from commands.provider_keys.cipher import KeyCipher, generate_key_spec
 from commands.provider_keys.vault import KeyVault
+from commands.publish_prompt import cmd as publish_prompt
 from commands.request_password_reset import cmd as request_password_reset
+from commands.save_prompt_draft import cmd as save_prompt_draft
 from commands.set_provider_key import cmd as set_provider_key
 from domain.account import Account
 from domain.workspace import Workspace
@@ -45,6 +47,9 @@ MEMBER = "/api/team/members/{account_id:uuid}"
 KEY = "/api/settings/keys/{provider:str}"
 MATRIX_KEYS = generate_key_spec("matrix")
 OPENAI_TEST_KEY = "sk-matrix-" + "0" * 32
+PROMPTS = "/api/admin/prompts"
+ADMINS = frozenset({ADMIN, OTHER_ADMIN})
+PROMPT_READERS = frozenset({AGENT, ADMIN, OTHER_ADMIN})
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/"): EVERYONE,
@@ -82,6 +87,16 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # password reset: anyone may ask (always 202); the reset token is the credential
     ("POST", "/api/auth/password-reset"): EVERYONE,
     ("POST", "/api/auth/password-reset/confirm"): EVERYONE,
+    # prompt configuration: admins and agents read (prompts.read), admins write (prompts.edit), each their own
+    ("GET", PROMPTS): PROMPT_READERS,
+    ("GET", PROMPTS + "/history"): PROMPT_READERS,
+    ("GET", PROMPTS + "/versions/{version:int}"): PROMPT_READERS,
+    ("GET", PROMPTS + "/diff"): PROMPT_READERS,
+    ("POST", PROMPTS + "/drafts"): ADMINS,
+    ("PUT", PROMPTS + "/drafts/{draft_id:str}"): ADMINS,
+    ("DELETE", PROMPTS + "/drafts/{draft_id:str}"): ADMINS,
+    ("POST", PROMPTS + "/drafts/{draft_id:str}/publish"): ADMINS,
+    ("POST", PROMPTS + "/rollback"): ADMINS,
     # analytics (analytics.read): every role, each of its own workspace (isolation: tests/e2e/test_analytics.py)
     **{("GET", f"/api/analytics/{name}"): MEMBERS for name in ("overview", "activity", "usage", "topics")},
 }
@@ -162,6 +177,17 @@ class World:
         )
         return invite_member.execute(self.container.app, command, self.container.auth.signer).token
 
+    def prompt_draft(self, caller: str, publish: bool = False) -> str:
+        """A new prompt draft in the caller's workspace (workspace A for non-members), optionally published."""
+        member: Person = self.other_admin if caller == OTHER_ADMIN else self.admin
+        workspace_id, by = uuid.UUID(member.workspace_id), uuid.UUID(member.account_id)
+        made = save_prompt_draft.execute(
+            self.container.app, save_prompt_draft.SavePromptDraft(workspace_id, by, {"system_prompt": "Matrix."})
+        )
+        if publish:
+            publish_prompt.execute(self.container.app, publish_prompt.PublishPrompt(workspace_id, by, made.draft_id))
+        return made.draft_id
+
     def reset_token(self) -> str:
         """A fresh password-reset token of a new account."""
         assert self.container.auth is not None
@@ -196,6 +222,20 @@ def requests() -> dict[tuple[str, str], Request]:
             return call(method, lambda w: path)(world, caller)
 
         return run
+
+    def drafted(method: str, suffix: str, body: Any = None) -> Request:
+        """Call on a fresh draft of the caller's workspace (workspace A for non-members)."""
+
+        def run(world: World, caller: str) -> httpx.Response:
+            draft_id = world.prompt_draft(caller)
+            return call(method, lambda w: f"{PROMPTS}/drafts/{draft_id}{suffix}", lambda w, c: body)(world, caller)
+
+        return run
+
+    def rolled_back(world: World, caller: str) -> httpx.Response:
+        """Roll back to version 1 after publishing a version, so version 1 is not the live one."""
+        world.prompt_draft(caller, publish=True)
+        return call("POST", lambda w: PROMPTS + "/rollback", lambda w, c: {"to_version": 1})(world, caller)
 
     def refresh(world: World, caller: str) -> Any:
         return {"refresh_token": world.session(caller).refresh_token} if caller in MEMBERS else None
@@ -254,6 +294,15 @@ def requests() -> dict[tuple[str, str], Request]:
             ("GET", f"/api/analytics/{name}"): call("GET", lambda w, name=name: f"/api/analytics/{name}")
             for name in ("overview", "activity", "usage", "topics")
         },
+        ("GET", PROMPTS): call("GET", lambda w: PROMPTS),
+        ("GET", PROMPTS + "/history"): call("GET", lambda w: PROMPTS + "/history"),
+        ("GET", PROMPTS + "/versions/{version:int}"): call("GET", lambda w: PROMPTS + "/versions/1"),
+        ("GET", PROMPTS + "/diff"): call("GET", lambda w: PROMPTS + "/diff?from=1&to=1"),
+        ("POST", PROMPTS + "/drafts"): call("POST", lambda w: PROMPTS + "/drafts", lambda w, c: {"persona": {}}),
+        ("PUT", PROMPTS + "/drafts/{draft_id:str}"): drafted("PUT", "", {"system_prompt": "Changed."}),
+        ("DELETE", PROMPTS + "/drafts/{draft_id:str}"): drafted("DELETE", ""),
+        ("POST", PROMPTS + "/drafts/{draft_id:str}/publish"): drafted("POST", "/publish", {"note": "matrix"}),
+        ("POST", PROMPTS + "/rollback"): rolled_back,
         ("POST", "/api/auth/password-reset/confirm"): call(
             "POST",
             lambda w: "/api/auth/password-reset/confirm",

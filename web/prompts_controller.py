@@ -1,0 +1,334 @@
+"""/api/admin/prompts: the assistant's versioned prompt configuration (drafts, publish, history, diff, rollback).
+
+Admins write (``prompts.edit``); admins and agents read (``prompts.read``). Every write is an event on the
+workspace's PromptConfig naming its actor; a refused request writes nothing. See docs/prompts.md.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import anyio.to_thread
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.params import QueryParameter
+
+from commands._prompt_config import read_config
+from commands.chat_turn.service import ChatService
+from commands.discard_prompt_draft import cmd as discard_cmd
+from commands.publish_prompt import cmd as publish_cmd
+from commands.roll_back_prompt import cmd as roll_back_cmd
+from commands.save_prompt_draft import cmd as save_cmd
+from domain.errors import InvalidInput
+from domain.prompt_config import (
+    MAX_NOTE_CHARS,
+    Draft,
+    PromptConfig,
+    PromptContent,
+    PromptVersion,
+    VersionConflict,
+    prompt_config_id,
+)
+from domain.prompt_config import diff as diff_contents
+from web.auth import Member
+from web.guards import GUARDS
+
+READ = [GUARDS["prompts.read"]]
+EDIT = [GUARDS["prompts.edit"]]
+DraftId = Annotated[str, msgspec.Meta(max_length=64)]
+Note = Annotated[str, msgspec.Meta(max_length=MAX_NOTE_CHARS)]
+
+
+class Example(msgspec.Struct):
+    """A few-shot example: a visitor message and the ideal answer."""
+
+    id: str
+    user: str
+    assistant: str
+
+
+class Content(msgspec.Struct):
+    """A version's or draft's content. ``escalation``: thresholds, keywords, routing, holding_messages.
+    ``persona``: tone, language, max_response_words, max_response_tokens, escalation_threshold, primary_model,
+    fallback_model."""
+
+    system_prompt: str
+    examples: list[Example]
+    topic_rules: dict[str, list[str]]
+    escalation: dict[str, Any]
+    persona: dict[str, Any]
+
+
+class VersionView(msgspec.Struct):
+    """A version as it went live; ``kind``: initial (the prompt before versioning), published or rollback."""
+
+    version: int
+    kind: str
+    by: str | None
+    at: str | None
+    note: str
+    based_on_version: int | None
+    restored_version: int | None
+    from_draft: str | None
+    content: Content
+
+
+class DraftView(msgspec.Struct):
+    """An unpublished draft and the live version it was started from."""
+
+    draft_id: str
+    based_on_version: int
+    by: str
+    content: Content
+
+
+class PromptsView(msgspec.Struct):
+    """The live version, whether versioning is in force (a version was published), and the drafts."""
+
+    live_version: int
+    versioned: bool
+    live: VersionView
+    drafts: list[DraftView]
+
+
+class HistoryEntry(msgspec.Struct):
+    """One change of the live version, with its author and the fields it changed."""
+
+    version: int
+    kind: str
+    by: str | None
+    at: str | None
+    note: str
+    based_on_version: int | None
+    restored_version: int | None
+    from_draft: str | None
+    changed_fields: list[str]
+
+
+class HistoryView(msgspec.Struct):
+    """Every version, oldest first."""
+
+    live_version: int
+    versions: list[HistoryEntry]
+
+
+class DiffView(msgspec.Struct):
+    """Per field: ``changed``; the system prompt's unified line diff; examples and topic rules added, removed and
+    modified by id / name; escalation and persona keys with their values before and after."""
+
+    from_version: int
+    to_version: int
+    changed_fields: list[str]
+    fields: dict[str, Any]
+
+
+class DraftBody(msgspec.Struct, forbid_unknown_fields=True):
+    """Any subset of the content: system_prompt, examples and topic_rules replace; escalation and persona merge
+    key by key. A new draft starts from the live version's content."""
+
+    system_prompt: str | None = None
+    examples: list[Any] | None = None
+    topic_rules: dict[str, Any] | None = None
+    escalation: dict[str, Any] | None = None
+    persona: dict[str, Any] | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields given."""
+        return {f: getattr(self, f) for f in self.__struct_fields__ if getattr(self, f) is not None}
+
+
+class PublishBody(msgspec.Struct, forbid_unknown_fields=True):
+    """``based_on_version``: the live version you reviewed (default: the one the draft was started from)."""
+
+    note: Note = ""
+    based_on_version: int | None = None
+
+
+class RollbackBody(msgspec.Struct, forbid_unknown_fields=True):
+    """Make ``to_version``'s content live again, as a new version."""
+
+    to_version: int
+    note: Note = ""
+
+
+def content_of(content: PromptContent) -> Content:
+    """The response shape of a content."""
+    data = content.to_dict()
+    return Content(
+        data["system_prompt"],
+        [Example(**e) for e in data["examples"]],
+        data["topic_rules"],
+        data["escalation"],
+        data["persona"],
+    )
+
+
+def times(chat: ChatService, workspace_id: UUID) -> dict[int, str]:
+    """When each stored version went live (from the stored events' timestamps)."""
+    out: dict[int, str] = {}
+    for e in chat.app.events.get(prompt_config_id(workspace_id)):
+        name = type(e).__name__
+        number = getattr(e, "baseline_version", None) if name == "Created" else getattr(e, "version", None)
+        if name in ("Created", "VersionPublished", "RolledBack") and isinstance(number, int):
+            out[number] = e.timestamp.isoformat()  # type: ignore[attr-defined]
+    return out
+
+
+def version_view(v: PromptVersion, at: str | None) -> VersionView:
+    """The response shape of a version."""
+    by = str(v.by) if v.by else None
+    return VersionView(
+        v.version,
+        v.kind,
+        by,
+        at,
+        v.note,
+        v.based_on_version,
+        v.restored_version,
+        v.from_draft,
+        content_of(v.content),
+    )
+
+
+def draft_view(d: Draft) -> DraftView:
+    """The response shape of a draft."""
+    return DraftView(d.draft_id, d.based_on_version, str(d.by), content_of(d.content))
+
+
+def prompts_view(chat: ChatService, workspace_id: UUID) -> PromptsView:
+    """The live version and the drafts (blocks)."""
+    config = read_config(chat.app, workspace_id)
+    at = times(chat, workspace_id).get(config.live_version)
+    drafts = [draft_view(d) for d in config.drafts.values()]
+    return PromptsView(config.live_version, config.versioned, version_view(config.live, at), drafts)
+
+
+def history_view(config: PromptConfig, at: dict[int, str]) -> HistoryView:
+    """Every version with its author, time, note and changed fields."""
+    entries: list[HistoryEntry] = []
+    previous: PromptVersion | None = None
+    for number in sorted(config.versions):
+        v = config.versions[number]
+        changed = v.content.changed_fields(previous.content) if previous else []
+        entries.append(
+            HistoryEntry(
+                number,
+                v.kind,
+                str(v.by) if v.by else None,
+                at.get(number),
+                v.note,
+                v.based_on_version,
+                v.restored_version,
+                v.from_draft,
+                changed,
+            )
+        )
+        previous = v
+    return HistoryView(config.live_version, entries)
+
+
+def conflict(_: Request[Any, Any, Any], exc: VersionConflict) -> Response[dict[str, Any]]:
+    """409 ``version_conflict`` with the versions published since the one the change was based on."""
+    body = {"code": exc.code, "message": exc.message, "published_since": exc.published_since}
+    return Response(body, status_code=409)
+
+
+async def run(fn: Any, *args: Any) -> Any:
+    """Blocking event-store work in a worker thread."""
+    return await anyio.to_thread.run_sync(fn, *args)
+
+
+class PromptsController(Controller):
+    """Drafts, publish, rollback, history and diff of the assistant's prompt configuration."""
+
+    path = "/api/admin/prompts"
+    tags = ["prompts"]
+    request_max_body_size = 1024 * 1024  # 50 examples of 2 x 4,000 characters and a 20,000-character prompt
+    exception_handlers = {VersionConflict: conflict}
+
+    @get("/", operation_id="getPrompts", guards=READ, summary="The live prompt version and the drafts")
+    async def read(self, chat: ChatService, current_member: Member) -> PromptsView:
+        """The live version's number and content, and every unpublished draft."""
+        return await run(prompts_view, chat, current_member.workspace_id)  # type: ignore[no-any-return]
+
+    @post("/drafts", operation_id="savePromptDraft", guards=EDIT, summary="Save a new draft")
+    async def create_draft(self, data: DraftBody, chat: ChatService, current_member: Member) -> DraftView:
+        """A new draft: the live content with the fields given (``DraftSaved``). 422 with a code for bad input."""
+        command = save_cmd.SavePromptDraft(current_member.workspace_id, current_member.account_id, data.changes())
+        return draft_view(await run(save_cmd.execute, chat.app, command))
+
+    @put("/drafts/{draft_id:str}", operation_id="updatePromptDraft", guards=EDIT, summary="Change a draft")
+    async def update_draft(
+        self, draft_id: str, data: DraftBody, chat: ChatService, current_member: Member
+    ) -> DraftView:
+        """The fields given replace (or, for escalation and persona, merge into) the draft's. 404 unknown draft."""
+        changes = data.changes()
+        if not changes:
+            raise InvalidInput("Send at least one field of the draft to change.", code="no_changes")
+        command = save_cmd.SavePromptDraft(
+            current_member.workspace_id, current_member.account_id, changes, draft_id[:64]
+        )
+        return draft_view(await run(save_cmd.execute, chat.app, command))
+
+    @delete("/drafts/{draft_id:str}", operation_id="discardPromptDraft", guards=EDIT, summary="Discard a draft")
+    async def discard_draft(self, draft_id: str, chat: ChatService, current_member: Member) -> None:
+        """``DraftDiscarded``; 404 ``draft_not_found``."""
+        command = discard_cmd.DiscardPromptDraft(current_member.workspace_id, current_member.account_id, draft_id)
+        await run(discard_cmd.execute, chat.app, command)
+
+    @post("/drafts/{draft_id:str}/publish", operation_id="publishPrompt", guards=EDIT, summary="Publish a draft")
+    async def publish(self, draft_id: str, data: PublishBody, chat: ChatService, current_member: Member) -> VersionView:
+        """The draft becomes the next live version (``VersionPublished``). 409 ``version_conflict`` (with
+        ``published_since``) when the live version is no longer ``based_on_version``."""
+        command = publish_cmd.PublishPrompt(
+            current_member.workspace_id, current_member.account_id, draft_id, data.note, data.based_on_version
+        )
+        version = await run(publish_cmd.execute, chat.app, command)
+        return version_view(version, (await run(times, chat, current_member.workspace_id)).get(version.version))
+
+    @post("/rollback", operation_id="rollBackPrompt", guards=EDIT, summary="Roll back to an earlier version")
+    async def roll_back(self, data: RollbackBody, chat: ChatService, current_member: Member) -> VersionView:
+        """Version K's content goes live again as a new version (``RolledBack``). 404 ``version_not_found``."""
+        command = roll_back_cmd.RollBackPrompt(
+            current_member.workspace_id, current_member.account_id, data.to_version, data.note
+        )
+        version = await run(roll_back_cmd.execute, chat.app, command)
+        return version_view(version, (await run(times, chat, current_member.workspace_id)).get(version.version))
+
+    @get("/history", operation_id="getPromptHistory", guards=READ, summary="Every version with author and note")
+    async def history(self, chat: ChatService, current_member: Member) -> HistoryView:
+        """Version, kind (initial, published, rollback), author, time, note and the fields each changed."""
+
+        def build() -> HistoryView:
+            config = read_config(chat.app, current_member.workspace_id)
+            return history_view(config, times(chat, current_member.workspace_id))
+
+        return await run(build)  # type: ignore[no-any-return]
+
+    @get("/versions/{version:int}", operation_id="getPromptVersion", guards=READ, summary="One version")
+    async def version(self, version: int, chat: ChatService, current_member: Member) -> VersionView:
+        """A version's content and provenance; 404 ``version_not_found``."""
+
+        def build() -> VersionView:
+            found = read_config(chat.app, current_member.workspace_id).get_version(version)
+            return version_view(found, times(chat, current_member.workspace_id).get(version))
+
+        return await run(build)  # type: ignore[no-any-return]
+
+    @get("/diff", operation_id="diffPromptVersions", guards=READ, summary="Compare two versions")
+    async def diff(
+        self,
+        chat: ChatService,
+        current_member: Member,
+        from_version: Annotated[int, QueryParameter(name="from", description="a version number")],
+        to_version: Annotated[int, QueryParameter(name="to", description="a version number")],
+    ) -> DiffView:
+        """Per field: changed or not, with a unified line diff of the system prompt; 404 ``version_not_found``."""
+
+        def build() -> DiffView:
+            config = read_config(chat.app, current_member.workspace_id)
+            old, new = config.get_version(from_version).content, config.get_version(to_version).content
+            return DiffView(from_version, to_version, new.changed_fields(old), diff_contents(old, new))
+
+        return await run(build)  # type: ignore[no-any-return]
