@@ -48,6 +48,7 @@ class AppSettingsValues:
     collect_csat: bool = True
     after_hours_auto_response: bool = False
     after_hours_message: str = "Thanks for your message! We are away right now and will answer when we are back."
+    prompt_approval_required: bool = False
 
     def __post_init__(self) -> None:
         if self.widget_language not in LANGUAGES:
@@ -64,7 +65,7 @@ class AppSettingsValues:
             raise InvalidInput(
                 f"analytics_retention_days must be a whole number from {low} to {high}.", code="out_of_range"
             )
-        for name in ("show_ai_badge", "collect_csat", "after_hours_auto_response"):
+        for name in ("show_ai_badge", "collect_csat", "after_hours_auto_response", "prompt_approval_required"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidInput(f"{name} must be true or false.", code="invalid_input")
         message = self.after_hours_message

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -296,16 +296,22 @@ class PromptVersion:
     based_on_version: int | None = None
     restored_version: int | None = None
     from_draft: str | None = None
+    approved_by: UUID | None = None
 
 
 @dataclass(frozen=True)
 class Draft:
-    """A saved, unpublished content, based on the live version when it was first saved."""
+    """A saved, unpublished content, based on the live version when it was first saved. ``editors``: everyone who
+    saved it; ``review``: pending (again after every change), approved or rejected, by a second admin."""
 
     draft_id: str
     content: PromptContent
     based_on_version: int
     by: UUID
+    editors: tuple[UUID, ...] = ()
+    review: str = "pending"
+    reviewed_by: UUID | None = None
+    review_note: str = ""
 
 
 class VersionConflict(Conflict):
@@ -375,7 +381,9 @@ class PromptConfig(Aggregate):
 
     @event("DraftSaved")
     def _draft_saved(self, draft_id: str, content: dict[str, Any], based_on_version: int, by: UUID) -> None:
-        self.drafts[draft_id] = Draft(draft_id, PromptContent.from_dict(content), based_on_version, by)
+        editors = self.drafts[draft_id].editors if draft_id in self.drafts else ()
+        editors += () if by in editors else (by,)
+        self.drafts[draft_id] = Draft(draft_id, PromptContent.from_dict(content), based_on_version, by, editors)
 
     def discard_draft(self, draft_id: str, by: UUID) -> None:
         """Forget a draft."""
@@ -385,6 +393,29 @@ class PromptConfig(Aggregate):
     @event("DraftDiscarded")
     def _draft_discarded(self, draft_id: str, by: UUID) -> None:
         del self.drafts[draft_id]
+
+    def review_draft(self, draft_id: str, approve: bool, note: str, by: UUID) -> Draft:
+        """A second admin approves or rejects a draft (``DraftApproved`` / ``DraftRejected``); its editors may not."""
+        draft = self.draft(draft_id)
+        if by in draft.editors:
+            raise Conflict(
+                "A second admin must review this draft: you edited it, so ask another admin.", code="own_draft"
+            )
+        if approve and draft.review == "approved":
+            raise Conflict("This draft is already approved: it can be published.", code="already_approved")
+        if approve:
+            self._draft_approved(draft_id=draft_id, note=check_note(note), by=by)
+        else:
+            self._draft_rejected(draft_id=draft_id, note=check_note(note), by=by)
+        return self.drafts[draft_id]
+
+    @event("DraftApproved")
+    def _draft_approved(self, draft_id: str, note: str, by: UUID) -> None:
+        self.drafts[draft_id] = replace(self.drafts[draft_id], review="approved", reviewed_by=by, review_note=note)
+
+    @event("DraftRejected")
+    def _draft_rejected(self, draft_id: str, note: str, by: UUID) -> None:
+        self.drafts[draft_id] = replace(self.drafts[draft_id], review="rejected", reviewed_by=by, review_note=note)
 
     def check_based_on(self, based_on_version: int) -> None:
         """VersionConflict unless ``based_on_version`` is still the live version."""
@@ -414,11 +445,20 @@ class PromptConfig(Aggregate):
             )
         return out
 
-    def publish(self, draft_id: str, note: str, based_on_version: int | None, by: UUID) -> PromptVersion:
-        """The draft becomes the next version (and is no longer a draft)."""
+    def publish(
+        self, draft_id: str, note: str, based_on_version: int | None, by: UUID, *, approval_required: bool = False
+    ) -> PromptVersion:
+        """The draft becomes the next version (and is no longer a draft); with ``approval_required`` only once a
+        second admin approved it (409 ``approval_required``)."""
         draft = self.draft(draft_id)
         base = draft.based_on_version if based_on_version is None else based_on_version
         self.check_based_on(base)
+        if approval_required and draft.review != "approved":
+            raise Conflict(
+                "This workspace requires a second admin's approval before a draft is published: ask another admin "
+                "to approve it.",
+                code="approval_required",
+            )
         number = max(self.versions) + 1
         self._version_published(
             version=number,
@@ -427,16 +467,24 @@ class PromptConfig(Aggregate):
             note=check_note(note),
             by=by,
             based_on_version=base,
+            approved_by=draft.reviewed_by if draft.review == "approved" else None,
         )
         return self.versions[number]
 
     @event("VersionPublished")
     def _version_published(
-        self, version: int, from_draft: str, content: dict[str, Any], note: str, by: UUID, based_on_version: int
+        self,
+        version: int,
+        from_draft: str,
+        content: dict[str, Any],
+        note: str,
+        by: UUID,
+        based_on_version: int,
+        approved_by: UUID | None = None,
     ) -> None:
         content_value = PromptContent.from_dict(content)
         self.versions[version] = PromptVersion(
-            version, "published", content_value, by, note, based_on_version, None, from_draft
+            version, "published", content_value, by, note, based_on_version, None, from_draft, approved_by
         )
         self.live_version = version
         self.drafts.pop(from_draft, None)

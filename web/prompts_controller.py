@@ -18,6 +18,7 @@ from commands._prompt_config import read_config
 from commands.chat_turn.service import ChatService
 from commands.discard_prompt_draft import cmd as discard_cmd
 from commands.publish_prompt import cmd as publish_cmd
+from commands.review_prompt_draft import cmd as review_cmd
 from commands.roll_back_prompt import cmd as roll_back_cmd
 from commands.save_prompt_draft import cmd as save_cmd
 from domain.errors import InvalidInput
@@ -71,15 +72,21 @@ class VersionView(msgspec.Struct):
     based_on_version: int | None
     restored_version: int | None
     from_draft: str | None
+    approved_by: str | None
     content: Content
 
 
 class DraftView(msgspec.Struct):
-    """An unpublished draft and the live version it was started from."""
+    """An unpublished draft, the live version it was started from, who saved it (``by``: last) and its review:
+    pending (again after every change), approved or rejected by a second admin."""
 
     draft_id: str
     based_on_version: int
     by: str
+    editors: list[str]
+    review: str
+    reviewed_by: str | None
+    review_note: str
     content: Content
 
 
@@ -103,6 +110,7 @@ class HistoryEntry(msgspec.Struct):
     based_on_version: int | None
     restored_version: int | None
     from_draft: str | None
+    approved_by: str | None
     changed_fields: list[str]
 
 
@@ -143,6 +151,12 @@ class PublishBody(msgspec.Struct, forbid_unknown_fields=True):
 
     note: Note = ""
     based_on_version: int | None = None
+
+
+class ReviewBody(msgspec.Struct, forbid_unknown_fields=True):
+    """Why the draft is approved or rejected (optional)."""
+
+    note: Note = ""
 
 
 class RollbackBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -187,13 +201,23 @@ def version_view(v: PromptVersion, at: str | None) -> VersionView:
         v.based_on_version,
         v.restored_version,
         v.from_draft,
+        str(v.approved_by) if v.approved_by else None,
         content_of(v.content),
     )
 
 
 def draft_view(d: Draft) -> DraftView:
     """The response shape of a draft."""
-    return DraftView(d.draft_id, d.based_on_version, str(d.by), content_of(d.content))
+    return DraftView(
+        d.draft_id,
+        d.based_on_version,
+        str(d.by),
+        [str(e) for e in d.editors],
+        d.review,
+        str(d.reviewed_by) if d.reviewed_by else None,
+        d.review_note,
+        content_of(d.content),
+    )
 
 
 def prompts_view(chat: ChatService, workspace_id: UUID) -> PromptsView:
@@ -221,6 +245,7 @@ def history_view(config: PromptConfig, at: dict[int, str]) -> HistoryView:
                 v.based_on_version,
                 v.restored_version,
                 v.from_draft,
+                str(v.approved_by) if v.approved_by else None,
                 changed,
             )
         )
@@ -286,6 +311,22 @@ class PromptsController(Controller):
         )
         version = await run(publish_cmd.execute, chat.app, command)
         return version_view(version, (await run(times, chat, current_member.workspace_id)).get(version.version))
+
+    @post("/drafts/{draft_id:str}/approve", operation_id="approvePromptDraft", guards=EDIT, summary="Approve")
+    async def approve(self, draft_id: str, data: ReviewBody, chat: ChatService, current_member: Member) -> DraftView:
+        """A second admin approves the draft (``DraftApproved``); 409 ``own_draft`` for its editors."""
+        return await self._review(draft_id, True, data, chat, current_member)
+
+    @post("/drafts/{draft_id:str}/reject", operation_id="rejectPromptDraft", guards=EDIT, summary="Reject")
+    async def reject(self, draft_id: str, data: ReviewBody, chat: ChatService, current_member: Member) -> DraftView:
+        """A second admin rejects the draft (``DraftRejected``); it stays a draft to change or discard."""
+        return await self._review(draft_id, False, data, chat, current_member)
+
+    async def _review(
+        self, draft_id: str, approve: bool, data: ReviewBody, chat: ChatService, member: Member
+    ) -> DraftView:
+        command = review_cmd.ReviewPromptDraft(member.workspace_id, member.account_id, draft_id, approve, data.note)
+        return draft_view(await run(review_cmd.execute, chat.app, command))
 
     @post("/rollback", operation_id="rollBackPrompt", guards=EDIT, summary="Roll back to an earlier version")
     async def roll_back(self, data: RollbackBody, chat: ChatService, current_member: Member) -> VersionView:

@@ -22,6 +22,7 @@ class SettingsView(msgspec.Struct):
     collect_csat: bool
     after_hours_auto_response: bool
     after_hours_message: str
+    prompt_approval_required: bool
     primary_model: str
     fallback_model: str
     budget_model: str

@@ -20,9 +20,11 @@ from chatassist.bootstrap import Container
 from chatassist.cli import ready_checks
 from commands._common import update
 from commands._password_reset import LogSender
+from commands._prompt_config import read_config
 from commands.ai.clients import Endpoints
 from commands.ai.orchestrator import RetryPolicy
 from commands.chat_turn.service import ChatService, Providers
+from commands.discard_prompt_draft import cmd as discard_prompt_draft
 from commands.invite_member import cmd as invite_member
 from commands.provider_keys.cipher import KeyCipher, generate_key_spec
 from commands.provider_keys.vault import KeyVault
@@ -97,6 +99,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("DELETE", PROMPTS + "/drafts/{draft_id:str}"): ADMINS,
     ("POST", PROMPTS + "/drafts/{draft_id:str}/publish"): ADMINS,
     ("POST", PROMPTS + "/rollback"): ADMINS,
+    ("POST", PROMPTS + "/drafts/{draft_id:str}/approve"): ADMINS,
+    ("POST", PROMPTS + "/drafts/{draft_id:str}/reject"): ADMINS,
     # analytics (analytics.read): every role, each of its own workspace (isolation: tests/e2e/test_analytics.py)
     **{("GET", f"/api/analytics/{name}"): MEMBERS for name in ("overview", "activity", "usage", "topics")},
 }
@@ -177,16 +181,40 @@ class World:
         )
         return invite_member.execute(self.container.app, command, self.container.auth.signer).token
 
-    def prompt_draft(self, caller: str, publish: bool = False) -> str:
-        """A new prompt draft in the caller's workspace (workspace A for non-members), optionally published."""
+    def prompt_draft(self, caller: str, publish: bool = False, *, by_another_admin: bool = False) -> str:
+        """A new prompt draft in the caller's workspace (workspace A for non-members), optionally published; by a
+        second admin of that workspace when the caller is to review it."""
         member: Person = self.other_admin if caller == OTHER_ADMIN else self.admin
         workspace_id, by = uuid.UUID(member.workspace_id), uuid.UUID(member.account_id)
+        for left in list(read_config(self.container.app, workspace_id).drafts):  # refused calls leave drafts
+            discard_prompt_draft.execute(
+                self.container.app, discard_prompt_draft.DiscardPromptDraft(workspace_id, by, left)
+            )
+        if by_another_admin:
+            by = self.second_admin(workspace_id, by)
         made = save_prompt_draft.execute(
             self.container.app, save_prompt_draft.SavePromptDraft(workspace_id, by, {"system_prompt": "Matrix."})
         )
         if publish:
             publish_prompt.execute(self.container.app, publish_prompt.PublishPrompt(workspace_id, by, made.draft_id))
         return made.draft_id
+
+    def second_admin(self, workspace_id: uuid.UUID, by: uuid.UUID) -> uuid.UUID:
+        """Another admin of the workspace (an account no one signs in with), made once."""
+        cache: dict[uuid.UUID, uuid.UUID] = self.__dict__.setdefault("_second_admins", {})
+        if workspace_id not in cache:
+            account = Account({"email": unique_email("second-admin"), "name": "Second Admin"}, "no-password")
+            self.container.app.save(account)
+            account_id = account.id
+            update(
+                self.container.app,
+                workspace_id,
+                Workspace,
+                "workspace",
+                lambda ws: ws.add_member(account_id, "admin", by),
+            )
+            cache[workspace_id] = account_id
+        return cache[workspace_id]
 
     def reset_token(self) -> str:
         """A fresh password-reset token of a new account."""
@@ -223,11 +251,11 @@ def requests() -> dict[tuple[str, str], Request]:
 
         return run
 
-    def drafted(method: str, suffix: str, body: Any = None) -> Request:
+    def drafted(method: str, suffix: str, body: Any = None, *, by_another_admin: bool = False) -> Request:
         """Call on a fresh draft of the caller's workspace (workspace A for non-members)."""
 
         def run(world: World, caller: str) -> httpx.Response:
-            draft_id = world.prompt_draft(caller)
+            draft_id = world.prompt_draft(caller, by_another_admin=by_another_admin)
             return call(method, lambda w: f"{PROMPTS}/drafts/{draft_id}{suffix}", lambda w, c: body)(world, caller)
 
         return run
@@ -303,6 +331,8 @@ def requests() -> dict[tuple[str, str], Request]:
         ("DELETE", PROMPTS + "/drafts/{draft_id:str}"): drafted("DELETE", ""),
         ("POST", PROMPTS + "/drafts/{draft_id:str}/publish"): drafted("POST", "/publish", {"note": "matrix"}),
         ("POST", PROMPTS + "/rollback"): rolled_back,
+        ("POST", PROMPTS + "/drafts/{draft_id:str}/approve"): drafted("POST", "/approve", {}, by_another_admin=True),
+        ("POST", PROMPTS + "/drafts/{draft_id:str}/reject"): drafted("POST", "/reject", {}, by_another_admin=True),
         ("POST", "/api/auth/password-reset/confirm"): call(
             "POST",
             lambda w: "/api/auth/password-reset/confirm",

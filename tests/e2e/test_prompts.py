@@ -293,3 +293,34 @@ def test_admins_write_agents_read_viewers_and_other_workspaces_see_nothing(
         404,
         "draft_not_found",
     )
+
+
+def test_with_the_approval_setting_a_second_admin_approves_before_a_draft_is_published(
+    client: httpx.Client, container: Container
+) -> None:
+    admin, _ = sign_up(client, workspace="Gate Co")
+    reviewer = invite_and_join(client, admin, "admin")
+    on = client.patch("/api/settings", json={"prompt_approval_required": True}, headers=admin.headers)
+    assert on.status_code == 200 and on.json()["prompt_approval_required"] is True
+    made = draft(client, admin, {"system_prompt": "Needs a second pair of eyes."})
+    assert (made["review"], made["editors"]) == ("pending", [admin.account_id])
+    path = f"{PROMPTS}/drafts/{made['draft_id']}"
+    refused(container, lambda: client.post(f"{path}/publish", json={}, headers=admin.headers), 409, "approval_required")
+    refused(container, lambda: client.post(f"{path}/approve", json={}, headers=admin.headers), 409, "own_draft")
+    rejected = client.post(f"{path}/reject", json={"note": "Say hello first."}, headers=reviewer.headers)
+    assert rejected.status_code == 201 and rejected.json()["review"] == "rejected"
+    assert rejected.json()["review_note"] == "Say hello first."
+    client.put(path, json={"system_prompt": "Hello! Needs a second pair of eyes."}, headers=admin.headers)
+    refused(container, lambda: client.post(f"{path}/publish", json={}, headers=admin.headers), 409, "approval_required")
+    approved = client.post(f"{path}/approve", json={"note": "Looks right."}, headers=reviewer.headers)
+    assert approved.status_code == 201 and approved.json()["reviewed_by"] == reviewer.account_id
+    published = publish(client, admin, made["draft_id"], "approved change")
+    assert (published["version"], published["by"], published["approved_by"]) == (
+        2,
+        admin.account_id,
+        reviewer.account_id,
+    )
+    history = client.get(f"{PROMPTS}/history", headers=admin.headers).json()["versions"]
+    assert history[-1]["approved_by"] == reviewer.account_id
+    names = [type(e).__name__ for e in stored_events(container, prompt_config_id(uuid.UUID(admin.workspace_id)))]
+    assert names == ["Created", "DraftSaved", "DraftRejected", "DraftSaved", "DraftApproved", "VersionPublished"]

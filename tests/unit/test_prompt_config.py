@@ -235,3 +235,25 @@ def test_without_a_published_version_the_workspace_prompt_serves_unchanged() -> 
         {"role": "assistant", "content": "Settings > Billing."},
         {"role": "user", "content": "hi"},
     ]
+
+
+def test_with_the_approval_gate_a_draft_needs_a_second_admin_and_any_change_needs_a_new_approval() -> None:
+    c = config()
+    c.save_draft("d", {"system_prompt": "Gated."}, ADA)
+    with pytest.raises(Conflict) as gated:
+        c.publish("d", "", None, ADA, approval_required=True)
+    assert gated.value.code == "approval_required"
+    with pytest.raises(Conflict) as own:
+        c.review_draft("d", True, "", ADA)
+    assert own.value.code == "own_draft"
+    assert c.review_draft("d", False, "Too terse.", BOB).review == "rejected"
+    c.save_draft("d", {"system_prompt": "Gated, and kind."}, ADA)
+    assert (c.drafts["d"].review, c.drafts["d"].reviewed_by) == ("pending", None)
+    assert c.review_draft("d", True, "Good.", BOB).review == "approved"
+    with pytest.raises(Conflict) as twice:
+        c.review_draft("d", True, "", BOB)
+    assert twice.value.code == "already_approved"
+    v2 = c.publish("d", "", None, ADA, approval_required=True)
+    assert v2.approved_by == BOB and v2.by == ADA
+    names = [type(e).__name__ for e in c.collect_events()]
+    assert names == ["Created", "DraftSaved", "DraftRejected", "DraftSaved", "DraftApproved", "VersionPublished"]
