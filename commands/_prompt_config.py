@@ -15,13 +15,8 @@ from commands._lazy import get_or_none, read_or_none, save_with_retries
 from commands.ai.models import provider_for
 from commands.application import ChatAssistApp
 from domain.errors import InvalidInput
-from domain.prompt_config import (
-    DEFAULT_PERSONA,
-    PromptConfig,
-    PromptContent,
-    check_examples,
-    prompt_config_id,
-)
+from domain.prompt_config import PromptConfig, prompt_config_id
+from domain.prompt_content import DEFAULT_PERSONA, PromptContent, check_examples
 from domain.workspace import Workspace
 
 R = TypeVar("R")

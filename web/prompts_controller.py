@@ -22,16 +22,9 @@ from commands.review_prompt_draft import cmd as review_cmd
 from commands.roll_back_prompt import cmd as roll_back_cmd
 from commands.save_prompt_draft import cmd as save_cmd
 from domain.errors import InvalidInput
-from domain.prompt_config import (
-    MAX_NOTE_CHARS,
-    Draft,
-    PromptConfig,
-    PromptContent,
-    PromptVersion,
-    VersionConflict,
-    prompt_config_id,
-)
-from domain.prompt_config import diff as diff_contents
+from domain.prompt_config import MAX_NOTE_CHARS, Draft, PromptConfig, PromptVersion, VersionConflict, prompt_config_id
+from domain.prompt_content import PromptContent
+from domain.prompt_content import diff as diff_contents
 from web.auth import Member
 from web.guards import GUARDS
 

@@ -19,6 +19,7 @@ from commands.set_provider_key import cmd as set_key
 from commands.test_provider_key import cmd as test_key
 from domain.app_settings import AppSettings, AppSettingsValues, app_settings_id
 from domain.errors import InvalidInput
+from domain.prompt_config import prompt_config_id
 from domain.provider_keys import PROVIDERS, check_provider, keyring_id, masked
 from domain.workspace import Workspace
 from read_api.get_storage_used.query import storage_used
@@ -43,7 +44,8 @@ def view_of(
 ) -> SettingsView:
     """The response body for these settings."""
     s = workspace.settings
-    used = storage_used(transcripts, workspace.id, [app_settings_id(workspace.id), keyring_id(workspace.id)])
+    own = [app_settings_id(workspace.id), keyring_id(workspace.id), prompt_config_id(workspace.id)]
+    used = storage_used(transcripts, workspace.id, own)
     return SettingsView(
         **values.to_dict(),
         primary_model=s.primary_model,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.conversation import Turn
-from domain.prompt_config import PromptContent
+from domain.prompt_content import PromptContent
 from domain.workspace import Workspace
 
 MAX_KNOWLEDGE_CHARS = 24_000

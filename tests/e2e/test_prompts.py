@@ -324,3 +324,16 @@ def test_with_the_approval_setting_a_second_admin_approves_before_a_draft_is_pub
     assert history[-1]["approved_by"] == reviewer.account_id
     names = [type(e).__name__ for e in stored_events(container, prompt_config_id(uuid.UUID(admin.workspace_id)))]
     assert names == ["Created", "DraftSaved", "DraftRejected", "DraftSaved", "DraftApproved", "VersionPublished"]
+
+
+def test_the_prompt_endpoints_are_in_the_openapi_schema_and_their_events_count_as_storage(
+    client: httpx.Client,
+) -> None:
+    paths = client.get("/schema/openapi.json").json()["paths"]
+    for path in ("", "/drafts", "/drafts/{draft_id}/publish", "/rollback", "/history", "/diff"):
+        assert PROMPTS + path in paths, sorted(paths)
+    assert paths[PROMPTS + "/drafts/{draft_id}/publish"]["post"]["operationId"] == "publishPrompt"
+    admin, _ = sign_up(client, workspace="Storage Co")
+    before = client.get("/api/settings", headers=admin.headers).json()["storage_used_bytes"]
+    draft(client, admin, {"system_prompt": "A draft takes room. " * 50})
+    assert client.get("/api/settings", headers=admin.headers).json()["storage_used_bytes"] > before + 1000

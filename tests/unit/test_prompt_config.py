@@ -12,14 +12,8 @@ from commands.ai.prompt import anthropic_params, openai_messages
 from commands.chat_turn.service import prepare
 from domain.conversation import Turn
 from domain.errors import Conflict, InvalidInput, NotFound
-from domain.prompt_config import (
-    DEFAULT_ESCALATION,
-    DEFAULT_PERSONA,
-    PromptConfig,
-    PromptContent,
-    VersionConflict,
-    diff,
-)
+from domain.prompt_config import PromptConfig, VersionConflict
+from domain.prompt_content import DEFAULT_ESCALATION, DEFAULT_PERSONA, PromptContent, diff
 from domain.workspace import Workspace
 
 ADA, BOB = uuid.uuid4(), uuid.uuid4()
