@@ -120,14 +120,15 @@ def check_examples(value: object) -> list[dict[str, str]]:
                 raise _bad("invalid_example", f"Example {n} is missing its {side} side: give both user and assistant.")
             if len(text) > MAX_EXAMPLE_CHARS:
                 raise _bad("invalid_example", f"Example {n}: {side} must be at most {MAX_EXAMPLE_CHARS:,} characters.")
-        out.append({"id": example.get("id", ""), "user": example["user"], "assistant": example["assistant"]})
+        given = example.get("id") or ""
+        if given and not (isinstance(given, str) and _ID.fullmatch(given)):
+            raise _bad("invalid_example", f"Example {n}: id must be 1 to 64 letters, digits, '-', '_' or '.'.")
+        out.append({"id": given, "user": example["user"], "assistant": example["assistant"]})
     taken = {e["id"] for e in out if e["id"]}
     for n, example in enumerate(out, start=1):
         if not example["id"]:
             example["id"] = next(f"ex-{i}" for i in range(n, n + MAX_EXAMPLES + 2) if f"ex-{i}" not in taken)
             taken.add(example["id"])
-        elif not isinstance(example["id"], str) or not _ID.fullmatch(example["id"]):
-            raise _bad("invalid_example", f"Example {n}: id must be 1 to 64 letters, digits, '-', '_' or '.'.")
     if len(taken) != len(out):
         raise _bad("invalid_example", "Two examples have the same id: give each example its own id.")
     return out

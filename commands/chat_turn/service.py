@@ -41,9 +41,9 @@ R = TypeVar("R")
 log = logging.getLogger("chatassist.turn")
 
 
-def warn_if_deprecated(workspace: Workspace) -> None:
-    """Log a warning for each configured model the anthropic SDK marks deprecated."""
-    settings = workspace.settings
+def warn_if_deprecated(workspace: Workspace, settings: WorkspaceSettings | None = None) -> None:
+    """Log a warning for each configured model (``settings``: those in force) the anthropic SDK marks deprecated."""
+    settings = settings or workspace.settings
     for model in dict.fromkeys([settings.primary_model, settings.fallback_model, settings.budget_model]):
         date = deprecation_of(model)
         if date:
@@ -241,8 +241,8 @@ class ChatService:
         if found is None:
             if len(self._prepared) >= self.MAX_PREPARED:
                 self._prepared.clear()
-            warn_if_deprecated(workspace)
             found = prepare(workspace, live)
+            warn_if_deprecated(workspace, found.settings)
             self._prepared[key] = found
         return found
 

@@ -3,6 +3,8 @@ real server, PostgreSQL and the fake providers."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +13,10 @@ import httpx
 import pytest
 
 from chatassist.bootstrap import Container
+from commands.ai.orchestrator import RetryPolicy
+from commands.chat_turn.service import ChatService, Providers
+from commands.publish_prompt import cmd as publish_cmd
+from commands.save_prompt_draft import cmd as save_cmd
 from domain.prompt_config import prompt_config_id
 from domain.workspace import DEFAULT_SYSTEM_PROMPT
 from tests.conftest import chat, stored_events
@@ -337,3 +343,28 @@ def test_the_prompt_endpoints_are_in_the_openapi_schema_and_their_events_count_a
     before = client.get("/api/settings", headers=admin.headers).json()["storage_used_bytes"]
     draft(client, admin, {"system_prompt": "A draft takes room. " * 50})
     assert client.get("/api/settings", headers=admin.headers).json()["storage_used_bytes"] > before + 1000
+
+
+def test_a_chat_service_reads_the_live_version_with_the_workspace_within_its_cache_ttl(
+    client: httpx.Client, container: Container
+) -> None:
+    # Given a chat service caching workspaces (and their live prompt version) for 0.3 s, which has just read one
+    admin, body = sign_up(client, workspace="Cache Co")
+    workspace_id, by = uuid.UUID(admin.workspace_id), uuid.UUID(admin.account_id)
+    chat_service = ChatService(container.app, Providers(), container.usage, RetryPolicy(), cache_ttl_s=0.3)
+    first = asyncio.run(chat_service.workspace(body["widget_key"]))
+    read_at = time.monotonic()
+    assert chat_service.prepared(first).prompt_version == 1
+    # When an admin publishes version 2
+    made = save_cmd.execute(container.app, save_cmd.SavePromptDraft(workspace_id, by, {"system_prompt": "Two."}))
+    publish_cmd.execute(container.app, publish_cmd.PublishPrompt(workspace_id, by, made.draft_id))
+    # I expect version 1 until the TTL passes, then version 2
+    if time.monotonic() - read_at < 0.25:
+        cached = asyncio.run(chat_service.workspace(body["widget_key"]))
+        assert chat_service.prepared(cached).prompt_version == 1
+    deadline = time.monotonic() + 5
+    while chat_service.prepared(asyncio.run(chat_service.workspace(body["widget_key"]))).prompt_version != 2:
+        assert time.monotonic() < deadline, "the published version never became live"
+        time.sleep(0.05)
+    assert time.monotonic() - read_at >= 0.3
+    assert chat_service.prepared(asyncio.run(chat_service.workspace(body["widget_key"]))).system.startswith("Two.")
