@@ -31,6 +31,7 @@ from commands.chat_turn.service import ChatService, Providers
 from commands.provider_keys.cipher import KeyCipher
 from commands.provider_keys.vault import KeyVault
 from projections.analytics.projection import AnalyticsProjection, AnalyticsView
+from projections.audit.projection import AuditProjection, AuditView
 from projections.transcripts.projection import TranscriptProjection, TranscriptView
 from projections.usage.projection import UsageProjection, UsageView
 from web.auth import Auth
@@ -42,6 +43,7 @@ PROJECTIONS: dict[str, tuple[Any, Any]] = {
     "transcripts": (TranscriptProjection, TranscriptView),
     "usage": (UsageProjection, UsageView),
     "analytics": (AnalyticsProjection, AnalyticsView),
+    "audit": (AuditProjection, AuditView),
 }
 
 

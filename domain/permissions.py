@@ -21,6 +21,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "settings.manage": frozenset({ADMIN}),
     "widget.manage": frozenset({ADMIN}),
     "billing.manage": frozenset({ADMIN}),
+    "audit.read": frozenset({ADMIN}),
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -37,6 +38,7 @@ DESCRIPTIONS: dict[str, str] = {
     "settings.manage": "change workspace and widget settings",
     "widget.manage": "allowed widget origins, identity verification and its secret",
     "billing.manage": "plan, seats and billing",
+    "audit.read": "read and export the audit log: who did what and when",
 }
 
 

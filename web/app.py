@@ -18,6 +18,7 @@ from read_api._analytics import AnalyticsSource
 from read_api.get_transcript.controller import TranscriptController
 from read_api.get_transcript.query import TranscriptSource
 from web.analytics import analytics_router
+from web.audit import audit_router
 from web.auth import Auth, current_member
 from web.auth_controller import AuthController
 from web.chat import ChatController
@@ -80,6 +81,7 @@ def create_app(
             ChatController,
             TranscriptController,
             analytics_router(),  # /api/analytics/{overview,activity,usage,topics}
+            audit_router(),  # /api/audit, /api/audit/export
             AuthController,
             TeamController,
             SettingsController,

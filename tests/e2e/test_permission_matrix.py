@@ -103,6 +103,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", PROMPTS + "/drafts/{draft_id:str}/reject"): ADMINS,
     # analytics (analytics.read): every role, each of its own workspace (isolation: tests/e2e/test_analytics.py)
     **{("GET", f"/api/analytics/{name}"): MEMBERS for name in ("overview", "activity", "usage", "topics")},
+    # the audit log (audit.read): admins, each of their own workspace (isolation: tests/e2e/test_audit_log.py)
+    ("GET", "/api/audit"): ADMINS,
+    ("GET", "/api/audit/export"): ADMINS,
 }
 
 
@@ -322,6 +325,8 @@ def requests() -> dict[tuple[str, str], Request]:
             ("GET", f"/api/analytics/{name}"): call("GET", lambda w, name=name: f"/api/analytics/{name}")
             for name in ("overview", "activity", "usage", "topics")
         },
+        ("GET", "/api/audit"): call("GET", lambda w: "/api/audit"),
+        ("GET", "/api/audit/export"): call("GET", lambda w: "/api/audit/export?format=jsonl"),
         ("GET", PROMPTS): call("GET", lambda w: PROMPTS),
         ("GET", PROMPTS + "/history"): call("GET", lambda w: PROMPTS + "/history"),
         ("GET", PROMPTS + "/versions/{version:int}"): call("GET", lambda w: PROMPTS + "/versions/1"),

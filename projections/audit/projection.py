@@ -1,0 +1,340 @@
+"""The audit log: one row per admin-side event (who did what, when), in the workspace it concerns.
+
+Rows carry only non-secret facts: role names, setting names and values (texts written for the AI or the visitors are
+named, not copied), provider names and the last 4 characters of a key; never a ciphertext, hash, token, another
+person's email or a visitor's text. See docs/audit.md for every kind and its details.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+from eventsourcing.utils import get_topic
+
+from domain.account import Account
+from domain.app_settings import AppSettings
+from domain.prompt_config import PromptConfig
+from domain.provider_keys import ProviderKeyring
+from domain.widget_security import WidgetSecurity
+from domain.workspace import Workspace
+from projections._common import Statement, TrackedView
+
+PREFIX = "audit_v1"
+LOG, AGGREGATES, MEMBERS = (f"{PREFIX}_{t}" for t in ("log", "aggregates", "members"))
+TEXT_SETTINGS = frozenset({"system_prompt", "after_hours_message"})  # named in the log, their text not copied
+SYSTEM_ACTOR = UUID(int=0)  # what the CLI's key rotation names as its actor: recorded as no actor
+FOUNDING_KINDS = ("workspace.created", "workspace.plan_started")
+
+
+def setting_details(changes: dict[str, Any]) -> dict[str, Any]:
+    """The names of the changed settings and their new values, except the values of free texts."""
+    return {
+        "changed": sorted(changes),
+        "values": {k: v for k, v in sorted(changes.items()) if k not in TEXT_SETTINGS},
+    }
+
+
+class AuditView(TrackedView):
+    """Tables ``audit_v1_*`` (migrations/0003) plus this projection's tracking table.
+
+    ``prefix`` names the tables written, so a rebuild can fill a fresh set beside the live one.
+    """
+
+    prefix: ClassVar[str] = PREFIX
+
+    def table(self, name: str) -> str:
+        """The full name of one of this view's tables: log, aggregates or members."""
+        return f"{self.prefix}_{name}"
+
+
+class AuditProjection(Projection[AuditView]):
+    """Writes the audit row of every admin-side event; keeps which workspace owns each per-workspace aggregate and
+    who is a member with which role (for the previous role of a change and the workspaces of an account)."""
+
+    name = "audit_v1"
+    topics: ClassVar[tuple[str, ...]] = tuple(
+        get_topic(cls)
+        for cls in (
+            Workspace.Created,
+            Workspace.PlanStarted,
+            Workspace.SettingsChanged,
+            Workspace.KnowledgeReplaced,
+            Workspace.MemberAdded,
+            Workspace.RoleChanged,
+            Workspace.MemberRemoved,
+            Workspace.InviteIssued,
+            Workspace.InviteAccepted,
+            Account.PasswordChanged,
+            AppSettings.Created,
+            AppSettings.Changed,
+            AppSettings.ChatSettingsChanged,
+            ProviderKeyring.Created,
+            ProviderKeyring.KeySet,
+            ProviderKeyring.KeyRemoved,
+            ProviderKeyring.KeyTested,
+            WidgetSecurity.Created,
+            WidgetSecurity.AllowedOriginsChanged,
+            WidgetSecurity.IdentityVerificationChanged,
+            WidgetSecurity.IdentitySecretRotated,
+            PromptConfig.Created,
+            PromptConfig.DraftSaved,
+            PromptConfig.DraftDiscarded,
+            PromptConfig.DraftApproved,
+            PromptConfig.DraftRejected,
+            PromptConfig.VersionPublished,
+            PromptConfig.RolledBack,
+        )
+    )
+
+    # --- statements ---------------------------------------------------------------------------------------------
+
+    def _row(
+        self,
+        tracking: Tracking,
+        e: Any,
+        kind: str,
+        actor: UUID | None,
+        details: dict[str, Any],
+        owner: str = "workspace",
+    ) -> Statement:
+        """INSERT the audit row of ``e``. ``owner``: ``workspace`` (the event's aggregate is the workspace),
+        ``aggregate`` (a per-workspace aggregate: its workspace from its Created event) or ``account`` (one row in
+        each workspace the account is a member of)."""
+        table = self.view.table
+        workspace, source = {
+            "workspace": ("%(agg)s::uuid", ""),
+            "aggregate": ("a.workspace_id", f" FROM {table('aggregates')} a WHERE a.aggregate_id = %(agg)s"),
+            "account": ("m.workspace_id", f" FROM {table('members')} m WHERE m.account_id = %(agg)s"),
+        }[owner]
+        return (
+            f"INSERT INTO {table('log')} (workspace_id, position, occurred_at, actor_id, kind, aggregate_id,"
+            f" aggregate_version, details) SELECT {workspace}, %(pos)s::bigint, %(at)s::timestamptz, %(actor)s::uuid,"
+            f" %(kind)s::text, %(agg)s::uuid, %(v)s::integer, %(details)s::jsonb{source}",
+            {
+                "pos": tracking.notification_id,
+                "at": e.timestamp,
+                "actor": None if actor == SYSTEM_ACTOR else actor,
+                "kind": kind,
+                "agg": e.originator_id,
+                "v": e.originator_version,
+                "details": json.dumps(details, default=str, sort_keys=True),
+            },
+        )
+
+    def _log(
+        self,
+        tracking: Tracking,
+        e: Any,
+        kind: str,
+        actor: UUID | None,
+        details: dict[str, Any],
+        owner: str = "workspace",
+    ) -> None:
+        self.view.apply(tracking, [self._row(tracking, e, kind, actor, details, owner)])
+
+    def _owned_by(self, tracking: Tracking, e: Any) -> None:
+        """Remember the workspace of a per-workspace aggregate (its Created event); no audit row of its own."""
+        self.view.apply(
+            tracking,
+            [
+                (
+                    f"INSERT INTO {self.view.table('aggregates')} (aggregate_id, workspace_id)"
+                    " VALUES (%(agg)s, %(ws)s) ON CONFLICT (aggregate_id) DO NOTHING",
+                    {"agg": e.originator_id, "ws": e.workspace_id},
+                )
+            ],
+        )
+
+    def _member(self, e: Any, role: str | None) -> Statement:
+        """Set (or with ``role`` None, delete) the member row of ``e.account_id`` in the event's workspace."""
+        params = {"ws": e.originator_id, "acc": e.account_id, "role": role}
+        if role is None:
+            return (
+                f"DELETE FROM {self.view.table('members')} WHERE workspace_id = %(ws)s AND account_id = %(acc)s",
+                params,
+            )
+        return (
+            f"INSERT INTO {self.view.table('members')} (workspace_id, account_id, role) VALUES (%(ws)s, %(acc)s,"
+            " %(role)s) ON CONFLICT (workspace_id, account_id) DO UPDATE SET role = EXCLUDED.role",
+            params,
+        )
+
+    def _previous_role(self, e: Any) -> str | None:
+        rows = self.view.query(
+            f"SELECT role FROM {self.view.table('members')} WHERE workspace_id = %(ws)s AND account_id = %(acc)s",
+            {"ws": e.originator_id, "acc": e.account_id},
+        )
+        return str(rows[0]["role"]) if rows else None
+
+    # --- handlers -----------------------------------------------------------------------------------------------
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """An event of a subscribed topic without a handler is a bug: stop here rather than skip it."""
+        raise TypeError(
+            f"{self.name}: no handler for {type(domain_event).__qualname__} at position {tracking.notification_id}"
+        )
+
+    # the workspace and its team
+
+    @process_event.register
+    def _(self, e: Workspace.Created, tracking: Tracking) -> None:
+        # no actor on the event: a sign-up's founding admin is filled in by their own MemberAdded (below)
+        self._log(tracking, e, "workspace.created", None, {"name": e.name})
+
+    @process_event.register
+    def _(self, e: Workspace.PlanStarted, tracking: Tracking) -> None:
+        self._log(tracking, e, "workspace.plan_started", None, {"plan": e.plan, "trial_ends_at": e.trial_ends_at})
+
+    @process_event.register
+    def _(self, e: Workspace.SettingsChanged, tracking: Tracking) -> None:
+        self._log(tracking, e, "workspace.settings_changed", None, setting_details(e.changes))
+
+    @process_event.register
+    def _(self, e: Workspace.KnowledgeReplaced, tracking: Tracking) -> None:
+        details = {"articles": len(e.knowledge), "examples": len(e.examples)}
+        self._log(tracking, e, "workspace.knowledge_replaced", None, details)
+
+    @process_event.register
+    def _(self, e: Workspace.MemberAdded, tracking: Tracking) -> None:
+        statements = []
+        if e.account_id == e.by:
+            # The first member adding themselves is the founder of a sign-up: the actor of its creation and plan.
+            statements.append(
+                (
+                    f"UPDATE {self.view.table('log')} SET actor_id = %(by)s WHERE workspace_id = %(ws)s"
+                    " AND actor_id IS NULL AND kind = ANY(%(kinds)s) AND NOT EXISTS (SELECT 1 FROM"
+                    f" {self.view.table('members')} WHERE workspace_id = %(ws)s)",
+                    {"by": e.by, "ws": e.originator_id, "kinds": list(FOUNDING_KINDS)},
+                )
+            )
+        statements.append(
+            self._row(tracking, e, "team.member_added", e.by, {"account_id": e.account_id, "role": e.role})
+        )
+        statements.append(self._member(e, e.role))
+        self.view.apply(tracking, statements)
+
+    @process_event.register
+    def _(self, e: Workspace.RoleChanged, tracking: Tracking) -> None:
+        details = {"account_id": e.account_id, "role": e.role, "previous_role": self._previous_role(e)}
+        self.view.apply(tracking, [self._row(tracking, e, "team.role_changed", e.by, details), self._member(e, e.role)])
+
+    @process_event.register
+    def _(self, e: Workspace.MemberRemoved, tracking: Tracking) -> None:
+        details = {"account_id": e.account_id, "role": self._previous_role(e)}
+        self.view.apply(tracking, [self._row(tracking, e, "team.member_removed", e.by, details), self._member(e, None)])
+
+    @process_event.register
+    def _(self, e: Workspace.InviteIssued, tracking: Tracking) -> None:
+        # the invitee's email is kept by the workspace only as a hash: neither is copied here
+        details = {"invite_id": e.invite_id, "role": e.role, "expires_at": e.expires_at}
+        self._log(tracking, e, "team.invite_issued", e.by, details)
+
+    @process_event.register
+    def _(self, e: Workspace.InviteAccepted, tracking: Tracking) -> None:
+        self._log(tracking, e, "team.invite_accepted", e.by, {"invite_id": e.invite_id, "account_id": e.account_id})
+
+    @process_event.register
+    def _(self, e: Account.PasswordChanged, tracking: Tracking) -> None:
+        # one row in every workspace the account is a member of; never the hash
+        self._log(tracking, e, "account.password_changed", e.originator_id, {}, owner="account")
+
+    # app settings
+
+    @process_event.register
+    def _(self, e: AppSettings.Created, tracking: Tracking) -> None:
+        self._owned_by(tracking, e)
+
+    @process_event.register
+    def _(self, e: AppSettings.Changed, tracking: Tracking) -> None:
+        self._log(tracking, e, "settings.changed", e.by, setting_details(e.changes), owner="aggregate")
+
+    @process_event.register
+    def _(self, e: AppSettings.ChatSettingsChanged, tracking: Tracking) -> None:
+        self._log(tracking, e, "settings.chat_changed", e.by, setting_details(e.changes), owner="aggregate")
+
+    # provider keys: the provider and the last 4 characters, never the ciphertext
+
+    @process_event.register
+    def _(self, e: ProviderKeyring.Created, tracking: Tracking) -> None:
+        self._owned_by(tracking, e)
+
+    @process_event.register
+    def _(self, e: ProviderKeyring.KeySet, tracking: Tracking) -> None:
+        kind = "keys.key_reencrypted" if e.by == SYSTEM_ACTOR else "keys.key_set"
+        self._log(tracking, e, kind, e.by, {"provider": e.provider, "last4": e.last4}, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: ProviderKeyring.KeyRemoved, tracking: Tracking) -> None:
+        self._log(tracking, e, "keys.key_removed", e.by, {"provider": e.provider}, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: ProviderKeyring.KeyTested, tracking: Tracking) -> None:
+        self._log(tracking, e, "keys.key_tested", e.by, {"provider": e.provider, "ok": e.ok}, owner="aggregate")
+
+    # widget security: never the identity secret (only its rotation counter)
+
+    @process_event.register
+    def _(self, e: WidgetSecurity.Created, tracking: Tracking) -> None:
+        self._owned_by(tracking, e)
+
+    @process_event.register
+    def _(self, e: WidgetSecurity.AllowedOriginsChanged, tracking: Tracking) -> None:
+        details = {"allowed_origins": list(e.allowed_origins)}
+        self._log(tracking, e, "widget.origins_changed", e.by, details, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: WidgetSecurity.IdentityVerificationChanged, tracking: Tracking) -> None:
+        details = {"required": e.required}
+        self._log(tracking, e, "widget.identity_verification_changed", e.by, details, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: WidgetSecurity.IdentitySecretRotated, tracking: Tracking) -> None:
+        details = {"rotation": e.counter}
+        self._log(tracking, e, "widget.identity_secret_rotated", e.by, details, owner="aggregate")
+
+    # prompt configuration: ids, versions and notes; the prompt's content is in the prompt history, not here
+
+    @process_event.register
+    def _(self, e: PromptConfig.Created, tracking: Tracking) -> None:
+        self._owned_by(tracking, e)
+
+    @process_event.register
+    def _(self, e: PromptConfig.DraftSaved, tracking: Tracking) -> None:
+        details = {"draft_id": e.draft_id, "based_on_version": e.based_on_version}
+        self._log(tracking, e, "prompts.draft_saved", e.by, details, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: PromptConfig.DraftDiscarded, tracking: Tracking) -> None:
+        self._log(tracking, e, "prompts.draft_discarded", e.by, {"draft_id": e.draft_id}, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: PromptConfig.DraftApproved, tracking: Tracking) -> None:
+        details = {"draft_id": e.draft_id, "note": e.note}
+        self._log(tracking, e, "prompts.draft_approved", e.by, details, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: PromptConfig.DraftRejected, tracking: Tracking) -> None:
+        details = {"draft_id": e.draft_id, "note": e.note}
+        self._log(tracking, e, "prompts.draft_rejected", e.by, details, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: PromptConfig.VersionPublished, tracking: Tracking) -> None:
+        details = {
+            "version": e.version,
+            "from_draft": e.from_draft,
+            "based_on_version": e.based_on_version,
+            "approved_by": e.approved_by,
+            "note": e.note,
+        }
+        self._log(tracking, e, "prompts.version_published", e.by, details, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: PromptConfig.RolledBack, tracking: Tracking) -> None:
+        details = {"version": e.version, "restored_version": e.restored_version, "note": e.note}
+        self._log(tracking, e, "prompts.rolled_back", e.by, details, owner="aggregate")

@@ -1,0 +1,1 @@
+"""GetAuditLog: the audit log of the caller's workspace, filtered, paginated and exported."""
