@@ -16,6 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import Conflict, InvalidInput
+from domain.escalation import Decision
 
 MAX_MESSAGE_CHARS = 4000
 OPEN, RESOLVED, CLOSED = "open", "resolved", "closed"
@@ -78,6 +79,7 @@ class Conversation(Aggregate):
         self.message_ids: set[str] = set()
         self.csat: int | None = None
         self.user_turns = 0
+        self.escalation: dict[str, Any] | None = None  # the last Escalated: rule, priority, route
 
     def check_open(self) -> None:
         """Raise Conflict when the conversation no longer takes messages."""
@@ -196,6 +198,52 @@ class Conversation(Aggregate):
         self.pending.remove(reply_to)
         self.message_ids.add(message_id)
 
+    def escalate(self, reply_to: str, decision: Decision) -> None:
+        """Record that a rule hands this turn to a person: the AI does not answer it (the holding message follows
+        as the turn's reply). Matched phrases are the visitor's words, so they go in ``personal``."""
+        self.check_pending(reply_to)
+        if not decision.escalates:
+            raise InvalidInput(f"Rule {decision.rule!r} does not escalate.")
+        self._escalated(reply_to=reply_to, **_decision_fields(decision))
+
+    @event("Escalated")
+    def _escalated(
+        self,
+        reply_to: str,
+        rule: str,
+        priority: int,
+        reason: str,
+        evidence: dict[str, Any],
+        route: str,
+        holding_message: str,
+        topic: str,
+        personal: dict[str, Any],
+    ) -> None:
+        self.escalation = {"rule": rule, "priority": priority, "route": route}
+
+    def offer_escalation(self, reply_to: str, decision: Decision) -> None:
+        """Record that a person was offered beside the AI's answer to ``reply_to`` (turn limit, low confidence)."""
+        if reply_to not in self.message_ids:
+            raise Conflict(f"Message {reply_to} is not in this conversation.", code="unknown_message")
+        if decision.action != "offer":
+            raise InvalidInput(f"Rule {decision.rule!r} does not offer a person.")
+        self._escalation_offered(reply_to=reply_to, **_decision_fields(decision))
+
+    @event("EscalationOffered")
+    def _escalation_offered(
+        self,
+        reply_to: str,
+        rule: str,
+        priority: int,
+        reason: str,
+        evidence: dict[str, Any],
+        route: str,
+        holding_message: str,
+        topic: str,
+        personal: dict[str, Any],
+    ) -> None:
+        pass
+
     def fail_turn(self, reply_to: str, code: str, reason: str) -> None:
         """Record that no answer could be given to a visitor message, and why."""
         self.check_pending(reply_to)
@@ -248,3 +296,17 @@ class Conversation(Aggregate):
             return []
         keep = max(max_turns, 1)
         return self.turns[user_indexes[-min(keep, len(user_indexes))] :]
+
+
+def _decision_fields(decision: Decision) -> dict[str, Any]:
+    evidence = {k: v for k, v in decision.evidence.items() if k != "matched"}
+    return {
+        "rule": decision.rule,
+        "priority": decision.priority,
+        "reason": decision.reason,
+        "evidence": evidence,
+        "route": decision.route,
+        "holding_message": decision.message,
+        "topic": decision.topic,
+        "personal": {"matched": list(decision.evidence.get("matched", []))},
+    }

@@ -29,12 +29,12 @@ DEFAULT_PERSONA: dict[str, Any] = {
     "language": "auto",  # reply in the customer's language
     "max_response_words": 200,
     "max_response_tokens": 1024,
-    "escalation_threshold": 0.45,
+    "escalation_threshold": 0.40,  # kept for compatibility; the engine reads escalation.thresholds.low_confidence
     "primary_model": "claude-sonnet-4-6",
     "fallback_model": "gpt-4o-mini",
 }
 DEFAULT_ESCALATION: dict[str, Any] = {
-    "thresholds": {"low_confidence": 0.45, "negative_sentiment": 0.7, "max_ai_replies": 8},
+    "thresholds": {"low_confidence": 0.40, "negative_sentiment": 0.7, "max_ai_replies": 6, "refund_over": 200},
     "keywords": {
         "human_request": ["human", "real person", "speak to someone", "talk to an agent", "customer service"],
         "legal": ["lawyer", "lawsuit", "legal action", "gdpr request", "subpoena"],
@@ -60,6 +60,7 @@ THRESHOLDS: dict[str, tuple[float, float, bool]] = {
     "low_confidence": (0, 1, False),
     "negative_sentiment": (0, 1, False),
     "max_ai_replies": (1, 100, True),
+    "refund_over": (0, 1_000_000, False),
 }
 
 

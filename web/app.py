@@ -25,6 +25,7 @@ from web.chat import ChatController
 from web.cors import widget_cors
 from web.deps import transcript_workspace_id, widget_workspace, widget_workspace_id
 from web.errors import EXCEPTION_HANDLERS
+from web.escalation_controller import EscalationController
 from web.health import ReadyChecks, health, ready
 from web.password_reset import PasswordResetController, PasswordResets
 from web.prompts_controller import PromptsController
@@ -87,6 +88,7 @@ def create_app(
             SettingsController,
             WidgetSecurityController,
             PromptsController,  # /api/admin/prompts
+            EscalationController,  # /api/admin/escalation/decide
             PasswordResetController,
             health,
             ready,

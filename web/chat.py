@@ -93,6 +93,7 @@ async def collect(events: AsyncIterator[TurnEvent]) -> Response[Any]:
                     event.attempts,
                     event.offline,
                     restarts,
+                    event.escalation,
                 ),
                 media_type=MediaType.JSON,
             )

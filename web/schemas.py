@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
@@ -55,6 +55,7 @@ class ChatReply(msgspec.Struct):
     attempts: int
     offline: bool
     restarts: int = 0
+    escalation: dict[str, Any] | None = None
 
 
 class CsatRequest(msgspec.Struct, forbid_unknown_fields=True):

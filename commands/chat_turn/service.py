@@ -32,6 +32,8 @@ from commands.record_reply import cmd as record
 from domain.assessment import DEFAULT_TOPICS, confidence_of, topic_of
 from domain.budget import decide_budget
 from domain.conversation import Conversation, ModelCall, Turn
+from domain.escalation import DEFAULT_RULES, Decision, Rules, rules_from
+from domain.escalation import decide as decide_escalation
 from domain.retrieval import Document, Index
 from domain.workspace import Workspace, WorkspaceSettings
 
@@ -126,6 +128,7 @@ class TurnDone:
     prompt_version: int
     attempts: int
     offline: bool
+    escalation: dict[str, Any] | None = None  # rule, priority, route, action (escalate | offer), message
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,7 @@ class Prepared:
     examples: list[Turn]
     prompt_version: int
     topics: list[tuple[str, tuple[str, ...]]] = field(default_factory=lambda: list(DEFAULT_TOPICS))
+    rules: Rules = DEFAULT_RULES
 
 
 def prepare(workspace: Workspace, live: LivePrompt | None) -> Prepared:
@@ -201,6 +205,7 @@ def prepare(workspace: Workspace, live: LivePrompt | None) -> Prepared:
         example_turns(workspace, live.content),
         live.version,
         topics,
+        rules_from(live.content.escalation, topics),
     )
 
 
@@ -316,6 +321,12 @@ class ChatService:
         ws, got = begun.workspace, begun.received
         yield TurnStarted(got.conversation_id, got.message_id)
         prep = self.prepared(ws)
+        early = self._decide(got, prep)
+        if early.escalates:  # P1, P2, a person asked for: the model is not called
+            for n, word in enumerate((early.message or "").split(" ")):
+                yield base.TextDelta(word if n == 0 else " " + word)
+            yield await self._escalate(got, early, prep)
+            return
         settings = prep.settings
         used = self._fresh(self._usage, ws.id)
         budget = decide_budget(settings, used if used is not None else await self.run(self.tokens_this_month, ws.id))
@@ -348,12 +359,44 @@ class ChatService:
             else:
                 yield event
 
+    def _decide(self, got: receive.MessageReceived, prep: Prepared, confidence: float | None = None) -> Decision:
+        """The escalation engine over all the visitor's messages (docs/escalation.md)."""
+        conversation = got.conversation
+        turns = conversation.turns if conversation is not None else got.history
+        visitor = [t.text for t in turns if t.role == "user"]
+        count = conversation.user_turns if conversation is not None else len(visitor)
+        return decide_escalation(visitor, turns=count, confidence=confidence, rules=prep.rules)
+
+    async def _escalate(self, got: receive.MessageReceived, decision: Decision, prep: Prepared) -> TurnDone:
+        """Record ``Escalated`` and the holding message as the turn's reply (provider escalation, model rules)."""
+        text = decision.message or ""
+        reply = record.Reply(str(uuid4()), text, 1.0, decision.topic, "escalation", "rules", prep.prompt_version)
+        command = record.RecordReply(got.conversation_id, got.message_id, [], reply=reply, decision=decision)
+        self._hold(await self.run(record.execute, self.app, command, got.conversation))
+        usage, _ = totals([])
+        return TurnDone(
+            reply.message_id,
+            got.message_id,
+            usage,
+            "0",
+            1.0,
+            decision.topic,
+            "escalation",
+            "rules",
+            prep.prompt_version,
+            0,
+            False,
+            _summary(decision),
+        )
+
     async def _succeed(self, got: receive.MessageReceived, fin: Finished, prep: Prepared) -> TurnDone:
         question = got.history[-1].text
         topic = topic_of(" ".join(t.text for t in got.history if t.role == "user"), prep.topics)
         confidence = confidence_of(question, fin.text, prep.documents)
+        offer = self._decide(got, prep, confidence)
+        decision = offer if offer.action == "offer" else None
         reply = record.Reply(str(uuid4()), fin.text, confidence, topic, fin.provider, fin.model, prep.prompt_version)
-        command = record.RecordReply(got.conversation_id, got.message_id, fin.calls, reply=reply)
+        command = record.RecordReply(got.conversation_id, got.message_id, fin.calls, reply=reply, decision=decision)
         self._hold(await self.run(record.execute, self.app, command, got.conversation))
         usage, cost = totals(fin.calls)
         return TurnDone(
@@ -368,6 +411,7 @@ class ChatService:
             prep.prompt_version,
             len(fin.calls),
             fin.provider == "offline",
+            _summary(decision) if decision is not None else None,
         )
 
     async def _fail(self, got: receive.MessageReceived, calls: list[ModelCall], code: str, message: str) -> TurnError:
@@ -375,3 +419,14 @@ class ChatService:
         command = record.RecordReply(got.conversation_id, got.message_id, calls, failure=failure)
         self._hold(await self.run(record.execute, self.app, command, got.conversation))
         return TurnError(code, message)
+
+
+def _summary(decision: Decision) -> dict[str, Any]:
+    """What the visitor's client is told in ``done.escalation``."""
+    return {
+        "rule": decision.rule,
+        "priority": decision.priority,
+        "route": decision.route,
+        "action": decision.action,
+        "message": decision.message,
+    }

@@ -1,4 +1,5 @@
-"""RecordReply: every model attempt with its outcome, then the answer or the failure, in one write."""
+"""RecordReply: every model attempt with its outcome, then the answer or the failure, in one write; with an
+escalation decision, ``Escalated`` before the holding reply, or ``EscalationOffered`` after the answer."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from uuid import UUID
 from commands._common import update
 from commands.application import ChatAssistApp
 from domain.conversation import Conversation, ModelCall
+from domain.escalation import Decision
 
 
 @dataclass(frozen=True)
@@ -40,12 +42,16 @@ class RecordReply:
     calls: list[ModelCall] = field(default_factory=list)
     reply: Reply | None = None
     failure: Failure | None = None
+    decision: Decision | None = None
 
 
 def handle(cmd: RecordReply, conversation: Conversation) -> None:
     """Decide: record attempts, then the answer or the failure."""
     if (cmd.reply is None) == (cmd.failure is None):
         raise ValueError("RecordReply needs exactly one of reply and failure")
+    decision = cmd.decision if cmd.decision is not None and cmd.decision.action != "none" else None
+    if decision is not None and decision.escalates:
+        conversation.escalate(cmd.reply_to, decision)
     for call in cmd.calls:
         conversation.record_model_call(cmd.reply_to, call)
     if cmd.reply is not None:
@@ -60,6 +66,8 @@ def handle(cmd: RecordReply, conversation: Conversation) -> None:
             model=r.model,
             prompt_version=r.prompt_version,
         )
+        if decision is not None and not decision.escalates:
+            conversation.offer_escalation(cmd.reply_to, decision)
     elif cmd.failure is not None:
         conversation.fail_turn(cmd.reply_to, cmd.failure.code, cmd.failure.reason)
 

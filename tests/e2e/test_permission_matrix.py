@@ -101,6 +101,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", PROMPTS + "/rollback"): ADMINS,
     ("POST", PROMPTS + "/drafts/{draft_id:str}/approve"): ADMINS,
     ("POST", PROMPTS + "/drafts/{draft_id:str}/reject"): ADMINS,
+    # the escalation sandbox: admins (escalation.test), writes nothing
+    ("POST", "/api/admin/escalation/decide"): ADMINS,
     # analytics (analytics.read): every role, each of its own workspace (isolation: tests/e2e/test_analytics.py)
     **{("GET", f"/api/analytics/{name}"): MEMBERS for name in ("overview", "activity", "usage", "topics")},
     # the audit log (audit.read): admins, each of their own workspace (isolation: tests/e2e/test_audit_log.py)
@@ -338,6 +340,9 @@ def requests() -> dict[tuple[str, str], Request]:
         ("POST", PROMPTS + "/rollback"): rolled_back,
         ("POST", PROMPTS + "/drafts/{draft_id:str}/approve"): drafted("POST", "/approve", {}, by_another_admin=True),
         ("POST", PROMPTS + "/drafts/{draft_id:str}/reject"): drafted("POST", "/reject", {}, by_another_admin=True),
+        ("POST", "/api/admin/escalation/decide"): call(
+            "POST", lambda w: "/api/admin/escalation/decide", lambda w, c: {"messages": ["hello"]}
+        ),
         ("POST", "/api/auth/password-reset/confirm"): call(
             "POST",
             lambda w: "/api/auth/password-reset/confirm",

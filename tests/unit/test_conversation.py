@@ -7,8 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from commands.record_reply import cmd as record
 from domain.conversation import MAX_MESSAGE_CHARS, Conversation, ModelCall
 from domain.errors import Conflict, InvalidInput
+from domain.escalation import decide
 
 
 def started() -> Conversation:
@@ -155,3 +157,29 @@ def test_history_window_counts_exchanges_and_always_keeps_the_newest_message() -
     assert texts(1) == ["q4"]
     assert texts(2) == ["q3", "r3", "q4"]
     assert texts(10) == ["q1", "r1", "q2", "r2", "q3", "r3", "q4"]
+
+
+def test_an_escalation_comes_before_the_holding_reply_and_keeps_the_visitors_words_personal() -> None:
+    conversation = started()
+    conversation.receive("m1", "I'm calling my lawyer about the $900 charge")
+    conversation.collect_events()
+    decision = decide(["I'm calling my lawyer about the $900 charge"])
+    reply = record.Reply("r1", decision.message or "", 1.0, decision.topic, "escalation", "rules", 1)
+    record.handle(record.RecordReply(conversation.id, "m1", reply=reply, decision=decision), conversation)
+    escalated, replied = conversation.collect_events()
+    assert (type(escalated).__name__, type(replied).__name__) == ("Escalated", "AssistantReplied")
+    assert escalated.rule == "p1_legal" and escalated.route == "legal" and escalated.priority == 1
+    assert "lawyer" in escalated.personal["matched"] and "matched" not in escalated.evidence
+    assert conversation.escalation == {"rule": "p1_legal", "priority": 1, "route": "legal"}
+
+
+def test_an_offer_follows_the_answer_and_a_decision_that_does_not_escalate_cannot() -> None:
+    conversation = started()
+    conversation.receive("m1", "still broken")
+    conversation.collect_events()
+    offer = decide(["still broken"], turns=6, confidence=0.9)
+    with pytest.raises(InvalidInput):
+        conversation.escalate("m1", offer)
+    reply = record.Reply("r1", "Try this.", 0.9, "Other", "anthropic", "claude-sonnet-4-6", 1)
+    record.handle(record.RecordReply(conversation.id, "m1", [call()], reply=reply, decision=offer), conversation)
+    assert names(conversation) == ["ModelCallMade", "AssistantReplied", "EscalationOffered"]
