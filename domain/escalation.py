@@ -51,17 +51,18 @@ _LEGAL = [
     r"\bcharge[- ]?backs?\b|\bchargeb?ack\b|\bchargback\b",
     r"\bdisput\w*\b.{0,60}\b(bank|card|paypal|visa|amex|mastercard|credit card|issuer|transaction|charge|payment)",
     r"\b(bank|card company|card issuer|credit card|paypal)\b.{0,40}\b(disput\w*|reverse|claw ?back)",
-    r"\bgdpr\b|\bgdrp\b|\bdsgvo\b|\brgpd\b|\bccpa\b|\bdata protection\b|\bdpa\b|\bico\b|\bcnil\b",
+    r"\bgdpr\b|\bgdrp\b|\bdsgvo\b|\brgpd\b|\bccpa\b|\bdata protection\b|\bdpa\b|\bcnil\b",
+    r"(?<![.\w])ico\b(?! (file|icon|format))",  # the UK regulator, not a .ico file
     r"\bright to (erasure|be forgotten)\b|\bsupervisory authority\b|\bprivacy (complaint|regulator|commissioner)\b",
     r"\bregulators?\b|\bftc\b|\bcfpb\b|\bombuds\w*|\bconsumer (protection|rights? (agency|body|authority))\b",
     r"\bbetter business bureau\b|\bbbb\b|\battorney general\b|\btrading standards\b",
     r"\b(report|reporting) (you|this|your company)\b.{0,40}\b(authorit\w*|regulat\w*|agency|ftc|bbb|police)",
     r"\bfile (a )?(formal )?complaint with\b",
     # other languages
-    r"\babogad[oa]s?\b|\bdenuncia\w*|\bdemanda(r|re|remos)?\b|\btribunal\w*",
-    r"\bavocats?\b|\bpoursuites?\b|\bmise en demeure\b|\bplainte\b",
+    r"\babogad[oa]s?\b|\bdenuncia\w*|\b(demandar|demandare|demandaremos|una demanda)\b|\btribunal\w*",
+    r"\bavocats?\b|\bpoursuites?\b|\bmise en demeure\b|\b(porter|porte|deposer) plainte\b",
     r"\b(rechts)?anw(a|ae)lt\w*|\bverklag\w*|\bklage\b|\bgericht\b",
-    r"\bavvocat[oi]\b|\badvogad[oa]s?\b|\bprocesso\b",
+    r"\bavvocat[oi]\b|\badvogad[oa]s?\b|\b(fare|faremo|abrir|entrar com) (causa|processo)\b",
 ]
 _LEGAL_FUZZY = ("lawyer", "attorney", "lawsuit", "chargeback", "ombudsman", "regulator")
 _NOT_LEGAL = frozenset({"layer", "layers", "player", "players", "lawyered", "regulated", "regulate", "regular"})

@@ -157,6 +157,11 @@ CASES: list[tuple[str, str, str, float | None, int]] = [
     ("how do I cancel and get the unused $30 back", NONE, REF, OK, 1),
     ("i'd rather have a person look at this honestly", HUMAN, OTHER, OK, 1),
     ("password reset email never arrives, tried 4 times", NONE, AUTH, OK, 4),
+    # written after a review for false positives, not tuned
+    ("how do I upload a .ico file as the widget icon", NONE, OTHER, OK, 1),
+    ("o processo de login não funciona", NONE, AUTH, OK, 1),
+    ("hay mucha demanda, necesitamos más asientos en el plan", NONE, BILL, OK, 1),
+    ("my colleague Sue can't log in", NONE, AUTH, OK, 1),
 ]
 
 
