@@ -6,26 +6,34 @@ workspace's PromptConfig naming its actor; a refused request writes nothing. See
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID
 
 import anyio.to_thread
 import msgspec
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Controller, MediaType, Request, Response, delete, get, post, put
 from litestar.params import QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from commands._prompt_config import read_config
-from commands.chat_turn.service import ChatService
+from commands.ai.base import TextDelta
+from commands.ai.orchestrator import Restart
+from commands.chat_turn.detach import detached
+from commands.chat_turn.service import ChatService, SandboxTurnStarted, TurnDone, TurnError
 from commands.discard_prompt_draft import cmd as discard_cmd
 from commands.publish_prompt import cmd as publish_cmd
 from commands.review_prompt_draft import cmd as review_cmd
 from commands.roll_back_prompt import cmd as roll_back_cmd
+from commands.run_sandbox import cmd as sandbox_cmd
 from commands.save_prompt_draft import cmd as save_cmd
 from domain.errors import InvalidInput
 from domain.prompt_config import MAX_NOTE_CHARS, Draft, PromptConfig, PromptVersion, VersionConflict, prompt_config_id
 from domain.prompt_content import PromptContent
 from domain.prompt_content import diff as diff_contents
 from web.auth import Member
+from web.chat import sse, wants_json
 from web.guards import GUARDS
 
 READ = [GUARDS["prompts.read"]]
@@ -157,6 +165,51 @@ class RollbackBody(msgspec.Struct, forbid_unknown_fields=True):
 
     to_version: int
     note: Note = ""
+
+
+class SandboxBody(msgspec.Struct, forbid_unknown_fields=True):
+    """Either ``draft_id`` or ``version``; 1 to 10 visitor messages (each at most 4,000 characters), oldest
+    first, answered one after another as one conversation."""
+
+    messages: list[str]
+    draft_id: DraftId | None = None
+    version: int | None = None
+
+
+def sandbox_sse(event: Any) -> ServerSentEventMessage:
+    """``start`` names the run and the turn; the other events are /api/chat's."""
+    if isinstance(event, SandboxTurnStarted):
+        body = {
+            "run_id": str(event.run_id),
+            "turn": event.turn,
+            "message_id": event.message_id,
+            "prompt_version": event.prompt_version,
+            "source": event.source,
+        }
+        return ServerSentEventMessage(event="start", data=json.dumps(body))
+    return sse(event)
+
+
+async def sandbox_document(events: AsyncIterator[Any]) -> dict[str, Any]:
+    """The whole run as one JSON document: the run id, and per turn the answer and the ``done`` (or ``error``)."""
+    run_id: str | None = None
+    turns: list[dict[str, Any]] = []
+    for_turn: dict[str, Any] = {}
+    async for event in events:
+        if isinstance(event, SandboxTurnStarted):
+            run_id = str(event.run_id)
+            for_turn = {"turn": event.turn, "message_id": event.message_id, "answer": "", "restarts": 0}
+            for_turn |= {"prompt_version": event.prompt_version, "source": event.source}
+            turns.append(for_turn)
+        elif isinstance(event, TextDelta):
+            for_turn["answer"] += event.text
+        elif isinstance(event, Restart):
+            for_turn["answer"], for_turn["restarts"] = "", for_turn["restarts"] + 1
+        elif isinstance(event, TurnDone):
+            for_turn["done"] = event.__dict__
+        elif isinstance(event, TurnError):
+            for_turn["error"] = {"code": event.code, "message": event.message}
+    return {"run_id": run_id, "turns": turns}
 
 
 def content_of(content: PromptContent) -> Content:
@@ -329,6 +382,38 @@ class PromptsController(Controller):
         )
         version = await run(roll_back_cmd.execute, chat.app, command)
         return version_view(version, (await run(times, chat, current_member.workspace_id)).get(version.version))
+
+    @post(
+        "/sandbox",
+        operation_id="runPromptSandbox",
+        guards=EDIT,
+        status_code=200,
+        summary="Run a draft or version on scripted visitor messages (streamed; never counted in analytics)",
+        media_type="text/event-stream",
+        response_description="text/event-stream: per turn start, delta*, restart*, done | error",
+    )
+    async def sandbox(
+        self, request: Request[Any, Any, Any], data: SandboxBody, chat: ChatService, current_member: Member
+    ) -> Any:
+        """Each message is answered in turn by the draft's (or version's) content through the production
+        provider routing, retries and fallback, prompt assembly and escalation engine; the run is recorded as a
+        ``SandboxRun`` stream. 404 ``draft_not_found`` / ``version_not_found``, 422 ``invalid_messages`` /
+        ``invalid_source``; a refused request writes nothing. ``Accept: application/json``: one document."""
+        command = sandbox_cmd.RunSandbox(
+            current_member.workspace_id, current_member.account_id, data.draft_id, data.version, data.messages
+        )
+        found = await run(sandbox_cmd.resolve, chat.app, command)
+        events = detached(
+            chat.sandbox(found.workspace, found.prompt, found.source, found.messages, current_member.account_id)
+        )
+        if wants_json(request):
+            return Response(await sandbox_document(events), media_type=MediaType.JSON)
+
+        async def stream() -> AsyncIterator[ServerSentEventMessage]:
+            async for event in events:
+                yield sandbox_sse(event)
+
+        return ServerSentEvent(stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     @get("/history", operation_id="getPromptHistory", guards=READ, summary="Every version with author and note")
     async def history(self, chat: ChatService, current_member: Member) -> HistoryView:

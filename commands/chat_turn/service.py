@@ -10,7 +10,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 from uuid import UUID, uuid4
@@ -35,6 +35,7 @@ from domain.conversation import Conversation, ModelCall, Turn
 from domain.escalation import DEFAULT_RULES, Decision, Rules, rules_from
 from domain.escalation import decide as decide_escalation
 from domain.retrieval import Document, Index
+from domain.sandbox import SandboxRun
 from domain.workspace import Workspace, WorkspaceSettings
 
 R = TypeVar("R")
@@ -140,6 +141,17 @@ class TurnError:
 
 
 @dataclass(frozen=True)
+class SandboxTurnStarted:
+    """A sandbox turn begins: ``turn`` counts the scripted visitor messages from 1."""
+
+    run_id: UUID
+    turn: int
+    message_id: str
+    prompt_version: int
+    source: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Begun:
     """A stored visitor message and what is needed to answer it."""
 
@@ -153,6 +165,21 @@ def documents(workspace: Workspace, live: LivePrompt | None = None) -> list[Docu
     examples = live.content.examples if live else workspace.examples
     docs += [Document(f"example-{i}", e["user"], e["assistant"]) for i, e in enumerate(examples)]
     return docs
+
+
+def window(turns: list[Turn], max_turns: int) -> list[Turn]:
+    """The last ``max_turns`` exchanges (at least the newest visitor message), as ``Conversation.history``."""
+    user_indexes = [i for i, turn in enumerate(turns) if turn.role == "user"]
+    if not user_indexes:
+        return []
+    return turns[user_indexes[-min(max(max_turns, 1), len(user_indexes))] :]
+
+
+def call_facts(call: ModelCall) -> dict[str, Any]:
+    """A model call as plain values (cost as a decimal string)."""
+    data = asdict(call)
+    data["cost_usd"] = None if call.cost_usd is None else format(call.cost_usd, "f")
+    return data
 
 
 def totals(calls: list[ModelCall]) -> tuple[dict[str, int], str | None]:
@@ -359,6 +386,82 @@ class ChatService:
             else:
                 yield event
 
+    async def sandbox(
+        self, workspace: Workspace, live: LivePrompt, source: dict[str, Any], messages: list[str], by: UUID
+    ) -> AsyncIterator[SandboxTurnStarted | base.TextDelta | Restart | TurnDone | TurnError]:
+        """Run ``live``'s content over scripted visitor messages, turn after turn, exactly as a production turn
+        (prompt assembly, escalation engine, provider routing, retry and fallback) but without a Conversation:
+        every turn is recorded in a new ``SandboxRun`` stream, so no production read model (analytics, usage
+        and budget, transcripts, audit) counts it. The monthly budget is not applied (the run is not usage)."""
+        prep = prepare(workspace, live)
+        settings = prep.settings
+        run = SandboxRun(workspace.id, by, source, prep.prompt_version, {"messages": list(messages)})
+        await self.run(self.app.save, run)
+        own = await self.run(self.own_providers, workspace.id)
+        turns: list[Turn] = []
+        outcome = "completed"
+        for number, text in enumerate(messages, start=1):
+            message_id = str(uuid4())
+            yield SandboxTurnStarted(run.id, number, message_id, prep.prompt_version, source)
+            turns.append(Turn("user", text))
+            visitor = [t.text for t in turns if t.role == "user"]
+            early = decide_escalation(visitor, turns=len(visitor), rules=prep.rules)
+            if early.escalates:
+                answer = early.message or ""
+                for n, word in enumerate(answer.split(" ")):
+                    yield base.TextDelta(word if n == 0 else " " + word)
+                done = TurnDone(
+                    str(uuid4()), message_id, totals([])[0], "0", 1.0, early.topic, "escalation", "rules",
+                    prep.prompt_version, 0, False, _summary(early),
+                )  # fmt: skip
+                turns.append(Turn("assistant", answer))
+                personal = {"text": text, "answer": answer}
+                run.turn_answered(number, "escalated", _facts(done), [], early.to_dict(), personal)
+                await self.run(self.app.save, run)
+                yield done
+                continue
+            history = window(turns, settings.max_history_turns)
+
+            def request(model: str, history: list[Turn] = history) -> base.PromptRequest:
+                return base.PromptRequest(
+                    model, prep.system, prep.examples, history, settings.max_response_tokens, prep.documents
+                )
+
+            routes = self.providers.routes(settings.primary_model, settings.fallback_model, own)
+            result: TurnDone | TurnError | None = None
+            async for event in orchestrate(routes, request, prompt_version=prep.prompt_version, policy=self.policy):
+                if isinstance(event, Finished):
+                    topic = topic_of(" ".join(visitor), prep.topics)
+                    confidence = confidence_of(text, event.text, prep.documents)
+                    offer = decide_escalation(visitor, turns=len(visitor), confidence=confidence, rules=prep.rules)
+                    decision = offer if offer.action == "offer" else None
+                    usage, cost = totals(event.calls)
+                    result = TurnDone(
+                        str(uuid4()), message_id, usage, cost, confidence, topic, event.provider, event.model,
+                        prep.prompt_version, len(event.calls), event.provider == "offline",
+                        _summary(decision) if decision is not None else None,
+                    )  # fmt: skip
+                    turns.append(Turn("assistant", event.text))
+                    calls = [call_facts(c) for c in event.calls]
+                    escalation = decision.to_dict() if decision is not None else None
+                    personal = {"text": text, "answer": event.text}
+                    run.turn_answered(number, "answered", _facts(result), calls, escalation, personal)
+                elif isinstance(event, GaveUp):
+                    message = "The AI assistant is unavailable right now: no provider answered this turn."
+                    result = TurnError("providers_unavailable", message)
+                    calls = [call_facts(c) for c in event.calls]
+                    run.turn_answered(number, "failed", {"code": result.code}, calls, None, {"text": text})
+                else:
+                    yield event
+            await self.run(self.app.save, run)
+            if result is not None:
+                yield result
+            if not isinstance(result, TurnDone):
+                outcome = "failed"
+                break
+        run.finish(len(run.turns), outcome)
+        await self.run(self.app.save, run)
+
     def _decide(self, got: receive.MessageReceived, prep: Prepared, confidence: float | None = None) -> Decision:
         """The escalation engine over all the visitor's messages (docs/escalation.md)."""
         conversation = got.conversation
@@ -419,6 +522,21 @@ class ChatService:
         command = record.RecordReply(got.conversation_id, got.message_id, calls, failure=failure)
         self._hold(await self.run(record.execute, self.app, command, got.conversation))
         return TurnError(code, message)
+
+
+def _facts(done: TurnDone) -> dict[str, Any]:
+    """What a sandbox turn records of its answer."""
+    return {
+        "usage": done.usage,
+        "cost_usd": done.cost_usd,
+        "confidence": done.confidence,
+        "topic": done.topic,
+        "provider": done.provider,
+        "model": done.model,
+        "prompt_version": done.prompt_version,
+        "attempts": done.attempts,
+        "offline": done.offline,
+    }
 
 
 def _summary(decision: Decision) -> dict[str, Any]:

@@ -101,6 +101,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", PROMPTS + "/rollback"): ADMINS,
     ("POST", PROMPTS + "/drafts/{draft_id:str}/approve"): ADMINS,
     ("POST", PROMPTS + "/drafts/{draft_id:str}/reject"): ADMINS,
+    ("POST", PROMPTS + "/sandbox"): ADMINS,
     # the escalation sandbox: admins (escalation.test), writes nothing
     ("POST", "/api/admin/escalation/decide"): ADMINS,
     # analytics (analytics.read): every role, each of its own workspace (isolation: tests/e2e/test_analytics.py)
@@ -340,6 +341,9 @@ def requests() -> dict[tuple[str, str], Request]:
         ("POST", PROMPTS + "/rollback"): rolled_back,
         ("POST", PROMPTS + "/drafts/{draft_id:str}/approve"): drafted("POST", "/approve", {}, by_another_admin=True),
         ("POST", PROMPTS + "/drafts/{draft_id:str}/reject"): drafted("POST", "/reject", {}, by_another_admin=True),
+        ("POST", PROMPTS + "/sandbox"): call(
+            "POST", lambda w: PROMPTS + "/sandbox", lambda w, c: {"version": 1, "messages": ["hello"]}
+        ),
         ("POST", "/api/admin/escalation/decide"): call(
             "POST", lambda w: "/api/admin/escalation/decide", lambda w, c: {"messages": ["hello"]}
         ),

@@ -1,0 +1,1 @@
+"""Run a prompt draft or version in the sandbox."""
