@@ -32,6 +32,8 @@ from domain.errors import InvalidInput
 from domain.prompt_config import MAX_NOTE_CHARS, Draft, PromptConfig, PromptVersion, VersionConflict, prompt_config_id
 from domain.prompt_content import PromptContent
 from domain.prompt_content import diff as diff_contents
+from read_api._analytics import AnalyticsSource
+from read_api.recent_conversations import recent_conversation_ids
 from web.auth import Member
 from web.chat import sse, wants_json
 from web.guards import GUARDS
@@ -174,6 +176,39 @@ class SandboxBody(msgspec.Struct, forbid_unknown_fields=True):
     messages: list[str]
     draft_id: DraftId | None = None
     version: int | None = None
+
+
+class ReplayBody(msgspec.Struct, forbid_unknown_fields=True):
+    """Either ``draft_id`` or ``version``; ``last``: the workspace's latest conversations to replay (1 to 20)."""
+
+    last: int
+    draft_id: DraftId | None = None
+    version: int | None = None
+
+
+def replay_row(conversation_id: UUID, production: list[dict[str, Any]], run: dict[str, Any]) -> dict[str, Any]:
+    """One replayed conversation: per turn the production answer and decision beside the draft's, and each side's
+    conversation decision (the strongest of its turns)."""
+    turns = []
+    for n, prod in enumerate(production):
+        ran = run["turns"][n] if n < len(run["turns"]) else {}
+        escalation = (ran.get("done") or {}).get("escalation")
+        draft = {
+            "answer": ran.get("answer") if "done" in ran else None,
+            "decision": escalation["action"] if escalation else "none",
+            "rule": escalation["rule"] if escalation else None,
+            "error": ran.get("error"),
+        }
+        turns.append(
+            {"text": prod["text"], "production": {k: v for k, v in prod.items() if k != "text"}, "draft": draft}
+        )
+    return {
+        "conversation_id": str(conversation_id),
+        "run_id": run["run_id"],
+        "production": {"decision": sandbox_cmd.strongest([t["production"]["decision"] for t in turns])},
+        "draft": {"decision": sandbox_cmd.strongest([t["draft"]["decision"] for t in turns])},
+        "turns": turns,
+    }
 
 
 def sandbox_sse(event: Any) -> ServerSentEventMessage:
@@ -414,6 +449,35 @@ class PromptsController(Controller):
                 yield sandbox_sse(event)
 
         return ServerSentEvent(stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    @post(
+        "/replay",
+        operation_id="replayPromptOnConversations",
+        guards=EDIT,
+        status_code=200,
+        summary="Counterfactual replay: a draft or version on the visitor messages of the latest real conversations",
+    )
+    async def replay(
+        self, data: ReplayBody, chat: ChatService, analytics: AnalyticsSource, current_member: Member
+    ) -> dict[str, Any]:
+        """The visitor messages of the workspace's ``last`` conversations (newest first, read from their events)
+        are answered in order by the draft (or version), each conversation as one ``SandboxRun`` (kind replay).
+        Per conversation: production answers and escalation decisions beside the draft's; ``summary``: how many
+        conversation decisions changed and in which direction (``none→escalate``). 404 ``draft_not_found`` /
+        ``version_not_found``, 422 ``out_of_range`` / ``invalid_source``; a refused request writes nothing."""
+        workspace_id, by = current_member.workspace_id, current_member.account_id
+        command = sandbox_cmd.Replay(workspace_id, by, data.draft_id, data.version, data.last)
+        found = await run(sandbox_cmd.check_replay, chat.app, command)
+        rows = []
+        for conversation_id in await run(recent_conversation_ids, analytics, workspace_id, data.last):
+            production = await run(sandbox_cmd.production_turns, chat.app, workspace_id, conversation_id)
+            if not production:
+                continue
+            source = {**found.source, "conversation_id": str(conversation_id)}
+            messages = [t["text"] for t in production]
+            events = detached(chat.sandbox(found.workspace, found.prompt, source, messages, by, kind="replay"))
+            rows.append(replay_row(conversation_id, production, await sandbox_document(events)))
+        return {"source": found.source, "summary": sandbox_cmd.summary(rows), "conversations": rows}
 
     @get("/history", operation_id="getPromptHistory", guards=READ, summary="Every version with author and note")
     async def history(self, chat: ChatService, current_member: Member) -> HistoryView:

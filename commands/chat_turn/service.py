@@ -387,7 +387,13 @@ class ChatService:
                 yield event
 
     async def sandbox(
-        self, workspace: Workspace, live: LivePrompt, source: dict[str, Any], messages: list[str], by: UUID
+        self,
+        workspace: Workspace,
+        live: LivePrompt,
+        source: dict[str, Any],
+        messages: list[str],
+        by: UUID,
+        kind: str = "sandbox",
     ) -> AsyncIterator[SandboxTurnStarted | base.TextDelta | Restart | TurnDone | TurnError]:
         """Run ``live``'s content over scripted visitor messages, turn after turn, exactly as a production turn
         (prompt assembly, escalation engine, provider routing, retry and fallback) but without a Conversation:
@@ -395,7 +401,7 @@ class ChatService:
         and budget, transcripts, audit) counts it. The monthly budget is not applied (the run is not usage)."""
         prep = prepare(workspace, live)
         settings = prep.settings
-        run = SandboxRun(workspace.id, by, source, prep.prompt_version, {"messages": list(messages)})
+        run = SandboxRun(workspace.id, by, source, prep.prompt_version, {"messages": list(messages)}, kind)
         await self.run(self.app.save, run)
         own = await self.run(self.own_providers, workspace.id)
         turns: list[Turn] = []

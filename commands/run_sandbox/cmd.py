@@ -59,3 +59,76 @@ def resolve(app: ChatAssistApp, cmd: RunSandbox) -> SandboxSource:
         source = {"version": found.version}
         prompt = LivePrompt(found.version, found.content)
     return SandboxSource(workspace, prompt, source, messages)
+
+
+MAX_REPLAY = 20
+MAX_REPLAY_MESSAGES = 20
+RANK = {"none": 0, "offer": 1, "escalate": 2}
+
+
+@dataclass(frozen=True)
+class Replay:
+    """Exactly one of ``draft_id`` and ``version``; ``last``: how many of the workspace's latest conversations."""
+
+    workspace_id: UUID
+    by: UUID
+    draft_id: str | None
+    version: int | None
+    last: int
+
+
+def check_replay(app: ChatAssistApp, cmd: Replay) -> SandboxSource:
+    """As ``resolve``, and ``last`` from 1 to MAX_REPLAY (InvalidInput ``out_of_range``); reads only."""
+    if not 1 <= cmd.last <= MAX_REPLAY:
+        raise InvalidInput(f"last must be from 1 to {MAX_REPLAY} conversations.", code="out_of_range")
+    return resolve(app, RunSandbox(cmd.workspace_id, cmd.by, cmd.draft_id, cmd.version, ["replay"]))
+
+
+def production_turns(app: ChatAssistApp, workspace_id: UUID, conversation_id: UUID) -> list[dict[str, Any]]:
+    """The conversation's visitor messages in order (at most MAX_REPLAY_MESSAGES), each with what production
+    answered: ``answer``, ``decision`` (escalate, offer or none), ``rule`` and ``prompt_version``; read from its
+    events in the store. Empty for another workspace's conversation."""
+    turns: list[dict[str, Any]] = []
+    by_message: dict[str, dict[str, Any]] = {}
+    for e in app.events.get(conversation_id):
+        name = type(e).__name__
+        if name == "Started" and e.workspace_id != workspace_id:  # type: ignore[attr-defined]
+            return []
+        if name == "UserMessageReceived":
+            turn = {"text": e.personal["text"], "answer": None, "decision": "none", "rule": None}  # type: ignore[attr-defined]
+            turn["prompt_version"] = None
+            by_message[e.message_id] = turn  # type: ignore[attr-defined]
+            turns.append(turn)
+        elif name == "AssistantReplied" and e.reply_to in by_message:  # type: ignore[attr-defined]
+            turn = by_message[e.reply_to]  # type: ignore[attr-defined]
+            turn["answer"], turn["prompt_version"] = e.personal["text"], e.prompt_version  # type: ignore[attr-defined]
+        elif name in ("Escalated", "EscalationOffered") and e.reply_to in by_message:  # type: ignore[attr-defined]
+            turn = by_message[e.reply_to]  # type: ignore[attr-defined]
+            turn["decision"] = "escalate" if name == "Escalated" else "offer"
+            turn["rule"] = e.rule  # type: ignore[attr-defined]
+    return turns[:MAX_REPLAY_MESSAGES]
+
+
+def strongest(decisions: list[str]) -> str:
+    """A conversation's decision: escalate if any turn escalated, else offer if any offered, else none."""
+    return max(decisions, key=RANK.__getitem__, default="none")
+
+
+def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """How many conversations' decisions changed, and in which direction (``none→escalate``: count)."""
+    directions: dict[str, int] = {}
+    for row in rows:
+        before, after = row["production"]["decision"], row["draft"]["decision"]
+        if before != after:
+            key = f"{before}→{after}"
+            directions[key] = directions.get(key, 0) + 1
+    changed = sum(directions.values())
+    stricter = sum(n for k, n in directions.items() if RANK[k.split("→")[1]] > RANK[k.split("→")[0]])
+    return {
+        "conversations": len(rows),
+        "changed": changed,
+        "unchanged": len(rows) - changed,
+        "stricter": stricter,
+        "looser": changed - stricter,
+        "directions": directions,
+    }

@@ -102,6 +102,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", PROMPTS + "/drafts/{draft_id:str}/approve"): ADMINS,
     ("POST", PROMPTS + "/drafts/{draft_id:str}/reject"): ADMINS,
     ("POST", PROMPTS + "/sandbox"): ADMINS,
+    ("POST", PROMPTS + "/replay"): ADMINS,
     # the escalation sandbox: admins (escalation.test), writes nothing
     ("POST", "/api/admin/escalation/decide"): ADMINS,
     # analytics (analytics.read): every role, each of its own workspace (isolation: tests/e2e/test_analytics.py)
@@ -343,6 +344,9 @@ def requests() -> dict[tuple[str, str], Request]:
         ("POST", PROMPTS + "/drafts/{draft_id:str}/reject"): drafted("POST", "/reject", {}, by_another_admin=True),
         ("POST", PROMPTS + "/sandbox"): call(
             "POST", lambda w: PROMPTS + "/sandbox", lambda w, c: {"version": 1, "messages": ["hello"]}
+        ),
+        ("POST", PROMPTS + "/replay"): call(
+            "POST", lambda w: PROMPTS + "/replay", lambda w, c: {"version": 1, "last": 2}
         ),
         ("POST", "/api/admin/escalation/decide"): call(
             "POST", lambda w: "/api/admin/escalation/decide", lambda w, c: {"messages": ["hello"]}

@@ -143,3 +143,66 @@ def test_the_sandbox_leaves_production_analytics_and_usage_unchanged(
     assert [n for n, _ in events].count("done") == 2
     container.wait_for_projections()
     assert figures() == before
+
+
+REPLAY = f"{PROMPTS}/replay"
+
+
+def test_replay_compares_the_drafts_decisions_with_production_on_the_latest_conversations(
+    client: httpx.Client, container: Container, fake_llm: FakeLLMServer
+) -> None:
+    admin, body = sign_up(client, workspace="Replay Co")
+    key = body["widget_key"]
+    old = chat(client, key, "Where are my invoices?", user_id="visitor-0")
+    password = chat(client, key, "How do I reset my password?", user_id="visitor-a")
+    conversation_a = password[0][1]["conversation_id"]
+    chat(client, key, "Thanks, and by email?", conversation_id=conversation_a, user_id="visitor-a")
+    legal = chat(client, key, "This is fraud, my lawyer will be contacting you about a lawsuit", user_id="visitor-b")
+    conversation_b = legal[0][1]["conversation_id"]
+    keywords = client.get(PROMPTS, headers=admin.headers).json()["live"]["content"]["escalation"]["keywords"]
+    keywords["legal"] = [*keywords["legal"], "password"]
+    saved = draft(client, admin, {"system_prompt": DRAFT_PROMPT, "escalation": {"keywords": keywords}})
+    container.wait_for_projections()
+    before_figures = client.get("/api/analytics/usage", headers=admin.headers).json()
+    fake_llm.enqueue("anthropic", Script(text="Draft answer."))
+
+    response = client.post(REPLAY, json={"draft_id": saved["draft_id"], "last": 2}, headers=admin.headers)
+
+    assert response.status_code == 200, response.text
+    result = response.json()
+    rows = {r["conversation_id"]: r for r in result["conversations"]}
+    assert set(rows) == {conversation_a, conversation_b}, "the two latest, not the oldest"
+    assert old[0][1]["conversation_id"] not in rows
+    a, b = rows[conversation_a], rows[conversation_b]
+    assert [t["text"] for t in a["turns"]] == ["How do I reset my password?", "Thanks, and by email?"]
+    assert (a["production"]["decision"], a["draft"]["decision"]) == ("none", "escalate")
+    assert a["turns"][0]["production"]["answer"] and a["turns"][0]["draft"]["rule"] == "p1_legal"
+    assert (b["production"]["decision"], b["draft"]["decision"]) == ("escalate", "escalate")
+    assert b["turns"][0]["production"]["rule"] == "p1_legal"
+    summary = result["summary"]
+    assert (summary["conversations"], summary["changed"], summary["unchanged"]) == (2, 1, 1)
+    assert summary["directions"] == {"none→escalate": 1} and summary["stricter"] == 1
+    started = stored_events(container, a["run_id"])[0]
+    assert (started.kind, started.source["conversation_id"]) == ("replay", conversation_a)
+    container.wait_for_projections()
+    assert client.get("/api/analytics/usage", headers=admin.headers).json() == before_figures
+
+
+def test_replay_refuses_bad_input_and_non_admins_and_writes_nothing(client: httpx.Client, container: Container) -> None:
+    admin, _ = sign_up(client, workspace="Replay Bad")
+    saved = draft(client, admin, {"system_prompt": DRAFT_PROMPT})
+
+    def post(body: dict[str, Any], who: Person = admin) -> Any:
+        return lambda: client.post(REPLAY, json=body, headers=who.headers)
+
+    refused(container, post({"draft_id": "nope", "last": 1}), 404, "draft_not_found")
+    refused(container, post({"version": 42, "last": 1}), 404, "version_not_found")
+    refused(container, post({"draft_id": saved["draft_id"], "last": 21}), 422, "out_of_range")
+    refused(container, post({"draft_id": saved["draft_id"], "last": 0}), 422, "out_of_range")
+    refused(container, post({"last": 1}), 422, "invalid_source")
+    agent = invite_and_join(client, admin, "agent")
+    before = container.app.recorder.max_notification_id()
+    assert (
+        client.post(REPLAY, json={"draft_id": saved["draft_id"], "last": 1}, headers=agent.headers).status_code == 403
+    )
+    assert container.app.recorder.max_notification_id() == before
