@@ -21,6 +21,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from difflib import SequenceMatcher
+from functools import lru_cache
 from typing import Any
 
 from domain.assessment import DEFAULT_TOPICS, topic_of
@@ -217,11 +218,21 @@ def _matches(patterns: list[str], extra: tuple[str, ...], text: str) -> list[str
 def legal_phrases(text: str, extra: tuple[str, ...] = ()) -> list[str]:
     """The legal / compliance phrases in a (normalised) text, including close misspellings of the key words."""
     found = _matches(_LEGAL, extra, text)
-    for word in set(re.findall(r"[a-z]{6,}", text)) - _NOT_LEGAL:
-        for term in _LEGAL_FUZZY:
-            if word != term and SequenceMatcher(None, word, term).ratio() >= 0.85:
-                found.append(word)
+    found += [word for word in set(re.findall(r"[a-z]{6,}", text)) - _NOT_LEGAL if _near_legal_term(word)]
     return list(dict.fromkeys(found))
+
+
+@lru_cache(maxsize=65_536)
+def _near_legal_term(word: str) -> bool:
+    """A close misspelling of a legal key word (ratio >= 0.85); memoised, since every turn re-reads the
+    conversation's earlier messages, and the cheap upper bounds are checked before the exact ratio."""
+    for term in _LEGAL_FUZZY:
+        if word == term:
+            continue
+        matcher = SequenceMatcher(None, word, term)
+        if matcher.real_quick_ratio() >= 0.85 and matcher.quick_ratio() >= 0.85 and matcher.ratio() >= 0.85:
+            return True
+    return False
 
 
 def human_phrases(text: str, extra: tuple[str, ...] = ()) -> list[str]:
