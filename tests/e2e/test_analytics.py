@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
@@ -22,6 +21,7 @@ from projections.analytics.projection import CONVERSATIONS, AnalyticsProjection,
 from tests.conftest import chat, stored_events
 from tests.fakes.llm_server import FakeLLMServer, Script
 from tests.support.accounts import Person, invite_and_join, sign_up
+from tests.support.scratch import ScratchProjection
 
 TABLES = {"conversations": "id", "usage_daily": "workspace_id, day, provider, model", "workspaces": "workspace_id"}
 
@@ -282,35 +282,11 @@ def test_a_year_is_a_valid_range(story: Story, api: httpx.Client) -> None:
     assert body["conversations"] == 0
 
 
-class _Scratch:
-    """A set of empty analytics tables beside the live ones, and a view writing into them."""
-
-    def __init__(self, container: Container) -> None:
-        self.prefix = f"analytics_scratch_{uuid.uuid4().hex[:8]}"
-        self.url = container.database_url
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            for table in TABLES:
-                conn.execute(f"CREATE TABLE {self.prefix}_{table} (LIKE analytics_v1_{table} INCLUDING ALL)".encode())
-        view_class = type("ScratchView", (AnalyticsView,), {"prefix": self.prefix})
-        self.view: AnalyticsView = container.view(view_class, self.prefix)
-        self.projection = AnalyticsProjection(view=self.view)
-
-    def dump(self, prefix: str) -> dict[str, list[str]]:
-        """Every row of every table as PostgreSQL's text of the row, in key order."""
-        with psycopg.connect(self.url) as conn:
-            return {
-                table: [r[0] for r in conn.execute(f"SELECT t::text FROM {prefix}_{table} t ORDER BY {key}".encode())]
-                for table, key in TABLES.items()
-            }
-
-    def drop(self) -> None:
-        self.view.datastore.close()
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            for table in (*TABLES, "tracking"):
-                conn.execute(f"DROP TABLE IF EXISTS {self.prefix}_{table}".encode())
+def _scratch(container: Container) -> ScratchProjection:
+    return ScratchProjection(container, "analytics_v1", TABLES, AnalyticsView, AnalyticsProjection)
 
 
-def replay(container: Container, scratch: _Scratch, stop: int) -> list[Any]:
+def replay(container: Container, scratch: ScratchProjection, stop: int) -> list[Any]:
     """Apply every subscribed event from position 1 to ``stop`` to the scratch projection; returns them."""
     applied, start = [], 1
     while True:
@@ -335,7 +311,7 @@ def test_a_rebuild_from_zero_gives_the_same_rows_and_a_replayed_event_counts_onc
     live = next(r for r in container.runners if r.projection.name == AnalyticsProjection.name)
     position = live.view.max_tracking_id(container.app.name)
     assert position is not None
-    scratch = _Scratch(container)
+    scratch = _scratch(container)
     try:
         # When a fresh projection applies every event from 0 to P into empty tables
         applied = replay(container, scratch, position)
@@ -354,7 +330,7 @@ def test_a_rebuild_from_zero_gives_the_same_rows_and_a_replayed_event_counts_onc
 
 def test_the_same_model_call_applied_twice_counts_once(story: Story, container: Container) -> None:
     # Given a scratch projection that applied one model call of conversation A
-    scratch = _Scratch(container)
+    scratch = _scratch(container)
     try:
         notifications = container.app.recorder.select_notifications(1, 100_000, topics=AnalyticsProjection.topics)
         by_id = {n.id: container.app.mapper.to_domain_event(n) for n in notifications}

@@ -30,6 +30,7 @@ from domain.provider_keys import keyring_id
 from projections.audit.projection import LOG, AuditProjection, AuditView
 from tests.conftest import generous_limits, stored_events
 from tests.support.accounts import PASSWORD, Person, invite_and_join, person, sign_up
+from tests.support.scratch import ScratchProjection
 from tests.support.server import ThreadedServer
 from web.app import create_app
 
@@ -335,31 +336,8 @@ def test_an_unknown_export_format_is_a_422(story: Story, audit_client: httpx.Cli
         assert (response.status_code, response.json()["code"]) == (422, code), response.text
 
 
-class _Scratch:
-    """Empty audit tables beside the live ones, and a projection writing into them."""
-
-    def __init__(self, container: Container) -> None:
-        self.prefix = f"audit_scratch_{uuid.uuid4().hex[:8]}"
-        self.url = container.database_url
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            for table in TABLES:
-                conn.execute(f"CREATE TABLE {self.prefix}_{table} (LIKE audit_v1_{table} INCLUDING ALL)".encode())
-        view_class = type("ScratchView", (AuditView,), {"prefix": self.prefix})
-        self.view: AuditView = container.view(view_class, self.prefix)
-        self.projection = AuditProjection(view=self.view)
-
-    def dump(self, prefix: str) -> dict[str, list[str]]:
-        with psycopg.connect(self.url) as conn:
-            return {
-                table: [r[0] for r in conn.execute(f"SELECT t::text FROM {prefix}_{table} t ORDER BY {key}".encode())]
-                for table, key in TABLES.items()
-            }
-
-    def drop(self) -> None:
-        self.view.datastore.close()
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            for table in (*TABLES, "tracking"):
-                conn.execute(f"DROP TABLE IF EXISTS {self.prefix}_{table}".encode())
+def _scratch(container: Container) -> ScratchProjection:
+    return ScratchProjection(container, "audit_v1", TABLES, AuditView, AuditProjection)
 
 
 def test_a_rebuild_from_zero_gives_the_same_rows(story: Story, container: Container) -> None:
@@ -368,7 +346,7 @@ def test_a_rebuild_from_zero_gives_the_same_rows(story: Story, container: Contai
     live = next(r for r in container.runners if r.projection.name == AuditProjection.name)
     position = live.view.max_tracking_id(container.app.name)
     assert position is not None
-    scratch = _Scratch(container)
+    scratch = _scratch(container)
     try:
         # When a fresh projection applies every subscribed event from 0 to P into empty tables
         applied, start = [], 1
