@@ -15,6 +15,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain import handoff
 from domain.errors import Conflict, InvalidInput
 from domain.escalation import Decision
 
@@ -80,6 +81,11 @@ class Conversation(Aggregate):
         self.csat: int | None = None
         self.user_turns = 0
         self.escalation: dict[str, Any] | None = None  # the last Escalated: rule, priority, route
+        self.handler = handoff.AI  # domain/handoff.py: ai, queued, assigned, agent
+        self.assignee: str | None = None  # the agent (account id) who claimed it
+        self.returned = False  # an agent handed it back to the AI
+        self.topic: str | None = None  # the last topic recorded (AI reply, escalation or an agent's change)
+        self._last_escalation: dict[str, Any] = {}
 
     def check_open(self) -> None:
         """Raise Conflict when the conversation no longer takes messages."""
@@ -197,6 +203,7 @@ class Conversation(Aggregate):
         self.turns.append(Turn("assistant", personal["text"]))
         self.pending.remove(reply_to)
         self.message_ids.add(message_id)
+        self.topic = topic
 
     def escalate(self, reply_to: str, decision: Decision) -> None:
         """Record that a rule hands this turn to a person: the AI does not answer it (the holding message follows
@@ -220,6 +227,17 @@ class Conversation(Aggregate):
         personal: dict[str, Any],
     ) -> None:
         self.escalation = {"rule": rule, "priority": priority, "route": route}
+        self._last_escalation = {
+            "rule": rule,
+            "priority": priority,
+            "route": route,
+            "reason": reason,
+            "evidence": evidence,
+            "topic": topic,
+        }
+        self.topic = topic
+        if self.handler not in (handoff.ASSIGNED, handoff.AGENT):
+            self.handler = handoff.QUEUED
 
     def offer_escalation(self, reply_to: str, decision: Decision) -> None:
         """Record that a person was offered beside the AI's answer to ``reply_to`` (turn limit, low confidence)."""
@@ -263,14 +281,118 @@ class Conversation(Aggregate):
     def _resolved(self, by: str) -> None:
         self.status = RESOLVED
 
-    def close(self, reason: str) -> None:
-        """End the conversation; it takes no more messages. Closing twice records nothing."""
+    def close(self, reason: str, by: str | None = None) -> None:
+        """End the conversation; it takes no more messages. Closing twice records nothing. ``by`` names the agent
+        who closed it (None: the visitor or a job, as ``reason`` says)."""
         if self.status != CLOSED:
-            self._closed(reason=reason)
+            self._closed(reason=reason, by=by)
 
     @event("Closed")
-    def _closed(self, reason: str) -> None:
+    def _closed(self, reason: str, by: str | None = None) -> None:
         self.status = CLOSED
+
+    @property
+    def human_handling(self) -> bool:
+        """True while the chat waits for or is handled by a person: the AI does not reply."""
+        return self.handler in handoff.HUMAN_HANDLERS and self.status != CLOSED
+
+    def summarize_for_handoff(self) -> None:
+        """Record the summary an agent reads (and integrations send) for the last escalation."""
+        if self.escalation is None:
+            raise InvalidInput("There is no escalation to summarize.")
+        self._handoff_summarized(personal={"summary": handoff.summarize(self.turns, self._last_escalation)})
+
+    @event("HandoffSummarized")
+    def _handoff_summarized(self, personal: dict[str, Any]) -> None:
+        pass
+
+    def claim(self, agent_id: str) -> bool:
+        """An agent takes the chat over (from the queue, or live from the AI). Claiming one's own chat again
+        records nothing and returns False; another agent's claim is a Conflict."""
+        self.check_open()
+        if self.assignee == agent_id:
+            return False
+        if self.assignee is not None:
+            raise Conflict(
+                "Another agent has already claimed this conversation; pick another one from the queue.",
+                code="already_claimed",
+            )
+        self._agent_claimed(agent_id=agent_id, previous=self.handler)
+        return True
+
+    @event("AgentClaimed")
+    def _agent_claimed(self, agent_id: str, previous: str) -> None:
+        self.assignee = agent_id
+        self.handler = handoff.ASSIGNED
+
+    def check_assignee(self, agent_id: str) -> None:
+        """Raise Conflict unless ``agent_id`` is the agent handling this chat."""
+        if self.assignee is None:
+            raise Conflict("Claim this conversation before acting on it.", code="not_claimed")
+        if self.assignee != agent_id:
+            raise Conflict(
+                "Another agent is handling this conversation; only they can reply or return it.",
+                code="claimed_by_another_agent",
+            )
+
+    def agent_reply(self, agent_id: str, message_id: str, text: str) -> None:
+        """The assigned agent writes to the visitor; it answers every visitor message still waiting."""
+        self.check_open()
+        self.check_assignee(agent_id)
+        self._agent_replied(message_id=message_id, agent_id=agent_id, personal={"text": check_message_text(text)})
+
+    @event("AgentReplied")
+    def _agent_replied(self, message_id: str, agent_id: str, personal: dict[str, Any]) -> None:
+        self.turns.append(Turn("assistant", personal["text"]))
+        self.message_ids.add(message_id)
+        self.pending.clear()
+        self.handler = handoff.AGENT
+
+    def add_note(self, agent_id: str, note_id: str, text: str) -> None:
+        """An internal note for the team; the visitor never sees it. Allowed on closed chats too."""
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInput("The note is empty: write it as a non-empty string.", code="empty_note")
+        if len(text) > handoff.MAX_NOTE_CHARS:
+            raise InvalidInput(
+                f"The note is {len(text)} characters long; the limit is {handoff.MAX_NOTE_CHARS}.",
+                code="note_too_long",
+            )
+        self._note_added(note_id=note_id, agent_id=agent_id, personal={"text": text.strip()})
+
+    @event("NoteAdded")
+    def _note_added(self, note_id: str, agent_id: str, personal: dict[str, Any]) -> None:
+        pass
+
+    def return_to_ai(self, agent_id: str) -> None:
+        """The assigned agent hands the chat back: the AI answers the visitor's next message."""
+        self.check_open()
+        self.check_assignee(agent_id)
+        self._returned_to_ai(agent_id=agent_id)
+
+    @event("ReturnedToAI")
+    def _returned_to_ai(self, agent_id: str) -> None:
+        self.assignee = None
+        self.handler = handoff.AI
+        self.returned = True
+
+    def change_topic(self, topic: str, by: str) -> None:
+        """An agent corrects the conversation's topic; setting the same topic records nothing."""
+        if not isinstance(topic, str) or not topic.strip() or len(topic.strip()) > handoff.MAX_TOPIC_CHARS:
+            raise InvalidInput(
+                f"topic must be a non-empty name of at most {handoff.MAX_TOPIC_CHARS} characters.",
+                code="invalid_topic",
+            )
+        if topic.strip() != self.topic:
+            self._topic_changed(topic=topic.strip(), previous=self.topic, by=by)
+
+    @event("TopicChanged")
+    def _topic_changed(self, topic: str, previous: str | None, by: str) -> None:
+        self.topic = topic
+
+    @property
+    def state(self) -> str:
+        """One state name: closed, resolved, queued, assigned, agent, returned_to_ai or ai."""
+        return handoff.state_of(self.handler, self.status, self.returned)
 
     def rate(self, score: int, comment: str | None) -> None:
         """Record the visitor's satisfaction rating, 1 to 5; a later rating replaces it."""
