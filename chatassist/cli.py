@@ -253,6 +253,45 @@ def cmd_workspaces_create(settings: Settings, args: argparse.Namespace) -> None:
         print(f"workspace {result['workspace_id']} created; widget key {result['widget_key']}")
 
 
+def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
+    """Write realistic demo conversations over the last days through the command path (docs/analytics.md)."""
+    import uuid
+
+    from chatassist.seed import SeedPlan, seed
+    from domain.errors import DomainError
+
+    if args.conversations < 1 or args.days < 1:
+        raise SystemExit("error: --conversations and --days must be at least 1")
+    try:
+        workspace_id = uuid.UUID(args.workspace) if args.workspace else None
+    except ValueError:
+        raise SystemExit(f"error: --workspace must be a workspace id (a UUID), got {args.workspace!r}") from None
+    container = bootstrap(settings)
+    try:
+        plan = SeedPlan(args.conversations, args.days, workspace_id, args.random_seed, bulk=args.bulk)
+        result = seed(container.app, plan)
+    except DomainError as err:
+        raise SystemExit(f"error: {err.message}") from None
+    finally:
+        container.close()
+    out = {
+        "workspace_id": str(result.workspace_id),
+        "widget_key": result.widget_key,
+        "conversations": result.conversations,
+        "events": result.events,
+        "prompt_versions": result.prompt_versions,
+        "seconds": round(result.seconds, 1),
+    }
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(
+            f"seeded workspace {out['workspace_id']} (widget key {out['widget_key']}): {out['conversations']}"
+            f" conversations over {args.days} days, {out['events']} events, in {out['seconds']} s",
+            flush=True,
+        )
+
+
 def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> None:
     """Re-encrypt every workspace's provider keys with the current (first) key of CHATASSIST_KEYS_ENCRYPTION_KEY."""
     from commands.rotate_provider_keys import cmd as rotate
@@ -354,6 +393,14 @@ def parser() -> argparse.ArgumentParser:
         help="a workspace setting, e.g. --set monthly_token_budget=0 (repeatable)",
     )
     create.set_defaults(fn=cmd_workspaces_create)
+    seed = sub.add_parser("seed", help=cmd_seed.__doc__)
+    seed.add_argument("--conversations", type=int, required=True, help="how many conversations to write")
+    seed.add_argument("--workspace", help="an existing workspace id (default: a new demo workspace)")
+    seed.add_argument("--days", type=int, default=60, help="spread them over the last DAYS days (default 60)")
+    seed.add_argument("--random-seed", type=int, default=None, help="repeatable output")
+    seed.add_argument("--bulk", action="store_true", help="save many conversations per transaction (benchmarks)")
+    seed.add_argument("--json", action="store_true", help="print the result as JSON")
+    seed.set_defaults(fn=cmd_seed)
     keys = sub.add_parser("keys", help="provider API keys").add_subparsers(dest="action", required=True)
     keys.add_parser("rotate", help=cmd_keys_rotate.__doc__).set_defaults(fn=cmd_keys_rotate)
     return root

@@ -16,6 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain import handoff
+from domain.clock import ClockedEvent
 from domain.errors import Conflict, InvalidInput
 from domain.escalation import Decision
 
@@ -68,6 +69,9 @@ def check_message_text(text: object) -> str:
 
 class Conversation(Aggregate):
     """A visitor's conversation in one workspace."""
+
+    class Event(ClockedEvent):
+        """Every event of a conversation is stamped by domain/clock.py (the current time outside the seeder)."""
 
     @event("Started")
     def __init__(self, workspace_id: UUID, channel: str, personal: dict[str, Any]) -> None:

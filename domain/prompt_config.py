@@ -18,6 +18,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.clock import ClockedEvent
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.prompt_content import PromptContent
 
@@ -78,6 +79,9 @@ class VersionConflict(Conflict):
 
 class PromptConfig(Aggregate):
     """Published versions (append only) and drafts of one workspace's prompt configuration."""
+
+    class Event(ClockedEvent):
+        """Stamped by domain/clock.py (the current time outside the seeder)."""
 
     @staticmethod
     def create_id(workspace_id: UUID, baseline_version: int, content: dict[str, Any]) -> UUID:

@@ -9,6 +9,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.clock import ClockedEvent
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.permissions import ADMIN, allows, check_role
 
@@ -89,6 +90,9 @@ class Snippet:
 
 class Workspace(Aggregate):
     """A tenant. Its id scopes every conversation; its widget key is public."""
+
+    class Event(ClockedEvent):
+        """Stamped by domain/clock.py (the current time outside the seeder)."""
 
     @event("Created")
     def __init__(

@@ -1,18 +1,25 @@
-"""Shared by the analytics queries: the source of rows, date ranges, figures with their previous value."""
+"""Shared by the analytics queries: the source of rows, the workspace's time zone and retention, date ranges in that
+zone, figures with their previous value."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import msgspec
 
 from domain.errors import InvalidInput
 from projections._common import TrackedView
+from projections.analytics.projection import WORKSPACES
 
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
+AI_RESOLVED = "(resolved AND escalations = 0 AND NOT agent_involved)"
+"""SQL over a conversation row: resolved with no person called in (no escalation, no agent claimed or replied)."""
 
 
 AnalyticsSource = TrackedView
@@ -40,11 +47,42 @@ class Money(msgspec.Struct):
     previous: Decimal
 
 
+@dataclass(frozen=True)
+class WorkspaceFacts:
+    """What the analytics view knows of a workspace besides its conversations (defaults before its first event)."""
+
+    time_zone: str = "UTC"
+    retention_days: int = 365
+    monthly_token_budget: int | None = None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The IANA zone days and hours are cut in."""
+        return ZoneInfo(self.time_zone)
+
+    def today(self) -> date:
+        """The current day in the workspace's time zone."""
+        return datetime.now(self.zone).date()
+
+
+def workspace_facts(view: AnalyticsSource, workspace_id: UUID) -> WorkspaceFacts:
+    """The workspace's time zone, analytics retention and token budget, from the analytics view (one read)."""
+    rows = view.query(
+        f"SELECT time_zone, retention_days, monthly_token_budget FROM {WORKSPACES} WHERE workspace_id = %s",
+        (workspace_id,),
+    )
+    if not rows:
+        return WorkspaceFacts()
+    row = rows[0]
+    return WorkspaceFacts(row["time_zone"], int(row["retention_days"]), int(row["monthly_token_budget"]))
+
+
 class DateRange(msgspec.Struct):
-    """Inclusive range of UTC days."""
+    """Inclusive range of days in the time zone ``time_zone``."""
 
     start: date
     end: date
+    time_zone: str = "UTC"
 
     @property
     def days(self) -> list[date]:
@@ -53,17 +91,22 @@ class DateRange(msgspec.Struct):
 
     @property
     def since(self) -> datetime:
-        """The first instant of the range."""
-        return datetime.combine(self.start, datetime.min.time(), UTC)
+        """The first instant of the range (local midnight of ``start``, as UTC)."""
+        return midnight(self.start, self.time_zone)
 
     @property
     def until(self) -> datetime:
         """The first instant after the range."""
-        return datetime.combine(self.end + timedelta(days=1), datetime.min.time(), UTC)
+        return midnight(self.end + timedelta(days=1), self.time_zone)
+
+
+def midnight(day: date, time_zone: str) -> datetime:
+    """The first instant of ``day`` in ``time_zone``, in UTC (where midnight is skipped by DST, the first hour)."""
+    return datetime.combine(day, time(), ZoneInfo(time_zone)).astimezone(UTC)
 
 
 def today() -> date:
-    """The current UTC day (the workspace time zone comes later: docs/analytics.md)."""
+    """The current UTC day."""
     return datetime.now(UTC).date()
 
 
@@ -76,9 +119,14 @@ def _day(name: str, raw: str) -> date:
         ) from None
 
 
-def date_range(start: str | None, end: str | None, *, now: date | None = None) -> DateRange:
-    """The range of ``from``/``to`` (default: the last 30 days up to today); 422 invalid_date_range if unusable."""
-    end_day = _day("to", end) if end else (now or today())
+def date_range(
+    start: str | None, end: str | None, *, now: date | None = None, facts: WorkspaceFacts | None = None
+) -> DateRange:
+    """The range of ``from``/``to`` (default: the last 30 days up to today, in the workspace's zone); 422
+    invalid_date_range if unusable, outside_retention if it starts before the retention window."""
+    facts = facts or WorkspaceFacts()
+    current = now or facts.today()
+    end_day = _day("to", end) if end else current
     start_day = _day("from", start) if start else end_day - timedelta(days=DEFAULT_RANGE_DAYS - 1)
     if start_day > end_day:
         raise InvalidInput(f"from ({start_day}) is after to ({end_day}).", code="invalid_date_range")
@@ -87,7 +135,14 @@ def date_range(start: str | None, end: str | None, *, now: date | None = None) -
             f"The range covers {(end_day - start_day).days + 1} days; the limit is {MAX_RANGE_DAYS}.",
             code="invalid_date_range",
         )
-    return DateRange(start_day, end_day)
+    oldest = current - timedelta(days=facts.retention_days)
+    if start_day < oldest:
+        raise InvalidInput(
+            f"from ({start_day}) is before the analytics retention window of {facts.retention_days} days, which"
+            f" starts on {oldest}; ask for a later start or raise analytics_retention_days in the settings.",
+            code="outside_retention",
+        )
+    return DateRange(start_day, end_day, facts.time_zone)
 
 
 def ratio(part: float | int | None, whole: float | int | None) -> float | None:

@@ -9,6 +9,7 @@ from litestar.di import Provide
 
 from read_api.get_activity.controller import ActivityController
 from read_api.get_overview.controller import OverviewController
+from read_api.get_performance.controller import PerformanceController
 from read_api.get_topics.controller import TopicsController
 from read_api.get_usage.controller import UsageController
 from web.auth import Member
@@ -21,10 +22,16 @@ async def analytics_workspace_id(current_member: Member) -> UUID:
 
 
 def analytics_router() -> Router:
-    """The four dashboards' read endpoints, guarded by the analytics.read permission."""
+    """The dashboards' read endpoints, guarded by the analytics.read permission."""
     return Router(
         path="/api/analytics",
-        route_handlers=[OverviewController, ActivityController, UsageController, TopicsController],
+        route_handlers=[
+            OverviewController,
+            ActivityController,
+            UsageController,
+            TopicsController,
+            PerformanceController,
+        ],
         guards=[GUARDS["analytics.read"]],
         dependencies={"analytics_workspace_id": Provide(analytics_workspace_id)},
     )

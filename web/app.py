@@ -81,7 +81,7 @@ def create_app(
         route_handlers=[
             ChatController,
             TranscriptController,
-            analytics_router(),  # /api/analytics/{overview,activity,usage,topics}
+            analytics_router(),  # /api/analytics/{overview,activity,usage,topics,prompt-versions,models}
             audit_router(),  # /api/audit, /api/audit/export
             AuthController,
             TeamController,

@@ -1,1 +1,1 @@
-"""The analytics_v1 read model behind the dashboards."""
+"""The analytics_v2 read model behind the dashboards."""

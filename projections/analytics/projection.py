@@ -1,7 +1,8 @@
 """The analytics read model: one row per conversation, model calls by day and model, each workspace's budget.
 
 Every figure of the dashboards (overview, activity, usage, topics) is an aggregate over these rows; see
-docs/analytics.md for the definitions. Times are UTC; durations come from event timestamps.
+docs/analytics.md for the definitions. Rows keep UTC instants (model calls in 15-minute slots); the queries cut
+days and hours in the workspace's time zone. Durations come from event timestamps.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 
+from domain.app_settings import AppSettings, app_settings_id
 from domain.conversation import Conversation
 from domain.workspace import Workspace, WorkspaceSettings
 from projections._common import Statement, TrackedView
 
-PREFIX = "analytics_v1"
-CONVERSATIONS, USAGE_DAILY, WORKSPACES = (f"{PREFIX}_{t}" for t in ("conversations", "usage_daily", "workspaces"))
+PREFIX = "analytics_v2"
+CONVERSATIONS, USAGE_SLOTS, WORKSPACES = (f"{PREFIX}_{t}" for t in ("conversations", "usage_slots", "workspaces"))
+SLOT = timedelta(minutes=15)  # every UTC offset in use is a whole number of quarter hours
+ESCALATION_PROVIDER = "escalation"  # the provider named on a holding reply the rules wrote (no model)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -28,8 +32,13 @@ def micros(at: datetime) -> int:
     return (at - _EPOCH) // timedelta(microseconds=1)
 
 
+def slot_of(at: datetime) -> datetime:
+    """The start of the 15-minute UTC slot holding ``at``."""
+    return _EPOCH + (at - _EPOCH) // SLOT * SLOT
+
+
 class AnalyticsView(TrackedView):
-    """Tables ``analytics_v1_*`` (migrations/0002) plus this projection's tracking table.
+    """Tables ``analytics_v2_*`` (migrations/0007) plus this projection's tracking table.
 
     ``prefix`` names the tables written, so a rebuild can fill a fresh set beside the live one.
     """
@@ -37,14 +46,15 @@ class AnalyticsView(TrackedView):
     prefix: ClassVar[str] = PREFIX
 
     def table(self, name: str) -> str:
-        """The full name of one of this view's tables: conversations, usage_daily or workspaces."""
+        """The full name of one of this view's tables: conversations, usage_slots or workspaces."""
         return f"{self.prefix}_{name}"
 
 
 class AnalyticsProjection(Projection[AnalyticsView]):
-    """Keeps the facts of every conversation, every model call by day and model, and each workspace's budget."""
+    """Keeps the facts of every conversation, model calls by 15-minute slot and model, and each workspace's budget,
+    time zone and retention."""
 
-    name = "analytics_v1"
+    name = "analytics_v2"
     topics: ClassVar[tuple[str, ...]] = tuple(
         get_topic(cls)
         for cls in (
@@ -56,8 +66,14 @@ class AnalyticsProjection(Projection[AnalyticsView]):
             Conversation.Resolved,
             Conversation.Closed,
             Conversation.CsatRated,
+            Conversation.Escalated,
+            Conversation.EscalationOffered,
+            Conversation.AgentClaimed,
+            Conversation.AgentReplied,
+            Conversation.TopicChanged,
             Workspace.Created,
             Workspace.SettingsChanged,
+            AppSettings.Changed,
         )
     )
 
@@ -71,10 +87,10 @@ class AnalyticsProjection(Projection[AnalyticsView]):
 
     def _budget(self, workspace_id: Any, budget: int) -> Statement:
         return (
-            f"INSERT INTO {self.view.table('workspaces')} AS w (workspace_id, monthly_token_budget)"
-            " VALUES (%(ws)s, %(b)s) ON CONFLICT (workspace_id) DO UPDATE SET monthly_token_budget = EXCLUDED"
+            f"INSERT INTO {self.view.table('workspaces')} AS w (workspace_id, settings_id, monthly_token_budget)"
+            " VALUES (%(ws)s, %(sid)s, %(b)s) ON CONFLICT (workspace_id) DO UPDATE SET monthly_token_budget = EXCLUDED"
             ".monthly_token_budget",
-            {"ws": workspace_id, "b": budget},
+            {"ws": workspace_id, "sid": app_settings_id(workspace_id), "b": budget},
         )
 
     @singledispatchmethod
@@ -131,12 +147,12 @@ class AnalyticsProjection(Projection[AnalyticsView]):
         }
         ok = e.outcome == "ok"
         daily = (
-            f"INSERT INTO {self.view.table('usage_daily')} AS u (workspace_id, day, provider, model, calls,"
+            f"INSERT INTO {self.view.table('usage_slots')} AS u (workspace_id, slot, provider, model, calls,"
             " first_attempts, ok_calls, fallbacks, input_tokens, output_tokens, cache_read_tokens,"
             " cache_write_tokens, cost_usd, unknown_cost_calls, ttft_ms_sum, ttft_count, latency_ms_sum)"
-            " VALUES (%(ws)s, %(day)s, %(p)s, %(m)s, 1, %(first)s, %(ok)s, %(fb)s, %(i)s, %(o)s, %(cr)s, %(cw)s,"
+            " VALUES (%(ws)s, %(slot)s, %(p)s, %(m)s, 1, %(first)s, %(ok)s, %(fb)s, %(i)s, %(o)s, %(cr)s, %(cw)s,"
             " %(cost)s, %(unknown)s, %(ttft)s, %(ttft_n)s, %(lat)s)"
-            " ON CONFLICT (workspace_id, day, provider, model) DO UPDATE SET calls = u.calls + 1,"
+            " ON CONFLICT (workspace_id, slot, provider, model) DO UPDATE SET calls = u.calls + 1,"
             " first_attempts = u.first_attempts + EXCLUDED.first_attempts, ok_calls = u.ok_calls + EXCLUDED.ok_calls,"
             " fallbacks = u.fallbacks + EXCLUDED.fallbacks, input_tokens = u.input_tokens + EXCLUDED.input_tokens,"
             " output_tokens = u.output_tokens + EXCLUDED.output_tokens,"
@@ -149,7 +165,7 @@ class AnalyticsProjection(Projection[AnalyticsView]):
             {
                 **tokens,
                 "ws": e.workspace_id,
-                "day": e.timestamp.astimezone(UTC).date(),
+                "slot": slot_of(e.timestamp),
                 "p": e.provider,
                 "m": e.model,
                 "first": 1 if e.attempt == 1 else 0,
@@ -165,8 +181,16 @@ class AnalyticsProjection(Projection[AnalyticsView]):
             " fallbacks = fallbacks + %(fb)s, input_tokens = input_tokens + %(i)s,"
             " output_tokens = output_tokens + %(o)s, cache_read_tokens = cache_read_tokens + %(cr)s,"
             " cache_write_tokens = cache_write_tokens + %(cw)s, cost_usd = cost_usd + %(cost)s,"
-            " unknown_cost_calls = unknown_cost_calls + %(unknown)s, version = %(v)s WHERE id = %(id)s",
-            {**tokens, "v": e.originator_version, "id": e.originator_id},
+            " unknown_cost_calls = unknown_cost_calls + %(unknown)s, prompt_version = %(pv)s,"
+            " call_provider = %(p)s, call_model = %(m)s, version = %(v)s WHERE id = %(id)s",
+            {
+                **tokens,
+                "pv": e.prompt_version,
+                "p": e.provider,
+                "m": e.model,
+                "v": e.originator_version,
+                "id": e.originator_id,
+            },
         )
         self.view.apply(tracking, [conversation, daily])
 
@@ -180,8 +204,13 @@ class AnalyticsProjection(Projection[AnalyticsView]):
             " first_response_ms = CASE WHEN first_message_id = %(rt)s::text AND first_response_ms IS NULL"
             " THEN ((%(us)s::bigint - first_message_us) / 1000.0)::double precision ELSE first_response_ms END,"
             " pending = pending - %(rt)s::text, topic = %(topic)s, confidence_sum = confidence_sum + %(c)s,"
-            " last_confidence = %(c)s, last_provider = %(p)s, last_model = %(m)s, last_prompt_version = %(pv)s",
+            " last_confidence = %(c)s, last_provider = %(p)s, last_model = %(m)s, last_prompt_version = %(pv)s,"
+            " prompt_version = %(pv)s, ai_replies = ai_replies + %(ai)s,"
+            " ai_confidence_sum = ai_confidence_sum + %(ai)s * %(c)s,"
+            " ai_provider = CASE WHEN %(ai)s = 1 THEN %(p)s ELSE ai_provider END,"
+            " ai_model = CASE WHEN %(ai)s = 1 THEN %(m)s ELSE ai_model END",
             us=micros(e.timestamp),
+            ai=0 if e.provider == ESCALATION_PROVIDER else 1,
             rt=e.reply_to,
             topic=e.topic,
             c=float(e.confidence),
@@ -212,6 +241,32 @@ class AnalyticsProjection(Projection[AnalyticsView]):
         self.view.apply(tracking, [self._update(e, "csat = %(s)s", s=e.score)])
 
     @process_event.register
+    def _(self, e: Conversation.Escalated, tracking: Tracking) -> None:
+        stmt = self._update(
+            e,
+            "escalations = escalations + 1, escalated_at = coalesce(escalated_at, %(at)s), topic = %(topic)s",
+            topic=e.topic,
+        )
+        self.view.apply(tracking, [stmt])
+
+    @process_event.register
+    def _(self, e: Conversation.EscalationOffered, tracking: Tracking) -> None:
+        self.view.apply(tracking, [self._update(e, "escalation_offers = escalation_offers + 1")])
+
+    @process_event.register
+    def _(self, e: Conversation.AgentClaimed, tracking: Tracking) -> None:
+        self.view.apply(tracking, [self._update(e, "agent_involved = true")])
+
+    @process_event.register
+    def _(self, e: Conversation.AgentReplied, tracking: Tracking) -> None:
+        # an agent's answer settles every visitor message still waiting (Conversation.agent_reply)
+        self.view.apply(tracking, [self._update(e, "agent_involved = true, pending = '{}'::jsonb")])
+
+    @process_event.register
+    def _(self, e: Conversation.TopicChanged, tracking: Tracking) -> None:
+        self.view.apply(tracking, [self._update(e, "topic = %(topic)s", topic=e.topic)])
+
+    @process_event.register
     def _(self, e: Workspace.Created, tracking: Tracking) -> None:
         budget = e.settings.get("monthly_token_budget", WorkspaceSettings.monthly_token_budget)
         self.view.apply(tracking, [self._budget(e.originator_id, int(budget))])
@@ -220,3 +275,16 @@ class AnalyticsProjection(Projection[AnalyticsView]):
     def _(self, e: Workspace.SettingsChanged, tracking: Tracking) -> None:
         budget = e.changes.get("monthly_token_budget")
         self.view.apply(tracking, [] if budget is None else [self._budget(e.originator_id, int(budget))])
+
+    @process_event.register
+    def _(self, e: AppSettings.Changed, tracking: Tracking) -> None:
+        sets = {k: e.changes[k] for k in ("time_zone", "analytics_retention_days") if k in e.changes}
+        if not sets:
+            self.view.apply(tracking, [])
+            return
+        stmt = (
+            f"UPDATE {self.view.table('workspaces')} SET time_zone = coalesce(%(tz)s, time_zone),"
+            " retention_days = coalesce(%(days)s, retention_days) WHERE settings_id = %(id)s",
+            {"tz": sets.get("time_zone"), "days": sets.get("analytics_retention_days"), "id": e.originator_id},
+        )
+        self.view.apply(tracking, [stmt])

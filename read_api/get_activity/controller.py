@@ -29,6 +29,6 @@ class ActivityController(Controller):
         ] = "all",
         limit: Annotated[int, QueryParameter(description="at most 200")] = DEFAULT_LIMIT,
     ) -> Activity:
-        """Newest activity first; 'escalated' is always empty until escalations exist."""
+        """Newest activity first; 'escalated': conversations a rule handed to a person at least once."""
         check_activity_input(filter_, limit)
         return await anyio.to_thread.run_sync(get_activity, analytics, analytics_workspace_id, filter_, limit)

@@ -9,12 +9,12 @@ import msgspec
 
 from domain.errors import InvalidInput
 from projections.analytics.projection import CONVERSATIONS
-from read_api._analytics import AnalyticsSource, DateRange, today
+from read_api._analytics import AnalyticsSource, midnight, workspace_facts
 
 FILTERS = ("all", "escalated", "resolved", "pending")
 MAX_LIMIT, DEFAULT_LIMIT = 200, 50
 ACTIVE_WINDOW = timedelta(minutes=5)
-_WHERE = {"all": "true", "resolved": "resolved", "pending": "status = 'open'", "escalated": "false"}
+_WHERE = {"all": "true", "resolved": "resolved", "pending": "status = 'open'", "escalated": "escalations > 0"}
 
 
 class ActivityItem(msgspec.Struct):
@@ -33,8 +33,8 @@ class ActivityItem(msgspec.Struct):
 
 
 class ActivityCounters(msgspec.Struct):
-    """Active now (open, activity in the last 5 minutes), escalated (0 until escalation exists), resolved and
-    average CSAT of today (UTC)."""
+    """Active now (open, activity in the last 5 minutes); escalated (first escalated today), resolved and average
+    CSAT of today, in the workspace's time zone."""
 
     active_now: int
     escalated: int
@@ -71,21 +71,23 @@ def get_activity(
         " ORDER BY last_activity_at DESC, id LIMIT %(limit)s",
         {"ws": workspace_id, "limit": limit},
     )
-    day = DateRange(today(), today())
+    facts = workspace_facts(view, workspace_id)
+    since = midnight(facts.today(), facts.time_zone)
     counts = view.query(
         "SELECT count(*) FILTER (WHERE status = 'open' AND last_activity_at >= now() - %(active)s) AS active,"
+        " count(*) FILTER (WHERE escalated_at >= %(since)s) AS escalated_today,"
         " count(*) FILTER (WHERE resolved AND resolved_at >= %(since)s) AS resolved_today,"
         " avg(csat) FILTER (WHERE started_at >= %(since)s)::float AS avg_csat"
         f" FROM {CONVERSATIONS} WHERE workspace_id = %(ws)s"
         " AND (last_activity_at >= %(since)s OR last_activity_at >= now() - %(active)s)",
-        {"ws": workspace_id, "since": day.since, "active": ACTIVE_WINDOW},
+        {"ws": workspace_id, "since": since, "active": ACTIVE_WINDOW},
     )[0]
     return Activity(
         filter=filter_,
         items=[ActivityItem(**r) for r in rows],
         counters=ActivityCounters(
             active_now=int(counts["active"]),
-            escalated=0,
+            escalated=int(counts["escalated_today"]),
             resolved_today=int(counts["resolved_today"]),
             avg_csat_today=counts["avg_csat"],
         ),

@@ -20,5 +20,6 @@ class OverviewController(Controller):
 
     @get("/", operation_id="getAnalyticsOverview", summary="Today's conversations, response times, cost, quota")
     async def overview(self, analytics: AnalyticsSource, analytics_workspace_id: UUID) -> Overview:
-        """Figures of the current UTC day, each with yesterday's value (month figures: last month's)."""
+        """Figures of the current day in the workspace's time zone, each with yesterday's (month figures: last
+        month's)."""
         return await anyio.to_thread.run_sync(get_overview, analytics, analytics_workspace_id)

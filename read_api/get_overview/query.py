@@ -1,4 +1,4 @@
-"""GetOverview: today's figures of a workspace (UTC day), each with yesterday's (or last month's) value."""
+"""GetOverview: today's figures of a workspace (its time zone's day), each with yesterday's (or last month's)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,24 @@ from uuid import UUID
 
 import msgspec
 
-from projections.analytics.projection import CONVERSATIONS, USAGE_DAILY, WORKSPACES
-from read_api._analytics import AnalyticsSource, Count, DateRange, Money, Rate, money, ratio, today
+from projections.analytics.projection import CONVERSATIONS, USAGE_SLOTS
+from read_api._analytics import (
+    AI_RESOLVED,
+    AnalyticsSource,
+    Count,
+    Money,
+    Rate,
+    midnight,
+    money,
+    ratio,
+    workspace_facts,
+)
 
 TOKENS = "input_tokens + output_tokens + cache_read_tokens + cache_write_tokens"
 
 
 class HourBucket(msgspec.Struct):
-    """Conversations started in one UTC hour of today, and in the same hour yesterday."""
+    """Conversations started in one hour (wall clock, the workspace's zone) of today, and in that hour yesterday."""
 
     hour: int
     conversations: int
@@ -45,37 +55,43 @@ def _month_start(day: date) -> date:
 
 
 def get_overview(view: AnalyticsSource, workspace_id: UUID, *, day: date | None = None) -> Overview:
-    """The overview of ``day`` (default today, UTC) for one workspace."""
-    day = day or today()
+    """The overview of ``day`` (default today in the workspace's time zone) for one workspace."""
+    facts = workspace_facts(view, workspace_id)
+    tz = facts.time_zone
+    day = day or facts.today()
     yesterday = day - timedelta(days=1)
-    window = DateRange(yesterday, day)
-    t0 = DateRange(day, day).since
-    convs = view.query(
-        f"SELECT started_at >= %(t0)s AS today, count(*) AS n, count(*) FILTER (WHERE resolved) AS resolved,"
-        f" count(*) FILTER (WHERE status <> 'open') AS finished FROM {CONVERSATIONS}"
-        " WHERE workspace_id = %(ws)s AND started_at >= %(since)s AND started_at < %(until)s GROUP BY 1",
-        {"ws": workspace_id, "t0": t0, "since": window.since, "until": window.until},
-    )
-    by_day = {bool(r["today"]): r for r in convs}
+    params = {
+        "ws": workspace_id,
+        "tz": tz,
+        "t0": midnight(day, tz),
+        "since": midnight(yesterday, tz),
+        "until": midnight(day + timedelta(days=1), tz),
+    }
     hours = view.query(
-        f"SELECT started_at >= %(t0)s AS today, extract(hour FROM started_at AT TIME ZONE 'UTC')::int AS hour,"
-        f" count(*) AS n FROM {CONVERSATIONS}"
+        f"SELECT started_at >= %(t0)s AS today, extract(hour FROM started_at AT TIME ZONE %(tz)s)::int AS hour,"
+        f" count(*) AS n, count(*) FILTER (WHERE {AI_RESOLVED}) AS resolved,"
+        f" count(*) FILTER (WHERE status <> 'open') AS finished FROM {CONVERSATIONS}"
         " WHERE workspace_id = %(ws)s AND started_at >= %(since)s AND started_at < %(until)s GROUP BY 1, 2",
-        {"ws": workspace_id, "t0": t0, "since": window.since, "until": window.until},
+        params,
     )
     hourly = {(bool(r["today"]), r["hour"]): int(r["n"]) for r in hours}
+    by_day = {
+        today_: {k: sum(int(r[k]) for r in hours if bool(r["today"]) == today_) for k in ("n", "resolved", "finished")}
+        for today_ in (True, False)
+    }
     month, last_month = _month_start(day), _month_start(_month_start(day) - timedelta(days=1))
+    first = min(last_month, yesterday)
     usage = view.query(
-        f"SELECT day, sum(cost_usd) AS cost, sum(unknown_cost_calls) AS unknown, sum(ttft_ms_sum) AS ttft,"
-        f" sum(ttft_count) AS ttft_n, sum(latency_ms_sum) AS latency, sum(ok_calls) AS ok, sum({TOKENS}) AS tokens"
-        f" FROM {USAGE_DAILY} WHERE workspace_id = %(ws)s AND day >= %(from)s AND day <= %(to)s GROUP BY day",
-        {"ws": workspace_id, "from": min(last_month, yesterday), "to": day},
+        f"SELECT (slot AT TIME ZONE %(tz)s)::date AS day, sum(cost_usd) AS cost, sum(unknown_cost_calls) AS unknown,"
+        " sum(ttft_ms_sum) AS ttft, sum(ttft_count) AS ttft_n, sum(latency_ms_sum) AS latency, sum(ok_calls) AS ok,"
+        f" sum({TOKENS}) AS tokens FROM {USAGE_SLOTS} WHERE workspace_id = %(ws)s AND slot >= %(from)s"
+        " AND slot < %(until)s GROUP BY 1",
+        {**params, "from": midnight(first, tz)},
     )
     by_usage_day = {r["day"]: r for r in usage}
-    budget_rows = view.query(f"SELECT monthly_token_budget FROM {WORKSPACES} WHERE workspace_id = %s", (workspace_id,))
 
     def conv(today_: bool, key: str) -> int:
-        return int(by_day[today_][key]) if today_ in by_day else 0
+        return by_day[today_][key]
 
     def use(d: date, key: str) -> float:
         row = by_usage_day.get(d)
@@ -89,10 +105,10 @@ def get_overview(view: AnalyticsSource, workspace_id: UUID, *, day: date | None 
         return sum(int(r["tokens"] or 0) for d, r in by_usage_day.items() if first <= d <= last)
 
     tokens_month = tokens_between(month, day)
-    budget = int(budget_rows[0]["monthly_token_budget"]) if budget_rows else None
+    budget = facts.monthly_token_budget
     return Overview(
         day=day,
-        time_zone="UTC",
+        time_zone=tz,
         conversations=Count(conv(True, "n"), conv(False, "n")),
         avg_time_to_first_token_ms=Rate(
             ratio(use(day, "ttft"), use(day, "ttft_n")), ratio(use(yesterday, "ttft"), use(yesterday, "ttft_n"))

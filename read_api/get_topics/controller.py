@@ -9,8 +9,8 @@ import anyio.to_thread
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
-from read_api._analytics import AnalyticsSource, date_range
-from read_api.get_topics.query import Topics, get_topics
+from read_api._analytics import AnalyticsSource
+from read_api.get_topics.query import Topics, get_topics_between
 
 
 class TopicsController(Controller):
@@ -24,9 +24,10 @@ class TopicsController(Controller):
         self,
         analytics: AnalyticsSource,
         analytics_workspace_id: UUID,
-        start: Annotated[str | None, QueryParameter(name="from", description="first UTC day, YYYY-MM-DD")] = None,
-        end: Annotated[str | None, QueryParameter(name="to", description="last UTC day (default today)")] = None,
+        start: Annotated[
+            str | None, QueryParameter(name="from", description="first day (workspace time zone), YYYY-MM-DD")
+        ] = None,
+        end: Annotated[str | None, QueryParameter(name="to", description="last day (default today)")] = None,
     ) -> Topics:
-        """Default: the last 30 days up to today; at most 366 days."""
-        days = date_range(start, end)
-        return await anyio.to_thread.run_sync(get_topics, analytics, analytics_workspace_id, days)
+        """Default: the last 30 days up to today; at most 366 days, within the analytics retention window."""
+        return await anyio.to_thread.run_sync(get_topics_between, analytics, analytics_workspace_id, start, end)

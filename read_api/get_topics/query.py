@@ -1,4 +1,4 @@
-"""GetTopics: volume, AI resolution, turns and CSAT per topic, and overall, over a range of UTC days."""
+"""GetTopics: volume, AI resolution, turns and CSAT per topic, and overall, over a range of days (workspace zone)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 
 from projections.analytics.projection import CONVERSATIONS
-from read_api._analytics import AnalyticsSource, DateRange, ratio
+from read_api._analytics import AI_RESOLVED, AnalyticsSource, DateRange, date_range, ratio, workspace_facts
 
 UNCLASSIFIED = "Unclassified"  # conversations without any reply have no topic yet
 
@@ -39,9 +39,14 @@ class Topics(msgspec.Struct):
 
 
 AGGREGATES = (
-    "count(*) AS n, count(*) FILTER (WHERE resolved) AS resolved, avg(turns)::float AS avg_turns,"
+    f"count(*) AS n, count(*) FILTER (WHERE {AI_RESOLVED}) AS resolved, avg(turns)::float AS avg_turns,"
     " avg(csat)::float AS avg_csat, count(csat) AS rated"
 )
+
+
+def get_topics_between(view: AnalyticsSource, workspace_id: UUID, start: str | None, end: str | None) -> Topics:
+    """Topics of one workspace over ``from``/``to`` as given (validated in its time zone and retention window)."""
+    return get_topics(view, workspace_id, date_range(start, end, facts=workspace_facts(view, workspace_id)))
 
 
 def get_topics(view: AnalyticsSource, workspace_id: UUID, days: DateRange) -> Topics:
@@ -54,7 +59,7 @@ def get_topics(view: AnalyticsSource, workspace_id: UUID, days: DateRange) -> To
     )
     overall = view.query(
         f"SELECT {AGGREGATES}, count(*) FILTER (WHERE status <> 'open') AS finished,"
-        " count(*) FILTER (WHERE resolved AND turns = 1) AS first_contact,"
+        f" count(*) FILTER (WHERE {AI_RESOLVED} AND turns = 1) AS first_contact,"
         f" percentile_cont(0.5) WITHIN GROUP (ORDER BY first_response_ms) AS median_ms {where}",
         params,
     )[0]

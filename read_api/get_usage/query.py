@@ -1,4 +1,5 @@
-"""GetUsage: tokens, cost, volume and resolution of a workspace over a range of UTC days, by model and provider."""
+"""GetUsage: tokens, cost, volume and resolution of a workspace over a range of days (in its time zone), by model and
+provider."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from uuid import UUID
 
 import msgspec
 
-from projections.analytics.projection import CONVERSATIONS, USAGE_DAILY
-from read_api._analytics import AnalyticsSource, DateRange, money, ratio
+from projections.analytics.projection import CONVERSATIONS, USAGE_SLOTS
+from read_api._analytics import AI_RESOLVED, AnalyticsSource, DateRange, date_range, money, ratio, workspace_facts
 
 CENTS_PRECISION = Decimal("0.00000001")
 
@@ -38,7 +39,8 @@ class Breakdown(msgspec.Struct):
 
 
 class Day(msgspec.Struct):
-    """One UTC day: conversations started, and tokens and cost of the model calls made that day."""
+    """One day (the workspace's zone): conversations started (and AI-resolved of those), tokens and cost of the model
+    calls made that day."""
 
     day: date
     conversations: int
@@ -92,19 +94,25 @@ SUMS = (
 )
 
 
+def get_usage_between(view: AnalyticsSource, workspace_id: UUID, start: str | None, end: str | None) -> Usage:
+    """Usage of one workspace over ``from``/``to`` as given (validated in its time zone and retention window)."""
+    return get_usage(view, workspace_id, date_range(start, end, facts=workspace_facts(view, workspace_id)))
+
+
 def get_usage(view: AnalyticsSource, workspace_id: UUID, days: DateRange) -> Usage:
     """Usage of one workspace over ``days``; conversations count on the day they started."""
-    params = {"ws": workspace_id, "from": days.start, "to": days.end, "since": days.since, "until": days.until}
-    where = f"FROM {USAGE_DAILY} WHERE workspace_id = %(ws)s AND day >= %(from)s AND day <= %(to)s"
+    params = {"ws": workspace_id, "tz": days.time_zone, "since": days.since, "until": days.until}
+    where = f"FROM {USAGE_SLOTS} WHERE workspace_id = %(ws)s AND slot >= %(since)s AND slot < %(until)s"
     by_model = view.query(f"SELECT provider, model, {SUMS} {where} GROUP BY provider, model ORDER BY 1, 2", params)
     by_provider = view.query(f"SELECT provider, {SUMS} {where} GROUP BY provider ORDER BY 1", params)
     by_day = view.query(
-        f"SELECT day, sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) AS tokens,"
-        f" sum(cost_usd) AS cost {where} GROUP BY day",
+        "SELECT (slot AT TIME ZONE %(tz)s)::date AS day,"
+        " sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) AS tokens,"
+        f" sum(cost_usd) AS cost {where} GROUP BY 1",
         params,
     )
     convs = view.query(
-        f"SELECT (started_at AT TIME ZONE 'UTC')::date AS day, count(*) AS n, count(*) FILTER (WHERE resolved)"
+        f"SELECT (started_at AT TIME ZONE %(tz)s)::date AS day, count(*) AS n, count(*) FILTER (WHERE {AI_RESOLVED})"
         " AS resolved, count(*) FILTER (WHERE status <> 'open') AS finished, sum(cost_usd) AS cost"
         f" FROM {CONVERSATIONS} WHERE workspace_id = %(ws)s"
         " AND started_at >= %(since)s AND started_at < %(until)s GROUP BY 1",

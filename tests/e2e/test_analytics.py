@@ -17,13 +17,13 @@ from chatassist.bootstrap import Container
 from chatassist.cli import cmd_projections_status, parser
 from chatassist.projection_status import all_statuses
 from commands.change_workspace_settings import cmd as change_settings
-from projections.analytics.projection import CONVERSATIONS, AnalyticsProjection, AnalyticsView
+from projections.analytics.projection import CONVERSATIONS, PREFIX, AnalyticsProjection, AnalyticsView
 from tests.conftest import chat, stored_events
 from tests.fakes.llm_server import FakeLLMServer, Script
 from tests.support.accounts import Person, invite_and_join, sign_up
 from tests.support.scratch import ScratchProjection
 
-TABLES = {"conversations": "id", "usage_daily": "workspace_id, day, provider, model", "workspaces": "workspace_id"}
+TABLES = {"conversations": "id", "usage_slots": "workspace_id, slot, provider, model", "workspaces": "workspace_id"}
 
 
 @dataclass
@@ -243,9 +243,10 @@ def test_topics_and_csat(story: Story, api: httpx.Client, container: Container) 
     assert sum(t["conversations"] for t in body["topics"]) == 3
 
 
-def test_another_workspace_sees_none_of_these_figures(story: Story, api: httpx.Client) -> None:
-    # Given the admin of another workspace, who asks with workspace A's id in the query
+def test_another_workspace_sees_none_of_these_figures(story: Story, api: httpx.Client, container: Container) -> None:
+    # Given the admin of another workspace (its budget applied by the projection), who asks with workspace A's id
     other, _ = sign_up(api, workspace="Analytics B")
+    container.wait_for_projections()
     sneaky = {"workspace_id": story.admin.workspace_id}
     overview = get(api, other, "overview", **sneaky)
     # I expect their own (empty) workspace's figures only
@@ -278,12 +279,14 @@ def test_bad_input_is_a_422_with_a_stable_code(
 
 
 def test_a_year_is_a_valid_range(story: Story, api: httpx.Client) -> None:
-    body = get(api, story.admin, "topics", **{"from": "2024-01-01", "to": "2024-12-31"})  # 366 days
-    assert body["conversations"] == 0
+    # 366 days up to today: as long as the ranges go, and inside the default 365-day retention window
+    today = datetime.now(UTC).date()
+    body = get(api, story.admin, "topics", **{"from": (today - timedelta(days=365)).isoformat()})
+    assert body["conversations"] == 3
 
 
 def _scratch(container: Container) -> ScratchProjection:
-    return ScratchProjection(container, "analytics_v1", TABLES, AnalyticsView, AnalyticsProjection)
+    return ScratchProjection(container, PREFIX, TABLES, AnalyticsView, AnalyticsProjection)
 
 
 def replay(container: Container, scratch: ScratchProjection, stop: int) -> list[Any]:
@@ -318,7 +321,7 @@ def test_a_rebuild_from_zero_gives_the_same_rows_and_a_replayed_event_counts_onc
         # I expect byte-for-byte the same rows as the incremental run
         assert live.view.max_tracking_id(container.app.name) == position, "the store moved during the test"
         rebuilt = scratch.dump(scratch.prefix)
-        assert rebuilt == scratch.dump("analytics_v1") and rebuilt["conversations"]
+        assert rebuilt == scratch.dump(PREFIX) and rebuilt["conversations"]
         # and applying the last event again at its position is refused by the tracking row, changing nothing
         event, tracking = applied[-1]
         with pytest.raises(IntegrityError):
@@ -359,7 +362,7 @@ def test_projections_status_reports_position_and_lag(story: Story, container: Co
     # I expect each at the store's newest position among its topics, with no lag
     assert set(statuses) == {"transcripts", "usage", "analytics", "audit"}
     analytics = statuses["analytics"]
-    assert analytics.tracking_name == "analytics_v1" and analytics.position == analytics.store_position
+    assert analytics.tracking_name == "analytics_v2" and analytics.position == analytics.store_position
     assert (analytics.lag_events, analytics.lag_seconds) == (0, 0.0)
     with pytest.raises(SystemExit, match="unknown projection"):
         all_statuses(container, ["nope"])

@@ -52,6 +52,7 @@ OPENAI_TEST_KEY = "sk-matrix-" + "0" * 32
 PROMPTS = "/api/admin/prompts"
 ADMINS = frozenset({ADMIN, OTHER_ADMIN})
 PROMPT_READERS = frozenset({AGENT, ADMIN, OTHER_ADMIN})
+ANALYTICS = ("overview", "activity", "usage", "topics", "prompt-versions", "models")
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/"): EVERYONE,
@@ -106,7 +107,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # the escalation sandbox: admins (escalation.test), writes nothing
     ("POST", "/api/admin/escalation/decide"): ADMINS,
     # analytics (analytics.read): every role, each of its own workspace (isolation: tests/e2e/test_analytics.py)
-    **{("GET", f"/api/analytics/{name}"): MEMBERS for name in ("overview", "activity", "usage", "topics")},
+    **{("GET", f"/api/analytics/{name}"): MEMBERS for name in ANALYTICS},
     # the audit log (audit.read): admins, each of their own workspace (isolation: tests/e2e/test_audit_log.py)
     ("GET", "/api/audit"): ADMINS,
     ("GET", "/api/audit/export"): ADMINS,
@@ -327,7 +328,7 @@ def requests() -> dict[tuple[str, str], Request]:
         ),
         **{
             ("GET", f"/api/analytics/{name}"): call("GET", lambda w, name=name: f"/api/analytics/{name}")
-            for name in ("overview", "activity", "usage", "topics")
+            for name in ANALYTICS
         },
         ("GET", "/api/audit"): call("GET", lambda w: "/api/audit"),
         ("GET", "/api/audit/export"): call("GET", lambda w: "/api/audit/export?format=jsonl"),

@@ -1,0 +1,40 @@
+"""What the demo seeder's visitors write: conversations as real customers open them (typos, indirect phrasing,
+a few other languages), each a list of visitor messages. The escalation engine and the topic rules decide what
+happens to them; nothing here says which rule should fire."""
+
+from __future__ import annotations
+
+SCENARIOS: list[list[str]] = [
+    ["How do I reset my password?", "I did not get the reset email"],
+    ["forgot my pasword and the link expired", "ok found it in spam, thanks"],
+    ["I'm locked out after too many login attempts"],
+    ["how do i turn on two-factor authentication?", "and if I lose my phone?"],
+    ["My authenticator app codes stopped working"],
+    ["Where can I download my invoices?"],
+    ["Can I add our VAT number to the invoice?", "Will old invoices change too?"],
+    ["I was charged twice this month", "The second charge was on the 3rd"],
+    ["How do I upgrade to the team plan?", "Is it prorated?"],
+    ["we want to downgrade to fewer seats"],
+    ["Can I get a refund for last month? it was $29"],
+    ["How do I cancel my subscription?", "What happens to my data?"],
+    ["how do I create an API key", "is there a rate limit?"],
+    ["The webhook to our server keeps failing with 401"],
+    ["Does your API support pagination on the list endpoints?"],
+    ["How do I invite my colleagues?", "can they be admins?"],
+    ["Onboarding: what should I set up first?"],
+    ["Wie kann ich mein Passwort zurücksetzen?"],
+    ["¿Cómo descargo mis facturas?"],
+    ["Comment annuler mon abonnement ?"],
+    ["hello", "I have a question about my account"],
+    ["Is there a dark mode?"],
+    ["Can I export all my data as CSV?"],
+    ["The dashboard is very slow today", "still slow after a reload"],
+    ["I want a refund of $450 for the annual plan, we never used it"],
+    ["Please refund the 1,200 USD you charged us for seats we removed"],
+    ["can I talk to a real person please"],
+    ["I need to speak to someone in billing, this is urgent"],
+    ["If this is not fixed today I will contact my lawyer"],
+    ["This is a formal GDPR complaint: delete all my personal data"],
+    ["I am filing a chargeback with my bank for these charges"],
+    ["your bot is useless", "agent please"],
+]

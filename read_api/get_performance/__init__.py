@@ -1,0 +1,1 @@
+"""GetPerformance: figures per prompt version and per model."""

@@ -1,0 +1,91 @@
+"""chatassist seed: demo conversations through the command path, over past days; the dashboards then show them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from chatassist.bootstrap import Container
+from chatassist.cli import cmd_seed, parser
+from chatassist.seed import SeedPlan, seed
+from tests.conftest import stored_events
+from tests.support.accounts import sign_up
+
+N, DAYS = 60, 20
+
+
+def test_a_new_demo_workspace_with_history(container: Container) -> None:
+    # When the seeder writes 25 conversations over the last 10 days into a new workspace
+    now = datetime.now(UTC)
+    result = seed(container.app, SeedPlan(25, days=10, random_seed=3))
+    # I expect the workspace, its key, three prompt versions, and every conversation's events stored
+    assert result.conversations == 25 and result.widget_key.startswith("wk_")
+    assert result.prompt_versions == [1, 2, 3]
+    container.wait_for_projections()
+    assert container.analytics is not None
+    rows = container.analytics.query(
+        "SELECT id, started_at FROM analytics_v2_conversations WHERE workspace_id = %s", (result.workspace_id,)
+    )
+    assert len(rows) == 25
+    events = [e for r in rows for e in stored_events(container, r["id"])]
+    assert len(events) == result.events
+    # with historical timestamps: spread over the period, in order within each conversation, none in the future
+    assert min(r["started_at"] for r in rows) < now - timedelta(days=3)
+    assert all(now - timedelta(days=10, minutes=1) <= e.timestamp <= datetime.now(UTC) for e in events)
+    by_conversation: dict[UUID, list[datetime]] = {}
+    for e in events:
+        by_conversation.setdefault(e.originator_id, []).append(e.timestamp)
+    assert all(ts == sorted(ts) for ts in by_conversation.values())
+
+
+def get(client: httpx.Client, headers: dict[str, str], path: str, **params: Any) -> dict[str, Any]:
+    """GET an analytics endpoint, asserting a 200."""
+    response = client.get(f"/api/analytics/{path}", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_seeding_a_workspace_gives_living_consistent_dashboards(
+    container: Container, client: httpx.Client, capsys: Any
+) -> None:
+    # Given a signed-up workspace
+    admin, _ = sign_up(client, workspace="Seeded")
+    # When its admin seeds 60 conversations over 20 days with the CLI command
+    args = parser().parse_args(
+        ["seed", "--conversations", str(N), "--workspace", admin.workspace_id, "--days", str(DAYS), "--json",
+         "--random-seed", "11"]
+    )  # fmt: skip
+    assert args.fn is cmd_seed
+    args.fn(container.settings, args)
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed["workspace_id"] == admin.workspace_id and printed["conversations"] == N
+    assert printed["events"] >= 3 * N  # at least a start, a message and an answer or escalation each
+    container.wait_for_projections(timeout=60)
+    # I expect every dashboard to show them, with figures that agree with each other
+    h = admin.headers
+    start = (datetime.now(UTC).date() - timedelta(days=DAYS)).isoformat()
+    usage = get(client, h, "usage", **{"from": start})
+    assert usage["conversations"] == N
+    assert sum(d["conversations"] for d in usage["daily"]) == N
+    assert len([d for d in usage["daily"] if d["conversations"]]) >= DAYS // 2  # spread over the period
+    assert usage["model_calls"] > N // 2 and usage["tokens"]["total"] > 0 and float(usage["cost_usd"]) > 0
+    assert sum(d["tokens"] for d in usage["daily"]) == usage["tokens"]["total"]
+    assert {m["model"] for m in usage["by_model"]} >= {"claude-sonnet-4-6"}
+    topics = get(client, h, "topics", **{"from": start})
+    assert sum(t["conversations"] for t in topics["topics"]) == N and len(topics["topics"]) >= 3
+    assert topics["rated"] > 0 and 1 <= topics["avg_csat"] <= 5
+    versions = get(client, h, "prompt-versions", **{"from": start})["rows"]
+    assert sum(r["conversations"] for r in versions) == N
+    models = get(client, h, "models", **{"from": start})["rows"]
+    assert sum(r["conversations"] for r in models) == N
+    assert sum(r["escalated"] for r in models) == sum(r["escalated"] for r in versions) > 0
+    assert sum(r["ai_resolved"] for r in models) > 0
+    total = sum(float(r["cost_usd"]) for r in models)
+    assert abs(total - float(usage["cost_usd"])) < 1e-6 * N  # the same calls, counted by conversation or by day
+    feed = get(client, h, "activity", filter="escalated", limit=200)
+    assert len(feed["items"]) == sum(r["escalated"] for r in models)
