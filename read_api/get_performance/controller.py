@@ -10,7 +10,7 @@ from litestar import Controller, get
 from litestar.params import QueryParameter
 
 from read_api._analytics import AnalyticsSource
-from read_api.get_performance.query import Performance, get_performance_between
+from read_api.get_performance.query import ByModel, ByPromptVersion, get_performance_between
 
 From = Annotated[str | None, QueryParameter(name="from", description="first day (workspace time zone), YYYY-MM-DD")]
 To = Annotated[str | None, QueryParameter(name="to", description="last day (default today)")]
@@ -29,11 +29,13 @@ class PerformanceController(Controller):
     )
     async def by_prompt_version(
         self, analytics: AnalyticsSource, analytics_workspace_id: UUID, start: From = None, end: To = None
-    ) -> Performance:
+    ) -> ByPromptVersion:
         """Conversations started in the range, grouped by the prompt version they count for."""
-        return await anyio.to_thread.run_sync(
+        found = await anyio.to_thread.run_sync(
             get_performance_between, analytics, analytics_workspace_id, "prompt_version", start, end
         )
+        assert isinstance(found, ByPromptVersion)
+        return found
 
     @get(
         "/models",
@@ -42,8 +44,10 @@ class PerformanceController(Controller):
     )
     async def by_model(
         self, analytics: AnalyticsSource, analytics_workspace_id: UUID, start: From = None, end: To = None
-    ) -> Performance:
+    ) -> ByModel:
         """Conversations started in the range, grouped by the model they count for."""
-        return await anyio.to_thread.run_sync(
+        found = await anyio.to_thread.run_sync(
             get_performance_between, analytics, analytics_workspace_id, "model", start, end
         )
+        assert isinstance(found, ByModel)
+        return found

@@ -58,15 +58,27 @@ class ModelRow(Figures, kw_only=True):
     model: str | None
 
 
-class Performance(msgspec.Struct):
-    """Per prompt version (``by`` prompt_version) or per model (``by`` model), over conversations started in the
-    range (days in the workspace's time zone)."""
+class ByPromptVersion(msgspec.Struct):
+    """Per prompt version (oldest first), over the conversations started in the range (workspace time zone)."""
 
     start: date = msgspec.field(name="from")
     end: date = msgspec.field(name="to")
     time_zone: str = "UTC"
     by: str = "prompt_version"
-    rows: list[VersionRow | ModelRow] = msgspec.field(default_factory=list)
+    rows: list[VersionRow] = msgspec.field(default_factory=list)
+
+
+class ByModel(msgspec.Struct):
+    """Per model (most conversations first), over the conversations started in the range (workspace time zone)."""
+
+    start: date = msgspec.field(name="from")
+    end: date = msgspec.field(name="to")
+    time_zone: str = "UTC"
+    by: str = "model"
+    rows: list[ModelRow] = msgspec.field(default_factory=list)
+
+
+Performance = ByPromptVersion | ByModel
 
 
 def _per(cost: Decimal, count: int) -> Decimal | None:
@@ -112,10 +124,8 @@ def get_performance(view: AnalyticsSource, workspace_id: UUID, by: str, days: Da
         f" GROUP BY 1{', 2' if by == 'model' else ''} ORDER BY {order}",
         {"ws": workspace_id, "since": days.since, "until": days.until},
     )
-    out: list[VersionRow | ModelRow] = [
-        VersionRow(prompt_version=r["prompt_version"], **_figures(r))
-        if by == "prompt_version"
-        else ModelRow(provider=r["provider"], model=r["model"], **_figures(r))
-        for r in rows
-    ]
-    return Performance(days.start, days.end, days.time_zone, by, out)
+    if by == "prompt_version":
+        versions = [VersionRow(prompt_version=r["prompt_version"], **_figures(r)) for r in rows]
+        return ByPromptVersion(days.start, days.end, days.time_zone, by, versions)
+    models = [ModelRow(provider=r["provider"], model=r["model"], **_figures(r)) for r in rows]
+    return ByModel(days.start, days.end, days.time_zone, by, models)

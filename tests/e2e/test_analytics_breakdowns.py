@@ -212,3 +212,15 @@ def test_a_range_before_the_retention_window_is_refused(
     assert response.status_code == 422 and response.json()["code"] == "outside_retention", response.text
     assert oldest in response.json()["message"]
     assert get(client, zoned.admin, "usage", **{"from": oldest})["from"] == oldest
+
+
+def test_the_analytics_endpoints_are_in_the_openapi_schema(client: httpx.Client) -> None:
+    paths = client.get("/schema/openapi.json").json()["paths"]
+    ids = {
+        name: paths[f"/api/analytics/{name}"]["get"]["operationId"]
+        for name in ("overview", "activity", "usage", "topics", "prompt-versions", "models")
+    }
+    assert ids["prompt-versions"] == "getAnalyticsByPromptVersion" and ids["models"] == "getAnalyticsByModel"
+    assert len(set(ids.values())) == 6
+    params = {p["name"] for p in paths["/api/analytics/models"]["get"].get("parameters", [])}
+    assert params == {"from", "to"}
