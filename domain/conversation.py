@@ -176,8 +176,10 @@ class Conversation(Aggregate):
         provider: str,
         model: str,
         prompt_version: int,
+        assessment: dict[str, Any] | None = None,
     ) -> None:
-        """Record the assistant's final answer to a visitor message."""
+        """Record the assistant's final answer to a visitor message; ``assessment``: how the confidence was made
+        (domain/assessment.py ``Confidence.to_dict`` plus the topic's sources), None for a holding message."""
         self.check_pending(reply_to)
         if not 0.0 <= confidence <= 1.0:
             raise InvalidInput("confidence must be between 0 and 1.")
@@ -190,9 +192,29 @@ class Conversation(Aggregate):
             provider=provider,
             model=model,
             prompt_version=prompt_version,
+            assessment=assessment,
         )
 
-    @event("AssistantReplied")
+    class AssistantReplied(Aggregate.Event):
+        """Version 2 added ``assessment`` (None on replies recorded before)."""
+
+        class_version = 2
+        message_id: str
+        reply_to: str
+        personal: dict[str, Any]
+        confidence: float
+        topic: str
+        provider: str
+        model: str
+        prompt_version: int
+        assessment: dict[str, Any] | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Replies recorded before the self-assessment have no parts."""
+            state["assessment"] = None
+
+    @event(AssistantReplied)
     def _assistant_replied(
         self,
         message_id: str,
@@ -203,6 +225,7 @@ class Conversation(Aggregate):
         provider: str,
         model: str,
         prompt_version: int,
+        assessment: dict[str, Any] | None = None,
     ) -> None:
         self.turns.append(Turn("assistant", personal["text"]))
         self.pending.remove(reply_to)

@@ -3,7 +3,9 @@
 Policy (see docs/adr/0003-retries-and-fallback.md): each route (provider + model) gets up to
 ``attempts`` tries for retryable errors; a rate limit or overload moves straight to the next
 route when there is one; a non-retryable error (auth, bad request) moves on at once. If an
-attempt fails after text was streamed, a ``Restart`` tells the client to discard that text.
+attempt fails after text was streamed, a ``Restart`` tells the client to discard that text. The model's
+self-assessment trailer is stripped from the deltas of each attempt (``commands.ai.trailer``) and handed over on
+``Finished``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from uuid import uuid4
 
 from commands.ai import base
 from commands.ai.errors import classify
+from commands.ai.trailer import TrailerFilter
+from domain.assessment import SelfAssessment
 from domain.conversation import ModelCall
 from domain.pricing import Usage, cost_usd
 
@@ -56,12 +60,13 @@ class Restart:
 
 @dataclass(frozen=True)
 class Finished:
-    """A complete answer and every attempt it took."""
+    """A complete answer (without its trailer) and every attempt it took."""
 
     text: str
     provider: str
     model: str
     calls: list[ModelCall]
+    assessment: SelfAssessment = field(default_factory=SelfAssessment)
 
 
 @dataclass(frozen=True)
@@ -124,18 +129,21 @@ async def orchestrate(
             attempt_no += 1
             started, ttft, parts = time.perf_counter(), None, []
             completed: base.Completed | None = None
+            trailer = TrailerFilter()
             try:
                 async for event in route.provider.stream(make_request(route.model)):
                     if isinstance(event, base.TextDelta):
                         ttft = ttft or time.perf_counter()
-                        parts.append(event.text)
-                        yield event
+                        visible = trailer.feed(event.text)
+                        if visible:
+                            parts.append(visible)
+                            yield base.TextDelta(visible)
                     else:
                         completed = event
                 if completed is None:
                     raise base.ProviderError(base.BROKEN_STREAM, "the provider stream ended without completing")
             except Exception as exc:
-                last = classify(exc, started=bool(parts))
+                last = classify(exc, started=ttft is not None)
                 move_on = (
                     not last.retryable
                     or tries == policy.attempts
@@ -151,6 +159,7 @@ async def orchestrate(
                 await sleep(policy.delay(tries, last.retry_after, rng))
                 continue
             calls.append(_call(route, attempt_no, prompt_version, completed.usage, started, ttft, "ok", None))
-            yield Finished("".join(parts), route.provider.name, route.model, calls)
+            trailer.close()
+            yield Finished("".join(parts), route.provider.name, route.model, calls, trailer.assessment)
             return
     yield GaveUp(calls, last.kind, last.message)

@@ -1,14 +1,16 @@
 """Prompt assembly, in one place: system prompt + persona + knowledge + few-shot examples + history window.
 
-The system block (prompt, persona and knowledge) is the stable, cacheable part; examples and
-history follow as messages. ``content`` is the live PromptConfig version when one is published;
-without it the workspace's own system prompt and examples serve (and no persona block is added).
+The system block (prompt, persona, knowledge and the self-assessment instruction) is the stable,
+cacheable part; examples and history follow as messages. ``content`` is the live PromptConfig
+version when one is published; without it the workspace's own system prompt and examples serve
+(and no persona block is added).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from domain.assessment import DEFAULT_TOPICS, OTHER
 from domain.conversation import Turn
 from domain.prompt_content import PromptContent
 from domain.workspace import Workspace
@@ -26,8 +28,21 @@ def persona_text(persona: dict[str, Any]) -> str:
     return f"Tone: {persona['tone']}. {language} Keep each reply under {persona['max_response_words']} words."
 
 
+def assessment_text(topics: list[str]) -> str:
+    """The instruction for the self-assessment trailer (stripped from the stream by ``commands.ai.trailer``)."""
+    names = ", ".join(dict.fromkeys([*topics, OTHER]))
+    return (
+        "After your reply, on its own last line, add an assessment the customer never sees, exactly in this form: "
+        "<confidence>0.85</confidence><topic>Billing</topic>\n"
+        "confidence: a number from 0 to 1, how sure you are that your reply is correct and fully answers the "
+        "customer from the help articles above (low when you are guessing or the articles do not cover it). "
+        f"topic: the one that fits the conversation best, from: {names}."
+    )
+
+
 def system_text(workspace: Workspace, content: PromptContent | None = None) -> str:
-    """The system prompt (and the persona, from a published version) with the workspace's help articles appended."""
+    """The system prompt (and the persona, from a published version) with the workspace's help articles and the
+    self-assessment instruction (with the topics in force) appended."""
     prompt = (content.system_prompt if content else workspace.settings.system_prompt).replace(
         "{workspace}", workspace.name
     )
@@ -40,6 +55,8 @@ def system_text(workspace: Workspace, content: PromptContent | None = None) -> s
             break
         parts.append(entry)
         used += len(entry)
+    topics = list(content.topic_rules) if content is not None else [name for name, _ in DEFAULT_TOPICS]
+    parts += ["", assessment_text(topics)]
     return "\n".join(parts)
 
 

@@ -29,7 +29,7 @@ from commands.application import ChatAssistApp
 from commands.provider_keys.vault import KeyVault
 from commands.receive_message import cmd as receive
 from commands.record_reply import cmd as record
-from domain.assessment import DEFAULT_TOPICS, confidence_of, topic_of
+from domain.assessment import DEFAULT_TOPICS, Confidence, assess, combined_topic, known_topic, topic_of
 from domain.budget import decide_budget
 from domain.conversation import Conversation, ModelCall, Turn
 from domain.escalation import DEFAULT_RULES, Decision, Rules, rules_from
@@ -437,8 +437,8 @@ class ChatService:
             result: TurnDone | TurnError | None = None
             async for event in orchestrate(routes, request, prompt_version=prep.prompt_version, policy=self.policy):
                 if isinstance(event, Finished):
-                    topic = topic_of(" ".join(visitor), prep.topics)
-                    confidence = confidence_of(text, event.text, prep.documents)
+                    judged, topic, _ = judge(text, " ".join(visitor), event, prep)
+                    confidence = judged.final
                     offer = decide_escalation(visitor, turns=len(visitor), confidence=confidence, rules=prep.rules)
                     decision = offer if offer.action == "offer" else None
                     usage, cost = totals(event.calls)
@@ -499,12 +499,14 @@ class ChatService:
         )
 
     async def _succeed(self, got: receive.MessageReceived, fin: Finished, prep: Prepared) -> TurnDone:
-        question = got.history[-1].text
-        topic = topic_of(" ".join(t.text for t in got.history if t.role == "user"), prep.topics)
-        confidence = confidence_of(question, fin.text, prep.documents)
+        visitor = " ".join(t.text for t in got.history if t.role == "user")
+        judged, topic, parts = judge(got.history[-1].text, visitor, fin, prep)
+        confidence = judged.final
         offer = self._decide(got, prep, confidence)
         decision = offer if offer.action == "offer" else None
-        reply = record.Reply(str(uuid4()), fin.text, confidence, topic, fin.provider, fin.model, prep.prompt_version)
+        reply = record.Reply(
+            str(uuid4()), fin.text, confidence, topic, fin.provider, fin.model, prep.prompt_version, parts
+        )
         command = record.RecordReply(got.conversation_id, got.message_id, fin.calls, reply=reply, decision=decision)
         self._hold(await self.run(record.execute, self.app, command, got.conversation))
         usage, cost = totals(fin.calls)
@@ -528,6 +530,16 @@ class ChatService:
         command = record.RecordReply(got.conversation_id, got.message_id, calls, failure=failure)
         self._hold(await self.run(record.execute, self.app, command, got.conversation))
         return TurnError(code, message)
+
+
+def judge(question: str, visitor: str, fin: Finished, prep: Prepared) -> tuple[Confidence, str, dict[str, Any]]:
+    """The reply's confidence (with the model's self-assessment), its topic (rules, then the model's), and both
+    parts as recorded on AssistantReplied (docs/ai.md)."""
+    judged = assess(question, fin.text, prep.documents, fin.assessment.confidence)
+    by_rules = topic_of(visitor, prep.topics)
+    by_model = known_topic(fin.assessment.topic, [name for name, _ in prep.topics])
+    parts = {**judged.to_dict(), "topic_by_rules": by_rules, "topic_by_model": by_model}
+    return judged, combined_topic(by_rules, by_model), parts
 
 
 def _facts(done: TurnDone) -> dict[str, Any]:

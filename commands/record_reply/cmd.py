@@ -4,6 +4,7 @@ escalation decision, ``Escalated`` before the holding reply, or ``EscalationOffe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 from commands._common import update
@@ -23,6 +24,7 @@ class Reply:
     provider: str
     model: str
     prompt_version: int
+    assessment: dict[str, Any] | None = None  # how the confidence was made (domain/assessment.py)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ def handle(cmd: RecordReply, conversation: Conversation) -> None:
             provider=r.provider,
             model=r.model,
             prompt_version=r.prompt_version,
+            assessment=r.assessment,
         )
         if decision is not None and not decision.escalates:
             conversation.offer_escalation(cmd.reply_to, decision)

@@ -183,6 +183,19 @@ def test_diff_compares_each_field_with_a_line_diff_of_the_prompt_and_examples_by
     assert new.changed_fields(old) == ["system_prompt", "examples", "persona"]
 
 
+# The self-assessment instruction that ends every system block (stripped from the reply by commands/ai/trailer.py).
+ASSESSMENT = (
+    "After your reply, on its own last line, add an assessment the customer never sees, exactly in this form: "
+    "<confidence>0.85</confidence><topic>Billing</topic>\n"
+    "confidence: a number from 0 to 1, how sure you are that your reply is correct and fully answers the customer "
+    "from the help articles above (low when you are guessing or the articles do not cover it). "
+    "topic: the one that fits the conversation best, from: {topics}."
+)
+DEFAULT_TOPIC_NAMES = (
+    "Legal & Compliance, Refunds & Cancellation, Passwords & Auth, Billing, API & Integrations, Onboarding, Other"
+)
+
+
 def test_the_exact_messages_each_provider_receives_for_a_published_version() -> None:
     ws = workspace()
     content = PromptContent(
@@ -203,7 +216,8 @@ def test_the_exact_messages_each_provider_receives_for_a_published_version() -> 
     system = (
         "You are Acme's assistant.\n\n"
         "Tone: friendly, clear and professional. Reply in this language: fr. Keep each reply under 80 words.\n\n"
-        "Help articles you may rely on:\n## Reset your password\nClick Forgot password."
+        "Help articles you may rely on:\n## Reset your password\nClick Forgot password.\n\n"
+        + ASSESSMENT.format(topics=DEFAULT_TOPIC_NAMES)
     )
     assert prep.system == system
     history = [Turn("user", "Can I reset my password?")]
@@ -223,7 +237,7 @@ def test_without_a_published_version_the_workspace_prompt_serves_unchanged() -> 
     assert prep.prompt_version == ws.prompt_version == 1
     assert (
         prep.system == "You help Acme customers.\n\nHelp articles you may rely on:\n## Reset your password\n"
-        "Click Forgot password."
+        "Click Forgot password.\n\n" + ASSESSMENT.format(topics=DEFAULT_TOPIC_NAMES)
     )
     blocks, messages = anthropic_params(prep.system, prep.examples, [Turn("user", "hi")])
     assert blocks[0]["cache_control"] == {"type": "ephemeral"}
