@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field, fields
+from datetime import date
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -19,6 +20,7 @@ from domain.errors import InvalidInput
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl", "sv", "da", "no", "fi", "pl", "ja", "ko", "zh")
 MAX_AUTO_RESPONSE_CHARS = 1000
+MAX_HOLIDAYS = 100
 RETENTION_DAYS = (30, 3650)
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
@@ -37,12 +39,14 @@ def default_hours() -> dict[str, list[str] | None]:
 
 @dataclass(frozen=True)
 class AppSettingsValues:
-    """Validated values; ``business_hours`` maps each weekday to [open, close] (HH:MM) or None (closed)."""
+    """Validated values; ``business_hours`` maps each weekday to [open, close] (HH:MM) or None (closed), a close
+    not after the open running past midnight; ``holidays`` are closed dates (YYYY-MM-DD, domain/business_hours.py)."""
 
     widget_language: str = "en"
     widget_theme_colour: str = "#4f46e5"
     business_hours: dict[str, list[str] | None] = field(default_factory=default_hours)
     time_zone: str = "UTC"
+    holidays: list[str] = field(default_factory=list)
     analytics_retention_days: int = 365
     show_ai_badge: bool = True
     collect_csat: bool = True
@@ -59,6 +63,7 @@ class AppSettingsValues:
             )
         check_hours(self.business_hours)
         check_time_zone(self.time_zone)
+        check_holidays(self.holidays)
         low, high = RETENTION_DAYS
         value = self.analytics_retention_days
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
@@ -113,8 +118,23 @@ def check_time_zone(name: object) -> None:
         )
 
 
+def check_holidays(days: object) -> None:
+    """InvalidInput ``invalid_holidays`` unless a list of at most MAX_HOLIDAYS distinct YYYY-MM-DD dates."""
+    problem = f'holidays must be a list of at most {MAX_HOLIDAYS} distinct dates written "YYYY-MM-DD"'
+    if not isinstance(days, list) or len(days) > MAX_HOLIDAYS or len(set(map(str, days))) != len(days):
+        raise InvalidInput(problem + ".", code="invalid_holidays")
+    for day in days:
+        try:
+            valid = isinstance(day, str) and len(day) == 10 and date.fromisoformat(day).isoformat() == day
+        except ValueError:
+            valid = False
+        if not valid:
+            raise InvalidInput(f"{problem}; {str(day)[:20]!r} is not.", code="invalid_holidays")
+
+
 def check_hours(hours: object) -> None:
-    """InvalidInput ``invalid_business_hours`` unless every weekday has [open, close] (HH:MM, open < close) or null."""
+    """InvalidInput ``invalid_business_hours`` unless every weekday has [open, close] (HH:MM, different; a close
+    before the open runs past midnight) or null."""
     problem = 'business_hours must give every weekday (mon..sun) as ["HH:MM", "HH:MM"] or null (closed)'
     if not isinstance(hours, dict) or set(hours) != set(WEEKDAYS):
         raise InvalidInput(problem + ".", code="invalid_business_hours")
@@ -127,9 +147,10 @@ def check_hours(hours: object) -> None:
         opens, closes = span
         if not (_HHMM.fullmatch(opens) and _HHMM.fullmatch(closes)):
             raise InvalidInput(f"{problem}; {day} has a time that is not HH:MM.", code="invalid_business_hours")
-        if opens >= closes:
+        if opens == closes:
             raise InvalidInput(
-                f"business_hours: on {day} the opening time must be before the closing time.",
+                f"business_hours: on {day} the opening and closing times are the same; give a span (a closing "
+                "time before the opening time runs past midnight).",
                 code="invalid_business_hours",
             )
 

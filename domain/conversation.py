@@ -238,9 +238,32 @@ class Conversation(Aggregate):
         self.check_pending(reply_to)
         if not decision.escalates:
             raise InvalidInput(f"Rule {decision.rule!r} does not escalate.")
-        self._escalated(reply_to=reply_to, **_decision_fields(decision))
+        hours = {"after_hours": decision.after_hours, "next_open_at": decision.next_open_at}
+        self._escalated(reply_to=reply_to, **_decision_fields(decision), **hours)
 
-    @event("Escalated")
+    class Escalated(Aggregate.Event):
+        """Version 2 added ``after_hours`` and ``next_open_at`` (None on escalations recorded before)."""
+
+        class_version = 2
+        reply_to: str
+        rule: str
+        priority: int
+        reason: str
+        evidence: dict[str, Any]
+        route: str
+        holding_message: str
+        topic: str
+        personal: dict[str, Any]
+        after_hours: bool | None
+        next_open_at: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Escalations recorded before business hours were applied."""
+            state["after_hours"] = None
+            state["next_open_at"] = None
+
+    @event(Escalated)
     def _escalated(
         self,
         reply_to: str,
@@ -252,6 +275,8 @@ class Conversation(Aggregate):
         holding_message: str,
         topic: str,
         personal: dict[str, Any],
+        after_hours: bool | None = None,
+        next_open_at: str | None = None,
     ) -> None:
         self.escalation = {"rule": rule, "priority": priority, "route": route}
         self._last_escalation = {

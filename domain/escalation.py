@@ -182,6 +182,8 @@ class Decision:
     route: str | None
     message: str | None
     topic: str
+    after_hours: bool | None = None  # set by the chat turn from the business hours (domain/business_hours.py)
+    next_open_at: str | None = None  # ISO 8601 UTC, when after hours and the team opens again
 
     @property
     def escalates(self) -> bool:

@@ -17,6 +17,7 @@ class SettingsView(msgspec.Struct):
     widget_theme_colour: str
     business_hours: dict[str, list[str] | None]
     time_zone: str
+    holidays: list[str]
     analytics_retention_days: int
     show_ai_badge: bool
     collect_csat: bool

@@ -11,6 +11,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 from uuid import UUID, uuid4
@@ -18,6 +19,7 @@ from uuid import UUID, uuid4
 import anyio.to_thread
 
 from commands._common import load, workspace_id_for_key
+from commands._lazy import read_or_none
 from commands._prompt_config import LivePrompt, live_prompt
 from commands.ai import base
 from commands.ai.clients import Endpoints
@@ -29,8 +31,10 @@ from commands.application import ChatAssistApp
 from commands.provider_keys.vault import KeyVault
 from commands.receive_message import cmd as receive
 from commands.record_reply import cmd as record
+from domain.app_settings import AppSettings, AppSettingsValues, app_settings_id
 from domain.assessment import DEFAULT_TOPICS, Confidence, assess, combined_topic, known_topic, topic_of
 from domain.budget import decide_budget
+from domain.business_hours import apply_hours
 from domain.conversation import Conversation, ModelCall, Turn
 from domain.escalation import DEFAULT_RULES, Decision, Rules, rules_from
 from domain.escalation import decide as decide_escalation
@@ -250,8 +254,10 @@ class ChatService:
         policy: RetryPolicy | None = None,
         *,
         cache_ttl_s: float = 1.0,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.app = app
+        self.clock = clock or (lambda: datetime.now(UTC))  # the business hours' "now"; tests pin it
         self.providers = providers
         self.meter = meter
         self.policy = policy or RetryPolicy()
@@ -259,6 +265,7 @@ class ChatService:
         self._key_to_workspace: dict[str, UUID] = {}
         self._prepared: dict[tuple[UUID, int, int], Prepared] = {}
         self._live: dict[UUID, LivePrompt | None] = {}  # as read with the workspace (same cache lifetime)
+        self._app_settings: dict[UUID, AppSettingsValues] = {}  # likewise
         self._workspaces: dict[UUID, tuple[float, Workspace]] = {}
         self._usage: dict[UUID, tuple[float, int]] = {}
         self._own: dict[UUID, tuple[float, dict[str, base.Provider]]] = {}
@@ -289,6 +296,8 @@ class ChatService:
             return cached[1]
         workspace = load(self.app, workspace_id, Workspace, "workspace", read_only=True)
         self._live[workspace_id] = live_prompt(self.app, workspace_id)
+        stored = read_or_none(self.app, app_settings_id(workspace_id), AppSettings)
+        self._app_settings[workspace_id] = stored.values if stored is not None else AppSettingsValues()
         if self.cache_ttl_s > 0:
             self._workspaces[workspace_id] = (now, workspace)
         return workspace
@@ -350,6 +359,7 @@ class ChatService:
         prep = self.prepared(ws)
         early = self._decide(got, prep)
         if early.escalates:  # P1, P2, a person asked for: the model is not called
+            early = apply_hours(early, self._app_settings.get(ws.id) or AppSettingsValues(), self.clock())
             for n, word in enumerate((early.message or "").split(" ")):
                 yield base.TextDelta(word if n == 0 else " " + word)
             yield await self._escalate(got, early, prep)
@@ -565,4 +575,6 @@ def _summary(decision: Decision) -> dict[str, Any]:
         "route": decision.route,
         "action": decision.action,
         "message": decision.message,
+        "after_hours": decision.after_hours,
+        "next_open_at": decision.next_open_at,
     }

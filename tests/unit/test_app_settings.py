@@ -31,10 +31,16 @@ BY = uuid.uuid4()
         ({"after_hours_message": "x" * 1001}, "text_too_long"),
         ({"after_hours_auto_response": True, "after_hours_message": "  "}, "invalid_input"),
         ({"business_hours": {"mon": ["09:00", "17:00"]}}, "invalid_business_hours"),
-        ({"business_hours": {**default_hours(), "mon": ["17:00", "09:00"]}}, "invalid_business_hours"),
+        ({"business_hours": {**default_hours(), "mon": ["09:00", "09:00"]}}, "invalid_business_hours"),
         ({"business_hours": {**default_hours(), "tue": ["9:00", "17:00"]}}, "invalid_business_hours"),
         ({"business_hours": {**default_hours(), "wed": ["09:00", "24:00"]}}, "invalid_business_hours"),
         ({"business_hours": {**default_hours(), "thu": "09:00-17:00"}}, "invalid_business_hours"),
+        ({"holidays": "2026-12-25"}, "invalid_holidays"),
+        ({"holidays": ["2026-12-25", "2026-12-25"]}, "invalid_holidays"),
+        ({"holidays": ["2026-02-30"]}, "invalid_holidays"),
+        ({"holidays": ["25/12/2026"]}, "invalid_holidays"),
+        ({"holidays": [20261225]}, "invalid_holidays"),
+        ({"holidays": [f"2026-01-{d:02d}" for d in range(1, 32)] * 4}, "invalid_holidays"),
         ({"colour": "#ffffff"}, "unknown_setting"),
     ],
 )
@@ -63,6 +69,10 @@ def test_valid_values_at_the_edges_are_accepted() -> None:
         {"analytics_retention_days": 30, "business_hours": hours, "after_hours_message": "y" * 1000}
     )
     assert values.business_hours["sat"] == ["10:00", "14:30"]
+    # a closing time before the opening time runs past midnight (domain/business_hours.py)
+    overnight = {**default_hours(), "fri": ["22:00", "06:00"], "sat": ["18:00", "00:00"]}
+    values = AppSettingsValues().with_changes({"business_hours": overnight, "holidays": ["2026-12-25", "2027-01-01"]})
+    assert values.business_hours["fri"] == ["22:00", "06:00"] and values.holidays == ["2026-12-25", "2027-01-01"]
     assert AppSettingsValues().with_changes({"analytics_retention_days": 3650}).analytics_retention_days == 3650
 
 
