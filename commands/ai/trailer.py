@@ -2,7 +2,7 @@
 streamed reply as it arrives, so the visitor never sees it, and keep it for ``domain.assessment``.
 
 A tag may be split across deltas at any character: text that could still become a tag (a ``<`` followed by a
-prefix of ``confidence>`` or ``topic>``) is held back until it is decided, and so is trailing whitespace (the
+prefix of ``confidence>`` or ``topic>``) is held back until it is decided, and so are trailing line breaks (the
 reply is stored without the blank line before its trailer, exactly as streamed). A tag whose closing tag does not
 come within ``MAX_TAG_CHARS`` is not a trailer: it is released as text. An unclosed tag at the end of the stream
 (a reply cut by max tokens) is withheld, and its value counts as garbled.
@@ -25,7 +25,7 @@ class TrailerFilter:
     def __init__(self) -> None:
         self._pending = ""  # undecided text: a possible tag start, or the body of an open tag
         self._marker: str | None = None  # the open tag's marker, while inside one
-        self._held = ""  # whitespace not yet shown: shown only when more visible text follows
+        self._held = ""  # trailing line breaks not yet shown: shown only when more visible text follows
         self._trailer: list[str] = []
 
     def feed(self, text: str) -> str:
@@ -80,12 +80,15 @@ class TrailerFilter:
         return parse_self_assessment(self.trailer)
 
     def _show(self, text: str) -> str:
+        """Text to show now; a trailing run of whitespace from its first line break on is held back."""
         if not text:
             return ""
         body = text.rstrip()
-        if not body:
+        if not body and self._held:
             self._held += text
             return ""
-        shown = self._held + body
-        self._held = text[len(body) :]
+        tail = text[len(body) :]
+        breaks = [i for i in (tail.find("\n"), tail.find("\r")) if i >= 0]
+        cut = len(body) + min(breaks) if breaks else len(text)
+        shown, self._held = self._held + text[:cut], text[cut:]
         return shown

@@ -146,3 +146,14 @@ def test_replies_stored_before_the_self_assessment_still_load_with_no_parts() ->
     # Then it is upcast: the reply is whole and its assessment is None
     assert isinstance(event, Conversation.AssistantReplied)
     assert (event.personal, event.confidence, event.assessment) == ({"text": "Hello!"}, 0.5, None)
+
+
+def test_spaces_stream_at_once_and_only_line_breaks_wait_for_more_text() -> None:
+    trailer = TrailerFilter()
+    assert trailer.feed("Broken words ") == "Broken words "
+    assert trailer.feed("here.\n") == "here."
+    assert trailer.feed("\n") == ""
+    assert trailer.feed("More.  \n <conf") == "\n\nMore.  "
+    assert trailer.feed("idence>0.7</confidence>") == ""
+    trailer.close()
+    assert trailer.assessment == SelfAssessment(0.7, None)
