@@ -30,6 +30,8 @@ class TrailerFilter:
 
     def feed(self, text: str) -> str:
         """The visible part of ``text`` that can be shown now (may be empty)."""
+        if self._marker is None and not self._pending and "<" not in text:
+            return self._show(text)  # the common case: plain text
         self._pending += text
         out: list[str] = []
         while self._pending:
@@ -81,8 +83,8 @@ class TrailerFilter:
 
     def _show(self, text: str) -> str:
         """Text to show now; a trailing run of whitespace from its first line break on is held back."""
-        if not text:
-            return ""
+        if not self._held and (not text or ("\n" not in text and "\r" not in text)):
+            return text  # nothing to hold back
         body = text.rstrip()
         if not body and self._held:
             self._held += text

@@ -231,6 +231,12 @@ def test_the_exact_messages_each_provider_receives_for_a_published_version() -> 
     assert openai_messages(prep.system, prep.examples, history) == [{"role": "system", "content": system}, *messages]
 
 
+def test_the_self_assessment_lists_the_topics_of_the_published_version() -> None:
+    content = PromptContent("You help {workspace}.", [], topic_rules={"Shipping": ["parcel"], "Returns": ["return"]})
+    prep = prepare(workspace(), LivePrompt(3, content))
+    assert prep.system.endswith("\n\n" + ASSESSMENT.format(topics="Shipping, Returns, Other"))
+
+
 def test_without_a_published_version_the_workspace_prompt_serves_unchanged() -> None:
     ws = workspace()
     prep = prepare(ws, None)
