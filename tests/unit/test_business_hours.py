@@ -3,13 +3,19 @@ overnight spans, closed days and holidays."""
 
 from __future__ import annotations
 
+import json
+import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from domain.app_settings import default_hours
-from domain.business_hours import Opening, after_hours_message, describe, opening
+from commands.application import ChatAssistApp
+from domain.app_settings import AppSettingsValues, default_hours
+from domain.business_hours import Opening, after_hours_message, apply_hours, describe, opening
+from domain.conversation import Conversation
+from domain.escalation import HUMAN, decide
 
 BERLIN = "Europe/Berlin"
 NEW_YORK = "America/New_York"
@@ -136,3 +142,36 @@ def test_the_after_hours_message_names_the_next_opening() -> None:
     assert after_hours_message("Back {next_open}!", when) == "Back Monday 09:00 (Europe/Berlin)!"
     assert after_hours_message("Back {next_open}.", None) == "Back as soon as possible."
     assert after_hours_message("We are away.", None) == "We are away."
+
+
+def test_apply_hours_changes_only_escalations_after_hours_and_only_the_message_when_the_auto_response_is_on() -> None:
+    # Given a person asked for, and Berlin hours with the auto-response on
+    decision = decide(["can I talk to a human?"])
+    on = AppSettingsValues(time_zone=BERLIN, after_hours_auto_response=True, after_hours_message="Away.")
+    # inside hours: the decision as it was, marked inside hours
+    inside = apply_hours(decision, on, local(BERLIN, 2026, 12, 1, 10, 0))
+    assert inside == replace(decision, after_hours=False, next_open_at=None)
+    # after hours: the after-hours message naming the next opening, and when that is
+    after = apply_hours(decision, on, local(BERLIN, 2026, 12, 1, 18, 0))
+    assert after.message == "Away. A person from our team will answer from Wednesday 09:00 (Europe/Berlin)."
+    assert (after.after_hours, after.next_open_at) == (True, "2026-12-02T08:00:00+00:00")
+    assert (after.rule, after.route, after.priority, after.action) == (HUMAN, "support", 3, "escalate")
+    # with the auto-response off: recorded as after hours, the holding message unchanged
+    off = apply_hours(decision, replace(on, after_hours_auto_response=False), local(BERLIN, 2026, 12, 1, 18, 0))
+    assert (off.message, off.after_hours) == (decision.message, True)
+
+
+def test_escalations_stored_before_business_hours_still_load() -> None:
+    # Given an Escalated event stored as version 1 wrote it
+    app = ChatAssistApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    conversation = Conversation(uuid.uuid4(), "widget", {})
+    conversation.receive("m1", "my lawyer will call you")
+    conversation.escalate("m1", decide(["my lawyer will call you"]))
+    stored = app.mapper.to_stored_event(conversation.collect_events()[-1])
+    state = json.loads(stored.state)
+    assert state.pop("class_version") == 2 and state.pop("after_hours") is None and state.pop("next_open_at") is None
+    old = type(stored)(stored.originator_id, stored.originator_version, stored.topic, json.dumps(state).encode())
+    # When it is read back, then the hours fields are None and the rest is intact
+    event = app.mapper.to_domain_event(old)
+    assert isinstance(event, Conversation.Escalated)
+    assert (event.rule, event.after_hours, event.next_open_at) == ("p1_legal", None, None)
