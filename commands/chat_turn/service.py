@@ -298,8 +298,8 @@ class ChatService:
         self._live[workspace_id] = live_prompt(self.app, workspace_id)
         stored = read_or_none(self.app, app_settings_id(workspace_id), AppSettings)
         self._app_settings[workspace_id] = stored.values if stored is not None else AppSettingsValues()
-        if self.cache_ttl_s > 0:
-            self._workspaces[workspace_id] = (now, workspace)
+        if self.cache_ttl_s > 0:  # the TTL counts from when the reads are done
+            self._workspaces[workspace_id] = (time.monotonic(), workspace)
         return workspace
 
     def tokens_this_month(self, workspace_id: UUID) -> int:
