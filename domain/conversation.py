@@ -195,7 +195,7 @@ class Conversation(Aggregate):
             assessment=assessment,
         )
 
-    class AssistantReplied(Aggregate.Event):
+    class AssistantReplied(Event):
         """Version 2 added ``assessment`` (None on replies recorded before)."""
 
         class_version = 2
@@ -241,7 +241,7 @@ class Conversation(Aggregate):
         hours = {"after_hours": decision.after_hours, "next_open_at": decision.next_open_at}
         self._escalated(reply_to=reply_to, **_decision_fields(decision), **hours)
 
-    class Escalated(Aggregate.Event):
+    class Escalated(Event):
         """Version 2 added ``after_hours`` and ``next_open_at`` (None on escalations recorded before)."""
 
         class_version = 2

@@ -11,7 +11,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 from uuid import UUID, uuid4
@@ -35,6 +35,7 @@ from domain.app_settings import AppSettings, AppSettingsValues, app_settings_id
 from domain.assessment import DEFAULT_TOPICS, Confidence, assess, combined_topic, known_topic, topic_of
 from domain.budget import decide_budget
 from domain.business_hours import apply_hours
+from domain.clock import event_time
 from domain.conversation import Conversation, ModelCall, Turn
 from domain.escalation import DEFAULT_RULES, Decision, Rules, rules_from
 from domain.escalation import decide as decide_escalation
@@ -257,7 +258,7 @@ class ChatService:
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.app = app
-        self.clock = clock or (lambda: datetime.now(UTC))  # the business hours' "now"; tests pin it
+        self.clock = clock or event_time  # the business hours' "now": the domain clock unless a test pins it
         self.providers = providers
         self.meter = meter
         self.policy = policy or RetryPolicy()
