@@ -266,7 +266,6 @@ class ChatService:
         self._key_to_workspace: dict[str, UUID] = {}
         self._prepared: dict[tuple[UUID, int, int], Prepared] = {}
         self._live: dict[UUID, LivePrompt | None] = {}  # as read with the workspace (same cache lifetime)
-        self._app_settings: dict[UUID, AppSettingsValues] = {}  # likewise
         self._workspaces: dict[UUID, tuple[float, Workspace]] = {}
         self._usage: dict[UUID, tuple[float, int]] = {}
         self._own: dict[UUID, tuple[float, dict[str, base.Provider]]] = {}
@@ -297,11 +296,14 @@ class ChatService:
             return cached[1]
         workspace = load(self.app, workspace_id, Workspace, "workspace", read_only=True)
         self._live[workspace_id] = live_prompt(self.app, workspace_id)
-        stored = read_or_none(self.app, app_settings_id(workspace_id), AppSettings)
-        self._app_settings[workspace_id] = stored.values if stored is not None else AppSettingsValues()
-        if self.cache_ttl_s > 0:  # the TTL counts from when the reads are done
-            self._workspaces[workspace_id] = (time.monotonic(), workspace)
+        if self.cache_ttl_s > 0:
+            self._workspaces[workspace_id] = (now, workspace)
         return workspace
+
+    def app_settings(self, workspace_id: UUID) -> AppSettingsValues:
+        """The workspace's app settings (business hours), read only when a turn escalates. Blocks."""
+        stored = read_or_none(self.app, app_settings_id(workspace_id), AppSettings)
+        return stored.values if stored is not None else AppSettingsValues()
 
     def tokens_this_month(self, workspace_id: UUID) -> int:
         """Tokens used this month, read at most once per ``cache_ttl_s`` per workspace."""
@@ -360,7 +362,7 @@ class ChatService:
         prep = self.prepared(ws)
         early = self._decide(got, prep)
         if early.escalates:  # P1, P2, a person asked for: the model is not called
-            early = apply_hours(early, self._app_settings.get(ws.id) or AppSettingsValues(), self.clock())
+            early = apply_hours(early, await self.run(self.app_settings, ws.id), self.clock())
             for n, word in enumerate((early.message or "").split(" ")):
                 yield base.TextDelta(word if n == 0 else " " + word)
             yield await self._escalate(got, early, prep)
