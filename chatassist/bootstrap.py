@@ -10,13 +10,13 @@ from urllib.parse import urlparse
 import psycopg
 import redis
 from eventsourcing.persistence import InfrastructureFactory
-from eventsourcing.projection import ProjectionRunner
 from eventsourcing.utils import Environment
 from psycopg.conninfo import conninfo_to_dict
 from redis.asyncio import Redis as AsyncRedis
 
 from chatassist.embedded import EmbeddedServices, start_embedded
 from chatassist.migrate import migrate
+from chatassist.projection_runner import PagedRunner
 from chatassist.settings import Settings
 from commands._password_reset import LogSender
 from commands._security import TokenSigner
@@ -129,7 +129,7 @@ class Container:
     es_env: dict[str, str]
     embedded: EmbeddedServices | None = None
     auth: Auth | None = None
-    runners: list[ProjectionRunner[Any, Any]] = field(default_factory=list)
+    runners: list[PagedRunner] = field(default_factory=list)
     analytics: AnalyticsView | None = None
 
     def view(self, cls: type[Any], name: str) -> Any:
@@ -138,16 +138,14 @@ class Container:
         return InfrastructureFactory.construct(env=env).tracking_recorder(cls)  # type: ignore[type-var]
 
     def start_projections(self, names: list[str] | None = None) -> None:
-        """Run the named projections (default: all) in background threads of this process."""
+        """Run the named projections (default: all) in background threads of this process.
+
+        Each is a hot standby until it holds its projection's lock: several processes may run the same ones.
+        """
         for name in names or list(PROJECTIONS):
             projection_class, view_class = PROJECTIONS[name]
-            runner = ProjectionRunner(
-                application_class=ChatAssistApp,
-                projection_class=projection_class,
-                view_class=view_class,
-                env={**self.es_env, **SMALL_POOL},
-            )
-            self.runners.append(runner.__enter__())
+            runner = PagedRunner(projection_class, view_class, {**self.es_env, **SMALL_POOL})
+            self.runners.append(runner.start())
 
     def wait_for_projections(self, timeout: float = 10.0) -> None:
         """Block until every running projection has processed every event it subscribes to."""
@@ -168,7 +166,7 @@ class Container:
     def close(self) -> None:
         """Stop runners, close pools, stop embedded servers."""
         for runner in self.runners:
-            runner.__exit__(None, None, None)
+            runner.stop()
         self.runners.clear()
         self.app.close()
         for v in (self.transcripts, self.usage, self.analytics):

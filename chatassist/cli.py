@@ -235,6 +235,34 @@ def cmd_projections_status(settings: Settings, args: argparse.Namespace) -> None
     print(json.dumps([s.to_dict() for s in statuses], indent=2))
 
 
+def cmd_projections_rebuild(settings: Settings, args: argparse.Namespace) -> None:
+    """Rebuild one projection into new tables with a progress bar, then swap them in (the live runner continues)."""
+    from chatassist.bootstrap import PROJECTIONS
+    from chatassist.rebuild import RebuildRefused, rebuild
+
+    if args.name not in PROJECTIONS:
+        print(f"error: unknown projection {args.name!r}; known: {', '.join(PROJECTIONS)}", file=sys.stderr)
+        raise SystemExit(2)
+    container = bootstrap(settings)
+    try:
+        rebuild(container, args.name, batch=args.batch)
+    except RebuildRefused as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
+    finally:
+        container.close()
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def cmd_workspaces_create(settings: Settings, args: argparse.Namespace) -> None:
     """Create a workspace and print its id and public widget key."""
     from domain.errors import DomainError
@@ -381,6 +409,10 @@ def parser() -> argparse.ArgumentParser:
     status = proj.add_parser("status", help=cmd_projections_status.__doc__)
     status.add_argument("names", nargs="*", default=[], help="transcripts, usage, analytics (default: all)")
     status.set_defaults(fn=cmd_projections_status)
+    rebuild = proj.add_parser("rebuild", help=cmd_projections_rebuild.__doc__)
+    rebuild.add_argument("name", help="transcripts, usage, analytics, audit")
+    rebuild.add_argument("--batch", type=_positive, default=5000, help="events per transaction (default 5000)")
+    rebuild.set_defaults(fn=cmd_projections_rebuild)
     ws = sub.add_parser("workspaces", help="manage workspaces").add_subparsers(dest="action", required=True)
     create = ws.add_parser("create", help=cmd_workspaces_create.__doc__)
     create.add_argument("name")

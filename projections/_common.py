@@ -1,27 +1,75 @@
-"""A view base: write rows and the tracking position in one PostgreSQL transaction (exactly once)."""
+"""A view base: write rows and the tracking position in one PostgreSQL transaction (exactly once).
+
+A view applies an event either on its own (one transaction per event, ``apply`` outside a page) or inside a page
+(``page``): many events' statements in one transaction on the caller's connection, the caller recording the
+tracking position of the page's last event before it commits.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar
 
+import psycopg
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
+from psycopg.rows import DictRow
 
 Statement = tuple[str, dict[str, Any]]
 
 
 class TrackedView(PostgresTrackingRecorder):
-    """A view whose writes commit with its tracking row; a replayed event is rejected, not applied twice."""
+    """A view whose writes commit with its tracking row; a replayed event is rejected, not applied twice.
+
+    ``prefix`` starts the name of every table the view writes (``<prefix>_<name>``, see ``table``): a rebuild fills
+    a fresh set of tables by giving a subclass another prefix, then swaps them in.
+    """
+
+    prefix: ClassVar[str] = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._page = threading.local()
+
+    def table(self, name: str) -> str:
+        """The full name of one of this view's tables."""
+        return f"{self.prefix}_{name}"
 
     def apply(self, tracking: Tracking, statements: Sequence[Statement]) -> None:
-        """Run ``statements`` and record ``tracking`` atomically."""
+        """Run ``statements`` and record ``tracking`` atomically (inside a page: add them to the page)."""
+        curs = self.page_cursor()
+        if curs is not None:
+            for sql, params in statements:
+                curs.execute(sql.encode(), params, prepare=True)  # type: ignore[call-overload]
+            return
         with self.datastore.transaction(commit=True) as curs:
             for sql, params in statements:
                 curs.execute(sql.encode(), params, prepare=True)  # type: ignore[call-overload]
             self._insert_tracking(curs, tracking)
 
     def query(self, sql: str, params: dict[str, Any] | Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Rows of a read query as dicts, in one round trip (pooled autocommit connection, prepared)."""
+        """Rows of a read query as dicts, in one round trip (inside a page: seeing the page's writes)."""
+        curs = self.page_cursor()
+        if curs is not None:
+            return list(curs.execute(sql.encode(), params, prepare=True).fetchall())  # type: ignore[call-overload]
         with self.datastore.get_connection() as conn:
             return list(conn.execute(sql.encode(), params, prepare=True).fetchall())  # type: ignore[call-overload]
+
+    def page_cursor(self) -> psycopg.Cursor[DictRow] | None:
+        """The cursor of the page this thread has open on this view, if any."""
+        return getattr(self._page, "cursor", None)
+
+    @contextmanager
+    def page(self, curs: psycopg.Cursor[DictRow]) -> Iterator[None]:
+        """Within the block, ``apply`` and ``query`` in this thread use ``curs`` (a transaction the caller owns)."""
+        self._page.cursor = curs
+        try:
+            yield
+        finally:
+            self._page.cursor = None
+
+    def record_position(self, curs: psycopg.Cursor[DictRow], tracking: Tracking) -> None:
+        """Record ``tracking`` in the page's transaction; refused (IntegrityError) unless it moves forward."""
+        self._insert_tracking(curs, tracking)

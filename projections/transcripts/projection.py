@@ -12,18 +12,24 @@ from eventsourcing.utils import get_topic
 from domain.conversation import Conversation
 from projections._common import Statement, TrackedView
 
-CONVERSATIONS = "transcript_v1_conversations"
-MESSAGES = "transcript_v1_messages"
+PREFIX = "transcript_v1"
+CONVERSATIONS, MESSAGES = f"{PREFIX}_conversations", f"{PREFIX}_messages"
 
 
-def _touch(event: Any) -> Statement:
+class TranscriptView(TrackedView):
+    """Tables ``transcript_v1_*`` (created by migrations/0001) plus this projection's tracking table."""
+
+    prefix: ClassVar[str] = PREFIX
+
+
+def _touch(view: TranscriptView, event: Any) -> Statement:
     return (
-        f"UPDATE {CONVERSATIONS} SET last_activity_at = %(at)s, version = %(v)s WHERE id = %(id)s",
+        f"UPDATE {view.table('conversations')} SET last_activity_at = %(at)s, version = %(v)s WHERE id = %(id)s",
         {"at": event.timestamp, "v": event.originator_version, "id": event.originator_id},
     )
 
 
-def _message(event: Any, role: str, **fields: Any) -> Statement:
+def _message(view: TranscriptView, event: Any, role: str, **fields: Any) -> Statement:
     row = {
         "conversation_id": event.originator_id,
         "seq": event.originator_version,
@@ -42,11 +48,7 @@ def _message(event: Any, role: str, **fields: Any) -> Statement:
     }
     cols = ", ".join(row)
     vals = ", ".join(f"%({k})s" for k in row)
-    return f"INSERT INTO {MESSAGES} ({cols}) VALUES ({vals})", row
-
-
-class TranscriptView(TrackedView):
-    """Tables ``transcript_v1_*`` (created by migrations/0001) plus this projection's tracking table."""
+    return f"INSERT INTO {view.table('messages')} ({cols}) VALUES ({vals})", row
 
 
 class TranscriptProjection(Projection[TranscriptView]):
@@ -78,8 +80,8 @@ class TranscriptProjection(Projection[TranscriptView]):
             tracking,
             [
                 (
-                    f"INSERT INTO {CONVERSATIONS} (id, workspace_id, channel, end_user_id, end_user_email,"
-                    " end_user_name, status, started_at, last_activity_at, turns, version)"
+                    f"INSERT INTO {self.view.table('conversations')} (id, workspace_id, channel, end_user_id,"
+                    " end_user_email, end_user_name, status, started_at, last_activity_at, turns, version)"
                     " VALUES (%(id)s, %(ws)s, %(ch)s, %(uid)s, %(email)s, %(name)s, 'open', %(at)s, %(at)s, 0, %(v)s)",
                     {
                         "id": e.originator_id,
@@ -100,10 +102,11 @@ class TranscriptProjection(Projection[TranscriptView]):
         self.view.apply(
             tracking,
             [
-                _message(e, "user", message_id=e.message_id, text=e.personal["text"]),
-                _touch(e),
+                _message(self.view, e, "user", message_id=e.message_id, text=e.personal["text"]),
+                _touch(self.view, e),
                 (
-                    f"UPDATE {CONVERSATIONS} SET turns = turns + 1, status = 'open' WHERE id = %(id)s",
+                    f"UPDATE {self.view.table('conversations')} SET turns = turns + 1, status = 'open'"
+                    " WHERE id = %(id)s",
                     {"id": e.originator_id},
                 ),
             ],
@@ -115,6 +118,7 @@ class TranscriptProjection(Projection[TranscriptView]):
             tracking,
             [
                 _message(
+                    self.view,
                     e,
                     "assistant",
                     message_id=e.message_id,
@@ -126,9 +130,10 @@ class TranscriptProjection(Projection[TranscriptView]):
                     topic=e.topic,
                     prompt_version=e.prompt_version,
                 ),
-                _touch(e),
+                _touch(self.view, e),
                 (
-                    f"UPDATE {CONVERSATIONS} SET topic = %(t)s, last_confidence = %(c)s WHERE id = %(id)s",
+                    f"UPDATE {self.view.table('conversations')} SET topic = %(t)s, last_confidence = %(c)s"
+                    " WHERE id = %(id)s",
                     {"t": e.topic, "c": e.confidence, "id": e.originator_id},
                 ),
             ],
@@ -138,7 +143,10 @@ class TranscriptProjection(Projection[TranscriptView]):
     def _(self, e: Conversation.TurnFailed, tracking: Tracking) -> None:
         self.view.apply(
             tracking,
-            [_message(e, "system", reply_to=e.reply_to, text=e.reason, error_code=e.code), _touch(e)],
+            [
+                _message(self.view, e, "system", reply_to=e.reply_to, text=e.reason, error_code=e.code),
+                _touch(self.view, e),
+            ],
         )
 
     @process_event.register
@@ -146,9 +154,10 @@ class TranscriptProjection(Projection[TranscriptView]):
         self.view.apply(
             tracking,
             [
-                _touch(e),
+                _touch(self.view, e),
                 (
-                    f"UPDATE {CONVERSATIONS} SET status = 'resolved', resolved_by = %(by)s WHERE id = %(id)s",
+                    f"UPDATE {self.view.table('conversations')} SET status = 'resolved', resolved_by = %(by)s"
+                    " WHERE id = %(id)s",
                     {"by": e.by, "id": e.originator_id},
                 ),
             ],
@@ -159,9 +168,10 @@ class TranscriptProjection(Projection[TranscriptView]):
         self.view.apply(
             tracking,
             [
-                _touch(e),
+                _touch(self.view, e),
                 (
-                    f"UPDATE {CONVERSATIONS} SET status = 'closed', closed_reason = %(r)s WHERE id = %(id)s",
+                    f"UPDATE {self.view.table('conversations')} SET status = 'closed', closed_reason = %(r)s"
+                    " WHERE id = %(id)s",
                     {"r": e.reason, "id": e.originator_id},
                 ),
             ],
@@ -172,9 +182,9 @@ class TranscriptProjection(Projection[TranscriptView]):
         self.view.apply(
             tracking,
             [
-                _touch(e),
+                _touch(self.view, e),
                 (
-                    f"UPDATE {CONVERSATIONS} SET csat = %(s)s WHERE id = %(id)s",
+                    f"UPDATE {self.view.table('conversations')} SET csat = %(s)s WHERE id = %(id)s",
                     {"s": e.score, "id": e.originator_id},
                 ),
             ],

@@ -13,11 +13,14 @@ from eventsourcing.utils import get_topic
 from domain.conversation import Conversation
 from projections._common import TrackedView
 
-USAGE = "usage_v1_monthly"
+PREFIX = "usage_v1"
+USAGE = f"{PREFIX}_monthly"
 
 
 class UsageView(TrackedView):
     """Table ``usage_v1_monthly`` (migrations/0001) plus tracking."""
+
+    prefix: ClassVar[str] = PREFIX
 
     def tokens_this_month(self, workspace_id: UUID) -> int:
         """All tokens recorded for the workspace in the current UTC calendar month."""
@@ -46,8 +49,8 @@ class UsageProjection(Projection[UsageView]):
             tracking,
             [
                 (
-                    f"INSERT INTO {USAGE} AS u (workspace_id, month, input_tokens, output_tokens, cache_read_tokens,"
-                    " cache_write_tokens, cost_usd, unknown_cost_calls, calls) VALUES (%(ws)s,"
+                    f"INSERT INTO {self.view.table('monthly')} AS u (workspace_id, month, input_tokens, output_tokens,"
+                    " cache_read_tokens, cache_write_tokens, cost_usd, unknown_cost_calls, calls) VALUES (%(ws)s,"
                     " date_trunc('month', %(at)s AT TIME ZONE 'UTC')::date, %(i)s, %(o)s, %(cr)s, %(cw)s,"
                     " %(cost)s, %(unknown)s, 1) ON CONFLICT (workspace_id, month) DO UPDATE SET"
                     " input_tokens = u.input_tokens + EXCLUDED.input_tokens,"

@@ -1,0 +1,160 @@
+"""Run one projection: one active replica per projection, the others hot standbys; events applied in pages.
+
+The active replica holds a session-level PostgreSQL advisory lock on its own connection, and applies every page
+on that same connection: if the connection (or the process) dies, the lock goes with it and a standby, polling for
+the lock, takes over from the tracked position. Pages take what is in the store, up to ``batch`` events, so under
+a light load a page is one event and under a heavy one many share a commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.utils import Environment
+from psycopg import sql
+
+from commands.application import ChatAssistApp
+from projections._paging import PageApplier, PositionMoved, ProjectionStopped, lock_key, read_page
+
+log = logging.getLogger("chatassist.projections")
+# Pages are read and written on the runner's own connection: the pools only create tables and answer wait().
+RUNNER_POOL = {"POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "2"}
+
+
+class PagedRunner:
+    """Runs ``projection_class`` over the store in a background thread (``start``/``stop``, or as a context)."""
+
+    def __init__(
+        self,
+        projection_class: type[Any],
+        view_class: type[Any],
+        env: dict[str, str],
+        *,
+        batch: int = 500,
+        standby_poll_s: float = 0.5,
+        idle_wait_s: float = 0.25,
+    ) -> None:
+        env = {**env, **RUNNER_POOL}
+        self.app = ChatAssistApp(env=env)
+        factory = InfrastructureFactory.construct(env=Environment(projection_class.name, env))
+        self.view: Any = factory.tracking_recorder(view_class)  # type: ignore[type-var]
+        self.projection: Any = projection_class(view=self.view)
+        self.applier = PageApplier(self.app.name, self.app.mapper, self.projection, self.view)
+        self.batch, self.standby_poll_s, self.idle_wait_s = batch, standby_poll_s, idle_wait_s
+        self.error: BaseException | None = None
+        self.active = threading.Event()
+        self.position: int | None = None
+        self._stopping = threading.Event()
+        self._advanced = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name=f"projection-{projection_class.name}", daemon=True)
+
+    # --- lifecycle ----------------------------------------------------------------------------------------------
+
+    def start(self) -> PagedRunner:
+        """Start the runner's thread (as a standby until it holds the projection's lock)."""
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop applying (the current page commits or rolls back first) and close the runner's connections."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self.app.close()
+        self.view.datastore.close()
+
+    def __enter__(self) -> PagedRunner:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def run_forever(self, timeout: float | None = None) -> None:
+        """Block until stopped (or ``timeout``); re-raise the error that stopped the projection."""
+        self._thread.join(timeout)
+        if self.error is not None:
+            raise self.error
+
+    def wait(self, notification_id: int | None, timeout: float = 1.0) -> None:
+        """Block until the view has applied ``notification_id`` (by this replica or another one)."""
+        deadline = time.monotonic() + timeout
+        while notification_id is not None:
+            if self.error is not None:
+                raise self.error
+            if (self.position or 0) >= notification_id or self.view.has_tracking_id(self.app.name, notification_id):
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"{self.projection.name} did not reach position {notification_id} in {timeout}s")
+            with self._advanced:
+                self._advanced.wait(min(remaining, 0.05))
+
+    # --- the loop -----------------------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                with self._connect() as conn:
+                    if self._acquire(conn):
+                        self._apply_until_stopped(conn)
+            except ProjectionStopped as err:
+                self.error = err
+                return
+            except psycopg.OperationalError as err:
+                log.warning("%s: lost the database connection (%s); reconnecting", self.projection.name, err)
+                self._stopping.wait(1.0)
+            except BaseException as err:  # an error of ours: surface it through wait() and run_forever()
+                log.exception("%s: runner failed", self.projection.name)
+                self.error = err
+                return
+            finally:
+                self.active.clear()
+                with self._advanced:
+                    self._advanced.notify_all()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        name = f"chatassist projection {self.projection.name} pid {os.getpid()}"
+        return psycopg.connect(**self.view.datastore.pool.kwargs, autocommit=True, application_name=name)
+
+    def _acquire(self, conn: psycopg.Connection[Any]) -> bool:
+        """Poll for the projection's lock until held (True) or stopped (False)."""
+        key = lock_key("runner", self.view)
+        while not self._stopping.is_set():
+            row = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0)) AS held", (key,)).fetchone()
+            if row and row["held"]:
+                log.info("%s: active (this replica applies the events)", self.projection.name)
+                self.active.set()
+                return True
+            self._stopping.wait(self.standby_poll_s)
+        return False
+
+    def _apply_until_stopped(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.app.recorder.channel_name)))
+        self.position = self.applier.position(conn)
+        topics = self.projection.topics
+        while not self._stopping.is_set():
+            page = read_page(conn, self.app.recorder.events_table_name, self.position, topics, self.batch)
+            if not page:
+                for _ in conn.notifies(timeout=self.idle_wait_s, stop_after=1):
+                    pass
+                continue
+            try:
+                self.applier.apply(conn, page, self.position)
+            except PositionMoved as moved:
+                log.info(
+                    "%s: the tracked position moved from %s to %s (a rebuild swapped the tables); resuming there",
+                    self.projection.name,
+                    self.position,
+                    moved.position,
+                )
+                self.position = moved.position
+                continue
+            with self._advanced:
+                self.position = page[-1].id
+                self._advanced.notify_all()

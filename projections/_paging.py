@@ -1,0 +1,131 @@
+"""Apply a page of events to a projection in one transaction, with the tracking position of its last event.
+
+Every page starts by taking a transaction-level advisory lock named after the view's tracking table and reading the
+tracked position: pages of two runners of one projection, and a rebuild's swap, are applied one after the other,
+and a page whose runner is not where the tracking row says (another replica moved on, a rebuild swapped the tables)
+writes nothing and tells the runner where to resume. Exactly once: a page's rows and its position commit together.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from contextlib import nullcontext
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import Mapper, Notification, Tracking
+from psycopg import sql
+from psycopg.rows import DictRow
+
+from projections._common import TrackedView
+
+log = logging.getLogger("chatassist.projections")
+
+
+class ProjectionStopped(Exception):
+    """The projection met an event it cannot apply and stopped at it: nothing of that event was written."""
+
+
+class PositionMoved(Exception):
+    """The tracking row is not at the runner's position: nothing was written; resume after ``position``."""
+
+    def __init__(self, position: int | None) -> None:
+        super().__init__(f"the tracked position is {position}")
+        self.position = position
+
+
+def lock_key(kind: str, view: TrackedView) -> str:
+    """The name hashed into an advisory lock of ``kind`` (apply, runner, rebuild) for ``view``'s tracking table."""
+    return f"chatassist.projection.{kind}:{view.tracking_table_name}"
+
+
+def describe(notification: Notification) -> str:
+    """The event of a notification, as an operator looks it up in the store."""
+    topic = notification.topic.rsplit(":", 1)[-1]
+    return (
+        f"{topic} at position {notification.id}"
+        f" (aggregate {notification.originator_id} version {notification.originator_version})"
+    )
+
+
+def read_page(
+    conn: psycopg.Connection[DictRow], events_table: str, after: int | None, topics: Sequence[str], limit: int
+) -> list[Notification]:
+    """The next ``limit`` notifications after position ``after`` among ``topics`` (all topics when empty)."""
+    query = sql.SQL(
+        "SELECT notification_id, originator_id, originator_version, topic, state FROM {} WHERE notification_id > %s"
+    ).format(sql.Identifier(events_table))
+    params: list[Any] = [after or 0]
+    if topics:
+        query += sql.SQL(" AND topic = ANY(%s)")
+        params.append(list(topics))
+    rows = conn.execute(query + sql.SQL(" ORDER BY notification_id LIMIT %s"), [*params, limit], prepare=True)
+    return [
+        Notification(
+            id=r["notification_id"],
+            originator_id=r["originator_id"],
+            originator_version=r["originator_version"],
+            topic=r["topic"],
+            state=bytes(r["state"]),
+        )
+        for r in rows
+    ]
+
+
+class PageApplier:
+    """Applies pages of notifications to ``projection`` (whose view is ``view``) on a caller-owned connection."""
+
+    def __init__(self, app_name: str, mapper: Mapper[Any], projection: Any, view: TrackedView) -> None:
+        self.app_name, self.mapper, self.projection, self.view = app_name, mapper, projection, view
+        self.key = lock_key("apply", view)
+        self.position_sql = sql.SQL("SELECT notification_id FROM {}.{} WHERE application_name = %s").format(
+            sql.Identifier(view.datastore.schema), sql.Identifier(view.tracking_table_name)
+        )
+
+    def position(self, conn: psycopg.Connection[DictRow]) -> int | None:
+        """The tracked position (None before the first event)."""
+        row = conn.execute(self.position_sql, (self.app_name,)).fetchone()
+        return None if row is None else int(row["notification_id"])
+
+    def apply(self, conn: psycopg.Connection[DictRow], notifications: Sequence[Notification], at: int | None) -> None:
+        """Apply ``notifications`` (the next ones after position ``at``) in one transaction.
+
+        Raises PositionMoved when the tracking row is not at ``at``, ProjectionStopped (after committing the events
+        before it, one by one) when an event cannot be applied, psycopg.OperationalError when the connection fails.
+        """
+        try:
+            self._page(conn, notifications, at, pipeline=True)
+            return
+        except (PositionMoved, psycopg.OperationalError):
+            raise
+        except Exception:
+            log.info(
+                "%s: a page of %d events failed; applying them one by one", self.projection.name, len(notifications)
+            )
+        for notification in notifications:
+            try:
+                self._page(conn, [notification], at, pipeline=False)
+            except (PositionMoved, psycopg.OperationalError):
+                raise
+            except Exception as err:
+                message = f"{self.projection.name}: cannot apply {describe(notification)}: {err!r}; stopped there"
+                log.error("%s (the event is not skipped: fix the projection and restart it)", message)
+                raise ProjectionStopped(message) from err
+            at = notification.id
+
+    def _page(
+        self, conn: psycopg.Connection[DictRow], notifications: Sequence[Notification], at: int | None, pipeline: bool
+    ) -> None:
+        with conn.transaction(), conn.cursor() as curs:
+            curs.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (self.key,), prepare=True)
+            # A new statement, so a new snapshot (READ COMMITTED): it sees what a swap committed while we waited.
+            row = curs.execute(self.position_sql, (self.app_name,), prepare=True).fetchone()
+            tracked = None if row is None else int(row["notification_id"])
+            if tracked != at:
+                raise PositionMoved(tracked)
+            with conn.pipeline() if pipeline else nullcontext(), self.view.page(curs):
+                for notification in notifications:
+                    event = self.mapper.to_domain_event(notification)
+                    self.projection.process_event(event, Tracking(self.app_name, notification.id))
+                self.view.record_position(curs, Tracking(self.app_name, notifications[-1].id))

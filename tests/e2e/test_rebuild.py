@@ -1,0 +1,194 @@
+"""`chatassist projections rebuild NAME`: every projection rebuilt into new tables gives the same rows as the
+incremental run; the dashboards read the old tables during the rebuild and the new ones right after; the live
+runner continues on the swapped tables from the rebuilt position; progress lines; an unknown NAME exits 2."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import threading
+import uuid
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from chatassist.bootstrap import PROJECTIONS, Container
+from chatassist.rebuild import RebuildRefused, rebuild
+from commands.create_workspace import cmd as create_ws
+from domain.conversation import Conversation, ModelCall
+from read_api.get_transcript.query import get_transcript
+from tests.conftest import data_root
+
+
+def live_tables(container: Container, name: str) -> list[str]:
+    """The live tables of projection ``name`` (its prefix, tracking table aside)."""
+    projection_class, view_class = PROJECTIONS[name]
+    with psycopg.connect(container.database_url) as conn:
+        rows = conn.execute(
+            "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE %s AND relname <> %s ORDER BY 1",
+            (view_class.prefix.replace("_", r"\_") + r"\_%", f"{projection_class.name.lower()}_tracking"),
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def dump(container: Container, tables: list[str]) -> dict[str, list[str]]:
+    """Every row of every table as PostgreSQL's text of the row, sorted."""
+    with psycopg.connect(container.database_url) as conn:
+        return {t: [r[0] for r in conn.execute(f"SELECT t::text FROM {t} t ORDER BY 1".encode())] for t in tables}
+
+
+def leftovers(container: Container) -> list[str]:
+    """Tables a rebuild creates and must not leave behind."""
+    with psycopg.connect(container.database_url) as conn:
+        rows = conn.execute("SELECT relname FROM pg_class WHERE relname LIKE 'rb\\_%' OR relname LIKE 'old\\_%'")
+        return [r[0] for r in rows]
+
+
+def a_turn(container: Container, workspace_id: uuid.UUID, text: str) -> uuid.UUID:
+    """A conversation of one answered turn with its model call, rated and closed."""
+    c = Conversation(workspace_id, "widget", {"user_id": "visitor-rebuild"})
+    c.receive("m1", text)
+    call = ModelCall("c1", "anthropic", "claude-sonnet-4-6", 1, 1, 1200, 80, 0, 0, 210.0, 950.0,
+                     Decimal("0.0048"), "ok")  # fmt: skip
+    c.record_model_call("m1", call)
+    c.reply("r1", "m1", "Here is how.", confidence=0.9, topic="billing", provider="anthropic",
+            model="claude-sonnet-4-6", prompt_version=1)  # fmt: skip
+    c.rate(5, None)
+    c.close("idle")
+    container.app.save(c)
+    return c.id
+
+
+@pytest.fixture
+def ws(container: Container) -> uuid.UUID:
+    """A workspace with one finished conversation (so every projection has rows)."""
+    workspace_id = create_ws.execute(container.app, create_ws.CreateWorkspace("Rebuild Inc")).workspace_id
+    a_turn(container, workspace_id, "How do I pay?")
+    return workspace_id
+
+
+@pytest.mark.parametrize("name", list(PROJECTIONS))
+def test_a_rebuild_gives_the_same_rows_and_the_live_runner_continues_on_the_new_tables(
+    name: str, ws: uuid.UUID, container: Container
+) -> None:
+    # Given the live projection caught up
+    container.wait_for_projections()
+    tables = live_tables(container, name)
+    before = dump(container, tables)
+    assert any(before.values()), f"{name} has no rows to rebuild"
+    # When it is rebuilt into new tables, 7 events per transaction (many pages), while its live runner runs
+    out = io.StringIO()
+    result = rebuild(container, name, batch=7, stream=out)
+    # I expect the swapped-in tables to hold exactly the rows of the incremental run, and nothing left behind
+    assert dump(container, tables) == before
+    assert result.tables == tables and result.events > 0 and leftovers(container) == []
+    # and the live tracking row at the rebuilt position
+    live = next(r for r in container.runners if r.projection.name == PROJECTIONS[name][0].name)
+    assert live.view.max_tracking_id(container.app.name) == result.position
+    # and progress lines (not a terminal here) with position / max, events/s and the ETA, then a summary
+    lines = out.getvalue().splitlines()
+    assert f"rebuild {name}: position" in lines[0] and "events/s, ETA" in lines[0]
+    assert lines[-1].startswith(f"rebuild {name}: {result.events:,} events in")
+    # When more events are written after the swap
+    conversation_id = a_turn(container, ws, "And after the rebuild?")
+    create_ws.execute(container.app, create_ws.CreateWorkspace("After Rebuild Inc"))
+    container.wait_for_projections()
+    # I expect the live runner to have applied them to the new tables
+    assert live.error is None
+    assert live.view.max_tracking_id(container.app.name) == container.last_position(live.projection.topics)
+    assert dump(container, tables) != before
+    if name == "transcripts":
+        transcript = get_transcript(container.transcripts, ws, conversation_id)
+        assert transcript is not None and transcript.messages[0].text == "And after the rebuild?"
+
+
+def test_the_dashboards_read_the_old_tables_during_the_rebuild_and_the_new_ones_after(
+    ws: uuid.UUID, container: Container
+) -> None:
+    # Given the transcripts caught up, with N conversations
+    container.wait_for_projections()
+    count_sql = "SELECT count(*) AS n FROM transcript_v1_conversations"
+    n = container.transcripts.query(count_sql)[0]["n"]
+    # When a slow rebuild (one event per transaction) runs in the background
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            rebuild(container, "transcripts", batch=1, stream=io.StringIO())
+        except BaseException as err:  # pragma: no cover - reported below
+            errors.append(err)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    seen, during = [], 0
+    while worker.is_alive():
+        # the web's own view (pooled, prepared statements) reads the live table meanwhile
+        seen.append(container.transcripts.query(count_sql)[0]["n"])
+        if leftovers(container):
+            during += 1
+    worker.join()
+    # I expect every read during the rebuild to see all N conversations (never a half-built table)
+    assert errors == [] and during > 0
+    assert set(seen) == {n}
+    # and the same reader to see the rebuilt table right after
+    assert container.transcripts.query(count_sql)[0]["n"] == n and leftovers(container) == []
+
+
+def test_a_second_rebuild_of_the_same_projection_is_refused_while_one_runs(container: Container) -> None:
+    # Given a rebuild of usage holding its lock
+    from chatassist.rebuild import Rebuild
+    from projections._paging import lock_key
+
+    holder = Rebuild(container, "usage")
+    with psycopg.connect(container.database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (lock_key("rebuild", holder.live_view),))
+        # When another starts, I expect it refused with a clear message
+        with pytest.raises(RebuildRefused, match="another rebuild of it is running"):
+            rebuild(container, "usage")
+    holder.live_view.datastore.close()
+
+
+def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``python -m chatassist.cli ...`` as a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "chatassist.cli", *args],
+        cwd=data_root(),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def cli_env(container: Container) -> dict[str, str]:
+    """The environment of a CLI process on the test database (small pools: the server's slots are shared)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATASSIST_", "DATABASE_URL", "REDIS_URL"))}
+    return {**env, "DATABASE_URL": container.database_url, "REDIS_URL": container.redis_url,
+            "CHATASSIST_DB_POOL_SIZE": "1"}  # fmt: skip
+
+
+def test_the_cli_refuses_an_unknown_projection_with_exit_code_2(cli_env: dict[str, str]) -> None:
+    done = cli("projections", "rebuild", "nope", env=cli_env)
+    assert done.returncode == 2
+    assert "unknown projection 'nope'; known: transcripts, usage, analytics, audit" in done.stderr
+    done = cli("projections", "rebuild", "usage", "--batch", "0", env=cli_env)
+    assert done.returncode == 2 and "--batch: expected a whole number of at least 1" in done.stderr
+
+
+def test_the_cli_rebuilds_with_progress_lines(ws: uuid.UUID, container: Container, cli_env: dict[str, str]) -> None:
+    # Given usage caught up
+    container.wait_for_projections()
+    before = dump(container, ["usage_v1_monthly"])
+    # When the command rebuilds it (not on a terminal)
+    done = cli("projections", "rebuild", "usage", "--batch", "2", env=cli_env)
+    # I expect success, plain progress lines and the summary, and the same rows
+    assert done.returncode == 0, done.stderr
+    assert "rebuild usage: position" in done.stderr and "\r" not in done.stderr
+    assert "swapped at position" in done.stderr
+    assert dump(container, ["usage_v1_monthly"]) == before

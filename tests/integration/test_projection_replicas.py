@@ -1,0 +1,224 @@
+"""Several replicas of a projection runner: one applies at a time, none applies an event twice, a standby takes over
+when the active one dies; an event a projection cannot handle stops it at that event, not skipped."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import psycopg
+import pytest
+from eventsourcing.utils import get_topic
+
+from chatassist.bootstrap import SMALL_POOL, Container, bootstrap
+from chatassist.projection_runner import PagedRunner
+from chatassist.settings import Settings
+from domain.conversation import Conversation, ModelCall
+from domain.escalation import Decision
+from projections._paging import ProjectionStopped
+from projections.analytics.projection import AnalyticsProjection, AnalyticsView
+from projections.usage.projection import UsageProjection, UsageView
+from tests.conftest import data_root
+from tests.support.services import throwaway_database
+
+
+def poll(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Wait until ``condition()`` holds, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def own(service_urls: tuple[str, str], settings: Settings) -> Iterator[Container]:
+    """A container on its own throwaway database, with no projection running (and a small pool)."""
+    with throwaway_database(service_urls[0]) as url:
+        c = bootstrap(replace(settings, database_url=url, db_pool_size=1))
+        try:
+            yield c
+        finally:
+            c.close()
+
+
+def model_calls(container: Container, workspace_id: uuid.UUID, n: int, tokens: int = 100) -> None:
+    """``n`` conversations of one turn, each with one model call of ``tokens`` input tokens, saved together."""
+    conversations = []
+    for i in range(n):
+        c = Conversation(workspace_id, "widget", {"user_id": f"v{i}"})
+        c.receive(f"m{i}", "Where is my order?")
+        call = ModelCall(f"c{i}", "anthropic", "claude-sonnet-4-6", 1, 1, tokens, 10, 0, 0, 200.0, 900.0,
+                         Decimal("0.001"), "ok")  # fmt: skip
+        c.record_model_call(f"m{i}", call)
+        conversations.append(c)
+    container.app.save(*conversations)
+
+
+@pytest.fixture
+def probe(own: Container) -> Iterator[psycopg.Connection[Any]]:
+    """One connection for the test's own queries (the server's connection slots are shared)."""
+    with psycopg.connect(own.database_url, autocommit=True) as conn:
+        yield conn
+
+
+def usage_of(conn: psycopg.Connection[Any], workspace_id: uuid.UUID) -> tuple[int, int] | None:
+    """(calls, input tokens) of the workspace this month, from the usage view."""
+    row = conn.execute(
+        "SELECT calls, input_tokens FROM usage_v1_monthly WHERE workspace_id = %s", (workspace_id,)
+    ).fetchone()
+    return None if row is None else (int(row[0]), int(row[1]))
+
+
+def runner(container: Container, projection: Any = UsageProjection, view: Any = UsageView) -> PagedRunner:
+    """A replica of ``projection`` that polls for the lock often (quick takeover in tests)."""
+    env = {**container.es_env, **SMALL_POOL}
+    return PagedRunner(projection, view, env, standby_poll_s=0.05).start()
+
+
+def test_two_replicas_apply_each_event_once_and_the_standby_takes_over(
+    own: Container, probe: psycopg.Connection[Any]
+) -> None:
+    # Given two replicas of the usage projection running at once
+    a, b = runner(own), runner(own)
+    try:
+        poll(lambda: a.active.is_set() or b.active.is_set())
+        # When 40 model calls of 100 input tokens are written in 8 commits while both run
+        ws = uuid.uuid4()
+        for _ in range(8):
+            model_calls(own, ws, 5)
+        a.wait(own.last_position(UsageProjection.topics), timeout=10)
+        # I expect exactly one replica active and every call counted once
+        assert [a.active.is_set(), b.active.is_set()].count(True) == 1
+        assert usage_of(probe, ws) == (40, 4000)
+        # When the active replica stops and 10 more calls are written
+        active, standby = (a, b) if a.active.is_set() else (b, a)
+        active.stop()
+        model_calls(own, ws, 10)
+        # I expect the standby to take over and continue from where the other stopped, counting each call once
+        poll(standby.active.is_set)
+        standby.wait(own.last_position(UsageProjection.topics), timeout=10)
+        assert usage_of(probe, ws) == (50, 5000)
+        assert standby.error is None and active.error is None
+    finally:
+        a.stop()
+        b.stop()
+
+
+def active_pid(conn: psycopg.Connection[Any]) -> int | None:
+    """The process id (from its connection's application_name) of the replica holding usage_v1's runner lock."""
+    row = conn.execute(
+        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+        " WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'chatassist projection usage_v1 %'"
+        " AND a.datname = current_database()"
+    ).fetchone()
+    return None if row is None else int(row[0].rsplit(" ", 1)[1])
+
+
+def test_killing_the_active_runner_process_lets_the_standby_continue(
+    own: Container, probe: psycopg.Connection[Any]
+) -> None:
+    # Given two `chatassist projections run usage` processes on the same database
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATASSIST_", "DATABASE_URL", "REDIS_URL"))}
+    env.update(DATABASE_URL=own.database_url, REDIS_URL=own.redis_url, CHATASSIST_DB_POOL_SIZE="1")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "chatassist.cli", "projections", "run", "usage"],
+            cwd=data_root(),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    try:
+        poll(lambda: active_pid(probe) in {p.pid for p in procs}, timeout=60)
+        ws = uuid.uuid4()
+        model_calls(own, ws, 20)
+        poll(lambda: usage_of(probe, ws) == (20, 2000))
+        # When the active one is killed (SIGKILL: no clean shutdown) and 20 more calls are written
+        killed = next(p for p in procs if p.pid == active_pid(probe))
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(10)
+        model_calls(own, ws, 20)
+        # I expect the other process to take the lock and apply them, each once
+        survivor = next(p for p in procs if p is not killed)
+        poll(lambda: active_pid(probe) == survivor.pid)
+        poll(lambda: usage_of(probe, ws) == (40, 4000))
+        time.sleep(0.3)
+        assert usage_of(probe, ws) == (40, 4000) and survivor.poll() is None
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+                p.wait(15)
+
+
+class StrictView(AnalyticsView):
+    """The analytics tables under a scratch prefix, so this test writes nowhere else."""
+
+    prefix: ClassVar[str] = "strict_v1"
+
+
+class StrictProjection(AnalyticsProjection):
+    """Analytics also subscribed to Escalated, which it has no handler for."""
+
+    name = "strict_v1"
+    topics: ClassVar[tuple[str, ...]] = (*AnalyticsProjection.topics, get_topic(Conversation.Escalated))
+
+
+def test_an_event_the_projection_cannot_handle_stops_it_there(own: Container, caplog: pytest.LogCaptureFixture) -> None:
+    with psycopg.connect(own.database_url, autocommit=True) as conn:
+        for t in ("conversations", "usage_daily", "workspaces"):
+            conn.execute(f"CREATE TABLE strict_v1_{t} (LIKE analytics_v1_{t} INCLUDING ALL)".encode())
+    # Given a conversation whose third event is an escalation, then a second conversation
+    ws = uuid.uuid4()
+    c = Conversation(ws, "widget", {"user_id": "v1"})
+    c.receive("m1", "I will sue you")
+    c.escalate("m1", Decision("legal", 1, "escalate", "legal threat", {}, "legal", "A person will reply.", "legal"))
+    own.app.save(c)
+    model_calls(own, ws, 1)
+    escalated = own.last_position((get_topic(Conversation.Escalated),))
+    assert escalated is not None
+    # When the projection runs
+    caplog.set_level(logging.ERROR, logger="chatassist.projections")
+    r = runner(own, StrictProjection, StrictView)
+    try:
+        poll(lambda: r.error is not None)
+        # I expect it stopped with an error naming the event and its position, logged
+        assert isinstance(r.error, ProjectionStopped)
+        assert f"Escalated at position {escalated}" in str(r.error)
+        assert any(f"Escalated at position {escalated}" in m for m in caplog.messages)
+        # and every event before it applied, and nothing at or after it (not skipped)
+        assert r.view.max_tracking_id(own.app.name) == escalated - 1
+        with pytest.raises(ProjectionStopped):
+            r.wait(escalated, timeout=1)
+    finally:
+        r.stop()
+    rows = strict_rows(own)
+    assert rows == [(1, 0)]  # the first conversation: its message counted, the second conversation not there
+    # When it is started again, it stops at the same event again
+    again = runner(own, StrictProjection, StrictView)
+    try:
+        poll(lambda: again.error is not None)
+        assert again.view.max_tracking_id(own.app.name) == escalated - 1
+    finally:
+        again.stop()
+
+
+def strict_rows(container: Container) -> list[tuple[int, int]]:
+    """(turns, model calls) of every conversation in the scratch analytics table."""
+    with psycopg.connect(container.database_url) as conn:
+        return [
+            (int(r[0]), int(r[1]))
+            for r in conn.execute("SELECT turns, model_calls FROM strict_v1_conversations ORDER BY started_at")
+        ]
