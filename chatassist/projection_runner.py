@@ -42,6 +42,7 @@ class PagedRunner:
     ) -> None:
         env = {**env, **RUNNER_POOL}
         self.app = ChatAssistApp(env=env)
+        self.app.close()  # its tables exist now; pages are read on the runner's own connection
         factory = InfrastructureFactory.construct(env=Environment(projection_class.name, env))
         self.view: Any = factory.tracking_recorder(view_class)  # type: ignore[type-var]
         self.projection: Any = projection_class(view=self.view)

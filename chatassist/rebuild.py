@@ -97,6 +97,12 @@ class Rebuild:
 
     def run(self) -> RebuildResult:
         """Rebuild, catch up, swap, drop the old tables."""
+        try:
+            return self._run()
+        finally:
+            self.live_view.datastore.close()
+
+    def _run(self) -> RebuildResult:
         started = time.monotonic()
         with psycopg.connect(**self.live_view.datastore.pool.kwargs, autocommit=True) as conn:
             held = conn.execute(
@@ -105,30 +111,18 @@ class Rebuild:
             if not (held and held["held"]):
                 raise RebuildRefused(f"{self.name}: another rebuild of it is running")
             tables = self._live_tables(conn)
+            build_tracking = _q(f"{BUILD}{self.tracking_name()}_tracking")
             self._drop(conn, tables, BUILD)
             self._drop(conn, tables, OLD)
-            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_q(f"{BUILD}{self.tracking_name()}_tracking")))
-            self._create_copies(conn, tables)
-            build_view = self._build_view()
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(build_tracking))
             try:
-                applier = PageApplier(
-                    self.container.app.name,
-                    self.container.app.mapper,
-                    self.projection_class(view=build_view),
-                    build_view,
-                )
-                conn.execute("SET synchronous_commit = off")  # the copies are thrown away if this process dies
-                total, head = self._count(conn)
-                progress = Progress(f"rebuild {self.name}", total, head or 0, self.stream)
-                position, done = self._apply_to_head(conn, applier, None, 0, progress)
-                self._finish_copies(conn, tables)
-                position, done = self._apply_to_head(conn, applier, position, done, progress)
-                position, done = self._swap(conn, tables, applier, position, done, progress)
+                position, done, progress = self._build_and_swap(conn, tables)
+            except BaseException:
+                self._drop(conn, tables, BUILD)  # the live tables are untouched: the swap is all or nothing
+                raise
             finally:
-                build_view.datastore.close()
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(build_tracking))
             self._drop(conn, tables, OLD)
-            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_q(build_view.tracking_table_name)))
-        self.live_view.datastore.close()
         seconds = time.monotonic() - started
         result = RebuildResult(self.name, done, position, seconds, [t.name for t in tables])
         progress.finish(
@@ -136,6 +130,23 @@ class Rebuild:
             f" swapped at position {position}; tables {', '.join(result.tables)}"
         )
         return result
+
+    def _build_and_swap(self, conn: psycopg.Connection[Any], tables: list[Table]) -> tuple[int | None, int, Progress]:
+        self._create_copies(conn, tables)
+        build_view = self._build_view()
+        try:
+            projection = self.projection_class(view=build_view)
+            applier = PageApplier(self.container.app.name, self.container.app.mapper, projection, build_view)
+            conn.execute("SET synchronous_commit = off")  # the copies are thrown away if this process dies
+            total, head = self._count(conn)
+            progress = Progress(f"rebuild {self.name}", total, head or 0, self.stream)
+            position, done = self._apply_to_head(conn, applier, None, 0, progress)
+            self._finish_copies(conn, tables)
+            position, done = self._apply_to_head(conn, applier, position, done, progress)
+            position, done = self._swap(conn, tables, applier, position, done, progress)
+            return position, done, progress
+        finally:
+            build_view.datastore.close()
 
     # --- the tables ---------------------------------------------------------------------------------------------
 
