@@ -9,7 +9,9 @@ import subprocess
 import sys
 import threading
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 import pytest
@@ -22,28 +24,32 @@ from read_api.get_transcript.query import get_transcript
 from tests.conftest import data_root
 
 
-def live_tables(container: Container, name: str) -> list[str]:
+@pytest.fixture(scope="module")
+def db(container: Container) -> Iterator[psycopg.Connection[Any]]:
+    """One connection for the tests' own queries (the server's connection slots are shared)."""
+    with psycopg.connect(container.database_url, autocommit=True) as conn:
+        yield conn
+
+
+def live_tables(db: psycopg.Connection[Any], name: str) -> list[str]:
     """The live tables of projection ``name`` (its prefix, tracking table aside)."""
     projection_class, view_class = PROJECTIONS[name]
-    with psycopg.connect(container.database_url) as conn:
-        rows = conn.execute(
-            "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE %s AND relname <> %s ORDER BY 1",
-            (view_class.prefix.replace("_", r"\_") + r"\_%", f"{projection_class.name.lower()}_tracking"),
-        ).fetchall()
+    rows = db.execute(
+        "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE %s AND relname <> %s ORDER BY 1",
+        (view_class.prefix.replace("_", r"\_") + r"\_%", f"{projection_class.name.lower()}_tracking"),
+    ).fetchall()
     return [r[0] for r in rows]
 
 
-def dump(container: Container, tables: list[str]) -> dict[str, list[str]]:
+def dump(db: psycopg.Connection[Any], tables: list[str]) -> dict[str, list[str]]:
     """Every row of every table as PostgreSQL's text of the row, sorted."""
-    with psycopg.connect(container.database_url) as conn:
-        return {t: [r[0] for r in conn.execute(f"SELECT t::text FROM {t} t ORDER BY 1".encode())] for t in tables}
+    return {t: [r[0] for r in db.execute(f"SELECT t::text FROM {t} t ORDER BY 1".encode())] for t in tables}
 
 
-def leftovers(container: Container) -> list[str]:
+def leftovers(db: psycopg.Connection[Any]) -> list[str]:
     """Tables a rebuild creates and must not leave behind."""
-    with psycopg.connect(container.database_url) as conn:
-        rows = conn.execute("SELECT relname FROM pg_class WHERE relname LIKE 'rb\\_%' OR relname LIKE 'old\\_%'")
-        return [r[0] for r in rows]
+    rows = db.execute("SELECT relname FROM pg_class WHERE relname LIKE 'rb\\_%' OR relname LIKE 'old\\_%'")
+    return [r[0] for r in rows]
 
 
 def a_turn(container: Container, workspace_id: uuid.UUID, text: str) -> uuid.UUID:
@@ -71,19 +77,19 @@ def ws(container: Container) -> uuid.UUID:
 
 @pytest.mark.parametrize("name", list(PROJECTIONS))
 def test_a_rebuild_gives_the_same_rows_and_the_live_runner_continues_on_the_new_tables(
-    name: str, ws: uuid.UUID, container: Container
+    name: str, ws: uuid.UUID, container: Container, db: psycopg.Connection[Any]
 ) -> None:
     # Given the live projection caught up
     container.wait_for_projections()
-    tables = live_tables(container, name)
-    before = dump(container, tables)
+    tables = live_tables(db, name)
+    before = dump(db, tables)
     assert any(before.values()), f"{name} has no rows to rebuild"
     # When it is rebuilt into new tables, 7 events per transaction (many pages), while its live runner runs
     out = io.StringIO()
     result = rebuild(container, name, batch=7, stream=out)
     # I expect the swapped-in tables to hold exactly the rows of the incremental run, and nothing left behind
-    assert dump(container, tables) == before
-    assert result.tables == tables and result.events > 0 and leftovers(container) == []
+    assert dump(db, tables) == before
+    assert result.tables == tables and result.events > 0 and leftovers(db) == []
     # and the live tracking row at the rebuilt position
     live = next(r for r in container.runners if r.projection.name == PROJECTIONS[name][0].name)
     assert live.view.max_tracking_id(container.app.name) == result.position
@@ -98,14 +104,14 @@ def test_a_rebuild_gives_the_same_rows_and_the_live_runner_continues_on_the_new_
     # I expect the live runner to have applied them to the new tables
     assert live.error is None
     assert live.view.max_tracking_id(container.app.name) == container.last_position(live.projection.topics)
-    assert dump(container, tables) != before
+    assert dump(db, tables) != before
     if name == "transcripts":
         transcript = get_transcript(container.transcripts, ws, conversation_id)
         assert transcript is not None and transcript.messages[0].text == "And after the rebuild?"
 
 
 def test_the_dashboards_read_the_old_tables_during_the_rebuild_and_the_new_ones_after(
-    ws: uuid.UUID, container: Container
+    ws: uuid.UUID, container: Container, db: psycopg.Connection[Any]
 ) -> None:
     # Given the transcripts caught up, with N conversations
     container.wait_for_projections()
@@ -126,14 +132,14 @@ def test_the_dashboards_read_the_old_tables_during_the_rebuild_and_the_new_ones_
     while worker.is_alive():
         # the web's own view (pooled, prepared statements) reads the live table meanwhile
         seen.append(container.transcripts.query(count_sql)[0]["n"])
-        if leftovers(container):
+        if leftovers(db):
             during += 1
     worker.join()
     # I expect every read during the rebuild to see all N conversations (never a half-built table)
     assert errors == [] and during > 0
     assert set(seen) == {n}
     # and the same reader to see the rebuilt table right after
-    assert container.transcripts.query(count_sql)[0]["n"] == n and leftovers(container) == []
+    assert container.transcripts.query(count_sql)[0]["n"] == n and leftovers(db) == []
 
 
 def test_a_second_rebuild_of_the_same_projection_is_refused_while_one_runs(container: Container) -> None:
@@ -181,14 +187,16 @@ def test_the_cli_refuses_an_unknown_projection_with_exit_code_2(cli_env: dict[st
     assert done.returncode == 2 and "--batch: expected a whole number of at least 1" in done.stderr
 
 
-def test_the_cli_rebuilds_with_progress_lines(ws: uuid.UUID, container: Container, cli_env: dict[str, str]) -> None:
+def test_the_cli_rebuilds_with_progress_lines(
+    ws: uuid.UUID, container: Container, cli_env: dict[str, str], db: psycopg.Connection[Any]
+) -> None:
     # Given usage caught up
     container.wait_for_projections()
-    before = dump(container, ["usage_v1_monthly"])
+    before = dump(db, ["usage_v1_monthly"])
     # When the command rebuilds it (not on a terminal)
     done = cli("projections", "rebuild", "usage", "--batch", "2", env=cli_env)
     # I expect success, plain progress lines and the summary, and the same rows
     assert done.returncode == 0, done.stderr
     assert "rebuild usage: position" in done.stderr and "\r" not in done.stderr
     assert "swapped at position" in done.stderr
-    assert dump(container, ["usage_v1_monthly"]) == before
+    assert dump(db, ["usage_v1_monthly"]) == before
