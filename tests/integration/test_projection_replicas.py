@@ -12,8 +12,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, ClassVar
 
 import psycopg
