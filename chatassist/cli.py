@@ -48,7 +48,11 @@ def _serve(container: Container, host: str, port: int, demo_key: str | None = No
     )
     # uvicorn re-raises SIGTERM after its graceful shutdown: turn it into SystemExit so our cleanup runs.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    uvicorn.Server(uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning")).run()
+    # timeout_graceful_shutdown: the visitors' live streams stay open; they reconnect to another process losslessly
+    config = uvicorn.Config(
+        app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=10
+    )
+    uvicorn.Server(config).run()
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
@@ -168,6 +172,7 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> None:
             workers=args.workers,
             access_log=False,
             log_level="warning",
+            timeout_graceful_shutdown=10,
         )
         return
     container = bootstrap(settings)

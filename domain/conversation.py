@@ -387,11 +387,21 @@ class Conversation(Aggregate):
                 code="claimed_by_another_agent",
             )
 
-    def agent_reply(self, agent_id: str, message_id: str, text: str) -> None:
-        """The assigned agent writes to the visitor; it answers every visitor message still waiting."""
+    def check_may_handle(self, agent_id: str) -> None:
+        """Raise Conflict when another agent has claimed this chat (resolve and close are theirs to do)."""
+        if self.assignee is not None and self.assignee != agent_id:
+            raise Conflict(
+                "Another agent is handling this conversation; only they can resolve or close it.",
+                code="claimed_by_another_agent",
+            )
+
+    def agent_reply(self, agent_id: str, message_id: str, text: str, agent_name: str | None = None) -> None:
+        """The assigned agent writes to the visitor; it answers every visitor message still waiting.
+        ``agent_name`` is the name the visitor sees (personal data of the agent, so it sits in ``personal``)."""
         self.check_open()
         self.check_assignee(agent_id)
-        self._agent_replied(message_id=message_id, agent_id=agent_id, personal={"text": check_message_text(text)})
+        personal = {"text": check_message_text(text), "agent_name": agent_name}
+        self._agent_replied(message_id=message_id, agent_id=agent_id, personal=personal)
 
     @event("AgentReplied")
     def _agent_replied(self, message_id: str, agent_id: str, personal: dict[str, Any]) -> None:

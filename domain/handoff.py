@@ -69,3 +69,13 @@ def state_of(handler: str, status: str, returned: bool) -> str:
     if handler == AI and returned:
         return RETURNED_TO_AI
     return handler
+
+
+SUPPORT_TEAM = "Support team"
+
+
+def display_name(account_name: str | None) -> str:
+    """The name a visitor sees on an agent's message: the first word of the agent's account name (a first name,
+    as most support desks show), or "Support team" when the account has none."""
+    words = (account_name or "").split()
+    return words[0][:40] if words else SUPPORT_TEAM

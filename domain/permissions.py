@@ -10,6 +10,7 @@ ROLES = (ADMIN, AGENT, VIEWER)
 PERMISSIONS: dict[str, frozenset[str]] = {
     "chat.monitor": frozenset({ADMIN, AGENT}),
     "escalations.handle": frozenset({ADMIN, AGENT}),
+    "conversations.handle": frozenset({ADMIN, AGENT}),
     "analytics.read": frozenset({ADMIN, AGENT, VIEWER}),
     "team.read": frozenset({ADMIN, AGENT, VIEWER}),
     "team.manage": frozenset({ADMIN}),
@@ -28,6 +29,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 DESCRIPTIONS: dict[str, str] = {
     "chat.monitor": "read conversations and watch live chats",
     "escalations.handle": "take over escalated chats",
+    "conversations.handle": "claim chats, reply to visitors, add notes, hand back to the AI, resolve, close, set topic",
     "analytics.read": "read dashboards and analytics",
     "team.read": "see the team: members, roles, last-active time",
     "team.manage": "invite members, change roles, remove members",

@@ -17,16 +17,19 @@ from commands.chat_turn.service import ChatService
 from read_api._analytics import AnalyticsSource
 from read_api.get_transcript.controller import TranscriptController
 from read_api.get_transcript.query import TranscriptSource
+from web.agent_controller import AgentController
 from web.analytics import analytics_router
 from web.audit import audit_router
 from web.auth import Auth, current_member
 from web.auth_controller import AuthController
 from web.chat import ChatController
+from web.conversation_stream import ConversationStreamController
 from web.cors import widget_cors
 from web.deps import transcript_workspace_id, widget_workspace, widget_workspace_id
 from web.errors import EXCEPTION_HANDLERS
 from web.escalation_controller import EscalationController
 from web.health import ReadyChecks, health, ready
+from web.live import ConversationSignals
 from web.password_reset import PasswordResetController, PasswordResets
 from web.prompts_controller import PromptsController
 from web.ratelimit import RateLimits
@@ -60,9 +63,12 @@ def create_app(
     demo_widget_key: str | None = None,
     mode_note: str = "",
     analytics: AnalyticsSource | None = None,
+    conversation_signals: ConversationSignals | None = None,
     debug: bool = False,
 ) -> Litestar:
-    """Build the HTTP app around already-wired services."""
+    """Build the HTTP app around already-wired services. ``conversation_signals`` default: wake-ups on the Redis
+    of ``auth`` (web/live.py)."""
+    signals = conversation_signals or ConversationSignals(auth.redis)
 
     @get("/", operation_id="demoPage", include_in_schema=False)
     async def demo_page() -> Response[str]:
@@ -80,6 +86,8 @@ def create_app(
     return Litestar(
         route_handlers=[
             ChatController,
+            ConversationStreamController,  # /api/conversations/{id}/events (the visitor's live stream)
+            AgentController,  # /api/agent/conversations/{id}/... (the human handoff)
             TranscriptController,
             analytics_router(),  # /api/analytics/{overview,activity,usage,topics,prompt-versions,models}
             audit_router(),  # /api/audit, /api/audit/export
@@ -110,7 +118,9 @@ def create_app(
             "widget_workspace": Provide(widget_workspace),
             "widget_workspace_id": Provide(widget_workspace_id),
             "transcript_workspace_id": Provide(transcript_workspace_id),
+            "conversation_signals": const(signals),
         },
+        on_shutdown=[signals.close],
         state=State({"auth": auth}),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[widget_cors],  # CORS per workspace for the widget endpoints: see web/cors.py

@@ -14,7 +14,7 @@ from commands._widget_security import WidgetGuard
 from commands.ai.base import TextDelta
 from commands.ai.orchestrator import Restart
 from commands.chat_turn.detach import detached
-from commands.chat_turn.service import ChatService, TurnDone, TurnError, TurnStarted
+from commands.chat_turn.service import ChatService, TurnDone, TurnError, TurnHandled, TurnStarted
 from commands.close_conversation import cmd as close_cmd
 from commands.rate_conversation import cmd as rate_cmd
 from commands.receive_message.cmd import EndUser
@@ -23,10 +23,11 @@ from domain.errors import InvalidInput
 from domain.workspace import Workspace
 from web.deps import check_widget_visitor, widget_policy
 from web.errors import error_body
+from web.live import ConversationSignals
 from web.ratelimit import RateLimits
 from web.schemas import Ack, ChatReply, ChatRequest, ChatUsage, CsatRequest
 
-TurnEvent = TurnStarted | TextDelta | Restart | TurnDone | TurnError
+TurnEvent = TurnStarted | TextDelta | Restart | TurnDone | TurnHandled | TurnError
 ERROR_STATUS = {"budget_exhausted": 429, "providers_unavailable": 503}
 
 
@@ -54,8 +55,22 @@ def sse(event: TurnEvent) -> ServerSentEventMessage:
         body = {"reason": event.reason, "provider": event.provider, "model": event.model}
         return ServerSentEventMessage(event="restart", data=json.dumps(body))
     if isinstance(event, TurnDone):
-        return ServerSentEventMessage(event="done", data=json.dumps(event.__dict__))
+        return ServerSentEventMessage(event="done", data=json.dumps({**event.__dict__, "handled_by": "ai"}))
+    if isinstance(event, TurnHandled):
+        return ServerSentEventMessage(event="done", data=json.dumps(handled_body(event)))
     return ServerSentEventMessage(event="error", data=json.dumps({"code": event.code, "message": event.message}))
+
+
+def handled_body(event: TurnHandled) -> dict[str, Any]:
+    """``done`` of a turn a person handles: no reply (``message_id`` null), who handles it and the state."""
+    return {
+        "conversation_id": str(event.conversation_id),
+        "message_id": None,
+        "reply_to": event.reply_to,
+        "handled_by": event.handled_by,
+        "state": event.state,
+        "escalation": event.escalation,
+    }
 
 
 def wants_json(request: Request[Any, Any, Any]) -> bool:
@@ -97,6 +112,8 @@ async def collect(events: AsyncIterator[TurnEvent]) -> Response[Any]:
                 ),
                 media_type=MediaType.JSON,
             )
+        elif isinstance(event, TurnHandled):
+            return Response({**handled_body(event), "reply": ""}, media_type=MediaType.JSON)
         elif isinstance(event, TurnError) and started is not None:
             body = error_body(
                 event.code,
@@ -181,11 +198,13 @@ class ChatController(Controller):
         chat: ChatService,
         widget_workspace: Workspace,
         widget_guard: WidgetGuard,
+        conversation_signals: ConversationSignals,
     ) -> Ack:
         """Mark the conversation resolved by the visitor."""
         await check_widget_visitor(request, widget_guard, widget_workspace.id, conversation_id)
         command = resolve_cmd.ResolveConversation(widget_workspace.id, conversation_id, "visitor")
         await chat.run(resolve_cmd.execute, chat.app, command)
+        await conversation_signals.changed(conversation_id)
         return Ack()
 
     @post(
@@ -201,9 +220,11 @@ class ChatController(Controller):
         chat: ChatService,
         widget_workspace: Workspace,
         widget_guard: WidgetGuard,
+        conversation_signals: ConversationSignals,
     ) -> Ack:
         """Close the conversation; it takes no more messages."""
         await check_widget_visitor(request, widget_guard, widget_workspace.id, conversation_id)
         command = close_cmd.CloseConversation(conversation_id, "visitor_closed", widget_workspace.id)
         await chat.run(close_cmd.execute, chat.app, command)
+        await conversation_signals.changed(conversation_id)
         return Ack()

@@ -56,6 +56,7 @@ class ChatReply(msgspec.Struct):
     offline: bool
     restarts: int = 0
     escalation: dict[str, Any] | None = None
+    handled_by: str = "ai"
 
 
 class CsatRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -47,9 +47,11 @@ class Leadership:
 
 
 def idle_conversation_ids(view: TranscriptView, idle_minutes: int, limit: int = 500) -> list[str]:
-    """Open conversations with no activity for ``idle_minutes``."""
+    """Conversations not closed with no activity for ``idle_minutes``, except open ones waiting in a queue or
+    handled by an agent (``handler`` queued, assigned, agent): those stay open until a person closes them."""
     rows = view.query(
         f"SELECT id FROM {CONVERSATIONS} WHERE status <> 'closed'"
+        " AND NOT (status = 'open' AND handler IN ('queued', 'assigned', 'agent'))"
         " AND last_activity_at < now() - make_interval(mins => %s) ORDER BY last_activity_at LIMIT %s",
         (idle_minutes, limit),
     )

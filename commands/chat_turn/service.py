@@ -138,6 +138,18 @@ class TurnDone:
 
 
 @dataclass(frozen=True)
+class TurnHandled:
+    """A person handles the chat (queued, assigned, agent): the message is stored for them, the AI stays silent.
+    ``escalation``: the last escalation's rule, priority and route (None when an agent took over a live chat)."""
+
+    conversation_id: UUID
+    reply_to: str
+    state: str
+    escalation: dict[str, Any] | None
+    handled_by: str = "human"
+
+
+@dataclass(frozen=True)
 class TurnError:
     """No answer; the failure is stored."""
 
@@ -355,10 +367,17 @@ class ChatService:
 
     async def answer(
         self, begun: Begun
-    ) -> AsyncIterator[TurnStarted | base.TextDelta | Restart | TurnDone | TurnError]:
-        """Stream the answer; the outcome is stored before the final event is yielded."""
+    ) -> AsyncIterator[TurnStarted | base.TextDelta | Restart | TurnDone | TurnHandled | TurnError]:
+        """Stream the answer; the outcome is stored before the final event is yielded. While a person handles the
+        chat, the stored message is all: no rule, no model, no reply (the agent answers on the visitor stream)."""
         ws, got = begun.workspace, begun.received
         yield TurnStarted(got.conversation_id, got.message_id)
+        conversation = got.conversation
+        if conversation is not None and conversation.human_handling:
+            self._hold(conversation)
+            escalation = dict(conversation.escalation) if conversation.escalation else None
+            yield TurnHandled(got.conversation_id, got.message_id, conversation.state, escalation)
+            return
         prep = self.prepared(ws)
         early = self._decide(got, prep)
         if early.escalates:  # P1, P2, a person asked for: the model is not called

@@ -1,5 +1,6 @@
 """RecordReply: every model attempt with its outcome, then the answer or the failure, in one write; with an
-escalation decision, ``Escalated`` before the holding reply, or ``EscalationOffered`` after the answer."""
+escalation decision, ``Escalated`` and ``HandoffSummarized`` before the holding reply, or ``EscalationOffered``
+after the answer."""
 
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ def handle(cmd: RecordReply, conversation: Conversation) -> None:
     decision = cmd.decision if cmd.decision is not None and cmd.decision.action != "none" else None
     if decision is not None and decision.escalates:
         conversation.escalate(cmd.reply_to, decision)
+        conversation.summarize_for_handoff()  # for the agent and the integrations, in the same save
     for call in cmd.calls:
         conversation.record_model_call(cmd.reply_to, call)
     if cmd.reply is not None:

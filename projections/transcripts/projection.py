@@ -1,4 +1,9 @@
-"""The transcript read model: conversations and their messages, as a visitor or agent reads them."""
+"""The transcript read model: conversations and their messages, as a visitor or agent reads them.
+
+Agent replies are messages of role ``agent``; internal notes (NoteAdded) are not subscribed to and never appear.
+``handler`` follows domain/handoff.py (ai, queued, assigned, agent) so the idle-close job can spare chats a person
+handles.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +17,12 @@ from eventsourcing.utils import get_topic
 from domain.conversation import Conversation
 from projections._common import Statement, TrackedView
 
-PREFIX = "transcript_v1"
+PREFIX = "transcript_v2"
 CONVERSATIONS, MESSAGES = f"{PREFIX}_conversations", f"{PREFIX}_messages"
 
 
 class TranscriptView(TrackedView):
-    """Tables ``transcript_v1_*`` (created by migrations/0001) plus this projection's tracking table."""
+    """Tables ``transcript_v2_*`` (created by migrations/0004) plus this projection's tracking table."""
 
     prefix: ClassVar[str] = PREFIX
 
@@ -44,6 +49,7 @@ def _message(view: TranscriptView, event: Any, role: str, **fields: Any) -> Stat
         "topic": None,
         "prompt_version": None,
         "error_code": None,
+        "agent_name": None,
         **fields,
     }
     cols = ", ".join(row)
@@ -54,7 +60,7 @@ def _message(view: TranscriptView, event: Any, role: str, **fields: Any) -> Stat
 class TranscriptProjection(Projection[TranscriptView]):
     """Keeps one row per conversation and one per visible message."""
 
-    name = "transcripts_v1"
+    name = "transcripts_v2"
     topics: ClassVar[tuple[str, ...]] = tuple(
         get_topic(cls)
         for cls in (
@@ -65,6 +71,11 @@ class TranscriptProjection(Projection[TranscriptView]):
             Conversation.Resolved,
             Conversation.Closed,
             Conversation.CsatRated,
+            Conversation.Escalated,
+            Conversation.AgentClaimed,
+            Conversation.AgentReplied,
+            Conversation.ReturnedToAI,
+            Conversation.TopicChanged,
         )
     )
 
@@ -189,3 +200,42 @@ class TranscriptProjection(Projection[TranscriptView]):
                 ),
             ],
         )
+
+    @process_event.register
+    def _(self, e: Conversation.Escalated, tracking: Tracking) -> None:
+        # as the aggregate: an escalation while an agent has the chat leaves it with them
+        sql = (
+            f"UPDATE {self.view.table('conversations')} SET topic = %(t)s,"
+            " handler = CASE WHEN handler IN ('assigned', 'agent') THEN handler ELSE 'queued' END WHERE id = %(id)s"
+        )
+        self.view.apply(tracking, [_touch(self.view, e), (sql, {"t": e.topic, "id": e.originator_id})])
+
+    @process_event.register
+    def _(self, e: Conversation.AgentClaimed, tracking: Tracking) -> None:
+        sql = f"UPDATE {self.view.table('conversations')} SET handler = 'assigned', assignee = %(a)s WHERE id = %(id)s"
+        self.view.apply(tracking, [_touch(self.view, e), (sql, {"a": e.agent_id, "id": e.originator_id})])
+
+    @process_event.register
+    def _(self, e: Conversation.AgentReplied, tracking: Tracking) -> None:
+        name = e.personal.get("agent_name")
+        self.view.apply(
+            tracking,
+            [
+                _message(self.view, e, "agent", message_id=e.message_id, text=e.personal["text"], agent_name=name),
+                _touch(self.view, e),
+                (
+                    f"UPDATE {self.view.table('conversations')} SET handler = 'agent' WHERE id = %(id)s",
+                    {"id": e.originator_id},
+                ),
+            ],
+        )
+
+    @process_event.register
+    def _(self, e: Conversation.ReturnedToAI, tracking: Tracking) -> None:
+        sql = f"UPDATE {self.view.table('conversations')} SET handler = 'ai', assignee = NULL WHERE id = %(id)s"
+        self.view.apply(tracking, [_touch(self.view, e), (sql, {"id": e.originator_id})])
+
+    @process_event.register
+    def _(self, e: Conversation.TopicChanged, tracking: Tracking) -> None:
+        sql = f"UPDATE {self.view.table('conversations')} SET topic = %(t)s WHERE id = %(id)s"
+        self.view.apply(tracking, [_touch(self.view, e), (sql, {"t": e.topic, "id": e.originator_id})])

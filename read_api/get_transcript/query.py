@@ -14,7 +14,9 @@ TranscriptSource = TranscriptView
 
 
 class TranscriptMessage(msgspec.Struct):
-    """A message as the visitor or agent sees it; role ``system`` is a notice (e.g. the AI was unavailable)."""
+    """A message as the visitor or agent sees it: role ``user`` (the visitor), ``assistant`` (the AI), ``agent`` (a
+    person of the support team, ``agent_name`` the name shown) or ``system`` (a notice, e.g. the AI was unavailable).
+    Internal notes are never part of a transcript."""
 
     role: str
     text: str | None
@@ -27,10 +29,12 @@ class TranscriptMessage(msgspec.Struct):
     topic: str | None = None
     prompt_version: int | None = None
     error_code: str | None = None
+    agent_name: str | None = None
 
 
 class Transcript(msgspec.Struct):
-    """A conversation with its messages in order."""
+    """A conversation with its messages in order; ``version``: the last event it reflects (open the live stream
+    GET /api/conversations/{id}/events with ``?after=version`` to get only what follows)."""
 
     id: UUID
     status: str
@@ -41,12 +45,13 @@ class Transcript(msgspec.Struct):
     started_at: datetime
     last_activity_at: datetime
     messages: list[TranscriptMessage]
+    version: int = 0
 
 
 def get_transcript(view: TranscriptView, workspace_id: UUID, conversation_id: UUID) -> Transcript | None:
     """The transcript, or None if it does not exist in this workspace (or is not projected yet)."""
     rows = view.query(
-        f"SELECT id, status, channel, topic, csat, turns, started_at, last_activity_at FROM {CONVERSATIONS}"
+        f"SELECT id, status, channel, topic, csat, turns, started_at, last_activity_at, version FROM {CONVERSATIONS}"
         " WHERE id = %s AND workspace_id = %s",
         (conversation_id, workspace_id),
     )
@@ -54,7 +59,7 @@ def get_transcript(view: TranscriptView, workspace_id: UUID, conversation_id: UU
         return None
     messages = view.query(
         f"SELECT role, text, at, message_id, reply_to, provider, model, confidence, topic, prompt_version,"
-        f" error_code FROM {MESSAGES} WHERE conversation_id = %s ORDER BY seq",
+        f" error_code, agent_name FROM {MESSAGES} WHERE conversation_id = %s ORDER BY seq",
         (conversation_id,),
     )
     return Transcript(**rows[0], messages=[TranscriptMessage(**m) for m in messages])

@@ -38,15 +38,17 @@ def test_a_legal_threat_escalates_at_once_without_the_model(
         0,
         "Legal & Compliance",
     )
-    # and the stored events end with Escalated and the holding reply
+    # and the stored events end with Escalated, the handoff summary and the holding reply
     conversation_id = events[0][1]["conversation_id"]
     assert event_names(container, conversation_id) == [
         "Started",
         "UserMessageReceived",
         "Escalated",
+        "HandoffSummarized",
         "AssistantReplied",
     ]
-    escalated, reply = stored_events(container, conversation_id)[2:]
+    escalated, summarized, reply = stored_events(container, conversation_id)[2:]
+    assert "p1_legal" in summarized.personal["summary"]
     assert (escalated.rule, escalated.priority, escalated.route) == ("p1_legal", 1, "legal")
     assert "lawyer" in escalated.personal["matched"] and "lawyer" not in escalated.reason
     assert reply.personal["text"] == escalated.holding_message and reply.provider == "escalation"
@@ -91,7 +93,7 @@ def test_asking_for_a_human_is_honoured(
     events = chat(client, workspace.widget_key, "can i talk to a human", conversation_id=conversation_id)
     assert len(fake_llm.requests_for("anthropic")) == 1  # only the first turn reached the model
     assert events[-1][1]["escalation"]["rule"] == "human_requested"
-    assert event_names(container, conversation_id)[-2:] == ["Escalated", "AssistantReplied"]
+    assert event_names(container, conversation_id)[-3:] == ["Escalated", "HandoffSummarized", "AssistantReplied"]
 
 
 def test_the_sixth_unresolved_turn_offers_a_person(

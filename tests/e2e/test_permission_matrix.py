@@ -24,6 +24,8 @@ from commands._prompt_config import read_config
 from commands.ai.clients import Endpoints
 from commands.ai.orchestrator import RetryPolicy
 from commands.chat_turn.service import ChatService, Providers
+from commands.claim_conversation import cmd as claim_conversation
+from commands.close_conversation import cmd as close_conversation
 from commands.discard_prompt_draft import cmd as discard_prompt_draft
 from commands.invite_member import cmd as invite_member
 from commands.provider_keys.cipher import KeyCipher, generate_key_spec
@@ -53,6 +55,8 @@ PROMPTS = "/api/admin/prompts"
 ADMINS = frozenset({ADMIN, OTHER_ADMIN})
 PROMPT_READERS = frozenset({AGENT, ADMIN, OTHER_ADMIN})
 ANALYTICS = ("overview", "activity", "usage", "topics", "prompt-versions", "models")
+HANDOFF = "/api/agent/conversations/{conversation_id:uuid}"
+HANDLERS = frozenset({AGENT, ADMIN})  # conversations.handle / chat.monitor; OTHER_ADMIN: another workspace's, a 404
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/"): EVERYONE,
@@ -66,6 +70,14 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", CONVERSATION + "/close"): frozenset({WIDGET}),
     # the transcript: the widget, or a member of that workspace allowed to monitor chats
     ("GET", CONVERSATION): frozenset({WIDGET, AGENT, ADMIN}),
+    # the visitor's live stream (called on a closed conversation, so the stream ends)
+    ("GET", CONVERSATION + "/events"): frozenset({WIDGET}),
+    # the human handoff: agents and admins of workspace A
+    ("GET", HANDOFF): HANDLERS,
+    **{("POST", HANDOFF + f"/{action}"): HANDLERS for action in ("claim", "reply", "notes", "return-to-ai")},
+    ("POST", HANDOFF + "/resolve"): HANDLERS,
+    ("POST", HANDOFF + "/close"): HANDLERS,
+    ("PUT", HANDOFF + "/topic"): HANDLERS,
     ("POST", "/api/auth/signup"): EVERYONE,
     ("POST", "/api/auth/login"): EVERYONE,
     ("POST", "/api/auth/refresh"): MEMBERS,
@@ -157,6 +169,24 @@ class World:
         events = chat(self.client, self.widget_key, "How do I reset my password?")
         self.container.wait_for_projections()
         return str(events[0][1]["conversation_id"])
+
+    def claimed(self, caller: str) -> str:
+        """A new conversation of workspace A claimed by the caller's account (by A's admin for non-members), so only
+        the credential decides whether the caller may reply or return it."""
+        conversation_id = self.conversation()
+        member: Person = getattr(self, caller) if caller in MEMBERS else self.admin
+        command = claim_conversation.ClaimConversation(
+            uuid.UUID(self.admin.workspace_id), uuid.UUID(conversation_id), member.account_id
+        )
+        claim_conversation.execute(self.container.app, command)
+        return conversation_id
+
+    def closed(self) -> str:
+        """A new conversation of workspace A, closed."""
+        conversation_id = self.conversation()
+        command = close_conversation.CloseConversation(uuid.UUID(conversation_id), "visitor_closed")
+        close_conversation.execute(self.container.app, command)
+        return conversation_id
 
     def spare_member(self) -> str:
         """A new viewer of workspace A (an account no one signs in with), for removal."""
@@ -268,6 +298,16 @@ def requests() -> dict[tuple[str, str], Request]:
 
         return run
 
+    def claimed(suffix: str, body: Any = None) -> Request:
+        """Call on a fresh conversation the caller has claimed (A's admin for non-members)."""
+
+        def run(world: World, caller: str) -> httpx.Response:
+            conversation_id = world.claimed(caller)
+            path = f"/api/agent/conversations/{conversation_id}{suffix}"
+            return call("POST", lambda w: path, lambda w, c: body)(world, caller)
+
+        return run
+
     def rolled_back(world: World, caller: str) -> httpx.Response:
         """Roll back to version 1 after publishing a version, so version 1 is not the live one."""
         world.prompt_draft(caller, publish=True)
@@ -288,6 +328,19 @@ def requests() -> dict[tuple[str, str], Request]:
         ("POST", CONVERSATION + "/resolve"): call("POST", lambda w: f"/api/conversations/{w.conversation()}/resolve"),
         ("POST", CONVERSATION + "/close"): call("POST", lambda w: f"/api/conversations/{w.conversation()}/close"),
         ("GET", CONVERSATION): call("GET", lambda w: f"/api/conversations/{w.conversation()}"),
+        ("GET", CONVERSATION + "/events"): call("GET", lambda w: f"/api/conversations/{w.closed()}/events"),
+        ("GET", HANDOFF): call("GET", lambda w: f"/api/agent/conversations/{w.conversation()}"),
+        ("POST", HANDOFF + "/claim"): call("POST", lambda w: f"/api/agent/conversations/{w.conversation()}/claim"),
+        ("POST", HANDOFF + "/reply"): claimed("/reply", {"text": "Hello, a person here."}),
+        ("POST", HANDOFF + "/return-to-ai"): claimed("/return-to-ai"),
+        ("POST", HANDOFF + "/notes"): call(
+            "POST", lambda w: f"/api/agent/conversations/{w.conversation()}/notes", lambda w, c: {"text": "note"}
+        ),
+        ("POST", HANDOFF + "/resolve"): call("POST", lambda w: f"/api/agent/conversations/{w.conversation()}/resolve"),
+        ("POST", HANDOFF + "/close"): call("POST", lambda w: f"/api/agent/conversations/{w.conversation()}/close"),
+        ("PUT", HANDOFF + "/topic"): call(
+            "PUT", lambda w: f"/api/agent/conversations/{w.conversation()}/topic", lambda w, c: {"topic": "Billing"}
+        ),
         ("POST", "/api/auth/signup"): call(
             "POST",
             lambda w: "/api/auth/signup",

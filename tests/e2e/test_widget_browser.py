@@ -399,3 +399,55 @@ def test_a_closed_conversation_is_forgotten_and_the_next_message_starts_a_new_on
     expect(page.locator(".row.assistant .note")).to_have_count(2)
     second = page.evaluate(STORED_ID, site.widget_key)
     assert second and second != first
+
+
+@pytest.mark.parametrize("widget_server", ["real"], indirect=True)  # the agent acts on the real event store
+def test_an_agents_reply_appears_live_in_the_widget_marked_as_a_person(
+    widget_server: Site, page: Any, request: pytest.FixtureRequest
+) -> None:
+    if os.environ.get("CHATASSIST_E2E_BASE_URL"):
+        pytest.skip("the agent acts through the in-process event store")
+    from commands.claim_conversation import cmd as claim_cmd
+    from commands.reply_as_agent import cmd as reply_cmd
+    from domain.account import Account
+    from web.live import ConversationSignals
+
+    container = request.getfixturevalue("container")
+    site = widget_server
+    # Given a visitor who asked for a person in the widget
+    page.goto(site.base_url + "/")
+    open_widget(page)
+    ask(page, "I want to talk to a human")
+    expect(page.locator(".row.assistant .badge")).to_have_text(["AI"])  # the holding message
+    page.wait_for_function(STORED_ID + " !== null", arg=site.widget_key)
+    expect(page.get_by_role("button", name="Send message")).to_be_enabled()  # the turn is over
+    conversation_id = page.evaluate(STORED_ID, site.widget_key)
+    conversation = container.app.repository.get(uuid.UUID(conversation_id))
+    # When an agent (Dana) claims the chat and replies; the web processes are woken through Redis
+    agent = Account({"email": f"dana-{uuid.uuid4().hex[:8]}@example.com", "name": "Dana Scully"}, "no-password")
+    container.app.save(agent)
+    workspace_id, agent_id = conversation.workspace_id, str(agent.id)
+    signals = ConversationSignals(container.redis)
+    claim_cmd.execute(container.app, claim_cmd.ClaimConversation(workspace_id, conversation.id, agent_id))
+    signals.publish(conversation.id)
+    expect(page.locator(".row.system .text")).to_have_text(["Dana joined the chat."])
+    reply = reply_cmd.ReplyAsAgent(workspace_id, conversation.id, agent_id, "Hi, I'm Dana. Let me check your account.")
+    reply_cmd.execute(container.app, reply)
+    signals.publish(conversation.id)
+    # Then the message appears live, marked with the agent's name instead of "AI"
+    agent_row = page.locator(".row.agent")
+    expect(agent_row.locator(".text")).to_have_text(["Hi, I'm Dana. Let me check your account."])
+    expect(agent_row.locator(".badge")).to_have_text(["Dana"])
+    # and a visitor message now gets no AI bubble, only a notice that a person answers
+    ask(page, "Thanks, I'll wait")
+    expect(page.locator(".row.system .text")).to_have_text(
+        ["Dana joined the chat.", "A person from our team will answer you here."]
+    )
+    expect(page.locator(".row.assistant")).to_have_count(1)
+    page.screenshot(path=SCREENSHOT.replace(".png", "-agent.png"))
+    # and after a reload the transcript shows the agent's message, still marked as a person
+    container.wait_for_projections()
+    page.reload()
+    open_widget(page)
+    expect(page.locator(".row.agent .badge")).to_have_text(["Dana"])
+    expect(page.locator(".row.user .text")).to_have_text(["I want to talk to a human", "Thanks, I'll wait"])

@@ -166,8 +166,13 @@ def test_an_escalation_comes_before_the_holding_reply_and_keeps_the_visitors_wor
     decision = decide(["I'm calling my lawyer about the $900 charge"])
     reply = record.Reply("r1", decision.message or "", 1.0, decision.topic, "escalation", "rules", 1)
     record.handle(record.RecordReply(conversation.id, "m1", reply=reply, decision=decision), conversation)
-    escalated, replied = conversation.collect_events()
-    assert (type(escalated).__name__, type(replied).__name__) == ("Escalated", "AssistantReplied")
+    escalated, summarized, replied = conversation.collect_events()
+    assert [type(e).__name__ for e in (escalated, summarized, replied)] == [
+        "Escalated",
+        "HandoffSummarized",
+        "AssistantReplied",
+    ]
+    assert "p1_legal" in summarized.personal["summary"] and "lawyer" in summarized.personal["summary"]
     assert escalated.rule == "p1_legal" and escalated.route == "legal" and escalated.priority == 1
     assert "lawyer" in escalated.personal["matched"] and "matched" not in escalated.evidence
     assert conversation.escalation == {"rule": "p1_legal", "priority": 1, "route": "legal"}

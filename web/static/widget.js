@@ -49,10 +49,12 @@
     ".close{background:transparent;border:0;color:#fff;font-size:22px;line-height:1;padding:2px 6px;border-radius:6px}",
     ".list{flex:1;overflow-y:auto;padding:14px;display:flex;flex-direction:column;gap:10px;background:#f9fafb}",
     ".row{display:flex;flex-direction:column;max-width:85%}.row.user{align-self:flex-end;align-items:flex-end}",
-    ".row.assistant{align-self:flex-start}.row.system{align-self:center;max-width:95%}",
+    ".row.assistant,.row.agent{align-self:flex-start}.row.system{align-self:center;max-width:95%}",
     ".bubble{padding:9px 12px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}",
     ".user .bubble{background:var(--c);color:#fff;border-bottom-right-radius:4px}",
     ".assistant .bubble{background:#fff;border:1px solid #e5e7eb;border-bottom-left-radius:4px}",
+    ".agent .bubble{background:#ecfdf5;border:1px solid #a7f3d0;border-bottom-left-radius:4px}",
+    ".agent .badge{color:#047857}",
     ".system .bubble{background:#fef3c7;color:#92400e;font-size:12.5px;text-align:center}",
     ".badge{display:inline-block;font-size:10px;font-weight:700;letter-spacing:.04em;color:var(--c);",
     "border:1px solid currentColor;border-radius:4px;padding:0 4px;margin-right:6px;vertical-align:1px}",
@@ -90,11 +92,14 @@
   launcher.innerHTML = ICON_CHAT;
 
   var loaded = false, loading = false, busy = false;
+  var humanNoticed = false;
+  var shown = {}; // message ids already on screen (the transcript and the live stream may both carry one)
+  var following = null; // { id, after, ctl }: the live stream of agent messages and state changes
 
   function nearBottom() { return list.scrollHeight - list.scrollTop - list.clientHeight < 60; }
   function scrollDown(force) { if (force || nearBottom()) list.scrollTop = list.scrollHeight; }
   function clearEmpty() { var e = list.querySelector(".empty"); if (e) e.remove(); }
-  function addMessage(role, text, offline) {
+  function addMessage(role, text, offline, agentName) {
     clearEmpty();
     var stick = nearBottom();
     var row = document.createElement("div");
@@ -107,6 +112,12 @@
       badge.textContent = "AI";
       badge.title = "Answered by an AI assistant";
       bubble.appendChild(badge);
+    } else if (role === "agent") { // a person of the support team: their name, never "AI"
+      var person = document.createElement("span");
+      person.className = "badge";
+      person.textContent = agentName || "Support team";
+      person.title = "A person from the support team";
+      bubble.appendChild(person);
     }
     var span = document.createElement("span");
     span.className = "text";
@@ -153,11 +164,13 @@
         if (!res.ok) { notice((await errorOf(res)).message); return; }
         var data = await res.json();
         (data.messages || []).forEach(function (m) {
-          if (!m.text || ["user", "assistant", "system"].indexOf(m.role) < 0) return;
-          addMessage(m.role, m.text, m.role === "assistant" && m.provider === "offline");
+          if (!m.text || ["user", "assistant", "agent", "system"].indexOf(m.role) < 0) return;
+          if (m.message_id) shown[m.message_id] = true;
+          addMessage(m.role, m.text, m.role === "assistant" && m.provider === "offline", m.agent_name);
         });
         scrollDown(true);
         loaded = true;
+        if (data.status !== "closed") follow(id, data.version || 0);
         return;
       }
     } catch (e) {
@@ -191,17 +204,17 @@
 
   // Server-sent events: lines end in CRLF, LF or CR; a blank line dispatches; chunks may split anywhere.
   async function readEvents(body, onEvent) {
-    var reader = body.getReader(), decoder = new TextDecoder(), buf = "", name = "", data = [];
+    var reader = body.getReader(), decoder = new TextDecoder(), buf = "", name = "", data = [], id = null;
     function line(l) {
       if (l === "") {
-        if (data.length) onEvent(name || "message", data.join("\n"));
-        name = ""; data = [];
+        if (data.length) onEvent(name || "message", data.join("\n"), id);
+        name = ""; data = []; id = null;
         return;
       }
       if (l.charAt(0) === ":") return;
       var i = l.indexOf(":"), field = i < 0 ? l : l.slice(0, i), value = i < 0 ? "" : l.slice(i + 1);
       if (value.charAt(0) === " ") value = value.slice(1);
-      if (field === "event") name = value; else if (field === "data") data.push(value);
+      if (field === "event") name = value; else if (field === "data") data.push(value); else if (field === "id") id = value;
     }
     for (;;) {
       var chunk = await reader.read();
@@ -214,6 +227,57 @@
       }
       if (chunk.done) { if (buf) line(buf); line(""); return; }
     }
+  }
+
+  // The live stream (GET /api/conversations/{id}/events): what people do in this conversation. It resumes after the
+  // last event id it saw, so a dropped connection loses nothing; it ends when the conversation is closed.
+  var NOTICES = {
+    claimed: function (d) { return ((d.agent && d.agent.name) || "A person from our team") + " joined the chat."; },
+    returned_to_ai: function () { return "You are chatting with the AI assistant again."; },
+    closed: function (d) { return d.by === "agent" ? "Our team closed this conversation." : null; }
+  };
+  function onStreamEvent(event, d) {
+    if (event === "agent_message") {
+      if (d.message_id && shown[d.message_id]) return;
+      if (d.message_id) shown[d.message_id] = true;
+      addMessage("agent", d.text, false, d.agent && d.agent.name);
+    } else if (event === "state") {
+      if (d.event === "returned_to_ai") humanNoticed = false;
+      var say = NOTICES[d.event] && NOTICES[d.event](d);
+      if (say) notice(say);
+      if (d.state === "closed") stopFollowing(); // the next message gets 409 and starts a new conversation
+    }
+  }
+  function stopFollowing() { if (following) { following.ctl.abort(); following = null; } }
+  function follow(id, after) {
+    if (following && following.id === id) return;
+    stopFollowing();
+    var me = following = { id: id, after: after || 0, ctl: new AbortController() };
+    (async function () {
+      var delay = 1000;
+      while (following === me) {
+        try {
+          var res = await fetch(api + "/api/conversations/" + encodeURIComponent(id) + "/events?after=" + me.after,
+                                { headers: headers({ "Accept": "text/event-stream" }), signal: me.ctl.signal });
+          if (res.status >= 400 && res.status < 500) { if (following === me) following = null; return; }
+          if (res.ok) {
+            delay = 1000;
+            await readEvents(res.body, function (event, raw, eventId) {
+              if (following !== me) return;
+              if (eventId && Number(eventId) > me.after) me.after = Number(eventId);
+              var d;
+              try { d = JSON.parse(raw); } catch (e) { return; }
+              onStreamEvent(event, d);
+            });
+          }
+        } catch (e) {
+          if (me.ctl.signal.aborted) return;
+        }
+        if (following !== me) return;
+        await new Promise(function (r) { setTimeout(r, delay); });
+        delay = Math.min(delay * 2, 15000);
+      }
+    })();
   }
 
   async function send() {
@@ -253,6 +317,7 @@
         var stick = nearBottom();
         if (event === "start" && d.conversation_id) {
           save(CONV_KEY, d.conversation_id);
+          follow(d.conversation_id, 0);
         } else if (event === "delta") {
           row.classList.remove("pending");
           text.textContent += d.text || "";
@@ -262,6 +327,10 @@
         } else if (event === "done") {
           finished = true;
           row.classList.remove("pending");
+          if (d.handled_by === "human") { // a person has the chat: no AI answer; theirs arrives on the live stream
+            drop();
+            if (!humanNoticed) { humanNoticed = true; notice("A person from our team will answer you here."); }
+          }
           if (d.offline) markOffline(row);
         } else if (event === "error") {
           finished = true;
