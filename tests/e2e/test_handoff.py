@@ -17,6 +17,7 @@ import pytest
 from chatassist.bootstrap import Container
 from commands._common import update
 from commands.claim_conversation import cmd as claim_cmd
+from commands.close_conversation import cmd as close_cmd
 from commands.reply_as_agent import cmd as reply_cmd
 from domain.conversation import Conversation
 from domain.errors import Conflict
@@ -24,6 +25,7 @@ from tests.conftest import chat, event_names
 from tests.fakes.llm_server import FakeLLMServer
 from tests.support.accounts import Person, invite_and_join, sign_up
 from tests.support.sse import parse_sse
+from workers.scheduler import idle_conversation_ids
 
 AGENT_API = "/api/agent/conversations"
 
@@ -76,6 +78,8 @@ class VisitorStream:
                         for name, data in parse_sse(lines):
                             self.events.put((name, data, time.monotonic()))
                         lines = []
+        except httpx.HTTPError:  # the fixture closed the client at teardown
+            pass
         finally:
             self.ended.set()
 
@@ -392,3 +396,27 @@ def test_an_admin_can_take_over_a_live_ai_chat_and_set_its_topic(
     assert resolved.status_code == 200 and resolved.json()["state"] == "resolved"
     view = client.get(f"{AGENT_API}/{conversation_id}", headers=team.agent.headers).json()
     assert view["timeline"][-1] == {**view["timeline"][-1], "kind": "resolved", "by": team.admin.account_id}
+
+
+def test_the_idle_close_job_spares_chats_waiting_for_or_with_a_person(
+    client: httpx.Client, team: Team, container: Container
+) -> None:
+    # Given an AI chat, a queued chat, a claimed chat and an agent-resolved one
+    ai_chat = chat(client, team.widget_key, "How do I reset my password?", user_id="visitor-idle-ai")
+    ai_id = str(ai_chat[0][1]["conversation_id"])
+    queued_id = escalate(client, team.widget_key, user_id="visitor-idle-queued")
+    claimed_id = escalate(client, team.widget_key, user_id="visitor-idle-claimed")
+    assert act(client, team.agent, claimed_id, "claim").status_code == 200
+    resolved_id = escalate(client, team.widget_key, user_id="visitor-idle-resolved")
+    assert act(client, team.agent, resolved_id, "claim").status_code == 200
+    assert act(client, team.agent, resolved_id, "resolve").status_code == 200
+    container.wait_for_projections()
+    # When the job looks for conversations idle for 0 minutes (anything older than now)
+    idle = set(idle_conversation_ids(container.transcripts, 0, limit=100_000))
+    # Then the AI chat and the resolved one are closed, the queued and the claimed ones are left open
+    assert ai_id in idle and resolved_id in idle
+    assert queued_id not in idle and claimed_id not in idle
+    # and the close itself re-checks on the aggregate (an agent may claim between the query and the close)
+    command = close_cmd.CloseConversation(uuid.UUID(queued_id), "idle_timeout", unless_human=True)
+    close_cmd.execute(container.app, command)
+    assert "Closed" not in event_names(container, queued_id)
