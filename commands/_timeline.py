@@ -98,7 +98,8 @@ def _item(e: Any) -> dict[str, Any] | None:
     if isinstance(e, Conversation.Escalated | Conversation.EscalationOffered):
         kind = "escalated" if isinstance(e, Conversation.Escalated) else "escalation_offered"
         fields = {"rule": e.rule, "priority": e.priority, "reason": e.reason, "route": e.route, "evidence": e.evidence}
-        return {**base, "kind": kind, "reply_to": e.reply_to, **fields}
+        hours = {"after_hours": getattr(e, "after_hours", None), "next_open_at": getattr(e, "next_open_at", None)}
+        return {**base, "kind": kind, "reply_to": e.reply_to, **fields, **hours}
     if isinstance(e, Conversation.HandoffSummarized):
         return {**base, "kind": "summary", "text": p["summary"]}
     if isinstance(e, Conversation.AgentClaimed):
