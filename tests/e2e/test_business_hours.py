@@ -103,7 +103,8 @@ def test_after_hours_the_visitor_is_told_when_a_person_will_answer_and_the_chat_
     assert done["escalation"]["next_open_at"] == "2026-12-07T08:00:00+00:00"
     # and Escalated records it, the holding reply is that text, and the chat waits in the queue
     conversation_id = events[0][1]["conversation_id"]
-    escalated, reply = stored_events(container, conversation_id)[2:4]
+    escalated, summarized, reply = stored_events(container, conversation_id)[2:5]
+    assert type(summarized).__name__ == "HandoffSummarized"  # the handoff summary, in the same save
     assert (escalated.rule, escalated.after_hours, escalated.next_open_at) == (
         "human_requested",
         True,
