@@ -161,7 +161,7 @@ def wait_for_projections(database_url: str, timeout: float = 120.0) -> None:
             row = conn.execute(
                 "SELECT (SELECT coalesce(max(notification_id), 0) FROM chatassist_events"
                 "        WHERE topic NOT LIKE '%Workspace%' AND topic NOT LIKE '%WidgetKeyIndex%'),"
-                " (SELECT coalesce(max(notification_id), 0) FROM transcripts_v1_tracking"
+                " (SELECT coalesce(max(notification_id), 0) FROM transcripts_v2_tracking"
                 "        WHERE application_name = 'ChatAssist'),"
                 " (SELECT coalesce(max(notification_id), 0) FROM chatassist_events WHERE topic LIKE '%ModelCallMade'),"
                 " (SELECT coalesce(max(notification_id), 0) FROM usage_v1_tracking"

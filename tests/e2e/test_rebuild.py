@@ -115,7 +115,7 @@ def test_the_dashboards_read_the_old_tables_during_the_rebuild_and_the_new_ones_
 ) -> None:
     # Given the transcripts caught up, with N conversations
     container.wait_for_projections()
-    count_sql = "SELECT count(*) AS n FROM transcript_v1_conversations"
+    count_sql = "SELECT count(*) AS n FROM transcript_v2_conversations"
     n = container.transcripts.query(count_sql)[0]["n"]
     # When a slow rebuild (one event per transaction) runs in the background
     errors: list[BaseException] = []
