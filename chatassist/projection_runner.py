@@ -39,6 +39,7 @@ class PagedRunner:
         batch: int = 500,
         standby_poll_s: float = 0.5,
         idle_wait_s: float = 0.25,
+        fold: bool = True,
     ) -> None:
         env = {**env, **RUNNER_POOL}
         self.app = ChatAssistApp(env=env)
@@ -46,7 +47,7 @@ class PagedRunner:
         factory = InfrastructureFactory.construct(env=Environment(projection_class.name, env))
         self.view: Any = factory.tracking_recorder(view_class)  # type: ignore[type-var]
         self.projection: Any = projection_class(view=self.view)
-        self.applier = PageApplier(self.app.name, self.app.mapper, self.projection, self.view)
+        self.applier = PageApplier(self.app.name, self.app.mapper, self.projection, self.view, fold=fold)
         self.batch, self.standby_poll_s, self.idle_wait_s = batch, standby_poll_s, idle_wait_s
         self.error: BaseException | None = None
         self.active = threading.Event()

@@ -19,6 +19,7 @@ from psycopg import sql
 from psycopg.rows import DictRow
 
 from projections._common import TrackedView
+from projections._fold import Fold
 
 log = logging.getLogger("chatassist.projections")
 
@@ -76,8 +77,12 @@ def read_page(
 class PageApplier:
     """Applies pages of notifications to ``projection`` (whose view is ``view``) on a caller-owned connection."""
 
-    def __init__(self, app_name: str, mapper: Mapper[Any], projection: Any, view: TrackedView) -> None:
+    def __init__(
+        self, app_name: str, mapper: Mapper[Any], projection: Any, view: TrackedView, *, fold: bool = True
+    ) -> None:
         self.app_name, self.mapper, self.projection, self.view = app_name, mapper, projection, view
+        make_fold = getattr(projection, "fold", None) if fold else None
+        self.fold: Fold | None = make_fold(view) if make_fold is not None else None
         self.key = lock_key("apply", view)
         self.position_sql = sql.SQL("SELECT notification_id FROM {}.{} WHERE application_name = %s").format(
             sql.Identifier(view.datastore.schema), sql.Identifier(view.tracking_table_name)
@@ -95,7 +100,7 @@ class PageApplier:
         before it, one by one) when an event cannot be applied, psycopg.OperationalError when the connection fails.
         """
         try:
-            self._page(conn, notifications, at, pipeline=True)
+            self._page(conn, notifications, at, batched=True)
             return
         except (PositionMoved, psycopg.OperationalError):
             raise
@@ -105,7 +110,7 @@ class PageApplier:
             )
         for notification in notifications:
             try:
-                self._page(conn, [notification], at, pipeline=False)
+                self._page(conn, [notification], at, batched=False)
             except (PositionMoved, psycopg.OperationalError):
                 raise
             except Exception as err:
@@ -115,8 +120,9 @@ class PageApplier:
             at = notification.id
 
     def _page(
-        self, conn: psycopg.Connection[DictRow], notifications: Sequence[Notification], at: int | None, pipeline: bool
+        self, conn: psycopg.Connection[DictRow], notifications: Sequence[Notification], at: int | None, batched: bool
     ) -> None:
+        """One transaction; ``batched``: the projection's fold if it has one, else its statements pipelined."""
         with conn.transaction(), conn.cursor() as curs:
             curs.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (self.key,), prepare=True)
             # A new statement, so a new snapshot (READ COMMITTED): it sees what a swap committed while we waited.
@@ -124,8 +130,19 @@ class PageApplier:
             tracked = None if row is None else int(row["notification_id"])
             if tracked != at:
                 raise PositionMoved(tracked)
-            with conn.pipeline() if pipeline else nullcontext(), self.view.page(curs):
-                for notification in notifications:
-                    event = self.mapper.to_domain_event(notification)
-                    self.projection.process_event(event, Tracking(self.app_name, notification.id))
-                self.view.record_position(curs, Tracking(self.app_name, notifications[-1].id))
+            events = [(self.mapper.to_domain_event(n), Tracking(self.app_name, n.id)) for n in notifications]
+            with self.view.page(curs):
+                if batched and self.fold is not None:
+                    self.fold.reset()
+                    self.fold.apply(curs, events, lambda run: self._statements(conn, run, pipeline=True))
+                else:
+                    self._statements(conn, events, pipeline=batched)
+                self.view.record_position(curs, events[-1][1])
+
+    def _statements(
+        self, conn: psycopg.Connection[DictRow], events: Sequence[tuple[Any, Tracking]], pipeline: bool
+    ) -> None:
+        """Each event through the projection's own handler (its SQL statements), pipelined or one by one."""
+        with conn.pipeline() if pipeline else nullcontext():
+            for event, tracking in events:
+                self.projection.process_event(event, tracking)

@@ -79,6 +79,13 @@ class TranscriptProjection(Projection[TranscriptView]):
         )
     )
 
+    @staticmethod
+    def fold(view: TrackedView) -> Any:
+        """This projection's handlers as a fold over a page of events (fold.py)."""
+        from projections.transcripts.fold import TranscriptFold
+
+        return TranscriptFold(view)
+
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         """Events this view does not show only advance its position."""

@@ -38,6 +38,13 @@ class UsageProjection(Projection[UsageView]):
     name = "usage_v1"
     topics: ClassVar[tuple[str, ...]] = (get_topic(Conversation.ModelCallMade),)
 
+    @staticmethod
+    def fold(view: TrackedView) -> Any:
+        """This projection's handlers as a fold over a page of events (fold.py)."""
+        from projections.usage.fold import UsageFold
+
+        return UsageFold(view)
+
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         """Other events only advance the position."""
