@@ -70,6 +70,9 @@ class TrackedView(PostgresTrackingRecorder):
         finally:
             self._page.cursor = None
 
+    def committed(self, events: Sequence[tuple[Any, Tracking]]) -> None:
+        """Called after a page of ``events`` committed (its rows are visible): a hook for live updates."""
+
     def record_position(self, curs: psycopg.Cursor[DictRow], tracking: Tracking) -> None:
         """Record ``tracking`` in the page's transaction; refused (IntegrityError) unless it moves forward."""
         self._insert_tracking(curs, tracking)

@@ -123,6 +123,12 @@ class PageApplier:
         self, conn: psycopg.Connection[DictRow], notifications: Sequence[Notification], at: int | None, batched: bool
     ) -> None:
         """One transaction; ``batched``: the projection's fold if it has one, else its statements pipelined."""
+        events = self._transaction(conn, notifications, at, batched)
+        self.view.committed(events)
+
+    def _transaction(
+        self, conn: psycopg.Connection[DictRow], notifications: Sequence[Notification], at: int | None, batched: bool
+    ) -> list[tuple[Any, Tracking]]:
         with conn.transaction(), conn.cursor() as curs:
             curs.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (self.key,), prepare=True)
             # A new statement, so a new snapshot (READ COMMITTED): it sees what a swap committed while we waited.
@@ -138,6 +144,7 @@ class PageApplier:
                 else:
                     self._statements(conn, events, pipeline=batched)
                 self.view.record_position(curs, events[-1][1])
+        return events
 
     def _statements(
         self, conn: psycopg.Connection[DictRow], events: Sequence[tuple[Any, Tracking]], pipeline: bool
