@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ import msgspec
 
 from domain.errors import InvalidInput
 from projections._common import TrackedView
-from projections.analytics.projection import WORKSPACES
+from projections.analytics.projection import USAGE_HOURLY, USAGE_SLOTS, WORKSPACES
 
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
@@ -103,6 +104,15 @@ class DateRange(msgspec.Struct):
 def midnight(day: date, time_zone: str) -> datetime:
     """The first instant of ``day`` in ``time_zone``, in UTC (where midnight is skipped by DST, the first hour)."""
     return datetime.combine(day, time(), ZoneInfo(time_zone)).astimezone(UTC)
+
+
+@lru_cache(maxsize=4096)
+def usage_table(time_zone: str, first: date, last: date) -> str:
+    """The model-call rollup to cut days ``first``..``last`` from: by UTC hour when every local midnight of the
+    range falls on a whole UTC hour (most zones), else by 15-minute slot (India, Nepal, Newfoundland...)."""
+    days = (last - first).days + 2
+    aligned = all(midnight(first + timedelta(days=n), time_zone).minute == 0 for n in range(days))
+    return USAGE_HOURLY if aligned else USAGE_SLOTS
 
 
 def today() -> date:

@@ -21,8 +21,11 @@ from domain.workspace import Workspace, WorkspaceSettings
 from projections._common import Statement, TrackedView
 
 PREFIX = "analytics_v2"
-CONVERSATIONS, USAGE_SLOTS, WORKSPACES = (f"{PREFIX}_{t}" for t in ("conversations", "usage_slots", "workspaces"))
+CONVERSATIONS, USAGE_SLOTS, USAGE_HOURLY, WORKSPACES = (
+    f"{PREFIX}_{t}" for t in ("conversations", "usage_slots", "usage_hourly", "workspaces")
+)
 SLOT = timedelta(minutes=15)  # every UTC offset in use is a whole number of quarter hours
+HOUR = timedelta(hours=1)  # most are whole hours: their days are sets of UTC hours, 4 times fewer rows
 ESCALATION_PROVIDER = "escalation"  # the provider named on a holding reply the rules wrote (no model)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -32,9 +35,9 @@ def micros(at: datetime) -> int:
     return (at - _EPOCH) // timedelta(microseconds=1)
 
 
-def slot_of(at: datetime) -> datetime:
-    """The start of the 15-minute UTC slot holding ``at``."""
-    return _EPOCH + (at - _EPOCH) // SLOT * SLOT
+def slot_of(at: datetime, width: timedelta = SLOT) -> datetime:
+    """The start of the UTC slot of ``width`` (15 minutes by default) holding ``at``."""
+    return _EPOCH + (at - _EPOCH) // width * width
 
 
 class AnalyticsView(TrackedView):
@@ -51,8 +54,8 @@ class AnalyticsView(TrackedView):
 
 
 class AnalyticsProjection(Projection[AnalyticsView]):
-    """Keeps the facts of every conversation, model calls by 15-minute slot and model, and each workspace's budget,
-    time zone and retention."""
+    """Keeps the facts of every conversation, model calls by hour and by 15-minute slot and model, and each
+    workspace's budget, time zone and retention."""
 
     name = "analytics_v2"
     topics: ClassVar[tuple[str, ...]] = tuple(
@@ -91,6 +94,26 @@ class AnalyticsProjection(Projection[AnalyticsView]):
             " VALUES (%(ws)s, %(sid)s, %(b)s) ON CONFLICT (workspace_id) DO UPDATE SET monthly_token_budget = EXCLUDED"
             ".monthly_token_budget",
             {"ws": workspace_id, "sid": app_settings_id(workspace_id), "b": budget},
+        )
+
+    def _usage_upsert(self, table: str) -> str:
+        """Add one model call to its (workspace, slot, provider, model) row of ``table``."""
+        return (
+            f"INSERT INTO {self.view.table(table)} AS u (workspace_id, slot, provider, model, calls,"
+            " first_attempts, ok_calls, fallbacks, input_tokens, output_tokens, cache_read_tokens,"
+            " cache_write_tokens, cost_usd, unknown_cost_calls, ttft_ms_sum, ttft_count, latency_ms_sum)"
+            " VALUES (%(ws)s, %(slot)s, %(p)s, %(m)s, 1, %(first)s, %(ok)s, %(fb)s, %(i)s, %(o)s, %(cr)s, %(cw)s,"
+            " %(cost)s, %(unknown)s, %(ttft)s, %(ttft_n)s, %(lat)s)"
+            " ON CONFLICT (workspace_id, slot, provider, model) DO UPDATE SET calls = u.calls + 1,"
+            " first_attempts = u.first_attempts + EXCLUDED.first_attempts, ok_calls = u.ok_calls + EXCLUDED.ok_calls,"
+            " fallbacks = u.fallbacks + EXCLUDED.fallbacks, input_tokens = u.input_tokens + EXCLUDED.input_tokens,"
+            " output_tokens = u.output_tokens + EXCLUDED.output_tokens,"
+            " cache_read_tokens = u.cache_read_tokens + EXCLUDED.cache_read_tokens,"
+            " cache_write_tokens = u.cache_write_tokens + EXCLUDED.cache_write_tokens,"
+            " cost_usd = u.cost_usd + EXCLUDED.cost_usd,"
+            " unknown_cost_calls = u.unknown_cost_calls + EXCLUDED.unknown_cost_calls,"
+            " ttft_ms_sum = u.ttft_ms_sum + EXCLUDED.ttft_ms_sum, ttft_count = u.ttft_count + EXCLUDED.ttft_count,"
+            " latency_ms_sum = u.latency_ms_sum + EXCLUDED.latency_ms_sum"
         )
 
     @singledispatchmethod
@@ -146,36 +169,20 @@ class AnalyticsProjection(Projection[AnalyticsView]):
             "fb": 1 if e.outcome == "fell_back" else 0,
         }
         ok = e.outcome == "ok"
-        daily = (
-            f"INSERT INTO {self.view.table('usage_slots')} AS u (workspace_id, slot, provider, model, calls,"
-            " first_attempts, ok_calls, fallbacks, input_tokens, output_tokens, cache_read_tokens,"
-            " cache_write_tokens, cost_usd, unknown_cost_calls, ttft_ms_sum, ttft_count, latency_ms_sum)"
-            " VALUES (%(ws)s, %(slot)s, %(p)s, %(m)s, 1, %(first)s, %(ok)s, %(fb)s, %(i)s, %(o)s, %(cr)s, %(cw)s,"
-            " %(cost)s, %(unknown)s, %(ttft)s, %(ttft_n)s, %(lat)s)"
-            " ON CONFLICT (workspace_id, slot, provider, model) DO UPDATE SET calls = u.calls + 1,"
-            " first_attempts = u.first_attempts + EXCLUDED.first_attempts, ok_calls = u.ok_calls + EXCLUDED.ok_calls,"
-            " fallbacks = u.fallbacks + EXCLUDED.fallbacks, input_tokens = u.input_tokens + EXCLUDED.input_tokens,"
-            " output_tokens = u.output_tokens + EXCLUDED.output_tokens,"
-            " cache_read_tokens = u.cache_read_tokens + EXCLUDED.cache_read_tokens,"
-            " cache_write_tokens = u.cache_write_tokens + EXCLUDED.cache_write_tokens,"
-            " cost_usd = u.cost_usd + EXCLUDED.cost_usd,"
-            " unknown_cost_calls = u.unknown_cost_calls + EXCLUDED.unknown_cost_calls,"
-            " ttft_ms_sum = u.ttft_ms_sum + EXCLUDED.ttft_ms_sum, ttft_count = u.ttft_count + EXCLUDED.ttft_count,"
-            " latency_ms_sum = u.latency_ms_sum + EXCLUDED.latency_ms_sum",
-            {
-                **tokens,
-                "ws": e.workspace_id,
-                "slot": slot_of(e.timestamp),
-                "p": e.provider,
-                "m": e.model,
-                "first": 1 if e.attempt == 1 else 0,
-                "ok": 1 if ok else 0,
-                # response times are of successful calls only: a failed attempt's timing says little
-                "ttft": float(e.ttft_ms) if ok and e.ttft_ms is not None else 0.0,
-                "ttft_n": 1 if ok and e.ttft_ms is not None else 0,
-                "lat": float(e.latency_ms) if ok else 0.0,
-            },
-        )
+        facts = {
+            **tokens,
+            "ws": e.workspace_id,
+            "p": e.provider,
+            "m": e.model,
+            "first": 1 if e.attempt == 1 else 0,
+            "ok": 1 if ok else 0,
+            # response times are of successful calls only: a failed attempt's timing says little
+            "ttft": float(e.ttft_ms) if ok and e.ttft_ms is not None else 0.0,
+            "ttft_n": 1 if ok and e.ttft_ms is not None else 0,
+            "lat": float(e.latency_ms) if ok else 0.0,
+        }
+        slots = (self._usage_upsert("usage_slots"), {**facts, "slot": slot_of(e.timestamp)})
+        hourly = (self._usage_upsert("usage_hourly"), {**facts, "slot": slot_of(e.timestamp, HOUR)})
         conversation = (
             f"UPDATE {self.view.table('conversations')} SET model_calls = model_calls + 1,"
             " fallbacks = fallbacks + %(fb)s, input_tokens = input_tokens + %(i)s,"
@@ -192,7 +199,7 @@ class AnalyticsProjection(Projection[AnalyticsView]):
                 "id": e.originator_id,
             },
         )
-        self.view.apply(tracking, [conversation, daily])
+        self.view.apply(tracking, [conversation, slots, hourly])
 
     @process_event.register
     def _(self, e: Conversation.AssistantReplied, tracking: Tracking) -> None:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from projections.analytics.projection import CONVERSATIONS, USAGE_SLOTS
+from projections.analytics.projection import CONVERSATIONS
 from read_api._analytics import (
     AI_RESOLVED,
     AnalyticsSource,
@@ -18,6 +18,7 @@ from read_api._analytics import (
     midnight,
     money,
     ratio,
+    usage_table,
     workspace_facts,
 )
 
@@ -84,7 +85,7 @@ def get_overview(view: AnalyticsSource, workspace_id: UUID, *, day: date | None 
     usage = view.query(
         f"SELECT (slot AT TIME ZONE %(tz)s)::date AS day, sum(cost_usd) AS cost, sum(unknown_cost_calls) AS unknown,"
         " sum(ttft_ms_sum) AS ttft, sum(ttft_count) AS ttft_n, sum(latency_ms_sum) AS latency, sum(ok_calls) AS ok,"
-        f" sum({TOKENS}) AS tokens FROM {USAGE_SLOTS} WHERE workspace_id = %(ws)s AND slot >= %(from)s"
+        f" sum({TOKENS}) AS tokens FROM {usage_table(tz, first, day)} WHERE workspace_id = %(ws)s AND slot >= %(from)s"
         " AND slot < %(until)s GROUP BY 1",
         {**params, "from": midnight(first, tz)},
     )

@@ -10,8 +10,17 @@ from uuid import UUID
 
 import msgspec
 
-from projections.analytics.projection import CONVERSATIONS, USAGE_SLOTS
-from read_api._analytics import AI_RESOLVED, AnalyticsSource, DateRange, date_range, money, ratio, workspace_facts
+from projections.analytics.projection import CONVERSATIONS
+from read_api._analytics import (
+    AI_RESOLVED,
+    AnalyticsSource,
+    DateRange,
+    date_range,
+    money,
+    ratio,
+    usage_table,
+    workspace_facts,
+)
 
 CENTS_PRECISION = Decimal("0.00000001")
 
@@ -102,7 +111,8 @@ def get_usage_between(view: AnalyticsSource, workspace_id: UUID, start: str | No
 def get_usage(view: AnalyticsSource, workspace_id: UUID, days: DateRange) -> Usage:
     """Usage of one workspace over ``days``; conversations count on the day they started."""
     params = {"ws": workspace_id, "tz": days.time_zone, "since": days.since, "until": days.until}
-    where = f"FROM {USAGE_SLOTS} WHERE workspace_id = %(ws)s AND slot >= %(since)s AND slot < %(until)s"
+    table = usage_table(days.time_zone, days.start, days.end)
+    where = f"FROM {table} WHERE workspace_id = %(ws)s AND slot >= %(since)s AND slot < %(until)s"
     by_model = view.query(f"SELECT provider, model, {SUMS} {where} GROUP BY provider, model ORDER BY 1, 2", params)
     by_provider = view.query(f"SELECT provider, {SUMS} {where} GROUP BY provider ORDER BY 1", params)
     by_day = view.query(

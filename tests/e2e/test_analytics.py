@@ -23,7 +23,8 @@ from tests.fakes.llm_server import FakeLLMServer, Script
 from tests.support.accounts import Person, invite_and_join, sign_up
 from tests.support.scratch import ScratchProjection
 
-TABLES = {"conversations": "id", "usage_slots": "workspace_id, slot, provider, model", "workspaces": "workspace_id"}
+USAGE_KEY = "workspace_id, slot, provider, model"
+TABLES = {"conversations": "id", "usage_slots": USAGE_KEY, "usage_hourly": USAGE_KEY, "workspaces": "workspace_id"}
 
 
 @dataclass

@@ -1,0 +1,232 @@
+"""Benchmark: every dashboard endpoint over HTTP with a large event store (target: p99 under 20 ms).
+
+    .venv/bin/python -m bench.dashboards --events 1000000 --workspaces 10
+    .venv/bin/python -m bench.dashboards --database-url URL --skip-generate   # measure an already filled store
+
+1. Generate (unless --skip-generate): on a throwaway database of the PostgreSQL server in
+   CHATASSIST_TEST_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres), sign up --workspaces
+   workspaces, then write conversations into them with `chatassist seed`'s bulk mode (the same decisions as the
+   command path, 200 conversations per transaction, historical timestamps over 60 days) until the store holds
+   --events events.
+2. Catch up: the analytics projection (the one every dashboard reads) applies every event, in pages of
+   --page events per transaction (its rows and its tracking position together, as the live runner would, but
+   batched), then the live runner is started and must already be at the head.
+3. Measure: `chatassist web` in its own process; a signed-in admin of the first workspace calls each endpoint
+   --warmup times, then --requests times one after the other; p50 / p99 / max per endpoint (and of
+   /api/auth/me, which has the same session check and no analytics query: the framework's share).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import psycopg
+from eventsourcing.persistence import Tracking
+
+from bench.chat_turns import free_port, pct, process, wait_http
+from chatassist.bootstrap import Container, bootstrap
+from chatassist.seed import SeedPlan, seed
+from chatassist.settings import Settings
+from commands.sign_up import cmd as sign_up
+from projections._common import Statement
+from projections.analytics.projection import AnalyticsProjection, AnalyticsView
+from tests.support.services import throwaway_database
+
+PASSWORD = "bench-Dashboards-2026"
+SECRET = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+ENDPOINTS = [
+    ("overview", {}),
+    ("activity", {}),
+    ("activity", {"filter": "escalated"}),
+    ("usage", {}),
+    ("topics", {}),
+    ("prompt-versions", {}),
+    ("models", {}),
+    ("usage", {"days": 60}),
+]
+
+
+class PagedAnalyticsView(AnalyticsView):
+    """The analytics view, collecting each event's statements until ``flush`` commits a page of them with the
+    page's last tracking position (exactly once per page instead of per event)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.buffered: list[Statement] = []
+        self.last: Tracking | None = None
+
+    def apply(self, tracking: Tracking, statements: Sequence[Statement]) -> None:
+        """Buffer; nothing is written before ``flush``."""
+        self.buffered.extend(statements)
+        self.last = tracking
+
+    def flush(self) -> None:
+        """Write the buffered statements and the last tracking position in one transaction."""
+        if self.last is None:
+            return
+        with self.datastore.transaction(commit=True) as curs:
+            for sql, params in self.buffered:
+                curs.execute(sql.encode(), params, prepare=True)  # type: ignore[call-overload]
+            self._insert_tracking(curs, self.last)
+        self.buffered.clear()
+        self.last = None
+
+
+def store_size(container: Container) -> int:
+    """Events in the store."""
+    return container.app.recorder.max_notification_id() or 0
+
+
+def generate(container: Container, events: int, workspaces: int) -> tuple[list[str], float]:
+    """Sign up the workspaces' admins and seed them in turn until the store holds ``events``; returns the admins'
+    emails and the seconds it took."""
+    began = time.perf_counter()
+    emails, ids = [], []
+    for n in range(workspaces):
+        email = f"bench-admin-{n}-{os.urandom(3).hex()}@example.com"
+        up = sign_up.execute(container.app, sign_up.SignUp(email, PASSWORD, "Bench Admin", f"Bench {n}"))
+        emails.append(email)
+        ids.append(up.workspace_id)
+    round_ = 0
+    while (size := store_size(container)) < events:
+        per = max(50, min(5000, (events - size) // (7 * workspaces) + 1))
+        for workspace_id in ids:
+            plan = SeedPlan(per, days=60, workspace_id=workspace_id, random_seed=round_, bulk=True)
+            seed(container.app, plan)
+            round_ += 1
+        print(f"  {store_size(container):,} events after {time.perf_counter() - began:.0f} s", flush=True)
+    return emails, time.perf_counter() - began
+
+
+def catch_up(container: Container, page: int) -> tuple[int, float]:
+    """Apply every analytics event from the view's position on, ``page`` per transaction; (events, seconds)."""
+    view = container.view(PagedAnalyticsView, AnalyticsProjection.name)
+    projection = AnalyticsProjection(view=view)
+    began, applied = time.perf_counter(), 0
+    start = (view.max_tracking_id(container.app.name) or 0) + 1
+    while True:
+        batch = container.app.recorder.select_notifications(
+            start, page, topics=AnalyticsProjection.topics, inclusive_of_start=True
+        )
+        for notification in batch:
+            event = container.app.mapper.to_domain_event(notification)
+            projection.process_event(event, Tracking(container.app.name, notification.id))
+        view.flush()
+        applied += len(batch)
+        if len(batch) < page:
+            break
+        start = batch[-1].id + 1
+        if applied % (page * 100) == 0:
+            print(f"  applied {applied:,} events, {applied / (time.perf_counter() - began):,.0f}/s", flush=True)
+    view.datastore.close()
+    return applied, time.perf_counter() - began
+
+
+def measure(base: str, email: str, warmup: int, requests: int) -> dict[str, dict[str, float]]:
+    """p50 / p99 / max milliseconds of each endpoint, one request at a time over a kept-alive connection."""
+    out: dict[str, dict[str, float]] = {}
+    with httpx.Client(base_url=base, timeout=30) as client:
+        login = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+        login.raise_for_status()
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        for name, extra in [("../auth/me", {}), *ENDPOINTS]:  # auth/me: the same session check, no analytics
+            params = dict(extra)
+            label = name + "".join(f" {k}={v}" for k, v in params.items())
+            if "days" in params:
+                params = {"from": _days_ago(int(params.pop("days")) - 1)}
+            samples = []
+            for n in range(warmup + requests):
+                t0 = time.perf_counter()
+                response = client.get(f"/api/analytics/{name}", params=params, headers=headers)
+                elapsed = (time.perf_counter() - t0) * 1000
+                response.raise_for_status()
+                if n >= warmup:
+                    samples.append(elapsed)
+            out[label] = {
+                "p50_ms": round(statistics.median(samples), 2),
+                "p99_ms": round(pct(samples, 99), 2),
+                "max_ms": round(max(samples), 2),
+            }
+            print(f"  {label:<28} p50 {out[label]['p50_ms']:6.2f} ms  p99 {out[label]['p99_ms']:6.2f} ms", flush=True)
+        body = client.get("/api/analytics/usage", headers=headers).json()
+        print(f"  (workspace 1, last 30 days: {body['conversations']:,} conversations, {body['model_calls']:,} calls)")
+    return out
+
+
+def _days_ago(n: int) -> str:
+    return (datetime.now(UTC).date() - timedelta(days=n)).isoformat()
+
+
+def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
+    """Generate, catch up and measure against ``database_url``."""
+    redis_url = os.environ.get("CHATASSIST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    settings = Settings(database_url=database_url, redis_url=redis_url, secret_key=SECRET)
+    container = bootstrap(settings)
+    report: dict[str, Any] = {"database_url": database_url}
+    try:
+        if not args.skip_generate:
+            print(f"generating {args.events:,} events into {args.workspaces} workspaces", flush=True)
+            emails, seconds = generate(container, args.events, args.workspaces)
+            report["generate_seconds"] = round(seconds, 1)
+            report["admin_email"] = emails[0]
+        else:
+            report["admin_email"] = args.admin_email
+        report["events"] = store_size(container)
+        print(f"catching up the analytics projection on {report['events']:,} events", flush=True)
+        applied, seconds = catch_up(container, args.page)
+        report["catch_up"] = {"events": applied, "seconds": round(seconds, 1)}
+        container.start_projections(["analytics"])
+        container.wait_for_projections(timeout=60)
+        with psycopg.connect(database_url, autocommit=True) as conn:  # as autovacuum would after a bulk load
+            conn.execute("VACUUM ANALYZE")
+    finally:
+        container.close()
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CHATASSIST_SECRET_KEY": SECRET,
+        "CHATASSIST_RATE_API_PER_USER": "1000000/60",
+    }
+    web = [sys.executable, "-m", "chatassist.cli", "web", "--host", "127.0.0.1", "--port", str(port)]
+    with process(web, env):
+        asyncio.run(wait_http(f"http://127.0.0.1:{port}/health"))
+        print(f"measuring (warm-up {args.warmup}, {args.requests} requests each)", flush=True)
+        report["endpoints"] = measure(f"http://127.0.0.1:{port}", report["admin_email"], args.warmup, args.requests)
+    return report
+
+
+def main() -> None:
+    """Parse the flags, run, print the JSON report."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--events", type=int, default=1_000_000, help="store size to generate (default 1,000,000)")
+    p.add_argument("--workspaces", type=int, default=10, help="spread the conversations over this many")
+    p.add_argument("--page", type=int, default=2000, help="events per catch-up transaction")
+    p.add_argument("--warmup", type=int, default=30)
+    p.add_argument("--requests", type=int, default=300)
+    p.add_argument("--database-url", help="an existing database (kept); default: a throwaway one")
+    p.add_argument("--skip-generate", action="store_true", help="measure the store as it is (needs --admin-email)")
+    p.add_argument("--admin-email", help="with --skip-generate: an admin of the workspace to measure")
+    args = p.parse_args()
+    if args.database_url:
+        report = run(args, args.database_url)
+    else:
+        server = os.environ.get("CHATASSIST_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+        with throwaway_database(server) as url:
+            report = run(args, url)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
