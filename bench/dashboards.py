@@ -25,7 +25,7 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,9 +37,15 @@ from bench.chat_turns import free_port, pct, process, wait_http
 from chatassist.bootstrap import Container, bootstrap
 from chatassist.seed import SeedPlan, seed
 from chatassist.settings import Settings
+from commands._common import account_for_email
 from commands.sign_up import cmd as sign_up
 from projections._common import Statement
 from projections.analytics.projection import AnalyticsProjection, AnalyticsView
+from read_api.get_activity.query import get_activity
+from read_api.get_overview.query import get_overview
+from read_api.get_performance.query import get_performance_between
+from read_api.get_topics.query import get_topics_between
+from read_api.get_usage.query import get_usage_between
 from tests.support.services import throwaway_database
 
 PASSWORD = "bench-Dashboards-2026"
@@ -74,7 +80,8 @@ class PagedAnalyticsView(AnalyticsView):
         """Write the buffered statements and the last tracking position in one transaction."""
         if self.last is None:
             return
-        with self.datastore.transaction(commit=True) as curs:
+        with self.datastore.transaction(commit=True) as curs, curs.connection.pipeline():
+            # one round trip per page, not per statement (psycopg pipeline mode)
             for sql, params in self.buffered:
                 curs.execute(sql.encode(), params, prepare=True)  # type: ignore[call-overload]
             self._insert_tracking(curs, self.last)
@@ -163,6 +170,33 @@ def measure(base: str, email: str, warmup: int, requests: int) -> dict[str, dict
     return out
 
 
+def measure_queries(container: Container, email: str, requests: int) -> dict[str, dict[str, float]]:
+    """The same figures computed in this process straight from the view (no HTTP, no session): the database's
+    and the query code's share."""
+    account = account_for_email(container.app, email)
+    assert account is not None and container.analytics is not None
+    ws, view = account.workspace_ids[0], container.analytics
+    calls: dict[str, Callable[[], object]] = {
+        "overview": lambda: get_overview(view, ws),
+        "activity": lambda: get_activity(view, ws),
+        "usage": lambda: get_usage_between(view, ws, None, None),
+        "topics": lambda: get_topics_between(view, ws, None, None),
+        "prompt-versions": lambda: get_performance_between(view, ws, "prompt_version", None, None),
+        "models": lambda: get_performance_between(view, ws, "model", None, None),
+    }
+    out = {}
+    for name, fn in calls.items():
+        samples = []
+        for n in range(requests + 10):
+            t0 = time.perf_counter()
+            fn()
+            if n >= 10:
+                samples.append((time.perf_counter() - t0) * 1000)
+        out[name] = {"p50_ms": round(statistics.median(samples), 2), "p99_ms": round(pct(samples, 99), 2)}
+        print(f"  {name:<28} p50 {out[name]['p50_ms']:6.2f} ms  p99 {out[name]['p99_ms']:6.2f} ms", flush=True)
+    return out
+
+
 def _days_ago(n: int) -> str:
     return (datetime.now(UTC).date() - timedelta(days=n)).isoformat()
 
@@ -189,6 +223,8 @@ def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
         container.wait_for_projections(timeout=60)
         with psycopg.connect(database_url, autocommit=True) as conn:  # as autovacuum would after a bulk load
             conn.execute("VACUUM ANALYZE")
+        print("measuring the queries in process", flush=True)
+        report["queries_in_process"] = measure_queries(container, report["admin_email"], args.requests)
     finally:
         container.close()
     port = free_port()

@@ -1,6 +1,6 @@
 -- Views of the analytics_v2 projection (projections/analytics). Disposable: rebuilt from the event store.
 -- v2 adds escalations, agents, the prompt version and model a conversation counts for, model calls in 15-minute
--- slots and hours (so days can be cut in any workspace time zone) and each workspace's time zone and retention.
+-- slots (so days can be cut in any workspace time zone) and each workspace's time zone and retention.
 -- analytics_v1_* (migrations/0002) is no longer read or written; drop it once no older process runs.
 CREATE TABLE IF NOT EXISTS analytics_v2_conversations (
     id uuid PRIMARY KEY,
@@ -78,9 +78,6 @@ CREATE TABLE IF NOT EXISTS analytics_v2_usage_slots (
     latency_ms_sum double precision NOT NULL DEFAULT 0,
     PRIMARY KEY (workspace_id, slot, provider, model)
 );
-
--- The same by UTC hour: a day of a zone whose midnights fall on whole hours (most zones) is a set of these rows.
-CREATE TABLE IF NOT EXISTS analytics_v2_usage_hourly (LIKE analytics_v2_usage_slots INCLUDING ALL);
 
 -- Per workspace: the monthly token budget (Workspace events), the time zone and analytics retention (AppSettings,
 -- whose aggregate id is settings_id).
