@@ -103,6 +103,16 @@ SUMS = (
 )
 
 
+def _per_provider(by_model: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The per-model sums added up per provider, in provider order."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in by_model:
+        row = out.setdefault(r["provider"], {"provider": r["provider"], "model": None})
+        for k in ("calls", "fallbacks", "first_attempts", "i", "o", "cr", "cw", "cost", "unknown"):
+            row[k] = row.get(k, 0) + (r[k] or 0)
+    return [out[p] for p in sorted(out)]
+
+
 def get_usage_between(view: AnalyticsSource, workspace_id: UUID, start: str | None, end: str | None) -> Usage:
     """Usage of one workspace over ``from``/``to`` as given (validated in its time zone and retention window)."""
     return get_usage(view, workspace_id, date_range(start, end, facts=workspace_facts(view, workspace_id)))
@@ -113,14 +123,16 @@ def get_usage(view: AnalyticsSource, workspace_id: UUID, days: DateRange) -> Usa
     params = {"ws": workspace_id, "tz": days.time_zone, "since": days.since, "until": days.until}
     table = usage_table(days.time_zone, days.start, days.end)
     where = f"FROM {table} WHERE workspace_id = %(ws)s AND slot >= %(since)s AND slot < %(until)s"
-    by_model = view.query(f"SELECT provider, model, {SUMS} {where} GROUP BY provider, model ORDER BY 1, 2", params)
-    by_provider = view.query(f"SELECT provider, {SUMS} {where} GROUP BY provider ORDER BY 1", params)
-    by_day = view.query(
-        "SELECT (slot AT TIME ZONE %(tz)s)::date AS day,"
-        " sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) AS tokens,"
-        f" sum(cost_usd) AS cost {where} GROUP BY 1",
+    # one scan of the rollup: rows per (provider, model) and per local day
+    grouped = view.query(
+        "SELECT provider, model, (slot AT TIME ZONE %(tz)s)::date AS day, GROUPING(provider, model) AS per_day,"
+        f" {SUMS}, sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) AS tokens {where}"
+        " GROUP BY GROUPING SETS ((provider, model), ((slot AT TIME ZONE %(tz)s)::date))",
         params,
     )
+    by_model = sorted((r for r in grouped if not r["per_day"]), key=lambda r: (r["provider"], r["model"]))
+    by_day = [r for r in grouped if r["per_day"]]
+    by_provider = _per_provider(by_model)
     convs = view.query(
         f"SELECT (started_at AT TIME ZONE %(tz)s)::date AS day, count(*) AS n, count(*) FILTER (WHERE {AI_RESOLVED})"
         " AS resolved, count(*) FILTER (WHERE status <> 'open') AS finished, sum(cost_usd) AS cost"
