@@ -41,7 +41,7 @@ def slot_of(at: datetime, width: timedelta = SLOT) -> datetime:
 
 
 class AnalyticsView(TrackedView):
-    """Tables ``analytics_v2_*`` (migrations/0007) plus this projection's tracking table.
+    """Tables ``analytics_v2_*`` (migrations/0007, 0007_b) plus this projection's tracking table.
 
     ``prefix`` names the tables written, so a rebuild can fill a fresh set beside the live one.
     """
@@ -49,7 +49,7 @@ class AnalyticsView(TrackedView):
     prefix: ClassVar[str] = PREFIX
 
     def table(self, name: str) -> str:
-        """The full name of one of this view's tables: conversations, usage_slots or workspaces."""
+        """The full name of one of this view's tables: conversations, usage_slots, usage_hourly or workspaces."""
         return f"{self.prefix}_{name}"
 
 
