@@ -104,9 +104,12 @@ class PageApplier:
             return
         except (PositionMoved, psycopg.OperationalError):
             raise
-        except Exception:
-            log.info(
-                "%s: a page of %d events failed; applying them one by one", self.projection.name, len(notifications)
+        except Exception as err:
+            log.warning(
+                "%s: a page of %d events failed (%r); applying them one by one",
+                self.projection.name,
+                len(notifications),
+                err,
             )
         for notification in notifications:
             try:

@@ -11,16 +11,18 @@ from projections._common import TrackedView
 from projections._fold import Appends, Fold, Rows
 
 CONVERSATION_COLUMNS = (
-    "id workspace_id channel end_user_id end_user_email end_user_name status topic last_confidence csat"
-    " resolved_by closed_reason turns started_at last_activity_at version"
+    "id workspace_id channel end_user_id end_user_email end_user_name status handler assignee topic last_confidence"
+    " csat resolved_by closed_reason turns started_at last_activity_at version"
 ).split()
 MESSAGE_COLUMNS = (
-    "conversation_id seq role message_id reply_to text provider model confidence topic prompt_version error_code at"
+    "conversation_id seq role message_id reply_to text provider model confidence topic prompt_version error_code"
+    " agent_name at"
 ).split()
 
 
 class TranscriptFold(Fold):
-    """Conversation rows of a page folded in memory; its messages COPYed in."""
+    """Conversation rows of a page folded in memory; its messages COPYed in. The handoff events (Escalated,
+    AgentClaimed, AgentReplied, ReturnedToAI, TopicChanged) have no fold handler: their SQL handlers apply them."""
 
     def __init__(self, view: TrackedView) -> None:
         super().__init__(view)
@@ -54,6 +56,7 @@ class TranscriptFold(Fold):
             end_user_email=p.get("email"),
             end_user_name=p.get("name"),
             status="open",
+            handler="ai",
             started_at=e.timestamp,
             last_activity_at=e.timestamp,
             turns=0,

@@ -5,6 +5,7 @@ runner continues on the swapped tables from the rebuilt position; progress lines
 from __future__ import annotations
 
 import io
+import logging
 import subprocess
 import sys
 import threading
@@ -67,11 +68,29 @@ def a_turn(container: Container, workspace_id: uuid.UUID, text: str) -> uuid.UUI
     return c.id
 
 
+def a_handoff(container: Container, workspace_id: uuid.UUID) -> None:
+    """A conversation an agent claims, answers and hands back, then the AI answers again: events the folds apply
+    and events only the SQL handlers apply, interleaved in one stream."""
+    c = Conversation(workspace_id, "widget", {"user_id": "visitor-handoff"})
+    c.receive("m1", "Can a person help me?")
+    c.claim("agent-1")
+    c.agent_reply("agent-1", "a1", "Hello, I am here.", agent_name="Sam")
+    c.return_to_ai("agent-1")
+    c.receive("m2", "And my invoice?")
+    call = ModelCall("c2", "anthropic", "claude-sonnet-4-6", 1, 1, 700, 40, 0, 0, 180.0, 800.0,
+                     Decimal("0.0027"), "ok")  # fmt: skip
+    c.record_model_call("m2", call)
+    c.reply("r2", "m2", "Under Billing.", confidence=0.8, topic="billing", provider="anthropic",
+            model="claude-sonnet-4-6", prompt_version=1)  # fmt: skip
+    container.app.save(c)
+
+
 @pytest.fixture
 def ws(container: Container) -> uuid.UUID:
-    """A workspace with one finished conversation (so every projection has rows)."""
+    """A workspace with a finished conversation and a handed-off one (so every projection has rows)."""
     workspace_id = create_ws.execute(container.app, create_ws.CreateWorkspace("Rebuild Inc")).workspace_id
     a_turn(container, workspace_id, "How do I pay?")
+    a_handoff(container, workspace_id)
     return workspace_id
 
 
@@ -83,8 +102,14 @@ CASES = [(name, True) for name in PROJECTIONS] + [
 
 @pytest.mark.parametrize(("name", "fold"), CASES)
 def test_a_rebuild_gives_the_same_rows_and_the_live_runner_continues_on_the_new_tables(
-    name: str, fold: bool, ws: uuid.UUID, container: Container, db: psycopg.Connection[Any]
+    name: str,
+    fold: bool,
+    ws: uuid.UUID,
+    container: Container,
+    db: psycopg.Connection[Any],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="chatassist.projections")
     # Given the live projection caught up
     container.wait_for_projections()
     tables = live_tables(db, name)
@@ -96,6 +121,8 @@ def test_a_rebuild_gives_the_same_rows_and_the_live_runner_continues_on_the_new_
     # I expect the swapped-in tables to hold exactly the rows of the incremental run, and nothing left behind
     assert dump(db, tables) == before
     assert result.tables == tables and result.events > 0 and leftovers(db) == []
+    # and no page that failed and was applied again event by event (a fold out of step with its table would)
+    assert not [m for m in caplog.messages if "applying them one by one" in m]
     # and the live tracking row at the rebuilt position
     live = next(r for r in container.runners if r.projection.name == PROJECTIONS[name][0].name)
     assert live.view.max_tracking_id(container.app.name) == result.position
