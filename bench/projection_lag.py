@@ -7,7 +7,8 @@ postgresql://postgres@127.0.0.1:5432/postgres): starts `chatassist projections r
 process, then writes chat turns at --rate per second through the command path (ReceiveMessage, then RecordReply with
 one model call and the reply: 3 events in 2 transactions per turn; visitors of 5 turns), paced on a fixed schedule.
 A watcher polls every projection's tracking position every --poll-ms on one connection; a turn is visible in a view
-when that view's tracked position reaches the turn's last event (rows and position commit together). Lag = first
+when that view's tracked position reaches the turn's last event among its topics (rows and position commit
+together). Lag = first
 poll that sees it minus the time RecordReply returned (so it includes up to --poll-ms of polling error).
 """
 
@@ -38,6 +39,26 @@ from domain.conversation import Conversation, ModelCall
 from tests.support.services import throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
+WATCHED = [name for name in PROJECTIONS if name != "audit"]  # a chat turn writes no audit event
+
+
+def tracking_tables() -> dict[str, str]:
+    """The tracking table of each watched projection."""
+    return {name: f"{PROJECTIONS[name][0].name.lower()}_tracking" for name in WATCHED}
+
+
+def wait_for_runners(database_url: str, timeout: float = 120.0) -> None:
+    """Until the runner process has created every watched tracking table."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_class WHERE relname = ANY(%s)", (list(tracking_tables().values()),)
+            ).fetchone()
+            if row and row[0] == len(WATCHED):
+                return
+            time.sleep(0.2)
+    raise RuntimeError("the projection runners did not start")
 
 
 def pct(values: list[float], p: float) -> float:
@@ -52,11 +73,11 @@ class Watcher(threading.Thread):
     def __init__(self, database_url: str, app_name: str, poll_s: float) -> None:
         super().__init__(daemon=True)
         self.url, self.app_name, self.poll_s = database_url, app_name, poll_s
-        self.samples: dict[str, list[tuple[float, int]]] = {name: [] for name in PROJECTIONS}
+        self.samples: dict[str, list[tuple[float, int]]] = {name: [] for name in WATCHED}
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        tables = {name: f"{cls.name.lower()}_tracking" for name, (cls, _) in PROJECTIONS.items()}
+        tables = tracking_tables()
         query = " UNION ALL ".join(
             f"SELECT '{name}', (SELECT notification_id FROM {t} WHERE application_name = %(app)s)"
             for name, t in tables.items()
@@ -108,6 +129,7 @@ def main() -> None:
         watcher = Watcher(database_url, container.app.name, args.poll_ms / 1000)
         try:
             ws = create_ws.execute(container.app, create_ws.CreateWorkspace("Lag Inc")).workspace_id
+            wait_for_runners(database_url)
             for n in range(50):  # warm up (imports, prepared statements, caches)
                 turn(container.app, ws, None, -n - 1)
             time.sleep(3)
@@ -127,10 +149,21 @@ def main() -> None:
             watcher.stopping.set()
             watcher.join()
             report: dict[str, object] = {"turns": total, "achieved_turns_per_s": round(total / elapsed, 1)}
-            for name in PROJECTIONS:
-                if name == "audit":
-                    continue  # chat turns write no audit event
-                lags = [(seen - at) * 1000 for at, pos in done if (seen := watcher.seen_at(name, pos, at)) is not None]
+            with psycopg.connect(database_url) as conn:
+                stored = conn.execute(
+                    f"SELECT notification_id, topic FROM {container.app.recorder.events_table_name}"
+                    " ORDER BY notification_id".encode()
+                ).fetchall()
+            for name in WATCHED:
+                # a turn is visible in a view when the view has applied the turn's last event among its topics
+                topics, last, mine = set(PROJECTIONS[name][0].topics), 0, {}
+                for position, topic in stored:
+                    if topic in topics:
+                        last = position
+                    mine[position] = last
+                lags = [
+                    (seen - at) * 1000 for at, pos in done if (seen := watcher.seen_at(name, mine[pos], at)) is not None
+                ]
                 missing = len(done) - len(lags)
                 report[name] = {
                     "p50_ms": round(pct(lags, 50), 1),
