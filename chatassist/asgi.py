@@ -11,6 +11,7 @@ from chatassist.settings import get_settings, require_secret_key
 def create() -> Litestar:
     """Wire this process (no migrations: run ``chatassist migrate`` first) and build the HTTP app."""
     from chatassist.cli import mode_note, ready_checks
+    from read_api._live import LiveHub
     from web.app import create_app
 
     container = bootstrap(require_secret_key(get_settings()), run_migrations=False)
@@ -23,6 +24,7 @@ def create() -> Litestar:
         rate_limits=rate_limits(container.settings, container.redis_url),
         mode_note=mode_note(container),
         analytics=container.analytics,
+        live=LiveHub(container.redis_url),
     )
     app.on_shutdown.append(lambda: container.close())
     return app

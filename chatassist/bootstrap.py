@@ -30,8 +30,10 @@ from commands.application import ChatAssistApp
 from commands.chat_turn.service import ChatService, Providers
 from commands.provider_keys.cipher import KeyCipher
 from commands.provider_keys.vault import KeyVault
+from projections._live import FACTORY_TOPIC, LIVE_REDIS_URL
 from projections.analytics.projection import AnalyticsProjection, AnalyticsView
 from projections.audit.projection import AuditProjection, AuditView
+from projections.monitor.projection import MonitorProjection, MonitorView
 from projections.transcripts.projection import TranscriptProjection, TranscriptView
 from projections.usage.projection import UsageProjection, UsageView
 from web.auth import Auth
@@ -44,6 +46,7 @@ PROJECTIONS: dict[str, tuple[Any, Any]] = {
     "usage": (UsageProjection, UsageView),
     "analytics": (AnalyticsProjection, AnalyticsView),
     "audit": (AuditProjection, AuditView),
+    "monitor": (MonitorProjection, MonitorView),
 }
 
 
@@ -144,8 +147,12 @@ class Container:
         """
         for name in names or list(PROJECTIONS):
             projection_class, view_class = PROJECTIONS[name]
-            runner = PagedRunner(projection_class, view_class, {**self.es_env, **SMALL_POOL})
+            runner = PagedRunner(projection_class, view_class, {**self.es_env, **SMALL_POOL, **self.live_env()})
             self.runners.append(runner.start())
+
+    def live_env(self) -> dict[str, str]:
+        """What makes the runners' views publish live notices to Redis after each commit (projections/_live.py)."""
+        return {"PERSISTENCE_MODULE": FACTORY_TOPIC, LIVE_REDIS_URL: self.redis_url}
 
     def wait_for_projections(self, timeout: float = 10.0) -> None:
         """Block until every running projection has processed every event it subscribes to."""

@@ -31,6 +31,7 @@ log = logging.getLogger("chatassist")
 def _serve(container: Container, host: str, port: int, demo_key: str | None = None) -> None:
     import uvicorn
 
+    from read_api._live import LiveHub
     from web.app import create_app
 
     note = mode_note(container)
@@ -45,10 +46,11 @@ def _serve(container: Container, host: str, port: int, demo_key: str | None = No
         demo_widget_key=demo_key,
         mode_note=note,
         analytics=container.analytics,
+        live=LiveHub(container.redis_url),
     )
     # uvicorn re-raises SIGTERM after its graceful shutdown: turn it into SystemExit so our cleanup runs.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    # timeout_graceful_shutdown: the visitors' live streams stay open; they reconnect to another process losslessly
+    # timeout_graceful_shutdown: live streams (the visitors', /api/*/live) stay open; they reconnect to another process
     config = uvicorn.Config(
         app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=10
     )

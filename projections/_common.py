@@ -17,6 +17,8 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from psycopg.rows import DictRow
 
+from projections import _live
+
 Statement = tuple[str, dict[str, Any]]
 
 
@@ -28,6 +30,7 @@ class TrackedView(PostgresTrackingRecorder):
     """
 
     prefix: ClassVar[str] = ""
+    live: _live.LivePublisher | None = None  # set by projections._live.LiveFactory when live notices are on
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -70,8 +73,16 @@ class TrackedView(PostgresTrackingRecorder):
         finally:
             self._page.cursor = None
 
+    def live_workspaces_sql(self) -> str | None:
+        """A query of the ``workspace_id`` of the rows whose aggregates are ``%(ids)s`` (for live notices); None: this
+        view publishes none."""
+        return None
+
     def committed(self, events: Sequence[tuple[Any, Tracking]]) -> None:
-        """Called after a page of ``events`` committed (its rows are visible): a hook for live updates."""
+        """Called after a page of ``events`` committed (its rows are visible): a hook for live updates. With a live
+        publisher (projections/_live.py), hands it the page's aggregates and position; never blocks."""
+        if self.live is not None and events:
+            self.live.notify({e.originator_id for e, _ in events}, events[-1][1].notification_id)
 
     def record_position(self, curs: psycopg.Cursor[DictRow], tracking: Tracking) -> None:
         """Record ``tracking`` in the page's transaction; refused (IntegrityError) unless it moves forward."""

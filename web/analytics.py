@@ -8,6 +8,7 @@ from litestar import Router
 from litestar.di import Provide
 
 from read_api.get_activity.controller import ActivityController
+from read_api.get_analytics_live.controller import AnalyticsLiveController
 from read_api.get_overview.controller import OverviewController
 from read_api.get_performance.controller import PerformanceController
 from read_api.get_topics.controller import TopicsController
@@ -22,7 +23,7 @@ async def analytics_workspace_id(current_member: Member) -> UUID:
 
 
 def analytics_router() -> Router:
-    """The dashboards' read endpoints, guarded by the analytics.read permission."""
+    """The dashboards' read endpoints and their live stream, guarded by the analytics.read permission."""
     return Router(
         path="/api/analytics",
         route_handlers=[
@@ -31,6 +32,7 @@ def analytics_router() -> Router:
             UsageController,
             TopicsController,
             PerformanceController,
+            AnalyticsLiveController,
         ],
         guards=[GUARDS["analytics.read"]],
         dependencies={"analytics_workspace_id": Provide(analytics_workspace_id)},

@@ -15,6 +15,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from commands._widget_security import WidgetGuard
 from commands.chat_turn.service import ChatService
 from read_api._analytics import AnalyticsSource
+from read_api._live import LiveHub
 from read_api.get_transcript.controller import TranscriptController
 from read_api.get_transcript.query import TranscriptSource
 from web.agent_controller import AgentController
@@ -30,6 +31,7 @@ from web.errors import EXCEPTION_HANDLERS
 from web.escalation_controller import EscalationController
 from web.health import ReadyChecks, health, ready
 from web.live import ConversationSignals
+from web.monitor import monitor_router
 from web.password_reset import PasswordResetController, PasswordResets
 from web.prompts_controller import PromptsController
 from web.ratelimit import RateLimits
@@ -64,11 +66,14 @@ def create_app(
     mode_note: str = "",
     analytics: AnalyticsSource | None = None,
     conversation_signals: ConversationSignals | None = None,
+    live: LiveHub | None = None,
     debug: bool = False,
 ) -> Litestar:
     """Build the HTTP app around already-wired services. ``conversation_signals`` default: wake-ups on the Redis
-    of ``auth`` (web/live.py)."""
+    of ``auth`` (web/live.py). ``live``: the Redis subscription of the SSE dashboards (without one, they
+    refresh on their heartbeat only)."""
     signals = conversation_signals or ConversationSignals(auth.redis)
+    live_hub = live or LiveHub(None)
 
     @get("/", operation_id="demoPage", include_in_schema=False)
     async def demo_page() -> Response[str]:
@@ -91,6 +96,7 @@ def create_app(
             TranscriptController,
             analytics_router(),  # /api/analytics/{overview,activity,usage,topics,prompt-versions,models}
             audit_router(),  # /api/audit, /api/audit/export
+            monitor_router(),  # /api/monitor, /api/monitor/live
             AuthController,
             TeamController,
             SettingsController,
@@ -107,6 +113,8 @@ def create_app(
             "chat": const(chat),
             "transcripts": const(transcripts),
             "analytics": const(analytics or transcripts),  # any view on the database can run the queries
+            "monitor": const(analytics or transcripts),
+            "live_hub": const(live_hub),
             "ready_checks": const(ready_checks),
             "auth": const(auth),
             "rate_limits": const(rate_limits or RateLimits()),
@@ -120,7 +128,7 @@ def create_app(
             "transcript_workspace_id": Provide(transcript_workspace_id),
             "conversation_signals": const(signals),
         },
-        on_shutdown=[signals.close],
+        on_shutdown=[signals.close, live_hub.close],
         state=State({"auth": auth}),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[widget_cors],  # CORS per workspace for the widget endpoints: see web/cors.py

@@ -52,6 +52,14 @@ class AnalyticsView(TrackedView):
         """The full name of one of this view's tables: conversations, usage_slots, usage_hourly or workspaces."""
         return f"{self.prefix}_{name}"
 
+    def live_workspaces_sql(self) -> str:
+        """The workspaces of committed events' aggregates: conversations, workspaces, app settings (live notices)."""
+        return (
+            f"SELECT workspace_id FROM {self.table('conversations')} WHERE id = ANY(%(ids)s)"
+            f" UNION SELECT workspace_id FROM {self.table('workspaces')}"
+            " WHERE workspace_id = ANY(%(ids)s) OR settings_id = ANY(%(ids)s)"
+        )
+
 
 class AnalyticsProjection(Projection[AnalyticsView]):
     """Keeps the facts of every conversation, model calls by hour and by 15-minute slot and model, and each

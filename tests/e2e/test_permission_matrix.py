@@ -123,6 +123,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # the audit log (audit.read): admins, each of their own workspace (isolation: tests/e2e/test_audit_log.py)
     ("GET", "/api/audit"): ADMINS,
     ("GET", "/api/audit/export"): ADMINS,
+    # the monitor (monitor.read): agents and admins, each of their own workspace (tests/e2e/test_monitor.py)
+    ("GET", "/api/monitor"): PROMPT_READERS,
+    ("GET", "/api/monitor/live"): PROMPT_READERS,
+    ("GET", "/api/analytics/live"): MEMBERS,
 }
 
 
@@ -308,6 +312,18 @@ def requests() -> dict[tuple[str, str], Request]:
 
         return run
 
+    def streamed(path: str) -> Request:
+        """Open a server-sent event stream and close it once the status is known (it never ends by itself)."""
+
+        def run(world: World, caller: str) -> httpx.Response:
+            headers = {"Accept": "text/event-stream", **world.headers(caller)}
+            with world.client.stream("GET", path, headers=headers) as response:
+                if not 200 <= response.status_code < 300:
+                    response.read()  # a refusal is a whole JSON body
+                return response
+
+        return run
+
     def rolled_back(world: World, caller: str) -> httpx.Response:
         """Roll back to version 1 after publishing a version, so version 1 is not the live one."""
         world.prompt_draft(caller, publish=True)
@@ -384,6 +400,9 @@ def requests() -> dict[tuple[str, str], Request]:
             for name in ANALYTICS
         },
         ("GET", "/api/audit"): call("GET", lambda w: "/api/audit"),
+        ("GET", "/api/monitor"): call("GET", lambda w: "/api/monitor?view=queue"),
+        ("GET", "/api/monitor/live"): streamed("/api/monitor/live"),
+        ("GET", "/api/analytics/live"): streamed("/api/analytics/live"),
         ("GET", "/api/audit/export"): call("GET", lambda w: "/api/audit/export?format=jsonl"),
         ("GET", PROMPTS): call("GET", lambda w: PROMPTS),
         ("GET", PROMPTS + "/history"): call("GET", lambda w: PROMPTS + "/history"),

@@ -1,0 +1,1 @@
+"""The monitor_v1 read model behind the agents' monitor."""

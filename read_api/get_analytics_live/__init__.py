@@ -1,0 +1,1 @@
+"""GetAnalyticsLive: the dashboards' figures pushed over SSE as the analytics projection changes them."""

@@ -1,0 +1,1 @@
+"""GetMonitor: the agents' monitor (active, queue, escalations, closed) and its live stream."""
