@@ -221,11 +221,19 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_projections(settings: Settings, args: argparse.Namespace) -> None:
-    """Run the named projections (default: all) until stopped."""
+    """Run the named projections (default: all) until stopped; exit 1 if one stops at an event it cannot apply."""
     container = bootstrap(settings)
     container.start_projections(args.names or None)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
     try:
-        _wait_forever()
+        while not stop.wait(0.5):
+            failed = [r for r in container.runners if r.error is not None]
+            for runner in failed:
+                log.error("projection %s stopped: %s", runner.projection.name, runner.error)
+            if failed:
+                raise SystemExit(1)
     finally:
         container.close()
 
