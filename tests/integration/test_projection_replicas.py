@@ -159,8 +159,14 @@ def test_killing_the_active_runner_process_lets_the_standby_continue(
         model_calls(own, ws, 20)
         # I expect the other process to take the lock and apply them, each once
         survivor = next(p for p in procs if p is not killed)
-        poll(lambda: active_pid(probe) == survivor.pid)
-        poll(lambda: usage_of(probe, ws) == (40, 4000))
+        log = tmp_path / f"runner-{procs.index(survivor)}.log"
+
+        def took_over() -> bool:
+            assert survivor.poll() is None, log.read_text()
+            return active_pid(probe) == survivor.pid
+
+        poll(took_over, timeout=60)
+        poll(lambda: usage_of(probe, ws) == (40, 4000), timeout=60)
         time.sleep(0.3)
         assert usage_of(probe, ws) == (40, 4000) and survivor.poll() is None
     finally:
