@@ -41,6 +41,9 @@ from web.ratelimit import RateLimiter, RateLimits, parse_limit
 
 log = logging.getLogger("chatassist")
 SMALL_POOL = {"POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "2"}  # a runner or a read view needs few
+# A read view's queries are one short round trip each: 5 connections per view per process serve a dashboard's
+# load, and keep a process (3 views, 6 runners, the event store's pool) well under PostgreSQL's default 100.
+VIEW_POOL = {"POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "3"}
 PROJECTIONS: dict[str, tuple[Any, Any]] = {
     "transcripts": (TranscriptProjection, TranscriptView),
     "usage": (UsageProjection, UsageView),
@@ -137,7 +140,7 @@ class Container:
 
     def view(self, cls: type[Any], name: str) -> Any:
         """Open a view (tracking recorder) of projection ``name``."""
-        env = Environment(name, {**self.es_env, **SMALL_POOL, "POSTGRES_MAX_OVERFLOW": "8"})
+        env = Environment(name, {**self.es_env, **VIEW_POOL})
         return InfrastructureFactory.construct(env=env).tracking_recorder(cls)  # type: ignore[type-var]
 
     def start_projections(self, names: list[str] | None = None) -> None:
