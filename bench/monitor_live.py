@@ -37,9 +37,11 @@ from tests.support.services import TEST_DATABASE_URL, TEST_REDIS_URL, servers, t
 PASSWORD = "bench-Harbor-92"
 
 
-async def watch(base: str, token: str, seen: dict[str, float], stop: asyncio.Event, opened: asyncio.Event) -> int:
-    """Follow the active view; record when each conversation first shows as queued with its holding reply."""
-    updates = 0
+async def watch(
+    base: str, token: str, seen: dict[str, float], updates: list[int], stop: asyncio.Event, opened: asyncio.Event
+) -> None:
+    """Follow the active view; record when each conversation first shows as queued with its holding reply, and
+    count the updates (in ``updates[0]``)."""
     headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
     timeout = httpx.Timeout(10, read=None)
     async with (
@@ -55,13 +57,12 @@ async def watch(base: str, token: str, seen: dict[str, float], stop: asyncio.Eve
                 at = time.time()
                 opened.set()
                 if event == "update":
-                    updates += 1
+                    updates[0] += 1
                     for row in json.loads(line[5:])["data"]["items"]:
                         if row["state"] == "queued" and row["last_message_by"] == "assistant":
                             seen.setdefault(row["id"], at)
             if stop.is_set():
-                return updates
-    return updates
+                return
 
 
 async def chat(client: httpx.AsyncClient, key: str, visitor: str) -> None:
@@ -84,10 +85,12 @@ async def run(bases: list[str], args: argparse.Namespace) -> tuple[list[dict[str
     token, key = body["session"]["access_token"], body["widget_key"]
     stop = asyncio.Event()
     seen: list[dict[str, float]] = [{} for _ in range(args.clients)]
+    updates: list[list[int]] = [[0] for _ in range(args.clients)]
     opened = [asyncio.Event() for _ in range(args.clients)]
     # client 0 on the web process that takes the chats, the others on the next ones, round robin
     watchers = [
-        asyncio.create_task(watch(bases[i % len(bases)], token, seen[i], stop, opened[i])) for i in range(args.clients)
+        asyncio.create_task(watch(bases[i % len(bases)], token, seen[i], updates[i], stop, opened[i]))
+        for i in range(args.clients)
     ]
     await asyncio.wait_for(asyncio.gather(*(o.wait() for o in opened)), 10)
     total = int(args.rate * args.seconds)
@@ -103,14 +106,11 @@ async def run(bases: list[str], args: argparse.Namespace) -> tuple[list[dict[str
     while time.monotonic() < deadline and min(len(s) for s in seen) < total:
         await asyncio.sleep(0.1)
     stop.set()
-    counts = []
     for w in watchers:
         w.cancel()
-        try:
-            counts.append(await w)
-        except (asyncio.CancelledError, httpx.HTTPError):
-            counts.append(-1)
-    return seen, counts, achieved
+        with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
+            await w
+    return seen, [u[0] for u in updates], achieved
 
 
 def main() -> None:

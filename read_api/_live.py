@@ -27,7 +27,7 @@ from projections._live import CHANNEL_PREFIX, channel
 
 ANY = "*"  # a wake-up for every projection: after a reconnect, notices may have been lost
 ANCHOR = f"{CHANNEL_PREFIX}_hub"  # keeps the subscription open while no workspace is watched
-HEARTBEAT_S, MIN_INTERVAL_S, MAX_STREAM_S = 15.0, 0.1, 600.0
+HEARTBEAT_S, MIN_INTERVAL_S, MAX_STREAM_S = 15.0, 0.025, 600.0
 log = logging.getLogger("chatassist.live")
 
 
