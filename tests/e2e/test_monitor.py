@@ -318,23 +318,6 @@ def _scratch(container: Container) -> ScratchProjection:
     return ScratchProjection(container, "monitor_v1", {"conversations": "id"}, MonitorView, MonitorProjection)
 
 
-def replay(container: Container, scratch: ScratchProjection, stop: int) -> list[Any]:
-    """Apply every subscribed event from position 1 to ``stop`` to the scratch projection; returns them."""
-    applied, start = [], 1
-    while True:
-        batch = container.app.recorder.select_notifications(
-            start, 500, stop=stop, topics=MonitorProjection.topics, inclusive_of_start=True
-        )
-        for notification in batch:
-            event = container.app.mapper.to_domain_event(notification)
-            tracking = Tracking(application_name=container.app.name, notification_id=notification.id)
-            scratch.projection.process_event(event, tracking)
-            applied.append((event, tracking))
-        if len(batch) < 500:
-            return applied
-        start = batch[-1].id + 1
-
-
 def test_a_rebuild_from_zero_gives_the_same_rows_and_a_replayed_event_changes_nothing(
     story: Story, container: Container
 ) -> None:
@@ -346,7 +329,7 @@ def test_a_rebuild_from_zero_gives_the_same_rows_and_a_replayed_event_changes_no
     scratch = _scratch(container)
     try:
         # When a fresh projection applies every event from 0 to P into an empty table
-        applied = replay(container, scratch, position)
+        applied = scratch.replay(container, position)
         # I expect byte-for-byte the same rows as the incremental run
         assert live.view.max_tracking_id(container.app.name) == position, "the store moved during the test"
         rebuilt = scratch.dump(scratch.prefix)

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import psycopg
+from eventsourcing.persistence import Tracking
 
 from chatassist.bootstrap import Container
 
@@ -25,6 +26,24 @@ class ScratchProjection:
         scratch_view = type("ScratchView", (view_class,), {"prefix": self.prefix})
         self.view: Any = container.view(scratch_view, self.prefix)
         self.projection: Any = projection_class(view=self.view)
+
+    def replay(self, container: Container, stop: int) -> list[Any]:
+        """Apply every subscribed event from position 1 to ``stop`` to the scratch projection; returns the
+        (event, tracking) pairs applied, in order."""
+        applied: list[Any] = []
+        start = 1
+        while True:
+            batch = container.app.recorder.select_notifications(
+                start, 500, stop=stop, topics=self.projection.topics, inclusive_of_start=True
+            )
+            for notification in batch:
+                event = container.app.mapper.to_domain_event(notification)
+                tracking = Tracking(application_name=container.app.name, notification_id=notification.id)
+                self.projection.process_event(event, tracking)
+                applied.append((event, tracking))
+            if len(batch) < 500:
+                return applied
+            start = batch[-1].id + 1
 
     def dump(self, prefix: str) -> dict[str, list[str]]:
         """Every row of every table as PostgreSQL's text of the row, in key order."""
