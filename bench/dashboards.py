@@ -8,9 +8,9 @@
    workspaces, then write conversations into them with `chatassist seed`'s bulk mode (the same decisions as the
    command path, 200 conversations per transaction, historical timestamps over 60 days) until the store holds
    --events events.
-2. Catch up: the analytics projection (the one every dashboard reads) applies every event, in pages of
-   --page events per transaction (its rows and its tracking position together, as the live runner would, but
-   batched), then the live runner is started and must already be at the head.
+2. Catch up: `chatassist projections rebuild analytics` (the view every dashboard reads) fills fresh tables from
+   every event in pages of --page events and swaps them in; then the live runner is started and must already be
+   at the head.
 3. Measure: `chatassist web` in its own process; a signed-in admin of the first workspace calls each endpoint
    --warmup times, then --requests times one after the other; p50 / p99 / max per endpoint (and of
    /api/auth/me, which has the same session check and no analytics query: the framework's share).
@@ -25,22 +25,20 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import psycopg
-from eventsourcing.persistence import Tracking
 
 from bench.chat_turns import free_port, pct, process, wait_http
 from chatassist.bootstrap import Container, bootstrap
+from chatassist.rebuild import rebuild
 from chatassist.seed import SeedPlan, seed
 from chatassist.settings import Settings
 from commands._common import account_for_email
 from commands.sign_up import cmd as sign_up
-from projections._common import Statement
-from projections.analytics.projection import AnalyticsProjection, AnalyticsView
 from read_api.get_activity.query import get_activity
 from read_api.get_overview.query import get_overview
 from read_api.get_performance.query import get_performance_between
@@ -59,34 +57,12 @@ ENDPOINTS = [
     ("prompt-versions", {}),
     ("models", {}),
     ("usage", {"days": 60}),
+    ("/api/monitor", {"view": "active"}),
+    ("/api/monitor", {"view": "queue"}),
+    ("/api/monitor", {"view": "closed"}),
+    ("/api/audit", {}),
 ]
-
-
-class PagedAnalyticsView(AnalyticsView):
-    """The analytics view, collecting each event's statements until ``flush`` commits a page of them with the
-    page's last tracking position (exactly once per page instead of per event)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.buffered: list[Statement] = []
-        self.last: Tracking | None = None
-
-    def apply(self, tracking: Tracking, statements: Sequence[Statement]) -> None:
-        """Buffer; nothing is written before ``flush``."""
-        self.buffered.extend(statements)
-        self.last = tracking
-
-    def flush(self) -> None:
-        """Write the buffered statements and the last tracking position in one transaction."""
-        if self.last is None:
-            return
-        with self.datastore.transaction(commit=True) as curs, curs.connection.pipeline():
-            # one round trip per page, not per statement (psycopg pipeline mode)
-            for sql, params in self.buffered:
-                curs.execute(sql.encode(), params, prepare=True)  # type: ignore[call-overload]
-            self._insert_tracking(curs, self.last)
-        self.buffered.clear()
-        self.last = None
+VIEWS = ("analytics", "monitor", "audit")  # the projections the measured endpoints read
 
 
 def store_size(container: Container) -> int:
@@ -115,28 +91,14 @@ def generate(container: Container, events: int, workspaces: int) -> tuple[list[s
     return emails, time.perf_counter() - began
 
 
-def catch_up(container: Container, page: int) -> tuple[int, float]:
-    """Apply every analytics event from the view's position on, ``page`` per transaction; (events, seconds)."""
-    view = container.view(PagedAnalyticsView, AnalyticsProjection.name)
-    projection = AnalyticsProjection(view=view)
-    began, applied = time.perf_counter(), 0
-    start = (view.max_tracking_id(container.app.name) or 0) + 1
-    while True:
-        batch = container.app.recorder.select_notifications(
-            start, page, topics=AnalyticsProjection.topics, inclusive_of_start=True
-        )
-        for notification in batch:
-            event = container.app.mapper.to_domain_event(notification)
-            projection.process_event(event, Tracking(container.app.name, notification.id))
-        view.flush()
-        applied += len(batch)
-        if len(batch) < page:
-            break
-        start = batch[-1].id + 1
-        if applied % (page * 100) == 0:
-            print(f"  applied {applied:,} events, {applied / (time.perf_counter() - began):,.0f}/s", flush=True)
-    view.datastore.close()
-    return applied, time.perf_counter() - began
+def catch_up(container: Container, page: int) -> dict[str, dict[str, float]]:
+    """Bring the measured views to the head as an operator would after a bulk load: `chatassist projections
+    rebuild NAME` for each (fresh tables filled in pages of ``page`` events, then swapped in)."""
+    out = {}
+    for name in VIEWS:
+        result = rebuild(container, name, batch=page, stream=sys.stdout)
+        out[name] = {"events": result.events, "seconds": round(result.seconds, 1), "per_s": round(result.events_per_s)}
+    return out
 
 
 def measure(base: str, email: str, warmup: int, requests: int) -> dict[str, dict[str, float]]:
@@ -154,7 +116,8 @@ def measure(base: str, email: str, warmup: int, requests: int) -> dict[str, dict
             samples = []
             for n in range(warmup + requests):
                 t0 = time.perf_counter()
-                response = client.get(f"/api/analytics/{name}", params=params, headers=headers)
+                path = name if name.startswith("/") else f"/api/analytics/{name}"
+                response = client.get(path, params=params, headers=headers)
                 elapsed = (time.perf_counter() - t0) * 1000
                 response.raise_for_status()
                 if n >= warmup:
@@ -216,10 +179,10 @@ def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
         else:
             report["admin_email"] = args.admin_email
         report["events"] = store_size(container)
-        print(f"catching up the analytics projection on {report['events']:,} events", flush=True)
-        applied, seconds = catch_up(container, args.page)
-        report["catch_up"] = {"events": applied, "seconds": round(seconds, 1)}
-        container.start_projections(["analytics"])
+        if not args.skip_catch_up:
+            print(f"catching up {', '.join(VIEWS)} on {report['events']:,} events", flush=True)
+            report["catch_up"] = catch_up(container, args.page)
+        container.start_projections(list(VIEWS))
         container.wait_for_projections(timeout=60)
         with psycopg.connect(database_url, autocommit=True) as conn:  # as autovacuum would after a bulk load
             conn.execute("VACUUM ANALYZE")
@@ -248,11 +211,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--events", type=int, default=1_000_000, help="store size to generate (default 1,000,000)")
     p.add_argument("--workspaces", type=int, default=10, help="spread the conversations over this many")
-    p.add_argument("--page", type=int, default=2000, help="events per catch-up transaction")
+    p.add_argument("--page", type=int, default=5000, help="events per rebuild page")
     p.add_argument("--warmup", type=int, default=30)
     p.add_argument("--requests", type=int, default=300)
     p.add_argument("--database-url", help="an existing database (kept); default: a throwaway one")
     p.add_argument("--skip-generate", action="store_true", help="measure the store as it is (needs --admin-email)")
+    p.add_argument("--skip-catch-up", action="store_true", help="the views are already near the head (a re-run)")
     p.add_argument("--admin-email", help="with --skip-generate: an admin of the workspace to measure")
     args = p.parse_args()
     if args.database_url:
