@@ -6,17 +6,24 @@ from typing import ClassVar
 from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.utils import get_topic
+
+from commands.transcoder import FastJSONTranscoder
 
 
 class ChatAssistApp(Application[UUID]):
     """One event store (table ``chatassist_events``) for workspaces and conversations.
 
     Aggregates are cached in-process; ``fastforward`` reads any newer events another
-    process wrote, so several web processes can share the store safely.
+    process wrote, so several web processes can share the store safely. Stored events are
+    decoded by ``FastJSONTranscoder`` (the library's bytes, a faster decode: docs/adr/0009);
+    ``TRANSCODER_TOPIC=eventsourcing.persistence:JSONTranscoder`` in the environment puts
+    the library's own back.
     """
 
     name = "ChatAssist"
     env: ClassVar[dict[str, str]] = {
         "AGGREGATE_CACHE_MAXSIZE": "5000",
         "AGGREGATE_CACHE_FASTFORWARD": "y",
+        "TRANSCODER_TOPIC": get_topic(FastJSONTranscoder),
     }
