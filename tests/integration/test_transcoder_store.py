@@ -1,5 +1,6 @@
 """The fast decoder against the real PostgreSQL store: events written with the library's transcoder read alike
-with ours, and the other way round, in clear and under the AES cipher (CHATASSIST_EVENT_ENCRYPTION_KEY)."""
+with ours, and the other way round, in clear and under the AES cipher (CHATASSIST_EVENT_ENCRYPTION_KEY), and
+events encrypted by the pycryptodome AES cipher (older releases) read alike with the `cryptography` one (now)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from eventsourcing.cipher import AESCipher
 from eventsourcing.persistence import JSONTranscoder, Mapper
-from eventsourcing.utils import Environment
+from eventsourcing.utils import Environment, get_topic
 
-from chatassist.bootstrap import eventsourcing_env
+from chatassist.bootstrap import EVENT_CIPHER_TOPIC, eventsourcing_env
 from chatassist.settings import Settings
 from commands.application import ChatAssistApp
 from commands.transcoder import FastJSONTranscoder
@@ -18,6 +19,7 @@ from tests.support.every_event import differences, domain_event_classes, every_e
 from tests.support.services import throwaway_database
 
 LIBRARY = {"TRANSCODER_TOPIC": "eventsourcing.persistence:JSONTranscoder"}
+PYCRYPTODOME = "eventsourcing.cipher:AESCipher"  # what bootstrap configured before the cryptography package's
 KEY = AESCipher.create_key(32)
 
 
@@ -28,10 +30,11 @@ def store_url(service_urls: tuple[str, str]) -> Iterator[str]:
         yield url
 
 
-def open_app(url: str, *, library: bool, cipher: bool) -> ChatAssistApp:
+def open_app(url: str, *, library: bool, cipher: bool, cipher_topic: str | None = None) -> ChatAssistApp:
     """An app configured as bootstrap configures it, with the library's transcoder or ours."""
     settings = Settings(database_url=url, db_pool_size=1, event_encryption_key=KEY if cipher else None)
-    app = ChatAssistApp(env={**eventsourcing_env(settings, url), **(LIBRARY if library else {})})
+    env = {**eventsourcing_env(settings, url), **(LIBRARY if library else {})}
+    app = ChatAssistApp(env={**env, **({"CIPHER_TOPIC": cipher_topic} if cipher_topic else {})})
     assert type(app.mapper.transcoder) is (JSONTranscoder if library else FastJSONTranscoder)
     assert (app.mapper.cipher is not None) == cipher
     return app
@@ -77,4 +80,34 @@ def test_events_written_by_one_transcoder_read_alike_with_the_other(
             assert same(vars(got_aggregate), vars(expected_aggregate)), type(aggregate).__name__
     finally:
         for app in (writer, lib, fast):
+            app.close()
+
+
+@pytest.mark.parametrize(
+    ("written_with", "read_with"), [(PYCRYPTODOME, EVENT_CIPHER_TOPIC), (EVENT_CIPHER_TOPIC, PYCRYPTODOME)]
+)
+def test_events_encrypted_by_either_aes_cipher_read_alike_with_the_other(
+    store_url: str, written_with: str, read_with: str
+) -> None:
+    # Given every domain event class saved encrypted by one AES implementation (the old one, or bootstrap's now)
+    writer = open_app(store_url, library=False, cipher=True, cipher_topic=written_with)
+    start = (writer.recorder.max_notification_id() or 0) + 1
+    aggregates = every_event_aggregates()
+    writer.save(*aggregates)
+    # When an app with the other one reads them back (and a fresh one with the writer's, for comparison)
+    reader = open_app(store_url, library=False, cipher=True, cipher_topic=read_with)
+    control = open_app(store_url, library=False, cipher=True, cipher_topic=written_with)
+    try:
+        assert get_topic(type(reader.mapper.cipher)) == read_with
+        assert get_topic(type(control.mapper.cipher)) == written_with
+        records = reader.recorder.select_notifications(start=start, limit=10_000)
+        assert len(records) == sum(a.version for a in aggregates)
+        # I expect the same plaintext, the same domain events and the same aggregates
+        for record in records:
+            assert reader.mapper.cipher.decrypt(record.state) == control.mapper.cipher.decrypt(record.state)
+            assert same(vars(reader.mapper.to_domain_event(record)), vars(control.mapper.to_domain_event(record)))
+        for aggregate in aggregates:
+            assert same(vars(reader.repository.get(aggregate.id)), vars(control.repository.get(aggregate.id)))
+    finally:
+        for app in (writer, reader, control):
             app.close()
