@@ -252,6 +252,7 @@ def bootstrap(settings: Settings, *, providers: Providers | None = None, run_mig
             client,
             reset_sender=LogSender(production=settings.env.strip().lower() == "production"),
             public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
+            redis_url=redis_url,
         )
     log.info("storage: %s, redis: %s", _safe(database_url), _safe(redis_url))
     return container

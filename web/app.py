@@ -21,7 +21,7 @@ from read_api.get_transcript.query import TranscriptSource
 from web.agent_controller import AgentController
 from web.analytics import analytics_router
 from web.audit import audit_router
-from web.auth import Auth, current_member
+from web.auth import Auth, SessionChecks, current_member
 from web.auth_controller import AuthController
 from web.chat import ChatController
 from web.conversation_stream import ConversationStreamController
@@ -74,6 +74,7 @@ def create_app(
     refresh on their heartbeat only)."""
     signals = conversation_signals or ConversationSignals(auth.redis)
     live_hub = live or LiveHub(None)
+    session_checks = SessionChecks(auth)
 
     @get("/", operation_id="demoPage", include_in_schema=False)
     async def demo_page() -> Response[str]:
@@ -128,8 +129,8 @@ def create_app(
             "transcript_workspace_id": Provide(transcript_workspace_id),
             "conversation_signals": const(signals),
         },
-        on_shutdown=[signals.close, live_hub.close],
-        state=State({"auth": auth}),
+        on_shutdown=[signals.close, live_hub.close, session_checks.close],
+        state=State({"auth": auth, "session_checks": session_checks}),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[widget_cors],  # CORS per workspace for the widget endpoints: see web/cors.py
         openapi_config=OpenAPIConfig(

@@ -1,11 +1,19 @@
 """Sessions: signed JWTs (access 15 minutes, refresh 7 days), a Redis denylist for logout, sign-in throttling,
-and ``authenticate`` / ``current_member``, which re-read the member's role from the workspace on every request.
+and ``authenticate`` / ``current_member``, which check the member's current role on every request.
+
+The per-request check (``SessionChecks``) costs one Redis round trip from the event loop: the denylist, the
+account's "not before" time and the workspace's membership epoch are read, and the account marked active, by one
+script. The workspace's roles come from an in-process copy that is used only while the epoch it was read under is
+still the workspace's current one (every role change or removal sets a new epoch) and for at most
+``members_cache_s`` seconds; otherwise they are read from the event store (docs/auth.md, "How a request is checked").
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +21,7 @@ from uuid import UUID
 
 import anyio.to_thread
 import redis
+import redis.asyncio
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
@@ -65,6 +74,37 @@ class Session:
 
 
 ACTIVE_TTL_S = 90 * 24 * 3600
+MEMBERS_CACHE_S = 5.0  # the longest a copy of a workspace's roles is used (bounds a lost epoch change)
+MEMBERS_CACHE_MAX = 10_000  # workspaces; the copies are dropped all at once past it
+EPOCH_TTL_S = 7 * 24 * 3600  # an epoch that expired reads as "", which no copy older than the expiry holds
+
+
+@dataclass(frozen=True)
+class Roles:
+    """A copy of a workspace's roles, read under membership epoch ``epoch``, usable until ``until`` (monotonic)."""
+
+    epoch: bytes
+    roles: dict[UUID, str]
+    until: float
+
+
+# Per request, in one round trip: refuse a denylisted token or one issued before the account's "not before" time
+# (0); else, when the caller holds a copy of the workspace's roles naming this account and that copy's epoch is
+# still the workspace's current one, mark the account active (1); else return the current epoch (2, epoch): the
+# caller reads the roles from the event store, then marks the account active itself.
+# KEYS: revoked:<jti>, not-before:<account>, members:<workspace>, active:<account>
+# ARGV: issued (ms), "1" when the caller has a copy naming the account, that copy's epoch, now (s), active TTL (s)
+_CHECK = """
+if redis.call('GET', KEYS[1]) then return {0} end
+local not_before = redis.call('GET', KEYS[2])
+if not_before and tonumber(ARGV[1]) < tonumber(not_before) then return {0} end
+local epoch = redis.call('GET', KEYS[3]) or ''
+if ARGV[2] == '1' and epoch == ARGV[3] then
+    redis.call('SET', KEYS[4], ARGV[4], 'EX', ARGV[5])
+    return {1}
+end
+return {2, epoch}
+"""
 
 
 class Auth:
@@ -83,8 +123,14 @@ class Auth:
         prefix: str = "chatassist:auth",
         reset_sender: Sender | None = None,
         public_url: str = "http://127.0.0.1:8000",
+        redis_url: str | None = None,
+        members_cache_s: float = MEMBERS_CACHE_S,
     ) -> None:
         self.app, self.signer, self.redis = app, signer, client
+        self.redis_url = redis_url  # for the web app's own asyncio client (SessionChecks); None: checks in a thread
+        self.members_cache_s = members_cache_s
+        self._roles: dict[UUID, Roles] = {}
+        self._roles_lock = threading.Lock()
         self.reset_sender: Sender = reset_sender or LogSender(production=False)
         self.public_url = public_url
         self.access_ttl_s, self.refresh_ttl_s = access_ttl_s, refresh_ttl_s
@@ -105,33 +151,67 @@ class Auth:
     def claims(self, token: str, typ: str) -> dict[str, Any]:
         """Claims of a genuine, unexpired, unrevoked token of kind ``typ``."""
         if len(token) > MAX_TOKEN_CHARS:
-            raise Unauthorized("The token is not valid: sign in again.", code="invalid_token")
+            raise invalid_token()
         claims = self.signer.check(token, typ)
         revoked, not_before = self.redis.mget(
             self._revoked_key(str(claims["jti"])), self._not_before_key(str(claims.get("sub")))
         )
-        issued_ms = int(claims.get("iat_ms") or int(claims.get("iat") or 0) * 1000)
-        if revoked or (not_before is not None and issued_ms < int(not_before)):
-            raise Unauthorized("This session has been signed out: sign in again.", code="token_revoked")
+        if revoked or (not_before is not None and issued_ms(claims) < int(not_before)):
+            raise signed_out()
         return claims
 
-    def member(self, claims: dict[str, Any]) -> Member:
-        """The member named by the claims, with the role the workspace holds now (the token's role is a hint)."""
+    def member(self, claims: dict[str, Any], epoch: bytes | None = None) -> Member:
+        """The member named by the claims, with the role the workspace holds now in the event store (the token's
+        role is a hint). With ``epoch`` (the workspace's membership epoch, read before this call), the roles read
+        are kept as the copy ``cached_role`` answers from."""
+        account_id, workspace_id = member_ids(claims)
         try:
-            account_id, workspace_id = UUID(str(claims["sub"])), UUID(str(claims["ws"]))
             workspace = load(self.app, workspace_id, Workspace, "workspace", read_only=True)
-        except (KeyError, ValueError, NotFound):
-            raise Unauthorized("The token is not valid: sign in again.", code="invalid_token") from None
+        except NotFound:
+            raise invalid_token() from None
+        if epoch is not None:
+            until = time.monotonic() + self.members_cache_s
+            self._keep_roles(workspace_id, Roles(epoch, dict(workspace.members), until))
         role = workspace.role_of(account_id)
         if role is None:
             raise Unauthorized("You are no longer a member of this workspace.", code="not_a_member")
         return Member(account_id, workspace_id, role, str(claims["jti"]), int(claims["exp"]))
 
     def member_from_token(self, token: str) -> Member:
-        """Check an access token and return its member; records the member as active now."""
+        """Check an access token and return its member, all from the stores; records the member as active now."""
         member = self.member(self.claims(token, ACCESS))
         self.redis.set(self._active_key(member.account_id), int(time.time()), ex=ACTIVE_TTL_S)
         return member
+
+    def cached_role(self, workspace_id: UUID, account_id: UUID) -> tuple[bytes, str] | None:
+        """(epoch, role) from this process's copy of the workspace's roles, if it is fresh and names the account.
+        The caller must still check that the epoch is the workspace's current one (the ``_CHECK`` script)."""
+        copy = self._roles.get(workspace_id)
+        if copy is None or copy.until <= time.monotonic():
+            return None
+        role = copy.roles.get(account_id)
+        return None if role is None else (copy.epoch, role)
+
+    def members_changed(self, workspace_id: UUID) -> None:
+        """After a role change or removal is saved: a new membership epoch, so that no process uses a copy of the
+        workspace's roles read before it (this one drops its copy too)."""
+        self.redis.set(self._members_key(workspace_id), uuid.uuid4().hex, ex=EPOCH_TTL_S)
+        with self._roles_lock:
+            self._roles.pop(workspace_id, None)
+
+    def _keep_roles(self, workspace_id: UUID, roles: Roles) -> None:
+        with self._roles_lock:
+            if len(self._roles) >= MEMBERS_CACHE_MAX:
+                self._roles.clear()
+            self._roles[workspace_id] = roles
+
+    def _members_key(self, workspace_id: object) -> str:
+        return f"{self.prefix}:members:{workspace_id}"
+
+    def check_keys(self, jti: str, account_id: str, workspace_id: str) -> list[str]:
+        """The keys of the ``_CHECK`` script: denylist entry, not-before time, membership epoch, last active."""
+        key = self._revoked_key(jti), self._not_before_key(account_id), self._members_key(workspace_id)
+        return [*key, self._active_key(account_id)]
 
     def last_active(self, account_ids: list[UUID]) -> dict[UUID, datetime]:
         """When each account last made an authenticated request (kept in Redis for 90 days, not as events)."""
@@ -140,7 +220,7 @@ class Auth:
         values = self.redis.mget([self._active_key(a) for a in account_ids])
         return {a: datetime.fromtimestamp(int(v), UTC) for a, v in zip(account_ids, values, strict=True) if v}
 
-    def _active_key(self, account_id: UUID) -> str:
+    def _active_key(self, account_id: object) -> str:
         return f"{self.prefix}:active:{account_id}"
 
     def refresh(self, refresh_token: str) -> tuple[Member, Session]:
@@ -198,6 +278,81 @@ class Auth:
         return f"{self.prefix}:failures:{digest}"
 
 
+def invalid_token() -> Unauthorized:
+    """401 ``invalid_token``."""
+    return Unauthorized("The token is not valid: sign in again.", code="invalid_token")
+
+
+def signed_out() -> Unauthorized:
+    """401 ``token_revoked``."""
+    return Unauthorized("This session has been signed out: sign in again.", code="token_revoked")
+
+
+def issued_ms(claims: dict[str, Any]) -> int:
+    """When the token was issued, in milliseconds (``iat_ms``, else ``iat``), for the "not before" check."""
+    return int(claims.get("iat_ms") or int(claims.get("iat") or 0) * 1000)
+
+
+def member_ids(claims: dict[str, Any]) -> tuple[UUID, UUID]:
+    """(account id, workspace id) of genuine claims; 401 ``invalid_token`` when they do not name both."""
+    try:
+        return UUID(str(claims["sub"])), UUID(str(claims["ws"]))
+    except (KeyError, ValueError):
+        raise invalid_token() from None
+
+
+class SessionChecks:
+    """The per-request session check of one web app (its event loop): the token's signature and expiry here, then
+    one Redis round trip (``_CHECK``) on the app's own asyncio client; the event store is read only when this
+    process has no current copy of the workspace's roles naming the account."""
+
+    def __init__(self, auth: Auth) -> None:
+        self.auth = auth
+        self.redis = redis.asyncio.Redis.from_url(auth.redis_url) if auth.redis_url else None
+        self.script: Any = (self.redis or auth.redis).register_script(_CHECK)
+
+    async def member(self, token: str) -> Member:
+        """The member of a genuine, unexpired, unrevoked access token, with the workspace's current role."""
+        auth = self.auth
+        if len(token) > MAX_TOKEN_CHARS:
+            raise invalid_token()
+        claims = auth.signer.check(token, ACCESS)
+        sub, ws = str(claims.get("sub")), str(claims.get("ws"))
+        try:
+            cached = auth.cached_role(UUID(ws), UUID(sub))
+        except ValueError:
+            cached = None
+        keys = auth.check_keys(str(claims["jti"]), sub, ws)
+        now = int(time.time())
+        args = [issued_ms(claims), "1" if cached else "0", cached[0] if cached else b"", now, ACTIVE_TTL_S]
+        answer = await self._check(keys, args)
+        if int(answer[0]) == 0:
+            raise signed_out()
+        if int(answer[0]) == 1 and cached is not None:
+            account_id, workspace_id = member_ids(claims)
+            return Member(account_id, workspace_id, cached[1], str(claims["jti"]), int(claims["exp"]))
+        member = await anyio.to_thread.run_sync(auth.member, claims, bytes(answer[1]))
+        await self._mark_active(keys[3], now)
+        return member
+
+    async def _check(self, keys: list[str], args: list[Any]) -> list[Any]:
+        if self.redis is not None:
+            answer: list[Any] = await self.script(keys=keys, args=args)
+            return answer
+        return list(await anyio.to_thread.run_sync(lambda: self.script(keys=keys, args=args)))
+
+    async def _mark_active(self, key: str, now: int) -> None:
+        if self.redis is not None:
+            await self.redis.set(key, now, ex=ACTIVE_TTL_S)
+        else:
+            await anyio.to_thread.run_sync(lambda: self.auth.redis.set(key, now, ex=ACTIVE_TTL_S))
+
+    async def close(self) -> None:
+        """Close the asyncio client (app shutdown)."""
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
 def credential(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     """The bearer token of ``Authorization``, else the session cookie."""
     header = connection.headers.get("authorization", "")
@@ -223,7 +378,8 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Member
             "Sign in first: send `Authorization: Bearer <access token>` or the session cookie.",
             code="missing_credentials",
         )
-    member = await anyio.to_thread.run_sync(auth_of(connection).member_from_token, token)
+    checks: SessionChecks = connection.app.state.session_checks
+    member = await checks.member(token)
     connection.state["member"] = member
     return member
 

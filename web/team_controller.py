@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from uuid import UUID
 
 import anyio.to_thread
@@ -79,11 +78,22 @@ class TeamController(Controller):
     ) -> RoleResponse:
         """Give a member another role; the last admin cannot be demoted (409 ``last_admin``)."""
         command = change_role.ChangeRole(current_member.workspace_id, current_member.account_id, account_id, data.role)
-        role = await anyio.to_thread.run_sync(partial(change_role.execute, auth.app, command))
+
+        def run() -> str:
+            role = change_role.execute(auth.app, command)
+            auth.members_changed(current_member.workspace_id)  # other processes stop using their copy of the roles
+            return role
+
+        role = await anyio.to_thread.run_sync(run)
         return RoleResponse(str(account_id), role)
 
     @delete("/members/{account_id:uuid}", operation_id="removeMember", guards=[GUARDS["team.manage"]])
     async def remove(self, account_id: UUID, auth: Auth, current_member: Member) -> None:
         """Remove a member; their sessions stop working at once. The last admin cannot be removed."""
         command = remove_member.RemoveMember(current_member.workspace_id, current_member.account_id, account_id)
-        await anyio.to_thread.run_sync(remove_member.execute, auth.app, command)
+
+        def run() -> None:
+            remove_member.execute(auth.app, command)
+            auth.members_changed(current_member.workspace_id)  # the member is refused by every process at once
+
+        await anyio.to_thread.run_sync(run)
