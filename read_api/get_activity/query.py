@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import msgspec
 
 from domain.errors import InvalidInput
 from projections.analytics.projection import CONVERSATIONS
-from read_api._analytics import AnalyticsSource, midnight, workspace_facts
+from read_api._analytics import AnalyticsSource, Planned, Rows, Statement, WorkspaceFacts, midnight, run_with_facts
 
 FILTERS = ("all", "escalated", "resolved", "pending")
 MAX_LIMIT, DEFAULT_LIMIT = 200, 50
@@ -65,23 +66,34 @@ def get_activity(
 ) -> Activity:
     """Recent conversations of one workspace, newest activity first."""
     check_activity_input(filter_, limit)
-    rows = view.query(
+    return run_with_facts(view, workspace_id, lambda facts: plan_activity(workspace_id, facts, filter_, limit))
+
+
+def plan_activity(workspace_id: UUID, facts: WorkspaceFacts, filter_: str, limit: int) -> Planned[Activity]:
+    """The two reads of ``get_activity`` (sent together) and how they make the feed."""
+    check_activity_input(filter_, limit)
+    items = (
         f"SELECT id, started_at, last_activity_at, visitor_id, topic, turns, csat, last_confidence AS confidence,"
         f" status, resolved FROM {CONVERSATIONS} WHERE workspace_id = %(ws)s AND {_WHERE[filter_]}"
-        " ORDER BY last_activity_at DESC, id LIMIT %(limit)s",
-        {"ws": workspace_id, "limit": limit},
+        " ORDER BY last_activity_at DESC, id LIMIT %(limit)s"
     )
-    facts = workspace_facts(view, workspace_id)
     since = midnight(facts.today(), facts.time_zone)
-    counts = view.query(
+    counts = (
         "SELECT count(*) FILTER (WHERE status = 'open' AND last_activity_at >= now() - %(active)s) AS active,"
         " count(*) FILTER (WHERE escalated_at >= %(since)s) AS escalated_today,"
         " count(*) FILTER (WHERE resolved AND resolved_at >= %(since)s) AS resolved_today,"
         " avg(csat) FILTER (WHERE started_at >= %(since)s)::float AS avg_csat"
         f" FROM {CONVERSATIONS} WHERE workspace_id = %(ws)s"
-        " AND (last_activity_at >= %(since)s OR last_activity_at >= now() - %(active)s)",
-        {"ws": workspace_id, "since": since, "active": ACTIVE_WINDOW},
-    )[0]
+        " AND (last_activity_at >= %(since)s OR last_activity_at >= now() - %(active)s)"
+    )
+    statements: list[Statement] = [
+        (items, {"ws": workspace_id, "limit": limit}),
+        (counts, {"ws": workspace_id, "since": since, "active": ACTIVE_WINDOW}),
+    ]
+    return Planned(statements, lambda rows: _activity(filter_, rows[0], rows[1][0]))
+
+
+def _activity(filter_: str, rows: Rows, counts: dict[str, Any]) -> Activity:
     return Activity(
         filter=filter_,
         items=[ActivityItem(**r) for r in rows],

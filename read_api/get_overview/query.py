@@ -14,12 +14,16 @@ from read_api._analytics import (
     AnalyticsSource,
     Count,
     Money,
+    Planned,
     Rate,
+    Rows,
+    Statement,
+    WorkspaceFacts,
     midnight,
     money,
     ratio,
+    run_with_facts,
     usage_table,
-    workspace_facts,
 )
 
 TOKENS = "input_tokens + output_tokens + cache_read_tokens + cache_write_tokens"
@@ -57,7 +61,11 @@ def _month_start(day: date) -> date:
 
 def get_overview(view: AnalyticsSource, workspace_id: UUID, *, day: date | None = None) -> Overview:
     """The overview of ``day`` (default today in the workspace's time zone) for one workspace."""
-    facts = workspace_facts(view, workspace_id)
+    return run_with_facts(view, workspace_id, lambda facts: plan_overview(workspace_id, facts, day))
+
+
+def plan_overview(workspace_id: UUID, facts: WorkspaceFacts, day: date | None = None) -> Planned[Overview]:
+    """The two reads of ``get_overview`` (sent together) and how they make the figures."""
     tz = facts.time_zone
     day = day or facts.today()
     yesterday = day - timedelta(days=1)
@@ -68,27 +76,32 @@ def get_overview(view: AnalyticsSource, workspace_id: UUID, *, day: date | None 
         "since": midnight(yesterday, tz),
         "until": midnight(day + timedelta(days=1), tz),
     }
-    hours = view.query(
+    hours = (
         f"SELECT started_at >= %(t0)s AS today, extract(hour FROM started_at AT TIME ZONE %(tz)s)::int AS hour,"
         f" count(*) AS n, count(*) FILTER (WHERE {AI_RESOLVED}) AS resolved,"
         f" count(*) FILTER (WHERE status <> 'open') AS finished FROM {CONVERSATIONS}"
-        " WHERE workspace_id = %(ws)s AND started_at >= %(since)s AND started_at < %(until)s GROUP BY 1, 2",
-        params,
+        " WHERE workspace_id = %(ws)s AND started_at >= %(since)s AND started_at < %(until)s GROUP BY 1, 2"
     )
+    first = min(_month_start(_month_start(day) - timedelta(days=1)), yesterday)
+    usage = (
+        f"SELECT (slot AT TIME ZONE %(tz)s)::date AS day, sum(cost_usd) AS cost, sum(unknown_cost_calls) AS unknown,"
+        " sum(ttft_ms_sum) AS ttft, sum(ttft_count) AS ttft_n, sum(latency_ms_sum) AS latency, sum(ok_calls) AS ok,"
+        f" sum({TOKENS}) AS tokens FROM {usage_table(tz, first, day)} WHERE workspace_id = %(ws)s AND slot >= %(from)s"
+        " AND slot < %(until)s GROUP BY 1"
+    )
+    statements: list[Statement] = [(hours, params), (usage, {**params, "from": midnight(first, tz)})]
+    return Planned(statements, lambda rows: _overview(facts, day, rows[0], rows[1]))
+
+
+def _overview(facts: WorkspaceFacts, day: date, hours: Rows, usage: Rows) -> Overview:
+    tz = facts.time_zone
+    yesterday = day - timedelta(days=1)
     hourly = {(bool(r["today"]), r["hour"]): int(r["n"]) for r in hours}
     by_day = {
         today_: {k: sum(int(r[k]) for r in hours if bool(r["today"]) == today_) for k in ("n", "resolved", "finished")}
         for today_ in (True, False)
     }
     month, last_month = _month_start(day), _month_start(_month_start(day) - timedelta(days=1))
-    first = min(last_month, yesterday)
-    usage = view.query(
-        f"SELECT (slot AT TIME ZONE %(tz)s)::date AS day, sum(cost_usd) AS cost, sum(unknown_cost_calls) AS unknown,"
-        " sum(ttft_ms_sum) AS ttft, sum(ttft_count) AS ttft_n, sum(latency_ms_sum) AS latency, sum(ok_calls) AS ok,"
-        f" sum({TOKENS}) AS tokens FROM {usage_table(tz, first, day)} WHERE workspace_id = %(ws)s AND slot >= %(from)s"
-        " AND slot < %(until)s GROUP BY 1",
-        {**params, "from": midnight(first, tz)},
-    )
     by_usage_day = {r["day"]: r for r in usage}
 
     def conv(today_: bool, key: str) -> int:

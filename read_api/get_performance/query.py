@@ -15,7 +15,18 @@ from uuid import UUID
 import msgspec
 
 from projections.analytics.projection import CONVERSATIONS
-from read_api._analytics import AI_RESOLVED, AnalyticsSource, DateRange, date_range, money, ratio, workspace_facts
+from read_api._analytics import (
+    AI_RESOLVED,
+    AnalyticsSource,
+    DateRange,
+    Planned,
+    Rows,
+    date_range,
+    money,
+    ratio,
+    run,
+    run_with_facts,
+)
 
 PRECISION = Decimal("0.00000001")
 GROUPS = {
@@ -109,21 +120,32 @@ def get_performance_between(
     view: AnalyticsSource, workspace_id: UUID, by: str, start: str | None, end: str | None
 ) -> Performance:
     """``get_performance`` over ``from``/``to`` as given (validated in the workspace's zone and retention)."""
-    return get_performance(view, workspace_id, by, date_range(start, end, facts=workspace_facts(view, workspace_id)))
+    return run_with_facts(
+        view, workspace_id, lambda facts: plan_performance(workspace_id, by, date_range(start, end, facts=facts))
+    )
 
 
 def get_performance(view: AnalyticsSource, workspace_id: UUID, by: str, days: DateRange) -> Performance:
     """One row per prompt version (oldest first) or per model (most conversations first)."""
+    return run(view, plan_performance(workspace_id, by, days))
+
+
+def plan_performance(workspace_id: UUID, by: str, days: DateRange) -> Planned[Performance]:
+    """The read of ``get_performance`` and how its rows make the figures."""
     select, order = GROUPS[by]
-    rows = view.query(
+    sql = (
         f"SELECT {select}, count(*) AS n, count(*) FILTER (WHERE status <> 'open') AS finished,"
         f" count(*) FILTER (WHERE {AI_RESOLVED}) AS resolved, count(*) FILTER (WHERE escalations > 0) AS escalated,"
         " sum(ai_confidence_sum) AS confidence, sum(ai_replies) AS ai_replies, avg(csat)::float AS avg_csat,"
         " count(csat) AS rated, sum(cost_usd) AS cost, sum(unknown_cost_calls) AS unknown"
         f" FROM {CONVERSATIONS} WHERE workspace_id = %(ws)s AND started_at >= %(since)s AND started_at < %(until)s"
-        f" GROUP BY 1{', 2' if by == 'model' else ''} ORDER BY {order}",
-        {"ws": workspace_id, "since": days.since, "until": days.until},
+        f" GROUP BY 1{', 2' if by == 'model' else ''} ORDER BY {order}"
     )
+    params = {"ws": workspace_id, "since": days.since, "until": days.until}
+    return Planned([(sql, params)], lambda rows: _performance(by, days, rows[0]))
+
+
+def _performance(by: str, days: DateRange, rows: Rows) -> Performance:
     if by == "prompt_version":
         versions = [VersionRow(prompt_version=r["prompt_version"], **_figures(r)) for r in rows]
         return ByPromptVersion(days.start, days.end, days.time_zone, by, versions)

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 import msgspec
 
 from projections.analytics.projection import CONVERSATIONS
-from read_api._analytics import AI_RESOLVED, AnalyticsSource, DateRange, date_range, ratio, workspace_facts
+from read_api._analytics import (
+    AI_RESOLVED,
+    AnalyticsSource,
+    DateRange,
+    Planned,
+    Rows,
+    date_range,
+    ratio,
+    run,
+    run_with_facts,
+)
 
 UNCLASSIFIED = "Unclassified"  # conversations without any reply have no topic yet
 
@@ -46,23 +57,30 @@ AGGREGATES = (
 
 def get_topics_between(view: AnalyticsSource, workspace_id: UUID, start: str | None, end: str | None) -> Topics:
     """Topics of one workspace over ``from``/``to`` as given (validated in its time zone and retention window)."""
-    return get_topics(view, workspace_id, date_range(start, end, facts=workspace_facts(view, workspace_id)))
+    return run_with_facts(
+        view, workspace_id, lambda facts: plan_topics(workspace_id, date_range(start, end, facts=facts))
+    )
 
 
 def get_topics(view: AnalyticsSource, workspace_id: UUID, days: DateRange) -> Topics:
     """Per topic, largest first (then by name), and the overall figures."""
+    return run(view, plan_topics(workspace_id, days))
+
+
+def plan_topics(workspace_id: UUID, days: DateRange) -> Planned[Topics]:
+    """The two reads of ``get_topics`` (sent together) and how they make the figures."""
     params = {"ws": workspace_id, "since": days.since, "until": days.until, "none": UNCLASSIFIED}
     where = f"FROM {CONVERSATIONS} WHERE workspace_id = %(ws)s AND started_at >= %(since)s AND started_at < %(until)s"
-    rows = view.query(
-        f"SELECT coalesce(topic, %(none)s::text) AS topic, {AGGREGATES} {where} GROUP BY 1 ORDER BY n DESC, 1",
-        params,
-    )
-    overall = view.query(
+    per_topic = f"SELECT coalesce(topic, %(none)s::text) AS topic, {AGGREGATES} {where} GROUP BY 1 ORDER BY n DESC, 1"
+    overall = (
         f"SELECT {AGGREGATES}, count(*) FILTER (WHERE status <> 'open') AS finished,"
         f" count(*) FILTER (WHERE {AI_RESOLVED} AND turns = 1) AS first_contact,"
-        f" percentile_cont(0.5) WITHIN GROUP (ORDER BY first_response_ms) AS median_ms {where}",
-        params,
-    )[0]
+        f" percentile_cont(0.5) WITHIN GROUP (ORDER BY first_response_ms) AS median_ms {where}"
+    )
+    return Planned([(per_topic, params), (overall, params)], lambda rows: _topics(days, rows[0], rows[1][0]))
+
+
+def _topics(days: DateRange, rows: Rows, overall: dict[str, Any]) -> Topics:
     return Topics(
         start=days.start,
         end=days.end,

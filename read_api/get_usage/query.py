@@ -15,11 +15,14 @@ from read_api._analytics import (
     AI_RESOLVED,
     AnalyticsSource,
     DateRange,
+    Planned,
+    Rows,
     date_range,
     money,
     ratio,
+    run,
+    run_with_facts,
     usage_table,
-    workspace_facts,
 )
 
 CENTS_PRECISION = Decimal("0.00000001")
@@ -115,31 +118,40 @@ def _per_provider(by_model: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def get_usage_between(view: AnalyticsSource, workspace_id: UUID, start: str | None, end: str | None) -> Usage:
     """Usage of one workspace over ``from``/``to`` as given (validated in its time zone and retention window)."""
-    return get_usage(view, workspace_id, date_range(start, end, facts=workspace_facts(view, workspace_id)))
+    return run_with_facts(
+        view, workspace_id, lambda facts: plan_usage(workspace_id, date_range(start, end, facts=facts))
+    )
 
 
 def get_usage(view: AnalyticsSource, workspace_id: UUID, days: DateRange) -> Usage:
     """Usage of one workspace over ``days``; conversations count on the day they started."""
+    return run(view, plan_usage(workspace_id, days))
+
+
+def plan_usage(workspace_id: UUID, days: DateRange) -> Planned[Usage]:
+    """The two reads of ``get_usage`` (sent together) and how they make the figures."""
     params = {"ws": workspace_id, "tz": days.time_zone, "since": days.since, "until": days.until}
     table = usage_table(days.time_zone, days.start, days.end)
     where = f"FROM {table} WHERE workspace_id = %(ws)s AND slot >= %(since)s AND slot < %(until)s"
     # one scan of the rollup: rows per (provider, model) and per local day
-    grouped = view.query(
+    grouped = (
         "SELECT provider, model, (slot AT TIME ZONE %(tz)s)::date AS day, GROUPING(provider, model) AS per_day,"
         f" {SUMS}, sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) AS tokens {where}"
-        " GROUP BY GROUPING SETS ((provider, model), ((slot AT TIME ZONE %(tz)s)::date))",
-        params,
+        " GROUP BY GROUPING SETS ((provider, model), ((slot AT TIME ZONE %(tz)s)::date))"
     )
-    by_model = sorted((r for r in grouped if not r["per_day"]), key=lambda r: (r["provider"], r["model"]))
-    by_day = [r for r in grouped if r["per_day"]]
-    by_provider = _per_provider(by_model)
-    convs = view.query(
+    convs = (
         f"SELECT (started_at AT TIME ZONE %(tz)s)::date AS day, count(*) AS n, count(*) FILTER (WHERE {AI_RESOLVED})"
         " AS resolved, count(*) FILTER (WHERE status <> 'open') AS finished, sum(cost_usd) AS cost"
         f" FROM {CONVERSATIONS} WHERE workspace_id = %(ws)s"
-        " AND started_at >= %(since)s AND started_at < %(until)s GROUP BY 1",
-        params,
+        " AND started_at >= %(since)s AND started_at < %(until)s GROUP BY 1"
     )
+    return Planned([(grouped, params), (convs, params)], lambda rows: _usage(days, rows[0], rows[1]))
+
+
+def _usage(days: DateRange, grouped: Rows, convs: Rows) -> Usage:
+    by_model = sorted((r for r in grouped if not r["per_day"]), key=lambda r: (r["provider"], r["model"]))
+    by_day = [r for r in grouped if r["per_day"]]
+    by_provider = _per_provider(by_model)
     total = {k: sum(int(r[k] or 0) for r in by_provider) for k in ("i", "o", "cr", "cw", "calls", "unknown")}
     fallbacks = sum(int(r["fallbacks"]) for r in by_provider)
     first_attempts = sum(int(r["first_attempts"]) for r in by_provider)
