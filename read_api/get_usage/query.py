@@ -18,6 +18,7 @@ from read_api._analytics import (
     Planned,
     Rows,
     date_range,
+    midnight,
     money,
     ratio,
     run,
@@ -139,16 +140,20 @@ def plan_usage(workspace_id: UUID, days: DateRange) -> Planned[Usage]:
         f" {SUMS}, sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) AS tokens {where}"
         " GROUP BY GROUPING SETS ((provider, model), ((slot AT TIME ZONE %(tz)s)::date))"
     )
+    # one index range per local day (its first instant to the next day's), so no row needs its day computed
+    starts = [midnight(d, days.time_zone) for d in days.days]
+    bounds = {"ws": workspace_id, "starts": starts, "ends": [*starts[1:], days.until]}
     convs = (
-        f"SELECT (started_at AT TIME ZONE %(tz)s)::date AS day, count(*) AS n, count(*) FILTER (WHERE {AI_RESOLVED})"
+        f"SELECT d.n AS day, c.* FROM unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) WITH ORDINALITY"
+        f" AS d(since, until, n) CROSS JOIN LATERAL (SELECT count(*) AS n, count(*) FILTER (WHERE {AI_RESOLVED})"
         " AS resolved, count(*) FILTER (WHERE status <> 'open') AS finished, sum(cost_usd) AS cost"
-        f" FROM {CONVERSATIONS} WHERE workspace_id = %(ws)s"
-        " AND started_at >= %(since)s AND started_at < %(until)s GROUP BY 1"
+        f" FROM {CONVERSATIONS} WHERE workspace_id = %(ws)s AND started_at >= d.since AND started_at < d.until) c"
     )
-    return Planned([(grouped, params), (convs, params)], lambda rows: _usage(days, rows[0], rows[1]))
+    return Planned([(grouped, params), (convs, bounds)], lambda rows: _usage(days, rows[0], rows[1]))
 
 
-def _usage(days: DateRange, grouped: Rows, convs: Rows) -> Usage:
+def _usage(days: DateRange, grouped: Rows, per_day: Rows) -> Usage:
+    convs = [{**r, "day": days.days[int(r["day"]) - 1]} for r in per_day if r["n"]]
     by_model = sorted((r for r in grouped if not r["per_day"]), key=lambda r: (r["provider"], r["model"]))
     by_day = [r for r in grouped if r["per_day"]]
     by_provider = _per_provider(by_model)
