@@ -74,7 +74,8 @@ def create_app(
     refresh on their heartbeat only)."""
     signals = conversation_signals or ConversationSignals(auth.redis)
     live_hub = live or LiveHub(None)
-    session_checks = SessionChecks(auth)
+    limits = rate_limits or RateLimits()
+    session_checks = SessionChecks(auth, limits)
 
     @get("/", operation_id="demoPage", include_in_schema=False)
     async def demo_page() -> Response[str]:
@@ -118,7 +119,7 @@ def create_app(
             "live_hub": const(live_hub),
             "ready_checks": const(ready_checks),
             "auth": const(auth),
-            "rate_limits": const(rate_limits or RateLimits()),
+            "rate_limits": const(limits),
             "current_member": Provide(current_member),
             "widget_guard": const(
                 widget_guard or WidgetGuard(auth.app, auth.signer.secret, cache_ttl_s=chat.cache_ttl_s)

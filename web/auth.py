@@ -34,7 +34,7 @@ from commands.application import ChatAssistApp
 from domain.errors import NotFound, Unauthorized
 from domain.permissions import PERMISSIONS, allows
 from domain.workspace import Workspace
-from web.ratelimit import RateLimits, count_hit
+from web.ratelimit import Limit, RateLimited, RateLimiter, RateLimits, count_hit
 
 SESSION_COOKIE = "ca_session"
 REFRESH_COOKIE = "ca_refresh"
@@ -89,21 +89,33 @@ class Roles:
 
 
 # Per request, in one round trip: refuse a denylisted token or one issued before the account's "not before" time
-# (0); else, when the caller holds a copy of the workspace's roles naming this account and that copy's epoch is
-# still the workspace's current one, mark the account active (1); else return the current epoch (2, epoch): the
-# caller reads the roles from the event store, then marks the account active itself.
-# KEYS: revoked:<jti>, not-before:<account>, members:<workspace>, active:<account>
+# ({0}); else count the request against the account's API rate limit (when KEYS[5] is given: the same counter as
+# web/ratelimit.py's) and, when the caller holds a copy of the workspace's roles naming this account and that
+# copy's epoch is still the workspace's current one, mark the account active ({1, epoch, hits, ttl}); else answer
+# the current epoch ({2, epoch, hits, ttl}): the caller reads the roles from the event store, then marks the
+# account active itself.
+# KEYS: revoked:<jti>, not-before:<account>, members:<workspace>, active:<account>[, the API rate-limit counter]
 # ARGV: issued (ms), "1" when the caller has a copy naming the account, that copy's epoch, now (s), active TTL (s)
+#       [, the rate limit's window (s)]
 _CHECK = """
 if redis.call('GET', KEYS[1]) then return {0} end
 local not_before = redis.call('GET', KEYS[2])
 if not_before and tonumber(ARGV[1]) < tonumber(not_before) then return {0} end
+local hits, ttl = 0, 0
+if KEYS[5] then
+    hits = redis.call('INCR', KEYS[5])
+    ttl = redis.call('TTL', KEYS[5])
+    if hits == 1 or ttl < 0 then
+        redis.call('EXPIRE', KEYS[5], ARGV[6])
+        ttl = tonumber(ARGV[6])
+    end
+end
 local epoch = redis.call('GET', KEYS[3]) or ''
 if ARGV[2] == '1' and epoch == ARGV[3] then
     redis.call('SET', KEYS[4], ARGV[4], 'EX', ARGV[5])
-    return {1}
+    return {1, epoch, hits, ttl}
 end
-return {2, epoch}
+return {2, epoch, hits, ttl}
 """
 
 
@@ -303,16 +315,27 @@ def member_ids(claims: dict[str, Any]) -> tuple[UUID, UUID]:
 
 class SessionChecks:
     """The per-request session check of one web app (its event loop): the token's signature and expiry here, then
-    one Redis round trip (``_CHECK``) on the app's own asyncio client; the event store is read only when this
-    process has no current copy of the workspace's roles naming the account."""
+    one Redis round trip (``_CHECK``) on the app's own asyncio client, which also counts the request against the
+    API rate limit when ``rate_limits`` counts on the same Redis; the event store is read only when this process
+    has no current copy of the workspace's roles naming the account."""
 
-    def __init__(self, auth: Auth) -> None:
+    def __init__(self, auth: Auth, rate_limits: RateLimits | None = None) -> None:
         self.auth = auth
         self.redis = redis.asyncio.Redis.from_url(auth.redis_url) if auth.redis_url else None
         self.script: Any = (self.redis or auth.redis).register_script(_CHECK)
+        self.api: tuple[RateLimiter, Limit] | None = None  # the API limit, when counted by the check
+        limiter = rate_limits.limiter if rate_limits and rate_limits.api_per_user.count else None
+        if rate_limits and limiter and self.redis is not None and _server(limiter.redis) == _server(self.redis):
+            self.api = (limiter, rate_limits.api_per_user)
+
+    @property
+    def counts_api_calls(self) -> bool:
+        """True when ``member`` counts the request against the API rate limit (``current_member`` then does not)."""
+        return self.api is not None
 
     async def member(self, token: str) -> Member:
-        """The member of a genuine, unexpired, unrevoked access token, with the workspace's current role."""
+        """The member of a genuine, unexpired, unrevoked access token, with the workspace's current role; 429
+        ``rate_limited`` (once the member is known) past the API rate limit when ``counts_api_calls``."""
         auth = self.auth
         if len(token) > MAX_TOKEN_CHARS:
             raise invalid_token()
@@ -325,14 +348,21 @@ class SessionChecks:
         keys = auth.check_keys(str(claims["jti"]), sub, ws)
         now = int(time.time())
         args = [issued_ms(claims), "1" if cached else "0", cached[0] if cached else b"", now, ACTIVE_TTL_S]
+        if self.api is not None:
+            limiter, limit = self.api
+            keys.append(limiter.key(f"api:user:{sub}", limit))
+            args.append(limit.seconds)
         answer = await self._check(keys, args)
         if int(answer[0]) == 0:
             raise signed_out()
         if int(answer[0]) == 1 and cached is not None:
             account_id, workspace_id = member_ids(claims)
-            return Member(account_id, workspace_id, cached[1], str(claims["jti"]), int(claims["exp"]))
-        member = await anyio.to_thread.run_sync(auth.member, claims, bytes(answer[1]))
-        await self._mark_active(keys[3], now)
+            member = Member(account_id, workspace_id, cached[1], str(claims["jti"]), int(claims["exp"]))
+        else:
+            member = await anyio.to_thread.run_sync(auth.member, claims, bytes(answer[1]))
+            await self._mark_active(keys[3], now)
+        if self.api is not None and int(answer[2]) > self.api[1].count:
+            raise RateLimited("per user", max(int(answer[3]), 1))
         return member
 
     async def _check(self, keys: list[str], args: list[Any]) -> list[Any]:
@@ -351,6 +381,11 @@ class SessionChecks:
         """Close the asyncio client (app shutdown)."""
         if self.redis is not None:
             await self.redis.aclose()
+
+
+def _server(client: redis.asyncio.Redis) -> tuple[Any, ...]:
+    kwargs = client.connection_pool.connection_kwargs
+    return tuple(kwargs.get(k) for k in ("host", "port", "path", "db"))
 
 
 def credential(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -385,9 +420,12 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Member
 
 
 async def current_member(request: Request[Any, Any, Any], rate_limits: RateLimits) -> Member:
-    """Dependency: the signed-in member (401 if there is none), counted against the per-user API limit."""
+    """Dependency: the signed-in member (401 if there is none), counted against the per-user API limit (by the
+    session check itself when it can: then every signed-in request counts, once)."""
     member = await authenticate(request)
-    await rate_limits.api(member.account_id)
+    checks: SessionChecks = request.app.state.session_checks
+    if not checks.counts_api_calls:
+        await rate_limits.api(member.account_id)
     return member
 
 

@@ -60,9 +60,13 @@ class RateLimiter:
         self.prefix = prefix
         self.script: Any = redis.register_script(_HIT)
 
+    def key(self, key: str, limit: Limit) -> str:
+        """The Redis key counting ``key``'s hits in ``limit``'s window."""
+        return f"{self.prefix}:{key}:{limit.seconds}"
+
     async def hit(self, checks: list[tuple[str, str, Limit]]) -> None:
         """Count one hit on every ``(scope, key, limit)``; raise RateLimited for the first one over its limit."""
-        active = [(scope, f"{self.prefix}:{key}:{limit.seconds}", limit) for scope, key, limit in checks if limit.count]
+        active = [(scope, self.key(key, limit), limit) for scope, key, limit in checks if limit.count]
         if not active:
             return
         results = await self.script(keys=[key for _, key, _ in active], args=[limit.seconds for *_, limit in active])

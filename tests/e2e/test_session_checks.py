@@ -5,12 +5,14 @@ epoch was never announced (a process that died between saving and announcing) ap
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from uuid import UUID
 
 import httpx
 import pytest
 import redis
+from redis.asyncio import Redis as AsyncRedis
 
 from chatassist.bootstrap import Container
 from chatassist.cli import ready_checks
@@ -22,6 +24,7 @@ from tests.support.accounts import Person, invite_and_join, sign_up
 from tests.support.server import ThreadedServer
 from web.app import create_app
 from web.auth import Auth
+from web.ratelimit import Limit, RateLimiter, RateLimits
 
 BOUND_S = 0.5
 
@@ -110,3 +113,32 @@ def test_a_removal_whose_epoch_was_never_announced_applies_within_the_bound(
     time.sleep(BOUND_S + 0.1)
     gone = me(other_process, agent)
     assert (gone.status_code, gone.json()["code"]) == (401, "not_a_member")
+
+
+@pytest.mark.parametrize("database", [None, 1], ids=["counted-by-the-session-check", "limiter-on-another-db"])
+def test_the_api_limit_holds_whether_the_session_check_counts_it_or_not(
+    container: Container, database: int | None
+) -> None:
+    # Given an API limit of 3 calls a minute, counted on the session check's Redis, or on another Redis database
+    # (then the session check cannot count it in its round trip and current_member counts it as before)
+    assert container.auth is not None
+    url = container.redis_url if database is None else f"{container.redis_url.rsplit('/', 1)[0]}/{database}"
+    limits = RateLimits(
+        RateLimiter(AsyncRedis.from_url(url), prefix=f"test-rl:{uuid.uuid4().hex}"), api_per_user=Limit(3, 60)
+    )
+    app = create_app(
+        container.chat, container.transcripts, ready_checks(container), auth=container.auth, rate_limits=limits
+    )
+    assert app.state.session_checks.counts_api_calls is (database is None)
+    server = ThreadedServer(app).start()
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=20) as client:
+            admin, _ = sign_up(client)
+            # When they make four calls
+            codes = [me(client, admin).status_code for _ in range(4)]
+            # I expect the fourth refused with 429 and a Retry-After
+            assert codes == [200, 200, 200, 429]
+            refused = me(client, admin)
+            assert refused.json()["code"] == "rate_limited" and 1 <= int(refused.headers["Retry-After"]) <= 60
+    finally:
+        server.stop()
