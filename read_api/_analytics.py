@@ -3,12 +3,12 @@ zone, figures with their previous value."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ import msgspec
 from domain.errors import InvalidInput
 from projections._common import TrackedView
 from projections.analytics.projection import USAGE_HOURLY, USAGE_SLOTS, WORKSPACES
+from read_api._reads import Planned, Reads, Rows, Statement, drive
 
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
@@ -28,46 +29,6 @@ AnalyticsSource = TrackedView
 """What the analytics queries read through: the analytics view (any view on the same database will do)."""
 
 T = TypeVar("T")
-Rows = list[dict[str, Any]]
-Statement = tuple[str, dict[str, Any] | Sequence[Any]]
-
-
-@dataclass(frozen=True)
-class Planned(Generic[T]):
-    """The statements a dashboard reads and how their rows make its figures: so that several can be sent at once."""
-
-    statements: list[Statement]
-    assemble: Callable[[list[Rows]], T]
-
-
-def query_all(view: AnalyticsSource, statements: Sequence[Statement]) -> list[Rows]:
-    """The rows of each statement, all sent in one round trip (a pipeline on one connection; inside a page of the
-    view, on the page's cursor one after the other)."""
-    if view.page_cursor() is not None or len(statements) == 1:
-        return [view.query(sql, params) for sql, params in statements]
-    with view.datastore.get_connection() as conn:
-        with conn.pipeline():
-            cursors = [conn.execute(sql.encode(), params, prepare=True) for sql, params in statements]
-        return [list(cursor.fetchall()) for cursor in cursors]
-
-
-def combined(parts: dict[str, Planned[Any]]) -> Planned[dict[str, Any]]:
-    """Several dashboards' reads as one plan (one round trip): their figures by name."""
-    statements = [statement for part in parts.values() for statement in part.statements]
-
-    def assemble(rows: list[Rows]) -> dict[str, Any]:
-        out, at = {}, 0
-        for name, part in parts.items():
-            out[name] = part.assemble(rows[at : at + len(part.statements)])
-            at += len(part.statements)
-        return out
-
-    return Planned(statements, assemble)
-
-
-def run(view: AnalyticsSource, planned: Planned[T]) -> T:
-    """Read the planned statements in one round trip and assemble the figures."""
-    return planned.assemble(query_all(view, planned.statements))
 
 
 class Count(msgspec.Struct):
@@ -130,11 +91,12 @@ def workspace_facts(view: AnalyticsSource, workspace_id: UUID) -> WorkspaceFacts
     return _facts_of(workspace_id, view.query(FACTS_SQL, (workspace_id,)))
 
 
-def run_with_facts(view: AnalyticsSource, workspace_id: UUID, plan: Callable[[WorkspaceFacts], Planned[T]]) -> T:
-    """The figures ``plan`` reads given the workspace's facts (its time zone cuts the days), with the facts read in
-    the same round trip: the statements are planned with the facts last read for the workspace and, in the rare
-    case those changed since (or when there are none yet, or they make the request invalid), planned again with
-    the facts just read and sent again. Either way the figures are those of the facts as they are now."""
+def with_facts(workspace_id: UUID, plan: Callable[[WorkspaceFacts], Planned[T]]) -> Reads[T]:
+    """The read ``plan`` makes given the workspace's facts (its time zone cuts the days), with the facts read in the
+    same round trip: the statements are planned with the facts last read for the workspace and, in the rare case
+    those changed since (or when there are none yet, or they make the request invalid), planned again with the
+    facts just read and sent again. Either way the answer is that of the facts as they are now."""
+    facts_read: Statement = (FACTS_SQL, (workspace_id,))
     guess = _last_facts.get(workspace_id)
     if guess is not None:
         try:
@@ -142,10 +104,17 @@ def run_with_facts(view: AnalyticsSource, workspace_id: UUID, plan: Callable[[Wo
         except InvalidInput:  # perhaps valid with the current facts: read them first
             pass
         else:
-            rows = query_all(view, [(FACTS_SQL, (workspace_id,)), *planned.statements])
+            rows = yield [facts_read, *planned.statements]
             if _facts_of(workspace_id, rows[0]) == guess:
                 return planned.assemble(rows[1:])
-    return run(view, plan(workspace_facts(view, workspace_id)))
+    facts = _facts_of(workspace_id, (yield [facts_read])[0])
+    planned = plan(facts)
+    return planned.assemble((yield planned.statements))
+
+
+def run_with_facts(view: AnalyticsSource, workspace_id: UUID, plan: Callable[[WorkspaceFacts], Planned[T]]) -> T:
+    """``with_facts`` on a view's pool (blocking)."""
+    return drive(view, with_facts(workspace_id, plan))
 
 
 class DateRange(msgspec.Struct):

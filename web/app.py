@@ -16,6 +16,7 @@ from commands._widget_security import WidgetGuard
 from commands.chat_turn.service import ChatService
 from read_api._analytics import AnalyticsSource
 from read_api._live import LiveHub
+from read_api._reads import AsyncReader
 from read_api.get_transcript.controller import TranscriptController
 from read_api.get_transcript.query import TranscriptSource
 from web.agent_controller import AgentController
@@ -75,6 +76,7 @@ def create_app(
     signals = conversation_signals or ConversationSignals(auth.redis)
     live_hub = live or LiveHub(None)
     limits = rate_limits or RateLimits()
+    reader = AsyncReader(analytics or transcripts)  # the dashboards' queries, from the event loop
     session_checks = SessionChecks(auth, limits)
 
     @get("/", operation_id="demoPage", include_in_schema=False)
@@ -117,6 +119,7 @@ def create_app(
             "analytics": const(analytics or transcripts),  # any view on the database can run the queries
             "monitor": const(analytics or transcripts),
             "live_hub": const(live_hub),
+            "reader": const(reader),
             "ready_checks": const(ready_checks),
             "auth": const(auth),
             "rate_limits": const(limits),
@@ -130,7 +133,8 @@ def create_app(
             "transcript_workspace_id": Provide(transcript_workspace_id),
             "conversation_signals": const(signals),
         },
-        on_shutdown=[signals.close, live_hub.close, session_checks.close],
+        on_startup=[reader.open],
+        on_shutdown=[signals.close, live_hub.close, session_checks.close, reader.close],
         state=State({"auth": auth, "session_checks": session_checks}),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[widget_cors],  # CORS per workspace for the widget endpoints: see web/cors.py

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-import anyio.to_thread
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
-from read_api._analytics import AnalyticsSource
-from read_api.get_activity.query import DEFAULT_LIMIT, Activity, check_activity_input, get_activity
+from read_api._reads import AsyncReader
+from read_api.get_activity.query import DEFAULT_LIMIT, Activity, activity_reads
 
 
 class ActivityController(Controller):
@@ -22,7 +21,7 @@ class ActivityController(Controller):
     @get("/", operation_id="getAnalyticsActivity", summary="Recent conversations: all, escalated, resolved, pending")
     async def activity(
         self,
-        analytics: AnalyticsSource,
+        reader: AsyncReader,
         analytics_workspace_id: UUID,
         filter_: Annotated[
             str, QueryParameter(name="filter", description="all, escalated, resolved or pending")
@@ -30,5 +29,4 @@ class ActivityController(Controller):
         limit: Annotated[int, QueryParameter(description="at most 200")] = DEFAULT_LIMIT,
     ) -> Activity:
         """Newest activity first; 'escalated': conversations a rule handed to a person at least once."""
-        check_activity_input(filter_, limit)
-        return await anyio.to_thread.run_sync(get_activity, analytics, analytics_workspace_id, filter_, limit)
+        return await reader.drive(activity_reads(analytics_workspace_id, filter_, limit))

@@ -10,7 +10,13 @@ import msgspec
 
 from domain.errors import InvalidInput
 from projections.analytics.projection import CONVERSATIONS
-from read_api._analytics import AnalyticsSource, Planned, Rows, Statement, WorkspaceFacts, midnight, run_with_facts
+from read_api._analytics import (
+    AnalyticsSource,
+    WorkspaceFacts,
+    midnight,
+    with_facts,
+)
+from read_api._reads import Planned, Reads, Rows, Statement, drive
 
 FILTERS = ("all", "escalated", "resolved", "pending")
 MAX_LIMIT, DEFAULT_LIMIT = 200, 50
@@ -65,8 +71,13 @@ def get_activity(
     view: AnalyticsSource, workspace_id: UUID, filter_: str = "all", limit: int = DEFAULT_LIMIT
 ) -> Activity:
     """Recent conversations of one workspace, newest activity first."""
+    return drive(view, activity_reads(workspace_id, filter_, limit))
+
+
+def activity_reads(workspace_id: UUID, filter_: str = "all", limit: int = DEFAULT_LIMIT) -> Reads[Activity]:
+    """The read of ``get_activity``, for either driver (read_api/_reads.py); 422 at once on bad input."""
     check_activity_input(filter_, limit)
-    return run_with_facts(view, workspace_id, lambda facts: plan_activity(workspace_id, facts, filter_, limit))
+    return with_facts(workspace_id, lambda facts: plan_activity(workspace_id, facts, filter_, limit))
 
 
 def plan_activity(workspace_id: UUID, facts: WorkspaceFacts, filter_: str, limit: int) -> Planned[Activity]:

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 from uuid import UUID
 
-import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, get
 from litestar.params import QueryParameter
@@ -17,15 +16,13 @@ from projections.analytics.projection import AnalyticsProjection
 from read_api._analytics import (
     AnalyticsSource,
     DateRange,
-    Planned,
     WorkspaceFacts,
-    combined,
     date_range,
-    run_with_facts,
-    workspace_facts,
+    with_facts,
 )
 from read_api._live import LiveHub, live_events
 from read_api._params import check_parameters
+from read_api._reads import AsyncReader, Planned, Reads, combined, drive
 from read_api.get_activity.query import DEFAULT_LIMIT, check_activity_input, plan_activity
 from read_api.get_overview.query import plan_overview
 from read_api.get_topics.query import plan_topics
@@ -51,7 +48,14 @@ def dashboards_of(raw: str) -> tuple[str, ...]:
 def figures(
     view: AnalyticsSource, workspace_id: UUID, names: tuple[str, ...], filter_: str, limit: int, days: DateRange
 ) -> dict[str, Any]:
-    """The fresh figures of each dashboard named, as its GET endpoint returns them, read in one round trip."""
+    """The fresh figures of each dashboard named, as its GET endpoint returns them (blocking)."""
+    return drive(view, figures_reads(workspace_id, names, filter_, limit, days))
+
+
+def figures_reads(
+    workspace_id: UUID, names: tuple[str, ...], filter_: str, limit: int, days: DateRange
+) -> Reads[dict[str, Any]]:
+    """The read of ``figures``: every dashboard named in one round trip, with the workspace's facts."""
 
     def plan(facts: WorkspaceFacts) -> Planned[dict[str, Any]]:
         parts: dict[str, Callable[[], Planned[Any]]] = {
@@ -62,7 +66,7 @@ def figures(
         }
         return combined({name: parts[name]() for name in names})
 
-    return run_with_facts(view, workspace_id, plan)
+    return with_facts(workspace_id, plan)
 
 
 def changed_dashboards(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -86,7 +90,7 @@ class AnalyticsLiveController(Controller):
     async def live(
         self,
         request: Request[Any, Any, Any],
-        analytics: AnalyticsSource,
+        reader: AsyncReader,
         analytics_workspace_id: UUID,
         live_hub: LiveHub,
         dashboards: Annotated[
@@ -102,15 +106,13 @@ class AnalyticsLiveController(Controller):
         names = dashboards_of(dashboards)
         check_activity_input(filter_, limit)
 
-        def range_asked() -> DateRange:  # in the workspace's time zone and retention window
-            return date_range(start, end, facts=workspace_facts(analytics, analytics_workspace_id))
+        def range_asked(facts: WorkspaceFacts) -> Planned[DateRange]:  # in the workspace's zone and retention
+            return Planned([], lambda _: date_range(start, end, facts=facts))
 
-        days = await anyio.to_thread.run_sync(range_asked)
+        days = await reader.drive(with_facts(analytics_workspace_id, range_asked))
 
         async def read() -> dict[str, Any]:
-            return await anyio.to_thread.run_sync(
-                figures, analytics, analytics_workspace_id, names, filter_, limit, days
-            )
+            return await reader.drive(figures_reads(analytics_workspace_id, names, filter_, limit, days))
 
         events: AsyncIterator[ServerSentEventMessage] = live_events(
             live_hub, analytics_workspace_id, AnalyticsProjection.name, read, changed_dashboards

@@ -16,6 +16,7 @@ from litestar import Controller, get
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
+from read_api._reads import AsyncReader
 from read_api.get_audit_log.query import (
     DEFAULT_LIMIT,
     AuditEntry,
@@ -26,7 +27,7 @@ from read_api.get_audit_log.query import (
     audit_filter,
     check_format,
     check_limit,
-    get_audit_log,
+    plan_audit_log,
 )
 
 COLUMNS = ("id", "occurred_at", "actor_id", "kind", "aggregate_id", "aggregate_version", "details")
@@ -66,7 +67,7 @@ class AuditController(Controller):
     @get("/", operation_id="getAuditLog", summary="The audit log: who did what and when, newest first")
     async def audit_log(
         self,
-        audit_source: AuditSource,
+        reader: AsyncReader,
         audit_workspace_id: UUID,
         actor: Actor = None,
         kind: Kind = None,
@@ -78,7 +79,7 @@ class AuditController(Controller):
         """A page of entries; 422 invalid_date_range, limit_too_large, invalid_cursor, invalid_actor, invalid_kind."""
         filters = audit_filter(actor, kind, from_, to, before)
         check_limit(limit)
-        return await anyio.to_thread.run_sync(get_audit_log, audit_source, audit_workspace_id, filters, limit)
+        return await reader.run(plan_audit_log(audit_workspace_id, filters, limit))
 
     @get("/export", operation_id="exportAuditLog", summary="Every matching entry as CSV or JSON Lines")
     async def export(

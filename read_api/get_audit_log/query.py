@@ -13,6 +13,7 @@ import msgspec
 from domain.errors import InvalidInput
 from projections._common import TrackedView
 from projections.audit.projection import LOG
+from read_api._reads import Planned, Statement, run
 
 MAX_LIMIT, DEFAULT_LIMIT, EXPORT_BATCH = 500, 100, 1000
 FORMATS = ("csv", "jsonl")
@@ -123,6 +124,10 @@ def check_format(format_: str) -> str:
 
 
 def _rows(view: AuditSource, workspace_id: UUID, f: AuditFilter, limit: int) -> list[dict[str, Any]]:
+    return view.query(*_statement(workspace_id, f, limit))
+
+
+def _statement(workspace_id: UUID, f: AuditFilter, limit: int) -> Statement:
     where = ["workspace_id = %(ws)s"]
     if f.actor is not None:
         where.append("actor_id = %(actor)s")
@@ -134,19 +139,20 @@ def _rows(view: AuditSource, workspace_id: UUID, f: AuditFilter, limit: int) -> 
         where.append("occurred_at < %(until)s")
     if f.before is not None:
         where.append("position < %(before)s")
-    return view.query(
+    sql = (
         "SELECT position, occurred_at, actor_id, kind, aggregate_id, aggregate_version, details"
-        f" FROM {LOG} WHERE {' AND '.join(where)} ORDER BY position DESC LIMIT %(limit)s",
-        {
-            "ws": workspace_id,
-            "actor": f.actor,
-            "kind": f.kind,
-            "since": f.since,
-            "until": f.until,
-            "before": f.before,
-            "limit": limit,
-        },
+        f" FROM {LOG} WHERE {' AND '.join(where)} ORDER BY position DESC LIMIT %(limit)s"
     )
+    params = {
+        "ws": workspace_id,
+        "actor": f.actor,
+        "kind": f.kind,
+        "since": f.since,
+        "until": f.until,
+        "before": f.before,
+        "limit": limit,
+    }
+    return sql, params
 
 
 def _entry(row: dict[str, Any]) -> AuditEntry:
@@ -162,11 +168,20 @@ def _entry(row: dict[str, Any]) -> AuditEntry:
 
 
 def get_audit_log(view: AuditSource, workspace_id: UUID, f: AuditFilter, limit: int = DEFAULT_LIMIT) -> AuditPage:
-    """One page of the workspace's audit log, newest first."""
-    rows = _rows(view, workspace_id, f, check_limit(limit) + 1)
-    more = len(rows) > limit
-    items = [_entry(r) for r in rows[:limit]]
-    return AuditPage(items, items[-1].id if more else None)
+    """One page of the workspace's audit log, newest first (blocking)."""
+    return run(view, plan_audit_log(workspace_id, f, limit))
+
+
+def plan_audit_log(workspace_id: UUID, f: AuditFilter, limit: int = DEFAULT_LIMIT) -> Planned[AuditPage]:
+    """The read of one page of the audit log, for either driver (read_api/_reads.py)."""
+    statement = _statement(workspace_id, f, check_limit(limit) + 1)
+
+    def page(rows: list[dict[str, Any]]) -> AuditPage:
+        more = len(rows) > limit
+        items = [_entry(r) for r in rows[:limit]]
+        return AuditPage(items, items[-1].id if more else None)
+
+    return Planned([statement], lambda rows: page(rows[0]))
 
 
 def audit_batches(view: AuditSource, workspace_id: UUID, f: AuditFilter) -> Iterator[list[AuditEntry]]:

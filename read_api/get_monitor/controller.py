@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID
 
-import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, get
 from litestar.params import QueryParameter
@@ -15,13 +14,13 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from projections.monitor.projection import MonitorProjection
 from read_api._live import LiveHub, live_events
 from read_api._params import check_parameters
+from read_api._reads import AsyncReader
 from read_api.get_monitor.query import (
     DEFAULT_LIMIT,
     MonitorFilter,
     MonitorPage,
-    MonitorSource,
-    get_monitor,
     monitor_filter,
+    plan_monitor,
 )
 
 View = Annotated[str, QueryParameter(description="active, queue, escalations or closed")]
@@ -62,7 +61,7 @@ class MonitorController(Controller):
     async def page(
         self,
         request: Request[Any, Any, Any],
-        monitor: MonitorSource,
+        reader: AsyncReader,
         monitor_workspace_id: UUID,
         monitor_account_id: UUID,
         view: View = "active",
@@ -73,7 +72,7 @@ class MonitorController(Controller):
     ) -> MonitorPage:
         """Rows in the view's order; follow ``next_cursor`` for the next page."""
         f = _filter(request, monitor_account_id, view, route, assignee, cursor=cursor, limit=limit)
-        return await anyio.to_thread.run_sync(get_monitor, monitor, monitor_workspace_id, f)
+        return await reader.run(plan_monitor(monitor_workspace_id, f))
 
     @get(
         "/live",
@@ -84,7 +83,7 @@ class MonitorController(Controller):
     async def live(
         self,
         request: Request[Any, Any, Any],
-        monitor: MonitorSource,
+        reader: AsyncReader,
         monitor_workspace_id: UUID,
         monitor_account_id: UUID,
         live_hub: LiveHub,
@@ -97,7 +96,7 @@ class MonitorController(Controller):
         f = _filter(request, monitor_account_id, view, route, assignee, limit=limit)
 
         async def read() -> MonitorPage:
-            return await anyio.to_thread.run_sync(get_monitor, monitor, monitor_workspace_id, f)
+            return await reader.run(plan_monitor(monitor_workspace_id, f))
 
         events: AsyncIterator[ServerSentEventMessage] = live_events(
             live_hub, monitor_workspace_id, MonitorProjection.name, read, changed_rows

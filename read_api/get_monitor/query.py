@@ -22,6 +22,7 @@ import msgspec
 from domain.errors import InvalidInput
 from projections._common import TrackedView
 from projections.monitor.projection import CONVERSATIONS
+from read_api._reads import Planned, run
 
 VIEWS = ("active", "queue", "escalations", "closed")
 MAX_LIMIT, DEFAULT_LIMIT = 200, 50
@@ -175,7 +176,12 @@ def _order(view: str) -> tuple[str, str]:
 
 
 def get_monitor(view: MonitorSource, workspace_id: UUID, f: MonitorFilter) -> MonitorPage:
-    """One page of the workspace's monitor under ``f``."""
+    """One page of the workspace's monitor under ``f`` (blocking)."""
+    return run(view, plan_monitor(workspace_id, f))
+
+
+def plan_monitor(workspace_id: UUID, f: MonitorFilter) -> Planned[MonitorPage]:
+    """The read of one page of the workspace's monitor under ``f``, for either driver (read_api/_reads.py)."""
     as_of = datetime.now(UTC)
     order, keyset = _order(f.view)
     where = ["workspace_id = %(ws)s", _WHERE[f.view]]
@@ -190,11 +196,12 @@ def get_monitor(view: MonitorSource, workspace_id: UUID, f: MonitorFilter) -> Mo
         where.append(keyset)
         params.update({f"k{i}": value for i, value in enumerate(f.after)})
     fields = ", ".join(MonitorRow.__struct_fields__)
-    rows = view.query(
-        f"SELECT {fields} FROM {CONVERSATIONS} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %(limit)s",
-        params,
-    )
-    more = len(rows) > f.limit
-    rows = rows[: f.limit]
-    items = [MonitorRow(**r) for r in rows]
-    return MonitorPage(f.view, items, encode_cursor(f.view, rows[-1]) if more else None, as_of)
+    sql = f"SELECT {fields} FROM {CONVERSATIONS} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %(limit)s"
+
+    def page(rows: list[dict[str, Any]]) -> MonitorPage:
+        more = len(rows) > f.limit
+        rows = rows[: f.limit]
+        items = [MonitorRow(**r) for r in rows]
+        return MonitorPage(f.view, items, encode_cursor(f.view, rows[-1]) if more else None, as_of)
+
+    return Planned([(sql, params)], lambda rows: page(rows[0]))

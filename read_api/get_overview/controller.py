@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import anyio.to_thread
 from litestar import Controller, get
 
-from read_api._analytics import AnalyticsSource
-from read_api.get_overview.query import Overview, get_overview
+from read_api._reads import AsyncReader
+from read_api.get_overview.query import Overview, overview_reads
 
 
 class OverviewController(Controller):
@@ -19,7 +18,7 @@ class OverviewController(Controller):
     tags = ["analytics"]
 
     @get("/", operation_id="getAnalyticsOverview", summary="Today's conversations, response times, cost, quota")
-    async def overview(self, analytics: AnalyticsSource, analytics_workspace_id: UUID) -> Overview:
+    async def overview(self, reader: AsyncReader, analytics_workspace_id: UUID) -> Overview:
         """Figures of the current day in the workspace's time zone, each with yesterday's (month figures: last
         month's)."""
-        return await anyio.to_thread.run_sync(get_overview, analytics, analytics_workspace_id)
+        return await reader.drive(overview_reads(analytics_workspace_id))

@@ -14,17 +14,15 @@ from read_api._analytics import (
     AnalyticsSource,
     Count,
     Money,
-    Planned,
     Rate,
-    Rows,
-    Statement,
     WorkspaceFacts,
     midnight,
     money,
     ratio,
-    run_with_facts,
     usage_table,
+    with_facts,
 )
+from read_api._reads import Planned, Reads, Rows, Statement, drive
 
 TOKENS = "input_tokens + output_tokens + cache_read_tokens + cache_write_tokens"
 
@@ -61,7 +59,12 @@ def _month_start(day: date) -> date:
 
 def get_overview(view: AnalyticsSource, workspace_id: UUID, *, day: date | None = None) -> Overview:
     """The overview of ``day`` (default today in the workspace's time zone) for one workspace."""
-    return run_with_facts(view, workspace_id, lambda facts: plan_overview(workspace_id, facts, day))
+    return drive(view, overview_reads(workspace_id, day))
+
+
+def overview_reads(workspace_id: UUID, day: date | None = None) -> Reads[Overview]:
+    """The read of ``get_overview``, for either driver (read_api/_reads.py)."""
+    return with_facts(workspace_id, lambda facts: plan_overview(workspace_id, facts, day))
 
 
 def plan_overview(workspace_id: UUID, facts: WorkspaceFacts, day: date | None = None) -> Planned[Overview]:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-import anyio.to_thread
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
-from read_api._analytics import AnalyticsSource
-from read_api.get_performance.query import ByModel, ByPromptVersion, get_performance_between
+from read_api._reads import AsyncReader
+from read_api.get_performance.query import ByModel, ByPromptVersion, performance_between
 
 From = Annotated[str | None, QueryParameter(name="from", description="first day (workspace time zone), YYYY-MM-DD")]
 To = Annotated[str | None, QueryParameter(name="to", description="last day (default today)")]
@@ -28,12 +27,10 @@ class PerformanceController(Controller):
         summary="Per prompt version: conversations, resolution and escalation rates, confidence, CSAT, cost",
     )
     async def by_prompt_version(
-        self, analytics: AnalyticsSource, analytics_workspace_id: UUID, start: From = None, end: To = None
+        self, reader: AsyncReader, analytics_workspace_id: UUID, start: From = None, end: To = None
     ) -> ByPromptVersion:
         """Conversations started in the range, grouped by the prompt version they count for."""
-        found = await anyio.to_thread.run_sync(
-            get_performance_between, analytics, analytics_workspace_id, "prompt_version", start, end
-        )
+        found = await reader.drive(performance_between(analytics_workspace_id, "prompt_version", start, end))
         assert isinstance(found, ByPromptVersion)
         return found
 
@@ -43,11 +40,9 @@ class PerformanceController(Controller):
         summary="Per model: conversations, resolution and escalation rates, confidence, CSAT, cost",
     )
     async def by_model(
-        self, analytics: AnalyticsSource, analytics_workspace_id: UUID, start: From = None, end: To = None
+        self, reader: AsyncReader, analytics_workspace_id: UUID, start: From = None, end: To = None
     ) -> ByModel:
         """Conversations started in the range, grouped by the model they count for."""
-        found = await anyio.to_thread.run_sync(
-            get_performance_between, analytics, analytics_workspace_id, "model", start, end
-        )
+        found = await reader.drive(performance_between(analytics_workspace_id, "model", start, end))
         assert isinstance(found, ByModel)
         return found

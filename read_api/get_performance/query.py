@@ -19,14 +19,12 @@ from read_api._analytics import (
     AI_RESOLVED,
     AnalyticsSource,
     DateRange,
-    Planned,
-    Rows,
     date_range,
     money,
     ratio,
-    run,
-    run_with_facts,
+    with_facts,
 )
+from read_api._reads import Planned, Reads, Rows, drive, run
 
 PRECISION = Decimal("0.00000001")
 GROUPS = {
@@ -120,8 +118,13 @@ def get_performance_between(
     view: AnalyticsSource, workspace_id: UUID, by: str, start: str | None, end: str | None
 ) -> Performance:
     """``get_performance`` over ``from``/``to`` as given (validated in the workspace's zone and retention)."""
-    return run_with_facts(
-        view, workspace_id, lambda facts: plan_performance(workspace_id, by, date_range(start, end, facts=facts))
+    return drive(view, performance_between(workspace_id, by, start, end))
+
+
+def performance_between(workspace_id: UUID, by: str, start: str | None, end: str | None) -> Reads[Performance]:
+    """The read of ``get_performance_between``, for either driver (read_api/_reads.py)."""
+    return with_facts(
+        workspace_id, lambda facts: plan_performance(workspace_id, by, date_range(start, end, facts=facts))
     )
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-import anyio.to_thread
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
-from read_api._analytics import AnalyticsSource
-from read_api.get_topics.query import Topics, get_topics_between
+from read_api._reads import AsyncReader
+from read_api.get_topics.query import Topics, topics_between
 
 
 class TopicsController(Controller):
@@ -22,7 +21,7 @@ class TopicsController(Controller):
     @get("/", operation_id="getAnalyticsTopics", summary="Per topic: volume, AI-resolved %, turns, CSAT")
     async def topics(
         self,
-        analytics: AnalyticsSource,
+        reader: AsyncReader,
         analytics_workspace_id: UUID,
         start: Annotated[
             str | None, QueryParameter(name="from", description="first day (workspace time zone), YYYY-MM-DD")
@@ -30,4 +29,4 @@ class TopicsController(Controller):
         end: Annotated[str | None, QueryParameter(name="to", description="last day (default today)")] = None,
     ) -> Topics:
         """Default: the last 30 days up to today; at most 366 days, within the analytics retention window."""
-        return await anyio.to_thread.run_sync(get_topics_between, analytics, analytics_workspace_id, start, end)
+        return await reader.drive(topics_between(analytics_workspace_id, start, end))

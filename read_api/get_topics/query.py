@@ -13,13 +13,11 @@ from read_api._analytics import (
     AI_RESOLVED,
     AnalyticsSource,
     DateRange,
-    Planned,
-    Rows,
     date_range,
     ratio,
-    run,
-    run_with_facts,
+    with_facts,
 )
+from read_api._reads import Planned, Reads, Rows, drive, run
 
 UNCLASSIFIED = "Unclassified"  # conversations without any reply have no topic yet
 
@@ -57,9 +55,12 @@ AGGREGATES = (
 
 def get_topics_between(view: AnalyticsSource, workspace_id: UUID, start: str | None, end: str | None) -> Topics:
     """Topics of one workspace over ``from``/``to`` as given (validated in its time zone and retention window)."""
-    return run_with_facts(
-        view, workspace_id, lambda facts: plan_topics(workspace_id, date_range(start, end, facts=facts))
-    )
+    return drive(view, topics_between(workspace_id, start, end))
+
+
+def topics_between(workspace_id: UUID, start: str | None, end: str | None) -> Reads[Topics]:
+    """The read of ``get_topics_between``, for either driver (read_api/_reads.py)."""
+    return with_facts(workspace_id, lambda facts: plan_topics(workspace_id, date_range(start, end, facts=facts)))
 
 
 def get_topics(view: AnalyticsSource, workspace_id: UUID, days: DateRange) -> Topics:

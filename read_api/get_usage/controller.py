@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-import anyio.to_thread
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
-from read_api._analytics import AnalyticsSource
-from read_api.get_usage.query import Usage, get_usage_between
+from read_api._reads import AsyncReader
+from read_api.get_usage.query import Usage, usage_between
 
 
 class UsageController(Controller):
@@ -22,7 +21,7 @@ class UsageController(Controller):
     @get("/", operation_id="getAnalyticsUsage", summary="Tokens, cost, volume, resolution, by model and provider")
     async def usage(
         self,
-        analytics: AnalyticsSource,
+        reader: AsyncReader,
         analytics_workspace_id: UUID,
         start: Annotated[
             str | None, QueryParameter(name="from", description="first day (workspace time zone), YYYY-MM-DD")
@@ -30,4 +29,4 @@ class UsageController(Controller):
         end: Annotated[str | None, QueryParameter(name="to", description="last day (default today)")] = None,
     ) -> Usage:
         """Default: the last 30 days up to today; at most 366 days, within the analytics retention window."""
-        return await anyio.to_thread.run_sync(get_usage_between, analytics, analytics_workspace_id, start, end)
+        return await reader.drive(usage_between(analytics_workspace_id, start, end))

@@ -15,16 +15,14 @@ from read_api._analytics import (
     AI_RESOLVED,
     AnalyticsSource,
     DateRange,
-    Planned,
-    Rows,
     date_range,
     midnight,
     money,
     ratio,
-    run,
-    run_with_facts,
     usage_table,
+    with_facts,
 )
+from read_api._reads import Planned, Reads, Rows, drive, run
 
 CENTS_PRECISION = Decimal("0.00000001")
 
@@ -119,9 +117,12 @@ def _per_provider(by_model: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def get_usage_between(view: AnalyticsSource, workspace_id: UUID, start: str | None, end: str | None) -> Usage:
     """Usage of one workspace over ``from``/``to`` as given (validated in its time zone and retention window)."""
-    return run_with_facts(
-        view, workspace_id, lambda facts: plan_usage(workspace_id, date_range(start, end, facts=facts))
-    )
+    return drive(view, usage_between(workspace_id, start, end))
+
+
+def usage_between(workspace_id: UUID, start: str | None, end: str | None) -> Reads[Usage]:
+    """The read of ``get_usage_between``, for either driver (read_api/_reads.py)."""
+    return with_facts(workspace_id, lambda facts: plan_usage(workspace_id, date_range(start, end, facts=facts)))
 
 
 def get_usage(view: AnalyticsSource, workspace_id: UUID, days: DateRange) -> Usage:
