@@ -85,11 +85,12 @@ def run(view: TrackedView, planned: Planned[T]) -> T:
 class AsyncReader:
     """Reads from the web app's event loop: an asyncio pool of autocommit connections to the views' database (from
     ``view``'s settings), so a dashboard request does not hop to a worker thread and back. Without a usable pool
-    (``view`` has none) it runs ``drive`` in a worker thread."""
+    (``view`` has none) it runs ``drive`` in a worker thread. Close it when the app shuts down."""
 
     def __init__(self, view: TrackedView, *, min_size: int = 1, max_size: int = 4) -> None:
         self.view = view
         self.pool: AsyncConnectionPool[AsyncConnection[DictRow]] | None = None
+        self.opened = False  # opened on first use, in the loop that uses it (an app that serves no read opens none)
         source = getattr(getattr(view, "datastore", None), "pool", None)
         if source is not None:
             params = {k: v for k, v in source.kwargs.items() if k != "row_factory" and v not in (None, "")}
@@ -102,11 +103,6 @@ class AsyncReader:
                 name="read",
             )
 
-    async def open(self) -> None:
-        """Start the pool (app startup); connections are made in the background."""
-        if self.pool is not None:
-            await self.pool.open(wait=False)
-
     async def close(self) -> None:
         """Close the pool (app shutdown)."""
         if self.pool is not None:
@@ -117,6 +113,9 @@ class AsyncReader:
         assert self.pool is not None
         if not statements:
             return []
+        if not self.opened:
+            await self.pool.open()
+            self.opened = True
         async with self.pool.connection() as conn:
             if len(statements) == 1:
                 sql, params = statements[0]

@@ -133,7 +133,6 @@ def create_app(
             "transcript_workspace_id": Provide(transcript_workspace_id),
             "conversation_signals": const(signals),
         },
-        on_startup=[reader.open],
         on_shutdown=[signals.close, live_hub.close, session_checks.close, reader.close],
         state=State({"auth": auth, "session_checks": session_checks}),
         exception_handlers=EXCEPTION_HANDLERS,
