@@ -189,12 +189,6 @@ class Auth:
             raise Unauthorized("You are no longer a member of this workspace.", code="not_a_member")
         return Member(account_id, workspace_id, role, str(claims["jti"]), int(claims["exp"]))
 
-    def member_from_token(self, token: str) -> Member:
-        """Check an access token and return its member, all from the stores; records the member as active now."""
-        member = self.member(self.claims(token, ACCESS))
-        self.redis.set(self._active_key(member.account_id), int(time.time()), ex=ACTIVE_TTL_S)
-        return member
-
     def cached_role(self, workspace_id: UUID, account_id: UUID) -> tuple[bytes, str] | None:
         """(epoch, role) from this process's copy of the workspace's roles, if it is fresh and names the account.
         The caller must still check that the epoch is the workspace's current one (the ``_CHECK`` script)."""
