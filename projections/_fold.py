@@ -38,10 +38,21 @@ def add8(stored: Decimal, value: Decimal | int) -> Decimal:
 class Rows:
     """The rows of one table that a page touches, by primary key, held in memory until ``flush``."""
 
-    def __init__(self, table: str, key: tuple[str, ...], key_types: tuple[str, ...], columns: Sequence[str]) -> None:
+    def __init__(
+        self,
+        table: str,
+        key: tuple[str, ...],
+        key_types: tuple[str, ...],
+        columns: Sequence[str],
+        unique: dict[str, str] | None = None,
+    ) -> None:
+        """``columns``: those written back (a generated column left out); ``unique``: other unique columns (name:
+        type) a handler finds rows by (``want_by``, ``find``)."""
         self.table, self.key, self.key_types, self.columns = table, key, key_types, list(columns)
         self.rows: dict[tuple[Any, ...], dict[str, Any] | None] = {}
         self.wanted: set[tuple[Any, ...]] = set()
+        self.wanted_by: dict[str, set[Any]] = {column: set() for column in unique or {}}
+        self.unique_types = dict(unique or {})
         self.dirty: set[tuple[Any, ...]] = set()
 
     def want(self, key: tuple[Any, ...]) -> None:
@@ -49,8 +60,27 @@ class Rows:
         if key not in self.rows:
             self.wanted.add(key)
 
+    def want_by(self, column: str, value: Any) -> None:
+        """Load the row whose unique ``column`` is ``value`` (if there is one) with the next ``load``."""
+        self.wanted_by[column].add(value)
+
+    def find(self, column: str, value: Any) -> tuple[Any, ...] | None:
+        """The key of the row held whose ``column`` is ``value`` (loaded by ``want_by`` or inserted), or None."""
+        for key, row in self.rows.items():
+            if row is not None and row[column] == value:
+                return key
+        return None
+
     def load(self, curs: psycopg.Cursor[DictRow]) -> None:
-        """Read every wanted row in one query (a missing one is remembered as missing)."""
+        """Read every wanted row in one query per key (a missing one is remembered as missing)."""
+        for column, values in self.wanted_by.items():
+            if values:
+                query = sql.SQL("SELECT * FROM {} WHERE {} = ANY(%s::{}[])").format(
+                    sql.Identifier(self.table), sql.Identifier(column), sql.SQL(self.unique_types[column])
+                )
+                for row in curs.execute(query, [list(values)]):
+                    self.rows.setdefault(tuple(row[k] for k in self.key), row)  # a row held is newer
+                values.clear()
         if not self.wanted:
             return
         keys = list(self.wanted)
@@ -160,6 +190,8 @@ class Fold:
             if isinstance(table, Rows):
                 table.wanted.clear()
                 table.dirty.clear()
+                for values in table.wanted_by.values():
+                    values.clear()
             else:
                 table.pending.clear()
 

@@ -124,6 +124,13 @@ class AnalyticsProjection(Projection[AnalyticsView]):
             " latency_ms_sum = u.latency_ms_sum + EXCLUDED.latency_ms_sum"
         )
 
+    @staticmethod
+    def fold(view: TrackedView) -> Any:
+        """This projection's handlers as a fold over a page of events (fold.py)."""
+        from projections.analytics.fold import AnalyticsFold
+
+        return AnalyticsFold(view)
+
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         """An event of a subscribed topic without a handler is a bug: stop here rather than skip it."""
