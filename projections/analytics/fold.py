@@ -10,6 +10,7 @@ changing nothing.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,8 +20,8 @@ from domain.app_settings import AppSettings, app_settings_id
 from domain.conversation import Conversation
 from domain.workspace import Workspace, WorkspaceSettings
 from projections._common import TrackedView
-from projections._fold import Appends, Fold, Rows, add8, numeric8
-from projections.analytics.projection import ESCALATION_PROVIDER, HOUR, SLOT, micros, slot_of
+from projections._fold import EXACT, Appends, Fold, Rows, add8, numeric8
+from projections.analytics.projection import _EPOCH, _MICROSECOND, ESCALATION_PROVIDER, HOUR, SLOT, micros
 
 # a new conversation row: every column with its default (migrations/0007_analytics_v2.sql); ``pending`` is fresh
 CONVERSATION_DEFAULTS: dict[str, Any] = {
@@ -49,10 +50,11 @@ CONVERSATION_DEFAULTS: dict[str, Any] = {
 USAGE_KEY = ("workspace_id", "slot", "provider", "model")
 USAGE_SUMS = (
     "calls first_attempts ok_calls fallbacks input_tokens output_tokens cache_read_tokens cache_write_tokens"
-    " unknown_cost_calls ttft_count"
+    " unknown_cost_calls ttft_count cost_usd ttft_ms_sum latency_ms_sum"
 ).split()
-USAGE_COLUMNS = [*USAGE_KEY, *USAGE_SUMS, "cost_usd", "ttft_ms_sum", "latency_ms_sum"]
+USAGE_COLUMNS = [*USAGE_KEY, *USAGE_SUMS]
 WORKSPACE_COLUMNS = ["workspace_id", "settings_id", "monthly_token_budget", "time_zone", "retention_days"]
+SLOT_US, HOUR_US = SLOT // _MICROSECOND, HOUR // _MICROSECOND  # slot_of in whole microseconds
 RETAINED = ("time_zone", "analytics_retention_days")
 NULL_KEY = "jsonb_build_object: a key of pending must not be null"
 NULL_PENDING = "pending - NULL is NULL: pending is NOT NULL"
@@ -71,18 +73,15 @@ class AnalyticsFold(Fold):
             view.table("workspaces"), ("workspace_id",), ("uuid",), WORKSPACE_COLUMNS, unique={"settings_id": "uuid"}
         )
         self.tables: list[Rows | Appends] = [self.conversations, self.slots, self.hourly, self.workspaces]
+        self.starts: dict[int, datetime] = {}  # slot starts by microseconds since the epoch (few distinct ones)
 
     def keys(self, event: Any) -> list[tuple[Rows, tuple[Any, ...]]]:
         """A conversation event's row (and a model call's usage rows); a workspace's row; AppSettings.Changed finds
         its workspace's row by ``settings_id``, as its UPDATE does."""
         kind = type(event)
         if kind is Conversation.ModelCallMade:
-            ts, usage = event.timestamp, (event.provider, event.model)
-            return [
-                (self.conversations, (event.originator_id,)),
-                (self.slots, (event.workspace_id, slot_of(ts), *usage)),
-                (self.hourly, (event.workspace_id, slot_of(ts, HOUR), *usage)),
-            ]
+            quarter, hour = self._slots(event)
+            return [(self.conversations, (event.originator_id,)), (self.slots, quarter), (self.hourly, hour)]
         if kind is AppSettings.Changed:
             self.workspaces.want_by("settings_id", event.originator_id)
             return []
@@ -129,51 +128,70 @@ class AnalyticsFold(Fold):
             row["first_message_us"] = us
         row["pending"][mid] = us
 
+    def _slots(self, e: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """The keys of a model call's 15-minute and hourly usage rows (``slot_of``, from the microseconds)."""
+        us = micros(e.timestamp)
+        quarter, hour = us - us % SLOT_US, us - us % HOUR_US
+        starts = self.starts
+        if quarter not in starts or hour not in starts:
+            if len(starts) > 100_000:
+                starts.clear()
+            starts[quarter], starts[hour] = _EPOCH + quarter * _MICROSECOND, _EPOCH + hour * _MICROSECOND
+        return (
+            (e.workspace_id, starts[quarter], e.provider, e.model),
+            (e.workspace_id, starts[hour], e.provider, e.model),
+        )
+
     def model_call(self, e: Conversation.ModelCallMade, tracking: Tracking) -> None:
         cost = e.cost_usd or 0
+        cost8 = numeric8(cost)  # the upsert's EXCLUDED row holds the cost as numeric(20, 8)
         unknown = 0 if e.cost_known else 1
         fallback = 1 if e.outcome == "fell_back" else 0
+        tokens_in, tokens_out = e.input_tokens, e.output_tokens
+        cache_read, cache_write = e.cache_read_tokens, e.cache_write_tokens
         key = (e.originator_id,)
         row = self.conversations.rows[key]
         if row is not None:  # no activity time: a model call is not a message
             row["model_calls"] += 1
             row["fallbacks"] += fallback
-            row["input_tokens"] += e.input_tokens
-            row["output_tokens"] += e.output_tokens
-            row["cache_read_tokens"] += e.cache_read_tokens
-            row["cache_write_tokens"] += e.cache_write_tokens
-            row["cost_usd"] = add8(row["cost_usd"], cost)
+            row["input_tokens"] += tokens_in
+            row["output_tokens"] += tokens_out
+            row["cache_read_tokens"] += cache_read
+            row["cache_write_tokens"] += cache_write
+            # the UPDATE adds the cost as it is, then the column rounds the sum; with 8 places or fewer the sum is
+            # exact (no rounding), and the same as with the rounded cost
+            stored = row["cost_usd"]
+            row["cost_usd"] = EXACT.add(stored, cost8) if cost8 == cost else add8(stored, cost)
             row["unknown_cost_calls"] += unknown
             row["prompt_version"], row["call_provider"], row["call_model"] = e.prompt_version, e.provider, e.model
             row["version"] = e.originator_version
             self.conversations.dirty.add(key)
         ok = e.outcome == "ok"
         timed = ok and e.ttft_ms is not None
-        facts = {
-            "calls": 1,
-            "first_attempts": 1 if e.attempt == 1 else 0,
-            "ok_calls": 1 if ok else 0,
-            "fallbacks": fallback,
-            "input_tokens": e.input_tokens,
-            "output_tokens": e.output_tokens,
-            "cache_read_tokens": e.cache_read_tokens,
-            "cache_write_tokens": e.cache_write_tokens,
-            "unknown_cost_calls": unknown,
-            "ttft_count": 1 if timed else 0,
-        }
-        cost8 = numeric8(cost)  # the upsert's EXCLUDED row holds the cost as numeric(20, 8)
+        first, ok_call, ttft_count = 1 if e.attempt == 1 else 0, 1 if ok else 0, 1 if timed else 0
         ttft = float(e.ttft_ms) if timed else 0.0
         latency = float(e.latency_ms) if ok else 0.0
-        for rows, width in ((self.slots, SLOT), (self.hourly, HOUR)):
-            slot = (e.workspace_id, slot_of(e.timestamp, width), e.provider, e.model)
+        for rows, slot in zip((self.slots, self.hourly), self._slots(e), strict=True):
             usage = rows.rows[slot]
             if usage is None:
-                rows.insert(slot, {**dict(zip(USAGE_KEY, slot, strict=True)), **facts, "cost_usd": cost8,
-                                  "ttft_ms_sum": ttft, "latency_ms_sum": latency})  # fmt: skip
+                rows.insert(slot, {"workspace_id": slot[0], "slot": slot[1], "provider": slot[2], "model": slot[3],
+                                   "calls": 1, "first_attempts": first, "ok_calls": ok_call, "fallbacks": fallback,
+                                   "input_tokens": tokens_in, "output_tokens": tokens_out,
+                                   "cache_read_tokens": cache_read, "cache_write_tokens": cache_write,
+                                   "unknown_cost_calls": unknown, "ttft_count": ttft_count, "cost_usd": cost8,
+                                   "ttft_ms_sum": ttft, "latency_ms_sum": latency})  # fmt: skip
                 continue
-            for name, value in facts.items():
-                usage[name] += value
-            usage["cost_usd"] = add8(usage["cost_usd"], cost8)
+            usage["calls"] += 1
+            usage["first_attempts"] += first
+            usage["ok_calls"] += ok_call
+            usage["fallbacks"] += fallback
+            usage["input_tokens"] += tokens_in
+            usage["output_tokens"] += tokens_out
+            usage["cache_read_tokens"] += cache_read
+            usage["cache_write_tokens"] += cache_write
+            usage["unknown_cost_calls"] += unknown
+            usage["ttft_count"] += ttft_count
+            usage["cost_usd"] = EXACT.add(usage["cost_usd"], cost8)  # both have 8 places: exact
             usage["ttft_ms_sum"] += ttft
             usage["latency_ms_sum"] += latency
             rows.dirty.add(slot)

@@ -28,11 +28,12 @@ SLOT = timedelta(minutes=15)  # every UTC offset in use is a whole number of qua
 HOUR = timedelta(hours=1)  # most are whole hours: their days are sets of UTC hours, 4 times fewer rows
 ESCALATION_PROVIDER = "escalation"  # the provider named on a holding reply the rules wrote (no model)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def micros(at: datetime) -> int:
     """Microseconds since the epoch, exactly (durations are differences of these)."""
-    return (at - _EPOCH) // timedelta(microseconds=1)
+    return (at - _EPOCH) // _MICROSECOND
 
 
 def slot_of(at: datetime, width: timedelta = SLOT) -> datetime:
