@@ -135,7 +135,9 @@ class Rows:
                 row = self.rows[key]
                 assert row is not None
                 values.extend(_adapt(row[c]) for c in self.columns)
-            curs.execute(self._values_upsert(len(self.dirty), curs), values)
+            # numbered placeholders: psycopg does not parse the query (nor cache it, once over 4 KiB) for each page
+            raw = psycopg.RawCursor(curs.connection)
+            raw.execute(self._values_upsert(len(self.dirty), curs), values)
             self.dirty.clear()
             return
         stage = sql.Identifier(f"stage_{self.table}"[:63])
@@ -174,11 +176,11 @@ class Rows:
         """The upsert of ``n`` rows of VALUES (built once per ``n``)."""
         statement = self._upserts.get(n)
         if statement is None:
-            row = sql.SQL("({})").format(sql.SQL(", ").join([sql.Placeholder()] * len(self.columns)))
-            query = sql.SQL("INSERT INTO {} ({}) VALUES {} ").format(
-                sql.Identifier(self.table), self._names(), sql.SQL(", ").join([row] * n)
-            )
-            statement = self._upserts[n] = (query + self._on_conflict()).as_bytes(curs)
+            width = len(self.columns)
+            rows = ", ".join("(" + ", ".join(f"${i * width + j + 1}" for j in range(width)) + ")" for i in range(n))
+            query = sql.SQL("INSERT INTO {} ({}) VALUES ").format(sql.Identifier(self.table), self._names())
+            statement = (query + sql.SQL(rows + " ") + self._on_conflict()).as_bytes(curs)
+            self._upserts[n] = statement
         return statement
 
 
