@@ -1,10 +1,11 @@
 """Fold a page of events into the rows it touches, in memory, and write each changed row back once.
 
 A projection's SQL handlers (one statement per event) stay the definition of the view. A fold is the same logic
-in Python for the events that dominate the store: the page loads the rows its events touch (one query per table),
-applies the events in order to those rows, then writes them back with one COPY and one upsert per table. An event
-the fold has no handler for is applied by the projection's SQL handler, in order, after the fold's rows so far
-are written back. The rebuild-equals-incremental tests compare both paths row for row.
+in Python for the events that dominate the store: the page loads the rows its events touch (one query per table,
+all pipelined), applies the events in order to those rows, then writes them back: a table with many changed rows
+(a rebuild) by one COPY and one upsert, one with a few (a live page) by one INSERT ... VALUES ... ON CONFLICT, the
+latter pipelined. An event the fold has no handler for is applied by the projection's SQL handler, in order, after
+the fold's rows so far are written back. The rebuild-equals-incremental tests compare both paths row for row.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from typing import Any, ClassVar
 import psycopg
 from eventsourcing.persistence import Tracking
 from psycopg import sql
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 
 from projections._common import TrackedView
 
 EXACT = Context(prec=60)
 EIGHT_PLACES = Decimal("1E-8")
+SMALL = 64  # up to this many changed rows a table is written by one INSERT ... VALUES, more by COPY
 
 
 def numeric8(value: Decimal | int) -> Decimal:
@@ -38,32 +40,73 @@ def add8(stored: Decimal, value: Decimal | int) -> Decimal:
 class Rows:
     """The rows of one table that a page touches, by primary key, held in memory until ``flush``."""
 
-    def __init__(self, table: str, key: tuple[str, ...], key_types: tuple[str, ...], columns: Sequence[str]) -> None:
+    def __init__(
+        self,
+        table: str,
+        key: tuple[str, ...],
+        key_types: tuple[str, ...],
+        columns: Sequence[str],
+        unique: dict[str, str] | None = None,
+    ) -> None:
+        """``columns``: those written back (a generated column left out); ``unique``: other unique columns (name:
+        type) a handler finds rows by (``want_by``, ``find``)."""
         self.table, self.key, self.key_types, self.columns = table, key, key_types, list(columns)
         self.rows: dict[tuple[Any, ...], dict[str, Any] | None] = {}
         self.wanted: set[tuple[Any, ...]] = set()
+        self.wanted_by: dict[str, set[Any]] = {column: set() for column in unique or {}}
+        self.unique_types = dict(unique or {})
         self.dirty: set[tuple[Any, ...]] = set()
+        self._upserts: dict[int, bytes] = {}
 
     def want(self, key: tuple[Any, ...]) -> None:
-        """Load this row with the next ``load``."""
+        """Load this row with the next page's reads (``reads``, ``take``)."""
         if key not in self.rows:
             self.wanted.add(key)
 
-    def load(self, curs: psycopg.Cursor[DictRow]) -> None:
-        """Read every wanted row in one query (a missing one is remembered as missing)."""
-        if not self.wanted:
-            return
-        keys = list(self.wanted)
-        names = [sql.Identifier(k) for k in self.key]
-        arrays = sql.SQL(", ").join(sql.SQL("%s::{}[]").format(sql.SQL(t)) for t in self.key_types)
-        query = sql.SQL("SELECT t.* FROM {} t JOIN unnest({}) AS k({}) USING ({})").format(
-            sql.Identifier(self.table), arrays, sql.SQL(", ").join(names), sql.SQL(", ").join(names)
-        )
-        for row in curs.execute(query, [[k[i] for k in keys] for i in range(len(self.key))]):
+    def want_by(self, column: str, value: Any) -> None:
+        """Load the row whose unique ``column`` is ``value`` (if there is one) with the next reads."""
+        self.wanted_by[column].add(value)
+
+    def find(self, column: str, value: Any) -> tuple[Any, ...] | None:
+        """The key of the row held whose ``column`` is ``value`` (loaded by ``want_by`` or inserted), or None."""
+        for key, row in self.rows.items():
+            if row is not None and row[column] == value:
+                return key
+        return None
+
+    def reads(self) -> list[tuple[sql.Composed, list[Any]]]:
+        """The queries reading every wanted row, one per unique column asked for and one by key; hand their rows to
+        ``take`` in this order."""
+        queries = []
+        for column, values in self.wanted_by.items():
+            if values:
+                query = sql.SQL("SELECT * FROM {} WHERE {} = ANY(%s::{}[])").format(
+                    sql.Identifier(self.table), sql.Identifier(column), sql.SQL(self.unique_types[column])
+                )
+                queries.append((query, [list(values)]))
+        if self.wanted:
+            keys = list(self.wanted)
+            names = sql.SQL(", ").join(sql.Identifier(k) for k in self.key)
+            arrays = sql.SQL(", ").join(sql.SQL("%s::{}[]").format(sql.SQL(t)) for t in self.key_types)
+            query = sql.SQL("SELECT t.* FROM {} t JOIN unnest({}) AS k({}) USING ({})").format(
+                sql.Identifier(self.table), arrays, names, names
+            )
+            queries.append((query, [[k[i] for k in keys] for i in range(len(self.key))]))
+        return queries
+
+    def take(self, results: Sequence[Sequence[dict[str, Any]]]) -> None:
+        """Hold the rows the queries of ``reads`` returned; a wanted row that is not among them is missing."""
+        by_unique, by_key = (results[:-1], results[-1]) if self.wanted else (results, ())
+        for rows in by_unique:
+            for row in rows:
+                self.rows.setdefault(tuple(row[k] for k in self.key), row)  # a row held is newer
+        for row in by_key:
             self.rows[tuple(row[k] for k in self.key)] = row
-        for key in keys:
+        for key in self.wanted:
             self.rows.setdefault(key, None)
         self.wanted.clear()
+        for values in self.wanted_by.values():
+            values.clear()
 
     def get(self, key: tuple[Any, ...]) -> dict[str, Any] | None:
         """The row, to change in place (then ``touched``), or None when there is none (an UPDATE changes nothing)."""
@@ -81,38 +124,64 @@ class Rows:
         self.dirty.add(key)
 
     def flush(self, curs: psycopg.Cursor[DictRow]) -> None:
-        """Write every changed row back: COPY into a temporary table, then one upsert."""
+        """Write every changed row back: a few in one INSERT ... VALUES ... ON CONFLICT DO UPDATE (each value
+        coerced to its column as the SQL handlers' statements are), more by COPY into a temporary table and one
+        upsert from it."""
         if not self.dirty:
             return
+        if len(self.dirty) <= SMALL:
+            values: list[Any] = []
+            for key in self.dirty:
+                row = self.rows[key]
+                assert row is not None
+                values.extend(_adapt(row[c]) for c in self.columns)
+            # numbered placeholders: psycopg does not parse the query (nor cache it, once over 4 KiB) for each page
+            raw = psycopg.RawCursor(curs.connection)
+            raw.execute(self._values_upsert(len(self.dirty), curs), values)
+            self.dirty.clear()
+            return
         stage = sql.Identifier(f"stage_{self.table}"[:63])
-        cols = sql.SQL(", ").join(sql.Identifier(c) for c in self.columns)
         curs.execute(
             sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {}) ON COMMIT DELETE ROWS").format(
                 stage, sql.Identifier(self.table)
             )
         )
-        with curs.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, cols)) as copy:
+        with curs.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, self._names())) as copy:
             for key in self.dirty:
                 row = self.rows[key]
                 assert row is not None
                 copy.write_row([_adapt(row[c]) for c in self.columns])
+        curs.execute(
+            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ").format(
+                sql.Identifier(self.table), self._names(), self._names(), stage
+            )
+            + self._on_conflict()
+        )
+        curs.execute(sql.SQL("TRUNCATE {}").format(stage))
+        self.dirty.clear()
+
+    def _names(self) -> sql.Composed:
+        return sql.SQL(", ").join(sql.Identifier(c) for c in self.columns)
+
+    def _on_conflict(self) -> sql.Composed:
         updates = sql.SQL(", ").join(
             sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c))
             for c in self.columns
             if c not in self.key
         )
-        curs.execute(
-            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT ({}) DO UPDATE SET {}").format(
-                sql.Identifier(self.table),
-                cols,
-                cols,
-                stage,
-                sql.SQL(", ").join(sql.Identifier(k) for k in self.key),
-                updates,
-            )
-        )
-        curs.execute(sql.SQL("TRUNCATE {}").format(stage))
-        self.dirty.clear()
+        keys = sql.SQL(", ").join(sql.Identifier(k) for k in self.key)
+        return sql.SQL("ON CONFLICT ({}) DO UPDATE SET {}").format(keys, updates)
+
+    def _values_upsert(self, n: int, curs: psycopg.Cursor[DictRow]) -> bytes:
+        """The upsert of ``n`` rows of VALUES (built once per ``n``)."""
+        statement = self._upserts.get(n)
+        if statement is None:
+            width = len(self.columns)
+            rows = ", ".join("(" + ", ".join(f"${i * width + j + 1}" for j in range(width)) + ")" for i in range(n))
+            query = sql.SQL("INSERT INTO {} ({}) VALUES ").format(sql.Identifier(self.table), self._names())
+            statement = (query + sql.SQL(rows + " ") + self._on_conflict()).as_bytes(curs)
+            self._upserts[n] = statement
+        return statement
 
 
 class Appends:
@@ -160,6 +229,8 @@ class Fold:
             if isinstance(table, Rows):
                 table.wanted.clear()
                 table.dirty.clear()
+                for values in table.wanted_by.values():
+                    values.clear()
             else:
                 table.pending.clear()
 
@@ -192,13 +263,33 @@ class Fold:
         for event, _ in events:
             for rows, key in self.keys(event):
                 rows.want(key)
-        for table in self.tables:
-            if isinstance(table, Rows):
-                table.load(curs)
+        self._load(curs)
         for event, tracking in events:
             self.handlers[type(event)](self, event, tracking)
+        small = [t for t in self.tables if isinstance(t, Rows) and 0 < len(t.dirty) <= SMALL]
+        if len(small) > 1:  # one round trip for their upserts
+            with curs.connection.pipeline():
+                for table in small:
+                    table.flush(curs)
         for table in self.tables:
             table.flush(curs)
+
+    def _load(self, curs: psycopg.Cursor[DictRow]) -> None:
+        """Read the wanted rows of every table, the queries pipelined (one round trip) when there are several."""
+        reads = [(t, q) for t in self.tables if isinstance(t, Rows) for q in [t.reads()] if q]
+        if sum(len(queries) for _, queries in reads) <= 1:
+            for table, queries in reads:
+                table.take([curs.execute(q, p).fetchall() for q, p in queries])
+            return
+        conn = curs.connection
+        with conn.pipeline():
+            running = [
+                (t, [conn.cursor(row_factory=dict_row).execute(q, p) for q, p in queries]) for t, queries in reads
+            ]
+        for table, cursors in running:
+            table.take([c.fetchall() for c in cursors])
+            for c in cursors:
+                c.close()
 
     def _forget(self) -> None:
         for table in self.tables:

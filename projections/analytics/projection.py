@@ -28,11 +28,12 @@ SLOT = timedelta(minutes=15)  # every UTC offset in use is a whole number of qua
 HOUR = timedelta(hours=1)  # most are whole hours: their days are sets of UTC hours, 4 times fewer rows
 ESCALATION_PROVIDER = "escalation"  # the provider named on a holding reply the rules wrote (no model)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def micros(at: datetime) -> int:
     """Microseconds since the epoch, exactly (durations are differences of these)."""
-    return (at - _EPOCH) // timedelta(microseconds=1)
+    return (at - _EPOCH) // _MICROSECOND
 
 
 def slot_of(at: datetime, width: timedelta = SLOT) -> datetime:
@@ -123,6 +124,13 @@ class AnalyticsProjection(Projection[AnalyticsView]):
             " ttft_ms_sum = u.ttft_ms_sum + EXCLUDED.ttft_ms_sum, ttft_count = u.ttft_count + EXCLUDED.ttft_count,"
             " latency_ms_sum = u.latency_ms_sum + EXCLUDED.latency_ms_sum"
         )
+
+    @staticmethod
+    def fold(view: TrackedView) -> Any:
+        """This projection's handlers as a fold over a page of events (fold.py)."""
+        from projections.analytics.fold import AnalyticsFold
+
+        return AnalyticsFold(view)
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:

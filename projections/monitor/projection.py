@@ -84,6 +84,13 @@ class MonitorProjection(Projection[MonitorView]):
         text = preview(str(e.personal.get("text") or ""))
         self._update(e, tracking, f"{assignments}, {message}", text=text, by=by, **params)
 
+    @staticmethod
+    def fold(view: TrackedView) -> Any:
+        """This projection's handlers as a fold over a page of events (fold.py)."""
+        from projections.monitor.fold import MonitorFold
+
+        return MonitorFold(view)
+
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         """An event of a subscribed topic without a handler is a bug: stop here rather than skip it."""
