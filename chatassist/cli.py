@@ -251,17 +251,27 @@ def cmd_projections_status(settings: Settings, args: argparse.Namespace) -> None
 
 
 def cmd_projections_rebuild(settings: Settings, args: argparse.Namespace) -> None:
-    """Rebuild one projection into new tables with a progress bar, then swap them in (the live runner continues)."""
+    """Rebuild the named projections (or --all) in one pass over the store into new tables, with a progress bar,
+    then swap them in together (the live runners continue)."""
     from chatassist.bootstrap import PROJECTIONS
-    from chatassist.rebuild import RebuildRefused, rebuild
+    from chatassist.rebuild import RebuildRefused, known, rebuild_all
+    from projections._paging import ProjectionStopped
 
-    if args.name not in PROJECTIONS:
-        print(f"error: unknown projection {args.name!r}; known: {', '.join(PROJECTIONS)}", file=sys.stderr)
+    if args.all and args.names:
+        print("error: --all rebuilds every projection: name none with it", file=sys.stderr)
         raise SystemExit(2)
+    if not args.all and not args.names:
+        print("error: name one or more projections, or --all", file=sys.stderr)
+        raise SystemExit(2)
+    try:
+        names = known(args.names or list(PROJECTIONS))
+    except RebuildRefused as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
     container = bootstrap(settings)
     try:
-        rebuild(container, args.name, batch=args.batch)
-    except RebuildRefused as err:
+        rebuild_all(container, names, batch=args.batch)
+    except (RebuildRefused, ProjectionStopped) as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(1) from None
     finally:
@@ -425,8 +435,9 @@ def parser() -> argparse.ArgumentParser:
     status.add_argument("names", nargs="*", default=[], help="transcripts, usage, analytics (default: all)")
     status.set_defaults(fn=cmd_projections_status)
     rebuild = proj.add_parser("rebuild", help=cmd_projections_rebuild.__doc__)
-    rebuild.add_argument("name", help="transcripts, usage, analytics, audit")
-    rebuild.add_argument("--batch", type=_positive, default=5000, help="events per transaction (default 5000)")
+    rebuild.add_argument("names", nargs="*", metavar="NAME", help="transcripts, usage, analytics, audit, monitor")
+    rebuild.add_argument("--all", action="store_true", help="every projection (one pass over the store)")
+    rebuild.add_argument("--batch", type=_positive, default=10_000, help="events per transaction (default 10000)")
     rebuild.set_defaults(fn=cmd_projections_rebuild)
     ws = sub.add_parser("workspaces", help="manage workspaces").add_subparsers(dest="action", required=True)
     create = ws.add_parser("create", help=cmd_workspaces_create.__doc__)

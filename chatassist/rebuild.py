@@ -1,13 +1,17 @@
-"""Rebuild one projection into new tables beside the live ones, catch up, swap them in atomically, drop the old.
+"""Rebuild projections into new tables beside the live ones, in one pass over the store; catch up, swap them in
+atomically, drop the old.
 
 Generic by table prefix: the live tables of a projection are those named ``<view.prefix>_*`` (its tracking table
 aside). Each gets an empty UNLOGGED copy ``rb_<table>`` (columns, defaults, checks, primary and unique keys); the
 projection fills the copies from position 0 through a view subclass with the prefix ``rb_<prefix>`` and its own
-tracking table, in pages (``--batch``) with asynchronous commit. At the head, the other indexes are built and the
-copies made LOGGED; a last catch-up; then one transaction, holding the projection's apply lock (so no live page
-commits meanwhile), renames the live tables and indexes to ``old_*``, the copies to the live names, and sets the
-live tracking row to the rebuilt position. The live runner's next page sees the moved position and resumes from
-it, on the new tables. The old tables are dropped after the commit. A rebuild that dies is started again from 0.
+tracking table. One reader goes through the events of the union of the projections' topics in pages (``--batch``):
+each page is decoded once and handed to every projection whose topics include its events, each into its own copies
+and build tracking row, all in one transaction per page with asynchronous commit. At the head, the other indexes
+are built and the copies made LOGGED; a last catch-up; then one transaction, holding every projection's apply lock
+(so no live page of any of them commits meanwhile), renames the live tables and indexes to ``old_*``, the copies to
+the live names, and sets each live tracking row to its rebuilt position. Each live runner's next page sees the moved
+position and resumes from it, on the new tables. The old tables are dropped after the commit. A rebuild that fails
+drops its copies (the live tables are untouched); one that dies is started again from 0.
 """
 
 from __future__ import annotations
@@ -16,23 +20,26 @@ import hashlib
 import logging
 import re
 import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import psycopg
-from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.persistence import InfrastructureFactory, Notification
 from eventsourcing.utils import Environment
 from psycopg import sql
 
 from chatassist.bootstrap import PROJECTIONS, Container
 from chatassist.progress import Progress
 from chatassist.projection_runner import RUNNER_POOL
-from projections._paging import PageApplier, lock_key, read_page
+from projections._paging import Decoded, PageApplier, ProjectionStopped, decode, describe, lock_key, read_page
 
 log = logging.getLogger("chatassist.projections")
 BUILD, OLD = "rb_", "old_"
 MAX_IDENTIFIER = 63
 SWAP_ATTEMPTS = 5
+BATCH = 10_000  # events per page (one transaction for every projection of the pass)
 
 
 class RebuildRefused(Exception):
@@ -54,17 +61,36 @@ class Table:
 
 @dataclass(frozen=True)
 class RebuildResult:
-    """What a rebuild did."""
+    """What a rebuild did to one projection: its events applied, in ``seconds`` of the whole pass, of which
+    ``apply_seconds`` applying its pages."""
 
     name: str
     events: int
     position: int | None
     seconds: float
     tables: list[str]
+    apply_seconds: float = 0.0
 
     @property
     def events_per_s(self) -> float:
         """Events applied per second over the whole rebuild."""
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class PassResult:
+    """What a pass did: ``events`` read (the union of the projections' topics), decoded once each."""
+
+    results: list[RebuildResult]
+    events: int
+    position: int | None
+    seconds: float
+    decode_seconds: float
+    phases: dict[str, float] = field(default_factory=dict)  # seconds of each step: copies, pages, finish, swap...
+
+    @property
+    def events_per_s(self) -> float:
+        """Events read per second over the whole pass."""
         return self.events / self.seconds if self.seconds > 0 else 0.0
 
 
@@ -81,75 +107,69 @@ def _q(name: str) -> sql.Identifier:
     return sql.Identifier(name)
 
 
+def known(names: Sequence[str], projections: Mapping[str, Any] = PROJECTIONS) -> list[str]:
+    """``names`` without repeats, or RebuildRefused naming the unknown ones and the known."""
+    unknown = [n for n in dict.fromkeys(names) if n not in projections]
+    if unknown:
+        listed = ", ".join(repr(n) for n in unknown)
+        raise RebuildRefused(
+            f"unknown projection{'s' if len(unknown) > 1 else ''} {listed}; known: {', '.join(projections)}"
+        )
+    if not names:
+        raise RebuildRefused(f"no projection named; known: {', '.join(projections)}")
+    return list(dict.fromkeys(names))
+
+
 class Rebuild:
-    """One rebuild of projection ``name`` (a key of PROJECTIONS)."""
+    """One projection's part of a rebuild: its live tables, their copies, its build view and position.
+
+    ``run()`` rebuilds it alone (a pass of one projection); ``RebuildPass`` rebuilds several in one pass.
+    """
 
     def __init__(
-        self, container: Container, name: str, *, batch: int = 5000, stream: TextIO | None = None, fold: bool = True
+        self,
+        container: Container,
+        name: str,
+        *,
+        batch: int = BATCH,
+        stream: TextIO | None = None,
+        fold: bool = True,
+        projections: Mapping[str, tuple[Any, Any]] = PROJECTIONS,
     ) -> None:
-        if name not in PROJECTIONS:
-            raise RebuildRefused(f"unknown projection {name!r}; known: {', '.join(PROJECTIONS)}")
+        known([name], projections)
         self.container, self.name, self.batch, self.stream, self.fold = container, name, batch, stream, fold
-        self.projection_class, self.view_class = PROJECTIONS[name]
+        self.projections = projections
+        self.projection_class, self.view_class = projections[name]
         self.prefix: str = getattr(self.view_class, "prefix", "")
         if not self.prefix:
             raise RebuildRefused(f"{name}: its view names no table prefix, so its tables cannot be found")
         self.live_view: Any = self._view(self.view_class, self.projection_class.name)
         self.topics = list(self.projection_class.topics)
+        self.topic_set = frozenset(self.topics)
+        self.tables: list[Table] = []
+        self.build_view: Any = None
+        self.applier: PageApplier | None = None
+        self.position: int | None = None
+        self.done, self.apply_s = 0, 0.0
 
     def run(self) -> RebuildResult:
         """Rebuild, catch up, swap, drop the old tables."""
-        try:
-            return self._run()
-        finally:
-            self.live_view.datastore.close()
-
-    def _run(self) -> RebuildResult:
-        started = time.monotonic()
-        with psycopg.connect(**self.live_view.datastore.pool.kwargs, autocommit=True) as conn:
-            held = conn.execute(
-                "SELECT pg_try_advisory_lock(hashtextextended(%s, 0)) AS held", (lock_key("rebuild", self.live_view),)
-            ).fetchone()
-            if not (held and held["held"]):
-                raise RebuildRefused(f"{self.name}: another rebuild of it is running")
-            tables = self._live_tables(conn)
-            build_tracking = _q(f"{BUILD}{self.tracking_name()}_tracking")
-            self._drop(conn, tables, BUILD)
-            self._drop(conn, tables, OLD)
-            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(build_tracking))
-            try:
-                position, done, progress = self._build_and_swap(conn, tables)
-            except BaseException:
-                self._drop(conn, tables, BUILD)  # the live tables are untouched: the swap is all or nothing
-                raise
-            finally:
-                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(build_tracking))
-            self._drop(conn, tables, OLD)
-        seconds = time.monotonic() - started
-        result = RebuildResult(self.name, done, position, seconds, [t.name for t in tables])
-        progress.finish(
-            f"rebuild {self.name}: {done:,} events in {seconds:.1f} s ({result.events_per_s:,.0f} events/s),"
-            f" swapped at position {position}; tables {', '.join(result.tables)}"
+        rebuild_pass = RebuildPass(
+            self.container, [self], batch=self.batch, stream=self.stream, projections=self.projections
         )
-        return result
+        return rebuild_pass.run().results[0]
 
-    def _build_and_swap(self, conn: psycopg.Connection[Any], tables: list[Table]) -> tuple[int | None, int, Progress]:
-        self._create_copies(conn, tables)
-        build_view = self._build_view()
-        try:
-            projection = self.projection_class(view=build_view)
-            app = self.container.app
-            applier = PageApplier(app.name, app.mapper, projection, build_view, fold=self.fold)
-            conn.execute("SET synchronous_commit = off")  # the copies are thrown away if this process dies
-            total, head = self._count(conn)
-            progress = Progress(f"rebuild {self.name}", total, head or 0, self.stream)
-            position, done = self._apply_to_head(conn, applier, None, 0, progress)
-            self._finish_copies(conn, tables)
-            position, done = self._apply_to_head(conn, applier, position, done, progress)
-            position, done = self._swap(conn, tables, applier, position, done, progress)
-            return position, done, progress
-        finally:
-            build_view.datastore.close()
+    def result(self, seconds: float) -> RebuildResult:
+        """This part's figures, in a pass of ``seconds``."""
+        return RebuildResult(
+            self.name, self.done, self.position, seconds, [t.name for t in self.tables], round(self.apply_s, 3)
+        )
+
+    def close(self) -> None:
+        """Close the views' pools."""
+        for view in (self.live_view, self.build_view):
+            if view is not None:
+                view.datastore.close()
 
     # --- the tables ---------------------------------------------------------------------------------------------
 
@@ -157,7 +177,12 @@ class Rebuild:
         """The projection's name as its tracking table spells it."""
         return str(self.projection_class.name).lower()
 
-    def _live_tables(self, conn: psycopg.Connection[Any]) -> list[Table]:
+    def build_tracking(self) -> sql.Identifier:
+        """The build view's tracking table."""
+        return _q(f"{BUILD}{self.tracking_name()}_tracking")
+
+    def find_tables(self, conn: psycopg.Connection[Any]) -> None:
+        """The live tables, their constraints and indexes (RebuildRefused when there is none)."""
         pattern = self.prefix.replace("_", r"\_") + r"\_%"
         names = [
             r["relname"]
@@ -173,7 +198,7 @@ class Rebuild:
         for name in names:
             if len(BUILD + name) > MAX_IDENTIFIER:
                 raise RebuildRefused(f"{self.name}: table name {name} is too long to take the {BUILD} prefix")
-        return [self._table(conn, name) for name in names]
+        self.tables = [self._table(conn, name) for name in names]
 
     def _table(self, conn: psycopg.Connection[Any], name: str) -> Table:
         table = Table(name)
@@ -191,8 +216,9 @@ class Rebuild:
                 table.indexes.append((r["index"], r["def"]))
         return table
 
-    def _create_copies(self, conn: psycopg.Connection[Any], tables: list[Table]) -> None:
-        for t in tables:
+    def create_copies(self, conn: psycopg.Connection[Any]) -> None:
+        """Empty UNLOGGED copies of the live tables with their keys, and the build view applying into them."""
+        for t in self.tables:
             copy = BUILD + t.name
             conn.execute(
                 sql.SQL("CREATE UNLOGGED TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES)").format(
@@ -205,10 +231,15 @@ class Rebuild:
                     sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(_q(copy), _q(renamed(BUILD, constraint)))
                     + sql.SQL(definition)  # type: ignore[arg-type]  # PostgreSQL's own text of the constraint
                 )
+        build_class = type(f"Rebuilt{self.view_class.__name__}", (self.view_class,), {"prefix": BUILD + self.prefix})
+        self.build_view = self._view(build_class, BUILD + self.tracking_name())
+        projection = self.projection_class(view=self.build_view)
+        app = self.container.app
+        self.applier = PageApplier(app.name, app.mapper, projection, self.build_view, fold=self.fold)
 
-    def _finish_copies(self, conn: psycopg.Connection[Any], tables: list[Table]) -> None:
+    def finish_copies(self, conn: psycopg.Connection[Any]) -> None:
         """Build the other indexes (cheaper once the rows are in), make the copies crash-safe, refresh statistics."""
-        for t in tables:
+        for t in self.tables:
             for index, definition in t.indexes:
                 head = re.match(r"CREATE (UNIQUE )?INDEX \S+ ON (ONLY )?\S+ (USING .*)$", definition)
                 assert head is not None, definition
@@ -221,101 +252,285 @@ class Rebuild:
             conn.execute(sql.SQL("ALTER TABLE {} SET LOGGED").format(_q(BUILD + t.name)))
             conn.execute(sql.SQL("ANALYZE {}").format(_q(BUILD + t.name)))
 
-    def _drop(self, conn: psycopg.Connection[Any], tables: list[Table], kind: str) -> None:
-        for t in tables:
+    def drop(self, conn: psycopg.Connection[Any], kind: str) -> None:
+        """Drop the ``kind`` (rb_ or old_) tables of this projection (and, for rb_, the build tracking table)."""
+        for t in self.tables:
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_q(kind + t.name)))
+        if kind == BUILD:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self.build_tracking()))
 
-    def _build_view(self) -> Any:
-        build_class = type(f"Rebuilt{self.view_class.__name__}", (self.view_class,), {"prefix": BUILD + self.prefix})
-        return self._view(build_class, BUILD + self.tracking_name())
+    def swap(self, conn: psycopg.Connection[Any]) -> None:
+        """In the caller's transaction (holding the apply lock): the copies take the live names, the live tracking
+        row the rebuilt position."""
+        live_tracking = sql.SQL("{}.{}").format(
+            _q(self.live_view.datastore.schema), _q(self.live_view.tracking_table_name)
+        )
+        for t in self.tables:
+            conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(_q(t.name), _q(OLD + t.name)))
+            for index in t.index_names():
+                conn.execute(sql.SQL("ALTER INDEX {} RENAME TO {}").format(_q(index), _q(renamed(OLD, index))))
+            conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(_q(BUILD + t.name), _q(t.name)))
+            for index in t.index_names():
+                conn.execute(sql.SQL("ALTER INDEX {} RENAME TO {}").format(_q(renamed(BUILD, index)), _q(index)))
+        app_name = self.container.app.name
+        if self.position is not None:
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} (application_name, notification_id) VALUES (%s, %s)"
+                    " ON CONFLICT (application_name) DO UPDATE SET notification_id = EXCLUDED.notification_id"
+                ).format(live_tracking),
+                (app_name, self.position),
+            )
+        else:
+            conn.execute(sql.SQL("DELETE FROM {} WHERE application_name = %s").format(live_tracking), (app_name,))
 
     def _view(self, view_class: type[Any], name: str) -> Any:
-        """A view of its own small pool (pages go through the rebuild's connection; the pool creates tables)."""
+        """A view whose pool only creates its tracking table: pages go through the rebuild's own connection, so the
+        pool is closed at once (a pass of five projections holds one connection, not ten more)."""
         env = Environment(name, {**self.container.es_env, **RUNNER_POOL})
-        return InfrastructureFactory.construct(env=env).tracking_recorder(view_class)
+        view = InfrastructureFactory.construct(env=env).tracking_recorder(view_class)
+        view.datastore.close()
+        return view
 
     # --- applying -----------------------------------------------------------------------------------------------
 
-    def _count(self, conn: psycopg.Connection[Any]) -> tuple[int, int | None]:
-        """The number of events to apply and the newest one's position."""
-        query = sql.SQL("SELECT count(*) AS n, max(notification_id) AS head FROM {}").format(
-            _q(self.container.app.recorder.events_table_name)
+    def apply(self, conn: psycopg.Connection[Any], page: Sequence[Notification], events: Sequence[Decoded]) -> None:
+        """Apply this projection's events of a decoded page (in the pass's transaction of the page)."""
+        if self.topics:
+            topics = self.topic_set
+            mine = [i for i, n in enumerate(page) if n.topic in topics]
+            if not mine:
+                return
+            if len(mine) < len(page):
+                page, events = [page[i] for i in mine], [events[i] for i in mine]
+        assert self.applier is not None
+        started = time.perf_counter()
+        self.applier.apply(conn, page, self.position, events)
+        self.apply_s += time.perf_counter() - started
+        self.position, self.done = page[-1].id, self.done + len(page)
+
+
+class RebuildPass:
+    """A rebuild of several projections (``parts``: names, or Rebuild objects) in one pass over the store."""
+
+    def __init__(
+        self,
+        container: Container,
+        parts: Sequence[str | Rebuild],
+        *,
+        batch: int = BATCH,
+        stream: TextIO | None = None,
+        fold: bool = True,
+        projections: Mapping[str, tuple[Any, Any]] = PROJECTIONS,
+    ) -> None:
+        names = known([p if isinstance(p, str) else p.name for p in parts], projections)
+        self.container, self.batch, self.stream = container, batch, stream
+        given = {p.name: p for p in parts if isinstance(p, Rebuild)}
+        self.parts: list[Rebuild] = []
+        try:
+            for name in names:
+                part = given.get(name) or Rebuild(container, name, fold=fold, projections=projections)
+                self.parts.append(part)
+        except BaseException:
+            self.close()
+            raise
+        every = [p.topics for p in self.parts]
+        # one projection of every topic (none named) makes the pass read every event
+        self.topics = [] if not all(every) else list(dict.fromkeys(t for topics in every for t in topics))
+        if len(self.parts) == 1:
+            self.label = f"rebuild {self.parts[0].name}"
+        elif set(names) == set(projections):
+            self.label = "rebuild all"
+        else:
+            self.label = f"rebuild {', '.join(names)}"
+        self.events_table: str = container.app.recorder.events_table_name  # type: ignore[attr-defined]
+        self.position: int | None = None
+        self.done, self.decode_s = 0, 0.0
+        self.phases: dict[str, float] = {}
+
+    def close(self) -> None:
+        """Close every part's views."""
+        for part in self.parts:
+            part.close()
+
+    def run(self) -> PassResult:
+        """Rebuild every part, catch up, swap all in one transaction, drop the old tables."""
+        try:
+            return self._run()
+        finally:
+            self.close()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        kwargs = self.parts[0].live_view.datastore.pool.kwargs
+        return psycopg.connect(**kwargs, autocommit=True, application_name="chatassist rebuild")
+
+    def _run(self) -> PassResult:
+        started = time.monotonic()
+        with self._connect() as conn:
+            for part in self.parts:
+                key = lock_key("rebuild", part.live_view)
+                held = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0)) AS held", (key,)).fetchone()
+                if not (held and held["held"]):
+                    raise RebuildRefused(f"{part.name}: another rebuild of it is running")
+            for part in self.parts:
+                part.find_tables(conn)
+            for part in self.parts:  # what a rebuild that died left behind
+                part.drop(conn, BUILD)
+                part.drop(conn, OLD)
+            try:
+                progress = self._build_and_swap(conn)
+            except BaseException:
+                self._drop_copies(conn)  # the live tables are untouched: the swap is all or nothing
+                raise
+            for part in self.parts:
+                part.drop(conn, BUILD)  # the build tracking tables
+                part.drop(conn, OLD)
+        seconds = time.monotonic() - started
+        result = PassResult(
+            [p.result(seconds) for p in self.parts],
+            self.done,
+            self.position,
+            seconds,
+            round(self.decode_s, 3),
+            {k: round(v, 3) for k, v in self.phases.items()},
         )
+        progress.finish("\n".join(self._summary(result)))
+        return result
+
+    def _summary(self, result: PassResult) -> list[str]:
+        lines = [
+            f"rebuild {r.name}: {r.events:,} events in {r.seconds:.1f} s ({r.events_per_s:,.0f} events/s;"
+            f" {r.apply_seconds:.1f} s applying), swapped at position {r.position}; tables {', '.join(r.tables)}"
+            for r in result.results
+        ]
+        if len(result.results) > 1:
+            lines.append(
+                f"{self.label}: {result.events:,} events read and decoded once in {result.seconds:.1f} s"
+                f" ({result.events_per_s:,.0f} events/s; {result.decode_seconds:.1f} s decoding),"
+                f" {len(result.results)} projections swapped in one transaction"
+            )
+        return lines
+
+    def _drop_copies(self, conn: psycopg.Connection[Any]) -> None:
+        if conn.closed or conn.broken:  # the connection died: drop them on a new one
+            with self._connect() as fresh:
+                self._drop_copies(fresh)
+            return
+        for part in self.parts:
+            part.drop(conn, BUILD)
+
+    def _build_and_swap(self, conn: psycopg.Connection[Any]) -> Progress:
+        with self._phase("copies"):
+            for part in self.parts:
+                part.create_copies(conn)
+            conn.execute("SET synchronous_commit = off")  # the copies are thrown away if this process dies
+            total, head = self._count(conn)
+        progress = Progress(self.label, total, head or 0, self.stream)
+        with self._phase("pages"):
+            self._apply_to_head(conn, progress)
+        with self._phase("indexes"):
+            for part in self.parts:
+                part.finish_copies(conn)
+        with self._phase("catch_up"):
+            self._apply_to_head(conn, progress)
+        with self._phase("swap"):
+            self._swap(conn, progress)
+        return progress
+
+    @contextmanager
+    def _phase(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - started
+
+    def _count(self, conn: psycopg.Connection[Any]) -> tuple[int, int | None]:
+        """The number of events to read and the newest one's position."""
+        query = sql.SQL("SELECT count(*) AS n, max(notification_id) AS head FROM {}").format(_q(self.events_table))
         row = conn.execute(
             query + sql.SQL(" WHERE topic = ANY(%s)") if self.topics else query, [self.topics]
         ).fetchone()
         assert row is not None
         return int(row["n"]), row["head"]
 
-    def _apply_to_head(
-        self, conn: psycopg.Connection[Any], applier: PageApplier, position: int | None, done: int, progress: Progress
-    ) -> tuple[int | None, int]:
+    def _apply_to_head(self, conn: psycopg.Connection[Any], progress: Progress) -> None:
         """Apply pages until a page comes back short (the head as of that read)."""
-        events_table = self.container.app.recorder.events_table_name
-        while True:
-            page = read_page(conn, events_table, position, self.topics, self.batch)
-            if page:
-                applier.apply(conn, page, position)
-                position, done = page[-1].id, done + len(page)
-                progress.head = max(progress.head, position)
-                progress.total = max(progress.total, done)
-                progress.update(position, done)
-            if len(page) < self.batch:
-                return position, done
+        for page, events in self._pages(conn):
+            with conn.transaction():
+                for part in self.parts:
+                    part.apply(conn, page, events)
+            self.position, self.done = page[-1].id, self.done + len(page)
+            progress.head = max(progress.head, self.position)
+            progress.total = max(progress.total, self.done)
+            progress.update(self.position, self.done)
 
-    def _swap(
-        self,
-        conn: psycopg.Connection[Any],
-        tables: list[Table],
-        applier: PageApplier,
-        position: int | None,
-        done: int,
-        progress: Progress,
-    ) -> tuple[int | None, int]:
+    def _pages(self, conn: psycopg.Connection[Any]) -> Iterator[tuple[list[Notification], list[Decoded]]]:
+        """The pages after the pass's position up to the head, each with its events decoded once."""
+        after = self.position
+        while True:
+            page = read_page(conn, self.events_table, after, self.topics, self.batch)
+            if page:
+                yield page, self._decode(page)
+                after = page[-1].id
+            if len(page) < self.batch:
+                return
+
+    def _decode(self, page: list[Notification]) -> list[Decoded]:
+        app = self.container.app
+        started = time.perf_counter()
+        try:
+            return decode(app.name, app.mapper, page)
+        except Exception:
+            for n in page:  # find the event, to name it
+                try:
+                    app.mapper.to_domain_event(n)
+                except Exception as err:
+                    raise ProjectionStopped(f"{self.label}: cannot decode {describe(n)}: {err!r}") from err
+            raise
+        finally:
+            self.decode_s += time.perf_counter() - started
+
+    def _swap(self, conn: psycopg.Connection[Any], progress: Progress) -> None:
         for attempt in range(1, SWAP_ATTEMPTS + 1):
             try:
-                self._swap_once(conn, tables, position)
-                return position, done
+                self._swap_once(conn)
+                return
             except psycopg.errors.LockNotAvailable:
-                log.warning("%s: the swap waited too long for readers (attempt %d); retrying", self.name, attempt)
-                position, done = self._apply_to_head(conn, applier, position, done, progress)
-        raise RebuildRefused(f"{self.name}: could not take the tables' locks to swap them; the live tables are kept")
+                log.warning("%s: the swap waited too long for readers (attempt %d); retrying", self.label, attempt)
+                self._apply_to_head(conn, progress)
+        raise RebuildRefused(f"{self.label}: could not take the tables' locks to swap them; the live tables are kept")
 
-    def _swap_once(self, conn: psycopg.Connection[Any], tables: list[Table], position: int | None) -> None:
-        live_tracking = sql.SQL("{}.{}").format(
-            _q(self.live_view.datastore.schema), _q(self.live_view.tracking_table_name)
-        )
+    def _swap_once(self, conn: psycopg.Connection[Any]) -> None:
+        """One transaction: every projection's apply lock (in one order, as no runner takes two), then its tables."""
         with conn.transaction():
             conn.execute("SET LOCAL synchronous_commit = on")
             conn.execute("SET LOCAL lock_timeout = '5s'")
-            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (lock_key("apply", self.live_view),))
-            for t in tables:
-                conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(_q(t.name), _q(OLD + t.name)))
-                for index in t.index_names():
-                    conn.execute(sql.SQL("ALTER INDEX {} RENAME TO {}").format(_q(index), _q(renamed(OLD, index))))
-                conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(_q(BUILD + t.name), _q(t.name)))
-                for index in t.index_names():
-                    conn.execute(sql.SQL("ALTER INDEX {} RENAME TO {}").format(_q(renamed(BUILD, index)), _q(index)))
-            if position is not None:
-                conn.execute(
-                    sql.SQL(
-                        "INSERT INTO {} (application_name, notification_id) VALUES (%s, %s)"
-                        " ON CONFLICT (application_name) DO UPDATE SET notification_id = EXCLUDED.notification_id"
-                    ).format(live_tracking),
-                    (self.container.app.name, position),
-                )
-            else:
-                conn.execute(
-                    sql.SQL("DELETE FROM {} WHERE application_name = %s").format(live_tracking),
-                    (self.container.app.name,),
-                )
+            for key in sorted(lock_key("apply", part.live_view) for part in self.parts):
+                conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
+            for part in self.parts:
+                part.swap(conn)
 
 
 def rebuild(
-    container: Container, name: str, *, batch: int = 5000, stream: TextIO | None = None, fold: bool = True
+    container: Container, name: str, *, batch: int = BATCH, stream: TextIO | None = None, fold: bool = True
 ) -> RebuildResult:
     """Rebuild projection ``name`` into new tables and swap them in (see the module's docstring).
 
     ``fold=False`` applies every event through the projection's SQL handlers even if it has a fold (tests).
     """
-    return Rebuild(container, name, batch=batch, stream=stream, fold=fold).run()
+    return RebuildPass(container, [name], batch=batch, stream=stream, fold=fold).run().results[0]
+
+
+def rebuild_all(
+    container: Container,
+    names: Sequence[str] | None = None,
+    *,
+    batch: int = BATCH,
+    stream: TextIO | None = None,
+    fold: bool = True,
+    projections: Mapping[str, tuple[Any, Any]] = PROJECTIONS,
+) -> PassResult:
+    """Rebuild the named projections (default: all) in one pass over the store and swap them in together."""
+    parts = list(names) if names is not None else list(projections)
+    return RebuildPass(container, parts, batch=batch, stream=stream, fold=fold, projections=projections).run()

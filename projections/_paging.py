@@ -4,6 +4,10 @@ Every page starts by taking a transaction-level advisory lock named after the vi
 tracked position: pages of two runners of one projection, and a rebuild's swap, are applied one after the other,
 and a page whose runner is not where the tracking row says (another replica moved on, a rebuild swapped the tables)
 writes nothing and tells the runner where to resume. Exactly once: a page's rows and its position commit together.
+
+A page is decoded inside its transaction, unless the caller hands it over decoded (``apply(..., events=...)``): a
+rebuild of several projections reads and decodes each page once and applies it to each of them, every projection's
+part a nested transaction (a savepoint) of the one transaction of the page.
 """
 
 from __future__ import annotations
@@ -16,12 +20,13 @@ from typing import Any
 import psycopg
 from eventsourcing.persistence import Mapper, Notification, Tracking
 from psycopg import sql
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 
 from projections._common import TrackedView
 from projections._fold import Fold
 
 log = logging.getLogger("chatassist.projections")
+Decoded = tuple[Any, Tracking]  # a domain event and the tracking of its notification
 
 
 class ProjectionStopped(Exception):
@@ -51,9 +56,13 @@ def describe(notification: Notification) -> str:
 
 
 def read_page(
-    conn: psycopg.Connection[DictRow], events_table: str, after: int | None, topics: Sequence[str], limit: int
+    conn: psycopg.Connection[Any], events_table: str, after: int | None, topics: Sequence[str], limit: int
 ) -> list[Notification]:
-    """The next ``limit`` notifications after position ``after`` among ``topics`` (all topics when empty)."""
+    """The next ``limit`` notifications after position ``after`` among ``topics`` (all topics when empty).
+
+    Rows come as tuples in PostgreSQL's binary format: ``state`` arrives as the stored bytes (no hex to decode) and
+    ``originator_id`` as a UUID.
+    """
     query = sql.SQL(
         "SELECT notification_id, originator_id, originator_version, topic, state FROM {} WHERE notification_id > %s"
     ).format(sql.Identifier(events_table))
@@ -61,17 +70,16 @@ def read_page(
     if topics:
         query += sql.SQL(" AND topic = ANY(%s)")
         params.append(list(topics))
-    rows = conn.execute(query + sql.SQL(" ORDER BY notification_id LIMIT %s"), [*params, limit], prepare=True)
-    return [
-        Notification(
-            id=r["notification_id"],
-            originator_id=r["originator_id"],
-            originator_version=r["originator_version"],
-            topic=r["topic"],
-            state=bytes(r["state"]),
-        )
-        for r in rows
-    ]
+    with conn.cursor(row_factory=tuple_row, binary=True) as curs:
+        curs.execute(query + sql.SQL(" ORDER BY notification_id LIMIT %s"), [*params, limit], prepare=True)
+        rows = curs.fetchall()
+    return [Notification(id=i, originator_id=o, originator_version=v, topic=t, state=s) for i, o, v, t, s in rows]
+
+
+def decode(app_name: str, mapper: Mapper[Any], notifications: Sequence[Notification]) -> list[Decoded]:
+    """Each notification's domain event with its tracking, in order."""
+    to_domain_event = mapper.to_domain_event
+    return [(to_domain_event(n), Tracking(app_name, n.id)) for n in notifications]
 
 
 class PageApplier:
@@ -93,14 +101,22 @@ class PageApplier:
         row = conn.execute(self.position_sql, (self.app_name,)).fetchone()
         return None if row is None else int(row["notification_id"])
 
-    def apply(self, conn: psycopg.Connection[DictRow], notifications: Sequence[Notification], at: int | None) -> None:
+    def apply(
+        self,
+        conn: psycopg.Connection[DictRow],
+        notifications: Sequence[Notification],
+        at: int | None,
+        events: Sequence[Decoded] | None = None,
+    ) -> None:
         """Apply ``notifications`` (the next ones after position ``at``) in one transaction.
 
+        ``events``: the notifications already decoded (one pair each, in order), else they are decoded here. Inside
+        a transaction of the caller's, the page is a nested one (a savepoint) and commits with the caller's.
         Raises PositionMoved when the tracking row is not at ``at``, ProjectionStopped (after committing the events
         before it, one by one) when an event cannot be applied, psycopg.OperationalError when the connection fails.
         """
         try:
-            self._page(conn, notifications, at, batched=True)
+            self._page(conn, notifications, events, at, batched=True)
             return
         except (PositionMoved, psycopg.OperationalError):
             raise
@@ -111,9 +127,9 @@ class PageApplier:
                 len(notifications),
                 err,
             )
-        for notification in notifications:
+        for i, notification in enumerate(notifications):
             try:
-                self._page(conn, [notification], at, batched=False)
+                self._page(conn, [notification], None if events is None else [events[i]], at, batched=False)
             except (PositionMoved, psycopg.OperationalError):
                 raise
             except Exception as err:
@@ -123,15 +139,24 @@ class PageApplier:
             at = notification.id
 
     def _page(
-        self, conn: psycopg.Connection[DictRow], notifications: Sequence[Notification], at: int | None, batched: bool
+        self,
+        conn: psycopg.Connection[DictRow],
+        notifications: Sequence[Notification],
+        events: Sequence[Decoded] | None,
+        at: int | None,
+        batched: bool,
     ) -> None:
         """One transaction; ``batched``: the projection's fold if it has one, else its statements pipelined."""
-        events = self._transaction(conn, notifications, at, batched)
-        self.view.committed(events)
+        self.view.committed(self._transaction(conn, notifications, events, at, batched))
 
     def _transaction(
-        self, conn: psycopg.Connection[DictRow], notifications: Sequence[Notification], at: int | None, batched: bool
-    ) -> list[tuple[Any, Tracking]]:
+        self,
+        conn: psycopg.Connection[DictRow],
+        notifications: Sequence[Notification],
+        events: Sequence[Decoded] | None,
+        at: int | None,
+        batched: bool,
+    ) -> Sequence[Decoded]:
         with conn.transaction(), conn.cursor() as curs:
             curs.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (self.key,), prepare=True)
             # A new statement, so a new snapshot (READ COMMITTED): it sees what a swap committed while we waited.
@@ -139,7 +164,8 @@ class PageApplier:
             tracked = None if row is None else int(row["notification_id"])
             if tracked != at:
                 raise PositionMoved(tracked)
-            events = [(self.mapper.to_domain_event(n), Tracking(self.app_name, n.id)) for n in notifications]
+            if events is None:  # decoded here, so an event that cannot be decoded stops the projection at it
+                events = decode(self.app_name, self.mapper, notifications)
             with self.view.page(curs):
                 if batched and self.fold is not None:
                     self.fold.reset()
@@ -149,9 +175,7 @@ class PageApplier:
                 self.view.record_position(curs, events[-1][1])
         return events
 
-    def _statements(
-        self, conn: psycopg.Connection[DictRow], events: Sequence[tuple[Any, Tracking]], pipeline: bool
-    ) -> None:
+    def _statements(self, conn: psycopg.Connection[DictRow], events: Sequence[Decoded], pipeline: bool) -> None:
         """Each event through the projection's own handler (its SQL statements), pipelined or one by one."""
         with conn.pipeline() if pipeline else nullcontext():
             for event, tracking in events:
