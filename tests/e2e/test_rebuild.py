@@ -107,9 +107,9 @@ def a_workout(container: Container, workspace_id: uuid.UUID) -> None:
     events span pages (of 7 events) and later pages change rows loaded by earlier ones: a fallback, a failed turn,
     costs finer than 8 decimal places (numeric(20, 8) rounds them), two visitor messages waiting at once and answered
     out of order, an offer, an escalation with its holding reply, escalated again while queued and while an agent
-    holds the chat, a claim, a note, an agent reply, a topic change, a hand-back, resolved, reopened, rated twice and
-    closed; settings of the budget, time zone and retention, settings that change none of them, and settings of a
-    workspace with no row."""
+    holds the chat (two left so), a claim, a note, an agent reply, a topic change, a hand-back, resolved, reopened,
+    rated twice and closed; settings of the budget, time zone and retention, settings that change none of them, and
+    settings of a workspace with no row."""
     by = uuid.uuid4()
     a = Conversation(workspace_id, "widget", {"user_id": "visitor-workout"})
     a.receive("m1", "Where is my refund?")
@@ -158,7 +158,16 @@ def a_workout(container: Container, workspace_id: uuid.UUID) -> None:
     a.rate(4, None)
     a.close("idle")
     b.close("agent", by="agent-1")
-    container.app.save(a, b)
+    # left open: escalated while an agent holds it, claimed (assigned) or answering (agent); it stays theirs
+    held = [Conversation(workspace_id, "widget", {"user_id": f"visitor-held-{n}"}) for n in range(2)]
+    for n, c in enumerate(held):
+        c.receive("m1", "Hello?")
+        c.claim("agent-2")
+        if n:
+            c.agent_reply("agent-2", "a1", "Hi, Sam here.", agent_name="Sam")
+        c.receive("m2", "I will call my lawyer.")
+        c.escalate("m2", escalation("legal", "escalate", "legal"))
+    container.app.save(a, b, *held)
 
 
 @pytest.fixture
