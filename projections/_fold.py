@@ -272,8 +272,8 @@ class Fold:
         small = [t for t in self.tables if isinstance(t, Rows) and 0 < len(t.dirty) <= SMALL]
         if len(small) > 1:  # one round trip for their upserts
             with curs.connection.pipeline():
-                for table in small:
-                    table.flush(curs)
+                for rows in small:
+                    rows.flush(curs)
         for table in self.tables:
             table.flush(curs)
 
@@ -298,3 +298,30 @@ class Fold:
         for table in self.tables:
             if isinstance(table, Rows):
                 table.rows.clear()
+
+
+class ConversationFold(Fold):
+    """A fold whose events each change their conversation's row, in ``conversations`` keyed by id, as the
+    projections' ``UPDATE ... SET ..., last_activity_at = <event time>, version = <event version> WHERE id = ...``."""
+
+    conversations: Rows
+
+    def keys(self, event: Any) -> list[tuple[Rows, tuple[Any, ...]]]:
+        """The event's conversation row."""
+        return [(self.conversations, (event.originator_id,))]
+
+    def _touch(self, e: Any) -> dict[str, Any] | None:
+        """The row such an UPDATE changes, with its activity time and version (None: there is none, and the UPDATE
+        changes nothing)."""
+        key = (e.originator_id,)
+        row = self.conversations.rows[key]
+        if row is not None:
+            row["last_activity_at"], row["version"] = e.timestamp, e.originator_version
+            self.conversations.dirty.add(key)
+        return row
+
+    def _set(self, e: Any, **values: Any) -> None:
+        """``_touch`` and set ``values`` (an UPDATE of constants and event fields)."""
+        row = self._touch(e)
+        if row is not None:
+            row.update(values)

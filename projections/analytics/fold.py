@@ -20,7 +20,7 @@ from domain.app_settings import AppSettings, app_settings_id
 from domain.conversation import Conversation
 from domain.workspace import Workspace, WorkspaceSettings
 from projections._common import TrackedView
-from projections._fold import EXACT, Appends, Fold, Rows, add8, numeric8
+from projections._fold import EXACT, Appends, ConversationFold, Rows, add8, numeric8
 from projections.analytics.projection import _EPOCH, _MICROSECOND, ESCALATION_PROVIDER, HOUR, SLOT, micros
 
 # a new conversation row: every column with its default (migrations/0007_analytics_v2.sql); ``pending`` is fresh
@@ -60,7 +60,7 @@ NULL_KEY = "jsonb_build_object: a key of pending must not be null"
 NULL_PENDING = "pending - NULL is NULL: pending is NOT NULL"
 
 
-class AnalyticsFold(Fold):
+class AnalyticsFold(ConversationFold):
     """Conversation, usage (15-minute and hourly) and workspace rows of a page, folded in memory."""
 
     def __init__(self, view: TrackedView) -> None:
@@ -87,18 +87,9 @@ class AnalyticsFold(Fold):
             return []
         if kind is Workspace.Created or kind is Workspace.SettingsChanged:
             return [(self.workspaces, (event.originator_id,))]
-        return [(self.conversations, (event.originator_id,))]
+        return super().keys(event)
 
     # --- conversations ------------------------------------------------------------------------------------------
-
-    def _touch(self, e: Any) -> dict[str, Any] | None:
-        """The row ``_update`` of projection.py changes (None: it changes nothing), with its activity and version."""
-        key = (e.originator_id,)
-        row = self.conversations.rows[key]
-        if row is not None:
-            row["last_activity_at"], row["version"] = e.timestamp, e.originator_version
-            self.conversations.dirty.add(key)
-        return row
 
     def started(self, e: Conversation.Started, tracking: Tracking) -> None:
         row = {
@@ -226,19 +217,13 @@ class AnalyticsFold(Fold):
             row["pending"].pop(_key(e.reply_to, NULL_PENDING), None)
 
     def resolved(self, e: Conversation.Resolved, tracking: Tracking) -> None:
-        row = self._touch(e)
-        if row is not None:
-            row["status"], row["resolved"], row["resolved_by"], row["resolved_at"] = "resolved", True, e.by, e.timestamp
+        self._set(e, status="resolved", resolved=True, resolved_by=e.by, resolved_at=e.timestamp)
 
     def closed(self, e: Conversation.Closed, tracking: Tracking) -> None:
-        row = self._touch(e)
-        if row is not None:
-            row["status"], row["closed_at"] = "closed", e.timestamp
+        self._set(e, status="closed", closed_at=e.timestamp)
 
     def rated(self, e: Conversation.CsatRated, tracking: Tracking) -> None:
-        row = self._touch(e)
-        if row is not None:
-            row["csat"] = e.score
+        self._set(e, csat=e.score)
 
     def escalated(self, e: Conversation.Escalated, tracking: Tracking) -> None:
         row = self._touch(e)
@@ -254,19 +239,13 @@ class AnalyticsFold(Fold):
             row["escalation_offers"] += 1
 
     def claimed(self, e: Conversation.AgentClaimed, tracking: Tracking) -> None:
-        row = self._touch(e)
-        if row is not None:
-            row["agent_involved"] = True
+        self._set(e, agent_involved=True)
 
     def agent_replied(self, e: Conversation.AgentReplied, tracking: Tracking) -> None:
-        row = self._touch(e)
-        if row is not None:
-            row["agent_involved"], row["pending"] = True, {}
+        self._set(e, agent_involved=True, pending={})
 
     def topic_changed(self, e: Conversation.TopicChanged, tracking: Tracking) -> None:
-        row = self._touch(e)
-        if row is not None:
-            row["topic"] = e.topic
+        self._set(e, topic=e.topic)
 
     # --- workspaces ---------------------------------------------------------------------------------------------
 

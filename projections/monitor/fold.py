@@ -14,7 +14,7 @@ from eventsourcing.persistence import Tracking
 from domain import handoff
 from domain.conversation import Conversation
 from projections._common import TrackedView
-from projections._fold import Appends, Fold, Rows
+from projections._fold import Appends, ConversationFold, Rows
 from projections.monitor.projection import HOLDING_PROVIDER, preview
 
 # a new row: every column but the generated ``state``, with its default (migrations/0005_monitor.sql)
@@ -31,26 +31,13 @@ DEFAULTS: dict[str, Any] = {
 HELD = (handoff.ASSIGNED, handoff.AGENT)
 
 
-class MonitorFold(Fold):
+class MonitorFold(ConversationFold):
     """The conversation rows of a page, folded in memory."""
 
     def __init__(self, view: TrackedView) -> None:
         super().__init__(view)
         self.conversations = Rows(view.table("conversations"), ("id",), ("uuid",), list(DEFAULTS))
         self.tables: list[Rows | Appends] = [self.conversations]
-
-    def keys(self, event: Any) -> list[tuple[Rows, tuple[Any, ...]]]:
-        """Every handled event touches its conversation's row."""
-        return [(self.conversations, (event.originator_id,))]
-
-    def _touch(self, e: Any) -> dict[str, Any] | None:
-        """The row ``_update`` of projection.py changes (None: it changes nothing), with its activity and version."""
-        key = (e.originator_id,)
-        row = self.conversations.rows[key]
-        if row is not None:
-            row["last_activity_at"], row["version"] = e.timestamp, e.originator_version
-            self.conversations.dirty.add(key)
-        return row
 
     def _message(self, e: Any, by: str) -> dict[str, Any] | None:
         """``_touch`` that also records ``e``'s text as the last message, written ``by`` visitor/assistant/agent."""
@@ -104,15 +91,10 @@ class MonitorFold(Fold):
             row["handler"] = handoff.QUEUED
 
     def offered(self, e: Conversation.EscalationOffered, tracking: Tracking) -> None:
-        row = self._touch(e)
-        if row is not None:
-            row["offer_rule"] = e.rule
+        self._set(e, offer_rule=e.rule)
 
     def claimed(self, e: Conversation.AgentClaimed, tracking: Tracking) -> None:
-        row = self._touch(e)
-        if row is not None:
-            row["handler"], row["assignee"] = handoff.ASSIGNED, str(e.agent_id)
-            row["claimed_at"], row["queued_at"] = e.timestamp, None
+        self._set(e, handler=handoff.ASSIGNED, assignee=str(e.agent_id), claimed_at=e.timestamp, queued_at=None)
 
     def agent_replied(self, e: Conversation.AgentReplied, tracking: Tracking) -> None:
         row = self._message(e, "agent")
@@ -125,34 +107,19 @@ class MonitorFold(Fold):
             row["notes"] += 1
 
     def returned(self, e: Conversation.ReturnedToAI, tracking: Tracking) -> None:
-        row = self._touch(e)
-        if row is not None:
-            row["handler"], row["returned"], row["assignee"], row["queued_at"] = handoff.AI, True, None, None
+        self._set(e, handler=handoff.AI, returned=True, assignee=None, queued_at=None)
 
     def topic_changed(self, e: Conversation.TopicChanged, tracking: Tracking) -> None:
-        row = self._touch(e)
-        if row is not None:
-            row["topic"] = e.topic
+        self._set(e, topic=e.topic)
 
     def resolved(self, e: Conversation.Resolved, tracking: Tracking) -> None:
-        row = self._touch(e)
-        if row is not None:
-            row["status"] = "resolved"
+        self._set(e, status="resolved")
 
     def closed(self, e: Conversation.Closed, tracking: Tracking) -> None:
-        row = self._touch(e)
-        if row is not None:
-            row["status"], row["closed_at"], row["closed_reason"], row["queued_at"] = (
-                "closed",
-                e.timestamp,
-                e.reason,
-                None,
-            )
+        self._set(e, status="closed", closed_at=e.timestamp, closed_reason=e.reason, queued_at=None)
 
     def rated(self, e: Conversation.CsatRated, tracking: Tracking) -> None:
-        row = self._touch(e)
-        if row is not None:
-            row["csat"] = e.score
+        self._set(e, csat=e.score)
 
     handlers = {  # type: ignore[assignment]
         Conversation.Started: started,
