@@ -325,3 +325,9 @@ class ConversationFold(Fold):
         row = self._touch(e)
         if row is not None:
             row.update(values)
+
+    def _count(self, e: Any, column: str) -> None:
+        """``_touch`` and add one to ``column`` (an UPDATE of ``column = column + 1``)."""
+        row = self._touch(e)
+        if row is not None:
+            row[column] += 1

@@ -234,9 +234,7 @@ class AnalyticsFold(ConversationFold):
             row["topic"] = e.topic
 
     def offered(self, e: Conversation.EscalationOffered, tracking: Tracking) -> None:
-        row = self._touch(e)
-        if row is not None:
-            row["escalation_offers"] += 1
+        self._count(e, "escalation_offers")
 
     def claimed(self, e: Conversation.AgentClaimed, tracking: Tracking) -> None:
         self._set(e, agent_involved=True)

@@ -102,9 +102,7 @@ class MonitorFold(ConversationFold):
             row["handler"] = handoff.AGENT
 
     def noted(self, e: Conversation.NoteAdded, tracking: Tracking) -> None:
-        row = self._touch(e)
-        if row is not None:
-            row["notes"] += 1
+        self._count(e, "notes")
 
     def returned(self, e: Conversation.ReturnedToAI, tracking: Tracking) -> None:
         self._set(e, handler=handoff.AI, returned=True, assignee=None, queued_at=None)
