@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from uuid import UUID
 
 import httpx
@@ -115,6 +116,15 @@ def test_a_removal_whose_epoch_was_never_announced_applies_within_the_bound(
     assert (gone.status_code, gone.json()["code"]) == (401, "not_a_member")
 
 
+def on_database(url: str, database: int) -> str:
+    """The same Redis server's other database: a TCP URL's path, a unix socket URL's ``db`` query."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        query = [(k, v) for k, v in parse_qsl(parts.query) if k != "db"] + [("db", str(database))]
+        return urlunsplit(parts._replace(query=urlencode(query)))
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
 @pytest.mark.parametrize("database", [None, 1], ids=["counted-by-the-session-check", "limiter-on-another-db"])
 def test_the_api_limit_holds_whether_the_session_check_counts_it_or_not(
     container: Container, database: int | None
@@ -122,7 +132,7 @@ def test_the_api_limit_holds_whether_the_session_check_counts_it_or_not(
     # Given an API limit of 3 calls a minute, counted on the session check's Redis, or on another Redis database
     # (then the session check cannot count it in its round trip and current_member counts it as before)
     assert container.auth is not None
-    url = container.redis_url if database is None else f"{container.redis_url.rsplit('/', 1)[0]}/{database}"
+    url = container.redis_url if database is None else on_database(container.redis_url, database)
     limits = RateLimits(
         RateLimiter(AsyncRedis.from_url(url), prefix=f"test-rl:{uuid.uuid4().hex}"), api_per_user=Limit(3, 60)
     )
