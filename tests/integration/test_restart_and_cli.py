@@ -201,12 +201,25 @@ def test_cli_config_masks_every_secret(tmp_path: Any) -> None:
     assert shown["warnings"] == []
 
 
-def test_the_sdk_deprecation_table_flags_sonnet_4_5_but_not_4_6() -> None:
+def test_the_deprecation_lookup_flags_sonnet_4_5_but_not_4_6() -> None:
     # config only checks the default models, so check the lookup it relies on directly
     date = deprecation_of("claude-sonnet-4-5")
     assert isinstance(date, str) and "2026" in date
     assert deprecation_of("claude-sonnet-4-6") is None
     assert deprecation_of("gpt-4o-mini") is None
+
+
+def test_a_model_the_sdk_has_dropped_is_still_flagged_and_one_it_adds_is_flagged_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given an SDK release whose table no longer lists sonnet 4.5 (2.15 dropped it) but lists a newer retirement
+    from anthropic.resources.messages import messages
+
+    monkeypatch.setattr(messages, "DEPRECATED_MODELS", {"claude-haiku-9": "March 1st, 2031"})
+    # I expect both flagged: the dropped one from our table, the new one from the SDK's
+    assert deprecation_of("claude-sonnet-4-5") == "November 30th, 2026"
+    assert deprecation_of("claude-haiku-9") == "March 1st, 2031"
+    assert deprecation_of("claude-sonnet-4-6") is None
 
 
 # (c) encryption at rest
