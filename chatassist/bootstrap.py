@@ -20,6 +20,7 @@ from chatassist.projection_runner import PagedRunner
 from chatassist.settings import Settings
 from commands._password_reset import LogSender
 from commands._security import TokenSigner
+from commands._store import RECORDER_TOPIC
 from commands.ai.anthropic_provider import AnthropicProvider
 from commands.ai.base import Provider
 from commands.ai.clients import Endpoints
@@ -69,6 +70,7 @@ def eventsourcing_env(settings: Settings, database_url: str) -> dict[str, str]:
         "POSTGRES_POOL_SIZE": str(settings.db_pool_size),
         "POSTGRES_MAX_OVERFLOW": str(settings.db_pool_size * 2),
         "CREATE_TABLE": "y",
+        "APPLICATION_RECORDER_TOPIC": RECORDER_TOPIC,  # appends in one round trip (commands/_store.py)
     }
     if settings.event_encryption_key:
         env["CIPHER_TOPIC"] = EVENT_CIPHER_TOPIC
