@@ -312,6 +312,11 @@ def main() -> None:
     parser.add_argument("--poll-ms", type=float, default=5.0)
     parser.add_argument("--raw", action="store_true", help="append events with the recorder, not the commands")
     parser.add_argument("--runner-env", action="append", default=[], metavar="KEY=VALUE", help="for the runners")
+    parser.add_argument(
+        "--writer-env", action="append", default=[], metavar="KEY=VALUE",
+        help="for the writers' apps, e.g. APPLICATION_RECORDER_TOPIC=eventsourcing.postgres:PostgresApplicationRecorder"
+        " (the library's two-round-trip append, to compare)",
+    )  # fmt: skip
     args = parser.parse_args()
     server = os.environ.get("CHATASSIST_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     redis_url = os.environ.get("CHATASSIST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -330,8 +335,9 @@ def main() -> None:
             ws = create_ws.execute(container.app, create_ws.CreateWorkspace("Lag Inc")).workspace_id
             wait_for_runners(database_url)
             ready, results, start = ctx.Queue(), ctx.Queue(), Start(ctx)
+            writer_env = {**container.es_env, **dict(pair.split("=", 1) for pair in args.writer_env)}
             for k in range(args.writers):
-                procs.append(ctx.Process(target=writer, args=(k, args.writers, args, container.es_env, ws, ready,
+                procs.append(ctx.Process(target=writer, args=(k, args.writers, args, writer_env, ws, ready,
                                                               start, results), daemon=True))  # fmt: skip
                 procs[-1].start()
             for _ in procs:
