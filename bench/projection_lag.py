@@ -221,6 +221,7 @@ def writer(k: int, writers: int, args: argparse.Namespace, env: dict[str, str], 
     ready.put(k)
     start.wait()
     t0 = start.t0.value
+    cpu = time.process_time()
     done = []
     held = None
     for n, visitor, new in mine:
@@ -235,8 +236,9 @@ def writer(k: int, writers: int, args: argparse.Namespace, env: dict[str, str], 
             held = turn(app, workspace_id, None if new else held, n, visitor)
             conversation_id, version = held.id, held.version
         done.append((n, due, began, time.monotonic(), str(conversation_id), version))
+    cpu = time.process_time() - cpu
     app.close()
-    results.put(done)
+    results.put((done, cpu))
 
 
 class Start:
@@ -262,6 +264,22 @@ def wait_for(answers: Any, procs: list[Any]) -> Any:
             dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
             if dead:
                 raise RuntimeError(f"a writer process failed (exit codes {dead}); see its traceback above") from None
+
+
+def postgres_cpu_seconds() -> float:
+    """User + system CPU seconds used so far by every living process named ``postgres`` on this machine (the
+    server's backends; a backend that has exited is not counted, the writers' and runners' stay connected)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                name, fields = (entry / "stat").read_text().split(" (", 1)[1].split(")", 1)
+            except (OSError, IndexError, ValueError):
+                continue
+            if name == "postgres":
+                parts = fields.split()
+                total += int(parts[11]) + int(parts[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(root: int) -> float:
@@ -345,15 +363,18 @@ def main() -> None:
             watcher.caught_up(container.app.recorder.max_notification_id() or 0)
             watcher.start()
             load_before, cpu_before = os.getloadavg()[0], cpu_seconds(runners.pid)
+            server_before = postgres_cpu_seconds()
             t0 = time.monotonic() + 0.2
             start.go(t0)
             pids = " ".join(str(p.pid) for p in procs)
             print(
                 f"writing at {args.rate:g} turns/s: writers {pids}, runners {runners.pid}", file=sys.stderr, flush=True
             )
-            done = sorted(turn for _ in procs for turn in wait_for(results, procs))
+            answers = [wait_for(results, procs) for _ in procs]
+            done = sorted(turn for turns, _ in answers for turn in turns)
             elapsed = max(end for _, _, _, end, _, _ in done) - t0
             runner_cpu = cpu_seconds(runners.pid) - cpu_before
+            writer_cpu, server_cpu = sum(cpu for _, cpu in answers), postgres_cpu_seconds() - server_before
             time.sleep(2)
             watcher.stopping.set()
             watcher.join()
@@ -368,6 +389,9 @@ def main() -> None:
                 "behind_schedule": summary([(end - due) * 1000 for _, due, _, end, _, _ in done]),
                 "runner_cpu_cores": round(runner_cpu / elapsed, 2),
                 "runner_cpu_ms_per_turn": round(runner_cpu / len(done) * 1000, 1),
+                "writers_cpu_cores": round(writer_cpu / elapsed, 2),
+                "writers_cpu_ms_per_turn": round(writer_cpu / len(done) * 1000, 2),
+                "postgres_cpu_cores": round(server_cpu / elapsed, 2),
                 "load_average_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
             }
             print(json.dumps(report | analyse(database_url, watcher, done), indent=2), flush=True)

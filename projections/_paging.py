@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from typing import Any
 
 import psycopg
 from eventsourcing.persistence import Mapper, Notification, Tracking
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, tuple_row
 
 from projections._common import TrackedView
@@ -27,6 +28,8 @@ from projections._fold import Fold
 
 log = logging.getLogger("chatassist.projections")
 Decoded = tuple[Any, Tracking]  # a domain event and the tracking of its notification
+LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
+IDLE, INERROR = TransactionStatus.IDLE, TransactionStatus.INERROR
 
 
 class ProjectionStopped(Exception):
@@ -157,22 +160,67 @@ class PageApplier:
         at: int | None,
         batched: bool,
     ) -> Sequence[Decoded]:
-        with conn.transaction(), conn.cursor() as curs:
-            curs.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (self.key,), prepare=True)
-            # A new statement, so a new snapshot (READ COMMITTED): it sees what a swap committed while we waited.
-            row = curs.execute(self.position_sql, (self.app_name,), prepare=True).fetchone()
-            tracked = None if row is None else int(row["notification_id"])
-            if tracked != at:
-                raise PositionMoved(tracked)
-            if events is None:  # decoded here, so an event that cannot be decoded stops the projection at it
-                events = decode(self.app_name, self.mapper, notifications)
-            with self.view.page(curs):
-                if batched and self.fold is not None:
-                    self.fold.reset()
-                    self.fold.apply(curs, events, lambda run: self._statements(conn, run, pipeline=True))
-                else:
-                    self._statements(conn, events, pipeline=batched)
+        if conn.info.transaction_status != IDLE:  # inside the caller's transaction (a rebuild): a savepoint
+            with conn.transaction(), conn.cursor() as curs:
+                return self._body(conn, curs, self._tracked(curs, prepare=True), notifications, events, at, batched)
+        # A transaction of our own (a runner's page) costs two round trips besides the page's own statements:
+        # BEGIN, the apply lock and the position go in one pipeline (each its own statement, so the position is
+        # read with a snapshot taken after the lock is held: it sees what a swap committed while we waited), and
+        # the tracking row goes with the COMMIT.
+        try:
+            with ExitStack() as transaction, conn.cursor() as curs, conn.cursor() as position:
+                with conn.pipeline():
+                    # the Transaction itself: conn.transaction() would keep the whole block in pipeline mode
+                    transaction.enter_context(psycopg.Transaction(conn))
+                    curs.execute(LOCK_SQL, (self.key,), prepare=True)
+                    position.execute(self.position_sql, (self.app_name,), prepare=True)
+                tracked = self._position_of(position.fetchone())
+                return self._body(conn, curs, tracked, notifications, events, at, batched, transaction)
+        except BaseException:
+            # an error in the last pipeline (the tracking row refused) comes after the COMMIT was queued: the
+            # transaction block is then left failed, not closed
+            if not conn.closed and conn.info.transaction_status == INERROR:
+                conn.rollback()
+            raise
+
+    def _tracked(self, curs: psycopg.Cursor[DictRow], prepare: bool) -> int | None:
+        """Take the apply lock, then read the tracked position (a new statement, so a new snapshot)."""
+        curs.execute(LOCK_SQL, (self.key,), prepare=prepare)
+        return self._position_of(curs.execute(self.position_sql, (self.app_name,), prepare=prepare).fetchone())
+
+    @staticmethod
+    def _position_of(row: DictRow | None) -> int | None:
+        return None if row is None else int(row["notification_id"])
+
+    def _body(
+        self,
+        conn: psycopg.Connection[DictRow],
+        curs: psycopg.Cursor[DictRow],
+        tracked: int | None,
+        notifications: Sequence[Notification],
+        events: Sequence[Decoded] | None,
+        at: int | None,
+        batched: bool,
+        transaction: ExitStack | None = None,
+    ) -> Sequence[Decoded]:
+        """The page's statements and its tracking row, once the apply lock is held; ``transaction``: our own
+        transaction, committed here in one round trip with the tracking row."""
+        if tracked != at:
+            raise PositionMoved(tracked)
+        if events is None:  # decoded here, so an event that cannot be decoded stops the projection at it
+            events = decode(self.app_name, self.mapper, notifications)
+        with self.view.page(curs):
+            if batched and self.fold is not None:
+                self.fold.reset()
+                self.fold.apply(curs, events, lambda run: self._statements(conn, run, pipeline=True))
+            else:
+                self._statements(conn, events, pipeline=batched)
+            if transaction is None:
                 self.view.record_position(curs, events[-1][1])
+            else:
+                with conn.pipeline():
+                    self.view.record_position(curs, events[-1][1])
+                    transaction.close()  # COMMIT, in the same round trip
         return events
 
     def _statements(self, conn: psycopg.Connection[DictRow], events: Sequence[Decoded], pipeline: bool) -> None:

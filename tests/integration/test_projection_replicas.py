@@ -115,6 +115,38 @@ def test_two_replicas_apply_each_event_once_and_the_standby_takes_over(
         b.stop()
 
 
+class CommitFailsOnce(UsageView):
+    """The usage view, whose first page fails in its last round trip: the tracking row and the COMMIT."""
+
+    failures: ClassVar[list[int]] = []
+
+    def record_position(self, curs: psycopg.Cursor[Any], tracking: Any) -> None:
+        super().record_position(curs, tracking)
+        if not CommitFailsOnce.failures:
+            CommitFailsOnce.failures.append(tracking.notification_id)
+            curs.execute("SELECT 1 / 0")  # refused by the server only when the pipeline of the COMMIT is synced
+
+
+def test_a_page_refused_with_its_commit_writes_nothing_and_the_runner_goes_on(
+    own: Container, probe: psycopg.Connection[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given 12 model calls of 100 input tokens in the store, and a runner whose first page fails at its commit
+    ws = uuid.uuid4()
+    model_calls(own, ws, 12)
+    caplog.set_level(logging.WARNING, logger="chatassist.projections")
+    r = runner(own, UsageProjection, CommitFailsOnce)
+    try:
+        # When it runs
+        r.wait(own.last_position(UsageProjection.topics), timeout=10)
+        # I expect the failed page logged and rolled back (the connection usable again: no "current transaction is
+        # aborted"), then applied event by event, each call counted once
+        assert CommitFailsOnce.failures and any("a page of" in m and "DivisionByZero" in m for m in caplog.messages)
+        assert r.error is None
+        assert usage_of(probe, ws) == (12, 1200)
+    finally:
+        r.stop()
+
+
 def active_pid(conn: psycopg.Connection[Any]) -> int | None:
     """The process id (from its connection's application_name) of the replica holding usage_v1's runner lock."""
     row = conn.execute(
