@@ -219,7 +219,7 @@ class PageApplier:
                 self.view.record_position(curs, events[-1][1])
             else:
                 with conn.pipeline():
-                    self.view.record_position(curs, events[-1][1])
+                    self.view.record_position(curs, events[-1][1], pipelined=True)
                     transaction.close()  # COMMIT, in the same round trip
         return events
 

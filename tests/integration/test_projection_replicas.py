@@ -18,7 +18,9 @@ from typing import Any, ClassVar
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import Tracking
 from eventsourcing.utils import get_topic
 
 from chatassist.bootstrap import SMALL_POOL, Container, bootstrap
@@ -120,8 +122,8 @@ class CommitFailsOnce(UsageView):
 
     failures: ClassVar[list[int]] = []
 
-    def record_position(self, curs: psycopg.Cursor[Any], tracking: Any) -> None:
-        super().record_position(curs, tracking)
+    def record_position(self, curs: psycopg.Cursor[Any], tracking: Any, *, pipelined: bool = False) -> None:
+        super().record_position(curs, tracking, pipelined=pipelined)
         if not CommitFailsOnce.failures:
             CommitFailsOnce.failures.append(tracking.notification_id)
             curs.execute("SELECT 1 / 0")  # refused by the server only when the pipeline of the COMMIT is synced
@@ -143,6 +145,30 @@ def test_a_page_refused_with_its_commit_writes_nothing_and_the_runner_goes_on(
         assert CommitFailsOnce.failures and any("a page of" in m and "DivisionByZero" in m for m in caplog.messages)
         assert r.error is None
         assert usage_of(probe, ws) == (12, 1200)
+    finally:
+        r.stop()
+
+
+def test_the_tracking_row_sent_with_the_commit_moves_only_forward(own: Container) -> None:
+    # Given a usage view (its tables made) and the app's name
+    r = PagedRunner(UsageProjection, UsageView, {**own.es_env, **SMALL_POOL})
+    try:
+        name = own.app.name
+        with psycopg.connect(own.database_url, autocommit=True, row_factory=dict_row) as conn:
+
+            def record(position: int) -> None:
+                with conn.pipeline(), conn.transaction(), conn.cursor() as curs:
+                    r.view.record_position(curs, Tracking(name, position), pipelined=True)
+
+            # When positions 5 then 7 are recorded, I expect 7 tracked
+            record(5)
+            record(7)
+            assert r.view.max_tracking_id(name) == 7
+            # and a position that does not move forward refused by the server, naming both, and nothing changed
+            for stale in (7, 3):
+                with pytest.raises(psycopg.DataError, match=f"tracking position 7 is not before {stale}"):
+                    record(stale)
+            assert r.view.max_tracking_id(name) == 7
     finally:
         r.stop()
 
