@@ -122,7 +122,13 @@ class PagedRunner:
 
     def _connect(self) -> psycopg.Connection[Any]:
         name = f"chatassist projection {self.projection.name} pid {os.getpid()}"
-        return psycopg.connect(**self.view.datastore.pool.kwargs, autocommit=True, application_name=name)
+        conn = psycopg.connect(**self.view.datastore.pool.kwargs, autocommit=True, application_name=name)
+        # A page's commit does not wait for its WAL flush: a crash can lose the last pages applied, rows and
+        # tracking row together (a transaction is lost whole or kept whole), and the runner applies them again
+        # from the events, which are flushed before their append returns. Nothing acknowledged is lost, nothing is
+        # applied twice; a page's rows become visible at its commit either way.
+        conn.execute("SET synchronous_commit = off")
+        return conn
 
     def _acquire(self, conn: psycopg.Connection[Any]) -> bool:
         """Poll for the projection's lock until held (True) or stopped (False)."""
