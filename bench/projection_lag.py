@@ -299,8 +299,11 @@ def cpu_seconds(root: int) -> float:
     return sum(stats[pid][1] for pid in tree if pid in stats) / os.sysconf("SC_CLK_TCK")
 
 
-def analyse(database_url: str, watcher: Watcher, done: list[tuple[Any, ...]]) -> dict[str, object]:
-    """Per watched projection: lag percentiles of the turns it saw, and how many it did not see."""
+def analyse(
+    database_url: str, watcher: Watcher, done: list[tuple[Any, ...]], t0: float | None = None
+) -> dict[str, object]:
+    """Per watched projection: lag percentiles of the turns it saw, and how many it did not see; with ``t0``, also
+    a timeline: per second of the run, the turns committed, how far behind schedule and the worst lag of any view."""
     with psycopg.connect(database_url) as conn:
         stored = conn.execute(
             "SELECT notification_id, topic, originator_id, originator_version FROM chatassist_events"
@@ -309,6 +312,7 @@ def analyse(database_url: str, watcher: Watcher, done: list[tuple[Any, ...]]) ->
     position_of = {(str(oid), version): nid for nid, _, oid, version in stored}
     ends = [(end, position_of[(cid, version)]) for _, _, _, end, cid, version in done]
     report: dict[str, object] = {}
+    worst: dict[int, float] = {}
     for name in WATCHED:
         # a turn is visible in a view when the view has applied the turn's last event among its topics
         topics, last, mine = set(PROJECTIONS[name][0].topics), 0, {}
@@ -318,6 +322,19 @@ def analyse(database_url: str, watcher: Watcher, done: list[tuple[Any, ...]]) ->
             mine[position] = last
         lags = [(seen - at) * 1000 for at, pos in ends if (seen := watcher.seen_at(name, mine[pos], at)) is not None]
         report[name] = {**summary(lags), "seen": len(lags), "not_seen": len(ends) - len(lags)}
+        if t0 is not None:
+            for at, pos in ends:
+                if (seen := watcher.seen_at(name, mine[pos], at)) is not None:
+                    second = int(at - t0)
+                    worst[second] = max(worst.get(second, 0.0), (seen - at) * 1000)
+    if t0 is not None:
+        behind: dict[int, list[float]] = {}
+        for _, due, _, end, _, _ in done:
+            behind.setdefault(int(end - t0), []).append((end - due) * 1000)
+        report["timeline"] = [
+            {"second": k, "turns": len(v), "behind_max_ms": round(max(v)), "worst_lag_ms": round(worst.get(k, 0.0))}
+            for k, v in sorted(behind.items())
+        ]
     return report
 
 
@@ -329,6 +346,7 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=4, help="writer processes sharing the schedule")
     parser.add_argument("--poll-ms", type=float, default=5.0)
     parser.add_argument("--raw", action="store_true", help="append events with the recorder, not the commands")
+    parser.add_argument("--timeline", action="store_true", help="per second: turns, behind schedule, worst lag")
     parser.add_argument("--runner-env", action="append", default=[], metavar="KEY=VALUE", help="for the runners")
     parser.add_argument(
         "--writer-env", action="append", default=[], metavar="KEY=VALUE",
@@ -394,7 +412,8 @@ def main() -> None:
                 "postgres_cpu_cores": round(server_cpu / elapsed, 2),
                 "load_average_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
             }
-            print(json.dumps(report | analyse(database_url, watcher, done), indent=2), flush=True)
+            analysed = analyse(database_url, watcher, done, t0 if args.timeline else None)
+            print(json.dumps(report | analysed, indent=2), flush=True)
         finally:
             for p in procs:
                 if p.is_alive():
