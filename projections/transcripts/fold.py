@@ -21,8 +21,9 @@ MESSAGE_COLUMNS = (
 
 
 class TranscriptFold(Fold):
-    """Conversation rows of a page folded in memory; its messages COPYed in. The handoff events (Escalated,
-    AgentClaimed, AgentReplied, ReturnedToAI, TopicChanged) have no fold handler: their SQL handlers apply them."""
+    """Conversation rows of a page folded in memory; its messages COPYed in. Every event the projection subscribes
+    to has a handler here (the handoff events too: each one without a handler broke the page into runs, each run
+    reading and writing its rows again)."""
 
     def __init__(self, view: TrackedView) -> None:
         super().__init__(view)
@@ -98,6 +99,34 @@ class TranscriptFold(Fold):
         if row is not None:
             row["csat"] = e.score
 
+    def escalated(self, e: Conversation.Escalated, tracking: Tracking) -> None:
+        row = self._touch(e)
+        if row is not None:  # as the aggregate: an escalation while an agent has the chat leaves it with them
+            row["topic"] = e.topic
+            row["handler"] = row["handler"] if row["handler"] in ("assigned", "agent") else "queued"
+
+    def claimed(self, e: Conversation.AgentClaimed, tracking: Tracking) -> None:
+        row = self._touch(e)
+        if row is not None:
+            row["handler"], row["assignee"] = "assigned", e.agent_id
+
+    def agent_replied(self, e: Conversation.AgentReplied, tracking: Tracking) -> None:
+        self._message(e, "agent", message_id=e.message_id, text=e.personal["text"],
+                      agent_name=e.personal.get("agent_name"))  # fmt: skip
+        row = self._touch(e)
+        if row is not None:
+            row["handler"] = "agent"
+
+    def returned(self, e: Conversation.ReturnedToAI, tracking: Tracking) -> None:
+        row = self._touch(e)
+        if row is not None:
+            row["handler"], row["assignee"] = "ai", None
+
+    def topic_changed(self, e: Conversation.TopicChanged, tracking: Tracking) -> None:
+        row = self._touch(e)
+        if row is not None:
+            row["topic"] = e.topic
+
     handlers = {  # type: ignore[assignment]
         Conversation.Started: started,
         Conversation.UserMessageReceived: message,
@@ -106,4 +135,9 @@ class TranscriptFold(Fold):
         Conversation.Resolved: resolved,
         Conversation.Closed: closed,
         Conversation.CsatRated: rated,
+        Conversation.Escalated: escalated,
+        Conversation.AgentClaimed: claimed,
+        Conversation.AgentReplied: agent_replied,
+        Conversation.ReturnedToAI: returned,
+        Conversation.TopicChanged: topic_changed,
     }
