@@ -18,10 +18,10 @@ from typing import Any, ClassVar
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import Tracking
 from eventsourcing.utils import get_topic
+from psycopg.rows import dict_row
 
 from chatassist.bootstrap import SMALL_POOL, Container, bootstrap
 from chatassist.projection_runner import PagedRunner

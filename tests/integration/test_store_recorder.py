@@ -94,7 +94,7 @@ def test_a_tailing_reader_never_passes_a_gap_filled_in_later(store_url: str, lib
             for _ in range(appends):
                 originator = uuid.uuid4()
                 app.recorder.insert_events([stored(originator, 1), stored(originator, 2)])
-        except Exception as err:  # noqa: BLE001 - reported by the test below
+        except Exception as err:
             errors.append(err)
 
     def tail() -> None:
@@ -136,7 +136,7 @@ def test_processes_may_create_the_store_at_the_same_moment(store_url: str) -> No
         barrier.wait()
         try:
             apps.append(open_app(store_url, pool=1))
-        except Exception as err:  # noqa: BLE001 - reported by the test below
+        except Exception as err:
             errors.append(err)
 
     threads = [threading.Thread(target=start) for _ in range(6)]
