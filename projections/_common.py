@@ -21,6 +21,7 @@ from psycopg.rows import DictRow
 from projections import _live
 
 Statement = tuple[str, dict[str, Any]]
+TRACKING_DDL_LOCK = 7_305_112_733_017  # pg_advisory_xact_lock key of the tracking tables' DDL (a constant of ours)
 
 
 class TrackedView(PostgresTrackingRecorder):
@@ -46,6 +47,22 @@ class TrackedView(PostgresTrackingRecorder):
             "ELSE ('tracking position ' || t.notification_id || ' is not before ' || excluded.notification_id)::bigint "
             "END"
         ).format(pgsql.Identifier(self.datastore.schema), pgsql.Identifier(self.tracking_table_name))
+
+    def _create_table(self, curs: psycopg.Cursor[DictRow]) -> None:
+        """The library's tracking-table DDL under an advisory lock, taking a table that another process created
+        meanwhile as found: replicas starting at once on a new database otherwise fail, on the table's row type
+        (``CREATE TABLE IF NOT EXISTS`` races) or on the ``__migration__`` row the first one already wrote."""
+        curs.execute("SELECT pg_advisory_xact_lock(%s)", (TRACKING_DDL_LOCK,))
+        if not self.tracking_table_exists:
+            row = curs.execute(
+                "SELECT to_regclass(quote_ident(%s) || '.' || quote_ident(%s)) IS NOT NULL AS found",
+                (self.datastore.schema, self.tracking_table_name),
+            ).fetchone()
+            if row is not None and row["found"]:
+                self.tracking_table_exists = True
+                migrated = self._max_tracking_id(self.table_migration_identifier, curs)
+                self.tracking_migration_previous = self.tracking_migration_current = migrated
+        super()._create_table(curs)
 
     def table(self, name: str) -> str:
         """The full name of one of this view's tables."""
