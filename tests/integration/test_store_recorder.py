@@ -17,6 +17,7 @@ from chatassist.bootstrap import eventsourcing_env
 from chatassist.settings import Settings
 from commands._store import OneTripRecorder
 from commands.application import ChatAssistApp
+from tests.support.at_once import at_once
 from tests.support.services import throwaway_database
 
 LIBRARY_RECORDER = {"APPLICATION_RECORDER_TOPIC": "eventsourcing.postgres:PostgresApplicationRecorder"}
@@ -130,20 +131,7 @@ def test_a_tailing_reader_never_passes_a_gap_filled_in_later(store_url: str, lib
 
 def test_processes_may_create_the_store_at_the_same_moment(store_url: str) -> None:
     # Given 6 apps started at once on an empty database (they each create the events table and our function)
-    barrier, errors, apps = threading.Barrier(6), [], []
-
-    def start() -> None:
-        barrier.wait()
-        try:
-            apps.append(open_app(store_url, pool=1))
-        except Exception as err:
-            errors.append(err)
-
-    threads = [threading.Thread(target=start) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    apps, errors = at_once(6, lambda: open_app(store_url, pool=1))
     try:
         # I expect each to have started, and to append
         assert errors == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +13,7 @@ from eventsourcing.utils import Environment
 from chatassist.bootstrap import SMALL_POOL, eventsourcing_env
 from chatassist.settings import Settings
 from projections.usage.projection import UsageProjection, UsageView
+from tests.support.at_once import at_once
 from tests.support.services import throwaway_database
 
 
@@ -27,20 +27,7 @@ def test_views_started_at_the_same_moment_each_create_or_find_the_tracking_table
     # Given 6 replicas of the usage view starting at once on a database without its tracking table
     settings = Settings(database_url=empty_url)
     env = Environment(UsageProjection.name, {**eventsourcing_env(settings, empty_url), **SMALL_POOL})
-    barrier, errors, views = threading.Barrier(6), [], []
-
-    def start() -> None:
-        barrier.wait()
-        try:
-            views.append(InfrastructureFactory.construct(env=env).tracking_recorder(UsageView))
-        except Exception as err:
-            errors.append(err)
-
-    threads = [threading.Thread(target=start) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    views, errors = at_once(6, lambda: InfrastructureFactory.construct(env=env).tracking_recorder(UsageView))
     try:
         # I expect every one started, one tracking table with its one migration row, and positions recorded
         assert errors == []
