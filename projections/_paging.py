@@ -150,19 +150,10 @@ class PageApplier:
         batched: bool,
     ) -> None:
         """One transaction; ``batched``: the projection's fold if it has one, else its statements pipelined."""
-        self.view.committed(self._transaction(conn, notifications, events, at, batched))
-
-    def _transaction(
-        self,
-        conn: psycopg.Connection[DictRow],
-        notifications: Sequence[Notification],
-        events: Sequence[Decoded] | None,
-        at: int | None,
-        batched: bool,
-    ) -> Sequence[Decoded]:
         if conn.info.transaction_status != IDLE:  # inside the caller's transaction (a rebuild): a savepoint
             with conn.transaction(), conn.cursor() as curs:
-                return self._body(conn, curs, self._tracked(curs, prepare=True), notifications, events, at, batched)
+                self._body(conn, curs, self._tracked(curs), notifications, events, at, batched)
+                return
         # A transaction of our own (a runner's page) costs two round trips besides the page's own statements:
         # BEGIN, the apply lock and the position go in one pipeline (each its own statement, so the position is
         # read with a snapshot taken after the lock is held: it sees what a swap committed while we waited), and
@@ -175,7 +166,7 @@ class PageApplier:
                     curs.execute(LOCK_SQL, (self.key,), prepare=True)
                     position.execute(self.position_sql, (self.app_name,), prepare=True)
                 tracked = self._position_of(position.fetchone())
-                return self._body(conn, curs, tracked, notifications, events, at, batched, transaction)
+                self._body(conn, curs, tracked, notifications, events, at, batched, transaction)
         except BaseException:
             # an error in the last pipeline (the tracking row refused) comes after the COMMIT was queued: the
             # transaction block is then left failed, not closed
@@ -183,10 +174,10 @@ class PageApplier:
                 conn.rollback()
             raise
 
-    def _tracked(self, curs: psycopg.Cursor[DictRow], prepare: bool) -> int | None:
+    def _tracked(self, curs: psycopg.Cursor[DictRow]) -> int | None:
         """Take the apply lock, then read the tracked position (a new statement, so a new snapshot)."""
-        curs.execute(LOCK_SQL, (self.key,), prepare=prepare)
-        return self._position_of(curs.execute(self.position_sql, (self.app_name,), prepare=prepare).fetchone())
+        curs.execute(LOCK_SQL, (self.key,), prepare=True)
+        return self._position_of(curs.execute(self.position_sql, (self.app_name,), prepare=True).fetchone())
 
     @staticmethod
     def _position_of(row: DictRow | None) -> int | None:
@@ -202,9 +193,10 @@ class PageApplier:
         at: int | None,
         batched: bool,
         transaction: ExitStack | None = None,
-    ) -> Sequence[Decoded]:
+    ) -> None:
         """The page's statements and its tracking row, once the apply lock is held; ``transaction``: our own
-        transaction, committed here in one round trip with the tracking row."""
+        transaction, committed here in one round trip with the tracking row. Then ``view.committed`` (after our own
+        commit; inside a caller's transaction, before the caller commits: a rebuild's views publish nothing)."""
         if tracked != at:
             raise PositionMoved(tracked)
         if events is None:  # decoded here, so an event that cannot be decoded stops the projection at it
@@ -221,7 +213,7 @@ class PageApplier:
                 with conn.pipeline():
                     self.view.record_position(curs, events[-1][1], pipelined=True)
                     transaction.close()  # COMMIT, in the same round trip
-        return events
+        self.view.committed(events)
 
     def _statements(self, conn: psycopg.Connection[DictRow], events: Sequence[Decoded], pipeline: bool) -> None:
         """Each event through the projection's own handler (its SQL statements), pipelined or one by one."""
