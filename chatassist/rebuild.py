@@ -16,6 +16,7 @@ drops its copies (the live tables are untouched); one that dies is started again
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import re
@@ -33,13 +34,23 @@ from psycopg import sql
 from chatassist.bootstrap import PROJECTIONS, Container
 from chatassist.progress import Progress
 from chatassist.projection_runner import RUNNER_POOL
-from projections._paging import Decoded, PageApplier, ProjectionStopped, decode, describe, lock_key, read_page
+from projections._paging import (
+    Decoded,
+    HeldPageFailed,
+    PageApplier,
+    ProjectionStopped,
+    decode,
+    describe,
+    lock_key,
+    read_page,
+)
 
 log = logging.getLogger("chatassist.projections")
 BUILD, OLD = "rb_", "old_"
 MAX_IDENTIFIER = 63
 SWAP_ATTEMPTS = 5
 BATCH = 10_000  # events per page (one transaction for every projection of the pass)
+HOLD_ROWS = 1_000_000  # rows a projection's fold may hold in memory across pages (about 2-3 KB each)
 
 
 class RebuildRefused(Exception):
@@ -135,9 +146,11 @@ class Rebuild:
         stream: TextIO | None = None,
         fold: bool = True,
         projections: Mapping[str, tuple[Any, Any]] = PROJECTIONS,
+        hold: int = HOLD_ROWS,
     ) -> None:
         known([name], projections)
         self.container, self.name, self.batch, self.stream, self.fold = container, name, batch, stream, fold
+        self.hold = hold
         self.projections = projections
         self.projection_class, self.view_class = projections[name]
         self.prefix: str = getattr(self.view_class, "prefix", "")
@@ -236,6 +249,19 @@ class Rebuild:
         projection = self.projection_class(view=self.build_view)
         app = self.container.app
         self.applier = PageApplier(app.name, app.mapper, projection, self.build_view, fold=self.fold)
+        self.position, self.done, self.apply_s = None, 0, 0.0
+        if self.applier.fold is not None and self.hold > 0:
+            self.applier.fold.hold(self.hold)
+
+    def release(self, conn: psycopg.Connection[Any]) -> None:
+        """Write the rows the fold held across pages into the copies (one COPY per table)."""
+        fold = self.applier.fold if self.applier is not None else None
+        if fold is None or not fold.holding:
+            return
+        started = time.perf_counter()
+        with conn.transaction(), conn.cursor() as curs:
+            fold.release(curs)
+        self.apply_s += time.perf_counter() - started
 
     def finish_copies(self, conn: psycopg.Connection[Any]) -> None:
         """Build the other indexes (cheaper once the rows are in), make the copies crash-safe, refresh statistics."""
@@ -322,6 +348,7 @@ class RebuildPass:
         stream: TextIO | None = None,
         fold: bool = True,
         projections: Mapping[str, tuple[Any, Any]] = PROJECTIONS,
+        hold: int = HOLD_ROWS,
     ) -> None:
         names = known([p if isinstance(p, str) else p.name for p in parts], projections)
         self.container, self.batch, self.stream = container, batch, stream
@@ -329,7 +356,7 @@ class RebuildPass:
         self.parts: list[Rebuild] = []
         try:
             for name in names:
-                part = given.get(name) or Rebuild(container, name, fold=fold, projections=projections)
+                part = given.get(name) or Rebuild(container, name, fold=fold, projections=projections, hold=hold)
                 self.parts.append(part)
         except BaseException:
             self.close()
@@ -378,7 +405,17 @@ class RebuildPass:
                 part.drop(conn, BUILD)
                 part.drop(conn, OLD)
             try:
-                progress = self._build_and_swap(conn)
+                try:
+                    progress = self._build_and_swap(conn)
+                except HeldPageFailed as err:
+                    # the rows held in memory cannot be rolled back to before the page: start over page by page,
+                    # where a failing page is applied event by event and the event that fails is named
+                    log.warning("%s: %s; starting over without holding rows", self.label, err)
+                    self._drop_copies(conn)
+                    for part in self.parts:
+                        part.hold = 0
+                    self.position, self.done, self.decode_s, self.phases = None, 0, 0.0, {}
+                    progress = self._build_and_swap(conn)
             except BaseException:
                 self._drop_copies(conn)  # the live tables are untouched: the swap is all or nothing
                 raise
@@ -428,6 +465,9 @@ class RebuildPass:
         progress = Progress(self.label, total, head or 0, self.stream)
         with self._phase("pages"):
             self._apply_to_head(conn, progress)
+        with self._phase("write_held"):
+            for part in self.parts:
+                part.release(conn)
         with self._phase("indexes"):
             for part in self.parts:
                 part.finish_copies(conn)
@@ -456,14 +496,17 @@ class RebuildPass:
 
     def _apply_to_head(self, conn: psycopg.Connection[Any], progress: Progress) -> None:
         """Apply pages until a page comes back short (the head as of that read)."""
-        for page, events in self._pages(conn):
-            with conn.transaction():
-                for part in self.parts:
-                    part.apply(conn, page, events)
-            self.position, self.done = page[-1].id, self.done + len(page)
-            progress.head = max(progress.head, self.position)
-            progress.total = max(progress.total, self.done)
-            progress.update(self.position, self.done)
+        with _young_collections_only():
+            for page, events in self._pages(conn):
+                with conn.transaction():
+                    for part in self.parts:
+                        part.apply(conn, page, events)
+                del events
+                gc.collect(0)  # the page's own cycles, if any (the rows held survive into an older generation)
+                self.position, self.done = page[-1].id, self.done + len(page)
+                progress.head = max(progress.head, self.position)
+                progress.total = max(progress.total, self.done)
+                progress.update(self.position, self.done)
 
     def _pages(self, conn: psycopg.Connection[Any]) -> Iterator[tuple[list[Notification], list[Decoded]]]:
         """The pages after the pass's position up to the head, each with its events decoded once."""
@@ -512,14 +555,37 @@ class RebuildPass:
                 part.swap(conn)
 
 
+@contextmanager
+def _young_collections_only() -> Iterator[None]:
+    """The cyclic garbage collector paused (the caller collects the youngest generation after each page).
+
+    A rebuild allocates a few dozen objects per event and holds millions of rows: left on, the collector walks every
+    object held again and again (measured: 48.5 s instead of 72.7 s for a rebuild of all on 1M events without it).
+    The events and rows have no reference cycles; what a page creates in cycles is collected after the page."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def rebuild(
-    container: Container, name: str, *, batch: int = BATCH, stream: TextIO | None = None, fold: bool = True
+    container: Container,
+    name: str,
+    *,
+    batch: int = BATCH,
+    stream: TextIO | None = None,
+    fold: bool = True,
+    hold: int = HOLD_ROWS,
 ) -> RebuildResult:
     """Rebuild projection ``name`` into new tables and swap them in (see the module's docstring).
 
-    ``fold=False`` applies every event through the projection's SQL handlers even if it has a fold (tests).
+    ``fold=False`` applies every event through the projection's SQL handlers even if it has a fold (tests);
+    ``hold``: the rows its fold may hold in memory across pages (0: written page by page).
     """
-    return RebuildPass(container, [name], batch=batch, stream=stream, fold=fold).run().results[0]
+    return RebuildPass(container, [name], batch=batch, stream=stream, fold=fold, hold=hold).run().results[0]
 
 
 def rebuild_all(
@@ -530,7 +596,11 @@ def rebuild_all(
     stream: TextIO | None = None,
     fold: bool = True,
     projections: Mapping[str, tuple[Any, Any]] = PROJECTIONS,
+    hold: int = HOLD_ROWS,
 ) -> PassResult:
-    """Rebuild the named projections (default: all) in one pass over the store and swap them in together."""
+    """Rebuild the named projections (default: all) in one pass over the store and swap them in together;
+    ``hold``: the rows each projection's fold may hold in memory across pages (0: none)."""
     parts = list(names) if names is not None else list(projections)
-    return RebuildPass(container, parts, batch=batch, stream=stream, fold=fold, projections=projections).run()
+    return RebuildPass(
+        container, parts, batch=batch, stream=stream, fold=fold, projections=projections, hold=hold
+    ).run()

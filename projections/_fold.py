@@ -6,6 +6,11 @@ all pipelined), applies the events in order to those rows, then writes them back
 (a rebuild) by one COPY and one upsert, one with a few (a live page) by one INSERT ... VALUES ... ON CONFLICT, the
 latter pipelined. An event the fold has no handler for is applied by the projection's SQL handler, in order, after
 the fold's rows so far are written back. The rebuild-equals-incremental tests compare both paths row for row.
+
+A rebuild folds into empty tables that nothing else writes, so it can *hold* its rows (``Fold.hold``): the rows stay
+in memory from page to page, a key not held is known to have no row (nothing to read), and each table is written
+once, by one COPY straight into it, when the rebuild reaches the head (``Fold.release``), or earlier when more than
+the rows allowed are held or an event has no fold handler. Only the append-only tables are written page by page.
 """
 
 from __future__ import annotations
@@ -58,15 +63,23 @@ class Rows:
         self.unique_types = dict(unique or {})
         self.dirty: set[tuple[Any, ...]] = set()
         self._upserts: dict[int, bytes] = {}
+        # the rows held are every row of the table (a rebuild's empty copy, held): a key not held has none
+        self.complete = False
+        self.written = False  # a row has been written to the table (a held table's first flush is a plain COPY)
 
     def want(self, key: tuple[Any, ...]) -> None:
-        """Load this row with the next page's reads (``reads``, ``take``)."""
+        """Load this row with the next page's reads (``reads``, ``take``); of a complete table, a row not held is
+        missing."""
         if key not in self.rows:
-            self.wanted.add(key)
+            if self.complete:
+                self.rows[key] = None
+            else:
+                self.wanted.add(key)
 
     def want_by(self, column: str, value: Any) -> None:
         """Load the row whose unique ``column`` is ``value`` (if there is one) with the next reads."""
-        self.wanted_by[column].add(value)
+        if not self.complete:
+            self.wanted_by[column].add(value)
 
     def find(self, column: str, value: Any) -> tuple[Any, ...] | None:
         """The key of the row held whose ``column`` is ``value`` (loaded by ``want_by`` or inserted), or None."""
@@ -124,11 +137,27 @@ class Rows:
         self.rows[key] = row
         self.dirty.add(key)
 
+    def held(self) -> int:
+        """The number of rows held in memory."""
+        return len(self.rows)
+
     def flush(self, curs: psycopg.Cursor[DictRow]) -> None:
         """Write every changed row back: a few in one INSERT ... VALUES ... ON CONFLICT DO UPDATE (each value
         coerced to its column as the SQL handlers' statements are), more by COPY into a temporary table and one
-        upsert from it."""
+        upsert from it; the first rows of a complete table (nothing in it yet) by one COPY straight into it."""
         if not self.dirty:
+            return
+        if self.complete and not self.written:
+            self.written = True
+            with curs.copy(
+                sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(self.table), self._names())
+            ) as copy:
+                write_row, columns, rows = copy.write_row, self.columns, self.rows
+                for key in self.dirty:
+                    row = rows[key]
+                    assert row is not None
+                    write_row([_adapt(row[c]) for c in columns])
+            self.dirty.clear()
             return
         if len(self.dirty) <= SMALL:
             values: list[Any] = []
@@ -222,9 +251,35 @@ class Fold:
     def __init__(self, view: TrackedView) -> None:
         self.view = view
         self.tables: list[Rows | Appends] = []
+        self.holding = 0  # > 0: the rows are held across pages (``hold``), up to this many
+        self.has_held = False  # rows were held at some time: a failed page cannot be applied again from the table
+
+    def hold(self, limit: int) -> None:
+        """Hold the rows from page to page, up to ``limit`` of them, its tables being empty and written by nothing
+        else (a rebuild's copies): a key not held has no row, and the rows are written when ``release``d."""
+        for table in self.tables:
+            if isinstance(table, Rows):
+                if table.rows or table.written:
+                    raise ValueError(f"{table.table}: only a fold of empty tables holds its rows")
+                table.complete = True
+        self.holding, self.has_held = limit, True
+
+    def release(self, curs: psycopg.Cursor[DictRow]) -> None:
+        """Write every row held and changed, forget them all, and fold page by page from now on."""
+        for table in self.tables:
+            table.flush(curs)
+            if isinstance(table, Rows):
+                table.complete = False
+        self._forget()
+        self.holding = 0
 
     def reset(self) -> None:
-        """Forget everything held (a page starts, or the last one rolled back)."""
+        """Forget everything held (a page starts, or the last one rolled back); rows held across pages stay."""
+        if self.holding:
+            for table in self.tables:
+                if isinstance(table, Appends):
+                    table.pending.clear()
+            return
         self._forget()
         for table in self.tables:
             if isinstance(table, Rows):
@@ -255,9 +310,11 @@ class Fold:
             while end < len(events) and (type(events[end][0]) in self.handlers) == folded:
                 end += 1
             run = events[start:end]
-            if folded and len(run) >= FOLD_FROM:
+            if folded and (len(run) >= FOLD_FROM or self.holding):
                 self._fold(curs, run)
             else:
+                if self.holding:  # the SQL handlers read and write the table: it must hold every row first
+                    self.release(curs)
                 fallback(run)
                 self._forget()  # the SQL handlers may have changed rows held here
             start = end
@@ -267,8 +324,17 @@ class Fold:
             for rows, key in self.keys(event):
                 rows.want(key)
         self._load(curs)
+        handlers = self.handlers
         for event, tracking in events:
-            self.handlers[type(event)](self, event, tracking)
+            handlers[type(event)](self, event, tracking)
+        if self.holding:
+            if sum(t.held() for t in self.tables if isinstance(t, Rows)) > self.holding:
+                self.release(curs)
+                return
+            for table in self.tables:
+                if isinstance(table, Appends):
+                    table.flush(curs)
+            return
         small = [t for t in self.tables if isinstance(t, Rows) and 0 < len(t.dirty) <= SMALL]
         if len(small) > 1:  # one round trip for their upserts
             with curs.connection.pipeline():

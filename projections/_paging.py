@@ -36,6 +36,11 @@ class ProjectionStopped(Exception):
     """The projection met an event it cannot apply and stopped at it: nothing of that event was written."""
 
 
+class HeldPageFailed(Exception):
+    """A page of a fold that holds its rows across pages failed: the rows in memory are not what the table's
+    transaction left, so the page cannot be applied again event by event (a rebuild starts over without holding)."""
+
+
 class PositionMoved(Exception):
     """The tracking row is not at the runner's position: nothing was written; resume after ``position``."""
 
@@ -115,7 +120,8 @@ class PageApplier:
 
         ``events``: the notifications already decoded (one pair each, in order), else they are decoded here. Inside
         a transaction of the caller's, the page is a nested one (a savepoint) and commits with the caller's.
-        Raises PositionMoved when the tracking row is not at ``at``, ProjectionStopped (after committing the events
+        Raises PositionMoved when the tracking row is not at ``at``, HeldPageFailed when a page of a fold holding its
+        rows across pages fails (nothing is retried), ProjectionStopped (after committing the events
         before it, one by one) when an event cannot be applied, psycopg.OperationalError when the connection fails.
         """
         try:
@@ -124,6 +130,8 @@ class PageApplier:
         except (PositionMoved, psycopg.OperationalError):
             raise
         except Exception as err:
+            if self.fold is not None and self.fold.has_held:
+                raise HeldPageFailed(f"{self.projection.name}: a page of held rows failed: {err!r}") from err
             log.warning(
                 "%s: a page of %d events failed (%r); applying them one by one",
                 self.projection.name,

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from chatassist.bootstrap import PROJECTIONS, Container
-from chatassist.rebuild import RebuildRefused, rebuild
+from chatassist.rebuild import HOLD_ROWS, RebuildRefused, rebuild
 from commands.change_app_settings import cmd as change_settings
 from commands.create_workspace import cmd as create_ws
 from domain.app_settings import AppSettings
@@ -181,16 +181,19 @@ def ws(container: Container) -> uuid.UUID:
     return workspace_id
 
 
-# each projection; those with a fold (which the live runners use) also rebuilt through their SQL handlers alone
-CASES = [(name, True) for name in PROJECTIONS] + [
-    (name, False) for name, (projection_class, _) in PROJECTIONS.items() if hasattr(projection_class, "fold")
+# each projection; those with a fold (which the live runners use) also rebuilt through their SQL handlers alone,
+# and with their rows written page by page (hold 0) and held until more than 5 are (then page by page)
+FOLDED = [name for name, (projection_class, _) in PROJECTIONS.items() if hasattr(projection_class, "fold")]
+CASES = [(name, True, HOLD_ROWS) for name in PROJECTIONS] + [
+    (name, fold, hold) for name in FOLDED for fold, hold in ((False, HOLD_ROWS), (True, 0), (True, 5))
 ]
 
 
-@pytest.mark.parametrize(("name", "fold"), CASES)
+@pytest.mark.parametrize(("name", "fold", "hold"), CASES)
 def test_a_rebuild_gives_the_same_rows_and_the_live_runner_continues_on_the_new_tables(
     name: str,
     fold: bool,
+    hold: int,
     ws: uuid.UUID,
     container: Container,
     db: psycopg.Connection[Any],
@@ -204,12 +207,13 @@ def test_a_rebuild_gives_the_same_rows_and_the_live_runner_continues_on_the_new_
     assert any(before.values()), f"{name} has no rows to rebuild"
     # When it is rebuilt into new tables, 7 events per transaction (many pages), while its live runner runs
     out = io.StringIO()
-    result = rebuild(container, name, batch=7, stream=out, fold=fold)
+    result = rebuild(container, name, batch=7, stream=out, fold=fold, hold=hold)
     # I expect the swapped-in tables to hold exactly the rows of the incremental run, and nothing left behind
     assert dump(db, tables) == before
     assert result.tables == tables and result.events > 0 and leftovers(db) == []
-    # and no page that failed and was applied again event by event (a fold out of step with its table would)
-    assert not [m for m in caplog.messages if "applying them one by one" in m]
+    # and no page that failed and was applied again event by event (a fold out of step with its table would), nor
+    # a pass started over
+    assert not [m for m in caplog.messages if "applying them one by one" in m or "starting over" in m]
     # and the live tracking row at the rebuilt position
     live = next(r for r in container.runners if r.projection.name == PROJECTIONS[name][0].name)
     assert live.view.max_tracking_id(container.app.name) == result.position
@@ -228,9 +232,6 @@ def test_a_rebuild_gives_the_same_rows_and_the_live_runner_continues_on_the_new_
     if name == "transcripts":
         transcript = get_transcript(container.transcripts, ws, conversation_id)
         assert transcript is not None and transcript.messages[0].text == "And after the rebuild?"
-
-
-FOLDED = [name for name, (projection_class, _) in PROJECTIONS.items() if hasattr(projection_class, "fold")]
 
 
 @pytest.mark.parametrize("name", FOLDED)
