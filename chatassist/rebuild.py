@@ -22,6 +22,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -50,6 +51,7 @@ BUILD, OLD = "rb_", "old_"
 MAX_IDENTIFIER = 63
 SWAP_ATTEMPTS = 5
 BATCH = 10_000  # events per page (one transaction for every projection of the pass)
+FINISH_CONNECTIONS = 2  # the copies' indexes are built on this many connections at once
 HOLD_ROWS = 1_000_000  # rows a projection's fold may hold in memory across pages (about 2-3 KB each)
 
 
@@ -263,20 +265,20 @@ class Rebuild:
             fold.release(curs)
         self.apply_s += time.perf_counter() - started
 
-    def finish_copies(self, conn: psycopg.Connection[Any]) -> None:
-        """Build the other indexes (cheaper once the rows are in), make the copies crash-safe, refresh statistics."""
-        for t in self.tables:
-            for index, definition in t.indexes:
-                head = re.match(r"CREATE (UNIQUE )?INDEX \S+ ON (ONLY )?\S+ (USING .*)$", definition)
-                assert head is not None, definition
-                conn.execute(
-                    sql.SQL("CREATE {}INDEX {} ON {} ").format(
-                        sql.SQL(head.group(1) or ""), _q(renamed(BUILD, index)), _q(BUILD + t.name)
-                    )
-                    + sql.SQL(head.group(3))  # type: ignore[arg-type]  # PostgreSQL's own text of the index
+    def finish_copy(self, conn: psycopg.Connection[Any], t: Table) -> None:
+        """Build the other indexes of ``t``'s copy (cheaper once the rows are in), make it crash-safe, refresh its
+        statistics (on any connection: the copies are committed)."""
+        for index, definition in t.indexes:
+            head = re.match(r"CREATE (UNIQUE )?INDEX \S+ ON (ONLY )?\S+ (USING .*)$", definition)
+            assert head is not None, definition
+            conn.execute(
+                sql.SQL("CREATE {}INDEX {} ON {} ").format(
+                    sql.SQL(head.group(1) or ""), _q(renamed(BUILD, index)), _q(BUILD + t.name)
                 )
-            conn.execute(sql.SQL("ALTER TABLE {} SET LOGGED").format(_q(BUILD + t.name)))
-            conn.execute(sql.SQL("ANALYZE {}").format(_q(BUILD + t.name)))
+                + sql.SQL(head.group(3))  # type: ignore[arg-type]  # PostgreSQL's own text of the index
+            )
+        conn.execute(sql.SQL("ALTER TABLE {} SET LOGGED").format(_q(BUILD + t.name)))
+        conn.execute(sql.SQL("ANALYZE {}").format(_q(BUILD + t.name)))
 
     def drop(self, conn: psycopg.Connection[Any], kind: str) -> None:
         """Drop the ``kind`` (rb_ or old_) tables of this projection (and, for rb_, the build tracking table)."""
@@ -465,17 +467,39 @@ class RebuildPass:
         progress = Progress(self.label, total, head or 0, self.stream)
         with self._phase("pages"):
             self._apply_to_head(conn, progress)
-        with self._phase("write_held"):
+        with self._phase("write_held"), _young_collections_only():
             for part in self.parts:
                 part.release(conn)
         with self._phase("indexes"):
-            for part in self.parts:
-                part.finish_copies(conn)
+            self._finish_copies()
         with self._phase("catch_up"):
             self._apply_to_head(conn, progress)
         with self._phase("swap"):
             self._swap(conn, progress)
         return progress
+
+    def _finish_copies(self) -> None:
+        """Every copy's indexes, SET LOGGED and ANALYZE, the tables side by side on FINISH_CONNECTIONS connections
+        (PostgreSQL does the work: one server process per connection), the largest tables first."""
+        with self._connect() as conn:
+            sizes = {
+                r["relname"]: r["size"]
+                for r in conn.execute(
+                    "SELECT relname, pg_table_size(oid) AS size FROM pg_class WHERE relname = ANY(%s)",
+                    ([BUILD + t.name for part in self.parts for t in part.tables],),
+                )
+            }
+        jobs = sorted(
+            ((part, t) for part in self.parts for t in part.tables), key=lambda job: -sizes.get(BUILD + job[1].name, 0)
+        )
+
+        def finish(job: tuple[Rebuild, Table]) -> None:
+            with self._connect() as own:
+                job[0].finish_copy(own, job[1])
+
+        with ThreadPoolExecutor(FINISH_CONNECTIONS, thread_name_prefix="rebuild-finish") as pool:
+            for done in pool.map(finish, jobs):
+                assert done is None
 
     @contextmanager
     def _phase(self, name: str) -> Iterator[None]:

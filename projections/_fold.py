@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal
+from operator import itemgetter
 from typing import Any, ClassVar
 
 import psycopg
@@ -57,6 +58,8 @@ class Rows:
         """``columns``: those written back (a generated column left out); ``unique``: other unique columns (name:
         type) a handler finds rows by (``want_by``, ``find``)."""
         self.table, self.key, self.key_types, self.columns = table, key, key_types, list(columns)
+        assert len(self.columns) > 1, "a table of keyed rows has its key and at least one more column"
+        self.values = itemgetter(*self.columns)  # a row's values in the order of ``columns``
         self.rows: dict[tuple[Any, ...], dict[str, Any] | None] = {}
         self.wanted: set[tuple[Any, ...]] = set()
         self.wanted_by: dict[str, set[Any]] = {column: set() for column in unique or {}}
@@ -149,14 +152,8 @@ class Rows:
             return
         if self.complete and not self.written:
             self.written = True
-            with curs.copy(
-                sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(self.table), self._names())
-            ) as copy:
-                write_row, columns, rows = copy.write_row, self.columns, self.rows
-                for key in self.dirty:
-                    row = rows[key]
-                    assert row is not None
-                    write_row([_adapt(row[c]) for c in columns])
+            rows = self.rows
+            copy_rows(curs, self.table, self.columns, map(self.values, map(rows.__getitem__, self.dirty)))
             self.dirty.clear()
             return
         if len(self.dirty) <= SMALL:
@@ -176,11 +173,8 @@ class Rows:
                 stage, sql.Identifier(self.table)
             )
         )
-        with curs.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, self._names())) as copy:
-            for key in self.dirty:
-                row = self.rows[key]
-                assert row is not None
-                copy.write_row([_adapt(row[c]) for c in self.columns])
+        rows = self.rows
+        copy_rows(curs, self.table, self.columns, map(self.values, map(rows.__getitem__, self.dirty)), stage)
         curs.execute(
             sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ").format(
                 sql.Identifier(self.table), self._names(), self._names(), stage
@@ -214,6 +208,13 @@ class Rows:
         return statement
 
 
+class _Held(dict[tuple[Any, ...], "dict[str, Any] | None"]):
+    """The rows of a table held whole (``Fold.hold``): a key not held has no row."""
+
+    def __missing__(self, key: tuple[Any, ...]) -> None:
+        return None
+
+
 class Appends:
     """Rows only ever inserted (messages, log lines): COPYed in at ``flush``."""
 
@@ -223,17 +224,49 @@ class Appends:
 
     def add(self, row: dict[str, Any]) -> None:
         """Insert ``row`` at the next flush."""
-        self.pending.append([_adapt(row.get(c)) for c in self.columns])
+        self.pending.append([row.get(c) for c in self.columns])
 
     def flush(self, curs: psycopg.Cursor[DictRow]) -> None:
         """COPY the pending rows in."""
         if not self.pending:
             return
-        cols = sql.SQL(", ").join(sql.Identifier(c) for c in self.columns)
-        with curs.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(self.table), cols)) as copy:
-            for values in self.pending:
-                copy.write_row(values)
+        copy_rows(curs, self.table, self.columns, self.pending)
         self.pending.clear()
+
+
+_COLUMN_TYPES: dict[tuple[str, str], dict[str, int]] = {}  # (database, table): column name -> type oid
+
+
+def copy_rows(
+    curs: psycopg.Cursor[Any],
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    into: sql.Identifier | None = None,
+) -> None:
+    """COPY ``rows`` (values in the order of ``columns``) into ``table`` (or ``into``, a table of its columns) in
+    PostgreSQL's binary format, each value dumped as its column's type (a dict as jsonb). Binary rows cost half
+    the CPU of text ones here (143,730 analytics rows: 0.88 against 1.92 s)."""
+    key = (curs.connection.info.dbname, table)
+    types = _COLUMN_TYPES.get(key)
+    if types is None:
+        found = curs.connection.execute(
+            "SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
+            " AND NOT attisdropped",
+            (table,),
+        ).fetchall()
+        types = _COLUMN_TYPES[key] = {_field(r, 0): _field(r, 1) for r in found}
+    names = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    target = into if into is not None else sql.Identifier(table)
+    with curs.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(target, names)) as copy:
+        copy.set_types([types[c] for c in columns])
+        write_row = copy.write_row
+        for values in rows:
+            write_row(values)
+
+
+def _field(row: Any, i: int) -> Any:
+    return row[i] if isinstance(row, tuple) else list(row.values())[i]
 
 
 def _adapt(value: Any) -> Any:
@@ -261,7 +294,7 @@ class Fold:
             if isinstance(table, Rows):
                 if table.rows or table.written:
                     raise ValueError(f"{table.table}: only a fold of empty tables holds its rows")
-                table.complete = True
+                table.complete, table.rows = True, _Held()
         self.holding, self.has_held = limit, True
 
     def release(self, curs: psycopg.Cursor[DictRow]) -> None:
@@ -269,8 +302,7 @@ class Fold:
         for table in self.tables:
             table.flush(curs)
             if isinstance(table, Rows):
-                table.complete = False
-        self._forget()
+                table.complete, table.rows = False, {}
         self.holding = 0
 
     def reset(self) -> None:
@@ -320,10 +352,11 @@ class Fold:
             start = end
 
     def _fold(self, curs: psycopg.Cursor[DictRow], events: Sequence[tuple[Any, Tracking]]) -> None:
-        for event, _ in events:
-            for rows, key in self.keys(event):
-                rows.want(key)
-        self._load(curs)
+        if not self.holding:  # held, every row of the tables is here (and a key not held has none)
+            for event, _ in events:
+                for rows, key in self.keys(event):
+                    rows.want(key)
+            self._load(curs)
         handlers = self.handlers
         for event, tracking in events:
             handlers[type(event)](self, event, tracking)
