@@ -270,7 +270,7 @@ def cmd_projections_rebuild(settings: Settings, args: argparse.Namespace) -> Non
         raise SystemExit(2) from None
     container = bootstrap(settings)
     try:
-        rebuild_all(container, names, batch=args.batch)
+        rebuild_all(container, names, batch=args.batch, workers=args.workers)
     except (RebuildRefused, ProjectionStopped) as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(1) from None
@@ -438,6 +438,12 @@ def parser() -> argparse.ArgumentParser:
     rebuild.add_argument("names", nargs="*", metavar="NAME", help="transcripts, usage, analytics, audit, monitor")
     rebuild.add_argument("--all", action="store_true", help="every projection (one pass over the store)")
     rebuild.add_argument("--batch", type=_positive, default=10_000, help="events per transaction (default 10000)")
+    rebuild.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        help="processes applying shares of the workspaces at once (default: one per CPU, at most 4; 1: one process)",
+    )
     rebuild.set_defaults(fn=cmd_projections_rebuild)
     ws = sub.add_parser("workspaces", help="manage workspaces").add_subparsers(dest="action", required=True)
     create = ws.add_parser("create", help=cmd_workspaces_create.__doc__)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
+import os
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -32,6 +33,7 @@ from eventsourcing.persistence import InfrastructureFactory, Notification
 from eventsourcing.utils import Environment
 from psycopg import sql
 
+from chatassist import rebuild_shares
 from chatassist.bootstrap import PROJECTIONS, Container
 from chatassist.progress import Progress
 from chatassist.projection_runner import RUNNER_POOL
@@ -52,6 +54,7 @@ MAX_IDENTIFIER = 63
 SWAP_ATTEMPTS = 5
 BATCH = 10_000  # events per page (one transaction for every projection of the pass)
 FINISH_CONNECTIONS = 2  # the copies' indexes are built on this many connections at once
+MAX_WORKERS = 4  # share processes of a rebuild at most (by default)
 HOLD_ROWS = 1_000_000  # rows a projection's fold may hold in memory across pages (about 2-3 KB each)
 
 
@@ -100,6 +103,7 @@ class PassResult:
     seconds: float
     decode_seconds: float
     phases: dict[str, float] = field(default_factory=dict)  # seconds of each step: copies, pages, finish, swap...
+    processes: int = 1  # the processes that applied the pages (share processes, or this one)
 
     @property
     def events_per_s(self) -> float:
@@ -255,6 +259,42 @@ class Rebuild:
         if self.applier.fold is not None and self.hold > 0:
             self.applier.fold.hold(self.hold)
 
+    def has_fold(self) -> bool:
+        """Its pages are folded (its projection has a fold, and the rebuild uses it)."""
+        return self.applier is not None and self.applier.fold is not None
+
+    def record_build_position(self, conn: psycopg.Connection[Any], position: int) -> None:
+        """Set the build tracking row to ``position`` (the shares applied every event up to it)."""
+        conn.execute(
+            sql.SQL(
+                "INSERT INTO {} (application_name, notification_id) VALUES (%s, %s)"
+                " ON CONFLICT (application_name) DO UPDATE SET notification_id = EXCLUDED.notification_id"
+            ).format(self.build_tracking()),
+            (self.container.app.name, position),
+        )
+
+    def apply_share(
+        self,
+        conn: psycopg.Connection[Any],
+        curs: psycopg.Cursor[Any],
+        page: Sequence[Notification],
+        events: Sequence[Decoded],
+        result: rebuild_shares.ShareResult,
+    ) -> None:
+        """Fold this projection's events of a share's page (in the share's transaction; no position recorded)."""
+        if self.topics:
+            topics = self.topic_set
+            mine = [i for i, n in enumerate(page) if n.topic in topics]
+            if not mine:
+                return
+            if len(mine) < len(page):
+                events = [events[i] for i in mine]
+        assert self.applier is not None
+        started = time.perf_counter()
+        self.applier.fold_page(conn, curs, events)
+        result.apply_s[self.name] = result.apply_s.get(self.name, 0.0) + time.perf_counter() - started
+        result.done[self.name] = result.done.get(self.name, 0) + len(events)
+
     def release(self, conn: psycopg.Connection[Any]) -> None:
         """Write the rows the fold held across pages into the copies (one COPY per table)."""
         fold = self.applier.fold if self.applier is not None else None
@@ -351,9 +391,10 @@ class RebuildPass:
         fold: bool = True,
         projections: Mapping[str, tuple[Any, Any]] = PROJECTIONS,
         hold: int = HOLD_ROWS,
+        workers: int = 1,
     ) -> None:
         names = known([p if isinstance(p, str) else p.name for p in parts], projections)
-        self.container, self.batch, self.stream = container, batch, stream
+        self.container, self.batch, self.stream, self.workers = container, batch, stream, workers
         given = {p.name: p for p in parts if isinstance(p, Rebuild)}
         self.parts: list[Rebuild] = []
         try:
@@ -374,7 +415,7 @@ class RebuildPass:
             self.label = f"rebuild {', '.join(names)}"
         self.events_table: str = container.app.recorder.events_table_name  # type: ignore[attr-defined]
         self.position: int | None = None
-        self.done, self.decode_s = 0, 0.0
+        self.done, self.decode_s, self.processes = 0, 0.0, 1
         self.phases: dict[str, float] = {}
 
     def close(self) -> None:
@@ -407,17 +448,7 @@ class RebuildPass:
                 part.drop(conn, BUILD)
                 part.drop(conn, OLD)
             try:
-                try:
-                    progress = self._build_and_swap(conn)
-                except HeldPageFailed as err:
-                    # the rows held in memory cannot be rolled back to before the page: start over page by page,
-                    # where a failing page is applied event by event and the event that fails is named
-                    log.warning("%s: %s; starting over without holding rows", self.label, err)
-                    self._drop_copies(conn)
-                    for part in self.parts:
-                        part.hold = 0
-                    self.position, self.done, self.decode_s, self.phases = None, 0, 0.0, {}
-                    progress = self._build_and_swap(conn)
+                progress = self._attempts(conn)
             except BaseException:
                 self._drop_copies(conn)  # the live tables are untouched: the swap is all or nothing
                 raise
@@ -432,9 +463,28 @@ class RebuildPass:
             seconds,
             round(self.decode_s, 3),
             {k: round(v, 3) for k, v in self.phases.items()},
+            self.processes,
         )
         progress.finish("\n".join(self._summary(result)))
         return result
+
+    def _attempts(self, conn: psycopg.Connection[Any]) -> Progress:
+        """Build and swap; a share that failed starts the pass over in one process, and a page of held rows that
+        failed starts it over page by page, where a failing page is applied event by event and the event that fails
+        is named (the rows held in memory cannot be rolled back to before the page)."""
+        while True:
+            try:
+                return self._build_and_swap(conn)
+            except rebuild_shares.SharesFailed as err:
+                log.warning("%s: %s; starting over in one process", self.label, err)
+                self.workers = 1
+            except HeldPageFailed as err:
+                log.warning("%s: %s; starting over without holding rows", self.label, err)
+                self.workers = 1
+                for part in self.parts:
+                    part.hold = 0
+            self._drop_copies(conn)
+            self.position, self.done, self.decode_s, self.phases, self.processes = None, 0, 0.0, {}, 1
 
     def _summary(self, result: PassResult) -> list[str]:
         lines = [
@@ -443,8 +493,13 @@ class RebuildPass:
             for r in result.results
         ]
         if len(result.results) > 1:
+            how = (
+                f"applied by {result.processes} processes, each a share of the workspaces,"
+                if result.processes > 1
+                else "read and decoded once"
+            )
             lines.append(
-                f"{self.label}: {result.events:,} events read and decoded once in {result.seconds:.1f} s"
+                f"{self.label}: {result.events:,} events {how} in {result.seconds:.1f} s"
                 f" ({result.events_per_s:,.0f} events/s; {result.decode_seconds:.1f} s decoding),"
                 f" {len(result.results)} projections swapped in one transaction"
             )
@@ -465,8 +520,17 @@ class RebuildPass:
             conn.execute("SET synchronous_commit = off")  # the copies are thrown away if this process dies
             total, head = self._count(conn)
         progress = Progress(self.label, total, head or 0, self.stream)
+        share_of = {}
+        if self.workers > 1 and head is not None and any(p.hold and p.has_fold() for p in self.parts):
+            with self._phase("plan_shares"):
+                share_of = rebuild_shares.plan(conn, self.events_table, self, self.workers)
         with self._phase("pages"):
-            self._apply_to_head(conn, progress)
+            if share_of:
+                assert head is not None
+                rebuild_shares.run(self, conn, progress, share_of, self.workers, head)
+                self.done, self.processes = max(self.done, total), self.workers
+            else:
+                self._apply_to_head(conn, progress)
         with self._phase("write_held"), _young_collections_only():
             for part in self.parts:
                 part.release(conn)
@@ -532,11 +596,30 @@ class RebuildPass:
                 progress.total = max(progress.total, self.done)
                 progress.update(self.position, self.done)
 
-    def _pages(self, conn: psycopg.Connection[Any]) -> Iterator[tuple[list[Notification], list[Decoded]]]:
-        """The pages after the pass's position up to the head, each with its events decoded once."""
-        after = self.position
+    def apply_to(self, conn: psycopg.Connection[Any], parts: Sequence[Rebuild], until: int) -> None:
+        """Apply the events up to position ``until`` to ``parts`` alone, from the start (the parts that have no fold,
+        while the shares apply the others)."""
+        every = [p.topics for p in parts]
+        topics = [] if not all(every) else list(dict.fromkeys(t for topics in every for t in topics))
+        with _young_collections_only():
+            for page, events in self._pages(conn, topics, None, until):
+                with conn.transaction():
+                    for part in parts:
+                        part.apply(conn, page, events)
+
+    def _pages(
+        self,
+        conn: psycopg.Connection[Any],
+        topics: Sequence[str] | None = None,
+        after: int | None = None,
+        until: int | None = None,
+    ) -> Iterator[tuple[list[Notification], list[Decoded]]]:
+        """The pages after ``after`` (default: the pass's position) up to the head (or ``until``), of ``topics``
+        (default: the pass's), each with its events decoded once."""
+        after = self.position if after is None and topics is None else after
+        topics = self.topics if topics is None else topics
         while True:
-            page = read_page(conn, self.events_table, after, self.topics, self.batch)
+            page = read_page(conn, self.events_table, after, topics, self.batch, until=until)
             if page:
                 yield page, self._decode(page)
                 after = page[-1].id
@@ -603,13 +686,17 @@ def rebuild(
     stream: TextIO | None = None,
     fold: bool = True,
     hold: int = HOLD_ROWS,
+    workers: int | None = None,
 ) -> RebuildResult:
     """Rebuild projection ``name`` into new tables and swap them in (see the module's docstring).
 
     ``fold=False`` applies every event through the projection's SQL handlers even if it has a fold (tests);
-    ``hold``: the rows its fold may hold in memory across pages (0: written page by page).
+    ``hold``: the rows its fold may hold in memory across pages (0: written page by page); ``workers``: as
+    ``rebuild_all``'s.
     """
-    return RebuildPass(container, [name], batch=batch, stream=stream, fold=fold, hold=hold).run().results[0]
+    workers = default_workers() if workers is None else workers
+    rebuild_pass = RebuildPass(container, [name], batch=batch, stream=stream, fold=fold, hold=hold, workers=workers)
+    return rebuild_pass.run().results[0]
 
 
 def rebuild_all(
@@ -621,10 +708,21 @@ def rebuild_all(
     fold: bool = True,
     projections: Mapping[str, tuple[Any, Any]] = PROJECTIONS,
     hold: int = HOLD_ROWS,
+    workers: int | None = None,
 ) -> PassResult:
     """Rebuild the named projections (default: all) in one pass over the store and swap them in together;
-    ``hold``: the rows each projection's fold may hold in memory across pages (0: none)."""
+    ``hold``: the rows each projection's fold may hold in memory across pages (0: none); ``workers``: processes
+    applying shares of the workspaces at once (default: one per CPU, at most MAX_WORKERS; 1: this process alone)."""
     parts = list(names) if names is not None else list(projections)
+    workers = default_workers() if workers is None else workers
     return RebuildPass(
-        container, parts, batch=batch, stream=stream, fold=fold, projections=projections, hold=hold
+        container, parts, batch=batch, stream=stream, fold=fold, projections=projections, hold=hold, workers=workers
     ).run()
+
+
+def default_workers() -> int:
+    """One share process per CPU this process may use, at most MAX_WORKERS (1 where fork is not available)."""
+    if not hasattr(os, "fork"):
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(MAX_WORKERS, cpus))

@@ -64,9 +64,16 @@ def describe(notification: Notification) -> str:
 
 
 def read_page(
-    conn: psycopg.Connection[Any], events_table: str, after: int | None, topics: Sequence[str], limit: int
+    conn: psycopg.Connection[Any],
+    events_table: str,
+    after: int | None,
+    topics: Sequence[str],
+    limit: int,
+    *,
+    until: int | None = None,
 ) -> list[Notification]:
-    """The next ``limit`` notifications after position ``after`` among ``topics`` (all topics when empty).
+    """The next ``limit`` notifications after position ``after`` among ``topics`` (all topics when empty), up to
+    position ``until`` if given.
 
     Rows come as tuples in PostgreSQL's binary format: ``state`` arrives as the stored bytes (no hex to decode) and
     ``originator_id`` as a UUID.
@@ -75,6 +82,9 @@ def read_page(
         "SELECT notification_id, originator_id, originator_version, topic, state FROM {} WHERE notification_id > %s"
     ).format(sql.Identifier(events_table))
     params: list[Any] = [after or 0]
+    if until is not None:
+        query += sql.SQL(" AND notification_id <= %s")
+        params.append(until)
     if topics:
         query += sql.SQL(" AND topic = ANY(%s)")
         params.append(list(topics))
@@ -222,6 +232,16 @@ class PageApplier:
                     self.view.record_position(curs, events[-1][1], pipelined=True)
                     transaction.close()  # COMMIT, in the same round trip
         self.view.committed(events)
+
+    def fold_page(
+        self, conn: psycopg.Connection[DictRow], curs: psycopg.Cursor[DictRow], events: Sequence[Decoded]
+    ) -> None:
+        """Fold ``events`` on ``curs`` (the caller's transaction), without the apply lock or a tracking row: a share
+        of a rebuild's pages (chatassist/rebuild_shares.py), whose pass records the position."""
+        assert self.fold is not None
+        with self.view.page(curs):
+            self.fold.reset()
+            self.fold.apply(curs, events, lambda run: self._statements(conn, run, pipeline=True))
 
     def _statements(self, conn: psycopg.Connection[DictRow], events: Sequence[Decoded], pipeline: bool) -> None:
         """Each event through the projection's own handler (its SQL statements), pipelined or one by one."""

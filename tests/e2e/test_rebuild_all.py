@@ -56,9 +56,10 @@ def positions(container: Container, projections: dict[str, tuple[Any, Any]] = PR
         return out
 
 
-@pytest.mark.parametrize("fold", [True, False])
+@pytest.mark.parametrize(("fold", "workers"), [(True, 1), (False, 1), (True, 2), (True, 3)])
 def test_rebuilding_all_at_once_gives_the_same_rows_decodes_each_event_once_and_the_runners_continue(
     fold: bool,
+    workers: int,
     ws: uuid.UUID,
     container: Container,
     db: psycopg.Connection[Any],
@@ -66,7 +67,11 @@ def test_rebuilding_all_at_once_gives_the_same_rows_decodes_each_event_once_and_
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     caplog.set_level(logging.INFO, logger="chatassist.projections")
-    # Given every live projection caught up, with rows
+    # Given every live projection caught up, with rows of several workspaces (shared out among the processes)
+    for n in range(3):
+        other = create_ws.execute(container.app, create_ws.CreateWorkspace(f"Other {n} Inc")).workspace_id
+        for i in range(n + 1):
+            a_turn(container, other, f"Question {i} of workspace {n}?")
     container.wait_for_projections()
     tables = every_table(db)
     before = dump_all(db, tables)
@@ -84,19 +89,23 @@ def test_rebuilding_all_at_once_gives_the_same_rows_decodes_each_event_once_and_
         return to_domain_event(notification)
 
     monkeypatch.setattr(container.app.mapper, "to_domain_event", counted)
-    # When all five are rebuilt in one pass, 25 events per page (many pages), while their live runners run
+    # When all five are rebuilt in one pass, 25 events per page (many pages), in one process or in share processes
+    # (each applying the events of a share of the workspaces), while their live runners run
     out = io.StringIO()
-    result = rebuild_all(container, batch=25, stream=out, fold=fold)
+    result = rebuild_all(container, batch=25, stream=out, fold=fold, workers=workers)
     monkeypatch.undo()
     # I expect every swapped-in table to hold exactly the rows of the incremental run, and nothing left behind
     assert dump_all(db, tables) == before
     assert leftovers(db) == []
     assert [r.name for r in result.results] == list(PROJECTIONS)
     assert [r.tables for r in result.results] == list(tables.values())
-    # and every event of their topics read and decoded once, though most feed several projections
-    assert len(decoded) == len(set(decoded)) == result.events == subscribed[0]
+    # and every event of their topics read and decoded once, though most feed several projections (in share
+    # processes, their own decoding is not seen here)
+    assert result.events == subscribed[0] and result.processes == workers
+    if workers == 1:
+        assert len(decoded) == len(set(decoded)) == result.events
     assert sum(r.events for r in result.results) > result.events
-    assert not [m for m in caplog.messages if "applying them one by one" in m]
+    assert not [m for m in caplog.messages if "applying them one by one" in m or "starting over" in m]
     # and each live tracking row at its rebuilt position
     assert positions(container) == {r.name: r.position for r in result.results}
     # and one progress display for the pass, then a line per projection and the pass's summary
@@ -104,7 +113,8 @@ def test_rebuilding_all_at_once_gives_the_same_rows_decodes_each_event_once_and_
     assert lines[0].startswith("rebuild all: position") and "events/s, ETA" in lines[0]
     for name, r in zip(PROJECTIONS, result.results, strict=True):
         assert f"rebuild {name}: {r.events:,} events in" in out.getvalue()
-    assert lines[-1].startswith(f"rebuild all: {result.events:,} events read and decoded once in")
+    how = "read and decoded once" if workers == 1 else f"applied by {workers} processes, each a share of the"
+    assert lines[-1].startswith(f"rebuild all: {result.events:,} events {how}")
     assert lines[-1].endswith("5 projections swapped in one transaction")
     # When more events are written after the swap
     conversation_id = a_turn(container, ws, "And after the rebuild of all?")
@@ -266,6 +276,8 @@ def test_a_projection_that_fails_mid_pass_leaves_every_live_table_untouched_and_
         workspace_id = create_ws.execute(own.app, create_ws.CreateWorkspace("Strict Inc")).workspace_id
         for i in range(4):
             a_turn(own, workspace_id, f"Question {i}?")
+        second = create_ws.execute(own.app, create_ws.CreateWorkspace("Second Inc")).workspace_id
+        a_turn(own, second, "A question of another workspace?")
         a_handoff(own, workspace_id)
         rebuild_all(own, batch=5, stream=io.StringIO())
         for i in range(3):
@@ -280,9 +292,12 @@ def test_a_projection_that_fails_mid_pass_leaves_every_live_table_untouched_and_
         # When every projection and the strict one are rebuilt in one pass, 3 events per page
         caplog.set_level(logging.WARNING, logger="chatassist.projections")
         with pytest.raises(ProjectionStopped) as stopped:
-            rebuild_all(own, list(projections), batch=3, stream=io.StringIO(), projections=projections)
-        # I expect it stopped naming the event and its position, after pages before it were applied: the pass that
-        # held the folds' rows in memory cannot apply a page again event by event, so it started over without
+            rebuild_all(own, list(projections), batch=3, stream=io.StringIO(), projections=projections, workers=2)
+        # I expect it stopped naming the event and its position, after pages before it were applied: the share
+        # process that failed made the pass start over in one process, and the pass that held the folds' rows in
+        # memory cannot apply a page again event by event, so it started over without
+        in_one = [m for m in caplog.messages if "starting over in one process" in m]
+        assert len(in_one) == 1 and "share 0: " in in_one[0] and "strict_v1 has no row for a poke" in in_one[0]
         starting_over = [m for m in caplog.messages if "starting over without holding rows" in m]
         assert len(starting_over) == 1 and "strict_v1: a page of held rows failed" in starting_over[0]
         assert f"strict_v1: cannot apply Probe.Poked at position {poked}" in str(stopped.value)
