@@ -2,18 +2,22 @@
 atomically, drop the old.
 
 Generic by table prefix: the live tables of a projection are those named ``<view.prefix>_*`` (its tracking table
-aside). Each gets an empty UNLOGGED copy ``rb_<table>`` (columns, defaults, checks, primary and unique keys); the
-projection fills the copies from position 0 through a view subclass with the prefix ``rb_<prefix>`` and its own
-tracking table. One reader goes through the events of the union of the projections' topics in pages (``--batch``):
-each page is decoded once and handed to every projection whose topics include its events, each into its own copies
-and build tracking row, all in one transaction per page with asynchronous commit. At the head, the other indexes
-are built and the copies made LOGGED; a last catch-up; then one transaction, holding every projection's apply lock
-(so no live page of any of them commits meanwhile), renames the live tables and indexes to ``old_*``, the copies to
-the live names, and sets each live tracking row to its rebuilt position. Each live runner's next page sees the moved
-position and resumes from it, on the new tables. The old tables are dropped after the commit. A rebuild that fails
-drops its copies (the live tables are untouched); one that dies is started again from 0.
-"""
+aside). Each gets an empty copy ``rb_<table>`` (columns, defaults, checks, primary and unique keys); the projection
+fills the copies from position 0 through a view subclass with the prefix ``rb_<prefix>`` and its own tracking table.
 
+The pages: a projection with a fold holds its rows in memory from page to page and writes each table once, by COPY,
+at the head (``Fold.hold``). With several CPUs, the workspaces are dealt into shares and each share's events are
+read, decoded and folded by a process of its own (chatassist/rebuild_shares.py); the projections without a fold
+are applied meanwhile by this process. With one, one reader goes through the events of the union of the
+projections' topics in pages (``--batch``): each page is decoded once and handed to every projection whose topics
+include its events, each into its own copies and build tracking row, all in one transaction per page with
+asynchronous commit. At the head, the other indexes are built (UNLOGGED copies, those written page by page, made
+LOGGED); a last catch-up; then one transaction, holding every projection's apply lock (so no live page of any of
+them commits meanwhile), renames the live tables and indexes to ``old_*``, the copies to the live names, and sets
+each live tracking row to its rebuilt position. Each live runner's next page sees the moved position and resumes
+from it, on the new tables. The old tables are dropped after the commit. A rebuild that fails drops its copies (the
+live tables are untouched); one that dies is started again from 0. Figures: docs/performance.md.
+"""
 from __future__ import annotations
 
 import gc
@@ -42,6 +46,7 @@ from projections._paging import (
     HeldPageFailed,
     PageApplier,
     ProjectionStopped,
+    collector_paused,
     decode,
     describe,
     lock_key,
@@ -56,6 +61,7 @@ BATCH = 10_000  # events per page (one transaction for every projection of the p
 FINISH_CONNECTIONS = 2  # the copies' indexes are built on this many connections at once
 MAX_WORKERS = 4  # share processes of a rebuild at most (by default)
 HOLD_ROWS = 1_000_000  # rows a projection's fold may hold in memory across pages (about 2-3 KB each)
+COLLECT_EVERY = 20  # pages between collections of the youngest generation (the collector is paused meanwhile)
 
 
 class RebuildRefused(Exception):
@@ -104,6 +110,7 @@ class PassResult:
     decode_seconds: float
     phases: dict[str, float] = field(default_factory=dict)  # seconds of each step: copies, pages, finish, swap...
     processes: int = 1  # the processes that applied the pages (share processes, or this one)
+    shares: list[rebuild_shares.ShareResult] = field(default_factory=list)  # each share process's figures
 
     @property
     def events_per_s(self) -> float:
@@ -170,6 +177,7 @@ class Rebuild:
         self.applier: PageApplier | None = None
         self.position: int | None = None
         self.done, self.apply_s = 0, 0.0
+        self.unlogged = True  # its copies are UNLOGGED until finished (create_copies)
 
     def run(self) -> RebuildResult:
         """Rebuild, catch up, swap, drop the old tables."""
@@ -236,12 +244,17 @@ class Rebuild:
         return table
 
     def create_copies(self, conn: psycopg.Connection[Any]) -> None:
-        """Empty UNLOGGED copies of the live tables with their keys, and the build view applying into them."""
+        """Empty copies of the live tables with their keys, and the build view applying into them.
+
+        A fold that holds its rows writes each row once, by COPY: its copies are logged tables from the start (their
+        rows are written to the WAL as they are COPYed in, by the processes applying the pages). Rows written page by
+        page are upserted again and again: those copies are UNLOGGED, and made LOGGED at the head (one rewrite)."""
+        self.unlogged = not (self.fold and getattr(self.projection_class, "fold", None) is not None and self.hold > 0)
         for t in self.tables:
             copy = BUILD + t.name
             conn.execute(
-                sql.SQL("CREATE UNLOGGED TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES)").format(
-                    _q(copy), _q(t.name)
+                sql.SQL("CREATE {}TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES)").format(
+                    sql.SQL("UNLOGGED " if self.unlogged else ""), _q(copy), _q(t.name)
                 )
             )
             for index, constraint, definition in t.constraints:
@@ -317,7 +330,8 @@ class Rebuild:
                 )
                 + sql.SQL(head.group(3))  # type: ignore[arg-type]  # PostgreSQL's own text of the index
             )
-        conn.execute(sql.SQL("ALTER TABLE {} SET LOGGED").format(_q(BUILD + t.name)))
+        if self.unlogged:
+            conn.execute(sql.SQL("ALTER TABLE {} SET LOGGED").format(_q(BUILD + t.name)))
         conn.execute(sql.SQL("ANALYZE {}").format(_q(BUILD + t.name)))
 
     def drop(self, conn: psycopg.Connection[Any], kind: str) -> None:
@@ -416,6 +430,7 @@ class RebuildPass:
         self.events_table: str = container.app.recorder.events_table_name  # type: ignore[attr-defined]
         self.position: int | None = None
         self.done, self.decode_s, self.processes = 0, 0.0, 1
+        self.share_results: list[rebuild_shares.ShareResult] = []
         self.phases: dict[str, float] = {}
 
     def close(self) -> None:
@@ -464,6 +479,7 @@ class RebuildPass:
             round(self.decode_s, 3),
             {k: round(v, 3) for k, v in self.phases.items()},
             self.processes,
+            self.share_results,
         )
         progress.finish("\n".join(self._summary(result)))
         return result
@@ -485,6 +501,7 @@ class RebuildPass:
                     part.hold = 0
             self._drop_copies(conn)
             self.position, self.done, self.decode_s, self.phases, self.processes = None, 0, 0.0, {}, 1
+            self.share_results = []
 
     def _summary(self, result: PassResult) -> list[str]:
         lines = [
@@ -531,7 +548,7 @@ class RebuildPass:
                 self.done, self.processes = max(self.done, total), self.workers
             else:
                 self._apply_to_head(conn, progress)
-        with self._phase("write_held"), _young_collections_only():
+        with self._phase("write_held"), collector_paused():
             for part in self.parts:
                 part.release(conn)
         with self._phase("indexes"):
@@ -543,8 +560,9 @@ class RebuildPass:
         return progress
 
     def _finish_copies(self) -> None:
-        """Every copy's indexes, SET LOGGED and ANALYZE, the tables side by side on FINISH_CONNECTIONS connections
-        (PostgreSQL does the work: one server process per connection), the largest tables first."""
+        """Every copy's indexes, SET LOGGED (of the UNLOGGED ones) and ANALYZE, the tables side by side on
+        FINISH_CONNECTIONS connections (PostgreSQL does the work: one server process per connection), the largest
+        tables first."""
         with self._connect() as conn:
             sizes = {
                 r["relname"]: r["size"]
@@ -584,24 +602,25 @@ class RebuildPass:
 
     def _apply_to_head(self, conn: psycopg.Connection[Any], progress: Progress) -> None:
         """Apply pages until a page comes back short (the head as of that read)."""
-        with _young_collections_only():
-            for page, events in self._pages(conn):
+        with collector_paused():
+            for n, (page, events) in enumerate(self._pages(conn), 1):
                 with conn.transaction():
                     for part in self.parts:
                         part.apply(conn, page, events)
-                del events
-                gc.collect(0)  # the page's own cycles, if any (the rows held survive into an older generation)
                 self.position, self.done = page[-1].id, self.done + len(page)
                 progress.head = max(progress.head, self.position)
                 progress.total = max(progress.total, self.done)
                 progress.update(self.position, self.done)
+                del page, events
+                if n % COLLECT_EVERY == 0:
+                    gc.collect(0)  # the pages' own cycles, if any (the rows held survive into an older generation)
 
     def apply_to(self, conn: psycopg.Connection[Any], parts: Sequence[Rebuild], until: int) -> None:
         """Apply the events up to position ``until`` to ``parts`` alone, from the start (the parts that have no fold,
         while the shares apply the others)."""
         every = [p.topics for p in parts]
         topics = [] if not all(every) else list(dict.fromkeys(t for topics in every for t in topics))
-        with _young_collections_only():
+        with collector_paused():
             for page, events in self._pages(conn, topics, None, until):
                 with conn.transaction():
                     for part in parts:
@@ -660,22 +679,6 @@ class RebuildPass:
                 conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
             for part in self.parts:
                 part.swap(conn)
-
-
-@contextmanager
-def _young_collections_only() -> Iterator[None]:
-    """The cyclic garbage collector paused (the caller collects the youngest generation after each page).
-
-    A rebuild allocates a few dozen objects per event and holds millions of rows: left on, the collector walks every
-    object held again and again (measured: 48.5 s instead of 72.7 s for a rebuild of all on 1M events without it).
-    The events and rows have no reference cycles; what a page creates in cycles is collected after the page."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def rebuild(

@@ -22,6 +22,7 @@ process, where a failing page is applied event by event and the event that fails
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import json
 import logging
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+import msgspec
 import psycopg
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
@@ -45,7 +47,7 @@ from psycopg.rows import tuple_row
 from domain.app_settings import app_settings_id
 from domain.conversation import Conversation
 from domain.workspace import Workspace
-from projections._paging import decode
+from projections._paging import collector_paused, decode, stored_rows
 
 if TYPE_CHECKING:
     from chatassist.progress import Progress
@@ -67,6 +69,8 @@ class ShareResult:
     apply_s: dict[str, float] = field(default_factory=dict)
     decoded: int = 0
     decode_s: float = 0.0
+    read_s: float = 0.0  # reading the pages and keeping the share's events
+    seconds: float = 0.0  # the share process's whole run
 
 
 def plan(conn: psycopg.Connection[Any], events_table: str, rebuild_pass: RebuildPass, shares: int) -> dict[UUID, int]:
@@ -77,16 +81,16 @@ def plan(conn: psycopg.Connection[Any], events_table: str, rebuild_pass: Rebuild
         "SELECT notification_id, originator_id, originator_version, topic, state FROM {} WHERE topic = ANY(%s)"
     ).format(sql.Identifier(events_table))
     conversations: dict[UUID, list[UUID]] = defaultdict(list)
-    with conn.cursor(row_factory=tuple_row, binary=True) as curs:
+    workspace_of = _workspace_reader(app.mapper)
+    with conn.cursor(row_factory=tuple_row, binary=True) as curs, collector_paused():
         curs.execute(query, [[STARTED, CREATED]])
         while rows := curs.fetchmany(10_000):
-            started = [Notification(id=i, originator_id=o, originator_version=v, topic=t, state=s)
-                       for i, o, v, t, s in rows if t == STARTED]  # fmt: skip
-            for _i, o, _, t, _ in rows:
+            for i, o, v, t, s in rows:
                 if t == CREATED:
                     conversations[o]  # a workspace with no conversation yet
-            for event, _ in decode(app.name, app.mapper, started):
-                conversations[event.workspace_id].append(event.originator_id)
+                else:
+                    notification = Notification(id=i, originator_id=o, originator_version=v, topic=t, state=s)
+                    conversations[workspace_of(notification)].append(o)
     if len(conversations) < 2:
         return {}
     loads = [0] * shares
@@ -97,6 +101,44 @@ def plan(conn: psycopg.Connection[Any], events_table: str, rebuild_pass: Rebuild
         share_of[workspace_id] = share_of[app_settings_id(workspace_id)] = k
         share_of.update(dict.fromkeys(ids, k))
     return share_of
+
+
+class _Wrapped(msgspec.Struct):
+    """A transcoded value as the library's JSON transcoder writes it."""
+
+    type: str = msgspec.field(name="_type_")
+    data: Any = msgspec.field(name="_data_")
+
+
+class _StartedState(msgspec.Struct):
+    """The one field of a stored Conversation.Started the plan needs (the others are skipped unread)."""
+
+    workspace_id: _Wrapped
+
+
+def _workspace_reader(mapper: Any) -> Any:
+    """A function of a Conversation.Started notification to its workspace id: the field read alone from the stored
+    JSON when it is the library's ``uuid_hex`` of 32 hex digits (after the cipher and compressor, as the mapper),
+    else the whole event decoded by the mapper (any other shape, or what msgspec refuses)."""
+    read = msgspec.json.Decoder(_StartedState).decode
+    cipher, compressor = mapper.cipher, mapper.compressor
+
+    def workspace_of(notification: Notification) -> UUID:
+        try:
+            state = notification.state
+            if cipher:
+                state = cipher.decrypt(state)
+            if compressor:
+                state = compressor.decompress(state)
+            wrapped = read(state).workspace_id
+            if wrapped.type == "uuid_hex" and type(wrapped.data) is str and len(wrapped.data) == 32:
+                return UUID(hex=wrapped.data)
+        except (msgspec.DecodeError, ValueError):
+            pass
+        workspace_id: UUID = mapper.to_domain_event(notification).workspace_id
+        return workspace_id
+
+    return workspace_of
 
 
 def run(
@@ -147,6 +189,7 @@ def run(
             if hasattr(table, "complete"):
                 table.complete, table.rows = False, {}
     rebuild_pass.decode_s += sum(r.decode_s for r in results)
+    rebuild_pass.share_results = results
     rebuild_pass.position = head
 
 
@@ -201,11 +244,10 @@ def _share(
     """The share process: never returns."""
     status = 1
     try:
-        gc.disable()  # see rebuild._young_collections_only; the pages' cycles are collected after each page
+        gc.disable()  # see collector_paused; the process ends with the pass (what a page leaves in cycles is small)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         result = _apply_share(rebuild_pass, parts, topics, share_of, k, head, write_end)
-        _send(write_end, {"done": result.done, "apply_s": result.apply_s, "decoded": result.decoded,
-                          "decode_s": result.decode_s})  # fmt: skip
+        _send(write_end, dataclasses.asdict(result))
         status = 0
     except BaseException as err:
         with contextlib.suppress(BaseException):
@@ -225,27 +267,35 @@ def _apply_share(
 ) -> ShareResult:
     result = ShareResult()
     app = rebuild_pass.container.app
+    # share k's aggregates are those in its table of ids; share 0's, those in no other share's
     query = sql.SQL(
-        "SELECT notification_id, originator_id, originator_version, topic, state FROM {}"
-        " WHERE notification_id > %s AND notification_id <= %s"
-    ).format(sql.Identifier(rebuild_pass.events_table))
+        "SELECT notification_id, originator_id, originator_version, topic, state FROM {} e"
+        " WHERE notification_id > %s AND notification_id <= %s AND {}EXISTS"
+        " (SELECT 1 FROM pg_temp.share_ids s WHERE s.id = e.originator_id)"
+    ).format(sql.Identifier(rebuild_pass.events_table), sql.SQL("NOT " if k == 0 else ""))
     if topics:
         query += sql.SQL(" AND topic = ANY(%s)")
     query += sql.SQL(" ORDER BY notification_id LIMIT %s")
     after, applied = rebuild_pass.position or 0, 0
-    share = share_of.get
+    began = time.perf_counter()
     with rebuild_pass._connect() as conn:
         conn.execute("SET synchronous_commit = off")  # the copies are thrown away if the rebuild dies
+        conn.execute("CREATE TEMP TABLE share_ids (id uuid PRIMARY KEY)")
+        with conn.cursor() as curs, curs.copy("COPY share_ids (id) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["uuid"])
+            for originator_id, share in share_of.items():
+                if (share == k) if k else share:
+                    copy.write_row((originator_id,))
+        conn.execute("ANALYZE share_ids")
         while after < head:
+            read_from = time.perf_counter()
             params: list[Any] = [after, head, *([topics] if topics else []), rebuild_pass.batch]
-            with conn.cursor(row_factory=tuple_row, binary=True) as curs:
-                rows = curs.execute(query, params, prepare=True).fetchall()
-            if not rows:
+            with conn.cursor(row_factory=stored_rows, binary=True) as curs:
+                page = curs.execute(query, params, prepare=True).fetchall()
+            if not page:
                 break
-            after = rows[-1][0]
-            page = [Notification(id=i, originator_id=o, originator_version=v, topic=t, state=s)
-                    for i, o, v, t, s in rows if share(o, 0) == k]  # fmt: skip
-            del rows
+            after = page[-1].id
+            result.read_s += time.perf_counter() - read_from
             if page:
                 started = time.perf_counter()
                 events = decode(app.name, app.mapper, page)
@@ -256,7 +306,6 @@ def _apply_share(
                         part.apply_share(conn, curs, page, events, result)
                 del events
                 applied += len(page)
-            gc.collect(0)
             _send(write_end, {"progress": applied, "position": after})
         for part in parts:
             started = time.perf_counter()
@@ -264,6 +313,7 @@ def _apply_share(
             with conn.transaction(), conn.cursor() as curs:
                 part.applier.fold.release(curs)
             result.apply_s[part.name] = result.apply_s.get(part.name, 0.0) + time.perf_counter() - started
+    result.seconds = time.perf_counter() - began
     return result
 
 

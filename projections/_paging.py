@@ -12,16 +12,17 @@ part a nested transaction (a savepoint) of the one transaction of the page.
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Sequence
-from contextlib import ExitStack, nullcontext
-from typing import Any
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager, nullcontext
+from typing import Any, NamedTuple
 
 import psycopg
 from eventsourcing.persistence import Mapper, Notification, Tracking
 from psycopg import sql
 from psycopg.pq import TransactionStatus
-from psycopg.rows import DictRow, tuple_row
+from psycopg.rows import DictRow
 
 from projections._common import TrackedView
 from projections._fold import Fold
@@ -30,6 +31,7 @@ log = logging.getLogger("chatassist.projections")
 Decoded = tuple[Any, Tracking]  # a domain event and the tracking of its notification
 LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
 IDLE, INERROR = TransactionStatus.IDLE, TransactionStatus.INERROR
+_new = object.__new__
 
 
 class ProjectionStopped(Exception):
@@ -63,6 +65,22 @@ def describe(notification: Notification) -> str:
     )
 
 
+class StoredRow(NamedTuple):
+    """A stored event as a page reads it: the fields of the library's ``Notification`` that the mapper and the
+    appliers read, as a tuple (built by PostgreSQL's row decoding in C: a third of the cost of a ``Notification``)."""
+
+    id: int
+    originator_id: Any
+    originator_version: int
+    topic: str
+    state: bytes
+
+
+def stored_rows(cursor: Any) -> Any:
+    """A psycopg row factory of ``StoredRow`` (the query's columns in its order)."""
+    return StoredRow._make
+
+
 def read_page(
     conn: psycopg.Connection[Any],
     events_table: str,
@@ -71,12 +89,12 @@ def read_page(
     limit: int,
     *,
     until: int | None = None,
-) -> list[Notification]:
+) -> list[StoredRow]:
     """The next ``limit`` notifications after position ``after`` among ``topics`` (all topics when empty), up to
     position ``until`` if given.
 
-    Rows come as tuples in PostgreSQL's binary format: ``state`` arrives as the stored bytes (no hex to decode) and
-    ``originator_id`` as a UUID.
+    Rows come as ``StoredRow`` tuples in PostgreSQL's binary format: ``state`` arrives as the stored bytes (no hex
+    to decode) and ``originator_id`` as a UUID.
     """
     query = sql.SQL(
         "SELECT notification_id, originator_id, originator_version, topic, state FROM {} WHERE notification_id > %s"
@@ -88,16 +106,41 @@ def read_page(
     if topics:
         query += sql.SQL(" AND topic = ANY(%s)")
         params.append(list(topics))
-    with conn.cursor(row_factory=tuple_row, binary=True) as curs:
+    with conn.cursor(row_factory=stored_rows, binary=True) as curs:
         curs.execute(query + sql.SQL(" ORDER BY notification_id LIMIT %s"), [*params, limit], prepare=True)
-        rows = curs.fetchall()
-    return [Notification(id=i, originator_id=o, originator_version=v, topic=t, state=s) for i, o, v, t, s in rows]
+        return curs.fetchall()
 
 
-def decode(app_name: str, mapper: Mapper[Any], notifications: Sequence[Notification]) -> list[Decoded]:
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused in the block (a rebuild's pages; the caller collects the youngest
+    generation after each page).
+
+    A rebuild allocates a few dozen objects per event and holds millions of rows: left on, the collector walks every
+    object held again and again (measured: 48.5 s instead of 72.7 s for a rebuild of all on 1M events without it).
+    The events and rows have no reference cycles; what a page creates in cycles is collected after the page."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def decode(app_name: str, mapper: Mapper[Any], notifications: Sequence[Notification | StoredRow]) -> list[Decoded]:
     """Each notification's domain event with its tracking, in order."""
     to_domain_event = mapper.to_domain_event
-    return [(to_domain_event(n), Tracking(app_name, n.id)) for n in notifications]
+    return [(to_domain_event(n), _tracking(app_name, n.id)) for n in notifications]  # type: ignore[arg-type]
+
+
+def _tracking(application_name: str, notification_id: int) -> Tracking:
+    """``Tracking(application_name, notification_id)``, equal and alike, built without the frozen dataclass's
+    ``__init__`` (0.76 µs per event of a rebuild: its ``object.__setattr__`` per field)."""
+    tracking = _new(Tracking)
+    fields = tracking.__dict__
+    fields["application_name"], fields["notification_id"] = application_name, notification_id
+    return tracking
 
 
 class PageApplier:
