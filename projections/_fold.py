@@ -152,8 +152,11 @@ class Rows:
             return
         if self.complete and not self.written:
             self.written = True
-            rows = self.rows
-            copy_rows(curs, self.table, self.columns, map(self.values, map(rows.__getitem__, self.dirty)))
+            # every row held was inserted since the table was empty, so every one is to be written (in the order
+            # they were inserted, without looking their keys up again)
+            held = [row for row in self.rows.values() if row is not None]
+            assert len(held) == len(self.dirty), f"{self.table}: a row held that was not written"
+            copy_rows(curs, self.table, self.columns, map(self.values, held))
             self.dirty.clear()
             return
         if len(self.dirty) <= SMALL:
