@@ -18,6 +18,7 @@ each live tracking row to its rebuilt position. Each live runner's next page see
 from it, on the new tables. The old tables are dropped after the commit. A rebuild that fails drops its copies (the
 live tables are untouched); one that dies is started again from 0. Figures: docs/performance.md.
 """
+
 from __future__ import annotations
 
 import gc
