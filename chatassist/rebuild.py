@@ -306,6 +306,7 @@ class Rebuild:
         assert self.applier is not None
         started = time.perf_counter()
         self.applier.fold_page(conn, curs, events)
+        result.last[self.name] = events[-1][1].notification_id
         result.apply_s[self.name] = result.apply_s.get(self.name, 0.0) + time.perf_counter() - started
         result.done[self.name] = result.done.get(self.name, 0) + len(events)
 

@@ -69,6 +69,7 @@ class ShareResult:
     apply_s: dict[str, float] = field(default_factory=dict)
     decoded: int = 0
     decode_s: float = 0.0
+    last: dict[str, int] = field(default_factory=dict)  # per projection, the position of its last event applied
     read_s: float = 0.0  # reading the pages and keeping the share's events
     seconds: float = 0.0  # the share process's whole run
 
@@ -150,7 +151,8 @@ def run(
     head: int,
 ) -> None:
     """Apply every page up to ``head`` to the folded parts, a share of the workspaces per process, and the other
-    parts here; then the folded parts are at ``head`` with their rows written (SharesFailed if a share failed)."""
+    parts here; then the folded parts are at their last event up to ``head``, with their rows written (SharesFailed
+    if a share failed)."""
     folded = [p for p in rebuild_pass.parts if p.applier is not None and p.applier.fold is not None]
     others = [p for p in rebuild_pass.parts if p not in folded]
     topics = list(dict.fromkeys(t for p in folded for t in p.topics)) if all(p.topics for p in folded) else []
@@ -181,8 +183,10 @@ def run(
     for part in folded:
         part.done = sum(r.done.get(part.name, 0) for r in results)
         part.apply_s = sum(r.apply_s.get(part.name, 0.0) for r in results)
-        part.position = head
-        part.record_build_position(conn, head)
+        lasts = [r.last[part.name] for r in results if part.name in r.last]
+        part.position = max(lasts) if lasts else None  # as one process would have it: its last event's
+        if part.position is not None:
+            part.record_build_position(conn, part.position)
         assert part.applier is not None and part.applier.fold is not None
         part.applier.fold.holding = 0  # the shares wrote the rows; this process holds none
         for table in part.applier.fold.tables:

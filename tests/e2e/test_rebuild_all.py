@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import threading
 import uuid
 from typing import Any, ClassVar
@@ -16,6 +17,7 @@ import pytest
 from eventsourcing.utils import get_topic
 from psycopg.rows import dict_row
 
+from chatassist import rebuild_shares
 from chatassist.bootstrap import PROJECTIONS, Container
 from chatassist.cli import main
 from chatassist.rebuild import RebuildRefused, rebuild, rebuild_all
@@ -310,3 +312,46 @@ def test_a_projection_that_fails_mid_pass_leaves_every_live_table_untouched_and_
         assert rebuild(own, "usage", stream=io.StringIO()).position is not None
         with pytest.raises(RebuildRefused, match="unknown projection 'strict'"):
             rebuild(own, "strict")
+
+
+# --- share processes -------------------------------------------------------------------------------------------
+
+
+def test_share_processes_give_the_rows_of_one_process_and_one_that_dies_makes_the_pass_start_over(
+    own: Container, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with psycopg.connect(own.database_url, autocommit=True) as conn:
+        # Given three workspaces with conversations (one with a handoff), rebuilt in one process
+        for n in range(3):
+            workspace_id = create_ws.execute(own.app, create_ws.CreateWorkspace(f"Share {n} Inc")).workspace_id
+            for i in range(2 + n):
+                a_turn(own, workspace_id, f"Question {i} of {n}?")
+        a_handoff(own, workspace_id)
+        tables = every_table(conn)
+        alone = rebuild_all(own, batch=4, stream=io.StringIO(), workers=1)
+        assert alone.processes == 1
+        reference, tracked = dump_all(conn, tables), positions(own)
+        assert all(any(rows.values()) for name, rows in reference.items() if name != "audit")
+        caplog.set_level(logging.WARNING, logger="chatassist.projections")
+        # When they are rebuilt by two share processes, each holding at most 3 rows (then writing page by page)
+        shared = rebuild_all(own, batch=4, stream=io.StringIO(), workers=2, hold=3)
+        # I expect the same rows and positions, from two processes, and nothing started over
+        assert shared.processes == 2 and len(shared.shares) == 2
+        assert sum(s.decoded for s in shared.shares) >= alone.events - 10  # the audit log's own events aside
+        assert dump_all(conn, tables) == reference and positions(own) == tracked
+        assert not [m for m in caplog.messages if "starting over" in m] and leftovers(conn) == []
+        # When the second share's process dies on its way (no message, exit status 3)
+        apply_share = rebuild_shares._apply_share
+
+        def dies_in_share_1(rebuild_pass: Any, parts: Any, topics: Any, share_of: Any, k: int, *rest: Any) -> Any:
+            if k == 1:
+                os._exit(3)
+            return apply_share(rebuild_pass, parts, topics, share_of, k, *rest)
+
+        monkeypatch.setattr(rebuild_shares, "_apply_share", dies_in_share_1)
+        again = rebuild_all(own, batch=4, stream=io.StringIO(), workers=2)
+        # I expect the pass started over in one process, with the same rows, and nothing left behind
+        started_over = [m for m in caplog.messages if "starting over in one process" in m]
+        assert len(started_over) == 1 and "share 1: its process ended with status 3" in started_over[0]
+        assert again.processes == 1 and again.position == alone.position
+        assert dump_all(conn, tables) == reference and positions(own) == tracked and leftovers(conn) == []
