@@ -1,7 +1,7 @@
 """Benchmark: rebuild every projection from N events, in store events per second and per projection.
 
     .venv/bin/python -m bench.rebuild --events 1000000 [--batch 10000] [--each] [--verify] [--only NAME ...]
-        [--repeat N] [--profile FILE]
+        [--repeat N] [--profile FILE] [--workers N] [--hold ROWS] [--database-url URL]
 
 On a throwaway database of the PostgreSQL server in CHATASSIST_TEST_DATABASE_URL (default
 postgresql://postgres@127.0.0.1:5432/postgres): writes N realistic events (bench/events.py: aggregates through the
@@ -10,7 +10,11 @@ app, saved in bulk), then runs the code of `chatassist projections rebuild --all
 rebuilt one after the other instead (one pass each, as `rebuild NAME` does). --repeat N rebuilds N times on the
 same store and shows the fastest (every run's seconds listed). With --verify, the live projections are first run
 to the head through their SQL handlers only, and each table's checksum after the (last) rebuild is compared with
-the incremental run's. --profile FILE writes a cProfile of the rebuilds (not of the fill).
+the incremental run's. --profile FILE writes a cProfile of the rebuilds (not of the fill). --workers and --hold
+are `rebuild_all`'s (share processes, default one per CPU; rows a fold holds across pages, 0 for page by page).
+--database-url rebuilds the store of an existing database (the 1M store `bench.dashboards` keeps) instead of
+writing a throwaway one; its live tables are swapped for the rebuilt ones, as `chatassist projections rebuild`
+does.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import json
 import os
 import sys
 import time
+from contextlib import nullcontext
 from typing import Any
 
 import psycopg
@@ -28,7 +33,7 @@ import psycopg
 from bench.events import fill
 from chatassist.bootstrap import PROJECTIONS, Container, bootstrap
 from chatassist.projection_runner import PagedRunner
-from chatassist.rebuild import BATCH, RebuildResult, rebuild, rebuild_all
+from chatassist.rebuild import BATCH, HOLD_ROWS, RebuildResult, rebuild, rebuild_all
 from chatassist.settings import Settings
 from tests.support.services import throwaway_database
 
@@ -58,10 +63,20 @@ def _rebuild(container: Container, args: argparse.Namespace) -> tuple[list[dict[
     """Rebuild as asked; the per-projection rows, the wall time and the pass's own figures."""
     started = time.monotonic()
     if args.each:
-        rows = [_row(rebuild(container, name, batch=args.batch)) for name in args.only]
+        rows = [
+            _row(rebuild(container, name, batch=args.batch, hold=args.hold, workers=args.workers)) for name in args.only
+        ]
         return rows, time.monotonic() - started, {}
-    done = rebuild_all(container, args.only, batch=args.batch)
-    figures = {"events_read": done.events, "decode_seconds": done.decode_seconds}
+    done = rebuild_all(container, args.only, batch=args.batch, hold=args.hold, workers=args.workers)
+    figures = {
+        "events_read": done.events,
+        "decode_seconds": done.decode_seconds,
+        "processes": done.processes,
+        "shares": [
+            {k: round(v, 2) if isinstance(v, float) else v for k, v in vars(s).items() if k not in ("done", "last")}
+            for s in done.shares
+        ],
+    }
     return [_row(r) for r in done.results], time.monotonic() - started, {**figures, "phases": done.phases}
 
 
@@ -75,16 +90,25 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=list(PROJECTIONS))
     parser.add_argument("--repeat", type=int, default=1, help="rebuild this many times on the same store (best shown)")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the rebuild to FILE")
+    parser.add_argument("--workers", type=int, default=None, help="share processes (default: one per CPU, at most 4)")
+    parser.add_argument("--hold", type=int, default=HOLD_ROWS, help="rows a fold may hold across pages (0: none)")
+    parser.add_argument(
+        "--database-url",
+        help="rebuild the store of this database (kept, e.g. bench.dashboards's) instead of writing a throwaway one",
+    )
     args = parser.parse_args()
     server = os.environ.get("CHATASSIST_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     redis_url = os.environ.get("CHATASSIST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    with throwaway_database(server) as database_url:
+    with nullcontext(args.database_url) if args.database_url else throwaway_database(server) as database_url:
         container = bootstrap(Settings(database_url=database_url, redis_url=redis_url, data_dir="/tmp/ca-bench"))
         try:
             started = time.monotonic()
-            written = fill(container.app, args.events)
-            fill_s = time.monotonic() - started
-            print(f"wrote {written:,} events in {fill_s:.1f} s ({written / fill_s:,.0f} events/s)", file=sys.stderr)
+            if args.database_url:  # the store as it is
+                written = container.last_position(()) or 0
+            else:
+                written = fill(container.app, args.events)
+                fill_s = time.monotonic() - started
+                print(f"wrote {written:,} events in {fill_s:.1f} s ({written / fill_s:,.0f} events/s)", file=sys.stderr)
             tables = [t for name in args.only for t in _tables(database_url, PROJECTIONS[name][1].prefix)]
             before: dict[str, str] = {}
             if args.verify:  # the incremental run through the projections' SQL handlers, one page at a time
