@@ -296,13 +296,9 @@ class Rebuild:
         result: rebuild_shares.ShareResult,
     ) -> None:
         """Fold this projection's events of a share's page (in the share's transaction; no position recorded)."""
-        if self.topics:
-            topics = self.topic_set
-            mine = [i for i, n in enumerate(page) if n.topic in topics]
-            if not mine:
-                return
-            if len(mine) < len(page):
-                events = [events[i] for i in mine]
+        page, events = self._mine(page, events)
+        if not events:
+            return
         assert self.applier is not None
         started = time.perf_counter()
         self.applier.fold_page(conn, curs, events)
@@ -378,15 +374,23 @@ class Rebuild:
 
     # --- applying -----------------------------------------------------------------------------------------------
 
+    def _mine(
+        self, page: Sequence[Notification], events: Sequence[Decoded]
+    ) -> tuple[Sequence[Notification], Sequence[Decoded]]:
+        """The notifications of ``page`` among this projection's topics, and their events."""
+        if not self.topics:
+            return page, events
+        topics = self.topic_set
+        mine = [i for i, n in enumerate(page) if n.topic in topics]
+        if len(mine) == len(page):
+            return page, events
+        return [page[i] for i in mine], [events[i] for i in mine]
+
     def apply(self, conn: psycopg.Connection[Any], page: Sequence[Notification], events: Sequence[Decoded]) -> None:
         """Apply this projection's events of a decoded page (in the pass's transaction of the page)."""
-        if self.topics:
-            topics = self.topic_set
-            mine = [i for i, n in enumerate(page) if n.topic in topics]
-            if not mine:
-                return
-            if len(mine) < len(page):
-                page, events = [page[i] for i in mine], [events[i] for i in mine]
+        page, events = self._mine(page, events)
+        if not events:
+            return
         assert self.applier is not None
         started = time.perf_counter()
         self.applier.apply(conn, page, self.position, events)

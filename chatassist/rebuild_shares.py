@@ -72,6 +72,7 @@ class ShareResult:
     last: dict[str, int] = field(default_factory=dict)  # per projection, the position of its last event applied
     read_s: float = 0.0  # reading the pages and keeping the share's events
     seconds: float = 0.0  # the share process's whole run
+    max_rss_mb: float = 0.0  # its peak resident memory (what it inherited and touched included)
 
 
 def plan(conn: psycopg.Connection[Any], events_table: str, rebuild_pass: RebuildPass, shares: int) -> dict[UUID, int]:
@@ -163,7 +164,7 @@ def run(
             pid = os.fork()
             if pid == 0:  # the share process
                 os.close(read_end)
-                _share(rebuild_pass, folded, topics, share_of, k, head, write_end)
+                _share(ShareJob(rebuild_pass, folded, topics, share_of, k, head, write_end))
             os.close(write_end)
             children[pid] = (k, read_end)
         if others:
@@ -236,39 +237,46 @@ def _wait(children: dict[int, tuple[int, int]], progress: Progress, done_before:
     return [results[k] for k in sorted(results)]
 
 
-def _share(
-    rebuild_pass: RebuildPass,
-    parts: Sequence[Rebuild],
-    topics: list[str],
-    share_of: dict[UUID, int],
-    k: int,
-    head: int,
-    write_end: int,
-) -> None:
+@dataclass(frozen=True)
+class ShareJob:
+    """What a share process applies: share ``k`` of ``share_of`` for ``parts`` (their ``topics``) up to ``head``,
+    reporting on the pipe ``write_end``."""
+
+    rebuild_pass: RebuildPass
+    parts: Sequence[Rebuild]
+    topics: list[str]
+    share_of: dict[UUID, int]
+    k: int
+    head: int
+    write_end: int
+
+
+def _share(job: ShareJob) -> None:
     """The share process: never returns."""
     status = 1
     try:
         gc.disable()  # see collector_paused; the process ends with the pass (what a page leaves in cycles is small)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        result = _apply_share(rebuild_pass, parts, topics, share_of, k, head, write_end)
-        _send(write_end, dataclasses.asdict(result))
+        result = _apply_share(job)
+        _send(job.write_end, dataclasses.asdict(result))
         status = 0
     except BaseException as err:
         with contextlib.suppress(BaseException):
-            _send(write_end, {"error": f"{err!r}", "trace": traceback.format_exc(limit=8)})
+            _send(job.write_end, {"error": f"{err!r}", "trace": traceback.format_exc(limit=8)})
     finally:
         os._exit(status)
 
 
-def _apply_share(
-    rebuild_pass: RebuildPass,
-    parts: Sequence[Rebuild],
-    topics: list[str],
-    share_of: dict[UUID, int],
-    k: int,
-    head: int,
-    write_end: int,
-) -> ShareResult:
+def _apply_share(job: ShareJob) -> ShareResult:
+    rebuild_pass, parts, topics, share_of, k, head, write_end = (
+        job.rebuild_pass,
+        job.parts,
+        job.topics,
+        job.share_of,
+        job.k,
+        job.head,
+        job.write_end,
+    )
     result = ShareResult()
     app = rebuild_pass.container.app
     # share k's aggregates are those in its table of ids; share 0's, those in no other share's
@@ -318,6 +326,9 @@ def _apply_share(
                 part.applier.fold.release(curs)
             result.apply_s[part.name] = result.apply_s.get(part.name, 0.0) + time.perf_counter() - started
     result.seconds = time.perf_counter() - began
+    import resource  # Unix only, as fork is
+
+    result.max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     return result
 
 

@@ -343,10 +343,10 @@ def test_share_processes_give_the_rows_of_one_process_and_one_that_dies_makes_th
         # When the second share's process dies on its way (no message, exit status 3)
         apply_share = rebuild_shares._apply_share
 
-        def dies_in_share_1(rebuild_pass: Any, parts: Any, topics: Any, share_of: Any, k: int, *rest: Any) -> Any:
-            if k == 1:
+        def dies_in_share_1(job: rebuild_shares.ShareJob) -> Any:
+            if job.k == 1:
                 os._exit(3)
-            return apply_share(rebuild_pass, parts, topics, share_of, k, *rest)
+            return apply_share(job)
 
         monkeypatch.setattr(rebuild_shares, "_apply_share", dies_in_share_1)
         again = rebuild_all(own, batch=4, stream=io.StringIO(), workers=2)
