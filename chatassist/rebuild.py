@@ -250,7 +250,7 @@ class Rebuild:
         A fold that holds its rows writes each row once, by COPY: its copies are logged tables from the start (their
         rows are written to the WAL as they are COPYed in, by the processes applying the pages). Rows written page by
         page are upserted again and again: those copies are UNLOGGED, and made LOGGED at the head (one rewrite)."""
-        self.unlogged = not (self.fold and getattr(self.projection_class, "fold", None) is not None and self.hold > 0)
+        self.unlogged = not self.holds()
         for t in self.tables:
             copy = BUILD + t.name
             conn.execute(
@@ -273,9 +273,9 @@ class Rebuild:
         if self.applier.fold is not None and self.hold > 0:
             self.applier.fold.hold(self.hold)
 
-    def has_fold(self) -> bool:
-        """Its pages are folded (its projection has a fold, and the rebuild uses it)."""
-        return self.applier is not None and self.applier.fold is not None
+    def holds(self) -> bool:
+        """Its fold holds its rows across pages (its projection has a fold, the rebuild uses it, and may hold)."""
+        return self.fold and getattr(self.projection_class, "fold", None) is not None and self.hold > 0
 
     def record_build_position(self, conn: psycopg.Connection[Any], position: int) -> None:
         """Set the build tracking row to ``position`` (the shares applied every event up to it)."""
@@ -528,6 +528,10 @@ class RebuildPass:
             )
         return lines
 
+    def _plan(self) -> dict[Any, int]:
+        with self._connect() as conn:
+            return rebuild_shares.plan(conn, self.events_table, self, self.workers)
+
     def _drop_copies(self, conn: psycopg.Connection[Any]) -> None:
         if conn.closed or conn.broken:  # the connection died: drop them on a new one
             with self._connect() as fresh:
@@ -537,16 +541,17 @@ class RebuildPass:
             part.drop(conn, BUILD)
 
     def _build_and_swap(self, conn: psycopg.Connection[Any]) -> Progress:
-        with self._phase("copies"):
-            for part in self.parts:
-                part.create_copies(conn)
-            conn.execute("SET synchronous_commit = off")  # the copies are thrown away if this process dies
-            total, head = self._count(conn)
-        progress = Progress(self.label, total, head or 0, self.stream)
-        share_of = {}
-        if self.workers > 1 and head is not None and any(p.hold and p.has_fold() for p in self.parts):
+        with ThreadPoolExecutor(1, thread_name_prefix="rebuild-plan") as pool:
+            # the shares are planned on a connection of their own while the copies are created
+            planned = pool.submit(self._plan) if self.workers > 1 and any(p.holds() for p in self.parts) else None
+            with self._phase("copies"):
+                for part in self.parts:
+                    part.create_copies(conn)
+                conn.execute("SET synchronous_commit = off")  # the copies are thrown away if this process dies
+                total, head = self._count(conn)
             with self._phase("plan_shares"):
-                share_of = rebuild_shares.plan(conn, self.events_table, self, self.workers)
+                share_of = planned.result() if planned is not None and head is not None else {}
+        progress = Progress(self.label, total, head or 0, self.stream)
         with self._phase("pages"):
             if share_of:
                 assert head is not None

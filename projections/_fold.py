@@ -338,6 +338,9 @@ class Fold:
         """Apply ``events`` in order: runs of events with a handler folded, the others through ``fallback`` (and a
         run of fewer than FOLD_FROM events too: its statements in one pipelined round trip cost less than reading
         the rows, then writing them)."""
+        if {type(event) for event, _ in events} <= self.handlers.keys() and (self.holding or len(events) >= FOLD_FROM):
+            self._fold(curs, events)  # one run (the common case, found without walking the runs in Python)
+            return
         start = 0
         while start < len(events):
             folded = type(events[start][0]) in self.handlers
