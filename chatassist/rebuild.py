@@ -541,14 +541,15 @@ class RebuildPass:
             part.drop(conn, BUILD)
 
     def _build_and_swap(self, conn: psycopg.Connection[Any]) -> Progress:
+        total, head = self._count(conn)
         with ThreadPoolExecutor(1, thread_name_prefix="rebuild-plan") as pool:
-            # the shares are planned on a connection of their own while the copies are created
+            # the shares are planned on a connection of their own while the copies are created; its snapshot is
+            # taken after the head was, so every conversation started up to the head is in the plan
             planned = pool.submit(self._plan) if self.workers > 1 and any(p.holds() for p in self.parts) else None
             with self._phase("copies"):
                 for part in self.parts:
                     part.create_copies(conn)
                 conn.execute("SET synchronous_commit = off")  # the copies are thrown away if this process dies
-                total, head = self._count(conn)
             with self._phase("plan_shares"):
                 share_of = planned.result() if planned is not None and head is not None else {}
         progress = Progress(self.label, total, head or 0, self.stream)

@@ -355,3 +355,48 @@ def test_share_processes_give_the_rows_of_one_process_and_one_that_dies_makes_th
         assert len(started_over) == 1 and "share 1: its process ended with status 3" in started_over[0]
         assert again.processes == 1 and again.position == alone.position
         assert dump_all(conn, tables) == reference and positions(own) == tracked and leftovers(conn) == []
+
+
+def test_share_processes_while_conversations_keep_coming_give_the_rows_of_one_process(
+    ws: uuid.UUID,
+    container: Container,
+    db: psycopg.Connection[Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given three workspaces with conversations, the live projections caught up
+    workspaces = [ws] + [
+        create_ws.execute(container.app, create_ws.CreateWorkspace(f"Busy {n} Inc")).workspace_id for n in range(2)
+    ]
+    for n, workspace_id in enumerate(workspaces):
+        for i in range(3):
+            a_turn(container, workspace_id, f"Earlier question {i} of {n}?")
+    container.wait_for_projections()
+    caplog.set_level(logging.WARNING, logger="chatassist.projections")
+    # When every projection is rebuilt by two share processes (5 events per page) while new conversations are
+    # started in every workspace, some of them after the pass counted its head and planned its shares
+    stop, written = threading.Event(), [0]
+
+    def keep_writing() -> None:  # a turn every 20 ms, at most 200 (the pass catches up with what it finds)
+        while not stop.is_set() and written[0] < 200:
+            a_turn(container, workspaces[written[0] % len(workspaces)], f"Question {written[0]} during the pass?")
+            written[0] += 1
+            stop.wait(0.02)
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        shared = rebuild_all(container, batch=5, stream=io.StringIO(), workers=2)
+    finally:
+        stop.set()
+        writer.join()
+    container.wait_for_projections()
+    # I expect the pass done by the share processes, nothing started over, the runners on from it
+    assert shared.processes == 2 and written[0] > 0
+    assert not [m for m in caplog.messages if "starting over" in m]
+    assert [r.error for r in container.runners] == [None] * len(container.runners)
+    tables = every_table(db)
+    after_shares = dump_all(db, tables)
+    # and the same rows as a rebuild in one process of the same store
+    rebuild_all(container, batch=50, stream=io.StringIO(), workers=1)
+    container.wait_for_projections()
+    assert dump_all(db, tables) == after_shares and leftovers(db) == []
