@@ -189,10 +189,7 @@ def run(
         if part.position is not None:
             part.record_build_position(conn, part.position)
         assert part.applier is not None and part.applier.fold is not None
-        part.applier.fold.holding = 0  # the shares wrote the rows; this process holds none
-        for table in part.applier.fold.tables:
-            if hasattr(table, "complete"):
-                table.complete, table.rows = False, {}
+        part.applier.fold.written_elsewhere()  # the shares wrote the rows; this process holds none
     rebuild_pass.decode_s += sum(r.decode_s for r in results)
     rebuild_pass.share_results = results
     rebuild_pass.position = head

@@ -308,6 +308,14 @@ class Fold:
                 table.complete, table.rows = False, {}
         self.holding = 0
 
+    def written_elsewhere(self) -> None:
+        """Other processes folded and wrote this fold's tables (a rebuild's shares): hold nothing, and fold page by
+        page from now on."""
+        for table in self.tables:
+            if isinstance(table, Rows):
+                table.complete, table.written, table.rows, table.dirty = False, True, {}, set()
+        self.holding = 0
+
     def reset(self) -> None:
         """Forget everything held (a page starts, or the last one rolled back); rows held across pages stay."""
         if self.holding:
