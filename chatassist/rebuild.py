@@ -47,6 +47,7 @@ from projections._paging import (
     HeldPageFailed,
     PageApplier,
     ProjectionStopped,
+    StoredRow,
     collector_paused,
     decode,
     describe,
@@ -270,7 +271,8 @@ class Rebuild:
         app = self.container.app
         self.applier = PageApplier(app.name, app.mapper, projection, self.build_view, fold=self.fold)
         self.position, self.done, self.apply_s = None, 0, 0.0
-        if self.applier.fold is not None and self.hold > 0:
+        if self.holds():
+            assert self.applier.fold is not None
             self.applier.fold.hold(self.hold)
 
     def holds(self) -> bool:
@@ -564,25 +566,24 @@ class RebuildPass:
             for part in self.parts:
                 part.release(conn)
         with self._phase("indexes"):
-            self._finish_copies()
+            self._finish_copies(conn)
         with self._phase("catch_up"):
             self._apply_to_head(conn, progress)
         with self._phase("swap"):
             self._swap(conn, progress)
         return progress
 
-    def _finish_copies(self) -> None:
+    def _finish_copies(self, conn: psycopg.Connection[Any]) -> None:
         """Every copy's indexes, SET LOGGED (of the UNLOGGED ones) and ANALYZE, the tables side by side on
         FINISH_CONNECTIONS connections (PostgreSQL does the work: one server process per connection), the largest
         tables first."""
-        with self._connect() as conn:
-            sizes = {
-                r["relname"]: r["size"]
-                for r in conn.execute(
-                    "SELECT relname, pg_table_size(oid) AS size FROM pg_class WHERE relname = ANY(%s)",
-                    ([BUILD + t.name for part in self.parts for t in part.tables],),
-                )
-            }
+        sizes = {
+            r["relname"]: r["size"]
+            for r in conn.execute(
+                "SELECT relname, pg_table_size(oid) AS size FROM pg_class WHERE relname = ANY(%s)",
+                ([BUILD + t.name for part in self.parts for t in part.tables],),
+            )
+        }
         jobs = sorted(
             ((part, t) for part in self.parts for t in part.tables), key=lambda job: -sizes.get(BUILD + job[1].name, 0)
         )
@@ -615,7 +616,7 @@ class RebuildPass:
     def _apply_to_head(self, conn: psycopg.Connection[Any], progress: Progress) -> None:
         """Apply pages until a page comes back short (the head as of that read)."""
         with collector_paused():
-            for n, (page, events) in enumerate(self._pages(conn), 1):
+            for n, (page, events) in enumerate(self._pages(conn, self.topics, self.position), 1):
                 with conn.transaction():
                     for part in self.parts:
                         part.apply(conn, page, events)
@@ -639,16 +640,10 @@ class RebuildPass:
                         part.apply(conn, page, events)
 
     def _pages(
-        self,
-        conn: psycopg.Connection[Any],
-        topics: Sequence[str] | None = None,
-        after: int | None = None,
-        until: int | None = None,
-    ) -> Iterator[tuple[list[Notification], list[Decoded]]]:
-        """The pages after ``after`` (default: the pass's position) up to the head (or ``until``), of ``topics``
-        (default: the pass's), each with its events decoded once."""
-        after = self.position if after is None and topics is None else after
-        topics = self.topics if topics is None else topics
+        self, conn: psycopg.Connection[Any], topics: Sequence[str], after: int | None, until: int | None = None
+    ) -> Iterator[tuple[list[StoredRow], list[Decoded]]]:
+        """The pages of ``topics`` after ``after`` up to the head (or ``until``), each with its events decoded
+        once."""
         while True:
             page = read_page(conn, self.events_table, after, topics, self.batch, until=until)
             if page:

@@ -39,15 +39,13 @@ from uuid import UUID
 
 import msgspec
 import psycopg
-from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 from psycopg import sql
-from psycopg.rows import tuple_row
 
 from domain.app_settings import app_settings_id
 from domain.conversation import Conversation
 from domain.workspace import Workspace
-from projections._paging import collector_paused, decode, stored_rows
+from projections._paging import StoredRow, collector_paused, decode, read_page, stored_rows
 
 if TYPE_CHECKING:
     from chatassist.progress import Progress
@@ -84,15 +82,14 @@ def plan(conn: psycopg.Connection[Any], events_table: str, rebuild_pass: Rebuild
     ).format(sql.Identifier(events_table))
     conversations: dict[UUID, list[UUID]] = defaultdict(list)
     workspace_of = _workspace_reader(app.mapper)
-    with conn.cursor(row_factory=tuple_row, binary=True) as curs, collector_paused():
+    with conn.cursor(row_factory=stored_rows, binary=True) as curs, collector_paused():
         curs.execute(query, [[STARTED, CREATED]])
         while rows := curs.fetchmany(10_000):
-            for i, o, v, t, s in rows:
-                if t == CREATED:
-                    conversations[o]  # a workspace with no conversation yet
+            for row in rows:
+                if row.topic == CREATED:
+                    conversations[row.originator_id]  # a workspace with no conversation yet
                 else:
-                    notification = Notification(id=i, originator_id=o, originator_version=v, topic=t, state=s)
-                    conversations[workspace_of(notification)].append(o)
+                    conversations[workspace_of(row)].append(row.originator_id)
     if len(conversations) < 2:
         return {}
     loads = [0] * shares
@@ -125,7 +122,7 @@ def _workspace_reader(mapper: Any) -> Any:
     read = msgspec.json.Decoder(_StartedState).decode
     cipher, compressor = mapper.cipher, mapper.compressor
 
-    def workspace_of(notification: Notification) -> UUID:
+    def workspace_of(notification: StoredRow) -> UUID:
         try:
             state = notification.state
             if cipher:
@@ -154,7 +151,7 @@ def run(
     """Apply every page up to ``head`` to the folded parts, a share of the workspaces per process, and the other
     parts here; then the folded parts are at their last event up to ``head``, with their rows written (SharesFailed
     if a share failed)."""
-    folded = [p for p in rebuild_pass.parts if p.applier is not None and p.applier.fold is not None]
+    folded = [p for p in rebuild_pass.parts if p.holds()]
     others = [p for p in rebuild_pass.parts if p not in folded]
     topics = list(dict.fromkeys(t for p in folded for t in p.topics)) if all(p.topics for p in folded) else []
     children: dict[int, tuple[int, int]] = {}  # pid -> (share, read end of its pipe)
@@ -265,26 +262,12 @@ def _share(job: ShareJob) -> None:
 
 
 def _apply_share(job: ShareJob) -> ShareResult:
-    rebuild_pass, parts, topics, share_of, k, head, write_end = (
-        job.rebuild_pass,
-        job.parts,
-        job.topics,
-        job.share_of,
-        job.k,
-        job.head,
-        job.write_end,
-    )
-    result = ShareResult()
-    app = rebuild_pass.container.app
+    rebuild_pass = job.rebuild_pass
+    result, app = ShareResult(), rebuild_pass.container.app
     # share k's aggregates are those in its table of ids; share 0's, those in no other share's
-    query = sql.SQL(
-        "SELECT notification_id, originator_id, originator_version, topic, state FROM {} e"
-        " WHERE notification_id > %s AND notification_id <= %s AND {}EXISTS"
-        " (SELECT 1 FROM pg_temp.share_ids s WHERE s.id = e.originator_id)"
-    ).format(sql.Identifier(rebuild_pass.events_table), sql.SQL("NOT " if k == 0 else ""))
-    if topics:
-        query += sql.SQL(" AND topic = ANY(%s)")
-    query += sql.SQL(" ORDER BY notification_id LIMIT %s")
+    mine = sql.SQL("{}EXISTS (SELECT 1 FROM pg_temp.share_ids s WHERE s.id = e.originator_id)").format(
+        sql.SQL("NOT " if job.k == 0 else "")
+    )
     after, applied = rebuild_pass.position or 0, 0
     began = time.perf_counter()
     with rebuild_pass._connect() as conn:
@@ -292,35 +275,32 @@ def _apply_share(job: ShareJob) -> ShareResult:
         conn.execute("CREATE TEMP TABLE share_ids (id uuid PRIMARY KEY)")
         with conn.cursor() as curs, curs.copy("COPY share_ids (id) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(["uuid"])
-            for originator_id, share in share_of.items():
-                if (share == k) if k else share:
+            for originator_id, share in job.share_of.items():
+                if (share == job.k) if job.k else share:
                     copy.write_row((originator_id,))
         conn.execute("ANALYZE share_ids")
-        while after < head:
+        while after < job.head:
             read_from = time.perf_counter()
-            params: list[Any] = [after, head, *([topics] if topics else []), rebuild_pass.batch]
-            with conn.cursor(row_factory=stored_rows, binary=True) as curs:
-                page = curs.execute(query, params, prepare=True).fetchall()
+            page = read_page(
+                conn, rebuild_pass.events_table, after, job.topics, rebuild_pass.batch, until=job.head, where=mine
+            )
+            result.read_s += time.perf_counter() - read_from
             if not page:
                 break
             after = page[-1].id
-            result.read_s += time.perf_counter() - read_from
-            if page:
-                started = time.perf_counter()
-                events = decode(app.name, app.mapper, page)
-                result.decode_s += time.perf_counter() - started
-                result.decoded += len(page)
-                with conn.transaction(), conn.cursor() as curs:
-                    for part in parts:
-                        part.apply_share(conn, curs, page, events, result)
-                del events
-                applied += len(page)
-            _send(write_end, {"progress": applied, "position": after})
-        for part in parts:
             started = time.perf_counter()
-            assert part.applier is not None and part.applier.fold is not None
+            events = decode(app.name, app.mapper, page)
+            result.decode_s += time.perf_counter() - started
+            result.decoded += len(page)
             with conn.transaction(), conn.cursor() as curs:
-                part.applier.fold.release(curs)
+                for part in job.parts:
+                    part.apply_share(conn, curs, page, events, result)
+            del events
+            applied += len(page)
+            _send(job.write_end, {"progress": applied, "position": after})
+        for part in job.parts:
+            started = time.perf_counter()
+            part.release(conn)
             result.apply_s[part.name] = result.apply_s.get(part.name, 0.0) + time.perf_counter() - started
     result.seconds = time.perf_counter() - began
     import resource  # Unix only, as fork is

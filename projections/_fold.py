@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import psycopg
 from eventsourcing.persistence import Tracking
 from psycopg import sql
-from psycopg.rows import DictRow, dict_row
+from psycopg.rows import DictRow, dict_row, tuple_row
 from psycopg.types.json import Jsonb
 
 from projections._common import TrackedView
@@ -66,23 +66,19 @@ class Rows:
         self.unique_types = dict(unique or {})
         self.dirty: set[tuple[Any, ...]] = set()
         self._upserts: dict[int, bytes] = {}
-        # the rows held are every row of the table (a rebuild's empty copy, held): a key not held has none
+        # the rows held are every row of the table (a rebuild's empty copy, held): a key not held has none, and
+        # nothing is read (``want`` is not called)
         self.complete = False
-        self.written = False  # a row has been written to the table (a held table's first flush is a plain COPY)
+        self.written = False  # rows were written to the table: it can no longer be held whole
 
     def want(self, key: tuple[Any, ...]) -> None:
-        """Load this row with the next page's reads (``reads``, ``take``); of a complete table, a row not held is
-        missing."""
+        """Load this row with the next page's reads (``reads``, ``take``)."""
         if key not in self.rows:
-            if self.complete:
-                self.rows[key] = None
-            else:
-                self.wanted.add(key)
+            self.wanted.add(key)
 
     def want_by(self, column: str, value: Any) -> None:
         """Load the row whose unique ``column`` is ``value`` (if there is one) with the next reads."""
-        if not self.complete:
-            self.wanted_by[column].add(value)
+        self.wanted_by[column].add(value)
 
     def find(self, column: str, value: Any) -> tuple[Any, ...] | None:
         """The key of the row held whose ``column`` is ``value`` (loaded by ``want_by`` or inserted), or None."""
@@ -150,7 +146,7 @@ class Rows:
         upsert from it; the first rows of a complete table (nothing in it yet) by one COPY straight into it."""
         if not self.dirty:
             return
-        if self.complete and not self.written:
+        if self.complete:  # its one flush, at the release: the table is empty
             self.written = True
             # every row held was inserted since the table was empty, so every one is to be written (in the order
             # they were inserted, without looking their keys up again)
@@ -252,13 +248,14 @@ def copy_rows(
     the CPU of text ones here (143,730 analytics rows: 0.88 against 1.92 s)."""
     key = (curs.connection.info.dbname, table)
     types = _COLUMN_TYPES.get(key)
-    if types is None:
-        found = curs.connection.execute(
-            "SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
-            " AND NOT attisdropped",
-            (table,),
-        ).fetchall()
-        types = _COLUMN_TYPES[key] = {_field(r, 0): _field(r, 1) for r in found}
+    if types is None:  # a table's columns do not change under a running process (a new schema is a new table)
+        with curs.connection.cursor(row_factory=tuple_row) as columns_of:
+            found = columns_of.execute(
+                "SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
+                " AND NOT attisdropped",
+                (table,),
+            ).fetchall()
+        types = _COLUMN_TYPES[key] = dict(found)
     names = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     target = into if into is not None else sql.Identifier(table)
     with curs.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(target, names)) as copy:
@@ -266,10 +263,6 @@ def copy_rows(
         write_row = copy.write_row
         for values in rows:
             write_row(values)
-
-
-def _field(row: Any, i: int) -> Any:
-    return row[i] if isinstance(row, tuple) else list(row.values())[i]
 
 
 def _adapt(value: Any) -> Any:

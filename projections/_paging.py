@@ -89,16 +89,19 @@ def read_page(
     limit: int,
     *,
     until: int | None = None,
+    where: sql.Composable | None = None,
 ) -> list[StoredRow]:
     """The next ``limit`` notifications after position ``after`` among ``topics`` (all topics when empty), up to
-    position ``until`` if given.
+    position ``until`` if given, and for which ``where`` holds (a condition on the events table, named ``e``).
 
     Rows come as ``StoredRow`` tuples in PostgreSQL's binary format: ``state`` arrives as the stored bytes (no hex
     to decode) and ``originator_id`` as a UUID.
     """
     query = sql.SQL(
-        "SELECT notification_id, originator_id, originator_version, topic, state FROM {} WHERE notification_id > %s"
+        "SELECT notification_id, originator_id, originator_version, topic, state FROM {} e WHERE notification_id > %s"
     ).format(sql.Identifier(events_table))
+    if where is not None:
+        query += sql.SQL(" AND ") + where
     params: list[Any] = [after or 0]
     if until is not None:
         query += sql.SQL(" AND notification_id <= %s")
@@ -264,8 +267,7 @@ class PageApplier:
             events = decode(self.app_name, self.mapper, notifications)
         with self.view.page(curs):
             if batched and self.fold is not None:
-                self.fold.reset()
-                self.fold.apply(curs, events, lambda run: self._statements(conn, run, pipeline=True))
+                self._fold_events(conn, curs, events)
             else:
                 self._statements(conn, events, pipeline=batched)
             if transaction is None:
@@ -281,10 +283,16 @@ class PageApplier:
     ) -> None:
         """Fold ``events`` on ``curs`` (the caller's transaction), without the apply lock or a tracking row: a share
         of a rebuild's pages (chatassist/rebuild_shares.py), whose pass records the position."""
-        assert self.fold is not None
         with self.view.page(curs):
-            self.fold.reset()
-            self.fold.apply(curs, events, lambda run: self._statements(conn, run, pipeline=True))
+            self._fold_events(conn, curs, events)
+
+    def _fold_events(
+        self, conn: psycopg.Connection[DictRow], curs: psycopg.Cursor[DictRow], events: Sequence[Decoded]
+    ) -> None:
+        """``events`` through the fold, the events it has no handler for through the SQL handlers, pipelined."""
+        assert self.fold is not None
+        self.fold.reset()
+        self.fold.apply(curs, events, lambda run: self._statements(conn, run, pipeline=True))
 
     def _statements(self, conn: psycopg.Connection[DictRow], events: Sequence[Decoded], pipeline: bool) -> None:
         """Each event through the projection's own handler (its SQL statements), pipelined or one by one."""
