@@ -1,5 +1,8 @@
 FROM python:3.11-slim
 WORKDIR /app
+# Exact, hashed versions from the lock first (a layer that changes only when the lock does), then the project.
+COPY requirements/app.lock ./requirements/app.lock
+RUN pip install --no-cache-dir pip==26.3 && pip install --no-cache-dir --require-hashes -r requirements/app.lock
 COPY pyproject.toml README.md ./
 COPY domain ./domain
 COPY commands ./commands
@@ -9,7 +12,7 @@ COPY workers ./workers
 COPY web ./web
 COPY chatassist ./chatassist
 COPY migrations ./migrations
-RUN pip install --no-cache-dir -e . && useradd --create-home chatassist
+RUN pip install --no-cache-dir --no-deps --no-build-isolation -e . && useradd --create-home chatassist
 USER chatassist
 EXPOSE 8000
 CMD ["chatassist", "web", "--host", "0.0.0.0", "--port", "8000"]

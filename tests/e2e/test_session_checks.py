@@ -121,7 +121,8 @@ def on_database(url: str, database: int) -> str:
     parts = urlsplit(url)
     if parts.scheme == "unix":
         query = [(k, v) for k, v in parse_qsl(parts.query) if k != "db"] + [("db", str(database))]
-        return urlunsplit(parts._replace(query=urlencode(query)))
+        # Not urlunsplit: with an empty netloc it writes ``unix:/path``, which redis-py 8.2 refuses.
+        return f"unix://{parts.path}?{urlencode(query)}"
     return urlunsplit(parts._replace(path=f"/{database}"))
 
 
