@@ -252,7 +252,7 @@ def bootstrap(settings: Settings, *, providers: Providers | None = None, run_mig
             app,
             TokenSigner(settings.secret_key),
             client,
-            reset_sender=LogSender(production=settings.env.strip().lower() == "production"),
+            reset_sender=LogSender(production=settings.env.strip().lower() != "development"),
             public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
             redis_url=redis_url,
         )

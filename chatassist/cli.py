@@ -136,7 +136,7 @@ def _wait_forever() -> None:
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     """Everything in one process: web, projections, worker, scheduler (laptop mode)."""
-    container = bootstrap(ensure_keys_encryption_key(ensure_secret_key(settings)))
+    container = bootstrap(ensure_keys_encryption_key(ensure_secret_key(laptop_env(settings))))
     container.start_projections()
     worker = _start_worker(container)
     scheduler = _start_scheduler(container)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
@@ -43,7 +44,7 @@ class Settings:
     rate_chat_per_ip: str = "300/60"
     rate_api_per_user: str = "600/60"
     log_level: str = "INFO"
-    env: str = "development"  # CHATASSIST_ENV: "production" stops logging password-reset links
+    env: str = "production"  # CHATASSIST_ENV: only "development" logs password-reset links (`up` defaults to it)
     public_url: str | None = None  # CHATASSIST_PUBLIC_URL: base of links sent by email (default http://host:port)
 
     @property
@@ -118,6 +119,15 @@ def require_secret_key(settings: Settings) -> Settings:
             "web process. Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
         )
     return settings
+
+
+def laptop_env(settings: Settings, environ: Mapping[str, str] | None = None) -> Settings:
+    """`chatassist up` on the embedded default: development (reset links on its own console) unless
+    CHATASSIST_ENV says otherwise. Every other process keeps the safe default, production."""
+    environ = os.environ if environ is None else environ
+    if environ.get(env_name("env"), "").strip():
+        return settings
+    return replace(settings, env="development")
 
 
 def ensure_secret_key(settings: Settings) -> Settings:

@@ -143,7 +143,7 @@ class Auth:
         self.members_cache_s = members_cache_s
         self._roles: dict[UUID, Roles] = {}
         self._roles_lock = threading.Lock()
-        self.reset_sender: Sender = reset_sender or LogSender(production=False)
+        self.reset_sender: Sender = reset_sender or LogSender(production=True)
         self.public_url = public_url
         self.access_ttl_s, self.refresh_ttl_s = access_ttl_s, refresh_ttl_s
         self.max_failures, self.failure_window_s = max_failures, failure_window_s
