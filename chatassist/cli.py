@@ -20,6 +20,7 @@ from chatassist.settings import (
     ensure_secret_key,
     env_name,
     get_settings,
+    laptop_env,
     require_secret_key,
 )
 from commands.create_workspace import cmd as create_ws
