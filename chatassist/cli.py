@@ -13,6 +13,7 @@ from typing import Any
 
 import psycopg
 
+from chatassist.audit_cli import add_audit_parser
 from chatassist.bootstrap import Container, bootstrap, rate_limits, warn_deprecated
 from chatassist.settings import (
     Settings,
@@ -468,6 +469,7 @@ def parser() -> argparse.ArgumentParser:
     seed.set_defaults(fn=cmd_seed)
     keys = sub.add_parser("keys", help="provider API keys").add_subparsers(dest="action", required=True)
     keys.add_parser("rotate", help=cmd_keys_rotate.__doc__).set_defaults(fn=cmd_keys_rotate)
+    add_audit_parser(sub)  # chatassist audit replay|request|export (chatassist/audit_cli.py)
     return root
 
 

@@ -24,6 +24,7 @@ from read_api.get_transcript.query import TranscriptSource
 from web.agent_controller import AgentController
 from web.analytics import analytics_router
 from web.audit import audit_router
+from web.audit_replay import audit_replay_router
 from web.auth import Auth, SessionChecks, current_member
 from web.auth_controller import AuthController
 from web.chat import ChatController
@@ -113,6 +114,7 @@ def create_app(
             TranscriptController,
             analytics_router(),  # /api/analytics/{overview,activity,usage,topics,prompt-versions,models}
             audit_router(),  # /api/audit, /api/audit/export
+            audit_replay_router(),  # /api/audit/conversations/{id}/... (replay, issue 17)
             monitor_router(),  # /api/monitor, /api/monitor/live
             AuthController,
             TeamController,

@@ -1,0 +1,104 @@
+"""Audit replay under /api/audit/conversations/{id}: members with audit.replay (admins, auditors), their own
+workspace only; every answered call is itself recorded in the audit log (docs/audit.md, "Replay")."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import anyio.to_thread
+from litestar import Controller, Router, get
+from litestar.params import QueryParameter
+
+from commands.chat_turn.service import ChatService
+from commands.record_audit_access import cmd as record
+from commands.replay_conversation import events as replay_events
+from commands.replay_conversation import state as replay_state
+from domain.errors import InvalidInput
+from web.auth import Member
+from web.guards import GUARDS
+
+Redact = Annotated[bool, QueryParameter(description="mask personal fields even when allowed to see them")]
+
+
+def personal(member: Member, redact: bool) -> bool:
+    """Whether personal fields are shown: the member holds audit.personal and did not ask to redact."""
+    return member.can("audit.personal") and not redact
+
+
+def version_number(raw: str | None) -> int | None:
+    """``at_version`` as a whole number, or 422 invalid_version."""
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise InvalidInput("at_version must be a whole number from 1 (the first event).", code="invalid_version")
+    return int(raw)
+
+
+def accessed(chat: ChatService, member: Member, action: str, conversation_id: UUID, details: dict[str, Any]) -> None:
+    """Record the access (blocks): after the read succeeded, before the answer leaves."""
+    command = record.RecordAuditAccess(member.workspace_id, member.account_id, action, conversation_id, details)
+    record.execute(chat.app, command)
+
+
+class AuditReplayController(Controller):
+    """Events, state at a point, what the AI was told, exports."""
+
+    path = "/{conversation_id:uuid}"
+    tags = ["audit"]
+
+    @get("/events", operation_id="replayConversationEvents", summary="A conversation's events, in order")
+    async def events(
+        self,
+        conversation_id: UUID,
+        chat: ChatService,
+        current_member: Member,
+        after: Annotated[int, QueryParameter(description="next_after of the previous page (0: the start)")] = 0,
+        limit: Annotated[int, QueryParameter(description="1 to 500")] = replay_events.DEFAULT_LIMIT,
+        redact: Redact = False,
+    ) -> replay_events.EventsPage:
+        """A page of events; 404 conversation_not_found; 422 invalid_limit, limit_too_large, invalid_cursor."""
+        shown = personal(current_member, redact)
+
+        def run() -> replay_events.EventsPage:
+            page = replay_events.events_page(
+                chat.app, current_member.workspace_id, conversation_id, after, limit, personal=shown
+            )
+            details = {"after": after, "limit": limit, "events": len(page.items), "personal": shown}
+            accessed(chat, current_member, "conversation.replayed", conversation_id, details)
+            return page
+
+        return await anyio.to_thread.run_sync(run)
+
+    @get("/state", operation_id="replayConversationState", summary="The conversation as it was at a point")
+    async def state(
+        self,
+        conversation_id: UUID,
+        chat: ChatService,
+        current_member: Member,
+        at_version: Annotated[str | None, QueryParameter(description="a version from 1")] = None,
+        at: Annotated[str | None, QueryParameter(description="an ISO datetime (UTC without an offset)")] = None,
+        redact: Redact = False,
+    ) -> replay_state.ReplayedState:
+        """State at a version or instant (default: now); 404 conversation_not_found; 422 invalid_version,
+        version_past_end, invalid_instant, before_conversation_start, ambiguous_point."""
+        shown = personal(current_member, redact)
+        version = version_number(at_version)
+        instant = replay_state.parse_instant(at) if at is not None else None
+
+        def run() -> replay_state.ReplayedState:
+            found = replay_state.state_at(
+                chat.app, current_member.workspace_id, conversation_id, at_version=version, at=instant, personal=shown
+            )
+            details = {"at_version": version, "at": at, "version": found.version, "personal": shown}
+            accessed(chat, current_member, "conversation.state_read", conversation_id, details)
+            return found
+
+        return await anyio.to_thread.run_sync(run)
+
+
+def audit_replay_router() -> Router:
+    """/api/audit/conversations/{id}/..., guarded by the audit.replay permission."""
+    return Router(
+        path="/api/audit/conversations", route_handlers=[AuditReplayController], guards=[GUARDS["audit.replay"]]
+    )
