@@ -1,0 +1,78 @@
+"""``chatassist audit replay`` as a subprocess: a readable timeline of a conversation's events, the state at a
+version, and a clear error for an unknown conversation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+
+import httpx
+import psycopg
+
+from chatassist.bootstrap import Container
+from chatassist.settings import Settings
+from commands.create_workspace.cmd import WorkspaceCreated
+from domain.audit_access import AuditAccess
+from tests.conftest import chat, data_root
+from tests.integration.test_restart_and_cli import cli_env, run_cli
+
+
+def test_the_cli_prints_a_timeline_and_the_state_at_a_version(
+    settings: Settings, container: Container, client: httpx.Client, workspace: WorkspaceCreated
+) -> None:
+    # Given a conversation of two visitor messages answered by the (fake) model
+    events = chat(client, workspace.widget_key, "How do I reset my password?", user_id="cli-visitor")
+    cid = str(events[0][1]["conversation_id"])
+    chat(client, workspace.widget_key, "And my email?", conversation_id=cid, user_id="cli-visitor")
+    stored = list(container.app.events.get(uuid.UUID(cid)))
+    env = cli_env(DATABASE_URL=str(settings.database_url), REDIS_URL=str(settings.redis_url))
+    # When the CLI replays it
+    done = run_cli("audit", "replay", cid, env=env)
+    lines = done.stdout.splitlines()
+    # I expect a header, one line per event in order with its version, actor and what happened, then the state
+    assert lines[0] == f"conversation {cid} (workspace {workspace.workspace_id}): {len(stored)} events"
+    timeline = lines[1 : 1 + len(stored)]
+    assert [line.split()[0] for line in timeline] == [f"v{e.originator_version}" for e in stored]
+    assert "visitor" in timeline[0] and "by visitor cli-visitor" in timeline[0]
+    assert 'visitor: "How do I reset my password?"' in timeline[1]
+    call = next(line for line in timeline if "model call #1" in line)
+    assert " ai:anthropic/" in call and "request sha256 " in call
+    assert lines[1 + len(stored)] == "-- state now:"
+    # When it replays up to version 2, as JSON
+    done = run_cli("audit", "replay", cid, "--version", "2", "--json", env=env)
+    out = json.loads(done.stdout)
+    # I expect the first two events and the state after the first visitor message
+    assert [e["version"] for e in out["events"]] == [1, 2]
+    assert (
+        out["state"]["version"] == 2 and out["state"]["state"]["pending"] and out["state"]["state"]["user_turns"] == 1
+    )
+    # and both replays recorded as accesses without an actor
+    accesses = [
+        e for e in stored_accesses(container) if e.conversation_id == uuid.UUID(cid) and e.details.get("via") == "cli"
+    ]
+    assert [a.details["version"] for a in accesses] == [len(stored), 2] and {a.by for a in accesses} == {None}
+
+
+def stored_accesses(container: Container) -> list[AuditAccess]:
+    """Every AuditAccess in the store, oldest first."""
+    topic = f"{AuditAccess.__module__}:{AuditAccess.__qualname__}.Recorded"
+    with psycopg.connect(container.database_url) as conn:
+        rows = conn.execute(
+            f"SELECT originator_id FROM {container.app.name.lower()}_events WHERE topic = %s ORDER BY notification_id",
+            (topic,),
+        ).fetchall()
+    found = [container.app.repository.get(row[0]) for row in rows]
+    return [a for a in found if isinstance(a, AuditAccess)]
+
+
+def test_the_cli_refuses_an_unknown_conversation(settings: Settings) -> None:
+    env = cli_env(DATABASE_URL=str(settings.database_url), REDIS_URL=str(settings.redis_url))
+    unknown = str(uuid.uuid4())
+    done = subprocess.run(
+        [sys.executable, "-m", "chatassist.cli", "audit", "replay", unknown],
+        cwd=data_root(), env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert f"No conversation with id {unknown}. (conversation_not_found)" in done.stderr
