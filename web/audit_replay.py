@@ -13,6 +13,7 @@ from litestar.params import QueryParameter
 from commands.chat_turn.service import ChatService
 from commands.record_audit_access import cmd as record
 from commands.replay_conversation import events as replay_events
+from commands.replay_conversation import request as replay_request
 from commands.replay_conversation import state as replay_state
 from domain.errors import InvalidInput
 from web.auth import Member
@@ -93,6 +94,28 @@ class AuditReplayController(Controller):
             details = {"at_version": version, "at": at, "version": found.version, "personal": shown}
             accessed(chat, current_member, "conversation.state_read", conversation_id, details)
             return found
+
+        return await anyio.to_thread.run_sync(run)
+
+    @get(
+        "/model-calls/{call_id:str}/request",
+        operation_id="rebuildModelCallRequest",
+        summary="What the AI was told: a model call's request rebuilt, and checked against its recorded hash",
+    )
+    async def request(
+        self, conversation_id: UUID, call_id: str, chat: ChatService, current_member: Member, redact: Redact = False
+    ) -> replay_request.RebuiltRequest:
+        """The request body and its verdict (match, mismatch, not_recorded); 404 conversation_not_found,
+        model_call_not_found."""
+        shown = personal(current_member, redact)
+
+        def run() -> replay_request.RebuiltRequest:
+            rebuilt = replay_request.rebuild(
+                chat.app, current_member.workspace_id, conversation_id, call_id, personal=shown
+            )
+            details = {"call_id": rebuilt.call_id, "verdict": rebuilt.verdict, "personal": shown}
+            accessed(chat, current_member, "conversation.request_rebuilt", conversation_id, details)
+            return rebuilt
 
         return await anyio.to_thread.run_sync(run)
 

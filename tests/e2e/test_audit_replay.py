@@ -4,6 +4,7 @@ the state the live application held; agents' actions and every replay are rows o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -13,8 +14,10 @@ import httpx
 import pytest
 
 from chatassist.bootstrap import Container
+from commands._common import update
+from commands.receive_message import cmd as receive
 from commands.replay_conversation.state import state_of
-from domain.conversation import Conversation
+from domain.conversation import Conversation, ModelCall
 from tests.conftest import chat
 from tests.fakes.llm_server import FakeLLMServer, Script
 from tests.support.accounts import Person, invite_and_join, sign_up
@@ -262,3 +265,79 @@ def test_agents_actions_and_every_replay_are_in_the_audit_log(
     assert client.get("/api/audit", headers=auditor.headers).status_code == 200
     for path in ("/api/team", "/api/settings", "/api/analytics/overview", f"/api/conversations/{cid}", "/api/monitor"):
         assert client.get(path, headers=auditor.headers).status_code == 403, path
+
+
+def test_what_the_ai_was_told_is_rebuilt_to_the_hash_each_call_recorded(
+    client: httpx.Client, container: Container, scripted: Scripted, fake_llm: FakeLLMServer
+) -> None:
+    cid, auditor = scripted.conversation_id, scripted.auditor
+    calls = [e for e in all_events(client, auditor, cid, limit=500) if e["type"] == "ModelCallMade"]
+    # Given the bodies the providers' fake received, hashed as the orchestrator hashes a request
+    received = {
+        provider: [canonical_sha256(provider, r.json) for r in fake_llm.requests_for(provider)]
+        for provider in ("anthropic", "openai")
+    }
+    # and a prompt changed since (the rebuild must use the workspace as it was)
+    changed = client.patch("/api/settings", json={"max_response_tokens": 77}, headers=scripted.admin.headers)
+    assert changed.status_code == 200, changed.text
+    # When the auditor rebuilds the request of every model call
+    rebuilt = []
+    for call in calls:
+        path = f"{AUDIT}/{cid}/model-calls/{call['payload']['call_id']}/request"
+        response = get(client, auditor, path)
+        assert response.status_code == 200, response.text
+        rebuilt.append(response.json())
+    # I expect each to hash to what the call recorded, which is the hash of what the provider was sent
+    assert [r["verdict"] for r in rebuilt] == ["match"] * len(calls)
+    assert [r["rebuilt_sha256"] for r in rebuilt] == [c["payload"]["request_sha256"] for c in calls]
+    for provider in ("anthropic", "openai"):
+        recorded = [c["payload"]["request_sha256"] for c in calls if c["payload"]["provider"] == provider]
+        assert recorded == received[provider], provider
+    # and the request to show the history window as it was: the first turn ends with the first message, the last
+    # call (after the handoff) with the third, the agent's reply in between
+    first, last = rebuilt[0]["body"]["messages"], rebuilt[-1]["body"]["messages"]
+    assert first[-1] == {"role": "user", "content": VISITOR_TEXTS[0]}
+    assert last[-1] == {"role": "user", "content": VISITOR_TEXTS[2]}
+    assert {"role": "assistant", "content": AGENT_TEXT} in last
+    limits = {r["body"].get("max_tokens") or r["body"]["max_completion_tokens"] for r in rebuilt}
+    workspace_now = container.app.repository.get(uuid.UUID(scripted.admin.workspace_id)).version
+    assert 77 not in limits and max(r["workspace_version"] for r in rebuilt) < workspace_now
+    # When it is asked redacted
+    masked = get(client, auditor, f"{AUDIT}/{cid}/model-calls/{calls[-1]['payload']['call_id']}/request", redact="true")
+    # I expect the same verdict, and none of the conversation's texts
+    assert masked.json()["verdict"] == "match"
+    assert not any(text in masked.text for text in (*VISITOR_TEXTS, AGENT_TEXT))
+    # and an unknown call refused
+    missing = get(client, auditor, f"{AUDIT}/{cid}/model-calls/no-such-call/request")
+    assert missing.status_code == 404 and missing.json()["code"] == "model_call_not_found"
+
+
+def canonical_sha256(provider: str, body: dict[str, Any]) -> str:
+    data = json.dumps({"provider": provider, "body": body}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def test_a_forged_hash_is_a_mismatch_and_an_old_call_is_not_recorded(
+    client: httpx.Client, container: Container
+) -> None:
+    # Given a conversation whose model calls were recorded with a wrong hash and with none (as before issue 17)
+    admin, _ = sign_up(client, workspace="Forged Co")
+    workspace_id = uuid.UUID(admin.workspace_id)
+    got = receive.execute(container.app, receive.ReceiveMessage(workspace_id, None, receive.EndUser("v-9"), "Hi?"))
+
+    def calls(conversation: Conversation) -> None:
+        for attempt, digest in ((1, "0" * 64), (2, None)):
+            call = ModelCall(f"forged-{attempt}", "anthropic", "claude-sonnet-4-6", 1, attempt, 1, 1, 0, 0, None,
+                             1.0, None, "fell_back" if attempt == 1 else "ok", None, digest)  # fmt: skip
+            conversation.record_model_call(got.message_id, call)
+
+    update(container.app, got.conversation_id, Conversation, "conversation", calls)
+    # When the admin rebuilds both requests
+    path = f"{AUDIT}/{got.conversation_id}/model-calls"
+    forged = get(client, admin, f"{path}/forged-1/request").json()
+    old = get(client, admin, f"{path}/forged-2/request").json()
+    # I expect the forged one to be a mismatch and the other "not recorded", both showing the rebuilt request
+    assert forged["verdict"] == "mismatch" and forged["recorded_sha256"] == "0" * 64
+    assert old["verdict"] == "not_recorded" and old["recorded_sha256"] is None
+    assert forged["rebuilt_sha256"] == old["rebuilt_sha256"]
+    assert old["body"]["messages"][-1] == {"role": "user", "content": "Hi?"}

@@ -131,6 +131,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # audit replay (audit.replay): admins and auditors of workspace A (tests/e2e/test_audit_replay.py)
     ("GET", REPLAY + "/events"): REPLAYERS,
     ("GET", REPLAY + "/state"): REPLAYERS,
+    ("GET", REPLAY + "/model-calls/{call_id:str}/request"): REPLAYERS,
     # the monitor (monitor.read): agents and admins, each of their own workspace (tests/e2e/test_monitor.py)
     ("GET", "/api/monitor"): PROMPT_READERS,
     ("GET", "/api/monitor/live"): PROMPT_READERS,
@@ -193,6 +194,13 @@ class World:
         )
         claim_conversation.execute(self.container.app, command)
         return conversation_id
+
+    def model_call_request(self) -> str:
+        """The request-rebuild path of the first model call of a new conversation of workspace A."""
+        conversation_id = self.conversation()
+        events = self.container.app.events.get(uuid.UUID(conversation_id))
+        call = next(e for e in events if type(e).__name__ == "ModelCallMade")
+        return f"/api/audit/conversations/{conversation_id}/model-calls/{call.call_id}/request"
 
     def closed(self) -> str:
         """A new conversation of workspace A, closed."""
@@ -415,6 +423,7 @@ def requests() -> dict[tuple[str, str], Request]:
         ("GET", "/api/audit/export"): call("GET", lambda w: "/api/audit/export?format=jsonl"),
         ("GET", REPLAY + "/events"): call("GET", lambda w: f"/api/audit/conversations/{w.conversation()}/events"),
         ("GET", REPLAY + "/state"): call("GET", lambda w: f"/api/audit/conversations/{w.conversation()}/state"),
+        ("GET", REPLAY + "/model-calls/{call_id:str}/request"): call("GET", lambda w: w.model_call_request()),
         ("GET", PROMPTS): call("GET", lambda w: PROMPTS),
         ("GET", PROMPTS + "/history"): call("GET", lambda w: PROMPTS + "/history"),
         ("GET", PROMPTS + "/versions/{version:int}"): call("GET", lambda w: PROMPTS + "/versions/1"),
