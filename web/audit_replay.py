@@ -3,19 +3,27 @@ workspace only; every answered call is itself recorded in the audit log (docs/au
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 import anyio.to_thread
 from litestar import Controller, Router, get
+from litestar.di import Provide
 from litestar.params import QueryParameter
+from litestar.response import Stream
 
 from commands.chat_turn.service import ChatService
 from commands.record_audit_access import cmd as record
 from commands.replay_conversation import events as replay_events
+from commands.replay_conversation import export as replay_export
 from commands.replay_conversation import request as replay_request
 from commands.replay_conversation import state as replay_state
 from domain.errors import InvalidInput
+from read_api.get_audit_log.query import AuditSource
+from read_api.get_conversation_trail.query import conversation_trail
+from web.audit import audit_source
 from web.auth import Member
 from web.guards import GUARDS
 
@@ -119,9 +127,62 @@ class AuditReplayController(Controller):
 
         return await anyio.to_thread.run_sync(run)
 
+    @get("/export", operation_id="exportConversation", summary="The conversation as JSON Lines or Markdown, streamed")
+    async def export(
+        self,
+        conversation_id: UUID,
+        chat: ChatService,
+        current_member: Member,
+        audit_source: AuditSource,
+        format_: Annotated[
+            str, QueryParameter(name="format", description="jsonl (events) or md (transcript)")
+        ] = "jsonl",
+        redact: Redact = False,
+    ) -> Stream:
+        """An attachment, streamed a batch of events at a time; 404 conversation_not_found, 422 unknown_format."""
+        replay_export.check_format(format_)
+        shown = personal(current_member, redact)
+        workspace_id = current_member.workspace_id
+
+        def start() -> None:
+            replay_events.started(chat.app, workspace_id, conversation_id)
+            details = {"format": format_, "personal": shown}
+            accessed(chat, current_member, "conversation.exported", conversation_id, details)
+
+        await anyio.to_thread.run_sync(start)
+        chunks: Iterator[bytes | str] = (
+            replay_export.jsonl(chat.app, workspace_id, conversation_id, personal=shown)
+            if format_ == "jsonl"
+            else replay_export.markdown(
+                chat.app,
+                workspace_id,
+                conversation_id,
+                conversation_trail(audit_source, workspace_id, conversation_id),
+                personal=shown,
+            )
+        )
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        return Stream(
+            _streamed(chunks),
+            media_type=replay_export.FORMATS[format_],
+            headers={"Content-Disposition": f'attachment; filename="conversation-{conversation_id}-{stamp}.{format_}"'},
+        )
+
+
+async def _streamed(chunks: Iterator[bytes | str]) -> AsyncIterator[bytes]:
+    """Each chunk made in a worker thread (they read the store), sent as it is made."""
+    while True:
+        chunk = await anyio.to_thread.run_sync(next, chunks, None)
+        if chunk is None:
+            return
+        yield chunk.encode() if isinstance(chunk, str) else chunk
+
 
 def audit_replay_router() -> Router:
     """/api/audit/conversations/{id}/..., guarded by the audit.replay permission."""
     return Router(
-        path="/api/audit/conversations", route_handlers=[AuditReplayController], guards=[GUARDS["audit.replay"]]
+        path="/api/audit/conversations",
+        route_handlers=[AuditReplayController],
+        guards=[GUARDS["audit.replay"]],
+        dependencies={"audit_source": Provide(audit_source)},
     )

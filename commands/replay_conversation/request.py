@@ -54,7 +54,8 @@ class RebuiltRequest:
 
 def _workspace_versions(app: ChatAssistApp, workspace_id: UUID, at: Any) -> list[int]:
     """The workspace's version in force at ``at``, then those replaced within CACHE_WINDOW before it (newest first)."""
-    times = [(e.originator_version, e.timestamp) for e in app.events.get(workspace_id)]
+    events: list[Any] = list(app.events.get(workspace_id))
+    times = [(e.originator_version, e.timestamp) for e in events]
     in_force = [v for v, t in times if t <= at] or [times[0][0]]
     newest = in_force[-1]
     replaced = {v - 1 for v, t in times if at - CACHE_WINDOW <= t <= at and v > 1}
@@ -97,7 +98,7 @@ def rebuild(
     live = _live(app, workspace_id, call.prompt_version)
     tried: list[tuple[int, list[Turn], dict[str, Any], str]] = []
     for version in _workspace_versions(app, workspace_id, received.timestamp):
-        workspace = app.repository.get(workspace_id, version=version)
+        workspace: Any = app.repository.get(workspace_id, version=version)
         assert isinstance(workspace, Workspace)
         prep = prepare(workspace, live)
         history = aggregate.history(prep.settings.max_history_turns)

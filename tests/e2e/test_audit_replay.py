@@ -341,3 +341,51 @@ def test_a_forged_hash_is_a_mismatch_and_an_old_call_is_not_recorded(
     assert old["verdict"] == "not_recorded" and old["recorded_sha256"] is None
     assert forged["rebuilt_sha256"] == old["rebuilt_sha256"]
     assert old["body"]["messages"][-1] == {"role": "user", "content": "Hi?"}
+
+
+def test_exports_as_json_lines_and_as_a_markdown_transcript_with_the_audit_trail(
+    client: httpx.Client, container: Container, scripted: Scripted
+) -> None:
+    cid, auditor = scripted.conversation_id, scripted.auditor
+    container.wait_for_projections()  # the agents' actions are in the audit log
+    # When the auditor exports the conversation as JSON Lines
+    response = get(client, auditor, f"{AUDIT}/{cid}/export", format="jsonl")
+    # I expect an attachment with one line per event, equal to the events of the API
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    assert response.headers["content-disposition"].startswith(f'attachment; filename="conversation-{cid}-')
+    lines = [json.loads(line) for line in response.text.splitlines()]
+    assert lines == all_events(client, auditor, cid, limit=500)
+    # When it exports the Markdown transcript
+    md = get(client, auditor, f"{AUDIT}/{cid}/export", format="md")
+    assert md.status_code == 200 and md.headers["content-type"].startswith("text/markdown")
+    text = md.text
+    # I expect the timeline with every message, each model call checked, and the audit trail of the agent's actions
+    assert text.startswith(f"# Conversation {cid}\n")
+    assert all(t in text for t in (*VISITOR_TEXTS, AGENT_TEXT, NOTE_TEXT))
+    calls = [line for line in text.splitlines() if line.startswith("| ") and "rebuilt, hash matches" in line]
+    assert len(calls) == sum(1 for e in lines if e["type"] == "ModelCallMade")
+    trail = text.split("## Audit trail", 1)[1]
+    for kind in ("conversation.claimed", "conversation.agent_replied", "conversation.closed"):
+        assert f"| {scripted.agent.account_id} | {kind} |" in trail
+    # When it exports redacted, I expect none of the texts in either format
+    for format_ in ("jsonl", "md"):
+        redacted = get(client, auditor, f"{AUDIT}/{cid}/export", format=format_, redact="true")
+        assert redacted.status_code == 200
+        assert not any(t in redacted.text for t in (*VISITOR_TEXTS, AGENT_TEXT, NOTE_TEXT, "visitor-1")), format_
+    # and each export in the audit log, with its format
+    container.wait_for_projections()
+    exports = audit_rows(client, scripted.admin, "audit.conversation_exported")
+    assert sorted(r["details"]["format"] for r in exports) == ["jsonl", "jsonl", "md", "md"]
+    assert {r["actor_id"] for r in exports} == {auditor.account_id}
+    # and bad input refused before anything is written
+    other_admin, _ = sign_up(client, workspace="Elsewhere export")
+    refused = [
+        (get(client, auditor, f"{AUDIT}/{cid}/export", format="pdf"), 422, "unknown_format"),
+        (get(client, other_admin, f"{AUDIT}/{cid}/export"), 404, "conversation_not_found"),
+        (get(client, auditor, f"{AUDIT}/{uuid.uuid4()}/export"), 404, "conversation_not_found"),
+    ]
+    for got, status, code in refused:
+        assert got.status_code == status and got.json()["code"] == code
+    container.wait_for_projections()
+    assert len(audit_rows(client, scripted.admin, "audit.conversation_exported")) == 4

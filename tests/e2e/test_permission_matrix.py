@@ -132,6 +132,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", REPLAY + "/events"): REPLAYERS,
     ("GET", REPLAY + "/state"): REPLAYERS,
     ("GET", REPLAY + "/model-calls/{call_id:str}/request"): REPLAYERS,
+    ("GET", REPLAY + "/export"): REPLAYERS,
     # the monitor (monitor.read): agents and admins, each of their own workspace (tests/e2e/test_monitor.py)
     ("GET", "/api/monitor"): PROMPT_READERS,
     ("GET", "/api/monitor/live"): PROMPT_READERS,
@@ -424,6 +425,7 @@ def requests() -> dict[tuple[str, str], Request]:
         ("GET", REPLAY + "/events"): call("GET", lambda w: f"/api/audit/conversations/{w.conversation()}/events"),
         ("GET", REPLAY + "/state"): call("GET", lambda w: f"/api/audit/conversations/{w.conversation()}/state"),
         ("GET", REPLAY + "/model-calls/{call_id:str}/request"): call("GET", lambda w: w.model_call_request()),
+        ("GET", REPLAY + "/export"): call("GET", lambda w: f"/api/audit/conversations/{w.conversation()}/export"),
         ("GET", PROMPTS): call("GET", lambda w: PROMPTS),
         ("GET", PROMPTS + "/history"): call("GET", lambda w: PROMPTS + "/history"),
         ("GET", PROMPTS + "/versions/{version:int}"): call("GET", lambda w: PROMPTS + "/versions/1"),
