@@ -52,7 +52,18 @@ def test_the_cli_prints_a_timeline_and_the_state_at_a_version(
     accesses = [
         e for e in stored_accesses(container) if e.conversation_id == uuid.UUID(cid) and e.details.get("via") == "cli"
     ]
-    assert [a.details["version"] for a in accesses] == [len(stored), 2] and {a.by for a in accesses} == {None}
+    assert [a.details["version"] for a in accesses][:2] == [len(stored), 2] and {a.by for a in accesses} == {None}
+    # When it checks what the AI was told for every model call
+    done = run_cli("audit", "request", cid, env=env)
+    # I expect one line per call, each rebuilt to its recorded hash
+    calls = [e for e in stored if type(e).__name__ == "ModelCallMade"]
+    assert len(done.stdout.splitlines()) == len(calls) >= 2
+    for line, call in zip(done.stdout.splitlines(), calls, strict=True):
+        assert line.startswith(f"v{call.originator_version} call {call.call_id} ") and ": match (" in line
+    # When it exports the transcript as Markdown, I expect the timeline with the visitor's words
+    done = run_cli("audit", "export", cid, "--format", "md", env=env)
+    assert done.stdout.startswith(f"# Conversation {cid}\n") and "How do I reset my password?" in done.stdout
+    assert "rebuilt, hash matches" in done.stdout
 
 
 def stored_accesses(container: Container) -> list[AuditAccess]:
