@@ -113,9 +113,11 @@ def check_after(after: object) -> int:
     return after
 
 
-def started(app: ChatAssistApp, workspace_id: UUID, conversation_id: UUID) -> Any:
-    """The conversation's first event, or 404 ``conversation_not_found`` (also for another workspace's)."""
-    first = next(iter(app.events.get(conversation_id, lte=1)), None)
+def started(app: ChatAssistApp, workspace_id: UUID, conversation_id: UUID, first: Any = None) -> Any:
+    """The conversation's first event (``first`` when the caller read it already), or 404 ``conversation_not_found``
+    (also for another workspace's)."""
+    if first is None or first.originator_version != 1:
+        first = next(iter(app.events.get(conversation_id, lte=1)), None)
     if not isinstance(first, _STARTED) or first.workspace_id != workspace_id:
         raise NotFound(f"No conversation with id {conversation_id}.", code="conversation_not_found")
     return first
@@ -128,8 +130,8 @@ def events_page(
     """Up to ``limit`` events after version ``after``, in order. Blocks."""
     check_after(after)
     check_limit(limit)
-    started(app, workspace_id, conversation_id)
     found = list(app.events.get(conversation_id, gt=after, limit=limit + 1))
+    started(app, workspace_id, conversation_id, found[0] if found else None)  # one read from the start
     items = [replayed(e, personal) for e in found[:limit]]
     next_after = items[-1].version if len(found) > limit else None
     return EventsPage(conversation_id, workspace_id, items, next_after)

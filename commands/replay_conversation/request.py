@@ -82,8 +82,8 @@ def rebuild(
     app: ChatAssistApp, workspace_id: UUID, conversation_id: UUID, call_id: str, *, personal: bool = True
 ) -> RebuiltRequest:
     """Rebuild the request of model call ``call_id``; 404 conversation_not_found, model_call_not_found. Blocks."""
-    started(app, workspace_id, conversation_id)
     events: list[Any] = list(app.events.get(conversation_id))
+    started(app, workspace_id, conversation_id, events[0] if events else None)
     call = next((e for e in events if type(e).__name__ == "ModelCallMade" and e.call_id == call_id), None)
     if call is None:
         raise NotFound(

@@ -77,8 +77,8 @@ def state_at(
         raise InvalidInput(
             "at_version must be a whole number from 1 (the conversation's first event).", code="invalid_version"
         )
-    first = started(app, workspace_id, conversation_id)
     events: list[Any] = list(app.events.get(conversation_id))
+    first = started(app, workspace_id, conversation_id, events[0] if events else None)
     last = events[-1].originator_version
     if at_version is not None and at_version > last:
         raise InvalidInput(
