@@ -167,3 +167,6 @@ def add_audit_parser(sub: Any) -> None:
     exported.add_argument("--format", choices=("jsonl", "md"), default="jsonl")
     exported.add_argument("--redact", action="store_true", help="mask personal fields")
     exported.set_defaults(fn=cmd_audit_export)
+    from chatassist.chain import cmd_audit_verify
+
+    audit.add_parser("verify", help=cmd_audit_verify.__doc__).set_defaults(fn=cmd_audit_verify)

@@ -12,6 +12,7 @@ from uuid import UUID
 
 import msgspec
 
+from commands._chain import verify_stream
 from commands.application import ChatAssistApp
 from commands.replay_conversation.events import ReplayedEvent, all_events, started
 from commands.replay_conversation.request import rebuild
@@ -63,6 +64,18 @@ def _cell(value: object) -> str:
     return str(value if value is not None else "").replace("|", "\\|").replace("\n", " ")
 
 
+def chain_result(app: ChatAssistApp, conversation_id: UUID) -> str:
+    """The hash chain of the conversation's stream, checked (commands/_chain.py), in a sentence."""
+    recorder: Any = app.recorder
+    with recorder.datastore.get_connection() as conn:
+        report = verify_stream(conn, recorder.events_table_name, conversation_id)
+    before = f"; {report.before_chain} stored before the chain" if report.before_chain else ""
+    if report.ok:
+        return f"the hash chain of its {report.events} events verifies ({report.chained} chained{before})"
+    b = report.broken[0]
+    return f"BROKEN: {b.kind} at version {b.version} (position {b.position}){before}"
+
+
 def markdown(
     app: ChatAssistApp,
     workspace_id: UUID,
@@ -79,7 +92,7 @@ def markdown(
         f"# Conversation {conversation_id}\n\n- Workspace: {workspace_id}\n- Channel: {first.channel}\n"
         f"- Started: {first.timestamp.isoformat()}\n- Exported: {now}, "
         f"{'with personal fields' if personal else 'personal fields redacted'}\n"
-        "- Tamper evidence: not yet available (no hash chain in this release)\n\n"
+        f"- Tamper evidence: {chain_result(app, conversation_id)}\n\n"
         "## Timeline\n\n| v | time (UTC) | actor | what happened |\n|---|---|---|---|\n"
     )
     calls: list[ReplayedEvent] = []

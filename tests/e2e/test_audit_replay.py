@@ -362,6 +362,8 @@ def test_exports_as_json_lines_and_as_a_markdown_transcript_with_the_audit_trail
     text = md.text
     # I expect the timeline with every message, each model call checked, and the audit trail of the agent's actions
     assert text.startswith(f"# Conversation {cid}\n")
+    events_count = len(lines)
+    assert f"- Tamper evidence: the hash chain of its {events_count} events verifies ({events_count} chained)" in text
     assert all(t in text for t in (*VISITOR_TEXTS, AGENT_TEXT, NOTE_TEXT))
     calls = [line for line in text.splitlines() if line.startswith("| ") and "rebuilt, hash matches" in line]
     assert len(calls) == sum(1 for e in lines if e["type"] == "ModelCallMade")

@@ -4,6 +4,7 @@ version, and a clear error for an unknown conversation."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import uuid
@@ -17,6 +18,7 @@ from commands.create_workspace.cmd import WorkspaceCreated
 from domain.audit_access import AuditAccess
 from tests.conftest import chat, data_root
 from tests.integration.test_restart_and_cli import cli_env, run_cli
+from tests.support.services import throwaway_database
 
 
 def test_the_cli_prints_a_timeline_and_the_state_at_a_version(
@@ -87,3 +89,30 @@ def test_the_cli_refuses_an_unknown_conversation(settings: Settings) -> None:
     )  # fmt: skip
     assert done.returncode != 0
     assert f"No conversation with id {unknown}. (conversation_not_found)" in done.stderr
+
+
+def test_the_cli_verifies_the_chain_and_names_a_tampered_row(service_urls: tuple[str, str]) -> None:
+    # Given a store with a workspace made through the CLI (its events chained by the append)
+    with throwaway_database(service_urls[0]) as url:
+        env = cli_env(DATABASE_URL=url, REDIS_URL=service_urls[1])
+        run_cli("workspaces", "create", "Chained Co", "--json", env=env)
+        # When the chain is verified, I expect every event chained and nothing broken
+        done = run_cli("audit", "verify", env=env)
+        assert re.search(r"(\d+) events: \1 chained, 0 before the chain, 0 broken", done.stderr), done.stderr
+        # When a stored event is edited in PostgreSQL
+        with psycopg.connect(url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT originator_id, originator_version, notification_id FROM chatassist_events"
+                " ORDER BY notification_id LIMIT 1"
+            ).fetchone()
+            assert row is not None
+            conn.execute(
+                "UPDATE chatassist_events SET state = state || ' '::bytea WHERE notification_id = %s", (row[2],)
+            )
+        failed = subprocess.run(
+            [sys.executable, "-m", "chatassist.cli", "audit", "verify"],
+            cwd=data_root(), env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        # I expect exit status 1 naming the stream, version and position
+        assert failed.returncode == 1
+        assert f"broken: edited in stream {row[0]} at version {row[1]} (position {row[2]})" in failed.stdout

@@ -1,0 +1,139 @@
+"""``chatassist audit verify``: check the hash chain of every stream in the event store (issue 17, ADR 0028).
+
+Each event's ``chain_hash`` was computed in the append itself (commands/_store.py) and stored beside it in
+``<events>_chain``: SHA-256 of the previous event of its stream's hash and its own stream id, version, topic and
+state. The check recomputes every link in PostgreSQL (events and hashes joined in their primary keys' order, a share
+of the stream ids at a time, so only problems leave the server) and reports, per stream, the first broken link:
+
+- ``missing``: a version is absent (an event deleted while its hash remains, position None; both deleted: named at
+  the next version; or the stream does not start at version 1);
+- ``reordered``: an event's position (notification id) comes before its predecessor's;
+- ``unchained``: an event without a hash after hashed ones (written around the chained append, or its hash wiped);
+- ``edited``: the stored hash is not that of the previous hash and the event's content (content or hash changed).
+
+Events stored before the chain existed (no hash, none before them in their stream) are counted as "before the
+chain". The hashes are not keyed: someone able to write both tables can delete a stream's last events with their
+hashes, or recompute a whole stream's chain, undetected until anchors (the chain heads kept elsewhere) exist
+(ADR 0028).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from commands._store import link_sql
+
+SHARES = 64
+
+
+@dataclass(frozen=True)
+class Broken:
+    """The first broken link of a stream."""
+
+    kind: str
+    stream: str
+    version: int
+    position: int | None  # the event's notification id (None: the event is gone, its hash remains)
+
+
+@dataclass
+class Report:
+    """What the check found."""
+
+    events: int = 0
+    chained: int = 0
+    before_chain: int = 0
+    broken: list[Broken] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no link is broken."""
+        return not self.broken
+
+
+def _bounds(share: int, shares: int) -> tuple[str, str | None]:
+    """The stream-id range of a share: uuids from ``lo`` (inclusive) to ``hi`` (exclusive; None: the end)."""
+
+    def uuid_at(n: int) -> str:
+        raw = f"{(n << 128) // shares:032x}"
+        return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+
+    return uuid_at(share), uuid_at(share + 1) if share + 1 < shares else None
+
+
+def _query(table: str, upper: bool, one: bool = False) -> sql.Composed:
+    where = "{col} >= %(lo)s::uuid" + (" AND {col} < %(hi)s::uuid" if upper else "")
+    if one:
+        where = "{col} = %(lo)s::uuid"
+    return sql.SQL(
+        "WITH e AS (SELECT coalesce(v.originator_id, c.originator_id) AS originator_id,"
+        " coalesce(v.originator_version, c.originator_version) AS originator_version, v.notification_id, v.topic,"
+        " v.state, c.chain_hash FROM (SELECT * FROM {table} WHERE {where_v}) v"
+        " FULL JOIN (SELECT * FROM {chain} WHERE {where_c}) c"
+        " ON c.originator_id = v.originator_id AND c.originator_version = v.originator_version),"
+        " r AS (SELECT originator_id, originator_version, notification_id, chain_hash,"
+        " lag(originator_version) OVER w AS prev_version, lag(notification_id) OVER w AS prev_id,"
+        " coalesce(bool_or(chain_hash IS NOT NULL) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), false)"
+        " AS chained_before, {link} AS expected"
+        " FROM e WINDOW w AS (PARTITION BY originator_id ORDER BY originator_version)),"
+        " k AS (SELECT *, CASE"
+        " WHEN notification_id IS NULL THEN 'missing'"
+        " WHEN (prev_version IS NULL AND originator_version <> 1) OR originator_version <> prev_version + 1"
+        " THEN 'missing'"
+        " WHEN prev_id > notification_id THEN 'reordered'"
+        " WHEN chain_hash IS NULL AND chained_before THEN 'unchained'"
+        " WHEN chain_hash IS NOT NULL AND chain_hash <> expected THEN 'edited' END AS kind FROM r)"
+        " SELECT count(notification_id) AS events, count(chain_hash) FILTER (WHERE notification_id IS NOT NULL),"
+        " count(*) FILTER (WHERE chain_hash IS NULL AND NOT chained_before AND notification_id IS NOT NULL),"
+        " coalesce(jsonb_agg(jsonb_build_array(kind, originator_id, originator_version, notification_id)"
+        " ORDER BY originator_id, originator_version) FILTER (WHERE kind IS NOT NULL), '[]') AS problems FROM k"
+    ).format(
+        table=sql.Identifier(table),
+        chain=sql.Identifier(f"{table}_chain"),
+        where_v=sql.SQL(where.format(col="originator_id")),
+        where_c=sql.SQL(where.format(col="originator_id")),
+        link=sql.SQL(link_sql("lag(chain_hash) OVER w", "e")),
+    )
+
+
+def _add(report: Report, row: Any) -> None:
+    events, chained, before, problems = row
+    report.events += events
+    report.chained += chained
+    report.before_chain += before
+    seen: set[str] = set()
+    for kind, stream, version, position in problems:
+        if stream not in seen:  # the first broken link of each stream
+            seen.add(stream)
+            report.broken.append(Broken(kind, stream, version, position))
+
+
+def verify(url: str, table: str, progress: Any = None, shares: int = SHARES, workers: int = 2) -> Report:
+    """Check every stream of ``table`` (shares of the stream ids, ``workers`` connections at once); ``progress``:
+    a chatassist.progress.Progress (its total: the events)."""
+    report = Report()
+
+    def share(n: int) -> Any:
+        lo, hi = _bounds(n, shares)
+        with psycopg.connect(url) as conn:
+            return conn.execute(_query(table, hi is not None), {"lo": lo, "hi": hi}).fetchone()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for done, row in enumerate(pool.map(share, range(shares)), start=1):
+            _add(report, row)
+            if progress is not None:
+                progress.update(done, report.events)
+    report.broken.sort(key=lambda b: (b.stream, b.version))
+    return report
+
+
+def verify_stream(conn: psycopg.Connection[Any], table: str, stream: object) -> Report:
+    """Check one stream (a conversation's, for its export)."""
+    report = Report()
+    _add(report, conn.execute(_query(table, False, one=True), {"lo": str(stream)}).fetchone())
+    return report
