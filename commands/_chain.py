@@ -88,8 +88,10 @@ def _query(table: str, upper: bool, one: bool = False) -> sql.Composed:
         " WHEN prev_id > notification_id THEN 'reordered'"
         " WHEN chain_hash IS NULL AND chained_before THEN 'unchained'"
         " WHEN chain_hash IS NOT NULL AND chain_hash <> expected THEN 'edited' END AS kind FROM r)"
-        " SELECT count(notification_id) AS events, count(chain_hash) FILTER (WHERE notification_id IS NOT NULL),"
-        " count(*) FILTER (WHERE chain_hash IS NULL AND NOT chained_before AND notification_id IS NOT NULL),"
+        " SELECT count(notification_id) AS events,"
+        " count(chain_hash) FILTER (WHERE notification_id IS NOT NULL) AS chained,"
+        " count(*) FILTER (WHERE chain_hash IS NULL AND NOT chained_before AND notification_id IS NOT NULL)"
+        " AS before_chain,"
         " coalesce(jsonb_agg(jsonb_build_array(kind, originator_id, originator_version, notification_id)"
         " ORDER BY originator_id, originator_version) FILTER (WHERE kind IS NOT NULL), '[]') AS problems FROM k"
     ).format(
@@ -102,7 +104,8 @@ def _query(table: str, upper: bool, one: bool = False) -> sql.Composed:
 
 
 def _add(report: Report, row: Any) -> None:
-    events, chained, before, problems = row
+    """Add one query's answer (a tuple, or a dict from a connection of the store's pool) to ``report``."""
+    events, chained, before, problems = tuple(row.values()) if isinstance(row, dict) else row
     report.events += events
     report.chained += chained
     report.before_chain += before
