@@ -179,7 +179,7 @@ class Container:
         return row[0] if row else None
 
     def close(self) -> None:
-        """Stop runners, close pools, stop embedded servers."""
+        """Stop runners, close pools, leave the embedded servers (stopped if no other process uses them)."""
         for runner in self.runners:
             runner.stop()
         self.runners.clear()

@@ -127,6 +127,18 @@ def demo_workspace(container: Container) -> create_ws.WorkspaceCreated:
     return created
 
 
+def watch_embedded(container: Container) -> None:
+    """Restart the embedded servers of a long-running process if they die; exit with status 3 if that fails."""
+
+    def fatal(message: str) -> None:
+        log.critical(message)
+        print(f"error: {message}", file=sys.stderr, flush=True)
+        os._exit(3)  # a clean shutdown would wait on the dead server; our lease goes with the process
+
+    if container.embedded is not None:
+        container.embedded.watch(fatal)
+
+
 def _wait_forever() -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -137,6 +149,7 @@ def _wait_forever() -> None:
 def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     """Everything in one process: web, projections, worker, scheduler (laptop mode)."""
     container = bootstrap(ensure_keys_encryption_key(ensure_secret_key(settings)))
+    watch_embedded(container)
     container.start_projections()
     worker = _start_worker(container)
     scheduler = _start_scheduler(container)
@@ -178,6 +191,7 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> None:
         )
         return
     container = bootstrap(settings)
+    watch_embedded(container)
     try:
         _serve(container, args.host, args.port)
     finally:
@@ -188,6 +202,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     """Dramatiq actors and the projections."""
     require_secret_key(settings)
     container = bootstrap(settings)
+    watch_embedded(container)
     container.start_projections()
     worker = _start_worker(container)
     print("worker running: projections", ", ".join(r.projection.name for r in container.runners), flush=True)
@@ -201,6 +216,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> None:
     """Periodic jobs; only one scheduler process is active at a time."""
     container = bootstrap(settings)
+    watch_embedded(container)
     from workers.broker import setup_broker
 
     setup_broker(container.redis_url)
@@ -223,6 +239,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_projections(settings: Settings, args: argparse.Namespace) -> None:
     """Run the named projections (default: all) until stopped; exit 1 if one stops at an event it cannot apply."""
     container = bootstrap(settings)
+    watch_embedded(container)
     container.start_projections(args.names or None)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
