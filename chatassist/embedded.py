@@ -103,11 +103,17 @@ class EmbeddedServices:
                 return
             except Exception as err:  # a dead server's backends may hold its shared memory a moment longer
                 log.warning("restart %d of %d failed: %s", attempt, attempts, err)
-                time.sleep(attempt)
-        on_fatal(
+                if attempt < attempts:
+                    time.sleep(attempt)
+        message = (
             f"the embedded {' and '.join(down)} under {self.data_dir} stopped and could not be restarted; see "
             f"{self.data_dir / 'postgres' / 'log'} and {self.data_dir / 'redis' / 'redis.log'}"
         )
+        try:
+            self.stop()  # leave, stopping the survivor if nobody else uses it
+        except Exception:
+            log.exception("could not stop the embedded servers")
+        on_fatal(message)
 
 
 def start_embedded(data_dir: Path, *, database: str = "chatassist") -> EmbeddedServices:

@@ -235,3 +235,21 @@ def test_the_last_process_to_leave_stops_the_servers(tmp_path: Path) -> None:
     finally:
         child.kill()
     assert_stopped(services)
+
+
+def test_a_running_server_exits_with_a_message_when_a_killed_server_cannot_be_restarted(tmp_path: Path) -> None:
+    # Given a running `chatassist up` whose PostgreSQL will refuse to start again (a setting it cannot parse)
+    with running_up(tmp_path / "data") as up:
+        pgdata = up.data_dir / "postgres"
+        with (pgdata / "postgresql.conf").open("a") as conf:
+            conf.write("\nshared_buffers = 'plenty'\n")
+        redis = redis_pid(up.data_dir / "redis")
+        # When its PostgreSQL is killed with SIGKILL
+        pid = postgres_pid(pgdata)
+        assert pid is not None and redis is not None
+        os.kill(pid, signal.SIGKILL)
+        # I expect `up` to give up after a few attempts and exit with status 3 and a message naming what stopped
+        assert up.proc.wait(90) == 3
+        assert "error: the embedded postgresql under" in up.log() and "could not be restarted" in up.log()
+        # having stopped the Redis nobody else uses, rather than leaving it behind
+        assert not psutil.pid_exists(redis) or psutil.Process(redis).status() == psutil.STATUS_ZOMBIE
