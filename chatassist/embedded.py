@@ -26,7 +26,7 @@ from psycopg import sql
 from chatassist import embedded_servers as servers
 
 log = logging.getLogger("chatassist.embedded")
-_local_lock = threading.RLock()  # fasteners' file lock does not exclude threads of one process
+_local_lock = threading.Lock()  # fasteners' file lock excludes processes, not threads (and must not nest)
 _held: set[Path] = set()  # this process's leases: a lock test from the holder would always succeed
 
 
@@ -76,6 +76,8 @@ class EmbeddedServices:
     def restart(self) -> None:
         """Start whichever server is not running, at the same socket paths, so that clients reconnect."""
         with _start_lock(self.data_dir):
+            if self._left:  # left meanwhile (and perhaps stopped them): nothing to restart for
+                return
             sockets = servers.start_postgres(self.data_dir / "postgres"), servers.start_redis(self.data_dir / "redis")
         if sockets != self._sockets:
             raise servers.EmbeddedError("the restarted servers listen on other sockets than before")

