@@ -48,7 +48,7 @@ class Up:
         """The environment of a CLI command beside this server: the same data directory, nothing configured."""
         return cli_env(CHATASSIST_DATA_DIR=str(self.data_dir))
 
-    def ready(self, timeout: float = 2.0) -> str:
+    def ready(self, timeout: float = 5.0) -> str:
         """The status of GET /ready, or the error that got in the way."""
         try:
             return str(httpx.get(f"{self.base_url}/ready", timeout=timeout).status_code)
