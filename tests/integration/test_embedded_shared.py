@@ -60,6 +60,11 @@ class Up:
     def log(self) -> str:
         return self.stderr.read_text()
 
+    def wait_ready(self) -> None:
+        """Until GET /ready answers 200 (asserts the process did not exit first)."""
+        poll(lambda: self.proc.poll() is not None or self.ready() == "200", timeout=SLOW, interval=0.2)
+        assert self.proc.poll() is None, self.log()
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -69,7 +74,15 @@ def free_port() -> int:
 
 @contextmanager
 def running_up(data_dir: Path) -> Iterator[Up]:
-    """`chatassist up` on data_dir (no DATABASE_URL/REDIS_URL) until /ready is 200; stopped with SIGTERM after."""
+    """`chatassist up` on data_dir (no DATABASE_URL/REDIS_URL), ready; stopped with SIGTERM after."""
+    with started_up(data_dir) as up:
+        up.wait_ready()
+        yield up
+
+
+@contextmanager
+def started_up(data_dir: Path) -> Iterator[Up]:
+    """`chatassist up` on data_dir (no DATABASE_URL/REDIS_URL), just started; stopped with SIGTERM after."""
     port, stderr = free_port(), data_dir.parent / f"{data_dir.name}.stderr"
     with stderr.open("w") as err:
         proc = subprocess.Popen(
@@ -82,8 +95,6 @@ def running_up(data_dir: Path) -> Iterator[Up]:
         )
     up = Up(proc, data_dir, f"http://127.0.0.1:{port}", stderr)
     try:
-        poll(lambda: proc.poll() is not None or up.ready() == "200", timeout=SLOW, interval=0.2)
-        assert proc.poll() is None, up.log()
         yield up
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -140,7 +151,9 @@ def use_beside(up: Up) -> str:
 def test_commands_beside_two_running_servers_leave_them_working(tmp_path: Path) -> None:
     # Given two `chatassist up` at once, each on a data directory of its own with embedded servers
     with ExitStack() as stack:
-        ups = [stack.enter_context(running_up(tmp_path / name)) for name in ("first", "second")]
+        ups = [stack.enter_context(started_up(tmp_path / name)) for name in ("first", "second")]
+        for up in ups:
+            up.wait_ready()
         servers = [(postgres_pid(up.data_dir / "postgres"), redis_pid(up.data_dir / "redis")) for up in ups]
         assert len({pid for pair in servers for pid in pair if pid}) == 4, servers  # four servers, none shared
 
