@@ -195,14 +195,28 @@ class Container:
 def rate_limits(settings: Settings, redis_url: str) -> RateLimits:
     """The web layer's rate limits, counted in Redis (an async client per process)."""
     try:
-        chat_user, chat_ip, api_user = (
+        chat_user, chat_ip, api_user, new_ip, new_ws, tokens_ip = (
             parse_limit(settings.rate_chat_per_user),
             parse_limit(settings.rate_chat_per_ip),
             parse_limit(settings.rate_api_per_user),
+            parse_limit(settings.rate_new_conversations_per_ip),
+            parse_limit(settings.rate_new_conversations_per_workspace),
+            parse_limit(settings.rate_tokens_per_ip),
         )
     except ValueError as err:
         raise SystemExit(f"rate limit settings: {err}") from None
-    return RateLimits(RateLimiter(AsyncRedis.from_url(redis_url)), chat_user, chat_ip, api_user)
+    if not 0 <= settings.anonymous_daily_budget_share <= 1:
+        raise SystemExit("CHATASSIST_ANONYMOUS_DAILY_BUDGET_SHARE must be between 0 and 1 (0: no ceiling)")
+    return RateLimits(
+        RateLimiter(AsyncRedis.from_url(redis_url)),
+        chat_user,
+        chat_ip,
+        api_user,
+        new_conversations_per_ip=new_ip,
+        new_conversations_per_workspace=new_ws,
+        tokens_per_ip=tokens_ip,
+        anonymous_daily_share=settings.anonymous_daily_budget_share,
+    )
 
 
 def ensure_database(database_url: str) -> None:
