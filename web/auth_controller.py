@@ -103,11 +103,13 @@ class AuthController(Controller):
         current_member: Member,
         data: RefreshRequest | None = None,
     ) -> Response[Ack]:
-        """Revokes the access token (and the refresh token given or in the cookie) until they would expire."""
+        """Signs out the session: every access and refresh token descended from its sign-in, whichever credential
+        came (and the refresh token given or in the cookie, even of another session)."""
         refresh = (data.refresh_token if data else None) or request.cookies.get(REFRESH_COOKIE)
 
         def run() -> None:
             auth.revoke(current_member.jti, current_member.exp)
+            auth.revoke_session(current_member.session_id)
             if refresh:
                 auth.revoke_token(refresh, "refresh")
 
