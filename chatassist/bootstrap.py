@@ -262,6 +262,10 @@ def bootstrap(settings: Settings, *, providers: Providers | None = None, run_mig
         cache_ttl_s=settings.workspace_cache_s,
     )
     if settings.secret_key:
+        try:
+            signups = parse_limit(settings.rate_signups_per_ip)
+        except ValueError as err:
+            raise SystemExit(f"CHATASSIST_RATE_SIGNUPS_PER_IP: {err}") from None
         container.auth = Auth(
             app,
             TokenSigner(settings.secret_key),
@@ -269,6 +273,8 @@ def bootstrap(settings: Settings, *, providers: Providers | None = None, run_mig
             reset_sender=LogSender(production=settings.env.strip().lower() != "development"),
             public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
             redis_url=redis_url,
+            max_address_failures=settings.signin_failures_per_ip,
+            signups_per_address=(signups.count, signups.seconds),
         )
     log.info("storage: %s, redis: %s", _safe(database_url), _safe(redis_url))
     return container

@@ -134,6 +134,8 @@ class Auth:
         refresh_ttl_s: int = 7 * 24 * 3600,
         max_failures: int = 5,
         failure_window_s: int = 15 * 60,
+        max_address_failures: int = 50,
+        signups_per_address: tuple[int, int] = (20, 3600),
         prefix: str = "chatassist:auth",
         reset_sender: Sender | None = None,
         public_url: str = "http://127.0.0.1:8000",
@@ -149,6 +151,7 @@ class Auth:
         self.public_url = public_url
         self.access_ttl_s, self.refresh_ttl_s = access_ttl_s, refresh_ttl_s
         self.max_failures, self.failure_window_s = max_failures, failure_window_s
+        self.max_address_failures, self.signups_per_address = max_address_failures, signups_per_address
         self.prefix = prefix
 
     def issue(self, account_id: UUID, workspace_id: UUID, role: str, session_id: str | None = None) -> Session:
@@ -276,25 +279,52 @@ class Auth:
             return
         self.revoke(str(claims["jti"]), int(claims["exp"]))
 
-    def check_throttle(self, email: str) -> None:
-        """429 ``too_many_attempts`` with Retry-After once an email has had too many failed sign-ins."""
-        key = self._failures_key(email)
-        count = int(self.redis.get(key) or 0)
-        if count >= self.max_failures:
-            retry_after = max(int(self.redis.ttl(key)), 1)
+    def check_throttle(self, email: str, address: str) -> float:
+        """Before a sign-in: 429 ``too_many_attempts`` (Retry-After) once this email has failed too often from this
+        address, or this address has failed too often over any emails (spraying); else the seconds to hold a
+        failed answer (slowing guesses down before the lock). Failures of the email from other addresses only slow
+        it down: an attacker elsewhere cannot lock the owner out, whose right password still gets in."""
+        pair, by_address, by_email = (
+            self._failures_key(email, address),
+            self._address_key(address),
+            self._failures_key(email),
+        )
+        n_pair, n_address, n_email = (int(v or 0) for v in self.redis.mget(pair, by_address, by_email))
+        if n_pair >= self.max_failures:
+            raise too_many_attempts("for this email from your network address", self._ttl(pair))
+        if self.max_address_failures and n_address >= self.max_address_failures:
+            raise too_many_attempts("from your network address", self._ttl(by_address))
+        delay = min(4.0, 0.25 * 2 ** (n_pair - 1)) if n_pair >= 2 else 0.0
+        return delay + (1.0 if n_email >= self.max_failures else 0.0)
+
+    def record_failure(self, email: str, address: str) -> None:
+        """Count one failed sign-in for the (email, address) pair, the address and the email; each window starts at
+        its first failure."""
+        for key in (self._failures_key(email, address), self._address_key(address), self._failures_key(email)):
+            count_hit(self.redis, key, self.failure_window_s)
+
+    def clear_failures(self, email: str, address: str) -> None:
+        """A successful sign-in starts this pair's count again."""
+        self.redis.delete(self._failures_key(email, address))
+
+    def check_signup(self, address: str) -> None:
+        """Count a sign-up attempt from ``address``; 429 ``too_many_signups`` past the limit."""
+        count, seconds = self.signups_per_address
+        if not count:
+            return
+        hits, ttl = count_hit(self.redis, f"{self.prefix}:signups:{address}", seconds)
+        if hits > count:
             raise TooManyRequestsException(
-                detail=f"Too many failed sign-ins for this email: try again in {retry_after} seconds.",
-                headers={"Retry-After": str(retry_after)},
-                extra={"code": "too_many_attempts"},
+                detail=f"Too many sign-ups from your network address: try again in {max(ttl, 1)} seconds.",
+                headers={"Retry-After": str(max(ttl, 1))},
+                extra={"code": "too_many_signups"},
             )
 
-    def record_failure(self, email: str) -> None:
-        """Count one failed sign-in; the window starts at the first failure."""
-        count_hit(self.redis, self._failures_key(email), self.failure_window_s)
+    def _ttl(self, key: str) -> int:
+        return max(int(self.redis.ttl(key)), 1)
 
-    def clear_failures(self, email: str) -> None:
-        """A successful sign-in starts the count again."""
-        self.redis.delete(self._failures_key(email))
+    def _address_key(self, address: str) -> str:
+        return f"{self.prefix}:failures-from:{address}"
 
     def _family_key(self, session_id: str) -> str:
         return f"{self.prefix}:revoked-session:{session_id or '-'}"
@@ -308,9 +338,18 @@ class Auth:
     def _not_before_key(self, account_id: str) -> str:
         return f"{self.prefix}:not-before:{account_id}"
 
-    def _failures_key(self, email: str) -> str:
+    def _failures_key(self, email: str, address: str | None = None) -> str:
         digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
-        return f"{self.prefix}:failures:{digest}"
+        return f"{self.prefix}:failures:{digest}" + (f":{address}" if address else "")
+
+
+def too_many_attempts(scope: str, retry_after: int) -> TooManyRequestsException:
+    """429 ``too_many_attempts`` with Retry-After."""
+    return TooManyRequestsException(
+        detail=f"Too many failed sign-ins {scope}: try again in {retry_after} seconds.",
+        headers={"Retry-After": str(retry_after)},
+        extra={"code": "too_many_attempts"},
+    )
 
 
 def invalid_token() -> Unauthorized:
