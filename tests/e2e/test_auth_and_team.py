@@ -280,7 +280,7 @@ def test_roles_refused_weak_passwords_taken_emails_and_invites(client: httpx.Cli
         "member_not_found",
     )
     # weak passwords and a taken email at sign-up
-    for weak in ("short1A!", "onlylowercaseletters", "Password1234"):
+    for weak in ("short1A!", "abcdefghijk1", "Password1234", "ChatAssist2026"):
         refused(
             container,
             lambda w=weak: client.post(  # type: ignore[misc]
