@@ -21,6 +21,7 @@ from uuid import UUID
 import psycopg
 from eventsourcing.persistence import Mapper
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 from domain.text import storable
 
@@ -71,7 +72,7 @@ def parked(conn: psycopg.Connection[Any], projection: str | None = None) -> list
     if projection is not None:
         query += " WHERE projection = %s"
         params.append(projection)
-    with conn.cursor() as curs:
+    with conn.cursor(row_factory=tuple_row) as curs:
         rows = curs.execute((query + " ORDER BY parked_at, projection, scope").encode(), params).fetchall()
     return [Parked(*row) for row in rows]
 
