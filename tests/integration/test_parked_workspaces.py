@@ -206,3 +206,36 @@ def test_an_event_a_view_cannot_apply_parks_its_workspace_and_the_others_go_on_u
     # (a retry of a workspace that is not parked says so)
     again = cli("retry", "usage", str(a))
     assert again.returncode == 1 and "is not parked" in again.stderr
+
+
+def test_a_rebuild_applies_the_texts_replaced_and_its_swap_unparks_the_views_it_rebuilt(own: Container) -> None:
+    # Given two workspaces' conversations with NULs in their texts (so a rebuild's pages are shared out), A's
+    # model call too large for the usage view, running views (A parked for usage and analytics)
+    a, b = uuid.uuid4(), uuid.uuid4()
+    conversations = []
+    for ws in (a, b):
+        conv = Conversation(ws, "widget", {"user_id": f"v{NUL}{ws.hex[:4]}"})
+        conv.receive("m1", f"hi {NUL} x")
+        call(conv, "m1", 100)
+        conversations.append(conv)
+    call(conversations[0], "m1", TOO_MANY)
+    own.app.save(*conversations)
+    own.start_projections()
+    own.wait_for_projections(timeout=30)
+    assert {s.name for s in all_statuses(own) if s.parked} == {"usage", "analytics"}
+    live_messages = rows(own, "SELECT conversation_id, seq, text FROM transcript_v2_messages ORDER BY 1, 2")
+    # When the usage view is fixed (a wide enough column, which its rebuilt copy takes too) and the usage and
+    # transcript views are rebuilt and swapped in
+    with psycopg.connect(own.database_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE usage_v1_monthly ALTER COLUMN input_tokens TYPE numeric")
+    from chatassist.rebuild import rebuild_all
+
+    rebuild_all(own, ["usage", "transcripts"], workers=2)
+    own.wait_for_projections(timeout=30)
+    # I expect the rebuilt transcripts to hold the texts replaced as the live view had them, A's usage complete,
+    # usage unparked by the swap, and analytics (not rebuilt) still parked
+    assert rows(own, "SELECT conversation_id, seq, text FROM transcript_v2_messages ORDER BY 1, 2") == live_messages
+    assert {text for _, _, text in live_messages} == {f"hi {REPLACEMENT} x"}
+    assert (usage(own, a), usage(own, b)) == ((2, 100 + TOO_MANY), (1, 100))
+    assert {s.name for s in all_statuses(own) if s.parked} == {"analytics"}
+    assert [r.error for r in own.runners] == [None] * len(PROJECTIONS)
