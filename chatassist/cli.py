@@ -80,7 +80,7 @@ def ready_checks(container: Container) -> dict[str, Any]:
     def projections() -> str | None:  # a notice, not a failure: the other workspaces' views go on
         from projections._parking import parked
 
-        with container.app.recorder.datastore.get_connection() as conn:
+        with container.app.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
             found = parked(conn)
         if not found:
             return None
