@@ -20,6 +20,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 
@@ -31,7 +32,9 @@ from commands.create_workspace import cmd as create_ws
 from domain.conversation import Conversation, ModelCall
 from domain.text import REPLACEMENT
 from tests.conftest import data_root
+from tests.support.server import ThreadedServer
 from tests.support.services import throwaway_database
+from web.app import create_app
 
 NUL = "\x00"
 TOO_MANY = 2**63  # one more than a bigint holds: the usage view's column cannot store the sum
@@ -160,9 +163,15 @@ def test_an_event_a_view_cannot_apply_parks_its_workspace_and_the_others_go_on_u
     # logged once as an error naming the workspace and the operator's command
     errors = [m for m in caplog.messages if "parked workspace" in m and "usage_v1" in m]
     assert len(errors) == 1 and f"chatassist projections retry usage_v1 {a}" in errors[0]
-    # and /ready still ready, with a notice naming it
-    notice = ready_checks(own)["projections"]()
-    assert notice is not None and f"usage_v1 ({a})" in notice
+    # and /ready of a web process still ready (the other workspaces are served), with a notice naming it
+    assert own.auth is not None
+    server = ThreadedServer(create_app(own.chat, own.transcripts, ready_checks(own), auth=own.auth)).start()
+    try:
+        ready = httpx.get(f"{server.base_url}/ready", timeout=10)
+    finally:
+        server.stop()
+    assert ready.status_code == 200 and ready.json()["status"] == "ok"
+    assert f"usage_v1 ({a})" in ready.json()["notices"]["projections"]
 
     # When the operator lists the parked workspaces, and retries A before any fix
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATASSIST_", "DATABASE_URL", "REDIS_URL"))}
