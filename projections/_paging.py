@@ -201,9 +201,11 @@ class PageApplier:
 
         ``events``: the notifications already decoded (one pair each, in order), else they are decoded here. Inside
         a transaction of the caller's, the page is a nested one (a savepoint) and commits with the caller's.
-        Raises PositionMoved when the tracking row is not at ``at``, HeldPageFailed when a page of a fold holding its
-        rows across pages fails (nothing is retried), ProjectionStopped (after committing the events
-        before it, one by one) when an event cannot be applied, psycopg.OperationalError when the connection fails.
+        A page that fails is applied again one event per transaction, each event's texts made storable. Raises
+        PositionMoved when the tracking row is not at ``at``, HeldPageFailed when a page of a fold holding its rows
+        across pages fails (nothing is retried), psycopg.OperationalError when the connection fails, and, when an
+        event still cannot be applied: with ``park_in``, parks its workspace and goes on (``_park``); without,
+        ProjectionStopped (after committing the events before it, one by one).
         """
         try:
             self._page(conn, notifications, events, at, batched=True)
@@ -287,7 +289,7 @@ class PageApplier:
                             if of == scope:
                                 current = notification
                                 self._statements(conn, [(storable_event(event), tracking)], pipeline=False)
-                                applied += 1
+                                current, applied = None, applied + 1
                     after = page[-1].id
                 curs.execute(f"DELETE FROM {PARKED} {where}".encode(), (self.name, scope))
         except NotParked:

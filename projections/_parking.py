@@ -67,7 +67,10 @@ class Parked:
 
 def parked(conn: psycopg.Connection[Any], projection: str | None = None) -> list[Parked]:
     """The parked workspaces (of ``projection``, or of every projection), oldest first."""
-    query = f"SELECT projection, scope, notification_id, topic, originator_id, originator_version, error, parked_at, retried_at, skipped, last_skipped FROM {TABLE}"  # noqa: E501
+    query = (
+        "SELECT projection, scope, notification_id, topic, originator_id, originator_version, error, parked_at,"
+        f" retried_at, skipped, last_skipped FROM {TABLE}"
+    )
     params: list[Any] = []
     if projection is not None:
         query += " WHERE projection = %s"
