@@ -51,6 +51,8 @@ def storable(value: Any) -> Any:
     strings of dicts and lists within; any other value as it is (the same object when nothing needs replacing)."""
     if isinstance(value, str):
         return UNSTORABLE.sub(REPLACEMENT, value) if UNSTORABLE.search(value) else value
+    if find_unstorable(value) is None:
+        return value
     if isinstance(value, dict):
         return {storable(k): storable(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -85,7 +85,7 @@ def storable_event(event: Any) -> Any:
     else the event itself."""
     fields = event.__dict__
     clean = storable(fields)
-    if all(clean[k] is fields[k] for k in fields):
+    if clean is fields:
         return event
     copy = object.__new__(type(event))
     copy.__dict__.update(clean)
