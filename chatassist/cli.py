@@ -231,7 +231,8 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_projections(settings: Settings, args: argparse.Namespace) -> None:
-    """Run the named projections (default: all) until stopped; exit 1 if one stops at an event it cannot apply."""
+    """Run the named projections (default: all) until stopped (an event a view cannot apply parks its workspace for
+    that view: see `projections parked`); exit 1 if a runner fails."""
     container = bootstrap(settings)
     container.start_projections(args.names or None)
     stop = threading.Event()
