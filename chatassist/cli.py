@@ -20,6 +20,7 @@ from chatassist.settings import (
     ensure_secret_key,
     env_name,
     get_settings,
+    laptop_env,
     require_secret_key,
 )
 from commands.create_workspace import cmd as create_ws
@@ -52,9 +53,22 @@ def _serve(container: Container, host: str, port: int, demo_key: str | None = No
     signal.signal(signal.SIGTERM, _exit_on_signal)
     # timeout_graceful_shutdown: live streams (the visitors', /api/*/live) stay open; they reconnect to another process
     config = uvicorn.Config(
-        app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=10
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+        **proxy_options(container.settings),
     )
     uvicorn.Server(config).run()
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy headers: believed only from the peers in CHATASSIST_TRUSTED_PROXIES (uvicorn's own default
+    trusts 127.0.0.1, so a local peer could set the client address that the per-IP limits count)."""
+    trusted = settings.trusted_proxies.strip()
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
@@ -146,7 +160,7 @@ def _wait_forever() -> None:
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     """Everything in one process: web, projections, worker, scheduler (laptop mode)."""
-    container = bootstrap(ensure_keys_encryption_key(ensure_secret_key(settings)))
+    container = bootstrap(ensure_keys_encryption_key(ensure_secret_key(laptop_env(settings))))
     container.start_projections()
     worker = _start_worker(container)
     scheduler = _start_scheduler(container)
@@ -185,6 +199,7 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> None:
             access_log=False,
             log_level="warning",
             timeout_graceful_shutdown=10,
+            **proxy_options(settings),
         )
         return
     container = bootstrap(settings)

@@ -27,22 +27,24 @@ def describe(char: str) -> str:
 
 def find_unstorable(value: Any, path: str = "") -> tuple[str, str] | None:
     """The first (field path, character) of a decoded JSON value whose text (a key or a string) a view cannot
-    store, or None. Paths read ``user.id``, ``items[2].text``; a key's path ends with the key itself."""
-    if isinstance(value, str):
-        char = unstorable(value)
-        return None if char is None else (path, char)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            sub = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and (char := unstorable(key)) is not None:
-                return sub, char
-            if (found := find_unstorable(item, sub)) is not None:
-                return found
-        return None
-    if isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            if (found := find_unstorable(item, f"{path}[{i}]")) is not None:
-                return found
+    store, or None. Paths read ``user.id``, ``items[2].text``; a key's path ends with the key itself. Walked without
+    recursion, so a body nested as deep as the JSON decoder allows is walked too."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, at = stack.pop()
+        if isinstance(item, str):
+            char = unstorable(item)
+            if char is not None:
+                return at, char
+        elif isinstance(item, dict):
+            children = []
+            for key, sub in item.items():
+                where = f"{at}.{key}" if at else str(key)
+                children.append((key, where))  # the key before its value
+                children.append((sub, where))
+            stack.extend(reversed(children))
+        elif isinstance(item, list | tuple):
+            stack.extend(reversed([(sub, f"{at}[{i}]") for i, sub in enumerate(item)]))
     return None
 
 

@@ -110,6 +110,25 @@ def read_page(
     Rows come as ``StoredRow`` tuples in PostgreSQL's binary format: ``state`` arrives as the stored bytes (no hex
     to decode) and ``originator_id`` as a UUID.
     """
+    query, params = page_query(events_table, after, topics, limit, until=until, where=where)
+    with conn.cursor(row_factory=stored_rows, binary=True) as curs:
+        # Planned each time when filtered by topic: a prepared statement's generic plan does not know how rare the
+        # topics are and walks the notification_id index, filtering every event after the position (ADR 0025).
+        curs.execute(query, params, prepare=not topics)
+        return curs.fetchall()
+
+
+def page_query(
+    events_table: str,
+    after: int | None,
+    topics: Sequence[str],
+    limit: int,
+    *,
+    until: int | None = None,
+    where: sql.Composable | None = None,
+) -> tuple[sql.Composed, list[Any]]:
+    """The statement and parameters of ``read_page``. With ``topics``, the index on (topic, notification_id)
+    serves it: its cost is the rows of those topics after the position, not every event between."""
     query = sql.SQL(
         "SELECT notification_id, originator_id, originator_version, topic, state FROM {} e WHERE notification_id > %s"
     ).format(sql.Identifier(events_table))
@@ -122,9 +141,7 @@ def read_page(
     if topics:
         query += sql.SQL(" AND topic = ANY(%s)")
         params.append(list(topics))
-    with conn.cursor(row_factory=stored_rows, binary=True) as curs:
-        curs.execute(query + sql.SQL(" ORDER BY notification_id LIMIT %s"), [*params, limit], prepare=True)
-        return curs.fetchall()
+    return query + sql.SQL(" ORDER BY notification_id LIMIT %s"), [*params, limit]
 
 
 @contextmanager
@@ -339,7 +356,14 @@ class PageApplier:
             # an error in the last pipeline (the tracking row refused) comes after the COMMIT was queued: the
             # transaction block is then left failed, not closed
             if not conn.closed and conn.info.transaction_status == INERROR:
-                conn.rollback()
+                try:
+                    conn.rollback()
+                except psycopg.Error as failed:
+                    # Seen under load: the rollback of a page refused in its last pipeline fails itself ("pipeline
+                    # aborted"). Raising that would hide the page's own error and read as a lost connection: close
+                    # the connection instead (the runner reconnects at its next statement) and raise the page's.
+                    log.warning("%s: closing the connection after a failed rollback (%r)", self.projection.name, failed)
+                    conn.close()
             raise
 
     def _tracked(self, curs: psycopg.Cursor[DictRow]) -> int | None:

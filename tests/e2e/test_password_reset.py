@@ -170,3 +170,28 @@ def test_the_default_sender_logs_the_link_only_outside_production(caplog: pytest
         caplog.clear()
         LogSender(production=True).send_password_reset("ana@example.com", link, datetime.now(UTC))
     assert token not in caplog.text and "no email sender is configured" in caplog.text
+
+
+def test_a_server_started_without_chatassist_env_logs_no_reset_link(
+    ai_server: ThreadedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given the app wired by bootstrap() from settings that do not set CHATASSIST_ENV (as web and worker are)
+    with httpx.Client(base_url=ai_server.base_url, timeout=20) as client:
+        admin, _ = sign_up(client)
+        # When a reset is requested for a real account
+        with caplog.at_level(logging.DEBUG):
+            assert request_reset(client, admin.email).status_code == 202
+    # I expect no link and no token in any log line, only the note that no sender is configured
+    assert "reset-password" not in caplog.text and "token=" not in caplog.text
+    assert "no email sender is configured" in caplog.text
+
+
+def test_only_chatassist_up_defaults_to_development() -> None:
+    from chatassist.settings import laptop_env, load_settings
+
+    # Given no CHATASSIST_ENV: web, worker and every other command are production; `up` is development
+    assert load_settings({}).env == "production"
+    assert laptop_env(load_settings({}), {}).env == "development"
+    # Given an explicit CHATASSIST_ENV, `up` keeps it
+    explicit = {"CHATASSIST_ENV": "production"}
+    assert laptop_env(load_settings(explicit), explicit).env == "production"
