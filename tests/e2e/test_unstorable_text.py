@@ -65,6 +65,22 @@ def test_the_poison_message_is_refused_by_the_real_server_and_nothing_is_stored(
     assert chat(client, workspace.widget_key, "How do I reset my password?")[-1][0] == "done"
 
 
+def test_a_nul_deep_in_a_nested_body_is_refused_not_a_500(
+    client: httpx.Client, workspace: WorkspaceCreated, container: Container
+) -> None:
+    # Given a chat body whose visitor carries an extra field nested 800 levels deep, a NUL at the bottom
+    deep: Any = f"x{NUL}"
+    for _ in range(800):
+        deep = {"a": deep}
+    before = container.app.recorder.max_notification_id()
+    # When it is posted
+    response = post_chat(client, workspace.widget_key, {"message": "hi", "user": {"id": "v", "extra": deep}})
+    # I expect the 422 naming the field's path (shortened), and nothing stored
+    assert response.status_code == 422 and response.json()["code"] == "invalid_characters", response.text
+    assert "`user.extra.a.a." in response.json()["message"]
+    assert container.app.recorder.max_notification_id() == before
+
+
 def test_a_nul_in_the_query_string_is_refused(client: httpx.Client) -> None:
     # Given a signed-in admin
     admin, _ = sign_up(client, workspace="Query")
