@@ -43,6 +43,14 @@ class Settings:
     rate_chat_per_user: str = "30/60"
     rate_chat_per_ip: str = "300/60"
     rate_api_per_user: str = "600/60"
+    # Abuse limits that a caller cannot reset by inventing visitor ids (docs/widget-security.md, "Abuse limits")
+    rate_new_conversations_per_ip: str = "10/60"
+    rate_new_conversations_per_workspace: str = "120/60"
+    rate_tokens_per_ip: str = "200000/3600"
+    rate_signups_per_ip: str = "20/3600"  # sign-up attempts per client address
+    signin_failures_per_ip: int = 50  # failed sign-ins per client address in 15 minutes, over any emails (0: off)
+    anonymous_daily_budget_share: float = 0.2  # of the monthly token budget, per day, for unverified visitors
+    trusted_proxies: str = ""  # CHATASSIST_TRUSTED_PROXIES: peers whose X-Forwarded-For is believed (default: none)
     log_level: str = "INFO"
     env: str = "production"  # CHATASSIST_ENV: only "development" logs password-reset links (`up` defaults to it)
     public_url: str | None = None  # CHATASSIST_PUBLIC_URL: base of links sent by email (default http://host:port)
