@@ -11,7 +11,11 @@ Here the same steps run inside one PL/pgSQL function, called in autocommit mode:
 EXCLUSIVE MODE``, ``INSERT ... RETURNING notification_id``, and the implicit commit at the end of the statement.
 The lock is taken and released by the server alone, so appends are still one at a time and in commit order, but
 the lock is never held while a client is thinking. The rows, the table and the ``NOTIFY`` are those of the
-library; a process still on the library's recorder takes the same lock and can append beside this one.
+library; a process still on the library's recorder takes the same lock and can append beside this one (its events
+get no chain hash).
+
+The same statement also chains each event's hash to the previous event of its stream, in ``<events>_chain``
+(issue 17, tamper evidence: ``link_sql`` below, ``commands/_chain.py`` checks; ADR 0028).
 
 The function is ours (``chatassist_append_events_<id type>``), not the library's ``es_insert_events_*`` (which
 takes no table lock and is replaced by every recorder's ``create_table``). The statements that create the
