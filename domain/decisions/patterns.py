@@ -1,0 +1,123 @@
+"""Precise multilingual patterns (English, Spanish, French, German, Portuguese) over normalised text.
+
+``THREAT``: a legal threat, a payment dispute or chargeback, a complaint to a regulator or authority: what must
+never be missed. ``MENTION``: legal or compliance vocabulary that is only a subject ("our legal team asked for
+invoices", "is it GDPR compliant?"); a mention alone decides nothing: the intent layer and the classifier do.
+"""
+
+from __future__ import annotations
+
+import re
+
+_I = r"(?:i|i'm|im|i'll|ill|we|we're|were|we'll|my|our|us|me)"
+_BANK = (
+    r"(?:bank|banks|card (?:issuer|company|provider)|credit ?card(?: company)?|card company|issuer|visa|mastercard"
+    r"|amex|american express|paypal|chase|barclays|revolut|credit union|banco|tarjeta|emisor|banque|carte bancaire"
+    r"|carte|kreditkart\w*|bank\w*|operadora do cartao|cartao(?: de credito)?|la tarjeta)"
+)
+_REGULATOR = (
+    r"(?:regulators?|ftc|federal trade commission|cfpb|consumer financial protection bureau|ombuds\w*|bbb"
+    r"|better business bureau|attorney generals?'?s?(?: office)?|trading standards|fca|competition and markets"
+    r"|information commissioner'?s?(?: office)?|privacy (?:commissioner|regulator)|supervisory authority"
+    r"|data protection (?:authority|regulator|commission\w*)|authorit(?:y|ies)|relevant authorities|police|ico"
+    r"|cnil|aepd|agencia espanola de proteccion de datos|autoridad de (?:control|proteccion de datos)|ocu"
+    r"|profeco|consumo|oficina del consumidor|defensa del consumidor|superintendencia\w*|fiscalia"
+    r"|dgccrf|repression des fraudes|mediateur\w*|ufc|associations? de consommateurs|autorite de (?:controle"
+    r"|protection des donnees)|gendarmerie|procureur|datenschutz(?:behorde|beauftragte\w*|aufsicht)"
+    r"|aufsichtsbehorde|verbraucherzentrale|bundesnetzagentur|bafin|behorden?|polizei|procon|anpd|cnpd"
+    r"|reclame aqui|consumidor\.gov\.br|ministerio publico|autoridade (?:nacional|de protecao de dados)"
+    r"|autoridades|autorites)"
+)
+THREAT = [
+    # lawyers acting, courts, suing
+    r"\b(?:my|our|his|her|the) (?:lawyers?|laywers?|attorneys?|attourneys?|atorneys?|solicitors?|counsel"
+    r"|legal (?:team|counsel|department|folks|people))\b.{0,40}\b(?:will|'ll|be in touch|contact|hear|review"
+    r"|cc'?d|copied|says|said|is|are|in touch|letter|have)",
+    r"\b(?:hearing|hear) from (?:my|our) (?:lawyers?|solicitors?|attorneys?|counsel)\b",
+    r"\b(?:letter|notice) from (?:our|my) (?:counsel|lawyers?|solicitors?)\b",
+    r"\b(?:talking|speaking|consulting|talk|speak|consult)(?:ing)? (?:to|with) (?:my |our |a |an )?(?:lawyers?"
+    r"|laywers?|attorneys?|solicitors?)\b",
+    r"\b(?:instructed|hired|hire|getting|get|contacting|contacted|call(?:ing)?|involv\w*) (?:a |an |my |our )?"
+    r"(?:law firm|lawyers?|attorneys?|solicitors?|legal (?:folks|team|counsel))\b",
+    r"\b(?:hands|hand) of (?:my|our) (?:solicitors?|lawyers?|attorneys?)\b",
+    r"\b(?:sue|sueing|suing|sued)\b(?! (?:anyone|anybody|nobody))",
+    r"\b(?:law ?suits?|lawsiut|class[- ]action|filing suit|file suit|file a suit)\b",
+    r"\blegal (?:action|proceedings?|steps|route|recourse|measures|avenue\w*)\b",
+    r"\b(?:in|to) (?:court|the courts?)\b|\bsmall[- ]claims\b|\b(?:the |a )?judge\b|\btribunal\w*\b",
+    r"\bcourt order\b|\bcease (?:and|&) desist\b|\bbreach of (?:contract|the contract)\b",
+    r"\b(?:claim for damages|seeking compensation|compensation through|damages)\b",
+    r"\bformal notice\b|\breserving all our rights\b|\binsurance covers what'?s coming\b",
+    r"\b(?:take|taking) (?:this|it) further\b|\bproper channels\b|\btaking action\b|\bwe are taking action\b",
+    r"\billegal\b",
+    r"\b(?:fraud|fraudulent|scam|theft|identity theft)\b",
+    # payment disputes, chargebacks
+    r"\bcharge ?-?backs?\b|\bchargb?ack\b|\bchargback\b",
+    rf"\b(?:disput\w*|contest\w*|revers\w*|claw ?back|recall\w*|block|pull\w*|block and claw)\b.{{0,50}}\b{_BANK}\b",
+    rf"\b{_BANK}\b.{{0,60}}\b(?:disput\w*|revers\w*|claw\w* back|claw ?back|pull\w* the (?:money|payment)"
+    r"|(?:money|payment) back|refund(?:ed)? me|investigat\w*|contest\w*|charging (?:the|it) back|is handling"
+    r"|opening a case|handle it|deal with you|recall\w*|getting my money back|send the money back|reverse it)",
+    r"\b(?:opened|open|opening|filed|raise[ds]?|raising) (?:a |an )?(?:dispute|claim)\b",
+    r"\bunauthori[sz]ed (?:transaction|charge|payment)\b|\bnever authori[sz]ed\b|\bunrecogni[sz]ed transactions?\b",
+    r"\b(?:the )?(?:charge|transaction|payment) is being disputed\b",
+    # regulators and authorities
+    rf"\b(?:report\w*|complain\w*|complaint\w*|contact\w*|escalat\w*|going|go|notify\w*|tell|reporting)\b.{{0,60}}"
+    rf"\b{_REGULATOR}\b",
+    rf"\b{_REGULATOR}\b.{{0,40}}\b(?:will|hear|know|interested|next)\b",
+    r"\bfile (?:a )?(?:formal )?complaint\b|\bformal complaint\b",
+    # Spanish
+    r"\babogad[oa]s?\b.{0,40}\b(?:hablar|contacto|tiene|pondran|esto)|\b(?:mi|mis|nuestr\w*) abogad\w*",
+    r"\bdenuncia\w*|\bdemand\w* (?:por|a ustedes)|\blos demando\b|\bdemandaremos\b|\bvia judicial\b",
+    r"\bacciones legales\b|\bjuzgado\b|\ben los tribunales\b|\bjuicio\b|\bante un juez\b",
+    r"\bcontracargo\w*|\b(?:anul\w*|revert\w*|desconoc\w*|reclamacion|disputa)\b.{0,40}\b(?:cobro|cargo|pago\w*)",
+    r"\b(?:queja formal|reclamacion ante|presentare una reclamacion|presentar una queja)\b",
+    r"\b(?:fraude|estafa)\b|\bcobro no reconocido\b|\bacciones por la via\b|\btomar medidas\b",
+    # French
+    r"\bavocat\w*|\bmise en demeure\b|\bporte\w* plainte\b|\bdeposer plainte\b|\bplainte\b|\bpoursuites?\b",
+    r"\ben justice\b|\bau tribunal\b|\bvoie judiciaire\b|\bun juge\b|\ble juge\b|\bdommages et interets\b",
+    r"\bopposition\b|\bcontest\w* (?:le|du) (?:paiement|debit|prelevement)|\b(?:rejeter|annuler) (?:le|ce)"
+    r" (?:prelevement|paiement)|\blitige\b(?! de paiement de nos)|\bescroquerie\b|\barnaque\b|\bfrauduleuse\b",
+    r"\bprelevement non reconnu\b|\bvoies appropriees\b|\bservice juridique va\b|\bsaisi\w*\b",
+    # German
+    r"\b(?:rechts)?anw(?:a|ae)lt\w*\b(?! ?(?:s)?kanzlei)|\bverklag\w*|\bklage\b(?! uber)|\bgericht\w*\b"
+    r"|\brichter\b|\brechtliche\w* schritte\b|\bjuristisch\w*\b|\bschadensersatz\b|\babmahnung\b",
+    r"\banzeige\b|\bbetrug\b|\babzocke\b|\brechtswidrig\b|\brechtsabteilung wird\b",
+    r"\b(?:lastschrift|zahlung|abbuchung|buchung|belastung)\b.{0,40}\b(?:zuruck\w*|widerruf\w*|reklamiert"
+    r"|angefochten|storn\w*|nicht autorisiert)|\bzuruckbuch\w* lassen\b|\bkauferschutz\b|\bwiderspruch\b",
+    r"\bbei (?:meiner|der) bank reklamiert\b|\bgebotenen weg\b",
+    # Portuguese
+    r"\badvogad\w*\b.{0,30}\b(?:falar|contato|tem|vao|isso)|\b(?:meu|minha|nossos?|nossas?) advogad\w*",
+    r"\bprocess(?:o|ar|arei|amos)?\b (?:contra|voces)|\bprocesso voces\b|\bna justica\b|\bjuizado\b"
+    r"|\bjuiz\b|\bmedidas judiciais\b|\bindenizacao\b|\bnotificacao extrajudicial\b|\bboletim de ocorrencia\b",
+    r"\b(?:contest\w*|estorn\w*|desfazer|cancelar esse pagamento|cancelar o pagamento)\b.{0,40}"
+    r"\b(?:cobranca|pagamento|compra|debito|banco|cartao)|\bestornar o pagamento\b|\bcontestacao\b",
+    r"\b(?:golpe|fraude)\b|\bcanais competentes\b|\bqueixa\b|\bpedi (?:o )?estorno\b",
+]
+MENTION = (
+    r"\b(?:lawyers?|attorneys?|solicitors?|legal|law|gdpr|rgpd|dsgvo|lgpd|ccpa|hipaa|dpa|compliance|compliant"
+    r"|conformit\w*|cumplimiento|conformidade|regulat\w*|privacy|data protection|dispute\w*|chargebacks?|court"
+    r"|abogad\w*|avocat\w*|anwalt\w*|advogad\w*|juridi\w*|litige\w*|contracargos?|disputas?|streitfall\w*"
+    r"|ruckbuchung\w*)\b"
+)
+# Negation of a threat in the same sentence: "not going to sue", "nobody is threatening", "not disputing".
+NEGATED = [
+    r"\b(?:not|never|no one|nobody|n't|dont|don't|won't|wont) (?:\w+ ){0,3}(?:sue|suing|threaten\w*|disput\w*"
+    r"|going to sue|lawyer\w*|court|chargeback\w*|report\w*|contest\w*)\b",
+    r"\bnot (?:going to|gonna) sue\b|\bnot threatening\b",
+    r"\b(?:nadie|no voy a|no estoy)\b.{0,30}\b(?:amenaz\w*|demandar|reclamando|denunciar)\b",
+    r"\b(?:personne ne|je ne vais|je ne)\b.{0,30}\b(?:menace|poursuivre|conteste)\b",
+    r"\b(?:niemand|nicht|niemanden)\b.{0,30}\b(?:droht|verklage|zuruckbuchen)\b|\bverklage niemanden\b",
+    r"\b(?:ninguem|nao vou|nao estou)\b.{0,30}\b(?:ameac\w*|processar|contestando)\b",
+]
+# A question about the product or about compliance, not a demand: "can your product handle chargebacks?",
+# "is it GDPR compliant?", "does the bot understand when customers threaten to sue?".
+ABOUT = [
+    r"\b(?:can|does|do|is|are|how|what|which|where)\b.{0,40}\b(?:your (?:product|tool|bot|platform|api)|the bot"
+    r"|with your|integrat\w*|webhook|handle|manage|our (?:own )?(?:buyers|customers|shop))\b",
+    r"\b(?:su producto|votre (?:produit|outil)|euer produkt|o produto de voces|integr\w*)\b",
+    r"\b(?:when|if) (?:a |our )?customers? (?:threaten|dispute|open)\b",
+]
+COMPLIANCE_QUESTION = (
+    r"\b(?:gdpr|rgpd|dsgvo|lgpd|ccpa|hipaa|dpa|soc ?2|iso ?27001|compliant|compliance|conform\w*|cumplimiento"
+    r"|subprocessors?|data residency|retention|encargado|sous-traitance|auftragsverarbeitung|av-vertrag|baa"
+    r"|contractual clauses|terms of service|privacy policy|terminos|cgv|agb|termos)\b"
+)
