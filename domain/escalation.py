@@ -25,7 +25,8 @@ from functools import lru_cache
 from typing import Any
 
 from domain.assessment import DEFAULT_TOPICS
-from domain.decisions import intent, patterns
+from domain.decisions import intent
+from domain.decisions.legal import P1_CLASSIFIER, P1_CLASSIFIER_AFTER_NEGATION, legal_signals
 from domain.decisions.model import intent_model, person_model
 from domain.decisions.money import Amount, Rates, asked_back, default_rates
 from domain.decisions.text import normal
@@ -45,21 +46,12 @@ DEFAULT_HOLDING_BY_RULE = {
 DEFAULT_OFFER = "Would you like me to bring in a person from our team? Just say so."
 DEFAULT_ROUTES = {P1: "legal", P2: "billing"}
 
-P1_CLASSIFIER = 0.5  # the classifier's P1 probability that escalates on its own (chosen on the dev split)
-P1_CLASSIFIER_AFTER_NEGATION = 0.97  # ...when the only legal words were negated or a question about the product
-REFUND_CLASSIFIER = 0.6  # a refund asked for, by the classifier alone
+REFUND_CLASSIFIER = 0.9  # a refund asked for, by the classifier alone
 PERSON_CLASSIFIER = 0.85  # a person asked for, by the classifier alone
 MAX_CHARS = 4000  # per message, read by the engine (the rest of a huge message is ignored)
 MAX_MESSAGES = 50  # the latest ones
 COMPLIANCE_POLICIES = ("answer", "escalate")
-_THREAT = re.compile("|".join(f"(?:{p})" for p in patterns.THREAT))
-_NEGATED = re.compile("|".join(f"(?:{p})" for p in patterns.NEGATED))
-_ABOUT = re.compile("|".join(f"(?:{p})" for p in patterns.ABOUT))
-_COMPLIANCE = re.compile(patterns.COMPLIANCE_QUESTION)
 _PERSON = re.compile("|".join(f"(?:{p})" for p in intent.PERSON))
-_SENTENCES = re.compile(r"[^.!?;\n]+[.!?;]*")
-_QUESTION = re.compile(r"\?\s*$|^(?:can|does|do|is|are|how|what|which|where|who|when|puede|pueden|peut|kann|pode)\b")
-_FUZZY = ("chargeback", "lawsuit")
 
 @dataclass(frozen=True)
 class Rules:
@@ -155,51 +147,6 @@ def _normal(text: str) -> str:
     return normal(text)
 
 
-def _near(word: str) -> bool:
-    """A close misspelling (ratio >= 0.85) of a word that is an intent by itself (chargeback, lawsuit)."""
-    return _near_cached(word)
-
-
-@lru_cache(maxsize=65_536)
-def _near_cached(word: str) -> bool:
-    for term in _FUZZY:
-        if word != term:
-            m = SequenceMatcher(None, word, term)
-            if m.real_quick_ratio() >= 0.85 and m.quick_ratio() >= 0.85 and m.ratio() >= 0.85:
-                return True
-    return False
-
-
-def legal_signals(messages: list[str], rules: Rules) -> tuple[list[str], list[str], str | None]:
-    """The P1 phrases that are an intent (a threat, dispute or complaint), those that are only a mention
-    (negated, or a question about the product), and which deterministic layer found the first intent."""
-    intents: list[str] = []
-    mentions: list[str] = []
-    layer: str | None = None
-    for message in messages:
-        for sentence in _SENTENCES.findall(message):
-            sentence = sentence.strip()
-            extra = [k for k in rules.legal_keywords if re.search(rf"(?<!\w){re.escape(k)}(?!\w)", sentence)]
-            if extra:
-                intents += extra
-                layer = layer or "workspace keywords"
-            found = [m.group(0).strip() for m in _THREAT.finditer(sentence)]
-            found += [w for w in re.findall(r"[a-z]{7,}", sentence) if _near(w)]
-            if found:
-                about = _ABOUT.search(sentence) and _QUESTION.search(sentence)
-                if _NEGATED.search(sentence) or about:
-                    mentions += found
-                else:
-                    intents += found
-                    layer = layer or "patterns"
-            if rules.compliance_questions == "escalate" and (
-                _COMPLIANCE.search(sentence) or re.search(patterns.MENTION, sentence)
-            ):
-                intents.append("compliance question")
-                layer = layer or "policy: compliance questions escalate"
-    return list(dict.fromkeys(intents)), list(dict.fromkeys(mentions)), layer
-
-
 def human_phrases(text: str, extra: tuple[str, ...] = ()) -> list[str]:
     """The phrases asking for a person in a normalised message (none when it withdraws the request)."""
     if intent.PERSON_NOT.search(text):
@@ -239,8 +186,13 @@ def decide(
     text = " \n ".join(messages)
     latest = messages[-1] if messages else ""
     shipped = {name: words for name, words in DEFAULT_TOPICS}
-    topic, topic_score, topic_how = classify_topic(text, rules.topics, shipped)
     opinion = intent_model().scores(text) if text else {"p1": 0.0, "refund": 0.0, "other": 1.0}
+    legal_route = rules.routes_by_topic.get("Legal & Compliance") or DEFAULT_ROUTES[P1]
+    intents, mentions, by = legal_signals(messages, rules.legal_keywords, rules.compliance_questions)
+    p1_by = by if intents and by is not None else None
+    if p1_by is None and opinion["p1"] >= (P1_CLASSIFIER_AFTER_NEGATION if mentions else P1_CLASSIFIER):
+        p1_by = "classifier"
+    topic, topic_score, topic_how = classify_topic(text, rules.topics, shipped, p1=p1_by is not None)
     person_score = person_model().scores(latest)["person"] if latest else 0.0
     layers: list[dict[str, Any]] = [
         {"layer": "classifier", "scores": {k: round(v, 3) for k, v in sorted(opinion.items())}},
@@ -261,13 +213,10 @@ def decide(
         evidence = {**evidence, "turns": turns, "decided_by": by, "layers": layers}
         return Decision(rule, PRIORITY[rule], action, reason, evidence, route, message, topic)
 
-    legal_route = rules.routes_by_topic.get("Legal & Compliance") or DEFAULT_ROUTES[P1]
-    intents, mentions, by = legal_signals(messages, rules)
-    if intents and by is not None:
+    if p1_by is not None and p1_by != "classifier":
         reason = "A legal threat, payment dispute or regulatory complaint in the visitor's messages."
-        return fire(P1, reason, {"matched": intents}, by, 1.0, legal_route)
-    bar = P1_CLASSIFIER_AFTER_NEGATION if mentions else P1_CLASSIFIER
-    if opinion["p1"] >= bar:
+        return fire(P1, reason, {"matched": intents}, p1_by, 1.0, legal_route)
+    if p1_by == "classifier":
         reason = "The classifier reads a legal threat, payment dispute or regulatory complaint."
         return fire(P1, reason, {"matched": mentions}, "classifier", opinion["p1"], legal_route)
     if mentions:

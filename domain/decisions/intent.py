@@ -7,7 +7,8 @@ import re
 REFUND = re.compile(
     r"\b(?:refund\w*|refudn\w*|refnd\w*|reimburs\w*|money back|my money|pay (?:me|us) back|paid back|owed"
     r"|credit (?:it |the money |that )?back|return (?:my|the|our) (?:money|payment|\d|\$)|return the \d|send back"
-    r"|(?:want|need|get|have|give|send|pay|credit|like|expect)\b[^.?!]{0,40}\bback\b|returned"
+    r"|(?:want|need|get|have|give|send|pay|credit|like|expect)\b[^.?!]{0,40}(?:money|payment|charge|fee|amount"
+    r"|\d|[$€£]|bucks|dollars?|euros?|pounds?|quid)[^.?!]{0,25}\bback\b|returned"
     r"|reembols\w*|devuel\w*|devolucion|devolver|regres\w*|de vuelta|recuperar|rembours\w*|rendez|rende"
     r"|recuperer|(?:ruck)?erstatt\w*|zuruck\w*|ruckzahlung|geld zuruck|devolv\w*|devolucao|estorno|de volta)"
 )
@@ -32,7 +33,7 @@ PERSON = [
     r"\b(?:is there|are there|is anyone|anyone from)\b.{0,30}\b(?:human|person|team|engineer|someone)\b",
     r"\b(?:call me|give me a call|book a call|phone call|call back|someone (?:call|ring) me|on a call)\b",
     r"\b(?:could|can) (?:a |someone|somebody|a team member|a person|one of)\b.{0,30}\b(?:call|look|jump in|give)",
-    r"\bput me through\b|\bsomeone from (?:support|your team|the team|sales)\b|\bescalate this\b",
+    r"\bwho (?:can|could|do) i (?:speak|talk|chat) (?:with|to)\b|\bput me through\b|\bsomeone from (?:support|your team|the team|sales)\b|\bescalate this\b",
     r"\b(?:stop|not|no more) (?:replying|talking to (?:a |the )?)?\b.{0,25}\b(?:bot|robot|articles)\b",
     # Spanish
     r"\b(?:hablar|habla|pasa\w*|comunica\w*|atienda|atiende)\b.{0,30}\b(?:persona|humano|agente|alguien|asesor"

@@ -16,7 +16,8 @@ from functools import lru_cache
 from domain.decisions import corpus
 from domain.decisions.text import features, normal
 
-ALPHA = 0.3  # additive smoothing
+ALPHA = 1.0  # additive smoothing
+TEMPERATURE = 10.0  # naive Bayes is overconfident: its log scores are divided by this before the softmax
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,12 @@ class Model:
     vocabulary: frozenset[str]
 
     def scores(self, text: str) -> dict[str, float]:
-        """Class probabilities of a (raw) text, summing to 1."""
-        feats = [f for f in features(normal(text)) if f in self.vocabulary]
-        logs = {c: self.prior[c] + sum(self.likelihood[c].get(f, self.unseen[c]) for f in feats) for c in self.classes}
+        """Class probabilities of a (raw or normalised) text, summing to 1, softened by ``TEMPERATURE``."""
+        feats = [f for f in set(features(normal(text))) if f in self.vocabulary]
+        logs = {
+            c: (self.prior[c] + sum(self.likelihood[c].get(f, self.unseen[c]) for f in feats)) / TEMPERATURE
+            for c in self.classes
+        }
         top = max(logs.values())
         exp = {c: math.exp(v - top) for c, v in logs.items()}
         total = sum(exp.values())

@@ -221,7 +221,8 @@ def amounts(text: str, inherit: str | None = None) -> list[Amount]:
             currency = inherit
         if currency is None and mult and inherit:
             currency = inherit
-        out.append(Amount(value, currency, m.start(), m.end(), m.group(0).strip()))
+        start = m.start("c1") if m.group("c1") else m.start("num")
+        out.append(Amount(value, currency, start, m.end(), m.group(0).strip()))
     for value, start, end in _word_amounts(text):
         tail = re.match(rf"\s?(?:de\s)?({_CUR})", text[end : end + 14])
         if tail is None and not (inherit and _CORRECTION.search(text)):
@@ -239,6 +240,9 @@ def _compose(text: str, found: list[Amount]) -> tuple[Amount | None, str]:
     live = [a for a in found if not _NEGATED.search(text[: a.start][-8:])]
     if not live:
         return None, "none"
+    cue = list(_CORRECTION.finditer(text))
+    if cue and any(a.start > cue[-1].end() for a in live):
+        return [a for a in live if a.start > cue[-1].end()][-1], "corrected in the message"
     for a in live:  # quantity x unit price
         qty = _QTY_BEFORE.search(text[: a.start][-40:])
         if qty:
@@ -258,9 +262,6 @@ def _compose(text: str, found: list[Amount]) -> tuple[Amount | None, str]:
     for a, b in zip(live, live[1:], strict=False):
         if _PLUS.search(text[a.end : b.start]):
             return Amount(a.value + b.value, a.currency or b.currency, a.start, b.end, ""), "sum"
-    cue = list(_CORRECTION.finditer(text))
-    if cue and any(a.start > cue[-1].end() for a in live):
-        return [a for a in live if a.start > cue[-1].end()][-1], "corrected in the message"
     return max(live, key=lambda a: a.value), "largest in the message"
 
 

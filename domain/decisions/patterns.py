@@ -16,7 +16,7 @@ _BANK = (
     r"|carte|kreditkart\w*|bank\w*|operadora do cartao|cartao(?: de credito)?|la tarjeta)"
 )
 _REGULATOR = (
-    r"(?:regulators?|ftc|federal trade commission|cfpb|consumer financial protection bureau|ombuds\w*|bbb"
+    r"(?:regulators?|dpa|data protection (?:officer|board)|ftc|federal trade commission|cfpb|consumer financial protection bureau|ombuds\w*|bbb"
     r"|better business bureau|attorney generals?'?s?(?: office)?|trading standards|fca|competition and markets"
     r"|information commissioner'?s?(?: office)?|privacy (?:commissioner|regulator)|supervisory authority"
     r"|data protection (?:authority|regulator|commission\w*)|authorit(?:y|ies)|relevant authorities|police|ico"
@@ -31,8 +31,22 @@ _REGULATOR = (
 THREAT = [
     # lawyers acting, courts, suing
     r"\b(?:my|our|his|her|the) (?:lawyers?|laywers?|attorneys?|attourneys?|atorneys?|solicitors?|counsel"
-    r"|legal (?:team|counsel|department|folks|people))\b.{0,40}\b(?:will|'ll|be in touch|contact|hear|review"
-    r"|cc'?d|copied|says|said|is|are|in touch|letter|have)",
+    r"|legal (?:team|counsel|department|folks|people))\b.{0,40}\b(?:will|'ll|be in touch|contact\w*|cc'?d"
+    r"|copied|says|said|in touch|letter|are reviewing it|is reviewing it|has|have|better be)",
+    r"\b(?:do|will|would) i (?:need|have to (?:get|hire|call)) (?:a |an )?(?:lawyer|attorney|solicitor)\b"
+    r"|\bnecesito un abogado\b|\bbesoin d'un avocat\b|\bbrauche ich (?:einen|nen) anwalt\b"
+    r"|\bpreciso de (?:um )?advogado\b",
+    # legal rights invoked, legal process served: a regulatory demand
+    r"\b(?:under|per|according to|pursuant to|segun|conforme(?: a| al)?|conformement (?:a|au)|gemass|nach"
+    r"|nos termos d[ao]) (?:the |el |la |le |o |a |der |die |art\.? ?\d+ )?(?:gdpr|rgpd|dsgvo|lgpd|ccpa"
+    r"|article \d+|art\.? ?\d+|data protection law)\b",
+    r"\b(?:gdpr|rgpd|dsgvo|lgpd),? (?:article|art\.?|artikel|articulo|artigo) ?\d+\b",
+    r"\b(?:i|we) (?:invoke|exercise|am exercising|demand)\b.{0,30}\bright\b|\bright to (?:erasure|be forgotten)\b"
+    r"|\b(?:exijo|exige|exigimos|exijo que|verlange|exijo a)\b.{0,40}\b(?:datos|donnees|daten|dados)\b",
+    r"\b(?:subpoena|court order|search warrant|requerimiento judicial|orden judicial|ordonnance du tribunal"
+    r"|gerichtsbeschluss|mandado judicial|intimacao judicial)\b",
+    r"\b(?:i|we) (?:will |'ll )?(?:have to )?(?:get|involve|bring in) (?:our|my) (?:legal|lawyers?)",
+    r"\bur lawyer\b|\bis a lawyer and\b|\bi'm a lawyer and\b|\bexpect a letter from\b",
     r"\b(?:hearing|hear) from (?:my|our) (?:lawyers?|solicitors?|attorneys?|counsel)\b",
     r"\b(?:letter|notice) from (?:our|my) (?:counsel|lawyers?|solicitors?)\b",
     r"\b(?:talking|speaking|consulting|talk|speak|consult)(?:ing)? (?:to|with) (?:my |our |a |an )?(?:lawyers?"
@@ -40,57 +54,75 @@ THREAT = [
     r"\b(?:instructed|hired|hire|getting|get|contacting|contacted|call(?:ing)?|involv\w*) (?:a |an |my |our )?"
     r"(?:law firm|lawyers?|attorneys?|solicitors?|legal (?:folks|team|counsel))\b",
     r"\b(?:hands|hand) of (?:my|our) (?:solicitors?|lawyers?|attorneys?)\b",
-    r"\b(?:sue|sueing|suing|sued)\b(?! (?:anyone|anybody|nobody))",
+    r"(?<!colleague )(?<!coworker )(?<!named )(?<!called )(?<!friend )(?<!and )(?<!with )(?<!ask )"
+    r"\b(?:sue|sueing|suing|sued)\b(?! (?:anyone|anybody|nobody|can\b|can't|cannot|is\b|has\b|from\b|and\b"
+    r"|wants|needs|says|said|'s|will be|in\b))",
     r"\b(?:law ?suits?|lawsiut|class[- ]action|filing suit|file suit|file a suit)\b",
     r"\blegal (?:action|proceedings?|steps|route|recourse|measures|avenue\w*)\b",
-    r"\b(?:in|to) (?:court|the courts?)\b|\bsmall[- ]claims\b|\b(?:the |a )?judge\b|\btribunal\w*\b",
+    r"\b(?:in|to) (?:court|the courts?)\b(?! reporting)|\bsmall[- ]claims\b|\b(?:the |a )?judge\b"
+    r"|\btribunal\w*\b",
     r"\bcourt order\b|\bcease (?:and|&) desist\b|\bbreach of (?:contract|the contract)\b",
     r"\b(?:claim for damages|seeking compensation|compensation through|damages)\b",
     r"\bformal notice\b|\breserving all our rights\b|\binsurance covers what'?s coming\b",
     r"\b(?:take|taking) (?:this|it) further\b|\bproper channels\b|\btaking action\b|\bwe are taking action\b",
     r"\billegal\b",
-    r"\b(?:fraud|fraudulent|scam|theft|identity theft)\b",
+    r"\b(?:this is|that's|thats|it's|its|is|pure|plain) (?:a |an |pure |plain )?(?:fraud|scam|theft)\b"
+    r"|\bas (?:fraud|fraudulent)\b|\bidentity theft\b|\bfraudulent\b",
     # payment disputes, chargebacks
     r"\bcharge ?-?backs?\b|\bchargb?ack\b|\bchargback\b",
     rf"\b(?:disput\w*|contest\w*|revers\w*|claw ?back|recall\w*|block|pull\w*|block and claw)\b.{{0,50}}\b{_BANK}\b",
     rf"\b{_BANK}\b.{{0,60}}\b(?:disput\w*|revers\w*|claw\w* back|claw ?back|pull\w* the (?:money|payment)"
     r"|(?:money|payment) back|refund(?:ed)? me|investigat\w*|contest\w*|charging (?:the|it) back|is handling"
-    r"|opening a case|handle it|deal with you|recall\w*|getting my money back|send the money back|reverse it)",
+    r"|opening a case|handle it|deal with you|recall\w*|getting my money back|send the money back|reverse it"
+    r"|reembols\w*|devolver\w*|devuelva|anul\w*|revert\w*|tramitando|caso|rembours\w*|annul\w*|rejeter"
+    r"|dossier|litige|zuruck\w*|storn\w*|reklam\w*|fall ist|estorn\w*|cancel\w*|desfazer|o caso"
+    r"|encarguen|encargue|debrouillez|klaren sie|resolvam)",
     r"\b(?:opened|open|opening|filed|raise[ds]?|raising) (?:a |an )?(?:dispute|claim)\b",
     r"\bunauthori[sz]ed (?:transaction|charge|payment)\b|\bnever authori[sz]ed\b|\bunrecogni[sz]ed transactions?\b",
     r"\b(?:the )?(?:charge|transaction|payment) is being disputed\b",
     # regulators and authorities
-    rf"\b(?:report\w*|complain\w*|complaint\w*|contact\w*|escalat\w*|going|go|notify\w*|tell|reporting)\b.{{0,60}}"
+    rf"\b(?:report\w*|complain\w*|complaint\w*|contact\w*|escalat\w*|going|go|notify\w*|tell|reporting|saisi\w*"
+    r"|acudir\w*|ir a|ire a|denunci\w*|reclam\w*|signal\w*|alert\w*|avisar|informar\w*|ecrire|informiere|melde"
+    rf"|wende|geht|gehe|vou ao|vou a|acionar|apresentar|registrar|writing|write)\b.{{0,60}}"
     rf"\b{_REGULATOR}\b",
     rf"\b{_REGULATOR}\b.{{0,40}}\b(?:will|hear|know|interested|next)\b",
     r"\bfile (?:a )?(?:formal )?complaint\b|\bformal complaint\b",
     # Spanish
-    r"\babogad[oa]s?\b.{0,40}\b(?:hablar|contacto|tiene|pondran|esto)|\b(?:mi|mis|nuestr\w*) abogad\w*",
+    r"\b(?:hablar|consultar|contactar|llamar) (?:con |a )?(?:mi|mis|nuestro|nuestros|un|una) abogad\w*"
+    r"|\b(?:mi|mis|nuestr\w*) abogad\w* (?:se pondr\w*|ya tiene|tiene|va|van|dice|dicen)",
     r"\bdenuncia\w*|\bdemand\w* (?:por|a ustedes)|\blos demando\b|\bdemandaremos\b|\bvia judicial\b",
     r"\bacciones legales\b|\bjuzgado\b|\ben los tribunales\b|\bjuicio\b|\bante un juez\b",
     r"\bcontracargo\w*|\b(?:anul\w*|revert\w*|desconoc\w*|reclamacion|disputa)\b.{0,40}\b(?:cobro|cargo|pago\w*)",
     r"\b(?:queja formal|reclamacion ante|presentare una reclamacion|presentar una queja)\b",
-    r"\b(?:fraude|estafa)\b|\bcobro no reconocido\b|\bacciones por la via\b|\btomar medidas\b",
+    r"\b(?:es|esto es|como) (?:un |una )?(?:fraude|estafa)\b|\bcobro no reconocido\b|\bacciones por la via\b"
+    r"|\btomar medidas\b|\btomaremos acciones\b",
     # French
-    r"\bavocat\w*|\bmise en demeure\b|\bporte\w* plainte\b|\bdeposer plainte\b|\bplainte\b|\bpoursuites?\b",
+    r"\b(?:mon|ma|mes|notre|nos) avocat\w* (?:va|vont|a|ont|sera|seront|vous)\b"
+    r"|\b(?:contacter|appeler|consulter|prendre) (?:mon|un|une|notre) avocat\w*",
+    r"\bmise en demeure\b|\bporte\w* plainte\b|\bdeposer plainte\b|\bplainte\b|\bpoursuites?\b|\bpoursuivre\b",
     r"\ben justice\b|\bau tribunal\b|\bvoie judiciaire\b|\bun juge\b|\ble juge\b|\bdommages et interets\b",
     r"\bopposition\b|\bcontest\w* (?:le|du) (?:paiement|debit|prelevement)|\b(?:rejeter|annuler) (?:le|ce)"
     r" (?:prelevement|paiement)|\blitige\b(?! de paiement de nos)|\bescroquerie\b|\barnaque\b|\bfrauduleuse\b",
-    r"\bprelevement non reconnu\b|\bvoies appropriees\b|\bservice juridique va\b|\bsaisi\w*\b",
+    r"\bprelevement non reconnu\b|\bvoies appropriees\b|\bservice juridique va\b",
     # German
-    r"\b(?:rechts)?anw(?:a|ae)lt\w*\b(?! ?(?:s)?kanzlei)|\bverklag\w*|\bklage\b(?! uber)|\bgericht\w*\b"
-    r"|\brichter\b|\brechtliche\w* schritte\b|\bjuristisch\w*\b|\bschadensersatz\b|\babmahnung\b",
-    r"\banzeige\b|\bbetrug\b|\babzocke\b|\brechtswidrig\b|\brechtsabteilung wird\b",
+    r"\b(?:mein|meine|unser|unsere)\w* (?:rechts)?anw(?:a|ae)lt(?:in|e|en)? (?:wird|werden|hat|haben|meldet)\b"
+    r"|\b(?:einen|meinen) (?:rechts)?anw(?:a|ae)lt(?:in)? ein\b|\banwalt einschalten\b|\bverklag\w*"
+    r"|\bklage\b(?! uber)|\bvor gericht\b|\bgerichtlich\w*|\b(?:amts|land)gericht\b|\brichter\b"
+    r"|\brechtliche\w* schritte\b|\bjuristisch\w*\b|\bschadensersatz\b|\babmahnung\b",
+    r"\w*anzeige (?:wegen|ist|erstatt\w*|gestellt)|\b(?:erstatte|stelle) (?:eine )?\w*anzeige|\bstrafanzeige\b"
+    r"|\bbetrug\b|\babzocke\b|\brechtswidrig\b|\brechtsabteilung wird\b",
     r"\b(?:lastschrift|zahlung|abbuchung|buchung|belastung)\b.{0,40}\b(?:zuruck\w*|widerruf\w*|reklamiert"
     r"|angefochten|storn\w*|nicht autorisiert)|\bzuruckbuch\w* lassen\b|\bkauferschutz\b|\bwiderspruch\b",
     r"\bbei (?:meiner|der) bank reklamiert\b|\bgebotenen weg\b",
     # Portuguese
-    r"\badvogad\w*\b.{0,30}\b(?:falar|contato|tem|vao|isso)|\b(?:meu|minha|nossos?|nossas?) advogad\w*",
+    r"\b(?:falar com|consultar|contratar) (?:o |a )?(?:meu|minha|nosso|um|uma) advogad\w*"
+    r"|\b(?:meu|minha|nossos?|nossas?) advogad\w* (?:vai|vao|ja tem|tem|entrar|entram)",
     r"\bprocess(?:o|ar|arei|amos)?\b (?:contra|voces)|\bprocesso voces\b|\bna justica\b|\bjuizado\b"
     r"|\bjuiz\b|\bmedidas judiciais\b|\bindenizacao\b|\bnotificacao extrajudicial\b|\bboletim de ocorrencia\b",
     r"\b(?:contest\w*|estorn\w*|desfazer|cancelar esse pagamento|cancelar o pagamento)\b.{0,40}"
     r"\b(?:cobranca|pagamento|compra|debito|banco|cartao)|\bestornar o pagamento\b|\bcontestacao\b",
-    r"\b(?:golpe|fraude)\b|\bcanais competentes\b|\bqueixa\b|\bpedi (?:o )?estorno\b",
+    r"\b(?:e|isso e|foi) (?:um )?(?:golpe|fraude)\b|\bcanais competentes\b|\b(?:registrar|apresentar) queixa\b"
+    r"|\bpedi (?:o )?estorno\b",
 ]
 MENTION = (
     r"\b(?:lawyers?|attorneys?|solicitors?|legal|law|gdpr|rgpd|dsgvo|lgpd|ccpa|hipaa|dpa|compliance|compliant"

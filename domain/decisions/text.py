@@ -28,13 +28,12 @@ def words(text: str) -> list[str]:
 
 
 def features(text: str) -> list[str]:
-    """Classifier features of a normalised text: words, word pairs and character 3- to 5-grams inside words
-    (padded), which carry typos, inflections and the five languages without a dictionary."""
+    """Classifier features of a normalised text: words and character 3- and 4-grams inside words (padded), which
+    carry typos, inflections and the five languages without a dictionary."""
     tokens = words(text)
     out = [f"w:{t}" for t in tokens]
-    out += [f"b:{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False)]
     for token in tokens:
         padded = f" {token} "
-        for n in (3, 4, 5):
+        for n in (3, 4):
             out += [padded[i : i + n] for i in range(len(padded) - n + 1)]
     return out
