@@ -17,11 +17,8 @@ The per-workspace escalation logic of the prompt configuration (domain/prompt_co
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from difflib import SequenceMatcher
-from functools import lru_cache
+from decimal import Decimal
 from typing import Any
 
 from domain.assessment import DEFAULT_TOPICS
@@ -52,6 +49,7 @@ MAX_CHARS = 4000  # per message, read by the engine (the rest of a huge message 
 MAX_MESSAGES = 50  # the latest ones
 COMPLIANCE_POLICIES = ("answer", "escalate")
 _PERSON = re.compile("|".join(f"(?:{p})" for p in intent.PERSON))
+
 
 @dataclass(frozen=True)
 class Rules:
@@ -199,7 +197,9 @@ def decide(
         {"layer": "topic", "topic": topic, "score": topic_score, "by": topic_how},
     ]
 
-    def fire(rule: str, reason: str, evidence: dict[str, Any], by: str, score: float, route: str | None = None) -> Decision:
+    def fire(
+        rule: str, reason: str, evidence: dict[str, Any], by: str, score: float, route: str | None = None
+    ) -> Decision:
         route = route or rules.routes_by_topic.get(topic) or rules.default_route
         if rule in ESCALATE:
             default = DEFAULT_HOLDING_BY_RULE.get(rule, DEFAULT_HOLDING)
@@ -224,10 +224,10 @@ def decide(
 
     asking = refund_messages(messages)
     by_refund = "patterns" if any(asking) else None
-    if by_refund is None and opinion["refund"] >= REFUND_CLASSIFIER:
-        if not any(intent.REFUND_QUESTION.search(m) for m in messages):
-            by_refund = "classifier"
-            asking = [True] * len(messages)
+    questions = any(intent.REFUND_QUESTION.search(m) for m in messages)
+    if by_refund is None and opinion["refund"] >= REFUND_CLASSIFIER and not questions:
+        by_refund = "classifier"
+        asking = [True] * len(messages)
     if by_refund is not None:
         amount, how = asked_back(messages, asking)
         if amount is not None:

@@ -95,7 +95,7 @@ def evaluate(split: str) -> Report:
     """Decide every conversation of the split with the default rules and score it against its labels."""
     from domain.escalation import decide  # the engine imports this package; import it when measuring
 
-    overall, by_language, misses = Score(), {}, []
+    overall, by_language, misses = Score(), dict[str, Score](), list[dict[str, Any]]()
     for example in corpus.split(split):
         decision = decide(list(example.messages))
         got = RULE_OF.get(decision.rule, "none")

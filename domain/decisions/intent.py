@@ -33,7 +33,8 @@ PERSON = [
     r"\b(?:is there|are there|is anyone|anyone from)\b.{0,30}\b(?:human|person|team|engineer|someone)\b",
     r"\b(?:call me|give me a call|book a call|phone call|call back|someone (?:call|ring) me|on a call)\b",
     r"\b(?:could|can) (?:a |someone|somebody|a team member|a person|one of)\b.{0,30}\b(?:call|look|jump in|give)",
-    r"\bwho (?:can|could|do) i (?:speak|talk|chat) (?:with|to)\b|\bput me through\b|\bsomeone from (?:support|your team|the team|sales)\b|\bescalate this\b",
+    r"\bwho (?:can|could|do) i (?:speak|talk|chat) (?:with|to)\b|\bput me through\b"
+    r"|\bsomeone from (?:support|your team|the team|sales)\b|\bescalate this\b",
     r"\b(?:stop|not|no more) (?:replying|talking to (?:a |the )?)?\b.{0,25}\b(?:bot|robot|articles)\b",
     # Spanish
     r"\b(?:hablar|habla|pasa\w*|comunica\w*|atienda|atiende)\b.{0,30}\b(?:persona|humano|agente|alguien|asesor"

@@ -53,9 +53,9 @@ def legal_signals(
     for message in messages:
         for sentence in _SENTENCES.findall(message):
             sentence = sentence.strip()
-            extra = [k for k in extra if re.search(rf"(?<!\w){re.escape(k)}(?!\w)", sentence)]
-            if extra:
-                intents += extra
+            own = [k for k in extra if re.search(rf"(?<!\w){re.escape(k)}(?!\w)", sentence)]
+            if own:
+                intents += own
                 layer = layer or "workspace keywords"
             found = [m.group(0).strip() for m in _THREAT.finditer(sentence)]
             found += [w for w in re.findall(r"[a-z]{7,}", sentence) if _near(w)]
@@ -66,9 +66,7 @@ def legal_signals(
                 else:
                     intents += found
                     layer = layer or "patterns"
-            if compliance == "escalate" and (
-                _COMPLIANCE.search(sentence) or _MENTION.search(sentence)
-            ):
+            if compliance == "escalate" and (_COMPLIANCE.search(sentence) or _MENTION.search(sentence)):
                 intents.append("compliance question")
                 layer = layer or "policy: compliance questions escalate"
     terms = [t for phrase in intents for t in _MENTION.findall(phrase)]

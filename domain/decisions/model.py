@@ -70,7 +70,7 @@ def conversation_label(example: corpus.Example) -> str:
     or other."""
     if example.rule == "p1":
         return "p1"
-    if example.rule == "p2" or example.amount is not None and example.topic == "Refunds & Cancellation":
+    if example.rule == "p2" or (example.amount is not None and example.topic == "Refunds & Cancellation"):
         return "refund"
     return "other"
 

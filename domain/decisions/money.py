@@ -1,6 +1,6 @@
 """Money in visitor messages: amounts with their currency (symbols, codes, words in five languages, shorthand
 ``2k`` / ``3 mil``, numbers written in words), and the amount actually asked back (a correction in a later message,
-quantity × unit price, a percentage or half of an amount, a difference, a sum), converted to the workspace's
+quantity x unit price, a percentage or half of an amount, a difference, a sum), converted to the workspace's
 currency with rates held as data (``domain/data/currency_rates.json``, with their date and source)."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from importlib import resources
+from itertools import pairwise
 from typing import Any
 
 
@@ -214,7 +215,9 @@ def amounts(text: str, inherit: str | None = None) -> list[Amount]:
         currency = _currency(m.group("c1")) or _currency(m.group("c2"))
         after = text[m.end() : m.end() + 12]
         if currency is None and not mult:
-            if re.match(r"\s?(?:%|days?|dias?|jours?|tage?|months?|meses|mois|monate?|years?|users?|seats?|x\b)", after):
+            if re.match(
+                r"\s?(?:%|days?|dias?|jours?|tage?|months?|meses|mois|monate?|years?|users?|seats?|x\b)", after
+            ):
                 continue
             if inherit is None and not _BARE_CONTEXT.search(text[: m.start()][-20:]):
                 continue
@@ -259,7 +262,7 @@ def _compose(text: str, found: list[Amount]) -> tuple[Amount | None, str]:
     if _DIFFERENCE.search(text) and len(live) >= 2:
         a, b = live[-2], live[-1]
         return Amount(abs(a.value - b.value), b.currency or a.currency, a.start, b.end, ""), "difference"
-    for a, b in zip(live, live[1:], strict=False):
+    for a, b in pairwise(live):
         if _PLUS.search(text[a.end : b.start]):
             return Amount(a.value + b.value, a.currency or b.currency, a.start, b.end, ""), "sum"
     return max(live, key=lambda a: a.value), "largest in the message"

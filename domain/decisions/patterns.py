@@ -7,8 +7,6 @@ invoices", "is it GDPR compliant?"); a mention alone decides nothing: the intent
 
 from __future__ import annotations
 
-import re
-
 _I = r"(?:i|i'm|im|i'll|ill|we|we're|were|we'll|my|our|us|me)"
 _BANK = (
     r"(?:bank|banks|card (?:issuer|company|provider)|credit ?card(?: company)?|card company|issuer|visa|mastercard"
@@ -16,7 +14,8 @@ _BANK = (
     r"|carte|kreditkart\w*|bank\w*|operadora do cartao|cartao(?: de credito)?|la tarjeta)"
 )
 _REGULATOR = (
-    r"(?:regulators?|dpa|data protection (?:officer|board)|ftc|federal trade commission|cfpb|consumer financial protection bureau|ombuds\w*|bbb"
+    r"(?:regulators?|dpa|data protection (?:officer|board)|ftc|federal trade commission|cfpb"
+    r"|consumer financial protection bureau|ombuds\w*|bbb"
     r"|better business bureau|attorney generals?'?s?(?: office)?|trading standards|fca|competition and markets"
     r"|information commissioner'?s?(?: office)?|privacy (?:commissioner|regulator)|supervisory authority"
     r"|data protection (?:authority|regulator|commission\w*)|authorit(?:y|ies)|relevant authorities|police|ico"

@@ -35,7 +35,8 @@ _KEYWORDS: dict[str, str] = {
     r"|gesperrt|sso|saml|authenticator|credentials|credenciales|identifiants|zugangsdaten|credenciais"
     r"|iniciar sesion|me connecter|connexion|anmeldung|anmelden|entrar|session|sesion|sessao|sitzung|acceso"
     r"|acces|zugang|acesso|verification|verificacion|verificacao|reset link|account is locked",
-    "Billing": r"plans?|planes|plano|invoices?|factura\w*|facture\w*|rechnung\w*|fatura\w*|notas? fiscal\w*|billing|billed|bill|vat"
+    "Billing": r"plans?|planes|plano|invoices?|factura\w*|facture\w*|rechnung\w*|fatura\w*|notas? fiscal\w*"
+    r"|billing|billed|bill|vat"
     r"|tva|ust-idnr|nif|cnpj|receipts?|pricing|price|prices|preise|precio|prix|preco|cuesta|coute|kostet|custa"
     r"|seats?|asientos|licencas|licences|lizenzen|card (?:on file|declined|got declined|expires)|declined"
     r"|rechazada|refusee|abgelehnt|recusado|bank transfer|transferencia|virement|uberweisung|boleto|pix"
@@ -51,7 +52,8 @@ _KEYWORDS: dict[str, str] = {
     r"|convid\w*|einlad\w*|first (?:time|day)|primera vez|premiere utilisation|erstes mal|primeira vez"
     r"|registr\w*|inscri\w*|cadastr\w*|snippet|trial|prueba|essai|testphase|teste|checklist|knowledge base"
     r"|configuration|configuracion|einrichtung\w*|einrichten|configur\w*|walk (?:me|us) through"
-    r"|add (?:a |our |human |more )?(?:\w+ )?(?:agents?|workspace|members?|users?)|how do i (?:start|add)\b|por donde empiezo"
+    r"|add (?:a |our |human |more )?(?:\w+ )?(?:agents?|workspace|members?|users?)|how do i (?:start|add)\b"
+    r"|por donde empiezo"
     r"|par ou commencer|wie fange ich an|por onde comeco",
 }
 _COMPILED = {name: re.compile(rf"\b(?:{words})\b") for name, words in _KEYWORDS.items()}
@@ -87,7 +89,7 @@ def classify(
     for name, keywords in topics:
         own = tuple(sorted(k for k in keywords if k not in set(shipped.get(name, ()))))
         pattern = _workspace_pattern(own)
-        if pattern is not None and pattern.search(text) or name in _COMPILED and _COMPILED[name].search(text):
+        if (pattern is not None and pattern.search(text)) or (name in _COMPILED and _COMPILED[name].search(text)):
             hits.append(name)
     if len(hits) == 1:
         return hits[0], 1.0, "keywords"
