@@ -45,6 +45,13 @@ THREAT = [
     r"\b(?:subpoena|court order|search warrant|requerimiento judicial|orden judicial|ordonnance du tribunal"
     r"|gerichtsbeschluss|mandado judicial|intimacao judicial)\b",
     r"\b(?:i|we) (?:will |'ll )?(?:have to )?(?:get|involve|bring in) (?:our|my) (?:legal|lawyers?)",
+    r"\b(?:i|we)(?:'ll| will| am going to| are going to|'m going to|'re going to| gonna| shall| may| might|'d"
+    r"| would| have to| need to)\b.{0,40}\b(?:lawyers?|laywers?|attorneys?|solicitors?|legal|court|law firm)\b",
+    r"\b(?:contact|call|ring|email|phone|see|hire|retain|instruct|engage|involve|consult|get|bring in|speak to"
+    r"|talk to|forward\w* (?:this|it) to)(?:ing|ed|s)? (?:a |an |my |our )?(?:lawyers?|attorneys?|solicitors?"
+    r"|legal (?:team|counsel|department))\b",
+    r"\b(?:voy a|vamos a|iremos|vou|vamos|irei|je vais|nous allons|on va|ich werde|wir werden|ich gehe"
+    r"|ich schalte)\b.{0,40}\b(?:abogad\w*|advogad\w*|avocat\w*|anw(?:a|ae)lt\w*)",
     r"\bur lawyer\b|\bis a lawyer and\b|\bi'm a lawyer and\b|\bexpect a letter from\b",
     r"\b(?:hearing|hear) from (?:my|our) (?:lawyers?|solicitors?|attorneys?|counsel)\b",
     r"\b(?:letter|notice) from (?:our|my) (?:counsel|lawyers?|solicitors?)\b",
