@@ -25,6 +25,7 @@ _MENTION = re.compile(patterns.MENTION)
 _SENTENCES = re.compile(r"[^.!?;\n]+[.!?;]*")
 _QUESTION = re.compile(r"\?\s*$|^(?:can|does|do|is|are|how|what|which|where|who|when|puede|pueden|peut|kann|pode)\b")
 _FUZZY = ("chargeback", "lawsuit")
+_LONG_WORDS = re.compile(r"\b[cl][a-z]{6,10}\b")  # misspellings keep the first letter
 
 
 def _near(word: str) -> bool:
@@ -45,32 +46,47 @@ def _near_cached(word: str) -> bool:
 def legal_signals(
     messages: list[str], extra: tuple[str, ...] = (), compliance: str = "answer"
 ) -> tuple[list[str], list[str], str | None]:
-    """The P1 phrases that are an intent (a threat, dispute or complaint), those that are only a mention
-    (negated, or a question about the product), and which deterministic layer found the first intent."""
+    """The P1 phrases of normalised messages that are an intent (a threat, dispute, complaint or demand), those
+    that are only a mention (negated, or a question about the product), and which deterministic layer found the
+    first intent. Read message by message and memoised, since every turn re-reads the earlier messages."""
     intents: list[str] = []
     mentions: list[str] = []
     layer: str | None = None
     for message in messages:
-        for sentence in _SENTENCES.findall(message):
-            sentence = sentence.strip()
-            own = [k for k in extra if re.search(rf"(?<!\w){re.escape(k)}(?!\w)", sentence)]
-            if own:
-                intents += own
-                layer = layer or "workspace keywords"
-            found = [m.group(0).strip() for m in _THREAT.finditer(sentence)]
-            found += [w for w in re.findall(r"[a-z]{7,}", sentence) if _near(w)]
-            if found:
-                about = _ABOUT.search(sentence) and _QUESTION.search(sentence)
-                if _NEGATED.search(sentence) or about:
-                    mentions += found
-                else:
-                    intents += found
-                    layer = layer or "patterns"
-            if compliance == "escalate" and (_COMPLIANCE.search(sentence) or _MENTION.search(sentence)):
-                intents.append("compliance question")
-                layer = layer or "policy: compliance questions escalate"
+        found, mentioned, by = _message_signals(message, extra, compliance)
+        intents += found
+        mentions += mentioned
+        layer = layer or by
     terms = [t for phrase in intents for t in _MENTION.findall(phrase)]
     return list(dict.fromkeys(terms + intents)), list(dict.fromkeys(mentions)), layer
+
+
+@lru_cache(maxsize=16_384)
+def _message_signals(
+    message: str, extra: tuple[str, ...], compliance: str
+) -> tuple[tuple[str, ...], tuple[str, ...], str | None]:
+    intents: list[str] = []
+    mentions: list[str] = []
+    layer: str | None = None
+    for sentence in _SENTENCES.findall(message):
+        sentence = sentence.strip()
+        own = [k for k in extra if re.search(rf"(?<!\w){re.escape(k)}(?!\w)", sentence)]
+        if own:
+            intents += own
+            layer = layer or "workspace keywords"
+        found = [m.group(0).strip() for m in _THREAT.finditer(sentence)]
+        found += [w for w in _LONG_WORDS.findall(sentence) if _near(w)]
+        if found:
+            about = _ABOUT.search(sentence) and _QUESTION.search(sentence)
+            if _NEGATED.search(sentence) or about:
+                mentions += found
+            else:
+                intents += found
+                layer = layer or "patterns"
+        if compliance == "escalate" and (_COMPLIANCE.search(sentence) or _MENTION.search(sentence)):
+            intents.append("compliance question")
+            layer = layer or "policy: compliance questions escalate"
+    return tuple(intents), tuple(mentions), layer
 
 
 def is_p1(messages: list[str]) -> bool:

@@ -17,31 +17,51 @@ from domain.decisions import corpus
 from domain.decisions.text import features, normal
 
 ALPHA = 1.0  # additive smoothing
-TEMPERATURE = 10.0  # naive Bayes is overconfident: its log scores are divided by this before the softmax
+TEMPERATURE = 10.0
+WINDOW = 600  # naive Bayes is overconfident: its log scores are divided by this before the softmax
 
 
 @dataclass(frozen=True)
 class Model:
-    """Log priors and per-class log likelihoods of features; ``unseen`` is the log likelihood of a feature the
-    class never showed."""
+    """Naive Bayes in a form that is cheap to score: per feature, how much more (log) likely each class finds it
+    than a feature the class never showed; ``base``: each class's log prior."""
 
     classes: tuple[str, ...]
-    prior: dict[str, float]
-    likelihood: dict[str, dict[str, float]]
-    unseen: dict[str, float]
-    vocabulary: frozenset[str]
+    base: tuple[float, ...]
+    unseen: tuple[float, ...]
+    table: dict[str, tuple[float, ...]]
 
     def scores(self, text: str) -> dict[str, float]:
         """Class probabilities of a (raw or normalised) text, summing to 1, softened by ``TEMPERATURE``."""
-        feats = [f for f in set(features(normal(text))) if f in self.vocabulary]
-        logs = {
-            c: (self.prior[c] + sum(self.likelihood[c].get(f, self.unseen[c]) for f in feats)) / TEMPERATURE
-            for c in self.classes
-        }
-        top = max(logs.values())
-        exp = {c: math.exp(v - top) for c, v in logs.items()}
-        total = sum(exp.values())
-        return {c: exp[c] / total for c in self.classes}
+        return self.scores_of(feature_set(window(normal(text))))
+
+    def scores_of(self, feats: frozenset[str]) -> dict[str, float]:
+        """Class probabilities of a feature set."""
+        logs = list(self.base)
+        n = 0
+        get = self.table.get
+        for row in map(get, feats):
+            if row is not None:
+                n += 1
+                for i, value in enumerate(row):
+                    logs[i] += value
+        logs = [(v + n * u) / TEMPERATURE for v, u in zip(logs, self.unseen, strict=True)]
+        top = max(logs)
+        exp = [math.exp(v - top) for v in logs]
+        total = sum(exp)
+        return {c: e / total for c, e in zip(self.classes, exp, strict=True)}
+
+
+def window(text: str) -> str:
+    """What the classifiers read of a long conversation: its first and last ``WINDOW`` characters (the patterns
+    read everything)."""
+    return text if len(text) <= 2 * WINDOW else text[:WINDOW] + " " + text[-WINDOW:]
+
+
+@lru_cache(maxsize=4096)
+def feature_set(text: str) -> frozenset[str]:
+    """The distinct features of a normalised text (shared by the three models)."""
+    return frozenset(features(text))
 
 
 def train(examples: Iterable[tuple[str, str]], alpha: float = ALPHA) -> Model:
@@ -50,19 +70,19 @@ def train(examples: Iterable[tuple[str, str]], alpha: float = ALPHA) -> Model:
     docs: Counter[str] = Counter()
     for text, label in examples:
         docs[label] += 1
-        counts.setdefault(label, Counter()).update(set(features(normal(text))))
-    vocabulary = frozenset(f for c in counts.values() for f in c)
+        counts.setdefault(label, Counter()).update(feature_set(normal(text)))
+    vocabulary = sorted({f for c in counts.values() for f in c})
     size = len(vocabulary)
     classes = tuple(sorted(counts))
     total_docs = sum(docs.values())
-    prior = {c: math.log(docs[c] / total_docs) for c in classes}
-    likelihood: dict[str, dict[str, float]] = {}
-    unseen: dict[str, float] = {}
-    for c in classes:
-        denominator = sum(counts[c].values()) + alpha * size
-        likelihood[c] = {f: math.log((n + alpha) / denominator) for f, n in counts[c].items()}
-        unseen[c] = math.log(alpha / denominator)
-    return Model(classes, prior, likelihood, unseen, vocabulary)
+    denominators = [sum(counts[c].values()) + alpha * size for c in classes]
+    unseen = tuple(math.log(alpha / d) for d in denominators)
+    table = {
+        f: tuple(math.log((counts[c][f] + alpha) / d) - u for c, d, u in zip(classes, denominators, unseen, strict=True))
+        for f in vocabulary
+    }
+    base = tuple(math.log(docs[c] / total_docs) for c in classes)
+    return Model(classes, base, unseen, table)
 
 
 def conversation_label(example: corpus.Example) -> str:

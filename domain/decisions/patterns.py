@@ -115,7 +115,7 @@ THREAT = [
     r"|\b(?:einen|meinen) (?:rechts)?anw(?:a|ae)lt(?:in)? ein\b|\banwalt einschalten\b|\bverklag\w*"
     r"|\bklage\b(?! uber)|\bvor gericht\b|\bgerichtlich\w*|\b(?:amts|land)gericht\b|\brichter\b"
     r"|\brechtliche\w* schritte\b|\bjuristisch\w*\b|\bschadensersatz\b|\babmahnung\b",
-    r"\w*anzeige (?:wegen|ist|erstatt\w*|gestellt)|\b(?:erstatte|stelle) (?:eine )?\w*anzeige|\bstrafanzeige\b"
+    r"\b(?:straf)?anzeige (?:wegen|ist|erstatt\w*|gestellt)|\b(?:erstatte|stelle) (?:eine )?\w*anzeige|\bstrafanzeige\b"
     r"|\bbetrug\b|\babzocke\b|\brechtswidrig\b|\brechtsabteilung wird\b",
     r"\b(?:lastschrift|zahlung|abbuchung|buchung|belastung)\b.{0,40}\b(?:zuruck\w*|widerruf\w*|reklamiert"
     r"|angefochten|storn\w*|nicht autorisiert)|\bzuruckbuch\w* lassen\b|\bkauferschutz\b|\bwiderspruch\b",
