@@ -78,7 +78,9 @@ def train(examples: Iterable[tuple[str, str]], alpha: float = ALPHA) -> Model:
     denominators = [sum(counts[c].values()) + alpha * size for c in classes]
     unseen = tuple(math.log(alpha / d) for d in denominators)
     table = {
-        f: tuple(math.log((counts[c][f] + alpha) / d) - u for c, d, u in zip(classes, denominators, unseen, strict=True))
+        f: tuple(
+            math.log((counts[c][f] + alpha) / d) - u for c, d, u in zip(classes, denominators, unseen, strict=True)
+        )
         for f in vocabulary
     }
     base = tuple(math.log(docs[c] / total_docs) for c in classes)

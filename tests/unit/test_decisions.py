@@ -52,7 +52,7 @@ def test_the_corpus_has_800_conversations_in_five_languages_split_three_ways() -
 
 
 def test_a_malformed_corpus_line_is_refused_with_its_place() -> None:
-    with pytest.raises(ValueError, match="en.txt line 7"):
+    with pytest.raises(ValueError, match=r"en\.txt line 7"):
         corpus.parse("p9 | - | - | other | hello", "en", 7)
 
 
