@@ -4,13 +4,14 @@ Given the visitor's messages, the turn count, whether the conversation is resolv
 the reply's confidence, ``decide`` returns the first rule that fires, in priority order:
 
 1. ``p1_legal``: legal threats, chargebacks, regulatory and data-protection complaints (escalate, no AI answer);
-2. ``p2_refund_over_threshold``: a refund asked for, with an amount over the threshold in the stated currency;
+2. ``p2_refund_over_threshold``: a refund asked for, the amount asked back over the threshold (converted);
 3. ``human_requested``: the visitor asks for a person (always honoured);
 4. ``p3_turn_limit``: the conversation is not resolved by turn N (offer a person);
 5. ``low_confidence``: the reply's confidence is below the threshold (offer a person).
 
-Amounts are compared in the currency the visitor stated, without conversion: "€300" is over a threshold of 200 just
-as "$300" is. An amount with no currency (a refund of "3k") is compared as a plain number, currency ``None``.
+Each rule is decided in layers (docs/escalation.md, "The layered decision"): normalisation, multilingual
+patterns and the workspace's keywords, the intent layer, the classifier trained on the corpus (always the second
+opinion), the amount asked back converted to the workspace's currency. ``evidence`` records every layer.
 The per-workspace escalation logic of the prompt configuration (domain/prompt_content.py) overrides the defaults.
 """
 
