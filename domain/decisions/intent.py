@@ -10,7 +10,8 @@ REFUND = re.compile(
     r"|(?:want|need|get|have|give|send|pay|credit|like|expect)\b[^.?!]{0,40}(?:money|payment|charge|fee|amount"
     r"|\d|[$€£]|bucks|dollars?|euros?|pounds?|quid)[^.?!]{0,25}\bback\b|returned"
     r"|reembols\w*|devuel\w*|devolucion|devolver|regres\w*|de vuelta|recuperar|rembours\w*|rendez|rende"
-    r"|recuperer|(?:ruck)?erstatt\w*|zuruck\w*|ruckzahlung|geld zuruck|devolv\w*|devolucao|estorno|de volta)"
+    r"|recuperer|(?:ruck)?erstatt\w*|zuruck\w*|ruckzahlung|geld zuruck|devolv\w*|devolucao|estorno|de volta"
+    r"|rimbors\w*|restitu\w*|soldi indietro|terugbetal\w*|geld terug|terugstort\w*|terug(?:krijgen|hebben))"
 )
 # A question about refunds or the status of one already granted: not a demand.
 REFUND_QUESTION = re.compile(
@@ -49,6 +50,10 @@ PERSON = [
     r"|vorgesetzten)|\becht\w* (?:mensch\w*|person|berater)\b|\bmensch bitte\b|\beinen menschen\b"
     r"|\bjemand\b.{0,30}\b(?:anrufen|ansehen|team)\b|\bverbinden sie mich\b|\bweiterleiten\b|\btelefontermin\b"
     r"|\bvom team online\b",
+    # Italian, Dutch
+    r"\bparlare con\b.{0,30}\b(?:operatore|persona|umano|qualcuno|responsabile)\b|\boperatore umano\b"
+    r"|\bpersona vera\b|\b(?:met|een) (?:een )?(?:mens|medewerker|echte persoon)\b|\becht mens\b"
+    r"|\b(?:spreken|praten) met (?:een|iemand)\b",
     # Portuguese
     r"\bfalar com\b.{0,30}\b(?:pessoa|humano|atendente|alguem|supervisor|operador)\b|\bpessoa de verdade\b"
     r"|\bhumano ai\b|\batendente\b|\batendimento humano\b|\balguem da equipe\b|\bme ligar\b|\bligacao com\b"

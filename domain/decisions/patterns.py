@@ -25,7 +25,13 @@ _REGULATOR = (
     r"|protection des donnees)|gendarmerie|procureur|datenschutz(?:behorde|beauftragte\w*|aufsicht)"
     r"|aufsichtsbehorde|verbraucherzentrale|bundesnetzagentur|bafin|behorden?|polizei|procon|anpd|cnpd"
     r"|reclame aqui|consumidor\.gov\.br|ministerio publico|autoridade (?:nacional|de protecao de dados)"
-    r"|autoridades|autorites)"
+    r"|autoridades|autorites|financial ombudsman|citizens advice|consumer affairs|accc|competition bureau|dpc"
+    r"|data protection commission(?:er)?|consumer (?:council|watchdog|agency|protection (?:office|agency|bureau))"
+    r"|state attorney|facua|condusef|sernac|indecopi|defensa del consumidor|defensor del pueblo|guardia civil"
+    r"|policia|garante(?: della privacy| per la protezione dei dati)?|agcm|antitrust|codacons|altroconsumo"
+    r"|polizia|carabinieri|autoriteit persoonsgegevens|acm|consumentenbond|geschillencommissie|politie"
+    r"|schlichtungsstelle|verbraucherschutz\w*|asae|deco|livro de reclamacoes|senacon|banco central|bacen"
+    r"|60 millions de consommateurs|signal ?conso|arcom|cnpd|autorita)"
 )
 THREAT = [
     # lawyers acting, courts, suing
@@ -84,6 +90,13 @@ THREAT = [
     r"|dossier|litige|zuruck\w*|storn\w*|reklam\w*|fall ist|estorn\w*|cancel\w*|desfazer|o caso"
     r"|encarguen|encargue|debrouillez|klaren sie|resolvam)",
     r"\b(?:opened|open|opening|filed|raise[ds]?|raising) (?:a |an )?(?:dispute|claim)\b",
+    r"\b(?:i'm|i am|i'll|i will|we're|we are|we will|we'll|going to|gonna) disput\w*\b(?! (?:that|whether))"
+    r"|\bdisputing (?:the|this|that|your|these) (?:charges?|payments?|transactions?|bill|invoice)\b"
+    r"|\bfile (?:a )?dispute\b|\bcharge reversal\b|\bstop(?:ped)? (?:the )?payment\b"
+    r"|\b(?:let|have|had|get|got) (?:my|the) (?:bank|card (?:company|issuer)|credit card(?: company)?|issuer)"
+    r" (?:deal|handle|sort|take care|reverse|refund|claw|pull|get)",
+    r"\b(?:you'll|you will) (?:be )?hear(?:ing)? from (?:us|me|my|our)\b|\bthis (?:isn't|is not) over\b"
+    r"|\bi know my rights\b|\bwe know our rights\b|\byou(?:'ll| will) regret\b|\bsee you in court\b",
     r"\bunauthori[sz]ed (?:transaction|charge|payment)\b|\bnever authori[sz]ed\b|\bunrecogni[sz]ed transactions?\b",
     r"\b(?:the )?(?:charge|transaction|payment) is being disputed\b",
     # regulators and authorities
@@ -110,6 +123,19 @@ THREAT = [
     r"\bopposition\b|\bcontest\w* (?:le|du) (?:paiement|debit|prelevement)|\b(?:rejeter|annuler) (?:le|ce)"
     r" (?:prelevement|paiement)|\blitige\b(?! de paiement de nos)|\bescroquerie\b|\barnaque\b|\bfrauduleuse\b",
     r"\bprelevement non reconnu\b|\bvoies appropriees\b|\bservice juridique va\b",
+    # Italian
+    r"\b(?:il mio|mio|nostro|un) avvocat[oa]\b|\bavvocati\b|\b(?:vi|le|ti) (?:faccio|faremo|facciamo) causa\b"
+    r"|\bfare causa\b|\bquerela\b|\bdenunci\w*|\btribunale\b|\bgiudice\b|\bazioni? legal[ei]\b"
+    r"|\bvie legali\b|\bdiffida\b|\brisarcimento\b|\btruffa\b",
+    r"\b(?:contest\w*|storn\w*|annull\w*|bloccat\w*|disconosc\w*)\b.{0,40}\b(?:addebito|pagamento|banca|carta)"
+    r"|\b(?:banca|carta di credito)\b.{0,40}\b(?:storn\w*|contest\w*|rimbors\w*|bloccare|annullare)",
+    # Dutch
+    r"\b(?:mijn|onze|een) advocaat\b|\badvocaten\b|\baanklagen\b|\brechtszaak\b|\brechter\b"
+    r"|\bjuridische stappen\b|\bgerechtelijke\b|\baangifte\b|\bingebrekestelling\b|\bschadevergoeding\b"
+    r"|\boplichting\b|\boplichters\b",
+    r"\b(?:terugboek\w*|terugdraai\w*|storno|betwist\w*|terugvorder\w*|chargeback)\b.{0,40}\b(?:bank|betaling"
+    r"|afschrijving|creditcard)|\b(?:bank|creditcard\w*)\b.{0,40}\b(?:terugboek\w*|terugdraai\w*|terughalen"
+    r"|betwist\w*|terugvorder\w*|storneren)",
     # German
     r"\b(?:mein|meine|unser|unsere)\w* (?:rechts)?anw(?:a|ae)lt(?:in|e|en)? (?:wird|werden|hat|haben|meldet)\b"
     r"|\b(?:einen|meinen) (?:rechts)?anw(?:a|ae)lt(?:in)? ein\b|\banwalt einschalten\b|\bverklag\w*"
@@ -134,7 +160,7 @@ MENTION = (
     r"\b(?:lawyers?|attorneys?|solicitors?|legal|law|gdpr|rgpd|dsgvo|lgpd|ccpa|hipaa|dpa|compliance|compliant"
     r"|conformit\w*|cumplimiento|conformidade|regulat\w*|privacy|data protection|dispute\w*|chargebacks?|court"
     r"|abogad\w*|avocat\w*|anwalt\w*|advogad\w*|juridi\w*|litige\w*|contracargos?|disputas?|streitfall\w*"
-    r"|ruckbuchung\w*)\b"
+    r"|ruckbuchung\w*|avvocat\w*|advocaat|advocaten|juridisch\w*|legale|garante|privacy)\b"
 )
 # Negation of a threat in the same sentence: "not going to sue", "nobody is threatening", "not disputing".
 NEGATED = [
@@ -145,6 +171,8 @@ NEGATED = [
     r"\b(?:personne ne|je ne vais|je ne)\b.{0,30}\b(?:menace|poursuivre|conteste)\b",
     r"\b(?:niemand|nicht|niemanden)\b.{0,30}\b(?:droht|verklage|zuruckbuchen)\b|\bverklage niemanden\b",
     r"\b(?:ninguem|nao vou|nao estou)\b.{0,30}\b(?:ameac\w*|processar|contestando)\b",
+    r"\b(?:nessuno|non (?:voglio|sto|faro))\b.{0,30}\b(?:minaccia\w*|causa|denuncia\w*|contest\w*)\b",
+    r"\b(?:niemand|ik ga niet|ik wil niet)\b.{0,30}\b(?:dreigt|aanklagen|betwist\w*)\b",
 ]
 # A question about the product or about compliance, not a demand: "can your product handle chargebacks?",
 # "is it GDPR compliant?", "does the bot understand when customers threaten to sue?".

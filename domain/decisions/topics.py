@@ -28,14 +28,16 @@ _KEYWORDS: dict[str, str] = {
     r"|governing law|governs your terms|dpo|datenschutzbeauftragte\w*",
     "Refunds & Cancellation": r"refund\w*|refnd|reimburs\w*|money back|cancel\w*|reembols\w*|devolucion|devolucao"
     r"|devuelvan\w*|devuelvame\w*|me devuelven|devolvam|rembours\w*|resili\w*|erstatt\w*|kundig\w*|ruckzahlung"
-    r"|estorno|darme de baja|de volta|de vuelta|downgrade|geld zuruck|mon argent|meu dinheiro|mi dinero"
+    r"|estorno|darme de baja|de volta|de vuelta|downgrade|geld zuruck|mon argent|meu dinheiro|mi dinero|rimbors\w*|disdett\w*|terugbetal\w*"
+    r"|opzeggen|geld terug"
     r"|my money",
     "Passwords & Auth": r"password\w*|passwort\w*|contrasena|mot de passe|senha|log ?in|login|logged out|sign in"
     r"|2fa|two-factor|zwei-faktor\w*|double authentification|dos pasos|duas etapas|locked out|bloquead[ao]|bloque"
     r"|gesperrt|sso|saml|authenticator|credentials|credenciales|identifiants|zugangsdaten|credenciais"
     r"|iniciar sesion|me connecter|connexion|anmeldung|anmelden|entrar|session|sesion|sessao|sitzung|acceso"
-    r"|acces|zugang|acesso|verification|verificacion|verificacao|reset link|account is locked",
-    "Billing": r"plans?|planes|plano|invoices?|factura\w*|facture\w*|rechnung\w*|fatura\w*|notas? fiscal\w*"
+    r"|acces|zugang|acesso|verification|verificacion|verificacao|reset link|account is locked"
+    r"|wachtwoord|inloggen|accedere|accesso|autenticazione|tweestapsverificatie",
+    "Billing": r"fattur\w*|factu(?:ur|ren)|abbonamento|plans?|planes|plano|invoices?|factura\w*|facture\w*|rechnung\w*|fatura\w*|notas? fiscal\w*"
     r"|billing|billed|bill|vat"
     r"|tva|ust-idnr|nif|cnpj|receipts?|pricing|price|prices|preise|precio|prix|preco|cuesta|coute|kostet|custa"
     r"|seats?|asientos|licencas|licences|lizenzen|card (?:on file|declined|got declined|expires)|declined"
