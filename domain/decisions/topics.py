@@ -28,7 +28,8 @@ _KEYWORDS: dict[str, str] = {
     r"|governing law|governs your terms|dpo|datenschutzbeauftragte\w*",
     "Refunds & Cancellation": r"refund\w*|refnd|reimburs\w*|money back|cancel\w*|reembols\w*|devolucion|devolucao"
     r"|devuelvan\w*|devuelvame\w*|me devuelven|devolvam|rembours\w*|resili\w*|erstatt\w*|kundig\w*|ruckzahlung"
-    r"|estorno|darme de baja|de volta|de vuelta|downgrade|geld zuruck|mon argent|meu dinheiro|mi dinero|rimbors\w*|disdett\w*|terugbetal\w*"
+    r"|estorno|darme de baja|de volta|de vuelta|downgrade|geld zuruck|mon argent|meu dinheiro|mi dinero"
+    r"|rimbors\w*|disdett\w*|terugbetal\w*"
     r"|opzeggen|geld terug"
     r"|my money",
     "Passwords & Auth": r"password\w*|passwort\w*|contrasena|mot de passe|senha|log ?in|login|logged out|sign in"
@@ -37,7 +38,8 @@ _KEYWORDS: dict[str, str] = {
     r"|iniciar sesion|me connecter|connexion|anmeldung|anmelden|entrar|session|sesion|sessao|sitzung|acceso"
     r"|acces|zugang|acesso|verification|verificacion|verificacao|reset link|account is locked"
     r"|wachtwoord|inloggen|accedere|accesso|autenticazione|tweestapsverificatie",
-    "Billing": r"fattur\w*|factu(?:ur|ren)|abbonamento|plans?|planes|plano|invoices?|factura\w*|facture\w*|rechnung\w*|fatura\w*|notas? fiscal\w*"
+    "Billing": r"fattur\w*|factu(?:ur|ren)|abbonamento|plans?|planes|plano|invoices?|factura\w*|facture\w*"
+    r"|rechnung\w*|fatura\w*|notas? fiscal\w*"
     r"|billing|billed|bill|vat"
     r"|tva|ust-idnr|nif|cnpj|receipts?|pricing|price|prices|preise|precio|prix|preco|cuesta|coute|kostet|custa"
     r"|seats?|asientos|licencas|licences|lizenzen|card (?:on file|declined|got declined|expires)|declined"
