@@ -12,7 +12,7 @@ from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 
-LANGUAGES = ("en", "es", "fr", "de", "pt")
+LANGUAGES = ("en", "es", "fr", "de", "pt", "it", "nl")
 RULES = ("p1", "p2", "person", "none")
 TOPIC_CODES = {
     "legal": "Legal & Compliance",

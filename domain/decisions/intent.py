@@ -9,13 +9,15 @@ REFUND = re.compile(
     r"|credit (?:it |the money |that )?back|return (?:my|the|our) (?:money|payment|\d|\$)|return the \d|send back"
     r"|(?:want|need|get|have|give|send|pay|credit|like|expect)\b[^.?!]{0,40}(?:money|payment|charge|fee|amount"
     r"|\d|[$€£]|bucks|dollars?|euros?|pounds?|quid)[^.?!]{0,25}\bback\b|returned"
-    r"|reembols\w*|devuel\w*|devolucion|devolver|regres\w*|de vuelta|recuperar|rembours\w*|rendez|rende"
+    r"|reembols\w*|devuelv(?:an|anme|ame|enme|annos|anos)\w*|(?:me|nos) devuelv\w*|devolucion|devolver(?:me|nos)?"
+    r" (?:el|los|mi|mis) (?:dinero|importe|pago|\d)|regres(?:en|enme|ar) \w* ?(?:los|el|mi|mis)|de vuelta|recuperar"
+    r"|rembours\w*|rendez|rende"
     r"|recuperer|(?:ruck)?erstatt\w*|zuruck\w*|ruckzahlung|geld zuruck|devolv\w*|devolucao|estorno|de volta"
-    r"|rimbors\w*|restitu\w*|soldi indietro|terugbetal\w*|geld terug|terugstort\w*|terug(?:krijgen|hebben))"
+    r"|rimbors\w*|restituit(?:eci|emi|e)\b|restituire (?:i|il) (?:soldi|denaro)|rivoglio|soldi indietro|terugbetal\w*|geld terug|terugstort\w*|terug(?:krijgen|hebben))"
 )
 # A question about refunds or the status of one already granted: not a demand.
 REFUND_QUESTION = re.compile(
-    r"\b(?:refund policy|refund work|refunds work|refundable|do you refund|how (?:long|do i|can i)\b[^.?!]{0,30}"
+    r"\b(?:refund policy|refund work|refunds work|refundable|(?:was|been|were) (?:issued|processed|sent)|do you refund|how (?:long|do i|can i)\b[^.?!]{0,30}"
     r"refund|when will\b[^.?!]{0,30}(?:refund|arrive)|(?:approved|confirmed|promised|granted) (?:my |the |a )?"
     r"(?:refund|\$)|refund (?:you|i was) (?:approved|confirmed|promised)|pending|on its way|arrived|got it"
     r"|thanks for the refund|hasn't arrived|politica de (?:reembolso|devolucion)|cuanto tarda|me (?:aprobaron"
@@ -53,7 +55,7 @@ PERSON = [
     # Italian, Dutch
     r"\bparlare con\b.{0,30}\b(?:operatore|persona|umano|qualcuno|responsabile)\b|\boperatore umano\b"
     r"|\bpersona vera\b|\b(?:met|een) (?:een )?(?:mens|medewerker|echte persoon)\b|\becht mens\b"
-    r"|\b(?:spreken|praten) met (?:een|iemand)\b",
+    r"|\b(?:spreken|praten) met (?:een|iemand)\b|\biemand\b.{0,30}\bspreken\b",
     # Portuguese
     r"\bfalar com\b.{0,30}\b(?:pessoa|humano|atendente|alguem|supervisor|operador)\b|\bpessoa de verdade\b"
     r"|\bhumano ai\b|\batendente\b|\batendimento humano\b|\balguem da equipe\b|\bme ligar\b|\bligacao com\b"
@@ -61,7 +63,7 @@ PERSON = [
 ]
 # The latest message withdraws the request ("never mind, found it") or asks about the product's handoff.
 PERSON_NOT = re.compile(
-    r"\b(?:never ?mind|nevermind|found it|olvidalo|ya lo encontre|laissez tomber|j'ai trouve|schon gut"
+    r"\b(?:talked|spoke|chatted) (?:to|with)\b|\b(?:never ?mind|nevermind|found it|olvidalo|ya lo encontre|laissez tomber|j'ai trouve|schon gut"
     r"|hab'?s gefunden|esquece|ja achei|how does (?:the )?handoff|how does the transfer|como funciona|comment"
     r"\s+fonctionne|wie funktioniert|what time|a que hora|a quelle heure|wann ist|que horas|how many agents"
     r"|human agents to|the human agent earlier|person icon|contact about partnerships|should contact)\b"

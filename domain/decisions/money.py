@@ -228,7 +228,8 @@ def amounts(text: str, inherit: str | None = None) -> list[Amount]:
         out.append(Amount(value, currency, start, m.end(), m.group(0).strip()))
     for value, start, end in _word_amounts(text):
         tail = re.match(rf"\s?(?:de\s)?({_CUR})", text[end : end + 14])
-        if tail is None and not (inherit and _CORRECTION.search(text)):
+        context = bool(_BARE_CONTEXT.search(text[:start][-20:]))
+        if tail is None and not (inherit and _CORRECTION.search(text)) and not context:
             continue
         currency = _currency(tail.group(1)) if tail else inherit
         finish = end + (tail.end() if tail else 0)

@@ -59,7 +59,12 @@ THREAT = [
     r"\b(?:voy a|vamos a|iremos|vou|vamos|irei|je vais|nous allons|on va|ich werde|wir werden|ich gehe"
     r"|ich schalte)\b.{0,40}\b(?:abogad\w*|advogad\w*|avocat\w*|anw(?:a|ae)lt\w*)",
     r"\bur lawyer\b|\bis a lawyer and\b|\bi'm a lawyer and\b|\bexpect a letter from\b",
-    r"\b(?:hearing|hear) from (?:my|our) (?:lawyers?|solicitors?|attorneys?|counsel)\b",
+    r"\b(?:hearing|hear) from (?:my|our) (?:lawyers?|solicitors?|attorneys?|counsel|legal\w*)\b"
+    r"|\bentendrez parler de (?:notre|mon|nos|mes) (?:avocat\w*|service juridique)|\bhoren von (?:unserem|meinem"
+    r"|unseren|meinen) (?:anw(?:a|ae)lt\w*|rechtsabteilung)|\ben manos de (?:nuestro|mi|mis|nuestros) (?:abogad\w*"
+    r"|departamento juridico|juridico)|\bnas maos d[oa]s? (?:nosso|meu|nossos|meus) (?:advogad\w*|juridico)"
+    r"|\bnoticias d[oa]s? (?:nosso|meu|nossos|meus) advogad\w*|\bin den handen (?:unseres|meines) anwalt\w*"
+    r"|\bentre les mains de (?:notre|mon|nos) (?:avocat\w*|service juridique)",
     r"\b(?:letter|notice) from (?:our|my) (?:counsel|lawyers?|solicitors?)\b",
     r"\b(?:talking|speaking|consulting|talk|speak|consult)(?:ing)? (?:to|with) (?:my |our |a |an )?(?:lawyers?"
     r"|laywers?|attorneys?|solicitors?)\b",
@@ -102,7 +107,8 @@ THREAT = [
     # regulators and authorities
     rf"\b(?:report\w*|complain\w*|complaint\w*|contact\w*|escalat\w*|going|go|notify\w*|tell|reporting|saisi\w*"
     r"|acudir\w*|ir a|ire a|denunci\w*|reclam\w*|signal\w*|alert\w*|avisar|informar\w*|ecrire|informiere|melde"
-    rf"|wende|geht|gehe|vou ao|vou a|acionar|apresentar|registrar|writing|write)\b.{{0,60}}"
+    rf"|wende|geht|gehe|vou ao|vou a|acionar|apresentar|registrar|writing|write|klacht\w*|meld\w*|dien\w*"
+    rf"|segnal\w*|reclamo|esposto|denunc\w*|presentero|faro)\b.{{0,60}}"
     rf"\b{_REGULATOR}\b",
     rf"\b{_REGULATOR}\b.{{0,40}}\b(?:will|hear|know|interested|next)\b",
     r"\bfile (?:a )?(?:formal )?complaint\b|\bformal complaint\b",

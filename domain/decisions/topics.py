@@ -29,7 +29,7 @@ _KEYWORDS: dict[str, str] = {
     "Refunds & Cancellation": r"refund\w*|refnd|reimburs\w*|money back|cancel\w*|reembols\w*|devolucion|devolucao"
     r"|devuelvan\w*|devuelvame\w*|me devuelven|devolvam|rembours\w*|resili\w*|erstatt\w*|kundig\w*|ruckzahlung"
     r"|estorno|darme de baja|de volta|de vuelta|downgrade|geld zuruck|mon argent|meu dinheiro|mi dinero"
-    r"|rimbors\w*|disdett\w*|terugbetal\w*"
+    r"|rimbors\w*|disdett\w*|disdir\w*|terugbetal\w*"
     r"|opzeggen|geld terug"
     r"|my money",
     "Passwords & Auth": r"password\w*|passwort\w*|contrasena|mot de passe|senha|log ?in|login|logged out|sign in"
@@ -57,7 +57,8 @@ _KEYWORDS: dict[str, str] = {
     r"|registr\w*|inscri\w*|cadastr\w*|snippet|trial|prueba|essai|testphase|teste|checklist|knowledge base"
     r"|configuration|configuracion|einrichtung\w*|einrichten|configur\w*|walk (?:me|us) through"
     r"|add (?:a |our |human |more )?(?:\w+ )?(?:agents?|workspace|members?|users?)|how do i (?:start|add)\b"
-    r"|por donde empiezo"
+    r"|por donde empiezo|aangemeld|hoe begin ik|uitnodig\w*|nodig .{0,20} uit|registrato|da dove comincio"
+    r"|einladen|lade .{0,20} ein|richten .{0,20} ein|migrat\w*|wordpress|widget to"
     r"|par ou commencer|wie fange ich an|por onde comeco",
 }
 _COMPILED = {name: re.compile(rf"\b(?:{words})\b") for name, words in _KEYWORDS.items()}
