@@ -13,11 +13,13 @@ REFUND = re.compile(
     r" (?:el|los|mi|mis) (?:dinero|importe|pago|\d)|regres(?:en|enme|ar) \w* ?(?:los|el|mi|mis)|de vuelta|recuperar"
     r"|rembours\w*|rendez|rende"
     r"|recuperer|(?:ruck)?erstatt\w*|zuruck\w*|ruckzahlung|geld zuruck|devolv\w*|devolucao|estorno|de volta"
-    r"|rimbors\w*|restituit(?:eci|emi|e)\b|restituire (?:i|il) (?:soldi|denaro)|rivoglio|soldi indietro|terugbetal\w*|geld terug|terugstort\w*|terug(?:krijgen|hebben))"
+    r"|rimbors\w*|restituit(?:eci|emi|e)\b|restituire (?:i|il) (?:soldi|denaro)|rivoglio|soldi indietro"
+    r"|terugbetal\w*|geld terug|terugstort\w*|terug(?:krijgen|hebben))"
 )
 # A question about refunds or the status of one already granted: not a demand.
 REFUND_QUESTION = re.compile(
-    r"\b(?:refund policy|refund work|refunds work|refundable|(?:was|been|were) (?:issued|processed|sent)|do you refund|how (?:long|do i|can i)\b[^.?!]{0,30}"
+    r"\b(?:refund policy|refund work|refunds work|refundable|(?:was|been|were) (?:issued|processed|sent)"
+    r"|do you refund|how (?:long|do i|can i)\b[^.?!]{0,30}"
     r"refund|when will\b[^.?!]{0,30}(?:refund|arrive)|(?:approved|confirmed|promised|granted) (?:my |the |a )?"
     r"(?:refund|\$)|refund (?:you|i was) (?:approved|confirmed|promised)|pending|on its way|arrived|got it"
     r"|thanks for the refund|hasn't arrived|politica de (?:reembolso|devolucion)|cuanto tarda|me (?:aprobaron"
@@ -63,7 +65,8 @@ PERSON = [
 ]
 # The latest message withdraws the request ("never mind, found it") or asks about the product's handoff.
 PERSON_NOT = re.compile(
-    r"\b(?:talked|spoke|chatted) (?:to|with)\b|\b(?:never ?mind|nevermind|found it|olvidalo|ya lo encontre|laissez tomber|j'ai trouve|schon gut"
+    r"\b(?:talked|spoke|chatted) (?:to|with)\b"
+    r"|\b(?:never ?mind|nevermind|found it|olvidalo|ya lo encontre|laissez tomber|j'ai trouve|schon gut"
     r"|hab'?s gefunden|esquece|ja achei|how does (?:the )?handoff|how does the transfer|como funciona|comment"
     r"\s+fonctionne|wie funktioniert|what time|a que hora|a quelle heure|wann ist|que horas|how many agents"
     r"|human agents to|the human agent earlier|person icon|contact about partnerships|should contact)\b"
