@@ -8,8 +8,10 @@ REFUND = re.compile(
     r"\b(?:refund\w*|refudn\w*|refnd\w*|reimburs\w*|money back|my money|pay (?:me|us) back|paid back|owed"
     r"|credit (?:it |the money |that )?back|return (?:my|the|our) (?:money|payment|\d|\$)|return the \d|send back"
     r"|(?:want|need|get|have|give|send|pay|credit|like|expect)\b[^.?!]{0,40}(?:money|payment|charge|fee|amount"
-    r"|\d|[$€£]|bucks|dollars?|euros?|pounds?|quid)[^.?!]{0,25}\bback\b|returned"
-    r"|reembols\w*|devuelv(?:an|anme|ame|enme|annos|anos)\w*|(?:me|nos) devuelv\w*|devolucion|devolver(?:me|nos)?"
+    r"|\d|[$€£]|bucks|dollars?|euros?|pounds?|quid|grand)[^.?!]{0,25}\bback\b|returned"
+    r"|(?:want|need|give|send|pay) (?:it|that|them|this|those) back"
+    r"|reembols\w*|devuelv(?:an|anme|ame|enme|annos|anos)\w*|(?:me|nos)(?: los| las| lo| la)? devuelv\w*"
+    r"|devolucion|devolver(?:me|nos)?"
     r" (?:el|los|mi|mis) (?:dinero|importe|pago|\d)|regres(?:en|enme|ar) \w* ?(?:los|el|mi|mis)|de vuelta|recuperar"
     r"|rembours\w*|rendez|rende"
     r"|recuperer|(?:ruck)?erstatt\w*|zuruck\w*|ruckzahlung|geld zuruck|devolv\w*|devolucao|estorno|de volta"
@@ -18,7 +20,8 @@ REFUND = re.compile(
 )
 # A question about refunds or the status of one already granted: not a demand.
 REFUND_QUESTION = re.compile(
-    r"\b(?:refund policy|refund work|refunds work|refundable|(?:was|been|were) (?:issued|processed|sent)"
+    r"\b(?:prepay|prepayer|vorauszahlen|pagar por adelantado|pagar adiantado|refund policy|refund work|refunds work"
+    r"|refundable|(?:was|been|were) (?:issued|processed|sent)"
     r"|do you refund|how (?:long|do i|can i)\b[^.?!]{0,30}"
     r"refund|when will\b[^.?!]{0,30}(?:refund|arrive)|(?:approved|confirmed|promised|granted) (?:my |the |a )?"
     r"(?:refund|\$)|refund (?:you|i was) (?:approved|confirmed|promised)|pending|on its way|arrived|got it"
@@ -65,7 +68,8 @@ PERSON = [
 ]
 # The latest message withdraws the request ("never mind, found it") or asks about the product's handoff.
 PERSON_NOT = re.compile(
-    r"\b(?:talked|spoke|chatted) (?:to|with)\b"
+    r"\b(?:talked|spoke|chatted) (?:to|with)\b|\b(?:don't|dont|do not|no) need (?:a|an|for|to)\b|\bpas besoin\b"
+    r"|\bno necesito\b|\bbrauche keinen\b|\bnao preciso\b|\bnon ho bisogno\b|\bheb geen\b"
     r"|\b(?:never ?mind|nevermind|found it|olvidalo|ya lo encontre|laissez tomber|j'ai trouve|schon gut"
     r"|hab'?s gefunden|esquece|ja achei|how does (?:the )?handoff|how does the transfer|como funciona|comment"
     r"\s+fonctionne|wie funktioniert|what time|a que hora|a quelle heure|wann ist|que horas|how many agents"

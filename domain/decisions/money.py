@@ -87,7 +87,11 @@ _GERMAN_VALUE = {
     "funfzig": 50, "sechzig": 60, "siebzig": 70, "achtzig": 80, "neunzig": 90,
 }  # fmt: skip
 _NUM = r"\d{1,3}(?:[,.\s]\d{3})+(?:[.,]\d{1,2})?(?!\d)|\d+(?:[.,]\d{1,2})?(?!\d)"
-_CUR = r"r\$|a\$|c\$|us\$|\$|€|£|¥|\b(?:" + "|".join(sorted(_CUR_WORDS, key=len, reverse=True)) + r")\b"
+_CODES = r"usd|eur|gbp|chf|cad|aud|jpy|brl|mxn|sek|nok|dkk|pln|inr|cny"
+_CUR = (
+    r"r\$|a\$|c\$|us\$|\$|€|£|¥|\b(?:" + "|".join(sorted(_CUR_WORDS, key=len, reverse=True)) + r")\b"
+    rf"|\b(?:{_CODES})(?=\d)|(?<=\d)(?:{_CODES})\b"
+)
 _MULT = r"k|grand|thousand|mil|mille|tausend"
 _NUMERIC = re.compile(
     rf"(?P<c1>{_CUR})?\s?(?P<num>{_NUM})\s?(?P<mult>(?:{_MULT})\b)?\s?(?:de\s)?(?P<c2>{_CUR})?", re.IGNORECASE
@@ -103,6 +107,7 @@ _BARE_CONTEXT = re.compile(
 )
 _QTY_BEFORE = re.compile(r"(?:^|\s)(\d{1,3})\s(?:[a-z]+\s){0,2}?(?:x|\*|at|a|@|de)\s?$|(?:^|\s)(\d{1,3})\s?x\s?$")
 _PERCENT_BEFORE = re.compile(r"(\d{1,3})\s?%[^%\d]{0,30}$")
+_ONLY = re.compile(r"\b(?:only|just|solo|solamente|seulement|nur|apenas|so)\b[^.?!$€£\d]{0,40}$")
 _HALF = re.compile(r"\b(?:half|la mitad|la moitie|die halfte|a metade)\b")
 _DIFFERENCE = re.compile(r"\b(?:difference|diferencia|difference|differenz|diferenca)\b")
 _PLUS = re.compile(r"^\s*(?:\w+\s){0,3}?(?:plus|\+|and also|mas|en plus|zuzuglich|mais)\b")
@@ -177,7 +182,7 @@ def _word_amounts(text: str) -> list[tuple[Decimal, int, int]]:
                 current += value
             elif word in _HUNDRED and seen:
                 current = max(current, 1) * 100 if current < 100 else current + 100
-            elif word in _THOUSAND and (seen or word != "grand"):
+            elif word in _THOUSAND and (seen or word != "grand" or current == 1):
                 total += max(current, 1) * 1000
                 current = 0
             elif word in _ARTICLE and (_word_value(nxt) is not None or nxt in _HUNDRED | _THOUSAND) and not seen:
@@ -228,7 +233,7 @@ def amounts(text: str, inherit: str | None = None) -> list[Amount]:
         out.append(Amount(value, currency, start, m.end(), m.group(0).strip()))
     for value, start, end in _word_amounts(text):
         tail = re.match(rf"\s?(?:de\s)?({_CUR})", text[end : end + 14])
-        context = bool(_BARE_CONTEXT.search(text[:start][-20:]))
+        context = bool(_BARE_CONTEXT.search(text[:start][-20:])) or "grand" in text[start:end]
         if tail is None and not (inherit and _CORRECTION.search(text)) and not context:
             continue
         currency = _currency(tail.group(1)) if tail else inherit
@@ -247,6 +252,9 @@ def _compose(text: str, found: list[Amount]) -> tuple[Amount | None, str]:
     cue = list(_CORRECTION.finditer(text))
     if cue and any(a.start > cue[-1].end() for a in live):
         return [a for a in live if a.start > cue[-1].end()][-1], "corrected in the message"
+    for a in live:  # "I only want the $100 back"
+        if _ONLY.search(text[: a.start][-40:]):
+            return a, "the amount asked back"
     for a in live:  # quantity x unit price
         qty = _QTY_BEFORE.search(text[: a.start][-40:])
         if qty:

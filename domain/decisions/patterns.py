@@ -37,7 +37,8 @@ THREAT = [
     # lawyers acting, courts, suing
     r"\b(?:my|our|his|her|the) (?:lawyers?|laywers?|attorneys?|attourneys?|atorneys?|solicitors?|counsel"
     r"|legal (?:team|counsel|department|folks|people))\b.{0,40}\b(?:will|'ll|be in touch|contact\w*|cc'?d"
-    r"|copied|says|said|in touch|letter|are reviewing it|is reviewing it|has|have|better be)",
+    r"|copied|says|said|in touch|letter|are reviewing it|is reviewing it|has|have|better be|can ask|can explain"
+    r"|could|will ask|asks)",
     r"\b(?:do|will|would) i (?:need|have to (?:get|hire|call)) (?:a |an )?(?:lawyer|attorney|solicitor)\b"
     r"|\bnecesito un abogado\b|\bbesoin d'un avocat\b|\bbrauche ich (?:einen|nen) anwalt\b"
     r"|\bpreciso de (?:um )?advogado\b",
@@ -54,7 +55,7 @@ THREAT = [
     r"\b(?:i|we)(?:'ll| will| am going to| are going to|'m going to|'re going to| gonna| shall| may| might|'d"
     r"| would| have to| need to)\b.{0,40}\b(?:lawyers?|laywers?|attorneys?|solicitors?|legal|court|law firm)\b",
     r"\b(?:contact|call|ring|email|phone|see|hire|retain|instruct|engage|involve|consult|get|bring in|speak to"
-    r"|talk to|forward\w* (?:this|it) to)(?:ing|ed|s)? (?:a |an |my |our )?(?:lawyers?|attorneys?|solicitors?"
+    r"|talk to|forward\w* (?:this|it) to)(?:ing|ed|s)? (?:a |an |my |our )?(?:lawyers?|attorneys?|solicitors?|counsel"
     r"|legal (?:team|counsel|department))\b",
     r"\b(?:voy a|vamos a|iremos|vou|vamos|irei|je vais|nous allons|on va|ich werde|wir werden|ich gehe"
     r"|ich schalte)\b.{0,40}\b(?:abogad\w*|advogad\w*|avocat\w*|anw(?:a|ae)lt\w*)",
@@ -93,7 +94,7 @@ THREAT = [
     r"|opening a case|handle it|deal with you|recall\w*|getting my money back|send the money back|reverse it"
     r"|reembols\w*|devolver\w*|devuelva|anul\w*|revert\w*|tramitando|caso|rembours\w*|annul\w*|rejeter"
     r"|dossier|litige|zuruck\w*|storn\w*|reklam\w*|fall ist|estorn\w*|cancel\w*|desfazer|o caso"
-    r"|encarguen|encargue|debrouillez|klaren sie|resolvam)",
+    r"|encarguen|encargue|debrouillez|klaren sie|resolvam|enquet\w*|pruft|prufen|untersuch\w*|ermitt\w*)",
     r"\b(?:opened|open|opening|filed|raise[ds]?|raising) (?:a |an )?(?:dispute|claim)\b",
     r"\b(?:i'm|i am|i'll|i will|we're|we are|we will|we'll|going to|gonna) disput\w*\b(?! (?:that|whether))"
     r"|\bdisputing (?:the|this|that|your|these) (?:charges?|payments?|transactions?|bill|invoice)\b"
@@ -114,7 +115,8 @@ THREAT = [
     r"\bfile (?:a )?(?:formal )?complaint\b|\bformal complaint\b",
     # Spanish
     r"\b(?:hablar|consultar|contactar|llamar) (?:con |a )?(?:mi|mis|nuestro|nuestros|un|una) abogad\w*"
-    r"|\b(?:mi|mis|nuestr\w*) abogad\w* (?:se pondr\w*|ya tiene|tiene|va|van|dice|dicen)",
+    r"|\b(?:mi|mis|nuestr\w*) abogad\w* (?:se pondr\w*|ya tiene|tiene|va|van|dice|dicen|pregunt\w*|escrib\w*"
+    r"|llam\w*|se encarg\w*)",
     r"\bdenuncia\w*|\bdemand\w* (?:por|a ustedes)|\blos demando\b|\bdemandaremos\b|\bvia judicial\b",
     r"\bacciones legales\b|\bjuzgado\b|\ben los tribunales\b|\bjuicio\b|\bante un juez\b",
     r"\bcontracargo\w*|\b(?:anul\w*|revert\w*|desconoc\w*|reclamacion|disputa)\b.{0,40}\b(?:cobro|cargo|pago\w*)",
@@ -122,7 +124,8 @@ THREAT = [
     r"\b(?:es|esto es|como) (?:un |una )?(?:fraude|estafa)\b|\bcobro no reconocido\b|\bacciones por la via\b"
     r"|\btomar medidas\b|\btomaremos acciones\b",
     # French
-    r"\b(?:mon|ma|mes|notre|nos) avocat\w* (?:va|vont|a|ont|sera|seront|vous)\b"
+    r"\b(?:mon|ma|mes|notre|nos) avocat\w* (?:va|vont|a|ont|sera|seront|vous|demandera|ecrira|appellera"
+    r"|s'en charge\w*|contactera)\b"
     r"|\b(?:contacter|appeler|consulter|prendre) (?:mon|un|une|notre) avocat\w*",
     r"\bmise en demeure\b|\bporte\w* plainte\b|\bdeposer plainte\b|\bplainte\b|\bpoursuites?\b|\bpoursuivre\b",
     r"\ben justice\b|\bau tribunal\b|\bvoie judiciaire\b|\bun juge\b|\ble juge\b|\bdommages et interets\b",
@@ -143,7 +146,9 @@ THREAT = [
     r"|afschrijving|creditcard)|\b(?:bank|creditcard\w*)\b.{0,40}\b(?:terugboek\w*|terugdraai\w*|terughalen"
     r"|betwist\w*|terugvorder\w*|storneren)",
     # German
-    r"\b(?:mein|meine|unser|unsere)\w* (?:rechts)?anw(?:a|ae)lt(?:in|e|en)? (?:wird|werden|hat|haben|meldet)\b"
+    r"\b(?:mein|meine|unser|unsere)\w* (?:rechts)?anw(?:a|ae)lt(?:in|e|en)? (?:wird|werden|hat alle|haben alle"
+    r"|hat bereits|hat schon"
+    r"|meldet|fragt|schreibt|kummert)\b"
     r"|\b(?:einen|meinen) (?:rechts)?anw(?:a|ae)lt(?:in)? ein\b|\banwalt einschalten\b|\bverklag\w*"
     r"|\bklage\b(?! uber)|\bvor gericht\b|\bgerichtlich\w*|\b(?:amts|land)gericht\b|\brichter\b"
     r"|\brechtliche\w* schritte\b|\bjuristisch\w*\b|\bschadensersatz\b|\babmahnung\b",
@@ -154,7 +159,8 @@ THREAT = [
     r"\bbei (?:meiner|der) bank reklamiert\b|\bgebotenen weg\b",
     # Portuguese
     r"\b(?:falar com|consultar|contratar) (?:o |a )?(?:meu|minha|nosso|um|uma) advogad\w*"
-    r"|\b(?:meu|minha|nossos?|nossas?) advogad\w* (?:vai|vao|ja tem|tem|entrar|entram)",
+    r"|\b(?:meu|minha|nossos?|nossas?) advogad\w* (?:vai|vao|ja tem|tem|entrar|entram|pergunta\w*|escreve\w*"
+    r"|liga\w*|cuida\w*)",
     r"\bprocess(?:o|ar|arei|amos)?\b (?:contra|voces)|\bprocesso voces\b|\bna justica\b|\bjuizado\b"
     r"|\bjuiz\b|\bmedidas judiciais\b|\bindenizacao\b|\bnotificacao extrajudicial\b|\bboletim de ocorrencia\b",
     r"\b(?:contest\w*|estorn\w*|desfazer|cancelar esse pagamento|cancelar o pagamento)\b.{0,40}"
@@ -173,6 +179,9 @@ NEGATED = [
     r"\b(?:not|never|no one|nobody|n't|dont|don't|won't|wont) (?:\w+ ){0,3}(?:sue|suing|threaten\w*|disput\w*"
     r"|going to sue|lawyer\w*|court|chargeback\w*|report\w*|contest\w*)\b",
     r"\bnot (?:going to|gonna) sue\b|\bnot threatening\b",
+    # legal words as the subject of a question or of the visitor's trade, not an action
+    r"\bchargeback (?:fees?|rates?|polic\w*|protection|ratio|process\w*)\b|\bcourt[- ]reporting\b"
+    r"|\b(?:law firm|legal services|legal tech)\b.{0,40}\b(?:trial|demo|seats?|pricing|plan|customers?)\b",
     r"\b(?:nadie|no voy a|no estoy)\b.{0,30}\b(?:amenaz\w*|demandar|reclamando|denunciar)\b",
     r"\b(?:personne ne|je ne vais|je ne)\b.{0,30}\b(?:menace|poursuivre|conteste)\b",
     r"\b(?:niemand|nicht|niemanden)\b.{0,30}\b(?:droht|verklage|zuruckbuchen)\b|\bverklage niemanden\b",
