@@ -24,7 +24,7 @@ from typing import Any
 
 from domain.assessment import DEFAULT_TOPICS
 from domain.decisions import intent
-from domain.decisions.legal import P1_CLASSIFIER, P1_CLASSIFIER_AFTER_NEGATION, legal_signals
+from domain.decisions.legal import classifier_p1, legal_signals
 from domain.decisions.model import intent_model, person_model
 from domain.decisions.money import Amount, Rates, asked_back, default_rates
 from domain.decisions.text import normal
@@ -189,7 +189,7 @@ def decide(
     legal_route = rules.routes_by_topic.get("Legal & Compliance") or DEFAULT_ROUTES[P1]
     intents, mentions, by = legal_signals(messages, rules.legal_keywords, rules.compliance_questions)
     p1_by = by if intents and by is not None else None
-    if p1_by is None and opinion["p1"] >= (P1_CLASSIFIER_AFTER_NEGATION if mentions else P1_CLASSIFIER):
+    if p1_by is None and classifier_p1(messages, opinion["p1"], bool(mentions)):
         p1_by = "classifier"
     topic, topic_score, topic_how = classify_topic(text, rules.topics, shipped, p1=p1_by is not None)
     person_score = person_model().scores(latest)["person"] if latest else 0.0

@@ -31,7 +31,8 @@ _REGULATOR = (
     r"|policia|garante(?: della privacy| per la protezione dei dati)?|agcm|antitrust|codacons|altroconsumo"
     r"|polizia|carabinieri|autoriteit persoonsgegevens|acm|consumentenbond|geschillencommissie|politie"
     r"|schlichtungsstelle|verbraucherschutz\w*|asae|deco|livro de reclamacoes|senacon|banco central|bacen"
-    r"|60 millions de consommateurs|signal ?conso|arcom|cnpd|autorita)"
+    r"|60 millions de consommateurs|signal ?conso|arcom|cnpd|autorita|cma|which\?|action fraud|ofcom|ofgem"
+    r"|advertising standards|\w*datenschutz(?:behorde|beauftragte\w*|aufsicht\w*)|resolution cent(?:er|re))"
 )
 THREAT = [
     # lawyers acting, courts, suing
@@ -96,6 +97,20 @@ THREAT = [
     r"|dossier|litige|zuruck\w*|storn\w*|reklam\w*|fall ist|estorn\w*|cancel\w*|desfazer|o caso"
     r"|encarguen|encargue|debrouillez|klaren sie|resolvam|enquet\w*|pruft|prufen|untersuch\w*|ermitt\w*)",
     r"\b(?:opened|open|opening|filed|raise[ds]?|raising) (?:a |an )?(?:dispute|claim)\b",
+    rf"\b(?:case|claim|complaint|reclam\w*|ruckruf\w*|reclamacao|contestacao)\b.{{0,40}}\b{_BANK}\b"
+    rf"|\b{_BANK}\b.{{0,60}}\b(?:reclam\w*|complaint|claim|ruckruf\w*|reaver|recuperer l'argent|revierta"
+    r"|reconozca)",
+    r"\b(?:ma banque|mi banco|o banco|el banco|meine bank|my bank|the bank)\b.{0,20}\b(?:a |ha |hat )?(?:rejet\w*"
+    r"|recus\w*|refus\w*|rechaz\w*|declined|abgelehnt|zuruckgewiesen)\b.{0,20}\b(?:prelevement|debito|debit|cargo"
+    r"|cobro|charge|payment|lastschrift|abbuchung)",
+    rf"\b(?:let|have|get) (?:my |the )?{_BANK} (?:sort|deal|handle|take)",
+    r"\bforward\w* (?:\w+ ){0,3}to (?:my|our) (?:lawyers?|attorneys?|solicitors?|counsel|legal\w*)",
+    r"\b(?:payment|charge|transaction|debit)s? (?:is|are|will be|gets|getting|is getting|will get) (?:being )?"
+    r"(?:reversed|disputed|charged back|clawed back|recalled)\b",
+    r"\b(?:as|which) the law requires\b|\byou are legally (?:required|obliged)\b|\bby law you (?:must|have to)\b",
+    r"\b(?:this is|that's|es un|esto es un|c'est du|das ist|isso e|e) (?:robo|vol|diebstahl|roubo|theft)\b"
+    r"|\brechtlich\w* (?:dagegen|gegen|vor)\b|\bacao judicial\b|\bprocesso judicial\b|\bentrar com (?:uma )?acao\b"
+    r"|\b(?:pregunte|preguntara) (?:mi|nuestro) abogad\w*|\bfragt (?:\w+ ){0,2}(?:mein|unser)\w* anw(?:a|ae)lt",
     r"\b(?:i'm|i am|i'll|i will|we're|we are|we will|we'll|going to|gonna) disput\w*\b(?! (?:that|whether))"
     r"|\bdisputing (?:the|this|that|your|these) (?:charges?|payments?|transactions?|bill|invoice)\b"
     r"|\bfile (?:a )?dispute\b|\bcharge reversal\b|\bstop(?:ped)? (?:the )?payment\b"
@@ -109,9 +124,11 @@ THREAT = [
     rf"\b(?:report\w*|complain\w*|complaint\w*|contact\w*|escalat\w*|going|go|notify\w*|tell|reporting|saisi\w*"
     r"|acudir\w*|ir a|ire a|denunci\w*|reclam\w*|signal\w*|alert\w*|avisar|informar\w*|ecrire|informiere|melde"
     rf"|wende|geht|gehe|vou ao|vou a|acionar|apresentar|registrar|writing|write|klacht\w*|meld\w*|dien\w*"
-    rf"|segnal\w*|reclamo|esposto|denunc\w*|presentero|faro)\b.{{0,60}}"
+    rf"|segnal\w*|reclamo|esposto|denunc\w*|presentero|faro|inform\w*|beschwer\w*|forward\w*)\b.{{0,60}}"
     rf"\b{_REGULATOR}\b",
-    rf"\b{_REGULATOR}\b.{{0,40}}\b(?:will|hear|know|interested|next)\b",
+    rf"\b{_REGULATOR}\b.{{0,40}}\b(?:will|hear|know|interested|next|love|adorar|adorer|interess\w*|informe\w*"
+    r"|informad\w*|sabra|saura|erfahrt|weet|le interesa|vai adorar|va adorer)\b",
+    rf"\b(?:le interesa|interessiert|va adorer|vai adorar|would love to hear)\b.{{0,40}}\b{_REGULATOR}\b",
     r"\bfile (?:a )?(?:formal )?complaint\b|\bformal complaint\b",
     # Spanish
     r"\b(?:hablar|consultar|contactar|llamar) (?:con |a )?(?:mi|mis|nuestro|nuestros|un|una) abogad\w*"
