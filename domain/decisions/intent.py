@@ -9,7 +9,7 @@ REFUND = re.compile(
     r"|credit (?:it |the money |that )?back|return (?:my|the|our) (?:money|payment|\d|\$)|return the \d|send back"
     r"|(?:want|need|get|have|give|send|pay|credit|like|expect)\b[^.?!]{0,40}(?:money|payment|charge|fee|amount"
     r"|\d|[$€£]|bucks|dollars?|euros?|pounds?|quid|grand)[^.?!]{0,25}\bback\b|returned"
-    r"|(?:want|need|give|send|pay) (?:it|that|them|this|those) back"
+    r"|(?:want|need|give|send|pay) (?:it|that|them|this|those) back|(?:give|send|pay|hand) (?:us|me) back"
     r"|reembols\w*|devuelv(?:an|anme|ame|enme|annos|anos)\w*|(?:me|nos)(?: los| las| lo| la)? devuelv\w*"
     r"|devolucion|devolver(?:me|nos)?"
     r" (?:el|los|mi|mis) (?:dinero|importe|pago|\d)|regres(?:en|enme|ar) \w* ?(?:los|el|mi|mis)|de vuelta|recuperar"

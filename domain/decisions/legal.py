@@ -16,6 +16,7 @@ from domain.decisions import patterns
 from domain.decisions.model import intent_model
 
 P1_CLASSIFIER = 0.8  # the classifier's P1 probability that escalates on its own (5-fold CV on train + dev)
+P1_CLASSIFIER_COMPLIANCE = 0.9  # ...when the conversation names compliance matters (certifications, DPAs, GDPR)
 P1_CLASSIFIER_AFTER_NEGATION = 0.97  # ...when the only legal words were negated or a question about the product
 _THREAT = re.compile("|".join(f"(?:{p})" for p in patterns.THREAT))
 _NEGATED = re.compile("|".join(f"(?:{p})" for p in patterns.NEGATED))
@@ -90,15 +91,19 @@ def _message_signals(
 
 
 def only_questions(messages: list[str]) -> bool:
-    """Whether every sentence of the visitor's is a question, or a compliance question is asked: then the
-    classifier alone does not escalate (its false positives on train + dev were questions)."""
+    """Whether every sentence of the visitor's is a question: then the classifier alone does not escalate (its
+    false positives on train + dev were mostly questions)."""
     sentences = [s.strip() for m in messages for s in _SENTENCES.findall(m) if len(s.strip()) > 3]
-    return (bool(sentences) and all(s.endswith("?") for s in sentences)) or bool(_COMPLIANCE.search(" ".join(messages)))
+    return bool(sentences) and all(s.endswith("?") for s in sentences)
 
 
 def classifier_p1(messages: list[str], score: float, mentions: bool) -> bool:
-    """Whether the classifier's P1 probability escalates on its own."""
-    return score >= (P1_CLASSIFIER_AFTER_NEGATION if mentions else P1_CLASSIFIER) and not only_questions(messages)
+    """Whether the classifier's P1 probability escalates on its own: at P1_CLASSIFIER, or higher when the legal
+    words were set aside or the text names compliance matters; never when every sentence is a question."""
+    bar = P1_CLASSIFIER_AFTER_NEGATION if mentions else P1_CLASSIFIER
+    if _COMPLIANCE.search(" ".join(messages)):
+        bar = max(bar, P1_CLASSIFIER_COMPLIANCE)
+    return score >= bar and not only_questions(messages)
 
 
 def is_p1(messages: list[str]) -> bool:

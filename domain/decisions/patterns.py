@@ -107,6 +107,9 @@ THREAT = [
     r"\bforward\w* (?:\w+ ){0,3}to (?:my|our) (?:lawyers?|attorneys?|solicitors?|counsel|legal\w*)",
     r"\b(?:payment|charge|transaction|debit)s? (?:is|are|will be|gets|getting|is getting|will get) (?:being )?"
     r"(?:reversed|disputed|charged back|clawed back|recalled)\b",
+    r"\b(?:violat\w*|breach\w*|infring\w*|illegal under|against the law|viola\w*|verstoss\w*|verstost|enfreint)\b"
+    r".{0,30}\b(?:gdpr|rgpd|dsgvo|lgpd|ccpa|the law|la ley|la loi|das gesetz|a lei|privacy|data protection)\b"
+    r"|\bsell(?:ing|s)? my (?:info|information|data|personal data)\b",
     r"\b(?:as|which) the law requires\b|\byou are legally (?:required|obliged)\b|\bby law you (?:must|have to)\b",
     r"\b(?:this is|that's|es un|esto es un|c'est du|das ist|isso e|e) (?:robo|vol|diebstahl|roubo|theft)\b"
     r"|\brechtlich\w* (?:dagegen|gegen|vor)\b|\bacao judicial\b|\bprocesso judicial\b|\bentrar com (?:uma )?acao\b"
