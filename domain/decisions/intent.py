@@ -20,7 +20,9 @@ REFUND = re.compile(
 )
 # A question about refunds or the status of one already granted: not a demand.
 REFUND_QUESTION = re.compile(
-    r"\b(?:prepay|prepayer|vorauszahlen|pagar por adelantado|pagar adiantado|refund policy|refund work|refunds work"
+    r"\b(?:(?:refund|reembolso|remboursement|erstattung|rimborso|terugbetaling)\b[^.?!]{0,40}\b(?:arriv\w*|lleg\w*"
+    r"|chega\w*|kommt|komt|ankomm\w*)|prepay|prepayer|vorauszahlen|pagar por adelantado|pagar adiantado"
+    r"|refund policy|refund work|refunds work"
     r"|refundable|(?:was|been|were) (?:issued|processed|sent)"
     r"|do you refund|how (?:long|do i|can i)\b[^.?!]{0,30}"
     r"refund|when will\b[^.?!]{0,30}(?:refund|arrive)|(?:approved|confirmed|promised|granted) (?:my |the |a )?"
@@ -39,7 +41,8 @@ PERSON = [
     r"^(?:human|operator|representative|agent|person)\b|\b(?:talk|speak) to human\b|\bpls get a human\b",
     r"\b(?:representative|operator)\b|\bsomeone real\b|\bany humans?\b|\bi want a person\b",
     r"\b(?:is there|are there|is anyone|anyone from)\b.{0,30}\b(?:human|person|team|engineer|someone)\b",
-    r"\b(?:call me|give me a call|book a call|phone call|call back|someone (?:call|ring) me|on a call)\b",
+    r"\b(?:call me|give me a call|book a call|phone call|call back|callback|someone (?:call|ring) me|on a call"
+    r"|rappeler|zuruckrufen|devolver la llamada|ligar de volta|me ligar|richiamar\w*|terugbellen)\b",
     r"\b(?:could|can) (?:a |someone|somebody|a team member|a person|one of)\b.{0,30}\b(?:call|look|jump in|give)",
     r"\bwho (?:can|could|do) i (?:speak|talk|chat) (?:with|to)\b|\bput me through\b"
     r"|\bsomeone from (?:support|your team|the team|sales)\b|\bescalate this\b",

@@ -46,7 +46,9 @@ def default_rates() -> Rates:
     return Rates(rates, raw["as_of"], raw["source"])
 
 
-_SYMBOL = {"r$": "BRL", "a$": "AUD", "c$": "CAD", "us$": "USD", "$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
+_SYMBOL = {
+    "r$": "BRL", "a$": "AUD", "c$": "CAD", "us$": "USD", "$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR",
+}  # fmt: skip
 _CUR_WORDS = {
     "usd": "USD", "dollar": "USD", "dollars": "USD", "bucks": "USD", "dolares": "USD", "dolar": "USD",
     "dollar's": "USD", "eur": "EUR", "euro": "EUR", "euros": "EUR", "gbp": "GBP", "pound": "GBP", "pounds": "GBP",
@@ -89,7 +91,7 @@ _GERMAN_VALUE = {
 _NUM = r"\d{1,3}(?:[,.\s]\d{3})+(?:[.,]\d{1,2})?(?!\d)|\d+(?:[.,]\d{1,2})?(?!\d)"
 _CODES = r"usd|eur|gbp|chf|cad|aud|jpy|brl|mxn|sek|nok|dkk|pln|inr|cny"
 _CUR = (
-    r"r\$|a\$|c\$|us\$|\$|€|£|¥|\b(?:" + "|".join(sorted(_CUR_WORDS, key=len, reverse=True)) + r")\b"
+    r"r\$|a\$|c\$|us\$|\$|€|£|¥|₹|\b(?:" + "|".join(sorted(_CUR_WORDS, key=len, reverse=True)) + r")\b"
     rf"|\b(?:{_CODES})(?=\d)|(?<=\d)(?:{_CODES})\b"
 )
 _MULT = r"k|grand|thousand|mil|mille|tausend"
@@ -105,7 +107,7 @@ _BARE_CONTEXT = re.compile(
     r"\b(?:refund(?: of| for)?|reimburse(?: us| me)?|paid|charged|charge of|cost me|billed|reembolso de"
     r"|remboursement de|erstattung von|reembolso de|es waren|eran|son|c'etait|sao|era|were|was|it's|its)\s$"
 )
-_QTY_BEFORE = re.compile(r"(?:^|\s)(\d{1,3})\s(?:[a-z]+\s){0,2}?(?:x|\*|at|a|@|de)\s?$|(?:^|\s)(\d{1,3})\s?x\s?$")
+_QTY_BEFORE = re.compile(r"(?:^|\s)(\d{1,3})\s(?:[\w-]+\s){0,2}?(?:x|\*|at|a|@|de)\s?$|(?:^|\s)(\d{1,3})\s?x\s?$")
 _PERCENT_BEFORE = re.compile(r"(\d{1,3})\s?%[^%\d]{0,30}$")
 _ONLY = re.compile(r"\b(?:only|just|solo|solamente|seulement|nur|apenas|so)\b[^.?!$€£\d]{0,40}$")
 _HALF = re.compile(r"\b(?:half|la mitad|la moitie|die halfte|a metade)\b")
@@ -219,17 +221,17 @@ def amounts(text: str, inherit: str | None = None) -> list[Amount]:
             value *= 1000
         currency = _currency(m.group("c1")) or _currency(m.group("c2"))
         after = text[m.end() : m.end() + 12]
+        start = m.start("c1") if m.group("c1") else m.start("num")
         if currency is None and not mult:
             if re.match(
                 r"\s?(?:%|days?|dias?|jours?|tage?|months?|meses|mois|monate?|years?|users?|seats?|x\b)", after
             ):
                 continue
-            if inherit is None and not _BARE_CONTEXT.search(text[: m.start()][-20:]):
+            if inherit is None and not _BARE_CONTEXT.search(text[:start][-20:]):
                 continue
             currency = inherit
         if currency is None and mult and inherit:
             currency = inherit
-        start = m.start("c1") if m.group("c1") else m.start("num")
         out.append(Amount(value, currency, start, m.end(), m.group(0).strip()))
     for value, start, end in _word_amounts(text):
         tail = re.match(rf"\s?(?:de\s)?({_CUR})", text[end : end + 14])

@@ -32,7 +32,9 @@ _REGULATOR = (
     r"|polizia|carabinieri|autoriteit persoonsgegevens|acm|consumentenbond|geschillencommissie|politie"
     r"|schlichtungsstelle|verbraucherschutz\w*|asae|deco|livro de reclamacoes|senacon|banco central|bacen"
     r"|60 millions de consommateurs|signal ?conso|arcom|cnpd|autorita|cma|which\?|action fraud|ofcom|ofgem"
-    r"|advertising standards|\w*datenschutz(?:behorde|beauftragte\w*|aufsicht\w*)|resolution cent(?:er|re))"
+    r"|advertising standards|bundesamt\w*|bundeskartellamt|comision nacional\w*|commission nationale\w*"
+    r"|autoridade nacional\w*|agencia (?:espanola|nacional)\w*|(?:federal|national|state) (?:agency|authority|office"
+    r"|bureau|commission)|\w*datenschutz(?:behorde|beauftragte\w*|aufsicht\w*)|resolution cent(?:er|re))"
 )
 THREAT = [
     # lawyers acting, courts, suing
@@ -201,6 +203,8 @@ NEGATED = [
     r"\bnot (?:going to|gonna) sue\b|\bnot threatening\b",
     # legal words as the subject of a question or of the visitor's trade, not an action
     r"\bchargeback (?:fees?|rates?|polic\w*|protection|ratio|process\w*)\b|\bcourt[- ]reporting\b"
+    r"|\b(?:customers?|clientes?|clients?|kunden?)\b.{0,40}\b(?:chargebacks?|contracargos?|ruckbuchung\w*)\b"
+    r"|\b(?:chargebacks?|contracargos?)\b.{0,30}\b(?:from|de) (?:one of )?(?:our|nuestros?|nos|unser\w*)\b"
     r"|\b(?:law firm|legal services|legal tech)\b.{0,40}\b(?:trial|demo|seats?|pricing|plan|customers?)\b",
     r"\b(?:nadie|no voy a|no estoy)\b.{0,30}\b(?:amenaz\w*|demandar|reclamando|denunciar)\b",
     r"\b(?:personne ne|je ne vais|je ne)\b.{0,30}\b(?:menace|poursuivre|conteste)\b",
