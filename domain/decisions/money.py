@@ -127,6 +127,9 @@ class Amount:
 
 
 def _number(raw: str) -> Decimal | None:
+    """The value of a written number, or None (also for more than 12 digits: not an amount anyone asks back)."""
+    if sum(c.isdigit() for c in raw) > 12:
+        return None
     raw = re.sub(r"\s", ",", raw)
     last = max(raw.rfind(","), raw.rfind("."))
     if last >= 0 and len(raw) - last - 1 in (1, 2):
