@@ -4,6 +4,7 @@ targets, amounts and conversion, the intent layer, configuration and bad input."
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections import Counter
 from decimal import Decimal
@@ -205,3 +206,13 @@ def test_the_workspace_legal_keywords_decide_in_their_own_layer() -> None:
     rules = Rules(legal_keywords=("solicitor's letter",))
     decision = decide(["you will get a solicitor's letter"], rules=rules)
     assert decision.rule == P1 and decision.evidence["decided_by"] == "workspace keywords"
+
+
+def test_random_text_with_numbers_and_currencies_never_crashes_the_decision() -> None:
+    # Given 2,000 random messages mixing digits, separators, currency signs, words and scripts (seeded)
+    rng = random.Random(16)
+    alphabet = list("0123456789 .,;:!?-x%$€£¥₹") + ["R$", "k", "mil", "grand", "refund ", "euros", "né", "ß", "你"]
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60)))
+        # When the engine decides, I expect a decision and never an exception
+        assert decide([text, "refund " + text]).rule in (NONE, P1, P2, HUMAN)
