@@ -95,6 +95,7 @@ THREAT = [
     rf"\b{_BANK}\b.{{0,60}}\b(?:disput\w*|revers\w*|claw\w* back|claw ?back|pull\w* the (?:money|payment)"
     r"|(?:money|payment) back|refund(?:ed)? me|investigat\w*|contest\w*|charging (?:the|it) back|is handling"
     r"|opening a case|handle it|deal with you|recall\w*|getting my money back|send the money back|reverse it"
+    r"|get (?:it|the money|my money|them) back|revirt\w*|reviert\w*"
     r"|reembols\w*|devolver\w*|devuelva|anul\w*|revert\w*|tramitando|caso|rembours\w*|annul\w*|rejeter"
     r"|dossier|litige|zuruck\w*|storn\w*|reklam\w*|fall ist|estorn\w*|cancel\w*|desfazer|o caso"
     r"|encarguen|encargue|debrouillez|klaren sie|resolvam|enquet\w*|pruft|prufen|untersuch\w*|ermitt\w*)",
@@ -217,9 +218,11 @@ NEGATED = [
 # "is it GDPR compliant?", "does the bot understand when customers threaten to sue?".
 ABOUT = [
     r"\b(?:can|does|do|is|are|how|what|which|where)\b.{0,40}\b(?:your (?:product|tool|bot|platform|api)|the bot"
+    r"|the (?:api|widget|chat|dashboard|tool)"
     r"|with your|integrat\w*|webhook|handle|manage|our (?:own )?(?:buyers|customers|shop))\b",
     r"\b(?:su producto|votre (?:produit|outil)|euer produkt|o produto de voces|integr\w*)\b",
-    r"\b(?:when|if) (?:a |our )?customers? (?:threaten|dispute|open)\b",
+    r"\b(?:when|if|where) (?:a |an |our |my |the )?(?:customers?|users?|visitors?|buyers?|clients?) (?:threaten\w*"
+    r"|disput\w*|open\w*|mention\w*|say\w*|ask\w*|complain\w*|talk\w*|file\w*)\b",
 ]
 COMPLIANCE_QUESTION = (
     r"\b(?:gdpr|rgpd|dsgvo|lgpd|ccpa|hipaa|dpa|soc ?2|iso ?27001|compliant|compliance|conform\w*|cumplimiento"
