@@ -7,6 +7,8 @@ invoices", "is it GDPR compliant?"); a mention alone decides nothing: the intent
 
 from __future__ import annotations
 
+from domain.decisions.text import normal
+
 _I = r"(?:i|i'm|im|i'll|ill|we|we're|were|we'll|my|our|us|me)"
 _BANK = (
     r"(?:bank|banks|card (?:issuer|company|provider)|credit ?card(?: company)?|card company|issuer|visa|mastercard"
@@ -190,6 +192,23 @@ THREAT = [
     r"\b(?:cobranca|pagamento|compra|debito|banco|cartao)|\bestornar o pagamento\b|\bcontestacao\b",
     r"\b(?:e|isso e|foi) (?:um )?(?:golpe|fraude)\b|\bcanais competentes\b|\b(?:registrar|apresentar) queixa\b"
     r"|\bpedi (?:o )?estorno\b",
+]
+# The widget's other languages (Swedish, Danish, Norwegian, Finnish, Polish, Japanese, Korean, Chinese): the key
+# words of a legal threat, a payment dispute or a regulator, without the intent layer (recall first; no corpus yet).
+THREAT += [
+    r"\b(?:min|mina|var|mine|vores|minun|moj|mojego) (?:advokat\w*|jurist\w*|asianajaja\w*|prawnik\w*"
+    r"|adwokat\w*)\b|\b(?:stamma|stammer|sagsøge|sagsoge|saksøke|saksoke|haastaa oikeuteen|pozw\w*"
+    r"|sad (?:rozstrzygnie|sprawe)|domstol\w*|retten|tuomioistuin\w*|oikeuteen)\b",
+    r"\b(?:bestrid\w*|aterkrav\w*|tilbageført\w*|tilbagefort\w*|chargeback\w*|reklamer\w* (?:hos|til)"
+    r" (?:banken|kortselskabet)|kiista\w*|takaisinveloitu\w*|obciazenie zwrotne|reklamacj\w* w banku)\b",
+    r"\b(?:konsumentverket|arn|forbrugerombudsmand\w*|forbrukerradet|forbrukertilsynet|datatilsynet"
+    r"|integritetsskyddsmyndigheten|imy|kuluttajariitalautakun\w*|kkv|tietosuojavaltuute\w*|uokik|uodo|rzecznik\w*"
+    r"|polisen|politiet|poliisi|policj\w*)\b",
+    # written as the normalisation leaves them (Hangul decomposed, Japanese voicing marks dropped)
+    normal(
+        "(?:弁護士|訴え|訴訟|裁判|消費者センター|警察|チャージバック|변호사|소송|고소|소비자원|경찰|차지백|律师|起诉|诉讼|法院|消费者协会|12315"
+        "|报警|拒付|退单)"
+    ),
 ]
 MENTION = (
     r"\b(?:lawyers?|attorneys?|solicitors?|legal|law|gdpr|rgpd|dsgvo|lgpd|ccpa|hipaa|dpa|compliance|compliant"

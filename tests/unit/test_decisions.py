@@ -216,3 +216,17 @@ def test_random_text_with_numbers_and_currencies_never_crashes_the_decision() ->
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60)))
         # When the engine decides, I expect a decision and never an exception
         assert decide([text, "refund " + text]).rule in (NONE, P1, P2, HUMAN)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["min advokat kommer att kontakta er", "jeg vil sagsøge jer", "otan yhteyttä kuluttajariitalautakuntaan",
+     "mój prawnik się z wami skontaktuje", "弁護士に相談します", "변호사에게 연락하겠습니다", "我要起诉你们",
+     "il mio avvocato vi contatterà", "ik heb de bank gevraagd de betaling terug te boeken"],
+)  # fmt: skip
+def test_threats_in_the_widgets_other_languages_escalate(text: str) -> None:
+    assert decide([text]).rule == P1
+
+
+def test_everyday_questions_in_other_scripts_do_not_escalate() -> None:
+    assert decide(["パスワードを忘れました"]).rule == NONE and decide(["hur byter jag lösenord?"]).rule == NONE
