@@ -47,25 +47,33 @@ PERSON = [
     r"\bwho (?:can|could|do) i (?:speak|talk|chat) (?:with|to)\b|\bput me through\b"
     r"|\bsomeone from (?:support|your team|the team|sales)\b|\bescalate this\b",
     r"\b(?:stop|not|no more) (?:replying|talking to (?:a |the )?)?\b.{0,25}\b(?:bot|robot|articles)\b",
+    r"\b(?:customer (?:service|support|care)|support team|an agent|a human|a person|someone|somebody|support)"
+    r" (?:please|pls|plz|now|asap)\b|\b(?:agent|human|person) (?:please|pls|plz|now)\b|\bi need (?:help from )?"
+    r"(?:a |an )?(?:person|human|agent|someone real)\b|\b(?:is )?any(?:one|body) (?:there|around|real|home)\b",
     # Spanish
-    r"\b(?:hablar|habla|pasa\w*|comunica\w*|atienda|atiende)\b.{0,30}\b(?:persona|humano|agente|alguien|asesor"
-    r"|supervisor|responsable|equipo)\b|\bpersona (?:real|de verdad)\b|\balgun humano\b|\bcon un humano\b"
+    r"\b(?:hablar|habla|pasa\w*|comunica\w*|atienda|atiende|conversar|chatear|contactar)\b.{0,30}\b(?:persona|humano|agente|alguien|asesor"
+    r"|supervisor|responsable|equipo|operador|soporte|atencion al cliente)\b|\bpersona (?:real|de verdad)\b"
+    r"|\balgun humano\b|\bcon un humano\b"
     r"|\balguien de verdad\b|\bme (?:puede|pueda) llamar\b|\bllamada con soporte\b|\balguien del equipo\b",
     # French
-    r"\bparler (?:a|avec)\b.{0,30}\b(?:humain|personne|conseiller|agent|quelqu'un|responsable)\b|\bun humain\b"
+    r"\b(?:parler|discuter|echanger|chatter) (?:a|avec)\b.{0,30}\b(?:humain|personne|conseiller|agent|quelqu'un"
+    r"|responsable|operateur|service client|support)\b|\b(?:joindre|contacter) (?:un|une|le|quelqu'un)\b.{0,20}"
+    r"\b(?:humain|personne|conseiller|service client|support)\b|\bun humain\b"
     r"|\bquelqu'un de (?:reel|votre equipe|l'equipe)\b|\bvraie personne\b|\bvrai conseiller\b|\bpassez-moi\b"
     r"|\bm'appeler\b|\ben relation avec\b|\bpar telephone\b",
     # German
-    r"\bmit (?:einem|einer|jemandem|ihrem|dem)\b.{0,30}\b(?:mitarbeiter\w*|mensch\w*|sprechen|reden|berater"
+    r"\bmit (?:einem|einer|jemandem|ihrem|dem)\b.{0,30}\b(?:mitarbeiter\w*|mensch\w*|sprechen|reden|berater|chatten"
+    r"|person|kundenservice|kundendienst|support\w*"
     r"|vorgesetzten)|\becht\w* (?:mensch\w*|person|berater)\b|\bmensch bitte\b|\beinen menschen\b"
     r"|\bjemand\b.{0,30}\b(?:anrufen|ansehen|team)\b|\bverbinden sie mich\b|\bweiterleiten\b|\btelefontermin\b"
     r"|\bvom team online\b",
     # Italian, Dutch
     r"\bparlare con\b.{0,30}\b(?:operatore|persona|umano|qualcuno|responsabile)\b|\boperatore umano\b"
     r"|\bpersona vera\b|\b(?:met|een) (?:een )?(?:mens|medewerker|echte persoon)\b|\becht mens\b"
-    r"|\b(?:spreken|praten) met (?:een|iemand)\b|\biemand\b.{0,30}\bspreken\b",
+    r"|\b(?:spreken|praten|chatten) met (?:een|iemand)\b|\biemand\b.{0,30}\bspreken\b",
     # Portuguese
-    r"\bfalar com\b.{0,30}\b(?:pessoa|humano|atendente|alguem|supervisor|operador)\b|\bpessoa de verdade\b"
+    r"\b(?:falar|conversar|papo) com\b.{0,30}\b(?:pessoa|humano|atendente|alguem|supervisor|operador|suporte)\b"
+    r"|\bpessoa de verdade\b"
     r"|\bhumano ai\b|\batendente\b|\batendimento humano\b|\balguem da equipe\b|\bme ligar\b|\bligacao com\b"
     r"|\bconsultor de verdade\b",
 ]
