@@ -32,11 +32,13 @@ log = logging.getLogger("chatassist")
 def _serve(container: Container, host: str, port: int, demo_key: str | None = None) -> None:
     import uvicorn
 
+    from domain.decisions.model import warm
     from read_api._live import LiveHub
     from web.app import create_app
 
     note = mode_note(container)
     require_secret_key(container.settings)
+    warm()  # the escalation classifiers train from the corpus once per process: not inside the first chat turn
     assert container.auth is not None
     app = create_app(
         container.chat,

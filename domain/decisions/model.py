@@ -97,6 +97,11 @@ def conversation_label(example: corpus.Example) -> str:
     return "other"
 
 
+def warm() -> None:
+    """Train the three models now (a web process calls this at start, so no chat turn pays the training)."""
+    intent_model(), person_model(), topic_model()
+
+
 @lru_cache(maxsize=1)
 def intent_model() -> Model:
     """Whole conversation → p1 / refund / other."""
