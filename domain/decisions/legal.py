@@ -23,6 +23,7 @@ _NEGATED = re.compile("|".join(f"(?:{p})" for p in patterns.NEGATED))
 _ABOUT = re.compile("|".join(f"(?:{p})" for p in patterns.ABOUT))
 _COMPLIANCE = re.compile(patterns.COMPLIANCE_QUESTION)
 _MENTION = re.compile(patterns.MENTION)
+_NO_CHOICE = re.compile(patterns.NO_CHOICE)
 _SENTENCES = re.compile(r"[^.!?;\n]+[.!?;]*")
 _QUESTION = re.compile(r"\?\s*$|^(?:can|does|do|is|are|how|what|which|where|who|when|puede|pueden|peut|kann|pode)\b")
 _FUZZY = ("chargeback", "lawsuit")
@@ -79,7 +80,7 @@ def _message_signals(
         found += [w for w in _LONG_WORDS.findall(sentence) if _near(w)]
         if found:
             about = _ABOUT.search(sentence) and _QUESTION.search(sentence)
-            if _NEGATED.search(sentence) or about:
+            if (_NEGATED.search(sentence) and not _NO_CHOICE.search(sentence)) or about:
                 mentions += found
             else:
                 intents += found

@@ -210,6 +210,15 @@ THREAT += [
         "|报警|拒付|退单)"
     ),
 ]
+# "I don't want to go to court, but you leave me no choice": the negation does not take the threat back.
+NO_CHOICE = (
+    r"\b(?:leav\w*|left|give|giving|gave) (?:me|us) no (?:option|choice|alternative)\b"
+    r"|\bno (?:other )?(?:option|choice) (?:but|left)\b|\bno me (?:dejan|deja|dejas) (?:otra )?(?:opcion|eleccion"
+    r"|alternativa)\b|\bne me laisse\w* pas (?:le )?choix\b|\blasse\w* (?:mir|uns) keine (?:wahl|andere wahl)\b"
+    r"|\bnao (?:me|nos) deix\w* (?:outra )?escolha\b"
+    r"|\bnon (?:mi|ci) lasciate (?:altra )?scelta\b|\blaten (?:me|ons) geen (?:keus|keuze)\b"
+)
+THREAT += [NO_CHOICE, r"\bzeige\w* (?:sie|euch|dich|ihn|die firma|ihr unternehmen) an\b|\banzeigen werde\b"]
 MENTION = (
     r"\b(?:lawyers?|attorneys?|solicitors?|legal|law|gdpr|rgpd|dsgvo|lgpd|ccpa|hipaa|dpa|compliance|compliant"
     r"|conformit\w*|cumplimiento|conformidade|regulat\w*|privacy|data protection|dispute\w*|chargebacks?|court"

@@ -15,7 +15,13 @@ _WORD = re.compile(r"[a-z0-9]+")
 def normal(text: str) -> str:
     """Lower case, accents removed (``ß`` → ``ss``), quotes straightened, ``sooooo`` → ``soo``, zero-width
     characters dropped, whitespace collapsed. Currency symbols and digits are kept."""
-    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("ß", "ss").replace("\u00a0", " ")
+    text = (
+        text.replace("\u2019", "'")
+        .replace("\u2018", "'")
+        .replace("ß", "ss")
+        .replace("\u00a0", " ")
+        .replace("\u00d7", "x")
+    )
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c) and c not in "\u200b\u200c\u200d\ufeff")
     text = _REPEATS.sub(r"\1\1", text.lower())
