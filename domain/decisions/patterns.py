@@ -34,7 +34,8 @@ _REGULATOR = (
     r"|polizia|carabinieri|autoriteit persoonsgegevens|acm|consumentenbond|geschillencommissie|politie"
     r"|schlichtungsstelle|verbraucherschutz\w*|asae|deco|livro de reclamacoes|senacon|banco central|bacen"
     r"|60 millions de consommateurs|signal ?conso|arcom|cnpd|autorita|cma|which\?|action fraud|ofcom|ofgem"
-    r"|advertising standards|bundesamt\w*|bundeskartellamt|comision nacional\w*|commission nationale\w*"
+    r"|advertising standards|visa|mastercard|american express|amex|paypal|my bank|the bank|card issuer"
+    r"|bundesamt\w*|bundeskartellamt|comision nacional\w*|commission nationale\w*"
     r"|autoridade nacional\w*|agencia (?:espanola|nacional)\w*|(?:federal|national|state) (?:agency|authority|office"
     r"|bureau|commission)|\w*datenschutz(?:behorde|beauftragte\w*|aufsicht\w*)|resolution cent(?:er|re))"
 )
@@ -218,7 +219,11 @@ NO_CHOICE = (
     r"|\bnao (?:me|nos) deix\w* (?:outra )?escolha\b"
     r"|\bnon (?:mi|ci) lasciate (?:altra )?scelta\b|\blaten (?:me|ons) geen (?:keus|keuze)\b"
 )
-THREAT += [NO_CHOICE, r"\bzeige\w* (?:sie|euch|dich|ihn|die firma|ihr unternehmen) an\b|\banzeigen werde\b"]
+THREAT += [
+    NO_CHOICE,
+    r"\bactionable\b|\blitigat\w*|\blegal recourse\b",
+    r"\bzeige\w* (?:sie|euch|dich|ihn|die firma|ihr unternehmen) an\b|\banzeigen werde\b",
+]
 MENTION = (
     r"\b(?:lawyers?|attorneys?|solicitors?|legal|law|gdpr|rgpd|dsgvo|lgpd|ccpa|hipaa|dpa|compliance|compliant"
     r"|conformit\w*|cumplimiento|conformidade|regulat\w*|privacy|data protection|dispute\w*|chargebacks?|court"
@@ -232,6 +237,8 @@ NEGATED = [
     r"\bnot (?:going to|gonna) sue\b|\bnot threatening\b",
     # legal words as the subject of a question or of the visitor's trade, not an action
     r"\bchargeback (?:fees?|rates?|polic\w*|protection|ratio|process\w*)\b|\bcourt[- ]reporting\b"
+    r"|\b(?:customers?|clients?|users?|buyers?|visitors?|clientes?|usuarios?|kunden?|utilisateurs?)\b.{0,15}"
+    r"\b(?:threaten\w*|amenaz\w*|menac\w*|droh\w*|ameac\w*|minacci\w*|dreig\w*)\b"
     r"|\b(?:customers?|clientes?|clients?|kunden?)\b.{0,40}\b(?:chargebacks?|contracargos?|ruckbuchung\w*)\b"
     r"|\b(?:chargebacks?|contracargos?)\b.{0,30}\b(?:from|de) (?:one of )?(?:our|nuestros?|nos|unser\w*)\b"
     r"|\b(?:law firm|legal services|legal tech)\b.{0,40}\b(?:trial|demo|seats?|pricing|plan|customers?)\b",
