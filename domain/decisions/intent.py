@@ -50,7 +50,8 @@ PERSON = [
     r"\b(?:customer (?:service|support|care)|support team|an agent|a human|a person|someone|somebody|support)"
     r" (?:please|pls|plz|now|asap)\b|\b(?:agent|human|person|persona|humano|humain|pessoa|operatore|mens)[,.!]*"
     r" (?:please|pls|plz|now|por favor|porfa|svp|s'il vous plait|bitte|per favore|alstublieft)[.!]*\s*$"
-    r"|\bi need (?:help from )?(?:a |an )?(?:person|human|agent|someone real)\b|\b(?:is )?any(?:one|body) (?:there|around|real|home)\b",
+    r"|\bi need (?:help from )?(?:a |an )?(?:person|human|agent|someone real)\b"
+    r"|\b(?:is )?any(?:one|body) (?:there|around|real|home)\b",
     # Spanish
     r"\b(?:hablar|habla|pasa\w*|comunica\w*|atienda|atiende|conversar|chatear|contactar)\b.{0,30}\b(?:persona|humano|agente|alguien|asesor"
     r"|supervisor|responsable|equipo|operador|soporte|atencion al cliente)\b|\bpersona (?:real|de verdad)\b"
