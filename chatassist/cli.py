@@ -33,11 +33,13 @@ log = logging.getLogger("chatassist")
 def _serve(container: Container, host: str, port: int, demo_key: str | None = None) -> None:
     import uvicorn
 
+    from domain.decisions.model import warm
     from read_api._live import LiveHub
     from web.app import create_app
 
     note = mode_note(container)
     require_secret_key(container.settings)
+    warm()  # the escalation classifiers train from the corpus once per process: not inside the first chat turn
     assert container.auth is not None
     app = create_app(
         container.chat,
@@ -424,6 +426,32 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
         )
 
 
+def cmd_eval_decisions(settings: Settings, args: argparse.Namespace) -> None:
+    """Measure the escalation and topic decision on the labelled corpus (docs/escalation.md, "The corpus")."""
+    from domain.decisions.evaluate import evaluate
+
+    report = evaluate(args.split)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "split": report.split,
+                    "overall": report.overall.summary(),
+                    "by_language": {k: v.summary() for k, v in sorted(report.by_language.items())},
+                    "misses": len(report.misses),
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(report.text())
+    if args.misses:
+        with open(args.misses, "w", encoding="utf-8") as out:
+            for miss in report.misses:
+                out.write(json.dumps(miss, ensure_ascii=False) + "\n")
+        print(f"misses written to {args.misses}", file=sys.stderr)
+
+
 def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> None:
     """Re-encrypt every workspace's provider keys with the current (first) key of CHATASSIST_KEYS_ENCRYPTION_KEY."""
     from commands.rotate_provider_keys import cmd as rotate
@@ -551,6 +579,12 @@ def parser() -> argparse.ArgumentParser:
     seed.add_argument("--bulk", action="store_true", help="save many conversations per transaction (benchmarks)")
     seed.add_argument("--json", action="store_true", help="print the result as JSON")
     seed.set_defaults(fn=cmd_seed)
+    evals = sub.add_parser("eval", help="measure decisions on the corpus").add_subparsers(dest="what", required=True)
+    decisions = evals.add_parser("decisions", help=cmd_eval_decisions.__doc__)
+    decisions.add_argument("--split", choices=["train", "dev", "test", "all"], default="dev", help="default dev")
+    decisions.add_argument("--misses", metavar="PATH", help="write the misses there, one JSON object per line")
+    decisions.add_argument("--json", action="store_true", help="print the figures as JSON")
+    decisions.set_defaults(fn=cmd_eval_decisions)
     keys = sub.add_parser("keys", help="provider API keys").add_subparsers(dest="action", required=True)
     keys.add_parser("rotate", help=cmd_keys_rotate.__doc__).set_defaults(fn=cmd_keys_rotate)
     add_audit_parser(sub)  # chatassist audit replay|request|export (chatassist/audit_cli.py)
