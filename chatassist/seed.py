@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -344,3 +345,18 @@ def _count_events(app: ChatAssistApp, ids: list[UUID]) -> int:
             (ids,),
         ).fetchone()
     return int(row["count"]) if row else 0
+
+
+DEMO_CONVERSATIONS, DEMO_DAYS = 240, 30
+
+
+def demo_filler(
+    app: ChatAssistApp, conversations: int = DEMO_CONVERSATIONS, days: int = DEMO_DAYS
+) -> Callable[[UUID], int]:
+    """The dashboard's "Fill demo data" button: ``conversations`` demo conversations over the last ``days`` days
+    into the member's workspace, by the seed path (bulk mode: one transaction per batch); returns how many."""
+
+    def fill(workspace_id: UUID) -> int:
+        return seed(app, SeedPlan(conversations, days=days, workspace_id=workspace_id, bulk=True)).conversations
+
+    return fill
