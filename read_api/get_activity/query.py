@@ -45,6 +45,8 @@ class ActivityItem(msgspec.Struct):
     """A person claimed it or replied."""
     summary: str = ""
     """One line for the feed: what became of the conversation ("Escalated to human agent", ...)."""
+    outcome: str = ""
+    """For the feed's badge: resolved, escalated (and not resolved yet), open or closed (without a resolution)."""
 
 
 class ActivityCounters(msgspec.Struct):
@@ -129,10 +131,19 @@ def summary_of(row: dict[str, Any]) -> str:
     return "The AI is answering"
 
 
+def outcome_of(row: dict[str, Any]) -> str:
+    """resolved, escalated, open or closed: what the feed's badge says."""
+    if row["resolved"]:
+        return "resolved"
+    if row["escalated"] and row["status"] != "closed":
+        return "escalated"
+    return "open" if row["status"] == "open" else "closed"
+
+
 def _activity(filter_: str, rows: Rows, counts: dict[str, Any]) -> Activity:
     return Activity(
         filter=filter_,
-        items=[ActivityItem(**r, summary=summary_of(r)) for r in rows],
+        items=[ActivityItem(**r, summary=summary_of(r), outcome=outcome_of(r)) for r in rows],
         counters=ActivityCounters(
             active_now=int(counts["active"]),
             escalated=int(counts["escalated_today"]),

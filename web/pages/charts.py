@@ -14,15 +14,17 @@ from html import escape
 from markupsafe import Markup
 
 
-def _nice_max(value: float) -> float:
-    """A round axis maximum at or above ``value`` (1, 2, 2.5, 5 times a power of ten)."""
+def _nice_max(value: float, ticks: int = 4) -> float:
+    """A round axis maximum at or above ``value`` whose ``ticks`` steps are whole (1, 2 or 5 times a power of
+    ten): counts get whole-number gridlines."""
     if value <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * power:
-            return float(step * power)
-    return float(10 * power)
+        return float(ticks)
+    raw = value / ticks
+    power = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
+    for step in (1, 2, 5, 10):
+        if raw <= step * power:
+            return float(step * power * ticks)
+    return float(10 * power * ticks)
 
 
 def _tick(value: float) -> str:
@@ -36,8 +38,8 @@ def bar_chart(
     *,
     highlight: int | None = None,
     label_every: int = 1,
-    height: int = 220,
-    width: int = 720,
+    height: int = 240,
+    width: int = 640,
     previous: Sequence[float] | None = None,
 ) -> Markup:
     """Vertical bars, one per value, with a y axis of 4 gridlines; ``previous`` draws the comparison as a line
@@ -50,7 +52,7 @@ def bar_chart(
     bar_w = max(slot * 0.64, 1.5)
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}"'
-        f' preserveAspectRatio="none" data-bars="{len(values)}">',
+        f' data-bars="{len(values)}">',
         f"<title>{escape(title)}</title>",
     ]
     for i in range(5):
