@@ -347,7 +347,7 @@ def _count_events(app: ChatAssistApp, ids: list[UUID]) -> int:
     return int(row["count"]) if row else 0
 
 
-DEMO_CONVERSATIONS, DEMO_DAYS, DEMO_LAST_DAY = 240, 30, 60
+DEMO_CONVERSATIONS, DEMO_DAYS, DEMO_LAST_DAY = 300, 60, 40
 
 
 def demo_filler(

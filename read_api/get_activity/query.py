@@ -118,7 +118,7 @@ def plan_activity(workspace_id: UUID, facts: WorkspaceFacts, filter_: str, limit
 
 def summary_of(row: dict[str, Any]) -> str:
     """What became of a conversation, in a few words."""
-    topic = row["topic"] or "Question"
+    topic = row["topic"] if row["topic"] not in (None, "Other") else "Question"
     if row["resolved"]:
         by_ai = not row["escalated"] and not row["agent_involved"]
         return f"{topic} resolved by AI" if by_ai else f"{topic} resolved by a human agent"

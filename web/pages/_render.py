@@ -70,6 +70,17 @@ def local(at: datetime | None, zone: str, fmt: str = "%H:%M") -> str:
     return at.astimezone(ZoneInfo(zone)).strftime(fmt)
 
 
+def when(at: datetime | None, zone: str) -> Markup:
+    """A feed's time: "08:20" today (the workspace's day), "Dec 6" and the time before."""
+    if at is None:
+        return Markup("—")
+    tz = ZoneInfo(zone)
+    here = at.astimezone(tz)
+    if here.date() == datetime.now(tz).date():
+        return Markup(here.strftime("%H:%M"))
+    return Markup(f'<span class="day">{here:%b} {here.day}</span> {here:%H:%M}')
+
+
 def stars(csat: float | None) -> str:
     """4.66 -> "4.7★"."""
     return "—" if csat is None else f"{csat:.1f}★"
@@ -86,7 +97,14 @@ def _environment() -> Environment:
         cache_size=-1,
     )
     env.filters.update(
-        number=number, compact=compact, usd=usd, percent=percent, seconds=seconds, local=local, stars=stars
+        number=number,
+        compact=compact,
+        usd=usd,
+        percent=percent,
+        seconds=seconds,
+        local=local,
+        stars=stars,
+        when=when,
     )
     return env
 

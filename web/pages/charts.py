@@ -82,7 +82,7 @@ def bar_chart(
 
 def hbar_chart(values: Sequence[float], labels: Sequence[str], title: str, *, width: int = 560) -> Markup:
     """Horizontal bars, largest first as given, each labelled with its name and value."""
-    row, label_w, value_w = 34, 150, 56
+    row, label_w, value_w = 34, 190, 56
     height = max(len(values), 1) * row
     top_value = max([*values, 1])
     plot_w = width - label_w - value_w
