@@ -22,10 +22,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "package-lock.json"
 VENDOR = ROOT / "web" / "static" / "vendor"
-FILES = {  # package -> (file in its tarball, name under vendor/)
-    "htmx.org": ("package/dist/htmx.min.js", "htmx.min.js"),
-    "htmx-ext-sse": ("package/dist/sse.min.js", "htmx-ext-sse.min.js"),
-    "axe-core": ("package/axe.min.js", "axe.min.js"),
+FILES = {  # package -> [(file in its tarball, name under vendor/)]; other packages of the lock are not fetched
+    "htmx.org": [("package/dist/htmx.min.js", "htmx.min.js")],
+    "htmx-ext-sse": [("package/dist/sse.min.js", "htmx-ext-sse.min.js")],
+    "swagger-ui-dist": [  # the API reference page (/schema/swagger) without a CDN
+        ("package/swagger-ui-bundle.js", "swagger-ui-bundle.js"),
+        ("package/swagger-ui-standalone-preset.js", "swagger-ui-standalone-preset.js"),
+        ("package/swagger-ui.css", "swagger-ui.css"),
+        ("package/favicon-32x32.png", "swagger-favicon-32x32.png"),
+    ],
+    "axe-core": [("package/axe.min.js", "axe.min.js")],
 }
 
 
@@ -50,16 +56,16 @@ def main(argv: list[str]) -> int:
         name = key.removeprefix("node_modules/")
         if not key or name not in FILES or (entry.get("dev") and not dev):
             continue
-        member, target = FILES[name]
         with urllib.request.urlopen(entry["resolved"], timeout=60) as response:
             data = response.read()
         check_integrity(data, entry["integrity"])
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-            source = tar.extractfile(member)
-            if source is None:
-                raise SystemExit(f"{name} {entry['version']} has no {member}")
-            (VENDOR / target).write_bytes(source.read())
-        print(f"vendor: {name} {entry['version']} -> web/static/vendor/{target} (integrity checked)")
+            for member, target in FILES[name]:
+                source = tar.extractfile(member)
+                if source is None:
+                    raise SystemExit(f"{name} {entry['version']} has no {member}")
+                (VENDOR / target).write_bytes(source.read())
+        print(f"vendor: {name} {entry['version']} -> web/static/vendor/ (integrity checked)")
     stamp.write_text(stamp_text)
     return 0
 

@@ -154,7 +154,17 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[widget_cors],  # CORS per workspace for the widget endpoints: see web/cors.py
         openapi_config=OpenAPIConfig(
-            title="ChatAssist API", version="0.1.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]
+            title="ChatAssist API",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[  # served from this installation (scripts/vendor.py), not a CDN
+                SwaggerRenderPlugin(
+                    js_url="/static/vendor/swagger-ui-bundle.js",
+                    css_url="/static/vendor/swagger-ui.css",
+                    standalone_preset_js_url="/static/vendor/swagger-ui-standalone-preset.js",
+                    favicon="<link rel='icon' type='image/png' href='/static/vendor/swagger-favicon-32x32.png'>",
+                )
+            ],
         ),
         request_max_body_size=MAX_BODY_BYTES,
         debug=debug,

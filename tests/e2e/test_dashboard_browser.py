@@ -67,9 +67,10 @@ def dashboard(container: Container) -> Iterator[ThreadedServer]:
         mode_note="AI mode: anthropic, openai configured.",
     )
     server = ThreadedServer(app).start()
-    container.auth.public_url = server.base_url
+    configured, container.auth.public_url = container.auth.public_url, server.base_url  # the widget tag's address
     yield server
     server.stop()
+    container.auth.public_url = configured
 
 
 @pytest.fixture(scope="module")

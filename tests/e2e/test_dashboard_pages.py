@@ -9,6 +9,8 @@ import re
 
 import httpx
 
+from chatassist.bootstrap import Container
+from chatassist.cli import demo_banner, demo_workspace
 from tests.support.accounts import PASSWORD, invite_and_join, sign_up
 
 
@@ -106,3 +108,46 @@ def test_the_date_range_refuses_a_bad_range_next_to_the_dates(client: httpx.Clie
         # and a preset is honoured
         week = browser.get("/app/topics", params={"range": "7d"})
         assert week.status_code == 200 and 'aria-current="true">Last 7 days' in week.text
+
+
+def test_links_the_server_writes_land_on_pages_that_exist(client: httpx.Client, container: Container) -> None:
+    # Given an admin who invites a colleague
+    admin, _ = sign_up(client, workspace="Links Co")
+    invited = client.post(
+        "/api/team/invites", json={"email": "pat@example.com", "role": "agent"}, headers=admin.headers
+    )
+    assert invited.status_code == 201, invited.text
+    # I expect an invite link on the configured public URL that opens the join page
+    assert container.auth is not None
+    link = invited.json()["link"]
+    assert link.startswith(container.auth.public_url + "/accept-invite?token=")
+    assert "Join the workspace" in client.get(link.removeprefix(container.auth.public_url)).text
+
+
+def test_the_api_reference_loads_its_assets_from_this_installation(client: httpx.Client) -> None:
+    # When someone opens the API reference
+    page = client.get("/schema/swagger")
+    # I expect no asset from another site, and every asset it names served here
+    assert page.status_code == 200
+    assets = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page.text)
+    assert assets and all(a.startswith("/static/vendor/") for a in assets), assets
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
+
+
+def test_the_laptop_demo_prints_a_sign_in_to_its_workspace(client: httpx.Client, container: Container) -> None:
+    # Given a first start of `chatassist up` (its demo workspace made now)
+    demo = demo_workspace(container)
+    url = "http://127.0.0.1:8000/"
+    banner = demo_banner(url, demo, "offline answerer")
+    # I expect the banner to give the sign-in of the demo workspace's admin, kept for this user only
+    assert demo.email and demo.password and f"{url}signin as {demo.email} / {demo.password}" in banner
+    saved = container.settings.data_path / "demo-workspace.json"
+    assert saved.stat().st_mode & 0o777 == 0o600
+    # and that sign-in opens the demo workspace, whose widget key the demo page uses
+    login = client.post("/api/auth/login", json={"email": demo.email, "password": demo.password})
+    assert login.status_code == 200, login.text
+    assert login.json()["workspace_id"] == str(demo.workspace_id) and login.json()["role"] == "admin"
+    # and a later start finds the same workspace and sign-in again
+    again = demo_workspace(container)
+    assert (again.workspace_id, again.email, again.password) == (demo.workspace_id, demo.email, demo.password)
