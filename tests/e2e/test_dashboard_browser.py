@@ -168,6 +168,7 @@ def test_a_support_leads_day_with_the_dashboard(dashboard: ThreadedServer, brows
 
     # When they fill demo data
     page.get_by_role("button", name="Fill demo data").click()
+    page.wait_for_url(re.compile(r"/app\?seeding=1"), timeout=90_000)  # written: the page moves to the overview
     # I expect the KPI cards, the hourly chart and the quota gauge to fill as the projections catch up (live)
     expect(page.get_by_role("heading", name="No conversations yet")).to_have_count(0, timeout=60_000)
     expect(page.locator('[data-kpi="conversations"] .kpi-value')).not_to_have_text("0", timeout=60_000)

@@ -62,6 +62,7 @@ def relative(
     delta = fraction if use_fraction else change(value, previous)
     direction, tone = _tone(delta, higher_is_better)
     text = None if delta is None else f"{delta * 100:+.0f}%" if abs(delta) >= 0.1 else f"{delta * 100:+.1f}%"
+    text = text.replace(".0%", "%") if text else text
     if delta is not None and delta >= 10:  # 11 times and more: a percentage that long says less than the factor
         text = f"{delta + 1:.0f} times"
     return Kpi(key, label, value_text, text, direction, tone, compared_to, note)
