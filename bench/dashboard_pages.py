@@ -29,8 +29,9 @@ import httpx
 import psycopg
 
 from bench.chat_turns import free_port, pct, process, wait_http
-from bench.dashboards import PASSWORD, SECRET, VIEWS, catch_up, generate, store_size
-from chatassist.bootstrap import bootstrap
+from bench.dashboards import PASSWORD, SECRET, VIEWS, generate, store_size
+from chatassist.bootstrap import Container, bootstrap
+from chatassist.rebuild import rebuild
 from chatassist.settings import Settings
 from tests.support.services import throwaway_database
 
@@ -46,6 +47,7 @@ PAGES = [
     "/app/monitor",
     "{transcript}",
 ]
+PAGE_VIEWS = (*VIEWS, "transcripts")  # the transcript page reads the transcripts view
 ASSET = re.compile(r"""<(?:script[^>]+src|link[^>]+href)=["']([^"']+)["']""")
 
 
@@ -54,7 +56,11 @@ def measure(base: str, email: str, warmup: int, requests: int) -> dict[str, Any]
     out: dict[str, Any] = {}
     with httpx.Client(base_url=base, timeout=30) as client:
         login = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-        login.raise_for_status()  # the session cookie is now in the client, as in a browser
+        login.raise_for_status()
+        # the session cookie, as a browser sends it (httpx keeps Secure cookies for https only; Chromium also sends
+        # them to 127.0.0.1)
+        client.cookies.clear()
+        client.cookies.set("ca_session", login.json()["access_token"])
         feed = client.get("/api/analytics/activity", params={"limit": 1}).json()
         transcript = f"/app/conversations/{feed['items'][0]['id']}"
         for page in PAGES:
@@ -99,6 +105,15 @@ def _wire_size(client: httpx.Client, path: str, headers: dict[str, str]) -> int:
         return sum(len(chunk) for chunk in response.iter_raw())
 
 
+def catch_up(container: Container, names: list[str], page: int) -> dict[str, dict[str, float]]:
+    """`chatassist projections rebuild NAME` for each view the pages read (fresh tables, then swapped in)."""
+    out = {}
+    for name in names:
+        result = rebuild(container, name, batch=page, stream=sys.stdout)
+        out[name] = {"events": result.events, "seconds": round(result.seconds, 1), "per_s": round(result.events_per_s)}
+    return out
+
+
 def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
     """Generate, catch up and measure against ``database_url``."""
     redis_url = os.environ.get("CHATASSIST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -111,12 +126,13 @@ def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
             emails, seconds = generate(container, args.events, args.workspaces)
             report["generate_seconds"] = round(seconds, 1)
             report["admin_email"] = emails[0]
+            print(f"admin of the measured workspace: {emails[0]} (for --skip-generate --admin-email)", flush=True)
         else:
             report["admin_email"] = args.admin_email
         report["events"] = store_size(container)
         if not args.skip_catch_up:
-            report["catch_up"] = catch_up(container, args.page)
-        container.start_projections(list(VIEWS))
+            report["catch_up"] = catch_up(container, args.views.split(","), args.page)
+        container.start_projections(list(PAGE_VIEWS))
         container.wait_for_projections(timeout=60)
         with psycopg.connect(database_url, autocommit=True) as conn:  # as autovacuum would after a bulk load
             conn.execute("VACUUM ANALYZE")
@@ -150,6 +166,7 @@ def main() -> None:
     p.add_argument("--database-url", help="an existing database (kept); default: a throwaway one")
     p.add_argument("--skip-generate", action="store_true", help="measure the store as it is (needs --admin-email)")
     p.add_argument("--skip-catch-up", action="store_true", help="the views are already near the head")
+    p.add_argument("--views", default=",".join(PAGE_VIEWS), help="the views to rebuild before measuring")
     p.add_argument("--admin-email", help="with --skip-generate: an admin of the workspace to measure")
     args = p.parse_args()
     if args.database_url:

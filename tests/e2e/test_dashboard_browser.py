@@ -103,7 +103,8 @@ def photograph(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(size)
-        page.wait_for_timeout(150)  # layout settles
+        page.wait_for_timeout(250)  # layout settles
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
     page.set_viewport_size(DESKTOP)
 
@@ -241,6 +242,7 @@ def test_a_support_leads_day_with_the_dashboard(dashboard: ThreadedServer, brows
     expect(page.locator("svg.chart")).to_have_attribute("data-bars", "30")
     expect(page.locator(".gauge-card")).to_contain_text("resolved by AI")
     expect(page.locator("table.data").first).to_contain_text("anthropic")
+    expect(page.locator("table.versions")).to_contain_text("v1")  # loaded after the page, by htmx
     look(page, "usage")
     page.get_by_role("link", name="Last 7 days").click()
     page.wait_for_url(re.compile(r"range=7d"))

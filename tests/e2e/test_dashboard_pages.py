@@ -105,6 +105,11 @@ def test_the_date_range_refuses_a_bad_range_next_to_the_dates(client: httpx.Clie
         assert page.status_code == 200
         assert "from (2026-03-10) is after to (2026-03-01)." in page.text
         assert 'aria-current="true">Last 30 days' in page.text
+        # and the per-version table, loaded after the page, answers for the range or says what is wrong
+        table = browser.get("/app/usage/versions", params={"from": "2026-03-01", "to": "2026-03-10"})
+        assert table.status_code == 200 and 'class="data versions"' in table.text
+        bad = browser.get("/app/usage/versions", params={"from": "2026-03-10", "to": "2026-03-01"})
+        assert "is after to" in bad.text and "<table" not in bad.text
         # and a preset is honoured
         week = browser.get("/app/topics", params={"range": "7d"})
         assert week.status_code == 200 and 'aria-current="true">Last 7 days' in week.text

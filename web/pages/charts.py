@@ -112,12 +112,17 @@ def gauge(fraction: float | None, label: str, *, size: int = 168) -> Markup:
     level = "over" if (fraction or 0) >= 1 else "warn" if (fraction or 0) >= 0.8 else "ok"
     text = "—" if fraction is None else f"{fraction * 100:.0f}%"
     half = size / 2
+    fill = (
+        f'<circle class="fill" cx="{half}" cy="{half}" r="{r:.1f}" stroke-width="{stroke}" fill="none"'
+        f' stroke-dasharray="{c * shown:.1f} {c:.1f}" transform="rotate(-90 {half} {half})" stroke-linecap="round"/>'
+        if shown > 0.002
+        else ""  # a round cap on an empty ring would draw a dot
+    )
     return Markup(
         f'<svg class="gauge {level}" viewBox="0 0 {size} {size}" role="img" aria-label="{escape(label)}: {text}">'
         f"<title>{escape(label)}: {text}</title>"
         f'<circle class="track" cx="{half}" cy="{half}" r="{r:.1f}" stroke-width="{stroke}" fill="none"/>'
-        f'<circle class="fill" cx="{half}" cy="{half}" r="{r:.1f}" stroke-width="{stroke}" fill="none"'
-        f' stroke-dasharray="{c * shown:.1f} {c:.1f}" transform="rotate(-90 {half} {half})" stroke-linecap="round"/>'
+        f"{fill}"
         f'<text class="gauge-value" x="{half}" y="{half + 10}" text-anchor="middle">{text}</text>'
         "</svg>"
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from html import escape
 from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -27,6 +28,7 @@ from read_api.get_performance.query import performance_between
 from read_api.get_topics.query import topics_between
 from read_api.get_transcript.query import TranscriptSource, get_transcript
 from read_api.get_usage.query import usage_between
+from web.auth import authenticate
 from web.guards import GUARDS
 from web.pages import charts
 from web.pages._render import compact, html, is_htmx, number, page, render, usd
@@ -162,13 +164,12 @@ async def usage(
     preset = range_ or (None if start or end else "30d")
     first, last = _range_args(shell.facts.time_zone, preset, start, end)
     error = None
+
     try:
         u = await reader.drive(usage_between(ws, first, last))
-        versions = await reader.drive(performance_between(ws, "prompt_version", first, last))
     except InvalidInput as err:
         error, preset = err.message, "30d"
         u = await reader.drive(usage_between(ws, None, None))
-        versions = await reader.drive(performance_between(ws, "prompt_version", None, None))
     labels, every = _daily_labels([d.day for d in u.daily])
     title = f"Daily conversations, {u.start:%b} {u.start.day} to {u.end:%b} {u.end.day}"
     daily = charts.bar_chart([d.conversations for d in u.daily], labels, title, label_every=every)
@@ -191,13 +192,25 @@ async def usage(
         "kpis": kpis,
         "daily": daily,
         "resolution": charts.gauge(u.resolution_rate, "Resolution rate"),
-        "versions": versions.rows,
         "presets": PRESETS,
         "preset": preset,
         "error": error,
         "action": "/app/usage",
     }
     return page(request, "pages/usage.html.j2", None, **context)
+
+
+@get("/app/usage/versions", guards=[GUARDS["analytics.read"]], include_in_schema=False, name="usage_versions")
+async def usage_versions(
+    request: Request[Any, Any, Any], reader: AsyncReader, start: Query = None, end: Until = None
+) -> Response[str]:
+    """The usage page's per-prompt-version table, loaded after the page (its read is the page's slowest)."""
+    member = await authenticate(request)
+    try:
+        versions = await reader.drive(performance_between(member.workspace_id, "prompt_version", start, end))
+    except InvalidInput as err:
+        return html(f'<p class="field-error">{escape(err.message)}</p>')
+    return html(render("partials/versions_table.html.j2", versions=versions.rows))
 
 
 @get("/app/topics", guards=[GUARDS["analytics.read"]], include_in_schema=False, name="topics")
@@ -258,4 +271,4 @@ async def demo_data(request: Request[Any, Any, Any]) -> Response[str]:
     return Response("", status_code=303, headers={"Location": target})
 
 
-SCREENS = [overview, activity, transcript, usage, topics, monitor, demo_data]
+SCREENS = [overview, activity, transcript, usage, usage_versions, topics, monitor, demo_data]
