@@ -52,7 +52,8 @@ TIMEOUT_MS = 30_000
 OVERFLOW = """width => document.documentElement.scrollWidth <= width ? [] :
   [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > width + 1)
     .filter(e => !e.closest('.chart-scroll, .table-wrap, .menu'))
-    .slice(0, 8).map(e => e.tagName.toLowerCase() + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""
+    .slice(0, 8)
+    .map(e => e.tagName.toLowerCase() + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""
 
 
 @pytest.fixture(scope="module")
