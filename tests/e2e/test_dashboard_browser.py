@@ -188,6 +188,9 @@ def test_a_support_leads_day_with_the_dashboard(dashboard: ThreadedServer, brows
     expect(page.locator('[data-kpi="conversations"] .kpi-change')).to_contain_text("vs yesterday")
     page.wait_for_timeout(1500)  # the last projection updates land before the picture
     look(page, "overview")
+    page.emulate_media(color_scheme="dark")  # and in the dark theme: still legible (axe checks its contrast)
+    look(page, "overview-dark")
+    page.emulate_media(color_scheme="light")
 
     # Given room in the token budget (the demo conversations' tokens count towards it: the overview says so)
     if page.locator(".notice.warn").count():
