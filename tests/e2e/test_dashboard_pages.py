@@ -11,7 +11,10 @@ import httpx
 
 from chatassist.bootstrap import Container
 from chatassist.cli import demo_banner, demo_workspace
+from commands.create_workspace import cmd as create_ws
+from tests.conftest import chat
 from tests.support.accounts import PASSWORD, invite_and_join, sign_up
+from web.pages.public import _figures
 
 
 def signed_in(client: httpx.Client, token: str) -> httpx.Client:
@@ -156,3 +159,22 @@ def test_the_laptop_demo_prints_a_sign_in_to_its_workspace(client: httpx.Client,
     # and a later start finds the same workspace and sign-in again
     again = demo_workspace(container)
     assert (again.workspace_id, again.email, again.password) == (demo.workspace_id, demo.email, demo.password)
+
+
+def test_the_landing_page_shows_this_installations_own_figures(
+    client: httpx.Client, container: Container, workspace: create_ws.WorkspaceCreated
+) -> None:
+    # Given a conversation on this installation
+    chat(client, workspace.widget_key, "How do I reset my password?")
+    container.wait_for_projections()
+    _figures.clear()  # the landing page keeps its figures a minute
+    # When anyone opens the landing page
+    page = client.get("/")
+    # I expect the conversations of the last 30 days, every workspace together, as the analytics view counts them
+    assert container.analytics is not None
+    counted = container.analytics.query(
+        "SELECT count(*) AS n FROM analytics_v2_conversations WHERE started_at >= now() - interval '30 days'"
+    )[0]["n"]
+    assert counted >= 1
+    assert f'<p class="kpi-value">{counted:,}</p><p class="kpi-label">Conversations</p>' in page.text
+    assert "Resolved by the AI alone" in page.text and "This installation, the last 30 days" in page.text

@@ -6,15 +6,36 @@ and its error sentence is shown next to the field it concerns. Nothing here sign
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Annotated, Any
 
 from litestar import Request, Response, get
 from litestar.params import QueryParameter
 
+from read_api._reads import AsyncReader
+from read_api.get_installation.query import Installation, plan_installation
 from web.auth import SESSION_COOKIE
 from web.pages._render import html, render
 
+log = logging.getLogger("chatassist.web.pages")
 SAFE_NEXT_PREFIX = "/app"
+FIGURES_CACHE_S = 60.0  # the landing page's figures: one scan of 30 days of conversations a minute at most
+_figures: list[tuple[float, Installation]] = []
+
+
+async def installation_figures(reader: AsyncReader) -> Installation | None:
+    """This installation's figures of the last 30 days (kept a minute); None when they cannot be read."""
+    now = time.monotonic()
+    if _figures and now - _figures[0][0] < FIGURES_CACHE_S:
+        return _figures[0][1]
+    try:
+        figures = await reader.run(plan_installation())
+    except Exception:  # the landing page works without its figures (a database hiccup, no analytics view yet)
+        log.warning("landing page: the installation's figures could not be read", exc_info=True)
+        return None
+    _figures[:] = [(now, figures)]
+    return figures
 
 
 def safe_next(raw: str | None) -> str:
@@ -25,11 +46,12 @@ def safe_next(raw: str | None) -> str:
 
 
 @get("/", include_in_schema=False, name="landing")
-async def landing(request: Request[Any, Any, Any]) -> Response[str]:
-    """What ChatAssist is, with "Sign in" and "Start your 14-day free trial"."""
+async def landing(request: Request[Any, Any, Any], reader: AsyncReader) -> Response[str]:
+    """What ChatAssist is, what this installation's last 30 days show, "Sign in" and "Start your free trial"."""
     note: str = request.app.state.get("mode_note", "")
     signed_in = bool(request.cookies.get(SESSION_COOKIE))
-    return html(render("pages/landing.html.j2", mode_note=note, signed_in=signed_in))
+    figures = await installation_figures(reader)
+    return html(render("pages/landing.html.j2", mode_note=note, signed_in=signed_in, figures=figures))
 
 
 @get("/signin", include_in_schema=False, name="signin")
