@@ -203,6 +203,11 @@ def test_a_support_leads_day_with_the_dashboard(dashboard: ThreadedServer, brows
     page.evaluate("window.__noReload = 'still here'")
     active_before = counter(page, "active")
     look(page, "activity")
+    # and the overview open in another tab
+    overview = context.new_page()
+    overview.goto("/app")
+    overview.evaluate("window.__noReload = 'still here'")
+    today_before = int(figure(overview, "conversations").replace(",", ""))
     # When a visitor chats through the widget on the demo page, in a second page
     visitor = context.new_page()
     visitor.goto(f"/demo?key={widget_key}")
@@ -219,6 +224,10 @@ def test_a_support_leads_day_with_the_dashboard(dashboard: ThreadedServer, brows
         page.wait_for_timeout(200)
     assert counter(page, "active") == active_before + 1
     assert page.evaluate("window.__noReload") == "still here"
+    # and the overview's conversations of today to count it too, without a reload either
+    expect(overview.locator('[data-kpi="conversations"] .kpi-value')).to_have_text(f"{today_before + 1:,}")
+    assert overview.evaluate("window.__noReload") == "still here"
+    overview.close()
     visitor.close()
 
     # When they filter the feed to escalated conversations
