@@ -198,7 +198,10 @@ def test_a_support_leads_day_with_the_dashboard(dashboard: ThreadedServer, brows
     raised = context.request.patch("/api/settings", data={"monthly_token_budget": 5_000_000})
     assert raised.ok, raised.text()
     # and the activity feed open, marked so that a reload would show
-    page.goto("/app/activity")
+    # (the page fetches its live part again once its stream is connected: a change made between the page's render
+    # and the stream's start is not missed)
+    with page.expect_request(lambda r: r.url.endswith("/app/activity?filter=all") and r.headers.get("hx-request")):
+        page.goto("/app/activity")
     expect(page.locator(".feed-row").first).to_be_visible()
     page.evaluate("window.__noReload = 'still here'")
     active_before = counter(page, "active")
@@ -229,6 +232,11 @@ def test_a_support_leads_day_with_the_dashboard(dashboard: ThreadedServer, brows
     assert overview.evaluate("window.__noReload") == "still here"
     overview.close()
     visitor.close()
+
+    # When a live stream fails (say the 15-minute session cookie ran out), I expect the page to renew the session
+    with page.expect_response("**/api/auth/refresh") as renewed:
+        page.evaluate("document.dispatchEvent(new Event('htmx:sseError'))")
+    assert renewed.value.status == 200
 
     # When they filter the feed to escalated conversations
     page.get_by_role("link", name="Escalated", exact=True).click()

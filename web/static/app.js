@@ -84,6 +84,17 @@
     if (navigator.clipboard) navigator.clipboard.writeText(text).then(done, function () {}); else done();
   }
 
+  // Keep a dashboard left open signed in: the access cookie lives 15 minutes, the refresh cookie renews it. Renew
+  // every 10 minutes, and at once when a live stream fails (its reconnection then carries the new cookie).
+  var lastRenew = 0;
+  function renew() {
+    if (Date.now() - lastRenew < 30000) return;
+    lastRenew = Date.now();
+    fetch("/api/auth/refresh", { method: "POST", credentials: "same-origin" }).catch(function () {});
+  }
+  if (document.body && document.body.classList.contains("app")) setInterval(renew, 10 * 60 * 1000);
+  document.addEventListener("htmx:sseError", renew);
+
   document.addEventListener("submit", submit);
   document.addEventListener("click", copy);
   document.addEventListener("DOMContentLoaded", tryRefresh);
