@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ from uuid import UUID
 from litestar import Litestar, Response, get
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
+from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
@@ -41,6 +43,7 @@ from web.pages import pages_router
 from web.password_reset import PasswordResetController, PasswordResets
 from web.prompts_controller import PromptsController
 from web.ratelimit import RateLimits
+from web.request import CheckedRequest, check_query
 from web.settings_controller import SettingsController
 from web.team_controller import TeamController
 from web.widget_security_controller import WidgetSecurityController
@@ -58,6 +61,17 @@ async def widget_js() -> Response[bytes]:
         (STATIC / "widget.js").read_bytes(),
         media_type="application/javascript",
         headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+def logging_config() -> LoggingConfig:
+    """Litestar's own logger at the process's level, and the root logger left alone: Litestar's default configures
+    the root at INFO, which let every library (the SDKs' HTTP clients among them) log per request whatever
+    CHATASSIST_LOG_LEVEL said."""
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+    return LoggingConfig(
+        configure_root_logger=False,
+        loggers={"litestar": {"level": level, "handlers": ["queue_listener"], "propagate": False}},
     )
 
 
@@ -167,5 +181,10 @@ def create_app(
             ],
         ),
         request_max_body_size=MAX_BODY_BYTES,
+        # every JSON body and query string checked for characters a view cannot store (web/request.py); a layer
+        # below (a controller, a handler) must not set its own before_request: it would replace this one
+        request_class=CheckedRequest,
+        before_request=check_query,
+        logging_config=logging_config(),
         debug=debug,
     )
