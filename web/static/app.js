@@ -86,11 +86,16 @@
 
   // Keep a dashboard left open signed in: the access cookie lives 15 minutes, the refresh cookie renews it. Renew
   // every 10 minutes, and at once when a live stream fails (its reconnection then carries the new cookie).
-  var lastRenew = 0;
+  // A refresh token is single-use (a reused one signs the whole session out), so the tabs of one browser take
+  // turns: one renewal at a time (a Web Lock) and none within a minute of another tab's.
+  function renewNow() {
+    var last = +(window.localStorage.getItem("chatassist:renewed") || 0);
+    if (Date.now() - last < 60000) return Promise.resolve();
+    window.localStorage.setItem("chatassist:renewed", String(Date.now()));
+    return fetch("/api/auth/refresh", { method: "POST", credentials: "same-origin" }).catch(function () {});
+  }
   function renew() {
-    if (Date.now() - lastRenew < 30000) return;
-    lastRenew = Date.now();
-    fetch("/api/auth/refresh", { method: "POST", credentials: "same-origin" }).catch(function () {});
+    if (navigator.locks) navigator.locks.request("chatassist:renew", renewNow); else renewNow();
   }
   if (document.body && document.body.classList.contains("app")) setInterval(renew, 10 * 60 * 1000);
   document.addEventListener("htmx:sseError", renew);
