@@ -18,6 +18,7 @@ from litestar.routes import HTTPRoute
 
 from chatassist.bootstrap import Container
 from chatassist.cli import ready_checks
+from chatassist.seed import demo_filler
 from commands._common import update
 from commands._password_reset import LogSender
 from commands._prompt_config import read_config
@@ -63,8 +64,17 @@ ANALYTICS = ("overview", "activity", "usage", "topics", "prompt-versions", "mode
 HANDOFF = "/api/agent/conversations/{conversation_id:uuid}"
 HANDLERS = frozenset({AGENT, ADMIN})  # conversations.handle / chat.monitor; OTHER_ADMIN: another workspace's, a 404
 
+PAGE_CONVERSATION = "/app/conversations/{conversation_id:uuid}"
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/"): EVERYONE,
+    # the dashboard's pages (web/pages): a refusal is a redirect to sign in, or a 403/404 page
+    ("GET", "/demo"): EVERYONE,
+    ("GET", "/static/{file_path:path}"): EVERYONE,
+    **{("GET", path): EVERYONE for path in ("/signin", "/signup", "/reset-password", "/accept-invite")},
+    **{("GET", f"/app{page}"): MEMBERS for page in ("", "/activity", "/usage", "/usage/versions", "/topics")},
+    ("GET", "/app/monitor"): PROMPT_READERS,  # monitor.read
+    ("GET", PAGE_CONVERSATION): HANDLERS,  # chat.monitor; OTHER_ADMIN: another workspace's conversation, a 404
+    ("POST", "/app/demo-data"): ADMINS,  # settings.manage
     ("GET", "/health"): EVERYONE,
     ("GET", "/ready"): EVERYONE,
     ("GET", "/widget.js"): EVERYONE,
@@ -350,8 +360,26 @@ def requests() -> dict[tuple[str, str], Request]:
     def refresh(world: World, caller: str) -> Any:
         return {"refresh_token": world.session(caller).refresh_token} if caller in SESSIONS else None
 
+    def page(method: str, path: Callable[[World], str]) -> Request:
+        """A dashboard page as a browser asks for it (htmx's header for the demo-data button's POST)."""
+
+        def run(world: World, caller: str) -> httpx.Response:
+            headers = {"Accept": "text/html", "HX-Request": "true" if method == "POST" else "", **world.headers(caller)}
+            return world.client.request(method, path(world), headers={k: v for k, v in headers.items() if v})
+
+        return run
+
     return {
         ("GET", "/"): call("GET", lambda w: "/"),
+        ("GET", "/demo"): page("GET", lambda w: "/demo"),
+        ("GET", "/static/{file_path:path}"): page("GET", lambda w: "/static/app.css"),
+        **{("GET", p): page("GET", lambda w, p=p: p) for p in ("/signin", "/signup", "/reset-password")},
+        ("GET", "/accept-invite"): page("GET", lambda w: "/accept-invite?token=abc"),
+        **{("GET", f"/app{p}"): page("GET", lambda w, p=p: f"/app{p}") for p in ("", "/activity", "/usage", "/topics")},
+        ("GET", "/app/usage/versions"): page("GET", lambda w: "/app/usage/versions"),
+        ("GET", "/app/monitor"): page("GET", lambda w: "/app/monitor"),
+        ("GET", PAGE_CONVERSATION): page("GET", lambda w: f"/app/conversations/{w.conversation()}"),
+        ("POST", "/app/demo-data"): page("POST", lambda w: "/app/demo-data"),
         ("GET", "/health"): call("GET", lambda w: "/health"),
         ("GET", "/ready"): call("GET", lambda w: "/ready"),
         ("GET", "/widget.js"): call("GET", lambda w: "/widget.js"),
@@ -462,7 +490,13 @@ def matrix_app(container: Container, fake_llm: FakeLLMServer) -> Iterator[tuple[
     chat_service = ChatService(
         container.app, Providers(vault=vault, endpoints=endpoints), container.usage, RetryPolicy()
     )
-    app = create_app(chat_service, container.transcripts, ready_checks(container), auth=container.auth)
+    app = create_app(
+        chat_service,
+        container.transcripts,
+        ready_checks(container),
+        auth=container.auth,
+        demo_data=demo_filler(container.app, conversations=1, days=1, last_day=0),  # small: admins call it
+    )
     server = ThreadedServer(app).start()
     with httpx.Client(base_url=server.base_url, timeout=20) as client:
         yield app, client
@@ -497,6 +531,10 @@ def test_every_route_answers_exactly_the_callers_it_should(
             response = how[route](world, caller)
             if 200 <= response.status_code < 300:
                 allowed.add(caller)
+            elif not route[1].startswith("/api/") and response.status_code == 303:  # a page: to sign in first
+                assert response.headers["location"].startswith("/signin?next=/app"), (route, caller)
+            elif not route[1].startswith("/api/") and response.status_code in (401, 403, 404):  # a page saying so
+                assert response.headers["content-type"].startswith("text/html"), (route, caller, response.text)
             elif response.status_code not in (401, 403, 404):
                 problems.append(f"{route} as {caller}: unexpected {response.status_code} {response.text[:200]}")
             elif response.status_code != 404 or route[1].startswith("/api/"):
