@@ -451,3 +451,39 @@ def test_an_agents_reply_appears_live_in_the_widget_marked_as_a_person(
     open_widget(page)
     expect(page.locator(".row.agent .badge")).to_have_text(["Dana"])
     expect(page.locator(".row.user .text")).to_have_text(["I want to talk to a human", "Thanks, I'll wait"])
+
+
+def test_the_widget_works_on_a_page_whose_csp_forbids_inline_styles_and_scripts(container: Any, browser: Any) -> None:
+    # Given the real app's /demo page, served with our page CSP (script-src 'self'; style-src 'self', no inline)
+    served = _real_app_for(container)
+    site = next(served)
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    refusals: list[str] = []
+    page.on("console", lambda msg: refusals.append(msg.text) if "Content Security Policy" in msg.text else None)
+    try:
+        response = page.goto(site.base_url + "/demo")
+        csp = response.headers["content-security-policy"]
+        assert "style-src 'self'" in csp and "unsafe-inline" not in csp
+        # When the visitor opens the widget and asks
+        open_widget(page)
+        ask(page, QUESTION)
+        expect(page.locator(".row.assistant .note").last).to_have_text(OFFLINE_NOTE)
+        # I expect the widget styled (its stylesheet applied in its shadow root) and nothing refused by the CSP
+        launcher = page.locator(".launcher")
+        assert launcher.evaluate("el => getComputedStyle(el).borderRadius") == "50%"
+        assert page.locator(".panel").evaluate("el => getComputedStyle(el).position") != "static"
+        assert refusals == []
+    finally:
+        context.close()
+        served.close()
+
+
+def _real_app_for(container: Any) -> Iterator[Site]:
+    class _Request:
+        def getfixturevalue(self, name: str) -> Any:
+            assert name == "container"
+            return container
+
+    return _real_app(_Request())  # type: ignore[arg-type]

@@ -77,13 +77,23 @@
   host.style.setProperty("--c", color);
   var root = host.attachShadow({ mode: "open" });
   // Static markup only; every dynamic string is set below with textContent.
-  root.innerHTML = "<style>" + CSS_TEXT + "</style>" +
-    '<section class="panel" role="dialog" hidden>' +
+  root.innerHTML = '<section class="panel" role="dialog" hidden>' +
     '<header class="head"><h2></h2><button type="button" class="close" aria-label="Close chat">\u00d7</button></header>' +
     '<div class="list" role="log" aria-live="polite" aria-relevant="additions text"></div>' +
     '<form><textarea rows="1" placeholder="Type your question\u2026" aria-label="Your message"></textarea>' +
     '<button type="submit" class="send" aria-label="Send message">Send</button></form></section>' +
     '<button type="button" class="launcher" aria-label="Open support chat" aria-expanded="false"></button>';
+  // A constructed stylesheet: a host page whose CSP forbids inline styles (no 'unsafe-inline') still styles us.
+  if (root.adoptedStyleSheets !== undefined && typeof CSSStyleSheet === "function" &&
+      typeof CSSStyleSheet.prototype.replaceSync === "function") {
+    var sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS_TEXT);
+    root.adoptedStyleSheets = [sheet];
+  } else {
+    var style = document.createElement("style");
+    style.textContent = CSS_TEXT;
+    root.insertBefore(style, root.firstChild);
+  }
   var $ = function (sel) { return root.querySelector(sel); };
   var panel = $(".panel"), list = $(".list"), input = $("textarea"), sendBtn = $(".send");
   var launcher = $(".launcher"), form = $("form");
