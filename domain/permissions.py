@@ -25,6 +25,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "widget.manage": frozenset({ADMIN}),
     "billing.manage": frozenset({ADMIN}),
     "audit.read": frozenset({ADMIN}),
+    "knowledge.manage": frozenset({ADMIN}),
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -45,6 +46,7 @@ DESCRIPTIONS: dict[str, str] = {
     "widget.manage": "allowed widget origins, identity verification and its secret",
     "billing.manage": "plan, seats and billing",
     "audit.read": "read and export the audit log: who did what and when",
+    "knowledge.manage": "write, edit, publish, import and delete help articles; read the knowledge gaps",
 }
 
 

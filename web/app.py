@@ -31,6 +31,7 @@ from web.deps import transcript_workspace_id, widget_workspace, widget_workspace
 from web.errors import EXCEPTION_HANDLERS
 from web.escalation_controller import EscalationController
 from web.health import ReadyChecks, health, ready
+from web.knowledge_controller import KnowledgeController
 from web.live import ConversationSignals
 from web.monitor import monitor_router
 from web.password_reset import PasswordResetController, PasswordResets
@@ -107,6 +108,7 @@ def create_app(
             WidgetSecurityController,
             PromptsController,  # /api/admin/prompts
             EscalationController,  # /api/admin/escalation/decide
+            KnowledgeController,  # /api/knowledge/articles, /api/knowledge/gaps
             PasswordResetController,
             health,
             ready,

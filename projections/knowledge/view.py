@@ -1,0 +1,76 @@
+"""The knowledge view's tables and its retrieval query: one SQL statement per chat turn (docs/knowledge.md)."""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+from uuid import UUID
+
+from domain.knowledge import LANGUAGES, KnowledgeHit
+from projections._common import TrackedView
+
+PREFIX = "knowledge_v1"
+TOP_K = 6
+WAIT_S = 2.0  # how long a turn waits for the view to reach the workspace version it loaded
+
+
+def _any_language_query() -> str:
+    """A tsquery matching any of the question's words, stemmed by every configuration (an article is indexed in its
+    own language's; the visitor's language is not known): OR of each configuration's plainto_tsquery."""
+    parts = [f"replace(plainto_tsquery('{config}', %(q)s)::text, '&', '|')::tsquery" for config in LANGUAGES.values()]
+    return " || ".join(parts)
+
+
+# Rank the workspace's published chunks matching any word (GIN index on tsv), keep the best TOP_K, then measure for
+# those few how much of the question (in the chunk's own configuration) each one covers.
+SEARCH_SQL = f"""
+WITH q AS (SELECT ({_any_language_query()}) AS query),
+hits AS (
+    SELECT c.article_id, c.chunk, c.config, c.tsv, c.heading, c.text, ts_rank_cd(c.tsv, q.query, 1) AS score
+    FROM {PREFIX}_chunks c, q
+    WHERE c.workspace_id = %(ws)s AND c.published AND c.tsv @@ q.query
+    ORDER BY score DESC, c.article_id, c.chunk
+    LIMIT %(k)s
+)
+SELECT (SELECT version FROM {PREFIX}_workspaces WHERE workspace_id = %(ws)s) AS ws_version,
+       h.article_id, h.chunk, h.heading, h.text, h.score, a.title, a.url, a.version,
+       (SELECT count(*) FROM unnest(tsvector_to_array(to_tsvector(h.config, %(q)s))) w
+         WHERE w = ANY(tsvector_to_array(h.tsv)))::float
+         / greatest(1, cardinality(tsvector_to_array(to_tsvector(h.config, %(q)s)))) AS support
+FROM (VALUES (1)) one
+LEFT JOIN hits h ON true
+LEFT JOIN {PREFIX}_articles a ON a.id = h.article_id
+ORDER BY h.score DESC NULLS LAST, h.article_id, h.chunk
+"""
+
+
+class KnowledgeView(TrackedView):
+    """Tables ``knowledge_v1_*`` (migrations/0008) plus tracking."""
+
+    prefix: ClassVar[str] = PREFIX
+
+    def search(self, workspace_id: UUID, question: str, at_version: int = 0, k: int = TOP_K) -> list[KnowledgeHit]:
+        """The best ``k`` chunks for ``question``, best first. Blocks until the view reflects the workspace version
+        ``at_version`` (or ``WAIT_S`` passed), so an article edited before the turn is the one it reads."""
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            rows = self.query(SEARCH_SQL, {"ws": workspace_id, "q": question[:2000], "k": k})
+            seen = rows[0]["ws_version"] if rows else None
+            if (seen or 0) >= at_version or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        return [
+            KnowledgeHit(
+                str(r["article_id"]),
+                r["version"],
+                r["chunk"],
+                r["title"],
+                r["url"],
+                r["heading"],
+                r["text"],
+                float(r["score"]),
+                float(r["support"]),
+            )
+            for r in rows
+            if r["article_id"] is not None
+        ]
