@@ -56,9 +56,7 @@ def test_an_article_written_by_an_admin_answers_and_is_cited_offline(
         {"article_id": article_id, "version": 1, "title": SSO["title"], "url": SSO["url"]},
     ]
     # and the provenance on the reply event: the retrieved chunks (article, version, chunk) and the citation
-    reply = last_reply(
-        container, done["conversation_id"] if "conversation_id" in done else events[0][1]["conversation_id"]
-    )
+    reply = last_reply(container, events[0][1]["conversation_id"])
     assert reply.knowledge["citations"][0]["article_id"] == article_id
     assert (
         reply.knowledge["retrieved"][0]["article_id"] == article_id and reply.knowledge["retrieved"][0]["version"] == 1
@@ -94,7 +92,8 @@ def test_the_model_is_given_the_article_ids_and_its_citations_are_checked(
     admin, widget_key = admin_of(client)
     article_id = client.post("/api/knowledge/articles", json=SSO, headers=admin.headers).json()["id"]
     invented = str(uuid.uuid4())
-    text = f"Open Settings > Security > SSO.\n<confidence>0.9</confidence><topic>Other</topic><sources>{article_id}, {invented}</sources>"
+    trailer = f"<confidence>0.9</confidence><topic>Other</topic><sources>{article_id}, {invented}</sources>"
+    text = f"Open Settings > Security > SSO.\n{trailer}"
     fake_llm.enqueue("anthropic", Script(text=text))
     # When a visitor asks
     events = chat(client, widget_key, "How do I connect Okta SSO?")
