@@ -83,6 +83,15 @@ def test_an_edit_changes_the_next_answer(offline_client: httpx.Client, container
     assert offline_client.post(f"/api/knowledge/articles/{article_id}/unpublish", headers=admin.headers).is_success
     # I expect no answer from it any more
     assert reply_text(chat(offline_client, widget_key, "How do I connect Okta SSO?")) == NO_MATCH
+    # and every change in the audit log, naming the admin
+    container.wait_for_projections()
+    items = offline_client.get("/api/audit", headers=admin.headers).json()["items"]
+    logged = [(i["kind"], i["actor_id"]) for i in reversed(items) if i["kind"].startswith("knowledge.")]
+    assert logged == [
+        ("knowledge.article_created", admin.account_id),
+        ("knowledge.article_edited", admin.account_id),
+        ("knowledge.article_unpublished", admin.account_id),
+    ]
 
 
 def test_the_model_is_given_the_article_ids_and_its_citations_are_checked(
