@@ -244,6 +244,7 @@ def bootstrap(settings: Settings, *, providers: Providers | None = None, run_mig
     container.usage = container.view(UsageView, UsageProjection.name)
     container.analytics = container.view(AnalyticsView, AnalyticsProjection.name)
     container.knowledge = app.knowledge_search = container.view(KnowledgeView, KnowledgeProjection.name)
+    app.knowledge_allow_private = settings.crawl_allow_private  # development only: crawl local docs sites
     policy = RetryPolicy(attempts=settings.retry_attempts, base_delay_s=settings.retry_base_delay_s)
     container.chat = ChatService(
         app,

@@ -23,6 +23,7 @@ class ChatAssistApp(Application[UUID]):
 
     name = "ChatAssist"
     knowledge_search: Any = None  # the knowledge read model's search, attached by bootstrap (docs/knowledge.md)
+    knowledge_allow_private: bool = False  # CHATASSIST_CRAWL_ALLOW_PRIVATE, set by bootstrap
     env: ClassVar[dict[str, str]] = {
         "AGGREGATE_CACHE_MAXSIZE": "5000",
         "AGGREGATE_CACHE_FASTFORWARD": "y",

@@ -9,16 +9,49 @@ from uuid import UUID
 import anyio.to_thread
 import msgspec
 from litestar import Controller, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
 
+from commands.import_knowledge import cmd as importer
+from commands.import_knowledge import crawl, files
 from commands.manage_articles import cmd as articles
-from domain.errors import NotFound
-from domain.knowledge import Article
+from domain.errors import InvalidInput, NotFound
+from domain.knowledge import Article, check_language
 from read_api.get_knowledge import query
 from web.auth import Auth, Member
 from web.guards import GUARDS
 
 MAX_ARTICLE_REQUEST_BYTES = 1024 * 1024  # an article body may have 200,000 characters (4 bytes each at most)
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+UPLOADS = Body(media_type=RequestEncodingType.MULTI_PART)
+
+
+class CrawlRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """Where to start, and how far to go."""
+
+    url: str
+    max_pages: int = msgspec.field(default=100)
+    max_depth: int = msgspec.field(default=3)
+    language: str = "en"
+    overwrite_edited: bool = False
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_pages <= 1000 or not 0 <= self.max_depth <= 10:
+            raise InvalidInput("max_pages must be 1 to 1000 and max_depth 0 to 10.", code="invalid_crawl_limits")
+
+
+class ImportResult(msgspec.Struct):
+    """What an import did: article ids created, updated, unchanged, left alone (edited here, or deleted); documents
+    that failed (key, code, reason) or were skipped (not Markdown/HTML, disallowed by robots.txt, no text)."""
+
+    created: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    kept_edited: list[str]
+    kept_deleted: list[str]
+    failed: list[dict[str, str]]
+    skipped: list[str]
 
 
 class ArticleRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -142,6 +175,67 @@ class KnowledgeController(Controller):
     ) -> ArticleSaved:
         command = articles.ChangeArticle(member.workspace_id, member.account_id, article_id, action, changes or {})
         return saved(await anyio.to_thread.run_sync(articles.change, auth.app, command))
+
+    @post(
+        "/import/files",
+        operation_id="importKnowledgeFiles",
+        status_code=200,
+        request_max_body_size=MAX_UPLOAD_BYTES,
+        summary="Import Markdown / HTML files or a ZIP of them",
+    )
+    async def import_files(
+        self,
+        data: list[UploadFile] = UPLOADS,
+        *,
+        auth: Auth,
+        current_member: Member,
+        language: str = Parameter(default="en", max_length=10),
+        overwrite_edited: bool = Parameter(default=False),
+    ) -> ImportResult:
+        """Each file (form field ``files``) becomes an article, a ZIP's Markdown/HTML entries too; a re-import updates
+        changed ones and leaves those edited here alone unless ``overwrite_edited``. Bad files: 422 with
+        ``unsupported_file_type``, ``invalid_zip``, ``zip_path_traversal``, ``zip_bomb``, ``file_too_large``."""
+        if not data:
+            raise InvalidInput("Attach at least one file.", code="no_files")
+        uploads = [(f.filename or "upload", await f.read()) for f in data]
+
+        def run() -> ImportResult:
+            docs: list[files.Document] = []
+            skipped: list[str] = []
+            for name, raw in uploads:
+                found, more = files.documents(name, raw)
+                docs += found
+                skipped += more
+            command = importer.ImportKnowledge(
+                current_member.workspace_id, docs, "upload", current_member.account_id, check_language(language),
+                overwrite_edited,
+            )  # fmt: skip
+            report = importer.execute(auth.app, command, importer.ImportReport(skipped=skipped))
+            return ImportResult(**report.to_dict())  # type: ignore[arg-type]
+
+        return await anyio.to_thread.run_sync(run)
+
+    @post("/import/crawl", operation_id="crawlKnowledge", status_code=200, summary="Import a docs site")
+    async def import_crawl(self, data: CrawlRequest, auth: Auth, current_member: Member) -> ImportResult:
+        """Crawl one site from ``url`` (a page or a sitemap): same host, robots.txt honoured, at most ``max_pages``
+        pages and ``max_depth`` links deep; each failed page is named in ``failed``. Refused: a URL that is not
+        http(s) (``invalid_crawl_url``) or resolves to a private address (``private_address``)."""
+        limits = crawl.CrawlLimits(
+            max_pages=data.max_pages, max_depth=data.max_depth, allow_private=auth.app.knowledge_allow_private
+        )
+        crawl.check_start_url(data.url, limits.allow_private)
+        check_language(data.language)
+
+        def run() -> ImportResult:
+            found = crawl.crawl(data.url, limits)
+            command = importer.ImportKnowledge(
+                current_member.workspace_id, found.documents, "crawl", current_member.account_id, data.language,
+                data.overwrite_edited,
+            )  # fmt: skip
+            start = importer.ImportReport(failed=list(found.failed), skipped=list(found.skipped))
+            return ImportResult(**importer.execute(auth.app, command, start).to_dict())  # type: ignore[arg-type]
+
+        return await anyio.to_thread.run_sync(run)
 
     @get("/gaps", operation_id="listKnowledgeGaps", summary="Questions the help articles did not cover")
     async def gaps(
