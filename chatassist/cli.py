@@ -13,6 +13,7 @@ from typing import Any
 
 import psycopg
 
+from chatassist import knowledge_cli
 from chatassist.bootstrap import Container, bootstrap, rate_limits, warn_deprecated
 from chatassist.settings import (
     Settings,
@@ -467,6 +468,7 @@ def parser() -> argparse.ArgumentParser:
     seed.set_defaults(fn=cmd_seed)
     keys = sub.add_parser("keys", help="provider API keys").add_subparsers(dest="action", required=True)
     keys.add_parser("rotate", help=cmd_keys_rotate.__doc__).set_defaults(fn=cmd_keys_rotate)
+    knowledge_cli.add_parser(sub)  # knowledge import, knowledge eval (chatassist/knowledge_cli.py)
     return root
 
 
