@@ -51,3 +51,20 @@ CREATE TABLE IF NOT EXISTS knowledge_v1_gaps (
     PRIMARY KEY (workspace_id, key)
 );
 CREATE INDEX IF NOT EXISTS knowledge_v1_gaps_recent ON knowledge_v1_gaps (workspace_id, count DESC, last_seen DESC);
+
+-- The articles each AI reply cited (joined into the transcript API's messages).
+CREATE TABLE IF NOT EXISTS knowledge_v1_citations (
+    conversation_id uuid NOT NULL,
+    message_id text NOT NULL,
+    citations jsonb NOT NULL,
+    PRIMARY KEY (conversation_id, message_id)
+);
+
+-- How many chunks of the workspace contain each lexeme (any configuration): a query ranks only the chunks that hold
+-- its rarest words, so a common word ("settings") never makes a turn rank the whole knowledge base.
+CREATE TABLE IF NOT EXISTS knowledge_v1_terms (
+    workspace_id uuid NOT NULL,
+    lexeme text NOT NULL,
+    chunks integer NOT NULL,
+    PRIMARY KEY (workspace_id, lexeme)
+);

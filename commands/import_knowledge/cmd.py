@@ -96,7 +96,7 @@ def execute(app: ChatAssistApp, cmd: ImportKnowledge, report: ImportReport | Non
     if changed:
         workspace.note_knowledge_changed([str(a.id) for a in changed], cmd.by)
         try:
-            app.save(workspace, *changed)
+            app.save(*changed, workspace)  # the workspace last: its version tells a turn the view has them all
         except RecordConflictError:
             raise Conflict(
                 "The knowledge base changed during the import; run it again.", code="concurrent_update"

@@ -109,7 +109,7 @@ def find(app: ChatAssistApp, workspace: Workspace, article_id: UUID) -> Article:
 
 def _save(app: ChatAssistApp, workspace: Workspace, *articles: Article) -> None:
     try:
-        app.save(workspace, *articles)
+        app.save(*articles, workspace)  # the workspace last: once the view has its version, it has the articles
     except RecordConflictError:
         raise Conflict(
             "The knowledge base changed while we were saving; try again.", code="concurrent_update"

@@ -7,6 +7,7 @@ article with a stream (``Article.*``) replaces the built-in row of the same id w
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 from eventsourcing.dispatch import singledispatchmethod
@@ -32,11 +33,35 @@ def _workspace_events() -> list[type[Any]]:
     ]
 
 
+def untally(view: KnowledgeView, article_ids_sql: str, params: dict[str, Any]) -> Statement:
+    """Take the chunks of the articles ``article_ids_sql`` selects out of the lexeme counts (before deleting them)."""
+    return (
+        f"UPDATE {view.table('terms')} t SET chunks = t.chunks - d.n"
+        " FROM (SELECT c.workspace_id, l.lexeme, count(*) AS n"
+        f" FROM {view.table('chunks')} c, unnest(tsvector_to_array(c.tsv)) AS l(lexeme)"
+        f" WHERE c.article_id IN ({article_ids_sql}) GROUP BY 1, 2) d"
+        " WHERE t.workspace_id = d.workspace_id AND t.lexeme = d.lexeme",
+        params,
+    )
+
+
+def tally(view: KnowledgeView, article_id: Any) -> Statement:
+    """Add an article's (new) chunks to the lexeme counts."""
+    t = view.table("terms")
+    return (
+        f"INSERT INTO {t} AS t (workspace_id, lexeme, chunks) SELECT c.workspace_id, l.lexeme, count(*)"
+        f" FROM {view.table('chunks')} c, unnest(tsvector_to_array(c.tsv)) AS l(lexeme) WHERE c.article_id = %(id)s"
+        " GROUP BY 1, 2 ON CONFLICT (workspace_id, lexeme) DO UPDATE SET chunks = t.chunks + EXCLUDED.chunks",
+        {"id": article_id},
+    )
+
+
 def article_statements(view: KnowledgeView, article_id: Any, row: dict[str, Any]) -> list[Statement]:
-    """Upsert an article row and replace its chunks (``row``: the article's columns)."""
+    """Upsert an article row and replace its chunks (``row``: the article's columns), keeping the lexeme counts."""
     a = view.table("articles")
     c = view.table("chunks")
     statements: list[Statement] = [
+        untally(view, "%(id)s", {"id": article_id}),
         (
             f"INSERT INTO {a} (id, workspace_id, title, body, url, tags, language, published, source, source_hash,"
             " adopted, version, created_at, updated_at) VALUES (%(id)s, %(ws)s, %(title)s, %(body)s, %(url)s,"
@@ -71,11 +96,13 @@ def article_statements(view: KnowledgeView, article_id: Any, row: dict[str, Any]
                 },
             )
         )
+    statements.append(tally(view, article_id))
     return statements
 
 
 def _deleted(view: KnowledgeView, article_id: Any) -> list[Statement]:
     return [
+        untally(view, "%(id)s", {"id": article_id}),
         (f"DELETE FROM {view.table('chunks')} WHERE article_id = %(id)s", {"id": article_id}),
         (f"DELETE FROM {view.table('articles')} WHERE id = %(id)s", {"id": article_id}),
     ]
@@ -148,6 +175,7 @@ class KnowledgeProjection(Projection[KnowledgeView]):
         self.view.apply(
             tracking,
             [
+                untally(self.view, stale, ws),
                 (f"DELETE FROM {c} WHERE article_id IN ({stale})", ws),
                 (f"DELETE FROM {a} WHERE id IN ({stale})", ws),
                 *self._builtins(e, fresh),
@@ -222,11 +250,21 @@ class KnowledgeProjection(Projection[KnowledgeView]):
     @process_event.register
     def _(self, e: Conversation.AssistantReplied, tracking: Tracking) -> None:
         knowledge = e.knowledge or {}
+        statements: list[Statement] = []
+        if knowledge.get("citations"):
+            statements.append(
+                (
+                    f"INSERT INTO {self.view.table('citations')} (conversation_id, message_id, citations)"
+                    " VALUES (%(c)s, %(m)s, %(citations)s::jsonb) ON CONFLICT DO NOTHING",
+                    {"c": e.originator_id, "m": e.message_id, "citations": json.dumps(knowledge["citations"])},
+                )
+            )
         question = e.personal.get("question")
-        if not knowledge.get("gap") or not question:
-            self.view.apply(tracking, [])
-            return
-        g = self.view.table("gaps")
+        if knowledge.get("gap") and question and knowledge.get("workspace_id"):
+            statements.append(self._gap(e, knowledge, question))
+        self.view.apply(tracking, statements)
+
+    def _gap(self, e: Any, knowledge: dict[str, Any], question: str) -> Statement:
         params = {
             "ws": knowledge["workspace_id"],
             "key": gap_key(question),
@@ -237,11 +275,11 @@ class KnowledgeProjection(Projection[KnowledgeView]):
             "n": MAX_GAP_CONVERSATIONS,
         }
         sql = (
-            f"INSERT INTO {g} AS g (workspace_id, key, example, count, best_support, first_seen, last_seen,"
-            " conversations) VALUES (%(ws)s, %(key)s, %(q)s, 1, %(s)s, %(at)s, %(at)s, ARRAY[%(c)s::uuid])"
+            f"INSERT INTO {self.view.table('gaps')} AS g (workspace_id, key, example, count, best_support, first_seen,"
+            " last_seen, conversations) VALUES (%(ws)s, %(key)s, %(q)s, 1, %(s)s, %(at)s, %(at)s, ARRAY[%(c)s::uuid])"
             " ON CONFLICT (workspace_id, key) DO UPDATE SET example = EXCLUDED.example, count = g.count + 1,"
             " best_support = greatest(g.best_support, EXCLUDED.best_support), last_seen = EXCLUDED.last_seen,"
             " conversations = (array_remove(g.conversations, %(c)s::uuid) || %(c)s::uuid)"
             "[greatest(1, cardinality(array_remove(g.conversations, %(c)s::uuid)) + 2 - %(n)s):]"
         )
-        self.view.apply(tracking, [(sql, params)])
+        return sql, params

@@ -11,24 +11,43 @@ from projections._common import TrackedView
 
 PREFIX = "knowledge_v1"
 TOP_K = 6
+BUDGET = 300  # chunks a query may rank at most (docs/knowledge.md, "Retrieval")
 WAIT_S = 2.0  # how long a turn waits for the view to reach the workspace version it loaded
 
 
-def _any_language_query() -> str:
-    """A tsquery matching any of the question's words, stemmed by every configuration (an article is indexed in its
-    own language's; the visitor's language is not known): OR of each configuration's plainto_tsquery."""
-    parts = [f"replace(plainto_tsquery('{config}', %(q)s)::text, '&', '|')::tsquery" for config in LANGUAGES.values()]
-    return " || ".join(parts)
+def _every_language_lexemes() -> str:
+    """The question's lexemes in every configuration (an article is indexed in its own language's; the visitor's
+    language is not known)."""
+    return " || ".join(f"to_tsvector('{config}', %(q)s)" for config in LANGUAGES.values())
 
 
-# Rank the workspace's published chunks matching any word (GIN index on tsv), keep the best TOP_K, then measure for
-# those few how much of the question (in the chunk's own configuration) each one covers.
+# 1. The question's lexemes that occur in the workspace, rarest first (knowledge_v1_terms); keep the rarest ones
+#    while the chunks holding them add up to at most %(budget)s (always the rarest one): common words are left out of
+#    the match, as BM25's idf would nearly ignore them, and the chunks to rank stay few.
+# 2. Chunks matching any kept lexeme (GIN index on tsv), at most %(budget)s of them, ranked by ts_rank_cd (title and
+#    tags weigh most, then the section heading, then the text); the best %(k)s.
+# 3. For those few: how much of the whole question (in the chunk's own configuration) each one covers (``support``).
 SEARCH_SQL = f"""
-WITH q AS (SELECT ({_any_language_query()}) AS query),
-hits AS (
-    SELECT c.article_id, c.chunk, c.config, c.tsv, c.heading, c.text, ts_rank_cd(c.tsv, q.query, 1) AS score
-    FROM {PREFIX}_chunks c, q
+WITH words AS (
+    SELECT DISTINCT lexeme FROM unnest(tsvector_to_array({_every_language_lexemes()})) AS lexeme
+    WHERE lexeme !~ '[\\\\'']'
+),
+known AS (
+    SELECT t.lexeme, sum(t.chunks) OVER (ORDER BY t.chunks, t.lexeme) AS running
+    FROM {PREFIX}_terms t JOIN words w ON w.lexeme = t.lexeme
+    WHERE t.workspace_id = %(ws)s AND t.chunks > 0
+),
+q AS (
+    SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS query FROM known
+    WHERE running <= %(budget)s OR running = (SELECT min(running) FROM known)
+),
+candidates AS (
+    SELECT c.article_id, c.chunk, c.config, c.tsv, c.heading, c.text FROM {PREFIX}_chunks c, q
     WHERE c.workspace_id = %(ws)s AND c.published AND c.tsv @@ q.query
+    LIMIT %(budget)s
+),
+hits AS (
+    SELECT c.*, ts_rank_cd(c.tsv, q.query, 1) AS score FROM candidates c, q
     ORDER BY score DESC, c.article_id, c.chunk
     LIMIT %(k)s
 )
@@ -54,7 +73,7 @@ class KnowledgeView(TrackedView):
         ``at_version`` (or ``WAIT_S`` passed), so an article edited before the turn is the one it reads."""
         deadline = time.monotonic() + WAIT_S
         while True:
-            rows = self.query(SEARCH_SQL, {"ws": workspace_id, "q": question[:2000], "k": k})
+            rows = self.query(SEARCH_SQL, {"ws": workspace_id, "q": question[:2000], "k": k, "budget": BUDGET})
             seen = rows[0]["ws_version"] if rows else None
             if (seen or 0) >= at_version or time.monotonic() > deadline:
                 break

@@ -64,6 +64,12 @@ def test_an_article_written_by_an_admin_answers_and_is_cited_offline(
     assert reply.knowledge["gap"] is False
     # and the trailer never reached the visitor
     assert "<sources>" not in reply_text(events)
+    # and the transcript API shows the citation on the answer
+    container.wait_for_projections()
+    conversation_id = events[0][1]["conversation_id"]
+    transcript = offline_client.get(f"/api/conversations/{conversation_id}", headers={"X-Widget-Key": widget_key})
+    answer = [m for m in transcript.json()["messages"] if m["role"] == "assistant"][-1]
+    assert answer["citations"] == done["citations"]
 
 
 def test_an_edit_changes_the_next_answer(offline_client: httpx.Client, container: Container) -> None:
