@@ -42,8 +42,8 @@ q AS (
     WHERE running <= %(budget)s OR running = (SELECT min(running) FROM known)
 ),
 candidates AS (
-    SELECT c.article_id, c.chunk, c.config, c.tsv, c.heading, c.text FROM {PREFIX}_chunks c, q
-    WHERE c.workspace_id = %(ws)s AND c.published AND c.tsv @@ q.query
+    SELECT c.article_id, c.chunk, c.config, c.tsv, c.heading, c.text FROM {PREFIX}_chunks c
+    WHERE c.tsv @@ (SELECT query FROM q) AND c.workspace_id = %(ws)s AND c.published
     LIMIT %(budget)s
 ),
 hits AS (
