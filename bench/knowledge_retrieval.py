@@ -127,8 +127,9 @@ def main() -> None:
                 hits = view.search(main_ws.workspace_id, q)
                 timings.append((time.perf_counter() - t0) * 1000)
                 found += bool(hits)
+            slowest = sorted(zip(timings, questions, strict=True), reverse=True)[:5]
             plan = view.query(
-                "EXPLAIN (ANALYZE, BUFFERS) " + _explainable(), _params(main_ws.workspace_id, questions[0])
+                "EXPLAIN (ANALYZE, BUFFERS) " + _explainable(), _params(main_ws.workspace_id, slowest[0][1])
             )
         finally:
             container.close()
@@ -136,7 +137,8 @@ def main() -> None:
     print(f"import: {written:.1f} s, projection: {projected:.1f} s")
     print(f"queries: {len(timings)}, with hits: {found}")
     print(f"search ms: p50 {pct(timings, 50):.3f}  p99 {pct(timings, 99):.3f}  max {max(timings):.3f}")
-    print("plan of one query:")
+    print("slowest:", [(round(t, 2), q) for t, q in slowest])
+    print("plan of the slowest query, run again:")
     print("\n".join("  " + next(iter(row.values())) for row in plan))
 
 
@@ -147,9 +149,9 @@ def _explainable() -> str:
 
 
 def _params(workspace_id: uuid.UUID, q: str) -> dict[str, object]:
-    from projections.knowledge.view import BUDGET, TOP_K
+    from projections.knowledge.view import BUDGET, SHORTLIST, TOP_K, WEIGHTS
 
-    return {"ws": workspace_id, "q": q, "k": TOP_K, "budget": BUDGET}
+    return {"ws": workspace_id, "q": q, "k": TOP_K, "budget": BUDGET, "shortlist": SHORTLIST, "weights": WEIGHTS}
 
 
 if __name__ == "__main__":

@@ -92,7 +92,43 @@ class Article(Aggregate):
     class Event(ClockedEvent):
         """Stamped by domain/clock.py."""
 
-    @event("Created")
+    class Created(Event, Aggregate.Created):
+        """A new article (``by``: None for an import from the command line)."""
+
+        workspace_id: UUID
+        title: str
+        body: str
+        url: str | None
+        tags: list[str]
+        language: str
+        published: bool
+        source: str
+        source_hash: str | None
+        by: UUID | None
+
+    class Edited(Event):
+        """Changed fields (only those that changed); ``source_hash``: the imported document's, None for a person."""
+
+        changes: dict[str, Any]
+        by: UUID | None
+        source_hash: str | None
+
+    class Published(Event):
+        """Available to answers again."""
+
+        by: UUID | None
+
+    class Unpublished(Event):
+        """Withdrawn from answers (a draft)."""
+
+        by: UUID | None
+
+    class Deleted(Event):
+        """Gone from answers and the list; the stream stays."""
+
+        by: UUID | None
+
+    @event(Created)
     def __init__(
         self,
         workspace_id: UUID,
@@ -135,7 +171,7 @@ class Article(Aggregate):
         self._edited(changes=diff, by=by, source_hash=source_hash)
         return True
 
-    @event("Edited")
+    @event(Edited)
     def _edited(self, changes: dict[str, Any], by: UUID | None, source_hash: str | None) -> None:
         for name, value in changes.items():
             setattr(self, name, value)
@@ -149,7 +185,7 @@ class Article(Aggregate):
         self._published(by=by)
         return True
 
-    @event("Published")
+    @event(Published)
     def _published(self, by: UUID | None) -> None:
         self.published = True
 
@@ -161,7 +197,7 @@ class Article(Aggregate):
         self._unpublished(by=by)
         return True
 
-    @event("Unpublished")
+    @event(Unpublished)
     def _unpublished(self, by: UUID | None) -> None:
         self.published = False
 
@@ -170,7 +206,7 @@ class Article(Aggregate):
         self.check_live()
         self._deleted(by=by)
 
-    @event("Deleted")
+    @event(Deleted)
     def _deleted(self, by: UUID | None) -> None:
         self.deleted = True
         self.published = False
@@ -254,9 +290,11 @@ def citations_of(cited: list[str], hits: list[KnowledgeHit]) -> list[dict[str, A
         by_id.setdefault(hit.article_id, hit)
     out: list[dict[str, Any]] = []
     for article_id in dict.fromkeys(c.strip().lower() for c in cited):
-        hit = by_id.get(article_id)
-        if hit is not None:
-            out.append({"article_id": hit.article_id, "version": hit.version, "title": hit.title, "url": hit.url})
+        found = by_id.get(article_id)
+        if found is not None:
+            out.append(
+                {"article_id": found.article_id, "version": found.version, "title": found.title, "url": found.url}
+            )
     return out
 
 

@@ -106,7 +106,7 @@ def execute(app: ChatAssistApp, cmd: ImportKnowledge, report: ImportReport | Non
 
 def _get(app: ChatAssistApp, article_id: UUID) -> Article | None:
     try:
-        found = app.repository.get(article_id)
+        found: object = app.repository.get(article_id)
     except AggregateNotFoundError:
         return None
     return found if isinstance(found, Article) else None

@@ -127,13 +127,13 @@ def _robots(client: httpx.Client, url: str, result: CrawlResult) -> RobotFilePar
     except httpx.HTTPError as err:
         reason = f"{type(err).__name__}: nothing crawled"
         result.failed.append({"key": url, "code": "robots_unreachable", "reason": reason})
-        parser.disallow_all = True
+        parser.disallow_all = True  # type: ignore[attr-defined]
         return parser
     if response.status_code >= 500:
         result.failed.append({"key": url, "code": "robots_unreachable", "reason": f"HTTP {response.status_code}"})
-        parser.disallow_all = True
+        parser.disallow_all = True  # type: ignore[attr-defined]
     elif response.status_code >= 400:
-        parser.allow_all = True
+        parser.allow_all = True  # type: ignore[attr-defined]
     else:
         parser.parse(response.text.splitlines())
     return parser

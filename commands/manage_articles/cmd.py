@@ -84,7 +84,7 @@ def change(app: ChatAssistApp, cmd: ChangeArticle) -> Article:
 def find(app: ChatAssistApp, workspace: Workspace, article_id: UUID) -> Article:
     """The workspace's article ``article_id`` (a built-in one adopted, unsaved), or NotFound ``article_not_found``."""
     try:
-        found = app.repository.get(article_id)
+        found: object = app.repository.get(article_id)
     except AggregateNotFoundError:
         found = None
     article = found if isinstance(found, Article) else None
@@ -94,7 +94,7 @@ def find(app: ChatAssistApp, workspace: Workspace, article_id: UUID) -> Article:
         for snippet in workspace.snippets():
             if builtin_article_id(workspace.id, snippet.id) == article_id:
                 fields = check_article(snippet.title, snippet.text, None, list(snippet.keywords), "en")
-                return Article._create(  # type: ignore[no-any-return]
+                return Article._create(
                     Article.Created,
                     id=article_id,
                     workspace_id=workspace.id,

@@ -12,6 +12,8 @@ from projections._common import TrackedView
 PREFIX = "knowledge_v1"
 TOP_K = 6
 BUDGET = 300  # chunks a query may rank at most (docs/knowledge.md, "Retrieval")
+WEIGHTS = [0.3, 0.4, 0.6, 1.0]  # of the D (text), C, B (section heading) and A (title, tags) parts of a chunk
+SHORTLIST = 10  # of those, ordered by ts_rank_cd (up to ~200 µs a chunk on long ones: docs/performance.md)
 WAIT_S = 2.0  # how long a turn waits for the view to reach the workspace version it loaded
 
 
@@ -24,9 +26,11 @@ def _every_language_lexemes() -> str:
 # 1. The question's lexemes that occur in the workspace, rarest first (knowledge_v1_terms); keep the rarest ones
 #    while the chunks holding them add up to at most %(budget)s (always the rarest one): common words are left out of
 #    the match, as BM25's idf would nearly ignore them, and the chunks to rank stay few.
-# 2. Chunks matching any kept lexeme (GIN index on tsv), at most %(budget)s of them, ranked by ts_rank_cd (title and
-#    tags weigh most, then the section heading, then the text); the best %(k)s.
-# 3. For those few: how much of the whole question (in the chunk's own configuration) each one covers (``support``).
+# 2. Chunks matching any kept lexeme (GIN index on tsv), at most %(budget)s of them; the best %(shortlist)s by ts_rank
+#    (cheap: term frequencies), ordered by ts_rank_cd (cover density: how close together the words are; title and tags
+#    weigh most, then the section heading, then the text), the best %(k)s kept.
+# 3. For those few: how much of the whole question (in the chunk's own configuration) each one covers (``support``);
+#    the one covering most of the question first, then by rank.
 SEARCH_SQL = f"""
 WITH words AS (
     SELECT DISTINCT lexeme FROM unnest(tsvector_to_array({_every_language_lexemes()})) AS lexeme
@@ -46,20 +50,25 @@ candidates AS (
     WHERE c.tsv @@ (SELECT query FROM q) AND c.workspace_id = %(ws)s AND c.published
     LIMIT %(budget)s
 ),
+shortlist AS (
+    SELECT c.* FROM candidates c, q
+    ORDER BY ts_rank(%(weights)s::float4[], c.tsv, q.query, 1) DESC, c.article_id, c.chunk
+    LIMIT %(shortlist)s
+),
 hits AS (
-    SELECT c.*, ts_rank_cd(c.tsv, q.query, 1) AS score FROM candidates c, q
+    SELECT c.*, ts_rank_cd(%(weights)s::float4[], c.tsv, q.query, 1) AS score FROM shortlist c, q
     ORDER BY score DESC, c.article_id, c.chunk
     LIMIT %(k)s
 )
 SELECT (SELECT version FROM {PREFIX}_workspaces WHERE workspace_id = %(ws)s) AS ws_version,
        h.article_id, h.chunk, h.heading, h.text, h.score, a.title, a.url, a.version,
-       (SELECT count(*) FROM unnest(tsvector_to_array(to_tsvector(h.config, %(q)s))) w
-         WHERE w = ANY(tsvector_to_array(h.tsv)))::float
-         / greatest(1, cardinality(tsvector_to_array(to_tsvector(h.config, %(q)s)))) AS support
+       (length(qv.v) - length(ts_delete(qv.v, tsvector_to_array(h.tsv))))::float / greatest(1, length(qv.v))
+         AS support
 FROM (VALUES (1)) one
 LEFT JOIN hits h ON true
 LEFT JOIN {PREFIX}_articles a ON a.id = h.article_id
-ORDER BY h.score DESC NULLS LAST, h.article_id, h.chunk
+LEFT JOIN LATERAL (SELECT to_tsvector(h.config, %(q)s) AS v) qv ON true
+ORDER BY support DESC NULLS LAST, h.score DESC, h.article_id, h.chunk
 """
 
 
@@ -73,7 +82,17 @@ class KnowledgeView(TrackedView):
         ``at_version`` (or ``WAIT_S`` passed), so an article edited before the turn is the one it reads."""
         deadline = time.monotonic() + WAIT_S
         while True:
-            rows = self.query(SEARCH_SQL, {"ws": workspace_id, "q": question[:2000], "k": k, "budget": BUDGET})
+            rows = self.query(
+                SEARCH_SQL,
+                {
+                    "ws": workspace_id,
+                    "q": question[:2000],
+                    "k": k,
+                    "budget": BUDGET,
+                    "shortlist": SHORTLIST,
+                    "weights": WEIGHTS,
+                },
+            )
             seen = rows[0]["ws_version"] if rows else None
             if (seen or 0) >= at_version or time.monotonic() > deadline:
                 break

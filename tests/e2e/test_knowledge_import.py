@@ -19,7 +19,7 @@ from tests.conftest import chat
 from tests.support.accounts import Person, sign_up
 
 PAGE = """<!doctype html><html><head><title>{title} | Acme Docs</title></head><body>
-<nav><a href="/docs/">Docs home</a> <a href="/docs/billing">Billing</a> <a href="/docs/sso">SSO</a></nav>
+<nav><a href="/docs/">Docs home</a> <a href="/docs/timer">Timer</a> <a href="/docs/sso">SSO</a></nav>
 <main><article><h1>{title}</h1>{body}</article></main>
 <footer>Copyright Acme Inc. All rights reserved. <a href="/private/secret">Internal</a></footer></body></html>"""
 
@@ -30,16 +30,15 @@ class DocsSite:
     def __init__(self) -> None:
         self.requests: list[str] = []
         self.pages: dict[str, tuple[str, str]] = {
-            "/docs/": ("Acme documentation", "<p>Welcome to the Acme docs. Start with <a href='/docs/billing'>billing"
-                       "</a>, <a href='/docs/sso'>single sign-on</a>, <a href='/old-export'>exports</a> or "
+            "/docs/": ("Acme documentation", "<p>Welcome to the Acme docs. Start with <a href='/docs/timer'>timers"
+                       "</a>, <a href='/docs/sso'>single sign-on</a>, <a href='/old-calendar'>calendars</a> or "
                        "<a href='/docs/missing'>the FAQ</a>.</p>"),
-            "/docs/billing": ("Billing and invoices", "<p>Invoices are issued on the first day of each month and can "
-                              "be downloaded as PDF from Settings, Billing, Invoices. Payment is by card or by wire "
-                              "transfer for annual plans.</p>"),
+            "/docs/timer": ("Time tracking", "<p>Start a timer on any task from its clock icon. Timesheets are "
+                            "locked every Friday at 18:00 and can be reviewed by a manager under Reports.</p>"),
             "/docs/sso": ("Single sign-on", "<p>Single sign-on with Okta or Azure AD is configured under Settings, "
                           "Security, SSO: paste the SAML metadata URL of your identity provider and verify.</p>"),
-            "/docs/export": ("Exporting your data", "<p>Export every project and task as CSV or JSON from Settings, "
-                             "Data, Export. Large exports are emailed to you as a download link.</p>"),
+            "/docs/calendar": ("Calendar sync", "<p>Connect Google Calendar or Outlook under Settings, Calendar: "
+                               "every due date then appears as an all-day event in your calendar.</p>"),
             "/private/secret": ("Secret", "<p>Internal notes that robots.txt keeps out of any crawl.</p>"),
         }  # fmt: skip
         site = self
@@ -59,9 +58,9 @@ class DocsSite:
                     urls = "".join(f"<url><loc>{base}{p}</loc></url>" for p in ("/docs/sso", "/docs/broken"))
                     body = f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}'
                     self._send(200, "application/xml", body + "</urlset>")
-                elif self.path == "/old-export":
+                elif self.path == "/old-calendar":
                     self.send_response(301)
-                    self.send_header("Location", "/docs/export")
+                    self.send_header("Location", "/docs/calendar")
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                 elif self.path == "/docs/broken":
@@ -129,32 +128,33 @@ def test_a_docs_site_is_crawled_and_answers_with_citations(
     failed = {f["key"]: f["code"] for f in report["failed"]}
     assert failed == {site.url + "/docs/broken": "http_500", site.url + "/docs/missing": "http_404"}
     assert "/private/secret" not in site.requests and site.url + "/private/secret" in report["skipped"]
+    container.wait_for_projections()
     articles = offline_client.get("/api/knowledge/articles?limit=100", headers=admin.headers).json()["articles"]
     by_url = {a["url"]: a for a in articles if a["source"] == "crawl"}
-    for path in ("/docs/billing", "/docs/sso", "/docs/export"):
+    for path in ("/docs/timer", "/docs/sso", "/docs/calendar"):
         assert site.url + path in by_url, (path, list(by_url))
-    assert site.url + "/old-export" not in by_url
+    assert site.url + "/old-calendar" not in by_url
     assert len(report["created"]) == len(by_url)
     # When a visitor asks a question one page answers
-    events = chat(offline_client, widget_key, "How do I export my projects as CSV?")
-    # I expect that page's text, cited with its address
-    assert "Export every project and task as CSV or JSON" in reply_text(events)
+    events = chat(offline_client, widget_key, "How do I sync due dates with Google Calendar?")
+    # I expect that page's text, cited with its address (where the redirect led)
+    assert "every due date then appears as an all-day event" in reply_text(events)
     citation = events[-1][1]["citations"][0]
-    assert citation["url"] == site.url + "/docs/export" and citation["title"] == "Exporting your data"
+    assert citation["url"] == site.url + "/docs/calendar" and citation["title"] == "Calendar sync"
 
-    # Given the admin edits the SSO article, and the site changes its billing page
+    # Given the admin edits the SSO article, and the site changes its time tracking page
     sso = by_url[site.url + "/docs/sso"]
     edited = {"body": "SSO is set up for you by our onboarding team."}
     assert offline_client.patch(f"/api/knowledge/articles/{sso['id']}", json=edited, headers=admin.headers).is_success
-    site.pages["/docs/billing"] = ("Billing and invoices", "<p>Invoices are now issued on the fifteenth of each "
-                                   "month and sent by email to the billing contact.</p>")  # fmt: skip
+    site.pages["/docs/timer"] = ("Time tracking", "<p>Start a timer on any task from its clock icon. Timesheets "
+                                 "are now locked every Monday at 09:00.</p>")  # fmt: skip
     # When the site is imported again
     again = crawl(offline_client, admin, site.url + "/docs/").json()
     # I expect the changed page updated, the edited article left alone, the others unchanged, nothing created
-    assert again["updated"] == [by_url[site.url + "/docs/billing"]["id"]]
+    assert again["updated"] == [by_url[site.url + "/docs/timer"]["id"]]
     assert again["kept_edited"] == [sso["id"]]
-    assert by_url[site.url + "/docs/export"]["id"] in again["unchanged"] and again["created"] == []
-    assert "fifteenth" in reply_text(chat(offline_client, widget_key, "When are invoices issued each month?"))
+    assert by_url[site.url + "/docs/calendar"]["id"] in again["unchanged"] and again["created"] == []
+    assert "Monday at 09:00" in reply_text(chat(offline_client, widget_key, "When are timesheets locked?"))
     assert "onboarding team" in reply_text(chat(offline_client, widget_key, "How do I set up SSO with Okta?"))
 
 
@@ -186,22 +186,24 @@ def zipped(entries: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -
 def test_markdown_html_and_zip_uploads_become_articles(offline_client: httpx.Client, container: Container) -> None:
     # Given a workspace
     admin, widget_key = admin_of(offline_client)
-    markdown = b"# Webhooks\n\nWebhooks are signed with the Standard Webhooks scheme; verify the signature header."
+    markdown = b"# Swimlanes\n\nGroup the cards of a board into swimlanes by assignee or priority from the View menu."
     html = PAGE.format(title="Guest access", body="<p>Guests can view a project but never edit its tasks.</p>")
     archive = zipped({"docs/audit.md": b"# Audit trail\n\nEvery change is kept in the audit trail for two years.",
                       "docs/logo.png": b"\x89PNG", "docs/": b""})  # fmt: skip
     # When the admin uploads a Markdown file, an HTML file and a ZIP
-    response = upload(offline_client, admin, ("webhooks.md", markdown), ("guests.html", html.encode()),
+    response = upload(offline_client, admin, ("swimlanes.md", markdown), ("guests.html", html.encode()),
                       ("docs.zip", archive))  # fmt: skip
     # I expect three articles, the image skipped, and each one answering
     assert response.status_code == 200, response.text
     report = response.json()
     assert len(report["created"]) == 3 and report["skipped"] == ["docs/logo.png"]
-    assert "Standard Webhooks" in reply_text(chat(offline_client, widget_key, "How are webhooks signed?"))
+    assert "by assignee or priority" in reply_text(
+        chat(offline_client, widget_key, "How do I group cards into swimlanes?")
+    )
     assert "two years" in reply_text(chat(offline_client, widget_key, "How long is the audit trail kept?"))
     assert "never edit" in reply_text(chat(offline_client, widget_key, "Can guests edit tasks?"))
     # When the same files are uploaded again, unchanged
-    again = upload(offline_client, admin, ("webhooks.md", markdown)).json()
+    again = upload(offline_client, admin, ("swimlanes.md", markdown)).json()
     # I expect nothing written
     assert again["unchanged"] == [report["created"][0]] and again["created"] == again["updated"] == []
 

@@ -138,6 +138,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", ARTICLE + "/publish"): ADMINS,
     ("POST", ARTICLE + "/unpublish"): ADMINS,
     ("GET", "/api/knowledge/gaps"): ADMINS,
+    ("POST", "/api/knowledge/import/files"): ADMINS,
+    ("POST", "/api/knowledge/import/crawl"): ADMINS,
 }
 
 
@@ -353,6 +355,22 @@ def requests() -> dict[tuple[str, str], Request]:
     def refresh(world: World, caller: str) -> Any:
         return {"refresh_token": world.session(caller).refresh_token} if caller in MEMBERS else None
 
+    def uploaded(world: World, caller: str) -> httpx.Response:
+        """Upload one Markdown file (multipart)."""
+        headers = {"Accept": "application/json", **world.headers(caller)}
+        files = [("data", ("matrix.md", b"# Matrix\n\nMatrix body."))]
+        return world.client.post("/api/knowledge/import/files", files=files, headers=headers)
+
+    def crawled(world: World, caller: str) -> httpx.Response:
+        """Crawl a local address nothing listens on, with private addresses allowed (the report names the failure)."""
+        app = world.container.app
+        app.knowledge_allow_private = True
+        try:
+            body = {"url": "http://127.0.0.1:9/docs", "max_pages": 1}
+            return call("POST", lambda w: "/api/knowledge/import/crawl", lambda w, c: body)(world, caller)
+        finally:
+            app.knowledge_allow_private = False
+
     def with_article(method: str, suffix: str = "", body: Any = None, published: bool = True) -> Request:
         """Call on a fresh article of the caller's workspace (workspace A for non-members)."""
 
@@ -374,6 +392,8 @@ def requests() -> dict[tuple[str, str], Request]:
         ("POST", ARTICLE + "/publish"): with_article("POST", "/publish", None, published=False),
         ("POST", ARTICLE + "/unpublish"): with_article("POST", "/unpublish"),
         ("GET", "/api/knowledge/gaps"): call("GET", lambda w: "/api/knowledge/gaps"),
+        ("POST", "/api/knowledge/import/files"): uploaded,
+        ("POST", "/api/knowledge/import/crawl"): crawled,
         ("GET", "/"): call("GET", lambda w: "/"),
         ("GET", "/health"): call("GET", lambda w: "/health"),
         ("GET", "/ready"): call("GET", lambda w: "/ready"),
