@@ -5,6 +5,8 @@ ones alone; uploads of Markdown, HTML and ZIPs, and the bad ones refused with st
 from __future__ import annotations
 
 import io
+import json
+import os
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -232,3 +234,36 @@ def test_bad_uploads_are_refused_and_nothing_is_written(
     container.wait_for_projections()
     listed = offline_client.get("/api/knowledge/articles", headers=admin.headers).json()["articles"]
     assert [a for a in listed if a["source"] == "upload"] == []
+
+
+def test_the_cli_imports_a_directory_and_crawls_a_site(
+    offline_client: httpx.Client, container: Container, site: DocsSite, tmp_path: Any
+) -> None:
+    from tests.e2e.test_rebuild import cli
+
+    # Given a workspace, a directory of help files, and the docs site
+    admin, widget_key = admin_of(offline_client)
+    (tmp_path / "guides").mkdir()
+    (tmp_path / "guides" / "dark-mode.md").write_text("# Dark mode\n\nSwitch to dark mode under Profile > Appearance.")
+    (tmp_path / "guides" / "notes.txt").write_text("not imported")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATASSIST_", "DATABASE_URL"))}
+    env.update({"DATABASE_URL": container.database_url, "REDIS_URL": container.redis_url,
+                "CHATASSIST_DB_POOL_SIZE": "1"})  # fmt: skip
+    # When the directory is imported from the command line
+    done = cli("knowledge", "import", str(tmp_path / "guides"), "--workspace", admin.workspace_id, env=env)
+    # I expect its Markdown file imported, the other listed as skipped, and an answer from it
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert len(report["created"]) == 1 and report["skipped"] == ["notes.txt"]
+    assert "Profile > Appearance" in reply_text(chat(offline_client, widget_key, "How do I turn on dark mode?"))
+    # When the site is crawled from the command line without the development setting
+    refused = cli("knowledge", "import", site.url + "/docs/", "--workspace", admin.workspace_id, env=env)
+    # I expect a refusal naming the reason, and the site untouched
+    assert refused.returncode != 0 and "private address" in refused.stderr and site.requests == []
+    # When the setting allows it
+    env["CHATASSIST_CRAWL_ALLOW_PRIVATE"] = "true"
+    crawled = cli("knowledge", "import", site.url + "/docs/", "--workspace", admin.workspace_id, env=env)
+    # I expect the pages imported with one progress line per page (not a terminal)
+    assert crawled.returncode == 0, crawled.stderr
+    assert len(json.loads(crawled.stdout)["created"]) >= 3
+    assert crawled.stderr.count("/docs/") >= 3 and "\r" not in crawled.stderr
