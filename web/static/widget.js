@@ -183,7 +183,8 @@
         (data.messages || []).forEach(function (m) {
           if (!m.text || ["user", "assistant", "agent", "system"].indexOf(m.role) < 0) return;
           if (m.message_id) shown[m.message_id] = true;
-          addMessage(m.role, m.text, m.role === "assistant" && m.provider === "offline", m.agent_name);
+          var row = addMessage(m.role, m.text, m.role === "assistant" && m.provider === "offline", m.agent_name);
+          if (m.role === "assistant") showSources(row, m.citations);
         });
         scrollDown(true);
         loaded = true;
