@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Protocol, TypeVar
 from uuid import UUID, uuid4
 
@@ -187,14 +188,6 @@ class Begun:
     received: receive.MessageReceived
 
 
-def documents(workspace: Workspace, live: LivePrompt | None = None) -> list[Document]:
-    """The workspace's knowledge (and the few-shot examples in force) as retrievable documents."""
-    docs = [Document(s.id, " ".join([s.title, *s.keywords, s.text]), s.text, s.title) for s in workspace.snippets()]
-    examples = live.content.examples if live else workspace.examples
-    docs += [Document(f"example-{i}", e["user"], e["assistant"]) for i, e in enumerate(examples)]
-    return docs
-
-
 def window(turns: list[Turn], max_turns: int) -> list[Turn]:
     """The last ``max_turns`` exchanges (at least the newest visitor message), as ``Conversation.history``."""
     user_indexes = [i for i, turn in enumerate(turns) if turn.role == "user"]
@@ -226,7 +219,6 @@ class Prepared:
     """What a turn derives from a workspace version and its live prompt version: computed once, not per turn."""
 
     settings: WorkspaceSettings
-    documents: Index
     system: str
     examples: list[Turn]
     prompt_version: int
@@ -234,6 +226,18 @@ class Prepared:
     rules: Rules = DEFAULT_RULES
     workspace: Workspace | None = None
     content: PromptContent | None = None
+
+    @cached_property
+    def documents(self) -> Index:
+        """The built-in snippets and examples in an in-memory index: the demo seeder's stand-in for retrieval (it
+        writes history without the knowledge read model). Chat turns query the read model instead."""
+        if self.workspace is None:
+            return Index([])
+        docs = [
+            Document(s.id, " ".join([s.title, *s.keywords, s.text]), s.text, s.title) for s in self.workspace.snippets()
+        ]
+        examples = self.content.examples if self.content is not None else self.workspace.examples
+        return Index(docs + [Document(f"example-{i}", e["user"], e["assistant"]) for i, e in enumerate(examples)])
 
     def system_with(self, hits: list[KnowledgeHit]) -> str:
         """The system prompt of a turn: the chunks retrieved for it in place of the built-in snippets."""
@@ -246,7 +250,6 @@ def prepare(workspace: Workspace, live: LivePrompt | None) -> Prepared:
     if live is None:
         return Prepared(
             workspace.settings,
-            Index(documents(workspace)),
             system_text(workspace),
             example_turns(workspace),
             workspace.prompt_version,
@@ -262,7 +265,6 @@ def prepare(workspace: Workspace, live: LivePrompt | None) -> Prepared:
     topics = [(name, tuple(words)) for name, words in live.content.topic_rules.items()]
     return Prepared(
         settings,
-        Index(documents(workspace, live)),
         system_text(workspace, live.content),
         example_turns(workspace, live.content),
         live.version,
