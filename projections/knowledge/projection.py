@@ -108,22 +108,23 @@ def _deleted(view: KnowledgeView, article_id: Any) -> list[Statement]:
     ]
 
 
+_ARTICLE_EVENTS: list[type[Any]] = [
+    Article.Created,
+    Article.Edited,
+    Article.Published,
+    Article.Unpublished,
+    Article.Deleted,
+]
+
+
+_SUBSCRIBED: list[type[Any]] = [*_workspace_events(), *_ARTICLE_EVENTS, Conversation.AssistantReplied]
+
+
 class KnowledgeProjection(Projection[KnowledgeView]):
     """Keeps the articles, their searchable chunks, each workspace's applied version and the gaps."""
 
     name = PREFIX
-    topics: ClassVar[tuple[str, ...]] = tuple(
-        get_topic(cls)
-        for cls in (
-            *_workspace_events(),
-            Article.Created,
-            Article.Edited,
-            Article.Published,
-            Article.Unpublished,
-            Article.Deleted,
-            Conversation.AssistantReplied,
-        )
-    )
+    topics: ClassVar[tuple[str, ...]] = tuple(get_topic(cls) for cls in _SUBSCRIBED)
 
     def _seen(self, e: Any) -> Statement:
         return (
