@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import ClassVar
 from uuid import UUID
@@ -9,12 +10,13 @@ from uuid import UUID
 from domain.knowledge import LANGUAGES, KnowledgeHit
 from projections._common import TrackedView
 
+log = logging.getLogger("chatassist.knowledge")
 PREFIX = "knowledge_v1"
 TOP_K = 6
 BUDGET = 300  # chunks a query may rank at most (docs/knowledge.md, "Retrieval")
 WEIGHTS = [0.3, 0.4, 0.6, 1.0]  # of the D (text), C, B (section heading) and A (title, tags) parts of a chunk
 SHORTLIST = 10  # of those, ordered by ts_rank_cd (up to ~200 µs a chunk on long ones: docs/performance.md)
-WAIT_S = 2.0  # how long a turn waits for the view to reach the workspace version it loaded
+WAIT_S = 5.0  # how long a turn waits for the view to reach the workspace version it loaded
 
 
 def _every_language_lexemes() -> str:
@@ -94,7 +96,14 @@ class KnowledgeView(TrackedView):
                 },
             )
             seen = rows[0]["ws_version"] if rows else None
-            if (seen or 0) >= at_version or time.monotonic() > deadline:
+            if (seen or 0) >= at_version:
+                break
+            if time.monotonic() > deadline:
+                log.warning(
+                    "knowledge view of workspace %s is at version %s, not %s, after %.0f s: is the knowledge projection"
+                    " running? Answering from what it has.",
+                    workspace_id, seen, at_version, WAIT_S,
+                )  # fmt: skip
                 break
             time.sleep(0.01)
         return [
