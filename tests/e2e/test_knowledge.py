@@ -80,7 +80,8 @@ def test_an_edit_changes_the_next_answer(offline_client: httpx.Client, container
     # When the admin edits the article
     body = "To connect Okta, ask our support team for the SSO add-on: it is enabled by an engineer within a day."
     edited = offline_client.patch(f"/api/knowledge/articles/{article_id}", json={"body": body}, headers=admin.headers)
-    assert edited.status_code == 200, edited.text and edited.json()["version"] == 2
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["version"] == 2
     # I expect the very next answer to use the new text, citing version 2
     events = chat(offline_client, widget_key, "How do I connect Okta SSO?")
     assert "enabled by an engineer within a day" in reply_text(events)
