@@ -183,7 +183,7 @@ class Container:
         return row[0] if row else None
 
     def close(self) -> None:
-        """Stop runners, close pools, stop embedded servers."""
+        """Stop runners, close pools, leave the embedded servers (stopped if no other process uses them)."""
         for runner in self.runners:
             runner.stop()
         self.runners.clear()
@@ -199,14 +199,28 @@ class Container:
 def rate_limits(settings: Settings, redis_url: str) -> RateLimits:
     """The web layer's rate limits, counted in Redis (an async client per process)."""
     try:
-        chat_user, chat_ip, api_user = (
+        chat_user, chat_ip, api_user, new_ip, new_ws, tokens_ip = (
             parse_limit(settings.rate_chat_per_user),
             parse_limit(settings.rate_chat_per_ip),
             parse_limit(settings.rate_api_per_user),
+            parse_limit(settings.rate_new_conversations_per_ip),
+            parse_limit(settings.rate_new_conversations_per_workspace),
+            parse_limit(settings.rate_tokens_per_ip),
         )
     except ValueError as err:
         raise SystemExit(f"rate limit settings: {err}") from None
-    return RateLimits(RateLimiter(AsyncRedis.from_url(redis_url)), chat_user, chat_ip, api_user)
+    if not 0 <= settings.anonymous_daily_budget_share <= 1:
+        raise SystemExit("CHATASSIST_ANONYMOUS_DAILY_BUDGET_SHARE must be between 0 and 1 (0: no ceiling)")
+    return RateLimits(
+        RateLimiter(AsyncRedis.from_url(redis_url)),
+        chat_user,
+        chat_ip,
+        api_user,
+        new_conversations_per_ip=new_ip,
+        new_conversations_per_workspace=new_ws,
+        tokens_per_ip=tokens_ip,
+        anonymous_daily_share=settings.anonymous_daily_budget_share,
+    )
 
 
 def ensure_database(database_url: str) -> None:
@@ -226,6 +240,8 @@ def bootstrap(settings: Settings, *, providers: Providers | None = None, run_mig
     if run_migrations:
         migrate(database_url)
     es_env = eventsourcing_env(settings, database_url)
+    if embedded is not None:  # the watchdog may restart it: pooled connections are checked before use, not trusted
+        es_env["POSTGRES_PRE_PING"] = "y"
     app = ChatAssistApp(env=es_env)
     client = redis.Redis.from_url(redis_url)
     container = Container(
@@ -254,13 +270,19 @@ def bootstrap(settings: Settings, *, providers: Providers | None = None, run_mig
         cache_ttl_s=settings.workspace_cache_s,
     )
     if settings.secret_key:
+        try:
+            signups = parse_limit(settings.rate_signups_per_ip)
+        except ValueError as err:
+            raise SystemExit(f"CHATASSIST_RATE_SIGNUPS_PER_IP: {err}") from None
         container.auth = Auth(
             app,
             TokenSigner(settings.secret_key),
             client,
-            reset_sender=LogSender(production=settings.env.strip().lower() == "production"),
+            reset_sender=LogSender(production=settings.env.strip().lower() != "development"),
             public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
             redis_url=redis_url,
+            max_address_failures=settings.signin_failures_per_ip,
+            signups_per_address=(signups.count, signups.seconds),
         )
     log.info("storage: %s, redis: %s", _safe(database_url), _safe(redis_url))
     return container

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
@@ -42,8 +43,16 @@ class Settings:
     rate_chat_per_user: str = "30/60"
     rate_chat_per_ip: str = "300/60"
     rate_api_per_user: str = "600/60"
+    # Abuse limits that a caller cannot reset by inventing visitor ids (docs/widget-security.md, "Abuse limits")
+    rate_new_conversations_per_ip: str = "10/60"
+    rate_new_conversations_per_workspace: str = "120/60"
+    rate_tokens_per_ip: str = "200000/3600"
+    rate_signups_per_ip: str = "20/3600"  # sign-up attempts per client address
+    signin_failures_per_ip: int = 50  # failed sign-ins per client address in 15 minutes, over any emails (0: off)
+    anonymous_daily_budget_share: float = 0.2  # of the monthly token budget, per day, for unverified visitors
+    trusted_proxies: str = ""  # CHATASSIST_TRUSTED_PROXIES: peers whose X-Forwarded-For is believed (default: none)
     log_level: str = "INFO"
-    env: str = "development"  # CHATASSIST_ENV: "production" stops logging password-reset links
+    env: str = "production"  # CHATASSIST_ENV: only "development" logs password-reset links (`up` defaults to it)
     public_url: str | None = None  # CHATASSIST_PUBLIC_URL: base of links sent by email (default http://host:port)
     crawl_allow_private: bool = False  # CHATASSIST_CRAWL_ALLOW_PRIVATE: let knowledge crawls reach private addresses
 
@@ -119,6 +128,15 @@ def require_secret_key(settings: Settings) -> Settings:
             "web process. Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
         )
     return settings
+
+
+def laptop_env(settings: Settings, environ: Mapping[str, str] | None = None) -> Settings:
+    """`chatassist up` on the embedded default: development (reset links on its own console) unless
+    CHATASSIST_ENV says otherwise. Every other process keeps the safe default, production."""
+    environ = os.environ if environ is None else environ
+    if environ.get(env_name("env"), "").strip():
+        return settings
+    return replace(settings, env="development")
 
 
 def ensure_secret_key(settings: Settings) -> Settings:

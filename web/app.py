@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import html
+import logging
 from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
@@ -22,6 +24,7 @@ from read_api.get_transcript.query import TranscriptSource
 from web.agent_controller import AgentController
 from web.analytics import analytics_router
 from web.audit import audit_router
+from web.audit_replay import audit_replay_router
 from web.auth import Auth, SessionChecks, current_member
 from web.auth_controller import AuthController
 from web.chat import ChatController
@@ -37,6 +40,7 @@ from web.monitor import monitor_router
 from web.password_reset import PasswordResetController, PasswordResets
 from web.prompts_controller import PromptsController
 from web.ratelimit import RateLimits
+from web.request import CheckedRequest, check_query
 from web.settings_controller import SettingsController
 from web.team_controller import TeamController
 from web.widget_security_controller import WidgetSecurityController
@@ -52,6 +56,17 @@ async def widget_js() -> Response[bytes]:
         (STATIC / "widget.js").read_bytes(),
         media_type="application/javascript",
         headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+def logging_config() -> LoggingConfig:
+    """Litestar's own logger at the process's level, and the root logger left alone: Litestar's default configures
+    the root at INFO, which let every library (the SDKs' HTTP clients among them) log per request whatever
+    CHATASSIST_LOG_LEVEL said."""
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+    return LoggingConfig(
+        configure_root_logger=False,
+        loggers={"litestar": {"level": level, "handlers": ["queue_listener"], "propagate": False}},
     )
 
 
@@ -101,6 +116,7 @@ def create_app(
             TranscriptController,
             analytics_router(),  # /api/analytics/{overview,activity,usage,topics,prompt-versions,models}
             audit_router(),  # /api/audit, /api/audit/export
+            audit_replay_router(),  # /api/audit/conversations/{id}/... (replay, issue 17)
             monitor_router(),  # /api/monitor, /api/monitor/live
             AuthController,
             TeamController,
@@ -143,5 +159,10 @@ def create_app(
             title="ChatAssist API", version="0.1.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]
         ),
         request_max_body_size=MAX_BODY_BYTES,
+        # every JSON body and query string checked for characters a view cannot store (web/request.py); a layer
+        # below (a controller, a handler) must not set its own before_request: it would replace this one
+        request_class=CheckedRequest,
+        before_request=check_query,
+        logging_config=logging_config(),
         debug=debug,
     )

@@ -52,6 +52,7 @@ class Member:
     role: str
     jti: str
     exp: int
+    session_id: str = ""  # the sign-in this token descends from (its refresh family)
 
     def can(self, permission: str) -> bool:
         """True when the member's current role has ``permission``."""
@@ -94,19 +95,20 @@ class Roles:
 # copy's epoch is still the workspace's current one, mark the account active ({1, epoch, hits, ttl}); else answer
 # the current epoch ({2, epoch, hits, ttl}): the caller reads the roles from the event store, then marks the
 # account active itself.
-# KEYS: revoked:<jti>, not-before:<account>, members:<workspace>, active:<account>[, the API rate-limit counter]
+# KEYS: revoked:<jti>, not-before:<account>, members:<workspace>, active:<account>, revoked family:<session>
+#       [, the API rate-limit counter]
 # ARGV: issued (ms), "1" when the caller has a copy naming the account, that copy's epoch, now (s), active TTL (s)
 #       [, the rate limit's window (s)]
 _CHECK = """
-if redis.call('GET', KEYS[1]) then return {0} end
+if redis.call('GET', KEYS[1]) or redis.call('GET', KEYS[5]) then return {0} end
 local not_before = redis.call('GET', KEYS[2])
 if not_before and tonumber(ARGV[1]) < tonumber(not_before) then return {0} end
 local hits, ttl = 0, 0
-if KEYS[5] then
-    hits = redis.call('INCR', KEYS[5])
-    ttl = redis.call('TTL', KEYS[5])
+if KEYS[6] then
+    hits = redis.call('INCR', KEYS[6])
+    ttl = redis.call('TTL', KEYS[6])
     if hits == 1 or ttl < 0 then
-        redis.call('EXPIRE', KEYS[5], ARGV[6])
+        redis.call('EXPIRE', KEYS[6], ARGV[6])
         ttl = tonumber(ARGV[6])
     end
 end
@@ -132,6 +134,8 @@ class Auth:
         refresh_ttl_s: int = 7 * 24 * 3600,
         max_failures: int = 5,
         failure_window_s: int = 15 * 60,
+        max_address_failures: int = 50,
+        signups_per_address: tuple[int, int] = (20, 3600),
         prefix: str = "chatassist:auth",
         reset_sender: Sender | None = None,
         public_url: str = "http://127.0.0.1:8000",
@@ -143,20 +147,23 @@ class Auth:
         self.members_cache_s = members_cache_s
         self._roles: dict[UUID, Roles] = {}
         self._roles_lock = threading.Lock()
-        self.reset_sender: Sender = reset_sender or LogSender(production=False)
+        self.reset_sender: Sender = reset_sender or LogSender(production=True)
         self.public_url = public_url
         self.access_ttl_s, self.refresh_ttl_s = access_ttl_s, refresh_ttl_s
         self.max_failures, self.failure_window_s = max_failures, failure_window_s
+        self.max_address_failures, self.signups_per_address = max_address_failures, signups_per_address
         self.prefix = prefix
 
-    def issue(self, account_id: UUID, workspace_id: UUID, role: str) -> Session:
-        """An access token (sub, ws, role as a hint, jti, exp) and a refresh token."""
+    def issue(self, account_id: UUID, workspace_id: UUID, role: str, session_id: str | None = None) -> Session:
+        """An access token (sub, ws, role as a hint, jti, exp) and a refresh token, both of the session (``sid``)
+        ``session_id``: a new one at sign-in, the same one when a refresh rotates the pair."""
         now_ms = int(time.time() * 1000)  # finer than ``iat``, for revoke_all
+        sid = session_id or uuid.uuid4().hex
         access, _ = self.signer.sign(
-            ACCESS, self.access_ttl_s, sub=str(account_id), ws=str(workspace_id), role=role, iat_ms=now_ms
+            ACCESS, self.access_ttl_s, sub=str(account_id), ws=str(workspace_id), role=role, iat_ms=now_ms, sid=sid
         )
         refresh, _ = self.signer.sign(
-            REFRESH, self.refresh_ttl_s, sub=str(account_id), ws=str(workspace_id), iat_ms=now_ms
+            REFRESH, self.refresh_ttl_s, sub=str(account_id), ws=str(workspace_id), iat_ms=now_ms, sid=sid
         )
         return Session(access, refresh, self.access_ttl_s, self.refresh_ttl_s)
 
@@ -165,10 +172,12 @@ class Auth:
         if len(token) > MAX_TOKEN_CHARS:
             raise invalid_token()
         claims = self.signer.check(token, typ)
-        revoked, not_before = self.redis.mget(
-            self._revoked_key(str(claims["jti"])), self._not_before_key(str(claims.get("sub")))
+        revoked, not_before, family = self.redis.mget(
+            self._revoked_key(str(claims["jti"])),
+            self._not_before_key(str(claims.get("sub"))),
+            self._family_key(session_of(claims)),
         )
-        if revoked or (not_before is not None and issued_ms(claims) < int(not_before)):
+        if revoked or family or (not_before is not None and issued_ms(claims) < int(not_before)):
             raise signed_out()
         return claims
 
@@ -187,7 +196,7 @@ class Auth:
         role = workspace.role_of(account_id)
         if role is None:
             raise Unauthorized("You are no longer a member of this workspace.", code="not_a_member")
-        return Member(account_id, workspace_id, role, str(claims["jti"]), int(claims["exp"]))
+        return Member(account_id, workspace_id, role, str(claims["jti"]), int(claims["exp"]), session_of(claims))
 
     def cached_role(self, workspace_id: UUID, account_id: UUID) -> tuple[bytes, str] | None:
         """(epoch, role) from this process's copy of the workspace's roles, if it is fresh and names the account.
@@ -214,10 +223,11 @@ class Auth:
     def _members_key(self, workspace_id: object) -> str:
         return f"{self.prefix}:members:{workspace_id}"
 
-    def check_keys(self, jti: str, account_id: str, workspace_id: str) -> list[str]:
-        """The keys of the ``_CHECK`` script: denylist entry, not-before time, membership epoch, last active."""
+    def check_keys(self, jti: str, account_id: str, workspace_id: str, session_id: str = "") -> list[str]:
+        """The keys of the ``_CHECK`` script: denylist entry, not-before time, membership epoch, last active, and
+        the session's revoked-family mark."""
         key = self._revoked_key(jti), self._not_before_key(account_id), self._members_key(workspace_id)
-        return [*key, self._active_key(account_id)]
+        return [*key, self._active_key(account_id), self._family_key(session_id)]
 
     def last_active(self, account_ids: list[UUID]) -> dict[UUID, datetime]:
         """When each account last made an authenticated request (kept in Redis for 90 days, not as events)."""
@@ -230,9 +240,25 @@ class Auth:
         return f"{self.prefix}:active:{account_id}"
 
     def refresh(self, refresh_token: str) -> tuple[Member, Session]:
-        """A new pair of tokens for a valid refresh token of a current member."""
-        member = self.member(self.claims(refresh_token, REFRESH))
-        return member, self.issue(member.account_id, member.workspace_id, member.role)
+        """A new pair of tokens for a valid refresh token of a current member. Each refresh token works once: the
+        first use rotates the pair; a second use (a stolen copy, or the thief's after the owner's) signs out the
+        whole session, every token descended from its sign-in (401 ``refresh_token_reused``)."""
+        claims = self.claims(refresh_token, REFRESH)
+        ttl = max(int(claims["exp"]) - int(time.time()), 1)
+        if not self.redis.set(self._used_key(str(claims["jti"])), b"1", nx=True, ex=ttl):
+            self.revoke_session(session_of(claims))
+            raise Unauthorized(
+                "This refresh token was already used, so the session it belongs to has been signed out "
+                "everywhere for safety: sign in again.",
+                code="refresh_token_reused",
+            )
+        member = self.member(claims)
+        return member, self.issue(member.account_id, member.workspace_id, member.role, member.session_id or None)
+
+    def revoke_session(self, session_id: str) -> None:
+        """Sign out every token descended from one sign-in (its refresh family), access and refresh alike."""
+        if session_id:
+            self.redis.set(self._family_key(session_id), b"1", ex=self.refresh_ttl_s)
 
     def revoke(self, jti: str, exp: int) -> None:
         """Deny a token until it would have expired anyway."""
@@ -253,25 +279,58 @@ class Auth:
             return
         self.revoke(str(claims["jti"]), int(claims["exp"]))
 
-    def check_throttle(self, email: str) -> None:
-        """429 ``too_many_attempts`` with Retry-After once an email has had too many failed sign-ins."""
-        key = self._failures_key(email)
-        count = int(self.redis.get(key) or 0)
-        if count >= self.max_failures:
-            retry_after = max(int(self.redis.ttl(key)), 1)
+    def check_throttle(self, email: str, address: str) -> float:
+        """Before a sign-in: 429 ``too_many_attempts`` (Retry-After) once this email has failed too often from this
+        address, or this address has failed too often over any emails (spraying); else the seconds to hold a
+        failed answer (slowing guesses down before the lock). Failures of the email from other addresses only slow
+        it down: an attacker elsewhere cannot lock the owner out, whose right password still gets in."""
+        pair, by_address, by_email = (
+            self._failures_key(email, address),
+            self._address_key(address),
+            self._failures_key(email),
+        )
+        n_pair, n_address, n_email = (int(v or 0) for v in self.redis.mget(pair, by_address, by_email))
+        if n_pair >= self.max_failures:
+            raise too_many_attempts("for this email from your network address", self._ttl(pair))
+        if self.max_address_failures and n_address >= self.max_address_failures:
+            raise too_many_attempts("from your network address", self._ttl(by_address))
+        delay = min(4.0, 0.25 * 2 ** (n_pair - 1)) if n_pair >= 2 else 0.0
+        return delay + (1.0 if n_email >= self.max_failures else 0.0)
+
+    def record_failure(self, email: str, address: str) -> None:
+        """Count one failed sign-in for the (email, address) pair, the address and the email; each window starts at
+        its first failure."""
+        for key in (self._failures_key(email, address), self._address_key(address), self._failures_key(email)):
+            count_hit(self.redis, key, self.failure_window_s)
+
+    def clear_failures(self, email: str, address: str) -> None:
+        """A successful sign-in starts this pair's count again."""
+        self.redis.delete(self._failures_key(email, address))
+
+    def check_signup(self, address: str) -> None:
+        """Count a sign-up attempt from ``address``; 429 ``too_many_signups`` past the limit."""
+        count, seconds = self.signups_per_address
+        if not count:
+            return
+        hits, ttl = count_hit(self.redis, f"{self.prefix}:signups:{address}", seconds)
+        if hits > count:
             raise TooManyRequestsException(
-                detail=f"Too many failed sign-ins for this email: try again in {retry_after} seconds.",
-                headers={"Retry-After": str(retry_after)},
-                extra={"code": "too_many_attempts"},
+                detail=f"Too many sign-ups from your network address: try again in {max(ttl, 1)} seconds.",
+                headers={"Retry-After": str(max(ttl, 1))},
+                extra={"code": "too_many_signups"},
             )
 
-    def record_failure(self, email: str) -> None:
-        """Count one failed sign-in; the window starts at the first failure."""
-        count_hit(self.redis, self._failures_key(email), self.failure_window_s)
+    def _ttl(self, key: str) -> int:
+        return max(int(self.redis.ttl(key)), 1)
 
-    def clear_failures(self, email: str) -> None:
-        """A successful sign-in starts the count again."""
-        self.redis.delete(self._failures_key(email))
+    def _address_key(self, address: str) -> str:
+        return f"{self.prefix}:failures-from:{address}"
+
+    def _family_key(self, session_id: str) -> str:
+        return f"{self.prefix}:revoked-session:{session_id or '-'}"
+
+    def _used_key(self, jti: str) -> str:
+        return f"{self.prefix}:used-refresh:{jti}"
 
     def _revoked_key(self, jti: str) -> str:
         return f"{self.prefix}:revoked:{jti}"
@@ -279,9 +338,18 @@ class Auth:
     def _not_before_key(self, account_id: str) -> str:
         return f"{self.prefix}:not-before:{account_id}"
 
-    def _failures_key(self, email: str) -> str:
+    def _failures_key(self, email: str, address: str | None = None) -> str:
         digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
-        return f"{self.prefix}:failures:{digest}"
+        return f"{self.prefix}:failures:{digest}" + (f":{address}" if address else "")
+
+
+def too_many_attempts(scope: str, retry_after: int) -> TooManyRequestsException:
+    """429 ``too_many_attempts`` with Retry-After."""
+    return TooManyRequestsException(
+        detail=f"Too many failed sign-ins {scope}: try again in {retry_after} seconds.",
+        headers={"Retry-After": str(retry_after)},
+        extra={"code": "too_many_attempts"},
+    )
 
 
 def invalid_token() -> Unauthorized:
@@ -297,6 +365,11 @@ def signed_out() -> Unauthorized:
 def issued_ms(claims: dict[str, Any]) -> int:
     """When the token was issued, in milliseconds (``iat_ms``, else ``iat``), for the "not before" check."""
     return int(claims.get("iat_ms") or int(claims.get("iat") or 0) * 1000)
+
+
+def session_of(claims: dict[str, Any]) -> str:
+    """The sign-in a token descends from (``sid``); empty for tokens issued before sessions had one."""
+    return str(claims.get("sid") or "")
 
 
 def member_ids(claims: dict[str, Any]) -> tuple[UUID, UUID]:
@@ -339,7 +412,7 @@ class SessionChecks:
             cached = auth.cached_role(UUID(ws), UUID(sub))
         except ValueError:
             cached = None
-        keys = auth.check_keys(str(claims["jti"]), sub, ws)
+        keys = auth.check_keys(str(claims["jti"]), sub, ws, session_of(claims))
         now = int(time.time())
         args = [issued_ms(claims), "1" if cached else "0", cached[0] if cached else b"", now, ACTIVE_TTL_S]
         if self.api is not None:
@@ -351,7 +424,9 @@ class SessionChecks:
             raise signed_out()
         if int(answer[0]) == 1 and cached is not None:
             account_id, workspace_id = member_ids(claims)
-            member = Member(account_id, workspace_id, cached[1], str(claims["jti"]), int(claims["exp"]))
+            member = Member(
+                account_id, workspace_id, cached[1], str(claims["jti"]), int(claims["exp"]), session_of(claims)
+            )
         else:
             member = await anyio.to_thread.run_sync(auth.member, claims, bytes(answer[1]))
             await self._mark_active(keys[3], now)

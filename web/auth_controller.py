@@ -33,6 +33,11 @@ def session_body(session: Session, account_id: UUID, workspace_id: UUID, role: s
     )
 
 
+def client_address(request: Request[Any, Any, Any]) -> str:
+    """The caller's address (the TCP peer, or the forwarded one from a trusted proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
 def parse_workspace_id(raw: str | None) -> UUID | None:
     """An optional workspace id from a body."""
     try:
@@ -48,8 +53,12 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/signup", operation_id="signUp", status_code=201, summary="Create a workspace and its first admin")
-    async def signup(self, data: SignUpRequest, auth: Auth) -> Response[SignUpResponse]:
-        """A 14-day trial workspace, with you as its admin; you are signed in."""
+    async def signup(
+        self, request: Request[Any, Any, Any], data: SignUpRequest, auth: Auth
+    ) -> Response[SignUpResponse]:
+        """A 14-day trial workspace, with you as its admin; you are signed in. 429 ``too_many_signups`` past the
+        sign-ups allowed from one address."""
+        await anyio.to_thread.run_sync(auth.check_signup, client_address(request))
         command = sign_up.SignUp(data.email, data.password, data.name, data.workspace_name)
         done = await anyio.to_thread.run_sync(sign_up.execute, auth.app, command)
         session = auth.issue(done.account_id, done.workspace_id, done.role)
@@ -63,21 +72,27 @@ class AuthController(Controller):
         return Response(body, status_code=201, cookies=session_cookies(auth, session))
 
     @post("/login", operation_id="logIn", status_code=200, summary="Sign in with email and password")
-    async def login(self, data: LoginRequest, auth: Auth) -> Response[SessionResponse]:
-        """The same 401 ``invalid_credentials`` for an unknown email and a wrong password; 429 after 5 failures."""
+    async def login(self, request: Request[Any, Any, Any], data: LoginRequest, auth: Auth) -> Response[SessionResponse]:
+        """The same 401 ``invalid_credentials`` for an unknown email and a wrong password; failures are answered more
+        and more slowly, then 429 after 5 for one email from one address (or too many from one address)."""
         command = sign_in.SignIn(data.email, data.password, parse_workspace_id(data.workspace_id))
+        address = client_address(request)
 
-        def run() -> tuple[sign_in.SignedIn, Session]:
-            auth.check_throttle(data.email)
+        def run() -> tuple[sign_in.SignedIn, Session] | tuple[Unauthorized, float]:
+            delay = auth.check_throttle(data.email, address)
             try:
                 done = sign_in.execute(auth.app, command)
-            except Unauthorized:
-                auth.record_failure(data.email)
-                raise
-            auth.clear_failures(data.email)
+            except Unauthorized as refused:
+                auth.record_failure(data.email, address)
+                return refused, delay
+            auth.clear_failures(data.email, address)
             return done, auth.issue(done.account_id, done.workspace_id, done.role)
 
-        done, session = await anyio.to_thread.run_sync(run)
+        outcome = await anyio.to_thread.run_sync(run)
+        if isinstance(outcome[0], Unauthorized):
+            await anyio.sleep(float(outcome[1]))  # without holding a worker thread
+            raise outcome[0]
+        done, session = outcome
         body = session_body(session, done.account_id, done.workspace_id, done.role)
         return Response(body, cookies=session_cookies(auth, session))
 
@@ -103,11 +118,13 @@ class AuthController(Controller):
         current_member: Member,
         data: RefreshRequest | None = None,
     ) -> Response[Ack]:
-        """Revokes the access token (and the refresh token given or in the cookie) until they would expire."""
+        """Signs out the session: every access and refresh token descended from its sign-in, whichever credential
+        came (and the refresh token given or in the cookie, even of another session)."""
         refresh = (data.refresh_token if data else None) or request.cookies.get(REFRESH_COOKIE)
 
         def run() -> None:
             auth.revoke(current_member.jti, current_member.exp)
+            auth.revoke_session(current_member.session_id)
             if refresh:
                 auth.revoke_token(refresh, "refresh")
 

@@ -126,6 +126,18 @@ async def collect(events: AsyncIterator[TurnEvent]) -> Response[Any]:
     raise RuntimeError("chat turn ended without an outcome")
 
 
+async def counted(
+    events: AsyncIterator[TurnEvent], rate_limits: RateLimits, workspace_id: object, ip: str, anonymous: bool
+) -> AsyncIterator[TurnEvent]:
+    """The turn's events, its tokens counted against the IP's and the anonymous visitors' spend as it ends (run to
+    the end by ``detached`` even when the visitor goes away)."""
+    async for event in events:
+        if isinstance(event, TurnDone):
+            tokens = int(event.usage.get("input_tokens", 0)) + int(event.usage.get("output_tokens", 0))
+            await rate_limits.spent(workspace_id, ip, tokens, anonymous=anonymous)
+        yield event
+
+
 class ChatController(Controller):
     """The widget's write API, authenticated by the public widget key."""
 
@@ -153,9 +165,15 @@ class ChatController(Controller):
         widget_guard.check_identity(widget_workspace.id, widget_policy(request), data.user.id, data.user.signature)
         conversation_id = parse_conversation_id(data.conversation_id)
         user = EndUser(data.user.id, data.user.email, data.user.name)
-        await rate_limits.chat(widget_workspace.id, user.id, request.client.host if request.client else "unknown")
+        ip = request.client.host if request.client else "unknown"
+        # With identity verification off, the visitor id is whatever the caller says: count the spend as anonymous.
+        anonymous = not widget_policy(request).require_identity_verification
+        await rate_limits.chat(widget_workspace.id, user.id, ip, new_conversation=conversation_id is None)
+        await rate_limits.check_spend(
+            widget_workspace.id, ip, anonymous=anonymous, monthly_budget=widget_workspace.settings.monthly_token_budget
+        )
         begun = await chat.begin(widget_workspace, conversation_id, user, data.message)
-        events = detached(chat.answer(begun))
+        events = detached(counted(chat.answer(begun), rate_limits, widget_workspace.id, ip, anonymous))
         if wants_json(request):
             return await collect(events)
 

@@ -109,8 +109,18 @@ def internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[s
     )
 
 
+def too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[dict[str, Any]]:
+    """JSON nested deeper than the decoder recurses (a few hundred levels): the caller's input, not our fault.
+    Any other RecursionError is ours and stays a 500."""
+    if "deserializing" not in str(exc):  # msgspec: "maximum recursion depth exceeded while deserializing an object"
+        return internal_error(request, exc)
+    message = "The request body nests JSON too deeply to be read; send the documented shape (a few levels at most)."
+    return Response(error_body("json_too_deep", message), status_code=400)
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: domain_error,
     HTTPException: http_error,
+    RecursionError: too_deep,
     Exception: internal_error,
 }

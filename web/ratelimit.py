@@ -25,11 +25,12 @@ class Limit:
 class RateLimited(TooManyRequestsException):
     """Too many requests for one key; carries Retry-After."""
 
-    def __init__(self, scope: str, retry_after: int) -> None:
+    def __init__(self, scope: str, retry_after: int, code: str = "rate_limited", detail: str | None = None) -> None:
         super().__init__(
-            detail=f"Too many requests ({scope}); try again in {retry_after} second{'s' * (retry_after != 1)}.",
+            detail=detail
+            or f"Too many requests ({scope}); try again in {retry_after} second{'s' * (retry_after != 1)}.",
             headers={"Retry-After": str(retry_after)},
-            extra={"code": "rate_limited"},
+            extra={"code": code},
         )
         self.retry_after = retry_after
 
@@ -52,6 +53,18 @@ return out
 """
 
 
+# Add an amount to a counter (tokens spent) with its window set on first use; return the new total and TTL.
+_ADD = """
+local n = redis.call('INCRBY', KEYS[1], ARGV[1])
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then
+    redis.call('EXPIRE', KEYS[1], ARGV[2])
+    ttl = tonumber(ARGV[2])
+end
+return {n, ttl}
+"""
+
+
 class RateLimiter:
     """Counts hits per key and window in Redis, every key of a request in one round trip (a Lua script)."""
 
@@ -59,6 +72,7 @@ class RateLimiter:
         self.redis = redis
         self.prefix = prefix
         self.script: Any = redis.register_script(_HIT)
+        self.add_script: Any = redis.register_script(_ADD)
 
     def key(self, key: str, limit: Limit) -> str:
         """The Redis key counting ``key``'s hits in ``limit``'s window."""
@@ -75,6 +89,20 @@ class RateLimiter:
             if count > limit.count:
                 raise RateLimited(scope, max(ttl, 1))
 
+    async def used(self, keys: list[tuple[str, Limit]]) -> list[tuple[int, int]]:
+        """(amount counted, seconds left in the window) of each ``(key, limit)``, in one round trip."""
+        names = [self.key(key, limit) for key, limit in keys]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.get(name)
+                pipe.ttl(name)
+            got = await pipe.execute()
+        return [(int(got[2 * i] or 0), max(int(got[2 * i + 1]), 1)) for i in range(len(names))]
+
+    async def add(self, key: str, limit: Limit, amount: int) -> None:
+        """Count ``amount`` (e.g. tokens) on ``key`` in ``limit``'s window."""
+        await self.add_script(keys=[self.key(key, limit)], args=[amount, limit.seconds])
+
 
 def parse_limit(text: str) -> Limit:
     """``"30/60"`` is 30 hits per 60 seconds; ``"0"`` or ``"off"`` disables."""
@@ -90,6 +118,9 @@ def parse_limit(text: str) -> Limit:
     return limit
 
 
+ANONYMOUS_DAY = Limit(1, 86_400)  # the window of the anonymous visitors' daily spend (its ceiling is a share)
+
+
 @dataclass(frozen=True)
 class RateLimits:
     """The limits the web layer applies; ``limiter`` None turns them all off."""
@@ -98,16 +129,66 @@ class RateLimits:
     chat_per_user: Limit = Limit(0, 1)
     chat_per_ip: Limit = Limit(0, 1)
     api_per_user: Limit = Limit(0, 1)
+    # Limits that inventing visitor ids does not reset (docs/widget-security.md, "Abuse limits"):
+    new_conversations_per_ip: Limit = Limit(0, 1)
+    new_conversations_per_workspace: Limit = Limit(0, 1)
+    tokens_per_ip: Limit = Limit(0, 1)
+    # Share of the workspace's monthly token budget that anonymous visitors may spend per day (0: no ceiling).
+    anonymous_daily_share: float = 0.0
 
-    async def chat(self, workspace_id: object, user_id: str, ip: str) -> None:
-        """One chat message from a visitor of a workspace, from an IP address."""
+    async def chat(self, workspace_id: object, user_id: str, ip: str, *, new_conversation: bool = False) -> None:
+        """One chat message from a visitor of a workspace, from an IP address; ``new_conversation``: it starts one."""
         if self.limiter is not None:
-            await self.limiter.hit(
-                [
-                    ("per visitor", f"chat:user:{workspace_id}:{user_id}", self.chat_per_user),
-                    ("per IP address", f"chat:ip:{ip}", self.chat_per_ip),
+            checks = [
+                ("per visitor", f"chat:user:{workspace_id}:{user_id}", self.chat_per_user),
+                ("per IP address", f"chat:ip:{ip}", self.chat_per_ip),
+            ]
+            if new_conversation:
+                checks += [
+                    ("new conversations per IP address", f"chat:new:ip:{ip}", self.new_conversations_per_ip),
+                    (
+                        "new conversations in this workspace",
+                        f"chat:new:ws:{workspace_id}",
+                        self.new_conversations_per_workspace,
+                    ),
                 ]
-            )
+            await self.limiter.hit(checks)
+
+    def _spend_keys(self, workspace_id: object, ip: str, anonymous: bool) -> list[tuple[str, str, Limit]]:
+        keys = [("tokens per IP address", f"tokens:ip:{ip}", self.tokens_per_ip)]
+        if anonymous and self.anonymous_daily_share > 0:
+            keys.append(("anonymous", f"tokens:anonymous:{workspace_id}", ANONYMOUS_DAY))
+        return [k for k in keys if k[2].count]
+
+    async def check_spend(self, workspace_id: object, ip: str, *, anonymous: bool, monthly_budget: int) -> None:
+        """Before a turn: refuse when this IP's tokens this hour, or the anonymous visitors' tokens today, are spent."""
+        if self.limiter is None:
+            return
+        keys = self._spend_keys(workspace_id, ip, anonymous)
+        for (scope, _, limit), (used, ttl) in zip(
+            keys, await self.limiter.used([(key, limit) for _, key, limit in keys]), strict=True
+        ):
+            if scope == "anonymous":
+                ceiling = int(monthly_budget * self.anonymous_daily_share)
+                if self.anonymous_daily_share and monthly_budget and used >= ceiling:
+                    raise RateLimited(
+                        scope,
+                        ttl,
+                        code="anonymous_budget_exhausted",
+                        detail=(
+                            "Unverified visitors have used today's share of this workspace's AI budget "
+                            f"({ceiling:,} tokens); try again in {ttl} seconds, or sign the visitor's identity."
+                        ),
+                    )
+            elif used >= limit.count:
+                raise RateLimited(scope, ttl)
+
+    async def spent(self, workspace_id: object, ip: str, tokens: int, *, anonymous: bool) -> None:
+        """After a turn: count its tokens for this IP and, for an anonymous visitor, the workspace's day."""
+        if self.limiter is None or tokens <= 0:
+            return
+        for _, key, limit in self._spend_keys(workspace_id, ip, anonymous):
+            await self.limiter.add(key, limit, tokens)
 
     async def api(self, account_id: object) -> None:
         """One dashboard API call by a signed-in member."""

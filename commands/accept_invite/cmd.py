@@ -10,6 +10,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, RecordConflictError
 
 from commands._common import account_for_email, load
+from commands._passwords import check_password_strength
 from commands._security import TokenSigner, hash_password
 from commands.application import ChatAssistApp
 from commands.sign_in.cmd import authenticate
@@ -17,7 +18,6 @@ from domain.account import (
     Account,
     AccountEmailIndex,
     check_display_name,
-    check_password_strength,
     email_hash,
     normalise_email,
 )
@@ -67,7 +67,7 @@ def execute(app: ChatAssistApp, cmd: AcceptInvite, signer: TokenSigner) -> Accep
         account = authenticate(app, email, cmd.password)
     else:
         name = check_display_name(cmd.name)
-        check_password_strength(cmd.password)
+        check_password_strength(cmd.password, email, name)
         account = Account({"email": email, "name": name}, hash_password(cmd.password))
         aggregates.append(AccountEmailIndex(email_hash(email), account.id))
     role = workspace.accept_invite(invite_id, email_hash(email), account.id, now)

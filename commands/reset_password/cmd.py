@@ -8,9 +8,10 @@ from uuid import UUID
 
 from commands._common import load, update
 from commands._password_reset import TOKEN_KIND, password_fingerprint
+from commands._passwords import check_password_strength
 from commands._security import TokenExpired, TokenSigner, hash_password
 from commands.application import ChatAssistApp
-from domain.account import Account, check_password_strength
+from domain.account import Account
 from domain.errors import Conflict, DomainError, Gone, NotFound, Unauthorized
 
 

@@ -10,6 +10,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, RecordConflictError
 
 from commands._common import account_for_email
+from commands._passwords import check_password_strength
 from commands._security import hash_password
 from commands.application import ChatAssistApp
 from commands.create_workspace import cmd as create_ws
@@ -17,7 +18,6 @@ from domain.account import (
     Account,
     AccountEmailIndex,
     check_display_name,
-    check_password_strength,
     email_hash,
     normalise_email,
 )
@@ -62,7 +62,7 @@ def execute(app: ChatAssistApp, cmd: SignUp) -> SignedUp:
     """Validate everything before hashing, then save all the new aggregates in one transaction."""
     email = normalise_email(cmd.email)
     check_display_name(cmd.name)
-    check_password_strength(cmd.password)
+    check_password_strength(cmd.password, email, cmd.name, cmd.workspace_name)
     if account_for_email(app, email) is not None:
         raise Conflict(EMAIL_TAKEN, code="email_taken")
     key = create_ws.new_widget_key()

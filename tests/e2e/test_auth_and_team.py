@@ -100,33 +100,59 @@ def test_the_session_cookie_is_httponly_secure_lax_and_works_alone(client: httpx
     assert me.status_code == 200 and me.json()["email"] == admin.email
 
 
-def test_refresh_gives_new_tokens_and_logout_revokes_both(client: httpx.Client, container: Container) -> None:
+def test_refresh_rotates_the_pair_and_logout_signs_the_whole_session_out(
+    client: httpx.Client, container: Container
+) -> None:
     admin, _ = sign_up(client)
     refreshed = client.post("/api/auth/refresh", json={"refresh_token": admin.refresh_token})
     assert refreshed.status_code == 200
-    access = refreshed.json()["access_token"]
+    access, second_refresh = refreshed.json()["access_token"], refreshed.json()["refresh_token"]
     assert access != admin.access_token and client.get("/api/auth/me", headers=bearer(access)).status_code == 200
-    # refresh by cookie too
-    by_cookie = client.post("/api/auth/refresh", headers={"Cookie": f"ca_refresh={admin.refresh_token}"})
+    assert second_refresh != admin.refresh_token
+    # refresh by cookie too (with the rotated token: each refresh token works once)
+    by_cookie = client.post("/api/auth/refresh", headers={"Cookie": f"ca_refresh={second_refresh}"})
     assert by_cookie.status_code == 200
-    # When the admin logs out with its refresh token
-    out = client.post("/api/auth/logout", json={"refresh_token": admin.refresh_token}, headers=bearer(access))
+    latest_refresh = by_cookie.json()["refresh_token"]
+    # When the admin logs out with the bearer alone (no refresh token sent)
+    out = client.post("/api/auth/logout", headers=bearer(access))
     assert out.status_code == 200 and out.json() == {"ok": True}
     assert any(c.startswith("ca_session=") and "max-age=0" in c.lower() for c in out.headers.get_list("set-cookie"))
-    # I expect both tokens refused as revoked, and the other access token still fine until it expires
-    refused(container, lambda: client.get("/api/auth/me", headers=bearer(access)), 401, "token_revoked")
+    # I expect every token of that sign-in refused: the access tokens and the refresh token it never sent
+    for token in (access, admin.access_token, by_cookie.json()["access_token"]):
+        refused(container, lambda t=token: client.get("/api/auth/me", headers=bearer(t)), 401, "token_revoked")
     refused(
         container,
-        lambda: client.post("/api/auth/refresh", json={"refresh_token": admin.refresh_token}),
+        lambda: client.post("/api/auth/refresh", json={"refresh_token": latest_refresh}),
         401,
         "token_revoked",
     )
-    assert client.get("/api/auth/me", headers=admin.headers).status_code == 200
+    # while another sign-in of the same admin is untouched
+    other = client.post("/api/auth/login", json={"email": admin.email, "password": PASSWORD})
+    assert client.get("/api/auth/me", headers=bearer(other.json()["access_token"])).status_code == 200
     # and the denylist entry lives only as long as the token would have
     assert container.auth is not None
     claims = jwt.decode(access, options={"verify_signature": False})
     ttl = container.redis.ttl(f"chatassist:auth:revoked:{claims['jti']}")
     assert 0 < ttl <= 15 * 60  # type: ignore[operator]
+
+
+def test_a_refresh_token_used_twice_signs_its_session_out(client: httpx.Client, container: Container) -> None:
+    # Given a session refreshed once by its owner
+    admin, _ = sign_up(client)
+    owner = client.post("/api/auth/refresh", json={"refresh_token": admin.refresh_token})
+    assert owner.status_code == 200
+    # When a stolen copy of the first refresh token is used again
+    replay = lambda: client.post("/api/auth/refresh", json={"refresh_token": admin.refresh_token})  # noqa: E731
+    # I expect it refused as reused, and every token of that session (the owner's new ones too) signed out
+    refused(container, replay, 401, "refresh_token_reused")
+    new_access, new_refresh = owner.json()["access_token"], owner.json()["refresh_token"]
+    refused(container, lambda: client.get("/api/auth/me", headers=bearer(new_access)), 401, "token_revoked")
+    refused(
+        container,
+        lambda: client.post("/api/auth/refresh", json={"refresh_token": new_refresh}),
+        401,
+        "token_revoked",
+    )
 
 
 def test_five_failures_throttle_the_email_with_retry_after(client: httpx.Client, container: Container) -> None:
@@ -254,7 +280,7 @@ def test_roles_refused_weak_passwords_taken_emails_and_invites(client: httpx.Cli
         "member_not_found",
     )
     # weak passwords and a taken email at sign-up
-    for weak in ("short1A!", "onlylowercaseletters", "Password1234"):
+    for weak in ("short1A!", "abcdefghijk1", "Password1234", "ChatAssist2026"):
         refused(
             container,
             lambda w=weak: client.post(  # type: ignore[misc]

@@ -300,3 +300,16 @@ def test_a_wrong_method_is_a_json_405(client: httpx.Client, method: str) -> None
     message = assert_error(response, 405, "method_not_allowed")
     # naming the method that is allowed, also in the Allow header
     assert "POST" in message and "POST" in response.headers["allow"]
+
+
+@pytest.mark.parametrize("path", ["/api/chat", "/api/auth/login", "/api/auth/signup"])
+def test_json_nested_a_thousand_levels_deep_is_a_400_not_a_crash(
+    client: httpx.Client, workspace: WorkspaceCreated, container: Container, path: str
+) -> None:
+    # Given bodies nested 1,000 levels deep, anonymous (sign-in, sign-up) or with the public widget key (chat)
+    deep = b'{"message": "hi", "user": ' + b'{"a": ' * 1000 + b"1" + b"}" * 1000 + b"}"
+    headers = {"Content-Type": "application/json", "X-Widget-Key": workspace.widget_key}
+    with nothing_written(container):
+        response = client.post(path, content=deep, headers=headers)
+    # I expect a 400 that says what is wrong, not a 500 with a traceback
+    assert "deeply" in assert_error(response, 400, "json_too_deep")

@@ -35,7 +35,10 @@ class CapturingSender:
         self.sent.append((email, link, expires_at))
 
     def token_for(self, email: str) -> str:
-        """The token of the last link sent to ``email``."""
+        """The token of the last link sent to ``email`` (waiting for it: links leave off the request path)."""
+        deadline = time.monotonic() + 10
+        while not any(to == email for to, _, _ in self.sent) and time.monotonic() < deadline:
+            time.sleep(0.01)
         link = next(link for to, link, _ in reversed(self.sent) if to == email)
         return parse_qs(urlsplit(link).query)["token"][0]
 
@@ -79,13 +82,14 @@ def login(client: httpx.Client, email: str, password: str) -> httpx.Response:
 def test_a_reset_link_sets_a_new_password_once_and_signs_out_old_sessions(
     reset_server: tuple[httpx.Client, CapturingSender, PasswordResets], container: Container
 ) -> None:
-    client, sender, _ = reset_server
+    client, sender, resets = reset_server
     # Given an admin signed in
     admin, _ = sign_up(client)
     assert client.get("/api/auth/me", headers=admin.headers).status_code == 200
     # When they ask for a reset link (with the email in other case) and use it
     asked = request_reset(client, admin.email.upper())
     assert asked.status_code == 202 and asked.json() == {"message": ACCEPTED}
+    resets.drain()  # links leave off the request path
     email, link, expires_at = sender.sent[-1]
     assert email == admin.email and link.startswith(container.auth.public_url + "/reset-password?token=")  # type: ignore[union-attr]
     assert timedelta(minutes=29) < expires_at - datetime.now(UTC) <= timedelta(minutes=30)
@@ -109,11 +113,13 @@ def test_a_reset_link_sets_a_new_password_once_and_signs_out_old_sessions(
 def test_an_unknown_email_gets_the_same_answer_and_nothing_is_sent(
     reset_server: tuple[httpx.Client, CapturingSender, PasswordResets], container: Container
 ) -> None:
-    client, sender, _ = reset_server
+    client, sender, resets = reset_server
     admin, _ = sign_up(client)
     known = request_reset(client, admin.email)
+    resets.drain()
     before, events = len(sender.sent), container.app.recorder.max_notification_id()
     unknown = request_reset(client, unique_email("nobody"))
+    resets.drain()
     assert (unknown.status_code, unknown.json()) == (known.status_code, known.json()) == (202, {"message": ACCEPTED})
     assert len(sender.sent) == before and container.app.recorder.max_notification_id() == events
     assert request_reset(client, f"not an email {uuid.uuid4().hex}").status_code == 202
@@ -170,3 +176,66 @@ def test_the_default_sender_logs_the_link_only_outside_production(caplog: pytest
         caplog.clear()
         LogSender(production=True).send_password_reset("ana@example.com", link, datetime.now(UTC))
     assert token not in caplog.text and "no email sender is configured" in caplog.text
+
+
+def test_a_server_started_without_chatassist_env_logs_no_reset_link(
+    ai_server: ThreadedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given the app wired by bootstrap() from settings that do not set CHATASSIST_ENV (as web and worker are)
+    with httpx.Client(base_url=ai_server.base_url, timeout=20) as client:
+        admin, _ = sign_up(client)
+        # When a reset is requested for a real account
+        with caplog.at_level(logging.DEBUG):
+            assert request_reset(client, admin.email).status_code == 202
+            deadline = time.monotonic() + 10  # the link leaves off the request path
+            while "no email sender is configured" not in caplog.text and time.monotonic() < deadline:
+                time.sleep(0.01)
+    # I expect no link and no token in any log line, only the note that no sender is configured
+    assert "reset-password" not in caplog.text and "token=" not in caplog.text
+    assert "no email sender is configured" in caplog.text
+
+
+def test_only_chatassist_up_defaults_to_development() -> None:
+    from chatassist.settings import laptop_env, load_settings
+
+    # Given no CHATASSIST_ENV: web, worker and every other command are production; `up` is development
+    assert load_settings({}).env == "production"
+    assert laptop_env(load_settings({}), {}).env == "development"
+    # Given an explicit CHATASSIST_ENV, `up` keeps it
+    explicit = {"CHATASSIST_ENV": "production"}
+    assert laptop_env(load_settings(explicit), explicit).env == "production"
+
+
+@dataclass
+class SlowSender(CapturingSender):
+    """A mail server that takes 0.3 s to accept a message."""
+
+    def send_password_reset(self, email: str, link: str, expires_at: datetime) -> None:
+        time.sleep(0.3)
+        super().send_password_reset(email, link, expires_at)
+
+
+def test_a_known_email_is_answered_in_the_time_of_an_unknown_one(container: Container) -> None:
+    # Given a slow mail server behind the reset endpoint
+    assert container.auth is not None
+    sender = SlowSender()
+    resets = PasswordResets(container.auth, sender)
+    app = create_app(
+        container.chat, container.transcripts, ready_checks(container), auth=container.auth, password_resets=resets
+    )
+    server = ThreadedServer(app).start()
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=20) as client:
+            admin, _ = sign_up(client)
+            # When a reset is asked for an email with an account, and for one without
+            timings = {}
+            for kind, email in (("known", admin.email), ("unknown", unique_email("nobody"))):
+                began = time.monotonic()
+                assert request_reset(client, email).status_code == 202
+                timings[kind] = time.monotonic() - began
+            # I expect neither answer to wait for the mail server, both held to the same floor
+            assert 0.05 <= timings["known"] < 0.3 and 0.05 <= timings["unknown"] < 0.3, timings
+            # and the link still sent, once
+            assert sender.token_for(admin.email) and len(sender.sent) == 1
+    finally:
+        server.stop()

@@ -44,9 +44,14 @@ from tests.support.server import ThreadedServer
 from web.app import create_app
 
 ANONYMOUS, WIDGET, VIEWER, AGENT, ADMIN, OTHER_ADMIN = "anonymous", "widget", "viewer", "agent", "admin", "other_admin"
-CALLERS = (ANONYMOUS, WIDGET, VIEWER, AGENT, ADMIN, OTHER_ADMIN)
+AUDITOR = "auditor"  # read-only: replays, exports and the audit log of workspace A (issue 17)
+CALLERS = (ANONYMOUS, WIDGET, VIEWER, AGENT, ADMIN, OTHER_ADMIN, AUDITOR)
 EVERYONE = frozenset(CALLERS)
 MEMBERS = frozenset({VIEWER, AGENT, ADMIN, OTHER_ADMIN})  # OTHER_ADMIN acts on its own workspace
+SESSIONS = MEMBERS | {AUDITOR}  # any signed-in member, whatever the role
+AUDITORS = frozenset({ADMIN, OTHER_ADMIN, AUDITOR})  # audit.read, each of their own workspace
+REPLAY = "/api/audit/conversations/{conversation_id:uuid}"
+REPLAYERS = frozenset({ADMIN, AUDITOR})  # audit.replay; OTHER_ADMIN: another workspace's conversation, a 404
 CONVERSATION = "/api/conversations/{conversation_id:uuid}"
 MEMBER = "/api/team/members/{account_id:uuid}"
 KEY = "/api/settings/keys/{provider:str}"
@@ -82,9 +87,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", HANDOFF + "/topic"): HANDLERS,
     ("POST", "/api/auth/signup"): EVERYONE,
     ("POST", "/api/auth/login"): EVERYONE,
-    ("POST", "/api/auth/refresh"): MEMBERS,
-    ("POST", "/api/auth/logout"): MEMBERS,
-    ("GET", "/api/auth/me"): MEMBERS,
+    ("POST", "/api/auth/refresh"): SESSIONS,
+    ("POST", "/api/auth/logout"): SESSIONS,
+    ("GET", "/api/auth/me"): SESSIONS,
     ("GET", "/api/team"): MEMBERS,
     ("POST", "/api/team/invites"): frozenset({ADMIN, OTHER_ADMIN}),
     ("POST", "/api/team/invites/accept"): EVERYONE,  # the invite token is the credential
@@ -122,9 +127,14 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/admin/escalation/decide"): ADMINS,
     # analytics (analytics.read): every role, each of its own workspace (isolation: tests/e2e/test_analytics.py)
     **{("GET", f"/api/analytics/{name}"): MEMBERS for name in ANALYTICS},
-    # the audit log (audit.read): admins, each of their own workspace (isolation: tests/e2e/test_audit_log.py)
-    ("GET", "/api/audit"): ADMINS,
-    ("GET", "/api/audit/export"): ADMINS,
+    # the audit log (audit.read): admins and auditors, each of their own workspace (tests/e2e/test_audit_log.py)
+    ("GET", "/api/audit"): AUDITORS,
+    ("GET", "/api/audit/export"): AUDITORS,
+    # audit replay (audit.replay): admins and auditors of workspace A (tests/e2e/test_audit_replay.py)
+    ("GET", REPLAY + "/events"): REPLAYERS,
+    ("GET", REPLAY + "/state"): REPLAYERS,
+    ("GET", REPLAY + "/model-calls/{call_id:str}/request"): REPLAYERS,
+    ("GET", REPLAY + "/export"): REPLAYERS,
     # the monitor (monitor.read): agents and admins, each of their own workspace (tests/e2e/test_monitor.py)
     ("GET", "/api/monitor"): PROMPT_READERS,
     ("GET", "/api/monitor/live"): PROMPT_READERS,
@@ -166,6 +176,7 @@ class World:
     agent: Person
     viewer: Person
     other_admin: Person
+    auditor: Person
 
     def headers(self, caller: str) -> dict[str, str]:
         """Fresh credentials of a caller (a fresh token, so a logout in one call does not affect the next)."""
@@ -197,6 +208,13 @@ class World:
         )
         claim_conversation.execute(self.container.app, command)
         return conversation_id
+
+    def model_call_request(self) -> str:
+        """The request-rebuild path of the first model call of a new conversation of workspace A."""
+        conversation_id = self.conversation()
+        events = self.container.app.events.get(uuid.UUID(conversation_id))
+        call = next(e for e in events if type(e).__name__ == "ModelCallMade")
+        return f"/api/audit/conversations/{conversation_id}/model-calls/{call.call_id}/request"
 
     def closed(self) -> str:
         """A new conversation of workspace A, closed."""
@@ -353,7 +371,7 @@ def requests() -> dict[tuple[str, str], Request]:
         return call("POST", lambda w: PROMPTS + "/rollback", lambda w, c: {"to_version": 1})(world, caller)
 
     def refresh(world: World, caller: str) -> Any:
-        return {"refresh_token": world.session(caller).refresh_token} if caller in MEMBERS else None
+        return {"refresh_token": world.session(caller).refresh_token} if caller in SESSIONS else None
 
     def uploaded(world: World, caller: str) -> httpx.Response:
         """Upload one Markdown file (multipart)."""
@@ -465,6 +483,10 @@ def requests() -> dict[tuple[str, str], Request]:
         ("GET", "/api/monitor/live"): streamed("/api/monitor/live"),
         ("GET", "/api/analytics/live"): streamed("/api/analytics/live"),
         ("GET", "/api/audit/export"): call("GET", lambda w: "/api/audit/export?format=jsonl"),
+        ("GET", REPLAY + "/events"): call("GET", lambda w: f"/api/audit/conversations/{w.conversation()}/events"),
+        ("GET", REPLAY + "/state"): call("GET", lambda w: f"/api/audit/conversations/{w.conversation()}/state"),
+        ("GET", REPLAY + "/model-calls/{call_id:str}/request"): call("GET", lambda w: w.model_call_request()),
+        ("GET", REPLAY + "/export"): call("GET", lambda w: f"/api/audit/conversations/{w.conversation()}/export"),
         ("GET", PROMPTS): call("GET", lambda w: PROMPTS),
         ("GET", PROMPTS + "/history"): call("GET", lambda w: PROMPTS + "/history"),
         ("GET", PROMPTS + "/versions/{version:int}"): call("GET", lambda w: PROMPTS + "/versions/1"),
@@ -526,6 +548,7 @@ def test_every_route_answers_exactly_the_callers_it_should(
         invite_and_join(client, admin, "agent"),
         invite_and_join(client, admin, "viewer"),
         other_admin,
+        invite_and_join(client, admin, "auditor"),
     )
     how = requests()
     problems = []

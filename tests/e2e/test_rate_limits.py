@@ -14,6 +14,7 @@ from chatassist.cli import ready_checks
 from commands.ai.orchestrator import RetryPolicy
 from commands.chat_turn.service import ChatService, Providers
 from commands.create_workspace.cmd import WorkspaceCreated
+from tests.fakes.llm_server import FakeLLMServer, Script
 from tests.support.accounts import sign_up
 from tests.support.server import ThreadedServer
 from web.app import create_app
@@ -67,3 +68,106 @@ def test_a_dashboard_user_over_the_api_limit_gets_429(limited: httpx.Client) -> 
     admin, _ = sign_up(limited)
     codes = [limited.get("/api/auth/me", headers=admin.headers).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
+
+
+# Abuse limits that inventing visitor ids does not reset (issue 23, part 4)
+
+
+def abuse_server(container: Container, service_urls: tuple[str, str], **limits: object) -> ThreadedServer:
+    """The real app answering through the (fake) Anthropic API, generous per-visitor limits and ``limits``."""
+    rate_limits = RateLimits(
+        RateLimiter(Redis.from_url(service_urls[1]), prefix=f"test-rl:{uuid.uuid4().hex}"),
+        chat_per_user=Limit(100, 60),
+        chat_per_ip=Limit(100, 60),
+        **limits,  # type: ignore[arg-type]
+    )
+    app = create_app(
+        container.chat, container.transcripts, ready_checks(container), auth=container.auth, rate_limits=rate_limits
+    )
+    return ThreadedServer(app).start()
+
+
+def turn(client: httpx.Client, key: str, user: str, conversation_id: str | None = None) -> httpx.Response:
+    body: dict[str, object] = {"message": "How do I reset my password?", "user": {"id": user}}
+    if conversation_id:
+        body["conversation_id"] = conversation_id
+    return client.post("/api/chat", json=body, headers={"X-Widget-Key": key, "Accept": "application/json"})
+
+
+@pytest.fixture
+def thousand_tokens_a_turn(fake_llm: FakeLLMServer) -> None:
+    fake_llm.set_default("anthropic", Script(text="Open Settings, then Security.", input_tokens=900, output_tokens=100))
+
+
+def test_new_conversations_per_ip_are_limited_whatever_the_visitor_id(
+    container: Container, service_urls: tuple[str, str], workspace: WorkspaceCreated
+) -> None:
+    server = abuse_server(container, service_urls, new_conversations_per_ip=Limit(2, 60))
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=20) as client:
+            # Given two conversations started from one address under two invented visitor ids
+            owner = f"v-{uuid.uuid4().hex}"
+            first = turn(client, workspace.widget_key, owner)
+            second = turn(client, workspace.widget_key, f"v-{uuid.uuid4().hex}")
+            assert (first.status_code, second.status_code) == (200, 200)
+            # When a third new visitor id starts one more
+            refused = turn(client, workspace.widget_key, f"v-{uuid.uuid4().hex}")
+            # I expect 429 with Retry-After, while a message in a conversation already open is still answered
+            assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+            assert "new conversations per IP address" in refused.json()["message"]
+            assert 1 <= int(refused.headers["Retry-After"]) <= 60
+            again = turn(client, workspace.widget_key, owner, first.json()["conversation_id"])
+            assert again.status_code == 200, again.text
+    finally:
+        server.stop()
+
+
+def test_new_conversations_per_workspace_are_limited(
+    container: Container, service_urls: tuple[str, str], workspace: WorkspaceCreated
+) -> None:
+    server = abuse_server(container, service_urls, new_conversations_per_workspace=Limit(3, 60))
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=20) as client:
+            codes = [turn(client, workspace.widget_key, f"v-{uuid.uuid4().hex}").status_code for _ in range(4)]
+            assert codes == [200, 200, 200, 429]
+    finally:
+        server.stop()
+
+
+def test_tokens_per_ip_are_limited_whatever_the_visitor_id(
+    container: Container, service_urls: tuple[str, str], workspace: WorkspaceCreated, thousand_tokens_a_turn: None
+) -> None:
+    server = abuse_server(container, service_urls, tokens_per_ip=Limit(2_500, 3600))
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=20) as client:
+            # Given three turns of 1,000 tokens each from one address, each under a new visitor id
+            codes = [turn(client, workspace.widget_key, f"v-{uuid.uuid4().hex}").status_code for _ in range(3)]
+            assert codes == [200, 200, 200]  # counted after each turn: the third starts at 2,000 of 2,500
+            before = container.app.recorder.max_notification_id()
+            # When a fourth asks
+            refused = turn(client, workspace.widget_key, f"v-{uuid.uuid4().hex}")
+            # I expect 429 naming the IP's tokens, nothing written and no model call made
+            assert refused.status_code == 429 and "tokens per IP address" in refused.json()["message"]
+            assert container.app.recorder.max_notification_id() == before
+    finally:
+        server.stop()
+
+
+def test_anonymous_visitors_spend_at_most_their_daily_share_of_the_budget(
+    container: Container, service_urls: tuple[str, str], workspace: WorkspaceCreated, thousand_tokens_a_turn: None
+) -> None:
+    # Given the default monthly budget of 100,000 tokens and a daily share of 2 % (2,000 tokens) for unverified visitors
+    server = abuse_server(container, service_urls, anonymous_daily_share=0.02)
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=20) as client:
+            codes = [turn(client, workspace.widget_key, f"v-{uuid.uuid4().hex}").status_code for _ in range(2)]
+            assert codes == [200, 200]
+            # When anonymous visitors go on past it
+            refused = turn(client, workspace.widget_key, f"v-{uuid.uuid4().hex}")
+            # I expect a clear refusal of its own, with the time until the day's window ends
+            assert refused.status_code == 429
+            assert refused.json()["code"] == "anonymous_budget_exhausted", refused.json()
+            assert "2,000 tokens" in refused.json()["message"]
+            assert 1 <= int(refused.headers["Retry-After"]) <= 86_400
+    finally:
+        server.stop()
