@@ -38,6 +38,7 @@ from web.deps import transcript_workspace_id, widget_workspace, widget_workspace
 from web.errors import EXCEPTION_HANDLERS
 from web.escalation_controller import EscalationController
 from web.health import ReadyChecks, health, ready
+from web.knowledge_controller import KnowledgeController
 from web.live import ConversationSignals
 from web.monitor import monitor_router
 from web.pages import pages_router
@@ -136,6 +137,7 @@ def create_app(
             WidgetSecurityController,
             PromptsController,  # /api/admin/prompts
             EscalationController,  # /api/admin/escalation/decide
+            KnowledgeController,  # /api/knowledge/articles, /api/knowledge/gaps
             PasswordResetController,
             health,
             ready,

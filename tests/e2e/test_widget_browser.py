@@ -352,6 +352,40 @@ def test_visitor_asks_sees_streamed_answer_and_finds_it_after_reload(widget_serv
         assert fake.chat_requests[1]["body"]["user"]["id"] == fake.chat_requests[0]["body"]["user"]["id"]
 
 
+@pytest.mark.parametrize("widget_server", ["real"], indirect=True)
+def test_the_articles_an_answer_cites_are_links_under_it(
+    widget_server: Site, page: Any, request: pytest.FixtureRequest
+) -> None:
+    from commands._common import workspace_id_for_key
+    from commands.import_knowledge import cmd as importer
+    from commands.import_knowledge.files import Document, digest
+
+    # Given the workspace has an article with a web address
+    container = request.getfixturevalue("container")
+    body = "Switch the board to dark mode under Profile > Appearance > Theme."
+    doc = Document("dark-mode", "Dark mode", body, "https://help.example.com/dark-mode", digest(body))
+    workspace_id = workspace_id_for_key(container.app, widget_server.widget_key)
+    importer.execute(container.app, importer.ImportKnowledge(workspace_id, [doc], "upload"))
+    # When a visitor asks about it
+    page.goto(widget_server.base_url + "/")
+    open_widget(page)
+    ask(page, "How do I switch to dark mode?")
+    # I expect the answer, and under it a link to the article
+    answer = page.locator(".row.assistant").last
+    expect(answer.locator(".text")).to_contain_text("Profile > Appearance > Theme")
+    link = answer.locator(".sources a")
+    expect(link).to_have_text("Dark mode")
+    expect(link).to_have_attribute("href", "https://help.example.com/dark-mode")
+    expect(link).to_have_attribute("rel", "noopener noreferrer")
+    # and the link again after a reload (from the transcript)
+    conversation_id = page.evaluate(STORED_ID, widget_server.widget_key)
+    container.wait_for_projections()
+    wait_for_transcript(page, widget_server, conversation_id)
+    page.reload()
+    open_widget(page)
+    expect(page.locator(".row.assistant .sources a")).to_have_text(["Dark mode"])
+
+
 @pytest.mark.parametrize("widget_server", ["fake"], indirect=True)  # scripted restarts and failures
 def test_restart_clears_the_bubble_and_errors_become_notices(widget_server: Site, page: Any) -> None:
     fake = widget_server.fake
