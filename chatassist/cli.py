@@ -80,30 +80,80 @@ def ready_checks(container: Container) -> dict[str, Any]:
     return {"database": database, "redis": redis_ping}
 
 
-def _start_worker(container: Container) -> Any:
+def _start_worker(container: Container, threads: int = 4) -> Any:
     from dramatiq import Worker
 
+    from chatassist.integrations import build_deliverer, start_follower
     from workers.broker import setup_broker
+    from workers.deliver import set_deliverer
     from workers.runtime import set_app
 
-    broker = setup_broker(container.redis_url)
+    broker = setup_broker(container.redis_url, container.settings.broker_namespace)
     set_app(container.app)
     import workers.actors  # noqa: F401  (actors register on the broker set above)
+    from workers import delivery_actors
 
-    worker = Worker(broker, worker_threads=4)
+    settings = container.settings
+    set_deliverer(
+        build_deliverer(settings, container.database_url, threads, delivery_actors.retry_later, container.app)
+    )
+    start_follower(container, delivery_actors.enqueue)  # the integrations outbox (one active among the workers)
+    worker = Worker(broker, worker_threads=threads)
     worker.start()
     return worker
+
+
+def cmd_worker_actors(settings: Settings, args: argparse.Namespace) -> None:
+    """Only the integrations' delivery actors (no projections, no follower): for scaling deliveries out."""
+    from dramatiq import Worker
+
+    from chatassist.bootstrap import SMALL_POOL, eventsourcing_env
+    from chatassist.integrations import build_deliverer
+    from commands.application import ChatAssistApp
+    from workers.broker import setup_broker
+    from workers.deliver import set_deliverer
+
+    if not (settings.database_url and settings.redis_url):
+        raise SystemExit("error: worker --actors-only needs DATABASE_URL and REDIS_URL (the servers of the others)")
+    broker = setup_broker(settings.redis_url, settings.broker_namespace)
+    from workers import delivery_actors
+
+    app = ChatAssistApp(env={**eventsourcing_env(settings, settings.database_url), **SMALL_POOL})
+    deliverer = build_deliverer(settings, settings.database_url, args.threads, delivery_actors.retry_later, app)
+    set_deliverer(deliverer)
+    worker = Worker(broker, worker_threads=args.threads, queues=set(delivery_actors.QUEUES.values()))
+    worker.start()
+    print(f"worker running: delivery actors, {args.threads} threads", flush=True)
+    try:
+        _wait_forever()
+    finally:
+        worker.stop(timeout=10_000)
+        deliverer.close()
+        app.close()
 
 
 def _start_scheduler(container: Container) -> Any:
     from workers.actors import close_idle_conversation
     from workers.scheduler import start_scheduler
 
-    scheduler, _ = start_scheduler(
+    scheduler, leadership = start_scheduler(
         container.transcripts,
         container.database_url,
         container.settings.idle_close_minutes,
         close_idle_conversation.send,
+    )
+    from workers import delivery_actors
+    from workers.sweep import sweep_job
+
+    settings = container.settings
+    scheduler.add_job(
+        sweep_job,
+        "interval",
+        seconds=settings.delivery_sweep_s,
+        args=[container.database_url, delivery_actors.enqueue, settings.delivery_grace_s, leadership],
+        id="delivery_sweep",
+        max_instances=1,
+        coalesce=True,
     )
     return scheduler
 
@@ -186,10 +236,13 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     """Dramatiq actors and the projections."""
+    if args.actors_only:
+        cmd_worker_actors(settings, args)
+        return
     require_secret_key(settings)
     container = bootstrap(settings)
     container.start_projections()
-    worker = _start_worker(container)
+    worker = _start_worker(container, args.threads)
     print("worker running: projections", ", ".join(r.projection.name for r in container.runners), flush=True)
     try:
         _wait_forever()
@@ -203,7 +256,7 @@ def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> None:
     container = bootstrap(settings)
     from workers.broker import setup_broker
 
-    setup_broker(container.redis_url)
+    setup_broker(container.redis_url, container.settings.broker_namespace)
     scheduler = _start_scheduler(container)
     print("scheduler running", flush=True)
     try:
@@ -420,8 +473,11 @@ def parser() -> argparse.ArgumentParser:
         if name == "web":
             p.add_argument("--workers", type=int, default=1, help="web processes sharing the port")
         p.set_defaults(fn=fn)
+    worker = sub.add_parser("worker", help=cmd_worker.__doc__)
+    worker.add_argument("--threads", type=_positive, default=4, help="actor threads (default 4)")
+    worker.add_argument("--actors-only", action="store_true", help=cmd_worker_actors.__doc__)
+    worker.set_defaults(fn=cmd_worker)
     for name, fn in (
-        ("worker", cmd_worker),
         ("scheduler", cmd_scheduler),
         ("migrate", cmd_migrate),
         ("config", cmd_config),

@@ -45,6 +45,14 @@ class Settings:
     log_level: str = "INFO"
     env: str = "development"  # CHATASSIST_ENV: "production" stops logging password-reset links
     public_url: str | None = None  # CHATASSIST_PUBLIC_URL: base of links sent by email (default http://host:port)
+    # integrations (docs/integrations.md)
+    integrations_allow_private_urls: bool = False  # development only: http and loopback/private endpoint URLs
+    delivery_schedule: str = ""  # seconds between attempts, comma-separated (default: Standard Webhooks' schedule)
+    delivery_timeout_s: float = 10.0
+    delivery_sweep_s: float = 15.0  # how often the scheduler re-enqueues lost, expired and due deliveries
+    delivery_grace_s: float = 30.0  # how long a queued delivery message may wait before the sweep sends another
+    slack_api_url: str | None = None  # Slack Web API base (tests and proxies); default https://slack.com/api/
+    broker_namespace: str = "chatassist"  # prefix of the Dramatiq keys in Redis
 
     @property
     def data_path(self) -> Path:

@@ -1,0 +1,307 @@
+"""Make one delivery attempt: claim the row with a lease, send with a timeout, record the attempt, decide.
+
+Every step is a conditional statement on the delivery row, so running an actor twice (a message delivered twice by
+the broker, a sweep re-sending a message that was only slow) sends at most once per lease: the second claim finds
+the row delivered, or leased by someone else, or not yet due. A worker killed mid-send leaves the row leased; once
+the lease expires, the sweep re-enqueues it and another worker sends the same bytes with the same ``webhook-id``
+(receivers de-duplicate on it, as Standard Webhooks asks). No sleep: a retry is a delayed message or the sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+from standardwebhooks.webhooks import Webhook
+
+from commands.integrations.secrets import private_address, unseal
+from commands.provider_keys.cipher import KeyCipher
+from domain.integrations import DELIVERED, FAILED, RETRY, RETRY_SCHEDULE_S, outcome_of, parse_retry_after, retry_delay
+from projections.integrations.projection import ATTEMPTS, DELIVERIES, TARGETS
+
+log = logging.getLogger("chatassist.integrations")
+EXCERPT_CHARS = 500
+SHORT_RETRY_S = 120.0  # retries sooner than this go back on the queue as delayed messages; later ones to the sweep
+RetryLater = Callable[[str, str, float], None]  # (kind, delivery id, delay in seconds)
+OnGone = Callable[[Any, str, str], None]  # (workspace id, endpoint id, reason)
+
+CLAIM = (
+    f"UPDATE {DELIVERIES} d SET status = 'delivering', attempts = d.attempts + 1, last_attempt_at = now(),"
+    " lease_until = now() + make_interval(secs => %(lease)s), lease_token = %(token)s"
+    f" FROM {TARGETS} t WHERE d.id = %(id)s AND t.target_id = d.target_id AND ("
+    " (d.status = 'pending' AND d.next_attempt_at <= now()) OR (d.status = 'delivering' AND d.lease_until < now()))"
+    " RETURNING d.id::text AS id, d.workspace_id, d.target_id, d.kind, d.body, d.attempts, t.url, t.enabled,"
+    " t.removed, t.mode, t.channel, t.key_id, t.ciphertext, t.previous_key_id, t.previous_ciphertext,"
+    " t.previous_valid_until, now() AS now"
+)
+NOT_DUE = f"SELECT kind, extract(epoch FROM next_attempt_at - now()) AS wait_s FROM {DELIVERIES} WHERE id = %(id)s"
+RECORD = (
+    f"WITH a AS (INSERT INTO {ATTEMPTS} (delivery_id, attempt, at, status_code, latency_ms, outcome, excerpt)"
+    " VALUES (%(id)s, %(n)s, %(at)s, %(code)s, %(ms)s, %(outcome)s, %(excerpt)s) ON CONFLICT DO NOTHING)"
+    f" UPDATE {DELIVERIES} SET status = %(status)s, lease_until = NULL, lease_token = NULL,"
+    " next_attempt_at = coalesce(now() + make_interval(secs => %(delay)s), next_attempt_at),"
+    " enqueued_at = CASE WHEN %(queued)s THEN now() + make_interval(secs => %(delay)s) END,"
+    " delivered_at = CASE WHEN %(status)s = 'delivered' THEN now() END,"
+    " last_status_code = %(code)s, last_error = %(error)s WHERE id = %(id)s AND lease_token = %(token)s"
+)
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """How deliveries are made (chatassist/settings.py names the environment variables)."""
+
+    cipher: KeyCipher | None
+    timeout_s: float = 10.0
+    schedule: tuple[float, ...] = RETRY_SCHEDULE_S
+    allow_private: bool = False
+    slack_api_url: str | None = None
+    lease_margin_s: float = 5.0
+
+
+@dataclass
+class Sent:
+    """What one attempt got: a status code (None: no answer), an excerpt, a Retry-After, a final verdict."""
+
+    status_code: int | None
+    excerpt: str
+    retry_after_s: float | None = None
+    outcome: str | None = None  # None: from the status code
+    gone: bool = False  # 410 from a webhook endpoint: disable it
+
+
+@dataclass
+class Deliverer:
+    """Delivers rows of ``integration_v1_deliveries`` (one call per attempt, from any number of threads)."""
+
+    database_url: str
+    config: DeliveryConfig
+    retry_later: RetryLater | None = None
+    on_gone: OnGone | None = None
+    pool_size: int = 4
+    _local: threading.local = field(default_factory=threading.local)
+    _signers: dict[tuple[Any, str, str], Webhook] = field(default_factory=dict)
+    pool: ConnectionPool[Any] | None = None
+
+    def open(self) -> Deliverer:
+        """Open the connection pool."""
+        self.pool = ConnectionPool(
+            self.database_url,
+            min_size=1,
+            max_size=self.pool_size,
+            kwargs={"autocommit": True, "row_factory": dict_row, "application_name": "chatassist deliveries"},
+            open=True,
+        )
+        return self
+
+    def close(self) -> None:
+        """Close the pool."""
+        if self.pool is not None:
+            self.pool.close()
+
+    def deliver(self, delivery_id: str) -> str | None:
+        """One attempt at ``delivery_id`` if it is due and not leased; returns the new status, or None when nothing
+        was attempted (delivered already, leased by another worker, or re-queued because it is not due yet)."""
+        assert self.pool is not None, "Deliverer.open() first"
+        token = uuid.uuid4()
+        lease = self.config.timeout_s * 2 + self.config.lease_margin_s
+        with self.pool.connection() as conn:
+            row = conn.execute(CLAIM, {"id": delivery_id, "lease": lease, "token": token}, prepare=True).fetchone()
+            if row is None:
+                early = conn.execute(NOT_DUE, {"id": delivery_id}).fetchone()
+                if early and early["wait_s"] is not None and early["wait_s"] > 0 and self.retry_later is not None:
+                    self.retry_later(str(early["kind"]), delivery_id, float(early["wait_s"]))
+                return None
+        started, at = time.perf_counter(), datetime.now(UTC)
+        try:
+            sent = self._send(row)
+        except Exception as err:  # a bug or a library error: costs one attempt, never the worker
+            log.warning("delivery %s: %r", delivery_id, err)
+            sent = Sent(None, f"{type(err).__name__}: {err}"[:EXCERPT_CHARS])
+        latency_ms = (time.perf_counter() - started) * 1000
+        return self._record(row, token, sent, at, latency_ms)
+
+    # --- deciding -----------------------------------------------------------------------------------------------
+
+    def _record(self, row: dict[str, Any], token: uuid.UUID, sent: Sent, at: datetime, latency_ms: float) -> str:
+        outcome = sent.outcome or outcome_of(sent.status_code)
+        attempt = int(row["attempts"])
+        delay: float | None = None
+        if outcome == DELIVERED:
+            status = "delivered"
+        elif outcome == FAILED:
+            status = "failed"
+        else:
+            delay = retry_delay(attempt, sent.retry_after_s, self.config.schedule)
+            status, outcome = ("pending", RETRY) if delay is not None else ("dead", "dead")
+        queued = delay is not None and delay <= SHORT_RETRY_S and self.retry_later is not None
+        error = None if outcome == DELIVERED else (sent.excerpt or f"HTTP {sent.status_code}")[:EXCERPT_CHARS]
+        params = {
+            "id": row["id"],
+            "n": attempt,
+            "at": at,
+            "code": sent.status_code,
+            "ms": latency_ms,
+            "outcome": outcome,
+            "excerpt": sent.excerpt[:EXCERPT_CHARS],
+            "status": status,
+            "delay": delay,
+            "queued": queued,
+            "error": error,
+            "token": token,
+        }
+        assert self.pool is not None
+        with self.pool.connection() as conn:
+            recorded = conn.execute(RECORD, params, prepare=True).rowcount
+        if not recorded:
+            log.info("delivery %s: the lease expired during the attempt; another worker owns it now", row["id"])
+            return status
+        if queued and delay is not None and self.retry_later is not None:
+            self.retry_later(str(row["kind"]), str(row["id"]), delay)
+        if sent.gone and self.on_gone is not None:
+            self.on_gone(row["workspace_id"], str(row["target_id"]), "The endpoint answered 410 Gone.")
+        return status
+
+    # --- sending ------------------------------------------------------------------------------------------------
+
+    def _send(self, row: dict[str, Any]) -> Sent:
+        if row["removed"] or not row["enabled"]:
+            return Sent(None, "The target was disabled or removed before this attempt.", outcome=FAILED)
+        if row["kind"] == "webhook":
+            return self._send_webhook(row)
+        if row["kind"] == "slack":
+            return self._send_slack(row)
+        return Sent(None, f"No sender for {row['kind']!r}.", outcome=FAILED)
+
+    def _secret(self, row: dict[str, Any], what: str, key_id: str, ciphertext: str) -> str:
+        if self.config.cipher is None:
+            raise RuntimeError("CHATASSIST_KEYS_ENCRYPTION_KEY is not set: integration secrets cannot be read")
+        return unseal(self.config.cipher, row["workspace_id"], what, key_id, ciphertext)
+
+    def _signer(self, row: dict[str, Any], key_id: str, ciphertext: str) -> Webhook:
+        cache_key = (row["workspace_id"], str(row["target_id"]), ciphertext)
+        signer = self._signers.get(cache_key)
+        if signer is None:
+            secret = self._secret(row, f"webhook:{row['target_id']}", key_id, ciphertext)
+            signer = Webhook(secret)
+            if len(self._signers) > 10_000:
+                self._signers.clear()
+            self._signers[cache_key] = signer
+        return signer
+
+    def _client(self) -> httpx.Client:
+        client: httpx.Client | None = getattr(self._local, "client", None)
+        if client is None:
+            client = httpx.Client(timeout=self.config.timeout_s, follow_redirects=False)
+            self._local.client = client
+        return client
+
+    def _send_webhook(self, row: dict[str, Any]) -> Sent:
+        url = str(row["url"])
+        if not self.config.allow_private:
+            host = httpx.URL(url).host
+            found = private_address(host)
+            if found is not None:
+                return Sent(None, f"The endpoint's host {host} resolves to {found}: not delivered.", outcome=FAILED)
+        signers = [self._signer(row, row["key_id"], row["ciphertext"])]
+        if row["previous_ciphertext"] and row["previous_valid_until"] and row["previous_valid_until"] > row["now"]:
+            signers.append(self._signer(row, row["previous_key_id"], row["previous_ciphertext"]))
+        body: bytes = bytes(row["body"])
+        now = datetime.now(UTC)
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": row["id"],
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": " ".join(s.sign(row["id"], now, body) for s in signers),
+            "user-agent": "ChatAssist-Webhooks/1",
+        }
+        try:
+            with self._client().stream("POST", url, content=body, headers=headers) as response:
+                excerpt = _excerpt(response)
+                retry_after = parse_retry_after(response.headers.get("retry-after"), now)
+                return Sent(response.status_code, excerpt, retry_after, gone=response.status_code == 410)
+        except httpx.HTTPError as err:
+            return Sent(None, f"{type(err).__name__}: {err}"[:EXCERPT_CHARS])
+
+    def _send_slack(self, row: dict[str, Any]) -> Sent:
+        import json
+
+        body = json.loads(bytes(row["body"]))
+        body.pop("metadata", None)
+        secret = self._secret(row, "slack", row["key_id"], row["ciphertext"])
+        timeout = max(1, round(self.config.timeout_s))
+        if row["mode"] == "webhook":
+            try:
+                answer = WebhookClient(secret, timeout=timeout, retry_handlers=[]).send_dict(body)
+            except Exception as err:  # urllib's connection errors and timeouts
+                return Sent(None, f"{type(err).__name__}: {err}"[:EXCERPT_CHARS])
+            retry_after = parse_retry_after((answer.headers or {}).get("Retry-After") or _header(answer.headers))
+            return Sent(answer.status_code, str(answer.body)[:EXCERPT_CHARS], retry_after)
+        client = WebClient(
+            token=secret, base_url=_api_base(self.config.slack_api_url), timeout=timeout, retry_handlers=[]
+        )
+        try:
+            client.chat_postMessage(channel=row["channel"], text=body["text"], blocks=body["blocks"])
+        except SlackApiError as err:
+            status = err.response.status_code
+            headers = err.response.headers or {}
+            retry_after = parse_retry_after(headers.get("Retry-After") or headers.get("retry-after"))
+            code = err.response.get("error") if isinstance(err.response.data, dict) else None
+            if status == 200:  # ok: false: ratelimited retries, any other error is the configuration's
+                return Sent(
+                    200, f"slack error: {code}", retry_after, outcome=RETRY if code == "ratelimited" else FAILED
+                )
+            return Sent(status, f"slack error: {code or err.response.data}"[:EXCERPT_CHARS], retry_after)
+        except Exception as err:
+            return Sent(None, f"{type(err).__name__}: {err}"[:EXCERPT_CHARS])
+        return Sent(200, "ok")
+
+
+def _excerpt(response: httpx.Response) -> str:
+    """The first characters of an answer, read no further (a huge or endless answer costs nothing more)."""
+    data = b""
+    for chunk in response.iter_bytes():
+        data += chunk
+        if len(data) >= EXCERPT_CHARS * 4:
+            break
+    return data.decode("utf-8", "replace")[:EXCERPT_CHARS]
+
+
+def _header(headers: Any) -> str | None:
+    for key, value in (headers or {}).items():
+        if str(key).lower() == "retry-after":
+            return str(value[0] if isinstance(value, list) else value)
+    return None
+
+
+def _api_base(url: str | None) -> str:
+    if not url:
+        return "https://slack.com/api/"
+    return url if url.endswith("/") else url + "/"
+
+
+_deliverer: Deliverer | None = None
+
+
+def set_deliverer(deliverer: Deliverer) -> None:
+    """Give the delivery actors of this process their deliverer (the composition root, before the worker starts)."""
+    global _deliverer
+    _deliverer = deliverer
+
+
+def get_deliverer() -> Deliverer:
+    """The deliverer set by ``set_deliverer``."""
+    if _deliverer is None:
+        raise RuntimeError("workers.deliver.set_deliverer() was not called before the worker started")
+    return _deliverer
