@@ -134,6 +134,7 @@ class FakeSlack(Receiver):
     def __init__(self, token: str = "xoxb-test-token-0000") -> None:
         super().__init__()
         self.token = token
+        self.script.status = 200
         self.messages: list[dict[str, Any]] = []
 
     def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
