@@ -31,6 +31,7 @@ log = logging.getLogger("chatassist")
 def _serve(container: Container, host: str, port: int, demo_key: str | None = None) -> None:
     import uvicorn
 
+    from chatassist.integrations import context as integrations_context
     from read_api._live import LiveHub
     from web.app import create_app
 
@@ -47,6 +48,7 @@ def _serve(container: Container, host: str, port: int, demo_key: str | None = No
         mode_note=note,
         analytics=container.analytics,
         live=LiveHub(container.redis_url),
+        integrations=integrations_context(container),
     )
     # uvicorn re-raises SIGTERM after its graceful shutdown: turn it into SystemExit so our cleanup runs.
     signal.signal(signal.SIGTERM, _exit_on_signal)

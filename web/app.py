@@ -14,6 +14,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from commands._widget_security import WidgetGuard
 from commands.chat_turn.service import ChatService
+from commands.integrations.webhooks import Context as IntegrationsContext
 from read_api._analytics import AnalyticsSource
 from read_api._live import LiveHub
 from read_api._reads import AsyncReader
@@ -31,6 +32,7 @@ from web.deps import transcript_workspace_id, widget_workspace, widget_workspace
 from web.errors import EXCEPTION_HANDLERS
 from web.escalation_controller import EscalationController
 from web.health import ReadyChecks, health, ready
+from web.integrations_controller import IntegrationsController
 from web.live import ConversationSignals
 from web.monitor import monitor_router
 from web.password_reset import PasswordResetController, PasswordResets
@@ -68,11 +70,13 @@ def create_app(
     analytics: AnalyticsSource | None = None,
     conversation_signals: ConversationSignals | None = None,
     live: LiveHub | None = None,
+    integrations: IntegrationsContext | None = None,
     debug: bool = False,
 ) -> Litestar:
     """Build the HTTP app around already-wired services. ``conversation_signals`` default: wake-ups on the Redis
     of ``auth`` (web/live.py). ``live``: the Redis subscription of the SSE dashboards (without one, they
-    refresh on their heartbeat only)."""
+    refresh on their heartbeat only). ``integrations``: the integration commands' context (default: the chat
+    service's key vault cipher, private endpoint URLs refused)."""
     signals = conversation_signals or ConversationSignals(auth.redis)
     live_hub = live or LiveHub(None)
     limits = rate_limits or RateLimits()
@@ -108,6 +112,7 @@ def create_app(
             PromptsController,  # /api/admin/prompts
             EscalationController,  # /api/admin/escalation/decide
             PasswordResetController,
+            IntegrationsController,  # /api/integrations/...
             health,
             ready,
             widget_js,
@@ -132,6 +137,10 @@ def create_app(
             "widget_workspace_id": Provide(widget_workspace_id),
             "transcript_workspace_id": Provide(transcript_workspace_id),
             "conversation_signals": const(signals),
+            "integrations": const(
+                integrations
+                or IntegrationsContext(chat.app, chat.providers.vault.cipher if chat.providers.vault else None)
+            ),
         },
         on_shutdown=[signals.close, live_hub.close, session_checks.close, reader.close],
         state=State({"auth": auth, "session_checks": session_checks}),

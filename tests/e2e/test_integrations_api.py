@@ -1,0 +1,213 @@
+"""/api/integrations over the real server: admins only, secrets shown once, stable error codes, the delivery log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from chatassist.bootstrap import Container
+from chatassist.cli import ready_checks
+from chatassist.integrations import start_follower
+from commands.integrations.webhooks import Context
+from commands.provider_keys.cipher import KeyCipher, generate_key_spec
+from tests.conftest import generous_limits
+from tests.support.accounts import Person, invite_and_join, sign_up
+from tests.support.server import ThreadedServer
+from web.app import create_app
+
+KEYS_SPEC = generate_key_spec("i1")
+HOOK = "http://127.0.0.1:9/hooks"  # a private address: accepted by the development setting only
+
+
+def serve(container: Container, allow_private: bool) -> ThreadedServer:
+    assert container.auth is not None
+    app = create_app(
+        container.chat,
+        container.transcripts,
+        ready_checks(container),
+        auth=container.auth,
+        rate_limits=generous_limits(container),
+        integrations=Context(container.app, KeyCipher(KEYS_SPEC), allow_private=allow_private),
+    )
+    return ThreadedServer(app).start()
+
+
+@pytest.fixture(scope="module")
+def client(container: Container) -> Iterator[httpx.Client]:
+    """The app with private endpoint URLs allowed (the development setting), and the outbox follower (no worker)."""
+    runner = start_follower(container, None)
+    server = serve(container, allow_private=True)
+    with httpx.Client(base_url=server.base_url, timeout=20) as c:
+        yield c
+    server.stop()
+    runner.stop()
+    container.runners.remove(runner)
+
+
+@pytest.fixture(scope="module")
+def strict_client(container: Container) -> Iterator[httpx.Client]:
+    """The app as deployed: https to public addresses only."""
+    server = serve(container, allow_private=False)
+    with httpx.Client(base_url=server.base_url, timeout=20) as c:
+        yield c
+    server.stop()
+
+
+def add(client: httpx.Client, admin: Person, **body: Any) -> httpx.Response:
+    return client.post(
+        "/api/integrations/webhooks",
+        json={"url": HOOK, "event_types": ["message.created"], **body},
+        headers=admin.headers,
+    )
+
+
+def test_an_admin_adds_an_endpoint_and_sees_its_secret_once(client: httpx.Client, container: Container) -> None:
+    # Given an admin
+    admin, _ = sign_up(client)
+    # When they add an endpoint
+    created = add(client, admin, event_types=["escalation.triggered", "message.created"], description="CRM")
+    # I expect the endpoint and a whsec_ secret in the answer
+    assert created.status_code == 201, created.text
+    body = created.json()
+    secret = body["secret"]
+    assert secret.startswith("whsec_") and len(secret) > 30
+    assert body["endpoint"]["event_types"] == ["message.created", "escalation.triggered"]  # documented order
+    # and afterwards only its last four characters
+    listed = client.get("/api/integrations", headers=admin.headers)
+    assert listed.status_code == 200
+    (endpoint,) = listed.json()["webhooks"]
+    assert endpoint["secret"] == "whsec_…" + secret[-4:]
+    assert secret not in listed.text and secret[6:-4] not in listed.text
+    # and the secret is not in the event store in clear
+    table = container.app.recorder.events_table_name  # type: ignore[attr-defined]
+    with psycopg.connect(container.database_url) as conn:
+        states = [bytes(r[0]) for r in conn.execute(f"SELECT state FROM {table}").fetchall()]
+    assert states  # the store was read
+    assert not any(secret.encode() in s or secret[6:].encode() in s for s in states)
+
+
+def test_other_roles_are_refused_and_nothing_is_stored(client: httpx.Client) -> None:
+    admin, _ = sign_up(client)
+    for role in ("agent", "viewer"):
+        member = invite_and_join(client, admin, role)
+        # When a non-admin tries to add an endpoint or read the log
+        refused = add(client, member)
+        log = client.get("/api/integrations/deliveries", headers=member.headers)
+        # I expect 403 permission_denied
+        assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
+        assert log.status_code == 403
+    assert client.get("/api/integrations", headers=admin.headers).json()["webhooks"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"event_types": ["message.deleted"]}, "unknown_event_type"),
+        ({"event_types": []}, "invalid_event_types"),
+        ({"url": "ftp://example.com/x"}, "invalid_url"),
+        ({"url": "https://user:pw@example.com/x"}, "invalid_url"),
+    ],
+)
+def test_bad_endpoints_get_a_stable_code_and_nothing_is_stored(
+    client: httpx.Client, body: dict[str, Any], code: str
+) -> None:
+    admin, _ = sign_up(client)
+    answer = add(client, admin, **body)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["code"] == code and answer.json()["message"]
+    assert client.get("/api/integrations", headers=admin.headers).json()["webhooks"] == []
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("http://example.com/hooks", "url_not_https"),
+        ("https://127.0.0.1/hooks", "url_private_address"),
+        ("https://10.1.2.3/hooks", "url_private_address"),
+        ("https://169.254.169.254/latest", "url_private_address"),
+        ("https://[::1]/hooks", "url_private_address"),
+        ("https://localhost/hooks", "url_private_address"),
+    ],
+)
+def test_private_and_plain_http_urls_are_refused_as_deployed(strict_client: httpx.Client, url: str, code: str) -> None:
+    admin, _ = sign_up(strict_client)
+    answer = add(strict_client, admin, url=url)
+    assert answer.status_code == 422 and answer.json()["code"] == code, answer.text
+    assert strict_client.get("/api/integrations", headers=admin.headers).json()["webhooks"] == []
+
+
+def test_change_rotate_test_and_remove(client: httpx.Client, container: Container) -> None:
+    admin, _ = sign_up(client)
+    created = add(client, admin).json()
+    endpoint_id = created["endpoint"]["id"]
+    # When the admin changes the subscribed types and disables it
+    changed = client.patch(
+        f"/api/integrations/webhooks/{endpoint_id}",
+        json={"event_types": ["csat.rated"], "enabled": False},
+        headers=admin.headers,
+    )
+    assert changed.status_code == 200 and changed.json()["event_types"] == ["csat.rated"]
+    assert changed.json()["enabled"] is False
+    bad = client.patch(f"/api/integrations/webhooks/{endpoint_id}", json={"colour": "red"}, headers=admin.headers)
+    assert bad.status_code == 422 and bad.json()["code"] == "unknown_field"
+    # When the secret is rotated
+    rotated = client.post(f"/api/integrations/webhooks/{endpoint_id}/rotate-secret", headers=admin.headers)
+    assert rotated.status_code == 200
+    assert rotated.json()["secret"] != created["secret"] and rotated.json()["endpoint"]["previous_secret_valid_until"]
+    # When a test event is sent (re-enabled first)
+    client.patch(f"/api/integrations/webhooks/{endpoint_id}", json={"enabled": True}, headers=admin.headers)
+    sent = client.post(f"/api/integrations/webhooks/{endpoint_id}/test", headers=admin.headers)
+    assert sent.status_code == 202
+    delivery_id = sent.json()["delivery_id"]
+    # I expect its delivery in the log (pending: no worker runs in this module), with its payload
+    container.wait_for_projections()
+    one = client.get(f"/api/integrations/deliveries/{delivery_id}", headers=admin.headers)
+    assert one.status_code == 200, one.text
+    assert one.json()["event_type"] == "webhook.test" and one.json()["status"] == "pending"
+    assert '"type":"webhook.test"' in one.json()["payload"]
+    pending = client.get("/api/integrations/deliveries?status=pending", headers=admin.headers).json()
+    assert [d["id"] for d in pending["deliveries"]] == [delivery_id]
+    assert client.get("/api/integrations/deliveries?status=dead", headers=admin.headers).json()["deliveries"] == []
+    # and a redelivery of it refused: it is not dead
+    again = client.post(f"/api/integrations/deliveries/{delivery_id}/redeliver", headers=admin.headers)
+    assert again.status_code == 409 and again.json()["code"] == "delivery_not_dead"
+    # When the endpoint is removed
+    assert client.delete(f"/api/integrations/webhooks/{endpoint_id}", headers=admin.headers).status_code == 204
+    gone = client.post(f"/api/integrations/webhooks/{endpoint_id}/test", headers=admin.headers)
+    assert gone.status_code == 404 and gone.json()["code"] == "endpoint_not_found"
+
+
+def test_the_delivery_log_refuses_unknown_filters_and_ids(client: httpx.Client) -> None:
+    admin, _ = sign_up(client)
+    bad = client.get("/api/integrations/deliveries?status=lost", headers=admin.headers)
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_delivery_status"
+    missing = client.get("/api/integrations/deliveries/not-a-uuid", headers=admin.headers)
+    assert missing.status_code == 404 and missing.json()["code"] == "delivery_not_found"
+
+
+def test_slack_connects_masked_and_refuses_a_bad_token(client: httpx.Client) -> None:
+    admin, _ = sign_up(client)
+    bad = client.put("/api/integrations/slack", json={"mode": "bot", "bot_token": "nope"}, headers=admin.headers)
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_slack_token"
+    no_channel = client.put(
+        "/api/integrations/slack", json={"mode": "bot", "bot_token": "xoxb-1-2-abcd"}, headers=admin.headers
+    )
+    assert no_channel.status_code == 422 and no_channel.json()["code"] == "invalid_channel"
+    token = "xoxb-123-456-secretsecret9z8y"
+    ok = client.put(
+        "/api/integrations/slack",
+        json={"mode": "bot", "bot_token": token, "channel": "#support"},
+        headers=admin.headers,
+    )
+    assert ok.status_code == 200, ok.text
+    assert ok.json() == {**ok.json(), "connected": True, "credential": "…9z8y", "channel": "#support"}
+    shown = client.get("/api/integrations", headers=admin.headers)
+    assert token not in shown.text and shown.json()["slack"]["connected"] is True
+    assert client.delete("/api/integrations/slack", headers=admin.headers).status_code == 204
+    assert client.get("/api/integrations", headers=admin.headers).json()["slack"]["connected"] is False
+    again = client.delete("/api/integrations/slack", headers=admin.headers)
+    assert again.status_code == 404 and again.json()["code"] == "integration_not_connected"

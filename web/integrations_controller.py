@@ -1,0 +1,250 @@
+"""/api/integrations: webhook endpoints, Slack, the delivery log and redelivery. Admins only (integrations.manage).
+
+Every change is a command recording an event (in the audit log with its actor); nothing here sends anything: the
+workers deliver from the event store. Secrets appear in clear once, in the answer that created them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import anyio.to_thread
+import msgspec
+from litestar import Controller, delete, get, patch, post, put
+from litestar.params import Parameter
+
+from commands._lazy import read_or_none
+from commands.integrations import slack as slack_cmd
+from commands.integrations import webhooks as wh
+from domain.errors import Conflict, InvalidInput
+from domain.integrations import EVENT_TYPES, Integrations, integrations_id
+from read_api.get_deliveries import query as deliveries
+from read_api.get_transcript.query import TranscriptSource
+from web.auth import Member
+from web.guards import GUARDS
+
+GUARD = [GUARDS["integrations.manage"]]
+
+
+class EndpointRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """A new webhook endpoint."""
+
+    url: str
+    event_types: list[str]
+    description: str = ""
+
+
+class EndpointView(msgspec.Struct):
+    """An endpoint; ``secret`` is masked (``whsec_…`` and its last four)."""
+
+    id: str
+    url: str
+    event_types: list[str]
+    description: str
+    enabled: bool
+    disabled_reason: str | None
+    secret: str
+    previous_secret_valid_until: str | None
+    last_success_at: datetime | None = None
+    last_error_at: datetime | None = None
+    last_error: str | None = None
+    dead_letters: int = 0
+
+
+class EndpointCreated(msgspec.Struct):
+    """The endpoint and its signing secret, in clear this once: store it now."""
+
+    endpoint: EndpointView
+    secret: str
+
+
+class SlackRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """``mode`` webhook with ``webhook_url``, or bot with ``bot_token`` and ``channel``."""
+
+    mode: str
+    webhook_url: str | None = None
+    bot_token: str | None = None
+    channel: str | None = None
+
+
+class SlackView(msgspec.Struct):
+    """Slack's connection: masked credential, channel, health."""
+
+    connected: bool
+    mode: str | None = None
+    channel: str | None = None
+    credential: str | None = None
+    last_success_at: datetime | None = None
+    last_error_at: datetime | None = None
+    last_error: str | None = None
+    dead_letters: int = 0
+
+
+class IntegrationsView(msgspec.Struct):
+    """Every integration of the workspace and the event types an endpoint may subscribe to."""
+
+    webhooks: list[EndpointView]
+    slack: SlackView
+    event_types: list[str]
+
+
+class TestSent(msgspec.Struct):
+    """The test delivery's id: follow it in the delivery log."""
+
+    test_id: str
+    delivery_id: str
+
+
+def _endpoint(raw: dict[str, Any], health: dict[str, deliveries.TargetHealth]) -> EndpointView:
+    view = EndpointView(**raw)
+    found = health.get(view.id)
+    if found is not None:
+        view.last_success_at, view.last_error_at = found.last_success_at, found.last_error_at
+        view.last_error, view.dead_letters = found.last_error, found.dead_letters
+    return view
+
+
+def overview(ctx: wh.Context, view: TranscriptSource, workspace_id: UUID) -> IntegrationsView:
+    """The workspace's integrations with their health."""
+    integrations = read_or_none(ctx.app, integrations_id(workspace_id), Integrations)
+    health = deliveries.target_health(view, workspace_id)
+    endpoints = [_endpoint(e.to_dict(), health) for e in (integrations.endpoints.values() if integrations else [])]
+    slack = SlackView(False)
+    if integrations is not None and integrations.slack is not None:
+        s = integrations.slack
+        found = health.get(f"slack:{integrations.id}")
+        slack = SlackView(True, s.mode, s.channel, "…" + s.secret.last4)
+        if found is not None:
+            slack.last_success_at, slack.last_error_at = found.last_success_at, found.last_error_at
+            slack.last_error, slack.dead_letters = found.last_error, found.dead_letters
+    return IntegrationsView(endpoints, slack, list(EVENT_TYPES))
+
+
+def test_delivery_id(test_id: str, endpoint_id: str) -> str:
+    """The id the follower gives the test delivery (md5 of its key, as a UUID)."""
+    import hashlib
+
+    return str(UUID(hashlib.md5(f"{test_id}:{endpoint_id}".encode()).hexdigest()))
+
+
+class IntegrationsController(Controller):
+    """Admins connect, test, change and disconnect integrations and read the delivery log."""
+
+    path = "/api/integrations"
+    tags = ["integrations"]
+    guards = GUARD
+
+    @get("/", operation_id="getIntegrations", summary="Integrations and their health")
+    async def get_all(self, integrations: wh.Context, transcripts: TranscriptSource, current_member: Member) -> Any:
+        """Webhook endpoints (secrets masked) and Slack, each with its last success and last error."""
+        return await anyio.to_thread.run_sync(overview, integrations, transcripts, current_member.workspace_id)
+
+    @post("/webhooks", operation_id="addWebhookEndpoint", summary="Add a webhook endpoint")
+    async def add(self, data: EndpointRequest, integrations: wh.Context, current_member: Member) -> EndpointCreated:
+        """Validates the URL (https, public address) and event types; returns the signing secret once."""
+        cmd = wh.AddEndpoint(
+            current_member.workspace_id, current_member.account_id, data.url, data.event_types, data.description
+        )
+        created = await anyio.to_thread.run_sync(wh.add_endpoint, integrations, cmd)
+        return EndpointCreated(EndpointView(**created.endpoint.to_dict()), created.secret)
+
+    @patch("/webhooks/{endpoint_id:str}", operation_id="changeWebhookEndpoint", summary="Change an endpoint")
+    async def change(
+        self, endpoint_id: str, data: dict[str, Any], integrations: wh.Context, current_member: Member
+    ) -> EndpointView:
+        """Any of url, event_types, description, enabled."""
+        if not isinstance(data, dict) or not data:
+            raise InvalidInput("Send a JSON object with the fields to change.", code="no_changes")
+        changed = await anyio.to_thread.run_sync(
+            wh.change_endpoint,
+            integrations,
+            current_member.workspace_id,
+            current_member.account_id,
+            endpoint_id,
+            data,
+        )
+        return EndpointView(**changed.to_dict())
+
+    @delete("/webhooks/{endpoint_id:str}", operation_id="removeWebhookEndpoint", summary="Remove an endpoint")
+    async def remove(self, endpoint_id: str, integrations: wh.Context, current_member: Member) -> None:
+        """Stop delivering to the endpoint; its delivery log stays."""
+        await anyio.to_thread.run_sync(
+            wh.remove_endpoint, integrations, current_member.workspace_id, current_member.account_id, endpoint_id
+        )
+
+    @post("/webhooks/{endpoint_id:str}/rotate-secret", operation_id="rotateWebhookSecret", status_code=200)
+    async def rotate(self, endpoint_id: str, integrations: wh.Context, current_member: Member) -> EndpointCreated:
+        """A new secret (returned once); deliveries carry signatures with both for 24 hours."""
+        created = await anyio.to_thread.run_sync(
+            wh.rotate_secret, integrations, current_member.workspace_id, current_member.account_id, endpoint_id
+        )
+        return EndpointCreated(EndpointView(**created.endpoint.to_dict()), created.secret)
+
+    @post("/webhooks/{endpoint_id:str}/test", operation_id="sendWebhookTest", status_code=202)
+    async def test(self, endpoint_id: str, integrations: wh.Context, current_member: Member) -> TestSent:
+        """Queue a ``webhook.test`` delivery to the endpoint; its outcome appears in the delivery log."""
+        test_id = await anyio.to_thread.run_sync(
+            wh.send_test, integrations, current_member.workspace_id, current_member.account_id, endpoint_id
+        )
+        return TestSent(test_id, test_delivery_id(test_id, endpoint_id))
+
+    @put("/slack", operation_id="connectSlack", summary="Connect Slack")
+    async def connect_slack(self, data: SlackRequest, integrations: wh.Context, current_member: Member) -> SlackView:
+        """An incoming webhook URL, or a bot token and a channel; stored encrypted, shown by its last four."""
+        credential = data.webhook_url if data.mode == "webhook" else data.bot_token
+        cmd = slack_cmd.ConnectSlack(
+            current_member.workspace_id, current_member.account_id, data.mode, credential or "", data.channel
+        )
+        connected = await anyio.to_thread.run_sync(slack_cmd.connect, integrations, cmd)
+        return SlackView(True, connected.mode, connected.channel, "…" + connected.secret.last4)
+
+    @delete("/slack", operation_id="disconnectSlack", summary="Disconnect Slack")
+    async def disconnect_slack(self, integrations: wh.Context, current_member: Member) -> None:
+        """Forget Slack's credential; nothing more is sent there."""
+        await anyio.to_thread.run_sync(
+            slack_cmd.disconnect, integrations, current_member.workspace_id, current_member.account_id
+        )
+
+    @get("/deliveries", operation_id="listDeliveries", summary="The delivery log")
+    async def list_deliveries(
+        self,
+        transcripts: TranscriptSource,
+        current_member: Member,
+        status: str | None = None,
+        target: str | None = None,
+        limit: int = Parameter(default=deliveries.DEFAULT_LIMIT),
+        before: datetime | None = None,
+    ) -> deliveries.DeliveryPage:
+        """Newest first; ``status`` one of pending, delivering, delivered, failed, dead, or dead_letters."""
+        return await anyio.to_thread.run_sync(
+            deliveries.list_deliveries, transcripts, current_member.workspace_id, status, target, limit, before
+        )
+
+    @get("/deliveries/{delivery_id:str}", operation_id="getDelivery", summary="A delivery and its attempts")
+    async def get_delivery(
+        self, delivery_id: str, transcripts: TranscriptSource, current_member: Member
+    ) -> deliveries.Delivery:
+        """Every attempt: time, status code, latency, outcome and the start of the answer; the payload sent."""
+        return await anyio.to_thread.run_sync(
+            deliveries.get_delivery, transcripts, current_member.workspace_id, delivery_id
+        )
+
+    @post("/deliveries/{delivery_id:str}/redeliver", operation_id="redeliver", status_code=202)
+    async def redeliver(
+        self, delivery_id: str, integrations: wh.Context, transcripts: TranscriptSource, current_member: Member
+    ) -> deliveries.Delivery:
+        """Attempt a dead (or failed) delivery again, with the same webhook-id; 409 ``delivery_not_dead`` otherwise."""
+        found = await anyio.to_thread.run_sync(
+            deliveries.get_delivery, transcripts, current_member.workspace_id, delivery_id
+        )
+        if found.status not in deliveries.DEAD_LETTERS:
+            raise Conflict(
+                f"This delivery is {found.status}: only a dead or failed delivery can be redelivered.",
+                code="delivery_not_dead",
+            )
+        await anyio.to_thread.run_sync(
+            wh.redeliver, integrations, current_member.workspace_id, current_member.account_id, found.id
+        )
+        return found
