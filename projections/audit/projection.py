@@ -18,6 +18,7 @@ from eventsourcing.utils import get_topic
 
 from domain.account import Account
 from domain.app_settings import AppSettings
+from domain.integrations import Integrations
 from domain.prompt_config import PromptConfig
 from domain.provider_keys import ProviderKeyring
 from domain.widget_security import WidgetSecurity
@@ -88,6 +89,16 @@ class AuditProjection(Projection[AuditView]):
             PromptConfig.DraftRejected,
             PromptConfig.VersionPublished,
             PromptConfig.RolledBack,
+            Integrations.Created,
+            Integrations.EndpointAdded,
+            Integrations.EndpointChanged,
+            Integrations.EndpointDisabled,
+            Integrations.EndpointRemoved,
+            Integrations.SecretRotated,
+            Integrations.TestRequested,
+            Integrations.SlackConnected,
+            Integrations.SlackDisconnected,
+            Integrations.RedeliveryRequested,
         )
     )
 
@@ -338,3 +349,52 @@ class AuditProjection(Projection[AuditView]):
     def _(self, e: PromptConfig.RolledBack, tracking: Tracking) -> None:
         details = {"version": e.version, "restored_version": e.restored_version, "note": e.note}
         self._log(tracking, e, "prompts.rolled_back", e.by, details, owner="aggregate")
+
+    # integrations: URLs, event types and the last four characters of a secret; never a secret or its ciphertext
+
+    @process_event.register
+    def _(self, e: Integrations.Created, tracking: Tracking) -> None:
+        self._owned_by(tracking, e)
+
+    @process_event.register
+    def _(self, e: Integrations.EndpointAdded, tracking: Tracking) -> None:
+        details = {"endpoint_id": e.endpoint_id, "url": e.url, "event_types": e.event_types, "secret_last4": e.last4}
+        self._log(tracking, e, "integrations.webhook_added", e.by, details, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: Integrations.EndpointChanged, tracking: Tracking) -> None:
+        details = {"endpoint_id": e.endpoint_id, "changed": sorted(e.changes), "values": e.changes}
+        self._log(tracking, e, "integrations.webhook_changed", e.by, details, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: Integrations.EndpointDisabled, tracking: Tracking) -> None:
+        details = {"endpoint_id": e.endpoint_id, "reason": e.reason}
+        self._log(tracking, e, "integrations.webhook_disabled", None, details, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: Integrations.EndpointRemoved, tracking: Tracking) -> None:
+        self._log(tracking, e, "integrations.webhook_removed", e.by, {"endpoint_id": e.endpoint_id}, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: Integrations.SecretRotated, tracking: Tracking) -> None:
+        details = {"endpoint_id": e.endpoint_id, "secret_last4": e.last4}
+        self._log(tracking, e, "integrations.webhook_secret_rotated", e.by, details, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: Integrations.TestRequested, tracking: Tracking) -> None:
+        details = {"endpoint_id": e.endpoint_id, "test_id": e.test_id}
+        self._log(tracking, e, "integrations.webhook_tested", e.by, details, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: Integrations.SlackConnected, tracking: Tracking) -> None:
+        details = {"mode": e.mode, "channel": e.channel, "credential_last4": e.last4}
+        self._log(tracking, e, "integrations.slack_connected", e.by, details, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: Integrations.SlackDisconnected, tracking: Tracking) -> None:
+        self._log(tracking, e, "integrations.slack_disconnected", e.by, {}, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: Integrations.RedeliveryRequested, tracking: Tracking) -> None:
+        details = {"delivery_id": e.delivery_id}
+        self._log(tracking, e, "integrations.redelivery_requested", e.by, details, owner="aggregate")

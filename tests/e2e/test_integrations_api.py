@@ -179,6 +179,22 @@ def test_change_rotate_test_and_remove(client: httpx.Client, container: Containe
     assert client.delete(f"/api/integrations/webhooks/{endpoint_id}", headers=admin.headers).status_code == 204
     gone = client.post(f"/api/integrations/webhooks/{endpoint_id}/test", headers=admin.headers)
     assert gone.status_code == 404 and gone.json()["code"] == "endpoint_not_found"
+    # and every change in the audit log with its actor, the secrets by their last four only
+    container.wait_for_projections()
+    audit = client.get("/api/audit?kind=integrations.", headers=admin.headers)
+    assert audit.status_code == 200, audit.text
+    items = list(reversed(audit.json()["items"]))
+    assert [i["kind"] for i in items] == [
+        "integrations.webhook_added",
+        "integrations.webhook_changed",
+        "integrations.webhook_secret_rotated",
+        "integrations.webhook_changed",
+        "integrations.webhook_tested",
+        "integrations.webhook_removed",
+    ]
+    assert {i["actor_id"] for i in items} == {admin.account_id}
+    assert items[2]["details"]["secret_last4"] == rotated.json()["secret"][-4:]
+    assert created["secret"] not in audit.text and rotated.json()["secret"] not in audit.text
 
 
 def test_the_delivery_log_refuses_unknown_filters_and_ids(client: httpx.Client) -> None:

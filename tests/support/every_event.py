@@ -24,6 +24,7 @@ from domain.account import Account, AccountEmailIndex, email_hash
 from domain.app_settings import AppSettings
 from domain.conversation import Conversation, ModelCall
 from domain.escalation import Decision
+from domain.integrations import Integrations, Secret
 from domain.prompt_config import PromptConfig
 from domain.prompt_content import PromptContent
 from domain.provider_keys import ProviderKeyring
@@ -128,6 +129,25 @@ def every_event_aggregates(now: datetime | None = None) -> list[Aggregate]:
     security.set_identity_verification(True, by=admin)
     security.rotate_secret(by=admin)
 
+    integrations = Integrations(workspace.id)
+    integrations.add_endpoint(
+        "ep_1",
+        "https://hooks.example.com/x",
+        ["csat.rated"],
+        TRICKY_TEXT[:40],
+        Secret("k1", "Y2lwaGVy", "abcd"),
+        by=admin,
+    )
+    integrations.change_endpoint("ep_1", {"event_types": ["message.created"], "enabled": False}, by=admin)
+    integrations.change_endpoint("ep_1", {"enabled": True}, by=admin)
+    integrations.rotate_secret("ep_1", Secret("k1", "bmV3", "wxyz"), by=admin)
+    integrations.request_test("ep_1", "test_1", by=admin)
+    integrations.disable_endpoint("ep_1", "The endpoint answered 410 Gone.")
+    integrations.request_redelivery("00000000-0000-0000-0000-000000000001", by=admin)
+    integrations.connect_slack("bot", Secret("k1", "dG9rZW4=", "9z8y"), "#support", by=admin)
+    integrations.disconnect_slack(by=admin)
+    integrations.remove_endpoint("ep_1", by=admin)
+
     return [
         workspace,
         WidgetKeyIndex(widget_key, workspace.id),
@@ -138,6 +158,7 @@ def every_event_aggregates(now: datetime | None = None) -> list[Aggregate]:
         prompts,
         sandbox,
         security,
+        integrations,
         _conversation(workspace.id, admin, now),
     ]
 
