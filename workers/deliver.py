@@ -9,16 +9,16 @@ the lease expires, the sweep re-enqueues it and another worker sends the same by
 
 from __future__ import annotations
 
+import http.client
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 from slack_sdk import WebClient
@@ -30,6 +30,7 @@ from commands.integrations.secrets import private_address, unseal
 from commands.provider_keys.cipher import KeyCipher
 from domain.integrations import DELIVERED, FAILED, RETRY, RETRY_SCHEDULE_S, outcome_of, parse_retry_after, retry_delay
 from projections.integrations.projection import ATTEMPTS, DELIVERIES, TARGETS
+from workers.http_post import Poster
 
 log = logging.getLogger("chatassist.integrations")
 EXCERPT_CHARS = 500
@@ -40,13 +41,21 @@ OnGone = Callable[[Any, str, str], None]  # (workspace id, endpoint id, reason)
 CLAIM = (
     f"UPDATE {DELIVERIES} d SET status = 'delivering', attempts = d.attempts + 1, last_attempt_at = now(),"
     " lease_until = now() + make_interval(secs => %(lease)s), lease_token = %(token)s"
-    f" FROM {TARGETS} t WHERE d.id = %(id)s AND t.target_id = d.target_id AND ("
+    f" FROM {TARGETS} t WHERE d.id = ANY(%(ids)s::uuid[]) AND t.target_id = d.target_id AND ("
     " (d.status = 'pending' AND d.next_attempt_at <= now()) OR (d.status = 'delivering' AND d.lease_until < now()))"
     " RETURNING d.id::text AS id, d.workspace_id, d.target_id, d.kind, d.body, d.attempts, t.url, t.enabled,"
     " t.removed, t.mode, t.channel, t.key_id, t.ciphertext, t.previous_key_id, t.previous_ciphertext,"
     " t.previous_valid_until, now() AS now"
 )
-NOT_DUE = f"SELECT kind, extract(epoch FROM next_attempt_at - now()) AS wait_s FROM {DELIVERIES} WHERE id = %(id)s"
+RELEASE = (
+    f"UPDATE {DELIVERIES} SET status = 'pending', attempts = attempts - 1, lease_until = NULL, lease_token = NULL,"
+    " next_attempt_at = now() + make_interval(secs => %(wait)s), enqueued_at = now() + make_interval(secs => %(wait)s)"
+    " WHERE id = %(id)s AND lease_token = %(token)s RETURNING id::text AS id"
+)
+NOT_DUE = (
+    f"SELECT kind, id::text AS id, extract(epoch FROM next_attempt_at - now())::float AS wait_s FROM {DELIVERIES}"
+    " WHERE id = ANY(%(ids)s::uuid[]) AND status = 'pending' AND next_attempt_at > now()"
+)
 RECORD = (
     f"WITH a AS (INSERT INTO {ATTEMPTS} (delivery_id, attempt, at, status_code, latency_ms, outcome, excerpt)"
     " VALUES (%(id)s, %(n)s, %(at)s, %(code)s, %(ms)s, %(outcome)s, %(excerpt)s) ON CONFLICT DO NOTHING)"
@@ -55,6 +64,7 @@ RECORD = (
     " enqueued_at = CASE WHEN %(queued)s THEN now() + make_interval(secs => %(delay)s) END,"
     " delivered_at = CASE WHEN %(status)s = 'delivered' THEN now() END,"
     " last_status_code = %(code)s, last_error = %(error)s WHERE id = %(id)s AND lease_token = %(token)s"
+    " RETURNING id::text AS id"
 )
 
 
@@ -90,9 +100,9 @@ class Deliverer:
     retry_later: RetryLater | None = None
     on_gone: OnGone | None = None
     pool_size: int = 4
-    _local: threading.local = field(default_factory=threading.local)
     _signers: dict[tuple[Any, str, str], Webhook] = field(default_factory=dict)
     pool: ConnectionPool[Any] | None = None
+    poster: Poster | None = None
 
     def open(self) -> Deliverer:
         """Open the connection pool."""
@@ -113,65 +123,120 @@ class Deliverer:
     def deliver(self, delivery_id: str) -> str | None:
         """One attempt at ``delivery_id`` if it is due and not leased; returns the new status, or None when nothing
         was attempted (delivered already, leased by another worker, or re-queued because it is not due yet)."""
+        return self.deliver_many([delivery_id]).get(delivery_id)
+
+    def deliver_many(self, delivery_ids: list[str]) -> dict[str, str]:
+        """An attempt at each of ``delivery_ids`` that is due and not leased (claimed in one statement, sent one after
+        the other, recorded in one pipeline); returns the new status of each one attempted.
+
+        A batch stops sending to a target after its first answer that asks for a retry (the rest of the target's
+        rows wait as long, their attempt not counted), and stops altogether at half its lease: what is left goes
+        back to pending and on the queue, so a slow endpoint never holds a lease past its end."""
         assert self.pool is not None, "Deliverer.open() first"
         token = uuid.uuid4()
         lease = self.config.timeout_s * 2 + self.config.lease_margin_s
         with self.pool.connection() as conn:
-            row = conn.execute(CLAIM, {"id": delivery_id, "lease": lease, "token": token}, prepare=True).fetchone()
+            claimed = conn.execute(CLAIM, {"ids": delivery_ids, "lease": lease, "token": token}, prepare=True)
+            rows = {str(r["id"]): r for r in claimed.fetchall()}
+            if len(rows) < len(delivery_ids) and self.retry_later is not None:
+                missing = [i for i in delivery_ids if i not in rows]
+                for early in conn.execute(NOT_DUE, {"ids": missing}).fetchall():
+                    self.retry_later(str(early["kind"]), str(early["id"]), float(early["wait_s"]))
+        stop_at = time.monotonic() + lease / 2
+        results: list[tuple[dict[str, Any], Sent, datetime, float]] = []
+        waiting: dict[str, float] = {}  # target -> seconds its remaining rows wait
+        left: list[tuple[dict[str, Any], float]] = []
+        for delivery_id in delivery_ids:
+            row = rows.get(delivery_id)
             if row is None:
-                early = conn.execute(NOT_DUE, {"id": delivery_id}).fetchone()
-                if early and early["wait_s"] is not None and early["wait_s"] > 0 and self.retry_later is not None:
-                    self.retry_later(str(early["kind"]), delivery_id, float(early["wait_s"]))
-                return None
-        started, at = time.perf_counter(), datetime.now(UTC)
-        try:
-            sent = self._send(row)
-        except Exception as err:  # a bug or a library error: costs one attempt, never the worker
-            log.warning("delivery %s: %r", delivery_id, err)
-            sent = Sent(None, f"{type(err).__name__}: {err}"[:EXCERPT_CHARS])
-        latency_ms = (time.perf_counter() - started) * 1000
-        return self._record(row, token, sent, at, latency_ms)
+                continue
+            if time.monotonic() > stop_at or row["target_id"] in waiting:
+                left.append((row, waiting.get(row["target_id"], 0.0)))
+                continue
+            started, at = time.perf_counter(), datetime.now(UTC)
+            try:
+                sent = self._send(row)
+            except Exception as err:  # a bug or a library error: costs one attempt, never the worker
+                log.warning("delivery %s: %r", delivery_id, err)
+                sent = Sent(None, f"{type(err).__name__}: {err}"[:EXCERPT_CHARS])
+            results.append((row, sent, at, (time.perf_counter() - started) * 1000))
+            if (sent.outcome or outcome_of(sent.status_code)) == RETRY:
+                waiting[row["target_id"]] = sent.retry_after_s or 0.0
+        statuses = self._record(results, token) if results else {}
+        if left:
+            self._release(left, token)
+        return statuses
 
     # --- deciding -----------------------------------------------------------------------------------------------
 
-    def _record(self, row: dict[str, Any], token: uuid.UUID, sent: Sent, at: datetime, latency_ms: float) -> str:
+    def _decide(self, row: dict[str, Any], sent: Sent) -> tuple[str, str, float | None]:
+        """(outcome, status, delay before the next attempt)."""
         outcome = sent.outcome or outcome_of(sent.status_code)
-        attempt = int(row["attempts"])
-        delay: float | None = None
         if outcome == DELIVERED:
-            status = "delivered"
-        elif outcome == FAILED:
-            status = "failed"
-        else:
-            delay = retry_delay(attempt, sent.retry_after_s, self.config.schedule)
-            status, outcome = ("pending", RETRY) if delay is not None else ("dead", "dead")
-        queued = delay is not None and delay <= SHORT_RETRY_S and self.retry_later is not None
-        error = None if outcome == DELIVERED else (sent.excerpt or f"HTTP {sent.status_code}")[:EXCERPT_CHARS]
-        params = {
-            "id": row["id"],
-            "n": attempt,
-            "at": at,
-            "code": sent.status_code,
-            "ms": latency_ms,
-            "outcome": outcome,
-            "excerpt": sent.excerpt[:EXCERPT_CHARS],
-            "status": status,
-            "delay": delay,
-            "queued": queued,
-            "error": error,
-            "token": token,
-        }
+            return outcome, "delivered", None
+        if outcome == FAILED:
+            return outcome, "failed", None
+        delay = retry_delay(int(row["attempts"]), sent.retry_after_s, self.config.schedule)
+        return (RETRY, "pending", delay) if delay is not None else ("dead", "dead", None)
+
+    def _record(self, results: list[tuple[dict[str, Any], Sent, datetime, float]], token: uuid.UUID) -> dict[str, str]:
+        params, decided = [], {}
+        for row, sent, at, latency_ms in results:
+            outcome, status, delay = self._decide(row, sent)
+            queued = delay is not None and delay <= SHORT_RETRY_S and self.retry_later is not None
+            error = None if outcome == DELIVERED else (sent.excerpt or f"HTTP {sent.status_code}")[:EXCERPT_CHARS]
+            decided[row["id"]] = (row, sent, status, delay if queued else None)
+            params.append(
+                {
+                    "id": row["id"],
+                    "n": int(row["attempts"]),
+                    "at": at,
+                    "code": sent.status_code,
+                    "ms": latency_ms,
+                    "outcome": outcome,
+                    "excerpt": sent.excerpt[:EXCERPT_CHARS],
+                    "status": status,
+                    "delay": delay,
+                    "queued": queued,
+                    "error": error,
+                    "token": token,
+                }
+            )
         assert self.pool is not None
-        with self.pool.connection() as conn:
-            recorded = conn.execute(RECORD, params, prepare=True).rowcount
-        if not recorded:
-            log.info("delivery %s: the lease expired during the attempt; another worker owns it now", row["id"])
-            return status
-        if queued and delay is not None and self.retry_later is not None:
-            self.retry_later(str(row["kind"]), str(row["id"]), delay)
-        if sent.gone and self.on_gone is not None:
-            self.on_gone(row["workspace_id"], str(row["target_id"]), "The endpoint answered 410 Gone.")
-        return status
+        recorded: set[str] = set()
+        with self.pool.connection() as conn, conn.cursor() as cur:
+            cur.executemany(RECORD, params, returning=True)
+            while True:
+                recorded.update(str(r["id"]) for r in cur.fetchall())
+                if not cur.nextset():
+                    break
+        statuses = {}
+        for delivery_id, (row, sent, status, queued_delay) in decided.items():
+            statuses[delivery_id] = status
+            if delivery_id not in recorded:
+                log.info("delivery %s: the lease expired during the attempt; another worker owns it now", delivery_id)
+                continue
+            if queued_delay is not None and self.retry_later is not None:
+                self.retry_later(str(row["kind"]), delivery_id, queued_delay)
+            if sent.gone and self.on_gone is not None:
+                self.on_gone(row["workspace_id"], str(row["target_id"]), "The endpoint answered 410 Gone.")
+        return statuses
+
+    def _release(self, left: list[tuple[dict[str, Any], float]], token: uuid.UUID) -> None:
+        """Put claimed rows that were not sent back to pending (their attempt not counted), due after ``wait``."""
+        assert self.pool is not None
+        with self.pool.connection() as conn, conn.cursor() as cur:
+            cur.executemany(
+                RELEASE, [{"id": row["id"], "wait": wait, "token": token} for row, wait in left], returning=True
+            )
+            released: set[str] = set()
+            while True:
+                released.update(str(r["id"]) for r in cur.fetchall())
+                if not cur.nextset():
+                    break
+        for row, wait in left:
+            if row["id"] in released and self.retry_later is not None:
+                self.retry_later(str(row["kind"]), str(row["id"]), wait)
 
     # --- sending ------------------------------------------------------------------------------------------------
 
@@ -200,17 +265,15 @@ class Deliverer:
             self._signers[cache_key] = signer
         return signer
 
-    def _client(self) -> httpx.Client:
-        client: httpx.Client | None = getattr(self._local, "client", None)
-        if client is None:
-            client = httpx.Client(timeout=self.config.timeout_s, follow_redirects=False)
-            self._local.client = client
-        return client
+    def _poster(self) -> Poster:
+        if self.poster is None:
+            self.poster = Poster(self.config.timeout_s, EXCERPT_CHARS * 4)
+        return self.poster
 
     def _send_webhook(self, row: dict[str, Any]) -> Sent:
         url = str(row["url"])
         if not self.config.allow_private:
-            host = httpx.URL(url).host
+            host = urlsplit(url).hostname or ""
             found = private_address(host)
             if found is not None:
                 return Sent(None, f"The endpoint's host {host} resolves to {found}: not delivered.", outcome=FAILED)
@@ -227,12 +290,12 @@ class Deliverer:
             "user-agent": "ChatAssist-Webhooks/1",
         }
         try:
-            with self._client().stream("POST", url, content=body, headers=headers) as response:
-                excerpt = _excerpt(response)
-                retry_after = parse_retry_after(response.headers.get("retry-after"), now)
-                return Sent(response.status_code, excerpt, retry_after, gone=response.status_code == 410)
-        except httpx.HTTPError as err:
+            answer = self._poster().post(url, body, headers)
+        except (OSError, http.client.HTTPException) as err:  # refused, reset, timed out, not HTTP
             return Sent(None, f"{type(err).__name__}: {err}"[:EXCERPT_CHARS])
+        excerpt = answer.start.decode("utf-8", "replace")[:EXCERPT_CHARS]
+        retry_after = parse_retry_after(answer.headers.get("retry-after"), now)
+        return Sent(answer.status, excerpt, retry_after, gone=answer.status == 410)
 
     def _send_slack(self, row: dict[str, Any]) -> Sent:
         import json
@@ -266,16 +329,6 @@ class Deliverer:
         except Exception as err:
             return Sent(None, f"{type(err).__name__}: {err}"[:EXCERPT_CHARS])
         return Sent(200, "ok")
-
-
-def _excerpt(response: httpx.Response) -> str:
-    """The first characters of an answer, read no further (a huge or endless answer costs nothing more)."""
-    data = b""
-    for chunk in response.iter_bytes():
-        data += chunk
-        if len(data) >= EXCERPT_CHARS * 4:
-            break
-    return data.decode("utf-8", "replace")[:EXCERPT_CHARS]
 
 
 def _header(headers: Any) -> str | None:

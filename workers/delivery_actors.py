@@ -11,28 +11,35 @@ import dramatiq
 from workers.deliver import get_deliverer
 
 QUEUES = {"webhook": "integrations.webhooks", "slack": "integrations.slack"}
-TIME_LIMIT_MS = 120_000  # a backstop only: each attempt has its own connect/read timeouts
+TIME_LIMIT_MS = 120_000
+# Ids per message: one claim, one record and one broker message for up to this many deliveries (a worker thread
+# sends them one after the other; workers/deliver.py stops a batch at half its lease).
+BATCH = 20  # a backstop only: each attempt has its own connect/read timeouts
 
 
 @dramatiq.actor(queue_name=QUEUES["webhook"], max_retries=0, time_limit=TIME_LIMIT_MS)
-def deliver_webhook(delivery_id: str) -> None:
-    """One attempt at a signed webhook delivery."""
-    get_deliverer().deliver(delivery_id)
+def deliver_webhook(*delivery_ids: str) -> None:
+    """One attempt at each signed webhook delivery named (the follower sends up to ``BATCH`` per message)."""
+    get_deliverer().deliver_many(list(delivery_ids))
 
 
 @dramatiq.actor(queue_name=QUEUES["slack"], max_retries=0, time_limit=TIME_LIMIT_MS)
-def deliver_slack(delivery_id: str) -> None:
-    """One attempt at a Slack message."""
-    get_deliverer().deliver(delivery_id)
+def deliver_slack(*delivery_ids: str) -> None:
+    """One attempt at each Slack message named."""
+    get_deliverer().deliver_many(list(delivery_ids))
 
 
 ACTORS = {"webhook": deliver_webhook, "slack": deliver_slack}
 
 
 def enqueue(items: list[tuple[str, str]]) -> None:
-    """Send a message per (kind, delivery id) to the kind's queue."""
+    """Send the (kind, delivery id) pairs to their kind's queue, up to ``BATCH`` ids per message in their order."""
+    by_kind: dict[str, list[str]] = {}
     for kind, delivery_id in items:
-        ACTORS[kind].send(delivery_id)
+        by_kind.setdefault(kind, []).append(delivery_id)
+    for kind, ids in by_kind.items():
+        for start in range(0, len(ids), BATCH):
+            ACTORS[kind].send(*ids[start : start + BATCH])
 
 
 def retry_later(kind: str, delivery_id: str, delay_s: float) -> None:
