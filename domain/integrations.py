@@ -17,6 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.clock import event_time
 from domain.errors import Conflict, InvalidInput, NotFound
 
 _NS = uuid5(NAMESPACE_URL, "https://chatassist.dev/integrations")
@@ -90,7 +91,6 @@ class Endpoint:
     previous_secret: Secret | None = None
     previous_valid_until: datetime | None = None
     disabled_reason: str | None = None
-    created_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The endpoint as the API shows it: the secret masked."""
@@ -169,9 +169,7 @@ class Integrations(Aggregate):
         by: UUID,
     ) -> None:
         secret = Secret(key_id, ciphertext, last4)
-        self.endpoints[endpoint_id] = Endpoint(
-            endpoint_id, url, list(event_types), description, True, secret, created_at=self.modified_on
-        )
+        self.endpoints[endpoint_id] = Endpoint(endpoint_id, url, list(event_types), description, True, secret)
 
     def change_endpoint(self, endpoint_id: str, changes: dict[str, Any], by: UUID) -> None:
         """Change url, event_types, description or enabled (validated values); records nothing when unchanged."""
@@ -223,14 +221,21 @@ class Integrations(Aggregate):
         """A new signing secret; the old one stays valid (signatures with both) for ``ROTATION_OVERLAP``."""
         self.endpoint(endpoint_id)
         self._secret_rotated(
-            endpoint_id=endpoint_id, key_id=secret.key_id, ciphertext=secret.ciphertext, last4=secret.last4, by=by
+            endpoint_id=endpoint_id,
+            key_id=secret.key_id,
+            ciphertext=secret.ciphertext,
+            last4=secret.last4,
+            previous_valid_until=event_time() + ROTATION_OVERLAP,
+            by=by,
         )
 
     @event("SecretRotated")
-    def _secret_rotated(self, endpoint_id: str, key_id: str, ciphertext: str, last4: str, by: UUID) -> None:
+    def _secret_rotated(
+        self, endpoint_id: str, key_id: str, ciphertext: str, last4: str, previous_valid_until: datetime, by: UUID
+    ) -> None:
         endpoint = self.endpoints[endpoint_id]
         endpoint.previous_secret = endpoint.secret
-        endpoint.previous_valid_until = self.modified_on + ROTATION_OVERLAP
+        endpoint.previous_valid_until = previous_valid_until
         endpoint.secret = Secret(key_id, ciphertext, last4)
 
     def request_test(self, endpoint_id: str, test_id: str, by: UUID) -> None:

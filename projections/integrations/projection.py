@@ -20,7 +20,7 @@ from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 
 from domain.conversation import Conversation
-from domain.integrations import ROTATION_OVERLAP, SLACK_EVENT_TYPES, TEST_EVENT_TYPE, Integrations
+from domain.integrations import SLACK_EVENT_TYPES, TEST_EVENT_TYPE, Integrations
 from projections._common import Statement, TrackedView
 from projections.integrations import payloads
 
@@ -342,7 +342,7 @@ class IntegrationsProjection(Projection[IntegrationsView]):
                 (
                     f"UPDATE {TARGETS} SET previous_key_id = key_id, previous_ciphertext = ciphertext,"
                     " previous_valid_until = %(until)s, key_id = %(kid)s, ciphertext = %(ct)s WHERE target_id = %(t)s",
-                    {"until": e.timestamp + ROTATION_OVERLAP, "kid": e.key_id, "ct": e.ciphertext, "t": e.endpoint_id},
+                    {"until": e.previous_valid_until, "kid": e.key_id, "ct": e.ciphertext, "t": e.endpoint_id},
                 )
             ],
         )
