@@ -15,7 +15,8 @@ CREATE TABLE IF NOT EXISTS integration_v1_targets (
     previous_key_id text,                   -- a rotated webhook secret, still signing until previous_valid_until
     previous_ciphertext text,
     previous_valid_until timestamptz,
-    disabled_reason text
+    disabled_reason text,
+    valid_from bigint NOT NULL DEFAULT 0    -- position of its last configuration: only later events are delivered
 );
 CREATE INDEX IF NOT EXISTS integration_v1_targets_ws ON integration_v1_targets (workspace_id);
 

@@ -34,7 +34,8 @@ Enqueue = Callable[[list[tuple[str, str]]], None]  # [(kind, delivery id)]
 _INSERT = (
     f"INSERT INTO {DELIVERIES} (id, workspace_id, target_id, kind, event_type, notification_id, event_at, body)"
     " SELECT md5(%(key)s || ':' || t.target_id)::uuid, t.workspace_id, t.target_id, t.kind, %(type)s, %(pos)s,"
-    f" %(at)s, %(body)s FROM {TARGETS} t WHERE t.kind = %(kind)s AND t.enabled AND NOT t.removed AND "
+    f" %(at)s, %(body)s FROM {TARGETS} t WHERE t.kind = %(kind)s AND t.enabled AND NOT t.removed"
+    " AND t.valid_from < %(pos)s AND "
 )
 FOR_WORKSPACE = "t.workspace_id = %(ws)s AND %(type)s = ANY(t.event_types) ON CONFLICT (id) DO NOTHING"
 FOR_CONVERSATION = (
@@ -288,8 +289,9 @@ class IntegrationsProjection(Projection[IntegrationsView]):
             tracking,
             [
                 (
-                    f"INSERT INTO {TARGETS} (target_id, workspace_id, kind, url, event_types, key_id, ciphertext)"
-                    f" SELECT %(t)s, workspace_id, 'webhook', %(url)s, %(types)s, %(kid)s, %(ct)s FROM {TARGETS}"
+                    f"INSERT INTO {TARGETS} (target_id, workspace_id, kind, url, event_types, key_id, ciphertext,"
+                    f" valid_from) SELECT %(t)s, workspace_id, 'webhook', %(url)s, %(types)s, %(kid)s, %(ct)s, %(pos)s"
+                    f" FROM {TARGETS}"
                     " WHERE target_id = %(ws)s ON CONFLICT (target_id) DO NOTHING",
                     {
                         "t": e.endpoint_id,
@@ -298,6 +300,7 @@ class IntegrationsProjection(Projection[IntegrationsView]):
                         "types": list(e.event_types),
                         "kid": e.key_id,
                         "ct": e.ciphertext,
+                        "pos": tracking.notification_id,
                     },
                 )
             ],
@@ -310,6 +313,7 @@ class IntegrationsProjection(Projection[IntegrationsView]):
             values["disabled_reason"] = None
         if not values:
             return
+        values["valid_from"] = tracking.notification_id  # a replay never applies today's settings to older events
         sets = ", ".join(f"{k} = %({k})s" for k in values)
         self.view.apply(
             tracking, [(f"UPDATE {TARGETS} SET {sets} WHERE target_id = %(t)s", {**values, "t": e.endpoint_id})]
@@ -341,7 +345,8 @@ class IntegrationsProjection(Projection[IntegrationsView]):
             [
                 (
                     f"UPDATE {TARGETS} SET previous_key_id = key_id, previous_ciphertext = ciphertext,"
-                    " previous_valid_until = %(until)s, key_id = %(kid)s, ciphertext = %(ct)s WHERE target_id = %(t)s",
+                    " previous_valid_until = %(until)s, key_id = %(kid)s, ciphertext = %(ct)s WHERE target_id = %(t)s"
+                    " AND ciphertext IS DISTINCT FROM %(ct)s",  # a replay keeps the previous secret as it was
                     {"until": e.previous_valid_until, "kid": e.key_id, "ct": e.ciphertext, "t": e.endpoint_id},
                 )
             ],
@@ -377,8 +382,9 @@ class IntegrationsProjection(Projection[IntegrationsView]):
             [
                 (
                     f"INSERT INTO {TARGETS} (target_id, workspace_id, kind, event_types, mode, channel, key_id,"
-                    f" ciphertext) SELECT %(t)s, workspace_id, 'slack', %(types)s, %(mode)s, %(ch)s, %(kid)s, %(ct)s"
-                    f" FROM {TARGETS} WHERE target_id = %(ws)s ON CONFLICT (target_id) DO UPDATE SET"
+                    " ciphertext, valid_from) SELECT %(t)s, workspace_id, 'slack', %(types)s, %(mode)s, %(ch)s,"
+                    f" %(kid)s, %(ct)s, %(pos)s FROM {TARGETS} WHERE target_id = %(ws)s ON CONFLICT (target_id)"
+                    " DO UPDATE SET valid_from = EXCLUDED.valid_from,"
                     " mode = EXCLUDED.mode, channel = EXCLUDED.channel, key_id = EXCLUDED.key_id,"
                     " ciphertext = EXCLUDED.ciphertext, enabled = true, removed = false, disabled_reason = NULL",
                     {
@@ -389,6 +395,7 @@ class IntegrationsProjection(Projection[IntegrationsView]):
                         "ch": e.channel,
                         "kid": e.key_id,
                         "ct": e.ciphertext,
+                        "pos": tracking.notification_id,
                     },
                 )
             ],
