@@ -95,7 +95,8 @@ def list_deliveries(
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}.", code="invalid_limit")
     statuses = check_status(status)
-    where, params = ["workspace_id = %(ws)s"], {"ws": workspace_id, "limit": limit + 1}  # type: dict[str, Any]
+    where = ["workspace_id = %(ws)s"]
+    params: dict[str, Any] = {"ws": workspace_id, "limit": limit + 1}
     if statuses is not None:
         where.append("status = ANY(%(statuses)s)")
         params["statuses"] = statuses
