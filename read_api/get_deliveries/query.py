@@ -4,6 +4,7 @@ and each target's last success and last error."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import msgspec
