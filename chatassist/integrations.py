@@ -9,6 +9,7 @@ from chatassist.bootstrap import SMALL_POOL, Container, key_cipher
 from chatassist.outbox_runner import FollowingRunner
 from chatassist.settings import Settings
 from commands.integrations.webhooks import Context, disable_endpoint
+from commands.integrations.zendesk import record_ticket
 from domain.integrations import RETRY_SCHEDULE_S
 from projections.integrations.projection import IntegrationsProjection, IntegrationsView
 from workers.deliver import Deliverer, DeliveryConfig
@@ -63,4 +64,8 @@ def build_deliverer(
         if app is not None:
             disable_endpoint(app, workspace_id, endpoint_id, reason)
 
-    return Deliverer(database_url, config, retry_later, on_gone, pool_size=threads).open()
+    def on_ticket(conversation_id: Any, system: str, ticket_id: str) -> None:
+        if app is not None:
+            record_ticket(app, conversation_id, system, ticket_id)
+
+    return Deliverer(database_url, config, retry_later, on_gone, on_ticket, pool_size=threads).open()

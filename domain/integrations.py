@@ -32,6 +32,7 @@ EVENT_TYPES = (
 )
 TEST_EVENT_TYPE = "webhook.test"  # what "send test event" delivers (to the one endpoint, whatever it subscribes to)
 SLACK_EVENT_TYPES = ("escalation.triggered", "conversation.resolved")
+ZENDESK_EVENT_TYPES = ("escalation.triggered", "conversation.resolved", "conversation.closed")
 MAX_ENDPOINTS = 20
 MAX_URL_CHARS, MAX_DESCRIPTION_CHARS = 2000, 500
 ROTATION_OVERLAP = timedelta(hours=24)
@@ -116,6 +117,27 @@ class SlackConnection:
     event_types: list[str] = field(default_factory=lambda: list(SLACK_EVENT_TYPES))
 
 
+@dataclass
+class ZendeskConnection:
+    """Zendesk: the account's subdomain (or a base URL), the agent's email and an API token."""
+
+    subdomain: str
+    email: str
+    secret: Secret
+    base_url: str | None = None
+    route_groups: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As the API shows it: the token masked."""
+        return {
+            "subdomain": self.subdomain,
+            "email": self.email,
+            "base_url": self.base_url,
+            "route_groups": dict(self.route_groups),
+            "api_token": "…" + self.secret.last4,
+        }
+
+
 class Integrations(Aggregate):
     """The workspace's integrations; every change names its actor."""
 
@@ -129,6 +151,7 @@ class Integrations(Aggregate):
         self.workspace_id = workspace_id
         self.endpoints: dict[str, Endpoint] = {}
         self.slack: SlackConnection | None = None
+        self.zendesk: ZendeskConnection | None = None
 
     # --- webhook endpoints --------------------------------------------------------------------------------------
 
@@ -272,6 +295,48 @@ class Integrations(Aggregate):
     @event("SlackDisconnected")
     def _slack_disconnected(self, by: UUID) -> None:
         self.slack = None
+
+    # --- Zendesk ------------------------------------------------------------------------------------------------
+
+    def connect_zendesk(
+        self, subdomain: str, email: str, secret: Secret, base_url: str | None, route_groups: dict[str, int], by: UUID
+    ) -> None:
+        """Connect (or reconnect) Zendesk (values already checked by the caller)."""
+        self._zendesk_connected(
+            subdomain=subdomain,
+            email=email,
+            key_id=secret.key_id,
+            ciphertext=secret.ciphertext,
+            last4=secret.last4,
+            base_url=base_url,
+            route_groups=dict(route_groups),
+            by=by,
+        )
+
+    @event("ZendeskConnected")
+    def _zendesk_connected(
+        self,
+        subdomain: str,
+        email: str,
+        key_id: str,
+        ciphertext: str,
+        last4: str,
+        base_url: str | None,
+        route_groups: dict[str, int],
+        by: UUID,
+    ) -> None:
+        secret = Secret(key_id, ciphertext, last4)
+        self.zendesk = ZendeskConnection(subdomain, email, secret, base_url, dict(route_groups))
+
+    def disconnect_zendesk(self, by: UUID) -> None:
+        """Forget the Zendesk connection; NotFound ``integration_not_connected`` when there is none."""
+        if self.zendesk is None:
+            raise NotFound("Zendesk is not connected.", code="integration_not_connected")
+        self._zendesk_disconnected(by=by)
+
+    @event("ZendeskDisconnected")
+    def _zendesk_disconnected(self, by: UUID) -> None:
+        self.zendesk = None
 
     # --- deliveries ---------------------------------------------------------------------------------------------
 

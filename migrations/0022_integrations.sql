@@ -10,6 +10,7 @@ CREATE TABLE IF NOT EXISTS integration_v1_targets (
     removed boolean NOT NULL DEFAULT false,
     mode text,                              -- slack: webhook | bot
     channel text,                           -- slack bot: the channel
+    config jsonb NOT NULL DEFAULT '{}',     -- zendesk: subdomain, email, base_url, route_groups
     key_id text NOT NULL,                   -- the secret, encrypted with the keys vault (never in clear)
     ciphertext text NOT NULL,
     previous_key_id text,                   -- a rotated webhook secret, still signing until previous_valid_until
@@ -28,7 +29,9 @@ CREATE TABLE IF NOT EXISTS integration_v1_conversations (
     topic text,
     confidence real,
     escalation jsonb,
-    started_at timestamptz
+    started_at timestamptz,
+    transcript jsonb,                       -- kept only while the workspace has Zendesk connected
+    zendesk_ticket text                     -- the Zendesk ticket opened for it (ExternalTicketRecorded)
 );
 
 CREATE TABLE IF NOT EXISTS integration_v1_deliveries (
@@ -37,6 +40,7 @@ CREATE TABLE IF NOT EXISTS integration_v1_deliveries (
     target_id text NOT NULL,
     kind text NOT NULL,
     event_type text NOT NULL,
+    conversation_id uuid,                   -- the conversation of the event, if any
     notification_id bigint NOT NULL,        -- the event's position in the store
     event_at timestamptz NOT NULL,          -- when the event was recorded
     created_at timestamptz NOT NULL DEFAULT now(),
@@ -51,8 +55,11 @@ CREATE TABLE IF NOT EXISTS integration_v1_deliveries (
     last_attempt_at timestamptz,
     last_status_code integer,
     last_error text,
-    redelivery text                         -- the last redelivery request applied (a replay does not apply it twice)
+    redelivery text,                        -- the last redelivery request applied (a replay does not apply it twice)
+    external_ref text                       -- what the vendor created (a Zendesk ticket id)
 );
+CREATE INDEX IF NOT EXISTS integration_v1_deliveries_conversation
+    ON integration_v1_deliveries (conversation_id, target_id) WHERE conversation_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS integration_v1_deliveries_position ON integration_v1_deliveries (notification_id);
 CREATE INDEX IF NOT EXISTS integration_v1_deliveries_ws ON integration_v1_deliveries (workspace_id, created_at DESC);
 CREATE INDEX IF NOT EXISTS integration_v1_deliveries_ws_status

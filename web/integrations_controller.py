@@ -18,6 +18,7 @@ from litestar.params import Parameter
 from commands._lazy import read_or_none
 from commands.integrations import slack as slack_cmd
 from commands.integrations import webhooks as wh
+from commands.integrations import zendesk as zendesk_cmd
 from domain.errors import Conflict, InvalidInput
 from domain.integrations import EVENT_TYPES, Integrations, integrations_id
 from read_api.get_deliveries import query as deliveries
@@ -69,6 +70,32 @@ class SlackRequest(msgspec.Struct, forbid_unknown_fields=True):
     channel: str | None = None
 
 
+class ZendeskRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The account's subdomain, an agent's email and API token; ``base_url`` for a regional host;
+    ``route_groups`` maps escalation routes to Zendesk group ids."""
+
+    subdomain: str
+    email: str
+    api_token: str
+    base_url: str | None = None
+    route_groups: dict[str, int] = msgspec.field(default_factory=dict)
+
+
+class ZendeskView(msgspec.Struct):
+    """Zendesk's connection: the token masked, and health."""
+
+    connected: bool
+    subdomain: str | None = None
+    email: str | None = None
+    base_url: str | None = None
+    route_groups: dict[str, int] | None = None
+    api_token: str | None = None
+    last_success_at: datetime | None = None
+    last_error_at: datetime | None = None
+    last_error: str | None = None
+    dead_letters: int = 0
+
+
 class SlackView(msgspec.Struct):
     """Slack's connection: masked credential, channel, health."""
 
@@ -87,6 +114,7 @@ class IntegrationsView(msgspec.Struct):
 
     webhooks: list[EndpointView]
     slack: SlackView
+    zendesk: ZendeskView
     event_types: list[str]
 
 
@@ -119,7 +147,14 @@ def overview(ctx: wh.Context, view: TranscriptSource, workspace_id: UUID) -> Int
         if found is not None:
             slack.last_success_at, slack.last_error_at = found.last_success_at, found.last_error_at
             slack.last_error, slack.dead_letters = found.last_error, found.dead_letters
-    return IntegrationsView(endpoints, slack, list(EVENT_TYPES))
+    zendesk = ZendeskView(False)
+    if integrations is not None and integrations.zendesk is not None:
+        zendesk = ZendeskView(True, **integrations.zendesk.to_dict())
+        found = health.get(f"zendesk:{integrations.id}")
+        if found is not None:
+            zendesk.last_success_at, zendesk.last_error_at = found.last_success_at, found.last_error_at
+            zendesk.last_error, zendesk.dead_letters = found.last_error, found.dead_letters
+    return IntegrationsView(endpoints, slack, zendesk, list(EVENT_TYPES))
 
 
 def test_delivery_id(test_id: str, endpoint_id: str) -> str:
@@ -205,6 +240,31 @@ class IntegrationsController(Controller):
         """Forget Slack's credential; nothing more is sent there."""
         await anyio.to_thread.run_sync(
             slack_cmd.disconnect, integrations, current_member.workspace_id, current_member.account_id
+        )
+
+    @put("/zendesk", operation_id="connectZendesk", summary="Connect Zendesk")
+    async def connect_zendesk(
+        self, data: ZendeskRequest, integrations: wh.Context, current_member: Member
+    ) -> ZendeskView:
+        """Tickets for AI resolutions (solved, with the transcript) and escalations (open); the token is stored
+        encrypted and shown by its last four."""
+        cmd = zendesk_cmd.ConnectZendesk(
+            current_member.workspace_id,
+            current_member.account_id,
+            data.subdomain,
+            data.email,
+            data.api_token,
+            data.base_url,
+            data.route_groups,
+        )
+        connected = await anyio.to_thread.run_sync(zendesk_cmd.connect, integrations, cmd)
+        return ZendeskView(True, **connected.to_dict())
+
+    @delete("/zendesk", operation_id="disconnectZendesk", summary="Disconnect Zendesk")
+    async def disconnect_zendesk(self, integrations: wh.Context, current_member: Member) -> None:
+        """Forget Zendesk's token; nothing more is sent there."""
+        await anyio.to_thread.run_sync(
+            zendesk_cmd.disconnect, integrations, current_member.workspace_id, current_member.account_id
         )
 
     @get("/deliveries", operation_id="listDeliveries", summary="The delivery log")

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 from slack_sdk import WebClient
@@ -29,7 +30,7 @@ from standardwebhooks.webhooks import Webhook
 from commands.integrations.secrets import private_address, unseal
 from commands.provider_keys.cipher import KeyCipher
 from domain.integrations import DELIVERED, FAILED, RETRY, RETRY_SCHEDULE_S, outcome_of, parse_retry_after, retry_delay
-from projections.integrations.projection import ATTEMPTS, DELIVERIES, TARGETS
+from projections.integrations.projection import ATTEMPTS, CONVERSATIONS, DELIVERIES, TARGETS
 from workers.http_post import Poster
 
 log = logging.getLogger("chatassist.integrations")
@@ -37,13 +38,23 @@ EXCERPT_CHARS = 500
 SHORT_RETRY_S = 120.0  # retries sooner than this go back on the queue as delayed messages; later ones to the sweep
 RetryLater = Callable[[str, str, float], None]  # (kind, delivery id, delay in seconds)
 OnGone = Callable[[Any, str, str], None]  # (workspace id, endpoint id, reason)
+OnTicket = Callable[[Any, str, str], None]  # (conversation id, system, ticket id)
+# Zendesk: an earlier delivery of the same conversation still in flight, and the ticket it may have opened
+ZENDESK_STATE = (
+    f"SELECT (SELECT external_ref FROM {DELIVERIES} WHERE conversation_id = %(cid)s AND target_id = %(t)s"
+    "   AND external_ref IS NOT NULL LIMIT 1) AS ticket,"
+    f" (SELECT zendesk_ticket FROM {CONVERSATIONS} WHERE id = %(cid)s) AS recorded,"
+    f" EXISTS (SELECT 1 FROM {DELIVERIES} WHERE conversation_id = %(cid)s AND target_id = %(t)s"
+    "   AND notification_id < %(pos)s AND status IN ('pending', 'delivering')) AS earlier_pending"
+)
 
 CLAIM = (
     f"UPDATE {DELIVERIES} d SET status = 'delivering', attempts = d.attempts + 1, last_attempt_at = now(),"
     " lease_until = now() + make_interval(secs => %(lease)s), lease_token = %(token)s"
     f" FROM {TARGETS} t WHERE d.id = ANY(%(ids)s::uuid[]) AND t.target_id = d.target_id AND ("
     " (d.status = 'pending' AND d.next_attempt_at <= now()) OR (d.status = 'delivering' AND d.lease_until < now()))"
-    " RETURNING d.id::text AS id, d.workspace_id, d.target_id, d.kind, d.body, d.attempts, t.url, t.enabled,"
+    " RETURNING d.id::text AS id, d.workspace_id, d.target_id, d.kind, d.body, d.attempts, d.conversation_id,"
+    " d.notification_id, t.config, t.url, t.enabled,"
     " t.removed, t.mode, t.channel, t.key_id, t.ciphertext, t.previous_key_id, t.previous_ciphertext,"
     " t.previous_valid_until, now() AS now"
 )
@@ -63,7 +74,8 @@ RECORD = (
     " next_attempt_at = coalesce(now() + make_interval(secs => %(delay)s), next_attempt_at),"
     " enqueued_at = CASE WHEN %(queued)s THEN now() + make_interval(secs => %(delay)s) END,"
     " delivered_at = CASE WHEN %(status)s = 'delivered' THEN now() END,"
-    " last_status_code = %(code)s, last_error = %(error)s WHERE id = %(id)s AND lease_token = %(token)s"
+    " last_status_code = %(code)s, last_error = %(error)s, external_ref = coalesce(%(ref)s, external_ref)"
+    " WHERE id = %(id)s AND lease_token = %(token)s"
     " RETURNING id::text AS id"
 )
 
@@ -89,6 +101,7 @@ class Sent:
     retry_after_s: float | None = None
     outcome: str | None = None  # None: from the status code
     gone: bool = False  # 410 from a webhook endpoint: disable it
+    ref: str | None = None  # what the vendor created (a Zendesk ticket id), recorded on the row and the conversation
 
 
 @dataclass
@@ -99,10 +112,12 @@ class Deliverer:
     config: DeliveryConfig
     retry_later: RetryLater | None = None
     on_gone: OnGone | None = None
+    on_ticket: OnTicket | None = None
     pool_size: int = 4
     _signers: dict[tuple[Any, str, str], Webhook] = field(default_factory=dict)
     pool: ConnectionPool[Any] | None = None
     poster: Poster | None = None
+    zendesk_client: httpx.Client | None = None
 
     def open(self) -> Deliverer:
         """Open the connection pool."""
@@ -200,6 +215,7 @@ class Deliverer:
                     "queued": queued,
                     "error": error,
                     "token": token,
+                    "ref": sent.ref,
                 }
             )
         assert self.pool is not None
@@ -220,6 +236,16 @@ class Deliverer:
                 self.retry_later(str(row["kind"]), delivery_id, queued_delay)
             if sent.gone and self.on_gone is not None:
                 self.on_gone(row["workspace_id"], str(row["target_id"]), "The endpoint answered 410 Gone.")
+            if sent.ref and self.on_ticket is not None and row["conversation_id"] is not None:
+                try:
+                    self.on_ticket(row["conversation_id"], str(row["kind"]), sent.ref)
+                except Exception:  # the delivery is recorded with its ticket: later updates find it there
+                    log.warning(
+                        "delivery %s: could not record ticket %s on the conversation",
+                        delivery_id,
+                        sent.ref,
+                        exc_info=True,
+                    )
         return statuses
 
     def _release(self, left: list[tuple[dict[str, Any], float]], token: uuid.UUID) -> None:
@@ -247,6 +273,8 @@ class Deliverer:
             return self._send_webhook(row)
         if row["kind"] == "slack":
             return self._send_slack(row)
+        if row["kind"] == "zendesk":
+            return self._send_zendesk(row)
         return Sent(None, f"No sender for {row['kind']!r}.", outcome=FAILED)
 
     def _secret(self, row: dict[str, Any], what: str, key_id: str, ciphertext: str) -> str:
@@ -297,6 +325,51 @@ class Deliverer:
         retry_after = parse_retry_after(answer.headers.get("retry-after"), now)
         return Sent(answer.status, excerpt, retry_after, gone=answer.status == 410)
 
+    def _zendesk_client(self) -> httpx.Client:
+        if self.zendesk_client is None:
+            self.zendesk_client = httpx.Client(timeout=self.config.timeout_s, follow_redirects=False)
+        return self.zendesk_client
+
+    def _send_zendesk(self, row: dict[str, Any]) -> Sent:
+        """Create the conversation's ticket (``Idempotency-Key`` = the delivery id, ``external_id`` = the
+        conversation), or change the ticket an earlier delivery opened, never a second one."""
+        import json
+
+        assert self.pool is not None
+        with self.pool.connection() as conn:
+            params = {"cid": row["conversation_id"], "t": row["target_id"], "pos": row["notification_id"]}
+            state = conn.execute(ZENDESK_STATE, params).fetchone()
+        if state and state["earlier_pending"]:  # its ticket may not exist yet: wait for the earlier delivery
+            return Sent(None, "Waiting for an earlier delivery of this conversation.", retry_after_s=2.0, outcome=RETRY)
+        ticket_id = (state or {}).get("ticket") or (state or {}).get("recorded")
+        body = json.loads(bytes(row["body"]))
+        config = row["config"] or {}
+        token = self._secret(row, "zendesk", row["key_id"], row["ciphertext"])
+        auth = (f"{config.get('email')}/token", token)
+        base = _zendesk_base(config)
+        try:
+            if ticket_id:
+                change = {k: v for k, v in body["ticket"].items() if k in ("status", "comment", "priority")}
+                response = self._zendesk_client().put(
+                    f"{base}/api/v2/tickets/{ticket_id}.json", json={"ticket": change}, auth=auth
+                )
+            else:
+                headers = {"Idempotency-Key": str(row["id"])}
+                response = self._zendesk_client().post(
+                    f"{base}/api/v2/tickets.json", json={"ticket": body["ticket"]}, auth=auth, headers=headers
+                )
+        except httpx.HTTPError as err:
+            return Sent(None, f"{type(err).__name__}: {err}"[:EXCERPT_CHARS])
+        excerpt = response.text[:EXCERPT_CHARS]
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        ref = None
+        if 200 <= response.status_code < 300 and not ticket_id:
+            try:
+                ref = str(response.json()["ticket"]["id"])
+            except (ValueError, KeyError, TypeError):
+                return Sent(response.status_code, "Zendesk answered without a ticket id: " + excerpt, outcome=RETRY)
+        return Sent(response.status_code, excerpt, retry_after, ref=ref)
+
     def _send_slack(self, row: dict[str, Any]) -> Sent:
         import json
 
@@ -329,6 +402,11 @@ class Deliverer:
         except Exception as err:
             return Sent(None, f"{type(err).__name__}: {err}"[:EXCERPT_CHARS])
         return Sent(200, "ok")
+
+
+def _zendesk_base(config: dict[str, Any]) -> str:
+    base = config.get("base_url") or f"https://{config['subdomain']}.zendesk.com"
+    return str(base).rstrip("/")
 
 
 def _header(headers: Any) -> str | None:

@@ -10,7 +10,7 @@ import dramatiq
 
 from workers.deliver import get_deliverer
 
-QUEUES = {"webhook": "integrations.webhooks", "slack": "integrations.slack"}
+QUEUES = {"webhook": "integrations.webhooks", "slack": "integrations.slack", "zendesk": "integrations.zendesk"}
 TIME_LIMIT_MS = 120_000
 # Ids per message: one claim, one record and one broker message for up to this many deliveries (a worker thread
 # sends them one after the other; workers/deliver.py stops a batch at half its lease).
@@ -29,7 +29,13 @@ def deliver_slack(*delivery_ids: str) -> None:
     get_deliverer().deliver_many(list(delivery_ids))
 
 
-ACTORS = {"webhook": deliver_webhook, "slack": deliver_slack}
+@dramatiq.actor(queue_name=QUEUES["zendesk"], max_retries=0, time_limit=TIME_LIMIT_MS)
+def deliver_zendesk(*delivery_ids: str) -> None:
+    """One attempt at each Zendesk ticket change named."""
+    get_deliverer().deliver_many(list(delivery_ids))
+
+
+ACTORS = {"webhook": deliver_webhook, "slack": deliver_slack, "zendesk": deliver_zendesk}
 
 
 def enqueue(items: list[tuple[str, str]]) -> None:

@@ -99,6 +99,8 @@ class AuditProjection(Projection[AuditView]):
             Integrations.SlackConnected,
             Integrations.SlackDisconnected,
             Integrations.RedeliveryRequested,
+            Integrations.ZendeskConnected,
+            Integrations.ZendeskDisconnected,
         )
     )
 
@@ -398,3 +400,12 @@ class AuditProjection(Projection[AuditView]):
     def _(self, e: Integrations.RedeliveryRequested, tracking: Tracking) -> None:
         details = {"delivery_id": e.delivery_id}
         self._log(tracking, e, "integrations.redelivery_requested", e.by, details, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: Integrations.ZendeskConnected, tracking: Tracking) -> None:
+        details = {"subdomain": e.subdomain, "email": e.email, "base_url": e.base_url, "token_last4": e.last4}
+        self._log(tracking, e, "integrations.zendesk_connected", e.by, details, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: Integrations.ZendeskDisconnected, tracking: Tracking) -> None:
+        self._log(tracking, e, "integrations.zendesk_disconnected", e.by, {}, owner="aggregate")

@@ -93,3 +93,48 @@ def slack_resolution(conversation_id: str, topic: str | None, by: str, csat: int
         }
     ]
     return dumps({"text": text, "blocks": blocks, "metadata": {"conversation_id": conversation_id}})
+
+
+def _tag(value: object) -> str:
+    return "".join(c if c.isalnum() else "_" for c in str(value).lower())[:80]
+
+
+def zendesk_ticket(
+    op: str,
+    conversation_id: str,
+    *,
+    status: str,
+    comment: str,
+    subject: str | None = None,
+    topic: str | None = None,
+    channel: str | None = None,
+    priority: int | None = None,
+    group_id: int | None = None,
+    visitor: dict[str, Any] | None = None,
+) -> bytes:
+    """A Zendesk ticket to create (``op`` create) or a change to the conversation's ticket (``op`` update)."""
+    ticket: dict[str, Any] = {"status": status, "comment": {"body": comment[:60000], "public": False}}
+    if op == "create":
+        tags = [
+            "chatassist",
+            *(f"topic_{_tag(topic)}" for t in [topic] if t),
+            *(f"channel_{_tag(channel)}" for c in [channel] if c),
+        ]
+        ticket |= {
+            "subject": (subject or f"Chat {conversation_id}")[:250],
+            "tags": tags,
+            "external_id": conversation_id,
+        }
+        if isinstance(priority, int):
+            ticket["priority"] = PRIORITY_NAMES.get(priority, "normal")
+        if group_id is not None:
+            ticket["group_id"] = group_id
+        if visitor and visitor.get("email"):
+            ticket["requester"] = {"email": visitor["email"], "name": visitor.get("name") or visitor["email"]}
+    return dumps({"op": op, "conversation_id": conversation_id, "ticket": ticket})
+
+
+def transcript_text(turns: list[dict[str, Any]] | None) -> str:
+    """The transcript as a ticket comment: one paragraph per message."""
+    names = {"user": "Visitor", "assistant": "AI", "agent": "Agent"}
+    return "\n\n".join(f"{names.get(t.get('role', ''), 'Note')}: {t.get('text') or ''}" for t in turns or [])

@@ -20,7 +20,7 @@ from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 
 from domain.conversation import Conversation
-from domain.integrations import SLACK_EVENT_TYPES, TEST_EVENT_TYPE, Integrations
+from domain.integrations import SLACK_EVENT_TYPES, TEST_EVENT_TYPE, ZENDESK_EVENT_TYPES, Integrations
 from projections._common import Statement, TrackedView
 from projections.integrations import payloads
 
@@ -32,8 +32,9 @@ log = logging.getLogger("chatassist.integrations")
 Enqueue = Callable[[list[tuple[str, str]]], None]  # [(kind, delivery id)]
 
 _INSERT = (
-    f"INSERT INTO {DELIVERIES} (id, workspace_id, target_id, kind, event_type, notification_id, event_at, body)"
-    " SELECT md5(%(key)s || ':' || t.target_id)::uuid, t.workspace_id, t.target_id, t.kind, %(type)s, %(pos)s,"
+    f"INSERT INTO {DELIVERIES} (id, workspace_id, target_id, kind, event_type, conversation_id, notification_id,"
+    " event_at, body) SELECT md5(%(key)s || ':' || t.target_id)::uuid, t.workspace_id, t.target_id, t.kind, %(type)s,"
+    " %(cid)s, %(pos)s,"
     f" %(at)s, %(body)s FROM {TARGETS} t WHERE t.kind = %(kind)s AND t.enabled AND NOT t.removed"
     " AND t.valid_from < %(pos)s AND "
 )
@@ -93,6 +94,7 @@ class IntegrationsProjection(Projection[IntegrationsView]):
             Conversation.CsatRated,
             Conversation.AgentClaimed,
             Conversation.TopicChanged,
+            Conversation.ExternalTicketRecorded,
             Integrations.Created,
             Integrations.EndpointAdded,
             Integrations.EndpointChanged,
@@ -103,6 +105,8 @@ class IntegrationsProjection(Projection[IntegrationsView]):
             Integrations.SlackConnected,
             Integrations.SlackDisconnected,
             Integrations.RedeliveryRequested,
+            Integrations.ZendeskConnected,
+            Integrations.ZendeskDisconnected,
         )
     )
 
@@ -127,24 +131,41 @@ class IntegrationsProjection(Projection[IntegrationsView]):
         }
         self.view.apply(tracking, [*extra, (_INSERT + FOR_CONVERSATION, params)])
 
-    def _slack(self, tracking: Tracking, e: Any, event_type: str, body: bytes) -> Statement:
+    def _slack(self, tracking: Tracking, e: Any, event_type: str, body: bytes, kind: str = "slack") -> Statement:
         params = {
-            "key": _event_key(e) + ":slack",
+            "key": _event_key(e) + ":" + kind,
             "type": event_type,
             "pos": tracking.notification_id,
             "at": e.timestamp,
             "body": body,
-            "kind": "slack",
+            "kind": kind,
             "cid": e.originator_id,
         }
         return (_INSERT + FOR_CONVERSATION, params)
 
-    def _conversation(self, e: Any) -> dict[str, Any] | None:
+    def _zendesk(self, tracking: Tracking, e: Any, event_type: str, body: bytes) -> Statement:
+        return self._slack(tracking, e, event_type, body, kind="zendesk")
+
+    def _conversation(self, e: Any, tracking: Tracking | None = None) -> dict[str, Any] | None:
+        """The follower's row of the conversation, and the Zendesk settings of its workspace (None: none connected)."""
         rows = self.view.query(
-            f"SELECT visitor, topic, confidence, escalation FROM {CONVERSATIONS} WHERE id = %(id)s",
-            {"id": e.originator_id},
+            "SELECT c.visitor, c.topic, c.confidence, c.escalation, c.channel, c.transcript, c.zendesk_ticket,"
+            f" (SELECT t.config FROM {TARGETS} t WHERE t.workspace_id = c.workspace_id AND t.kind = 'zendesk'"
+            "   AND t.enabled AND NOT t.removed AND t.valid_from < %(pos)s LIMIT 1) AS zendesk"
+            f" FROM {CONVERSATIONS} c WHERE c.id = %(id)s",
+            {"id": e.originator_id, "pos": tracking.notification_id if tracking else 0},
         )
         return rows[0] if rows else None
+
+    def _transcript(self, e: Any, role: str, text: object) -> Statement:
+        """Append a message to the conversation's transcript, only while its workspace has Zendesk connected."""
+        return (
+            f"UPDATE {CONVERSATIONS} c SET transcript = coalesce(c.transcript, '[]'::jsonb)"
+            " || jsonb_build_array(jsonb_build_object('role', %(role)s::text, 'text', %(text)s::text))"
+            f" WHERE c.id = %(id)s AND EXISTS (SELECT 1 FROM {TARGETS} t WHERE t.workspace_id = c.workspace_id"
+            " AND t.kind = 'zendesk' AND t.enabled AND NOT t.removed)",
+            {"id": e.originator_id, "role": role, "text": text},
+        )
 
     def _update(self, e: Any, **values: Any) -> Statement:
         sets = ", ".join(f"{k} = %({k})s" for k in values)
@@ -182,7 +203,7 @@ class IntegrationsProjection(Projection[IntegrationsView]):
     @process_event.register
     def _(self, e: Conversation.UserMessageReceived, tracking: Tracking) -> None:
         data = {"message_id": e.message_id, "role": "user", "text": e.personal.get("text")}
-        self._deliver(tracking, e, "message.created", data)
+        self._deliver(tracking, e, "message.created", data, [self._transcript(e, "user", data["text"])])
 
     @process_event.register
     def _(self, e: Conversation.AssistantReplied, tracking: Tracking) -> None:
@@ -194,12 +215,13 @@ class IntegrationsProjection(Projection[IntegrationsView]):
             "confidence": e.confidence,
             "topic": e.topic,
         }
-        self._deliver(tracking, e, "message.created", data, [self._update(e, topic=e.topic, confidence=e.confidence)])
+        update = self._update(e, topic=e.topic, confidence=e.confidence)
+        self._deliver(tracking, e, "message.created", data, [update, self._transcript(e, "assistant", data["text"])])
 
     @process_event.register
     def _(self, e: Conversation.AgentReplied, tracking: Tracking) -> None:
         data = {"message_id": e.message_id, "role": "agent", "text": e.personal.get("text"), "agent_id": e.agent_id}
-        self._deliver(tracking, e, "message.created", data)
+        self._deliver(tracking, e, "message.created", data, [self._transcript(e, "agent", data["text"])])
 
     @process_event.register
     def _(self, e: Conversation.Escalated, tracking: Tracking) -> None:
@@ -217,36 +239,67 @@ class IntegrationsProjection(Projection[IntegrationsView]):
 
     @process_event.register
     def _(self, e: Conversation.HandoffSummarized, tracking: Tracking) -> None:
-        row = self._conversation(e)
+        row = self._conversation(e, tracking)
         if row is None or not row["escalation"]:
             return
+        summary, link = str(e.personal.get("summary") or ""), self.monitor_url(e.originator_id)
+        escalation = row["escalation"]
         body = payloads.slack_escalation(
-            str(e.originator_id),
-            row["escalation"],
-            row["visitor"] or {},
-            row["topic"],
-            row["confidence"],
-            str(e.personal.get("summary") or ""),
-            self.monitor_url(e.originator_id),
+            str(e.originator_id), escalation, row["visitor"] or {}, row["topic"], row["confidence"], summary, link
         )
-        self.view.apply(tracking, [self._slack(tracking, e, "escalation.triggered", body)])
+        statements = [self._slack(tracking, e, "escalation.triggered", body)]
+        if row["zendesk"] is not None:
+            groups = row["zendesk"].get("route_groups") or {}
+            ticket = payloads.zendesk_ticket(
+                "create",
+                str(e.originator_id),
+                status="open",
+                comment=f"{summary}\n\n{payloads.transcript_text(row['transcript'])}\n\nOpen in ChatAssist: {link}",
+                subject=f"Escalation: {escalation.get('reason') or escalation.get('rule')}",
+                topic=row["topic"],
+                channel=row["channel"],
+                priority=escalation.get("priority"),
+                group_id=groups.get(escalation.get("route") or ""),
+                visitor=row["visitor"],
+            )
+            statements.append(self._zendesk(tracking, e, "escalation.triggered", ticket))
+        self.view.apply(tracking, statements)
 
     @process_event.register
     def _(self, e: Conversation.Resolved, tracking: Tracking) -> None:
-        row = self._conversation(e)
+        row = self._conversation(e, tracking)
         topic = row["topic"] if row else None
         slack = payloads.slack_resolution(str(e.originator_id), topic, e.by, None, self.monitor_url(e.originator_id))
-        self._deliver(
-            tracking,
-            e,
-            "conversation.resolved",
-            {"by": e.by, "topic": topic},
-            [self._slack(tracking, e, "conversation.resolved", slack)],
-        )
+        extra = [self._slack(tracking, e, "conversation.resolved", slack)]
+        if row is not None and row["zendesk"] is not None:
+            transcript = payloads.transcript_text(row["transcript"])
+            if row["escalation"]:  # a person's chat: its ticket is solved
+                ticket = payloads.zendesk_ticket(
+                    "update", str(e.originator_id), status="solved", comment=f"Resolved by {e.by}.\n\n{transcript}"
+                )
+            else:  # the AI resolved it: a solved ticket with the transcript
+                ticket = payloads.zendesk_ticket(
+                    "create",
+                    str(e.originator_id),
+                    status="solved",
+                    comment=transcript,
+                    subject=f"Resolved by the AI: {topic or 'chat'}",
+                    topic=topic,
+                    channel=row["channel"],
+                    visitor=row["visitor"],
+                )
+            extra.append(self._zendesk(tracking, e, "conversation.resolved", ticket))
+        self._deliver(tracking, e, "conversation.resolved", {"by": e.by, "topic": topic}, extra)
 
     @process_event.register
     def _(self, e: Conversation.Closed, tracking: Tracking) -> None:
-        self._deliver(tracking, e, "conversation.closed", {"reason": e.reason, "by": e.by})
+        row = self._conversation(e, tracking)
+        extra: list[Statement] = []
+        if row is not None and row["zendesk"] is not None and row["escalation"]:  # its ticket, not a second one
+            comment = f"The chat was closed ({e.reason})."
+            ticket = payloads.zendesk_ticket("update", str(e.originator_id), status="solved", comment=comment)
+            extra.append(self._zendesk(tracking, e, "conversation.closed", ticket))
+        self._deliver(tracking, e, "conversation.closed", {"reason": e.reason, "by": e.by}, extra)
 
     @process_event.register
     def _(self, e: Conversation.CsatRated, tracking: Tracking) -> None:
@@ -259,6 +312,11 @@ class IntegrationsProjection(Projection[IntegrationsView]):
     @process_event.register
     def _(self, e: Conversation.TopicChanged, tracking: Tracking) -> None:
         self.view.apply(tracking, [self._update(e, topic=e.topic)])
+
+    @process_event.register
+    def _(self, e: Conversation.ExternalTicketRecorded, tracking: Tracking) -> None:
+        if e.system == "zendesk":
+            self.view.apply(tracking, [self._update(e, zendesk_ticket=e.ticket_id)])
 
     # --- handlers: the workspace's integrations -----------------------------------------------------------------
 
@@ -424,6 +482,43 @@ class IntegrationsProjection(Projection[IntegrationsView]):
                     " enqueued_at = NULL, lease_until = NULL, lease_token = NULL, redelivery = %(key)s"
                     " WHERE id::text = %(id)s AND status = 'dead' AND redelivery IS DISTINCT FROM %(key)s",
                     {"id": e.delivery_id, "key": _event_key(e)},
+                )
+            ],
+        )
+
+    @process_event.register
+    def _(self, e: Integrations.ZendeskConnected, tracking: Tracking) -> None:
+        config = {"subdomain": e.subdomain, "email": e.email, "base_url": e.base_url, "route_groups": e.route_groups}
+        self.view.apply(
+            tracking,
+            [
+                (
+                    f"INSERT INTO {TARGETS} (target_id, workspace_id, kind, event_types, config, key_id, ciphertext,"
+                    " valid_from) SELECT %(t)s, workspace_id, 'zendesk', %(types)s, %(config)s::jsonb, %(kid)s,"
+                    f" %(ct)s, %(pos)s FROM {TARGETS} WHERE target_id = %(ws)s ON CONFLICT (target_id) DO UPDATE SET"
+                    " valid_from = EXCLUDED.valid_from, config = EXCLUDED.config, key_id = EXCLUDED.key_id,"
+                    " ciphertext = EXCLUDED.ciphertext, enabled = true, removed = false, disabled_reason = NULL",
+                    {
+                        "t": f"zendesk:{e.originator_id}",
+                        "ws": f"ws:{e.originator_id}",
+                        "types": list(ZENDESK_EVENT_TYPES),
+                        "config": json.dumps(config),
+                        "kid": e.key_id,
+                        "ct": e.ciphertext,
+                        "pos": tracking.notification_id,
+                    },
+                )
+            ],
+        )
+
+    @process_event.register
+    def _(self, e: Integrations.ZendeskDisconnected, tracking: Tracking) -> None:
+        self.view.apply(
+            tracking,
+            [
+                (
+                    f"UPDATE {TARGETS} SET removed = true, enabled = false WHERE target_id = %(t)s",
+                    {"t": f"zendesk:{e.originator_id}"},
                 )
             ],
         )

@@ -72,6 +72,8 @@ INTEGRATION_ROUTES = (
     ("POST", ENDPOINT + "/test"),
     ("PUT", INTEGRATIONS + "/slack"),
     ("DELETE", INTEGRATIONS + "/slack"),
+    ("PUT", INTEGRATIONS + "/zendesk"),
+    ("DELETE", INTEGRATIONS + "/zendesk"),
     ("GET", INTEGRATIONS + "/deliveries"),
     ("GET", DELIVERY),
     ("POST", DELIVERY + "/redeliver"),
@@ -414,6 +416,13 @@ def requests() -> dict[tuple[str, str], Request]:
 
         return run
 
+    def zendesk_connected(world: World, caller: str) -> httpx.Response:
+        from commands.integrations import zendesk as zendesk_cmd
+
+        ctx, workspace_id, by = world.integrations(caller)
+        zendesk_cmd.connect(ctx, zendesk_cmd.ConnectZendesk(workspace_id, by, "matrix", "a@example.com", "t" * 24))
+        return call("DELETE", lambda w: INTEGRATIONS + "/zendesk")(world, caller)
+
     def slack_connected(world: World, caller: str) -> httpx.Response:
         world.slack(caller)
         return call("DELETE", lambda w: INTEGRATIONS + "/slack")(world, caller)
@@ -534,6 +543,12 @@ def requests() -> dict[tuple[str, str], Request]:
             lambda w, c: {"mode": "bot", "bot_token": "xoxb-matrix-1111", "channel": "#matrix"},
         ),
         ("DELETE", INTEGRATIONS + "/slack"): slack_connected,
+        ("PUT", INTEGRATIONS + "/zendesk"): call(
+            "PUT",
+            lambda w: INTEGRATIONS + "/zendesk",
+            lambda w, c: {"subdomain": "matrix", "email": "a@example.com", "api_token": "t" * 24},
+        ),
+        ("DELETE", INTEGRATIONS + "/zendesk"): zendesk_connected,
         ("GET", INTEGRATIONS + "/deliveries"): call("GET", lambda w: INTEGRATIONS + "/deliveries?status=dead_letters"),
         ("GET", DELIVERY): with_delivery("GET", ""),
         ("POST", DELIVERY + "/redeliver"): with_delivery("POST", "/redeliver"),

@@ -70,9 +70,13 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def do_PUT(self) -> None:
+                self.do_POST()
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                status, extra = receiver.handle(self.path, dict(self.headers.items()), body)
+                headers = {**dict(self.headers.items()), "x-fake-method": self.command}
+                status, extra = receiver.handle(self.path, headers, body)
                 payload = json.dumps(extra).encode() if extra is not None else b""
                 self.send_response(status)
                 if status == 429 and receiver.script.retry_after:
@@ -159,3 +163,53 @@ class FakeSlack(Receiver):
                 self.messages.append(json.loads(body))
             return 200, None
         return 404, {"ok": False, "error": "unknown_method"}
+
+
+class FakeZendesk(Receiver):
+    """Zendesk's ticket API: ``POST /api/v2/tickets.json`` (an ``Idempotency-Key`` seen before returns the same
+    ticket) and ``PUT /api/v2/tickets/{id}.json``, with basic auth ``{email}/token:{token}``."""
+
+    def __init__(self, email: str, token: str) -> None:
+        super().__init__()
+        import base64
+
+        self.auth = "Basic " + base64.b64encode(f"{email}/token:{token}".encode()).decode()
+        self.script.status = 201
+        self.tickets: dict[int, dict[str, Any]] = {}
+        self.by_key: dict[str, int] = {}
+        self.keys_seen: list[str] = []
+        self.puts: list[tuple[int, dict[str, Any]]] = []
+
+    def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        lower = {k.lower(): v for k, v in headers.items()}
+        method = lower.get("x-fake-method", "POST")
+        with self.lock:
+            self.requests.append(Received(time.time(), path, headers, body, self.script.status))
+            if self.script.status == 429:
+                return 429, {"error": "TooManyRequests"}
+            if lower.get("authorization") != self.auth:
+                return 401, {"error": "Couldn't authenticate you"}
+            if method == "POST" and path == "/api/v2/tickets.json":
+                key = lower.get("idempotency-key", "")
+                self.keys_seen.append(key)
+                if key and key in self.by_key:
+                    return 201, {"ticket": self.tickets[self.by_key[key]]}
+                ticket = dict(json.loads(body)["ticket"])
+                ticket["id"] = len(self.tickets) + 1001
+                ticket["comments"] = [ticket.pop("comment")]
+                self.tickets[ticket["id"]] = ticket
+                if key:
+                    self.by_key[key] = ticket["id"]
+                return 201, {"ticket": ticket}
+            if method == "PUT" and path.startswith("/api/v2/tickets/"):
+                ticket_id = int(path.rsplit("/", 1)[-1].removesuffix(".json"))
+                if ticket_id not in self.tickets:
+                    return 404, {"error": "RecordNotFound"}
+                change = json.loads(body)["ticket"]
+                self.puts.append((ticket_id, change))
+                ticket = self.tickets[ticket_id]
+                if "comment" in change:
+                    ticket["comments"].append(change.pop("comment"))
+                ticket.update(change)
+                return 200, {"ticket": ticket}
+        return 404, {"error": "InvalidEndpoint"}

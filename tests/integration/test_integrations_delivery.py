@@ -28,11 +28,12 @@ from chatassist.outbox_runner import FollowingRunner
 from commands.create_workspace import cmd as create_ws
 from commands.integrations import slack as slack_cmd
 from commands.integrations import webhooks as wh
+from commands.integrations import zendesk as zendesk_cmd
 from commands.provider_keys.cipher import KeyCipher, generate_key_spec
 from domain.conversation import Conversation
 from domain.escalation import Decision
 from projections.integrations.projection import DELIVERIES, TARGETS
-from tests.fakes.receivers import FakeSlack, Receiver
+from tests.fakes.receivers import FakeSlack, FakeZendesk, Receiver
 from workers.broker import setup_broker
 from workers.sweep import sweep
 
@@ -439,6 +440,60 @@ def test_slack_incoming_webhook_and_a_429_retried(container: Container, workers:
     # I expect the alert once Slack accepts it
     poll(lambda: len(slack.messages) > before)
     assert "Escalation" in slack.messages[-1]["text"]
+
+
+ZENDESK_TOKEN = "zd-token-0123456789abcdefghij"
+
+
+@pytest.fixture
+def zendesk() -> Iterator[FakeZendesk]:
+    fake = FakeZendesk("ops@example.com", ZENDESK_TOKEN).start()
+    yield fake
+    fake.stop()
+
+
+def test_zendesk_gets_a_solved_ticket_per_ai_resolution_and_one_ticket_per_escalation(
+    container: Container, workers: Workers, zendesk: FakeZendesk
+) -> None:
+    # Given Zendesk connected (a base URL for the fake), the route "support" mapped to a group, and a worker
+    ws = new_workspace(container)
+    cmd = zendesk_cmd.ConnectZendesk(
+        ws, ADMIN, "acme", "ops@example.com", ZENDESK_TOKEN, base_url=zendesk.url, route_groups={"support": 360001}
+    )
+    zendesk_cmd.connect(ctx(container), cmd)
+    workers.start()
+    # When a chat is resolved by the AI (the visitor said it was solved, no person involved)
+    solved = chat(container, ws, messages=2)
+    solved.resolve("visitor")
+    container.app.save(solved)
+    # I expect one solved ticket with the transcript, the tags and the conversation as external id
+    (ticket,) = poll(lambda: list(zendesk.tickets.values()))
+    assert ticket["status"] == "solved" and ticket["external_id"] == str(solved.id)
+    assert "chatassist" in ticket["tags"] and "channel_web" in ticket["tags"]
+    assert "hello 0" in ticket["comments"][0]["body"] and "hello 1" in ticket["comments"][0]["body"]
+    assert ticket["requester"] == {"email": "ada@example.com", "name": "Ada"}
+    # sent with the delivery id as its Idempotency-Key
+    (delivery,) = poll(
+        lambda: [d for d in deliveries(container, f"zendesk:{wh.integrations_id(ws)}") if d["external_ref"]]
+    )
+    assert zendesk.keys_seen == [str(delivery["id"])] and delivery["external_ref"] == str(ticket["id"])
+    # When another chat is escalated, then closed
+    escalated = chat(container, ws)
+    escalate(escalated)
+    container.app.save(escalated)
+    opened = poll(lambda: [t for t in zendesk.tickets.values() if t["external_id"] == str(escalated.id)])
+    assert opened[0]["status"] == "open" and opened[0]["priority"] == "urgent" and opened[0]["group_id"] == 360001
+    # the ticket id is recorded back on the conversation, as an event
+    recorded = poll(lambda: container.app.repository.get(escalated.id).external_tickets.get("zendesk"))
+    assert recorded == str(opened[0]["id"])
+    again = container.app.repository.get(escalated.id)
+    again.close("agent_closed", by=str(ADMIN))
+    container.app.save(again)
+    # I expect the same ticket solved, not a second one
+    poll(lambda: zendesk.puts)
+    assert [t["id"] for t in zendesk.tickets.values() if t["external_id"] == str(escalated.id)] == [opened[0]["id"]]
+    assert zendesk.puts[0][0] == opened[0]["id"] and zendesk.puts[0][1]["status"] == "solved"
+    assert len(zendesk.tickets) == 2
 
 
 def test_the_follower_moves_past_events_it_does_not_follow(container: Container, follower: FollowingRunner) -> None:

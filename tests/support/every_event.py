@@ -146,6 +146,10 @@ def every_event_aggregates(now: datetime | None = None) -> list[Aggregate]:
     integrations.request_redelivery("00000000-0000-0000-0000-000000000001", by=admin)
     integrations.connect_slack("bot", Secret("k1", "dG9rZW4=", "9z8y"), "#support", by=admin)
     integrations.disconnect_slack(by=admin)
+    integrations.connect_zendesk(
+        "acme", "ops@example.com", Secret("k1", "dG9r", "tokn"), None, {"support": 360001}, by=admin
+    )
+    integrations.disconnect_zendesk(by=admin)
     integrations.remove_endpoint("ep_1", by=admin)
 
     return [
@@ -225,6 +229,7 @@ def _conversation(workspace_id: UUID, agent: UUID, now: datetime) -> Conversatio
     c.fail_turn("m-3", "provider_unavailable", "every provider failed")
     c.resolve("agent")
     c.rate(5, "Great ✨")
+    c.record_external_ticket("zendesk", "4321")
     c.close("resolved", by=str(agent))
     return c
 
