@@ -58,6 +58,7 @@ def build_deliverer(
         schedule=schedule_of(settings),
         allow_private=settings.integrations_allow_private_urls,
         slack_api_url=settings.slack_api_url,
+        hubspot_api_url=settings.hubspot_api_url,
     )
 
     def on_gone(workspace_id: Any, endpoint_id: str, reason: str) -> None:

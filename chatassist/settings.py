@@ -52,6 +52,7 @@ class Settings:
     delivery_sweep_s: float = 15.0  # how often the scheduler re-enqueues lost, expired and due deliveries
     delivery_grace_s: float = 30.0  # how long a queued delivery message may wait before the sweep sends another
     slack_api_url: str | None = None  # Slack Web API base (tests and proxies); default https://slack.com/api/
+    hubspot_api_url: str | None = None  # HubSpot API host (tests and proxies); default https://api.hubapi.com
     broker_namespace: str = "chatassist"  # prefix of the Dramatiq keys in Redis
 
     @property

@@ -32,6 +32,7 @@ EVENT_TYPES = (
 )
 TEST_EVENT_TYPE = "webhook.test"  # what "send test event" delivers (to the one endpoint, whatever it subscribes to)
 SLACK_EVENT_TYPES = ("escalation.triggered", "conversation.resolved")
+HUBSPOT_EVENT_TYPES = ("conversation.closed",)
 ZENDESK_EVENT_TYPES = ("escalation.triggered", "conversation.resolved", "conversation.closed")
 MAX_ENDPOINTS = 20
 MAX_URL_CHARS, MAX_DESCRIPTION_CHARS = 2000, 500
@@ -152,6 +153,7 @@ class Integrations(Aggregate):
         self.endpoints: dict[str, Endpoint] = {}
         self.slack: SlackConnection | None = None
         self.zendesk: ZendeskConnection | None = None
+        self.hubspot: Secret | None = None  # a private app's access token
 
     # --- webhook endpoints --------------------------------------------------------------------------------------
 
@@ -337,6 +339,26 @@ class Integrations(Aggregate):
     @event("ZendeskDisconnected")
     def _zendesk_disconnected(self, by: UUID) -> None:
         self.zendesk = None
+
+    # --- HubSpot ------------------------------------------------------------------------------------------------
+
+    def connect_hubspot(self, secret: Secret, by: UUID) -> None:
+        """Connect (or reconnect) HubSpot: contacts and a note per closed chat ("summaries to CRM on chat close")."""
+        self._hubspot_connected(key_id=secret.key_id, ciphertext=secret.ciphertext, last4=secret.last4, by=by)
+
+    @event("HubSpotConnected")
+    def _hubspot_connected(self, key_id: str, ciphertext: str, last4: str, by: UUID) -> None:
+        self.hubspot = Secret(key_id, ciphertext, last4)
+
+    def disconnect_hubspot(self, by: UUID) -> None:
+        """Forget HubSpot; NotFound ``integration_not_connected`` when it is not connected."""
+        if self.hubspot is None:
+            raise NotFound("HubSpot is not connected.", code="integration_not_connected")
+        self._hubspot_disconnected(by=by)
+
+    @event("HubSpotDisconnected")
+    def _hubspot_disconnected(self, by: UUID) -> None:
+        self.hubspot = None
 
     # --- deliveries ---------------------------------------------------------------------------------------------
 

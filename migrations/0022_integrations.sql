@@ -30,6 +30,9 @@ CREATE TABLE IF NOT EXISTS integration_v1_conversations (
     confidence real,
     escalation jsonb,
     started_at timestamptz,
+    csat integer,
+    summary text,                           -- the last handoff summary
+    first_message text,                     -- the visitor's first message (a summary when there is no handoff)
     transcript jsonb,                       -- kept only while the workspace has Zendesk connected
     zendesk_ticket text                     -- the Zendesk ticket opened for it (ExternalTicketRecorded)
 );

@@ -16,6 +16,7 @@ from litestar import Controller, delete, get, patch, post, put
 from litestar.params import Parameter
 
 from commands._lazy import read_or_none
+from commands.integrations import hubspot as hubspot_cmd
 from commands.integrations import slack as slack_cmd
 from commands.integrations import webhooks as wh
 from commands.integrations import zendesk as zendesk_cmd
@@ -96,6 +97,23 @@ class ZendeskView(msgspec.Struct):
     dead_letters: int = 0
 
 
+class HubSpotRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """A HubSpot private app's access token (scopes: crm.objects.contacts.write, notes)."""
+
+    access_token: str
+
+
+class HubSpotView(msgspec.Struct):
+    """HubSpot's connection: the token masked, and health."""
+
+    connected: bool
+    access_token: str | None = None
+    last_success_at: datetime | None = None
+    last_error_at: datetime | None = None
+    last_error: str | None = None
+    dead_letters: int = 0
+
+
 class SlackView(msgspec.Struct):
     """Slack's connection: masked credential, channel, health."""
 
@@ -115,6 +133,7 @@ class IntegrationsView(msgspec.Struct):
     webhooks: list[EndpointView]
     slack: SlackView
     zendesk: ZendeskView
+    hubspot: HubSpotView
     event_types: list[str]
 
 
@@ -154,7 +173,14 @@ def overview(ctx: wh.Context, view: TranscriptSource, workspace_id: UUID) -> Int
         if found is not None:
             zendesk.last_success_at, zendesk.last_error_at = found.last_success_at, found.last_error_at
             zendesk.last_error, zendesk.dead_letters = found.last_error, found.dead_letters
-    return IntegrationsView(endpoints, slack, zendesk, list(EVENT_TYPES))
+    hubspot = HubSpotView(False)
+    if integrations is not None and integrations.hubspot is not None:
+        hubspot = HubSpotView(True, "…" + integrations.hubspot.last4)
+        found = health.get(f"hubspot:{integrations.id}")
+        if found is not None:
+            hubspot.last_success_at, hubspot.last_error_at = found.last_success_at, found.last_error_at
+            hubspot.last_error, hubspot.dead_letters = found.last_error, found.dead_letters
+    return IntegrationsView(endpoints, slack, zendesk, hubspot, list(EVENT_TYPES))
 
 
 def test_delivery_id(test_id: str, endpoint_id: str) -> str:
@@ -265,6 +291,24 @@ class IntegrationsController(Controller):
         """Forget Zendesk's token; nothing more is sent there."""
         await anyio.to_thread.run_sync(
             zendesk_cmd.disconnect, integrations, current_member.workspace_id, current_member.account_id
+        )
+
+    @put("/hubspot", operation_id="connectHubSpot", summary="Connect HubSpot")
+    async def connect_hubspot(
+        self, data: HubSpotRequest, integrations: wh.Context, current_member: Member
+    ) -> HubSpotView:
+        """On each closed chat with a known visitor email: the contact upserted and a note (summary, topic, CSAT,
+        link) associated with it. The token is stored encrypted and shown by its last four."""
+        sealed = await anyio.to_thread.run_sync(
+            hubspot_cmd.connect, integrations, current_member.workspace_id, current_member.account_id, data.access_token
+        )
+        return HubSpotView(True, "…" + sealed.last4)
+
+    @delete("/hubspot", operation_id="disconnectHubSpot", summary="Disconnect HubSpot")
+    async def disconnect_hubspot(self, integrations: wh.Context, current_member: Member) -> None:
+        """Forget HubSpot's token; nothing more is sent there."""
+        await anyio.to_thread.run_sync(
+            hubspot_cmd.disconnect, integrations, current_member.workspace_id, current_member.account_id
         )
 
     @get("/deliveries", operation_id="listDeliveries", summary="The delivery log")

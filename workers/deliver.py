@@ -89,6 +89,7 @@ class DeliveryConfig:
     schedule: tuple[float, ...] = RETRY_SCHEDULE_S
     allow_private: bool = False
     slack_api_url: str | None = None
+    hubspot_api_url: str | None = None
     lease_margin_s: float = 5.0
 
 
@@ -275,6 +276,8 @@ class Deliverer:
             return self._send_slack(row)
         if row["kind"] == "zendesk":
             return self._send_zendesk(row)
+        if row["kind"] == "hubspot":
+            return self._send_hubspot(row)
         return Sent(None, f"No sender for {row['kind']!r}.", outcome=FAILED)
 
     def _secret(self, row: dict[str, Any], what: str, key_id: str, ciphertext: str) -> str:
@@ -369,6 +372,56 @@ class Deliverer:
             except (ValueError, KeyError, TypeError):
                 return Sent(response.status_code, "Zendesk answered without a ticket id: " + excerpt, outcome=RETRY)
         return Sent(response.status_code, excerpt, retry_after, ref=ref)
+
+    def _send_hubspot(self, row: dict[str, Any]) -> Sent:
+        """Upsert the visitor's contact by email, then a note associated with it (the note id is recorded on the
+        conversation). HubSpot notes take no idempotency key: an answer lost after the note was made can make a
+        second note on the retry."""
+        import json
+
+        from hubspot import HubSpot
+        from hubspot.crm.contacts import (
+            BatchInputSimplePublicObjectBatchInputUpsert,
+            SimplePublicObjectBatchInputUpsert,
+        )
+        from hubspot.crm.contacts.exceptions import ApiException as ContactsError
+        from hubspot.crm.objects.notes import SimplePublicObjectInputForCreate
+        from hubspot.crm.objects.notes.exceptions import ApiException as NotesError
+
+        body = json.loads(bytes(row["body"]))
+        token = self._secret(row, "hubspot", row["key_id"], row["ciphertext"])
+        options: dict[str, Any] = {"access_token": token}
+        if self.config.hubspot_api_url:
+            options["host"] = self.config.hubspot_api_url.rstrip("/")
+        client = HubSpot(**options)
+        contact = body["contact"]
+        upsert = BatchInputSimplePublicObjectBatchInputUpsert(
+            inputs=[SimplePublicObjectBatchInputUpsert(id_property="email", id=contact["email"], properties=contact)]
+        )
+        try:
+            upserted = client.crm.contacts.batch_api.upsert(
+                batch_input_simple_public_object_batch_input_upsert=upsert, _request_timeout=self.config.timeout_s
+            )
+            contact_id = upserted.results[0].id
+            note = SimplePublicObjectInputForCreate(
+                properties={"hs_note_body": body["note"], "hs_timestamp": datetime.now(UTC).isoformat()},
+                associations=[
+                    {
+                        "to": {"id": contact_id},
+                        "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 202}],
+                    }
+                ],
+            )
+            made = client.crm.objects.notes.basic_api.create(
+                simple_public_object_input_for_create=note, _request_timeout=self.config.timeout_s
+            )
+        except (ContactsError, NotesError) as err:
+            headers = err.headers or {}
+            retry_after = parse_retry_after(headers.get("Retry-After") or headers.get("retry-after"))
+            return Sent(err.status or None, f"hubspot: {err.reason}: {err.body or ''}"[:EXCERPT_CHARS], retry_after)
+        except Exception as err:  # urllib3's connection errors and timeouts
+            return Sent(None, f"{type(err).__name__}: {err}"[:EXCERPT_CHARS])
+        return Sent(201, f"contact {contact_id}, note {made.id}", ref=str(made.id))
 
     def _send_slack(self, row: dict[str, Any]) -> Sent:
         import json

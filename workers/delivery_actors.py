@@ -10,7 +10,12 @@ import dramatiq
 
 from workers.deliver import get_deliverer
 
-QUEUES = {"webhook": "integrations.webhooks", "slack": "integrations.slack", "zendesk": "integrations.zendesk"}
+QUEUES = {
+    "webhook": "integrations.webhooks",
+    "slack": "integrations.slack",
+    "zendesk": "integrations.zendesk",
+    "hubspot": "integrations.hubspot",
+}
 TIME_LIMIT_MS = 120_000
 # Ids per message: one claim, one record and one broker message for up to this many deliveries (a worker thread
 # sends them one after the other; workers/deliver.py stops a batch at half its lease).
@@ -35,7 +40,13 @@ def deliver_zendesk(*delivery_ids: str) -> None:
     get_deliverer().deliver_many(list(delivery_ids))
 
 
-ACTORS = {"webhook": deliver_webhook, "slack": deliver_slack, "zendesk": deliver_zendesk}
+@dramatiq.actor(queue_name=QUEUES["hubspot"], max_retries=0, time_limit=TIME_LIMIT_MS)
+def deliver_hubspot(*delivery_ids: str) -> None:
+    """One attempt at each HubSpot contact and note named."""
+    get_deliverer().deliver_many(list(delivery_ids))
+
+
+ACTORS = {"webhook": deliver_webhook, "slack": deliver_slack, "zendesk": deliver_zendesk, "hubspot": deliver_hubspot}
 
 
 def enqueue(items: list[tuple[str, str]]) -> None:

@@ -101,6 +101,8 @@ class AuditProjection(Projection[AuditView]):
             Integrations.RedeliveryRequested,
             Integrations.ZendeskConnected,
             Integrations.ZendeskDisconnected,
+            Integrations.HubSpotConnected,
+            Integrations.HubSpotDisconnected,
         )
     )
 
@@ -409,3 +411,11 @@ class AuditProjection(Projection[AuditView]):
     @process_event.register
     def _(self, e: Integrations.ZendeskDisconnected, tracking: Tracking) -> None:
         self._log(tracking, e, "integrations.zendesk_disconnected", e.by, {}, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: Integrations.HubSpotConnected, tracking: Tracking) -> None:
+        self._log(tracking, e, "integrations.hubspot_connected", e.by, {"token_last4": e.last4}, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: Integrations.HubSpotDisconnected, tracking: Tracking) -> None:
+        self._log(tracking, e, "integrations.hubspot_disconnected", e.by, {}, owner="aggregate")

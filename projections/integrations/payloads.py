@@ -138,3 +138,29 @@ def transcript_text(turns: list[dict[str, Any]] | None) -> str:
     """The transcript as a ticket comment: one paragraph per message."""
     names = {"user": "Visitor", "assistant": "AI", "agent": "Agent"}
     return "\n\n".join(f"{names.get(t.get('role', ''), 'Note')}: {t.get('text') or ''}" for t in turns or [])
+
+
+def hubspot_note(
+    conversation_id: str,
+    visitor: dict[str, Any],
+    summary: str,
+    topic: str | None,
+    csat: int | None,
+    link: str,
+) -> bytes:
+    """The contact to upsert (by email) and the note to associate with it."""
+    lines = [
+        f"ChatAssist conversation {conversation_id}",
+        f"Summary: {summary}",
+        f"Topic: {topic or 'none'}",
+        f"CSAT: {csat if csat is not None else 'not rated'}",
+        f"Transcript: {link}",
+    ]
+    name = str(visitor.get("name") or "")
+    first, _, last = name.partition(" ")
+    contact = {
+        "email": visitor["email"],
+        **({"firstname": first} if first else {}),
+        **({"lastname": last} if last else {}),
+    }
+    return dumps({"conversation_id": conversation_id, "contact": contact, "note": "\n".join(lines)})

@@ -20,7 +20,13 @@ from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 
 from domain.conversation import Conversation
-from domain.integrations import SLACK_EVENT_TYPES, TEST_EVENT_TYPE, ZENDESK_EVENT_TYPES, Integrations
+from domain.integrations import (
+    HUBSPOT_EVENT_TYPES,
+    SLACK_EVENT_TYPES,
+    TEST_EVENT_TYPE,
+    ZENDESK_EVENT_TYPES,
+    Integrations,
+)
 from projections._common import Statement, TrackedView
 from projections.integrations import payloads
 
@@ -107,6 +113,8 @@ class IntegrationsProjection(Projection[IntegrationsView]):
             Integrations.RedeliveryRequested,
             Integrations.ZendeskConnected,
             Integrations.ZendeskDisconnected,
+            Integrations.HubSpotConnected,
+            Integrations.HubSpotDisconnected,
         )
     )
 
@@ -150,6 +158,7 @@ class IntegrationsProjection(Projection[IntegrationsView]):
         """The follower's row of the conversation, and the Zendesk settings of its workspace (None: none connected)."""
         rows = self.view.query(
             "SELECT c.visitor, c.topic, c.confidence, c.escalation, c.channel, c.transcript, c.zendesk_ticket,"
+            " c.csat, c.summary, c.first_message,"
             f" (SELECT t.config FROM {TARGETS} t WHERE t.workspace_id = c.workspace_id AND t.kind = 'zendesk'"
             "   AND t.enabled AND NOT t.removed AND t.valid_from < %(pos)s LIMIT 1) AS zendesk"
             f" FROM {CONVERSATIONS} c WHERE c.id = %(id)s",
@@ -203,7 +212,11 @@ class IntegrationsProjection(Projection[IntegrationsView]):
     @process_event.register
     def _(self, e: Conversation.UserMessageReceived, tracking: Tracking) -> None:
         data = {"message_id": e.message_id, "role": "user", "text": e.personal.get("text")}
-        self._deliver(tracking, e, "message.created", data, [self._transcript(e, "user", data["text"])])
+        first = (
+            f"UPDATE {CONVERSATIONS} SET first_message = %(text)s WHERE id = %(id)s AND first_message IS NULL",
+            {"id": e.originator_id, "text": str(data["text"] or "")[:500]},
+        )
+        self._deliver(tracking, e, "message.created", data, [first, self._transcript(e, "user", data["text"])])
 
     @process_event.register
     def _(self, e: Conversation.AssistantReplied, tracking: Tracking) -> None:
@@ -247,7 +260,7 @@ class IntegrationsProjection(Projection[IntegrationsView]):
         body = payloads.slack_escalation(
             str(e.originator_id), escalation, row["visitor"] or {}, row["topic"], row["confidence"], summary, link
         )
-        statements = [self._slack(tracking, e, "escalation.triggered", body)]
+        statements = [self._slack(tracking, e, "escalation.triggered", body), self._update(e, summary=summary)]
         if row["zendesk"] is not None:
             groups = row["zendesk"].get("route_groups") or {}
             ticket = payloads.zendesk_ticket(
@@ -299,11 +312,24 @@ class IntegrationsProjection(Projection[IntegrationsView]):
             comment = f"The chat was closed ({e.reason})."
             ticket = payloads.zendesk_ticket("update", str(e.originator_id), status="solved", comment=comment)
             extra.append(self._zendesk(tracking, e, "conversation.closed", ticket))
+        visitor = (row or {}).get("visitor") or {}
+        if row is not None and visitor.get("email"):  # the CRM: a contact and a note (only where HubSpot is on)
+            summary = row["summary"] or f"The visitor wrote: {row['first_message'] or ''}"
+            note = payloads.hubspot_note(
+                str(e.originator_id), visitor, summary, row["topic"], row["csat"], self.monitor_url(e.originator_id)
+            )
+            extra.append(self._slack(tracking, e, "conversation.closed", note, kind="hubspot"))
         self._deliver(tracking, e, "conversation.closed", {"reason": e.reason, "by": e.by}, extra)
 
     @process_event.register
     def _(self, e: Conversation.CsatRated, tracking: Tracking) -> None:
-        self._deliver(tracking, e, "csat.rated", {"score": e.score, "comment": e.personal.get("comment")})
+        self._deliver(
+            tracking,
+            e,
+            "csat.rated",
+            {"score": e.score, "comment": e.personal.get("comment")},
+            [self._update(e, csat=e.score)],
+        )
 
     @process_event.register
     def _(self, e: Conversation.AgentClaimed, tracking: Tracking) -> None:
@@ -519,6 +545,41 @@ class IntegrationsProjection(Projection[IntegrationsView]):
                 (
                     f"UPDATE {TARGETS} SET removed = true, enabled = false WHERE target_id = %(t)s",
                     {"t": f"zendesk:{e.originator_id}"},
+                )
+            ],
+        )
+
+    @process_event.register
+    def _(self, e: Integrations.HubSpotConnected, tracking: Tracking) -> None:
+        self.view.apply(
+            tracking,
+            [
+                (
+                    f"INSERT INTO {TARGETS} (target_id, workspace_id, kind, event_types, key_id, ciphertext,"
+                    " valid_from) SELECT %(t)s, workspace_id, 'hubspot', %(types)s, %(kid)s, %(ct)s, %(pos)s"
+                    f" FROM {TARGETS} WHERE target_id = %(ws)s ON CONFLICT (target_id) DO UPDATE SET"
+                    " valid_from = EXCLUDED.valid_from, key_id = EXCLUDED.key_id, ciphertext = EXCLUDED.ciphertext,"
+                    " enabled = true, removed = false, disabled_reason = NULL",
+                    {
+                        "t": f"hubspot:{e.originator_id}",
+                        "ws": f"ws:{e.originator_id}",
+                        "types": list(HUBSPOT_EVENT_TYPES),
+                        "kid": e.key_id,
+                        "ct": e.ciphertext,
+                        "pos": tracking.notification_id,
+                    },
+                )
+            ],
+        )
+
+    @process_event.register
+    def _(self, e: Integrations.HubSpotDisconnected, tracking: Tracking) -> None:
+        self.view.apply(
+            tracking,
+            [
+                (
+                    f"UPDATE {TARGETS} SET removed = true, enabled = false WHERE target_id = %(t)s",
+                    {"t": f"hubspot:{e.originator_id}"},
                 )
             ],
         )

@@ -74,6 +74,8 @@ INTEGRATION_ROUTES = (
     ("DELETE", INTEGRATIONS + "/slack"),
     ("PUT", INTEGRATIONS + "/zendesk"),
     ("DELETE", INTEGRATIONS + "/zendesk"),
+    ("PUT", INTEGRATIONS + "/hubspot"),
+    ("DELETE", INTEGRATIONS + "/hubspot"),
     ("GET", INTEGRATIONS + "/deliveries"),
     ("GET", DELIVERY),
     ("POST", DELIVERY + "/redeliver"),
@@ -423,6 +425,13 @@ def requests() -> dict[tuple[str, str], Request]:
         zendesk_cmd.connect(ctx, zendesk_cmd.ConnectZendesk(workspace_id, by, "matrix", "a@example.com", "t" * 24))
         return call("DELETE", lambda w: INTEGRATIONS + "/zendesk")(world, caller)
 
+    def hubspot_connected(world: World, caller: str) -> httpx.Response:
+        from commands.integrations import hubspot as hubspot_cmd
+
+        ctx, workspace_id, by = world.integrations(caller)
+        hubspot_cmd.connect(ctx, workspace_id, by, "pat-na1-" + "0" * 24)
+        return call("DELETE", lambda w: INTEGRATIONS + "/hubspot")(world, caller)
+
     def slack_connected(world: World, caller: str) -> httpx.Response:
         world.slack(caller)
         return call("DELETE", lambda w: INTEGRATIONS + "/slack")(world, caller)
@@ -549,6 +558,10 @@ def requests() -> dict[tuple[str, str], Request]:
             lambda w, c: {"subdomain": "matrix", "email": "a@example.com", "api_token": "t" * 24},
         ),
         ("DELETE", INTEGRATIONS + "/zendesk"): zendesk_connected,
+        ("PUT", INTEGRATIONS + "/hubspot"): call(
+            "PUT", lambda w: INTEGRATIONS + "/hubspot", lambda w, c: {"access_token": "pat-na1-" + "1" * 24}
+        ),
+        ("DELETE", INTEGRATIONS + "/hubspot"): hubspot_connected,
         ("GET", INTEGRATIONS + "/deliveries"): call("GET", lambda w: INTEGRATIONS + "/deliveries?status=dead_letters"),
         ("GET", DELIVERY): with_delivery("GET", ""),
         ("POST", DELIVERY + "/redeliver"): with_delivery("POST", "/redeliver"),

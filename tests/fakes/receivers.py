@@ -213,3 +213,64 @@ class FakeZendesk(Receiver):
                 ticket.update(change)
                 return 200, {"ticket": ticket}
         return 404, {"error": "InvalidEndpoint"}
+
+
+class FakeHubSpot(Receiver):
+    """HubSpot's CRM API as the official SDK calls it: ``POST /crm/v3/objects/contacts/batch/upsert`` (by email) and
+    ``POST /crm/v3/objects/notes`` (with associations), bearer-token auth."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+        self.script.status = 200
+        self.contacts: dict[str, dict[str, Any]] = {}  # email -> contact
+        self.notes: list[dict[str, Any]] = []
+
+    def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        lower = {k.lower(): v for k, v in headers.items()}
+        now = "2026-12-07T09:00:00.000Z"
+        with self.lock:
+            self.requests.append(Received(time.time(), path, headers, body, self.script.status))
+            if self.script.status == 429:
+                return 429, {
+                    "status": "error",
+                    "message": "You have reached your secondly limit.",
+                    "category": "RATE_LIMITS",
+                }
+            if lower.get("authorization") != f"Bearer {self.token}":
+                return 401, {
+                    "status": "error",
+                    "message": "Authentication credentials not found.",
+                    "category": "INVALID_AUTHENTICATION",
+                }
+            data = json.loads(body)
+            if path.startswith("/crm/v3/objects/contacts/batch/upsert"):
+                results = []
+                for item in data["inputs"]:
+                    email = item["id"]
+                    new = email not in self.contacts
+                    contact = self.contacts.setdefault(email, {"id": str(500 + len(self.contacts)), "properties": {}})
+                    contact["properties"].update(item["properties"])
+                    results.append(
+                        {
+                            "id": contact["id"],
+                            "properties": contact["properties"],
+                            "createdAt": now,
+                            "updatedAt": now,
+                            "archived": False,
+                            "new": new,
+                        }
+                    )
+                return 200, {"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now}
+            if path.startswith("/crm/v3/objects/notes"):
+                note = {
+                    "id": str(900 + len(self.notes)),
+                    "properties": data["properties"],
+                    "associations": data.get("associations", []),
+                    "createdAt": now,
+                    "updatedAt": now,
+                    "archived": False,
+                }
+                self.notes.append(note)
+                return 201, {k: note[k] for k in ("id", "properties", "createdAt", "updatedAt", "archived")}
+        return 404, {"status": "error", "message": "Not found", "category": "OBJECT_NOT_FOUND"}

@@ -26,6 +26,7 @@ from chatassist.bootstrap import Container
 from chatassist.integrations import start_follower
 from chatassist.outbox_runner import FollowingRunner
 from commands.create_workspace import cmd as create_ws
+from commands.integrations import hubspot as hubspot_cmd
 from commands.integrations import slack as slack_cmd
 from commands.integrations import webhooks as wh
 from commands.integrations import zendesk as zendesk_cmd
@@ -33,7 +34,7 @@ from commands.provider_keys.cipher import KeyCipher, generate_key_spec
 from domain.conversation import Conversation
 from domain.escalation import Decision
 from projections.integrations.projection import DELIVERIES, TARGETS
-from tests.fakes.receivers import FakeSlack, FakeZendesk, Receiver
+from tests.fakes.receivers import FakeHubSpot, FakeSlack, FakeZendesk, Receiver
 from workers.broker import setup_broker
 from workers.sweep import sweep
 
@@ -98,6 +99,7 @@ class Workers:
             "CHATASSIST_DELIVERY_TIMEOUT_S": "1",
             "CHATASSIST_BROKER_NAMESPACE": namespace,
             "CHATASSIST_SLACK_API_URL": slack_api_url,
+            "CHATASSIST_HUBSPOT_API_URL": HUBSPOT.url,
             "CHATASSIST_DB_POOL_SIZE": "1",
             "CHATASSIST_LOG_LEVEL": "WARNING",
         }
@@ -127,6 +129,17 @@ class Workers:
         self.procs.clear()
 
 
+HUBSPOT_TOKEN = "pat-na1-0123456789abcdef0123"
+HUBSPOT = FakeHubSpot(HUBSPOT_TOKEN)
+
+
+@pytest.fixture(scope="module")
+def hubspot() -> Iterator[FakeHubSpot]:
+    HUBSPOT.start()
+    yield HUBSPOT
+    HUBSPOT.stop()
+
+
 @pytest.fixture(scope="module")
 def slack() -> Iterator[FakeSlack]:
     fake = FakeSlack().start()
@@ -135,7 +148,9 @@ def slack() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture
-def workers(container: Container, namespace: str, follower: FollowingRunner, slack: FakeSlack) -> Iterator[Workers]:
+def workers(
+    container: Container, namespace: str, follower: FollowingRunner, slack: FakeSlack, hubspot: FakeHubSpot
+) -> Iterator[Workers]:
     pool = Workers(container, namespace, slack.url + "/api/")
     yield pool
     pool.stop_all()
@@ -494,6 +509,31 @@ def test_zendesk_gets_a_solved_ticket_per_ai_resolution_and_one_ticket_per_escal
     assert [t["id"] for t in zendesk.tickets.values() if t["external_id"] == str(escalated.id)] == [opened[0]["id"]]
     assert zendesk.puts[0][0] == opened[0]["id"] and zendesk.puts[0][1]["status"] == "solved"
     assert len(zendesk.tickets) == 2
+
+
+def test_hubspot_gets_the_contact_and_a_note_when_a_chat_closes(
+    container: Container, workers: Workers, hubspot: FakeHubSpot
+) -> None:
+    # Given HubSpot connected, and a worker
+    ws = new_workspace(container)
+    hubspot_cmd.connect(ctx(container), ws, ADMIN, HUBSPOT_TOKEN)
+    workers.start()
+    # When a visitor with an email chats, rates it and the chat closes
+    conversation = chat(container, ws)
+    conversation.rate(4, None)
+    conversation.close("visitor_closed")
+    container.app.save(conversation)
+    # I expect the contact upserted by email and a note associated with it (summary, topic, CSAT, link)
+    (note,) = poll(lambda: [n for n in hubspot.notes if str(conversation.id) in n["properties"]["hs_note_body"]])
+    contact = hubspot.contacts["ada@example.com"]
+    assert contact["properties"] == {"email": "ada@example.com", "firstname": "Ada"}
+    assert note["associations"][0]["to"]["id"] == contact["id"]
+    assert note["associations"][0]["types"][0]["associationTypeId"] == 202
+    body = note["properties"]["hs_note_body"]
+    assert "CSAT: 4" in body and "hello 0" in body and f"/monitor?conversation={conversation.id}" in body
+    # and the note id recorded on the conversation as an event
+    recorded = poll(lambda: container.app.repository.get(conversation.id).external_tickets.get("hubspot"))
+    assert recorded == note["id"]
 
 
 def test_the_follower_moves_past_events_it_does_not_follow(container: Container, follower: FollowingRunner) -> None:

@@ -150,6 +150,8 @@ def every_event_aggregates(now: datetime | None = None) -> list[Aggregate]:
         "acme", "ops@example.com", Secret("k1", "dG9r", "tokn"), None, {"support": 360001}, by=admin
     )
     integrations.disconnect_zendesk(by=admin)
+    integrations.connect_hubspot(Secret("k1", "cGF0", "hubs"), by=admin)
+    integrations.disconnect_hubspot(by=admin)
     integrations.remove_endpoint("ep_1", by=admin)
 
     return [
