@@ -148,6 +148,18 @@ def _start_scheduler(container: Container) -> Any:
     from workers.sweep import sweep_job
 
     settings = container.settings
+    from chatassist.bootstrap import key_cipher
+    from workers.intercom_check import check_intercom_tokens
+
+    scheduler.add_job(
+        check_intercom_tokens,
+        "interval",
+        hours=24,
+        args=[container.app, key_cipher(settings), settings.intercom_api_url, container.database_url, leadership],
+        id="intercom_token_check",
+        max_instances=1,
+        coalesce=True,
+    )
     scheduler.add_job(
         sweep_job,
         "interval",

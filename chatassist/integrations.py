@@ -30,7 +30,10 @@ def schedule_of(settings: Settings) -> tuple[float, ...]:
 
 def context(container: Container) -> Context:
     """What the integration commands need."""
-    return Context(container.app, key_cipher(container.settings), container.settings.integrations_allow_private_urls)
+    settings = container.settings
+    return Context(
+        container.app, key_cipher(settings), settings.integrations_allow_private_urls, settings.intercom_api_url
+    )
 
 
 def start_follower(container: Container, enqueue: Callable[[list[tuple[str, str]]], Any] | None) -> FollowingRunner:

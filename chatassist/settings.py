@@ -53,6 +53,7 @@ class Settings:
     delivery_grace_s: float = 30.0  # how long a queued delivery message may wait before the sweep sends another
     slack_api_url: str | None = None  # Slack Web API base (tests and proxies); default https://slack.com/api/
     hubspot_api_url: str | None = None  # HubSpot API host (tests and proxies); default https://api.hubapi.com
+    intercom_api_url: str | None = None  # Intercom API base (tests and proxies); default https://api.intercom.io
     broker_namespace: str = "chatassist"  # prefix of the Dramatiq keys in Redis
 
     @property

@@ -139,6 +139,23 @@ class ZendeskConnection:
         }
 
 
+@dataclass
+class IntercomConnection:
+    """Intercom: an access token and whether it still works (checked on connect and daily)."""
+
+    secret: Secret
+    ok: bool = True
+    checked_at: datetime | None = None
+    detail: str = ""
+
+    def status(self) -> str:
+        """One sentence: connected, or disconnected with when and why."""
+        if self.ok:
+            return "Connected."
+        when = self.checked_at.date().isoformat() if self.checked_at else "the last check"
+        return f"Disconnected: the access token was rejected on {when} ({self.detail}); re-authenticate."
+
+
 class Integrations(Aggregate):
     """The workspace's integrations; every change names its actor."""
 
@@ -154,6 +171,7 @@ class Integrations(Aggregate):
         self.slack: SlackConnection | None = None
         self.zendesk: ZendeskConnection | None = None
         self.hubspot: Secret | None = None  # a private app's access token
+        self.intercom: IntercomConnection | None = None
 
     # --- webhook endpoints --------------------------------------------------------------------------------------
 
@@ -359,6 +377,38 @@ class Integrations(Aggregate):
     @event("HubSpotDisconnected")
     def _hubspot_disconnected(self, by: UUID) -> None:
         self.hubspot = None
+
+    # --- Intercom -----------------------------------------------------------------------------------------------
+
+    def connect_intercom(self, secret: Secret, detail: str, by: UUID) -> None:
+        """Connect Intercom with a token that ``GET /me`` accepted (``detail``: who it is)."""
+        self._intercom_connected(key_id=secret.key_id, ciphertext=secret.ciphertext, last4=secret.last4, by=by)
+        self.record_intercom_check(True, detail)
+
+    @event("IntercomConnected")
+    def _intercom_connected(self, key_id: str, ciphertext: str, last4: str, by: UUID) -> None:
+        self.intercom = IntercomConnection(Secret(key_id, ciphertext, last4))
+
+    def record_intercom_check(self, ok: bool, detail: str) -> None:
+        """Record the outcome of a token check (on connect, daily, or asked for)."""
+        if self.intercom is None:
+            raise NotFound("Intercom is not connected.", code="integration_not_connected")
+        self._intercom_checked(ok=ok, detail=detail[:300], checked_at=event_time())
+
+    @event("IntercomTokenChecked")
+    def _intercom_checked(self, ok: bool, detail: str, checked_at: datetime) -> None:
+        assert self.intercom is not None
+        self.intercom.ok, self.intercom.detail, self.intercom.checked_at = ok, detail, checked_at
+
+    def disconnect_intercom(self, by: UUID) -> None:
+        """Forget Intercom; NotFound ``integration_not_connected`` when it is not connected."""
+        if self.intercom is None:
+            raise NotFound("Intercom is not connected.", code="integration_not_connected")
+        self._intercom_disconnected(by=by)
+
+    @event("IntercomDisconnected")
+    def _intercom_disconnected(self, by: UUID) -> None:
+        self.intercom = None
 
     # --- deliveries ---------------------------------------------------------------------------------------------
 

@@ -17,10 +17,11 @@ from litestar.params import Parameter
 
 from commands._lazy import read_or_none
 from commands.integrations import hubspot as hubspot_cmd
+from commands.integrations import intercom as intercom_cmd
 from commands.integrations import slack as slack_cmd
 from commands.integrations import webhooks as wh
 from commands.integrations import zendesk as zendesk_cmd
-from domain.errors import Conflict, InvalidInput
+from domain.errors import Conflict, InvalidInput, NotFound
 from domain.integrations import EVENT_TYPES, Integrations, integrations_id
 from read_api.get_deliveries import query as deliveries
 from read_api.get_transcript.query import TranscriptSource
@@ -114,6 +115,37 @@ class HubSpotView(msgspec.Struct):
     dead_letters: int = 0
 
 
+class IntercomRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """An Intercom access token (checked with ``GET /me`` before it is stored)."""
+
+    access_token: str
+
+
+class IntercomView(msgspec.Struct):
+    """Whether Intercom's token still works: ``status`` says so in a sentence (when and why if not)."""
+
+    connected: bool
+    ok: bool | None = None
+    status: str | None = None
+    checked_at: datetime | None = None
+    detail: str | None = None
+    access_token: str | None = None
+
+
+def intercom_view(connection: Any) -> IntercomView:
+    """The view of an ``IntercomConnection`` (None: not connected)."""
+    if connection is None:
+        return IntercomView(False)
+    return IntercomView(
+        True,
+        connection.ok,
+        connection.status(),
+        connection.checked_at,
+        connection.detail,
+        "…" + connection.secret.last4,
+    )
+
+
 class SlackView(msgspec.Struct):
     """Slack's connection: masked credential, channel, health."""
 
@@ -134,6 +166,7 @@ class IntegrationsView(msgspec.Struct):
     slack: SlackView
     zendesk: ZendeskView
     hubspot: HubSpotView
+    intercom: IntercomView
     event_types: list[str]
 
 
@@ -180,7 +213,8 @@ def overview(ctx: wh.Context, view: TranscriptSource, workspace_id: UUID) -> Int
         if found is not None:
             hubspot.last_success_at, hubspot.last_error_at = found.last_success_at, found.last_error_at
             hubspot.last_error, hubspot.dead_letters = found.last_error, found.dead_letters
-    return IntegrationsView(endpoints, slack, zendesk, hubspot, list(EVENT_TYPES))
+    intercom = intercom_view(integrations.intercom if integrations is not None else None)
+    return IntegrationsView(endpoints, slack, zendesk, hubspot, intercom, list(EVENT_TYPES))
 
 
 def test_delivery_id(test_id: str, endpoint_id: str) -> str:
@@ -309,6 +343,47 @@ class IntegrationsController(Controller):
         """Forget HubSpot's token; nothing more is sent there."""
         await anyio.to_thread.run_sync(
             hubspot_cmd.disconnect, integrations, current_member.workspace_id, current_member.account_id
+        )
+
+    @put("/intercom", operation_id="connectIntercom", summary="Connect Intercom")
+    async def connect_intercom(
+        self, data: IntercomRequest, integrations: wh.Context, current_member: Member
+    ) -> IntercomView:
+        """Checks the token with ``GET /me`` first: 409 ``credential_rejected`` (nothing stored) when Intercom refuses
+        it. Checked again daily by the scheduler."""
+        connected = await anyio.to_thread.run_sync(
+            intercom_cmd.connect,
+            integrations,
+            current_member.workspace_id,
+            current_member.account_id,
+            data.access_token,
+        )
+        return intercom_view(connected)
+
+    @post("/intercom/check", operation_id="checkIntercom", status_code=200, summary="Check Intercom's token now")
+    async def check_intercom(self, integrations: wh.Context, current_member: Member) -> IntercomView:
+        """One ``GET /me`` with the stored token; the outcome is recorded (connected, or disconnected and why)."""
+        workspace_id = current_member.workspace_id
+
+        def run() -> IntercomView:
+            outcome = intercom_cmd.recheck(
+                integrations.app, integrations.cipher, integrations.intercom_api_url, workspace_id
+            )
+            found = wh.existing(integrations.app, workspace_id).intercom
+            if found is None:
+                raise NotFound("Intercom is not connected.", code="integration_not_connected")
+            view = intercom_view(found)
+            if outcome is None:
+                view.detail = "Intercom could not be reached: nothing was recorded; try again later."
+            return view
+
+        return await anyio.to_thread.run_sync(run)
+
+    @delete("/intercom", operation_id="disconnectIntercom", summary="Disconnect Intercom")
+    async def disconnect_intercom(self, integrations: wh.Context, current_member: Member) -> None:
+        """Forget Intercom's token."""
+        await anyio.to_thread.run_sync(
+            intercom_cmd.disconnect, integrations, current_member.workspace_id, current_member.account_id
         )
 
     @get("/deliveries", operation_id="listDeliveries", summary="The delivery log")

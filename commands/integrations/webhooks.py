@@ -22,6 +22,7 @@ class Context:
     app: ChatAssistApp
     cipher: KeyCipher | None
     allow_private: bool = False
+    intercom_api_url: str | None = None  # CHATASSIST_INTERCOM_API_URL (tests, proxies)
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,9 @@ class AuditProjection(Projection[AuditView]):
             Integrations.ZendeskDisconnected,
             Integrations.HubSpotConnected,
             Integrations.HubSpotDisconnected,
+            Integrations.IntercomConnected,
+            Integrations.IntercomTokenChecked,
+            Integrations.IntercomDisconnected,
         )
     )
 
@@ -419,3 +422,16 @@ class AuditProjection(Projection[AuditView]):
     @process_event.register
     def _(self, e: Integrations.HubSpotDisconnected, tracking: Tracking) -> None:
         self._log(tracking, e, "integrations.hubspot_disconnected", e.by, {}, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: Integrations.IntercomConnected, tracking: Tracking) -> None:
+        self._log(tracking, e, "integrations.intercom_connected", e.by, {"token_last4": e.last4}, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: Integrations.IntercomTokenChecked, tracking: Tracking) -> None:
+        details = {"ok": e.ok, "detail": e.detail}
+        self._log(tracking, e, "integrations.intercom_checked", None, details, owner="aggregate")
+
+    @process_event.register
+    def _(self, e: Integrations.IntercomDisconnected, tracking: Tracking) -> None:
+        self._log(tracking, e, "integrations.intercom_disconnected", e.by, {}, owner="aggregate")

@@ -115,6 +115,8 @@ class IntegrationsProjection(Projection[IntegrationsView]):
             Integrations.ZendeskDisconnected,
             Integrations.HubSpotConnected,
             Integrations.HubSpotDisconnected,
+            Integrations.IntercomConnected,
+            Integrations.IntercomDisconnected,
         )
     )
 
@@ -582,4 +584,26 @@ class IntegrationsProjection(Projection[IntegrationsView]):
                     {"t": f"hubspot:{e.originator_id}"},
                 )
             ],
+        )
+
+    @process_event.register
+    def _(self, e: Integrations.IntercomConnected, tracking: Tracking) -> None:
+        # listed for the scheduler's daily token check; never a delivery target (no event type)
+        self.view.apply(
+            tracking,
+            [
+                (
+                    f"INSERT INTO {TARGETS} (target_id, workspace_id, kind, event_types, enabled, key_id, ciphertext)"
+                    f" SELECT %(t)s, workspace_id, 'intercom', '{{}}', false, '', '' FROM {TARGETS}"
+                    " WHERE target_id = %(ws)s ON CONFLICT (target_id) DO UPDATE SET removed = false",
+                    {"t": f"intercom:{e.originator_id}", "ws": f"ws:{e.originator_id}"},
+                )
+            ],
+        )
+
+    @process_event.register
+    def _(self, e: Integrations.IntercomDisconnected, tracking: Tracking) -> None:
+        self.view.apply(
+            tracking,
+            [(f"UPDATE {TARGETS} SET removed = true WHERE target_id = %(t)s", {"t": f"intercom:{e.originator_id}"})],
         )

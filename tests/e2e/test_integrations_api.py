@@ -15,11 +15,15 @@ from chatassist.integrations import start_follower
 from commands.integrations.webhooks import Context
 from commands.provider_keys.cipher import KeyCipher, generate_key_spec
 from tests.conftest import generous_limits
+from tests.fakes.receivers import FakeIntercom
 from tests.support.accounts import Person, invite_and_join, sign_up
 from tests.support.server import ThreadedServer
 from web.app import create_app
+from workers.intercom_check import check_intercom_tokens
 
 KEYS_SPEC = generate_key_spec("i1")
+INTERCOM_TOKEN = "dG9rOjEyMzQ1Njc4OTBhYmNkZWY="
+INTERCOM = FakeIntercom(INTERCOM_TOKEN)
 HOOK = "http://127.0.0.1:9/hooks"  # a private address: accepted by the development setting only
 
 
@@ -31,7 +35,9 @@ def serve(container: Container, allow_private: bool) -> ThreadedServer:
         ready_checks(container),
         auth=container.auth,
         rate_limits=generous_limits(container),
-        integrations=Context(container.app, KeyCipher(KEYS_SPEC), allow_private=allow_private),
+        integrations=Context(
+            container.app, KeyCipher(KEYS_SPEC), allow_private=allow_private, intercom_api_url=INTERCOM.url
+        ),
     )
     return ThreadedServer(app).start()
 
@@ -39,6 +45,7 @@ def serve(container: Container, allow_private: bool) -> ThreadedServer:
 @pytest.fixture(scope="module")
 def client(container: Container) -> Iterator[httpx.Client]:
     """The app with private endpoint URLs allowed (the development setting), and the outbox follower (no worker)."""
+    INTERCOM.start()
     runner = start_follower(container, None)
     server = serve(container, allow_private=True)
     with httpx.Client(base_url=server.base_url, timeout=20) as c:
@@ -46,6 +53,7 @@ def client(container: Container) -> Iterator[httpx.Client]:
     server.stop()
     runner.stop()
     container.runners.remove(runner)
+    INTERCOM.stop()
 
 
 @pytest.fixture(scope="module")
@@ -227,3 +235,46 @@ def test_slack_connects_masked_and_refuses_a_bad_token(client: httpx.Client) -> 
     assert client.get("/api/integrations", headers=admin.headers).json()["slack"]["connected"] is False
     again = client.delete("/api/integrations/slack", headers=admin.headers)
     assert again.status_code == 404 and again.json()["code"] == "integration_not_connected"
+
+
+def test_intercom_connects_only_with_a_token_it_accepts_and_says_when_it_stopped_working(
+    client: httpx.Client, container: Container
+) -> None:
+    admin, _ = sign_up(client)
+    # When an admin connects a token Intercom refuses
+    refused = client.put("/api/integrations/intercom", json={"access_token": "x" * 30}, headers=admin.headers)
+    # I expect 409 credential_rejected, and nothing stored
+    assert refused.status_code == 409 and refused.json()["code"] == "credential_rejected", refused.text
+    assert client.get("/api/integrations", headers=admin.headers).json()["intercom"]["connected"] is False
+    # When they connect one it accepts
+    ok = client.put("/api/integrations/intercom", json={"access_token": INTERCOM_TOKEN}, headers=admin.headers)
+    assert ok.status_code == 200, ok.text
+    assert (
+        ok.json()["ok"] is True
+        and ok.json()["status"] == "Connected."
+        and ok.json()["access_token"] == "…" + INTERCOM_TOKEN[-4:]
+    )
+    # When the token is revoked in Intercom and the scheduler's daily check runs
+    INTERCOM.tokens.clear()
+    container.wait_for_projections()
+    import time as _time
+
+    workspace = admin.workspace_id
+    deadline = _time.monotonic() + 10
+    outcomes: dict[str, bool | None] = {}
+    while workspace not in outcomes and _time.monotonic() < deadline:  # the follower lists the workspace
+        outcomes = check_intercom_tokens(container.app, KeyCipher(KEYS_SPEC), INTERCOM.url, container.database_url)
+        _time.sleep(0.1)
+    assert outcomes[workspace] is False
+    # I expect the card to say it is disconnected, since when and why
+    card = client.get("/api/integrations", headers=admin.headers).json()["intercom"]
+    assert card["connected"] is True and card["ok"] is False
+    assert (
+        card["status"].startswith("Disconnected: the access token was rejected on 20")
+        and "re-authenticate" in card["status"]
+    )
+    # When the token works again and an admin asks for a check
+    INTERCOM.tokens.add(INTERCOM_TOKEN)
+    again = client.post("/api/integrations/intercom/check", headers=admin.headers)
+    assert again.status_code == 200 and again.json()["ok"] is True
+    assert client.delete("/api/integrations/intercom", headers=admin.headers).status_code == 204

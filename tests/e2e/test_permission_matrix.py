@@ -29,6 +29,7 @@ from commands.chat_turn.service import ChatService, Providers
 from commands.claim_conversation import cmd as claim_conversation
 from commands.close_conversation import cmd as close_conversation
 from commands.discard_prompt_draft import cmd as discard_prompt_draft
+from commands.integrations.webhooks import Context
 from commands.invite_member import cmd as invite_member
 from commands.provider_keys.cipher import KeyCipher, generate_key_spec
 from commands.provider_keys.vault import KeyVault
@@ -40,6 +41,7 @@ from domain.account import Account
 from domain.workspace import Workspace
 from tests.conftest import chat
 from tests.fakes.llm_server import FakeLLMServer
+from tests.fakes.receivers import FakeIntercom
 from tests.support.accounts import PASSWORD, Person, invite_and_join, sign_up, unique_email
 from tests.support.server import ThreadedServer
 from web.app import create_app
@@ -63,6 +65,8 @@ HANDLERS = frozenset({AGENT, ADMIN})  # conversations.handle / chat.monitor; OTH
 INTEGRATIONS, ENDPOINT = "/api/integrations", "/api/integrations/webhooks/{endpoint_id:str}"
 DELIVERY = "/api/integrations/deliveries/{delivery_id:str}"
 PUBLIC_HOOK = "https://93.184.215.14/hooks"  # a public address literal: no DNS needed
+MATRIX_INTERCOM_TOKEN = "matrix-intercom-token-0000"
+MATRIX_INTERCOM = FakeIntercom(MATRIX_INTERCOM_TOKEN)
 INTEGRATION_ROUTES = (
     ("GET", INTEGRATIONS),
     ("POST", INTEGRATIONS + "/webhooks"),
@@ -76,6 +80,9 @@ INTEGRATION_ROUTES = (
     ("DELETE", INTEGRATIONS + "/zendesk"),
     ("PUT", INTEGRATIONS + "/hubspot"),
     ("DELETE", INTEGRATIONS + "/hubspot"),
+    ("PUT", INTEGRATIONS + "/intercom"),
+    ("POST", INTEGRATIONS + "/intercom/check"),
+    ("DELETE", INTEGRATIONS + "/intercom"),
     ("GET", INTEGRATIONS + "/deliveries"),
     ("GET", DELIVERY),
     ("POST", DELIVERY + "/redeliver"),
@@ -243,10 +250,10 @@ class World:
     def integrations(self, caller: str) -> tuple[Any, uuid.UUID, uuid.UUID]:
         """The integration commands' context and the caller's workspace and account (workspace A's admin for
         non-members)."""
-        from commands.integrations.webhooks import Context
-
         member: Person = self.other_admin if caller == OTHER_ADMIN else self.admin
-        ctx = Context(self.container.app, KeyCipher(MATRIX_KEYS), allow_private=False)
+        ctx = Context(
+            self.container.app, KeyCipher(MATRIX_KEYS), allow_private=False, intercom_api_url=MATRIX_INTERCOM.url
+        )
         return ctx, uuid.UUID(member.workspace_id), uuid.UUID(member.account_id)
 
     def endpoint(self, caller: str, fresh: bool = False) -> str:
@@ -432,6 +439,16 @@ def requests() -> dict[tuple[str, str], Request]:
         hubspot_cmd.connect(ctx, workspace_id, by, "pat-na1-" + "0" * 24)
         return call("DELETE", lambda w: INTEGRATIONS + "/hubspot")(world, caller)
 
+    def intercom_connected(method: str, suffix: str) -> Request:
+        def run(world: World, caller: str) -> httpx.Response:
+            from commands.integrations import intercom as intercom_cmd
+
+            ctx, workspace_id, by = world.integrations(caller)
+            intercom_cmd.connect(ctx, workspace_id, by, MATRIX_INTERCOM_TOKEN)
+            return call(method, lambda w: INTEGRATIONS + "/intercom" + suffix)(world, caller)
+
+        return run
+
     def slack_connected(world: World, caller: str) -> httpx.Response:
         world.slack(caller)
         return call("DELETE", lambda w: INTEGRATIONS + "/slack")(world, caller)
@@ -562,6 +579,11 @@ def requests() -> dict[tuple[str, str], Request]:
             "PUT", lambda w: INTEGRATIONS + "/hubspot", lambda w, c: {"access_token": "pat-na1-" + "1" * 24}
         ),
         ("DELETE", INTEGRATIONS + "/hubspot"): hubspot_connected,
+        ("PUT", INTEGRATIONS + "/intercom"): call(
+            "PUT", lambda w: INTEGRATIONS + "/intercom", lambda w, c: {"access_token": MATRIX_INTERCOM_TOKEN}
+        ),
+        ("POST", INTEGRATIONS + "/intercom/check"): intercom_connected("POST", "/check"),
+        ("DELETE", INTEGRATIONS + "/intercom"): intercom_connected("DELETE", ""),
         ("GET", INTEGRATIONS + "/deliveries"): call("GET", lambda w: INTEGRATIONS + "/deliveries?status=dead_letters"),
         ("GET", DELIVERY): with_delivery("GET", ""),
         ("POST", DELIVERY + "/redeliver"): with_delivery("POST", "/redeliver"),
@@ -581,7 +603,11 @@ def matrix_app(container: Container, fake_llm: FakeLLMServer) -> Iterator[tuple[
     chat_service = ChatService(
         container.app, Providers(vault=vault, endpoints=endpoints), container.usage, RetryPolicy()
     )
-    app = create_app(chat_service, container.transcripts, ready_checks(container), auth=container.auth)
+    MATRIX_INTERCOM.start()
+    integrations = Context(container.app, KeyCipher(MATRIX_KEYS), intercom_api_url=MATRIX_INTERCOM.url)
+    app = create_app(
+        chat_service, container.transcripts, ready_checks(container), auth=container.auth, integrations=integrations
+    )
     server = ThreadedServer(app).start()
     follower = start_follower(container, None)  # the integrations outbox writes the delivery rows (no worker sends)
     with httpx.Client(base_url=server.base_url, timeout=20) as client:
@@ -589,6 +615,7 @@ def matrix_app(container: Container, fake_llm: FakeLLMServer) -> Iterator[tuple[
     server.stop()
     follower.stop()
     container.runners.remove(follower)
+    MATRIX_INTERCOM.stop()
 
 
 def test_every_route_answers_exactly_the_callers_it_should(

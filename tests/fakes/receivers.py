@@ -73,6 +73,9 @@ class Receiver:
             def do_PUT(self) -> None:
                 self.do_POST()
 
+            def do_GET(self) -> None:
+                self.do_POST()
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 headers = {**dict(self.headers.items()), "x-fake-method": self.command}
@@ -274,3 +277,24 @@ class FakeHubSpot(Receiver):
                 self.notes.append(note)
                 return 201, {k: note[k] for k in ("id", "properties", "createdAt", "updatedAt", "archived")}
         return 404, {"status": "error", "message": "Not found", "category": "OBJECT_NOT_FOUND"}
+
+
+class FakeIntercom(Receiver):
+    """Intercom's ``GET /me``: 200 with the admin for a token in ``tokens``, 401 otherwise."""
+
+    def __init__(self, *tokens: str) -> None:
+        super().__init__()
+        self.tokens = set(tokens)
+
+    def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        lower = {k.lower(): v for k, v in headers.items()}
+        with self.lock:
+            self.requests.append(Received(time.time(), path, headers, body, 0))
+            if path != "/me":
+                return 404, {"type": "error.list", "errors": [{"code": "not_found", "message": "Resource Not Found"}]}
+            if lower.get("authorization", "").removeprefix("Bearer ") not in self.tokens:
+                return 401, {
+                    "type": "error.list",
+                    "errors": [{"code": "unauthorized", "message": "Access Token Invalid"}],
+                }
+        return 200, {"type": "admin", "id": "991", "email": "ops@example.com", "name": "Ops"}

@@ -152,6 +152,9 @@ def every_event_aggregates(now: datetime | None = None) -> list[Aggregate]:
     integrations.disconnect_zendesk(by=admin)
     integrations.connect_hubspot(Secret("k1", "cGF0", "hubs"), by=admin)
     integrations.disconnect_hubspot(by=admin)
+    integrations.connect_intercom(Secret("k1", "aWM=", "icom"), "token of ops@example.com", by=admin)
+    integrations.record_intercom_check(False, "Intercom answered 401: the token was rejected")
+    integrations.disconnect_intercom(by=admin)
     integrations.remove_endpoint("ep_1", by=admin)
 
     return [
