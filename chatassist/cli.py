@@ -149,8 +149,22 @@ def _start_scheduler(container: Container) -> Any:
 
     settings = container.settings
     from chatassist.bootstrap import key_cipher
+    from commands.integrations.webhooks import disable_endpoint
     from workers.intercom_check import check_intercom_tokens
+    from workers.sweep import disable_failing_endpoints
 
+    def disable(workspace_id: Any, endpoint_id: str, reason: str) -> None:
+        disable_endpoint(container.app, workspace_id, endpoint_id, reason)
+
+    scheduler.add_job(
+        disable_failing_endpoints,
+        "interval",
+        hours=1,
+        args=[container.database_url, disable, 5, leadership],
+        id="disable_failing_endpoints",
+        max_instances=1,
+        coalesce=True,
+    )
     scheduler.add_job(
         check_intercom_tokens,
         "interval",

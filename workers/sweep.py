@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 
-from projections.integrations.projection import DELIVERIES
+from projections.integrations.projection import DELIVERIES, TARGETS
 
 log = logging.getLogger("chatassist.integrations")
 # A message sent by the follower or a retry is given `grace` seconds to be taken before the sweep sends another.
@@ -51,3 +51,33 @@ def sweep_job(
     except Exception:  # the database or Redis down: the next run tries again
         log.warning("delivery sweep failed", exc_info=True)
         return 0
+
+
+FAILING_FOR = (
+    f"SELECT d.workspace_id, d.target_id FROM {DELIVERIES} d JOIN {TARGETS} t ON t.target_id = d.target_id"
+    " WHERE t.kind = 'webhook' AND t.enabled AND NOT t.removed AND d.attempts > 0"
+    " AND d.created_at > now() - make_interval(days => %(days)s * 6)"
+    " GROUP BY d.workspace_id, d.target_id"
+    " HAVING count(*) FILTER (WHERE d.delivered_at >= now() - make_interval(days => %(days)s)) = 0"
+    " AND min(d.last_attempt_at) FILTER (WHERE d.status <> 'delivered') <= now() - make_interval(days => %(days)s)"
+    " AND max(d.last_attempt_at) FILTER (WHERE d.status <> 'delivered') > now() - make_interval(days => 1)"
+)
+
+
+def disable_failing_endpoints(
+    database_url: str, disable: Callable[[Any, str, str], Any], days: int = 5, leadership: Any = None
+) -> list[str]:
+    """Disable (by an event, via ``disable(workspace id, endpoint id, reason)``) each enabled webhook endpoint whose
+    deliveries have all failed for ``days`` days: failing since then, still failing today, none delivered since."""
+    if leadership is not None and not leadership.is_leader():
+        return []
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(FAILING_FOR, {"days": days}).fetchall()
+    disabled = []
+    for workspace_id, endpoint_id in rows:
+        try:
+            disable(workspace_id, str(endpoint_id), f"Every delivery failed for {days} days.")
+            disabled.append(str(endpoint_id))
+        except Exception:
+            log.warning("could not disable endpoint %s", endpoint_id, exc_info=True)
+    return disabled

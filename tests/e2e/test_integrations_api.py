@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +21,7 @@ from tests.support.accounts import Person, invite_and_join, sign_up
 from tests.support.server import ThreadedServer
 from web.app import create_app
 from workers.intercom_check import check_intercom_tokens
+from workers.sweep import disable_failing_endpoints
 
 KEYS_SPEC = generate_key_spec("i1")
 INTERCOM_TOKEN = "dG9rOjEyMzQ1Njc4OTBhYmNkZWY="
@@ -257,14 +259,12 @@ def test_intercom_connects_only_with_a_token_it_accepts_and_says_when_it_stopped
     # When the token is revoked in Intercom and the scheduler's daily check runs
     INTERCOM.tokens.clear()
     container.wait_for_projections()
-    import time as _time
-
     workspace = admin.workspace_id
-    deadline = _time.monotonic() + 10
+    deadline = time.monotonic() + 10
     outcomes: dict[str, bool | None] = {}
-    while workspace not in outcomes and _time.monotonic() < deadline:  # the follower lists the workspace
+    while workspace not in outcomes and time.monotonic() < deadline:  # the follower lists the workspace
         outcomes = check_intercom_tokens(container.app, KeyCipher(KEYS_SPEC), INTERCOM.url, container.database_url)
-        _time.sleep(0.1)
+        time.sleep(0.1)
     assert outcomes[workspace] is False
     # I expect the card to say it is disconnected, since when and why
     card = client.get("/api/integrations", headers=admin.headers).json()["intercom"]
@@ -278,3 +278,57 @@ def test_intercom_connects_only_with_a_token_it_accepts_and_says_when_it_stopped
     again = client.post("/api/integrations/intercom/check", headers=admin.headers)
     assert again.status_code == 200 and again.json()["ok"] is True
     assert client.delete("/api/integrations/intercom", headers=admin.headers).status_code == 204
+
+
+def test_an_endpoint_failing_every_delivery_for_five_days_is_disabled_with_an_event(
+    client: httpx.Client, container: Container
+) -> None:
+    from commands.integrations.webhooks import disable_endpoint
+
+    admin, _ = sign_up(client)
+    failing = add(client, admin).json()["endpoint"]["id"]
+    healthy = add(client, admin).json()["endpoint"]["id"]
+    # Given deliveries to both (test events), whose attempts we date: the first endpoint has failed since six days
+    # ago and still fails today; the second failed six days ago too but delivered one yesterday
+    ids = {}
+    for endpoint_id in (failing, healthy, failing):
+        sent = client.post(f"/api/integrations/webhooks/{endpoint_id}/test", headers=admin.headers).json()
+        ids.setdefault(endpoint_id, []).append(sent["delivery_id"])
+    container.wait_for_projections()
+    with psycopg.connect(container.database_url, autocommit=True) as conn:
+
+        def dated(delivery_id: str, status: str, attempt_days_ago: float, delivered_days_ago: float | None) -> None:
+            for _ in range(100):  # the follower writes the row
+                if conn.execute(
+                    "UPDATE integration_v1_deliveries SET status = %s, attempts = 3,"
+                    " last_attempt_at = now() - make_interval(secs => %s * 86400),"
+                    " delivered_at = now() - make_interval(secs => %s * 86400) WHERE id = %s",
+                    (status, attempt_days_ago, delivered_days_ago, delivery_id),
+                ).rowcount:
+                    return
+                time.sleep(0.05)
+            raise AssertionError("the delivery row was not written")
+
+        dated(ids[failing][0], "dead", 6, None)
+        dated(ids[failing][1], "pending", 0.01, None)
+        dated(ids[healthy][0], "dead", 6, None)
+    with psycopg.connect(container.database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO integration_v1_deliveries (id, workspace_id, target_id, kind, event_type, notification_id,"
+            " event_at, body, status, attempts, last_attempt_at, delivered_at) SELECT gen_random_uuid(), workspace_id,"
+            " target_id, kind, event_type, notification_id, event_at, body, 'delivered', 1, now() - interval '1 day',"
+            " now() - interval '1 day' FROM integration_v1_deliveries WHERE id = %s",
+            (ids[healthy][0],),
+        )
+    # When the scheduler's job runs
+    disabled = disable_failing_endpoints(
+        container.database_url, lambda ws, ep, why: disable_endpoint(container.app, ws, ep, why)
+    )
+    # I expect only the failing endpoint disabled, with its reason, by an event in the audit log
+    assert failing in disabled and healthy not in disabled
+    endpoints = {e["id"]: e for e in client.get("/api/integrations", headers=admin.headers).json()["webhooks"]}
+    assert endpoints[failing]["enabled"] is False and "5 days" in endpoints[failing]["disabled_reason"]
+    assert endpoints[healthy]["enabled"] is True
+    container.wait_for_projections()
+    audit = client.get("/api/audit?kind=integrations.webhook_disabled", headers=admin.headers).json()["items"]
+    assert [(i["details"]["endpoint_id"], i["actor_id"]) for i in audit] == [(failing, None)]
