@@ -165,6 +165,17 @@ def _start_scheduler(container: Container) -> Any:
         max_instances=1,
         coalesce=True,
     )
+    from workers.retention import purge_delivery_logs
+
+    scheduler.add_job(
+        purge_delivery_logs,
+        "interval",
+        hours=24,
+        args=[container.app, container.database_url, leadership],
+        id="purge_delivery_logs",
+        max_instances=1,
+        coalesce=True,
+    )
     scheduler.add_job(
         check_intercom_tokens,
         "interval",

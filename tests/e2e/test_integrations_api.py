@@ -21,6 +21,7 @@ from tests.support.accounts import Person, invite_and_join, sign_up
 from tests.support.server import ThreadedServer
 from web.app import create_app
 from workers.intercom_check import check_intercom_tokens
+from workers.retention import purge_delivery_logs
 from workers.sweep import disable_failing_endpoints
 
 KEYS_SPEC = generate_key_spec("i1")
@@ -332,3 +333,46 @@ def test_an_endpoint_failing_every_delivery_for_five_days_is_disabled_with_an_ev
     container.wait_for_projections()
     audit = client.get("/api/audit?kind=integrations.webhook_disabled", headers=admin.headers).json()["items"]
     assert [(i["details"]["endpoint_id"], i["actor_id"]) for i in audit] == [(failing, None)]
+
+
+def test_the_retention_purge_deletes_finished_deliveries_past_the_window(
+    client: httpx.Client, container: Container
+) -> None:
+    # Given a workspace keeping 30 days, and three test deliveries: one delivered 40 days ago, one delivered
+    # yesterday, one still pending since 40 days ago
+    admin, _ = sign_up(client)
+    assert (
+        client.patch("/api/settings", json={"analytics_retention_days": 30}, headers=admin.headers).status_code == 200
+    )
+    endpoint_id = add(client, admin).json()["endpoint"]["id"]
+    sent = [
+        client.post(f"/api/integrations/webhooks/{endpoint_id}/test", headers=admin.headers).json()["delivery_id"]
+        for _ in range(3)
+    ]
+    container.wait_for_projections()
+    with psycopg.connect(container.database_url, autocommit=True) as conn:
+        for delivery_id, status, days in zip(sent, ("delivered", "delivered", "pending"), (40, 1, 40), strict=True):
+            for _ in range(100):
+                if conn.execute(
+                    "UPDATE integration_v1_deliveries SET status = %s, created_at = now() - make_interval(days => %s)"
+                    " WHERE id = %s",
+                    (status, days, delivery_id),
+                ).rowcount:
+                    break
+                time.sleep(0.05)
+            conn.execute(
+                "INSERT INTO integration_v1_attempts (delivery_id, attempt, at, status_code, latency_ms, outcome)"
+                " VALUES (%s, 1, now(), 204, 1, 'delivered')",
+                (delivery_id,),
+            )
+    # When the scheduler's purge runs
+    purged = purge_delivery_logs(container.app, container.database_url)
+    # I expect only the old finished delivery gone, with its attempts
+    assert purged[admin.workspace_id] == 1
+    log = client.get("/api/integrations/deliveries", headers=admin.headers).json()["deliveries"]
+    assert sorted(d["id"] for d in log) == sorted(sent[1:])
+    with psycopg.connect(container.database_url) as conn:
+        left = conn.execute(
+            "SELECT count(*) FROM integration_v1_attempts WHERE delivery_id = ANY(%s::uuid[])", (sent,)
+        ).fetchone()
+    assert left == (2,)
