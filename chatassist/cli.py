@@ -165,7 +165,18 @@ def _start_scheduler(container: Container) -> Any:
         max_instances=1,
         coalesce=True,
     )
+    from workers.budget_check import check_budget_thresholds
     from workers.retention import purge_delivery_logs
+
+    scheduler.add_job(
+        check_budget_thresholds,
+        "interval",
+        minutes=5,
+        args=[container.app, container.database_url, leadership],
+        id="budget_thresholds",
+        max_instances=1,
+        coalesce=True,
+    )
 
     scheduler.add_job(
         purge_delivery_logs,

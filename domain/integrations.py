@@ -35,6 +35,7 @@ SLACK_EVENT_TYPES = ("escalation.triggered", "conversation.resolved")
 HUBSPOT_EVENT_TYPES = ("conversation.closed",)
 ZENDESK_EVENT_TYPES = ("escalation.triggered", "conversation.resolved", "conversation.closed")
 MAX_ENDPOINTS = 20
+BUDGET_THRESHOLDS = (80, 95, 100)  # percent of the monthly token budget, each announced once per month
 MAX_URL_CHARS, MAX_DESCRIPTION_CHARS = 2000, 500
 ROTATION_OVERLAP = timedelta(hours=24)
 # Standard Webhooks' schedule: the delay before attempt n+1, after attempt n failed (attempt 1 is immediate).
@@ -172,6 +173,7 @@ class Integrations(Aggregate):
         self.zendesk: ZendeskConnection | None = None
         self.hubspot: Secret | None = None  # a private app's access token
         self.intercom: IntercomConnection | None = None
+        self.budget_thresholds: set[str] = set()  # "YYYY-MM:percent" already announced
 
     # --- webhook endpoints --------------------------------------------------------------------------------------
 
@@ -409,6 +411,22 @@ class Integrations(Aggregate):
     @event("IntercomDisconnected")
     def _intercom_disconnected(self, by: UUID) -> None:
         self.intercom = None
+
+    # --- the monthly token budget -------------------------------------------------------------------------------
+
+    def record_budget_threshold(self, month: str, percent: int, tokens_used: int, budget: int) -> bool:
+        """Announce that ``percent`` (80, 95 or 100) of the month's token budget is used, once per month each;
+        False when it was announced already."""
+        if percent not in BUDGET_THRESHOLDS:
+            raise InvalidInput(f"percent must be one of {BUDGET_THRESHOLDS}.")
+        if f"{month}:{percent}" in self.budget_thresholds:
+            return False
+        self._budget_threshold_reached(month=month, percent=percent, tokens_used=tokens_used, budget=budget)
+        return True
+
+    @event("BudgetThresholdReached")
+    def _budget_threshold_reached(self, month: str, percent: int, tokens_used: int, budget: int) -> None:
+        self.budget_thresholds.add(f"{month}:{percent}")
 
     # --- deliveries ---------------------------------------------------------------------------------------------
 

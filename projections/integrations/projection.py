@@ -117,6 +117,7 @@ class IntegrationsProjection(Projection[IntegrationsView]):
             Integrations.HubSpotDisconnected,
             Integrations.IntercomConnected,
             Integrations.IntercomDisconnected,
+            Integrations.BudgetThresholdReached,
         )
     )
 
@@ -607,3 +608,22 @@ class IntegrationsProjection(Projection[IntegrationsView]):
             tracking,
             [(f"UPDATE {TARGETS} SET removed = true WHERE target_id = %(t)s", {"t": f"intercom:{e.originator_id}"})],
         )
+
+    @process_event.register
+    def _(self, e: Integrations.BudgetThresholdReached, tracking: Tracking) -> None:
+        data = {"month": e.month, "percent": e.percent, "tokens_used": e.tokens_used, "monthly_token_budget": e.budget}
+        params = {
+            "key": _event_key(e),
+            "type": "budget.threshold",
+            "pos": tracking.notification_id,
+            "at": e.timestamp,
+            "body": payloads.webhook_body("budget.threshold", e.timestamp, data),
+            "kind": "webhook",
+            "cid": None,
+            "ws": f"ws:{e.originator_id}",
+        }
+        where = (
+            f"t.workspace_id = (SELECT workspace_id FROM {TARGETS} WHERE target_id = %(ws)s)"
+            " AND %(type)s = ANY(t.event_types) ON CONFLICT (id) DO NOTHING"
+        )
+        self.view.apply(tracking, [(_INSERT + where, params)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -376,3 +377,53 @@ def test_the_retention_purge_deletes_finished_deliveries_past_the_window(
             "SELECT count(*) FROM integration_v1_attempts WHERE delivery_id = ANY(%s::uuid[])", (sent,)
         ).fetchone()
     assert left == (2,)
+
+
+def test_budget_thresholds_are_announced_once_a_month_each(client: httpx.Client, container: Container) -> None:
+    from workers.budget_check import check_budget_thresholds
+
+    # Given a workspace with a 1,000-token monthly budget, an endpoint subscribed to budget.threshold, and 850
+    # tokens used this month (the usage view's row for the month)
+    admin, _ = sign_up(client)
+    assert client.patch("/api/settings", json={"monthly_token_budget": 1000}, headers=admin.headers).status_code == 200
+    add(client, admin, event_types=["budget.threshold"])
+
+    def use(tokens: int) -> None:
+        with psycopg.connect(container.database_url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO usage_v1_monthly (workspace_id, month, input_tokens)"
+                " VALUES (%s, date_trunc('month', now() AT TIME ZONE 'UTC')::date, %s)"
+                " ON CONFLICT (workspace_id, month) DO UPDATE SET input_tokens = EXCLUDED.input_tokens",
+                (admin.workspace_id, tokens),
+            )
+
+    def announced(count: int) -> list[int]:
+        """The thresholds delivered so far, once the outbox follower has written ``count`` rows (10 s at most)."""
+        deadline = time.monotonic() + 10
+        log = []
+        while time.monotonic() < deadline:
+            log = client.get("/api/integrations/deliveries", headers=admin.headers).json()["deliveries"]
+            if len(log) >= count:
+                break
+            time.sleep(0.05)
+        out = []
+        for d in log:
+            one = client.get(f"/api/integrations/deliveries/{d['id']}", headers=admin.headers).json()
+            assert one["event_type"] == "budget.threshold"
+            out.append(json.loads(one["payload"])["data"]["percent"])
+        return sorted(out)
+
+    use(850)
+    # When the scheduler's job runs (twice)
+    first = check_budget_thresholds(container.app, container.database_url)
+    again = check_budget_thresholds(container.app, container.database_url)
+    # I expect 80 % announced once, as a budget.threshold delivery
+    assert first[admin.workspace_id] == [80] and admin.workspace_id not in again
+    assert announced(1) == [80]
+    # When the whole budget is used
+    use(1000)
+    later = check_budget_thresholds(container.app, container.database_url)
+    # I expect 95 % and 100 %, each once
+    assert later[admin.workspace_id] == [95, 100]
+    assert announced(3) == [80, 95, 100]
+    assert announced(4) == [80, 95, 100]  # and no more

@@ -155,6 +155,7 @@ def every_event_aggregates(now: datetime | None = None) -> list[Aggregate]:
     integrations.connect_intercom(Secret("k1", "aWM=", "icom"), "token of ops@example.com", by=admin)
     integrations.record_intercom_check(False, "Intercom answered 401: the token was rejected")
     integrations.disconnect_intercom(by=admin)
+    integrations.record_budget_threshold("2026-12", 80, 80_500, 100_000)
     integrations.remove_endpoint("ep_1", by=admin)
 
     return [
