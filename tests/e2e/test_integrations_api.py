@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from chatassist.cli import ready_checks
 from chatassist.integrations import start_follower
 from commands.integrations.webhooks import Context
 from commands.provider_keys.cipher import KeyCipher, generate_key_spec
+from domain.conversation import Conversation, ModelCall
 from tests.conftest import generous_limits
 from tests.fakes.receivers import FakeIntercom
 from tests.support.accounts import Person, invite_and_join, sign_up
@@ -383,19 +385,20 @@ def test_budget_thresholds_are_announced_once_a_month_each(client: httpx.Client,
     from workers.budget_check import check_budget_thresholds
 
     # Given a workspace with a 1,000-token monthly budget, an endpoint subscribed to budget.threshold, and 850
-    # tokens used this month (the usage view's row for the month)
+    # tokens used this month
     admin, _ = sign_up(client)
     assert client.patch("/api/settings", json={"monthly_token_budget": 1000}, headers=admin.headers).status_code == 200
     add(client, admin, event_types=["budget.threshold"])
 
     def use(tokens: int) -> None:
-        with psycopg.connect(container.database_url, autocommit=True) as conn:
-            conn.execute(
-                "INSERT INTO usage_v1_monthly (workspace_id, month, input_tokens)"
-                " VALUES (%s, date_trunc('month', now() AT TIME ZONE 'UTC')::date, %s)"
-                " ON CONFLICT (workspace_id, month) DO UPDATE SET input_tokens = EXCLUDED.input_tokens",
-                (admin.workspace_id, tokens),
-            )
+        """A visitor message answered by one model call of ``tokens`` input tokens (events; the usage projection
+        sums them)."""
+        conversation = Conversation(uuid.UUID(admin.workspace_id), "web", {"user_id": "v"})
+        conversation.receive("m0", "hello")
+        call = ModelCall("c1", "anthropic", "claude-sonnet-4-6", 1, 1, tokens, 0, 0, 0, 100.0, 200.0, None, "ok")
+        conversation.record_model_call("m0", call)
+        container.app.save(conversation)
+        container.wait_for_projections()
 
     def announced(count: int) -> list[int]:
         """The thresholds delivered so far, once the outbox follower has written ``count`` rows (10 s at most)."""
@@ -421,7 +424,7 @@ def test_budget_thresholds_are_announced_once_a_month_each(client: httpx.Client,
     assert first[admin.workspace_id] == [80] and admin.workspace_id not in again
     assert announced(1) == [80]
     # When the whole budget is used
-    use(1000)
+    use(150)  # 1,000 in all
     later = check_budget_thresholds(container.app, container.database_url)
     # I expect 95 % and 100 %, each once
     assert later[admin.workspace_id] == [95, 100]
