@@ -24,15 +24,16 @@ class FollowingRunner(PagedRunner):
     """Runs a follower of rare topics; see the module docstring."""
 
     def _apply_until_stopped(self, conn: psycopg.Connection[Any]) -> None:
-        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.app.recorder.channel_name)))
+        recorder: Any = self.app.recorder  # the PostgreSQL recorder (the base type names neither attribute)
+        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(recorder.channel_name)))
         self.position = self.applier.position(conn)
-        table = self.app.recorder.events_table_name
+        table = recorder.events_table_name
         head_sql = sql.SQL(HEAD_SQL).format(sql.Identifier(table))
         topics = self.projection.topics
         while not self._stopping.is_set():
             row = conn.execute(head_sql).fetchone()
             head = int(row["head"]) if row and row["head"] is not None else 0
-            page = read_page(conn, table, self.position, topics, self.batch, until=head)
+            page: Any = read_page(conn, table, self.position, topics, self.batch, until=head)  # StoredRow tuples
             try:
                 if page:
                     self.applier.apply(conn, page, self.position)

@@ -460,7 +460,8 @@ class Conversation(Aggregate):
     @property
     def external_tickets(self) -> dict[str, str]:
         """The tickets opened by integrations, by system (conversations from before the first have none)."""
-        return self.__dict__.setdefault("_external_tickets", {})
+        tickets: dict[str, str] = self.__dict__.setdefault("_external_tickets", {})
+        return tickets
 
     @event("ExternalTicketRecorded")
     def _external_ticket_recorded(self, system: str, ticket_id: str) -> None:
