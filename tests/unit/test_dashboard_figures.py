@@ -6,6 +6,8 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
+
 from read_api._analytics import change, difference
 from web.pages import charts
 from web.pages._render import compact, percent, seconds, usd
@@ -59,3 +61,49 @@ def test_formatting() -> None:
     assert percent(0.942) == "94.2%" and percent(0.5) == "50%" and percent(0.38, 0) == "38%"
     assert seconds(1800) == "1.8s" and seconds(420) == "420ms" and seconds(None) == "—"
     assert datetime(2026, 1, 1, tzinfo=UTC)  # the module imports cleanly with the zone data present
+
+
+# Numbers, dates and times in the workspace's language (issue 14: "formatted for the workspace's language")
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", ("1,234,567", "94.2%", "$0.68", "$0.0099", "Dec 6", "12 AM", "4.7★", "1.8s")),
+        ("de", ("1.234.567", "94,2\u00a0%", "0,68\u00a0$", "0,0099\u00a0$", "6. Dez.", "00 Uhr", "4,7★", "1,8s")),
+        (
+            "fr",
+            ("1\u202f234\u202f567", "94,2\u00a0%", "0,68\u00a0$US", "0,0099\u00a0$US", "6 déc.", "00", "4,7★", "1,8s"),
+        ),
+    ],
+)
+def test_figures_are_written_the_workspaces_way(language: str, expected: tuple[str, ...]) -> None:
+    from datetime import date
+
+    from web.pages._render import day, hour, number, percent, seconds, stars, usd, use_language
+
+    use_language(language)
+    try:
+        got = (
+            number(1234567),
+            percent(0.942),
+            usd(0.68),
+            usd(0.0099),
+            day(date(2026, 12, 6)),
+            hour(0),
+            stars(4.66),
+            seconds(1800),
+        )
+    finally:
+        use_language("en")
+    assert got == expected
+
+
+def test_an_unknown_language_falls_back_to_english() -> None:
+    from web.pages._render import number, use_language
+
+    use_language("xx-nonsense")
+    try:
+        assert number(1234.5, 1) == "1,234.5"
+    finally:
+        use_language("en")

@@ -31,7 +31,7 @@ from read_api.get_usage.query import usage_between
 from web.auth import authenticate
 from web.guards import GUARDS
 from web.pages import charts
-from web.pages._render import compact, html, is_htmx, number, page, render, usd
+from web.pages._render import compact, day, hour, html, is_htmx, number, page, render, usd
 from web.pages.figures import Kpi, duration, rate_points, relative
 from web.pages.shell import shell_of
 
@@ -44,9 +44,9 @@ Query = Annotated[str | None, QueryParameter(name="from")]
 Until = Annotated[str | None, QueryParameter(name="to")]
 
 
-def hour_label(hour: int) -> str:
-    """0 -> "12AM", 13 -> "1PM"."""
-    return f"{(hour % 12) or 12}{'AM' if hour < 12 else 'PM'}"
+def hour_label(value: int) -> str:
+    """0 -> "12 AM", 13 -> "1 PM" (en); "00 Uhr" (de): the hour on the volume chart's axis."""
+    return hour(value)
 
 
 def overview_kpis(ov: Overview) -> list[Kpi]:
@@ -146,7 +146,7 @@ def _range_args(shell_tz: str, preset: str | None, start: str | None, end: str |
 
 
 def _daily_labels(days: list[date]) -> tuple[list[str], int]:
-    labels = [f"{d:%b} {d.day}" for d in days]
+    labels = [day(d) for d in days]
     return labels, max(1, len(days) // 8)
 
 
@@ -171,7 +171,7 @@ async def usage(
         error, preset = err.message, "30d"
         u = await reader.drive(usage_between(ws, None, None))
     labels, every = _daily_labels([d.day for d in u.daily])
-    title = f"Daily conversations, {u.start:%b} {u.start.day} to {u.end:%b} {u.end.day}"
+    title = f"Daily conversations, {day(u.start)} to {day(u.end)}"
     daily = charts.bar_chart([d.conversations for d in u.daily], labels, title, label_every=every)
     ch = u.changes
     vs = "vs previous period"

@@ -18,6 +18,7 @@ from domain.account import Account
 from domain.app_settings import AppSettings, AppSettingsValues, app_settings_id
 from domain.workspace import Workspace
 from web.auth import Auth, Member, authenticate
+from web.pages._render import use_language
 
 SHELL_CACHE_S = 5.0  # a renamed workspace or a new brand colour shows within 5 s on every process
 SHELL_CACHE_MAX = 10_000
@@ -57,6 +58,7 @@ class ShellFacts:
     workspace_name: str
     brand: str
     time_zone: str
+    language: str
     widget_key: str
     plan: str
     trial_ends_at: str | None
@@ -106,6 +108,7 @@ def read_facts(auth: Auth, member: Member) -> ShellFacts:
         workspace_name=workspace.name,
         brand=values.widget_theme_colour,
         time_zone=values.time_zone,
+        language=values.widget_language,
         widget_key=workspace.widget_key,
         plan=workspace.plan,
         trial_ends_at=workspace.trial_ends_at.date().isoformat() if workspace.trial_ends_at else None,
@@ -125,4 +128,5 @@ async def shell_of(request: Request[Any, Any, Any], active: str) -> Shell:
         _cache[key] = (now, facts)
     else:
         facts = hit[1]
+    use_language(facts.language)  # numbers, dates and times of this request's page in the workspace's language
     return Shell(member, facts, active)
