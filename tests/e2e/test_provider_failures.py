@@ -173,7 +173,7 @@ def test_a_rate_limit_falls_back_to_openai_at_once(
     fake_llm.enqueue("anthropic", status(429))
     fake_llm.enqueue("openai", Script(text="Fallback answer."))
     # When a visitor asks
-    events = chat(client, workspace.widget_key, "Anyone there?")
+    events = chat(client, workspace.widget_key, "Can I export my reports as CSV?")
     # I expect one Anthropic request only, then the OpenAI answer
     done = last(events, "done")
     assert names(events) == ["start", "delta*", "done"]
@@ -362,7 +362,7 @@ def test_when_every_provider_fails_the_turn_fails_and_is_stored(
     fake_llm.enqueue("anthropic", *[status(500)] * 3)
     fake_llm.enqueue("openai", *[status(500)] * 3)
     # When a visitor asks
-    events = chat(client, workspace.widget_key, "Is anyone home?")
+    events = chat(client, workspace.widget_key, "How do I export my data?")
     # I expect the stream to end with providers_unavailable
     assert names(events) == ["start", "error"]
     error = last(events, "error")
