@@ -344,7 +344,7 @@ def test_projections_status_reports_position_and_lag(story: Story, container: Co
     # When the operator asks for their status
     statuses = {s.name: s for s in all_statuses(container)}
     # I expect each at the store's newest position among its topics, with no lag
-    assert set(statuses) == {"transcripts", "usage", "analytics", "audit", "monitor"}
+    assert set(statuses) == {"transcripts", "usage", "analytics", "audit", "monitor", "knowledge"}
     analytics = statuses["analytics"]
     assert analytics.tracking_name == "analytics_v2" and analytics.position == analytics.store_position
     assert (analytics.lag_events, analytics.lag_seconds) == (0, 0.0)
