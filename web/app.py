@@ -35,6 +35,7 @@ from web.escalation_controller import EscalationController
 from web.health import ReadyChecks, health, ready
 from web.live import ConversationSignals
 from web.monitor import monitor_router
+from web.openapi import document_errors
 from web.password_reset import PasswordResetController, PasswordResets
 from web.prompts_controller import PromptsController
 from web.ratelimit import RateLimits
@@ -105,7 +106,7 @@ def create_app(
 
         return Provide(provide, use_cache=True)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             ChatController,
             ConversationStreamController,  # /api/conversations/{id}/events (the visitor's live stream)
@@ -157,3 +158,5 @@ def create_app(
         logging_config=logging_config(),
         debug=debug,
     )
+    document_errors(app)  # every error response documented with its real body: web/openapi.py
+    return app
