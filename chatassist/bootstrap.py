@@ -179,7 +179,7 @@ class Container:
         return row[0] if row else None
 
     def close(self) -> None:
-        """Stop runners, close pools, stop embedded servers."""
+        """Stop runners, close pools, leave the embedded servers (stopped if no other process uses them)."""
         for runner in self.runners:
             runner.stop()
         self.runners.clear()
@@ -236,6 +236,8 @@ def bootstrap(settings: Settings, *, providers: Providers | None = None, run_mig
     if run_migrations:
         migrate(database_url)
     es_env = eventsourcing_env(settings, database_url)
+    if embedded is not None:  # the watchdog may restart it: pooled connections are checked before use, not trusted
+        es_env["POSTGRES_PRE_PING"] = "y"
     app = ChatAssistApp(env=es_env)
     client = redis.Redis.from_url(redis_url)
     container = Container(

@@ -91,7 +91,17 @@ def ready_checks(container: Container) -> dict[str, Any]:
     def redis_ping() -> None:
         container.redis.ping()
 
-    return {"database": database, "redis": redis_ping}
+    def projections() -> str | None:  # a notice, not a failure: the other workspaces' views go on
+        from projections._parking import parked
+
+        with container.app.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+            found = parked(conn)
+        if not found:
+            return None
+        names = ", ".join(sorted({f"{p.projection} ({p.scope})" for p in found}))
+        return f"{len(found)} workspace(s) parked: {names}; see `chatassist projections parked`"
+
+    return {"database": database, "redis": redis_ping, "projections": projections}
 
 
 def _start_worker(container: Container) -> Any:
@@ -141,6 +151,18 @@ def demo_workspace(container: Container) -> create_ws.WorkspaceCreated:
     return created
 
 
+def watch_embedded(container: Container) -> None:
+    """Restart the embedded servers of a long-running process if they die; exit with status 3 if that fails."""
+
+    def fatal(message: str) -> None:
+        log.critical(message)
+        print(f"error: {message}", file=sys.stderr, flush=True)
+        os._exit(3)  # a clean shutdown would wait on the dead server; our lease goes with the process
+
+    if container.embedded is not None:
+        container.embedded.watch(fatal)
+
+
 def _wait_forever() -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -151,6 +173,7 @@ def _wait_forever() -> None:
 def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     """Everything in one process: web, projections, worker, scheduler (laptop mode)."""
     container = bootstrap(ensure_keys_encryption_key(ensure_secret_key(laptop_env(settings))))
+    watch_embedded(container)
     container.start_projections()
     worker = _start_worker(container)
     scheduler = _start_scheduler(container)
@@ -193,6 +216,7 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> None:
         )
         return
     container = bootstrap(settings)
+    watch_embedded(container)
     try:
         _serve(container, args.host, args.port)
     finally:
@@ -203,6 +227,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     """Dramatiq actors and the projections."""
     require_secret_key(settings)
     container = bootstrap(settings)
+    watch_embedded(container)
     container.start_projections()
     worker = _start_worker(container)
     print("worker running: projections", ", ".join(r.projection.name for r in container.runners), flush=True)
@@ -216,6 +241,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> None:
     """Periodic jobs; only one scheduler process is active at a time."""
     container = bootstrap(settings)
+    watch_embedded(container)
     from workers.broker import setup_broker
 
     setup_broker(container.redis_url)
@@ -236,8 +262,10 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_projections(settings: Settings, args: argparse.Namespace) -> None:
-    """Run the named projections (default: all) until stopped; exit 1 if one stops at an event it cannot apply."""
+    """Run the named projections (default: all) until stopped (an event a view cannot apply parks its workspace for
+    that view: see `projections parked`); exit 1 if a runner fails."""
     container = bootstrap(settings)
+    watch_embedded(container)
     container.start_projections(args.names or None)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -263,6 +291,41 @@ def cmd_projections_status(settings: Settings, args: argparse.Namespace) -> None
     finally:
         container.close()
     print(json.dumps([s.to_dict() for s in statuses], indent=2))
+
+
+def cmd_projections_parked(settings: Settings, args: argparse.Namespace) -> None:
+    """The workspaces parked for the named projections (default: all): the event that could not be applied, the
+    error, and how many of their later events the view skipped since."""
+    from chatassist.parked import list_parked
+
+    container = bootstrap(settings)
+    try:
+        found = list_parked(container, args.names or None)
+    finally:
+        container.close()
+    print(json.dumps([p.to_dict() for p in found], indent=2))
+
+
+def cmd_projections_retry(settings: Settings, args: argparse.Namespace) -> None:
+    """Re-apply a parked workspace's events to a projection from its parked event, and unpark it (after a fix)."""
+    import uuid
+
+    from chatassist.parked import NotParked, retry
+    from projections._paging import RetryFailed
+
+    try:
+        workspace = uuid.UUID(args.workspace)
+    except ValueError:
+        raise SystemExit(f"error: WORKSPACE must be a workspace id (a UUID), got {args.workspace!r}") from None
+    container = bootstrap(settings)
+    try:
+        applied = retry(container, args.name, workspace)
+    except (NotParked, RetryFailed) as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
+    finally:
+        container.close()
+    print(f"{args.name}: workspace {workspace} unparked; {applied} events re-applied", flush=True)
 
 
 def cmd_projections_rebuild(settings: Settings, args: argparse.Namespace) -> None:
@@ -449,6 +512,13 @@ def parser() -> argparse.ArgumentParser:
     status = proj.add_parser("status", help=cmd_projections_status.__doc__)
     status.add_argument("names", nargs="*", default=[], help="transcripts, usage, analytics (default: all)")
     status.set_defaults(fn=cmd_projections_status)
+    parked = proj.add_parser("parked", help=cmd_projections_parked.__doc__)
+    parked.add_argument("names", nargs="*", default=[], help="transcripts, usage, analytics, audit, monitor")
+    parked.set_defaults(fn=cmd_projections_parked)
+    retry = proj.add_parser("retry", help=cmd_projections_retry.__doc__)
+    retry.add_argument("name", metavar="NAME", help="transcripts, usage, analytics, audit or monitor")
+    retry.add_argument("workspace", metavar="WORKSPACE", help="the parked workspace's id")
+    retry.set_defaults(fn=cmd_projections_retry)
     rebuild = proj.add_parser("rebuild", help=cmd_projections_rebuild.__doc__)
     rebuild.add_argument("names", nargs="*", metavar="NAME", help="transcripts, usage, analytics, audit, monitor")
     rebuild.add_argument("--all", action="store_true", help="every projection (one pass over the store)")

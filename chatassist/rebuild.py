@@ -54,6 +54,7 @@ from projections._paging import (
     lock_key,
     read_page,
 )
+from projections._parking import TABLE as PARKED
 
 log = logging.getLogger("chatassist.projections")
 BUILD, OLD = "rb_", "old_"
@@ -365,6 +366,9 @@ class Rebuild:
             )
         else:
             conn.execute(sql.SQL("DELETE FROM {} WHERE application_name = %s").format(live_tracking), (app_name,))
+        # the rebuilt tables hold every event of every workspace (a rebuild parks nothing: an event it cannot apply
+        # stops it before the swap), so no workspace stays parked for this view
+        conn.execute(f"DELETE FROM {PARKED} WHERE projection = %s".encode(), (self.tracking_name(),))
 
     def _view(self, view_class: type[Any], name: str) -> Any:
         """A view whose pool only creates its tracking table: pages go through the rebuild's own connection, so the

@@ -24,18 +24,31 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow
 
+from domain.text import storable
 from projections._common import TrackedView
 from projections._fold import Fold
+from projections._parking import TABLE as PARKED
+from projections._parking import Scopes, storable_event
 
 log = logging.getLogger("chatassist.projections")
 Decoded = tuple[Any, Tracking]  # a domain event and the tracking of its notification
 LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
 IDLE, INERROR = TransactionStatus.IDLE, TransactionStatus.INERROR
 _new = object.__new__
+PARKED_SQL = f"SELECT scope FROM {PARKED} WHERE projection = %s"
+SKIPPED_SQL = f"UPDATE {PARKED} SET skipped = skipped + %s, last_skipped = %s WHERE projection = %s AND scope = %s"
 
 
 class ProjectionStopped(Exception):
     """The projection met an event it cannot apply and stopped at it: nothing of that event was written."""
+
+
+class NotParked(Exception):
+    """``retry`` was asked for a workspace that is not parked for the projection."""
+
+
+class RetryFailed(Exception):
+    """``retry`` met an event it still cannot apply: nothing was written, the workspace stays parked."""
 
 
 class HeldPageFailed(Exception):
@@ -56,7 +69,7 @@ def lock_key(kind: str, view: TrackedView) -> str:
     return f"chatassist.projection.{kind}:{view.tracking_table_name}"
 
 
-def describe(notification: Notification) -> str:
+def describe(notification: Notification | StoredRow) -> str:
     """The event of a notification, as an operator looks it up in the store."""
     topic = notification.topic.rsplit(":", 1)[-1]
     return (
@@ -167,8 +180,17 @@ class PageApplier:
     """Applies pages of notifications to ``projection`` (whose view is ``view``) on a caller-owned connection."""
 
     def __init__(
-        self, app_name: str, mapper: Mapper[Any], projection: Any, view: TrackedView, *, fold: bool = True
+        self,
+        app_name: str,
+        mapper: Mapper[Any],
+        projection: Any,
+        view: TrackedView,
+        *,
+        fold: bool = True,
+        park_in: str | None = None,
     ) -> None:
+        """``park_in``: the events table; given, an event that cannot be applied parks its workspace for this view
+        (``projection_parked``) and the others' events go on; without it, it stops the projection (a rebuild)."""
         self.app_name, self.mapper, self.projection, self.view = app_name, mapper, projection, view
         make_fold = getattr(projection, "fold", None) if fold else None
         self.fold: Fold | None = make_fold(view) if make_fold is not None else None
@@ -176,6 +198,9 @@ class PageApplier:
         self.position_sql = sql.SQL("SELECT notification_id FROM {}.{} WHERE application_name = %s").format(
             sql.Identifier(view.datastore.schema), sql.Identifier(view.tracking_table_name)
         )
+        self.events_table = park_in
+        self.scopes = Scopes(mapper, park_in) if park_in is not None else None
+        self.name = str(projection.name).lower()  # as its tracking table spells it
 
     def position(self, conn: psycopg.Connection[DictRow]) -> int | None:
         """The tracked position (None before the first event)."""
@@ -193,9 +218,11 @@ class PageApplier:
 
         ``events``: the notifications already decoded (one pair each, in order), else they are decoded here. Inside
         a transaction of the caller's, the page is a nested one (a savepoint) and commits with the caller's.
-        Raises PositionMoved when the tracking row is not at ``at``, HeldPageFailed when a page of a fold holding its
-        rows across pages fails (nothing is retried), ProjectionStopped (after committing the events
-        before it, one by one) when an event cannot be applied, psycopg.OperationalError when the connection fails.
+        A page that fails is applied again one event per transaction, each event's texts made storable. Raises
+        PositionMoved when the tracking row is not at ``at``, HeldPageFailed when a page of a fold holding its rows
+        across pages fails (nothing is retried), psycopg.OperationalError when the connection fails, and, when an
+        event still cannot be applied: with ``park_in``, parks its workspace and goes on (``_park``); without,
+        ProjectionStopped (after committing the events before it, one by one).
         """
         try:
             self._page(conn, notifications, events, at, batched=True)
@@ -217,10 +244,84 @@ class PageApplier:
             except (PositionMoved, psycopg.OperationalError):
                 raise
             except Exception as err:
-                message = f"{self.projection.name}: cannot apply {describe(notification)}: {err!r}; stopped there"
-                log.error("%s (the event is not skipped: fix the projection and restart it)", message)
-                raise ProjectionStopped(message) from err
+                if self.scopes is None:
+                    message = f"{self.projection.name}: cannot apply {describe(notification)}: {err!r}; stopped there"
+                    log.error("%s (the event is not skipped: fix the projection and restart it)", message)
+                    raise ProjectionStopped(message) from err
+                self._park(conn, notification, err, at)
             at = notification.id
+
+    def _park(
+        self, conn: psycopg.Connection[DictRow], notification: Notification, err: Exception, at: int | None
+    ) -> None:
+        """Park the workspace of ``notification`` (which cannot be applied) for this view, and move the tracking
+        position past it, in one transaction; logged once, as an error."""
+        assert self.scopes is not None
+        scope = self.scopes.of_notification(conn, notification)
+        error = storable(repr(err))[:2000]
+        with conn.transaction(), conn.cursor() as curs:
+            tracked = self._tracked(curs)
+            if tracked != at:
+                raise PositionMoved(tracked)
+            curs.execute(
+                f"INSERT INTO {PARKED} (projection, scope, notification_id, topic, originator_id, originator_version,"
+                " error) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (projection, scope) DO NOTHING",
+                (self.name, scope, notification.id, notification.topic, notification.originator_id,
+                 notification.originator_version, error),
+            )  # fmt: skip
+            self.view.record_position(curs, _tracking(self.app_name, notification.id))
+        log.error(
+            "%s: cannot apply %s: %s; parked workspace %s for this view (its later events are skipped here, the other"
+            " workspaces go on): fix the cause, then run `chatassist projections retry %s %s`",
+            self.projection.name,
+            describe(notification),
+            error,
+            scope,
+            self.name,
+            scope,
+        )
+
+    def retry(self, conn: psycopg.Connection[DictRow], scope: Any, batch: int = 500) -> int:
+        """Re-apply the events of parked workspace ``scope`` to this view, from its parked event up to the tracked
+        position, and unpark it, in one transaction holding the apply lock (the runner's pages wait); returns the
+        number of events applied. NotParked when it is not parked; RetryFailed (nothing written, the row's error
+        updated) when an event still cannot be applied."""
+        assert self.scopes is not None and self.events_table is not None
+        where = "WHERE projection = %s AND scope = %s"
+        applied, current = 0, None
+        try:
+            with conn.transaction(), conn.cursor() as curs:
+                tracked = self._tracked(curs)
+                row = curs.execute(
+                    f"SELECT notification_id FROM {PARKED} {where} FOR UPDATE".encode(), (self.name, scope)
+                ).fetchone()
+                if row is None:
+                    raise NotParked(f"{self.name}: workspace {scope} is not parked")
+                after = int(row["notification_id"]) - 1
+                while page := read_page(conn, self.events_table, after, self.projection.topics, batch, until=tracked):
+                    decoded = decode(self.app_name, self.mapper, page)
+                    scopes = self.scopes.of(conn, (e for e, _ in decoded))
+                    with self.view.page(curs):
+                        for notification, (event, tracking), of in zip(page, decoded, scopes, strict=True):
+                            if of == scope:
+                                current = notification
+                                self._statements(conn, [(storable_event(event), tracking)], pipeline=False)
+                                current, applied = None, applied + 1
+                    after = page[-1].id
+                curs.execute(f"DELETE FROM {PARKED} {where}".encode(), (self.name, scope))
+        except NotParked:
+            raise
+        except Exception as err:
+            if not conn.closed and conn.info.transaction_status == INERROR:
+                conn.rollback()
+            error = storable(repr(err))[:2000]
+            conn.execute(
+                f"UPDATE {PARKED} SET error = %s, retried_at = now() {where}".encode(), (error, self.name, scope)
+            )
+            what = "an event" if current is None else describe(current)
+            raise RetryFailed(f"{self.name}: workspace {scope} stays parked: cannot apply {what}: {error}") from err
+        log.info("%s: workspace %s unparked: %d events re-applied", self.projection.name, scope, applied)
+        return applied
 
     def _page(
         self,
@@ -240,14 +341,17 @@ class PageApplier:
         # read with a snapshot taken after the lock is held: it sees what a swap committed while we waited), and
         # the tracking row goes with the COMMIT.
         try:
-            with ExitStack() as transaction, conn.cursor() as curs, conn.cursor() as position:
+            with ExitStack() as transaction, conn.cursor() as curs, conn.cursor() as position, conn.cursor() as parked:
                 with conn.pipeline():
                     # the Transaction itself: conn.transaction() would keep the whole block in pipeline mode
                     transaction.enter_context(psycopg.Transaction(conn))
                     curs.execute(LOCK_SQL, (self.key,), prepare=True)
                     position.execute(self.position_sql, (self.app_name,), prepare=True)
+                    if self.scopes is not None:  # the workspaces parked for this view, in the same round trip
+                        parked.execute(PARKED_SQL, (self.name,), prepare=True)
                 tracked = self._position_of(position.fetchone())
-                self._body(conn, curs, tracked, notifications, events, at, batched, transaction)
+                skip = {row["scope"] for row in parked.fetchall()} if self.scopes is not None else set()
+                self._body(conn, curs, tracked, notifications, events, at, batched, transaction, skip)
         except BaseException:
             # an error in the last pipeline (the tracking row refused) comes after the COMMIT was queued: the
             # transaction block is then left failed, not closed
@@ -281,26 +385,59 @@ class PageApplier:
         at: int | None,
         batched: bool,
         transaction: ExitStack | None = None,
+        skip: set[Any] | frozenset[Any] = frozenset(),
     ) -> None:
         """The page's statements and its tracking row, once the apply lock is held; ``transaction``: our own
         transaction, committed here in one round trip with the tracking row. Then ``view.committed`` (after our own
-        commit; inside a caller's transaction, before the caller commits: a rebuild's views publish nothing)."""
+        commit; inside a caller's transaction, before the caller commits: a rebuild's views publish nothing).
+
+        Not ``batched`` (a page that failed, applied event by event), each event's texts are made storable first
+        (domain/text.py): an event stored with a NUL, which a view cannot hold, is applied with it replaced.
+        ``skip``: the parked workspaces, whose events are skipped (counted in their parked rows)."""
         if tracked != at:
             raise PositionMoved(tracked)
         if events is None:  # decoded here, so an event that cannot be decoded stops the projection at it
             events = decode(self.app_name, self.mapper, notifications)
+        last = events[-1][1]
+        if not batched:
+            events = [(storable_event(event), tracking) for event, tracking in events]
+        if skip:
+            events = self._skip(conn, curs, events, skip)
         with self.view.page(curs):
-            if batched and self.fold is not None:
+            if not events:
+                pass
+            elif batched and self.fold is not None:
                 self._fold_events(conn, curs, events)
             else:
                 self._statements(conn, events, pipeline=batched)
             if transaction is None:
-                self.view.record_position(curs, events[-1][1])
+                self.view.record_position(curs, last)
             else:
                 with conn.pipeline():
-                    self.view.record_position(curs, events[-1][1], pipelined=True)
+                    self.view.record_position(curs, last, pipelined=True)
                     transaction.close()  # COMMIT, in the same round trip
-        self.view.committed(events)
+        if events:
+            self.view.committed(events)
+
+    def _skip(
+        self,
+        conn: psycopg.Connection[DictRow],
+        curs: psycopg.Cursor[DictRow],
+        events: Sequence[Decoded],
+        parked: set[Any] | frozenset[Any],
+    ) -> list[Decoded]:
+        """The events not of a parked workspace; each parked one's row counts those skipped and the last one."""
+        assert self.scopes is not None
+        kept: list[Decoded] = []
+        skipped: dict[Any, list[int]] = {}
+        for pair, scope in zip(events, self.scopes.of(conn, (e for e, _ in events)), strict=True):
+            if scope in parked:
+                skipped.setdefault(scope, []).append(pair[1].notification_id)
+            else:
+                kept.append(pair)
+        for scope, ids in skipped.items():
+            curs.execute(SKIPPED_SQL, (len(ids), ids[-1], self.name, scope), prepare=True)
+        return kept
 
     def fold_page(
         self, conn: psycopg.Connection[DictRow], curs: psycopg.Cursor[DictRow], events: Sequence[Decoded]

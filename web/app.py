@@ -39,6 +39,7 @@ from web.openapi import document_errors
 from web.password_reset import PasswordResetController, PasswordResets
 from web.prompts_controller import PromptsController
 from web.ratelimit import RateLimits
+from web.request import CheckedRequest, check_query
 from web.settings_controller import SettingsController
 from web.team_controller import TeamController
 from web.widget_security_controller import WidgetSecurityController
@@ -155,6 +156,10 @@ def create_app(
             title="ChatAssist API", version="0.1.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]
         ),
         request_max_body_size=MAX_BODY_BYTES,
+        # every JSON body and query string checked for characters a view cannot store (web/request.py); a layer
+        # below (a controller, a handler) must not set its own before_request: it would replace this one
+        request_class=CheckedRequest,
+        before_request=check_query,
         logging_config=logging_config(),
         debug=debug,
     )

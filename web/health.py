@@ -1,4 +1,5 @@
-"""GET /health (the process is alive) and GET /ready (its database and Redis answer)."""
+"""GET /health (the process is alive) and GET /ready (its database and Redis answer; notices such as parked
+workspaces of the projections)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from collections.abc import Callable
 import anyio.to_thread
 from litestar import Response, get
 
-ReadyChecks = dict[str, Callable[[], None]]
+# a check raises when its dependency is unavailable; it may return a notice (a sentence), which /ready reports under
+# ``notices`` without failing (parked workspaces of a projection: the other workspaces are served)
+ReadyChecks = dict[str, Callable[[], str | None]]
 
 
 @get("/health", operation_id="health", tags=["ops"], summary="Liveness")
@@ -18,16 +21,22 @@ async def health() -> dict[str, str]:
 
 @get("/ready", operation_id="ready", tags=["ops"], summary="Readiness: database and Redis reachable")
 async def ready(ready_checks: ReadyChecks) -> Response[dict[str, object]]:
-    """200 when every dependency answers, else 503 naming the ones that did not."""
+    """200 when every dependency answers, else 503 naming the ones that did not; ``notices``: what an operator
+    should look at although the service is ready (a workspace parked for a projection)."""
     results: dict[str, str] = {}
+    notices: dict[str, str] = {}
     for name, check in ready_checks.items():
         try:
-            await anyio.to_thread.run_sync(check)
+            notice = await anyio.to_thread.run_sync(check)
             results[name] = "ok"
+            if notice:
+                notices[name] = notice
         except Exception as exc:
             results[name] = f"unavailable: {type(exc).__name__}"
     ok = all(v == "ok" for v in results.values())
     body: dict[str, object] = {"status": "ok" if ok else "unavailable", "checks": results}
+    if notices:
+        body["notices"] = notices
     if not ok:
         body.update(
             code="not_ready",

@@ -1,5 +1,6 @@
 """Several replicas of a projection runner: one applies at a time, none applies an event twice, a standby takes over
-when the active one dies; an event a projection cannot handle stops it at that event, not skipped."""
+when the active one dies; an event a projection cannot handle parks its workspace (here: its aggregate, of no
+workspace) for that view, recorded and logged, and the others' events go on."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from chatassist.bootstrap import SMALL_POOL, Container, bootstrap
 from chatassist.projection_runner import PagedRunner
 from chatassist.settings import Settings
 from domain.conversation import Conversation, ModelCall
-from projections._paging import ProjectionStopped
+from projections._parking import parked as parked_of
 from projections.analytics.projection import AnalyticsProjection, AnalyticsView
 from projections.usage.projection import UsageProjection, UsageView
 from tests.conftest import data_root
@@ -255,7 +256,9 @@ class StrictProjection(AnalyticsProjection):
     topics: ClassVar[tuple[str, ...]] = (*AnalyticsProjection.topics, get_topic(Probe.Poked))
 
 
-def test_an_event_the_projection_cannot_handle_stops_it_there(own: Container, caplog: pytest.LogCaptureFixture) -> None:
+def test_an_event_the_projection_cannot_handle_parks_its_aggregate_and_the_others_go_on(
+    own: Container, caplog: pytest.LogCaptureFixture
+) -> None:
     with psycopg.connect(own.database_url, autocommit=True) as conn:
         live = AnalyticsView.prefix
         for (table,) in conn.execute(
@@ -263,12 +266,12 @@ def test_an_event_the_projection_cannot_handle_stops_it_there(own: Container, ca
             (live.replace("_", r"\_") + r"\_%",),
         ).fetchall():
             conn.execute(f"CREATE TABLE strict_v1{table[len(live) :]} (LIKE {table} INCLUDING ALL)".encode())
-    # Given a conversation with a visitor message, then an event the projection cannot handle, then another one
+    # Given a conversation with a visitor message, then an event the projection cannot handle (of an aggregate of
+    # no workspace), then a conversation with a model call
     ws = uuid.uuid4()
     c = Conversation(ws, "widget", {"user_id": "v1"})
     c.receive("m1", "Where is my order?")
     own.app.save(c)
-    before = own.last_position(AnalyticsProjection.topics)
     probe = Probe()
     probe.poke()
     own.app.save(probe)
@@ -279,25 +282,29 @@ def test_an_event_the_projection_cannot_handle_stops_it_there(own: Container, ca
     caplog.set_level(logging.ERROR, logger="chatassist.projections")
     r = runner(own, StrictProjection, StrictView)
     try:
-        poll(lambda: r.error is not None)
-        # I expect it stopped with an error naming the event and its position, logged
-        assert isinstance(r.error, ProjectionStopped)
-        assert f"Probe.Poked at position {poked}" in str(r.error)
-        assert any(f"Probe.Poked at position {poked}" in m for m in caplog.messages)
-        # and every event before it applied, and nothing at or after it (not skipped)
-        assert r.view.max_tracking_id(own.app.name) == before
-        with pytest.raises(ProjectionStopped):
-            r.wait(poked, timeout=1)
+        r.wait(own.last_position(StrictProjection.topics), timeout=10)
+        # I expect it not stopped: the event's scope (its aggregate, which belongs to no workspace) parked for
+        # this view, with the event, its position and the error recorded, and logged once as an error
+        assert r.error is None
+        with psycopg.connect(own.database_url) as conn:
+            [parked] = [p.to_dict() for p in parked_of(conn, "strict_v1")]
+        assert (parked["workspace"], parked["event"]) == (str(probe.id), f"Probe.Poked at position {poked}")
+        assert parked["error"] and parked["skipped"] == 0
+        assert [m for m in caplog.messages if f"Probe.Poked at position {poked}" in m and "parked" in m] != []
     finally:
         r.stop()
-    assert strict_rows(own) == [1]  # the first conversation and its message; not the one after the event
-    # When it is started again, it stops at the same event again
+    # and every other event applied: both conversations, each once
+    assert strict_rows(own) == [1, 1]
+    # When it is started again, nothing is applied twice and the workspace stays parked
     again = runner(own, StrictProjection, StrictView)
     try:
-        poll(lambda: again.error is not None)
-        assert again.view.max_tracking_id(own.app.name) == before
+        again.wait(own.last_position(StrictProjection.topics), timeout=10)
+        assert again.error is None
     finally:
         again.stop()
+    assert strict_rows(own) == [1, 1]
+    with psycopg.connect(own.database_url) as conn:
+        assert [p.scope for p in parked_of(conn, "strict_v1")] == [probe.id]
 
 
 def strict_rows(container: Container) -> list[int]:
