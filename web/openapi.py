@@ -44,6 +44,11 @@ ERROR_SCHEMA: dict[str, Any] = {
             "additionalProperties": {"type": "string"},
             "description": "GET /ready: each dependency, `ok` or why not.",
         },
+        "notices": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "GET /ready: what an operator should look at (a workspace parked for a projection).",
+        },
     },
 }
 RETRY_AFTER = {
@@ -61,14 +66,15 @@ DESCRIPTIONS = {
     409: "The command is refused in the current state (conflict, version_conflict, ...).",
     410: "The link or token was valid once and is spent or expired.",
     413: "The request body is larger than 64 KiB (body_too_large).",
-    422: "The request is well formed but its values are refused (invalid_input and more specific codes).",
+    422: "The request is well formed but its values are refused: invalid_characters (a text, a query string or the "
+    "path holds NUL or a lone surrogate), invalid_input and more specific codes.",
     429: "Too many requests (rate_limited, too_many_attempts, budget_exhausted, ...): wait Retry-After seconds.",
     500: "Something went wrong on our side (internal_error); it has been logged.",
     503: "A dependency (database, Redis, the AI providers) is unavailable: try again shortly.",
 }
 # Dependencies that authenticate: their presence means 401 (no or a bad credential) and 403 (not allowed).
 WIDGET_DEPENDENCIES = {"widget_workspace", "widget_workspace_id", "transcript_workspace_id"}
-MEMBER_DEPENDENCIES = {"current_member"}
+MEMBER_DEPENDENCIES = {"current_member", "transcript_workspace_id"}
 # What particular operations add to the derived statuses (a sign-in or sign-up throttle, a spent token, ...).
 EXTRA_STATUSES: dict[str, set[int]] = {
     "chat": {429, 503},  # rate limits and the budget; providers_unavailable
@@ -119,6 +125,7 @@ def sse(events: list[str] | None = None) -> dict[str, Any]:
     }
 
 
+NEVER_UNAVAILABLE = {"health"}  # liveness answers while the process serves, whatever is down
 # Media types of the success responses that are not one JSON document.
 SUCCESS_CONTENT: dict[str, dict[str, Any]] = {
     "chat": {
@@ -156,14 +163,16 @@ def dependency_names(handler: HTTPRouteHandler) -> set[str]:
 
 def statuses(handler: HTTPRouteHandler, operation: dict[str, Any]) -> set[int]:
     """The error statuses one operation can answer."""
-    found = {500, 503}
+    found = {422, 500}  # 422 invalid_characters: every query string is checked
+    if str(handler.operation_id) not in NEVER_UNAVAILABLE:
+        found.add(503)
     method = next(iter(handler.http_methods))
     has_body = "requestBody" in operation
     params = operation.get("parameters", [])
     names = dependency_names(handler)
     guards = handler.resolve_guards()
     if has_body or params:
-        found |= {400, 422}
+        found.add(400)
     if has_body:
         found.add(413)
     if any(p.get("in") == "path" for p in params):
