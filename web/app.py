@@ -35,7 +35,7 @@ from web.escalation_controller import EscalationController
 from web.health import ReadyChecks, health, ready
 from web.live import ConversationSignals
 from web.monitor import monitor_router
-from web.openapi import document_errors
+from web.openapi import DocumentedJsonRenderPlugin
 from web.password_reset import PasswordResetController, PasswordResets
 from web.prompts_controller import PromptsController
 from web.ratelimit import RateLimits
@@ -107,7 +107,7 @@ def create_app(
 
         return Provide(provide, use_cache=True)
 
-    app = Litestar(
+    return Litestar(
         route_handlers=[
             ChatController,
             ConversationStreamController,  # /api/conversations/{id}/events (the visitor's live stream)
@@ -152,8 +152,11 @@ def create_app(
         state=State({"auth": auth, "session_checks": session_checks}),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[widget_cors],  # CORS per workspace for the widget endpoints: see web/cors.py
-        openapi_config=OpenAPIConfig(
-            title="ChatAssist API", version="0.1.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]
+        openapi_config=OpenAPIConfig(  # /schema/openapi.json with every error documented: web/openapi.py
+            title="ChatAssist API",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(), DocumentedJsonRenderPlugin()],
         ),
         request_max_body_size=MAX_BODY_BYTES,
         # every JSON body and query string checked for characters a view cannot store (web/request.py); a layer
@@ -163,5 +166,3 @@ def create_app(
         logging_config=logging_config(),
         debug=debug,
     )
-    document_errors(app)  # every error response documented with its real body: web/openapi.py
-    return app

@@ -3,19 +3,21 @@ the one error body of web/errors.py (``Error``: ``{"code", "message"}``), instea
 ``{status_code, detail}`` 400. Streams and downloads get their real media types.
 
 The statuses are derived from each route handler (its guards, the dependencies it takes, its path parameters, its
-request body) plus a small table of what particular handlers add; ``document_errors(app)`` rewrites the generated
-document once, when the app is built. See docs/adr/0032-openapi-error-responses.md."""
+request body) plus a small table of what particular handlers add; ``DocumentedJsonRenderPlugin``, the app's
+renderer of ``/schema/openapi.json``, rewrites the generated document once, on its first request.
+See docs/adr/0032-openapi-error-responses.md."""
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Iterator
 from typing import Any
 
 import msgspec
-from litestar import Litestar
-from litestar._openapi.plugin import OpenAPIPlugin
+from litestar import Litestar, Request
 from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.response import ServerSentEvent
 from litestar.routes import HTTPRoute
 
@@ -140,11 +142,13 @@ SUCCESS_CONTENT: dict[str, dict[str, Any]] = {
 }
 
 
-def handlers(app: Litestar) -> Iterator[HTTPRouteHandler]:
-    """Every HTTP route handler of the app."""
+def handlers(app: Litestar) -> Iterator[tuple[str, str, HTTPRouteHandler]]:
+    """Every HTTP route handler of the app with its path as OpenAPI writes it and its method (lower case)."""
     for route in app.routes:
         if isinstance(route, HTTPRoute):
-            yield from route.route_handlers
+            for handler in route.route_handlers:
+                for method in handler.http_methods:
+                    yield route.path_format or "/", method.lower(), handler
 
 
 def dependency_names(handler: HTTPRouteHandler) -> set[str]:
@@ -161,12 +165,12 @@ def dependency_names(handler: HTTPRouteHandler) -> set[str]:
     return names
 
 
-def statuses(handler: HTTPRouteHandler, operation: dict[str, Any]) -> set[int]:
+def statuses(handler: HTTPRouteHandler, method: str, operation: dict[str, Any]) -> set[int]:
     """The error statuses one operation can answer."""
+    operation_id = str(operation.get("operationId"))
     found = {422, 500}  # 422 invalid_characters: every query string is checked
-    if str(handler.operation_id) not in NEVER_UNAVAILABLE:
+    if operation_id not in NEVER_UNAVAILABLE:
         found.add(503)
-    method = next(iter(handler.http_methods))
     has_body = "requestBody" in operation
     params = operation.get("parameters", [])
     names = dependency_names(handler)
@@ -177,7 +181,7 @@ def statuses(handler: HTTPRouteHandler, operation: dict[str, Any]) -> set[int]:
         found.add(413)
     if any(p.get("in") == "path" for p in params):
         found.add(404)
-    if method != "GET":  # a command: refused in the current state, or naming something that is not there
+    if method != "get":  # a command: refused in the current state, or naming something that is not there
         found |= {404, 409, 422}
     if guards or names & MEMBER_DEPENDENCIES:
         found |= {401, 429}  # the API rate limit counts signed-in members
@@ -185,7 +189,7 @@ def statuses(handler: HTTPRouteHandler, operation: dict[str, Any]) -> set[int]:
             found.add(403)
     if names & WIDGET_DEPENDENCIES:
         found |= {401, 403}
-    return found | EXTRA_STATUSES.get(str(handler.operation_id), set())
+    return found | EXTRA_STATUSES.get(operation_id, set())
 
 
 def error_response(status: int) -> dict[str, Any]:
@@ -195,31 +199,42 @@ def error_response(status: int) -> dict[str, Any]:
         "content": {"application/json": {"schema": ERROR_REF}},
     }
     if status == 429:
-        response["headers"] = RETRY_AFTER
+        response["headers"] = copy.deepcopy(RETRY_AFTER)
     return response
 
 
-def document_errors(app: Litestar) -> None:
+def document_errors(app: Litestar, document: dict[str, Any]) -> None:
     """Rewrite the app's OpenAPI document in place: the Error component, each operation's error responses, the
-    media types of streams and downloads. Call once, after the app is built."""
-    document = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
+    media types of streams and downloads."""
     components = document.setdefault("components", {}).setdefault("schemas", {})
-    components["Error"] = ERROR_SCHEMA
+    components["Error"] = copy.deepcopy(ERROR_SCHEMA)  # each app's document its own (tests build many apps)
     _, reply = msgspec.json.schema_components([ChatReply], ref_template="#/components/schemas/{name}")
     components.update(reply)
-    by_id = {str(h.operation_id): h for h in handlers(app) if h.include_in_schema}
-    for path_item in document.get("paths", {}).values():
-        for operation in path_item.values():
+    by_route = {(path, method): handler for path, method, handler in handlers(app)}
+    for path, path_item in document.get("paths", {}).items():
+        for method, operation in path_item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
-            handler = by_id[operation["operationId"]]
+            handler = by_route[path, method]
             responses = operation["responses"]
             for code in [c for c in responses if c.startswith(("4", "5"))]:
                 del responses[code]  # Litestar's default {status_code, detail} 400
-            success = next(c for c in responses if c.startswith("2"))
-            if operation["operationId"] in SUCCESS_CONTENT:
-                responses[success]["content"] = SUCCESS_CONTENT[operation["operationId"]]
-            elif handler.parsed_fn_signature.return_type.annotation is ServerSentEvent:
-                responses[success]["content"] = {"text/event-stream": sse()}
-            for status in sorted(statuses(handler, operation)):
+            success = responses.get(next((c for c in responses if c.startswith("2")), ""))
+            if success is not None and operation.get("operationId") in SUCCESS_CONTENT:
+                success["content"] = copy.deepcopy(SUCCESS_CONTENT[operation["operationId"]])
+            elif success is not None and handler.parsed_fn_signature.return_type.annotation is ServerSentEvent:
+                success["content"] = {"text/event-stream": sse()}
+            for status in sorted(statuses(handler, method, operation)):
                 responses[str(status)] = error_response(status)
+
+
+class DocumentedJsonRenderPlugin(JsonRenderPlugin):
+    """Serves ``/schema/openapi.json`` with the errors documented. Litestar builds the document on its first
+    request and keeps it; the rewrite is made then, once (building it when the app is created would cost every
+    process and every test app a fraction of a second for a page few ask for)."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        """The document as JSON, rewritten the first time."""
+        if "Error" not in openapi_schema.get("components", {}).get("schemas", {}):
+            document_errors(request.app, openapi_schema)
+        return super().render(request, openapi_schema)
