@@ -4,6 +4,10 @@ WORKDIR /app
 COPY requirements/app.lock ./requirements/app.lock
 RUN pip install --no-cache-dir pip==26.3 && pip install --no-cache-dir --require-hashes -r requirements/app.lock
 COPY pyproject.toml README.md ./
+# The dashboard's browser code (htmx, its SSE extension, Swagger UI): the locked npm tarballs, integrity-checked.
+COPY package.json package-lock.json ./
+COPY scripts/vendor.py ./scripts/vendor.py
+RUN mkdir -p web/static && python scripts/vendor.py
 COPY domain ./domain
 COPY commands ./commands
 COPY projections ./projections

@@ -273,7 +273,7 @@ def bootstrap(settings: Settings, *, providers: Providers | None = None, run_mig
             TokenSigner(settings.secret_key),
             client,
             reset_sender=LogSender(production=settings.env.strip().lower() != "development"),
-            public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
+            public_url=public_url(settings),
             redis_url=redis_url,
             max_address_failures=settings.signin_failures_per_ip,
             signups_per_address=(signups.count, signups.seconds),
@@ -285,3 +285,13 @@ def bootstrap(settings: Settings, *, providers: Providers | None = None, run_mig
 def _safe(url: str) -> str:
     parsed = urlparse(url)
     return url.replace(parsed.password, "****") if parsed.password else url
+
+
+def public_url(settings: Settings) -> str:
+    """The base of every link the server writes (password reset, invites, the widget tag): CHATASSIST_PUBLIC_URL,
+    else the address this process listens on (a wildcard address written as 127.0.0.1, reachable from here)."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{settings.port}"

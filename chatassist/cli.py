@@ -6,14 +6,18 @@ import argparse
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 import threading
+from dataclasses import dataclass, replace
 from typing import Any
+from uuid import UUID
 
 import psycopg
 
-from chatassist.bootstrap import Container, bootstrap, rate_limits, warn_deprecated
+from chatassist.audit_cli import add_audit_parser
+from chatassist.bootstrap import Container, bootstrap, public_url, rate_limits, warn_deprecated
 from chatassist.settings import (
     Settings,
     ensure_keys_encryption_key,
@@ -24,6 +28,7 @@ from chatassist.settings import (
     require_secret_key,
 )
 from commands.create_workspace import cmd as create_ws
+from domain.errors import Conflict
 from domain.workspace import DEFAULT_FALLBACK_MODEL, DEFAULT_PRIMARY_MODEL
 
 log = logging.getLogger("chatassist")
@@ -32,11 +37,14 @@ log = logging.getLogger("chatassist")
 def _serve(container: Container, host: str, port: int, demo_key: str | None = None) -> None:
     import uvicorn
 
+    from chatassist.seed import demo_filler
+    from domain.decisions.model import warm
     from read_api._live import LiveHub
     from web.app import create_app
 
     note = mode_note(container)
     require_secret_key(container.settings)
+    warm()  # the escalation classifiers train from the corpus once per process: not inside the first chat turn
     assert container.auth is not None
     app = create_app(
         container.chat,
@@ -48,6 +56,7 @@ def _serve(container: Container, host: str, port: int, demo_key: str | None = No
         mode_note=note,
         analytics=container.analytics,
         live=LiveHub(container.redis_url),
+        demo_data=demo_filler(container.app),
     )
     # uvicorn re-raises SIGTERM after its graceful shutdown: turn it into SystemExit so our cleanup runs.
     signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -132,9 +141,25 @@ def _start_scheduler(container: Container) -> Any:
     return scheduler
 
 
-def demo_workspace(container: Container) -> create_ws.WorkspaceCreated:
-    """The demo workspace, created on the first start and found again on later ones."""
+DEMO_EMAIL, DEMO_NAME = "demo@example.com", "Demo admin"
+
+
+@dataclass(frozen=True)
+class Demo:
+    """The laptop demo's workspace, and the sign-in of its admin (None for a demo workspace made before there was
+    one: it has no member)."""
+
+    workspace_id: UUID
+    widget_key: str
+    email: str | None = None
+    password: str | None = None
+
+
+def demo_workspace(container: Container) -> Demo:
+    """The demo workspace, created on the first start with an admin whose generated password is kept beside the
+    data (``<data dir>/demo-workspace.json``, readable by this user only), and found again on later starts."""
     from commands._common import workspace_for_key
+    from commands.sign_up import cmd as sign_up
     from domain.errors import NotFound
 
     path = container.settings.data_path / "demo-workspace.json"
@@ -142,13 +167,44 @@ def demo_workspace(container: Container) -> create_ws.WorkspaceCreated:
         saved = json.loads(path.read_text())
         try:
             ws = workspace_for_key(container.app, saved["widget_key"])
-            return create_ws.WorkspaceCreated(ws.id, saved["widget_key"])
+            return Demo(ws.id, saved["widget_key"], saved.get("email"), saved.get("password"))
         except NotFound:
             pass
-    created = create_ws.execute(container.app, create_ws.CreateWorkspace("Demo workspace"))
+    password = secrets.token_urlsafe(12)
+    email = DEMO_EMAIL
+    try:
+        done = sign_up.execute(container.app, sign_up.SignUp(email, password, DEMO_NAME, "Demo workspace"))
+    except Conflict:  # the data was kept but this file was not: a fresh address for the new demo admin
+        email = f"demo-{secrets.token_hex(3)}@example.com"
+        done = sign_up.execute(container.app, sign_up.SignUp(email, password, DEMO_NAME, "Demo workspace"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"workspace_id": str(created.workspace_id), "widget_key": created.widget_key}))
-    return created
+    saved = {
+        "workspace_id": str(done.workspace_id),
+        "widget_key": done.widget_key,
+        "email": email,
+        "password": password,
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(saved))
+    return Demo(done.workspace_id, done.widget_key, email, password)
+
+
+def demo_banner(url: str, demo: Demo, mode: str) -> str:
+    """What ``up`` prints: where to open the dashboard, how to sign in to the demo workspace, the widget demo."""
+    if demo.email and demo.password:
+        sign_in = f"  sign in: {url}signin as {demo.email} / {demo.password} (the demo workspace's admin)\n"
+    else:
+        sign_in = (
+            f"  the demo workspace has no member: sign up for your own at {url}signup, or delete"
+            " demo-workspace.json in the data directory to get a demo workspace with a sign-in\n"
+        )
+    return (
+        f"ChatAssist is running: open {url}\n{sign_in}  widget demo: {url}demo (key {demo.widget_key})\n"
+        f"  answering with: {mode}\n"
+        f"  try: curl -N {url}api/chat -H 'X-Widget-Key: {demo.widget_key}' -H 'Content-Type: application/json'"
+        f' -d \'{{"message": "How do I reset my password?", "user": {{"id": "visitor-1"}}}}\''
+    )
 
 
 def watch_embedded(container: Container) -> None:
@@ -170,22 +226,23 @@ def _wait_forever() -> None:
     stop.wait()
 
 
+def listening(settings: Settings, args: argparse.Namespace) -> Settings:
+    """The settings with the address given on the command line (so links use the port actually listened on)."""
+    return replace(settings, host=args.host, port=args.port)
+
+
 def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     """Everything in one process: web, projections, worker, scheduler (laptop mode)."""
+    settings = listening(settings, args)
     container = bootstrap(ensure_keys_encryption_key(ensure_secret_key(laptop_env(settings))))
     watch_embedded(container)
     container.start_projections()
     worker = _start_worker(container)
     scheduler = _start_scheduler(container)
     demo = demo_workspace(container)
-    url = f"http://{args.host}:{args.port}/"
+    url = public_url(settings) + "/"
     mode = "offline answerer (no provider key set)" if not container.chat.providers.by_name else "AI providers"
-    print(
-        f"ChatAssist is running: open {url}\n  demo widget key: {demo.widget_key}\n  answering with: {mode}\n"
-        f"  try: curl -N {url}api/chat -H 'X-Widget-Key: {demo.widget_key}' -H 'Content-Type: application/json'"
-        f' -d \'{{"message": "How do I reset my password?", "user": {{"id": "visitor-1"}}}}\'',
-        flush=True,
-    )
+    print(demo_banner(url, demo, mode), flush=True)
     try:
         _serve(container, args.host, args.port, demo.widget_key)
     finally:
@@ -198,11 +255,14 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_web(settings: Settings, args: argparse.Namespace) -> None:
     """The HTTP API only (run several behind a load balancer, or --workers N processes on one port)."""
+    settings = listening(settings, args)
     require_secret_key(settings)
     if args.workers > 1:
         import uvicorn
 
         bootstrap(settings).close()  # migrations once, before the workers start
+        # the worker processes read their settings from the environment: the address listened on included
+        os.environ[env_name("host")], os.environ[env_name("port")] = args.host, str(args.port)
         uvicorn.run(
             "chatassist.asgi:create",
             factory=True,
@@ -423,6 +483,32 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
         )
 
 
+def cmd_eval_decisions(settings: Settings, args: argparse.Namespace) -> None:
+    """Measure the escalation and topic decision on the labelled corpus (docs/escalation.md, "The corpus")."""
+    from domain.decisions.evaluate import evaluate
+
+    report = evaluate(args.split)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "split": report.split,
+                    "overall": report.overall.summary(),
+                    "by_language": {k: v.summary() for k, v in sorted(report.by_language.items())},
+                    "misses": len(report.misses),
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(report.text())
+    if args.misses:
+        with open(args.misses, "w", encoding="utf-8") as out:
+            for miss in report.misses:
+                out.write(json.dumps(miss, ensure_ascii=False) + "\n")
+        print(f"misses written to {args.misses}", file=sys.stderr)
+
+
 def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> None:
     """Re-encrypt every workspace's provider keys with the current (first) key of CHATASSIST_KEYS_ENCRYPTION_KEY."""
     from commands.rotate_provider_keys import cmd as rotate
@@ -550,8 +636,15 @@ def parser() -> argparse.ArgumentParser:
     seed.add_argument("--bulk", action="store_true", help="save many conversations per transaction (benchmarks)")
     seed.add_argument("--json", action="store_true", help="print the result as JSON")
     seed.set_defaults(fn=cmd_seed)
+    evals = sub.add_parser("eval", help="measure decisions on the corpus").add_subparsers(dest="what", required=True)
+    decisions = evals.add_parser("decisions", help=cmd_eval_decisions.__doc__)
+    decisions.add_argument("--split", choices=["train", "dev", "test", "all"], default="dev", help="default dev")
+    decisions.add_argument("--misses", metavar="PATH", help="write the misses there, one JSON object per line")
+    decisions.add_argument("--json", action="store_true", help="print the figures as JSON")
+    decisions.set_defaults(fn=cmd_eval_decisions)
     keys = sub.add_parser("keys", help="provider API keys").add_subparsers(dest="action", required=True)
     keys.add_parser("rotate", help=cmd_keys_rotate.__doc__).set_defaults(fn=cmd_keys_rotate)
+    add_audit_parser(sub)  # chatassist audit replay|request|export (chatassist/audit_cli.py)
     return root
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -344,3 +345,21 @@ def _count_events(app: ChatAssistApp, ids: list[UUID]) -> int:
             (ids,),
         ).fetchone()
     return int(row["count"]) if row else 0
+
+
+DEMO_CONVERSATIONS, DEMO_DAYS, DEMO_LAST_DAY = 300, 60, 40
+
+
+def demo_filler(
+    app: ChatAssistApp, conversations: int = DEMO_CONVERSATIONS, days: int = DEMO_DAYS, last_day: int = DEMO_LAST_DAY
+) -> Callable[[UUID], int]:
+    """The dashboard's "Fill demo data" button: ``conversations`` demo conversations over the last ``days`` days,
+    and ``last_day`` more over the last 24 hours (so today's overview and its comparison with yesterday have
+    figures), into the member's workspace by the seed path (bulk mode); returns how many."""
+
+    def fill(workspace_id: UUID) -> int:
+        history = seed(app, SeedPlan(conversations, days=days, workspace_id=workspace_id, bulk=True))
+        recent = seed(app, SeedPlan(last_day, days=1, workspace_id=workspace_id, bulk=True)) if last_day else None
+        return history.conversations + (recent.conversations if recent else 0)
+
+    return fill

@@ -11,7 +11,11 @@ Here the same steps run inside one PL/pgSQL function, called in autocommit mode:
 EXCLUSIVE MODE``, ``INSERT ... RETURNING notification_id``, and the implicit commit at the end of the statement.
 The lock is taken and released by the server alone, so appends are still one at a time and in commit order, but
 the lock is never held while a client is thinking. The rows, the table and the ``NOTIFY`` are those of the
-library; a process still on the library's recorder takes the same lock and can append beside this one.
+library; a process still on the library's recorder takes the same lock and can append beside this one (its events
+get no chain hash).
+
+The same statement also chains each event's hash to the previous event of its stream, in ``<events>_chain``
+(issue 17, tamper evidence: ``link_sql`` below, ``commands/_chain.py`` checks; ADR 0028).
 
 The function is ours (``chatassist_append_events_<id type>``), not the library's ``es_insert_events_*`` (which
 takes no table lock and is replaced by every recorder's ``create_table``). The statements that create the
@@ -30,6 +34,18 @@ from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
 RECORDER_TOPIC = "commands._store:OneTripRecorder"
+
+
+def link_sql(previous: str, row: str) -> str:
+    """SQL of an event's chain hash: SHA-256 of the previous event's hash (none: empty) and the event's stream id,
+    version, topic and state, each text field followed by a NUL byte so no two events give the same input."""
+    return (
+        f"sha256(coalesce({previous}, ''::bytea) || convert_to({row}.originator_id::text, 'UTF8') || '\\x00'::bytea"
+        f" || convert_to({row}.originator_version::text, 'UTF8') || '\\x00'::bytea"
+        f" || convert_to({row}.topic, 'UTF8') || '\\x00'::bytea || {row}.state)"
+    )
+
+
 DDL_LOCK_KEY = 7_305_112_733_016  # pg_advisory_xact_lock key of the store's DDL (any constant of ours)
 
 
@@ -40,10 +56,25 @@ class OneTripRecorder(PostgresApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name)
         self.append_function_name = f"chatassist_append_events_{self.datastore.originator_id_type}"
         table = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        # Tamper evidence (issue 17, ADR 0028): each event appended here gets a row in ``<events>_chain`` with its
+        # ``chain_hash``: SHA-256 of the previous event of its stream's hash and its own stream id, version, topic and
+        # state (chatassist/chain.py verifies). A table beside the events, not a column: the library reads events with
+        # a prepared ``SELECT *``, which a new column would break in every running process. Events stored before the
+        # chain (or by another recorder) have no row: "before the chain".
+        self.chain_table_name = f"{self.events_table_name}_chain"
+        chain = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.chain_table_name))
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {chain} (originator_id {id_type} NOT NULL,"
+                " originator_version bigint NOT NULL, chain_hash bytea NOT NULL,"
+                " PRIMARY KEY (originator_id, originator_version))"
+            ).format(chain=chain, id_type=SQL(self.datastore.originator_id_type))
+        )
         self.sql_create_statements.append(
             SQL(
                 "CREATE OR REPLACE FUNCTION {schema}.{function}(events {schema}.{event}[]) "
                 "RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$ "
+                "DECLARE e {schema}.{event}; prev bytea; last_id text; hashes bytea[] := '{{}}'; "
                 "BEGIN "
                 "SET LOCAL lock_timeout = '{lock_timeout}s'; "
                 "NOTIFY {channel}; "
@@ -51,6 +82,18 @@ class OneTripRecorder(PostgresApplicationRecorder):
                 "RETURN QUERY INSERT INTO {table} AS t (originator_id, originator_version, topic, state) "
                 "SELECT originator_id, originator_version, topic, state FROM unnest(events) "
                 "RETURNING notification_id; "
+                "FOREACH e IN ARRAY events LOOP "
+                "IF last_id IS DISTINCT FROM e.originator_id::text THEN "
+                "SELECT c.chain_hash INTO prev FROM {chain} c "
+                "WHERE c.originator_id = e.originator_id AND c.originator_version = e.originator_version - 1; "
+                "END IF; "
+                "prev := {link}; "
+                "hashes := hashes || prev; "
+                "last_id := e.originator_id::text; "
+                "END LOOP; "
+                "INSERT INTO {chain} (originator_id, originator_version, chain_hash) "
+                "SELECT u.originator_id, u.originator_version, hashes[u.n] "
+                "FROM unnest(events) WITH ORDINALITY AS u(originator_id, originator_version, topic, state, n); "
                 "END; $BODY$"
             ).format(
                 schema=Identifier(self.datastore.schema),
@@ -59,6 +102,8 @@ class OneTripRecorder(PostgresApplicationRecorder):
                 lock_timeout=self.datastore.lock_timeout,
                 channel=Identifier(self.channel_name),
                 table=table,
+                chain=chain,
+                link=SQL(link_sql("prev", "e")),
             )
         )
         # A runner or follower of a few topics reads "its topics after its position, in order": without this index

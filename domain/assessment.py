@@ -6,8 +6,8 @@ without one (missing, garbled, or the offline answerer, which writes none):
     confidence = 0.6 * retrieval support + 0.4 * (1 - hedging)
 clamped to [0, 1] and rounded to 3 places, where retrieval support is how much of the visitor's
 question the best help article covers, and hedging is 1 when the reply admits it does not know.
-Topic: the first rule whose keywords appear in the visitor's messages; when no rule matches, the
-model's own classification if it names one of the workspace's topics; else "Other".
+Topic: ``topic_of`` (multilingual keywords and the corpus classifier, docs/escalation.md); when it finds
+nothing (Other), the model's own classification if it names one of the workspace's topics.
 """
 
 from __future__ import annotations
@@ -136,12 +136,13 @@ _HEDGES = re.compile(
 
 
 def topic_of(text: str, topics: list[tuple[str, tuple[str, ...]]] = DEFAULT_TOPICS) -> str:
-    """The topic of a visitor's text by keyword rules, in priority order."""
-    lowered = f" {text.lower()} "
-    for name, keywords in topics:
-        if any(k in lowered for k in keywords):
-            return name
-    return "Other"
+    """The topic of a visitor's text: what it is about, in any of the five languages (domain/decisions/topics.py:
+    multilingual whole-word keywords and the classifier trained on the corpus; the workspace's own keywords
+    beyond the shipped ones vote too)."""
+    from domain.decisions.text import normal  # the decisions package reads DEFAULT_TOPICS' names only
+    from domain.decisions.topics import classify
+
+    return classify(normal(text), list(topics), {name: words for name, words in DEFAULT_TOPICS})[0]
 
 
 OTHER = "Other"

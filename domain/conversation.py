@@ -43,6 +43,7 @@ class ModelCall:
     cost_usd: Decimal | None
     outcome: str
     error_kind: str | None = None
+    request_sha256: str | None = None  # of the exact provider request (commands/ai/request.py); None: not recorded
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,12 @@ def check_message_text(text: object) -> str:
 
 
 class Conversation(Aggregate):
-    """A visitor's conversation in one workspace."""
+    """A visitor's conversation in one workspace.
+
+    The events of a person's action (AgentClaimed, AgentReplied, NoteAdded, ReturnedToAI, TopicChanged, Resolved,
+    Closed) carry ``workspace_id`` since issue 17, so the audit log can place them without following every
+    conversation's start; such events stored before have no ``workspace_id`` attribute (read it with ``getattr``).
+    """
 
     class Event(ClockedEvent):
         """Every event of a conversation is stamped by domain/clock.py (the current time outside the seeder)."""
@@ -140,9 +146,39 @@ class Conversation(Aggregate):
             cost_known=call.cost_usd is not None,
             outcome=call.outcome,
             error_kind=call.error_kind,
+            request_sha256=call.request_sha256,
         )
 
-    @event("ModelCallMade")
+    class ModelCallMade(Event):
+        """Version 2 added ``request_sha256``, the hash of the exact provider request (None on calls recorded
+        before: "not recorded")."""
+
+        class_version = 2
+        workspace_id: UUID
+        reply_to: str
+        call_id: str
+        provider: str
+        model: str
+        prompt_version: int
+        attempt: int
+        input_tokens: int
+        output_tokens: int
+        cache_read_tokens: int
+        cache_write_tokens: int
+        ttft_ms: float | None
+        latency_ms: float
+        cost_usd: Decimal | None
+        cost_known: bool
+        outcome: str
+        error_kind: str | None
+        request_sha256: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Calls recorded before the request hash existed."""
+            state["request_sha256"] = None
+
+    @event(ModelCallMade)
     def _model_call_made(
         self,
         workspace_id: UUID,
@@ -162,6 +198,7 @@ class Conversation(Aggregate):
         cost_known: bool,
         outcome: str,
         error_kind: str | None,
+        request_sha256: str | None = None,
     ) -> None:
         pass
 
@@ -327,20 +364,20 @@ class Conversation(Aggregate):
         """Mark the visitor's problem solved."""
         self.check_open()
         if self.status != RESOLVED:
-            self._resolved(by=by)
+            self._resolved(by=by, workspace_id=self.workspace_id)
 
     @event("Resolved")
-    def _resolved(self, by: str) -> None:
+    def _resolved(self, by: str, workspace_id: UUID | None = None) -> None:
         self.status = RESOLVED
 
     def close(self, reason: str, by: str | None = None) -> None:
         """End the conversation; it takes no more messages. Closing twice records nothing. ``by`` names the agent
         who closed it (None: the visitor or a job, as ``reason`` says)."""
         if self.status != CLOSED:
-            self._closed(reason=reason, by=by)
+            self._closed(reason=reason, by=by, workspace_id=self.workspace_id)
 
     @event("Closed")
-    def _closed(self, reason: str, by: str | None = None) -> None:
+    def _closed(self, reason: str, by: str | None = None, workspace_id: UUID | None = None) -> None:
         self.status = CLOSED
 
     @property
@@ -369,11 +406,11 @@ class Conversation(Aggregate):
                 "Another agent has already claimed this conversation; pick another one from the queue.",
                 code="already_claimed",
             )
-        self._agent_claimed(agent_id=agent_id, previous=self.handler)
+        self._agent_claimed(agent_id=agent_id, previous=self.handler, workspace_id=self.workspace_id)
         return True
 
     @event("AgentClaimed")
-    def _agent_claimed(self, agent_id: str, previous: str) -> None:
+    def _agent_claimed(self, agent_id: str, previous: str, workspace_id: UUID | None = None) -> None:
         self.assignee = agent_id
         self.handler = handoff.ASSIGNED
 
@@ -401,10 +438,12 @@ class Conversation(Aggregate):
         self.check_open()
         self.check_assignee(agent_id)
         personal = {"text": check_message_text(text), "agent_name": agent_name}
-        self._agent_replied(message_id=message_id, agent_id=agent_id, personal=personal)
+        self._agent_replied(message_id=message_id, agent_id=agent_id, personal=personal, workspace_id=self.workspace_id)
 
     @event("AgentReplied")
-    def _agent_replied(self, message_id: str, agent_id: str, personal: dict[str, Any]) -> None:
+    def _agent_replied(
+        self, message_id: str, agent_id: str, personal: dict[str, Any], workspace_id: UUID | None = None
+    ) -> None:
         self.turns.append(Turn("assistant", personal["text"]))
         self.message_ids.add(message_id)
         self.pending.clear()
@@ -419,20 +458,24 @@ class Conversation(Aggregate):
                 f"The note is {len(text)} characters long; the limit is {handoff.MAX_NOTE_CHARS}.",
                 code="note_too_long",
             )
-        self._note_added(note_id=note_id, agent_id=agent_id, personal={"text": text.strip()})
+        self._note_added(
+            note_id=note_id, agent_id=agent_id, personal={"text": text.strip()}, workspace_id=self.workspace_id
+        )
 
     @event("NoteAdded")
-    def _note_added(self, note_id: str, agent_id: str, personal: dict[str, Any]) -> None:
+    def _note_added(
+        self, note_id: str, agent_id: str, personal: dict[str, Any], workspace_id: UUID | None = None
+    ) -> None:
         pass
 
     def return_to_ai(self, agent_id: str) -> None:
         """The assigned agent hands the chat back: the AI answers the visitor's next message."""
         self.check_open()
         self.check_assignee(agent_id)
-        self._returned_to_ai(agent_id=agent_id)
+        self._returned_to_ai(agent_id=agent_id, workspace_id=self.workspace_id)
 
     @event("ReturnedToAI")
-    def _returned_to_ai(self, agent_id: str) -> None:
+    def _returned_to_ai(self, agent_id: str, workspace_id: UUID | None = None) -> None:
         self.assignee = None
         self.handler = handoff.AI
         self.returned = True
@@ -445,10 +488,10 @@ class Conversation(Aggregate):
                 code="invalid_topic",
             )
         if topic.strip() != self.topic:
-            self._topic_changed(topic=topic.strip(), previous=self.topic, by=by)
+            self._topic_changed(topic=topic.strip(), previous=self.topic, by=by, workspace_id=self.workspace_id)
 
     @event("TopicChanged")
-    def _topic_changed(self, topic: str, previous: str | None, by: str) -> None:
+    def _topic_changed(self, topic: str, previous: str | None, by: str, workspace_id: UUID | None = None) -> None:
         self.topic = topic
 
     @property

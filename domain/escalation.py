@@ -4,27 +4,31 @@ Given the visitor's messages, the turn count, whether the conversation is resolv
 the reply's confidence, ``decide`` returns the first rule that fires, in priority order:
 
 1. ``p1_legal``: legal threats, chargebacks, regulatory and data-protection complaints (escalate, no AI answer);
-2. ``p2_refund_over_threshold``: a refund asked for, with an amount over the threshold in the stated currency;
+2. ``p2_refund_over_threshold``: a refund asked for, the amount asked back over the threshold (converted);
 3. ``human_requested``: the visitor asks for a person (always honoured);
 4. ``p3_turn_limit``: the conversation is not resolved by turn N (offer a person);
 5. ``low_confidence``: the reply's confidence is below the threshold (offer a person).
 
-Amounts are compared in the currency the visitor stated, without conversion: "€300" is over a threshold of 200 just
-as "$300" is. An amount with no currency (a refund of "3k") is compared as a plain number, currency ``None``.
+Each rule is decided in layers (docs/escalation.md, "The layered decision"): normalisation, multilingual
+patterns and the workspace's keywords, the intent layer, the classifier trained on the corpus (always the second
+opinion), the amount asked back converted to the workspace's currency. ``evidence`` records every layer.
 The per-workspace escalation logic of the prompt configuration (domain/prompt_content.py) overrides the defaults.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from difflib import SequenceMatcher
-from functools import lru_cache
+from decimal import Decimal
 from typing import Any
 
-from domain.assessment import DEFAULT_TOPICS, topic_of
+from domain.assessment import DEFAULT_TOPICS
+from domain.decisions import intent
+from domain.decisions.legal import classifier_p1, legal_signals
+from domain.decisions.model import intent_model, person_model
+from domain.decisions.money import Amount, Rates, asked_back, default_rates
+from domain.decisions.text import normal
+from domain.decisions.topics import classify as classify_topic
 
 P1, P2, HUMAN, P3, LOW = "p1_legal", "p2_refund_over_threshold", "human_requested", "p3_turn_limit", "low_confidence"
 NONE = "none"
@@ -40,89 +44,12 @@ DEFAULT_HOLDING_BY_RULE = {
 DEFAULT_OFFER = "Would you like me to bring in a person from our team? Just say so."
 DEFAULT_ROUTES = {P1: "legal", P2: "billing"}
 
-_LEGAL = [
-    r"\b(lawyers?|attorneys?|solicitors?|legal (counsel|team|department|dept|advisor|advice|folks|people|guys))\b",
-    r"\b(our|my|your) legal\b",
-    r"\b(lawyer|laywer|lawer|lawyr|atorney|attorny|attourney|atty)s?\b",
-    r"\b(sue|sueing|suing|sued)\b",
-    r"\blaw ?suits?\b|\blawsiut\b|\bclass[- ]action\b",
-    r"\blegal (action|proceedings?|steps|route|recourse|measures)\b",
-    r"\btake (this|it|you) to court\b|\bsmall[- ]claims\b",
-    r"\bsee you in court\b|\bcourt order\b|\bcease (and|&) desist\b|\bsubpoena\b|\bbreach of contract\b",
-    r"\bcharge[- ]?backs?\b|\bchargeb?ack\b|\bchargback\b",
-    r"\bdisput\w*\b.{0,60}\b(bank|card|paypal|visa|amex|mastercard|credit card|issuer|transaction|charge|payment)",
-    r"\b(bank|card company|card issuer|credit card|paypal)\b.{0,40}\b(disput\w*|reverse|claw ?back)",
-    r"\bgdpr\b|\bgdrp\b|\bdsgvo\b|\brgpd\b|\bccpa\b|\bdata protection\b|\bdpa\b|\bcnil\b",
-    r"(?<![.\w])ico\b(?! (file|icon|format))",  # the UK regulator, not a .ico file
-    r"\bright to (erasure|be forgotten)\b|\bsupervisory authority\b|\bprivacy (complaint|regulator|commissioner)\b",
-    r"\bregulators?\b|\bftc\b|\bcfpb\b|\bombuds\w*|\bconsumer (protection|rights? (agency|body|authority))\b",
-    r"\bbetter business bureau\b|\bbbb\b|\battorney general\b|\btrading standards\b",
-    r"\b(report|reporting) (you|this|your company)\b.{0,40}\b(authorit\w*|regulat\w*|agency|ftc|bbb|police)",
-    r"\bfile (a )?(formal )?complaint with\b",
-    # other languages
-    r"\babogad[oa]s?\b|\bdenuncia\w*|\b(demandar|demandare|demandaremos|una demanda)\b|\btribunal\w*",
-    r"\bavocats?\b|\bpoursuites?\b|\bmise en demeure\b|\b(porter|porte|deposer) plainte\b",
-    r"\b(rechts)?anw(a|ae)lt\w*|\bverklag\w*|\bklage\b|\bgericht\b",
-    r"\bavvocat[oi]\b|\badvogad[oa]s?\b|\b(fare|faremo|abrir|entrar com) (causa|processo)\b",
-]
-_LEGAL_FUZZY = ("lawyer", "attorney", "lawsuit", "chargeback", "ombudsman", "regulator")
-_NOT_LEGAL = frozenset({"layer", "layers", "player", "players", "lawyered", "regulated", "regulate", "regular"})
-
-_HUMAN = [
-    r"\b(talk|speak|chat|get|connect|put|transfer|send|pass|hand)\w*\b.{0,25}\b(to|with|me)\b.{0,20}"
-    r"\b(a |an |some |your |one of your |the )?(real |actual |live |human )?"
-    r"(person|people|human|humans|agent|someone|somebody|representative|rep|manager|supervisor|staff|operator"
-    r"|employee|team member|support team|support person)\b",
-    r"\b(real|actual|live) (person|human|agent|people|support)\b|\bhuman being\b|\bhuman agent\b",
-    r"\b(representative|operator)\b",
-    r"\b(is there|are there|can i get|i (want|need|would like|'d like)|give me|get me)\b.{0,15}\b(a |an |some )?"
-    r"(human|person|agent|real one)\b",
-    r"\b(not|no more|stop) (a |the |this |talking to (a |the )?)?(bot|robot|ai|machine)\b",
-    r"\b(call me( back)?|phone call|call back)\b",
-    r"\bescalate\b",
-    # other languages
-    r"\bhablar con\b.{0,20}\b(persona|humano|agente|alguien)\b|\bpersona real\b",
-    r"\bparler (a|avec)\b.{0,20}\b(humain|personne|conseiller|agent)\b|\bun humain\b",
-    r"\b(mit )?(einem|einer) (mensch\w*|mitarbeiter\w*)\b|\becht\w* mensch\w*",
-]
-
-_REFUND = re.compile(
-    r"\b(refund\w*|refudn\w*|refnd\w*|reimburs\w*|money back|my money|pay me back|paid back|credit (it )?back"
-    r"|return (my|the) (money|payment)|reembolso\w*|devoluci\w*|rembours\w*|(ruck)?erstatt\w*|geld zuruck"
-    r"|give (us|me) back"
-    r"|(want|get|give|need)\b[^.?!]{0,30}(money|euros?|dollars?|bucks|pounds?|quid|\d)\s*back)\b"
-)
-_NUM = r"\d{1,3}(?:[,. ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
-_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
-_WORDS = {
-    "usd": "USD",
-    "dollar": "USD",
-    "dollars": "USD",
-    "bucks": "USD",
-    "eur": "EUR",
-    "euro": "EUR",
-    "euros": "EUR",
-    "gbp": "GBP",
-    "pound": "GBP",
-    "pounds": "GBP",
-    "quid": "GBP",
-    "cad": "CAD",
-    "aud": "AUD",
-    "chf": "CHF",
-    "jpy": "JPY",
-    "yen": "JPY",
-}
-_CODE = r"usd|eur|gbp|cad|aud|chf|jpy"
-_WORD = r"usd|eur|gbp|cad|aud|chf|jpy|dollars?|bucks|euros?|pounds?|quid|yen"
-_AMOUNTS = [
-    re.compile(rf"(?P<cur>[$€£¥]|\b(?:{_CODE})\b)\s?(?P<num>{_NUM})\s?(?P<mult>k|grand|thousand)?\b"),
-    re.compile(rf"\b(?P<num>{_NUM})\s?(?P<mult>k|grand|thousand)?\s?(?P<cur>[$€£¥]|\b(?:{_WORD})\b)"),
-    re.compile(rf"\b(?P<num>{_NUM})\s?(?P<mult>k|grand|thousand)\b"),
-    re.compile(
-        rf"\b(?:refund(?: of| for)?|paid|charged|charge of|cost me|billed|price of)\s(?:me\s|us\s|you\s)?"
-        rf"(?P<num>{_NUM})\b(?!\s?(?:%|days?|months?|years?|weeks?|times|users?|seats?|licen))"
-    ),
-]
+REFUND_CLASSIFIER = 0.9  # a refund asked for, by the classifier alone
+PERSON_CLASSIFIER = 0.85  # a person asked for, by the classifier alone
+MAX_CHARS = 4000  # per message, read by the engine (the rest of a huge message is ignored)
+MAX_MESSAGES = 50  # the latest ones
+COMPLIANCE_POLICIES = ("answer", "escalate")
+_PERSON = re.compile("|".join(f"(?:{p})" for p in intent.PERSON))
 
 
 @dataclass(frozen=True)
@@ -138,6 +65,13 @@ class Rules:
     routes_by_topic: dict[str, str] = field(default_factory=dict)
     holding_messages: dict[str, str] = field(default_factory=dict)
     topics: list[tuple[str, tuple[str, ...]]] = field(default_factory=lambda: list(DEFAULT_TOPICS))
+    currency: str = "USD"  # the workspace's currency: refund_over is in it, amounts are converted to it
+    rates: dict[str, str] = field(default_factory=dict)  # US dollars per unit, overriding the built-in rates
+    compliance_questions: str = "answer"  # "escalate": any compliance mention is P1, questions included
+
+    def money(self) -> Rates:
+        """The built-in currency rates with this workspace's overrides."""
+        return default_rates().with_overrides(self.rates)
 
 
 DEFAULT_RULES = Rules()
@@ -166,6 +100,9 @@ def rules_from(escalation: dict[str, Any] | None, topics: list[tuple[str, tuple[
         routes_by_topic=dict(routing.get("by_topic", {})),
         holding_messages=dict(escalation.get("holding_messages", {})),
         topics=base.topics,
+        currency=str(escalation.get("currency", base.currency)),
+        rates={k: str(v) for k, v in escalation.get("rates", {}).items()},
+        compliance_questions=str(escalation.get("compliance_questions", base.compliance_questions)),
     )
 
 
@@ -205,74 +142,26 @@ class Decision:
 
 
 def _normal(text: str) -> str:
-    """Lower-cased, accents removed, curly quotes straightened, whitespace collapsed."""
-    text = unicodedata.normalize("NFKD", text.replace("\u2019", "'").replace("ß", "ss"))
-    text = "".join(c for c in text if not unicodedata.combining(c) and c not in "\u200b")
-    return " ".join(text.lower().split())
+    """Lower-cased, accents removed, quotes straightened, whitespace collapsed (domain/decisions/text.py)."""
+    return normal(text)
 
 
-def _matches(patterns: list[str], extra: tuple[str, ...], text: str) -> list[str]:
-    found = [m.group(0).strip() for p in patterns for m in [re.search(p, text)] if m]
+def human_phrases(text: str, extra: tuple[str, ...] = ()) -> list[str]:
+    """The phrases asking for a person in a normalised message (none when it withdraws the request)."""
+    if intent.PERSON_NOT.search(text):
+        return []
+    found = [m.group(0).strip() for m in _PERSON.finditer(text)]
     found += [k for k in extra if re.search(rf"(?<!\w){re.escape(k)}(?!\w)", text)]
     return list(dict.fromkeys(found))
 
 
-def legal_phrases(text: str, extra: tuple[str, ...] = ()) -> list[str]:
-    """The legal / compliance phrases in a (normalised) text, including close misspellings of the key words."""
-    found = _matches(_LEGAL, extra, text)
-    found += [word for word in set(re.findall(r"[a-z]{6,}", text)) - _NOT_LEGAL if _near_legal_term(word)]
-    return list(dict.fromkeys(found))
+def refund_messages(messages: list[str]) -> list[bool]:
+    """Per normalised message: does it ask for money back (not a question about refunds or their status)?"""
+    return [bool(intent.REFUND.search(m)) and not intent.REFUND_QUESTION.search(m) for m in messages]
 
 
-@lru_cache(maxsize=65_536)
-def _near_legal_term(word: str) -> bool:
-    """A close misspelling of a legal key word (ratio >= 0.85); memoised, since every turn re-reads the
-    conversation's earlier messages, and the cheap upper bounds are checked before the exact ratio."""
-    for term in _LEGAL_FUZZY:
-        if word == term:
-            continue
-        matcher = SequenceMatcher(None, word, term)
-        if matcher.real_quick_ratio() >= 0.85 and matcher.quick_ratio() >= 0.85 and matcher.ratio() >= 0.85:
-            return True
-    return False
-
-
-def human_phrases(text: str, extra: tuple[str, ...] = ()) -> list[str]:
-    """The phrases asking for a person."""
-    return _matches(_HUMAN, extra, text)
-
-
-def _number(raw: str, mult: str | None) -> Decimal | None:
-    raw = raw.replace(" ", ",")
-    last = max(raw.rfind(","), raw.rfind("."))
-    if last >= 0 and len(raw) - last - 1 in (1, 2):  # a decimal separator
-        whole, frac = raw[:last], raw[last + 1 :]
-        raw = re.sub(r"[,.]", "", whole) + "." + frac
-    else:
-        raw = re.sub(r"[,.]", "", raw)
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        return None
-    return value * 1000 if mult else value
-
-
-def amounts(text: str) -> list[tuple[Decimal, str | None, str]]:
-    """Money amounts in a (normalised) text: (value, ISO currency or None, the matched text)."""
-    out: list[tuple[Decimal, str | None, str]] = []
-    taken: list[tuple[int, int]] = []
-    for pattern in _AMOUNTS:
-        for m in pattern.finditer(text):
-            if any(a < m.end() and m.start() < b for a, b in taken):
-                continue
-            value = _number(m.group("num"), m.groupdict().get("mult"))
-            if value is None:
-                continue
-            cur = m.groupdict().get("cur")
-            currency = (_SYMBOLS.get(cur) or _WORDS.get(cur.strip())) if cur else None
-            taken.append(m.span())
-            out.append((value, currency, m.group(0).strip()))
-    return out
+def _shown(value: Decimal) -> str:
+    return format(value.quantize(Decimal("0.01")).normalize(), "f")
 
 
 def decide(
@@ -285,15 +174,33 @@ def decide(
 ) -> Decision:
     """The first rule that fires, in priority order (P1 > P2 > human request > P3 > confidence), or ``none``.
 
-    ``turns``: the visitor's messages so far (default: their number); ``confidence``: the reply's, when known
-    (before the model is called it is not, and the confidence rule cannot fire).
+    Layered (docs/escalation.md): normalisation; precise multilingual patterns and the workspace's keywords;
+    the intent layer (negation, a question about the product or about compliance, a refund question); the
+    classifier trained on the corpus, always consulted as the second opinion; amounts converted to the
+    workspace's currency. ``evidence.layers`` records each layer's verdict and score, ``evidence.decided_by``
+    the layer that decided.
     """
     turns = len(visitor_messages) if turns is None else turns
-    text = _normal(" \n ".join(visitor_messages))
-    latest = _normal(visitor_messages[-1]) if visitor_messages else ""
-    topic = topic_of(text, rules.topics)
+    messages = [_normal(m[:MAX_CHARS]) for m in visitor_messages[-MAX_MESSAGES:]]
+    text = " \n ".join(messages)
+    latest = messages[-1] if messages else ""
+    shipped = {name: words for name, words in DEFAULT_TOPICS}
+    opinion = intent_model().scores(text) if text else {"p1": 0.0, "refund": 0.0, "other": 1.0}
+    legal_route = rules.routes_by_topic.get("Legal & Compliance") or DEFAULT_ROUTES[P1]
+    intents, mentions, by = legal_signals(messages, rules.legal_keywords, rules.compliance_questions)
+    p1_by = by if intents and by is not None else None
+    if p1_by is None and classifier_p1(messages, opinion["p1"], bool(mentions)):
+        p1_by = "classifier"
+    topic, topic_score, topic_how = classify_topic(text, rules.topics, shipped, p1=p1_by is not None)
+    person_score = person_model().scores(latest)["person"] if latest else 0.0
+    layers: list[dict[str, Any]] = [
+        {"layer": "classifier", "scores": {k: round(v, 3) for k, v in sorted(opinion.items())}},
+        {"layer": "topic", "topic": topic, "score": topic_score, "by": topic_how},
+    ]
 
-    def fire(rule: str, reason: str, evidence: dict[str, Any], route: str | None = None) -> Decision:
+    def fire(
+        rule: str, reason: str, evidence: dict[str, Any], by: str, score: float, route: str | None = None
+    ) -> Decision:
         route = route or rules.routes_by_topic.get(topic) or rules.default_route
         if rule in ESCALATE:
             default = DEFAULT_HOLDING_BY_RULE.get(rule, DEFAULT_HOLDING)
@@ -303,41 +210,78 @@ def decide(
             action = "escalate"
         else:
             message, action = rules.holding_messages.get("offer", DEFAULT_OFFER), "offer"
-        return Decision(rule, PRIORITY[rule], action, reason, {**evidence, "turns": turns}, route, message, topic)
+        layers.append({"layer": by, "rule": rule, "score": round(score, 3)})
+        evidence = {**evidence, "turns": turns, "decided_by": by, "layers": layers}
+        return Decision(rule, PRIORITY[rule], action, reason, evidence, route, message, topic)
 
-    legal = legal_phrases(text, rules.legal_keywords)
-    if legal:
-        route = rules.routes_by_topic.get("Legal & Compliance") or DEFAULT_ROUTES[P1]
-        return fire(P1, "Legal or compliance language in the visitor's messages.", {"matched": legal}, route)
-    refund = _REFUND.search(text)
-    if refund:
-        over = [a for a in amounts(text) if a[0] > rules.refund_over]
-        if over:
-            value, currency, said = max(over, key=lambda a: a[0])
-            route = rules.routes_by_topic.get("Refunds & Cancellation") or DEFAULT_ROUTES[P2]
-            shown = f"{value.normalize():f} {currency or '(no currency)'}"
-            return fire(
-                P2,
-                f"Refund asked for {shown}, over the threshold of {rules.refund_over:f}.",
-                {
-                    "matched": [refund.group(0), said],
-                    "amount": format(value.normalize(), "f"),
-                    "currency": currency,
-                    "threshold": format(rules.refund_over, "f"),
-                },
-                route,
-            )
+    if p1_by is not None and p1_by != "classifier":
+        reason = "A legal threat, payment dispute or regulatory complaint in the visitor's messages."
+        return fire(P1, reason, {"matched": intents}, p1_by, 1.0, legal_route)
+    if p1_by == "classifier":
+        reason = "The classifier reads a legal threat, payment dispute or regulatory complaint."
+        return fire(P1, reason, {"matched": mentions}, "classifier", opinion["p1"], legal_route)
+    if mentions:
+        layers.append({"layer": "intent", "rule": NONE, "reason": "legal words negated or asked about"})
+
+    asking = refund_messages(messages)
+    by_refund = "patterns" if any(asking) else None
+    questions = any(intent.REFUND_QUESTION.search(m) for m in messages)
+    if by_refund is None and opinion["refund"] >= REFUND_CLASSIFIER and not questions:
+        by_refund = "classifier"
+        asking = [True] * len(messages)
+    if by_refund is not None:
+        amount, how = asked_back(messages, asking)
+        if amount is not None:
+            p2 = _p2(amount, how, rules)
+            if p2 is not None:
+                reason, evidence = p2
+                route = rules.routes_by_topic.get("Refunds & Cancellation") or DEFAULT_ROUTES[P2]
+                score = 1.0 if by_refund == "patterns" else opinion["refund"]
+                return fire(P2, reason, evidence, f"{by_refund} + amount", score, route)
+            layers.append({"layer": "amount", "rule": NONE, "reason": "amount asked back within the threshold"})
+
     human = human_phrases(latest, rules.human_keywords)
     if human:
-        return fire(HUMAN, "The visitor asked for a person.", {"matched": human})
+        return fire(HUMAN, "The visitor asked for a person.", {"matched": human}, "patterns", 1.0)
+    if person_score >= PERSON_CLASSIFIER and not intent.PERSON_NOT.search(latest):
+        reason = "The classifier reads a request for a person."
+        return fire(HUMAN, reason, {"matched": []}, "classifier", person_score)
     if turns >= rules.turn_limit and not resolved:
-        return fire(
-            P3, f"Not resolved after {turns} turns (limit {rules.turn_limit}).", {"turn_limit": rules.turn_limit}
-        )
+        reason = f"Not resolved after {turns} turns (limit {rules.turn_limit})."
+        return fire(P3, reason, {"turn_limit": rules.turn_limit}, "turn limit", 1.0)
     if confidence is not None and confidence < rules.low_confidence:
         return fire(
             LOW,
             f"Reply confidence {confidence:.2f} is below {rules.low_confidence:.2f}.",
             {"score": confidence, "threshold": rules.low_confidence},
+            "confidence",
+            confidence,
         )
-    return Decision(NONE, None, "none", "No rule fired.", {"turns": turns}, None, None, topic)
+    evidence = {"turns": turns, "decided_by": "none", "layers": layers}
+    return Decision(NONE, None, "none", "No rule fired.", evidence, None, None, topic)
+
+
+def _p2(amount: Amount, how: str, rules: Rules) -> tuple[str, dict[str, Any]] | None:
+    """The P2 reason and evidence when the amount asked back, in the workspace's currency, is over the threshold."""
+    currency = amount.currency or rules.currency
+    converted = rules.money().convert(amount.value, currency, rules.currency)
+    compared = converted if converted is not None else amount.value
+    if compared <= rules.refund_over:
+        return None
+    shown = f"{_shown(amount.value)} {currency}"
+    if currency != rules.currency and converted is not None:
+        shown += f" (= {_shown(converted)} {rules.currency})"
+    reason = f"Refund asked for {shown}, over the threshold of {rules.refund_over:f} {rules.currency}."
+    rates = rules.money()
+    return reason, {
+        "matched": [amount.said] if amount.said else [],
+        "amount": _shown(amount.value),
+        "currency": currency,
+        "stated_currency": amount.currency,
+        "converted": _shown(compared),
+        "workspace_currency": rules.currency,
+        "threshold": format(rules.refund_over, "f"),
+        "amount_read_as": how,
+        "rates_as_of": rates.as_of if converted is not None and currency != rules.currency else None,
+        "converted_ok": converted is not None,
+    }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from domain.errors import InvalidInput
 
-ADMIN, AGENT, VIEWER = "admin", "agent", "viewer"
-ROLES = (ADMIN, AGENT, VIEWER)
+ADMIN, AGENT, VIEWER, AUDITOR = "admin", "agent", "viewer", "auditor"
+ROLES = (ADMIN, AGENT, VIEWER, AUDITOR)
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "chat.monitor": frozenset({ADMIN, AGENT}),
@@ -24,7 +24,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "settings.manage": frozenset({ADMIN}),
     "widget.manage": frozenset({ADMIN}),
     "billing.manage": frozenset({ADMIN}),
-    "audit.read": frozenset({ADMIN}),
+    "audit.read": frozenset({ADMIN, AUDITOR}),
+    "audit.replay": frozenset({ADMIN, AUDITOR}),
+    "audit.personal": frozenset({ADMIN, AUDITOR}),
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -45,6 +47,8 @@ DESCRIPTIONS: dict[str, str] = {
     "widget.manage": "allowed widget origins, identity verification and its secret",
     "billing.manage": "plan, seats and billing",
     "audit.read": "read and export the audit log: who did what and when",
+    "audit.replay": "replay any conversation from its events, rebuild what the AI was told, export conversations",
+    "audit.personal": "see visitors' identities and texts (personal fields) in replays and exports",
 }
 
 

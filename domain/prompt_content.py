@@ -11,6 +11,7 @@ from typing import Any
 
 from domain.app_settings import LANGUAGES
 from domain.assessment import DEFAULT_TOPICS
+from domain.decisions.money import default_rates
 from domain.errors import InvalidInput
 
 MAX_PROMPT_CHARS = 20_000
@@ -22,6 +23,8 @@ TOKENS = (16, 8192)
 WORDS = (10, 2000)
 FIELDS = ("system_prompt", "examples", "topic_rules", "escalation", "persona")
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+OPTIONAL = {"currency", "rates", "compliance_questions"}  # escalation keys a version may set
 
 
 DEFAULT_PERSONA: dict[str, Any] = {
@@ -150,8 +153,12 @@ def check_topic_rules(value: object) -> dict[str, list[str]]:
 def check_escalation(value: object) -> dict[str, Any]:
     """Thresholds, keyword lists, routing and holding messages; ``invalid_escalation`` / ``out_of_range``."""
     code = "invalid_escalation"
-    if not isinstance(value, dict) or set(value) != set(DEFAULT_ESCALATION):
-        raise _bad(code, "escalation must have exactly thresholds, keywords, routing and holding_messages.")
+    if not isinstance(value, dict) or not set(DEFAULT_ESCALATION) <= set(value) <= set(DEFAULT_ESCALATION) | OPTIONAL:
+        raise _bad(
+            code,
+            "escalation must have thresholds, keywords, routing and holding_messages, and may set currency, rates "
+            "and compliance_questions.",
+        )
     thresholds = value["thresholds"]
     if not isinstance(thresholds, dict) or set(thresholds) - set(THRESHOLDS):
         raise _bad(code, f"escalation.thresholds may only set {', '.join(THRESHOLDS)}.")
@@ -179,7 +186,39 @@ def check_escalation(value: object) -> dict[str, Any]:
         "keywords": lists,
         "routing": {"default": _text("escalation.routing.default", routing["default"], 60, code), "by_topic": routes},
         "holding_messages": holding,
+        **_money_and_policy(value),
     }
+
+
+def _money_and_policy(value: dict[str, Any]) -> dict[str, Any]:
+    """The optional ``currency`` (ISO 4217, with a known rate), ``rates`` (US dollars per unit, overriding the
+    built-in table) and ``compliance_questions`` (answer | escalate) of the escalation logic."""
+    out: dict[str, Any] = {}
+    rates = value.get("rates", {})
+    if not isinstance(rates, dict) or len(rates) > 200:
+        raise _bad("invalid_escalation", "escalation.rates must map currency codes to US dollars per unit.")
+    for code_, rate in rates.items():
+        if not isinstance(code_, str) or not _CURRENCY.fullmatch(code_):
+            raise _bad("invalid_escalation", f"escalation.rates: {code_!r} is not a three-letter currency code.")
+        _number(f"escalation.rates.{code_}", rate, 1e-9, 1e9, False)
+    if rates:
+        out["rates"] = dict(rates)
+    if "currency" in value:
+        currency = value["currency"]
+        if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
+            raise _bad("invalid_escalation", "escalation.currency must be a three-letter code such as EUR.")
+        if currency not in default_rates().usd_per_unit and currency not in rates:
+            raise _bad(
+                "unknown_currency",
+                f"There is no exchange rate for {currency}: add it to escalation.rates (US dollars per unit).",
+            )
+        out["currency"] = currency
+    if "compliance_questions" in value:
+        policy = value["compliance_questions"]
+        if policy not in ("answer", "escalate"):
+            raise _bad("invalid_escalation", "escalation.compliance_questions must be answer or escalate.")
+        out["compliance_questions"] = policy
+    return out
 
 
 def check_persona(value: object) -> dict[str, Any]:

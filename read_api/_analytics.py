@@ -201,6 +201,21 @@ def ratio(part: float | int | None, whole: float | int | None) -> float | None:
     return float(part) / float(whole)
 
 
+def change(value: float | Decimal | int | None, previous: float | Decimal | int | None) -> float | None:
+    """The change of a count or an amount against the previous period, as a fraction: (value - previous) /
+    previous; None when there is no previous figure to compare with."""
+    if value is None or not previous:
+        return None
+    return (float(value) - float(previous)) / float(previous)
+
+
+def difference(value: float | None, previous: float | None) -> float | None:
+    """The change of a rate or an average against the previous period, in its own unit (points, milliseconds)."""
+    if value is None or previous is None:
+        return None
+    return value - previous
+
+
 def money(value: Any) -> Decimal:
     """A stored numeric as a Decimal with trailing zeros dropped (0.00405000 -> 0.00405)."""
     d = Decimal(value or 0)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import html
 import logging
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from litestar import Litestar, Response, get
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
 
 from commands._widget_security import WidgetGuard
 from commands.chat_turn.service import ChatService
@@ -24,6 +28,7 @@ from read_api.get_transcript.query import TranscriptSource
 from web.agent_controller import AgentController
 from web.analytics import analytics_router
 from web.audit import audit_router
+from web.audit_replay import audit_replay_router
 from web.auth import Auth, SessionChecks, current_member
 from web.auth_controller import AuthController
 from web.chat import ChatController
@@ -36,6 +41,7 @@ from web.health import ReadyChecks, health, ready
 from web.live import ConversationSignals
 from web.monitor import monitor_router
 from web.openapi import DocumentedJsonRenderPlugin
+from web.pages import pages_router
 from web.password_reset import PasswordResetController, PasswordResets
 from web.prompts_controller import PromptsController
 from web.ratelimit import RateLimits
@@ -46,6 +52,8 @@ from web.widget_security_controller import WidgetSecurityController
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 64 * 1024
+WIDGET_KEY = re.compile(r"wk_[A-Za-z0-9_-]{4,100}")
+STATIC_CACHE = CacheControlHeader(max_age=3600, public=True)
 
 
 @get("/widget.js", operation_id="widgetScript", tags=["widget"], include_in_schema=False)
@@ -83,21 +91,26 @@ def create_app(
     analytics: AnalyticsSource | None = None,
     conversation_signals: ConversationSignals | None = None,
     live: LiveHub | None = None,
+    demo_data: Callable[[UUID], int] | None = None,
     debug: bool = False,
 ) -> Litestar:
     """Build the HTTP app around already-wired services. ``conversation_signals`` default: wake-ups on the Redis
     of ``auth`` (web/live.py). ``live``: the Redis subscription of the SSE dashboards (without one, they
-    refresh on their heartbeat only)."""
+    refresh on their heartbeat only). ``demo_data``: fills a workspace with demo conversations (the dashboard's
+    "Fill demo data" button; chatassist/seed.py), None to offer no such button."""
     signals = conversation_signals or ConversationSignals(auth.redis)
     live_hub = live or LiveHub(None)
     limits = rate_limits or RateLimits()
     reader = AsyncReader(analytics or transcripts)  # the dashboards' queries, from the event loop
     session_checks = SessionChecks(auth, limits)
 
-    @get("/", operation_id="demoPage", include_in_schema=False)
-    async def demo_page() -> Response[str]:
+    @get("/demo", operation_id="demoPage", include_in_schema=False)
+    async def demo_page(key: str | None = None) -> Response[str]:
+        """The widget on a sample site: the demo workspace's key, or the workspace key given (``?key=wk_...``,
+        linked from a new workspace's dashboard so its admin can try the widget on their own workspace)."""
         page = (STATIC / "demo.html").read_text()
-        page = page.replace("{{ widget_key }}", html.escape(demo_widget_key or ""))
+        chosen = key if key and WIDGET_KEY.fullmatch(key) else demo_widget_key
+        page = page.replace("{{ widget_key }}", html.escape(chosen or ""))
         page = page.replace("{{ mode_note }}", html.escape(mode_note))
         return Response(page, media_type="text/html")
 
@@ -115,6 +128,7 @@ def create_app(
             TranscriptController,
             analytics_router(),  # /api/analytics/{overview,activity,usage,topics,prompt-versions,models}
             audit_router(),  # /api/audit, /api/audit/export
+            audit_replay_router(),  # /api/audit/conversations/{id}/... (replay, issue 17)
             monitor_router(),  # /api/monitor, /api/monitor/live
             AuthController,
             TeamController,
@@ -127,6 +141,10 @@ def create_app(
             ready,
             widget_js,
             demo_page,
+            pages_router(),  # the dashboard: /, /signin, /signup, /app... (web/pages)
+            create_static_files_router(
+                path="/static", directories=[STATIC], cache_control=STATIC_CACHE, include_in_schema=False
+            ),
         ],
         dependencies={
             "chat": const(chat),
@@ -149,14 +167,22 @@ def create_app(
             "conversation_signals": const(signals),
         },
         on_shutdown=[signals.close, live_hub.close, session_checks.close, reader.close],
-        state=State({"auth": auth, "session_checks": session_checks}),
+        state=State({"auth": auth, "session_checks": session_checks, "mode_note": mode_note, "demo_data": demo_data}),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[widget_cors],  # CORS per workspace for the widget endpoints: see web/cors.py
-        openapi_config=OpenAPIConfig(  # /schema/openapi.json with every error documented: web/openapi.py
+        openapi_config=OpenAPIConfig(
             title="ChatAssist API",
             version="0.1.0",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin(), DocumentedJsonRenderPlugin()],
+            render_plugins=[  # served from this installation (scripts/vendor.py), not a CDN
+                SwaggerRenderPlugin(
+                    js_url="/static/vendor/swagger-ui-bundle.js",
+                    css_url="/static/vendor/swagger-ui.css",
+                    standalone_preset_js_url="/static/vendor/swagger-ui-standalone-preset.js",
+                    favicon="<link rel='icon' type='image/png' href='/static/vendor/swagger-favicon-32x32.png'>",
+                ),
+                DocumentedJsonRenderPlugin(),  # /schema/openapi.json with every error documented: web/openapi.py
+            ],
         ),
         request_max_body_size=MAX_BODY_BYTES,
         # every JSON body and query string checked for characters a view cannot store (web/request.py); a layer

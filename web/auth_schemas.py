@@ -104,6 +104,8 @@ class InviteResponse(msgspec.Struct):
     invite_id: str
     token: str
     expires_at: str
+    link: str = ""
+    """The page where the invited person joins: <public URL>/accept-invite?token=..."""
 
 
 class AcceptInviteRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
 from uuid import UUID
 
 import anyio.to_thread
@@ -61,7 +62,8 @@ class TeamController(Controller):
             current_member.workspace_id, current_member.account_id, data.email, data.role
         )
         done = await anyio.to_thread.run_sync(invite_member.execute, auth.app, command, auth.signer)
-        return InviteResponse(done.invite_id, done.token, done.expires_at.isoformat())
+        link = f"{auth.public_url.rstrip('/')}/accept-invite?token={quote(done.token)}"
+        return InviteResponse(done.invite_id, done.token, done.expires_at.isoformat(), link)
 
     @post("/invites/accept", operation_id="acceptInvite", status_code=200, summary="Join a workspace by invite")
     async def accept(self, data: AcceptInviteRequest, auth: Auth) -> Response[SessionResponse]:

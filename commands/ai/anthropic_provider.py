@@ -10,7 +10,7 @@ import msgspec
 
 from commands.ai import base
 from commands.ai.errors import classify
-from commands.ai.prompt import anthropic_params
+from commands.ai.request import body
 from domain.pricing import Usage
 
 
@@ -34,16 +34,10 @@ class AnthropicProvider:
         read through its raw streaming response and decoded here, which skips building a model object per
         event (about 15% of the SDK's cost per call, measured in bench/).
         """
-        system, messages = anthropic_params(request.system, request.examples, request.history)
+        params = body(self.name, request)  # exactly what is hashed on ModelCallMade (commands/ai/request.py)
         state = _StreamState(request.model)
         try:
-            async with self.client.messages.with_streaming_response.create(
-                model=request.model,
-                max_tokens=request.max_tokens,
-                system=system,  # type: ignore[arg-type]
-                messages=messages,  # type: ignore[arg-type]
-                stream=True,
-            ) as response:
+            async with self.client.messages.with_streaming_response.create(**params) as response:
                 async for line in response.iter_lines():
                     if line.startswith("data:"):
                         text = state.apply(_decode(line[5:]))

@@ -8,7 +8,7 @@ import openai
 
 from commands.ai import base
 from commands.ai.errors import classify
-from commands.ai.prompt import openai_messages
+from commands.ai.request import body
 from domain.pricing import Usage
 
 
@@ -27,19 +27,13 @@ class OpenAIProvider:
 
     async def stream(self, request: base.PromptRequest) -> AsyncIterator[base.StreamEvent]:
         """Yield text deltas, then one Completed with the provider's usage."""
-        messages = openai_messages(request.system, request.examples, request.history)
+        params = body(self.name, request)  # exactly what is hashed on ModelCallMade (commands/ai/request.py)
         usage: Usage | None = None
         finish_reason: str | None = None
         model = request.model
         started = False
         try:
-            stream = await self.client.chat.completions.create(
-                model=request.model,
-                messages=messages,  # type: ignore[arg-type]
-                max_completion_tokens=request.max_tokens,
-                stream=True,
-                stream_options={"include_usage": True},
-            )
+            stream = await self.client.chat.completions.create(**params)
             async with stream:
                 async for chunk in stream:
                     model = chunk.model or model

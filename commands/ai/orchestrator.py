@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from uuid import uuid4
 
 from commands.ai import base
+from commands.ai import request as provider_request
 from commands.ai.errors import classify
 from commands.ai.trailer import TrailerFilter
 from domain.assessment import SelfAssessment
@@ -90,6 +91,7 @@ def _call(
     ttft: float | None,
     outcome: str,
     kind: str | None,
+    request_sha256: str | None,
 ) -> ModelCall:
     return ModelCall(
         call_id=str(uuid4()),
@@ -106,6 +108,7 @@ def _call(
         cost_usd=cost_usd(route.model, usage),
         outcome=outcome,
         error_kind=kind,
+        request_sha256=request_sha256,
     )
 
 
@@ -130,8 +133,10 @@ async def orchestrate(
             started, ttft, parts = time.perf_counter(), None, []
             completed: base.Completed | None = None
             trailer = TrailerFilter()
+            request = make_request(route.model)
+            digest = provider_request.sha256(route.provider.name, request)
             try:
-                async for event in route.provider.stream(make_request(route.model)):
+                async for event in route.provider.stream(request):
                     if isinstance(event, base.TextDelta):
                         ttft = ttft or time.perf_counter()
                         visible = trailer.feed(event.text)
@@ -150,7 +155,9 @@ async def orchestrate(
                     or (last.kind in policy.fallback_at_once_on and has_next)
                 )
                 outcome = "fell_back" if move_on and has_next else "error"
-                calls.append(_call(route, attempt_no, prompt_version, last.usage, started, ttft, outcome, last.kind))
+                calls.append(
+                    _call(route, attempt_no, prompt_version, last.usage, started, ttft, outcome, last.kind, digest)
+                )
                 nxt = routes[index + 1] if move_on and has_next else route
                 if parts and (has_next or not move_on):
                     yield Restart(last.kind, nxt.provider.name, nxt.model)
@@ -158,7 +165,7 @@ async def orchestrate(
                     break
                 await sleep(policy.delay(tries, last.retry_after, rng))
                 continue
-            calls.append(_call(route, attempt_no, prompt_version, completed.usage, started, ttft, "ok", None))
+            calls.append(_call(route, attempt_no, prompt_version, completed.usage, started, ttft, "ok", None, digest))
             trailer.close()
             yield Finished("".join(parts), route.provider.name, route.model, calls, trailer.assessment)
             return

@@ -18,6 +18,8 @@ from eventsourcing.utils import get_topic
 
 from domain.account import Account
 from domain.app_settings import AppSettings
+from domain.audit_access import AuditAccess
+from domain.conversation import Conversation
 from domain.prompt_config import PromptConfig
 from domain.provider_keys import ProviderKeyring
 from domain.widget_security import WidgetSecurity
@@ -88,6 +90,14 @@ class AuditProjection(Projection[AuditView]):
             PromptConfig.DraftRejected,
             PromptConfig.VersionPublished,
             PromptConfig.RolledBack,
+            Conversation.AgentClaimed,
+            Conversation.AgentReplied,
+            Conversation.NoteAdded,
+            Conversation.ReturnedToAI,
+            Conversation.TopicChanged,
+            Conversation.Resolved,
+            Conversation.Closed,
+            AuditAccess.Recorded,
         )
     )
 
@@ -108,6 +118,7 @@ class AuditProjection(Projection[AuditView]):
         table = self.view.table
         workspace, source = {
             "workspace": ("%(agg)s::uuid", ""),
+            "event": ("%(ws)s::uuid", ""),
             "aggregate": ("a.workspace_id", f" FROM {table('aggregates')} a WHERE a.aggregate_id = %(agg)s"),
             "account": ("m.workspace_id", f" FROM {table('members')} m WHERE m.account_id = %(agg)s"),
         }[owner]
@@ -123,6 +134,7 @@ class AuditProjection(Projection[AuditView]):
                 "agg": e.originator_id,
                 "v": e.originator_version,
                 "details": json.dumps(details, default=str, sort_keys=True),
+                "ws": getattr(e, "workspace_id", None),
             },
         )
 
@@ -338,3 +350,62 @@ class AuditProjection(Projection[AuditView]):
     def _(self, e: PromptConfig.RolledBack, tracking: Tracking) -> None:
         details = {"version": e.version, "restored_version": e.restored_version, "note": e.note}
         self._log(tracking, e, "prompts.rolled_back", e.by, details, owner="aggregate")
+
+    # a person's actions on a conversation (issue 17): the event names the agent and, since then, the workspace
+
+    def _person(self, tracking: Tracking, e: Any, kind: str, by: object, details: dict[str, Any]) -> None:
+        """The row of an agent's action; an event stored before it carried its workspace is written nowhere
+        (the replay still shows it). ``by`` is the agent's account id as text."""
+        if getattr(e, "workspace_id", None) is None:
+            self.view.apply(tracking, [])
+            return
+        self._log(tracking, e, kind, _account(by), details, owner="event")
+
+    @process_event.register
+    def _(self, e: Conversation.AgentClaimed, tracking: Tracking) -> None:
+        self._person(tracking, e, "conversation.claimed", e.agent_id, {"previous": e.previous})
+
+    @process_event.register
+    def _(self, e: Conversation.AgentReplied, tracking: Tracking) -> None:
+        self._person(tracking, e, "conversation.agent_replied", e.agent_id, {"message_id": e.message_id})
+
+    @process_event.register
+    def _(self, e: Conversation.NoteAdded, tracking: Tracking) -> None:
+        self._person(tracking, e, "conversation.note_added", e.agent_id, {"note_id": e.note_id})
+
+    @process_event.register
+    def _(self, e: Conversation.ReturnedToAI, tracking: Tracking) -> None:
+        self._person(tracking, e, "conversation.returned_to_ai", e.agent_id, {})
+
+    @process_event.register
+    def _(self, e: Conversation.TopicChanged, tracking: Tracking) -> None:
+        self._person(tracking, e, "conversation.topic_changed", e.by, {"topic": e.topic, "previous": e.previous})
+
+    @process_event.register
+    def _(self, e: Conversation.Resolved, tracking: Tracking) -> None:
+        if e.by == "visitor":  # the visitor's own click: not a person of the team
+            self.view.apply(tracking, [])
+            return
+        self._person(tracking, e, "conversation.resolved", e.by, {})
+
+    @process_event.register
+    def _(self, e: Conversation.Closed, tracking: Tracking) -> None:
+        if e.by is None:  # the visitor or the idle job (``reason`` says which)
+            self.view.apply(tracking, [])
+            return
+        self._person(tracking, e, "conversation.closed", e.by, {"reason": e.reason})
+
+    # replays and exports (domain/audit_access.py)
+
+    @process_event.register
+    def _(self, e: AuditAccess.Recorded, tracking: Tracking) -> None:
+        details = {"conversation_id": str(e.conversation_id), **e.details}
+        self._log(tracking, e, "audit." + e.action.replace(".", "_"), e.by, details, owner="event")
+
+
+def _account(value: object) -> UUID | None:
+    """An account id written as text, or None when it is not one."""
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None

@@ -35,8 +35,18 @@ class ActivityItem(msgspec.Struct):
     turns: int
     csat: int | None
     confidence: float | None
+    """The AI's confidence: the mean of the confidences of the replies a model wrote (None when the AI wrote none).
+    An escalation's holding message carries the rule's certainty (1.0), not the AI's, so it is left out."""
     status: str
     resolved: bool
+    escalated: bool = False
+    """A rule handed the conversation to a person at least once."""
+    agent_involved: bool = False
+    """A person claimed it or replied."""
+    summary: str = ""
+    """One line for the feed: what became of the conversation ("Escalated to human agent", ...)."""
+    outcome: str = ""
+    """For the feed's badge: resolved, escalated (and not resolved yet), open or closed (without a resolution)."""
 
 
 class ActivityCounters(msgspec.Struct):
@@ -84,8 +94,10 @@ def plan_activity(workspace_id: UUID, facts: WorkspaceFacts, filter_: str, limit
     """The two reads of ``get_activity`` (sent together) and how they make the feed."""
     check_activity_input(filter_, limit)
     items = (
-        f"SELECT id, started_at, last_activity_at, visitor_id, topic, turns, csat, last_confidence AS confidence,"
-        f" status, resolved FROM {CONVERSATIONS} WHERE workspace_id = %(ws)s AND {_WHERE[filter_]}"
+        "SELECT id, started_at, last_activity_at, visitor_id, topic, turns, csat,"
+        " CASE WHEN ai_replies > 0 THEN ai_confidence_sum / ai_replies END AS confidence, status, resolved,"
+        f" escalations > 0 AS escalated, agent_involved FROM {CONVERSATIONS}"
+        f" WHERE workspace_id = %(ws)s AND {_WHERE[filter_]}"
         " ORDER BY last_activity_at DESC, id LIMIT %(limit)s"
     )
     since = midnight(facts.today(), facts.time_zone)
@@ -104,10 +116,34 @@ def plan_activity(workspace_id: UUID, facts: WorkspaceFacts, filter_: str, limit
     return Planned(statements, lambda rows: _activity(filter_, rows[0], rows[1][0]))
 
 
+def summary_of(row: dict[str, Any]) -> str:
+    """What became of a conversation, in a few words."""
+    topic = row["topic"] if row["topic"] not in (None, "Other") else "Question"
+    if row["resolved"]:
+        by_ai = not row["escalated"] and not row["agent_involved"]
+        return f"{topic} resolved by AI" if by_ai else f"{topic} resolved by a human agent"
+    if row["status"] == "closed":
+        return "Closed without a resolution"
+    if row["escalated"]:
+        return "Escalated to human agent"
+    if row["agent_involved"]:
+        return "A human agent is answering"
+    return "The AI is answering"
+
+
+def outcome_of(row: dict[str, Any]) -> str:
+    """resolved, escalated, open or closed: what the feed's badge says."""
+    if row["resolved"]:
+        return "resolved"
+    if row["escalated"] and row["status"] != "closed":
+        return "escalated"
+    return "open" if row["status"] == "open" else "closed"
+
+
 def _activity(filter_: str, rows: Rows, counts: dict[str, Any]) -> Activity:
     return Activity(
         filter=filter_,
-        items=[ActivityItem(**r) for r in rows],
+        items=[ActivityItem(**r, summary=summary_of(r), outcome=outcome_of(r)) for r in rows],
         counters=ActivityCounters(
             active_now=int(counts["active"]),
             escalated=int(counts["escalated_today"]),

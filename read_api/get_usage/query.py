@@ -3,7 +3,7 @@ provider."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -15,6 +15,7 @@ from read_api._analytics import (
     AI_RESOLVED,
     AnalyticsSource,
     DateRange,
+    change,
     date_range,
     midnight,
     money,
@@ -22,7 +23,7 @@ from read_api._analytics import (
     usage_table,
     with_facts,
 )
-from read_api._reads import Planned, Reads, Rows, drive, run
+from read_api._reads import Planned, Reads, Rows, Statement, drive, run
 
 CENTS_PRECISION = Decimal("0.00000001")
 
@@ -47,6 +48,8 @@ class Breakdown(msgspec.Struct):
     tokens: Tokens
     cost_usd: Decimal
     unknown_cost_calls: int
+    fallback_rate: float | None = None
+    """The share of its calls made as a fallback (after another provider or model failed)."""
 
 
 class Day(msgspec.Struct):
@@ -60,8 +63,31 @@ class Day(msgspec.Struct):
     cost_usd: Decimal
 
 
+class Totals(msgspec.Struct):
+    """The headline figures of a period: tokens, cost, conversations and cost per conversation."""
+
+    start: date = msgspec.field(name="from")
+    end: date = msgspec.field(name="to")
+    tokens: int = 0
+    cost_usd: Decimal = Decimal(0)
+    conversations: int = 0
+    cost_per_conversation: Decimal | None = None
+
+
+class Changes(msgspec.Struct):
+    """Each headline figure against the previous period of the same length, as a fraction (0.23: 23% more;
+    None when the previous period had none of it)."""
+
+    tokens: float | None = None
+    cost_usd: float | None = None
+    conversations: float | None = None
+    cost_per_conversation: float | None = None
+
+
 class Usage(msgspec.Struct):
-    """Usage and cost analytics of a range of days (inclusive)."""
+    """Usage and cost analytics of a range of days (inclusive). ``ai_resolved`` of ``finished`` conversations make
+    the resolution rate; ``previous`` is the period of the same length just before, ``changes`` the headline
+    figures against it."""
 
     start: date = msgspec.field(name="from")
     end: date = msgspec.field(name="to")
@@ -76,6 +102,10 @@ class Usage(msgspec.Struct):
     daily: list[Day] = msgspec.field(default_factory=list)
     by_model: list[Breakdown] = msgspec.field(default_factory=list)
     by_provider: list[Breakdown] = msgspec.field(default_factory=list)
+    ai_resolved: int = 0
+    finished: int = 0
+    previous: Totals | None = None
+    changes: Changes = msgspec.field(default_factory=Changes)
 
 
 def _tokens(row: dict[str, Any]) -> Tokens:
@@ -93,6 +123,7 @@ def _breakdown(rows: list[dict[str, Any]], model: bool) -> list[Breakdown]:
             _tokens(r),
             money(r["cost"]),
             int(r["unknown"]),
+            ratio(int(r["fallbacks"]), int(r["calls"])),
         )
         for r in rows
     ]
@@ -150,10 +181,39 @@ def plan_usage(workspace_id: UUID, days: DateRange) -> Planned[Usage]:
         " AS resolved, count(*) FILTER (WHERE status <> 'open') AS finished, sum(cost_usd) AS cost"
         f" FROM {CONVERSATIONS} WHERE workspace_id = %(ws)s AND started_at >= d.since AND started_at < d.until) c"
     )
-    return Planned([(grouped, params), (convs, bounds)], lambda rows: _usage(days, rows[0], rows[1]))
+    length = timedelta(days=len(days.days))
+    before = DateRange(days.start - length, days.start - timedelta(days=1), days.time_zone)
+    old = {"ws": workspace_id, "since": before.since, "until": before.until}
+    previous_usage = (
+        "SELECT sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) AS tokens,"
+        f" sum(cost_usd) AS cost FROM {usage_table(days.time_zone, before.start, before.end)}"
+        " WHERE workspace_id = %(ws)s AND slot >= %(since)s AND slot < %(until)s"
+    )
+    previous_convs = (
+        f"SELECT count(*) AS n, sum(cost_usd) AS cost FROM {CONVERSATIONS}"
+        " WHERE workspace_id = %(ws)s AND started_at >= %(since)s AND started_at < %(until)s"
+    )
+    statements: list[Statement] = [(grouped, params), (convs, bounds), (previous_usage, old), (previous_convs, old)]
+    return Planned(statements, lambda rows: _usage(days, rows[0], rows[1], _totals(before, rows[2][0], rows[3][0])))
 
 
-def _usage(days: DateRange, grouped: Rows, per_day: Rows) -> Usage:
+def _per_conversation(cost: Decimal, conversations: int) -> Decimal | None:
+    return money((cost / conversations).quantize(CENTS_PRECISION)) if conversations else None
+
+
+def _totals(days: DateRange, usage: dict[str, Any], convs: dict[str, Any]) -> Totals:
+    n = int(convs["n"] or 0)
+    return Totals(
+        days.start,
+        days.end,
+        int(usage["tokens"] or 0),
+        money(usage["cost"]),
+        n,
+        _per_conversation(Decimal(convs["cost"] or 0), n),
+    )
+
+
+def _usage(days: DateRange, grouped: Rows, per_day: Rows, previous: Totals) -> Usage:
     convs = [{**r, "day": days.days[int(r["day"]) - 1]} for r in per_day if r["n"]]
     by_model = sorted((r for r in grouped if not r["per_day"]), key=lambda r: (r["provider"], r["model"]))
     by_day = [r for r in grouped if r["per_day"]]
@@ -165,18 +225,20 @@ def _usage(days: DateRange, grouped: Rows, per_day: Rows) -> Usage:
     conversation_cost = sum((Decimal(r["cost"] or 0) for r in convs), Decimal(0))
     usage_day = {r["day"]: r for r in by_day}
     conv_day = {r["day"]: r for r in convs}
+    tokens = _tokens(total)
+    cost = money(sum((Decimal(r["cost"] or 0) for r in by_provider), Decimal(0)))
+    per_conversation = _per_conversation(conversation_cost, conversations)
+    ai_resolved, finished = sum(int(r["resolved"]) for r in convs), sum(int(r["finished"]) for r in convs)
     return Usage(
         start=days.start,
         end=days.end,
-        tokens=_tokens(total),
-        cost_usd=money(sum((Decimal(r["cost"] or 0) for r in by_provider), Decimal(0))),
+        tokens=tokens,
+        cost_usd=cost,
         unknown_cost_calls=total["unknown"],
         model_calls=total["calls"],
         conversations=conversations,
-        cost_per_conversation=(
-            money((conversation_cost / conversations).quantize(CENTS_PRECISION)) if conversations else None
-        ),
-        resolution_rate=ratio(sum(int(r["resolved"]) for r in convs), sum(int(r["finished"]) for r in convs)),
+        cost_per_conversation=per_conversation,
+        resolution_rate=ratio(ai_resolved, finished),
         fallback_rate=ratio(fallbacks, first_attempts),
         daily=[
             Day(
@@ -190,4 +252,13 @@ def _usage(days: DateRange, grouped: Rows, per_day: Rows) -> Usage:
         ],
         by_model=_breakdown(by_model, model=True),
         by_provider=_breakdown(by_provider, model=False),
+        ai_resolved=ai_resolved,
+        finished=finished,
+        previous=previous,
+        changes=Changes(
+            change(tokens.total, previous.tokens),
+            change(cost, previous.cost_usd),
+            change(conversations, previous.conversations),
+            change(per_conversation, previous.cost_per_conversation),
+        ),
     )

@@ -202,8 +202,8 @@ def test_usage_over_the_default_range(story: Story, api: httpx.Client) -> None:
         "day": today.isoformat(), "conversations": 3, "resolved": 1, "tokens": 3835, "cost_usd": "0.004737"
     }  # fmt: skip
     assert all(d["conversations"] == 0 for d in body["daily"][:-1])
-    anthropic = {"calls": 4, "fallbacks": 2, "cost_usd": "0.004425", "unknown_cost_calls": 0}
-    openai = {"calls": 4, "fallbacks": 0, "cost_usd": "0.000312", "unknown_cost_calls": 0}
+    anthropic = {"calls": 4, "fallbacks": 2, "cost_usd": "0.004425", "unknown_cost_calls": 0, "fallback_rate": 0.5}
+    openai = {"calls": 4, "fallbacks": 0, "cost_usd": "0.000312", "unknown_cost_calls": 0, "fallback_rate": 0.0}
     assert body["by_provider"] == [
         {"provider": "anthropic", "model": None, **anthropic,
          "tokens": {"input": 1100, "output": 15, "cache_read": 500, "cache_write": 200, "total": 1815}},

@@ -154,3 +154,31 @@ def test_the_sandbox_decides_with_the_live_rules_and_writes_nothing(
     assert published.status_code == 201, published.text
     again = client.post(DECIDE, json={"messages": ["refund my €300 please"]}, headers=admin.headers).json()
     assert again["rule"] == "none" and again["prompt_version"] == published.json()["version"]
+
+
+def test_the_sandbox_converts_amounts_to_the_workspaces_currency_and_applies_its_compliance_policy(
+    client: httpx.Client, container: Container
+) -> None:
+    # Given a workspace in euros (threshold 500 EUR), with its own rate for the pound, that escalates compliance
+    admin, _ = sign_up(client, workspace="Euro Co")
+    logic = {"currency": "EUR", "rates": {"GBP": 1.5}, "compliance_questions": "escalate"}
+    draft = client.post(
+        f"{PROMPTS}/drafts", json={"escalation": {**logic, "thresholds": {"refund_over": 500}}}, headers=admin.headers
+    )
+    assert draft.status_code == 201, draft.text
+    published = client.post(f"{PROMPTS}/drafts/{draft.json()['draft_id']}/publish", json={}, headers=admin.headers)
+    assert published.status_code == 201, published.text
+    before = container.app.recorder.max_notification_id()
+    # When a visitor asks back £400 (= 600 USD at the workspace's rate, about 517 EUR) and another $500 (431 EUR)
+    pounds = client.post(DECIDE, json={"messages": ["please refund the £400"]}, headers=admin.headers).json()
+    dollars = client.post(DECIDE, json={"messages": ["please refund the $500"]}, headers=admin.headers).json()
+    question = client.post(DECIDE, json={"messages": ["is your product GDPR compliant?"]}, headers=admin.headers)
+    # I expect P2 for the pounds only, compared in euros, and the compliance question escalated by the policy
+    assert pounds["rule"] == "p2_refund_over_threshold", pounds
+    assert (pounds["evidence"]["currency"], pounds["evidence"]["workspace_currency"]) == ("GBP", "EUR")
+    assert 510 < float(pounds["evidence"]["converted"]) < 525
+    assert dollars["rule"] == "none"
+    assert question.json()["rule"] == "p1_legal"
+    assert question.json()["evidence"]["decided_by"] == "policy: compliance questions escalate"
+    # and nothing was written
+    assert container.app.recorder.max_notification_id() == before

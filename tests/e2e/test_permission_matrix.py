@@ -18,6 +18,7 @@ from litestar.routes import HTTPRoute
 
 from chatassist.bootstrap import Container
 from chatassist.cli import ready_checks
+from chatassist.seed import demo_filler
 from commands._common import update
 from commands._password_reset import LogSender
 from commands._prompt_config import read_config
@@ -43,9 +44,14 @@ from tests.support.server import ThreadedServer
 from web.app import create_app
 
 ANONYMOUS, WIDGET, VIEWER, AGENT, ADMIN, OTHER_ADMIN = "anonymous", "widget", "viewer", "agent", "admin", "other_admin"
-CALLERS = (ANONYMOUS, WIDGET, VIEWER, AGENT, ADMIN, OTHER_ADMIN)
+AUDITOR = "auditor"  # read-only: replays, exports and the audit log of workspace A (issue 17)
+CALLERS = (ANONYMOUS, WIDGET, VIEWER, AGENT, ADMIN, OTHER_ADMIN, AUDITOR)
 EVERYONE = frozenset(CALLERS)
 MEMBERS = frozenset({VIEWER, AGENT, ADMIN, OTHER_ADMIN})  # OTHER_ADMIN acts on its own workspace
+SESSIONS = MEMBERS | {AUDITOR}  # any signed-in member, whatever the role
+AUDITORS = frozenset({ADMIN, OTHER_ADMIN, AUDITOR})  # audit.read, each of their own workspace
+REPLAY = "/api/audit/conversations/{conversation_id:uuid}"
+REPLAYERS = frozenset({ADMIN, AUDITOR})  # audit.replay; OTHER_ADMIN: another workspace's conversation, a 404
 CONVERSATION = "/api/conversations/{conversation_id:uuid}"
 MEMBER = "/api/team/members/{account_id:uuid}"
 KEY = "/api/settings/keys/{provider:str}"
@@ -58,8 +64,17 @@ ANALYTICS = ("overview", "activity", "usage", "topics", "prompt-versions", "mode
 HANDOFF = "/api/agent/conversations/{conversation_id:uuid}"
 HANDLERS = frozenset({AGENT, ADMIN})  # conversations.handle / chat.monitor; OTHER_ADMIN: another workspace's, a 404
 
+PAGE_CONVERSATION = "/app/conversations/{conversation_id:uuid}"
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/"): EVERYONE,
+    # the dashboard's pages (web/pages): a refusal is a redirect to sign in, or a 403/404 page
+    ("GET", "/demo"): EVERYONE,
+    ("GET", "/static/{file_path:path}"): EVERYONE,
+    **{("GET", path): EVERYONE for path in ("/signin", "/signup", "/reset-password", "/accept-invite")},
+    **{("GET", f"/app{page}"): MEMBERS for page in ("", "/activity", "/usage", "/usage/versions", "/topics")},
+    ("GET", "/app/monitor"): PROMPT_READERS,  # monitor.read
+    ("GET", PAGE_CONVERSATION): HANDLERS,  # chat.monitor; OTHER_ADMIN: another workspace's conversation, a 404
+    ("POST", "/app/demo-data"): ADMINS,  # settings.manage
     ("GET", "/health"): EVERYONE,
     ("GET", "/ready"): EVERYONE,
     ("GET", "/widget.js"): EVERYONE,
@@ -80,9 +95,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", HANDOFF + "/topic"): HANDLERS,
     ("POST", "/api/auth/signup"): EVERYONE,
     ("POST", "/api/auth/login"): EVERYONE,
-    ("POST", "/api/auth/refresh"): MEMBERS,
-    ("POST", "/api/auth/logout"): MEMBERS,
-    ("GET", "/api/auth/me"): MEMBERS,
+    ("POST", "/api/auth/refresh"): SESSIONS,
+    ("POST", "/api/auth/logout"): SESSIONS,
+    ("GET", "/api/auth/me"): SESSIONS,
     ("GET", "/api/team"): MEMBERS,
     ("POST", "/api/team/invites"): frozenset({ADMIN, OTHER_ADMIN}),
     ("POST", "/api/team/invites/accept"): EVERYONE,  # the invite token is the credential
@@ -120,9 +135,14 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/admin/escalation/decide"): ADMINS,
     # analytics (analytics.read): every role, each of its own workspace (isolation: tests/e2e/test_analytics.py)
     **{("GET", f"/api/analytics/{name}"): MEMBERS for name in ANALYTICS},
-    # the audit log (audit.read): admins, each of their own workspace (isolation: tests/e2e/test_audit_log.py)
-    ("GET", "/api/audit"): ADMINS,
-    ("GET", "/api/audit/export"): ADMINS,
+    # the audit log (audit.read): admins and auditors, each of their own workspace (tests/e2e/test_audit_log.py)
+    ("GET", "/api/audit"): AUDITORS,
+    ("GET", "/api/audit/export"): AUDITORS,
+    # audit replay (audit.replay): admins and auditors of workspace A (tests/e2e/test_audit_replay.py)
+    ("GET", REPLAY + "/events"): REPLAYERS,
+    ("GET", REPLAY + "/state"): REPLAYERS,
+    ("GET", REPLAY + "/model-calls/{call_id:str}/request"): REPLAYERS,
+    ("GET", REPLAY + "/export"): REPLAYERS,
     # the monitor (monitor.read): agents and admins, each of their own workspace (tests/e2e/test_monitor.py)
     ("GET", "/api/monitor"): PROMPT_READERS,
     ("GET", "/api/monitor/live"): PROMPT_READERS,
@@ -153,6 +173,7 @@ class World:
     agent: Person
     viewer: Person
     other_admin: Person
+    auditor: Person
 
     def headers(self, caller: str) -> dict[str, str]:
         """Fresh credentials of a caller (a fresh token, so a logout in one call does not affect the next)."""
@@ -184,6 +205,13 @@ class World:
         )
         claim_conversation.execute(self.container.app, command)
         return conversation_id
+
+    def model_call_request(self) -> str:
+        """The request-rebuild path of the first model call of a new conversation of workspace A."""
+        conversation_id = self.conversation()
+        events = self.container.app.events.get(uuid.UUID(conversation_id))
+        call = next(e for e in events if type(e).__name__ == "ModelCallMade")
+        return f"/api/audit/conversations/{conversation_id}/model-calls/{call.call_id}/request"
 
     def closed(self) -> str:
         """A new conversation of workspace A, closed."""
@@ -330,10 +358,28 @@ def requests() -> dict[tuple[str, str], Request]:
         return call("POST", lambda w: PROMPTS + "/rollback", lambda w, c: {"to_version": 1})(world, caller)
 
     def refresh(world: World, caller: str) -> Any:
-        return {"refresh_token": world.session(caller).refresh_token} if caller in MEMBERS else None
+        return {"refresh_token": world.session(caller).refresh_token} if caller in SESSIONS else None
+
+    def page(method: str, path: Callable[[World], str]) -> Request:
+        """A dashboard page as a browser asks for it (htmx's header for the demo-data button's POST)."""
+
+        def run(world: World, caller: str) -> httpx.Response:
+            headers = {"Accept": "text/html", "HX-Request": "true" if method == "POST" else "", **world.headers(caller)}
+            return world.client.request(method, path(world), headers={k: v for k, v in headers.items() if v})
+
+        return run
 
     return {
         ("GET", "/"): call("GET", lambda w: "/"),
+        ("GET", "/demo"): page("GET", lambda w: "/demo"),
+        ("GET", "/static/{file_path:path}"): page("GET", lambda w: "/static/app.css"),
+        **{("GET", p): page("GET", lambda w, p=p: p) for p in ("/signin", "/signup", "/reset-password")},
+        ("GET", "/accept-invite"): page("GET", lambda w: "/accept-invite?token=abc"),
+        **{("GET", f"/app{p}"): page("GET", lambda w, p=p: f"/app{p}") for p in ("", "/activity", "/usage", "/topics")},
+        ("GET", "/app/usage/versions"): page("GET", lambda w: "/app/usage/versions"),
+        ("GET", "/app/monitor"): page("GET", lambda w: "/app/monitor"),
+        ("GET", PAGE_CONVERSATION): page("GET", lambda w: f"/app/conversations/{w.conversation()}"),
+        ("POST", "/app/demo-data"): page("POST", lambda w: "/app/demo-data"),
         ("GET", "/health"): call("GET", lambda w: "/health"),
         ("GET", "/ready"): call("GET", lambda w: "/ready"),
         ("GET", "/widget.js"): call("GET", lambda w: "/widget.js"),
@@ -404,6 +450,10 @@ def requests() -> dict[tuple[str, str], Request]:
         ("GET", "/api/monitor/live"): streamed("/api/monitor/live"),
         ("GET", "/api/analytics/live"): streamed("/api/analytics/live"),
         ("GET", "/api/audit/export"): call("GET", lambda w: "/api/audit/export?format=jsonl"),
+        ("GET", REPLAY + "/events"): call("GET", lambda w: f"/api/audit/conversations/{w.conversation()}/events"),
+        ("GET", REPLAY + "/state"): call("GET", lambda w: f"/api/audit/conversations/{w.conversation()}/state"),
+        ("GET", REPLAY + "/model-calls/{call_id:str}/request"): call("GET", lambda w: w.model_call_request()),
+        ("GET", REPLAY + "/export"): call("GET", lambda w: f"/api/audit/conversations/{w.conversation()}/export"),
         ("GET", PROMPTS): call("GET", lambda w: PROMPTS),
         ("GET", PROMPTS + "/history"): call("GET", lambda w: PROMPTS + "/history"),
         ("GET", PROMPTS + "/versions/{version:int}"): call("GET", lambda w: PROMPTS + "/versions/1"),
@@ -440,7 +490,13 @@ def matrix_app(container: Container, fake_llm: FakeLLMServer) -> Iterator[tuple[
     chat_service = ChatService(
         container.app, Providers(vault=vault, endpoints=endpoints), container.usage, RetryPolicy()
     )
-    app = create_app(chat_service, container.transcripts, ready_checks(container), auth=container.auth)
+    app = create_app(
+        chat_service,
+        container.transcripts,
+        ready_checks(container),
+        auth=container.auth,
+        demo_data=demo_filler(container.app, conversations=1, days=1, last_day=0),  # small: admins call it
+    )
     server = ThreadedServer(app).start()
     with httpx.Client(base_url=server.base_url, timeout=20) as client:
         yield app, client
@@ -465,6 +521,7 @@ def test_every_route_answers_exactly_the_callers_it_should(
         invite_and_join(client, admin, "agent"),
         invite_and_join(client, admin, "viewer"),
         other_admin,
+        invite_and_join(client, admin, "auditor"),
     )
     how = requests()
     problems = []
@@ -474,6 +531,10 @@ def test_every_route_answers_exactly_the_callers_it_should(
             response = how[route](world, caller)
             if 200 <= response.status_code < 300:
                 allowed.add(caller)
+            elif not route[1].startswith("/api/") and response.status_code == 303:  # a page: to sign in first
+                assert response.headers["location"].startswith("/signin?next=/app"), (route, caller)
+            elif not route[1].startswith("/api/") and response.status_code in (401, 403, 404):  # a page saying so
+                assert response.headers["content-type"].startswith("text/html"), (route, caller, response.text)
             elif response.status_code not in (401, 403, 404):
                 problems.append(f"{route} as {caller}: unexpected {response.status_code} {response.text[:200]}")
             elif response.status_code != 404 or route[1].startswith("/api/"):

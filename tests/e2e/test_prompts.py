@@ -175,6 +175,10 @@ def test_drafts_are_many_can_be_changed_and_discarded(client: httpx.Client, cont
         ({"persona": {"escalation_threshold": -0.1}}, "out_of_range"),
         ({"topic_rules": {"Billing": "invoice"}}, "invalid_topic_rules"),
         ({"escalation": {"routing": {"default": ""}}}, "invalid_escalation"),
+        ({"escalation": {"currency": "XYZ"}}, "unknown_currency"),
+        ({"escalation": {"currency": "euro"}}, "invalid_escalation"),
+        ({"escalation": {"rates": {"GBP": -1}}}, "out_of_range"),
+        ({"escalation": {"compliance_questions": "sometimes"}}, "invalid_escalation"),
     ],
 )
 def test_bad_input_is_refused_with_a_code_and_writes_nothing(

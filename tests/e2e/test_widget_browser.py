@@ -99,7 +99,7 @@ def make_handler(fake: FakeBackend) -> type[BaseHTTPRequestHandler]:
             self.wfile.flush()
 
         def do_GET(self) -> None:
-            if self.path == "/":
+            if self.path == "/demo":  # where the real app serves the demo page
                 page = (STATIC / "demo.html").read_text()
                 page = page.replace("{{ widget_key }}", FAKE_KEY)
                 page = page.replace("{{ mode_note }}", "Offline mode: answers come from the help articles.")
@@ -309,7 +309,7 @@ def wait_for_transcript(page: Any, site: Site, conversation_id: str) -> None:
 
 def test_visitor_asks_sees_streamed_answer_and_finds_it_after_reload(widget_server: Site, page: Any) -> None:
     site, fake = widget_server, widget_server.fake
-    page.goto(site.base_url + "/")
+    page.goto(site.base_url + "/demo")
     open_widget(page)
     ask(page, QUESTION)
 
@@ -356,7 +356,7 @@ def test_visitor_asks_sees_streamed_answer_and_finds_it_after_reload(widget_serv
 def test_restart_clears_the_bubble_and_errors_become_notices(widget_server: Site, page: Any) -> None:
     fake = widget_server.fake
     assert fake is not None
-    page.goto(widget_server.base_url + "/")
+    page.goto(widget_server.base_url + "/demo")
     page.evaluate("k => localStorage.setItem('chatassist:conversation:' + k, 'gone')", FAKE_KEY)
     open_widget(page)  # GET 404 (after brief retries): the stale id is forgotten
     expect(page.locator(".row")).to_have_count(0)
@@ -378,7 +378,7 @@ def test_a_closed_conversation_is_forgotten_and_the_next_message_starts_a_new_on
     site = widget_server
     if site.fake is not None:
         site.fake.gate.set()
-    page.goto(site.base_url + "/")
+    page.goto(site.base_url + "/demo")
     open_widget(page)
     ask(page, QUESTION)
     expect(page.locator(".row.assistant .note")).to_have_count(1)
@@ -415,7 +415,7 @@ def test_an_agents_reply_appears_live_in_the_widget_marked_as_a_person(
     container = request.getfixturevalue("container")
     site = widget_server
     # Given a visitor who asked for a person in the widget
-    page.goto(site.base_url + "/")
+    page.goto(site.base_url + "/demo")
     open_widget(page)
     ask(page, "I want to talk to a human")
     expect(page.locator(".row.assistant .badge")).to_have_text(["AI"])  # the holding message

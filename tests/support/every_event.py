@@ -22,6 +22,7 @@ from eventsourcing.domain import Aggregate, CanInitAggregate
 import domain
 from domain.account import Account, AccountEmailIndex, email_hash
 from domain.app_settings import AppSettings
+from domain.audit_access import AuditAccess
 from domain.conversation import Conversation, ModelCall
 from domain.escalation import Decision
 from domain.prompt_config import PromptConfig
@@ -139,6 +140,7 @@ def every_event_aggregates(now: datetime | None = None) -> list[Aggregate]:
         sandbox,
         security,
         _conversation(workspace.id, admin, now),
+        AuditAccess(workspace.id, reviewer, "conversation.exported", uuid4(), {"format": "jsonl", "events": 12}),
     ]
 
 
@@ -160,6 +162,7 @@ def _call(attempt: int, outcome: str, cost: Decimal | None) -> ModelCall:
         cost,
         outcome,
         error,
+        "9f" * 32 if ok else None,
     )
 
 

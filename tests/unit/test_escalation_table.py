@@ -50,8 +50,10 @@ CASES: list[tuple[str, str, str, float | None, int]] = [
     ("My atorney says your terms are unenforceable", P1, LEGAL, OK, 1),
     ("thinking about a class action with other customers tbh", P1, LEGAL, OK, 1),
     ("I got charged $900 and I'm filing a chargback", P1, LEGAL, OK, 1),
-    ("is your product GDPR compliant? need to know before we sign", P1, LEGAL, OK, 1),
-    ("we need a signed DPA before procurement approves", P1, LEGAL, OK, 1),
+    # a question about compliance is answered, filed under Legal & Compliance (issue 16 changed the policy, which
+    # made every GDPR mention P1 "questions included"; compliance_questions: escalate restores it)
+    ("is your product GDPR compliant? need to know before we sign", NONE, LEGAL, OK, 1),
+    ("we need a signed DPA before procurement approves", NONE, LEGAL, OK, 1),
     ("I'll be filing a complaint with the attorney general", P1, LEGAL, OK, 1),
     ("your lawsiut is coming buddy", P1, LEGAL, OK, 1),
     ("My bank is going to reverse the payment, I already told them it was unauthorized", P1, LEGAL, OK, 1),

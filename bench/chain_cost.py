@@ -1,0 +1,122 @@
+"""What the hash chain adds to an append (issue 17: under 10 %), on a real PostgreSQL, one client.
+
+A throwaway database gets the event store (``OneTripRecorder``: the chained append) and, beside it, the same append
+function without the chain (the body before issue 17). Appends of 3 events (a chat turn's reply: each a new version
+of one of 200 streams, so each chained append looks up its predecessor's hash) are timed alternately through both
+functions, in rounds, so load on the machine falls on both alike.
+
+    .venv/bin/python -m bench.chain_cost --server-url postgresql://postgres@127.0.0.1:5432/postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+import uuid
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import StoredEvent
+from psycopg import sql
+
+from chatassist.bootstrap import eventsourcing_env
+from chatassist.settings import Settings
+from commands._chain import verify
+from commands.application import ChatAssistApp
+from tests.support.services import throwaway_database
+
+UNCHAINED = "chatassist_append_events_unchained"
+
+
+def unchained_function(recorder: Any) -> sql.Composed:
+    """The append function as it was before the chain (ADR 0010), under another name."""
+    table = sql.SQL("{0}.{1}").format(
+        sql.Identifier(recorder.datastore.schema), sql.Identifier(recorder.events_table_name)
+    )
+    return sql.SQL(
+        "CREATE OR REPLACE FUNCTION {schema}.{function}(events {schema}.{event}[]) "
+        "RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$ BEGIN "
+        "SET LOCAL lock_timeout = '5s'; NOTIFY {channel}; LOCK TABLE {table} IN EXCLUSIVE MODE; "
+        "RETURN QUERY INSERT INTO {table} AS t (originator_id, originator_version, topic, state) "
+        "SELECT originator_id, originator_version, topic, state FROM unnest(events) RETURNING notification_id; "
+        "END; $BODY$"
+    ).format(
+        schema=sql.Identifier(recorder.datastore.schema),
+        function=sql.Identifier(UNCHAINED),
+        event=sql.Identifier(recorder.stored_event_type_name),
+        channel=sql.Identifier(recorder.channel_name),
+        table=table,
+    )
+
+
+def time_verify(app: ChatAssistApp, url: str, events: int) -> dict[str, Any]:
+    """Append ``events`` more chained events (streams of 10, 1,000 per append), then time ``chatassist audit verify``'s
+    check over the whole store."""
+    state = json.dumps({"text": "y" * 300, "n": 1}).encode()
+    for _ in range(0, events, 1000):
+        batch = [StoredEvent(s, v, "t:E", state) for s in (uuid.uuid4() for _ in range(100)) for v in range(1, 11)]
+        app.recorder.insert_events(batch)
+    with psycopg.connect(url) as conn:
+        conn.execute("ANALYZE")
+        started = time.perf_counter()
+        report = verify(url, "chatassist_events")
+        seconds = time.perf_counter() - started
+    assert report.ok, report.broken[:3]
+    return {"events": report.events, "seconds": round(seconds, 2), "events_per_s": round(report.events / seconds)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--server-url", required=True)
+    p.add_argument("--appends", type=int, default=3000, help="appends through each function")
+    p.add_argument("--round", type=int, default=100, help="appends per function before switching")
+    p.add_argument(
+        "--verify-events", type=int, default=0, help="then append this many chained events and time the check"
+    )
+    args = p.parse_args()
+    state = json.dumps({"text": "x" * 400, "tokens": 1234, "cost_usd": {"_type_": "decimal_str", "_data_": "0.1"}})
+    with throwaway_database(args.server_url) as url:
+        app = ChatAssistApp(env=eventsourcing_env(Settings(database_url=url, db_pool_size=2), url))
+        recorder: Any = app.recorder
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(unchained_function(recorder))
+        streams = {name: [[uuid.uuid4(), 0] for _ in range(200)] for name in ("chained", "unchained")}
+        statements = {
+            "chained": recorder.append_statement,
+            "unchained": sql.SQL("SELECT * FROM {0}.{1}(%s)").format(
+                sql.Identifier(recorder.datastore.schema), sql.Identifier(UNCHAINED)
+            ),
+        }
+        times: dict[str, list[float]] = {"chained": [], "unchained": []}
+        with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
+            n = 0
+            while n < args.appends:
+                for name in ("unchained", "chained"):
+                    for i in range(args.round):
+                        stream = streams[name][(n + i) % 200]
+                        events = []
+                        for _ in range(3):
+                            stream[1] += 1
+                            events.append(
+                                recorder.construct_pg_stored_event(stream[0], stream[1], "t:E", state.encode())
+                            )
+                        started = time.perf_counter()
+                        curs.execute(statements[name], (events,), prepare=True)
+                        curs.fetchall()
+                        times[name].append((time.perf_counter() - started) * 1e6)
+                n += args.round
+        verified = time_verify(app, url, args.verify_events) if args.verify_events else None
+        app.close()
+    report: dict[str, Any] = {"appends": args.appends, "events_per_append": 3, "verify": verified}
+    for name, values in times.items():
+        values = values[args.round :]  # the first round warms up
+        report[name] = {"mean_us": round(statistics.fmean(values)), "p50_us": round(statistics.median(values))}
+    report["added_p50_pct"] = round(100 * (report["chained"]["p50_us"] / report["unchained"]["p50_us"] - 1), 1)
+    report["added_mean_pct"] = round(100 * (report["chained"]["mean_us"] / report["unchained"]["mean_us"] - 1), 1)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""``chatassist audit verify``: check the hash chain of every stream in the event store (issue 17, ADR 0028).
+
+Each event's ``chain_hash`` was computed in the append itself (commands/_store.py) and stored beside it in
+``<events>_chain``: SHA-256 of the previous event of its stream's hash and its own stream id, version, topic and
+state. The check recomputes every link in PostgreSQL (events and hashes joined in their primary keys' order, a share
+of the stream ids at a time, so only problems leave the server) and reports, per stream, the first broken link:
+
+- ``missing``: a version is absent (an event deleted while its hash remains, position None; both deleted: named at
+  the next version; or the stream does not start at version 1);
+- ``reordered``: an event's position (notification id) comes before its predecessor's;
+- ``unchained``: an event without a hash after hashed ones (written around the chained append, or its hash wiped);
+- ``edited``: the stored hash is not that of the previous hash and the event's content (content or hash changed).
+
+Events stored before the chain existed (no hash, none before them in their stream) are counted as "before the
+chain". The hashes are not keyed: someone able to write both tables can delete a stream's last events with their
+hashes, or recompute a whole stream's chain, undetected until anchors (the chain heads kept elsewhere) exist
+(ADR 0028).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from commands._store import link_sql
+
+SHARES = 64
+WORK_MEM = "64MB"
+
+
+@dataclass(frozen=True)
+class Broken:
+    """The first broken link of a stream."""
+
+    kind: str
+    stream: str
+    version: int
+    position: int | None  # the event's notification id (None: the event is gone, its hash remains)
+
+
+@dataclass
+class Report:
+    """What the check found."""
+
+    events: int = 0
+    chained: int = 0
+    before_chain: int = 0
+    broken: list[Broken] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no link is broken."""
+        return not self.broken
+
+
+def _bounds(share: int, shares: int) -> tuple[str, str | None]:
+    """The stream-id range of a share: uuids from ``lo`` (inclusive) to ``hi`` (exclusive; None: the end)."""
+
+    def uuid_at(n: int) -> str:
+        raw = f"{(n << 128) // shares:032x}"
+        return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+
+    return uuid_at(share), uuid_at(share + 1) if share + 1 < shares else None
+
+
+def _query(table: str, upper: bool, one: bool = False) -> sql.Composed:
+    where = "{col} >= %(lo)s::uuid" + (" AND {col} < %(hi)s::uuid" if upper else "")
+    if one:
+        where = "{col} = %(lo)s::uuid"
+    # Driven by the events in primary-key order, each joined to its hash (a merge of two index-ordered scans: no
+    # sort, no spill); hashes whose event is gone come from an anti-join.
+    return sql.SQL(
+        "WITH r AS (SELECT e.originator_id, e.originator_version, e.notification_id, c.chain_hash,"
+        " lag(e.originator_version) OVER w AS prev_version, lag(e.notification_id) OVER w AS prev_id,"
+        " coalesce(bool_or(c.chain_hash IS NOT NULL) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),"
+        " false) AS chained_before, {link} AS expected"
+        " FROM {table} e LEFT JOIN {chain} c"
+        " ON c.originator_id = e.originator_id AND c.originator_version = e.originator_version"
+        " WHERE {where_v} WINDOW w AS (PARTITION BY e.originator_id ORDER BY e.originator_version)),"
+        " k AS (SELECT *, CASE"
+        " WHEN (prev_version IS NULL AND originator_version <> 1) OR originator_version <> prev_version + 1"
+        " THEN 'missing'"
+        " WHEN prev_id > notification_id THEN 'reordered'"
+        " WHEN chain_hash IS NULL AND chained_before THEN 'unchained'"
+        " WHEN chain_hash IS NOT NULL AND chain_hash <> expected THEN 'edited' END AS kind FROM r)"
+        " SELECT count(*) AS events, count(chain_hash) AS chained,"
+        " count(*) FILTER (WHERE chain_hash IS NULL AND NOT chained_before) AS before_chain,"
+        " coalesce(jsonb_agg(jsonb_build_array(kind, originator_id, originator_version, notification_id))"
+        " FILTER (WHERE kind IS NOT NULL), '[]')"
+        " || (SELECT coalesce(jsonb_agg(jsonb_build_array('missing', c.originator_id, c.originator_version, NULL)),"
+        " '[]') FROM {chain} c WHERE {where_c} AND NOT EXISTS (SELECT 1 FROM {table} e"
+        " WHERE e.originator_id = c.originator_id AND e.originator_version = c.originator_version)) AS problems FROM k"
+    ).format(
+        table=sql.Identifier(table),
+        chain=sql.Identifier(f"{table}_chain"),
+        where_v=sql.SQL(where.format(col="e.originator_id")),
+        where_c=sql.SQL(where.format(col="c.originator_id")),
+        link=sql.SQL(link_sql("lag(chain_hash) OVER w", "e")),
+    )
+
+
+def _add(report: Report, row: Any) -> None:
+    """Add one query's answer (a tuple, or a dict from a connection of the store's pool) to ``report``."""
+    events, chained, before, problems = tuple(row.values()) if isinstance(row, dict) else row
+    report.events += events
+    report.chained += chained
+    report.before_chain += before
+    seen: set[str] = set()
+    for kind, stream, version, position in sorted(problems, key=lambda p: (p[1], p[2])):
+        if stream not in seen:  # the first broken link of each stream
+            seen.add(stream)
+            report.broken.append(Broken(kind, stream, version, position))
+
+
+def verify(url: str, table: str, progress: Any = None, shares: int = SHARES, workers: int = 2) -> Report:
+    """Check every stream of ``table`` (shares of the stream ids, ``workers`` connections at once); ``progress``:
+    a chatassist.progress.Progress (its total: the events)."""
+    report = Report()
+
+    def share(n: int) -> Any:
+        lo, hi = _bounds(n, shares)
+        with psycopg.connect(url) as conn:
+            conn.execute(f"SET work_mem = '{WORK_MEM}'")  # a share's sort stays in memory
+            return conn.execute(_query(table, hi is not None), {"lo": lo, "hi": hi}).fetchone()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for done, row in enumerate(pool.map(share, range(shares)), start=1):
+            _add(report, row)
+            if progress is not None:
+                progress.update(done, report.events)
+    report.broken.sort(key=lambda b: (b.stream, b.version))
+    return report
+
+
+def verify_stream(conn: psycopg.Connection[Any], table: str, stream: object) -> Report:
+    """Check one stream (a conversation's, for its export)."""
+    report = Report()
+    _add(report, conn.execute(_query(table, False, one=True), {"lo": str(stream)}).fetchone())
+    return report

@@ -1,0 +1,1 @@
+"""RecordAuditAccess: a replay, request rebuild or export of a conversation is itself in the audit log."""

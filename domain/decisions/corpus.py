@@ -1,0 +1,83 @@
+"""The labelled decision corpus (``domain/data/decisions/*.txt``, described in its README) and its split.
+
+A conversation's split is fixed by a hash of its text: 60 % train, 20 % dev, 20 % test. Nothing that tunes the
+decision (the classifier's training, thresholds chosen on dev) reads the test split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from importlib import resources
+
+LANGUAGES = ("en", "es", "fr", "de", "pt", "it", "nl")
+RULES = ("p1", "p2", "person", "none")
+TOPIC_CODES = {
+    "legal": "Legal & Compliance",
+    "refunds": "Refunds & Cancellation",
+    "auth": "Passwords & Auth",
+    "billing": "Billing",
+    "api": "API & Integrations",
+    "onboarding": "Onboarding",
+    "other": "Other",
+}
+SPLITS = ("train", "dev", "test")
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled conversation: the visitor's messages oldest first, the rule, the amount asked back (P2 and
+    refund demands under the threshold) and its currency, the topic, the language and the split."""
+
+    messages: tuple[str, ...]
+    rule: str
+    amount: Decimal | None
+    currency: str | None
+    topic: str
+    language: str
+    split: str
+    line: int
+
+
+def split_of(messages: tuple[str, ...]) -> str:
+    """train, dev or test, from a hash of the conversation (stable across runs and machines)."""
+    bucket = hashlib.sha256(" || ".join(messages).encode()).digest()[0] % 10
+    return "train" if bucket < 6 else "dev" if bucket < 8 else "test"
+
+
+def parse(line: str, language: str, number: int) -> Example:
+    """One corpus line: ``rule | amount | currency | topic | message || message``."""
+    rule, amount, currency, topic, text = (part.strip() for part in line.split(" | ", 4))
+    if rule not in RULES or topic not in TOPIC_CODES:
+        raise ValueError(f"{language}.txt line {number}: unknown rule {rule!r} or topic {topic!r}")
+    messages = tuple(m.strip() for m in text.split(" || ") if m.strip())
+    if not messages:
+        raise ValueError(f"{language}.txt line {number}: no message")
+    return Example(
+        messages,
+        rule,
+        None if amount == "-" else Decimal(amount),
+        None if currency == "-" else currency,
+        TOPIC_CODES[topic],
+        language,
+        split_of(messages),
+        number,
+    )
+
+
+@lru_cache(maxsize=1)
+def load() -> tuple[Example, ...]:
+    """Every labelled conversation, in file order."""
+    folder = resources.files("domain") / "data" / "decisions"
+    out: list[Example] = []
+    for language in LANGUAGES:
+        lines = (folder / f"{language}.txt").read_text(encoding="utf-8").splitlines()
+        out += [parse(line, language, n) for n, line in enumerate(lines, 1) if line.strip()]
+    return tuple(out)
+
+
+def split(name: str) -> list[Example]:
+    """The examples of one split (train, dev, test) or ``all``."""
+    return [e for e in load() if name in ("all", e.split)]

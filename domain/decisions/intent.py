@@ -1,0 +1,90 @@
+"""The intent layer: does a conversation ask for money back, ask for a person, or only talk about these things?"""
+
+from __future__ import annotations
+
+import re
+
+REFUND = re.compile(
+    r"\b(?:refund\w*|refudn\w*|refnd\w*|reimburs\w*|money back|my money|pay (?:me|us) back|paid back|owed"
+    r"|credit (?:it |the money |that )?back|return (?:my|the|our) (?:money|payment|\d|\$)|return the \d|send back"
+    r"|(?:want|need|get|have|give|send|pay|credit|like|expect)\b[^.?!]{0,40}(?:money|payment|charge|fee|amount"
+    r"|\d|[$€£]|bucks|dollars?|euros?|pounds?|quid|grand)[^.?!]{0,25}\bback\b|returned"
+    r"|(?:want|need|give|send|pay) (?:it|that|them|this|those) back|(?:give|send|pay|hand) (?:us|me) back"
+    r"|reembols\w*|devuelv(?:an|anme|ame|enme|annos|anos)\w*|(?:me|nos)(?: los| las| lo| la)? devuelv\w*"
+    r"|devolucion|devolver(?:me|nos)?"
+    r" (?:el|los|mi|mis) (?:dinero|importe|pago|\d)|regres(?:en|enme|ar) \w* ?(?:los|el|mi|mis)|de vuelta|recuperar"
+    r"|rembours\w*|rendez|rende"
+    r"|recuperer|(?:ruck)?erstatt\w*|zuruck\w*|ruckzahlung|geld zuruck|devolv\w*|devolucao|estorno|de volta"
+    r"|rimbors\w*|restituit(?:eci|emi|e)\b|restituire (?:i|il) (?:soldi|denaro)|rivoglio|soldi indietro"
+    r"|terugbetal\w*|geld terug|terugstort\w*|terug(?:krijgen|hebben))"
+)
+# A question about refunds or the status of one already granted: not a demand.
+REFUND_QUESTION = re.compile(
+    r"\b(?:(?:refund|reembolso|remboursement|erstattung|rimborso|terugbetaling)\b[^.?!]{0,40}\b(?:arriv\w*|lleg\w*"
+    r"|chega\w*|kommt|komt|ankomm\w*)|prepay|prepayer|vorauszahlen|pagar por adelantado|pagar adiantado"
+    r"|refund policy|refund work|refunds work"
+    r"|refundable|(?:was|been|were) (?:issued|processed|sent)"
+    r"|do you refund|how (?:long|do i|can i)\b[^.?!]{0,30}"
+    r"refund|when will\b[^.?!]{0,30}(?:refund|arrive)|(?:approved|confirmed|promised|granted) (?:my |the |a )?"
+    r"(?:refund|\$)|refund (?:you|i was) (?:approved|confirmed|promised)|pending|on its way|arrived|got it"
+    r"|thanks for the refund|hasn't arrived|politica de (?:reembolso|devolucion)|cuanto tarda|me (?:aprobaron"
+    r"|confirmaron)|en camino|politique de remboursement|que vous avez accepte|m'avez confirme|confirme est|en route"
+    r"|remboursables?|erstattungsbedingungen|bestatigte|erstattungsfahig|ausstehend|unterwegs|wann kommt"
+    r"|politica de reembolso|quando cai|ja confirmaram|a caminho|reembolsavel|reembolsable|es reembolsable)\b"
+)
+PERSON = [
+    r"\b(?:talk|speak|chat|connect|put|transfer|pass|hand|get|need|want|prefer|discuss)\w*\b.{0,30}"
+    r"\b(?:a |an |some |your |one of your |the |someone |somebody )?(?:real |actual |live |human )?"
+    r"(?:person|people|human|humans|agent|someone|somebody|representative|rep|manager|supervisor|staff|operator"
+    r"|employee|team member|support (?:team|staff|agent|person)|boss|engineer|developers?)\b",
+    r"\b(?:real|actual|live) (?:person|human|agent|people|support)\b|\bhuman (?:being|agent)\b|\bhuman please\b",
+    r"^(?:human|operator|representative|agent|person)\b|\b(?:talk|speak) to human\b|\bpls get a human\b",
+    r"\b(?:representative|operator)\b|\bsomeone real\b|\bany humans?\b|\bi want a person\b",
+    r"\b(?:is there|are there|is anyone|anyone from)\b.{0,30}\b(?:human|person|team|engineer|someone)\b",
+    r"\b(?:call me|give me a call|book a call|phone call|call back|callback|someone (?:call|ring) me|on a call"
+    r"|rappeler|zuruckrufen|devolver la llamada|ligar de volta|me ligar|richiamar\w*|terugbellen)\b",
+    r"\b(?:could|can) (?:a |someone|somebody|a team member|a person|one of)\b.{0,30}\b(?:call|look|jump in|give)",
+    r"\bwho (?:can|could|do) i (?:speak|talk|chat) (?:with|to)\b|\bput me through\b"
+    r"|\bsomeone from (?:support|your team|the team|sales)\b|\bescalate this\b",
+    r"\b(?:stop|not|no more) (?:replying|talking to (?:a |the )?)?\b.{0,25}\b(?:bot|robot|articles)\b",
+    r"\b(?:customer (?:service|support|care)|support team|an agent|a human|a person|someone|somebody|support)"
+    r" (?:please|pls|plz|now|asap)\b|\b(?:agent|human|person|persona|humano|humain|pessoa|operatore|mens)[,.!]*"
+    r" (?:please|pls|plz|now|por favor|porfa|svp|s'il vous plait|bitte|per favore|alstublieft)[.!]*\s*$"
+    r"|\bi need (?:help from )?(?:a |an )?(?:person|human|agent|someone real)\b"
+    r"|\b(?:is )?any(?:one|body) (?:there|around|real|home)\b",
+    # Spanish
+    r"\b(?:hablar|habla|pasa\w*|comunica\w*|atienda|atiende|conversar|chatear|contactar)\b.{0,30}\b(?:persona|humano|agente|alguien|asesor"
+    r"|supervisor|responsable|equipo|operador|soporte|atencion al cliente)\b|\bpersona (?:real|de verdad)\b"
+    r"|\balgun humano\b|\bcon un humano\b"
+    r"|\balguien de verdad\b|\bme (?:puede|pueda) llamar\b|\bllamada con soporte\b|\balguien del equipo\b",
+    # French
+    r"\b(?:parler|discuter|echanger|chatter) (?:a|avec)\b.{0,30}\b(?:humain|personne|conseiller|agent|quelqu'un"
+    r"|responsable|operateur|service client|support)\b|\b(?:joindre|contacter) (?:un|une|le|quelqu'un)\b.{0,20}"
+    r"\b(?:humain|personne|conseiller|service client|support)\b|\bun humain\b"
+    r"|\bquelqu'un de (?:reel|votre equipe|l'equipe)\b|\bvraie personne\b|\bvrai conseiller\b|\bpassez-moi\b"
+    r"|\bm'appeler\b|\ben relation avec\b|\bpar telephone\b",
+    # German
+    r"\bmit (?:einem|einer|jemandem|ihrem|dem)\b.{0,30}\b(?:mitarbeiter\w*|mensch\w*|sprechen|reden|berater|chatten"
+    r"|person|kundenservice|kundendienst|support\w*"
+    r"|vorgesetzten)|\becht\w* (?:mensch\w*|person|berater)\b|\bmensch bitte\b|\beinen menschen\b"
+    r"|\bjemand\b.{0,30}\b(?:anrufen|ansehen|team)\b|\bverbinden sie mich\b|\bweiterleiten\b|\btelefontermin\b"
+    r"|\bvom team online\b",
+    # Italian, Dutch
+    r"\bparlare con\b.{0,30}\b(?:operatore|persona|umano|qualcuno|responsabile)\b|\boperatore umano\b"
+    r"|\bpersona vera\b|\b(?:met|een) (?:een )?(?:mens|medewerker|echte persoon)\b|\becht mens\b"
+    r"|\b(?:spreken|praten|chatten) met (?:een|iemand)\b|\biemand\b.{0,30}\bspreken\b",
+    # Portuguese
+    r"\b(?:falar|conversar|papo) com\b.{0,30}\b(?:pessoa|humano|atendente|alguem|supervisor|operador|suporte)\b"
+    r"|\bpessoa de verdade\b"
+    r"|\bhumano ai\b|\batendente\b|\batendimento humano\b|\balguem da equipe\b|\bme ligar\b|\bligacao com\b"
+    r"|\bconsultor de verdade\b",
+]
+# The latest message withdraws the request ("never mind, found it") or asks about the product's handoff.
+PERSON_NOT = re.compile(
+    r"\b(?:talked|spoke|chatted) (?:to|with)\b|\b(?:don't|dont|do not|no) need (?:a|an|for|to)\b|\bpas besoin\b"
+    r"|\bno necesito\b|\bbrauche keinen\b|\bnao preciso\b|\bnon ho bisogno\b|\bheb geen\b"
+    r"|\b(?:never ?mind|nevermind|found it|olvidalo|ya lo encontre|laissez tomber|j'ai trouve|schon gut"
+    r"|hab'?s gefunden|esquece|ja achei|how does (?:the )?handoff|how does the transfer|como funciona|comment"
+    r"\s+fonctionne|wie funktioniert|what time|a que hora|a quelle heure|wann ist|que horas|how many agents"
+    r"|human agents to|the human agent earlier|person icon|contact about partnerships|should contact)\b"
+)

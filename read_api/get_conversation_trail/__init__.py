@@ -1,0 +1,1 @@
+"""GetConversationTrail: the audit-log rows about one conversation (the team's actions on it, its replays)."""

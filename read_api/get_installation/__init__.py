@@ -1,0 +1,1 @@
+"""GetInstallation: the figures this installation can honestly show on its landing page."""

@@ -1,0 +1,54 @@
+"""The dashboard: server-rendered pages (Jinja templates in web/templates), htmx for the parts that change.
+
+``pages_router`` serves them; errors on a page are pages too (sign in again, not allowed, not found), while the
+JSON API keeps its JSON errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, Response, Router
+from litestar.exceptions import HTTPException
+
+from domain.errors import DomainError, Forbidden, NotFound, Unauthorized
+from web.errors import domain_error, http_error
+from web.pages._render import html, is_htmx, render
+from web.pages.public import PUBLIC_PAGES
+from web.pages.screens import SCREENS
+
+
+def _signin_redirect(request: Request[Any, Any, Any]) -> Response[str]:
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    target = f"/signin?next={quote(path, safe='/')}"
+    if is_htmx(request):  # a live update after the session ended: the whole page goes to sign in
+        return html("", status_code=401, headers={"HX-Redirect": target})
+    return Response("", status_code=303, headers={"Location": target}, media_type="text/html")
+
+
+def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Not signed in: to the sign-in page (and back after). Not allowed or not found: a page saying so."""
+    if isinstance(exc, Unauthorized):
+        return _signin_redirect(request)
+    if isinstance(exc, Forbidden | NotFound):
+        status = 403 if isinstance(exc, Forbidden) else 404
+        title = "You can't open this page" if status == 403 else "Not found"
+        return html(render("pages/error.html.j2", title=title, message=exc.message, status=status), status)
+    if isinstance(exc, DomainError):
+        return domain_error(request, exc)
+    if isinstance(exc, HTTPException):
+        if exc.status_code == 404:
+            return html(render("pages/error.html.j2", title="Not found", message=str(exc.detail), status=404), 404)
+        return http_error(request, exc)
+    raise exc
+
+
+def pages_router() -> Router:
+    """Every page of the dashboard."""
+    return Router(
+        path="/",
+        route_handlers=[*PUBLIC_PAGES, *SCREENS],
+        exception_handlers={DomainError: page_error, HTTPException: page_error},
+        include_in_schema=False,
+    )
