@@ -135,6 +135,10 @@ SUCCESS_CONTENT: dict[str, dict[str, Any]] = {
         "application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/ChatReply"}, CHAT_HANDLED]}},
     },
     "runPromptSandbox": {"text/event-stream": sse(TURN_EVENTS), "application/json": {"schema": {"type": "object"}}},
+    "exportConversation": {  # audit replay: the events as JSON Lines, or the transcript as Markdown
+        "application/x-ndjson": {"schema": {"type": "string"}},
+        "text/markdown": {"schema": {"type": "string"}},
+    },
     "exportAuditLog": {
         "text/csv": {"schema": {"type": "string"}},
         "application/x-ndjson": {"schema": {"type": "string"}},

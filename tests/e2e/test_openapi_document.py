@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import chat
 from tests.support.accounts import sign_up
 
 
@@ -51,6 +52,21 @@ def test_streams_and_downloads_are_documented_with_their_media_types(document: d
         assert list(ops[op_id]["responses"]["200"]["content"]) == ["text/event-stream"], op_id
     assert set(ops["exportAuditLog"]["responses"]["200"]["content"]) == {"text/csv", "application/x-ndjson"}
     assert set(ops["chat"]["responses"]["200"]["content"]) == {"text/event-stream", "application/json"}
+
+
+def test_a_conversation_export_answers_a_documented_media_type(document: dict[str, Any], client: httpx.Client) -> None:
+    # Given an Admin's workspace with one conversation (the fuzz test found its export documented as JSON)
+    admin, body = sign_up(client)
+    conversation_id = chat(client, body["widget_key"], "How do I reset my password?")[0][1]["conversation_id"]
+    documented = operations(document)["exportConversation"]["responses"]["200"]["content"]
+    for format_ in ("jsonl", "md"):
+        # When the Admin exports it
+        response = client.get(
+            f"/api/audit/conversations/{conversation_id}/export", params={"format": format_}, headers=admin.headers
+        )
+        # I expect its media type among the documented ones
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].split(";")[0] in documented, response.headers["content-type"]
 
 
 def test_a_real_error_is_documented_for_its_operation(document: dict[str, Any], client: httpx.Client) -> None:
