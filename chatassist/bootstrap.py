@@ -34,6 +34,8 @@ from commands.provider_keys.vault import KeyVault
 from projections._live import FACTORY_TOPIC, LIVE_REDIS_URL
 from projections.analytics.projection import AnalyticsProjection, AnalyticsView
 from projections.audit.projection import AuditProjection, AuditView
+from projections.knowledge.projection import KnowledgeProjection
+from projections.knowledge.view import KnowledgeView
 from projections.monitor.projection import MonitorProjection, MonitorView
 from projections.transcripts.projection import TranscriptProjection, TranscriptView
 from projections.usage.projection import UsageProjection, UsageView
@@ -54,6 +56,7 @@ PROJECTIONS: dict[str, tuple[Any, Any]] = {
     "analytics": (AnalyticsProjection, AnalyticsView),
     "audit": (AuditProjection, AuditView),
     "monitor": (MonitorProjection, MonitorView),
+    "knowledge": (KnowledgeProjection, KnowledgeView),
 }
 
 
@@ -142,6 +145,7 @@ class Container:
     auth: Auth | None = None
     runners: list[PagedRunner] = field(default_factory=list)
     analytics: AnalyticsView | None = None
+    knowledge: KnowledgeView | None = None
 
     def view(self, cls: type[Any], name: str) -> Any:
         """Open a view (tracking recorder) of projection ``name``."""
@@ -184,7 +188,7 @@ class Container:
             runner.stop()
         self.runners.clear()
         self.app.close()
-        for v in (self.transcripts, self.usage, self.analytics):
+        for v in (self.transcripts, self.usage, self.analytics, self.knowledge):
             if v is not None:
                 v.datastore.close()
         self.redis.close()
@@ -255,6 +259,8 @@ def bootstrap(settings: Settings, *, providers: Providers | None = None, run_mig
     container.transcripts = container.view(TranscriptView, TranscriptProjection.name)
     container.usage = container.view(UsageView, UsageProjection.name)
     container.analytics = container.view(AnalyticsView, AnalyticsProjection.name)
+    container.knowledge = app.knowledge_search = container.view(KnowledgeView, KnowledgeProjection.name)
+    app.knowledge_allow_private = settings.crawl_allow_private  # development only: crawl local docs sites
     policy = RetryPolicy(attempts=settings.retry_attempts, base_delay_s=settings.retry_base_delay_s)
     container.chat = ChatService(
         app,

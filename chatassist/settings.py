@@ -54,6 +54,7 @@ class Settings:
     log_level: str = "INFO"
     env: str = "production"  # CHATASSIST_ENV: only "development" logs password-reset links (`up` defaults to it)
     public_url: str | None = None  # CHATASSIST_PUBLIC_URL: base of links sent by email (default http://host:port)
+    crawl_allow_private: bool = False  # CHATASSIST_CRAWL_ALLOW_PRIVATE: let knowledge crawls reach private addresses
 
     @property
     def data_path(self) -> Path:

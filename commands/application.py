@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -22,6 +22,8 @@ class ChatAssistApp(Application[UUID]):
     """
 
     name = "ChatAssist"
+    knowledge_search: Any = None  # the knowledge read model's search, attached by bootstrap (docs/knowledge.md)
+    knowledge_allow_private: bool = False  # CHATASSIST_CRAWL_ALLOW_PRIVATE, set by bootstrap
     env: ClassVar[dict[str, str]] = {
         "AGGREGATE_CACHE_MAXSIZE": "5000",
         "AGGREGATE_CACHE_FASTFORWARD": "y",

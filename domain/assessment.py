@@ -196,12 +196,17 @@ def parse_self_assessment(trailer: str) -> SelfAssessment:
 
 
 def assess(
-    question: str, answer: str, documents: list[Document] | Index, self_assessed: float | None = None
+    question: str, answer: str, documents: list[Document] | Index | float, self_assessed: float | None = None
 ) -> Confidence:
-    """The documented formula above: combined with the model's self-assessment when there is one."""
-    index = documents if isinstance(documents, Index) else Index(documents)
-    hits = index.rank(question)
-    support = round(hits[0].support, 3) if hits else 0.0
+    """The documented formula above: combined with the model's self-assessment when there is one. ``documents``:
+    the retrieval support itself (a chat turn: the best chunk's, from the knowledge read model), or documents to
+    rank here (pure tests and the demo seeder)."""
+    if isinstance(documents, float | int):
+        support = round(float(documents), 3)
+    else:
+        index = documents if isinstance(documents, Index) else Index(documents)
+        hits = index.rank(question)
+        support = round(hits[0].support, 3) if hits else 0.0
     hedging = 1.0 if _HEDGES.search(answer) else 0.0
     if self_assessed is None or not 0.0 <= self_assessed <= 1.0:
         value, method, self_assessed = 0.6 * support + 0.4 * (1 - hedging), RULES, None

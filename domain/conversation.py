@@ -214,28 +214,34 @@ class Conversation(Aggregate):
         model: str,
         prompt_version: int,
         assessment: dict[str, Any] | None = None,
+        knowledge: dict[str, Any] | None = None,
+        question: str | None = None,
     ) -> None:
         """Record the assistant's final answer to a visitor message; ``assessment``: how the confidence was made
-        (domain/assessment.py ``Confidence.to_dict`` plus the topic's sources), None for a holding message."""
+        (domain/assessment.py ``Confidence.to_dict`` plus the topic's sources), None for a holding message;
+        ``knowledge``: the provenance, ``{"retrieved": [...], "citations": [...]}`` (domain/knowledge.py);
+        ``question``: the visitor's question, kept with the reply's personal data when it is a knowledge gap."""
         self.check_pending(reply_to)
         if not 0.0 <= confidence <= 1.0:
             raise InvalidInput("confidence must be between 0 and 1.")
         self._assistant_replied(
             message_id=message_id,
             reply_to=reply_to,
-            personal={"text": text},
+            personal={"text": text, "question": question} if question else {"text": text},
             confidence=confidence,
             topic=topic,
             provider=provider,
             model=model,
             prompt_version=prompt_version,
             assessment=assessment,
+            knowledge=knowledge,
         )
 
     class AssistantReplied(Event):
-        """Version 2 added ``assessment`` (None on replies recorded before)."""
+        """Version 2 added ``assessment`` (None on replies recorded before), version 3 ``knowledge``: the help
+        article chunks retrieved for the turn and the articles the answer cites (None before)."""
 
-        class_version = 2
+        class_version = 3
         message_id: str
         reply_to: str
         personal: dict[str, Any]
@@ -245,11 +251,17 @@ class Conversation(Aggregate):
         model: str
         prompt_version: int
         assessment: dict[str, Any] | None
+        knowledge: dict[str, Any] | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """Replies recorded before the self-assessment have no parts."""
             state["assessment"] = None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Replies recorded before the knowledge base have no provenance."""
+            state["knowledge"] = None
 
     @event(AssistantReplied)
     def _assistant_replied(
@@ -263,6 +275,7 @@ class Conversation(Aggregate):
         model: str,
         prompt_version: int,
         assessment: dict[str, Any] | None = None,
+        knowledge: dict[str, Any] | None = None,
     ) -> None:
         self.turns.append(Turn("assistant", personal["text"]))
         self.pending.remove(reply_to)

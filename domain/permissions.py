@@ -27,6 +27,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit.read": frozenset({ADMIN, AUDITOR}),
     "audit.replay": frozenset({ADMIN, AUDITOR}),
     "audit.personal": frozenset({ADMIN, AUDITOR}),
+    "knowledge.manage": frozenset({ADMIN}),
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -49,6 +50,7 @@ DESCRIPTIONS: dict[str, str] = {
     "audit.read": "read and export the audit log: who did what and when",
     "audit.replay": "replay any conversation from its events, rebuild what the AI was told, export conversations",
     "audit.personal": "see visitors' identities and texts (personal fields) in replays and exports",
+    "knowledge.manage": "write, edit, publish, import and delete help articles; read the knowledge gaps",
 }
 
 

@@ -145,6 +145,15 @@ class Workspace(Aggregate):
         self.examples = examples
         self.prompt_version += 1
 
+    def note_knowledge_changed(self, articles: list[str], by: UUID | None) -> None:
+        """Record that these help articles changed, so the next chat turn waits for the knowledge read model to have
+        applied this workspace version (read-your-writes, docs/knowledge.md)."""
+        self._knowledge_changed(articles=articles, by=by)
+
+    @event("KnowledgeChanged")
+    def _knowledge_changed(self, articles: list[str], by: UUID | None) -> None:
+        pass
+
     # --- plan and team -------------------------------------------------------------------------------
 
     def start_trial(self, now: datetime) -> None:

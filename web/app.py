@@ -38,6 +38,7 @@ from web.deps import transcript_workspace_id, widget_workspace, widget_workspace
 from web.errors import EXCEPTION_HANDLERS
 from web.escalation_controller import EscalationController
 from web.health import ReadyChecks, health, ready
+from web.knowledge_controller import KnowledgeController
 from web.live import ConversationSignals
 from web.monitor import monitor_router
 from web.openapi import DocumentedJsonRenderPlugin
@@ -46,6 +47,7 @@ from web.password_reset import PasswordResetController, PasswordResets
 from web.prompts_controller import PromptsController
 from web.ratelimit import RateLimits
 from web.request import CheckedRequest, check_query
+from web.security_headers import security_headers
 from web.settings_controller import SettingsController
 from web.team_controller import TeamController
 from web.widget_security_controller import WidgetSecurityController
@@ -136,6 +138,7 @@ def create_app(
             WidgetSecurityController,
             PromptsController,  # /api/admin/prompts
             EscalationController,  # /api/admin/escalation/decide
+            KnowledgeController,  # /api/knowledge/articles, /api/knowledge/gaps
             PasswordResetController,
             health,
             ready,
@@ -169,7 +172,7 @@ def create_app(
         on_shutdown=[signals.close, live_hub.close, session_checks.close, reader.close],
         state=State({"auth": auth, "session_checks": session_checks, "mode_note": mode_note, "demo_data": demo_data}),
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[widget_cors],  # CORS per workspace for the widget endpoints: see web/cors.py
+        middleware=[security_headers, widget_cors],  # CORS per workspace for the widget endpoints: see web/cors.py
         openapi_config=OpenAPIConfig(
             title="ChatAssist API",
             version="0.1.0",

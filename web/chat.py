@@ -109,6 +109,7 @@ async def collect(events: AsyncIterator[TurnEvent]) -> Response[Any]:
                     event.offline,
                     restarts,
                     event.escalation,
+                    citations=event.citations,
                 ),
                 media_type=MediaType.JSON,
             )

@@ -57,6 +57,7 @@ class ChatReply(msgspec.Struct):
     restarts: int = 0
     escalation: dict[str, Any] | None = None
     handled_by: str = "ai"
+    citations: list[dict[str, Any]] = msgspec.field(default_factory=list)  # article_id, version, title, url
 
 
 class CsatRequest(msgspec.Struct, forbid_unknown_fields=True):

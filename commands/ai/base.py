@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from domain.conversation import Turn
+from domain.knowledge import KnowledgeHit
 from domain.pricing import Usage
-from domain.retrieval import Index
 
 # Error kinds, recorded on ModelCallMade.error_kind. Stable: dashboards group by them.
 OVERLOADED = "overloaded"
@@ -33,7 +33,7 @@ class PromptRequest:
     examples: list[Turn]
     history: list[Turn]
     max_tokens: int
-    knowledge: Index = field(default_factory=lambda: Index([]))
+    knowledge: list[KnowledgeHit] = field(default_factory=list)  # retrieved for this turn, best first
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from commands.ai.errors import classify
 from commands.ai.trailer import TrailerFilter
 from domain.assessment import SelfAssessment
 from domain.conversation import ModelCall
+from domain.knowledge import parse_sources
 from domain.pricing import Usage, cost_usd
 
 
@@ -68,6 +69,7 @@ class Finished:
     model: str
     calls: list[ModelCall]
     assessment: SelfAssessment = field(default_factory=SelfAssessment)
+    sources: list[str] = field(default_factory=list)  # article ids the trailer's <sources> tag names
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,7 @@ async def orchestrate(
                 continue
             calls.append(_call(route, attempt_no, prompt_version, completed.usage, started, ttft, "ok", None, digest))
             trailer.close()
-            yield Finished("".join(parts), route.provider.name, route.model, calls, trailer.assessment)
+            sources = parse_sources(trailer.trailer)
+            yield Finished("".join(parts), route.provider.name, route.model, calls, trailer.assessment, sources)
             return
     yield GaveUp(calls, last.kind, last.message)

@@ -12,6 +12,7 @@ from typing import Any
 
 from domain.assessment import DEFAULT_TOPICS, OTHER
 from domain.conversation import Turn
+from domain.knowledge import KnowledgeHit
 from domain.prompt_content import PromptContent
 from domain.workspace import Workspace
 
@@ -40,24 +41,53 @@ def assessment_text(topics: list[str]) -> str:
     )
 
 
-def system_text(workspace: Workspace, content: PromptContent | None = None) -> str:
-    """The system prompt (and the persona, from a published version) with the workspace's help articles and the
-    self-assessment instruction (with the topics in force) appended."""
+def system_text(
+    workspace: Workspace, content: PromptContent | None = None, hits: list[KnowledgeHit] | None = None
+) -> str:
+    """The system prompt (and the persona, from a published version) with help articles and the self-assessment
+    instruction (with the topics in force) appended. ``hits``: the chunks retrieved for this turn, each with its
+    article id, and the instruction to cite them (docs/knowledge.md); None: the workspace's built-in snippets."""
     prompt = (content.system_prompt if content else workspace.settings.system_prompt).replace(
         "{workspace}", workspace.name
     )
     parts, used = [prompt, "", "Help articles you may rely on:"], 0
     if content is not None:
         parts[1:1] = ["", persona_text(content.persona)]
-    for snippet in workspace.snippets():
-        entry = f"## {snippet.title}\n{snippet.text}"
-        if used + len(entry) > MAX_KNOWLEDGE_CHARS:
-            break
-        parts.append(entry)
-        used += len(entry)
+    if hits is None:
+        for snippet in workspace.snippets():
+            entry = f"## {snippet.title}\n{snippet.text}"
+            if used + len(entry) > MAX_KNOWLEDGE_CHARS:
+                break
+            parts.append(entry)
+            used += len(entry)
+    else:
+        parts += knowledge_entries(hits)
     topics = list(content.topic_rules) if content is not None else [name for name, _ in DEFAULT_TOPICS]
     parts += ["", assessment_text(topics)]
+    if hits:
+        parts.append(CITE_INSTRUCTION)
     return "\n".join(parts)
+
+
+CITE_INSTRUCTION = (
+    "On that same last line, also name the help articles your reply used, by their ids, in this form: "
+    "<sources>id1, id2</sources> (write <sources></sources> when you used none)."
+)
+
+
+def knowledge_entries(hits: list[KnowledgeHit]) -> list[str]:
+    """The retrieved chunks, best first, within the knowledge budget; each headed by its article's id."""
+    if not hits:
+        return ["(No help article matches this question.)"]
+    entries, used = [], 0
+    for hit in hits:
+        heading = f"{hit.title} > {hit.heading}" if hit.heading else hit.title
+        entry = f"## {heading} (id: {hit.article_id})\n{hit.text}"
+        if used + len(entry) > MAX_KNOWLEDGE_CHARS:
+            break
+        entries.append(entry)
+        used += len(entry)
+    return entries
 
 
 def example_turns(workspace: Workspace, content: PromptContent | None = None) -> list[Turn]:

@@ -14,8 +14,9 @@ import re
 
 from domain.assessment import SelfAssessment, parse_self_assessment
 
-MARKERS = ("<confidence>", "<topic>")
+MARKERS = ("<confidence>", "<topic>", "<sources>")
 MAX_TAG_CHARS = 120
+MAX_SOURCES_CHARS = 600  # <sources> lists article ids (36 characters each): room for a dozen
 _CLOSERS = {m: re.compile(re.escape("</" + m[1:]), re.IGNORECASE) for m in MARKERS}
 
 
@@ -41,7 +42,7 @@ class TrailerFilter:
                     self._trailer.append(self._pending[: found.end()])
                     self._pending, self._marker = self._pending[found.end() :], None
                     continue
-                if len(self._pending) <= MAX_TAG_CHARS:
+                if len(self._pending) <= (MAX_SOURCES_CHARS if self._marker == "<sources>" else MAX_TAG_CHARS):
                     break
                 out.append(self._show(self._pending[: len(self._marker)]))  # not a trailer tag after all
                 self._pending, self._marker = self._pending[len(self._marker) :], None

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Protocol, TypeVar
 from uuid import UUID, uuid4
 
@@ -39,6 +40,8 @@ from domain.clock import event_time
 from domain.conversation import Conversation, ModelCall, Turn
 from domain.escalation import DEFAULT_RULES, Decision, Rules, rules_from
 from domain.escalation import decide as decide_escalation
+from domain.knowledge import GAP_SUPPORT, KnowledgeHit, citations_of
+from domain.prompt_content import PromptContent
 from domain.retrieval import Document, Index
 from domain.sandbox import SandboxRun
 from domain.workspace import Workspace, WorkspaceSettings
@@ -61,6 +64,14 @@ def warn_if_deprecated(workspace: Workspace, settings: WorkspaceSettings | None 
                 model,
                 date,
             )
+
+
+class KnowledgeSearch(Protocol):
+    """Port: the workspace's help-article chunks best matching a question, from the knowledge read model."""
+
+    def search(self, workspace_id: UUID, question: str, at_version: int = 0, k: int = 6) -> list[KnowledgeHit]:
+        """Best first; waits (briefly) until the read model reflects workspace version ``at_version``."""
+        ...
 
 
 class UsageMeter(Protocol):
@@ -135,6 +146,7 @@ class TurnDone:
     attempts: int
     offline: bool
     escalation: dict[str, Any] | None = None  # rule, priority, route, action (escalate | offer), message
+    citations: list[dict[str, Any]] = field(default_factory=list)  # article_id, version, title, url
 
 
 @dataclass(frozen=True)
@@ -176,14 +188,6 @@ class Begun:
     received: receive.MessageReceived
 
 
-def documents(workspace: Workspace, live: LivePrompt | None = None) -> list[Document]:
-    """The workspace's knowledge (and the few-shot examples in force) as retrievable documents."""
-    docs = [Document(s.id, " ".join([s.title, *s.keywords, s.text]), s.text, s.title) for s in workspace.snippets()]
-    examples = live.content.examples if live else workspace.examples
-    docs += [Document(f"example-{i}", e["user"], e["assistant"]) for i, e in enumerate(examples)]
-    return docs
-
-
 def window(turns: list[Turn], max_turns: int) -> list[Turn]:
     """The last ``max_turns`` exchanges (at least the newest visitor message), as ``Conversation.history``."""
     user_indexes = [i for i, turn in enumerate(turns) if turn.role == "user"]
@@ -215,12 +219,29 @@ class Prepared:
     """What a turn derives from a workspace version and its live prompt version: computed once, not per turn."""
 
     settings: WorkspaceSettings
-    documents: Index
     system: str
     examples: list[Turn]
     prompt_version: int
     topics: list[tuple[str, tuple[str, ...]]] = field(default_factory=lambda: list(DEFAULT_TOPICS))
     rules: Rules = DEFAULT_RULES
+    workspace: Workspace | None = None
+    content: PromptContent | None = None
+
+    @cached_property
+    def documents(self) -> Index:
+        """The built-in snippets and examples in an in-memory index: the demo seeder's stand-in for retrieval (it
+        writes history without the knowledge read model). Chat turns query the read model instead."""
+        if self.workspace is None:
+            return Index([])
+        docs = [
+            Document(s.id, " ".join([s.title, *s.keywords, s.text]), s.text, s.title) for s in self.workspace.snippets()
+        ]
+        examples = self.content.examples if self.content is not None else self.workspace.examples
+        return Index(docs + [Document(f"example-{i}", e["user"], e["assistant"]) for i, e in enumerate(examples)])
+
+    def system_with(self, hits: list[KnowledgeHit]) -> str:
+        """The system prompt of a turn: the chunks retrieved for it in place of the built-in snippets."""
+        return self.system if self.workspace is None else system_text(self.workspace, self.content, hits)
 
 
 def prepare(workspace: Workspace, live: LivePrompt | None) -> Prepared:
@@ -229,10 +250,10 @@ def prepare(workspace: Workspace, live: LivePrompt | None) -> Prepared:
     if live is None:
         return Prepared(
             workspace.settings,
-            Index(documents(workspace)),
             system_text(workspace),
             example_turns(workspace),
             workspace.prompt_version,
+            workspace=workspace,
         )
     persona = live.content.persona
     settings = replace(
@@ -244,12 +265,13 @@ def prepare(workspace: Workspace, live: LivePrompt | None) -> Prepared:
     topics = [(name, tuple(words)) for name, words in live.content.topic_rules.items()]
     return Prepared(
         settings,
-        Index(documents(workspace, live)),
         system_text(workspace, live.content),
         example_turns(workspace, live.content),
         live.version,
         topics,
         rules_from(live.content.escalation, topics),
+        workspace,
+        live.content,
     )
 
 
@@ -268,8 +290,11 @@ class ChatService:
         *,
         cache_ttl_s: float = 1.0,
         clock: Callable[[], datetime] | None = None,
+        knowledge: KnowledgeSearch | None = None,
     ) -> None:
         self.app = app
+        # the knowledge read model; by default the one bootstrap attached to the app (docs/knowledge.md)
+        self.knowledge = knowledge if knowledge is not None else app.knowledge_search
         self.clock = clock or event_time  # the business hours' "now": the domain clock unless a test pins it
         self.providers = providers
         self.meter = meter
@@ -339,6 +364,12 @@ class ChatService:
         """Run blocking event-store code in a worker thread."""
         return await anyio.to_thread.run_sync(fn, *args)
 
+    def search(self, workspace: Workspace, question: str) -> list[KnowledgeHit]:
+        """The chunks retrieved for a turn: one query on the knowledge read model, at this workspace version. Blocks."""
+        if self.knowledge is None:
+            return []
+        return self.knowledge.search(workspace.id, question, workspace.version)
+
     async def workspace(self, widget_key: str) -> Workspace:
         """The workspace of a widget key (raises NotFound with code unknown_widget_key)."""
         fresh = self._fresh(self._workspaces, self._key_to_workspace.get(widget_key))
@@ -397,10 +428,11 @@ class ChatService:
             yield await self._fail(got, [], "budget_exhausted", message)
             return
 
+        hits = await self.run(self.search, ws, got.history[-1].text)
+        system = prep.system_with(hits)
+
         def request(model: str) -> base.PromptRequest:
-            return base.PromptRequest(
-                model, prep.system, prep.examples, got.history, settings.max_response_tokens, prep.documents
-            )
+            return base.PromptRequest(model, system, prep.examples, got.history, settings.max_response_tokens, hits)
 
         own = self._fresh(self._own, ws.id)
         if own is None:
@@ -408,7 +440,7 @@ class ChatService:
         routes = self.providers.routes(budget.model, settings.fallback_model, own)
         async for event in orchestrate(routes, request, prompt_version=prep.prompt_version, policy=self.policy):
             if isinstance(event, Finished):
-                yield await self._succeed(got, event, prep)
+                yield await self._succeed(got, event, prep, hits)
             elif isinstance(event, GaveUp):
                 message = (
                     "The AI assistant is unavailable right now. Please try again in a minute; your "
@@ -459,17 +491,19 @@ class ChatService:
                 yield done
                 continue
             history = window(turns, settings.max_history_turns)
+            hits = await self.run(self.search, workspace, text)
+            system = prep.system_with(hits)
 
-            def request(model: str, history: list[Turn] = history) -> base.PromptRequest:
-                return base.PromptRequest(
-                    model, prep.system, prep.examples, history, settings.max_response_tokens, prep.documents
-                )
+            def request(
+                model: str, history: list[Turn] = history, system: str = system, hits: list[KnowledgeHit] = hits
+            ) -> base.PromptRequest:
+                return base.PromptRequest(model, system, prep.examples, history, settings.max_response_tokens, hits)
 
             routes = self.providers.routes(settings.primary_model, settings.fallback_model, own)
             result: TurnDone | TurnError | None = None
             async for event in orchestrate(routes, request, prompt_version=prep.prompt_version, policy=self.policy):
                 if isinstance(event, Finished):
-                    judged, topic, _ = judge(text, " ".join(visitor), event, prep)
+                    judged, topic, _ = judge(text, " ".join(visitor), event, prep, hits)
                     confidence = judged.final
                     offer = decide_escalation(visitor, turns=len(visitor), confidence=confidence, rules=prep.rules)
                     decision = offer if offer.action == "offer" else None
@@ -530,15 +564,20 @@ class ChatService:
             _summary(decision),
         )
 
-    async def _succeed(self, got: receive.MessageReceived, fin: Finished, prep: Prepared) -> TurnDone:
+    async def _succeed(
+        self, got: receive.MessageReceived, fin: Finished, prep: Prepared, hits: list[KnowledgeHit]
+    ) -> TurnDone:
         visitor = " ".join(t.text for t in got.history if t.role == "user")
-        judged, topic, parts = judge(got.history[-1].text, visitor, fin, prep)
+        question = got.history[-1].text
+        judged, topic, parts = judge(question, visitor, fin, prep, hits)
         confidence = judged.final
         offer = self._decide(got, prep, confidence)
         decision = offer if offer.action == "offer" else None
+        knowledge = provenance(prep.workspace.id if prep.workspace else None, fin, hits, judged.retrieval)
         reply = record.Reply(
-            str(uuid4()), fin.text, confidence, topic, fin.provider, fin.model, prep.prompt_version, parts
-        )
+            str(uuid4()), fin.text, confidence, topic, fin.provider, fin.model, prep.prompt_version, parts,
+            knowledge, question if knowledge["gap"] else None,
+        )  # fmt: skip
         command = record.RecordReply(got.conversation_id, got.message_id, fin.calls, reply=reply, decision=decision)
         self._hold(await self.run(record.execute, self.app, command, got.conversation))
         usage, cost = totals(fin.calls)
@@ -555,6 +594,7 @@ class ChatService:
             len(fin.calls),
             fin.provider == "offline",
             _summary(decision) if decision is not None else None,
+            knowledge["citations"],
         )
 
     async def _fail(self, got: receive.MessageReceived, calls: list[ModelCall], code: str, message: str) -> TurnError:
@@ -564,14 +604,30 @@ class ChatService:
         return TurnError(code, message)
 
 
-def judge(question: str, visitor: str, fin: Finished, prep: Prepared) -> tuple[Confidence, str, dict[str, Any]]:
-    """The reply's confidence (with the model's self-assessment), its topic (rules, then the model's), and both
-    parts as recorded on AssistantReplied (docs/ai.md)."""
-    judged = assess(question, fin.text, prep.documents, fin.assessment.confidence)
+def judge(
+    question: str, visitor: str, fin: Finished, prep: Prepared, hits: list[KnowledgeHit]
+) -> tuple[Confidence, str, dict[str, Any]]:
+    """The reply's confidence (with the model's self-assessment and the best retrieved chunk's support), its topic
+    (rules, then the model's), and both parts as recorded on AssistantReplied (docs/ai.md)."""
+    support = max((h.support for h in hits), default=0.0)
+    judged = assess(question, fin.text, support, fin.assessment.confidence)
     by_rules = topic_of(visitor, prep.topics)
     by_model = known_topic(fin.assessment.topic, [name for name, _ in prep.topics])
     parts = {**judged.to_dict(), "topic_by_rules": by_rules, "topic_by_model": by_model}
     return judged, combined_topic(by_rules, by_model), parts
+
+
+def provenance(workspace_id: UUID | None, fin: Finished, hits: list[KnowledgeHit], support: float) -> dict[str, Any]:
+    """What the reply event records of the knowledge base: the chunks retrieved (article, version, chunk, score,
+    support), the articles the answer cites (only retrieved ones), the best support, and whether the question is a
+    knowledge gap (support below ``GAP_SUPPORT``: the knowledge read model lists it)."""
+    return {
+        "workspace_id": workspace_id,
+        "retrieved": [h.provenance() for h in hits],
+        "citations": citations_of(fin.sources, hits),
+        "support": support,
+        "gap": support < GAP_SUPPORT,
+    }
 
 
 def _facts(done: TurnDone) -> dict[str, Any]:

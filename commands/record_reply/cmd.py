@@ -26,6 +26,8 @@ class Reply:
     model: str
     prompt_version: int
     assessment: dict[str, Any] | None = None  # how the confidence was made (domain/assessment.py)
+    knowledge: dict[str, Any] | None = None  # retrieved chunks and cited articles (domain/knowledge.py)
+    question: str | None = None  # the visitor's question, kept (as personal data) when it is a knowledge gap
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ def handle(cmd: RecordReply, conversation: Conversation) -> None:
             model=r.model,
             prompt_version=r.prompt_version,
             assessment=r.assessment,
+            knowledge=r.knowledge,
+            question=r.question,
         )
         if decision is not None and not decision.escalates:
             conversation.offer_escalation(cmd.reply_to, decision)

@@ -25,6 +25,7 @@ from commands.chat_turn.service import prepare
 from commands.replay_conversation.events import REDACTED, started
 from domain.conversation import Conversation, Turn
 from domain.errors import NotFound
+from domain.knowledge import KnowledgeHit, builtin_article_id, chunks
 from domain.prompt_config import PromptConfig, prompt_config_id
 from domain.workspace import Workspace
 
@@ -70,6 +71,31 @@ def _live(app: ChatAssistApp, workspace_id: UUID, prompt_version: int) -> LivePr
     return LivePrompt(prompt_version, found.content) if found is not None and found.kind != "initial" else None
 
 
+def retrieved(app: ChatAssistApp, workspace: Workspace, events: list[Any], reply_to: str) -> list[KnowledgeHit] | None:
+    """The help article chunks the turn retrieved, rebuilt from the reply's provenance (``AssistantReplied.knowledge``:
+    article, version, chunk) and each article as it was at that version; None for a reply recorded before the
+    knowledge base (its system prompt carried the built-in snippets) or a turn without a reply."""
+    reply = next((e for e in events if type(e).__name__ == "AssistantReplied" and e.reply_to == reply_to), None)
+    knowledge = getattr(reply, "knowledge", None)
+    if knowledge is None:
+        return None
+    builtins = {str(builtin_article_id(workspace.id, s.id)): s for s in workspace.snippets()}
+    hits: list[KnowledgeHit] = []
+    for item in knowledge.get("retrieved", []):
+        if item["version"] == 0 and item["article_id"] in builtins:
+            snippet = builtins[item["article_id"]]
+            title, body, url = snippet.title, snippet.text, None
+        else:
+            article: Any = app.repository.get(UUID(item["article_id"]), version=item["version"])
+            title, body, url = article.title, article.body, article.url
+        parts = chunks(title, body)
+        part = parts[item["chunk"]] if item["chunk"] < len(parts) else parts[-1]
+        heading = part.heading if part.heading != title else ""
+        hits.append(KnowledgeHit(item["article_id"], item["version"], item["chunk"], title, url, heading, part.text,
+                                 item["score"], item["support"]))  # fmt: skip
+    return hits
+
+
 def _masked(body: dict[str, Any], history: list[Turn]) -> dict[str, Any]:
     """``body`` with the history window's texts (the visitor's and the answers) masked; the examples stay."""
     messages = list(body["messages"])
@@ -102,8 +128,10 @@ def rebuild(
         assert isinstance(workspace, Workspace)
         prep = prepare(workspace, live)
         history = aggregate.history(prep.settings.max_history_turns)
+        hits = retrieved(app, workspace, events, call.reply_to)
+        system = prep.system if hits is None else prep.system_with(hits)
         request = PromptRequest(
-            call.model, prep.system, prep.examples, history, prep.settings.max_response_tokens, prep.documents
+            call.model, system, prep.examples, history, prep.settings.max_response_tokens, hits or []
         )
         body = provider_request.body(call.provider, request)
         tried.append((version, history, body, provider_request.sha256(call.provider, request)))

@@ -20,6 +20,7 @@ from domain.account import Account
 from domain.app_settings import AppSettings
 from domain.audit_access import AuditAccess
 from domain.conversation import Conversation
+from domain.knowledge import Article
 from domain.prompt_config import PromptConfig
 from domain.provider_keys import ProviderKeyring
 from domain.widget_security import WidgetSecurity
@@ -90,6 +91,11 @@ class AuditProjection(Projection[AuditView]):
             PromptConfig.DraftRejected,
             PromptConfig.VersionPublished,
             PromptConfig.RolledBack,
+            Article.Created,
+            Article.Edited,
+            Article.Published,
+            Article.Unpublished,
+            Article.Deleted,
             Conversation.AgentClaimed,
             Conversation.AgentReplied,
             Conversation.NoteAdded,
@@ -350,6 +356,40 @@ class AuditProjection(Projection[AuditView]):
     def _(self, e: PromptConfig.RolledBack, tracking: Tracking) -> None:
         details = {"version": e.version, "restored_version": e.restored_version, "note": e.note}
         self._log(tracking, e, "prompts.rolled_back", e.by, details, owner="aggregate")
+
+    # the knowledge base (Workspace.KnowledgeChanged, written beside each of these, is not logged twice)
+
+    @process_event.register
+    def _(self, e: Article.Created, tracking: Tracking) -> None:
+        owned = (
+            f"INSERT INTO {self.view.table('aggregates')} (aggregate_id, workspace_id) VALUES (%(agg)s, %(ws)s)"
+            " ON CONFLICT (aggregate_id) DO NOTHING",
+            {"agg": e.originator_id, "ws": e.workspace_id},
+        )
+        details = {"title": e.title, "url": e.url, "language": e.language, "published": e.published, "source": e.source}
+        row = self._row(tracking, e, "knowledge.article_created", e.by, details, "aggregate")
+        self.view.apply(tracking, [owned, row])
+
+    @process_event.register
+    def _(self, e: Article.Edited, tracking: Tracking) -> None:
+        details = {
+            "changed": sorted(e.changes),
+            "title": e.changes.get("title"),
+            "by_import": e.source_hash is not None,
+        }
+        self._log(tracking, e, "knowledge.article_edited", e.by, details, "aggregate")
+
+    @process_event.register
+    def _(self, e: Article.Published, tracking: Tracking) -> None:
+        self._log(tracking, e, "knowledge.article_published", e.by, {}, "aggregate")
+
+    @process_event.register
+    def _(self, e: Article.Unpublished, tracking: Tracking) -> None:
+        self._log(tracking, e, "knowledge.article_unpublished", e.by, {}, "aggregate")
+
+    @process_event.register
+    def _(self, e: Article.Deleted, tracking: Tracking) -> None:
+        self._log(tracking, e, "knowledge.article_deleted", e.by, {}, "aggregate")
 
     # a person's actions on a conversation (issue 17): the event names the agent and, since then, the workspace
 

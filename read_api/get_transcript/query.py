@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import msgspec
 
+from projections.knowledge.view import PREFIX as KNOWLEDGE
 from projections.transcripts.projection import CONVERSATIONS, MESSAGES, TranscriptView
+
+CITATIONS = f"{KNOWLEDGE}_citations"  # filled by the knowledge projection (its own lag: a moment after the message)
 
 TranscriptSource = TranscriptView
 """What the web layer is handed to read transcripts (the projection's view)."""
@@ -30,6 +34,7 @@ class TranscriptMessage(msgspec.Struct):
     prompt_version: int | None = None
     error_code: str | None = None
     agent_name: str | None = None
+    citations: list[dict[str, Any]] | None = None  # the help articles an AI answer cites: article_id, title, url
 
 
 class Transcript(msgspec.Struct):
@@ -58,8 +63,10 @@ def get_transcript(view: TranscriptView, workspace_id: UUID, conversation_id: UU
     if not rows:
         return None
     messages = view.query(
-        f"SELECT role, text, at, message_id, reply_to, provider, model, confidence, topic, prompt_version,"
-        f" error_code, agent_name FROM {MESSAGES} WHERE conversation_id = %s ORDER BY seq",
+        f"SELECT m.role, m.text, m.at, m.message_id, m.reply_to, m.provider, m.model, m.confidence, m.topic,"
+        f" m.prompt_version, m.error_code, m.agent_name, k.citations FROM {MESSAGES} m LEFT JOIN {CITATIONS} k"
+        " ON k.conversation_id = m.conversation_id AND k.message_id = m.message_id"
+        " WHERE m.conversation_id = %s ORDER BY m.seq",
         (conversation_id,),
     )
     return Transcript(**rows[0], messages=[TranscriptMessage(**m) for m in messages])

@@ -313,3 +313,18 @@ def test_json_nested_a_thousand_levels_deep_is_a_400_not_a_crash(
         response = client.post(path, content=deep, headers=headers)
     # I expect a 400 that says what is wrong, not a 500 with a traceback
     assert "deeply" in assert_error(response, 400, "json_too_deep")
+
+
+def test_every_response_carries_the_security_headers(client: httpx.Client) -> None:
+    # Given a JSON endpoint, a page of ours and the API reference
+    api, page, docs = client.get("/health"), client.get("/signin"), client.get("/schema/swagger")
+    # I expect nosniff and a referrer policy everywhere, no framing, and a CSP fit for each kind of response
+    for response in (api, page, docs):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert api.headers["content-security-policy"].startswith("default-src 'none'")
+    page_csp = page.headers["content-security-policy"]
+    assert "script-src 'self';" in page_csp and "unsafe-inline" not in page_csp
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "strict-transport-security" not in page.headers  # plain HTTP here: HSTS only over HTTPS

@@ -29,6 +29,7 @@ from commands.claim_conversation import cmd as claim_conversation
 from commands.close_conversation import cmd as close_conversation
 from commands.discard_prompt_draft import cmd as discard_prompt_draft
 from commands.invite_member import cmd as invite_member
+from commands.manage_articles import cmd as manage_articles
 from commands.provider_keys.cipher import KeyCipher, generate_key_spec
 from commands.provider_keys.vault import KeyVault
 from commands.publish_prompt import cmd as publish_prompt
@@ -62,6 +63,7 @@ ADMINS = frozenset({ADMIN, OTHER_ADMIN})
 PROMPT_READERS = frozenset({AGENT, ADMIN, OTHER_ADMIN})
 ANALYTICS = ("overview", "activity", "usage", "topics", "prompt-versions", "models")
 HANDOFF = "/api/agent/conversations/{conversation_id:uuid}"
+ARTICLE = "/api/knowledge/articles/{article_id:uuid}"
 HANDLERS = frozenset({AGENT, ADMIN})  # conversations.handle / chat.monitor; OTHER_ADMIN: another workspace's, a 404
 
 PAGE_CONVERSATION = "/app/conversations/{conversation_id:uuid}"
@@ -147,6 +149,17 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/monitor"): PROMPT_READERS,
     ("GET", "/api/monitor/live"): PROMPT_READERS,
     ("GET", "/api/analytics/live"): MEMBERS,
+    # the knowledge base (knowledge.manage): admins, each of their own workspace (tests/e2e/test_knowledge.py)
+    ("GET", "/api/knowledge/articles"): ADMINS,
+    ("POST", "/api/knowledge/articles"): ADMINS,
+    ("GET", ARTICLE): ADMINS,
+    ("PATCH", ARTICLE): ADMINS,
+    ("DELETE", ARTICLE): ADMINS,
+    ("POST", ARTICLE + "/publish"): ADMINS,
+    ("POST", ARTICLE + "/unpublish"): ADMINS,
+    ("GET", "/api/knowledge/gaps"): ADMINS,
+    ("POST", "/api/knowledge/import/files"): ADMINS,
+    ("POST", "/api/knowledge/import/crawl"): ADMINS,
 }
 
 
@@ -286,6 +299,16 @@ class World:
             cache[workspace_id] = account_id
         return cache[workspace_id]
 
+    def article(self, caller: str, published: bool = True) -> str:
+        """A new help article in the caller's workspace (workspace A for non-members), projected."""
+        member: Person = self.other_admin if caller == OTHER_ADMIN else self.admin
+        command = manage_articles.CreateArticle(
+            uuid.UUID(member.workspace_id), uuid.UUID(member.account_id), "Matrix", "Matrix body.", published=published
+        )
+        article = manage_articles.create(self.container.app, command)
+        self.container.wait_for_projections()
+        return str(article.id)
+
     def reset_token(self) -> str:
         """A fresh password-reset token of a new account."""
         assert self.container.auth is not None
@@ -369,7 +392,45 @@ def requests() -> dict[tuple[str, str], Request]:
 
         return run
 
+    def uploaded(world: World, caller: str) -> httpx.Response:
+        """Upload one Markdown file (multipart)."""
+        headers = {"Accept": "application/json", **world.headers(caller)}
+        files = [("data", ("matrix.md", b"# Matrix\n\nMatrix body."))]
+        return world.client.post("/api/knowledge/import/files", files=files, headers=headers)
+
+    def crawled(world: World, caller: str) -> httpx.Response:
+        """Crawl a local address nothing listens on, with private addresses allowed (the report names the failure)."""
+        app = world.container.app
+        app.knowledge_allow_private = True
+        try:
+            body = {"url": "http://127.0.0.1:9/docs", "max_pages": 1}
+            return call("POST", lambda w: "/api/knowledge/import/crawl", lambda w, c: body)(world, caller)
+        finally:
+            app.knowledge_allow_private = False
+
+    def with_article(method: str, suffix: str = "", body: Any = None, published: bool = True) -> Request:
+        """Call on a fresh article of the caller's workspace (workspace A for non-members)."""
+
+        def run(world: World, caller: str) -> httpx.Response:
+            article_id = world.article(caller, published)
+            path = f"/api/knowledge/articles/{article_id}{suffix}"
+            return call(method, lambda w: path, lambda w, c: body)(world, caller)
+
+        return run
+
     return {
+        ("GET", "/api/knowledge/articles"): call("GET", lambda w: "/api/knowledge/articles"),
+        ("POST", "/api/knowledge/articles"): call(
+            "POST", lambda w: "/api/knowledge/articles", lambda w, c: {"title": "Matrix", "body": "Matrix body."}
+        ),
+        ("GET", ARTICLE): with_article("GET"),
+        ("PATCH", ARTICLE): with_article("PATCH", "", {"title": "Matrix edited"}),
+        ("DELETE", ARTICLE): with_article("DELETE"),
+        ("POST", ARTICLE + "/publish"): with_article("POST", "/publish", None, published=False),
+        ("POST", ARTICLE + "/unpublish"): with_article("POST", "/unpublish"),
+        ("GET", "/api/knowledge/gaps"): call("GET", lambda w: "/api/knowledge/gaps"),
+        ("POST", "/api/knowledge/import/files"): uploaded,
+        ("POST", "/api/knowledge/import/crawl"): crawled,
         ("GET", "/"): call("GET", lambda w: "/"),
         ("GET", "/demo"): page("GET", lambda w: "/demo"),
         ("GET", "/static/{file_path:path}"): page("GET", lambda w: "/static/app.css"),

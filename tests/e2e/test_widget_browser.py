@@ -352,6 +352,40 @@ def test_visitor_asks_sees_streamed_answer_and_finds_it_after_reload(widget_serv
         assert fake.chat_requests[1]["body"]["user"]["id"] == fake.chat_requests[0]["body"]["user"]["id"]
 
 
+@pytest.mark.parametrize("widget_server", ["real"], indirect=True)
+def test_the_articles_an_answer_cites_are_links_under_it(
+    widget_server: Site, page: Any, request: pytest.FixtureRequest
+) -> None:
+    from commands._common import workspace_id_for_key
+    from commands.import_knowledge import cmd as importer
+    from commands.import_knowledge.files import Document, digest
+
+    # Given the workspace has an article with a web address
+    container = request.getfixturevalue("container")
+    body = "Switch the board to dark mode under Profile > Appearance > Theme."
+    doc = Document("dark-mode", "Dark mode", body, "https://help.example.com/dark-mode", digest(body))
+    workspace_id = workspace_id_for_key(container.app, widget_server.widget_key)
+    importer.execute(container.app, importer.ImportKnowledge(workspace_id, [doc], "upload"))
+    # When a visitor asks about it
+    page.goto(widget_server.base_url + "/")
+    open_widget(page)
+    ask(page, "How do I switch to dark mode?")
+    # I expect the answer, and under it a link to the article
+    answer = page.locator(".row.assistant").last
+    expect(answer.locator(".text")).to_contain_text("Profile > Appearance > Theme")
+    link = answer.locator(".sources a")
+    expect(link).to_have_text("Dark mode")
+    expect(link).to_have_attribute("href", "https://help.example.com/dark-mode")
+    expect(link).to_have_attribute("rel", "noopener noreferrer")
+    # and the link again after a reload (from the transcript)
+    conversation_id = page.evaluate(STORED_ID, widget_server.widget_key)
+    container.wait_for_projections()
+    wait_for_transcript(page, widget_server, conversation_id)
+    page.reload()
+    open_widget(page)
+    expect(page.locator(".row.assistant .sources a")).to_have_text(["Dark mode"])
+
+
 @pytest.mark.parametrize("widget_server", ["fake"], indirect=True)  # scripted restarts and failures
 def test_restart_clears_the_bubble_and_errors_become_notices(widget_server: Site, page: Any) -> None:
     fake = widget_server.fake
@@ -451,3 +485,39 @@ def test_an_agents_reply_appears_live_in_the_widget_marked_as_a_person(
     open_widget(page)
     expect(page.locator(".row.agent .badge")).to_have_text(["Dana"])
     expect(page.locator(".row.user .text")).to_have_text(["I want to talk to a human", "Thanks, I'll wait"])
+
+
+def test_the_widget_works_on_a_page_whose_csp_forbids_inline_styles_and_scripts(container: Any, browser: Any) -> None:
+    # Given the real app's /demo page, served with our page CSP (script-src 'self'; style-src 'self', no inline)
+    served = _real_app_for(container)
+    site = next(served)
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    refusals: list[str] = []
+    page.on("console", lambda msg: refusals.append(msg.text) if "Content Security Policy" in msg.text else None)
+    try:
+        response = page.goto(site.base_url + "/demo")
+        csp = response.headers["content-security-policy"]
+        assert "style-src 'self'" in csp and "unsafe-inline" not in csp
+        # When the visitor opens the widget and asks
+        open_widget(page)
+        ask(page, QUESTION)
+        expect(page.locator(".row.assistant .note").last).to_have_text(OFFLINE_NOTE)
+        # I expect the widget styled (its stylesheet applied in its shadow root) and nothing refused by the CSP
+        launcher = page.locator(".launcher")
+        assert launcher.evaluate("el => getComputedStyle(el).borderRadius") == "50%"
+        assert page.locator(".panel").evaluate("el => getComputedStyle(el).position") != "static"
+        assert refusals == []
+    finally:
+        context.close()
+        served.close()
+
+
+def _real_app_for(container: Any) -> Iterator[Site]:
+    class _Request:
+        def getfixturevalue(self, name: str) -> Any:
+            assert name == "container"
+            return container
+
+    return _real_app(_Request())  # type: ignore[arg-type]

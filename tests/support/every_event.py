@@ -25,6 +25,7 @@ from domain.app_settings import AppSettings
 from domain.audit_access import AuditAccess
 from domain.conversation import Conversation, ModelCall
 from domain.escalation import Decision
+from domain.knowledge import Article
 from domain.prompt_config import PromptConfig
 from domain.prompt_content import PromptContent
 from domain.provider_keys import ProviderKeyring
@@ -94,6 +95,15 @@ def every_event_aggregates(now: datetime | None = None) -> list[Aggregate]:
     workspace.issue_invite("inv-1", email_hash(email), "viewer", by=admin, expires_at=now + timedelta(7))
     workspace.accept_invite("inv-1", email_hash(email), account.id, now)
     workspace.remove_member(account.id, by=admin)
+    article = Article(
+        workspace.id, "Plans ✓", "# Plans\n\n" + TRICKY_TEXT, "https://help.example.com/plans", ["plan", "zoë"],
+        "fr", False, "crawl", "sha256:" + "0" * 64, None,
+    )  # fmt: skip
+    article.edit({"body": "Changed. " + TRICKY_TEXT, "tags": ["plan"]}, by=admin)
+    article.publish(by=admin)
+    article.unpublish(by=admin)
+    article.delete(by=admin)
+    workspace.note_knowledge_changed([str(article.id)], by=admin)
 
     app_settings = AppSettings(workspace.id)
     app_settings.change({"time_zone": "Europe/Paris", "holidays": ["2026-12-25"], "show_ai_badge": False}, by=admin)
@@ -139,6 +149,7 @@ def every_event_aggregates(now: datetime | None = None) -> list[Aggregate]:
         prompts,
         sandbox,
         security,
+        article,
         _conversation(workspace.id, admin, now),
         AuditAccess(workspace.id, reviewer, "conversation.exported", uuid4(), {"format": "jsonl", "events": 12}),
     ]
@@ -183,6 +194,14 @@ def _conversation(workspace_id: UUID, agent: UUID, now: datetime) -> Conversatio
         model="claude-sonnet-4-6",
         prompt_version=2,
         assessment=assessment,
+        knowledge={
+            "workspace_id": workspace_id,
+            "retrieved": [{"article_id": str(agent), "version": 3, "chunk": 0, "score": 0.25, "support": 0.5}],
+            "citations": [{"article_id": str(agent), "version": 3, "title": TRICKY_TEXT, "url": None}],
+            "support": 0.5,
+            "gap": True,
+        },
+        question="How do I change my plan? " + TRICKY_TEXT,
     )
     c.offer_escalation("m-1", _decision("offer", "low_confidence", None))
     c.receive("m-2", "I want a refund of 250 dollars, a human please")

@@ -139,13 +139,18 @@ def test_replies_stored_before_the_self_assessment_still_load_with_no_parts() ->
     conversation.reply("r1", "m1", "Hello!", confidence=0.5, topic="Other", provider="p", model="m", prompt_version=1)
     stored = app.mapper.to_stored_event(conversation.collect_events()[-1])
     state = json.loads(stored.state)
-    assert state.pop("class_version") == 2 and state.pop("assessment") is None
+    assert state.pop("class_version") == 3 and state.pop("assessment") is None and state.pop("knowledge") is None
     old = type(stored)(stored.originator_id, stored.originator_version, stored.topic, json.dumps(state).encode())
     # When it is read back
     event = app.mapper.to_domain_event(old)
     # Then it is upcast: the reply is whole and its assessment is None
     assert isinstance(event, Conversation.AssistantReplied)
-    assert (event.personal, event.confidence, event.assessment) == ({"text": "Hello!"}, 0.5, None)
+    assert (event.personal, event.confidence, event.assessment, event.knowledge) == (
+        {"text": "Hello!"},
+        0.5,
+        None,
+        None,
+    )
 
 
 def test_spaces_stream_at_once_and_only_line_breaks_wait_for_more_text() -> None:

@@ -100,6 +100,12 @@
   if (document.body && document.body.classList.contains("app")) setInterval(renew, 10 * 60 * 1000);
   document.addEventListener("htmx:sseError", renew);
 
+  // The workspace's brand colour, set through the CSSOM: the pages' CSP allows no inline <style> or style="".
+  var brand = document.querySelector('meta[name="chatassist-brand"]');
+  if (brand && /^#[0-9a-fA-F]{3,8}$/.test(brand.content)) {
+    document.documentElement.style.setProperty("--brand", brand.content);
+  }
+
   document.addEventListener("submit", submit);
   document.addEventListener("click", copy);
   document.addEventListener("DOMContentLoaded", tryRefresh);

@@ -59,6 +59,7 @@
     ".badge{display:inline-block;font-size:10px;font-weight:700;letter-spacing:.04em;color:var(--c);",
     "border:1px solid currentColor;border-radius:4px;padding:0 4px;margin-right:6px;vertical-align:1px}",
     ".note{font-size:11.5px;color:#6b7280;margin-top:3px}",
+    ".sources{font-size:12px;color:#4b5563;margin-top:4px}.sources a{color:inherit;text-decoration:underline}",
     ".pending .text::after{content:'\u2026';animation:blink 1s infinite}@keyframes blink{50%{opacity:.2}}",
     ".empty{color:#6b7280;text-align:center;margin:auto 0;font-size:13px}",
     "form{display:flex;gap:8px;padding:10px;border-top:1px solid #e5e7eb;background:#fff}",
@@ -77,13 +78,23 @@
   host.style.setProperty("--c", color);
   var root = host.attachShadow({ mode: "open" });
   // Static markup only; every dynamic string is set below with textContent.
-  root.innerHTML = "<style>" + CSS_TEXT + "</style>" +
-    '<section class="panel" role="dialog" hidden>' +
+  root.innerHTML = '<section class="panel" role="dialog" hidden>' +
     '<header class="head"><h2></h2><button type="button" class="close" aria-label="Close chat">\u00d7</button></header>' +
     '<div class="list" role="log" aria-live="polite" aria-relevant="additions text"></div>' +
     '<form><textarea rows="1" placeholder="Type your question\u2026" aria-label="Your message"></textarea>' +
     '<button type="submit" class="send" aria-label="Send message">Send</button></form></section>' +
     '<button type="button" class="launcher" aria-label="Open support chat" aria-expanded="false"></button>';
+  // A constructed stylesheet: a host page whose CSP forbids inline styles (no 'unsafe-inline') still styles us.
+  if (root.adoptedStyleSheets !== undefined && typeof CSSStyleSheet === "function" &&
+      typeof CSSStyleSheet.prototype.replaceSync === "function") {
+    var sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS_TEXT);
+    root.adoptedStyleSheets = [sheet];
+  } else {
+    var style = document.createElement("style");
+    style.textContent = CSS_TEXT;
+    root.insertBefore(style, root.firstChild);
+  }
   var $ = function (sel) { return root.querySelector(sel); };
   var panel = $(".panel"), list = $(".list"), input = $("textarea"), sendBtn = $(".send");
   var launcher = $(".launcher"), form = $("form");
@@ -135,6 +146,22 @@
     note.textContent = "Answered from help articles (offline mode)";
     row.appendChild(note);
   }
+  // The help articles an answer cites, as links under it (a title alone when the article has no web address).
+  function showSources(row, citations) {
+    if (!citations || !citations.length) return;
+    var box = document.createElement("div");
+    box.className = "sources";
+    box.appendChild(document.createTextNode("Sources: "));
+    citations.forEach(function (c, i) {
+      if (i) box.appendChild(document.createTextNode(", "));
+      var url = typeof c.url === "string" && /^https?:\/\//i.test(c.url) ? c.url : null;
+      var item = document.createElement(url ? "a" : "span");
+      item.textContent = c.title || "Help article";
+      if (url) { item.href = url; item.target = "_blank"; item.rel = "noopener noreferrer"; }
+      box.appendChild(item);
+    });
+    row.appendChild(box);
+  }
   function notice(text) { return addMessage("system", text); }
   function setBusy(b) { busy = b; sendBtn.disabled = b || loading; }
 
@@ -166,7 +193,8 @@
         (data.messages || []).forEach(function (m) {
           if (!m.text || ["user", "assistant", "agent", "system"].indexOf(m.role) < 0) return;
           if (m.message_id) shown[m.message_id] = true;
-          addMessage(m.role, m.text, m.role === "assistant" && m.provider === "offline", m.agent_name);
+          var row = addMessage(m.role, m.text, m.role === "assistant" && m.provider === "offline", m.agent_name);
+          if (m.role === "assistant") showSources(row, m.citations);
         });
         scrollDown(true);
         loaded = true;
@@ -332,6 +360,7 @@
             if (!humanNoticed) { humanNoticed = true; notice("A person from our team will answer you here."); }
           }
           if (d.offline) markOffline(row);
+          showSources(row, d.citations);
         } else if (event === "error") {
           finished = true;
           drop();

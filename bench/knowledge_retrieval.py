@@ -1,0 +1,165 @@
+"""Benchmark: knowledge retrieval (one PostgreSQL full-text query per chat turn) on 10,000 articles (target: p99 under
+3 ms).
+
+    .venv/bin/python -m bench.knowledge_retrieval --articles 10000 --queries 2000
+
+1. On a throwaway database of the PostgreSQL server in CHATASSIST_TEST_DATABASE_URL (default
+   postgresql://postgres@127.0.0.1:5432/postgres), create a workspace and import --articles synthetic help articles
+   through the real import command (500 per transaction): a help-centre vocabulary where every article names a
+   product area (rare words), its features (less rare) and the common words of any help centre ("settings",
+   "account", "click"...), 80 to 400 words, a third of them with sections (several chunks each). A second workspace
+   gets --other articles, so the index is shared as in production.
+2. The knowledge projection's runner applies every event (chunks, tsvectors, the GIN index, the lexeme counts); then
+   ANALYZE, as autovacuum does after a bulk import.
+3. Measure: --queries visitor-like questions (two to six words: one or two rare or feature words, common words,
+   stopwords), each through ``KnowledgeView.search`` exactly as a chat turn calls it (pool checkout, the one query,
+   rows decoded); p50 / p99 / max. Then each again under EXPLAIN ANALYZE (TIMING OFF): the execution time inside
+   PostgreSQL, which a busy machine's run queue does not inflate; and the plan of the slowest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import time
+import uuid
+
+import psycopg
+
+from bench.chat_turns import pct
+from chatassist.bootstrap import bootstrap
+from chatassist.settings import Settings
+from commands.create_workspace import cmd as create_ws
+from commands.import_knowledge import cmd as importer
+from commands.import_knowledge.files import Document, digest
+from tests.support.services import throwaway_database
+
+COMMON = (
+    "settings account click page open select workspace team project task user admin button menu email change "
+    "create update save delete view list option enable disable add remove link file app data access"
+).split()
+STOP = "how do i can my the to a in is what where why you".split()
+SYLLABLES = (
+    "ba be bi bo bu ca ce ci co cu da de di do du fa fe fi fo ga ge go ka ke ki ko la le li lo lu ma me mi mo".split()
+)
+
+
+def word(rng: random.Random, syllables: int) -> str:
+    """A pseudo-word (stems like any other word)."""
+    return "".join(rng.choice(SYLLABLES) for _ in range(syllables)) + rng.choice(["", "r", "n", "x", "t"])
+
+
+def vocabulary(rng: random.Random) -> tuple[list[str], list[str]]:
+    """Product areas (rare: one per ~20 articles) and features (less rare: one per ~200)."""
+    areas = list({word(rng, 3) for _ in range(600)})
+    features = list({word(rng, 2) for _ in range(300)})
+    return areas, features
+
+
+def article(rng: random.Random, n: int, areas: list[str], features: list[str]) -> Document:
+    """A synthetic help article."""
+    area = areas[n % len(areas)]
+    own = rng.sample(features, 4)
+    length = rng.randint(80, 400)
+    body_words = [rng.choice(COMMON + own + [area] + STOP * 2) for _ in range(length)]
+    sections = rng.random() < 0.33
+    text = " ".join(body_words)
+    if sections:
+        cut = len(text) // 2
+        text = f"{text[:cut]}\n\n## {own[0]} {area}\n\n{text[cut:]}"
+    title = f"{rng.choice(COMMON).title()} {area} {own[0]}"
+    return Document(f"bench/{n}", title, text, None, digest(text))
+
+
+def question(rng: random.Random, areas: list[str], features: list[str]) -> str:
+    """A visitor-like question."""
+    parts = [rng.choice(STOP), rng.choice(STOP)]
+    parts += rng.sample(COMMON, rng.randint(0, 2))
+    parts += [rng.choice(areas)] if rng.random() < 0.8 else []
+    parts += rng.sample(features, rng.randint(0, 2))
+    rng.shuffle(parts)
+    return " ".join(parts) + "?"
+
+
+def fill(app: object, workspace_id: uuid.UUID, docs: list[Document], batch: int = 500) -> None:
+    """Import ``docs`` through the real command, ``batch`` per transaction."""
+    for i in range(0, len(docs), batch):
+        importer.execute(app, importer.ImportKnowledge(workspace_id, docs[i : i + batch], "upload"))  # type: ignore[arg-type]
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--other", type=int, default=2_000, help="articles of a second workspace")
+    parser.add_argument("--queries", type=int, default=2_000)
+    parser.add_argument("--seed", type=int, default=24)
+    args = parser.parse_args()
+    server = os.environ.get("CHATASSIST_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    redis_url = os.environ.get("CHATASSIST_TEST_REDIS_URL", "redis://127.0.0.1:6379/4")
+    rng = random.Random(args.seed)
+    areas, features = vocabulary(rng)
+    with throwaway_database(server) as database_url:
+        container = bootstrap(Settings(database_url=database_url, redis_url=redis_url, secret_key="x" * 40))
+        try:
+            started = time.perf_counter()
+            main_ws = create_ws.execute(container.app, create_ws.CreateWorkspace("Bench", knowledge=[], examples=[]))
+            other_ws = create_ws.execute(container.app, create_ws.CreateWorkspace("Other", knowledge=[], examples=[]))
+            fill(container.app, main_ws.workspace_id, [article(rng, n, areas, features) for n in range(args.articles)])
+            fill(container.app, other_ws.workspace_id, [article(rng, n, areas, features) for n in range(args.other)])
+            written = time.perf_counter() - started
+            container.start_projections(["knowledge"])
+            container.wait_for_projections(timeout=3600)
+            projected = time.perf_counter() - started - written
+            view = container.knowledge
+            assert view is not None
+            with psycopg.connect(database_url, autocommit=True) as conn:  # what autovacuum does after a bulk import
+                conn.execute("ANALYZE knowledge_v1_chunks")
+                conn.execute("ANALYZE knowledge_v1_terms")
+            chunks = view.query("SELECT count(*) AS n FROM knowledge_v1_chunks WHERE workspace_id = %(ws)s",
+                                {"ws": main_ws.workspace_id})[0]["n"]  # fmt: skip
+            questions = [question(rng, areas, features) for _ in range(args.queries)]
+            for q in questions[:200]:  # warm-up: the pool, prepared statements, the index pages in memory
+                view.search(main_ws.workspace_id, q)
+            timings, found = [], 0
+            for q in questions:
+                t0 = time.perf_counter()
+                hits = view.search(main_ws.workspace_id, q)
+                timings.append((time.perf_counter() - t0) * 1000)
+                found += bool(hits)
+            slowest = sorted(zip(timings, questions, strict=True), reverse=True)[:5]
+            server: list[float] = []  # the same queries' execution time inside PostgreSQL (without the machine's queue)
+            explain = "EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + _explainable()
+            for q in questions:
+                plan_json = view.query(explain, _params(main_ws.workspace_id, q))[0]["QUERY PLAN"][0]
+                server.append(plan_json["Execution Time"])
+            plan = view.query(
+                "EXPLAIN (ANALYZE, BUFFERS) " + _explainable(), _params(main_ws.workspace_id, slowest[0][1])
+            )
+        finally:
+            container.close()
+    print(f"articles: {args.articles} (+{args.other} in another workspace), chunks of the workspace: {chunks}")
+    print(f"import: {written:.1f} s, projection: {projected:.1f} s")
+    print(f"queries: {len(timings)}, with hits: {found}")
+    print(f"search ms: p50 {pct(timings, 50):.3f}  p99 {pct(timings, 99):.3f}  max {max(timings):.3f}")
+    print(f"inside PostgreSQL, ms: p50 {pct(server, 50):.3f}  p99 {pct(server, 99):.3f}  max {max(server):.3f}")
+    print("slowest:", [(round(t, 2), q) for t, q in slowest])
+    print("plan of the slowest query, run again:")
+    print("\n".join("  " + next(iter(row.values())) for row in plan))
+
+
+def _explainable() -> str:
+    from projections.knowledge.view import SEARCH_SQL
+
+    return SEARCH_SQL
+
+
+def _params(workspace_id: uuid.UUID, q: str) -> dict[str, object]:
+    from projections.knowledge.view import BUDGET, SHORTLIST, TOP_K, WEIGHTS
+
+    return {"ws": workspace_id, "q": q, "k": TOP_K, "budget": BUDGET, "shortlist": SHORTLIST, "weights": WEIGHTS}
+
+
+if __name__ == "__main__":
+    main()

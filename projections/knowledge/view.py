@@ -1,0 +1,123 @@
+"""The knowledge view's tables and its retrieval query: one SQL statement per chat turn (docs/knowledge.md)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import ClassVar
+from uuid import UUID
+
+from domain.knowledge import LANGUAGES, KnowledgeHit
+from projections._common import TrackedView
+
+log = logging.getLogger("chatassist.knowledge")
+PREFIX = "knowledge_v1"
+TOP_K = 6
+BUDGET = 300  # chunks a query may rank at most (docs/knowledge.md, "Retrieval")
+WEIGHTS = [0.3, 0.4, 0.6, 1.0]  # of the D (text), C, B (section heading) and A (title, tags) parts of a chunk
+SHORTLIST = 10  # of those, ordered by ts_rank_cd (up to ~200 µs a chunk on long ones: docs/performance.md)
+WAIT_S = 5.0  # how long a turn waits for the view to reach the workspace version it loaded
+
+
+def _every_language_lexemes() -> str:
+    """The question's lexemes in every configuration (an article is indexed in its own language's; the visitor's
+    language is not known)."""
+    return " || ".join(f"to_tsvector('{config}', %(q)s)" for config in LANGUAGES.values())
+
+
+# 1. The question's lexemes that occur in the workspace, rarest first (knowledge_v1_terms); keep the rarest ones
+#    while the chunks holding them add up to at most %(budget)s (always the rarest one): common words are left out of
+#    the match, as BM25's idf would nearly ignore them, and the chunks to rank stay few.
+# 2. Chunks matching any kept lexeme (GIN index on tsv), at most %(budget)s of them; the best %(shortlist)s by ts_rank
+#    (cheap: term frequencies), ordered by ts_rank_cd (cover density: how close together the words are; title and tags
+#    weigh most, then the section heading, then the text), the best %(k)s kept.
+# 3. For those few: how much of the whole question (in the chunk's own configuration) each one covers (``support``);
+#    the one covering most of the question first, then by rank.
+SEARCH_SQL = f"""
+WITH words AS (
+    SELECT DISTINCT lexeme FROM unnest(tsvector_to_array({_every_language_lexemes()})) AS lexeme
+    WHERE lexeme !~ '[\\\\'']'
+),
+known AS (
+    SELECT t.lexeme, sum(t.chunks) OVER (ORDER BY t.chunks, t.lexeme) AS running
+    FROM {PREFIX}_terms t JOIN words w ON w.lexeme = t.lexeme
+    WHERE t.workspace_id = %(ws)s AND t.chunks > 0
+),
+q AS (
+    SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS query FROM known
+    WHERE running <= %(budget)s OR running = (SELECT min(running) FROM known)
+),
+candidates AS (
+    SELECT c.article_id, c.chunk, c.config, c.tsv, c.heading, c.text FROM {PREFIX}_chunks c
+    WHERE c.tsv @@ (SELECT query FROM q) AND c.workspace_id = %(ws)s AND c.published
+    LIMIT %(budget)s
+),
+shortlist AS (
+    SELECT c.* FROM candidates c, q
+    ORDER BY ts_rank(%(weights)s::float4[], c.tsv, q.query, 1) DESC, c.article_id, c.chunk
+    LIMIT %(shortlist)s
+),
+hits AS (
+    SELECT c.*, ts_rank_cd(%(weights)s::float4[], c.tsv, q.query, 1) AS score FROM shortlist c, q
+    ORDER BY score DESC, c.article_id, c.chunk
+    LIMIT %(k)s
+)
+SELECT (SELECT version FROM {PREFIX}_workspaces WHERE workspace_id = %(ws)s) AS ws_version,
+       h.article_id, h.chunk, h.heading, h.text, h.score, a.title, a.url, a.version,
+       (length(qv.v) - length(ts_delete(qv.v, tsvector_to_array(h.tsv))))::float / greatest(1, length(qv.v))
+         AS support
+FROM (VALUES (1)) one
+LEFT JOIN hits h ON true
+LEFT JOIN {PREFIX}_articles a ON a.id = h.article_id
+LEFT JOIN LATERAL (SELECT to_tsvector(h.config, %(q)s) AS v) qv ON true
+ORDER BY support DESC NULLS LAST, h.score DESC, h.article_id, h.chunk
+"""
+
+
+class KnowledgeView(TrackedView):
+    """Tables ``knowledge_v1_*`` (migrations/0008) plus tracking."""
+
+    prefix: ClassVar[str] = PREFIX
+
+    def search(self, workspace_id: UUID, question: str, at_version: int = 0, k: int = TOP_K) -> list[KnowledgeHit]:
+        """The best ``k`` chunks for ``question``, best first. Blocks until the view reflects the workspace version
+        ``at_version`` (or ``WAIT_S`` passed), so an article edited before the turn is the one it reads."""
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            rows = self.query(
+                SEARCH_SQL,
+                {
+                    "ws": workspace_id,
+                    "q": question[:2000],
+                    "k": k,
+                    "budget": BUDGET,
+                    "shortlist": SHORTLIST,
+                    "weights": WEIGHTS,
+                },
+            )
+            seen = rows[0]["ws_version"] if rows else None
+            if (seen or 0) >= at_version:
+                break
+            if time.monotonic() > deadline:
+                log.warning(
+                    "knowledge view of workspace %s is at version %s, not %s, after %.0f s: is the knowledge projection"
+                    " running? Answering from what it has.",
+                    workspace_id, seen, at_version, WAIT_S,
+                )  # fmt: skip
+                break
+            time.sleep(0.01)
+        return [
+            KnowledgeHit(
+                str(r["article_id"]),
+                r["version"],
+                r["chunk"],
+                r["title"],
+                r["url"],
+                r["heading"],
+                r["text"],
+                float(r["score"]),
+                float(r["support"]),
+            )
+            for r in rows
+            if r["article_id"] is not None
+        ]
