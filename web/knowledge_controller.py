@@ -9,8 +9,10 @@ from uuid import UUID
 import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
+from litestar.connection import ASGIConnection
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Body, Parameter
 
 from commands.import_knowledge import cmd as importer
@@ -21,19 +23,20 @@ from domain.knowledge import Article, check_language
 from read_api.get_knowledge import query
 from web.auth import Auth, Member
 from web.guards import GUARDS
-from web.request import check_query
 
 MAX_ARTICLE_REQUEST_BYTES = 1024 * 1024  # an article body may have 200,000 characters (4 bytes each at most)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 UPLOADS = Body(media_type=RequestEncodingType.MULTI_PART)
 
 
-async def files_attached(request: Request[Any, Any, Any]) -> None:
+async def files_attached(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Before Litestar reads an upload: a form with no file is a 422 ``no_files``. Litestar 2 takes the form's first
     value for a ``list[UploadFile]``, so an empty form raised IndexError (a 500; found by tests/e2e/test_fuzz_api.py).
-    The app's query-string check runs first: a handler's own before-request replaces the app's."""
-    await check_query(request)
-    form = await request.form()
+    A guard, as it runs after the permission check and before the body is read (a before-request hook of the
+    handler's own would replace the app's query-string check)."""
+    if not isinstance(connection, Request):  # an HTTP route's guards get its request
+        return
+    form = await connection.form()  # kept on the request: Litestar reads the upload from it
     if not any(isinstance(value, UploadFile) for _, value in form.multi_items()):
         raise InvalidInput("Attach at least one file.", code="no_files")
 
@@ -193,7 +196,7 @@ class KnowledgeController(Controller):
         status_code=200,
         request_max_body_size=MAX_UPLOAD_BYTES,
         summary="Import Markdown / HTML files or a ZIP of them",
-        before_request=files_attached,
+        guards=[files_attached],  # after the controller's knowledge.manage
     )
     async def import_files(
         self,
