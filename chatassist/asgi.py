@@ -11,6 +11,7 @@ from chatassist.settings import get_settings, require_secret_key
 def create() -> Litestar:
     """Wire this process (no migrations: run ``chatassist migrate`` first) and build the HTTP app."""
     from chatassist.cli import mode_note, ready_checks
+    from chatassist.integrations import context as integrations_context
     from chatassist.seed import demo_filler
     from read_api._live import LiveHub
     from web.app import create_app
@@ -27,6 +28,7 @@ def create() -> Litestar:
         analytics=container.analytics,
         live=LiveHub(container.redis_url),
         demo_data=demo_filler(container.app),
+        integrations=integrations_context(container),
     )
     app.on_shutdown.append(lambda: container.close())
     return app

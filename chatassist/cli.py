@@ -38,6 +38,7 @@ log = logging.getLogger("chatassist")
 def _serve(container: Container, host: str, port: int, demo_key: str | None = None) -> None:
     import uvicorn
 
+    from chatassist.integrations import context as integrations_context
     from chatassist.seed import demo_filler
     from domain.decisions.model import warm
     from read_api._live import LiveHub
@@ -58,6 +59,7 @@ def _serve(container: Container, host: str, port: int, demo_key: str | None = No
         analytics=container.analytics,
         live=LiveHub(container.redis_url),
         demo_data=demo_filler(container.app),
+        integrations=integrations_context(container),
     )
     # uvicorn re-raises SIGTERM after its graceful shutdown: turn it into SystemExit so our cleanup runs.
     signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -114,30 +116,128 @@ def ready_checks(container: Container) -> dict[str, Any]:
     return {"database": database, "redis": redis_ping, "projections": projections}
 
 
-def _start_worker(container: Container) -> Any:
+def _start_worker(container: Container, threads: int = 4) -> Any:
     from dramatiq import Worker
 
+    from chatassist.integrations import build_deliverer, start_follower
     from workers.broker import setup_broker
+    from workers.deliver import set_deliverer
     from workers.runtime import set_app
 
-    broker = setup_broker(container.redis_url)
+    broker = setup_broker(container.redis_url, container.settings.broker_namespace)
     set_app(container.app)
     import workers.actors  # noqa: F401  (actors register on the broker set above)
+    from workers import delivery_actors
 
-    worker = Worker(broker, worker_threads=4)
+    settings = container.settings
+    set_deliverer(
+        build_deliverer(settings, container.database_url, threads, delivery_actors.retry_later, container.app)
+    )
+    start_follower(container, delivery_actors.enqueue)  # the integrations outbox (one active among the workers)
+    worker = Worker(broker, worker_threads=threads)
     worker.start()
     return worker
+
+
+def cmd_worker_actors(settings: Settings, args: argparse.Namespace) -> None:
+    """Only the integrations' delivery actors (no projections, no follower): for scaling deliveries out."""
+    from dramatiq import Worker
+
+    from chatassist.bootstrap import SMALL_POOL, eventsourcing_env
+    from chatassist.integrations import build_deliverer
+    from commands.application import ChatAssistApp
+    from workers.broker import setup_broker
+    from workers.deliver import set_deliverer
+
+    if not (settings.database_url and settings.redis_url):
+        raise SystemExit("error: worker --actors-only needs DATABASE_URL and REDIS_URL (the servers of the others)")
+    broker = setup_broker(settings.redis_url, settings.broker_namespace)
+    from workers import delivery_actors
+
+    app = ChatAssistApp(env={**eventsourcing_env(settings, settings.database_url), **SMALL_POOL})
+    deliverer = build_deliverer(settings, settings.database_url, args.threads, delivery_actors.retry_later, app)
+    set_deliverer(deliverer)
+    worker = Worker(broker, worker_threads=args.threads, queues=set(delivery_actors.QUEUES.values()))
+    worker.start()
+    print(f"worker running: delivery actors, {args.threads} threads", flush=True)
+    try:
+        _wait_forever()
+    finally:
+        worker.stop(timeout=10_000)
+        deliverer.close()
+        app.close()
 
 
 def _start_scheduler(container: Container) -> Any:
     from workers.actors import close_idle_conversation
     from workers.scheduler import start_scheduler
 
-    scheduler, _ = start_scheduler(
+    scheduler, leadership = start_scheduler(
         container.transcripts,
         container.database_url,
         container.settings.idle_close_minutes,
         close_idle_conversation.send,
+    )
+    from workers import delivery_actors
+    from workers.sweep import sweep_job
+
+    settings = container.settings
+    from chatassist.bootstrap import key_cipher
+    from commands.integrations.webhooks import disable_endpoint
+    from workers.intercom_check import check_intercom_tokens
+    from workers.sweep import disable_failing_endpoints
+
+    def disable(workspace_id: Any, endpoint_id: str, reason: str) -> None:
+        disable_endpoint(container.app, workspace_id, endpoint_id, reason)
+
+    scheduler.add_job(
+        disable_failing_endpoints,
+        "interval",
+        hours=1,
+        args=[container.database_url, disable, 5, leadership],
+        id="disable_failing_endpoints",
+        max_instances=1,
+        coalesce=True,
+    )
+    from workers.budget_check import check_budget_thresholds
+    from workers.retention import purge_delivery_logs
+
+    scheduler.add_job(
+        check_budget_thresholds,
+        "interval",
+        minutes=5,
+        args=[container.app, container.database_url, leadership],
+        id="budget_thresholds",
+        max_instances=1,
+        coalesce=True,
+    )
+
+    scheduler.add_job(
+        purge_delivery_logs,
+        "interval",
+        hours=24,
+        args=[container.app, container.database_url, leadership],
+        id="purge_delivery_logs",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        check_intercom_tokens,
+        "interval",
+        hours=24,
+        args=[container.app, key_cipher(settings), settings.intercom_api_url, container.database_url, leadership],
+        id="intercom_token_check",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        sweep_job,
+        "interval",
+        seconds=settings.delivery_sweep_s,
+        args=[container.database_url, delivery_actors.enqueue, settings.delivery_grace_s, leadership],
+        id="delivery_sweep",
+        max_instances=1,
+        coalesce=True,
     )
     return scheduler
 
@@ -286,11 +386,14 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     """Dramatiq actors and the projections."""
+    if args.actors_only:
+        cmd_worker_actors(settings, args)
+        return
     require_secret_key(settings)
     container = bootstrap(settings)
     watch_embedded(container)
     container.start_projections()
-    worker = _start_worker(container)
+    worker = _start_worker(container, args.threads)
     print("worker running: projections", ", ".join(r.projection.name for r in container.runners), flush=True)
     try:
         _wait_forever()
@@ -305,7 +408,7 @@ def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> None:
     watch_embedded(container)
     from workers.broker import setup_broker
 
-    setup_broker(container.redis_url)
+    setup_broker(container.redis_url, container.settings.broker_namespace)
     scheduler = _start_scheduler(container)
     print("scheduler running", flush=True)
     try:
@@ -585,8 +688,11 @@ def parser() -> argparse.ArgumentParser:
         if name == "web":
             p.add_argument("--workers", type=int, default=1, help="web processes sharing the port")
         p.set_defaults(fn=fn)
+    worker = sub.add_parser("worker", help=cmd_worker.__doc__)
+    worker.add_argument("--threads", type=_positive, default=4, help="actor threads (default 4)")
+    worker.add_argument("--actors-only", action="store_true", help=cmd_worker_actors.__doc__)
+    worker.set_defaults(fn=cmd_worker)
     for name, fn in (
-        ("worker", cmd_worker),
         ("scheduler", cmd_scheduler),
         ("migrate", cmd_migrate),
         ("config", cmd_config),

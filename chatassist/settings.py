@@ -55,6 +55,16 @@ class Settings:
     env: str = "production"  # CHATASSIST_ENV: only "development" logs password-reset links (`up` defaults to it)
     public_url: str | None = None  # CHATASSIST_PUBLIC_URL: base of links sent by email (default http://host:port)
     crawl_allow_private: bool = False  # CHATASSIST_CRAWL_ALLOW_PRIVATE: let knowledge crawls reach private addresses
+    # integrations (docs/integrations.md)
+    integrations_allow_private_urls: bool = False  # development only: http and loopback/private endpoint URLs
+    delivery_schedule: str = ""  # seconds between attempts, comma-separated (default: Standard Webhooks' schedule)
+    delivery_timeout_s: float = 10.0
+    delivery_sweep_s: float = 15.0  # how often the scheduler re-enqueues lost, expired and due deliveries
+    delivery_grace_s: float = 30.0  # how long a queued delivery message may wait before the sweep sends another
+    slack_api_url: str | None = None  # Slack Web API base (tests and proxies); default https://slack.com/api/
+    hubspot_api_url: str | None = None  # HubSpot API host (tests and proxies); default https://api.hubapi.com
+    intercom_api_url: str | None = None  # Intercom API base (tests and proxies); default https://api.intercom.io
+    broker_namespace: str = "chatassist"  # prefix of the Dramatiq keys in Redis
 
     @property
     def data_path(self) -> Path:

@@ -507,6 +507,22 @@ class Conversation(Aggregate):
     def _topic_changed(self, topic: str, previous: str | None, by: str, workspace_id: UUID | None = None) -> None:
         self.topic = topic
 
+    def record_external_ticket(self, system: str, ticket_id: str) -> None:
+        """Record the ticket an integration opened for this conversation (``system``: zendesk), so later updates go to
+        the same ticket. Recording the same ticket again records nothing."""
+        if self.external_tickets.get(system) != ticket_id:
+            self._external_ticket_recorded(system=system, ticket_id=ticket_id)
+
+    @property
+    def external_tickets(self) -> dict[str, str]:
+        """The tickets opened by integrations, by system (conversations from before the first have none)."""
+        tickets: dict[str, str] = self.__dict__.setdefault("_external_tickets", {})
+        return tickets
+
+    @event("ExternalTicketRecorded")
+    def _external_ticket_recorded(self, system: str, ticket_id: str) -> None:
+        self.external_tickets[system] = ticket_id
+
     @property
     def state(self) -> str:
         """One state name: closed, resolved, queued, assigned, agent, returned_to_ai or ai."""

@@ -122,3 +122,11 @@ class TrackedView(PostgresTrackingRecorder):
             curs.execute(self.forward_tracking_statement, params, prepare=True)
             return
         self._insert_tracking(curs, tracking)
+
+
+def event_class(aggregate: type[Any], name: str) -> type[Any]:
+    """The event class ``name`` of ``aggregate`` (made by its ``@event`` decorators at class creation, which a type
+    checker does not see): ``event_class(Integrations, "EndpointAdded")`` for ``Integrations.EndpointAdded``."""
+    found = getattr(aggregate, name)
+    assert isinstance(found, type), name
+    return found

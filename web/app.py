@@ -20,6 +20,7 @@ from litestar.static_files import create_static_files_router
 
 from commands._widget_security import WidgetGuard
 from commands.chat_turn.service import ChatService
+from commands.integrations.webhooks import Context as IntegrationsContext
 from read_api._analytics import AnalyticsSource
 from read_api._live import LiveHub
 from read_api._reads import AsyncReader
@@ -38,6 +39,7 @@ from web.deps import transcript_workspace_id, widget_workspace, widget_workspace
 from web.errors import EXCEPTION_HANDLERS
 from web.escalation_controller import EscalationController
 from web.health import ReadyChecks, health, ready
+from web.integrations_controller import IntegrationsController
 from web.knowledge_controller import KnowledgeController
 from web.live import ConversationSignals
 from web.monitor import monitor_router
@@ -94,12 +96,14 @@ def create_app(
     conversation_signals: ConversationSignals | None = None,
     live: LiveHub | None = None,
     demo_data: Callable[[UUID], int] | None = None,
+    integrations: IntegrationsContext | None = None,
     debug: bool = False,
 ) -> Litestar:
     """Build the HTTP app around already-wired services. ``conversation_signals`` default: wake-ups on the Redis
     of ``auth`` (web/live.py). ``live``: the Redis subscription of the SSE dashboards (without one, they
     refresh on their heartbeat only). ``demo_data``: fills a workspace with demo conversations (the dashboard's
-    "Fill demo data" button; chatassist/seed.py), None to offer no such button."""
+    "Fill demo data" button; chatassist/seed.py), None to offer no such button. ``integrations``: the integration
+    commands' context (default: the chat service's key vault cipher, private endpoint URLs refused)."""
     signals = conversation_signals or ConversationSignals(auth.redis)
     live_hub = live or LiveHub(None)
     limits = rate_limits or RateLimits()
@@ -140,6 +144,7 @@ def create_app(
             EscalationController,  # /api/admin/escalation/decide
             KnowledgeController,  # /api/knowledge/articles, /api/knowledge/gaps
             PasswordResetController,
+            IntegrationsController,  # /api/integrations/...
             health,
             ready,
             widget_js,
@@ -168,6 +173,10 @@ def create_app(
             "widget_workspace_id": Provide(widget_workspace_id),
             "transcript_workspace_id": Provide(transcript_workspace_id),
             "conversation_signals": const(signals),
+            "integrations": const(
+                integrations
+                or IntegrationsContext(chat.app, chat.providers.vault.cipher if chat.providers.vault else None)
+            ),
         },
         on_shutdown=[signals.close, live_hub.close, session_checks.close, reader.close],
         state=State({"auth": auth, "session_checks": session_checks, "mode_note": mode_note, "demo_data": demo_data}),

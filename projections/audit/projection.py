@@ -20,12 +20,13 @@ from domain.account import Account
 from domain.app_settings import AppSettings
 from domain.audit_access import AuditAccess
 from domain.conversation import Conversation
+from domain.integrations import Integrations
 from domain.knowledge import Article
 from domain.prompt_config import PromptConfig
 from domain.provider_keys import ProviderKeyring
 from domain.widget_security import WidgetSecurity
 from domain.workspace import Workspace
-from projections._common import Statement, TrackedView
+from projections._common import Statement, TrackedView, event_class
 
 PREFIX = "audit_v1"
 LOG, AGGREGATES, MEMBERS = (f"{PREFIX}_{t}" for t in ("log", "aggregates", "members"))
@@ -104,6 +105,23 @@ class AuditProjection(Projection[AuditView]):
             Conversation.Resolved,
             Conversation.Closed,
             AuditAccess.Recorded,
+            event_class(Integrations, "Created"),
+            event_class(Integrations, "EndpointAdded"),
+            event_class(Integrations, "EndpointChanged"),
+            event_class(Integrations, "EndpointDisabled"),
+            event_class(Integrations, "EndpointRemoved"),
+            event_class(Integrations, "SecretRotated"),
+            event_class(Integrations, "TestRequested"),
+            event_class(Integrations, "SlackConnected"),
+            event_class(Integrations, "SlackDisconnected"),
+            event_class(Integrations, "RedeliveryRequested"),
+            event_class(Integrations, "ZendeskConnected"),
+            event_class(Integrations, "ZendeskDisconnected"),
+            event_class(Integrations, "HubSpotConnected"),
+            event_class(Integrations, "HubSpotDisconnected"),
+            event_class(Integrations, "IntercomConnected"),
+            event_class(Integrations, "IntercomTokenChecked"),
+            event_class(Integrations, "IntercomDisconnected"),
         )
     )
 
@@ -441,6 +459,85 @@ class AuditProjection(Projection[AuditView]):
     def _(self, e: AuditAccess.Recorded, tracking: Tracking) -> None:
         details = {"conversation_id": str(e.conversation_id), **e.details}
         self._log(tracking, e, "audit." + e.action.replace(".", "_"), e.by, details, owner="event")
+
+    # integrations: URLs, event types and the last four characters of a secret; never a secret or its ciphertext
+
+    @process_event.register(event_class(Integrations, "Created"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        self._owned_by(tracking, e)
+
+    @process_event.register(event_class(Integrations, "EndpointAdded"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        details = {"endpoint_id": e.endpoint_id, "url": e.url, "event_types": e.event_types, "secret_last4": e.last4}
+        self._log(tracking, e, "integrations.webhook_added", e.by, details, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "EndpointChanged"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        details = {"endpoint_id": e.endpoint_id, "changed": sorted(e.changes), "values": e.changes}
+        self._log(tracking, e, "integrations.webhook_changed", e.by, details, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "EndpointDisabled"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        details = {"endpoint_id": e.endpoint_id, "reason": e.reason}
+        self._log(tracking, e, "integrations.webhook_disabled", None, details, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "EndpointRemoved"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        self._log(tracking, e, "integrations.webhook_removed", e.by, {"endpoint_id": e.endpoint_id}, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "SecretRotated"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        details = {"endpoint_id": e.endpoint_id, "secret_last4": e.last4}
+        self._log(tracking, e, "integrations.webhook_secret_rotated", e.by, details, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "TestRequested"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        details = {"endpoint_id": e.endpoint_id, "test_id": e.test_id}
+        self._log(tracking, e, "integrations.webhook_tested", e.by, details, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "SlackConnected"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        details = {"mode": e.mode, "channel": e.channel, "credential_last4": e.last4}
+        self._log(tracking, e, "integrations.slack_connected", e.by, details, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "SlackDisconnected"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        self._log(tracking, e, "integrations.slack_disconnected", e.by, {}, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "RedeliveryRequested"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        details = {"delivery_id": e.delivery_id}
+        self._log(tracking, e, "integrations.redelivery_requested", e.by, details, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "ZendeskConnected"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        details = {"subdomain": e.subdomain, "email": e.email, "base_url": e.base_url, "token_last4": e.last4}
+        self._log(tracking, e, "integrations.zendesk_connected", e.by, details, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "ZendeskDisconnected"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        self._log(tracking, e, "integrations.zendesk_disconnected", e.by, {}, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "HubSpotConnected"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        self._log(tracking, e, "integrations.hubspot_connected", e.by, {"token_last4": e.last4}, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "HubSpotDisconnected"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        self._log(tracking, e, "integrations.hubspot_disconnected", e.by, {}, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "IntercomConnected"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        self._log(tracking, e, "integrations.intercom_connected", e.by, {"token_last4": e.last4}, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "IntercomTokenChecked"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        details = {"ok": e.ok, "detail": e.detail}
+        self._log(tracking, e, "integrations.intercom_checked", None, details, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "IntercomDisconnected"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        self._log(tracking, e, "integrations.intercom_disconnected", e.by, {}, owner="aggregate")
 
 
 def _account(value: object) -> UUID | None:

@@ -6,6 +6,7 @@ A route missing from EXPECTED fails the test, so a new endpoint cannot be forgot
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from litestar.routes import HTTPRoute
 
 from chatassist.bootstrap import Container
 from chatassist.cli import ready_checks
+from chatassist.integrations import start_follower
 from chatassist.seed import demo_filler
 from commands._common import update
 from commands._password_reset import LogSender
@@ -28,6 +30,7 @@ from commands.chat_turn.service import ChatService, Providers
 from commands.claim_conversation import cmd as claim_conversation
 from commands.close_conversation import cmd as close_conversation
 from commands.discard_prompt_draft import cmd as discard_prompt_draft
+from commands.integrations.webhooks import Context
 from commands.invite_member import cmd as invite_member
 from commands.manage_articles import cmd as manage_articles
 from commands.provider_keys.cipher import KeyCipher, generate_key_spec
@@ -40,6 +43,7 @@ from domain.account import Account
 from domain.workspace import Workspace
 from tests.conftest import chat
 from tests.fakes.llm_server import FakeLLMServer
+from tests.fakes.receivers import FakeIntercom
 from tests.support.accounts import PASSWORD, Person, invite_and_join, sign_up, unique_email
 from tests.support.server import ThreadedServer
 from web.app import create_app
@@ -67,6 +71,32 @@ ARTICLE = "/api/knowledge/articles/{article_id:uuid}"
 HANDLERS = frozenset({AGENT, ADMIN})  # conversations.handle / chat.monitor; OTHER_ADMIN: another workspace's, a 404
 
 PAGE_CONVERSATION = "/app/conversations/{conversation_id:uuid}"
+INTEGRATIONS, ENDPOINT = "/api/integrations", "/api/integrations/webhooks/{endpoint_id:str}"
+DELIVERY = "/api/integrations/deliveries/{delivery_id:str}"
+PUBLIC_HOOK = "https://93.184.215.14/hooks"  # a public address literal: no DNS needed
+MATRIX_INTERCOM_TOKEN = "matrix-intercom-token-0000"
+MATRIX_INTERCOM = FakeIntercom(MATRIX_INTERCOM_TOKEN)
+INTEGRATION_ROUTES = (
+    ("GET", INTEGRATIONS),
+    ("POST", INTEGRATIONS + "/webhooks"),
+    ("PATCH", ENDPOINT),
+    ("DELETE", ENDPOINT),
+    ("POST", ENDPOINT + "/rotate-secret"),
+    ("POST", ENDPOINT + "/test"),
+    ("PUT", INTEGRATIONS + "/slack"),
+    ("DELETE", INTEGRATIONS + "/slack"),
+    ("PUT", INTEGRATIONS + "/zendesk"),
+    ("DELETE", INTEGRATIONS + "/zendesk"),
+    ("PUT", INTEGRATIONS + "/hubspot"),
+    ("DELETE", INTEGRATIONS + "/hubspot"),
+    ("PUT", INTEGRATIONS + "/intercom"),
+    ("POST", INTEGRATIONS + "/intercom/check"),
+    ("DELETE", INTEGRATIONS + "/intercom"),
+    ("GET", INTEGRATIONS + "/deliveries"),
+    ("GET", DELIVERY),
+    ("POST", DELIVERY + "/redeliver"),
+)
+
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/"): EVERYONE,
     # the dashboard's pages (web/pages): a refusal is a redirect to sign in, or a 403/404 page
@@ -160,6 +190,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/knowledge/gaps"): ADMINS,
     ("POST", "/api/knowledge/import/files"): ADMINS,
     ("POST", "/api/knowledge/import/crawl"): ADMINS,
+    # integrations (integrations.manage): admins, each of their own workspace
+    **{route: ADMINS for route in INTEGRATION_ROUTES},
 }
 
 
@@ -255,6 +287,56 @@ class World:
             uuid.UUID(member.workspace_id), uuid.UUID(member.account_id), "openai", OPENAI_TEST_KEY
         )
         set_provider_key.execute(KeyVault(self.container.app, KeyCipher(MATRIX_KEYS)), command)
+
+    def integrations(self, caller: str) -> tuple[Any, uuid.UUID, uuid.UUID]:
+        """The integration commands' context and the caller's workspace and account (workspace A's admin for
+        non-members)."""
+        member: Person = self.other_admin if caller == OTHER_ADMIN else self.admin
+        ctx = Context(
+            self.container.app, KeyCipher(MATRIX_KEYS), allow_private=False, intercom_api_url=MATRIX_INTERCOM.url
+        )
+        return ctx, uuid.UUID(member.workspace_id), uuid.UUID(member.account_id)
+
+    def endpoint(self, caller: str, fresh: bool = False) -> str:
+        """A webhook endpoint in the caller's workspace: one kept per workspace, or a new one (``fresh``)."""
+        from commands.integrations import webhooks as wh
+
+        ctx, workspace_id, by = self.integrations(caller)
+        kept: dict[uuid.UUID, str] = self.__dict__.setdefault("_endpoints", {})
+        if fresh or workspace_id not in kept:
+            made = wh.add_endpoint(ctx, wh.AddEndpoint(workspace_id, by, PUBLIC_HOOK, ["message.created"]))
+            if fresh:
+                return made.endpoint.endpoint_id
+            kept[workspace_id] = made.endpoint.endpoint_id
+        return kept[workspace_id]
+
+    def slack(self, caller: str) -> None:
+        """Slack connected in the caller's workspace."""
+        from commands.integrations import slack as slack_cmd
+
+        ctx, workspace_id, by = self.integrations(caller)
+        slack_cmd.connect(ctx, slack_cmd.ConnectSlack(workspace_id, by, "bot", "xoxb-matrix-0000", "#matrix"))
+
+    def dead_delivery(self, caller: str) -> str:
+        """A delivery of the caller's workspace that has died (a test event, its row then marked dead: no worker
+        runs here)."""
+        import psycopg
+
+        from commands.integrations import webhooks as wh
+        from web.integrations_controller import test_delivery_id
+
+        ctx, workspace_id, by = self.integrations(caller)
+        endpoint_id = self.endpoint(caller)
+        delivery_id = test_delivery_id(wh.send_test(ctx, workspace_id, by, endpoint_id), endpoint_id)
+        self.container.wait_for_projections()
+        with psycopg.connect(self.container.database_url, autocommit=True) as conn:
+            for _ in range(200):
+                if conn.execute(
+                    "UPDATE integration_v1_deliveries SET status = 'dead' WHERE id = %s", (delivery_id,)
+                ).rowcount:
+                    return delivery_id
+                time.sleep(0.05)
+        raise AssertionError("the test delivery was not written")
 
     def invite_token(self) -> str:
         """A fresh invite to workspace A."""
@@ -374,6 +456,53 @@ def requests() -> dict[tuple[str, str], Request]:
                 return response
 
         return run
+
+    def with_endpoint(method: str, suffix: str, body: Any = None, fresh: bool = False) -> Request:
+        """Call on a webhook endpoint of the caller's workspace (workspace A for non-members)."""
+
+        def run(world: World, caller: str) -> httpx.Response:
+            endpoint_id = world.endpoint(caller, fresh)
+            path = f"{INTEGRATIONS}/webhooks/{endpoint_id}{suffix}"
+            return call(method, lambda w: path, lambda w, c: body)(world, caller)
+
+        return run
+
+    def with_delivery(method: str, suffix: str) -> Request:
+        """Call on a dead delivery of the caller's workspace (workspace A for non-members)."""
+
+        def run(world: World, caller: str) -> httpx.Response:
+            path = f"{INTEGRATIONS}/deliveries/{world.dead_delivery(caller)}{suffix}"
+            return call(method, lambda w: path)(world, caller)
+
+        return run
+
+    def zendesk_connected(world: World, caller: str) -> httpx.Response:
+        from commands.integrations import zendesk as zendesk_cmd
+
+        ctx, workspace_id, by = world.integrations(caller)
+        zendesk_cmd.connect(ctx, zendesk_cmd.ConnectZendesk(workspace_id, by, "matrix", "a@example.com", "t" * 24))
+        return call("DELETE", lambda w: INTEGRATIONS + "/zendesk")(world, caller)
+
+    def hubspot_connected(world: World, caller: str) -> httpx.Response:
+        from commands.integrations import hubspot as hubspot_cmd
+
+        ctx, workspace_id, by = world.integrations(caller)
+        hubspot_cmd.connect(ctx, workspace_id, by, "pat-na1-" + "0" * 24)
+        return call("DELETE", lambda w: INTEGRATIONS + "/hubspot")(world, caller)
+
+    def intercom_connected(method: str, suffix: str) -> Request:
+        def run(world: World, caller: str) -> httpx.Response:
+            from commands.integrations import intercom as intercom_cmd
+
+            ctx, workspace_id, by = world.integrations(caller)
+            intercom_cmd.connect(ctx, workspace_id, by, MATRIX_INTERCOM_TOKEN)
+            return call(method, lambda w: INTEGRATIONS + "/intercom" + suffix)(world, caller)
+
+        return run
+
+    def slack_connected(world: World, caller: str) -> httpx.Response:
+        world.slack(caller)
+        return call("DELETE", lambda w: INTEGRATIONS + "/slack")(world, caller)
 
     def rolled_back(world: World, caller: str) -> httpx.Response:
         """Roll back to version 1 after publishing a version, so version 1 is not the live one."""
@@ -535,6 +664,40 @@ def requests() -> dict[tuple[str, str], Request]:
         ("POST", "/api/admin/escalation/decide"): call(
             "POST", lambda w: "/api/admin/escalation/decide", lambda w, c: {"messages": ["hello"]}
         ),
+        ("GET", INTEGRATIONS): call("GET", lambda w: INTEGRATIONS),
+        ("POST", INTEGRATIONS + "/webhooks"): call(
+            "POST",
+            lambda w: INTEGRATIONS + "/webhooks",
+            lambda w, c: {"url": PUBLIC_HOOK, "event_types": ["csat.rated"]},
+        ),
+        ("PATCH", ENDPOINT): with_endpoint("PATCH", "", {"description": "matrix"}),
+        ("DELETE", ENDPOINT): with_endpoint("DELETE", "", fresh=True),
+        ("POST", ENDPOINT + "/rotate-secret"): with_endpoint("POST", "/rotate-secret"),
+        ("POST", ENDPOINT + "/test"): with_endpoint("POST", "/test"),
+        ("PUT", INTEGRATIONS + "/slack"): call(
+            "PUT",
+            lambda w: INTEGRATIONS + "/slack",
+            lambda w, c: {"mode": "bot", "bot_token": "xoxb-matrix-1111", "channel": "#matrix"},
+        ),
+        ("DELETE", INTEGRATIONS + "/slack"): slack_connected,
+        ("PUT", INTEGRATIONS + "/zendesk"): call(
+            "PUT",
+            lambda w: INTEGRATIONS + "/zendesk",
+            lambda w, c: {"subdomain": "matrix", "email": "a@example.com", "api_token": "t" * 24},
+        ),
+        ("DELETE", INTEGRATIONS + "/zendesk"): zendesk_connected,
+        ("PUT", INTEGRATIONS + "/hubspot"): call(
+            "PUT", lambda w: INTEGRATIONS + "/hubspot", lambda w, c: {"access_token": "pat-na1-" + "1" * 24}
+        ),
+        ("DELETE", INTEGRATIONS + "/hubspot"): hubspot_connected,
+        ("PUT", INTEGRATIONS + "/intercom"): call(
+            "PUT", lambda w: INTEGRATIONS + "/intercom", lambda w, c: {"access_token": MATRIX_INTERCOM_TOKEN}
+        ),
+        ("POST", INTEGRATIONS + "/intercom/check"): intercom_connected("POST", "/check"),
+        ("DELETE", INTEGRATIONS + "/intercom"): intercom_connected("DELETE", ""),
+        ("GET", INTEGRATIONS + "/deliveries"): call("GET", lambda w: INTEGRATIONS + "/deliveries?status=dead_letters"),
+        ("GET", DELIVERY): with_delivery("GET", ""),
+        ("POST", DELIVERY + "/redeliver"): with_delivery("POST", "/redeliver"),
         ("POST", "/api/auth/password-reset/confirm"): call(
             "POST",
             lambda w: "/api/auth/password-reset/confirm",
@@ -551,17 +714,24 @@ def matrix_app(container: Container, fake_llm: FakeLLMServer) -> Iterator[tuple[
     chat_service = ChatService(
         container.app, Providers(vault=vault, endpoints=endpoints), container.usage, RetryPolicy()
     )
+    MATRIX_INTERCOM.start()
+    integrations = Context(container.app, KeyCipher(MATRIX_KEYS), intercom_api_url=MATRIX_INTERCOM.url)
     app = create_app(
         chat_service,
         container.transcripts,
         ready_checks(container),
         auth=container.auth,
         demo_data=demo_filler(container.app, conversations=1, days=1, last_day=0),  # small: admins call it
+        integrations=integrations,
     )
     server = ThreadedServer(app).start()
+    follower = start_follower(container, None)  # the integrations outbox writes the delivery rows (no worker sends)
     with httpx.Client(base_url=server.base_url, timeout=20) as client:
         yield app, client
     server.stop()
+    follower.stop()
+    container.runners.remove(follower)
+    MATRIX_INTERCOM.stop()
 
 
 def test_every_route_answers_exactly_the_callers_it_should(

@@ -25,6 +25,7 @@ from domain.app_settings import AppSettings
 from domain.audit_access import AuditAccess
 from domain.conversation import Conversation, ModelCall
 from domain.escalation import Decision
+from domain.integrations import Integrations, Secret
 from domain.knowledge import Article
 from domain.prompt_config import PromptConfig
 from domain.prompt_content import PromptContent
@@ -139,6 +140,35 @@ def every_event_aggregates(now: datetime | None = None) -> list[Aggregate]:
     security.set_identity_verification(True, by=admin)
     security.rotate_secret(by=admin)
 
+    integrations = Integrations(workspace.id)
+    integrations.add_endpoint(
+        "ep_1",
+        "https://hooks.example.com/x",
+        ["csat.rated"],
+        TRICKY_TEXT[:40],
+        Secret("k1", "Y2lwaGVy", "abcd"),
+        by=admin,
+    )
+    integrations.change_endpoint("ep_1", {"event_types": ["message.created"], "enabled": False}, by=admin)
+    integrations.change_endpoint("ep_1", {"enabled": True}, by=admin)
+    integrations.rotate_secret("ep_1", Secret("k1", "bmV3", "wxyz"), by=admin)
+    integrations.request_test("ep_1", "test_1", by=admin)
+    integrations.disable_endpoint("ep_1", "The endpoint answered 410 Gone.")
+    integrations.request_redelivery("00000000-0000-0000-0000-000000000001", by=admin)
+    integrations.connect_slack("bot", Secret("k1", "dG9rZW4=", "9z8y"), "#support", by=admin)
+    integrations.disconnect_slack(by=admin)
+    integrations.connect_zendesk(
+        "acme", "ops@example.com", Secret("k1", "dG9r", "tokn"), None, {"support": 360001}, by=admin
+    )
+    integrations.disconnect_zendesk(by=admin)
+    integrations.connect_hubspot(Secret("k1", "cGF0", "hubs"), by=admin)
+    integrations.disconnect_hubspot(by=admin)
+    integrations.connect_intercom(Secret("k1", "aWM=", "icom"), "token of ops@example.com", by=admin)
+    integrations.record_intercom_check(False, "Intercom answered 401: the token was rejected")
+    integrations.disconnect_intercom(by=admin)
+    integrations.record_budget_threshold("2026-12", 80, 80_500, 100_000)
+    integrations.remove_endpoint("ep_1", by=admin)
+
     return [
         workspace,
         WidgetKeyIndex(widget_key, workspace.id),
@@ -150,6 +180,7 @@ def every_event_aggregates(now: datetime | None = None) -> list[Aggregate]:
         sandbox,
         security,
         article,
+        integrations,
         _conversation(workspace.id, admin, now),
         AuditAccess(workspace.id, reviewer, "conversation.exported", uuid4(), {"format": "jsonl", "events": 12}),
     ]
@@ -226,6 +257,7 @@ def _conversation(workspace_id: UUID, agent: UUID, now: datetime) -> Conversatio
     c.fail_turn("m-3", "provider_unavailable", "every provider failed")
     c.resolve("agent")
     c.rate(5, "Great ✨")
+    c.record_external_ticket("zendesk", "4321")
     c.close("resolved", by=str(agent))
     return c
 

@@ -1,0 +1,75 @@
+"""Wiring of the integrations: the follower (outbox), the deliverer of the actors, the commands' context, the sweep."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chatassist.bootstrap import SMALL_POOL, Container, key_cipher
+from chatassist.outbox_runner import FollowingRunner
+from chatassist.settings import Settings
+from commands.integrations.webhooks import Context, disable_endpoint
+from commands.integrations.zendesk import record_ticket
+from domain.integrations import RETRY_SCHEDULE_S
+from projections.integrations.projection import IntegrationsProjection, IntegrationsView
+from workers.deliver import Deliverer, DeliveryConfig
+
+
+def schedule_of(settings: Settings) -> tuple[float, ...]:
+    """The retry schedule: CHATASSIST_DELIVERY_SCHEDULE (seconds, comma-separated) or Standard Webhooks'."""
+    if not settings.delivery_schedule.strip():
+        return RETRY_SCHEDULE_S
+    try:
+        values = tuple(float(part) for part in settings.delivery_schedule.split(",") if part.strip())
+    except ValueError:
+        raise SystemExit("CHATASSIST_DELIVERY_SCHEDULE must be seconds separated by commas, e.g. 5,300,1800") from None
+    if not values or any(v < 0 for v in values):
+        raise SystemExit("CHATASSIST_DELIVERY_SCHEDULE must list at least one delay of 0 seconds or more")
+    return values
+
+
+def context(container: Container) -> Context:
+    """What the integration commands need."""
+    settings = container.settings
+    return Context(
+        container.app, key_cipher(settings), settings.integrations_allow_private_urls, settings.intercom_api_url
+    )
+
+
+def start_follower(container: Container, enqueue: Callable[[list[tuple[str, str]]], Any] | None) -> FollowingRunner:
+    """Run the outbox follower in a background thread (a hot standby until it holds its lock)."""
+    settings = container.settings
+    public_url = settings.public_url or f"http://{settings.host}:{settings.port}"
+    projection = type("IntegrationsFollower", (IntegrationsProjection,), {"public_url": public_url})
+    runner = FollowingRunner(projection, IntegrationsView, {**container.es_env, **SMALL_POOL})
+    runner.view.enqueue = enqueue
+    container.runners.append(runner.start())
+    return runner
+
+
+def build_deliverer(
+    settings: Settings,
+    database_url: str,
+    threads: int,
+    retry_later: Callable[[str, str, float], None] | None,
+    app: Any = None,
+) -> Deliverer:
+    """The deliverer of this worker process (a pool of one connection per worker thread)."""
+    config = DeliveryConfig(
+        cipher=key_cipher(settings),
+        timeout_s=settings.delivery_timeout_s,
+        schedule=schedule_of(settings),
+        allow_private=settings.integrations_allow_private_urls,
+        slack_api_url=settings.slack_api_url,
+        hubspot_api_url=settings.hubspot_api_url,
+    )
+
+    def on_gone(workspace_id: Any, endpoint_id: str, reason: str) -> None:
+        if app is not None:
+            disable_endpoint(app, workspace_id, endpoint_id, reason)
+
+    def on_ticket(conversation_id: Any, system: str, ticket_id: str) -> None:
+        if app is not None:
+            record_ticket(app, conversation_id, system, ticket_id)
+
+    return Deliverer(database_url, config, retry_later, on_gone, on_ticket, pool_size=threads).open()

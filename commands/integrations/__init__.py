@@ -1,0 +1,1 @@
+"""Use cases of the integrations: webhook endpoints, Slack, redelivery (domain/integrations.py)."""

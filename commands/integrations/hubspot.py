@@ -1,0 +1,41 @@
+"""HubSpot: connect with a private app's access token (scopes: contacts write, notes write); disconnect."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from commands._lazy import save_with_retries
+from commands.integrations.secrets import require_cipher, seal
+from commands.integrations.webhooks import Context, existing, load_or_new
+from domain.errors import InvalidInput
+from domain.integrations import Integrations, Secret
+
+
+def connect(ctx: Context, workspace_id: UUID, by: UUID, access_token: str) -> Secret:
+    """Validate, encrypt and save the token (replacing an earlier one); returns it sealed (last four shown)."""
+    token = (access_token or "").strip() if isinstance(access_token, str) else ""
+    if not 20 <= len(token) <= 300 or any(c.isspace() for c in token):
+        raise InvalidInput(
+            "A HubSpot private app access token (pat-...) is 20 to 300 characters, without spaces.",
+            code="invalid_access_token",
+        )
+    secret = seal(require_cipher(ctx.cipher), workspace_id, "hubspot", token)
+
+    def attempt() -> list[Integrations]:
+        integrations = load_or_new(ctx.app, workspace_id)
+        integrations.connect_hubspot(secret, by)
+        return [integrations]
+
+    save_with_retries(ctx.app, "integrations", attempt)  # type: ignore[arg-type]
+    return secret
+
+
+def disconnect(ctx: Context, workspace_id: UUID, by: UUID) -> None:
+    """Forget HubSpot."""
+
+    def attempt() -> list[Integrations]:
+        integrations = existing(ctx.app, workspace_id)
+        integrations.disconnect_hubspot(by)
+        return [integrations]
+
+    save_with_retries(ctx.app, "integrations", attempt)  # type: ignore[arg-type]

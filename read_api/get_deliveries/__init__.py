@@ -1,0 +1,1 @@
+"""GetDeliveries: the delivery log of a workspace's integrations."""

@@ -1,0 +1,300 @@
+"""Local HTTP receivers speaking the integrations' protocols: a customer's Standard Webhooks endpoint (verifying with
+the ``standardwebhooks`` package) and Slack (incoming webhooks and the Web API's ``chat.postMessage``)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+
+@dataclass
+class Received:
+    """One request as the receiver saw it."""
+
+    at: float
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    status: int
+
+
+@dataclass
+class Script:
+    """How the receiver answers: ``plan`` maps a webhook-id to statuses for its successive requests (then 204);
+    ``status``: the answer to everything else; ``delay_s``: sleep before answering (a slow endpoint)."""
+
+    status: int = 204
+    plan: dict[str, list[int]] = field(default_factory=dict)
+    retry_after: str | None = None
+    delay_s: float = 0.0
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class Receiver:
+    """A customer endpoint: verifies every request with the secrets given, applies each webhook-id once."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.secrets: list[str] = []
+        self.script = Script()
+        self.requests: list[Received] = []
+        self.applied: Counter[str] = Counter()  # webhook-id -> times applied (must stay 1)
+        self.verified_with: dict[str, list[int]] = {}  # webhook-id -> indexes of the secrets that verify
+        self.payloads: dict[str, Any] = {}
+        self.lock = threading.Lock()
+        self._port = port
+        self.server: _Server | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> Receiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_PUT(self) -> None:
+                self.do_POST()
+
+            def do_GET(self) -> None:
+                self.do_POST()
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                headers = {**dict(self.headers.items()), "x-fake-method": self.command}
+                status, extra = receiver.handle(self.path, headers, body)
+                payload = json.dumps(extra).encode() if extra is not None else b""
+                self.send_response(status)
+                if status == 429 and receiver.script.retry_after:
+                    self.send_header("Retry-After", receiver.script.retry_after)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.server = _Server(("127.0.0.1", self._port), Handler)
+        self._port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Close the port (connections are refused until ``start``)."""
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        lower = {k.lower(): v for k, v in headers.items()}
+        webhook_id = lower.get("webhook-id", "")
+        with self.lock:
+            plan = self.script.plan.get(webhook_id)
+            status = plan.pop(0) if plan else self.script.status
+        if self.script.delay_s:
+            time.sleep(self.script.delay_s)
+        verified = []
+        for i, secret in enumerate(self.secrets):
+            for signature in lower.get("webhook-signature", "").split(" "):
+                try:
+                    Webhook(secret).verify(body, {**lower, "webhook-signature": signature})
+                    verified.append(i)
+                    break
+                except WebhookVerificationError:
+                    continue
+        if self.secrets and not verified:
+            status = 401
+        with self.lock:
+            self.requests.append(Received(time.time(), path, headers, body, status))
+            self.verified_with[webhook_id] = verified
+            if 200 <= status < 300 and self.applied[webhook_id] == 0:  # de-duplicated on webhook-id
+                self.applied[webhook_id] += 1
+                self.payloads[webhook_id] = json.loads(body)
+            elif 200 <= status < 300:
+                pass  # a duplicate: acknowledged, not applied again
+        return status, None
+
+    def received_ids(self) -> Counter[str]:
+        with self.lock:
+            return Counter(r.headers.get("webhook-id") or r.headers.get("Webhook-Id", "") for r in self.requests)
+
+
+class FakeSlack(Receiver):
+    """Slack: ``POST /services/...`` (incoming webhooks: ``ok`` as text) and ``POST /api/chat.postMessage``."""
+
+    def __init__(self, token: str = "xoxb-test-token-0000") -> None:
+        super().__init__()
+        self.token = token
+        self.script.status = 200
+        self.messages: list[dict[str, Any]] = []
+
+    def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        lower = {k.lower(): v for k, v in headers.items()}
+        with self.lock:
+            status = self.script.status
+        with self.lock:
+            self.requests.append(Received(time.time(), path, headers, body, status))
+        if status != 200:
+            return status, {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}
+        if path.startswith("/api/chat.postMessage"):
+            if lower.get("authorization") != f"Bearer {self.token}":
+                return 200, {"ok": False, "error": "invalid_auth"}
+            message = json.loads(body)
+            if not message.get("channel"):
+                return 200, {"ok": False, "error": "channel_not_found"}
+            with self.lock:
+                self.messages.append(message)
+            return 200, {"ok": True, "channel": message["channel"], "ts": f"{time.time():.6f}"}
+        if path.startswith("/services/"):
+            with self.lock:
+                self.messages.append(json.loads(body))
+            return 200, None
+        return 404, {"ok": False, "error": "unknown_method"}
+
+
+class FakeZendesk(Receiver):
+    """Zendesk's ticket API: ``POST /api/v2/tickets.json`` (an ``Idempotency-Key`` seen before returns the same
+    ticket) and ``PUT /api/v2/tickets/{id}.json``, with basic auth ``{email}/token:{token}``."""
+
+    def __init__(self, email: str, token: str) -> None:
+        super().__init__()
+        import base64
+
+        self.auth = "Basic " + base64.b64encode(f"{email}/token:{token}".encode()).decode()
+        self.script.status = 201
+        self.tickets: dict[int, dict[str, Any]] = {}
+        self.by_key: dict[str, int] = {}
+        self.keys_seen: list[str] = []
+        self.puts: list[tuple[int, dict[str, Any]]] = []
+
+    def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        lower = {k.lower(): v for k, v in headers.items()}
+        method = lower.get("x-fake-method", "POST")
+        with self.lock:
+            self.requests.append(Received(time.time(), path, headers, body, self.script.status))
+            if self.script.status == 429:
+                return 429, {"error": "TooManyRequests"}
+            if lower.get("authorization") != self.auth:
+                return 401, {"error": "Couldn't authenticate you"}
+            if method == "POST" and path == "/api/v2/tickets.json":
+                key = lower.get("idempotency-key", "")
+                self.keys_seen.append(key)
+                if key and key in self.by_key:
+                    return 201, {"ticket": self.tickets[self.by_key[key]]}
+                ticket = dict(json.loads(body)["ticket"])
+                ticket["id"] = len(self.tickets) + 1001
+                ticket["comments"] = [ticket.pop("comment")]
+                self.tickets[ticket["id"]] = ticket
+                if key:
+                    self.by_key[key] = ticket["id"]
+                return 201, {"ticket": ticket}
+            if method == "PUT" and path.startswith("/api/v2/tickets/"):
+                ticket_id = int(path.rsplit("/", 1)[-1].removesuffix(".json"))
+                if ticket_id not in self.tickets:
+                    return 404, {"error": "RecordNotFound"}
+                change = json.loads(body)["ticket"]
+                self.puts.append((ticket_id, change))
+                ticket = self.tickets[ticket_id]
+                if "comment" in change:
+                    ticket["comments"].append(change.pop("comment"))
+                ticket.update(change)
+                return 200, {"ticket": ticket}
+        return 404, {"error": "InvalidEndpoint"}
+
+
+class FakeHubSpot(Receiver):
+    """HubSpot's CRM API as the official SDK calls it: ``POST /crm/v3/objects/contacts/batch/upsert`` (by email) and
+    ``POST /crm/v3/objects/notes`` (with associations), bearer-token auth."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+        self.script.status = 200
+        self.contacts: dict[str, dict[str, Any]] = {}  # email -> contact
+        self.notes: list[dict[str, Any]] = []
+
+    def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        lower = {k.lower(): v for k, v in headers.items()}
+        now = "2026-12-07T09:00:00.000Z"
+        with self.lock:
+            self.requests.append(Received(time.time(), path, headers, body, self.script.status))
+            if self.script.status == 429:
+                return 429, {
+                    "status": "error",
+                    "message": "You have reached your secondly limit.",
+                    "category": "RATE_LIMITS",
+                }
+            if lower.get("authorization") != f"Bearer {self.token}":
+                return 401, {
+                    "status": "error",
+                    "message": "Authentication credentials not found.",
+                    "category": "INVALID_AUTHENTICATION",
+                }
+            data = json.loads(body)
+            if path.startswith("/crm/v3/objects/contacts/batch/upsert"):
+                results = []
+                for item in data["inputs"]:
+                    email = item["id"]
+                    new = email not in self.contacts
+                    contact = self.contacts.setdefault(email, {"id": str(500 + len(self.contacts)), "properties": {}})
+                    contact["properties"].update(item["properties"])
+                    results.append(
+                        {
+                            "id": contact["id"],
+                            "properties": contact["properties"],
+                            "createdAt": now,
+                            "updatedAt": now,
+                            "archived": False,
+                            "new": new,
+                        }
+                    )
+                return 200, {"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now}
+            if path.startswith("/crm/v3/objects/notes"):
+                note = {
+                    "id": str(900 + len(self.notes)),
+                    "properties": data["properties"],
+                    "associations": data.get("associations", []),
+                    "createdAt": now,
+                    "updatedAt": now,
+                    "archived": False,
+                }
+                self.notes.append(note)
+                return 201, {k: note[k] for k in ("id", "properties", "createdAt", "updatedAt", "archived")}
+        return 404, {"status": "error", "message": "Not found", "category": "OBJECT_NOT_FOUND"}
+
+
+class FakeIntercom(Receiver):
+    """Intercom's ``GET /me``: 200 with the admin for a token in ``tokens``, 401 otherwise."""
+
+    def __init__(self, *tokens: str) -> None:
+        super().__init__()
+        self.tokens = set(tokens)
+
+    def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        lower = {k.lower(): v for k, v in headers.items()}
+        with self.lock:
+            self.requests.append(Received(time.time(), path, headers, body, 0))
+            if path != "/me":
+                return 404, {"type": "error.list", "errors": [{"code": "not_found", "message": "Resource Not Found"}]}
+            if lower.get("authorization", "").removeprefix("Bearer ") not in self.tokens:
+                return 401, {
+                    "type": "error.list",
+                    "errors": [{"code": "unauthorized", "message": "Access Token Invalid"}],
+                }
+        return 200, {"type": "admin", "id": "991", "email": "ops@example.com", "name": "Ops"}
