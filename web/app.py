@@ -43,6 +43,7 @@ from web.integrations_controller import IntegrationsController
 from web.knowledge_controller import KnowledgeController
 from web.live import ConversationSignals
 from web.monitor import monitor_router
+from web.openapi import DocumentedJsonRenderPlugin
 from web.pages import pages_router
 from web.password_reset import PasswordResetController, PasswordResets
 from web.prompts_controller import PromptsController
@@ -191,7 +192,8 @@ def create_app(
                     css_url="/static/vendor/swagger-ui.css",
                     standalone_preset_js_url="/static/vendor/swagger-ui-standalone-preset.js",
                     favicon="<link rel='icon' type='image/png' href='/static/vendor/swagger-favicon-32x32.png'>",
-                )
+                ),
+                DocumentedJsonRenderPlugin(),  # /schema/openapi.json with every error documented: web/openapi.py
             ],
         ),
         request_max_body_size=MAX_BODY_BYTES,

@@ -236,6 +236,29 @@ def test_bad_uploads_are_refused_and_nothing_is_written(
     assert [a for a in listed if a["source"] == "upload"] == []
 
 
+@pytest.mark.parametrize(
+    ("content", "form"),
+    [
+        (b"--x--\r\n", "an empty form"),
+        (b'--x\r\nContent-Disposition: form-data; name="language"\r\n\r\nen\r\n--x--\r\n', "a text field only"),
+    ],
+)
+def test_an_upload_with_no_file_is_refused_not_a_server_error(
+    offline_client: httpx.Client, content: bytes, form: str
+) -> None:
+    # Given an Admin (the fuzz test sent an empty multipart form: Litestar raised IndexError, a 500)
+    admin, _ = admin_of(offline_client)
+    # When the admin posts a form without a file
+    response = offline_client.post(
+        "/api/knowledge/import/files",
+        content=content,
+        headers={**admin.headers, "Content-Type": "multipart/form-data; boundary=x"},
+    )
+    # I expect a 422 no_files naming what to send
+    assert (response.status_code, response.json()["code"]) == (422, "no_files"), (form, response.text)
+    assert "Attach at least one file" in response.json()["message"]
+
+
 def test_the_cli_imports_a_directory_and_crawls_a_site(
     offline_client: httpx.Client, container: Container, site: DocsSite, tmp_path: Any
 ) -> None:
