@@ -170,7 +170,7 @@ def test_a_failed_turn_shows_as_a_system_message(
     for provider in ("anthropic", "openai"):
         fake_llm.enqueue(provider, *[Script(kind="status", status=500) for _ in range(3)])
     # When the visitor asks
-    events = chat(client, workspace.widget_key, "Is anyone there?")
+    events = chat(client, workspace.widget_key, "How do I export my data?")
     # I expect the stream to end with an error
     assert events[-1][0] == "error" and events[-1][1]["code"] == "providers_unavailable"
     conversation_id = events[0][1]["conversation_id"]
