@@ -367,7 +367,7 @@ def test_the_articles_an_answer_cites_are_links_under_it(
     workspace_id = workspace_id_for_key(container.app, widget_server.widget_key)
     importer.execute(container.app, importer.ImportKnowledge(workspace_id, [doc], "upload"))
     # When a visitor asks about it
-    page.goto(widget_server.base_url + "/")
+    page.goto(widget_server.base_url + "/demo")
     open_widget(page)
     ask(page, "How do I switch to dark mode?")
     # I expect the answer, and under it a link to the article
