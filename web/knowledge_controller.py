@@ -15,6 +15,7 @@ from litestar.enums import RequestEncodingType
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Body, Parameter
 
+from commands.chat_turn.service import ChatService
 from commands.import_knowledge import cmd as importer
 from commands.import_knowledge import crawl, files
 from commands.manage_articles import cmd as articles
@@ -149,13 +150,15 @@ class KnowledgeController(Controller):
         request_max_body_size=MAX_ARTICLE_REQUEST_BYTES,
         summary="Write an article",
     )
-    async def create(self, data: ArticleRequest, auth: Auth, current_member: Member) -> ArticleSaved:
+    async def create(self, data: ArticleRequest, auth: Auth, current_member: Member, chat: ChatService) -> ArticleSaved:
         """Published at once unless ``published`` is false; the next chat answer can use it."""
         command = articles.CreateArticle(
             current_member.workspace_id, current_member.account_id, data.title, data.body, data.url, data.tags,
             data.language, data.published,
         )  # fmt: skip
-        return saved(await anyio.to_thread.run_sync(articles.create, auth.app, command))
+        done = saved(await anyio.to_thread.run_sync(articles.create, auth.app, command))
+        chat.forget(current_member.workspace_id)
+        return done
 
     @patch(
         "/articles/{article_id:uuid}",
@@ -163,32 +166,42 @@ class KnowledgeController(Controller):
         request_max_body_size=MAX_ARTICLE_REQUEST_BYTES,
         summary="Edit an article",
     )
-    async def edit(self, article_id: UUID, data: ArticleChanges, auth: Auth, current_member: Member) -> ArticleSaved:
+    async def edit(
+        self, article_id: UUID, data: ArticleChanges, auth: Auth, current_member: Member, chat: ChatService
+    ) -> ArticleSaved:
         """Change some fields; an imported article edited here is left alone by a re-import."""
         changes: dict[str, Any] = msgspec.structs.asdict(data)
         changes = {k: v for k, v in changes.items() if v is not msgspec.UNSET}
-        return await self._change(auth, current_member, article_id, "edit", changes)
+        return await self._change(auth, current_member, chat, article_id, "edit", changes)
 
     @post("/articles/{article_id:uuid}/publish", operation_id="publishArticle", status_code=200)
-    async def publish(self, article_id: UUID, auth: Auth, current_member: Member) -> ArticleSaved:
+    async def publish(self, article_id: UUID, auth: Auth, current_member: Member, chat: ChatService) -> ArticleSaved:
         """Make a draft available to answers."""
-        return await self._change(auth, current_member, article_id, "publish")
+        return await self._change(auth, current_member, chat, article_id, "publish")
 
     @post("/articles/{article_id:uuid}/unpublish", operation_id="unpublishArticle", status_code=200)
-    async def unpublish(self, article_id: UUID, auth: Auth, current_member: Member) -> ArticleSaved:
+    async def unpublish(self, article_id: UUID, auth: Auth, current_member: Member, chat: ChatService) -> ArticleSaved:
         """Withdraw an article from answers, keeping it as a draft."""
-        return await self._change(auth, current_member, article_id, "unpublish")
+        return await self._change(auth, current_member, chat, article_id, "unpublish")
 
     @delete("/articles/{article_id:uuid}", operation_id="deleteArticle", status_code=200)
-    async def delete(self, article_id: UUID, auth: Auth, current_member: Member) -> ArticleSaved:
+    async def delete(self, article_id: UUID, auth: Auth, current_member: Member, chat: ChatService) -> ArticleSaved:
         """Delete an article (its history stays in the audit log)."""
-        return await self._change(auth, current_member, article_id, "delete")
+        return await self._change(auth, current_member, chat, article_id, "delete")
 
     async def _change(
-        self, auth: Auth, member: Member, article_id: UUID, action: str, changes: dict[str, Any] | None = None
+        self,
+        auth: Auth,
+        member: Member,
+        chat: ChatService,
+        article_id: UUID,
+        action: str,
+        changes: dict[str, Any] | None = None,
     ) -> ArticleSaved:
         command = articles.ChangeArticle(member.workspace_id, member.account_id, article_id, action, changes or {})
-        return saved(await anyio.to_thread.run_sync(articles.change, auth.app, command))
+        done = saved(await anyio.to_thread.run_sync(articles.change, auth.app, command))
+        chat.forget(member.workspace_id)  # the next answer here uses the change
+        return done
 
     @post(
         "/import/files",
@@ -204,6 +217,7 @@ class KnowledgeController(Controller):
         *,
         auth: Auth,
         current_member: Member,
+        chat: ChatService,
         language: str = Parameter(default="en", max_length=10),
         overwrite_edited: bool = Parameter(default=False),
     ) -> ImportResult:
@@ -228,10 +242,14 @@ class KnowledgeController(Controller):
             report = importer.execute(auth.app, command, importer.ImportReport(skipped=skipped))
             return ImportResult(**report.to_dict())  # type: ignore[arg-type]
 
-        return await anyio.to_thread.run_sync(run)
+        result = await anyio.to_thread.run_sync(run)
+        chat.forget(current_member.workspace_id)
+        return result
 
     @post("/import/crawl", operation_id="crawlKnowledge", status_code=200, summary="Import a docs site")
-    async def import_crawl(self, data: CrawlRequest, auth: Auth, current_member: Member) -> ImportResult:
+    async def import_crawl(
+        self, data: CrawlRequest, auth: Auth, current_member: Member, chat: ChatService
+    ) -> ImportResult:
         """Crawl one site from ``url`` (a page or a sitemap): same host, robots.txt honoured, at most ``max_pages``
         pages and ``max_depth`` links deep; each failed page is named in ``failed``. Refused: a URL that is not
         http(s) (``invalid_crawl_url``) or resolves to a private address (``private_address``)."""
@@ -250,7 +268,9 @@ class KnowledgeController(Controller):
             start = importer.ImportReport(failed=list(found.failed), skipped=list(found.skipped))
             return ImportResult(**importer.execute(auth.app, command, start).to_dict())  # type: ignore[arg-type]
 
-        return await anyio.to_thread.run_sync(run)
+        result = await anyio.to_thread.run_sync(run)
+        chat.forget(current_member.workspace_id)  # the next answer here uses the imported pages
+        return result
 
     @get("/gaps", operation_id="listKnowledgeGaps", summary="Questions the help articles did not cover")
     async def gaps(

@@ -360,6 +360,11 @@ class ChatService:
             self._own[workspace_id] = (time.monotonic(), own)
         return own
 
+    def forget(self, workspace_id: UUID) -> None:
+        """Drop this process's copy of the workspace (after a write to it here, e.g. its knowledge): the next turn
+        reads the new version and waits for the knowledge view to reach it."""
+        self._workspaces.pop(workspace_id, None)
+
     async def run(self, fn: Callable[..., R], *args: Any) -> R:
         """Run blocking event-store code in a worker thread."""
         return await anyio.to_thread.run_sync(fn, *args)
