@@ -15,6 +15,14 @@ def cmd_docs(_: Any, args: argparse.Namespace) -> None:
     site into site/ (strict); serve: the site with live reload on 127.0.0.1:8001."""
     if args.action == "generate":
         changed = generate(check=args.check)
+        if args.openapi:
+            import httpx
+
+            from chatassist.docs_gen import API_PAGE, write_api_reference
+
+            document = httpx.get(args.openapi, timeout=30).raise_for_status().json()
+            if write_api_reference(document):
+                changed.append(API_PAGE)
         for rel in changed:
             print(f"{'differs' if args.check else 'rewrote'}: {rel}")
         if args.check and changed:
@@ -35,6 +43,12 @@ def add_parser(sub: Any) -> None:
     docs = sub.add_parser("docs", help="the documentation site").add_subparsers(dest="action", required=True)
     gen = docs.add_parser("generate", help="rewrite docs/errors.md, docs/events.md and the generated tables")
     gen.add_argument("--check", action="store_true", help="only say which generated pages differ (exit 1)")
+    gen.add_argument(
+        "--openapi",
+        metavar="URL",
+        help="also rewrite docs/api-reference.md from a running server's document, "
+        "e.g. http://127.0.0.1:8000/schema/openapi.json",
+    )
     gen.set_defaults(fn=cmd_docs)
     docs.add_parser("build", help="build the site into site/ (strict)").set_defaults(fn=cmd_docs)
     serve = docs.add_parser("serve", help="serve the site with live reload")

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from chatassist.docs_gen import API_PAGE, ROOT, api_reference
 from tests.conftest import chat
 from tests.support.accounts import sign_up
 
@@ -81,3 +82,11 @@ def test_a_real_error_is_documented_for_its_operation(document: dict[str, Any], 
         assert str(response.status_code) in ops[op_id]["responses"], (op_id, response.status_code)
         body = response.json()
         assert set(body) >= {"code", "message"} and all(isinstance(body[k], str) for k in ("code", "message"))
+
+
+def test_the_api_reference_page_is_the_served_document(document: dict[str, Any]) -> None:
+    # Given the served document, I expect docs/api-reference.md to be what it says, operation by operation
+    committed = (ROOT / API_PAGE).read_text(encoding="utf-8")
+    assert committed == api_reference(document), (
+        "regenerate it: chatassist docs generate --openapi http://127.0.0.1:8000/schema/openapi.json (a running server)"
+    )
