@@ -16,7 +16,7 @@ def create() -> Litestar:
     from read_api._live import LiveHub
     from web.app import create_app
 
-    container = bootstrap(require_secret_key(get_settings()), run_migrations=False)
+    container = bootstrap(require_secret_key(get_settings()), run_migrations=False, kind="web")
     assert container.auth is not None
     app = create_app(
         container.chat,

@@ -16,6 +16,7 @@ from redis.asyncio import Redis as AsyncRedis
 
 from chatassist.embedded import EmbeddedServices, start_embedded
 from chatassist.migrate import migrate
+from chatassist.pools import harden, redis_options
 from chatassist.projection_runner import PagedRunner
 from chatassist.settings import Settings
 from commands._password_reset import LogSender
@@ -70,8 +71,9 @@ def eventsourcing_env(settings: Settings, database_url: str) -> dict[str, str]:
         "POSTGRES_PORT": str(info.get("port") or "5432"),
         "POSTGRES_USER": str(info.get("user") or "postgres"),
         "POSTGRES_PASSWORD": str(info.get("password") or ""),
-        "POSTGRES_POOL_SIZE": str(settings.db_pool_size),
-        "POSTGRES_MAX_OVERFLOW": str(settings.db_pool_size * 2),
+        "POSTGRES_POOL_SIZE": str(max(1, min(settings.db_pool_min, settings.db_pool_size))),
+        "POSTGRES_MAX_OVERFLOW": str(max(0, settings.db_pool_size - max(1, settings.db_pool_min))),
+        "POSTGRES_CONNECT_TIMEOUT": str(max(1, round(settings.db_pool_timeout_s))),  # the pool wait (re-set below)
         "CREATE_TABLE": "y",
         "APPLICATION_RECORDER_TOPIC": RECORDER_TOPIC,  # appends in one round trip (commands/_store.py)
     }
@@ -148,9 +150,17 @@ class Container:
     knowledge: KnowledgeView | None = None
 
     def view(self, cls: type[Any], name: str) -> Any:
-        """Open a view (tracking recorder) of projection ``name``."""
+        """Open a view (tracking recorder) of projection ``name`` with a pool of its own (close it after use)."""
         env = Environment(name, {**self.es_env, **VIEW_POOL})
         return InfrastructureFactory.construct(env=env).tracking_recorder(cls)  # type: ignore[type-var]
+
+    def shared_view(self, cls: type[Any], name: str) -> Any:
+        """A view of projection ``name`` on the process's one pool (the event store's): its tables are created on a
+        connection of its own, closed at once."""
+        view = self.view(cls, name)
+        view.datastore.close()
+        view.datastore = self.app.recorder.datastore  # type: ignore[attr-defined]
+        return view
 
     def start_projections(self, names: list[str] | None = None) -> None:
         """Run the named projections (default: all) in background threads of this process.
@@ -159,7 +169,8 @@ class Container:
         """
         for name in names or list(PROJECTIONS):
             projection_class, view_class = PROJECTIONS[name]
-            runner = PagedRunner(projection_class, view_class, {**self.es_env, **SMALL_POOL, **self.live_env()})
+            env = {**self.es_env, **SMALL_POOL, **self.live_env()}
+            runner = PagedRunner(projection_class, view_class, env, datastore=self.app.recorder.datastore)  # type: ignore[attr-defined]
             self.runners.append(runner.start())
 
     def live_env(self) -> dict[str, str]:
@@ -187,10 +198,7 @@ class Container:
         for runner in self.runners:
             runner.stop()
         self.runners.clear()
-        self.app.close()
-        for v in (self.transcripts, self.usage, self.analytics, self.knowledge):
-            if v is not None:
-                v.datastore.close()
+        self.app.close()  # the views share its pool (shared_view)
         self.redis.close()
         if self.embedded is not None:
             self.embedded.stop()
@@ -212,7 +220,7 @@ def rate_limits(settings: Settings, redis_url: str) -> RateLimits:
     if not 0 <= settings.anonymous_daily_budget_share <= 1:
         raise SystemExit("CHATASSIST_ANONYMOUS_DAILY_BUDGET_SHARE must be between 0 and 1 (0: no ceiling)")
     return RateLimits(
-        RateLimiter(AsyncRedis.from_url(redis_url)),
+        RateLimiter(AsyncRedis.from_url(redis_url, **redis_options(settings))),
         chat_user,
         chat_ip,
         api_user,
@@ -233,8 +241,11 @@ def ensure_database(database_url: str) -> None:
             conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
 
 
-def bootstrap(settings: Settings, *, providers: Providers | None = None, run_migrations: bool = True) -> Container:
-    """Wire the process: storage, migrations, event store, views, providers, chat service."""
+def bootstrap(
+    settings: Settings, *, providers: Providers | None = None, run_migrations: bool = True, kind: str = "cli"
+) -> Container:
+    """Wire the process: storage, migrations, event store, views, providers, chat service. ``kind`` (web, worker,
+    up, ...) names the process's sessions in pg_stat_activity."""
     database_url, redis_url, embedded = resolve_services(settings)
     ensure_database(database_url)
     if run_migrations:
@@ -243,7 +254,8 @@ def bootstrap(settings: Settings, *, providers: Providers | None = None, run_mig
     if embedded is not None:  # the watchdog may restart it: pooled connections are checked before use, not trusted
         es_env["POSTGRES_PRE_PING"] = "y"
     app = ChatAssistApp(env=es_env)
-    client = redis.Redis.from_url(redis_url)
+    harden(app.recorder.datastore, settings, kind)  # type: ignore[attr-defined]
+    client = redis.Redis.from_url(redis_url, **redis_options(settings))
     container = Container(
         settings,
         database_url,
@@ -256,10 +268,10 @@ def bootstrap(settings: Settings, *, providers: Providers | None = None, run_mig
         es_env,
         embedded,
     )  # type: ignore[arg-type]
-    container.transcripts = container.view(TranscriptView, TranscriptProjection.name)
-    container.usage = container.view(UsageView, UsageProjection.name)
-    container.analytics = container.view(AnalyticsView, AnalyticsProjection.name)
-    container.knowledge = app.knowledge_search = container.view(KnowledgeView, KnowledgeProjection.name)
+    container.transcripts = container.shared_view(TranscriptView, TranscriptProjection.name)
+    container.usage = container.shared_view(UsageView, UsageProjection.name)
+    container.analytics = container.shared_view(AnalyticsView, AnalyticsProjection.name)
+    container.knowledge = app.knowledge_search = container.shared_view(KnowledgeView, KnowledgeProjection.name)
     app.knowledge_allow_private = settings.crawl_allow_private  # development only: crawl local docs sites
     policy = RetryPolicy(attempts=settings.retry_attempts, base_delay_s=settings.retry_base_delay_s)
     container.chat = ChatService(

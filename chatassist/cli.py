@@ -19,6 +19,7 @@ import psycopg
 from chatassist import docs_cli, knowledge_cli
 from chatassist.audit_cli import add_audit_parser
 from chatassist.bootstrap import Container, bootstrap, public_url, rate_limits, warn_deprecated
+from chatassist.pools import connection_budget
 from chatassist.settings import (
     Settings,
     ensure_keys_encryption_key,
@@ -143,7 +144,7 @@ def cmd_worker_actors(settings: Settings, args: argparse.Namespace) -> None:
     """Only the integrations' delivery actors (no projections, no follower): for scaling deliveries out."""
     from dramatiq import Worker
 
-    from chatassist.bootstrap import SMALL_POOL, eventsourcing_env
+    from chatassist.bootstrap import SMALL_POOL, eventsourcing_env, harden
     from chatassist.integrations import build_deliverer
     from commands.application import ChatAssistApp
     from workers.broker import setup_broker
@@ -155,6 +156,7 @@ def cmd_worker_actors(settings: Settings, args: argparse.Namespace) -> None:
     from workers import delivery_actors
 
     app = ChatAssistApp(env={**eventsourcing_env(settings, settings.database_url), **SMALL_POOL})
+    harden(app.recorder.datastore, settings, "worker")  # type: ignore[attr-defined]
     deliverer = build_deliverer(settings, settings.database_url, args.threads, delivery_actors.retry_later, app)
     set_deliverer(deliverer)
     worker = Worker(broker, worker_threads=args.threads, queues=set(delivery_actors.QUEUES.values()))
@@ -335,7 +337,7 @@ def listening(settings: Settings, args: argparse.Namespace) -> Settings:
 def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     """Everything in one process: web, projections, worker, scheduler (laptop mode)."""
     settings = listening(settings, args)
-    container = bootstrap(ensure_keys_encryption_key(ensure_secret_key(laptop_env(settings))))
+    container = bootstrap(ensure_keys_encryption_key(ensure_secret_key(laptop_env(settings))), kind="up")
     watch_embedded(container)
     container.start_projections()
     worker = _start_worker(container)
@@ -376,7 +378,7 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> None:
             **proxy_options(settings),
         )
         return
-    container = bootstrap(settings)
+    container = bootstrap(settings, kind="web")
     watch_embedded(container)
     try:
         _serve(container, args.host, args.port)
@@ -390,7 +392,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
         cmd_worker_actors(settings, args)
         return
     require_secret_key(settings)
-    container = bootstrap(settings)
+    container = bootstrap(settings, kind="worker")
     watch_embedded(container)
     container.start_projections()
     worker = _start_worker(container, args.threads)
@@ -404,7 +406,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> None:
     """Periodic jobs; only one scheduler process is active at a time."""
-    container = bootstrap(settings)
+    container = bootstrap(settings, kind="scheduler")
     watch_embedded(container)
     from workers.broker import setup_broker
 
@@ -428,7 +430,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_projections(settings: Settings, args: argparse.Namespace) -> None:
     """Run the named projections (default: all) until stopped (an event a view cannot apply parks its workspace for
     that view: see `projections parked`); exit 1 if a runner fails."""
-    container = bootstrap(settings)
+    container = bootstrap(settings, kind="projections")
     watch_embedded(container)
     container.start_projections(args.names or None)
     stop = threading.Event()
@@ -669,6 +671,7 @@ def cmd_config(settings: Settings, args: argparse.Namespace) -> None:
                 "settings": shown,
                 "answering_with": mode,
                 "default_models": {"primary": DEFAULT_PRIMARY_MODEL, "fallback": DEFAULT_FALLBACK_MODEL},
+                "connections": connection_budget(settings),  # PostgreSQL sessions per process (docs/operations.md)
                 "warnings": warnings,
             },
             indent=2,

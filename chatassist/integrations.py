@@ -41,7 +41,8 @@ def start_follower(container: Container, enqueue: Callable[[list[tuple[str, str]
     settings = container.settings
     public_url = settings.public_url or f"http://{settings.host}:{settings.port}"
     projection = type("IntegrationsFollower", (IntegrationsProjection,), {"public_url": public_url})
-    runner = FollowingRunner(projection, IntegrationsView, {**container.es_env, **SMALL_POOL})
+    env = {**container.es_env, **SMALL_POOL}
+    runner = FollowingRunner(projection, IntegrationsView, env, datastore=container.app.recorder.datastore)  # type: ignore[attr-defined]
     runner.view.enqueue = enqueue
     container.runners.append(runner.start())
     return runner
@@ -72,4 +73,6 @@ def build_deliverer(
         if app is not None:
             record_ticket(app, conversation_id, system, ticket_id)
 
-    return Deliverer(database_url, config, retry_later, on_gone, on_ticket, pool_size=threads).open()
+    # on the process's shared pool when there is an app (autocommit, dict rows: what the deliverer needs)
+    pool = app.recorder.datastore.pool if app is not None and hasattr(app.recorder, "datastore") else None
+    return Deliverer(database_url, config, retry_later, on_gone, on_ticket, pool_size=threads, pool=pool).open()

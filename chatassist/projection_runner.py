@@ -28,6 +28,13 @@ log = logging.getLogger("chatassist.projections")
 RUNNER_POOL = {"POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "2"}
 
 
+def session_kwargs(pool_kwargs: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """A dedicated autocommit session's connection arguments, from a pool's: without the pool's statement timeout
+    (a page of a projection, a rebuild may take longer than a request should)."""
+    kwargs = {k: v for k, v in pool_kwargs.items() if k != "options"}
+    return {**kwargs, "autocommit": True, **overrides}
+
+
 class PagedRunner:
     """Runs ``projection_class`` over the store in a background thread (``start``/``stop``, or as a context)."""
 
@@ -41,12 +48,19 @@ class PagedRunner:
         standby_poll_s: float = 0.5,
         idle_wait_s: float = 0.25,
         fold: bool = True,
+        datastore: Any = None,
     ) -> None:
+        """``datastore``: the process's shared pool for the view's reads (wait(), live notices), instead of a pool
+        of the runner's own (docs/operations.md, "Connections")."""
         env = {**env, **RUNNER_POOL}
         self.app = ChatAssistApp(env=env)
         self.app.close()  # its tables exist now; pages are read on the runner's own connection
         factory = InfrastructureFactory.construct(env=Environment(projection_class.name, env))
         self.view: Any = factory.tracking_recorder(view_class)  # type: ignore[type-var]
+        self._own_pool = datastore is None
+        if datastore is not None:
+            self.view.datastore.close()  # it created the view's tables
+            self.view.datastore = datastore
         self.projection: Any = projection_class(view=self.view)
         # an event it cannot apply parks its workspace for this view (projection_parked), the others go on
         events_table = self.app.recorder.events_table_name
@@ -74,7 +88,8 @@ class PagedRunner:
         if self._thread.is_alive():
             self._thread.join(timeout)
         self.app.close()
-        self.view.datastore.close()
+        if self._own_pool:
+            self.view.datastore.close()
 
     def __enter__(self) -> PagedRunner:
         return self.start()
@@ -127,7 +142,7 @@ class PagedRunner:
 
     def _connect(self) -> psycopg.Connection[Any]:
         name = f"chatassist projection {self.projection.name} pid {os.getpid()}"
-        conn = psycopg.connect(**self.view.datastore.pool.kwargs, autocommit=True, application_name=name)
+        conn = psycopg.connect(**session_kwargs(self.view.datastore.pool.kwargs, application_name=name))
         # A page's commit does not wait for its WAL flush: a crash can lose the last pages applied, rows and
         # tracking row together (a transaction is lost whole or kept whole), and the runner applies them again
         # from the events, which are flushed before their append returns. Nothing acknowledged is lost, nothing is

@@ -37,7 +37,14 @@ class Settings:
     event_encryption_key: str | None = None
     secret_key: str | None = None
     keys_encryption_key: str | None = None
-    db_pool_size: int = 5
+    # The connection budget of each process (docs/operations.md, "Connections"): the one pool a process shares
+    # between its event store, its views and its projection runners' reads, and how long anything waits on it
+    db_pool_size: int = 4  # connections the shared pool may open (it keeps db_pool_min open at rest)
+    db_pool_min: int = 1
+    db_pool_timeout_s: float = 2.0  # wait for a free pooled connection, then 503 database_unavailable
+    db_connect_timeout_s: int = 2  # libpq connect_timeout (whole seconds, at least 2)
+    db_statement_timeout_s: float = 30.0  # on the shared pool's sessions (0: the server's own); see operations.md
+    redis_timeout_s: float = 2.0  # connect and reply timeout of the request path's Redis clients
     idle_close_minutes: int = 30
     workspace_cache_s: float = 1.0
     rate_chat_per_user: str = "30/60"

@@ -87,7 +87,7 @@ class AsyncReader:
     ``view``'s settings), so a dashboard request does not hop to a worker thread and back. Without a usable pool
     (``view`` has none) it runs ``drive`` in a worker thread. Close it when the app shuts down."""
 
-    def __init__(self, view: TrackedView, *, min_size: int = 1, max_size: int = 4) -> None:
+    def __init__(self, view: TrackedView, *, min_size: int = 0, max_size: int = 2) -> None:
         self.view = view
         self.pool: AsyncConnectionPool[AsyncConnection[DictRow]] | None = None
         self.opened = False  # opened on first use, in the loop that uses it (an app that serves no read opens none)
@@ -101,6 +101,8 @@ class AsyncReader:
                 max_size=max_size,
                 open=False,
                 name="read",
+                timeout=float(getattr(source, "timeout", 30.0)),  # the view pool's wait: bounded the same
+                reconnect_timeout=5.0,  # give up a failed reconnect soon, and grow again on the next read
             )
 
     async def close(self) -> None:

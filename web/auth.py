@@ -388,7 +388,11 @@ class SessionChecks:
 
     def __init__(self, auth: Auth, rate_limits: RateLimits | None = None) -> None:
         self.auth = auth
-        self.redis = redis.asyncio.Redis.from_url(auth.redis_url) if auth.redis_url else None
+        self.redis = (
+            redis.asyncio.Redis.from_url(auth.redis_url, socket_connect_timeout=2, socket_timeout=2)
+            if auth.redis_url
+            else None
+        )
         self.script: Any = (self.redis or auth.redis).register_script(_CHECK)
         self.api: tuple[RateLimiter, Limit] | None = None  # the API limit, when counted by the check
         limiter = rate_limits.limiter if rate_limits and rate_limits.api_per_user.count else None

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
+import psycopg
+import redis
+from eventsourcing.persistence import InterfaceError as StoreInterfaceError
+from eventsourcing.persistence import OperationalError as StoreOperationalError
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 
@@ -109,6 +114,51 @@ def internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[s
     )
 
 
+RETRY_AFTER_S = 5  # how long a caller is asked to wait when PostgreSQL or Redis does not answer
+
+
+class _Once:
+    """Logs a dependency's outage once a minute at most, not per request."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.logged_at = name, -60.0
+
+    def failed(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        if now - self.logged_at >= 60:
+            self.logged_at = now
+            log.error("%s unavailable (%s: %s); answering 503 until it returns", self.name, type(exc).__name__, exc)
+
+
+DATABASE, REDIS = _Once("PostgreSQL"), _Once("Redis")
+
+
+def database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """PostgreSQL is down, restarting, or no pooled connection came free in time (CHATASSIST_DB_POOL_TIMEOUT_S)."""
+    if isinstance(exc, psycopg.errors.QueryCanceled):  # a statement over CHATASSIST_DB_STATEMENT_TIMEOUT_S
+        log.warning("a statement was cancelled by the statement timeout")
+    else:
+        DATABASE.failed(exc)
+    message = "The database is not answering right now; nothing was changed by this request. Try again shortly."
+    return Response(
+        error_body("database_unavailable", message),
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+def redis_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """Redis (sessions, sign-in throttles) is down: the dashboard waits for it; the widget's chat goes on."""
+    REDIS.failed(exc)
+    return Response(
+        error_body(
+            "redis_unavailable", "Sessions cannot be checked right now (Redis is not answering); try again shortly."
+        ),
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
 def too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[dict[str, Any]]:
     """JSON nested deeper than the decoder recurses (a few hundred levels): the caller's input, not our fault.
     Any other RecursionError is ours and stays a 500."""
@@ -122,5 +172,11 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: domain_error,
     HTTPException: http_error,
     RecursionError: too_deep,
+    psycopg.OperationalError: database_unavailable,  # PoolTimeout and QueryCanceled among them
+    psycopg.InterfaceError: database_unavailable,
+    StoreOperationalError: database_unavailable,  # the event store's wrapping of the two
+    StoreInterfaceError: database_unavailable,
+    redis.ConnectionError: redis_unavailable,
+    redis.TimeoutError: redis_unavailable,
     Exception: internal_error,
 }

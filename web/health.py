@@ -11,6 +11,7 @@ from litestar import Response, get
 # a check raises when its dependency is unavailable; it may return a notice (a sentence), which /ready reports under
 # ``notices`` without failing (parked workspaces of a projection: the other workspaces are served)
 ReadyChecks = dict[str, Callable[[], str | None]]
+CHECK_TIMEOUT_S = 0.8  # /ready answers within a second whatever is down (docs/operations.md)
 
 
 @get("/health", operation_id="health", tags=["ops"], summary="Liveness")
@@ -25,14 +26,22 @@ async def ready(ready_checks: ReadyChecks) -> Response[dict[str, object]]:
     should look at although the service is ready (a workspace parked for a projection)."""
     results: dict[str, str] = {}
     notices: dict[str, str] = {}
-    for name, check in ready_checks.items():
-        try:
-            notice = await anyio.to_thread.run_sync(check)
-            results[name] = "ok"
-            if notice:
-                notices[name] = notice
-        except Exception as exc:
-            results[name] = f"unavailable: {type(exc).__name__}"
+
+    async def probe(name: str, check: Callable[[], str | None]) -> None:
+        results[name] = f"unavailable: no answer within {CHECK_TIMEOUT_S} s"
+        with anyio.move_on_after(CHECK_TIMEOUT_S):  # a hung dependency: answer anyway (its thread is left behind)
+            try:
+                notice = await anyio.to_thread.run_sync(check, abandon_on_cancel=True)
+                results[name] = "ok"
+                if notice:
+                    notices[name] = notice
+            except Exception as exc:
+                results[name] = f"unavailable: {type(exc).__name__}"
+
+    async with anyio.create_task_group() as checks:  # all at once: the answer comes within CHECK_TIMEOUT_S
+        for name, check in ready_checks.items():
+            checks.start_soon(probe, name, check)
+    results = {name: results[name] for name in ready_checks}
     ok = all(v == "ok" for v in results.values())
     body: dict[str, object] = {"status": "ok" if ok else "unavailable", "checks": results}
     if notices:
@@ -42,4 +51,4 @@ async def ready(ready_checks: ReadyChecks) -> Response[dict[str, object]]:
             code="not_ready",
             message="A dependency is unavailable: " + ", ".join(k for k, v in results.items() if v != "ok") + ".",
         )
-    return Response(body, status_code=200 if ok else 503)
+    return Response(body, status_code=200 if ok else 503, headers=None if ok else {"Retry-After": "5"})

@@ -72,7 +72,10 @@ DESCRIPTIONS = {
     "path holds NUL or a lone surrogate), invalid_input and more specific codes.",
     429: "Too many requests (rate_limited, too_many_attempts, budget_exhausted, ...): wait Retry-After seconds.",
     500: "Something went wrong on our side (internal_error); it has been logged.",
-    503: "A dependency (database, Redis, the AI providers) is unavailable: try again shortly.",
+    503: "A dependency is unavailable; nothing was half-written: database_unavailable (PostgreSQL is down, restarting "
+    "or busy past the pool's wait, answered within 3 s), redis_unavailable (sessions cannot be checked; the widget's "
+    "chat goes on without Redis), providers_unavailable (the AI providers), not_ready (GET /ready). Wait Retry-After "
+    "seconds and try again.",
 }
 # Dependencies that authenticate: their presence means 401 (no or a bad credential) and 403 (not allowed).
 WIDGET_DEPENDENCIES = {"widget_workspace", "widget_workspace_id", "transcript_workspace_id"}
@@ -202,8 +205,12 @@ def error_response(status: int) -> dict[str, Any]:
         "description": DESCRIPTIONS[status],
         "content": {"application/json": {"schema": ERROR_REF}},
     }
-    if status == 429:
+    if status in (429, 503):
         response["headers"] = copy.deepcopy(RETRY_AFTER)
+    if status == 503:
+        response["headers"]["Retry-After"]["description"] = (
+            "Seconds to wait before trying again (sent with database_unavailable, redis_unavailable and not_ready)."
+        )
     return response
 
 

@@ -6,12 +6,17 @@ A limit ``Limit(count, seconds)`` allows ``count`` hits per window of ``seconds`
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from litestar.exceptions import TooManyRequestsException
 from redis import Redis as SyncRedis
+from redis import RedisError
 from redis.asyncio import Redis
+
+log = logging.getLogger("chatassist.ratelimit")
 
 
 @dataclass(frozen=True)
@@ -66,13 +71,34 @@ return {n, ttl}
 
 
 class RateLimiter:
-    """Counts hits per key and window in Redis, every key of a request in one round trip (a Lua script)."""
+    """Counts hits per key and window in Redis, every key of a request in one round trip (a Lua script).
+
+    Redis down (or not answering within its client's timeout): the limits fail open, so the chat goes on without
+    them; the first failure is logged, and again at most once a minute, and the return is logged once
+    (docs/operations.md, "When Redis is down")."""
 
     def __init__(self, redis: Redis, prefix: str = "chatassist:rl") -> None:
         self.redis = redis
         self.prefix = prefix
         self.script: Any = redis.register_script(_HIT)
         self.add_script: Any = redis.register_script(_ADD)
+        self.unavailable_since: float | None = None
+        self._logged_at = 0.0
+
+    def _failed(self, err: RedisError) -> None:
+        now = time.monotonic()
+        if self.unavailable_since is None or now - self._logged_at >= 60:
+            log.warning(
+                "rate limits are off while Redis does not answer (%s); requests are let through", type(err).__name__
+            )
+            self._logged_at = now
+        if self.unavailable_since is None:
+            self.unavailable_since = now
+
+    def _answered(self) -> None:
+        if self.unavailable_since is not None:
+            log.warning("Redis answers again: rate limits are back on")
+            self.unavailable_since = None
 
     def key(self, key: str, limit: Limit) -> str:
         """The Redis key counting ``key``'s hits in ``limit``'s window."""
@@ -83,7 +109,14 @@ class RateLimiter:
         active = [(scope, self.key(key, limit), limit) for scope, key, limit in checks if limit.count]
         if not active:
             return
-        results = await self.script(keys=[key for _, key, _ in active], args=[limit.seconds for *_, limit in active])
+        try:
+            results = await self.script(
+                keys=[key for _, key, _ in active], args=[limit.seconds for *_, limit in active]
+            )
+        except RedisError as err:
+            self._failed(err)
+            return
+        self._answered()
         for i, (scope, _, limit) in enumerate(active):
             count, ttl = int(results[2 * i]), int(results[2 * i + 1])
             if count > limit.count:
@@ -92,16 +125,24 @@ class RateLimiter:
     async def used(self, keys: list[tuple[str, Limit]]) -> list[tuple[int, int]]:
         """(amount counted, seconds left in the window) of each ``(key, limit)``, in one round trip."""
         names = [self.key(key, limit) for key, limit in keys]
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for name in names:
-                pipe.get(name)
-                pipe.ttl(name)
-            got = await pipe.execute()
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for name in names:
+                    pipe.get(name)
+                    pipe.ttl(name)
+                got = await pipe.execute()
+        except RedisError as err:  # nothing counted: nothing refused
+            self._failed(err)
+            return [(0, 1) for _ in names]
+        self._answered()
         return [(int(got[2 * i] or 0), max(int(got[2 * i + 1]), 1)) for i in range(len(names))]
 
     async def add(self, key: str, limit: Limit, amount: int) -> None:
         """Count ``amount`` (e.g. tokens) on ``key`` in ``limit``'s window."""
-        await self.add_script(keys=[self.key(key, limit)], args=[amount, limit.seconds])
+        try:
+            await self.add_script(keys=[self.key(key, limit)], args=[amount, limit.seconds])
+        except RedisError as err:
+            self._failed(err)
 
 
 def parse_limit(text: str) -> Limit:

@@ -119,9 +119,13 @@ class Deliverer:
     pool: ConnectionPool[Any] | None = None
     poster: Poster | None = None
     zendesk_client: httpx.Client | None = None
+    _shared: bool = False
 
     def open(self) -> Deliverer:
-        """Open the connection pool."""
+        """Open the connection pool, unless one was given (the process's shared pool, which its owner closes)."""
+        if self.pool is not None:
+            self._shared = True
+            return self
         self.pool = ConnectionPool(
             self.database_url,
             min_size=1,
@@ -132,8 +136,8 @@ class Deliverer:
         return self
 
     def close(self) -> None:
-        """Close the pool."""
-        if self.pool is not None:
+        """Close the pool (unless shared)."""
+        if self.pool is not None and not self._shared:
             self.pool.close()
 
     def deliver(self, delivery_id: str) -> str | None:

@@ -1,0 +1,118 @@
+"""Bounded waits on PostgreSQL and Redis, and the connection budget of each process kind (docs/operations.md).
+
+A request never waits long on a dependency that is down: the process's one PostgreSQL pool gives up after
+CHATASSIST_DB_POOL_TIMEOUT_S, and as soon as one of its connection attempts has failed it stops waiting at all
+(``BoundedPool``) until an attempt succeeds again, so that the event store's own retries (ten attempts per call)
+add up to a couple of seconds, not ten pool waits. Redis clients on the request path connect and read with a
+timeout. The pool reconnects by itself: nothing needs a restart when the server returns.
+"""
+
+from __future__ import annotations
+
+import os
+from time import monotonic
+from typing import Any
+
+from eventsourcing.postgres import ConnectionPool
+from psycopg_pool import PoolTimeout
+
+from chatassist.settings import Settings
+
+UNREACHABLE_S = 3.0  # after a failed connection attempt, how long a caller is refused at once (none waits)
+SLICE_S = 0.2  # a waiting caller looks again this often whether an attempt has failed meanwhile
+
+
+class BoundedPool(ConnectionPool):  # type: ignore[type-arg]
+    """The event store's pool, failing fast while the server is unreachable (see the module docstring)."""
+
+    _failed_at = -1e9
+    _ok_at = 0.0
+
+    def _connect(self, timeout: float | None = None) -> Any:
+        try:
+            conn = super()._connect(timeout=timeout)
+        except Exception:
+            self._failed_at = monotonic()
+            raise
+        self._ok_at = monotonic()
+        return conn
+
+    def unreachable(self) -> bool:
+        """A connection attempt failed in the last UNREACHABLE_S, none succeeded since, and none is idle."""
+        return self._failed_at > self._ok_at and monotonic() - self._failed_at < UNREACHABLE_S and not self._pool
+
+    def getconn(self, timeout: float | None = None) -> Any:
+        """A connection within ``timeout`` (default: the pool's), or PoolTimeout; at once while unreachable."""
+        deadline = monotonic() + (self.timeout if timeout is None else timeout)
+        while True:
+            if self.unreachable():
+                with self._lock:
+                    self._maybe_grow_pool()  # one attempt in the background: the next caller may find it back
+                raise PoolTimeout("the database is unreachable (a connection attempt failed just now)")
+            left = deadline - monotonic()
+            try:
+                return super().getconn(timeout=max(min(SLICE_S, left), 0.001))
+            except PoolTimeout:
+                if monotonic() >= deadline:
+                    raise PoolTimeout(f"no database connection came free within {self.timeout:.1f} s") from None
+
+
+def harden(datastore: Any, settings: Settings, kind: str) -> Any:
+    """Bound every wait on an eventsourcing datastore's pool: the wait for a free connection, libpq's connect timeout,
+    TCP keepalives (a vanished server is noticed), the statement timeout, a reconnect that gives up after 5 s (and
+    starts again on the next request) rather than backing off for minutes. Its sessions are named
+    ``chatassist <kind> pid <pid>`` in pg_stat_activity."""
+    pool, name = datastore.pool, f"chatassist {kind} pid {os.getpid()}"
+    pool.__class__ = BoundedPool
+    with pool._lock:  # the sessions it opened already (creating the tables) get the name too
+        idle = list(pool._pool)
+    for conn in idle:
+        conn.execute("SELECT set_config('application_name', %s, false)", (name,))
+    pool.kwargs.update(
+        connect_timeout=max(2, settings.db_connect_timeout_s),
+        application_name=name,
+        keepalives=1,
+        keepalives_idle=10,
+        keepalives_interval=5,
+        keepalives_count=3,
+    )
+    if settings.db_statement_timeout_s > 0:
+        pool.kwargs["options"] = f"-c statement_timeout={int(settings.db_statement_timeout_s * 1000)}"
+    pool.timeout = settings.db_pool_timeout_s
+    pool.reconnect_timeout = 5.0
+    return datastore
+
+
+def redis_options(settings: Settings) -> dict[str, Any]:
+    """Connect and reply timeouts of the request path's Redis clients: a Redis that does not answer costs a request
+    at most this long (the rate limits then let it through)."""
+    return {"socket_connect_timeout": settings.redis_timeout_s, "socket_timeout": settings.redis_timeout_s}
+
+
+PROJECTION_COUNT = 6  # transcripts, usage, analytics, audit, monitor, knowledge (chatassist.bootstrap.PROJECTIONS)
+READER_POOL = 2  # the web's dashboard reads from the event loop (read_api/_reads.py AsyncReader), opened on use
+
+
+def connection_budget(settings: Settings, worker_threads: int = 4) -> dict[str, Any]:
+    """The most PostgreSQL connections each process kind holds, and what it keeps open at rest (docs/operations.md,
+    "Connections"). ``pool``: the process's one shared pool (CHATASSIST_DB_POOL_SIZE)."""
+    pool, idle = settings.db_pool_size, max(1, min(settings.db_pool_min, settings.db_pool_size))
+    runners = PROJECTION_COUNT + 1  # one session each (its lock, LISTEN, pages): the projections and the outbox
+    kinds = {
+        "web": {"at_most": pool + READER_POOL, "at_rest": idle},
+        "worker": {"at_most": pool + runners, "at_rest": idle + runners},
+        "worker --actors-only": {"at_most": pool, "at_rest": idle},
+        "projections run": {"at_most": pool + PROJECTION_COUNT, "at_rest": idle + PROJECTION_COUNT},
+        "scheduler": {"at_most": pool + 1 + 5, "at_rest": idle + 1},  # the leader's lock; each job's own session
+        "up": {"at_most": pool + READER_POOL + runners + 1 + 5, "at_rest": idle + runners + 1},
+    }
+    return {
+        "pool_size": pool,
+        "pool_min": idle,
+        "pool_timeout_s": settings.db_pool_timeout_s,
+        "connect_timeout_s": max(2, settings.db_connect_timeout_s),
+        "statement_timeout_s": settings.db_statement_timeout_s,
+        "redis_timeout_s": settings.redis_timeout_s,
+        "per_process": kinds,
+        "note": f"worker threads share the pool: keep CHATASSIST_DB_POOL_SIZE >= worker --threads ({worker_threads})",
+    }
