@@ -5,11 +5,9 @@ serve no HTTP (``worker``, ``projections run``; ``up`` too)."""
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import sys
 import threading
-import traceback
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,43 +18,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from chatassist.logformat import JsonFormatter, RequestIdFilter
 from chatassist.settings import Settings
-from domain.correlation import REQUEST_ID
 
 log = logging.getLogger("chatassist.metrics")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LOG_FORMATS = ("text", "json")
 LAG_COUNT_CAP = 100_000  # pending events counted per projection and scrape (more shows as this)
 DELIVERY_STATES = ("pending", "delivering", "failed", "dead")
-
-
-class RequestIdFilter(logging.Filter):
-    """Puts the current request id (domain/correlation.py) on every record as ``request_id`` (None outside one)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Always keep the record."""
-        if not hasattr(record, "request_id"):
-            record.request_id = REQUEST_ID.get()
-        return True
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, request_id when set, exception."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        """The record as one line of JSON."""
-        out: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        request_id = getattr(record, "request_id", None)
-        if request_id:
-            out["request_id"] = request_id
-        if record.exc_info:
-            out["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
-        return json.dumps(out, ensure_ascii=False, default=str)
 
 
 def configure_logging(settings: Settings) -> None:
@@ -74,6 +43,16 @@ def configure_logging(settings: Settings) -> None:
 def json_logs(settings: Settings) -> bool:
     """True when the logs are JSON lines (uvicorn's own loggers then go through the root's handler)."""
     return settings.log_format.strip().lower() == "json"
+
+
+def view_name(projection: Any) -> str:
+    """The name ``chatassist projections status`` gives a projection (``integrations``: the outbox follower)."""
+    from chatassist.bootstrap import PROJECTIONS
+    from projections.integrations.projection import IntegrationsProjection
+
+    names: dict[type, str] = {cls: key for key, (cls, _) in PROJECTIONS.items()}
+    names[IntegrationsProjection] = "integrations"
+    return next((names[c] for c in type(projection).__mro__ if c in names), str(projection.name))
 
 
 class ProjectionLag(Collector):
@@ -107,7 +86,7 @@ class ProjectionLag(Collector):
             with psycopg.connect(self.container.database_url, connect_timeout=3) as conn:
                 conn.execute("SET statement_timeout = '5s'")
                 for runner in list(self.container.runners):
-                    name = runner.projection.name
+                    name = view_name(runner.projection)
                     at = runner.view.max_tracking_id(app.name) or 0
                     row = conn.execute(
                         f"SELECT count(*), min(notification_id) FROM (SELECT notification_id FROM {table}"
