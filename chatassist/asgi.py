@@ -12,10 +12,13 @@ def create() -> Litestar:
     """Wire this process (no migrations: run ``chatassist migrate`` first) and build the HTTP app."""
     from chatassist.cli import mode_note, ready_checks
     from chatassist.integrations import context as integrations_context
+    from chatassist.observability import configure_logging
     from chatassist.seed import demo_filler
     from read_api._live import LiveHub
     from web.app import create_app
+    from web.observability import MetricsAccess
 
+    configure_logging(get_settings())  # a process of its own: text or JSON lines (CHATASSIST_LOG_FORMAT)
     container = bootstrap(require_secret_key(get_settings()), run_migrations=False, kind="web")
     assert container.auth is not None
     app = create_app(
@@ -29,6 +32,7 @@ def create() -> Litestar:
         live=LiveHub(container.redis_url),
         demo_data=demo_filler(container.app),
         integrations=integrations_context(container),
+        metrics_access=MetricsAccess(container.settings.metrics_token),
     )
     app.on_shutdown.append(lambda: container.close())
     return app

@@ -44,6 +44,7 @@ def _serve(container: Container, host: str, port: int, demo_key: str | None = No
     from domain.decisions.model import warm
     from read_api._live import LiveHub
     from web.app import create_app
+    from web.observability import MetricsAccess
 
     note = mode_note(container)
     require_secret_key(container.settings)
@@ -61,6 +62,7 @@ def _serve(container: Container, host: str, port: int, demo_key: str | None = No
         live=LiveHub(container.redis_url),
         demo_data=demo_filler(container.app),
         integrations=integrations_context(container),
+        metrics_access=MetricsAccess(container.settings.metrics_token),
     )
     # uvicorn re-raises SIGTERM after its graceful shutdown: turn it into SystemExit so our cleanup runs.
     signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -73,8 +75,29 @@ def _serve(container: Container, host: str, port: int, demo_key: str | None = No
         log_level="warning",
         timeout_graceful_shutdown=10,
         **proxy_options(container.settings),
+        **uvicorn_logging(container.settings),
     )
     uvicorn.Server(config).run()
+
+
+def uvicorn_logging(settings: Settings) -> dict[str, Any]:
+    """With JSON logs, uvicorn's loggers keep no handler of their own: their lines go out as JSON through the root's."""
+    from chatassist.observability import json_logs
+
+    return {"log_config": None} if json_logs(settings) else {}
+
+
+def expose_metrics(container: Container, queues: bool = True) -> None:
+    """A process that runs projections (and Dramatiq): measure them at each scrape, and open the metrics port."""
+    from chatassist.observability import register_worker_collectors, start_metrics_port
+
+    names: list[str] = []
+    if queues:
+        from workers.delivery_actors import QUEUES
+
+        names = ["chatassist", *QUEUES.values()]  # workers/actors.py's queue, then the integrations'
+    register_worker_collectors(container, names)
+    start_metrics_port(container.settings)
 
 
 def proxy_options(settings: Settings) -> dict[str, Any]:
@@ -341,6 +364,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     watch_embedded(container)
     container.start_projections()
     worker = _start_worker(container)
+    expose_metrics(container)  # on the web port's /metrics too: one process
     scheduler = _start_scheduler(container)
     demo = demo_workspace(container)
     url = public_url(settings) + "/"
@@ -376,6 +400,7 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> None:
             log_level="warning",
             timeout_graceful_shutdown=10,
             **proxy_options(settings),
+            **uvicorn_logging(settings),
         )
         return
     container = bootstrap(settings, kind="web")
@@ -396,6 +421,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     watch_embedded(container)
     container.start_projections()
     worker = _start_worker(container, args.threads)
+    expose_metrics(container)
     print("worker running: projections", ", ".join(r.projection.name for r in container.runners), flush=True)
     try:
         _wait_forever()
@@ -433,6 +459,7 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> None:
     container = bootstrap(settings, kind="projections")
     watch_embedded(container)
     container.start_projections(args.names or None)
+    expose_metrics(container, queues=False)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -765,9 +792,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     if os.environ.get("CHATASSIST_SWITCH_INTERVAL"):
         sys.setswitchinterval(float(os.environ["CHATASSIST_SWITCH_INTERVAL"]))
-    logging.basicConfig(
-        level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from chatassist.observability import configure_logging
+
+    configure_logging(settings)  # text, or JSON lines with the request id (CHATASSIST_LOG_FORMAT)
     args = parser().parse_args(argv)
     args.fn(settings, args)
 

@@ -11,9 +11,16 @@ from functools import lru_cache
 from pathlib import Path
 
 SECRET_FIELDS = frozenset(
-    {"anthropic_api_key", "openai_api_key", "event_encryption_key", "secret_key", "keys_encryption_key"}
+    {
+        "anthropic_api_key",
+        "openai_api_key",
+        "event_encryption_key",
+        "secret_key",
+        "keys_encryption_key",
+        "metrics_token",
+    }
 )
-FULLY_MASKED = frozenset({"event_encryption_key", "secret_key", "keys_encryption_key"})
+FULLY_MASKED = frozenset({"event_encryption_key", "secret_key", "keys_encryption_key", "metrics_token"})
 SECRET_KEY_FILE = "secret.key"
 KEYS_KEY_FILE = "keys.key"
 
@@ -72,6 +79,11 @@ class Settings:
     hubspot_api_url: str | None = None  # HubSpot API host (tests and proxies); default https://api.hubapi.com
     intercom_api_url: str | None = None  # Intercom API base (tests and proxies); default https://api.intercom.io
     broker_namespace: str = "chatassist"  # prefix of the Dramatiq keys in Redis
+    # metrics and logs (docs/operations.md, "Metrics and logs")
+    log_format: str = "text"  # CHATASSIST_LOG_FORMAT: text, or json (one JSON object per line, with request_id)
+    metrics_token: str | None = None  # CHATASSIST_METRICS_TOKEN: bearer token of /metrics and the metrics port
+    metrics_host: str = "127.0.0.1"  # CHATASSIST_METRICS_HOST: address of the metrics port of worker, projections, up
+    metrics_port: int = 9108  # CHATASSIST_METRICS_PORT: that port (0: none)
 
     @property
     def data_path(self) -> Path:

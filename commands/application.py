@@ -8,6 +8,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.utils import get_topic
 
+from commands._correlation import MAPPER_TOPIC
 from commands.transcoder import FastJSONTranscoder
 
 
@@ -28,4 +29,5 @@ class ChatAssistApp(Application[UUID]):
         "AGGREGATE_CACHE_MAXSIZE": "5000",
         "AGGREGATE_CACHE_FASTFORWARD": "y",
         "TRANSCODER_TOPIC": get_topic(FastJSONTranscoder),
+        "MAPPER_TOPIC": MAPPER_TOPIC,  # each event stores the request id that caused it (commands/_correlation.py)
     }

@@ -43,6 +43,7 @@ from web.integrations_controller import IntegrationsController
 from web.knowledge_controller import KnowledgeController
 from web.live import ConversationSignals
 from web.monitor import monitor_router
+from web.observability import MetricsAccess, metrics, observe_requests
 from web.openapi import DocumentedJsonRenderPlugin
 from web.pages import pages_router
 from web.password_reset import PasswordResetController, PasswordResets
@@ -97,6 +98,7 @@ def create_app(
     live: LiveHub | None = None,
     demo_data: Callable[[UUID], int] | None = None,
     integrations: IntegrationsContext | None = None,
+    metrics_access: MetricsAccess | None = None,
     debug: bool = False,
 ) -> Litestar:
     """Build the HTTP app around already-wired services. ``conversation_signals`` default: wake-ups on the Redis
@@ -147,6 +149,7 @@ def create_app(
             IntegrationsController,  # /api/integrations/...
             health,
             ready,
+            metrics,  # GET /metrics, for the callers metrics_access admits (web/observability.py)
             widget_js,
             demo_page,
             pages_router(),  # the dashboard: /, /signin, /signup, /app... (web/pages)
@@ -162,6 +165,7 @@ def create_app(
             "live_hub": const(live_hub),
             "reader": const(reader),
             "ready_checks": const(ready_checks),
+            "metrics_access": const(metrics_access or MetricsAccess()),
             "auth": const(auth),
             "rate_limits": const(limits),
             "current_member": Provide(current_member),
@@ -181,7 +185,8 @@ def create_app(
         on_shutdown=[signals.close, live_hub.close, session_checks.close, reader.close],
         state=State({"auth": auth, "session_checks": session_checks, "mode_note": mode_note, "demo_data": demo_data}),
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[security_headers, widget_cors],  # CORS per workspace for the widget endpoints: see web/cors.py
+        # request id and route latency (web/observability.py); CORS per workspace for the widget endpoints (web/cors.py)
+        middleware=[observe_requests, security_headers, widget_cors],
         openapi_config=OpenAPIConfig(
             title="ChatAssist API",
             version="0.1.0",

@@ -21,6 +21,7 @@ import anyio.to_thread
 
 from commands._common import load, workspace_id_for_key
 from commands._lazy import read_or_none
+from commands._metrics import observe_turn
 from commands._prompt_config import LivePrompt, live_prompt
 from commands.ai import base
 from commands.ai.clients import Endpoints
@@ -412,6 +413,7 @@ class ChatService:
         if conversation is not None and conversation.human_handling:
             self._hold(conversation)
             escalation = dict(conversation.escalation) if conversation.escalation else None
+            observe_turn(got.conversation_id, "human")  # before the last event: a caller may stop reading after it
             yield TurnHandled(got.conversation_id, got.message_id, conversation.state, escalation)
             return
         prep = self.prepared(ws)
@@ -420,7 +422,9 @@ class ChatService:
             early = apply_hours(early, await self.run(self.app_settings, ws.id), self.clock())
             for n, word in enumerate((early.message or "").split(" ")):
                 yield base.TextDelta(word if n == 0 else " " + word)
-            yield await self._escalate(got, early, prep)
+            escalated = await self._escalate(got, early, prep)
+            observe_turn(got.conversation_id, "escalated", escalation=(early.rule, early.action))
+            yield escalated
             return
         settings = prep.settings
         used = self._fresh(self._usage, ws.id)
@@ -430,7 +434,9 @@ class ChatService:
                 "This workspace has used its monthly AI token budget, so the assistant cannot answer "
                 "right now. A person from the team will see your message."
             )
-            yield await self._fail(got, [], "budget_exhausted", message)
+            refused = await self._fail(got, [], "budget_exhausted", message)
+            observe_turn(got.conversation_id, "budget_exhausted")
+            yield refused
             return
 
         hits = await self.run(self.search, ws, got.history[-1].text)
@@ -445,13 +451,18 @@ class ChatService:
         routes = self.providers.routes(budget.model, settings.fallback_model, own)
         async for event in orchestrate(routes, request, prompt_version=prep.prompt_version, policy=self.policy):
             if isinstance(event, Finished):
-                yield await self._succeed(got, event, prep, hits)
+                done = await self._succeed(got, event, prep, hits)
+                offer = (done.escalation["rule"], done.escalation["action"]) if done.escalation else None
+                observe_turn(got.conversation_id, "answered", event.calls, offer)
+                yield done
             elif isinstance(event, GaveUp):
                 message = (
                     "The AI assistant is unavailable right now. Please try again in a minute; your "
                     "message has been saved."
                 )
-                yield await self._fail(got, event.calls, "providers_unavailable", message)
+                failed = await self._fail(got, event.calls, "providers_unavailable", message)
+                observe_turn(got.conversation_id, "providers_unavailable", event.calls)
+                yield failed
             else:
                 yield event
 

@@ -20,6 +20,7 @@ from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 
 from domain.conversation import Conversation
+from domain.correlation import request_id_of
 from domain.integrations import (
     HUBSPOT_EVENT_TYPES,
     SLACK_EVENT_TYPES,
@@ -67,12 +68,23 @@ class IntegrationsView(TrackedView):
         ]
         try:
             rows = self.query(
-                f"SELECT kind, id::text AS id FROM {DELIVERIES} WHERE (notification_id BETWEEN %(a)s AND %(b)s"
-                " AND attempts = 0 OR id::text = ANY(%(ids)s)) AND status = 'pending' ORDER BY notification_id, id",
+                f"SELECT kind, id::text AS id, notification_id FROM {DELIVERIES}"
+                " WHERE (notification_id BETWEEN %(a)s AND %(b)s AND attempts = 0 OR id::text = ANY(%(ids)s))"
+                " AND status = 'pending' ORDER BY notification_id, id",
                 {"a": first, "b": last, "ids": redelivered},
             )
             if rows:
                 self.enqueue([(str(r["kind"]), str(r["id"])) for r in rows])
+                caused_by = {t.notification_id: request_id_of(e) for e, t in events}
+                for r in rows:  # the request that caused the event, on the worker's log (docs/operations.md)
+                    if caused_by.get(r["notification_id"]):
+                        log.info(
+                            "queued %s delivery %s of event %s",
+                            r["kind"],
+                            r["id"],
+                            r["notification_id"],
+                            extra={"request_id": caused_by[r["notification_id"]]},
+                        )
         except Exception:  # Redis or the database down: the rows are committed, the sweep sends them later
             log.warning(
                 "could not enqueue the deliveries of positions %s..%s; the sweep will", first, last, exc_info=True

@@ -47,6 +47,7 @@ from tests.fakes.receivers import FakeIntercom
 from tests.support.accounts import PASSWORD, Person, invite_and_join, sign_up, unique_email
 from tests.support.server import ThreadedServer
 from web.app import create_app
+from web.observability import MetricsAccess
 
 ANONYMOUS, WIDGET, VIEWER, AGENT, ADMIN, OTHER_ADMIN = "anonymous", "widget", "viewer", "agent", "admin", "other_admin"
 AUDITOR = "auditor"  # read-only: replays, exports and the audit log of workspace A (issue 17)
@@ -109,6 +110,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/app/demo-data"): ADMINS,  # settings.manage
     ("GET", "/health"): EVERYONE,
     ("GET", "/ready"): EVERYONE,
+    # Prometheus metrics: only CHATASSIST_METRICS_TOKEN opens them (the matrix app has one): no role, no widget key
+    ("GET", "/metrics"): frozenset(),
     ("GET", "/widget.js"): EVERYONE,
     # the widget API: the widget key is its own credential, a member token alone does not grant it
     ("POST", "/api/chat"): frozenset({WIDGET}),
@@ -572,6 +575,7 @@ def requests() -> dict[tuple[str, str], Request]:
         ("POST", "/app/demo-data"): page("POST", lambda w: "/app/demo-data"),
         ("GET", "/health"): call("GET", lambda w: "/health"),
         ("GET", "/ready"): call("GET", lambda w: "/ready"),
+        ("GET", "/metrics"): call("GET", lambda w: "/metrics"),
         ("GET", "/widget.js"): call("GET", lambda w: "/widget.js"),
         ("POST", "/api/chat"): call("POST", lambda w: "/api/chat", lambda w, c: {"message": "hi", "user": {"id": "v"}}),
         ("POST", CONVERSATION + "/csat"): call(
@@ -723,6 +727,7 @@ def matrix_app(container: Container, fake_llm: FakeLLMServer) -> Iterator[tuple[
         auth=container.auth,
         demo_data=demo_filler(container.app, conversations=1, days=1, last_day=0),  # small: admins call it
         integrations=integrations,
+        metrics_access=MetricsAccess("matrix-metrics-token-" + uuid.uuid4().hex),
     )
     server = ThreadedServer(app).start()
     follower = start_follower(container, None)  # the integrations outbox writes the delivery rows (no worker sends)
@@ -732,6 +737,11 @@ def matrix_app(container: Container, fake_llm: FakeLLMServer) -> Iterator[tuple[
     follower.stop()
     container.runners.remove(follower)
     MATRIX_INTERCOM.stop()
+
+
+def page_route(route: tuple[str, str]) -> bool:
+    """A route that answers a person with a page (a refusal as HTML): not the API, nor ``/metrics`` (for Prometheus)."""
+    return not route[1].startswith("/api/") and route[1] != "/metrics"
 
 
 def test_every_route_answers_exactly_the_callers_it_should(
@@ -764,11 +774,11 @@ def test_every_route_answers_exactly_the_callers_it_should(
                 allowed.add(caller)
             elif not route[1].startswith("/api/") and response.status_code == 303:  # a page: to sign in first
                 assert response.headers["location"].startswith("/signin?next=/app"), (route, caller)
-            elif not route[1].startswith("/api/") and response.status_code in (401, 403, 404):  # a page saying so
+            elif page_route(route) and response.status_code in (401, 403, 404):  # a page saying so
                 assert response.headers["content-type"].startswith("text/html"), (route, caller, response.text)
             elif response.status_code not in (401, 403, 404):
                 problems.append(f"{route} as {caller}: unexpected {response.status_code} {response.text[:200]}")
-            elif response.status_code != 404 or route[1].startswith("/api/"):
+            elif response.status_code != 404 or not page_route(route):
                 assert "code" in response.json(), (route, caller, response.text)
         if allowed != EXPECTED[route]:
             problems.append(f"{route}: allowed {sorted(allowed)}, expected {sorted(EXPECTED[route])}")
