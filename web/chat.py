@@ -58,7 +58,10 @@ def sse(event: TurnEvent) -> ServerSentEventMessage:
         return ServerSentEventMessage(event="done", data=json.dumps({**event.__dict__, "handled_by": "ai"}))
     if isinstance(event, TurnHandled):
         return ServerSentEventMessage(event="done", data=json.dumps(handled_body(event)))
-    return ServerSentEventMessage(event="error", data=json.dumps({"code": event.code, "message": event.message}))
+    error: dict[str, Any] = {"code": event.code, "message": event.message}
+    if event.escalation is not None:  # no AI answer: the conversation waits for a person (docs/api.md)
+        error["escalation"] = event.escalation
+    return ServerSentEventMessage(event="error", data=json.dumps(error))
 
 
 def handled_body(event: TurnHandled) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from domain.budget import decide_budget
 from domain.business_hours import apply_hours
 from domain.clock import event_time
 from domain.conversation import Conversation, ModelCall, Turn
-from domain.escalation import DEFAULT_RULES, Decision, Rules, rules_from
+from domain.escalation import DEFAULT_RULES, Decision, Rules, rules_from, unavailable
 from domain.escalation import decide as decide_escalation
 from domain.knowledge import GAP_SUPPORT, KnowledgeHit, citations_of
 from domain.prompt_content import PromptContent
@@ -163,10 +163,12 @@ class TurnHandled:
 
 @dataclass(frozen=True)
 class TurnError:
-    """No answer; the failure is stored."""
+    """No answer; the failure is stored. ``escalation``: the conversation was queued for a person (rule
+    ai_unavailable, priority, route, message), None when it was not (a sandbox turn)."""
 
     code: str
     message: str
+    escalation: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -426,11 +428,7 @@ class ChatService:
         used = self._fresh(self._usage, ws.id)
         budget = decide_budget(settings, used if used is not None else await self.run(self.tokens_this_month, ws.id))
         if budget.refuse:
-            message = (
-                "This workspace has used its monthly AI token budget, so the assistant cannot answer "
-                "right now. A person from the team will see your message."
-            )
-            yield await self._fail(got, [], "budget_exhausted", message)
+            yield await self._fail(got, [], "budget_exhausted", prep, ws.id)
             return
 
         hits = await self.run(self.search, ws, got.history[-1].text)
@@ -447,11 +445,7 @@ class ChatService:
             if isinstance(event, Finished):
                 yield await self._succeed(got, event, prep, hits)
             elif isinstance(event, GaveUp):
-                message = (
-                    "The AI assistant is unavailable right now. Please try again in a minute; your "
-                    "message has been saved."
-                )
-                yield await self._fail(got, event.calls, "providers_unavailable", message)
+                yield await self._fail(got, event.calls, "providers_unavailable", prep, ws.id)
             else:
                 yield event
 
@@ -602,11 +596,22 @@ class ChatService:
             knowledge["citations"],
         )
 
-    async def _fail(self, got: receive.MessageReceived, calls: list[ModelCall], code: str, message: str) -> TurnError:
+    async def _fail(
+        self, got: receive.MessageReceived, calls: list[ModelCall], code: str, prep: Prepared, workspace_id: UUID
+    ) -> TurnError:
+        """No AI answer (budget spent, every provider failed): the attempts, the conversation queued for a person
+        (``Escalated`` with rule ``ai_unavailable``, business hours applied) and ``TurnFailed``, in one write; the
+        visitor is told that a person will reply (docs/ai.md, "When no AI can answer")."""
+        conversation = got.conversation
+        turns = conversation.turns if conversation is not None else got.history
+        visitor = [t.text for t in turns if t.role == "user"]
+        decision = unavailable(code, visitor, prep.rules)
+        decision = apply_hours(decision, await self.run(self.app_settings, workspace_id), self.clock())
+        message = decision.message or ""
         failure = record.Failure(code, message)
-        command = record.RecordReply(got.conversation_id, got.message_id, calls, failure=failure)
+        command = record.RecordReply(got.conversation_id, got.message_id, calls, failure=failure, decision=decision)
         self._hold(await self.run(record.execute, self.app, command, got.conversation))
-        return TurnError(code, message)
+        return TurnError(code, message, _summary(decision))
 
 
 def judge(
