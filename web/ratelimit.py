@@ -2,16 +2,27 @@
 
 A limit ``Limit(count, seconds)`` allows ``count`` hits per window of ``seconds``; the answer past it is
 429 ``rate_limited`` with ``Retry-After`` set to the seconds left in the window.
+
+While Redis cannot be reached the limits are not applied (they fail open, so chat goes on): logged once when it
+goes away and once when it is back, not per request (docs/widget-security.md, "When Redis is unreachable").
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from litestar.exceptions import TooManyRequestsException
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger("chatassist.ratelimit")
+T = TypeVar("T")
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,21 @@ class RateLimiter:
         self.prefix = prefix
         self.script: Any = redis.register_script(_HIT)
         self.add_script: Any = redis.register_script(_ADD)
+        self.degraded = False  # Redis was unreachable at the last call: the limits are off until it answers
+
+    async def _guarded(self, call: Awaitable[T], fallback: T) -> T:
+        """``call``'s result, or ``fallback`` (no limit applied) while Redis is unreachable; logs each change once."""
+        try:
+            result = await call
+        except UNREACHABLE as exc:
+            if not self.degraded:
+                self.degraded = True
+                log.warning("Redis unreachable (%s): rate limits are not applied until it is back", exc)
+            return fallback
+        if self.degraded:
+            self.degraded = False
+            log.warning("Redis reachable again: rate limits apply")
+        return result
 
     def key(self, key: str, limit: Limit) -> str:
         """The Redis key counting ``key``'s hits in ``limit``'s window."""
@@ -83,7 +109,8 @@ class RateLimiter:
         active = [(scope, self.key(key, limit), limit) for scope, key, limit in checks if limit.count]
         if not active:
             return
-        results = await self.script(keys=[key for _, key, _ in active], args=[limit.seconds for *_, limit in active])
+        call = self.script(keys=[key for _, key, _ in active], args=[limit.seconds for *_, limit in active])
+        results = await self._guarded(call, [0, 1] * len(active))
         for i, (scope, _, limit) in enumerate(active):
             count, ttl = int(results[2 * i]), int(results[2 * i + 1])
             if count > limit.count:
@@ -92,16 +119,21 @@ class RateLimiter:
     async def used(self, keys: list[tuple[str, Limit]]) -> list[tuple[int, int]]:
         """(amount counted, seconds left in the window) of each ``(key, limit)``, in one round trip."""
         names = [self.key(key, limit) for key, limit in keys]
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for name in names:
-                pipe.get(name)
-                pipe.ttl(name)
-            got = await pipe.execute()
+
+        async def read() -> list[Any]:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for name in names:
+                    pipe.get(name)
+                    pipe.ttl(name)
+                got: list[Any] = await pipe.execute()
+                return got
+
+        got = await self._guarded(read(), [0, 1] * len(names))
         return [(int(got[2 * i] or 0), max(int(got[2 * i + 1]), 1)) for i in range(len(names))]
 
     async def add(self, key: str, limit: Limit, amount: int) -> None:
         """Count ``amount`` (e.g. tokens) on ``key`` in ``limit``'s window."""
-        await self.add_script(keys=[self.key(key, limit)], args=[amount, limit.seconds])
+        await self._guarded(self.add_script(keys=[self.key(key, limit)], args=[amount, limit.seconds]), None)
 
 
 def parse_limit(text: str) -> Limit:

@@ -152,13 +152,13 @@ class Stack:
     # --- lifecycle --------------------------------------------------------------------------------------------------
 
     def start(self) -> Stack:
-        """Start every process and wait until the web processes answer /health: `projections run` first (it
-        migrates, and so is the active runner of every projection), then the web processes and the worker (whose
-        runners are the standbys)."""
-        self.processes["projections"].start()
-        poll(lambda: self.all_runners_in("projections"), 180, "every projection active in `projections run`")
-        for name in ("web-a", "web-b", "worker"):
+        """Start every process and wait until the web processes answer /health: `projections run` and the web
+        processes first (migrating under the advisory lock), the worker once `projections run` is the active runner
+        of every projection (so the worker's runners are the standbys)."""
+        for name in ("projections", "web-a", "web-b"):
             self.processes[name].start()
+        poll(lambda: self.all_runners_in("projections"), 180, "every projection active in `projections run`")
+        self.processes["worker"].start()
         for name in ("web-a", "web-b"):
             self.wait_healthy(name)
         return self

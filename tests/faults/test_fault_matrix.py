@@ -295,56 +295,6 @@ def test_two_web_processes_writing_the_same_conversation(healthy: Stack, account
     )
 
 
-# --- 9: a web process killed mid-stream --------------------------------------------------------------------------
-
-
-def test_a_web_process_killed_mid_stream(healthy: Stack, account: Account) -> None:
-    # Given slow answers, and visitors chatting on both web processes
-    healthy.fake.set_default("anthropic", Script(text=LONG_TEXT, chunks=12, chunk_delay_s=0.25))
-    killed = threading.Event()
-    web_b = healthy.processes["web-b"]
-
-    def kill_on_first_delta(out: Outcome) -> None:
-        if not killed.is_set():
-            killed.set()
-            web_b.kill()
-
-    calls: list[Callable[[], Outcome]] = [
-        (lambda i=i: chat(healthy.url("web-a"), account.key, f"Question {i}", user=f"v-kill-a{i}")) for i in range(4)
-    ]
-    calls.append(
-        lambda: chat(healthy.url("web-b"), account.key, "Question on B", user="v-kill-b", on_delta=kill_on_first_delta)
-    )
-    # When web B is killed with SIGKILL as its stream starts
-    outcomes = at_once(calls)
-    on_a, on_b = outcomes[:4], outcomes[4]
-    # I expect web A's visitors answered, web B's visitor cut off (no `done`), and nothing half-written
-    assert killed.is_set() and not web_b.alive()
-    assert [o.kind for o in on_a] == ["done"] * 4, on_a
-    assert on_b.kind == "cut" and on_b.message_id is not None, on_b
-    acked = check_store(healthy, outcomes)
-    unanswered = Store(healthy.database_url).unanswered([on_b])
-    # and the visitor carries on in the same conversation once web B is back
-    web_b.start()
-    healthy.wait_healthy("web-b")
-    healthy.fake.set_default("anthropic", Script(text="Back again."))
-    again = chat(
-        healthy.url("web-b"), account.key, "Are you there?", conversation_id=on_b.conversation_id, user="v-kill-b"
-    )
-    assert again.kind == "done", again
-    acked += check_store(healthy, [again])
-    report.record(
-        9,
-        "A web process killed (SIGKILL) mid-stream",
-        "that stream cut, the other process's turns answered; its visitor message kept, no half-written turn; "
-        "the conversation goes on after the restart",
-        f"{described(on_a)} on web A; the stream on web B cut after {on_b.deltas} delta(s), its message stored "
-        f"{'unanswered' if unanswered else 'answered'}; next turn on the restarted web B done",
-        acked,
-        0,
-    )
-
-
 # --- 10: the active projection runner killed mid-page ------------------------------------------------------------
 
 
@@ -448,15 +398,19 @@ def test_redis_restarted_mid_load(healthy: Stack, account: Account) -> None:
 
     # When our Redis stops for 2 s while their answers stream, then comes back
     outcomes = load_through(healthy, account, restart, "redis")
-    # I expect every visitor to get an answer or an error (no hang), and every acknowledged turn stored
-    assert not [o for o in outcomes if o.kind == "hang"], outcomes
+    # I expect chat to go on: every visitor answered (the rate limits fail open while Redis is away), each web
+    # process saying so once, not per request; every turn stored
+    assert [o.kind for o in outcomes] == ["done"] * len(outcomes), [(o.kind, o.status, o.code) for o in outcomes]
+    said = [healthy.processes[w].log.read_text().count("rate limits are not applied") for w in ("web-a", "web-b")]
+    assert max(said) <= 1 and sum(said) >= 1, said
     after = recovered(healthy, account, "redis")
     acked = check_store(healthy, outcomes + after)
     report.record(
         11,
         "Redis stopped for 2 s mid-load (12 streaming turns on two web processes), then started",
-        "no hang; chat goes on or fails clearly; every acknowledged turn stored; recovers by itself",
-        f"{described(outcomes)}; after the restart both web processes answer without being restarted",
+        "chat goes on (rate limits fail open, logged once per process); every turn stored; recovers by itself",
+        f"{described(outcomes)}; {sum(said)} web process(es) logged the outage once; after the restart both web "
+        "processes answer without being restarted",
         acked,
         0,
     )
@@ -486,6 +440,55 @@ def test_postgresql_restarted_mid_load(healthy: Stack, account: Account) -> None
         "recovers by itself",
         f"{described(outcomes)}; slowest answer {max(o.seconds for o in outcomes):.1f} s; {unanswered} visitor "
         "message(s) stored without a reply; afterwards both web processes answer and the views catch up",
+        acked,
+        0,
+    )
+
+
+# --- 9: a web process killed mid-stream (run last: web B stays down) ---------------------------------------------
+
+
+def test_a_web_process_killed_mid_stream(healthy: Stack, account: Account) -> None:
+    # Given slow answers, and visitors chatting on both web processes
+    healthy.fake.set_default("anthropic", Script(text=LONG_TEXT, chunks=12, chunk_delay_s=0.25))
+    killed = threading.Event()
+    web_b = healthy.processes["web-b"]
+
+    def kill_on_first_delta(out: Outcome) -> None:
+        if not killed.is_set():
+            killed.set()
+            web_b.kill()
+
+    calls: list[Callable[[], Outcome]] = [
+        (lambda i=i: chat(healthy.url("web-a"), account.key, f"Question {i}", user=f"v-kill-a{i}")) for i in range(4)
+    ]
+    calls.append(
+        lambda: chat(healthy.url("web-b"), account.key, "Question on B", user="v-kill-b", on_delta=kill_on_first_delta)
+    )
+    # When web B is killed with SIGKILL as its stream starts
+    outcomes = at_once(calls)
+    on_a, on_b = outcomes[:4], outcomes[4]
+    # I expect web A's visitors answered, web B's visitor cut off (no `done`), and nothing half-written
+    assert killed.is_set() and not web_b.alive()
+    assert [o.kind for o in on_a] == ["done"] * 4, on_a
+    assert on_b.kind == "cut" and on_b.message_id is not None, on_b
+    acked = check_store(healthy, outcomes)
+    unanswered = Store(healthy.database_url).unanswered([on_b])
+    # and the visitor carries on in the same conversation through the other web process (as a load balancer sends
+    # them; web B stays down: this scenario runs last)
+    healthy.fake.set_default("anthropic", Script(text="Back again."))
+    again = chat(
+        healthy.url("web-a"), account.key, "Are you there?", conversation_id=on_b.conversation_id, user="v-kill-b"
+    )
+    assert again.kind == "done", again
+    acked += check_store(healthy, [again])
+    report.record(
+        9,
+        "A web process killed (SIGKILL) mid-stream",
+        "that stream cut, the other process's turns answered; its visitor message kept, no half-written turn; "
+        "the conversation goes on through the other process",
+        f"{described(on_a)} on web A; the stream on web B cut after {on_b.deltas} delta(s), its message stored "
+        f"{'unanswered' if unanswered else 'answered'}; the visitor's next message there answered by web A",
         acked,
         0,
     )

@@ -19,6 +19,7 @@ from commands.application import ChatAssistApp
 
 CLIENT_TIMEOUT = httpx.Timeout(90.0, connect=15.0)  # generous: a hang is what we look for, not slowness
 OUTCOMES = ("AssistantReplied", "TurnFailed")
+STORED_FAILURES = ("providers_unavailable", "budget_exhausted")  # error events whose failure is in the store
 
 
 @dataclass
@@ -41,9 +42,10 @@ class Outcome:
 
     @property
     def acknowledged(self) -> bool:
-        """The visitor got `done`, or an `error` event in the stream (a failure the service stored, the visitor told
-        that their message is saved): either way the turn must be in the store."""
-        return self.kind == "done" or (self.kind == "error" and self.status == 200 and self.message_id is not None)
+        """The visitor got `done`, or an `error` event of a failure the service stored (the visitor told that their
+        message is saved and a person will reply): either way the turn must be in the store. An `error` of another
+        code (``answer_interrupted``) promises nothing: the outcome could not be written."""
+        return self.kind == "done" or (self.kind == "error" and self.status == 200 and self.code in STORED_FAILURES)
 
 
 def chat(
