@@ -18,7 +18,12 @@ def stack() -> Iterator[Stack]:
     with tempfile.TemporaryDirectory(prefix="ca-faults-") as tmp:  # short: the servers' sockets live in it
         running = Stack(Path(tmp))
         try:
-            yield running.start()
+            running.start()
+            report.NOTES.append(
+                f"The stack held {running.connections()} connections on its PostgreSQL once started "
+                "(4 processes, CHATASSIST_DB_POOL_SIZE=2); the test session's own server none."
+            )
+            yield running
         finally:
             running.close()
 

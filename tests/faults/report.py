@@ -25,6 +25,7 @@ class Row:
 
 
 ROWS: list[Row] = []
+NOTES: list[str] = []  # facts of the run (e.g. the stack's connections at rest), one sentence each
 
 
 def record(order: int, fault: str, expected: str, observed: str, acknowledged: int, lost: int) -> None:
@@ -57,7 +58,7 @@ protocols (`tests/fakes/llm_server.py`). A turn is **acknowledged** when the vis
 scenario also checks that no turn in the store is half-written (an attempt or an escalation without the turn's
 outcome, or two outcomes for one message) and that the read models applied each event exactly once.
 
-Run: {when}, {where}, {total} scenarios, {acked} turns acknowledged, {lost} lost.
+Run: {when}, {where}, {total} scenarios, {acked} turns acknowledged, {lost} lost. {notes}
 
 """
 
@@ -80,6 +81,7 @@ def write(path: Path, where: str) -> None:
         total=len(rows),
         acked=sum(r.acknowledged for r in rows),
         lost=sum(r.lost for r in rows),
+        notes=" ".join(NOTES),
     )
     path.write_text(header + table(rows) + FOOTER)
 
