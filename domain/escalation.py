@@ -31,9 +31,16 @@ from domain.decisions.text import normal
 from domain.decisions.topics import classify as classify_topic
 
 P1, P2, HUMAN, P3, LOW = "p1_legal", "p2_refund_over_threshold", "human_requested", "p3_turn_limit", "low_confidence"
+UNAVAILABLE = "ai_unavailable"  # not a rule of the engine: the chat turn escalates when no answer can be given
 NONE = "none"
-PRIORITY = {P1: 1, P2: 2, HUMAN: 3, P3: 4, LOW: 5}
-ESCALATE = frozenset({P1, P2, HUMAN})  # the AI does not answer; the others only offer a person
+PRIORITY = {P1: 1, P2: 2, HUMAN: 3, UNAVAILABLE: 3, P3: 4, LOW: 5}
+ESCALATE = frozenset({P1, P2, HUMAN, UNAVAILABLE})  # the AI does not answer; the others only offer a person
+UNAVAILABLE_MESSAGES = {
+    "budget_exhausted": "This workspace has used its monthly AI token budget, so the assistant cannot answer right "
+    "now. Your message is saved and a person from the team will reply to you here.",
+    "providers_unavailable": "The AI assistant is unavailable right now. Your message is saved and a person from the "
+    "team will reply to you here.",
+}
 DEFAULT_HOLDING = "I'm bringing in someone from our team: they will join this chat in a few minutes."
 DEFAULT_HOLDING_BY_RULE = {
     P1: "Thank you for telling us. I've passed this conversation to the right team, and a person will reply to you "
@@ -259,6 +266,26 @@ def decide(
         )
     evidence = {"turns": turns, "decided_by": "none", "layers": layers}
     return Decision(NONE, None, "none", "No rule fired.", evidence, None, None, topic)
+
+
+def unavailable(code: str, visitor_messages: list[str], rules: Rules = DEFAULT_RULES) -> Decision:
+    """The escalation of a turn no AI can answer (``code``: budget_exhausted or providers_unavailable): the
+    conversation joins its team's queue (route by topic, else the default) at the priority of a person asked for,
+    and the visitor is told that a person will reply (a holding message of the workspace's ``ai_unavailable``
+    logic, else the built-in sentence of ``code``)."""
+    text = " \n ".join(_normal(m[:MAX_CHARS]) for m in visitor_messages[-MAX_MESSAGES:])
+    shipped = {name: words for name, words in DEFAULT_TOPICS}
+    topic, _, _ = classify_topic(text, rules.topics, shipped, p1=False)
+    message = rules.holding_messages.get(UNAVAILABLE) or UNAVAILABLE_MESSAGES.get(
+        code, UNAVAILABLE_MESSAGES["providers_unavailable"]
+    )
+    reason = {
+        "budget_exhausted": "The workspace's monthly AI token budget is spent: no AI answer.",
+        "providers_unavailable": "Every AI provider failed this turn: no AI answer.",
+    }.get(code, f"No AI answer ({code}).")
+    evidence = {"code": code, "turns": len(visitor_messages), "decided_by": "chat turn"}
+    route = rules.routes_by_topic.get(topic) or rules.default_route
+    return Decision(UNAVAILABLE, PRIORITY[UNAVAILABLE], "escalate", reason, evidence, route, message, topic)
 
 
 def _p2(amount: Amount, how: str, rules: Rules) -> tuple[str, dict[str, Any]] | None:

@@ -29,6 +29,11 @@ from web.schemas import Ack, ChatReply, ChatRequest, ChatUsage, CsatRequest
 
 TurnEvent = TurnStarted | TextDelta | Restart | TurnDone | TurnHandled | TurnError
 ERROR_STATUS = {"budget_exhausted": 429, "providers_unavailable": 503}
+INTERRUPTED = {
+    "code": "answer_interrupted",
+    "message": "The answer could not be completed because of a problem on our side. Your message may not have been "
+    "answered: please send it again in a moment.",
+}  # the turn failed after its stream began (e.g. the database went away): its outcome may not be stored
 
 
 def parse_conversation_id(raw: str | None) -> UUID | None:
@@ -58,7 +63,10 @@ def sse(event: TurnEvent) -> ServerSentEventMessage:
         return ServerSentEventMessage(event="done", data=json.dumps({**event.__dict__, "handled_by": "ai"}))
     if isinstance(event, TurnHandled):
         return ServerSentEventMessage(event="done", data=json.dumps(handled_body(event)))
-    return ServerSentEventMessage(event="error", data=json.dumps({"code": event.code, "message": event.message}))
+    error: dict[str, Any] = {"code": event.code, "message": event.message}
+    if event.escalation is not None:  # no AI answer: the conversation waits for a person (docs/api.md)
+        error["escalation"] = event.escalation
+    return ServerSentEventMessage(event="error", data=json.dumps(error))
 
 
 def handled_body(event: TurnHandled) -> dict[str, Any]:
@@ -178,8 +186,11 @@ class ChatController(Controller):
             return await collect(events)
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
-            async for event in events:
-                yield sse(event)
+            try:
+                async for event in events:
+                    yield sse(event)
+            except Exception:  # logged by ``detached``; the headers are sent, so the stream says it, not a status
+                yield ServerSentEventMessage(event="error", data=json.dumps(INTERRUPTED))
 
         return ServerSentEvent(stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 

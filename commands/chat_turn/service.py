@@ -39,7 +39,7 @@ from domain.budget import decide_budget
 from domain.business_hours import apply_hours
 from domain.clock import event_time
 from domain.conversation import Conversation, ModelCall, Turn
-from domain.escalation import DEFAULT_RULES, Decision, Rules, rules_from
+from domain.escalation import DEFAULT_RULES, Decision, Rules, rules_from, unavailable
 from domain.escalation import decide as decide_escalation
 from domain.knowledge import GAP_SUPPORT, KnowledgeHit, citations_of
 from domain.prompt_content import PromptContent
@@ -164,10 +164,12 @@ class TurnHandled:
 
 @dataclass(frozen=True)
 class TurnError:
-    """No answer; the failure is stored."""
+    """No answer; the failure is stored. ``escalation``: the conversation was queued for a person (rule
+    ai_unavailable, priority, route, message), None when it was not (a sandbox turn)."""
 
     code: str
     message: str
+    escalation: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -430,11 +432,7 @@ class ChatService:
         used = self._fresh(self._usage, ws.id)
         budget = decide_budget(settings, used if used is not None else await self.run(self.tokens_this_month, ws.id))
         if budget.refuse:
-            message = (
-                "This workspace has used its monthly AI token budget, so the assistant cannot answer "
-                "right now. A person from the team will see your message."
-            )
-            refused = await self._fail(got, [], "budget_exhausted", message)
+            refused = await self._fail(got, [], "budget_exhausted", prep, ws.id)
             observe_turn(got.conversation_id, "budget_exhausted")
             yield refused
             return
@@ -456,11 +454,7 @@ class ChatService:
                 observe_turn(got.conversation_id, "answered", event.calls, offer)
                 yield done
             elif isinstance(event, GaveUp):
-                message = (
-                    "The AI assistant is unavailable right now. Please try again in a minute; your "
-                    "message has been saved."
-                )
-                failed = await self._fail(got, event.calls, "providers_unavailable", message)
+                failed = await self._fail(got, event.calls, "providers_unavailable", prep, ws.id)
                 observe_turn(got.conversation_id, "providers_unavailable", event.calls)
                 yield failed
             else:
@@ -613,11 +607,22 @@ class ChatService:
             knowledge["citations"],
         )
 
-    async def _fail(self, got: receive.MessageReceived, calls: list[ModelCall], code: str, message: str) -> TurnError:
+    async def _fail(
+        self, got: receive.MessageReceived, calls: list[ModelCall], code: str, prep: Prepared, workspace_id: UUID
+    ) -> TurnError:
+        """No AI answer (budget spent, every provider failed): the attempts, the conversation queued for a person
+        (``Escalated`` with rule ``ai_unavailable``, business hours applied) and ``TurnFailed``, in one write; the
+        visitor is told that a person will reply (docs/ai.md, "When no AI can answer")."""
+        conversation = got.conversation
+        turns = conversation.turns if conversation is not None else got.history
+        visitor = [t.text for t in turns if t.role == "user"]
+        decision = unavailable(code, visitor, prep.rules)
+        decision = apply_hours(decision, await self.run(self.app_settings, workspace_id), self.clock())
+        message = decision.message or ""
         failure = record.Failure(code, message)
-        command = record.RecordReply(got.conversation_id, got.message_id, calls, failure=failure)
+        command = record.RecordReply(got.conversation_id, got.message_id, calls, failure=failure, decision=decision)
         self._hold(await self.run(record.execute, self.app, command, got.conversation))
-        return TurnError(code, message)
+        return TurnError(code, message, _summary(decision))
 
 
 def judge(

@@ -1,6 +1,7 @@
 """RecordReply: every model attempt with its outcome, then the answer or the failure, in one write; with an
 escalation decision, ``Escalated`` and ``HandoffSummarized`` before the holding reply, or ``EscalationOffered``
-after the answer."""
+after the answer; with a failure, ``Escalated`` and ``HandoffSummarized`` after the attempts and before
+``TurnFailed`` (no AI answer: the conversation is queued for a person)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,15 @@ def handle(cmd: RecordReply, conversation: Conversation) -> None:
     if (cmd.reply is None) == (cmd.failure is None):
         raise ValueError("RecordReply needs exactly one of reply and failure")
     decision = cmd.decision if cmd.decision is not None and cmd.decision.action != "none" else None
+    if cmd.failure is not None:
+        # no answer: the attempts, then (budget spent, providers down) the queue for a person, then the failure
+        for call in cmd.calls:
+            conversation.record_model_call(cmd.reply_to, call)
+        if decision is not None and decision.escalates:
+            conversation.escalate(cmd.reply_to, decision)
+            conversation.summarize_for_handoff()
+        conversation.fail_turn(cmd.reply_to, cmd.failure.code, cmd.failure.reason)
+        return
     if decision is not None and decision.escalates:
         conversation.escalate(cmd.reply_to, decision)
         conversation.summarize_for_handoff()  # for the agent and the integrations, in the same save
@@ -77,8 +87,6 @@ def handle(cmd: RecordReply, conversation: Conversation) -> None:
         )
         if decision is not None and not decision.escalates:
             conversation.offer_escalation(cmd.reply_to, decision)
-    elif cmd.failure is not None:
-        conversation.fail_turn(cmd.reply_to, cmd.failure.code, cmd.failure.reason)
 
 
 def execute(app: ChatAssistApp, cmd: RecordReply, loaded: Conversation | None = None) -> Conversation:

@@ -366,8 +366,10 @@ def test_when_every_provider_fails_the_turn_fails_and_is_stored(
     # I expect the stream to end with providers_unavailable
     assert names(events) == ["start", "error"]
     error = last(events, "error")
-    assert error["code"] == "providers_unavailable" and error["message"]
-    # and every attempt stored with its outcome, then the failed turn, and no reply
+    assert error["code"] == "providers_unavailable" and "a person from the team will reply" in error["message"]
+    # telling the visitor that the conversation waits for a person
+    assert error["escalation"]["rule"] == "ai_unavailable" and error["escalation"]["action"] == "escalate"
+    # and every attempt stored with its outcome, then the escalation and the failed turn, and no reply
     cid = conversation_of(events)
     assert attempts(container, cid) == [
         ("anthropic", PRIMARY, 1, "error", "server_error"),
@@ -382,10 +384,15 @@ def test_when_every_provider_fails_the_turn_fails_and_is_stored(
         "Started",
         "UserMessageReceived",
         *["ModelCallMade"] * 6,
+        "Escalated",
+        "HandoffSummarized",
         "TurnFailed",
     ]
     assert stored[-1].reply_to == events[0][1]["message_id"] == stored[1].message_id
     assert stored[-1].code == "providers_unavailable"
+    escalated = stored[-3]
+    assert (escalated.rule, escalated.priority, escalated.reply_to) == ("ai_unavailable", 3, stored[1].message_id)
+    assert escalated.holding_message == error["message"]
     assert {c.reply_to for c in model_calls(container, cid)} == {stored[1].message_id}
     assert len(fake_llm.requests_for("anthropic")) == 3 and len(fake_llm.requests_for("openai")) == 3
 
@@ -470,23 +477,29 @@ def test_the_monthly_budget_refuses_then_switches_to_the_cheaper_model(
     second = chat(client, workspace.widget_key, "Second question", conversation_id=cid)
     # I expect a refusal, no model call, and the message and the failure stored
     assert names(second) == ["start", "error"]
-    assert last(second, "error")["code"] == "budget_exhausted"
+    refusal = last(second, "error")
+    assert refusal["code"] == "budget_exhausted" and "a person from the team will reply" in refusal["message"]
     assert len(fake_llm.requests) == 1
     stored = stored_events(container, cid)
-    assert event_names(container, cid)[-2:] == ["UserMessageReceived", "TurnFailed"]
-    assert stored[-2].personal["text"] == "Second question"
+    assert event_names(container, cid)[-4:] == ["UserMessageReceived", "Escalated", "HandoffSummarized", "TurnFailed"]
+    assert stored[-4].personal["text"] == "Second question"
     assert (stored[-1].reply_to, stored[-1].code) == (second[0][1]["message_id"], "budget_exhausted")
-    # and in JSON mode the same refusal is a 429
+    # and the conversation queued for a person, as the refusal promises
+    assert (stored[-3].rule, refusal["escalation"]["rule"]) == ("ai_unavailable", "ai_unavailable")
+    follow_up = chat(client, workspace.widget_key, "Anyone there?", conversation_id=cid)
+    assert last(follow_up, "done")["handled_by"] == "human" and last(follow_up, "done")["state"] == "queued"
+    # and in JSON mode the same refusal (a new conversation) is a 429
     response = client.post(
         "/api/chat",
-        json={"message": "Third?", "conversation_id": cid, "user": {"id": "visitor-1"}},
+        json={"message": "Third?", "user": {"id": "visitor-1"}},
         headers={"X-Widget-Key": workspace.widget_key, "Accept": "application/json"},
     )
     assert response.status_code == 429 and response.json()["code"] == "budget_exhausted"
     assert len(fake_llm.requests) == 1
     # When the workspace switches to the cheaper model over budget
     set_workspace(container, workspace, over_budget="cheaper_model")
-    fourth = chat(client, workspace.widget_key, "Fourth question", conversation_id=cid)
+    fourth = chat(client, workspace.widget_key, "Fourth question")
+    cid = conversation_of(fourth)
     # I expect an answer from the budget model
     assert names(fourth) == ["start", "delta*", "done"]
     assert last(fourth, "done")["model"] == BUDGET_MODEL

