@@ -156,7 +156,10 @@ async def check(request: Request[Any, Any, Any], chat: ChatService) -> Response[
     except DomainError as err:
         return _error(request, err)
     changed = [FIELD_LABELS[f] for f in content.changed_fields(base)]
-    message = "Looks good: " + (f"{', '.join(changed)} changed, not saved yet." if changed else "no changes yet.")
+    if changed:
+        message = f"Looks good: {', '.join(changed)} changed, not saved yet."
+    else:
+        message = "Looks good, and saved in the draft." if _text(form, "draft_id") else "Looks good: no changes yet."
     return html(render("partials/prompts_message.html.j2", kind="ok", message=message, code="valid"))
 
 

@@ -36,6 +36,16 @@
     sandboxError("Fix the draft before running it: " + ((event.detail && event.detail.message) || "it was refused."));
   });
 
+  // "Try a message": the card of the rule that fired stands out.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "try-result") return;
+    var decision = event.detail.target.querySelector(".decision[data-rule]");
+    var rule = decision ? decision.dataset.rule : "";
+    document.querySelectorAll(".rule-card").forEach(function (card) {
+      card.classList.toggle("fired", card.dataset.rule === rule);
+    });
+  });
+
   function sandboxError(text) {
     var slot = document.querySelector("[data-sandbox-error]");
     if (slot) slot.textContent = text;
