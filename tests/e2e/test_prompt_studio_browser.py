@@ -28,9 +28,9 @@ from tests.support.server import ThreadedServer
 NEW_PROMPT = "You are the support assistant of {workspace}.\nAnswer in two short sentences, then offer a link."
 
 
-def joined(browser: Any, base: str, token: str, name: str) -> tuple[Any, Any]:
+def joined(chromium: Any, base: str, token: str, name: str) -> tuple[Any, Any]:
     """A second person accepts an invitation in a browser context of their own."""
-    context = browser.new_context(base_url=base, viewport=DESKTOP)
+    context = chromium.new_context(base_url=base, viewport=DESKTOP)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     page.goto(f"/accept-invite?token={token}")
