@@ -21,10 +21,10 @@ def test_topic_lines_go_there_and_back() -> None:
 
 
 def test_the_rules_cards_change_only_what_they_show() -> None:
-    form = MultiDict(
-        low_confidence="35", max_ai_replies="8", refund_over="450.5", currency="eur",
-        legal_keywords="lawyer, solicitor\nbarrister", human_keywords="human", compliance_questions="answer",
-    )  # fmt: skip
+    form = MultiDict({
+        "low_confidence": "35", "max_ai_replies": "8", "refund_over": "450.5", "currency": "eur",
+        "legal_keywords": "lawyer, solicitor\nbarrister", "human_keywords": "human", "compliance_questions": "answer",
+    })  # fmt: skip
     escalation = changes_from_form("escalation", form, BASE)["escalation"]
     assert escalation["thresholds"] == {**BASE.escalation["thresholds"], "low_confidence": 0.35, "max_ai_replies": 8,
                                         "refund_over": 450.5}  # fmt: skip
