@@ -18,7 +18,7 @@ HTMX = {"HX-Request": "true"}
 
 def as_member(client: httpx.Client, person: Person) -> httpx.Client:
     """A client carrying the person's session cookie, as the browser does."""
-    return httpx.Client(base_url=str(client.base_url), cookies={"ca_session": person.access_token}, timeout=30)
+    return httpx.Client(base_url=str(client.base_url), cookies={"ca_session": person.access_token}, timeout=90)
 
 
 def saved_draft(response: httpx.Response) -> str:
@@ -212,3 +212,34 @@ def test_rules_cards_try_a_message_and_save_in_a_draft(client: httpx.Client) -> 
         ]
         assert stored[0]["content"]["escalation"]["currency"] == "EUR"
         assert "Refund requests over 500 EUR" in browser.get(f"/app/rules?draft={draft}").text
+
+
+def test_examples_topic_rules_and_persona_tabs_save_into_one_draft(client: httpx.Client) -> None:
+    admin, _ = sign_up(client, workspace="Studio Tabs")
+    with as_member(client, admin) as browser:
+        # When the admin adds a few-shot example (the blank row) and saves
+        example = {"tab": "examples", "ex_id": "", "ex_user": "My API key stopped working.",
+                   "ex_assistant": "Go to Settings → API Keys → Regenerate."}  # fmt: skip
+        draft = saved_draft(browser.post("/app/prompts/save", data=example, headers=HTMX))
+        page = browser.get(f"/app/prompts?tab=examples&draft={draft}")
+        assert "My API key stopped working." in page.text and "Remove this example" in page.text
+        # and a topic line without its colon is refused with the line's number, the draft unchanged
+        refused = browser.post(
+            "/app/prompts/save", data={"tab": "topic_rules", "draft_id": draft, "topic_rules": "Billing"}, headers=HTMX
+        )
+        assert 'data-code="invalid_topic_rules"' in refused.text and "line 1" in refused.text
+        # When they write topic rules and a persona into the same draft
+        topics = {"tab": "topic_rules", "draft_id": draft, "topic_rules": "Billing: invoice, charge\nLogin: password"}
+        assert saved_draft(browser.post("/app/prompts/save", data=topics, headers=HTMX)) == draft
+        tone = {"tab": "persona", "draft_id": draft, **persona(tone="warm and brief", max_response_words="120")}
+        assert saved_draft(browser.post("/app/prompts/save", data=tone, headers=HTMX)) == draft
+        # and an unknown model is refused as they type
+        typo = browser.post("/app/prompts/check", data={"tab": "persona", "draft_id": draft,
+                                                        **persona(primary_model="sonnet")}, headers=HTMX)  # fmt: skip
+        assert 'data-code="unknown_model"' in typo.text
+    # I expect one draft holding all three parts
+    (stored,) = client.get("/api/admin/prompts", headers=bearer(admin)).json()["drafts"]
+    content = stored["content"]
+    assert [e["user"] for e in content["examples"]][-1] == "My API key stopped working."
+    assert content["topic_rules"] == {"Billing": ["invoice", "charge"], "Login": ["password"]}
+    assert content["persona"]["tone"] == "warm and brief" and content["persona"]["max_response_words"] == 120
