@@ -116,6 +116,9 @@ def test_an_admin_tunes_the_prompt_in_the_studio(
     expect(page.locator("table.diff ins").first).to_be_visible()
     expect(page.locator("table.diff")).to_contain_text("Answer in two short sentences")
     look(page, "prompts-diff")
+    page.emulate_media(color_scheme="dark")  # the removed and added lines stay legible in the dark theme (axe)
+    look(page, "prompts-diff-dark")
+    page.emulate_media(color_scheme="light")
 
     # When they roll back to version 1 in one action
     page.goto("/app/prompts")
