@@ -211,6 +211,23 @@ def replay_row(conversation_id: UUID, production: list[dict[str, Any]], run: dic
     }
 
 
+async def replay_document(chat: ChatService, analytics: AnalyticsSource, command: sandbox_cmd.Replay) -> dict[str, Any]:
+    """Counterfactual replay (the JSON API's and the prompt studio's): the latest conversations' visitor messages
+    answered by the draft or version, beside production's answers and decisions, and the summary."""
+    workspace_id, by = command.workspace_id, command.by
+    found = await run(sandbox_cmd.check_replay, chat.app, command)
+    rows = []
+    for conversation_id in await run(recent_conversation_ids, analytics, workspace_id, command.last):
+        production = await run(sandbox_cmd.production_turns, chat.app, workspace_id, conversation_id)
+        if not production:
+            continue
+        source = {**found.source, "conversation_id": str(conversation_id)}
+        messages = [t["text"] for t in production]
+        events = detached(chat.sandbox(found.workspace, found.prompt, source, messages, by, kind="replay"))
+        rows.append(replay_row(conversation_id, production, await sandbox_document(events)))
+    return {"source": found.source, "summary": sandbox_cmd.summary(rows), "conversations": rows}
+
+
 def sandbox_sse(event: Any) -> ServerSentEventMessage:
     """``start`` names the run and the turn; the other events are /api/chat's."""
     if isinstance(event, SandboxTurnStarted):
@@ -465,19 +482,10 @@ class PromptsController(Controller):
         Per conversation: production answers and escalation decisions beside the draft's; ``summary``: how many
         conversation decisions changed and in which direction (``none→escalate``). 404 ``draft_not_found`` /
         ``version_not_found``, 422 ``out_of_range`` / ``invalid_source``; a refused request writes nothing."""
-        workspace_id, by = current_member.workspace_id, current_member.account_id
-        command = sandbox_cmd.Replay(workspace_id, by, data.draft_id, data.version, data.last)
-        found = await run(sandbox_cmd.check_replay, chat.app, command)
-        rows = []
-        for conversation_id in await run(recent_conversation_ids, analytics, workspace_id, data.last):
-            production = await run(sandbox_cmd.production_turns, chat.app, workspace_id, conversation_id)
-            if not production:
-                continue
-            source = {**found.source, "conversation_id": str(conversation_id)}
-            messages = [t["text"] for t in production]
-            events = detached(chat.sandbox(found.workspace, found.prompt, source, messages, by, kind="replay"))
-            rows.append(replay_row(conversation_id, production, await sandbox_document(events)))
-        return {"source": found.source, "summary": sandbox_cmd.summary(rows), "conversations": rows}
+        command = sandbox_cmd.Replay(
+            current_member.workspace_id, current_member.account_id, data.draft_id, data.version, data.last
+        )
+        return await replay_document(chat, analytics, command)
 
     @get("/history", operation_id="getPromptHistory", guards=READ, summary="Every version with author and note")
     async def history(self, chat: ChatService, current_member: Member) -> HistoryView:

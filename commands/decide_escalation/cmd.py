@@ -11,6 +11,7 @@ from commands.application import ChatAssistApp
 from domain.assessment import DEFAULT_TOPICS
 from domain.errors import InvalidInput
 from domain.escalation import Decision, Rules, decide, rules_from
+from domain.prompt_content import PromptContent
 
 MAX_MESSAGES = 50
 MAX_CHARS = 4000
@@ -55,3 +56,12 @@ def execute(app: ChatAssistApp, cmd: DecideEscalation) -> tuple[Decision, int | 
     check(cmd)
     rules, version = rules_in_force(app, cmd.workspace_id)
     return decide(cmd.messages, turns=cmd.turns, confidence=cmd.confidence, rules=rules), version
+
+
+def decide_with(content: PromptContent, cmd: DecideEscalation) -> Decision:
+    """The decision the escalation logic and topic rules of ``content`` (a draft as it is being edited, in the
+    prompt studio) would make. Pure: reads and writes nothing."""
+    check(cmd)
+    topics = [(name, tuple(words)) for name, words in content.topic_rules.items()]
+    rules = rules_from(content.escalation, topics)
+    return decide(cmd.messages, turns=cmd.turns, confidence=cmd.confidence, rules=rules)

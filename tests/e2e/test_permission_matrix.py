@@ -72,6 +72,11 @@ ARTICLE = "/api/knowledge/articles/{article_id:uuid}"
 HANDLERS = frozenset({AGENT, ADMIN})  # conversations.handle / chat.monitor; OTHER_ADMIN: another workspace's, a 404
 
 PAGE_CONVERSATION = "/app/conversations/{conversation_id:uuid}"
+STUDIO_PAGES = ("/app/prompts", "/app/rules", "/app/prompts/diff")
+STUDIO_ACTIONS = (
+    *(f"/app/prompts/{a}" for a in ("check", "save", "publish", "review", "discard", "rollback", "replay")),
+    "/app/rules/try",
+)
 INTEGRATIONS, ENDPOINT = "/api/integrations", "/api/integrations/webhooks/{endpoint_id:str}"
 DELIVERY = "/api/integrations/deliveries/{delivery_id:str}"
 PUBLIC_HOOK = "https://93.184.215.14/hooks"  # a public address literal: no DNS needed
@@ -108,6 +113,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/app/monitor"): PROMPT_READERS,  # monitor.read
     ("GET", PAGE_CONVERSATION): HANDLERS,  # chat.monitor; OTHER_ADMIN: another workspace's conversation, a 404
     ("POST", "/app/demo-data"): ADMINS,  # settings.manage
+    **{("GET", path): PROMPT_READERS for path in STUDIO_PAGES},  # prompts.read: the prompt studio, rules, diff
+    **{("POST", path): ADMINS for path in STUDIO_ACTIONS},  # prompts.edit / escalation.test
     ("GET", "/health"): EVERYONE,
     ("GET", "/ready"): EVERYONE,
     # Prometheus metrics: only CHATASSIST_METRICS_TOKEN opens them (the matrix app has one): no role, no widget key
@@ -573,6 +580,8 @@ def requests() -> dict[tuple[str, str], Request]:
         ("GET", "/app/monitor"): page("GET", lambda w: "/app/monitor"),
         ("GET", PAGE_CONVERSATION): page("GET", lambda w: f"/app/conversations/{w.conversation()}"),
         ("POST", "/app/demo-data"): page("POST", lambda w: "/app/demo-data"),
+        **{("GET", p): page("GET", lambda w, p=p: p) for p in STUDIO_PAGES},
+        **{("POST", p): page("POST", lambda w, p=p: p) for p in STUDIO_ACTIONS},  # no form: a refusal fragment
         ("GET", "/health"): call("GET", lambda w: "/health"),
         ("GET", "/ready"): call("GET", lambda w: "/ready"),
         ("GET", "/metrics"): call("GET", lambda w: "/metrics"),
