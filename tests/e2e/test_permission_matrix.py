@@ -107,6 +107,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/app/monitor"): PROMPT_READERS,  # monitor.read
     ("GET", PAGE_CONVERSATION): HANDLERS,  # chat.monitor; OTHER_ADMIN: another workspace's conversation, a 404
     ("POST", "/app/demo-data"): ADMINS,  # settings.manage
+    ("GET", "/app/models"): ADMINS,  # keys.manage
+    ("GET", "/app/integrations"): ADMINS,  # integrations.manage
+    ("GET", "/app/settings"): ADMINS,  # settings.manage
     ("GET", "/health"): EVERYONE,
     ("GET", "/ready"): EVERYONE,
     ("GET", "/widget.js"): EVERYONE,
@@ -570,6 +573,7 @@ def requests() -> dict[tuple[str, str], Request]:
         ("GET", "/app/monitor"): page("GET", lambda w: "/app/monitor"),
         ("GET", PAGE_CONVERSATION): page("GET", lambda w: f"/app/conversations/{w.conversation()}"),
         ("POST", "/app/demo-data"): page("POST", lambda w: "/app/demo-data"),
+        **{("GET", f"/app/{p}"): page("GET", lambda w, p=p: f"/app/{p}") for p in ("models", "integrations", "settings")},
         ("GET", "/health"): call("GET", lambda w: "/health"),
         ("GET", "/ready"): call("GET", lambda w: "/ready"),
         ("GET", "/widget.js"): call("GET", lambda w: "/widget.js"),
