@@ -148,7 +148,6 @@ def test_an_admin_configures_keys_webhooks_and_settings(
         page.wait_for_url("**/app/models")
         card = page.locator('[data-provider="anthropic"]')
         expect(card).to_contain_text("Anthropic Claude API — Primary")
-        look(page, "models")
         # When the admin saves a malformed key
         key_input = card.get_by_label("Add a key")
         key_input.fill("not-a-key")
@@ -167,11 +166,22 @@ def test_an_admin_configures_keys_webhooks_and_settings(
         # I expect the fake provider's acceptance, and the card active
         expect(card.locator("#anthropic-result")).to_contain_text("Works: anthropic accepted the key.")
         expect(card.locator("[data-status]")).to_have_text("Active")
+        look(page, "models")
 
         # Given the integrations screen
         page.get_by_role("link", name="Integrations").first.click()
         page.wait_for_url("**/app/integrations")
         expect(page.locator('[data-integration="slack"]')).to_contain_text("Not connected")
+        # When the admin connects HubSpot with a private app's token (first an empty one: refused by the field)
+        hubspot = page.locator('[data-integration="hubspot"]')
+        hubspot.locator("summary", has_text="Connect").click()
+        hubspot.locator("button[type=submit]").click()
+        expect(hubspot.locator('[data-error-for="access_token"]')).not_to_be_empty()
+        hubspot.get_by_label("Access token").fill("pat-na1-0123456789abcdef0123")
+        hubspot.locator("button[type=submit]").click()
+        # I expect the card connected, the token shown by its last four only
+        expect(hubspot).to_have_attribute("data-state", "connected")
+        expect(hubspot.locator("#hubspot-result")).to_have_text("HubSpot connected.")
         # When the admin adds an endpoint pointing at their receiver
         page.get_by_label("Endpoint URL").fill(receiver.url + "/hooks")
         page.get_by_label("Description (optional)").fill("CRM sync")
