@@ -97,6 +97,8 @@ INTEGRATION_ROUTES = (
     ("POST", DELIVERY + "/redeliver"),
 )
 
+ADMIN_PAGES = ("models", "integrations", "settings")  # keys.manage, integrations.manage, settings.manage
+
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/"): EVERYONE,
     # the dashboard's pages (web/pages): a refusal is a redirect to sign in, or a 403/404 page
@@ -573,7 +575,7 @@ def requests() -> dict[tuple[str, str], Request]:
         ("GET", "/app/monitor"): page("GET", lambda w: "/app/monitor"),
         ("GET", PAGE_CONVERSATION): page("GET", lambda w: f"/app/conversations/{w.conversation()}"),
         ("POST", "/app/demo-data"): page("POST", lambda w: "/app/demo-data"),
-        **{("GET", f"/app/{p}"): page("GET", lambda w, p=p: f"/app/{p}") for p in ("models", "integrations", "settings")},
+        **{("GET", f"/app/{p}"): page("GET", lambda w, p=p: f"/app/{p}") for p in ADMIN_PAGES},
         ("GET", "/health"): call("GET", lambda w: "/health"),
         ("GET", "/ready"): call("GET", lambda w: "/ready"),
         ("GET", "/widget.js"): call("GET", lambda w: "/widget.js"),

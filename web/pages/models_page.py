@@ -107,8 +107,9 @@ async def models(
         "primary_eol": deprecation_of(settings.primary_model),
         "fallback_eol": deprecation_of(settings.fallback_model),
         "gauge": charts.gauge(ov.budget_used, "Monthly token budget used"),
-        "budget_text": f"{compact(used)} of {compact(budget)} used this month" if budget else
-        f"{compact(used)} used this month (no budget set)",
+        "budget_text": f"{compact(used)} of {compact(budget)} used this month"
+        if budget
+        else f"{compact(used)} used this month (no budget set)",
         "budget": budget,
     }
     return html(render("pages/models.html.j2", **context))

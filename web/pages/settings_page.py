@@ -33,7 +33,9 @@ LANGUAGE_NAMES = {
     "nl": "Nederlands", "sv": "Svenska", "da": "Dansk", "no": "Norsk", "fi": "Suomi", "pl": "Polski",
     "ja": "日本語", "ko": "한국어", "zh": "中文",
 }  # fmt: skip
-DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True))
+DAY_NAMES = dict(
+    zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)
+)
 PLAN_NAMES = {"trial": "Free trial", "self_hosted": "Self-hosted", "team": "Team", "business": "Business"}
 GROUPS = (("general", "General"), ("ai", "AI behaviour"), ("notifications", "Notifications"), ("billing", "Billing"))
 
@@ -101,8 +103,12 @@ async def settings_page(
         "live_version": live.version if live else None,
         "live_max_tokens": live.content.persona["max_response_tokens"] if live else None,
         "billing": billing,
-        "storage": {"used": size(values.storage_used_bytes), "allowance": size(billing["allowance"]),
-                    "share": percent(share), "fraction": share or 0},  # fmt: skip
+        "storage": {
+            "used": size(values.storage_used_bytes),
+            "allowance": size(billing["allowance"]),
+            "share": percent(share),
+            "fraction": share or 0,
+        },
         "tokens_text": f"{compact(ov.tokens_this_month.value)} of {compact(budget)} tokens used this month"
         if budget
         else f"{compact(ov.tokens_this_month.value)} tokens used this month (no budget)",
