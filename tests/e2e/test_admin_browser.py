@@ -32,7 +32,7 @@ from commands.ai.orchestrator import RetryPolicy
 from commands.chat_turn.service import ChatService
 from commands.integrations.webhooks import Context
 from commands.provider_keys.cipher import KeyCipher, generate_key_spec
-from tests.conftest import generous_limits
+from tests.conftest import chat, generous_limits
 from tests.e2e.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, check_accessibility, photograph
 from tests.fakes.receivers import Receiver
 from tests.support.accounts import PASSWORD, invite_and_join, sign_up
@@ -133,8 +133,10 @@ def test_an_admin_configures_keys_webhooks_and_settings(
 ) -> None:
     base = admin_app.base_url
     with httpx.Client(base_url=base, timeout=20) as client:
-        admin, _ = sign_up(client, workspace="Configured Co")
+        admin, body = sign_up(client, workspace="Configured Co")
         viewer = invite_and_join(client, admin, "viewer")
+        chat(client, body["widget_key"], "How do I reset my password?")  # one model call: a latency to show
+    container.wait_for_projections(timeout=60)
     receiver = Receiver().start()
     context = browser.new_context(base_url=base, viewport=DESKTOP)
     context.set_default_timeout(TIMEOUT_MS)
@@ -148,6 +150,7 @@ def test_an_admin_configures_keys_webhooks_and_settings(
         page.wait_for_url("**/app/models")
         card = page.locator('[data-provider="anthropic"]')
         expect(card).to_contain_text("Anthropic Claude API — Primary")
+        expect(card.locator("[data-latency]")).to_contain_text("avg (1 call, 30 days)")
         # When the admin saves a malformed key
         key_input = card.get_by_label("Add a key")
         key_input.fill("not-a-key")
