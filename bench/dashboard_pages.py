@@ -46,6 +46,9 @@ PAGES = [
     "/app/topics",
     "/app/monitor",
     "{transcript}",
+    "/app/models",  # the admin screens (issue 15, screens 4, 5 and 7)
+    "/app/integrations",
+    "/app/settings",
 ]
 PAGE_VIEWS = (*VIEWS, "transcripts")  # the transcript page reads the transcripts view
 ASSET = re.compile(r"""<(?:script[^>]+src|link[^>]+href)=["']([^"']+)["']""")

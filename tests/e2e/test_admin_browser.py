@@ -175,6 +175,15 @@ def test_an_admin_configures_keys_webhooks_and_settings(
         page.get_by_role("link", name="Integrations").first.click()
         page.wait_for_url("**/app/integrations")
         expect(page.locator('[data-integration="slack"]')).to_contain_text("Not connected")
+        # When the admin gives Slack something that is not a URL
+        slack = page.locator('[data-integration="slack"]')
+        slack.locator("summary", has_text="Connect").click()
+        slack.get_by_label("Incoming webhook URL").fill("hooks.slack.example")
+        slack.locator("button[type=submit]").click()
+        # I expect the API's sentence by that field, and the card still not connected
+        expect(slack.locator('[data-error-for="webhook_url"]')).not_to_be_empty()
+        expect(slack.get_by_label("Incoming webhook URL")).to_have_value("hooks.slack.example")
+        expect(slack).to_have_attribute("data-state", "not_connected")
         # When the admin connects HubSpot with a private app's token (first an empty one: refused by the field)
         hubspot = page.locator('[data-integration="hubspot"]')
         hubspot.locator("summary", has_text="Connect").click()

@@ -98,7 +98,8 @@ async def settings_page(
         "groups": GROUPS,
         "languages": [(code, f"{LANGUAGE_NAMES.get(code, code)} ({code})") for code in LANGUAGES],
         "days": list(DAY_NAMES.items()),
-        "zones": [(z, z) for z in time_zones()],
+        "zones": [(z, z) for z in time_zones()]
+        + ([] if values.time_zone in time_zones() else [(values.time_zone,) * 2]),
         "models": [(m.name, m.label) for m in model_choices()],
         "live_version": live.version if live else None,
         "live_max_tokens": live.content.persona["max_response_tokens"] if live else None,

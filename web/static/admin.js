@@ -33,6 +33,8 @@
   function show(form, err) {
     var message = (err && err.message) || "Something went wrong; please try again.";
     var target = CODE_FIELDS[err && err.code];
+    var aliases = form.dataset.aliases ? JSON.parse(form.dataset.aliases) : {};  // this form's name for that field
+    if (target && aliases[target]) target = aliases[target];
     if (!target || !slot(form, target)) {
       target = null;
       names(form).some(function (name) {  // the field the sentence names ("max_history_turns must be ...")
