@@ -249,6 +249,7 @@ def test_an_admin_configures_keys_webhooks_and_settings(
         page.reload()
         expect(page.locator("#g-widget_theme_colour")).to_have_value("#2563eb")
         expect(page.locator("[data-trial]")).to_contain_text("days left")
+        expect(page.locator(".storage")).to_contain_text("of the Free trial plan's 1.0 GB")
         look(page, "settings")
         assert not refused_by_csp, refused_by_csp
 

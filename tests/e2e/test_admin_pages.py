@@ -36,6 +36,7 @@ def test_an_admin_opens_the_three_admin_screens_and_others_are_refused(client: h
         models = browser.get("/app/models")
         integrations = browser.get("/app/integrations")
         settings = browser.get("/app/settings")
+        storage = browser.get("/app/settings/storage")
     # I expect each page with the product's labels, and the menu linking to them
     assert models.status_code == 200, models.text
     for words in ("API configuration &amp; model settings", "Anthropic Claude API — Primary", "OpenAI API — Fallback",
@@ -56,6 +57,10 @@ def test_an_admin_opens_the_three_admin_screens_and_others_are_refused(client: h
                   "Storage used — conversation logs", "Free trial", "14 days left", "3 / 20",
                   "This setting decides the model of every chat turn"):  # fmt: skip
         assert words in settings.text, words
+    # and the storage, loaded after the page, as a share of the trial plan's 1 GB
+    assert storage.status_code == 200 and re.search(r"[\d.]+ KB of the Free trial plan's 1\.0 GB", storage.text), (
+        storage.text
+    )
     for label in ("Integrations", "API &amp; models", "Settings"):
         assert f">{label}</a>" in models.text, label
     # and a viewer sees none of them in the menu and gets the refusal page on each

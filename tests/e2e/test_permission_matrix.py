@@ -97,7 +97,12 @@ INTEGRATION_ROUTES = (
     ("POST", DELIVERY + "/redeliver"),
 )
 
-ADMIN_PAGES = ("models", "integrations", "settings")  # keys.manage, integrations.manage, settings.manage
+ADMIN_PAGES = (
+    "models",
+    "integrations",
+    "settings",
+    "settings/storage",
+)  # keys.manage, integrations.manage, settings.manage
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/"): EVERYONE,
@@ -112,6 +117,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/app/models"): ADMINS,  # keys.manage
     ("GET", "/app/integrations"): ADMINS,  # integrations.manage
     ("GET", "/app/settings"): ADMINS,  # settings.manage
+    ("GET", "/app/settings/storage"): ADMINS,  # settings.manage
     ("GET", "/health"): EVERYONE,
     ("GET", "/ready"): EVERYONE,
     ("GET", "/widget.js"): EVERYONE,

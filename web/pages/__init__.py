@@ -19,9 +19,9 @@ from web.pages.integrations_page import integrations_page
 from web.pages.models_page import models
 from web.pages.public import PUBLIC_PAGES
 from web.pages.screens import SCREENS
-from web.pages.settings_page import settings_page
+from web.pages.settings_page import SETTINGS_PAGES
 
-ADMIN_SCREENS = [models, integrations_page, settings_page]  # API keys and models, integrations, settings
+ADMIN_SCREENS = [models, integrations_page, *SETTINGS_PAGES]  # API keys and models, integrations, settings
 
 
 def _signin_redirect(request: Request[Any, Any, Any]) -> Response[str]:

@@ -13,19 +13,20 @@ from typing import Any
 import anyio.to_thread
 from litestar import Request, Response, get
 
+from commands._common import load
 from commands.ai.models import deprecation_of, provider_for
 from commands.chat_turn.service import ChatService
 from domain.pricing import PRICES
+from domain.workspace import Workspace
 from read_api._analytics import WorkspaceFacts, with_facts
 from read_api._reads import AsyncReader, combined
 from read_api.get_overview.query import Overview, plan_overview
 from read_api.get_provider_latency.query import plan_provider_latency
-from read_api.get_transcript.query import TranscriptSource
 from web.guards import GUARDS
 from web.pages import charts
 from web.pages._render import compact, html, render, seconds
 from web.pages.shell import shell_of
-from web.settings_controller import key_statuses, settings_view
+from web.settings_controller import key_statuses
 
 PROVIDER_NAMES = {"anthropic": "Anthropic Claude API", "openai": "OpenAI API"}
 STATUS_LABELS = {
@@ -61,9 +62,7 @@ def model_choices() -> list[ModelChoice]:
 
 
 @get("/app/models", guards=[GUARDS["keys.manage"]], include_in_schema=False, name="models")
-async def models(
-    request: Request[Any, Any, Any], reader: AsyncReader, chat: ChatService, transcripts: TranscriptSource
-) -> Response[str]:
+async def models(request: Request[Any, Any, Any], reader: AsyncReader, chat: ChatService) -> Response[str]:
     """API configuration and model settings."""
     shell = await shell_of(request, "models")
     ws = shell.member.workspace_id
@@ -73,7 +72,8 @@ async def models(
 
     got = await reader.drive(with_facts(ws, plan))
     keys = await anyio.to_thread.run_sync(key_statuses, chat, ws)
-    settings = await anyio.to_thread.run_sync(settings_view, chat, transcripts, ws)
+    workspace = await anyio.to_thread.run_sync(lambda: load(chat.app, ws, Workspace, "workspace", read_only=True))
+    settings = workspace.settings  # the chat settings (GET /api/settings also counts storage: not needed here)
     ov: Overview = got["overview"]
     choices = model_choices()
     known = {c.name for c in choices}
