@@ -49,6 +49,7 @@ PAGES = [
     "/app/models",  # the admin screens (issue 15, screens 4, 5 and 7)
     "/app/integrations",
     "/app/settings",
+    "/app/settings/storage",
 ]
 PAGE_VIEWS = (*VIEWS, "transcripts")  # the transcript page reads the transcripts view
 ASSET = re.compile(r"""<(?:script[^>]+src|link[^>]+href)=["']([^"']+)["']""")
