@@ -577,6 +577,23 @@ def cmd_workspaces_create(settings: Settings, args: argparse.Namespace) -> None:
         print(f"workspace {result['workspace_id']} created; widget key {result['widget_key']}")
 
 
+def cmd_workspaces_plan(settings: Settings, args: argparse.Namespace) -> None:
+    """Move a workspace to a plan (self_hosted, team, business): an ended trial's offline-only answers stop."""
+    import uuid
+
+    from commands.change_plan import cmd as change_plan
+    from domain.errors import DomainError
+
+    container = bootstrap(settings)
+    try:
+        plan = change_plan.execute(container.app, change_plan.ChangePlan(uuid.UUID(args.workspace), args.plan))
+    except (DomainError, ValueError) as err:
+        raise SystemExit(f"error: {getattr(err, 'message', err)}") from None
+    finally:
+        container.close()
+    print(f"workspace {args.workspace} is on the {plan} plan")
+
+
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
     """Write realistic demo conversations over the last days through the command path (docs/analytics.md)."""
     import uuid
@@ -765,6 +782,10 @@ def parser() -> argparse.ArgumentParser:
         help="a workspace setting, e.g. --set monthly_token_budget=0 (repeatable)",
     )
     create.set_defaults(fn=cmd_workspaces_create)
+    plan = ws.add_parser("plan", help=cmd_workspaces_plan.__doc__)
+    plan.add_argument("workspace", help="the workspace id")
+    plan.add_argument("plan", help="self_hosted, team or business")
+    plan.set_defaults(fn=cmd_workspaces_plan)
     seed = sub.add_parser("seed", help=cmd_seed.__doc__)
     seed.add_argument("--conversations", type=int, required=True, help="how many conversations to write")
     seed.add_argument("--workspace", help="an existing workspace id (default: a new demo workspace)")

@@ -20,6 +20,10 @@ DEFAULT_BUDGET_MODEL = "claude-haiku-4-5"
 SEAT_LIMIT = 20
 TRIAL_DAYS = 14
 DEFAULT_PLAN = "self_hosted"
+PLANS = ("self_hosted", "team", "business")  # "trial" is started by sign-up only
+GIB = 1024**3
+STORAGE_ALLOWANCE = {"trial": 1 * GIB, "self_hosted": 10 * GIB, "team": 10 * GIB, "business": 100 * GIB}
+"""Bytes of stored events each plan includes (shown as a share on the settings page; nothing is refused beyond)."""
 DEFAULT_SYSTEM_PROMPT = (
     "You are the support assistant of {workspace}. Answer the customer's question clearly and briefly, "
     "using the help articles you are given. If you are not sure, say so and offer to bring in a person. "
@@ -39,11 +43,16 @@ class WorkspaceSettings:
     over_budget: str = "refuse"
     budget_model: str = DEFAULT_BUDGET_MODEL
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    fallback_enabled: bool = True  # False: only the primary model is tried, never the fallback
+    retry_enabled: bool = True  # False: one attempt per model, no retry with backoff
 
     def __post_init__(self) -> None:
         check_range("max_response_tokens", self.max_response_tokens, 16, 8192)
         check_range("max_history_turns", self.max_history_turns, 0, 50)
         check_range("monthly_token_budget", self.monthly_token_budget, 0, 10**12)
+        for name in ("fallback_enabled", "retry_enabled"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidInput(f"{name} must be true or false.")
         if self.over_budget not in OVER_BUDGET_ACTIONS:
             raise InvalidInput(f"over_budget must be one of {', '.join(OVER_BUDGET_ACTIONS)}.")
         for name in ("primary_model", "fallback_model", "budget_model", "system_prompt"):
@@ -159,6 +168,17 @@ class Workspace(Aggregate):
     def start_trial(self, now: datetime) -> None:
         """Put the workspace on the free trial, ending TRIAL_DAYS after ``now``."""
         self._plan_started(plan="trial", trial_ends_at=now + timedelta(days=TRIAL_DAYS))
+
+    def trial_over(self, now: datetime) -> bool:
+        """True once a trial workspace's trial has ended (it then answers with the offline answerer only)."""
+        return self.plan == "trial" and self.trial_ends_at is not None and now >= self.trial_ends_at
+
+    def change_plan(self, plan: str) -> None:
+        """Move the workspace to ``plan`` (the operator's decision, e.g. after the trial): no trial end any more."""
+        if plan not in PLANS:
+            raise InvalidInput(f"plan must be one of {', '.join(PLANS)}.", code="invalid_plan")
+        if plan != self.plan or self.trial_ends_at is not None:
+            self._plan_started(plan=plan, trial_ends_at=None)
 
     @event("PlanStarted")
     def _plan_started(self, plan: str, trial_ends_at: datetime | None) -> None:

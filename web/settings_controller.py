@@ -55,6 +55,8 @@ def view_of(
         max_response_tokens=s.max_response_tokens,
         monthly_token_budget=s.monthly_token_budget,
         over_budget=s.over_budget,
+        fallback_enabled=s.fallback_enabled,
+        retry_enabled=s.retry_enabled,
         storage_used_bytes=used,
     )
 

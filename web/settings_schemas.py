@@ -31,6 +31,8 @@ class SettingsView(msgspec.Struct):
     max_response_tokens: int
     monthly_token_budget: int
     over_budget: str
+    fallback_enabled: bool
+    retry_enabled: bool
     storage_used_bytes: int
 
 

@@ -29,6 +29,8 @@ CHAT_FIELDS = (
     "max_response_tokens",
     "monthly_token_budget",
     "over_budget",
+    "fallback_enabled",
+    "retry_enabled",
 )
 MODEL_FIELDS = ("primary_model", "fallback_model", "budget_model")
 

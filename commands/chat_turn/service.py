@@ -258,13 +258,10 @@ def prepare(workspace: Workspace, live: LivePrompt | None) -> Prepared:
             workspace.prompt_version,
             workspace=workspace,
         )
+    # The models are the workspace's settings' (one place decides them: ADR 0040); the version's persona keeps
+    # its own model names for the record only. Its max tokens belong to the prompt and win.
     persona = live.content.persona
-    settings = replace(
-        workspace.settings,
-        primary_model=persona["primary_model"],
-        fallback_model=persona["fallback_model"],
-        max_response_tokens=persona["max_response_tokens"],
-    )
+    settings = replace(workspace.settings, max_response_tokens=persona["max_response_tokens"])
     topics = [(name, tuple(words)) for name, words in live.content.topic_rules.items()]
     return Prepared(
         settings,
@@ -324,6 +321,19 @@ class ChatService:
             warn_if_deprecated(workspace, found.settings)
             self._prepared[key] = found
         return found
+
+    def routes_for(
+        self, workspace: Workspace, settings: WorkspaceSettings, model: str, own: dict[str, base.Provider] | None
+    ) -> list[Route]:
+        """The routes of a turn: ``model`` then the fallback model when the fallback switch is on; only the offline
+        answerer once the workspace's trial has ended (no model is paid for: docs/settings.md#billing)."""
+        if workspace.trial_over(self.clock()):
+            return [Route(self.providers.offline, "offline-retrieval")]
+        return self.providers.routes(model, settings.fallback_model if settings.fallback_enabled else model, own)
+
+    def policy_for(self, settings: WorkspaceSettings) -> RetryPolicy:
+        """The retry policy, or a single attempt per model when the workspace switched retries off."""
+        return self.policy if settings.retry_enabled else replace(self.policy, attempts=1)
 
     def _workspace(self, widget_key: str) -> Workspace:
         workspace_id = self._key_to_workspace.get(widget_key)
@@ -446,8 +456,9 @@ class ChatService:
         own = self._fresh(self._own, ws.id)
         if own is None:
             own = await self.run(self.own_providers, ws.id)
-        routes = self.providers.routes(budget.model, settings.fallback_model, own)
-        async for event in orchestrate(routes, request, prompt_version=prep.prompt_version, policy=self.policy):
+        routes = self.routes_for(ws, settings, budget.model, own)
+        policy = self.policy_for(settings)
+        async for event in orchestrate(routes, request, prompt_version=prep.prompt_version, policy=policy):
             if isinstance(event, Finished):
                 done = await self._succeed(got, event, prep, hits)
                 offer = (done.escalation["rule"], done.escalation["action"]) if done.escalation else None
@@ -509,9 +520,10 @@ class ChatService:
             ) -> base.PromptRequest:
                 return base.PromptRequest(model, system, prep.examples, history, settings.max_response_tokens, hits)
 
-            routes = self.providers.routes(settings.primary_model, settings.fallback_model, own)
+            routes = self.routes_for(workspace, settings, settings.primary_model, own)
             result: TurnDone | TurnError | None = None
-            async for event in orchestrate(routes, request, prompt_version=prep.prompt_version, policy=self.policy):
+            policy = self.policy_for(settings)
+            async for event in orchestrate(routes, request, prompt_version=prep.prompt_version, policy=policy):
                 if isinstance(event, Finished):
                     judged, topic, _ = judge(text, " ".join(visitor), event, prep, hits)
                     confidence = judged.final

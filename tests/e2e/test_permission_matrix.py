@@ -103,6 +103,13 @@ INTEGRATION_ROUTES = (
     ("POST", DELIVERY + "/redeliver"),
 )
 
+ADMIN_PAGES = (
+    "models",
+    "integrations",
+    "settings",
+    "settings/storage",
+)  # keys.manage, integrations.manage, settings.manage
+
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/"): EVERYONE,
     # the dashboard's pages (web/pages): a refusal is a redirect to sign in, or a 403/404 page
@@ -115,6 +122,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/app/demo-data"): ADMINS,  # settings.manage
     **{("GET", path): PROMPT_READERS for path in STUDIO_PAGES},  # prompts.read: the prompt studio, rules, diff
     **{("POST", path): ADMINS for path in STUDIO_ACTIONS},  # prompts.edit / escalation.test
+    ("GET", "/app/models"): ADMINS,  # keys.manage
+    ("GET", "/app/integrations"): ADMINS,  # integrations.manage
+    ("GET", "/app/settings"): ADMINS,  # settings.manage
+    ("GET", "/app/settings/storage"): ADMINS,  # settings.manage
     ("GET", "/health"): EVERYONE,
     ("GET", "/ready"): EVERYONE,
     # Prometheus metrics: only CHATASSIST_METRICS_TOKEN opens them (the matrix app has one): no role, no widget key
@@ -582,6 +593,7 @@ def requests() -> dict[tuple[str, str], Request]:
         ("POST", "/app/demo-data"): page("POST", lambda w: "/app/demo-data"),
         **{("GET", p): page("GET", lambda w, p=p: p) for p in STUDIO_PAGES},
         **{("POST", p): page("POST", lambda w, p=p: p) for p in STUDIO_ACTIONS},  # no form: a refusal fragment
+        **{("GET", f"/app/{p}"): page("GET", lambda w, p=p: f"/app/{p}") for p in ADMIN_PAGES},
         ("GET", "/health"): call("GET", lambda w: "/health"),
         ("GET", "/ready"): call("GET", lambda w: "/ready"),
         ("GET", "/metrics"): call("GET", lambda w: "/metrics"),

@@ -212,7 +212,13 @@ def test_the_exact_messages_each_provider_receives_for_a_published_version() -> 
     )
     prep = prepare(ws, LivePrompt(7, content))
     assert prep.prompt_version == 7 and prep.settings.max_response_tokens == 300
-    assert (prep.settings.primary_model, prep.settings.fallback_model) == ("claude-haiku-4-5", "gpt-4o")
+    # the models are the workspace settings' (ADR 0040): the version's persona names do not override them
+    settings = ws.settings
+    assert (prep.settings.primary_model, prep.settings.fallback_model) == (
+        settings.primary_model,
+        settings.fallback_model,
+    )
+    assert prep.settings.primary_model != "claude-haiku-4-5"
     system = (
         "You are Acme's assistant.\n\n"
         "Tone: friendly, clear and professional. Reply in this language: fr. Keep each reply under 80 words.\n\n"

@@ -15,9 +15,14 @@ from litestar.exceptions import HTTPException
 from domain.errors import DomainError, Forbidden, NotFound, Unauthorized
 from web.errors import domain_error, http_error
 from web.pages._render import html, is_htmx, render
+from web.pages.integrations_page import integrations_page
+from web.pages.models_page import models
 from web.pages.prompts_page import PROMPT_SCREENS
 from web.pages.public import PUBLIC_PAGES
 from web.pages.screens import SCREENS
+from web.pages.settings_page import SETTINGS_PAGES
+
+ADMIN_SCREENS = [models, integrations_page, *SETTINGS_PAGES]  # API keys and models, integrations, settings
 
 
 def _signin_redirect(request: Request[Any, Any, Any]) -> Response[str]:
@@ -49,7 +54,7 @@ def pages_router() -> Router:
     """Every page of the dashboard."""
     return Router(
         path="/",
-        route_handlers=[*PUBLIC_PAGES, *SCREENS, *PROMPT_SCREENS],
+        route_handlers=[*PUBLIC_PAGES, *SCREENS, *PROMPT_SCREENS, *ADMIN_SCREENS],
         exception_handlers={DomainError: page_error, HTTPException: page_error},
         include_in_schema=False,
     )

@@ -43,10 +43,10 @@ NAV = (
     NavItem("topics", "Topics", "/app/topics", "analytics.read"),
     NavItem("prompts", "Prompts", "/app/prompts", "prompts.read"),
     NavItem("rules", "Escalation rules", "/app/rules", "prompts.read"),
-    NavItem("integrations", "Integrations", "/app/integrations", "integrations.manage", ready=False),
-    NavItem("models", "API & models", "/app/models", "keys.manage", ready=False),
+    NavItem("integrations", "Integrations", "/app/integrations", "integrations.manage"),
+    NavItem("models", "API & models", "/app/models", "keys.manage"),
     NavItem("team", "Team", "/app/team", "team.read", ready=False),
-    NavItem("settings", "Settings", "/app/settings", "settings.read", ready=False),
+    NavItem("settings", "Settings", "/app/settings", "settings.manage"),
 )
 
 

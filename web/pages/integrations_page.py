@@ -1,0 +1,123 @@
+"""Integrations and webhooks (Admins, ``integrations.manage``): a card per integration with its status (Connected,
+Not connected, Disconnected and why), connect / test / disconnect; the webhook endpoints (events, masked secret,
+send a test event, rotate the secret, enable/disable, remove); the delivery log with status filters, dead letters
+and redelivery.
+
+The reads are those of GET /api/integrations and GET /api/integrations/deliveries; every action posts to the JSON
+API from web/static/admin.js."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import anyio.to_thread
+from litestar import Request, Response, get
+
+from commands.integrations import webhooks as wh
+from read_api.get_deliveries import query as deliveries
+from read_api.get_transcript.query import TranscriptSource
+from web.guards import GUARDS
+from web.integrations_controller import IntegrationsView, overview
+from web.pages._render import html, render
+from web.pages.shell import shell_of
+
+LOG_SIZE = 50
+FILTERS = (
+    ("", "All"),
+    ("pending", "Pending"),
+    ("delivering", "Delivering"),
+    ("delivered", "Delivered"),
+    ("failed", "Failed"),
+    ("dead", "Dead"),
+    ("dead_letters", "Dead letters"),
+)
+EVENT_LABELS = {
+    "message.created": "a message is written (visitor, AI or agent)",
+    "escalation.triggered": "a chat is escalated to a person",
+    "conversation.closed": "a chat is closed",
+    "conversation.resolved": "a chat is resolved",
+    "csat.rated": "a visitor rates the chat",
+    "handoff.claimed": "an agent claims a chat",
+    "budget.threshold": "80 %, 95 % and 100 % of the monthly token budget",
+    "webhook.test": "the test event (sent by \u201csend test event\u201d only)",
+}
+
+
+@dataclass(frozen=True)
+class Card:
+    """An integration's card: its state in a word and a sentence."""
+
+    key: str
+    name: str
+    state: str  # connected, not_connected, disconnected, failing
+    label: str
+    sentence: str
+
+
+def _health(name: str, connected: bool, what: str, last_error: str | None, failing: bool, dead: int) -> Card:
+    if not connected:
+        return Card(name.lower(), name, "not_connected", "Not connected", f"Not connected — {what}")
+    if failing:
+        tail = f" ({dead} dead letters)" if dead else ""
+        return Card(name.lower(), name, "failing", "Connected, failing",
+                    f"Connected — the last delivery failed: {last_error or 'no answer'}{tail}")  # fmt: skip
+    return Card(name.lower(), name, "connected", "Connected", f"Connected — {what}")
+
+
+def cards_of(view: IntegrationsView) -> list[Card]:
+    """Slack, Zendesk, HubSpot and Intercom as the cards show them."""
+
+    def failing(h: Any) -> bool:
+        return h.last_error_at is not None and (h.last_success_at is None or h.last_error_at > h.last_success_at)
+
+    s, z, h, i = view.slack, view.zendesk, view.hubspot, view.intercom
+    slack_what = f"escalation alerts and resolution summaries posted to {s.channel}" if s.channel else (
+        "escalation alerts and resolution summaries posted in real time")  # fmt: skip
+    cards = [
+        _health("Slack", s.connected, slack_what, s.last_error, failing(s), s.dead_letters),
+        _health("Zendesk", z.connected, "AI-resolved chats logged as solved tickets with the transcript; escalations "
+                "open tickets", z.last_error, failing(z), z.dead_letters),
+        _health("HubSpot", h.connected, "closed chats upsert the contact and add a note with the summary",
+                h.last_error, failing(h), h.dead_letters),
+    ]  # fmt: skip
+    if not i.connected:
+        cards.append(Card("intercom", "Intercom", "not_connected", "Not connected",
+                          "Not connected — an access token, checked daily"))  # fmt: skip
+    elif i.ok is False:
+        cards.append(Card("intercom", "Intercom", "disconnected", "Disconnected", i.status or "Disconnected."))
+    else:
+        cards.append(Card("intercom", "Intercom", "connected", "Connected", "Connected — the access token works"))
+    return cards
+
+
+def _target_names(view: IntegrationsView) -> dict[str, str]:
+    return {e.id: e.url for e in view.webhooks}
+
+
+@get("/app/integrations", guards=[GUARDS["integrations.manage"]], include_in_schema=False, name="integrations")
+async def integrations_page(
+    request: Request[Any, Any, Any], integrations: wh.Context, transcripts: TranscriptSource, status: str = ""
+) -> Response[str]:
+    """Third-party integrations, webhook endpoints and the delivery log."""
+    shell = await shell_of(request, "integrations")
+    ws = shell.member.workspace_id
+    if status not in dict(FILTERS):
+        status = ""
+    view = await anyio.to_thread.run_sync(overview, integrations, transcripts, ws)
+    log = await anyio.to_thread.run_sync(
+        deliveries.list_deliveries, transcripts, ws, status or None, None, LOG_SIZE, None
+    )
+    context = {
+        "shell": shell,
+        "view": view,
+        "cards": cards_of(view),
+        "log": log.deliveries,
+        "filters": FILTERS,
+        "status": status,
+        "targets": _target_names(view),
+        "event_labels": EVENT_LABELS,
+        "can_store": integrations.cipher is not None,
+        "dead_states": deliveries.DEAD_LETTERS,
+    }
+    return html(render("pages/integrations.html.j2", **context))
