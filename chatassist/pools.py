@@ -80,6 +80,7 @@ def harden(datastore: Any, settings: Settings, kind: str) -> Any:
         pool.kwargs["options"] = f"-c statement_timeout={int(settings.db_statement_timeout_s * 1000)}"
     pool.timeout = settings.db_pool_timeout_s
     pool.reconnect_timeout = 5.0
+    pool.max_idle = 60.0  # what a burst opened is closed again, one a minute, down to db_pool_min
     return datastore
 
 
@@ -94,8 +95,9 @@ READER_POOL = 2  # the web's dashboard reads from the event loop (read_api/_read
 
 
 def connection_budget(settings: Settings, worker_threads: int = 4) -> dict[str, Any]:
-    """The most PostgreSQL connections each process kind holds, and what it keeps open at rest (docs/operations.md,
-    "Connections"). ``pool``: the process's one shared pool (CHATASSIST_DB_POOL_SIZE)."""
+    """The most PostgreSQL connections each process kind holds, and the least it keeps open at rest (its dedicated
+    sessions and the pool's minimum; what a burst opened closes again after a minute idle, one a minute) (docs/
+    operations.md, "Connections"). ``pool``: the process's one shared pool (CHATASSIST_DB_POOL_SIZE)."""
     pool, idle = settings.db_pool_size, max(1, min(settings.db_pool_min, settings.db_pool_size))
     runners = PROJECTION_COUNT + 1  # one session each (its lock, LISTEN, pages): the projections and the outbox
     kinds = {
