@@ -76,7 +76,7 @@ def harden(datastore: Any, settings: Settings, kind: str) -> Any:
         keepalives_interval=5,
         keepalives_count=3,
     )
-    if settings.db_statement_timeout_s > 0:
+    if settings.db_statement_timeout_s > 0 and kind != "cli":  # one-off commands (seed, export) may run long
         pool.kwargs["options"] = f"-c statement_timeout={int(settings.db_statement_timeout_s * 1000)}"
     pool.timeout = settings.db_pool_timeout_s
     pool.reconnect_timeout = 5.0
