@@ -144,7 +144,8 @@ def cmd_worker_actors(settings: Settings, args: argparse.Namespace) -> None:
     """Only the integrations' delivery actors (no projections, no follower): for scaling deliveries out."""
     from dramatiq import Worker
 
-    from chatassist.bootstrap import SMALL_POOL, eventsourcing_env, harden
+    from chatassist.bootstrap import SMALL_POOL, eventsourcing_env
+    from chatassist.pools import harden
     from chatassist.integrations import build_deliverer
     from commands.application import ChatAssistApp
     from workers.broker import setup_broker

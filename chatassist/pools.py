@@ -22,7 +22,7 @@ UNREACHABLE_S = 3.0  # after a failed connection attempt, how long a caller is r
 SLICE_S = 0.2  # a waiting caller looks again this often whether an attempt has failed meanwhile
 
 
-class BoundedPool(ConnectionPool):  # type: ignore[type-arg]
+class BoundedPool(ConnectionPool):
     """The event store's pool, failing fast while the server is unreachable (see the module docstring)."""
 
     _failed_at = -1e9
