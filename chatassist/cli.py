@@ -145,8 +145,8 @@ def cmd_worker_actors(settings: Settings, args: argparse.Namespace) -> None:
     from dramatiq import Worker
 
     from chatassist.bootstrap import SMALL_POOL, eventsourcing_env
-    from chatassist.pools import harden
     from chatassist.integrations import build_deliverer
+    from chatassist.pools import harden
     from commands.application import ChatAssistApp
     from workers.broker import setup_broker
     from workers.deliver import set_deliverer
