@@ -167,8 +167,9 @@ def cmd_worker_actors(settings: Settings, args: argparse.Namespace) -> None:
     """Only the integrations' delivery actors (no projections, no follower): for scaling deliveries out."""
     from dramatiq import Worker
 
-    from chatassist.bootstrap import SMALL_POOL, eventsourcing_env, harden
+    from chatassist.bootstrap import SMALL_POOL, eventsourcing_env
     from chatassist.integrations import build_deliverer
+    from chatassist.pools import harden
     from commands.application import ChatAssistApp
     from workers.broker import setup_broker
     from workers.deliver import set_deliverer

@@ -22,7 +22,7 @@ UNREACHABLE_S = 3.0  # after a failed connection attempt, how long a caller is r
 SLICE_S = 0.2  # a waiting caller looks again this often whether an attempt has failed meanwhile
 
 
-class BoundedPool(ConnectionPool):  # type: ignore[type-arg]
+class BoundedPool(ConnectionPool):
     """The event store's pool, failing fast while the server is unreachable (see the module docstring)."""
 
     _failed_at = -1e9
@@ -76,10 +76,11 @@ def harden(datastore: Any, settings: Settings, kind: str) -> Any:
         keepalives_interval=5,
         keepalives_count=3,
     )
-    if settings.db_statement_timeout_s > 0:
+    if settings.db_statement_timeout_s > 0 and kind != "cli":  # one-off commands (seed, export) may run long
         pool.kwargs["options"] = f"-c statement_timeout={int(settings.db_statement_timeout_s * 1000)}"
     pool.timeout = settings.db_pool_timeout_s
     pool.reconnect_timeout = 5.0
+    pool.max_idle = 60.0  # what a burst opened is closed again, one a minute, down to db_pool_min
     return datastore
 
 
@@ -94,8 +95,9 @@ READER_POOL = 2  # the web's dashboard reads from the event loop (read_api/_read
 
 
 def connection_budget(settings: Settings, worker_threads: int = 4) -> dict[str, Any]:
-    """The most PostgreSQL connections each process kind holds, and what it keeps open at rest (docs/operations.md,
-    "Connections"). ``pool``: the process's one shared pool (CHATASSIST_DB_POOL_SIZE)."""
+    """The most PostgreSQL connections each process kind holds, and the least it keeps open at rest (its dedicated
+    sessions and the pool's minimum; what a burst opened closes again after a minute idle, one a minute) (docs/
+    operations.md, "Connections"). ``pool``: the process's one shared pool (CHATASSIST_DB_POOL_SIZE)."""
     pool, idle = settings.db_pool_size, max(1, min(settings.db_pool_min, settings.db_pool_size))
     runners = PROJECTION_COUNT + 1  # one session each (its lock, LISTEN, pages): the projections and the outbox
     kinds = {

@@ -7,9 +7,11 @@ listens on, or by a Redis of the test's own that it shuts down and starts again.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,12 +20,16 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+import redis
 
-from chatassist.embedded_servers import start_postgres, stop_postgres
+from chatassist.embedded_servers import start_postgres, start_redis, stop_postgres, stop_redis
+from projections._live import channel, notice
+from read_api._live import LiveHub
 from tests.conftest import TEST_SECRET_KEY, data_root
 from tests.integration.test_embedded_shared import free_port
 from tests.integration.test_restart_and_cli import cli_env
 from tests.support.accounts import bearer, sign_up
+from web.live import ConversationSignals
 
 pytestmark = pytest.mark.embedded
 CHAT = {"message": "How do I reset my password?", "user": {"id": "visitor-1"}}
@@ -205,3 +211,54 @@ def test_redis_down_the_chat_goes_on_without_rate_limits_logged_once(
         assert ready.status_code == 503 and ready.json()["checks"]["redis"].startswith("unavailable"), ready.text
     # and the rate limits' outage was logged once, not per turn
     assert web.stderr.count("rate limits are off while Redis does not answer") == 1, web.stderr
+
+
+async def test_live_fan_out_resumes_when_redis_comes_back(tmp_path: Path) -> None:
+    # Given a web process's live hub and conversation wake-ups on a Redis of this test's own, a client listening
+    redis_dir = tmp_path / "redis"
+    redis_dir.mkdir()
+    redis_url = f"unix://{start_redis(redis_dir)}"
+    hub = LiveHub(redis_url)
+    signals = ConversationSignals(redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2))
+    workspace, conversation = uuid.uuid4(), uuid.uuid4()
+    publisher = redis.Redis.from_url(redis_url)
+    try:
+        async with hub.listen(workspace) as listener:
+            with signals.waiter(conversation) as woken:
+                await asyncio.to_thread(signals.subscribed.wait, 10)
+                publisher.publish(channel(workspace), notice("transcripts", workspace, 1))
+                assert await listener.wait(10), "a notice before the outage"
+                listener.take()
+                signals.publish(conversation)
+                await asyncio.wait_for(woken.wait(), 10)
+                woken.clear()
+
+                # When Redis stops and comes back (the same socket, as a restarted server)
+                stop_redis(redis_dir)
+                await asyncio.sleep(1.5)
+                start_redis(redis_dir)
+                publisher = redis.Redis.from_url(redis_url)
+
+                # Then the hub resubscribes and wakes its clients to re-read, and later notices arrive again
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    publisher.publish(channel(workspace), notice("transcripts", workspace, 2))
+                    if await listener.wait(0.5) and listener.take().get("transcripts") == 2:
+                        break
+                else:
+                    raise AssertionError("no live notice reached the client after Redis came back")
+                # and the visitors' wake-ups resubscribe too
+                while time.monotonic() < deadline:
+                    signals.publish(conversation)
+                    try:
+                        await asyncio.wait_for(woken.wait(), 0.5)
+                        break
+                    except TimeoutError:
+                        continue
+                else:
+                    raise AssertionError("no conversation wake-up after Redis came back")
+    finally:
+        signals.close()
+        await hub.close()
+        publisher.close()
+        stop_redis(redis_dir)
