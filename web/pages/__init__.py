@@ -15,6 +15,7 @@ from litestar.exceptions import HTTPException
 from domain.errors import DomainError, Forbidden, NotFound, Unauthorized
 from web.errors import domain_error, http_error
 from web.pages._render import html, is_htmx, render
+from web.pages.monitor_page import MONITOR_SCREENS
 from web.pages.public import PUBLIC_PAGES
 from web.pages.screens import SCREENS
 
@@ -48,7 +49,7 @@ def pages_router() -> Router:
     """Every page of the dashboard."""
     return Router(
         path="/",
-        route_handlers=[*PUBLIC_PAGES, *SCREENS],
+        route_handlers=[*PUBLIC_PAGES, *SCREENS, *MONITOR_SCREENS],
         exception_handlers={DomainError: page_error, HTTPException: page_error},
         include_in_schema=False,
     )
