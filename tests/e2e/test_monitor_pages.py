@@ -10,8 +10,8 @@ import httpx
 
 from chatassist.bootstrap import Container
 from tests.conftest import chat
-from tests.support.accounts import invite_and_join, sign_up
 from tests.e2e.test_dashboard_pages import signed_in
+from tests.support.accounts import invite_and_join, sign_up
 
 LEGAL = "This is fraud, my lawyer will be contacting you about a lawsuit"
 

@@ -119,7 +119,7 @@ class Chat:
 
 
 def _visitor(v: dict[str, str | None]) -> str:
-    return v.get("name") or v.get("email") or v.get("user_id") or "Anonymous visitor"
+    return v.get("name") or v.get("email") or labels.visitor_label(v.get("user_id"))
 
 
 def _entry(item: dict[str, Any], visitor: str, who: Any) -> Entry | None:

@@ -35,6 +35,16 @@ _THRESHOLD = re.compile(r"threshold of ([0-9]+(?:\.[0-9]+)?) ([A-Z]{3})")
 _TURNS = re.compile(r"after ([0-9]+) turns")
 
 
+def visitor_label(visitor_id: str | None) -> str:
+    """The visitor as a row names them: the id the customer's site gave ("sarah@corp.io"), or for the widget's own
+    anonymous ids ("anon_3fa2…", 37 characters) "Visitor 3fa2c1"."""
+    if not visitor_id:
+        return "Anonymous visitor"
+    if visitor_id.startswith("anon_") and len(visitor_id) > 11:
+        return f"Visitor {visitor_id[5:11]}"
+    return visitor_id
+
+
 def priority_label(priority: int | None) -> str | None:
     """1 or 2 -> "High", 3 and beyond -> "Med", None (never escalated) -> None."""
     if priority is None:

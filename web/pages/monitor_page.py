@@ -65,7 +65,7 @@ def _row(r: MonitorRow, as_of: datetime, names: dict[str, str | None]) -> Row:
     return Row(
         id=r.id,
         priority=labels.priority_label(r.priority),
-        visitor=r.visitor_id or "Anonymous visitor",
+        visitor=labels.visitor_label(r.visitor_id),
         topic=r.topic or "Topic not yet known",
         confidence=percent(r.confidence, 0) if r.confidence is not None else "—",
         turns=r.turns,
