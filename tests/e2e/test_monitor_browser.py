@@ -185,6 +185,7 @@ def test_an_agent_takes_over_a_legal_threat_and_hands_it_back_to_the_ai(
     agent.get_by_role("button", name="Save").click()
     expect(agent.locator("[data-topic]")).to_have_text("Billing dispute")
     expect(agent.locator(".timeline .step").last).to_contain_text("changed the topic to Billing dispute")
+    look(agent, "monitor-chat")
     # and a refused action shows the API's sentence and keeps what she typed
     too_long = "x" * 4001
     agent.get_by_label("Internal note").evaluate("(el, v) => { el.removeAttribute('maxlength'); el.value = v; }",
@@ -195,7 +196,6 @@ def test_an_agent_takes_over_a_legal_threat_and_hands_it_back_to_the_ai(
     agent.get_by_label("Internal note").fill("")
     # (the note never reaches the visitor)
     assert NOTE not in visitor.locator("body").inner_text()
-    look(agent, "monitor-chat")
 
     # When she returns the chat to the AI
     fake_llm.enqueue("anthropic", Script(text=AI_ANSWER))

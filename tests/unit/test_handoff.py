@@ -159,4 +159,4 @@ def test_after_a_return_to_the_ai_the_rules_read_only_the_messages_since() -> No
     conversation.receive("m3", "Then I will sue you.")
     assert decide([t.text for t in conversation.turns_for_rules if t.role == "user"]).rule == "p1_legal"
     # and the whole history is still there for the model and the agent
-    assert [t.text for t in conversation.turns if t.role == "user"][0].startswith("This is fraud")
+    assert next(t.text for t in conversation.turns if t.role == "user").startswith("This is fraud")

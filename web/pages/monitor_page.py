@@ -67,7 +67,7 @@ def _row(r: MonitorRow, as_of: datetime, names: dict[str, str | None]) -> Row:
         priority=labels.priority_label(r.priority),
         visitor=labels.visitor_label(r.visitor_id),
         topic=r.topic or "Topic not yet known",
-        confidence=percent(r.confidence, 0) if r.confidence is not None else "—",
+        confidence=percent(r.confidence, 0) if r.confidence is not None else "no AI answer",
         turns=r.turns,
         wait=wait,
         reason=labels.short_reason(r.rule, r.reason),
