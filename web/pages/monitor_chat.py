@@ -81,6 +81,7 @@ class Chat:
     id: UUID
     state: str
     status: str
+    handler: str
     topic: str | None
     channel: str
     started_at: datetime
@@ -111,6 +112,15 @@ class Chat:
     def live_view(self) -> str:
         """The monitor view whose live stream carries this conversation's changes (web/pages/monitor_page.py)."""
         return "closed" if self.state in ("resolved", "closed") else "active"
+
+    @property
+    def handled_by(self) -> str:
+        """Who answers the visitor now: the agent, nobody yet (waiting), or the AI."""
+        if self.status == "closed":
+            return f"nobody: the chat is closed{f' (last {self.assignee_name})' if self.assignee_name else ''}"
+        if self.assignee_name:
+            return self.assignee_name
+        return "nobody yet (waiting for a person)" if self.handler == "queued" else "the AI"
 
     @property
     def below_threshold(self) -> bool:
@@ -213,6 +223,7 @@ def read_chat(app: ChatAssistApp, workspace_id: UUID, conversation_id: UUID, me:
         id=conversation_id,
         state=view["state"],
         status=view["status"],
+        handler=view["handler"],
         topic=view["topic"],
         channel=view["channel"],
         started_at=view["started_at"],

@@ -168,7 +168,7 @@ async def conversation(
 ) -> Response[str]:
     """One chat: the whole transcript, the handoff summary, the escalation's rule and evidence, the cards, and the
     actions the member's role and the chat's state allow (live)."""
-    shell = await shell_of(request, "monitor")
+    shell = await shell_of(request, "activity" if from_ == "activity" else "monitor")
     me, ws = shell.member.account_id, shell.member.workspace_id
     c = await anyio.to_thread.run_sync(read_chat, chat.app, ws, conversation_id, me)
     back = from_ if from_ in dict(VIEWS) else ("activity" if from_ == "activity" else None)
