@@ -9,10 +9,9 @@
     var box = document.getElementById("chat-flash");
     if (!box) return;
     clearTimeout(flashTimer);
-    box.textContent = text;
+    box.textContent = text; // the live region stays in the page (only emptied), so screen readers announce it
     box.className = "flash " + kind;
-    box.hidden = false;
-    if (kind === "ok") flashTimer = setTimeout(function () { box.hidden = true; }, 6000);
+    if (kind === "ok") flashTimer = setTimeout(function () { box.textContent = ""; }, 6000);
   }
 
   function refresh() {
@@ -49,9 +48,12 @@
     var buttons = form.querySelectorAll("button");
     buttons.forEach(function (b) { b.disabled = true; });
     form.setAttribute("aria-busy", "true");
+    // by id: a live refresh during the request moves the (preserved) textarea into the freshly rendered form
+    var typed = form.querySelector("textarea[id]");
+    var typedId = typed ? typed.id : null;
     send(form, false).then(function (response) {
       if (response.ok) {
-        var text = form.querySelector("textarea");
+        var text = typedId && document.getElementById(typedId);
         if (text) text.value = "";
         flash(form.dataset.ok || "Done.", "ok");
         refresh();
