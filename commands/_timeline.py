@@ -99,7 +99,8 @@ def _item(e: Any) -> dict[str, Any] | None:
         kind = "escalated" if isinstance(e, Conversation.Escalated) else "escalation_offered"
         fields = {"rule": e.rule, "priority": e.priority, "reason": e.reason, "route": e.route, "evidence": e.evidence}
         hours = {"after_hours": getattr(e, "after_hours", None), "next_open_at": getattr(e, "next_open_at", None)}
-        return {**base, "kind": kind, "reply_to": e.reply_to, **fields, **hours}
+        matched = {"matched": p.get("matched")} if p.get("matched") is not None else {}  # the visitor's words
+        return {**base, "kind": kind, "reply_to": e.reply_to, **fields, **hours, **matched}
     if isinstance(e, Conversation.HandoffSummarized):
         return {**base, "kind": "summary", "text": p["summary"]}
     if isinstance(e, Conversation.AgentClaimed):

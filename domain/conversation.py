@@ -492,6 +492,14 @@ class Conversation(Aggregate):
         self.assignee = None
         self.handler = handoff.AI
         self.returned = True
+        self.rules_from = len(self.turns)
+
+    @property
+    def turns_for_rules(self) -> list[Turn]:
+        """The turns the escalation rules read: those since an agent last returned the chat to the AI. The agent
+        has dealt with what came before (a legal threat read again would escalate every later message); a new
+        threat after the return escalates again."""
+        return self.turns[getattr(self, "rules_from", 0) :]
 
     def change_topic(self, topic: str, by: str) -> None:
         """An agent corrects the conversation's topic; setting the same topic records nothing."""

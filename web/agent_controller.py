@@ -82,6 +82,7 @@ class TimelineItem(msgspec.Struct, omit_defaults=True):
     reason: str | None = None
     route: str | None = None
     evidence: dict[str, Any] | None = None
+    matched: list[str] | None = None  # escalated / escalation_offered: the visitor's words the rule matched
     after_hours: bool | None = None  # escalated outside business hours (next_open_at: when a person answers)
     next_open_at: str | None = None
     previous: str | None = None

@@ -557,11 +557,12 @@ class ChatService:
         await self.run(self.app.save, run)
 
     def _decide(self, got: receive.MessageReceived, prep: Prepared, confidence: float | None = None) -> Decision:
-        """The escalation engine over all the visitor's messages (docs/escalation.md)."""
+        """The escalation engine over the visitor's messages (docs/escalation.md): all of them, or those since an
+        agent last returned the chat to the AI."""
         conversation = got.conversation
-        turns = conversation.turns if conversation is not None else got.history
+        turns = conversation.turns_for_rules if conversation is not None else got.history
         visitor = [t.text for t in turns if t.role == "user"]
-        count = conversation.user_turns if conversation is not None else len(visitor)
+        count = conversation.user_turns if conversation is not None and not conversation.returned else len(visitor)
         return decide_escalation(visitor, turns=count, confidence=confidence, rules=prep.rules)
 
     async def _escalate(self, got: receive.MessageReceived, decision: Decision, prep: Prepared) -> TurnDone:

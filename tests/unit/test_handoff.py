@@ -140,3 +140,23 @@ def test_an_agent_takes_over_a_live_ai_chat_without_an_escalation() -> None:
     *_, claimed = conversation.collect_events()
     assert claimed.previous == "ai"  # type: ignore[attr-defined]
     assert conversation.human_handling
+
+
+def test_after_a_return_to_the_ai_the_rules_read_only_the_messages_since() -> None:
+    # Given a chat escalated for a legal threat, claimed and answered by an agent, then returned to the AI
+    conversation = escalated("This is fraud, my lawyer will be contacting you about a lawsuit")
+    assert decide([t.text for t in conversation.turns_for_rules if t.role == "user"]).rule == "p1_legal"
+    conversation.claim("agent-a")
+    conversation.agent_reply("agent-a", "a1", "I'm sorry, let me look into it.")
+    conversation.return_to_ai("agent-a")
+    # When the visitor asks something else
+    conversation.receive("m2", "Thanks. How do I export my data?")
+    visitor = [t.text for t in conversation.turns_for_rules if t.role == "user"]
+    # I expect the rules to read that message only: the threat the agent dealt with does not escalate again
+    assert visitor == ["Thanks. How do I export my data?"]
+    assert decide(visitor).rule == "none"
+    # and a new threat after the return escalates again
+    conversation.receive("m3", "Then I will sue you.")
+    assert decide([t.text for t in conversation.turns_for_rules if t.role == "user"]).rule == "p1_legal"
+    # and the whole history is still there for the model and the agent
+    assert next(t.text for t in conversation.turns if t.role == "user").startswith("This is fraud")

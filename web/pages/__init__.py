@@ -17,6 +17,7 @@ from web.errors import domain_error, http_error
 from web.pages._render import html, is_htmx, render
 from web.pages.integrations_page import integrations_page
 from web.pages.models_page import models
+from web.pages.monitor_page import MONITOR_SCREENS
 from web.pages.prompts_page import PROMPT_SCREENS
 from web.pages.public import PUBLIC_PAGES
 from web.pages.screens import SCREENS
@@ -54,7 +55,7 @@ def pages_router() -> Router:
     """Every page of the dashboard."""
     return Router(
         path="/",
-        route_handlers=[*PUBLIC_PAGES, *SCREENS, *PROMPT_SCREENS, *ADMIN_SCREENS],
+        route_handlers=[*PUBLIC_PAGES, *SCREENS, *MONITOR_SCREENS, *PROMPT_SCREENS, *ADMIN_SCREENS],
         exception_handlers={DomainError: page_error, HTTPException: page_error},
         include_in_schema=False,
     )

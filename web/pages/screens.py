@@ -1,4 +1,5 @@
-"""The signed-in screens: overview, activity feed, transcript, usage and cost, topics and CSAT, monitor.
+"""The signed-in screens: overview, activity feed, usage and cost, topics and CSAT (the chat monitor and a
+conversation: web/pages/monitor_page.py).
 
 Each calls the read queries of the JSON API (read_api) through the same ``AsyncReader``, under the same guards;
 here the figures are only arranged for the templates. For an htmx request (a live update, a filter) a screen
@@ -18,15 +19,13 @@ import anyio.to_thread
 from litestar import Request, Response, get, post
 from litestar.params import QueryParameter
 
-from domain.errors import InvalidInput, NotFound
+from domain.errors import InvalidInput
 from read_api._analytics import WorkspaceFacts, with_facts
 from read_api._reads import AsyncReader, Planned, combined
 from read_api.get_activity.query import FILTERS, plan_activity
-from read_api.get_monitor.query import MonitorPage, monitor_filter, plan_monitor
 from read_api.get_overview.query import Overview, plan_overview
 from read_api.get_performance.query import performance_between
 from read_api.get_topics.query import topics_between
-from read_api.get_transcript.query import TranscriptSource, get_transcript
 from read_api.get_usage.query import usage_between
 from web.auth import authenticate
 from web.guards import GUARDS
@@ -39,7 +38,6 @@ DemoData = Callable[[UUID], int]
 """Fills a workspace with demo conversations through the seed path (chatassist/seed.py); returns how many."""
 FEED_SIZE = 30
 PRESETS = (("7d", "Last 7 days", 7), ("30d", "Last 30 days", 30), ("90d", "Last 90 days", 90))
-MONITOR_VIEWS = (("active", "Active chats"), ("queue", "Queue"), ("escalations", "Escalations"), ("closed", "Closed"))
 Query = Annotated[str | None, QueryParameter(name="from")]
 Until = Annotated[str | None, QueryParameter(name="to")]
 
@@ -117,23 +115,6 @@ async def activity(
     feed = await reader.drive(with_facts(ws, lambda facts: plan_activity(ws, facts, filter_, FEED_SIZE)))
     context = {"shell": shell, "feed": feed, "filters": FILTERS, "can_open": shell.can("chat.monitor")}
     return page(request, "pages/activity.html.j2", "partials/activity_feed.html.j2", **context)
-
-
-@get(
-    "/app/conversations/{conversation_id:uuid}",
-    guards=[GUARDS["chat.monitor"]],
-    include_in_schema=False,
-    name="transcript",
-)
-async def transcript(
-    request: Request[Any, Any, Any], conversation_id: UUID, transcripts: TranscriptSource
-) -> Response[str]:
-    """One conversation's transcript (members who may read chats)."""
-    shell = await shell_of(request, "activity")
-    found = await anyio.to_thread.run_sync(get_transcript, transcripts, shell.member.workspace_id, conversation_id)
-    if found is None:
-        raise NotFound(f"No conversation with id {conversation_id} in this workspace.", code="conversation_not_found")
-    return html(render("pages/transcript.html.j2", shell=shell, t=found))
 
 
 def _range_args(shell_tz: str, preset: str | None, start: str | None, end: str | None) -> tuple[str | None, str | None]:
@@ -246,17 +227,6 @@ async def topics(
     return page(request, "pages/topics.html.j2", None, **context)
 
 
-@get("/app/monitor", guards=[GUARDS["monitor.read"]], include_in_schema=False, name="monitor")
-async def monitor(request: Request[Any, Any, Any], reader: AsyncReader, view: str = "active") -> Response[str]:
-    """The agents' live monitor (its full screen comes with part 2): the conversations of one view."""
-    shell = await shell_of(request, "monitor")
-    if view not in dict(MONITOR_VIEWS):
-        view = "active"
-    rows: MonitorPage = await reader.run(plan_monitor(shell.member.workspace_id, monitor_filter(view, limit=50)))
-    context = {"shell": shell, "rows": rows, "views": MONITOR_VIEWS, "view": view}
-    return page(request, "pages/monitor.html.j2", "partials/monitor_rows.html.j2", **context)
-
-
 @post("/app/demo-data", guards=[GUARDS["settings.manage"]], include_in_schema=False, name="demo_data", status_code=303)
 async def demo_data(request: Request[Any, Any, Any]) -> Response[str]:
     """Fill the workspace with demo conversations (the seed path), then back to the overview."""
@@ -271,4 +241,4 @@ async def demo_data(request: Request[Any, Any, Any]) -> Response[str]:
     return Response("", status_code=303, headers={"Location": target})
 
 
-SCREENS = [overview, activity, transcript, usage, usage_versions, topics, monitor, demo_data]
+SCREENS = [overview, activity, usage, usage_versions, topics, demo_data]
