@@ -6,6 +6,7 @@ A route missing from EXPECTED fails the test, so a new endpoint cannot be forgot
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -46,6 +47,7 @@ from tests.fakes.llm_server import FakeLLMServer
 from tests.fakes.receivers import FakeIntercom
 from tests.support.accounts import PASSWORD, Person, invite_and_join, sign_up, unique_email
 from tests.support.server import ThreadedServer
+from tests.support.visitors import token_of
 from web.app import create_app
 
 ANONYMOUS, WIDGET, VIEWER, AGENT, ADMIN, OTHER_ADMIN = "anonymous", "widget", "viewer", "agent", "admin", "other_admin"
@@ -411,9 +413,13 @@ def requests() -> dict[tuple[str, str], Request]:
 
     def call(method: str, path: Callable[[World], str], body: Callable[[World, str], Any] | None = None) -> Request:
         def run(world: World, caller: str) -> httpx.Response:
+            url = path(world)
             headers = {"Accept": "application/json", **world.headers(caller)}
+            conversation = re.match(r"/api/conversations/([0-9a-f-]{36})", url)
+            if caller == WIDGET and conversation:  # the widget holds its conversation's visitor token (issue 23.3)
+                headers["X-Visitor-Token"] = token_of(conversation.group(1))
             json = body(world, caller) if body else None
-            return world.client.request(method, path(world), json=json, headers=headers)
+            return world.client.request(method, url, json=json, headers=headers)
 
         return run
 

@@ -22,6 +22,7 @@ from commands.create_workspace.defaults import DEFAULT_EXAMPLES
 from tests.conftest import chat, event_names, stored_events
 from tests.fakes.llm_server import FakeLLMServer, Script
 from tests.support.sse import names
+from tests.support.visitors import widget_headers
 
 PRIMARY, FALLBACK, BUDGET_MODEL = "claude-sonnet-4-6", "gpt-4o-mini", "claude-haiku-4-5"
 SSEEvents = list[tuple[str, Any]]
@@ -405,8 +406,9 @@ def test_json_mode_reports_unavailable_providers_as_a_503(
     # I expect a 503 in the one error shape, naming the stored message
     assert response.status_code == 503
     body = response.json()
-    assert set(body) == {"code", "message", "conversation_id", "message_id"}
+    assert set(body) == {"code", "message", "conversation_id", "message_id", "visitor_token"}
     assert body["code"] == "providers_unavailable" and body["message"]
+    assert body["visitor_token"].startswith("vt_")  # the conversation is stored: the widget keeps its token
     cid = body["conversation_id"]
     assert attempts(container, cid) == [
         ("anthropic", PRIMARY, 1, "fell_back", "overloaded"),
@@ -480,7 +482,7 @@ def test_the_monthly_budget_refuses_then_switches_to_the_cheaper_model(
     response = client.post(
         "/api/chat",
         json={"message": "Third?", "conversation_id": cid, "user": {"id": "visitor-1"}},
-        headers={"X-Widget-Key": workspace.widget_key, "Accept": "application/json"},
+        headers=widget_headers(workspace.widget_key, cid, Accept="application/json"),
     )
     assert response.status_code == 429 and response.json()["code"] == "budget_exhausted"
     assert len(fake_llm.requests) == 1

@@ -48,6 +48,7 @@ ANSWER_PARTS = ["Refunds are ", "available within 30 days ", "of purchase."]
 OFFLINE_NOTE = "Answered from help articles (offline mode)"
 TIMEOUT_MS = 30_000
 STORED_ID = "k => localStorage.getItem('chatassist:conversation:' + k)"
+STORED_TOKEN = "k => localStorage.getItem('chatassist:token:' + k)"
 
 
 @dataclass
@@ -65,6 +66,7 @@ class FakeBackend:
 
     conversations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     closed: set[str] = field(default_factory=set)
+    tokens: dict[str, str] = field(default_factory=dict)  # conversation id -> its visitor token
     chat_requests: list[dict[str, Any]] = field(default_factory=list)
     gate: threading.Event = field(default_factory=threading.Event)
 
@@ -94,6 +96,17 @@ def make_handler(fake: FakeBackend) -> type[BaseHTTPRequestHandler]:
         def error(self, status: int, code: str, message: str) -> None:
             self.reply(status, json.dumps({"code": code, "message": message}).encode(), "application/json")
 
+        def token_refused(self, conversation_id: str) -> bool:
+            """As the real API: the widget key alone opens no conversation (answers the refusal if so)."""
+            token = self.headers.get("X-Visitor-Token")
+            if not token:
+                self.error(401, "visitor_token_required", "Send the conversation's visitor token.")
+            elif fake.tokens.get(conversation_id) != token:
+                self.error(403, "invalid_visitor_token", "This visitor token does not open this conversation.")
+            else:
+                return False
+            return True
+
         def chunk(self, data: bytes) -> None:
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             self.wfile.flush()
@@ -109,9 +122,11 @@ def make_handler(fake: FakeBackend) -> type[BaseHTTPRequestHandler]:
             elif match := re.fullmatch(r"/api/conversations/([^/?]+)", self.path):
                 if self.headers.get("X-Widget-Key") != FAKE_KEY:
                     self.error(401, "unknown_widget_key", "Unknown widget key.")
+                elif not self.headers.get("X-Visitor-Token"):
+                    self.token_refused(match[1])
                 elif (messages := fake.conversations.get(match[1])) is None:
                     self.error(404, "conversation_not_found", f"No conversation with id {match[1]}.")
-                else:
+                elif not self.token_refused(match[1]):
                     body = {"id": match[1], "status": "open", "messages": messages}
                     self.reply(200, json.dumps(body).encode(), "application/json")
             else:
@@ -120,8 +135,9 @@ def make_handler(fake: FakeBackend) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
             if match := re.fullmatch(r"/api/conversations/([^/?]+)/close", self.path):
-                fake.closed.add(match[1])
-                self.reply(200, b'{"ok": true}', "application/json")
+                if not self.token_refused(match[1]):
+                    fake.closed.add(match[1])
+                    self.reply(200, b'{"ok": true}', "application/json")
                 return
             if self.path != "/api/chat":
                 self.error(404, "not_found", "Not found.")
@@ -134,12 +150,17 @@ def make_handler(fake: FakeBackend) -> type[BaseHTTPRequestHandler]:
                 self.error(503, "providers_unavailable", "The assistant is unavailable right now.")
                 return
             conversation_id = body.get("conversation_id") or str(uuid.uuid4())
-            if conversation_id in fake.closed:
-                self.error(409, "conversation_closed", "This conversation is closed.")
-                return
             if conversation_id not in fake.conversations and body.get("conversation_id"):
                 self.error(404, "conversation_not_found", "This conversation no longer exists.")
                 return
+            if body.get("conversation_id") and self.token_refused(conversation_id):
+                return
+            if conversation_id in fake.closed:
+                self.error(409, "conversation_closed", "This conversation is closed.")
+                return
+            start = {"conversation_id": conversation_id, "message_id": "m1"}
+            if not body.get("conversation_id"):
+                start["visitor_token"] = fake.tokens[conversation_id] = "vt_" + uuid.uuid4().hex
             history = fake.conversations.setdefault(conversation_id, [])
             history.append(
                 {
@@ -155,7 +176,7 @@ def make_handler(fake: FakeBackend) -> type[BaseHTTPRequestHandler]:
             self.send_header("Cache-Control", "no-store")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
-            self.chunk(sse("start", {"conversation_id": conversation_id, "message_id": "m1"}))
+            self.chunk(sse("start", start))
             if body["message"] == "restart please":
                 self.chunk(sse("delta", {"text": "Half an answ"}))
                 self.chunk(sse("restart", {"reason": "overloaded", "provider": "openai", "model": "gpt-x"}))
@@ -294,12 +315,17 @@ def ask(page: Any, text: str) -> None:
     box.press("Enter")
 
 
+def widget_headers(page: Any, site: Site) -> dict[str, str]:
+    """What the widget sends about its conversation: the key and the visitor token it keeps."""
+    return {"X-Widget-Key": site.widget_key, "X-Visitor-Token": page.evaluate(STORED_TOKEN, site.widget_key)}
+
+
 def wait_for_transcript(page: Any, site: Site, conversation_id: str) -> None:
     """The real server projects the transcript asynchronously: wait until the answer is readable."""
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         res = page.request.get(
-            f"{site.base_url}/api/conversations/{conversation_id}", headers={"X-Widget-Key": site.widget_key}
+            f"{site.base_url}/api/conversations/{conversation_id}", headers=widget_headers(page, site)
         )
         if res.ok and any(m["role"] == "assistant" for m in res.json()["messages"]):
             return
@@ -350,6 +376,9 @@ def test_visitor_asks_sees_streamed_answer_and_finds_it_after_reload(widget_serv
         expect(page.locator(".row.assistant .note")).to_have_count(2)
         assert fake.chat_requests[1]["body"]["conversation_id"] == conversation_id
         assert fake.chat_requests[1]["body"]["user"]["id"] == fake.chat_requests[0]["body"]["user"]["id"]
+        # with the visitor token the first answer gave it, never sent before there was a conversation
+        assert "X-Visitor-Token" not in fake.chat_requests[0]["headers"]
+        assert fake.chat_requests[1]["headers"]["X-Visitor-Token"] == fake.tokens[conversation_id]
 
 
 @pytest.mark.parametrize("widget_server", ["real"], indirect=True)
@@ -417,9 +446,7 @@ def test_a_closed_conversation_is_forgotten_and_the_next_message_starts_a_new_on
     ask(page, QUESTION)
     expect(page.locator(".row.assistant .note")).to_have_count(1)
     first = page.evaluate(STORED_ID, site.widget_key)
-    closed = page.request.post(
-        f"{site.base_url}/api/conversations/{first}/close", headers={"X-Widget-Key": site.widget_key}
-    )
+    closed = page.request.post(f"{site.base_url}/api/conversations/{first}/close", headers=widget_headers(page, site))
     assert closed.ok, closed.text()
 
     ask(page, "One more thing")  # 409 conversation_closed

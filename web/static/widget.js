@@ -13,6 +13,8 @@
   var title = cfg.title || "Support";
   var color = cfg.color && window.CSS && CSS.supports("color", cfg.color) ? cfg.color : "#4f46e5";
   var CONV_KEY = "chatassist:conversation:" + key;
+  var TOKEN_KEY = "chatassist:token:" + key; // the conversation's visitor token: the widget key alone opens nothing
+  var OWNER_KEY = "chatassist:owner:" + key; // the user id the token was issued to
   var USER_KEY = "chatassist:user";
 
   var memory = {}; // storage can throw (privacy modes, sandboxed frames): fall back to this page's memory
@@ -29,6 +31,16 @@
   var user = { id: userId, email: cfg.userEmail || null, name: cfg.userName || null };
   // identity verification: the customer's server signs the user id (docs/widget-security.md)
   if (cfg.userSignature && cfg.userId) user.signature = cfg.userSignature;
+  function forgetConversation() { forget(CONV_KEY); forget(TOKEN_KEY); forget(OWNER_KEY); }
+  (function checkIdentity() {
+    if (!load(CONV_KEY)) return;
+    var owner = load(OWNER_KEY);
+    // No token (kept by an older widget) and no verified identity: that conversation cannot be opened any more.
+    if (!load(TOKEN_KEY) && !user.signature) { forgetConversation(); return; }
+    // Another identity on this browser. The widget's own anonymous visitor who signed in keeps the conversation
+    // (its next message moves it to the new id and the server rotates the token); someone else's is forgotten.
+    if (owner && owner !== user.id && owner.indexOf("anon_") !== 0) forgetConversation();
+  })();
 
   var CSS_TEXT = [
     ":host{all:initial;position:fixed;right:20px;bottom:20px;z-index:2147483000;color-scheme:light;",
@@ -168,7 +180,13 @@
   function headers(extra) {
     var h = { "X-Widget-Key": key };
     if (user.signature) { h["X-User-Id"] = user.id; h["X-User-Signature"] = user.signature; }
+    var token = load(TOKEN_KEY);
+    if (token) h["X-Visitor-Token"] = token; // only ever the stored conversation's, sent to our own API
     return Object.assign(h, extra || {});
+  }
+  function refusedConversation(res, code) { // gone, or no longer this visitor's: start afresh
+    return (res.status === 404 && code === "conversation_not_found") ||
+      (res.status === 401 && code === "visitor_token_required") || (res.status === 403 && code === "invalid_visitor_token");
   }
   async function errorOf(res) {
     var body = null;
@@ -187,8 +205,12 @@
       for (var attempt = 0; ; attempt++) {
         var res = await fetch(api + "/api/conversations/" + encodeURIComponent(id), { headers: headers() });
         if (res.status === 404 && attempt < 3) { await new Promise(function (r) { setTimeout(r, 400 << attempt); }); continue; }
-        if (res.status === 404) { forget(CONV_KEY); loaded = true; return; }
-        if (!res.ok) { notice((await errorOf(res)).message); return; }
+        if (!res.ok) {
+          var failed = await errorOf(res);
+          if (refusedConversation(res, failed.code)) { forgetConversation(); loaded = true; return; }
+          notice(failed.message);
+          return;
+        }
         var data = await res.json();
         (data.messages || []).forEach(function (m) {
           if (!m.text || ["user", "assistant", "agent", "system"].indexOf(m.role) < 0) return;
@@ -328,9 +350,8 @@
       if (!res.ok) {
         var err = await errorOf(res);
         drop();
-        if ((res.status === 404 && err.code === "conversation_not_found") ||
-            (res.status === 409 && err.code === "conversation_closed")) {
-          forget(CONV_KEY);
+        if (refusedConversation(res, err.code) || (res.status === 409 && err.code === "conversation_closed")) {
+          forgetConversation();
           notice("This conversation has ended. Send your message again to start a new one.");
           if (!input.value) input.value = message;
         } else {
@@ -345,6 +366,8 @@
         var stick = nearBottom();
         if (event === "start" && d.conversation_id) {
           save(CONV_KEY, d.conversation_id);
+          // a new conversation's token, or a new one after an identity change (the old one no longer works)
+          if (d.visitor_token) { save(TOKEN_KEY, d.visitor_token); save(OWNER_KEY, user.id); }
           follow(d.conversation_id, 0);
         } else if (event === "delta") {
           row.classList.remove("pending");
