@@ -52,6 +52,7 @@ from web.request import CheckedRequest, check_query
 from web.security_headers import security_headers
 from web.settings_controller import SettingsController
 from web.team_controller import TeamController
+from web.widget_config import WidgetConfigController
 from web.widget_security_controller import WidgetSecurityController
 
 STATIC = Path(__file__).parent / "static"
@@ -140,6 +141,7 @@ def create_app(
             TeamController,
             SettingsController,
             WidgetSecurityController,
+            WidgetConfigController,  # /api/widget/config (the widget's settings, by widget key)
             PromptsController,  # /api/admin/prompts
             EscalationController,  # /api/admin/escalation/decide
             KnowledgeController,  # /api/knowledge/articles, /api/knowledge/gaps

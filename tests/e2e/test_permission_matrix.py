@@ -121,6 +121,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", CONVERSATION): frozenset({WIDGET, AGENT, ADMIN}),
     # the visitor's live stream (called on a closed conversation, so the stream ends)
     ("GET", CONVERSATION + "/events"): frozenset({WIDGET}),
+    ("GET", "/api/widget/config"): frozenset({WIDGET}),
     # the human handoff: agents and admins of workspace A
     ("GET", HANDOFF): HANDLERS,
     **{("POST", HANDOFF + f"/{action}"): HANDLERS for action in ("claim", "reply", "notes", "return-to-ai")},
@@ -579,6 +580,7 @@ def requests() -> dict[tuple[str, str], Request]:
         ("GET", "/health"): call("GET", lambda w: "/health"),
         ("GET", "/ready"): call("GET", lambda w: "/ready"),
         ("GET", "/widget.js"): call("GET", lambda w: "/widget.js"),
+        ("GET", "/api/widget/config"): call("GET", lambda w: "/api/widget/config"),
         ("POST", "/api/chat"): call("POST", lambda w: "/api/chat", lambda w, c: {"message": "hi", "user": {"id": "v"}}),
         ("POST", CONVERSATION + "/csat"): call(
             "POST", lambda w: f"/api/conversations/{w.conversation()}/csat", lambda w, c: {"score": 5}
