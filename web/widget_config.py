@@ -89,5 +89,5 @@ class WidgetConfigController(Controller):
     async def config(self, chat: ChatService, widget_workspace: Workspace) -> Response[WidgetConfig]:
         """Theme colour, language and words, quick replies, badge, CSAT and after-hours state."""
         found = await anyio.to_thread.run_sync(config_of, chat, widget_workspace)
-        # short-lived: a changed setting reaches open widgets at their next page load, within a minute at most
-        return Response(found, headers={"Cache-Control": "private, max-age=60"})
+        # read on every page load (one small request): a changed setting shows on the visitor's next page
+        return Response(found, headers={"Cache-Control": "no-cache"})
