@@ -71,7 +71,8 @@ DESCRIPTIONS = {
     404: "Something the request names does not exist in the caller's workspace (not_found, conversation_not_found, "
     "draft_not_found, ...), or the route does not exist.",
     405: "The method is not allowed on this path.",
-    409: "The command is refused in the current state (conflict, version_conflict, ...).",
+    409: "The command is refused in the current state (conflict, version_conflict, conversation_closed, "
+    "csat_disabled: the workspace does not collect ratings, ...).",
     410: "The link or token was valid once and is spent or expired.",
     413: "The request body is larger than 64 KiB (body_too_large).",
     422: "The request is well formed but its values are refused: invalid_characters (a text, a query string or the "

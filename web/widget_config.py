@@ -7,7 +7,10 @@ visitor does not see in the widget anyway: the theme colour, the language and it
 
 from __future__ import annotations
 
+import functools
+import gzip
 import re
+from pathlib import Path
 
 import anyio.to_thread
 import msgspec
@@ -18,6 +21,24 @@ from domain.app_settings import AppSettingsValues
 from domain.business_hours import after_hours_message, describe, opening
 from domain.workspace import Workspace
 from web.widget_strings import strings_for
+
+SCRIPT = Path(__file__).parent / "static" / "widget.js"
+
+
+@functools.lru_cache(maxsize=4)
+def _script(mtime_ns: int, gzipped: bool) -> bytes:
+    data = SCRIPT.read_bytes()
+    return gzip.compress(data, 9, mtime=0) if gzipped else data
+
+
+def widget_script(accept_encoding: str) -> tuple[bytes, dict[str, str]]:
+    """widget.js and its headers: gzipped (9.7 KB instead of 29) for every browser that says it takes gzip, as
+    each visitor of every customer's site downloads it; read again when the file changes."""
+    gzipped = "gzip" in accept_encoding.lower()
+    headers = {"Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+    return _script(SCRIPT.stat().st_mtime_ns, gzipped), headers
 
 
 class AfterHours(msgspec.Struct):
