@@ -617,6 +617,10 @@ def test_the_widget_shows_the_settings_chips_names_times_badge_and_asks_for_star
             expect(row.locator("time")).to_have_text(re.compile(r"^\d{1,2}:\d{2}( [AP]M)?$"))
         expect(page.locator(".chips")).to_have_count(0)  # the chips go once the visitor has written
         page.screenshot(path=str(SCREENSHOTS / "widget-desktop.png"))
+        widget_accessibility(page)
+        page.set_viewport_size({"width": 390, "height": 760})
+        page.screenshot(path=str(SCREENSHOTS / "widget-phone.png"))
+        page.set_viewport_size({"width": 1200, "height": 800})
         conversation_id = page.evaluate(STORED_ID, key)
         # When the visitor ends the chat
         page.get_by_role("button", name="End chat").click()
@@ -675,3 +679,18 @@ def ask_in(page: Any, text: str, box_name: str) -> None:
     box = page.get_by_role("textbox", name=box_name)
     box.fill(text)
     box.press("Enter")
+
+
+def widget_accessibility(page: Any) -> None:
+    """axe-core over the open widget (inside its shadow root): no serious or critical violation."""
+    page.add_script_tag(url="/static/vendor/axe.min.js")
+    result = page.evaluate("async () => await axe.run(document)")
+    checked = [n for r in result["passes"] for n in r["nodes"] if "chatassist-widget" in json.dumps(n["target"])]
+    assert len(checked) > 10, "axe did not reach into the widget's shadow root"
+    bad = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {targets[:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+        and (targets := [n["target"] for n in v["nodes"] if "chatassist-widget" in json.dumps(n["target"])])
+    ]
+    assert not bad, "; ".join(bad)
