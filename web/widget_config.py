@@ -66,7 +66,8 @@ def model_label(model: str) -> str:
     """A model id as people write it: ``claude-sonnet-4-6`` is Claude Sonnet 4.6, ``gpt-4o-mini`` GPT-4o mini."""
     name = re.sub(r"-\d{8}$", "", model)  # a dated snapshot
     if name.startswith("claude-"):
-        words, version = [], []
+        words: list[str] = []
+        version: list[str] = []
         for part in name.split("-")[1:]:
             (version if part.isdigit() else words).append(part)
         return " ".join(["Claude", *(w.capitalize() for w in words), ".".join(version)]).strip()
