@@ -10,7 +10,7 @@ from __future__ import annotations
 KEYS = (
     "title", "greeting", "ai", "you", "team", "placeholder", "send", "open", "close", "end", "typing",
     "escalated", "offer", "human", "joined", "returned", "agent_closed", "ended", "rate", "thanks", "star",
-    "powered", "offline", "sources", "away",
+    "powered", "offline", "sources", "away", "message", "send_label",
 )  # fmt: skip
 
 EN = {
@@ -39,6 +39,8 @@ EN = {
     "offline": "Answered from help articles (offline mode)",
     "sources": "Sources: ",
     "away": "We are away right now",
+    "message": "Your message",
+    "send_label": "Send message",
 }
 
 _OTHERS: dict[str, tuple[str, ...]] = {
@@ -69,6 +71,8 @@ _OTHERS: dict[str, tuple[str, ...]] = {
         "Aus Hilfeartikeln beantwortet (Offline-Modus)",
         "Quellen: ",
         "Wir sind gerade nicht da",
+        "Ihre Nachricht",
+        "Nachricht senden",
     ),
     "fr": (
         "Assistant IA du support",
@@ -96,6 +100,8 @@ _OTHERS: dict[str, tuple[str, ...]] = {
         "Réponse tirée des articles d'aide (mode hors ligne)",
         "Sources : ",
         "Nous sommes absents pour le moment",
+        "Votre message",
+        "Envoyer le message",
     ),
     "es": (
         "Asistente de soporte con IA",
@@ -123,6 +129,8 @@ _OTHERS: dict[str, tuple[str, ...]] = {
         "Respondido con artículos de ayuda (modo sin conexión)",
         "Fuentes: ",
         "Ahora mismo no estamos",
+        "Tu mensaje",
+        "Enviar mensaje",
     ),
     "it": (
         "Assistente di supporto IA",
@@ -150,6 +158,8 @@ _OTHERS: dict[str, tuple[str, ...]] = {
         "Risposta dagli articoli di aiuto (modalità offline)",
         "Fonti: ",
         "Al momento non siamo disponibili",
+        "Il tuo messaggio",
+        "Invia messaggio",
     ),
     "pt": (
         "Assistente de suporte com IA",
@@ -177,6 +187,8 @@ _OTHERS: dict[str, tuple[str, ...]] = {
         "Respondido com artigos de ajuda (modo offline)",
         "Fontes: ",
         "Estamos ausentes no momento",
+        "Sua mensagem",
+        "Enviar mensagem",
     ),
     "nl": (
         "AI-supportassistent",
@@ -204,6 +216,8 @@ _OTHERS: dict[str, tuple[str, ...]] = {
         "Beantwoord uit helpartikelen (offlinemodus)",
         "Bronnen: ",
         "We zijn er nu niet",
+        "Je bericht",
+        "Bericht versturen",
     ),
     "sv": (
         "AI-supportassistent",
@@ -231,6 +245,8 @@ _OTHERS: dict[str, tuple[str, ...]] = {
         "Besvarat från hjälpartiklar (offlineläge)",
         "Källor: ",
         "Vi är inte på plats just nu",
+        "Ditt meddelande",
+        "Skicka meddelande",
     ),
     "da": (
         "AI-supportassistent",
@@ -258,6 +274,8 @@ _OTHERS: dict[str, tuple[str, ...]] = {
         "Besvaret ud fra hjælpeartikler (offlinetilstand)",
         "Kilder: ",
         "Vi er ikke til stede lige nu",
+        "Din besked",
+        "Send besked",
     ),
     "no": (
         "AI-supportassistent",
@@ -285,6 +303,8 @@ _OTHERS: dict[str, tuple[str, ...]] = {
         "Besvart fra hjelpeartikler (frakoblet modus)",
         "Kilder: ",
         "Vi er ikke til stede akkurat nå",
+        "Din melding",
+        "Send melding",
     ),
     "fi": (
         "Tekoälytukiavustaja",
@@ -312,6 +332,8 @@ _OTHERS: dict[str, tuple[str, ...]] = {
         "Vastattu ohjeartikkeleista (offline-tila)",
         "Lähteet: ",
         "Emme ole nyt paikalla",
+        "Viestisi",
+        "Lähetä viesti",
     ),
     "pl": (
         "Asystent wsparcia AI",
@@ -339,6 +361,8 @@ _OTHERS: dict[str, tuple[str, ...]] = {
         "Odpowiedź z artykułów pomocy (tryb offline)",
         "Źródła: ",
         "Nie ma nas teraz",
+        "Twoja wiadomość",
+        "Wyślij wiadomość",
     ),
     "ja": (
         "AIサポートアシスタント",
@@ -366,6 +390,8 @@ _OTHERS: dict[str, tuple[str, ...]] = {
         "ヘルプ記事から回答（オフラインモード）",
         "参照: ",
         "ただいま営業時間外です",
+        "メッセージ",
+        "メッセージを送信",
     ),
     "ko": (
         "AI 지원 도우미",
@@ -393,6 +419,8 @@ _OTHERS: dict[str, tuple[str, ...]] = {
         "도움말 문서에서 답변함 (오프라인 모드)",
         "출처: ",
         "지금은 부재 중입니다",
+        "메시지",
+        "메시지 보내기",
     ),
     "zh": (
         "AI 客服助手",
@@ -420,6 +448,8 @@ _OTHERS: dict[str, tuple[str, ...]] = {
         "根据帮助文章回答（离线模式）",
         "来源：",
         "我们现在不在线",
+        "您的消息",
+        "发送消息",
     ),
 }
 STRINGS: dict[str, dict[str, str]] = {

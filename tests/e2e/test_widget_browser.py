@@ -310,7 +310,7 @@ def open_widget(page: Any) -> None:
 
 def ask(page: Any, text: str) -> None:
     """Type into the widget and press Enter."""
-    box = page.get_by_role("textbox", name="Type your question")
+    box = page.get_by_role("textbox", name="Your message")
     box.fill(text)
     box.press("Enter")
 
@@ -341,7 +341,7 @@ def test_visitor_asks_sees_streamed_answer_and_finds_it_after_reload(widget_serv
 
     expect(page.locator(".row.user .text")).to_have_text([QUESTION])
     answer = page.locator(".row.assistant").last
-    send = page.get_by_role("button", name="Send", exact=True)
+    send = page.get_by_role("button", name="Send message")
     if fake is not None:
         expect(answer.locator(".text")).to_have_text(ANSWER_PARTS[0])  # live, before the answer is complete
         expect(send).to_be_disabled()
@@ -433,7 +433,7 @@ def test_restart_clears_the_bubble_and_errors_become_notices(widget_server: Site
 
     ask(page, "fail please")
     expect(page.locator(".row.system .text")).to_have_text(["The assistant is unavailable right now."])
-    expect(page.get_by_role("button", name="Send", exact=True)).to_be_enabled()
+    expect(page.get_by_role("button", name="Send message")).to_be_enabled()
     assert page.locator(".row.assistant").count() == 1
 
 
@@ -455,10 +455,10 @@ def test_a_closed_conversation_is_forgotten_and_the_next_message_starts_a_new_on
     expect(page.locator(".row.system .text")).to_have_text(
         ["This conversation has ended. Send your message again to start a new one."]
     )
-    expect(page.get_by_role("textbox", name="Type your question")).to_have_value("One more thing")
+    expect(page.get_by_role("textbox", name="Your message")).to_have_value("One more thing")
     assert page.evaluate(STORED_ID, site.widget_key) is None
 
-    page.get_by_role("button", name="Send", exact=True).click()
+    page.get_by_role("button", name="Send message").click()
     expect(page.locator(".row.assistant .note")).to_have_count(2)
     second = page.evaluate(STORED_ID, site.widget_key)
     assert second and second != first
@@ -484,7 +484,7 @@ def test_an_agents_reply_appears_live_in_the_widget_marked_as_a_person(
     expect(page.locator(".row.assistant .who")).to_have_text(["AI Assistant"])  # the holding message
     expect(page.locator(".row.system .text")).to_have_text(["A person from our team will take over this chat."])
     page.wait_for_function(STORED_ID + " !== null", arg=site.widget_key)
-    expect(page.get_by_role("button", name="Send", exact=True)).to_be_enabled()  # the turn is over
+    expect(page.get_by_role("button", name="Send message")).to_be_enabled()  # the turn is over
     conversation_id = page.evaluate(STORED_ID, site.widget_key)
     conversation = container.app.repository.get(uuid.UUID(conversation_id))
     # When an agent (Dana) claims the chat and replies; the web processes are woken through Redis
@@ -507,7 +507,7 @@ def test_an_agents_reply_appears_live_in_the_widget_marked_as_a_person(
     # and a visitor message now gets no AI bubble (the visitor was told a person takes over)
     ask(page, "Thanks, I'll wait")
     expect(page.locator(".row.user .text")).to_have_text(["I want to talk to a human", "Thanks, I'll wait"])
-    expect(page.get_by_role("button", name="Send", exact=True)).to_be_enabled()
+    expect(page.get_by_role("button", name="Send message")).to_be_enabled()
     expect(page.locator(".row.system .text")).to_have_text(
         ["A person from our team will take over this chat.", "Dana joined the chat."]
     )
@@ -608,7 +608,7 @@ def test_the_widget_shows_the_settings_chips_names_times_badge_and_asks_for_star
         # I expect their message as "You", the typing dots, then the answer as "AI Assistant", both with a time
         answer = page.locator(".row.assistant").last
         expect(answer.locator(".text")).to_have_text(SLACK_ANSWER)
-        expect(page.get_by_role("button", name="Send", exact=True)).to_be_enabled()
+        expect(page.get_by_role("button", name="Send message")).to_be_enabled()
         assert page.evaluate("() => window.__sawTyping") is True
         expect(page.locator(".row.user .who")).to_have_text(["You"])
         expect(page.locator(".row.user .text")).to_have_text(["How do I connect my API?"])
@@ -656,13 +656,13 @@ def test_the_widget_shows_the_settings_chips_names_times_badge_and_asks_for_star
         page.get_by_role("button", name="Support-Chat öffnen").click()
         # I expect German words, the after-hours message, no badge, and no stars after the chat ends
         expect(page.locator(".intro .who")).to_have_text("KI-Assistent")
-        expect(page.get_by_role("textbox", name="Ihre Frage")).to_be_visible()
+        expect(page.get_by_role("textbox", name="Ihre Nachricht")).to_be_visible()
         expect(page.locator(".row.system .text")).to_have_text(
             ["Wir sind gerade nicht da und antworten am nächsten Werktag."]
         )
         expect(page.locator(".powered")).to_be_hidden()
         fake_llm.enqueue("anthropic", Script(text="Gern geschehen."))
-        ask_in(page, "Danke!", "Ihre Frage")
+        ask_in(page, "Danke!", "Ihre Nachricht")
         expect(page.locator(".row.assistant .text")).to_have_text(["Gern geschehen."])
         expect(page.locator(".row.user .who")).to_have_text(["Sie"])
         page.get_by_role("button", name="Chat beenden").click()

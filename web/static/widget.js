@@ -28,7 +28,8 @@
     returned: "You are chatting with the AI assistant again.", agent_closed: "Our team closed this conversation.",
     ended: "This conversation has ended. Send your message again to start a new one.",
     rate: "How would you rate this conversation?", thanks: "Thank you for your feedback!", star: "{n} of 5 stars",
-    powered: "Powered by {model}", offline: "Answered from help articles (offline mode)", sources: "Sources: "
+    powered: "Powered by {model}", offline: "Answered from help articles (offline mode)", sources: "Sources: ",
+    message: "Your message", send_label: "Send message"
   };
   var settings = { language: "en", collect_csat: true, quick_replies: [], show_ai_badge: false, after_hours: {} };
 
@@ -147,8 +148,9 @@
     $(".close").setAttribute("aria-label", S.close);
     endBtn.textContent = S.end;
     input.placeholder = S.placeholder;
-    input.setAttribute("aria-label", S.placeholder.replace(/\u2026$/, ""));
+    input.setAttribute("aria-label", S.message);
     sendBtn.textContent = S.send;
+    sendBtn.setAttribute("aria-label", S.send_label);
     launcher.setAttribute("aria-label", panel.hidden ? S.open : S.close);
     powered.hidden = !(settings.show_ai_badge && settings.powered_by);
     powered.textContent = settings.powered_by ? fill(S.powered, { model: settings.powered_by }) : "";
