@@ -29,10 +29,10 @@ from tests.support.services import throwaway_database
 
 
 async def reader(
-    client: httpx.AsyncClient, key: str, conversation_id: str, got: asyncio.Queue[tuple[str, float]]
+    client: httpx.AsyncClient, key: str, conversation_id: str, token: str, got: asyncio.Queue[tuple[str, float]]
 ) -> None:
     """Follow one visitor stream; put (message text, arrival time) for each agent message."""
-    headers = {"X-Widget-Key": key, "Accept": "text/event-stream"}
+    headers = {"X-Widget-Key": key, "X-Visitor-Token": token, "Accept": "text/event-stream"}
     async with client.stream("GET", f"/api/conversations/{conversation_id}/events", headers=headers) as response:
         event = None
         async for line in response.aiter_lines():
@@ -64,10 +64,10 @@ async def run(a: str, b: str, conversations: int, replies: int) -> dict[str, obj
                 json={"message": "I want to talk to a human", "user": {"id": f"visitor-{n}"}},
                 headers={"X-Widget-Key": key, "Accept": "application/json"},
             )
-            conversation_id = answer.json()["conversation_id"]
+            conversation_id, token = answer.json()["conversation_id"], answer.json()["visitor_token"]
             assert (await ca.post(f"/api/agent/conversations/{conversation_id}/claim", headers=auth)).status_code == 200
             got: asyncio.Queue[tuple[str, float]] = asyncio.Queue()
-            tasks.append(asyncio.create_task(reader(cb, key, conversation_id, got)))
+            tasks.append(asyncio.create_task(reader(cb, key, conversation_id, token, got)))
             ids.append(conversation_id)
             queues.append(got)
         await asyncio.sleep(1.0)  # the streams are connected and B's subscription is live

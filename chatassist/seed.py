@@ -156,7 +156,7 @@ class _Writer:
             if resolved:
                 resolve.execute(self.app, resolve.ResolveConversation(workspace_id, c.id))
             if score is not None:
-                rate.execute(self.app, rate.RateConversation(workspace_id, c.id, score))
+                rate.execute(self.app, rate.RateConversation(workspace_id, c.id, score, from_visitor=False))
             if closed:
                 close.execute(self.app, close.CloseConversation(c.id, "idle_timeout", workspace_id))
             return

@@ -17,6 +17,7 @@ from eventsourcing.persistence import RecordConflictError
 from commands._common import CONFLICT_RETRIES, conversation_in
 from commands.application import ChatAssistApp
 from domain.errors import Conflict, Forbidden, NotFound, Unauthorized
+from domain.visitor_token import check_visitor_token
 from domain.widget_security import WidgetPolicy, WidgetSecurity, widget_security_id
 
 R = TypeVar("R")
@@ -137,3 +138,14 @@ class WidgetGuard:
             return  # the endpoint itself answers 404 for a missing conversation
         if conversation.end_user_id != user_id:
             raise NotFound(f"No conversation with id {conversation_id}.", code="conversation_not_found")
+
+    def check_visitor_token(self, workspace_id: UUID, conversation_id: UUID, token: str | None) -> None:
+        """Unauthorized / Forbidden (domain/visitor_token.py) unless ``token`` is the conversation's current
+        visitor token; a missing conversation passes (the endpoint itself answers 404), but only with a token."""
+        if not (token or "").strip():
+            check_visitor_token(None, token)  # raises visitor_token_required, before any read
+        try:
+            conversation = conversation_in(self.app, workspace_id, conversation_id)
+        except NotFound:
+            return
+        check_visitor_token(conversation.visitor_token_sha256, token)

@@ -20,6 +20,7 @@ from domain.errors import InvalidInput
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl", "sv", "da", "no", "fi", "pl", "ja", "ko", "zh")
 MAX_AUTO_RESPONSE_CHARS = 1000
+MAX_QUICK_REPLIES, MAX_QUICK_REPLY_CHARS = 6, 80
 MAX_HOLIDAYS = 100
 RETENTION_DAYS = (30, 3650)
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -30,6 +31,29 @@ _NS = uuid5(NAMESPACE_URL, "https://chatassist.dev/app-settings")
 def app_settings_id(workspace_id: UUID) -> UUID:
     """The id of a workspace's AppSettings aggregate."""
     return uuid5(_NS, str(workspace_id))
+
+
+def default_quick_replies() -> list[str]:
+    """The chips a new widget offers before the first message."""
+    return ["How do I connect my API?", "Download my invoice", "Reset my password", "Upgrade my plan"]
+
+
+def check_quick_replies(replies: object) -> list[str]:
+    """The texts trimmed; InvalidInput ``invalid_quick_replies`` unless a list of at most 6 distinct texts of 1 to
+    80 characters."""
+    problem = (
+        f"quick_replies must be a list of at most {MAX_QUICK_REPLIES} distinct texts of 1 to "
+        f"{MAX_QUICK_REPLY_CHARS} characters (an empty list shows no chips)"
+    )
+    if not isinstance(replies, list) or len(replies) > MAX_QUICK_REPLIES:
+        raise InvalidInput(problem + ".", code="invalid_quick_replies")
+    cleaned = [r.strip() if isinstance(r, str) else r for r in replies]
+    for reply in cleaned:
+        if not isinstance(reply, str) or not reply or len(reply) > MAX_QUICK_REPLY_CHARS:
+            raise InvalidInput(f"{problem}; {str(reply)[:20]!r} is not.", code="invalid_quick_replies")
+    if len({r.casefold() for r in cleaned}) != len(cleaned):
+        raise InvalidInput(problem + "; two of them are the same.", code="invalid_quick_replies")
+    return cleaned
 
 
 def default_hours() -> dict[str, list[str] | None]:
@@ -53,6 +77,7 @@ class AppSettingsValues:
     after_hours_auto_response: bool = False
     after_hours_message: str = "Thanks for your message! We are away right now and will answer when we are back."
     prompt_approval_required: bool = False
+    quick_replies: list[str] = field(default_factory=default_quick_replies)  # chips under the widget's greeting
 
     def __post_init__(self) -> None:
         if self.widget_language not in LANGUAGES:
@@ -64,6 +89,7 @@ class AppSettingsValues:
         check_hours(self.business_hours)
         check_time_zone(self.time_zone)
         check_holidays(self.holidays)
+        object.__setattr__(self, "quick_replies", check_quick_replies(self.quick_replies))
         low, high = RETENTION_DAYS
         value = self.analytics_retention_days
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:

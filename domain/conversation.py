@@ -80,10 +80,14 @@ class Conversation(Aggregate):
         """Every event of a conversation is stamped by domain/clock.py (the current time outside the seeder)."""
 
     @event("Started")
-    def __init__(self, workspace_id: UUID, channel: str, personal: dict[str, Any]) -> None:
+    def __init__(
+        self, workspace_id: UUID, channel: str, personal: dict[str, Any], visitor_token_sha256: str | None = None
+    ) -> None:
         self.workspace_id = workspace_id
         self.channel = channel
         self.end_user_id = personal.get("user_id")
+        # the hash of the widget's visitor token (domain/visitor_token.py); None for conversations started before
+        self.visitor_token_sha256 = visitor_token_sha256
         self.status = OPEN
         self.turns: list[Turn] = []
         self.pending: list[str] = []
@@ -392,6 +396,17 @@ class Conversation(Aggregate):
     @event("Closed")
     def _closed(self, reason: str, by: str | None = None, workspace_id: UUID | None = None) -> None:
         self.status = CLOSED
+
+    def change_visitor(self, personal: dict[str, Any], visitor_token_sha256: str) -> None:
+        """The visitor holding the token now has another identity (signed in on the customer's site): the
+        conversation is theirs under the new id, and the token is replaced (the old one stops working)."""
+        self.check_open()
+        self._visitor_changed(visitor_token_sha256=visitor_token_sha256, personal=personal)
+
+    @event("VisitorChanged")
+    def _visitor_changed(self, visitor_token_sha256: str, personal: dict[str, Any]) -> None:
+        self.end_user_id = personal.get("user_id")
+        self.visitor_token_sha256 = visitor_token_sha256
 
     @property
     def human_handling(self) -> bool:

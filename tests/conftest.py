@@ -21,6 +21,7 @@ from tests.fakes.llm_server import FakeLLMServer
 from tests.support.server import ThreadedServer
 from tests.support.services import servers, throwaway_database
 from tests.support.sse import parse_sse
+from tests.support.visitors import TOKENS, remember_events
 from web.app import create_app
 from web.ratelimit import Limit, RateLimiter, RateLimits
 
@@ -149,14 +150,18 @@ def chat(
     conversation_id: str | None = None,
     user_id: str = "visitor-1",
 ) -> list[tuple[str, Any]]:
-    """POST /api/chat and return the parsed SSE events (asserts a 200 stream)."""
+    """POST /api/chat and return the parsed SSE events (asserts a 200 stream). Like the widget, it keeps each
+    conversation's visitor token (tests/support/visitors.py) and sends it with the conversation's next messages."""
     body = {"message": message, "conversation_id": conversation_id, "user": {"id": user_id}}
-    with client.stream(
-        "POST", "/api/chat", json=body, headers={"X-Widget-Key": widget_key, "Accept": "text/event-stream"}
-    ) as response:
+    headers = {"X-Widget-Key": widget_key, "Accept": "text/event-stream"}
+    if conversation_id is not None and conversation_id in TOKENS:
+        headers["X-Visitor-Token"] = TOKENS[conversation_id]
+    with client.stream("POST", "/api/chat", json=body, headers=headers) as response:
         assert response.status_code == 200, response.read()
         assert response.headers["content-type"].startswith("text/event-stream")
-        return parse_sse(response.iter_lines())
+        events = parse_sse(response.iter_lines())
+    remember_events(events)
+    return events
 
 
 def stored_events(container: Container, aggregate_id: uuid.UUID | str) -> list[Any]:

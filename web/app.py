@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from litestar import Litestar, Response, get
+from litestar import Litestar, Request, Response, get
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
@@ -53,6 +53,7 @@ from web.request import CheckedRequest, check_query
 from web.security_headers import security_headers
 from web.settings_controller import SettingsController
 from web.team_controller import TeamController
+from web.widget_config import WidgetConfigController, widget_script
 from web.widget_security_controller import WidgetSecurityController
 
 STATIC = Path(__file__).parent / "static"
@@ -62,13 +63,10 @@ STATIC_CACHE = CacheControlHeader(max_age=3600, public=True)
 
 
 @get("/widget.js", operation_id="widgetScript", tags=["widget"], include_in_schema=False)
-async def widget_js() -> Response[bytes]:
-    """The embeddable widget."""
-    return Response(
-        (STATIC / "widget.js").read_bytes(),
-        media_type="application/javascript",
-        headers={"Cache-Control": "public, max-age=300"},
-    )
+async def widget_js(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """The embeddable widget (gzipped when the browser takes it)."""
+    body, headers = widget_script(request.headers.get("accept-encoding", ""))
+    return Response(body, media_type="application/javascript", headers=headers)
 
 
 def logging_config() -> LoggingConfig:
@@ -142,6 +140,7 @@ def create_app(
             TeamController,
             SettingsController,
             WidgetSecurityController,
+            WidgetConfigController,  # /api/widget/config (the widget's settings, by widget key)
             PromptsController,  # /api/admin/prompts
             EscalationController,  # /api/admin/escalation/decide
             KnowledgeController,  # /api/knowledge/articles, /api/knowledge/gaps

@@ -17,11 +17,11 @@ from commands.chat_turn.detach import detached
 from commands.chat_turn.service import ChatService, TurnDone, TurnError, TurnHandled, TurnStarted
 from commands.close_conversation import cmd as close_cmd
 from commands.rate_conversation import cmd as rate_cmd
-from commands.receive_message.cmd import EndUser
+from commands.receive_message.cmd import EndUser, VisitorAccess
 from commands.resolve_conversation import cmd as resolve_cmd
 from domain.errors import InvalidInput
 from domain.workspace import Workspace
-from web.deps import check_widget_visitor, widget_policy
+from web.deps import VISITOR_TOKEN_HEADER, check_widget_visitor, widget_policy
 from web.errors import error_body
 from web.live import ConversationSignals
 from web.ratelimit import RateLimits
@@ -55,6 +55,8 @@ def sse(event: TurnEvent) -> ServerSentEventMessage:
         return ServerSentEventMessage(event="delta", data=json.dumps({"text": event.text}))
     if isinstance(event, TurnStarted):
         body: dict[str, Any] = {"conversation_id": str(event.conversation_id), "message_id": event.message_id}
+        if event.visitor_token is not None:  # only when issued: a new conversation, or a new identity
+            body["visitor_token"] = event.visitor_token
         return ServerSentEventMessage(event="start", data=json.dumps(body))
     if isinstance(event, Restart):
         body = {"reason": event.reason, "provider": event.provider, "model": event.model}
@@ -118,17 +120,23 @@ async def collect(events: AsyncIterator[TurnEvent]) -> Response[Any]:
                     restarts,
                     event.escalation,
                     citations=event.citations,
+                    visitor_token=started.visitor_token,
                 ),
                 media_type=MediaType.JSON,
             )
         elif isinstance(event, TurnHandled):
-            return Response({**handled_body(event), "reply": ""}, media_type=MediaType.JSON)
+            body = {**handled_body(event), "reply": ""}
+            if started is not None and started.visitor_token is not None:
+                body["visitor_token"] = started.visitor_token
+            return Response(body, media_type=MediaType.JSON)
         elif isinstance(event, TurnError) and started is not None:
+            token = {"visitor_token": started.visitor_token} if started.visitor_token is not None else {}
             body = error_body(
                 event.code,
                 event.message,
                 conversation_id=str(started.conversation_id),
                 message_id=started.message_id,
+                **token,
             )
             return Response(body, status_code=ERROR_STATUS.get(event.code, 503), media_type=MediaType.JSON)
     raise RuntimeError("chat turn ended without an outcome")
@@ -180,7 +188,11 @@ class ChatController(Controller):
         await rate_limits.check_spend(
             widget_workspace.id, ip, anonymous=anonymous, monthly_budget=widget_workspace.settings.monthly_token_budget
         )
-        begun = await chat.begin(widget_workspace, conversation_id, user, data.message)
+        # an existing conversation is the widget's own by its visitor token, or by the verified identity just checked
+        access = VisitorAccess(
+            request.headers.get(VISITOR_TOKEN_HEADER), widget_policy(request).require_identity_verification
+        )
+        begun = await chat.begin(widget_workspace, conversation_id, user, data.message, access)
         events = detached(counted(chat.answer(begun), rate_limits, widget_workspace.id, ip, anonymous))
         if wants_json(request):
             return await collect(events)

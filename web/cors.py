@@ -22,7 +22,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 WIDGET_ORIGIN = "chatassist.widget_origin"
 ALLOWED, REFUSED = "allowed", "refused"
-ALLOW_HEADERS = "Accept, Authorization, Content-Type, X-User-Id, X-User-Signature, X-Widget-Key"
+ALLOW_HEADERS = "Accept, Authorization, Content-Type, X-User-Id, X-User-Signature, X-Visitor-Token, X-Widget-Key"
 ALLOW_METHODS = "DELETE, GET, OPTIONS, PATCH, POST"
 MAX_AGE = "600"
 

@@ -19,6 +19,7 @@ from web.guards import GUARDS
 
 WIDGET_KEY_HEADER = "X-Widget-Key"
 USER_ID_HEADER, USER_SIGNATURE_HEADER = "X-User-Id", "X-User-Signature"
+VISITOR_TOKEN_HEADER = "X-Visitor-Token"
 POLICY = "chatassist.widget_policy"
 
 
@@ -47,9 +48,13 @@ def widget_policy(request: Request[Any, Any, Any]) -> WidgetPolicy:
 async def check_widget_visitor(
     request: Request[Any, Any, Any], widget_guard: WidgetGuard, workspace_id: UUID, conversation_id: UUID
 ) -> None:
-    """With identity verification on: X-User-Id / X-User-Signature must match, and the conversation be theirs."""
+    """The conversation must be the widget's own: with identity verification on, X-User-Id / X-User-Signature
+    must match and the conversation be theirs; otherwise X-Visitor-Token must be the conversation's visitor token
+    (the public widget key alone opens no conversation: docs/widget-security.md)."""
     policy = widget_policy(request)
     if not policy.require_identity_verification:
+        token = request.headers.get(VISITOR_TOKEN_HEADER)
+        await anyio.to_thread.run_sync(widget_guard.check_visitor_token, workspace_id, conversation_id, token)
         return
     user_id = request.headers.get(USER_ID_HEADER, "").strip()[:200] or None
     signature = request.headers.get(USER_SIGNATURE_HEADER, "").strip() or None

@@ -35,6 +35,10 @@ ERROR_SCHEMA: dict[str, Any] = {
         "message": {"type": "string", "description": "What went wrong and what to do about it."},
         "conversation_id": {"type": "string", "description": "POST /api/chat errors after the message was stored."},
         "message_id": {"type": "string", "description": "POST /api/chat errors after the message was stored."},
+        "visitor_token": {
+            "type": "string",
+            "description": "POST /api/chat errors after a new conversation was stored: its visitor token.",
+        },
         "published_since": {
             "type": "array",
             "items": {"type": "integer"},
@@ -59,13 +63,16 @@ RETRY_AFTER = {
 DESCRIPTIONS = {
     400: "The request could not be read: invalid_json, invalid_request (a field is missing or of the wrong type, a "
     "parameter is malformed), json_too_deep.",
-    401: "No valid credential: unauthorized / invalid_token (sign in), missing_widget_key / unknown_widget_key.",
+    401: "No valid credential: unauthorized / invalid_token (sign in), missing_widget_key / unknown_widget_key, "
+    "visitor_token_required (the widget key alone opens no conversation: send X-Visitor-Token).",
     403: "The credential is valid but not enough: permission_denied (the role lacks the permission), the widget's "
-    "origin is not allowed, identity verification failed.",
+    "origin is not allowed, identity verification failed, invalid_visitor_token (not this conversation's "
+    "current visitor token).",
     404: "Something the request names does not exist in the caller's workspace (not_found, conversation_not_found, "
     "draft_not_found, ...), or the route does not exist.",
     405: "The method is not allowed on this path.",
-    409: "The command is refused in the current state (conflict, version_conflict, ...).",
+    409: "The command is refused in the current state (conflict, version_conflict, conversation_closed, "
+    "csat_disabled: the workspace does not collect ratings, ...).",
     410: "The link or token was valid once and is spent or expired.",
     413: "The request body is larger than 64 KiB (body_too_large).",
     422: "The request is well formed but its values are refused: invalid_characters (a text, a query string or the "
@@ -105,6 +112,7 @@ CHAT_HANDLED: dict[str, Any] = {
         "state": {"type": "string"},
         "escalation": {"anyOf": [{"type": "object"}, {"type": "null"}]},
         "reply": {"type": "string", "const": ""},
+        "visitor_token": {"type": "string"},
     },
 }
 TURN_EVENTS = ["start", "delta", "restart", "done", "error"]

@@ -58,6 +58,9 @@ class ChatReply(msgspec.Struct):
     escalation: dict[str, Any] | None = None
     handled_by: str = "ai"
     citations: list[dict[str, Any]] = msgspec.field(default_factory=list)  # article_id, version, title, url
+    # issued by this turn (a new conversation, or the visitor's new identity): send it as X-Visitor-Token to read
+    # or act on the conversation; null when the token the widget holds stays valid
+    visitor_token: str | None = None
 
 
 class CsatRequest(msgspec.Struct, forbid_unknown_fields=True):

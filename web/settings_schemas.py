@@ -24,6 +24,7 @@ class SettingsView(msgspec.Struct):
     after_hours_auto_response: bool
     after_hours_message: str
     prompt_approval_required: bool
+    quick_replies: list[str]
     primary_model: str
     fallback_model: str
     budget_model: str

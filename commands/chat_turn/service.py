@@ -129,6 +129,7 @@ class TurnStarted:
 
     conversation_id: UUID
     message_id: str
+    visitor_token: str | None = None  # issued by this turn (new conversation or identity): the widget keeps it
 
 
 @dataclass(frozen=True)
@@ -399,11 +400,22 @@ class ChatService:
         return entry[1] if entry is not None and time.monotonic() - entry[0] < self.cache_ttl_s else None
 
     async def begin(
-        self, workspace: Workspace, conversation_id: UUID | None, user: receive.EndUser, text: str
+        self,
+        workspace: Workspace,
+        conversation_id: UUID | None,
+        user: receive.EndUser,
+        text: str,
+        access: receive.VisitorAccess | None = None,
     ) -> Begun:
-        """Validate and durably store the visitor's message."""
+        """Validate and durably store the visitor's message. ``access``: how a widget proves an existing
+        conversation is its own (None only for this process's own callers)."""
         command = receive.ReceiveMessage(
-            workspace.id, conversation_id, user, text, self.prepared(workspace).settings.max_history_turns
+            workspace.id,
+            conversation_id,
+            user,
+            text,
+            self.prepared(workspace).settings.max_history_turns,
+            access=access,
         )
         held = self._held.pop(conversation_id, None) if conversation_id is not None else None
         return Begun(workspace, await self.run(receive.execute, self.app, command, held))
@@ -420,7 +432,7 @@ class ChatService:
         """Stream the answer; the outcome is stored before the final event is yielded. While a person handles the
         chat, the stored message is all: no rule, no model, no reply (the agent answers on the visitor stream)."""
         ws, got = begun.workspace, begun.received
-        yield TurnStarted(got.conversation_id, got.message_id)
+        yield TurnStarted(got.conversation_id, got.message_id, got.visitor_token)
         conversation = got.conversation
         if conversation is not None and conversation.human_handling:
             self._hold(conversation)

@@ -9,6 +9,7 @@ from commands._common import conversation_in, update
 from commands.application import ChatAssistApp
 from domain.conversation import Conversation, Turn, check_message_text
 from domain.errors import NotFound
+from domain.visitor_token import check_visitor_token, new_visitor_token, visitor_token_hash
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,15 @@ class EndUser:
 
 
 @dataclass(frozen=True)
+class VisitorAccess:
+    """How a widget request proves the conversation is its own: the visitor token it was given, or a verified
+    identity (the workspace requires identity verification and the signature matched the user id)."""
+
+    token: str | None = None
+    verified: bool = False
+
+
+@dataclass(frozen=True)
 class ReceiveMessage:
     """A visitor message to a new (``conversation_id`` None) or existing conversation."""
 
@@ -30,6 +40,8 @@ class ReceiveMessage:
     text: str
     max_history_turns: int = 10
     channel: str = "widget"
+    # None: a caller of this process's own (the seeder, the CLI), trusted; a widget request always passes one
+    access: VisitorAccess | None = None
 
 
 @dataclass(frozen=True)
@@ -41,22 +53,41 @@ class MessageReceived:
     history: list[Turn]
     started: bool
     conversation: Conversation | None = None
+    visitor_token: str | None = None  # issued by this message (a new conversation, or a new identity): give it once
 
 
-def handle_new(cmd: ReceiveMessage, message_id: str) -> Conversation:
-    """Decide: start a conversation with its first message."""
+def personal_of(user: EndUser) -> dict[str, str | None]:
+    """The visitor's identity as the events keep it (personal data)."""
+    return {"user_id": user.id, "email": user.email, "name": user.name}
+
+
+def handle_new(cmd: ReceiveMessage, message_id: str, token: str | None = None) -> Conversation:
+    """Decide: start a conversation with its first message; only the hash of its visitor token is kept (a token
+    nobody holds when none is given: the seeder's conversations)."""
     text = check_message_text(cmd.text)
-    personal = {"user_id": cmd.user.id, "email": cmd.user.email, "name": cmd.user.name}
-    conversation = Conversation(cmd.workspace_id, cmd.channel, personal)
+    token_sha256 = visitor_token_hash(token or new_visitor_token())
+    conversation = Conversation(cmd.workspace_id, cmd.channel, personal_of(cmd.user), token_sha256)
     conversation.receive(message_id, text)
     return conversation
 
 
-def handle_existing(cmd: ReceiveMessage, conversation: Conversation, message_id: str) -> None:
-    """Decide: add a message to the visitor's own open conversation."""
-    if conversation.workspace_id != cmd.workspace_id or conversation.end_user_id != cmd.user.id:
+def handle_existing(cmd: ReceiveMessage, conversation: Conversation, message_id: str, token: str | None = None) -> bool:
+    """Decide: add a message to the visitor's own open conversation. A widget proves it is theirs with the
+    conversation's visitor token (or a verified identity). A token holder writing under another identity (the
+    visitor signed in on the customer's site) takes the conversation to that identity with ``token`` as its new
+    token: True then. A verified identity never takes another's conversation."""
+    if conversation.workspace_id != cmd.workspace_id:
         raise NotFound(f"No conversation with id {conversation.id}.", code="conversation_not_found")
+    access = cmd.access
+    if access is not None and not access.verified:
+        check_visitor_token(conversation.visitor_token_sha256, access.token)
+    changed = conversation.end_user_id != cmd.user.id
+    if changed and (access is None or access.verified):
+        raise NotFound(f"No conversation with id {conversation.id}.", code="conversation_not_found")
+    if changed:
+        conversation.change_visitor(personal_of(cmd.user), visitor_token_hash(token or new_visitor_token()))
     conversation.receive(message_id, cmd.text)
+    return changed
 
 
 def execute(app: ChatAssistApp, cmd: ReceiveMessage, held: Conversation | None = None) -> MessageReceived:
@@ -65,19 +96,18 @@ def execute(app: ChatAssistApp, cmd: ReceiveMessage, held: Conversation | None =
     ``held`` is this conversation as this process last saved it (owned by the caller): it is tried first,
     saving a read; if another process appended since, the save conflicts and the conversation is reloaded.
     """
-    message_id = str(uuid4())
+    message_id, token = str(uuid4()), new_visitor_token()
     if cmd.conversation_id is None:
-        conversation = handle_new(cmd, message_id)
+        conversation = handle_new(cmd, message_id, token)
         app.save(conversation)
-        return MessageReceived(
-            conversation.id, message_id, conversation.history(cmd.max_history_turns), True, conversation
-        )
+        history = conversation.history(cmd.max_history_turns)
+        return MessageReceived(conversation.id, message_id, history, True, conversation, token)
     held_ok = held is not None and held.id == cmd.conversation_id and held.workspace_id == cmd.workspace_id
     existing = held if held_ok else conversation_in(app, cmd.workspace_id, cmd.conversation_id)
 
-    def decide(conv: Conversation) -> tuple[list[Turn], Conversation]:
-        handle_existing(cmd, conv, message_id)
-        return conv.history(cmd.max_history_turns), conv
+    def decide(conv: Conversation) -> tuple[list[Turn], Conversation, bool]:
+        changed = handle_existing(cmd, conv, message_id, token)
+        return conv.history(cmd.max_history_turns), conv, changed
 
-    history, saved = update(app, cmd.conversation_id, Conversation, "conversation", decide, loaded=existing)
-    return MessageReceived(cmd.conversation_id, message_id, history, False, saved)
+    history, saved, changed = update(app, cmd.conversation_id, Conversation, "conversation", decide, loaded=existing)
+    return MessageReceived(cmd.conversation_id, message_id, history, False, saved, token if changed else None)

@@ -22,6 +22,7 @@ from tests.conftest import chat, stored_events
 from tests.fakes.llm_server import FakeLLMServer, Script
 from tests.support.accounts import Person, invite_and_join, sign_up
 from tests.support.scratch import ScratchProjection
+from tests.support.visitors import widget_headers
 
 USAGE_KEY = "workspace_id, slot, provider, model"
 TABLES = {"conversations": "id", "usage_slots": USAGE_KEY, "usage_hourly": USAGE_KEY, "workspaces": "workspace_id"}
@@ -52,7 +53,7 @@ def done_of(events: list[tuple[str, Any]]) -> dict[str, Any]:
 def action(client: httpx.Client, widget_key: str, conversation_id: str, verb: str, body: Any = None) -> None:
     """POST a CSAT / resolve / close as the widget, asserting a 200."""
     response = client.post(
-        f"/api/conversations/{conversation_id}/{verb}", json=body, headers={"X-Widget-Key": widget_key}
+        f"/api/conversations/{conversation_id}/{verb}", json=body, headers=widget_headers(widget_key, conversation_id)
     )
     assert response.status_code == 200, response.text
 

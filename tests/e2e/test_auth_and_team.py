@@ -16,6 +16,7 @@ from chatassist.bootstrap import Container
 from commands.invite_member import cmd as invite_member
 from tests.conftest import TEST_SECRET_KEY, chat, event_names, stored_events
 from tests.support.accounts import PASSWORD, bearer, invite_and_join, sign_up, unique_email
+from tests.support.visitors import widget_headers
 
 
 def last_event(container: Container) -> int | None:
@@ -397,7 +398,12 @@ def test_chat_monitors_read_transcripts_with_their_token(
         assert read.status_code == 200 and read.json()["messages"][0]["text"] == "How do I reset my password?"
     refused(container, lambda: client.get(path, headers=viewer.headers), 403, "permission_denied")
     refused(container, lambda: client.get(path, headers=stranger.headers), 404, "conversation_not_found")
-    assert client.get(path, headers={"X-Widget-Key": body["widget_key"]}).status_code == 200
+    # the public widget key opens it only with the visitor token the widget was given (issue 23.3): a Viewer who
+    # read the conversation id in the activity feed gets nothing by adding the key to their own session
+    key_only = {"X-Widget-Key": body["widget_key"]}
+    refused(container, lambda: client.get(path, headers=key_only), 401, "visitor_token_required")
+    refused(container, lambda: client.get(path, headers={**viewer.headers, **key_only}), 401, "visitor_token_required")
+    assert client.get(path, headers=widget_headers(body["widget_key"], conversation_id)).status_code == 200
 
 
 def test_no_password_hash_or_token_leaks_to_responses_logs_or_events(

@@ -20,6 +20,7 @@ from commands.create_workspace import cmd as create_ws
 from commands.create_workspace.cmd import WorkspaceCreated
 from domain.conversation import MAX_MESSAGE_CHARS
 from tests.conftest import chat
+from tests.support.visitors import token_of, widget_headers
 from web.app import MAX_BODY_BYTES
 
 VALID = {"message": "How do I reset my password?", "user": {"id": "visitor-1"}}
@@ -34,12 +35,19 @@ def nothing_written(container: Container) -> Iterator[None]:
 
 
 def post_chat(
-    client: httpx.Client, widget_key: str | None, *, body: Any = None, raw: bytes | None = None
+    client: httpx.Client,
+    widget_key: str | None,
+    *,
+    body: Any = None,
+    raw: bytes | None = None,
+    visitor_token: str | None = None,
 ) -> httpx.Response:
-    """POST /api/chat with a JSON body (or raw bytes) and the widget key, if any."""
+    """POST /api/chat with a JSON body (or raw bytes) and the widget key and visitor token, if any."""
     headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
     if widget_key is not None:
         headers["X-Widget-Key"] = widget_key
+    if visitor_token is not None:
+        headers["X-Visitor-Token"] = visitor_token
     content = raw if raw is not None else json.dumps(body).encode()
     return client.post("/api/chat", content=content, headers=headers)
 
@@ -150,7 +158,12 @@ def test_an_empty_message_to_an_existing_conversation_is_a_422(
     conversation_id = chat(client, workspace.widget_key, "Hello")[0][1]["conversation_id"]
     # When the visitor sends a blank follow-up
     with nothing_written(container):
-        response = post_chat(client, workspace.widget_key, body=with_(message=" ", conversation_id=conversation_id))
+        response = post_chat(
+            client,
+            workspace.widget_key,
+            body=with_(message=" ", conversation_id=conversation_id),
+            visitor_token=token_of(conversation_id),
+        )
     # I expect the same 422 as for a new conversation
     assert_error(response, 422, "empty_message")
 
@@ -229,20 +242,25 @@ def test_another_workspaces_conversation_looks_exactly_like_an_unknown_one(
     assert to_theirs.json()["message"].replace(theirs, "ID") == to_unknown.json()["message"].replace(unknown, "ID")
 
 
-def test_another_visitors_conversation_in_the_same_workspace_is_a_404(
+def test_another_visitors_conversation_in_the_same_workspace_is_refused_without_its_token(
     client: httpx.Client, workspace: WorkspaceCreated, container: Container
 ) -> None:
     # Given visitor-1's conversation
     conversation_id = chat(client, workspace.widget_key, "Hello", user_id="visitor-1")[0][1]["conversation_id"]
-    # When visitor-2 of the same workspace posts to it
+    # When visitor-2 of the same workspace posts to it, with no visitor token or with one of their own making
     with nothing_written(container):
-        response = post_chat(
+        bare = post_chat(
+            client, workspace.widget_key, body=with_(conversation_id=conversation_id, user={"id": "visitor-2"})
+        )
+        made_up = post_chat(
             client,
             workspace.widget_key,
             body=with_(conversation_id=conversation_id, user={"id": "visitor-2"}),
+            visitor_token="vt_" + "A" * 43,
         )
-    # I expect a 404, as if it did not exist
-    assert_error(response, 404, "conversation_not_found")
+    # I expect a 401 asking for the token, then a 403 refusing that one
+    assert "X-Visitor-Token" in assert_error(bare, 401, "visitor_token_required")
+    assert_error(made_up, 403, "invalid_visitor_token")
 
 
 def test_a_closed_conversation_is_a_409(
@@ -250,11 +268,18 @@ def test_a_closed_conversation_is_a_409(
 ) -> None:
     # Given a conversation the visitor closed
     conversation_id = chat(client, workspace.widget_key, "Hello")[0][1]["conversation_id"]
-    closed = client.post(f"/api/conversations/{conversation_id}/close", headers={"X-Widget-Key": workspace.widget_key})
+    closed = client.post(
+        f"/api/conversations/{conversation_id}/close", headers=widget_headers(workspace.widget_key, conversation_id)
+    )
     assert closed.status_code == 200, closed.text
     # When the visitor sends another message to it
     with nothing_written(container):
-        response = post_chat(client, workspace.widget_key, body=with_(conversation_id=conversation_id))
+        response = post_chat(
+            client,
+            workspace.widget_key,
+            body=with_(conversation_id=conversation_id),
+            visitor_token=token_of(conversation_id),
+        )
     # I expect a 409 telling them to start a new conversation
     assert "new one" in assert_error(response, 409, "conversation_closed")
 

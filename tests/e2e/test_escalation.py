@@ -11,6 +11,7 @@ from tests.conftest import chat, event_names, stored_events
 from tests.fakes.llm_server import FakeLLMServer
 from tests.support.accounts import invite_and_join, sign_up
 from tests.support.sse import names
+from tests.support.visitors import widget_headers
 
 DECIDE = "/api/admin/escalation/decide"
 PROMPTS = "/api/admin/prompts"
@@ -54,7 +55,9 @@ def test_a_legal_threat_escalates_at_once_without_the_model(
     assert reply.personal["text"] == escalated.holding_message and reply.provider == "escalation"
     # and the transcript and the analytics take the new events in their stride
     container.wait_for_projections()
-    transcript = client.get(f"/api/conversations/{conversation_id}", headers={"X-Widget-Key": workspace.widget_key})
+    transcript = client.get(
+        f"/api/conversations/{conversation_id}", headers=widget_headers(workspace.widget_key, conversation_id)
+    )
     assert transcript.status_code == 200, transcript.text
     last = transcript.json()["messages"][-1]
     assert (last["role"], last["text"], last["provider"], last["model"]) == (

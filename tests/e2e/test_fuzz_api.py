@@ -29,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.conftest import chat
 from tests.support.accounts import invite_and_join, sign_up
 from tests.support.server import ThreadedServer
+from tests.support.visitors import token_of
 
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 # Examples per operation and generation mode: the admin reaches every handler's body, so it gets the most; the
@@ -72,7 +73,8 @@ def caller(client: httpx.Client, role: str) -> tuple[dict[str, str], dict[str, s
     if role in ("agent", "viewer"):
         member = invite_and_join(client, admin, role)
         return member.headers, {**ids, "account_id": member.account_id}
-    return {"X-Widget-Key": body["widget_key"]}, {"conversation_id": ids["conversation_id"]}
+    widget = {"X-Widget-Key": body["widget_key"], "X-Visitor-Token": token_of(ids["conversation_id"])}
+    return widget, {"conversation_id": ids["conversation_id"]}
 
 
 def strategies(operation: Any, examples: dict[Any, int], ids: dict[str, str]) -> Iterator[tuple[str, Any, int]]:

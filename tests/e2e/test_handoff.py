@@ -25,6 +25,7 @@ from tests.conftest import chat, event_names
 from tests.fakes.llm_server import FakeLLMServer
 from tests.support.accounts import Person, invite_and_join, sign_up
 from tests.support.sse import parse_sse
+from tests.support.visitors import widget_headers
 from workers.scheduler import idle_conversation_ids
 
 AGENT_API = "/api/agent/conversations"
@@ -66,7 +67,7 @@ class VisitorStream:
     ended: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
-        headers = {"X-Widget-Key": self.widget_key, "Accept": "text/event-stream"}
+        headers = widget_headers(self.widget_key, self.conversation_id, Accept="text/event-stream")
         url = f"/api/conversations/{self.conversation_id}/events?after={self.after}"
         try:
             with self.client.stream("GET", url, headers=headers, timeout=60) as response:
@@ -180,7 +181,9 @@ def test_the_issue_scenario_end_to_end(
 
     # The transcript shows the agent's reply as role agent with its name, and no note
     container.wait_for_projections()
-    transcript = client.get(f"/api/conversations/{conversation_id}", headers={"X-Widget-Key": team.widget_key})
+    transcript = client.get(
+        f"/api/conversations/{conversation_id}", headers=widget_headers(team.widget_key, conversation_id)
+    )
     roles = [(m["role"], m["agent_name"]) for m in transcript.json()["messages"]]
     assert roles == [
         ("user", None),
@@ -329,18 +332,25 @@ def test_bad_input_is_refused_with_a_code_and_writes_nothing(
         (client.post(f"{AGENT_API}/{conversation_id}/claim"), 401, None),
         (
             client.get(
-                f"/api/conversations/{conversation_id}/events?after=soon", headers={"X-Widget-Key": team.widget_key}
+                f"/api/conversations/{conversation_id}/events?after=soon",
+                headers=widget_headers(team.widget_key, conversation_id),
             ),
             422,
             "invalid_after",
         ),
         (
-            client.get(f"/api/conversations/{uuid.uuid4()}/events", headers={"X-Widget-Key": team.widget_key}),
+            client.get(
+                f"/api/conversations/{uuid.uuid4()}/events",
+                headers={"X-Widget-Key": team.widget_key, "X-Visitor-Token": "vt_made-up"},
+            ),
             404,
             "conversation_not_found",
         ),
         (
-            client.get(f"/api/conversations/{conversation_id}/events", headers={"X-Widget-Key": other["widget_key"]}),
+            client.get(
+                f"/api/conversations/{conversation_id}/events",
+                headers=widget_headers(other["widget_key"], conversation_id),
+            ),
             404,
             "conversation_not_found",
         ),
@@ -381,7 +391,7 @@ def test_an_admin_can_take_over_a_live_ai_chat_and_set_its_topic(
     response = client.post(
         "/api/chat",
         json={"message": "hello?", "conversation_id": conversation_id, "user": {"id": "visitor-live"}},
-        headers={"X-Widget-Key": team.widget_key, "Accept": "application/json"},
+        headers=widget_headers(team.widget_key, conversation_id, Accept="application/json"),
     )
     assert response.status_code == 200, response.text
     assert (response.json()["handled_by"], response.json()["state"], response.json()["reply"]) == (

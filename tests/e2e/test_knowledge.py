@@ -14,6 +14,7 @@ from domain.knowledge import builtin_article_id
 from tests.conftest import chat, stored_events
 from tests.fakes.llm_server import FakeLLMServer, Script
 from tests.support.accounts import Person, invite_and_join, sign_up
+from tests.support.visitors import widget_headers
 
 SSO = {
     "title": "Single sign-on with Okta",
@@ -67,7 +68,9 @@ def test_an_article_written_by_an_admin_answers_and_is_cited_offline(
     # and the transcript API shows the citation on the answer
     container.wait_for_projections()
     conversation_id = events[0][1]["conversation_id"]
-    transcript = offline_client.get(f"/api/conversations/{conversation_id}", headers={"X-Widget-Key": widget_key})
+    transcript = offline_client.get(
+        f"/api/conversations/{conversation_id}", headers=widget_headers(widget_key, conversation_id)
+    )
     answer = [m for m in transcript.json()["messages"] if m["role"] == "assistant"][-1]
     assert answer["citations"] == done["citations"]
 

@@ -6,6 +6,7 @@ A route missing from EXPECTED fails the test, so a new endpoint cannot be forgot
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -46,6 +47,7 @@ from tests.fakes.llm_server import FakeLLMServer
 from tests.fakes.receivers import FakeIntercom
 from tests.support.accounts import PASSWORD, Person, invite_and_join, sign_up, unique_email
 from tests.support.server import ThreadedServer
+from tests.support.visitors import token_of
 from web.app import create_app
 from web.observability import MetricsAccess
 
@@ -140,6 +142,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", CONVERSATION): frozenset({WIDGET, AGENT, ADMIN}),
     # the visitor's live stream (called on a closed conversation, so the stream ends)
     ("GET", CONVERSATION + "/events"): frozenset({WIDGET}),
+    ("GET", "/api/widget/config"): frozenset({WIDGET}),
     # the human handoff: agents and admins of workspace A
     ("GET", HANDOFF): HANDLERS,
     **{("POST", HANDOFF + f"/{action}"): HANDLERS for action in ("claim", "reply", "notes", "return-to-ai")},
@@ -432,9 +435,13 @@ def requests() -> dict[tuple[str, str], Request]:
 
     def call(method: str, path: Callable[[World], str], body: Callable[[World, str], Any] | None = None) -> Request:
         def run(world: World, caller: str) -> httpx.Response:
+            url = path(world)
             headers = {"Accept": "application/json", **world.headers(caller)}
+            conversation = re.match(r"/api/conversations/([0-9a-f-]{36})", url)
+            if caller == WIDGET and conversation:  # the widget holds its conversation's visitor token (issue 23.3)
+                headers["X-Visitor-Token"] = token_of(conversation.group(1))
             json = body(world, caller) if body else None
-            return world.client.request(method, path(world), json=json, headers=headers)
+            return world.client.request(method, url, json=json, headers=headers)
 
         return run
 
@@ -598,6 +605,7 @@ def requests() -> dict[tuple[str, str], Request]:
         ("GET", "/ready"): call("GET", lambda w: "/ready"),
         ("GET", "/metrics"): call("GET", lambda w: "/metrics"),
         ("GET", "/widget.js"): call("GET", lambda w: "/widget.js"),
+        ("GET", "/api/widget/config"): call("GET", lambda w: "/api/widget/config"),
         ("POST", "/api/chat"): call("POST", lambda w: "/api/chat", lambda w, c: {"message": "hi", "user": {"id": "v"}}),
         ("POST", CONVERSATION + "/csat"): call(
             "POST", lambda w: f"/api/conversations/{w.conversation()}/csat", lambda w, c: {"score": 5}

@@ -22,6 +22,7 @@ from commands.create_workspace.defaults import DEFAULT_EXAMPLES
 from tests.conftest import chat, event_names, stored_events
 from tests.fakes.llm_server import FakeLLMServer, Script
 from tests.support.sse import names
+from tests.support.visitors import widget_headers
 
 PRIMARY, FALLBACK, BUDGET_MODEL = "claude-sonnet-4-6", "gpt-4o-mini", "claude-haiku-4-5"
 SSEEvents = list[tuple[str, Any]]
@@ -412,8 +413,9 @@ def test_json_mode_reports_unavailable_providers_as_a_503(
     # I expect a 503 in the one error shape, naming the stored message
     assert response.status_code == 503
     body = response.json()
-    assert set(body) == {"code", "message", "conversation_id", "message_id"}
+    assert set(body) == {"code", "message", "conversation_id", "message_id", "visitor_token"}
     assert body["code"] == "providers_unavailable" and body["message"]
+    assert body["visitor_token"].startswith("vt_")  # the conversation is stored: the widget keeps its token
     cid = body["conversation_id"]
     assert attempts(container, cid) == [
         ("anthropic", PRIMARY, 1, "fell_back", "overloaded"),

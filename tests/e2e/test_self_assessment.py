@@ -10,6 +10,7 @@ from commands.create_workspace.cmd import WorkspaceCreated
 from tests.conftest import chat, event_names, stored_events
 from tests.fakes.llm_server import FakeLLMServer, Script, split_text
 from tests.support.sse import names
+from tests.support.visitors import widget_headers
 
 
 def text_of(events: list[tuple[str, dict]]) -> str:  # type: ignore[type-arg]
@@ -61,7 +62,9 @@ def test_a_trailer_split_across_chunks_is_stripped_and_combined_into_the_confide
     assert reply.topic == events[-1][1]["topic"] == "Onboarding"
     # and the transcript shows the stripped answer too
     container.wait_for_projections()
-    transcript = client.get(f"/api/conversations/{conversation_id}", headers={"X-Widget-Key": workspace.widget_key})
+    transcript = client.get(
+        f"/api/conversations/{conversation_id}", headers=widget_headers(workspace.widget_key, conversation_id)
+    )
     assert transcript.json()["messages"][-1]["text"] == answer
 
 

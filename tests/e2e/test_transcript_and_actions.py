@@ -16,13 +16,14 @@ from commands.create_workspace.defaults import DEFAULT_KNOWLEDGE
 from domain.retrieval import count_tokens
 from tests.conftest import chat, event_names
 from tests.fakes.llm_server import FakeLLMServer, Script
+from tests.support.visitors import widget_headers
 
 RESET_ARTICLE = next(a for a in DEFAULT_KNOWLEDGE if a["title"] == "Reset your password")
 
 
-def key(widget_key: str) -> dict[str, str]:
-    """The widget's auth header."""
-    return {"X-Widget-Key": widget_key}
+def key(widget_key: str, conversation_id: str) -> dict[str, str]:
+    """The widget's headers about one of its conversations: the key and the conversation's visitor token."""
+    return widget_headers(widget_key, conversation_id)
 
 
 def start_conversation(client: httpx.Client, widget_key: str, message: str = "Hello there") -> str:
@@ -32,7 +33,7 @@ def start_conversation(client: httpx.Client, widget_key: str, message: str = "He
 
 def get_transcript(client: httpx.Client, widget_key: str, conversation_id: str) -> dict[str, Any]:
     """GET the transcript, asserting a 200."""
-    response = client.get(f"/api/conversations/{conversation_id}", headers=key(widget_key))
+    response = client.get(f"/api/conversations/{conversation_id}", headers=key(widget_key, conversation_id))
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -46,7 +47,9 @@ def post_action(
     body: dict[str, Any] | None = None,
 ) -> httpx.Response:
     """POST /api/conversations/{id}/{action}."""
-    return client.post(f"/api/conversations/{conversation_id}/{action}", json=body, headers=key(widget_key))
+    return client.post(
+        f"/api/conversations/{conversation_id}/{action}", json=body, headers=key(widget_key, conversation_id)
+    )
 
 
 def test_the_transcript_shows_both_turns_in_order(
@@ -92,7 +95,7 @@ def test_the_transcript_is_private_to_its_workspace(
     container.wait_for_projections()
     other = create_ws.execute(container.app, create_ws.CreateWorkspace("Other Inc"))
     # When another workspace's widget reads it
-    foreign = client.get(f"/api/conversations/{conversation_id}", headers=key(other.widget_key))
+    foreign = client.get(f"/api/conversations/{conversation_id}", headers=key(other.widget_key, conversation_id))
     # I expect a 404 just like for an unknown id
     assert foreign.status_code == 404
     assert foreign.json() == {
@@ -137,7 +140,7 @@ def test_csat_resolve_and_close(client: httpx.Client, workspace: WorkspaceCreate
     late = client.post(
         "/api/chat",
         json={"message": "one more thing", "conversation_id": conversation_id, "user": {"id": "visitor-1"}},
-        headers=key(ws),
+        headers=key(ws, conversation_id),
     )
     assert late.status_code == 409 and late.json()["code"] == "conversation_closed"
 

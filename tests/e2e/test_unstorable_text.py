@@ -20,6 +20,7 @@ from commands.create_workspace.cmd import WorkspaceCreated
 from tests.conftest import chat
 from tests.support.accounts import Person, sign_up
 from tests.support.server import ThreadedServer
+from tests.support.visitors import widget_headers
 from web.request import CheckedRequest, check_query
 
 NUL = "\x00"
@@ -140,7 +141,7 @@ def test_every_endpoint_with_a_json_body_refuses_a_nul_in_it(
     widget_key = body["widget_key"] if "widget_key" in body else body["workspace"]["widget_key"]
     conversation_id = chat(client, widget_key, "How do I reset my password?")[0][1]["conversation_id"]
     container.wait_for_projections()
-    headers = {**admin.headers, "X-Widget-Key": widget_key, "Accept": "application/json"}
+    headers = {**admin.headers, **widget_headers(widget_key, conversation_id), "Accept": "application/json"}
     schema = client.get("/schema/openapi.json").json()
     values = {"conversation_id": conversation_id, "account_id": admin.account_id, "provider": "openai"}
     before = container.app.recorder.max_notification_id()

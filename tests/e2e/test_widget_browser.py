@@ -48,6 +48,7 @@ ANSWER_PARTS = ["Refunds are ", "available within 30 days ", "of purchase."]
 OFFLINE_NOTE = "Answered from help articles (offline mode)"
 TIMEOUT_MS = 30_000
 STORED_ID = "k => localStorage.getItem('chatassist:conversation:' + k)"
+STORED_TOKEN = "k => localStorage.getItem('chatassist:token:' + k)"
 
 
 @dataclass
@@ -65,6 +66,7 @@ class FakeBackend:
 
     conversations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     closed: set[str] = field(default_factory=set)
+    tokens: dict[str, str] = field(default_factory=dict)  # conversation id -> its visitor token
     chat_requests: list[dict[str, Any]] = field(default_factory=list)
     gate: threading.Event = field(default_factory=threading.Event)
 
@@ -94,6 +96,17 @@ def make_handler(fake: FakeBackend) -> type[BaseHTTPRequestHandler]:
         def error(self, status: int, code: str, message: str) -> None:
             self.reply(status, json.dumps({"code": code, "message": message}).encode(), "application/json")
 
+        def token_refused(self, conversation_id: str) -> bool:
+            """As the real API: the widget key alone opens no conversation (answers the refusal if so)."""
+            token = self.headers.get("X-Visitor-Token")
+            if not token:
+                self.error(401, "visitor_token_required", "Send the conversation's visitor token.")
+            elif fake.tokens.get(conversation_id) != token:
+                self.error(403, "invalid_visitor_token", "This visitor token does not open this conversation.")
+            else:
+                return False
+            return True
+
         def chunk(self, data: bytes) -> None:
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             self.wfile.flush()
@@ -109,9 +122,11 @@ def make_handler(fake: FakeBackend) -> type[BaseHTTPRequestHandler]:
             elif match := re.fullmatch(r"/api/conversations/([^/?]+)", self.path):
                 if self.headers.get("X-Widget-Key") != FAKE_KEY:
                     self.error(401, "unknown_widget_key", "Unknown widget key.")
+                elif not self.headers.get("X-Visitor-Token"):
+                    self.token_refused(match[1])
                 elif (messages := fake.conversations.get(match[1])) is None:
                     self.error(404, "conversation_not_found", f"No conversation with id {match[1]}.")
-                else:
+                elif not self.token_refused(match[1]):
                     body = {"id": match[1], "status": "open", "messages": messages}
                     self.reply(200, json.dumps(body).encode(), "application/json")
             else:
@@ -120,8 +135,9 @@ def make_handler(fake: FakeBackend) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
             if match := re.fullmatch(r"/api/conversations/([^/?]+)/close", self.path):
-                fake.closed.add(match[1])
-                self.reply(200, b'{"ok": true}', "application/json")
+                if not self.token_refused(match[1]):
+                    fake.closed.add(match[1])
+                    self.reply(200, b'{"ok": true}', "application/json")
                 return
             if self.path != "/api/chat":
                 self.error(404, "not_found", "Not found.")
@@ -134,12 +150,17 @@ def make_handler(fake: FakeBackend) -> type[BaseHTTPRequestHandler]:
                 self.error(503, "providers_unavailable", "The assistant is unavailable right now.")
                 return
             conversation_id = body.get("conversation_id") or str(uuid.uuid4())
-            if conversation_id in fake.closed:
-                self.error(409, "conversation_closed", "This conversation is closed.")
-                return
             if conversation_id not in fake.conversations and body.get("conversation_id"):
                 self.error(404, "conversation_not_found", "This conversation no longer exists.")
                 return
+            if body.get("conversation_id") and self.token_refused(conversation_id):
+                return
+            if conversation_id in fake.closed:
+                self.error(409, "conversation_closed", "This conversation is closed.")
+                return
+            start = {"conversation_id": conversation_id, "message_id": "m1"}
+            if not body.get("conversation_id"):
+                start["visitor_token"] = fake.tokens[conversation_id] = "vt_" + uuid.uuid4().hex
             history = fake.conversations.setdefault(conversation_id, [])
             history.append(
                 {
@@ -155,7 +176,7 @@ def make_handler(fake: FakeBackend) -> type[BaseHTTPRequestHandler]:
             self.send_header("Cache-Control", "no-store")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
-            self.chunk(sse("start", {"conversation_id": conversation_id, "message_id": "m1"}))
+            self.chunk(sse("start", start))
             if body["message"] == "restart please":
                 self.chunk(sse("delta", {"text": "Half an answ"}))
                 self.chunk(sse("restart", {"reason": "overloaded", "provider": "openai", "model": "gpt-x"}))
@@ -294,12 +315,17 @@ def ask(page: Any, text: str) -> None:
     box.press("Enter")
 
 
+def widget_headers(page: Any, site: Site) -> dict[str, str]:
+    """What the widget sends about its conversation: the key and the visitor token it keeps."""
+    return {"X-Widget-Key": site.widget_key, "X-Visitor-Token": page.evaluate(STORED_TOKEN, site.widget_key)}
+
+
 def wait_for_transcript(page: Any, site: Site, conversation_id: str) -> None:
     """The real server projects the transcript asynchronously: wait until the answer is readable."""
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         res = page.request.get(
-            f"{site.base_url}/api/conversations/{conversation_id}", headers={"X-Widget-Key": site.widget_key}
+            f"{site.base_url}/api/conversations/{conversation_id}", headers=widget_headers(page, site)
         )
         if res.ok and any(m["role"] == "assistant" for m in res.json()["messages"]):
             return
@@ -322,7 +348,9 @@ def test_visitor_asks_sees_streamed_answer_and_finds_it_after_reload(widget_serv
         fake.gate.set()
     expect(answer.locator(".note")).to_have_text(OFFLINE_NOTE)
     expect(send).to_be_enabled()
-    expect(answer.locator(".badge")).to_have_text("AI")
+    expect(answer.locator(".who")).to_have_text("AI Assistant")
+    expect(page.locator(".row.user .who")).to_have_text(["You"])
+    expect(answer.locator("time")).to_have_text(re.compile(r"^\d{1,2}:\d{2}( [AP]M)?$"))
     answer_text = answer.locator(".text").inner_text()
     if fake is not None:
         assert answer_text == "".join(ANSWER_PARTS)
@@ -350,6 +378,9 @@ def test_visitor_asks_sees_streamed_answer_and_finds_it_after_reload(widget_serv
         expect(page.locator(".row.assistant .note")).to_have_count(2)
         assert fake.chat_requests[1]["body"]["conversation_id"] == conversation_id
         assert fake.chat_requests[1]["body"]["user"]["id"] == fake.chat_requests[0]["body"]["user"]["id"]
+        # with the visitor token the first answer gave it, never sent before there was a conversation
+        assert "X-Visitor-Token" not in fake.chat_requests[0]["headers"]
+        assert fake.chat_requests[1]["headers"]["X-Visitor-Token"] == fake.tokens[conversation_id]
 
 
 @pytest.mark.parametrize("widget_server", ["real"], indirect=True)
@@ -417,9 +448,7 @@ def test_a_closed_conversation_is_forgotten_and_the_next_message_starts_a_new_on
     ask(page, QUESTION)
     expect(page.locator(".row.assistant .note")).to_have_count(1)
     first = page.evaluate(STORED_ID, site.widget_key)
-    closed = page.request.post(
-        f"{site.base_url}/api/conversations/{first}/close", headers={"X-Widget-Key": site.widget_key}
-    )
+    closed = page.request.post(f"{site.base_url}/api/conversations/{first}/close", headers=widget_headers(page, site))
     assert closed.ok, closed.text()
 
     ask(page, "One more thing")  # 409 conversation_closed
@@ -452,7 +481,8 @@ def test_an_agents_reply_appears_live_in_the_widget_marked_as_a_person(
     page.goto(site.base_url + "/demo")
     open_widget(page)
     ask(page, "I want to talk to a human")
-    expect(page.locator(".row.assistant .badge")).to_have_text(["AI"])  # the holding message
+    expect(page.locator(".row.assistant .who")).to_have_text(["AI Assistant"])  # the holding message
+    expect(page.locator(".row.system .text")).to_have_text(["A person from our team will take over this chat."])
     page.wait_for_function(STORED_ID + " !== null", arg=site.widget_key)
     expect(page.get_by_role("button", name="Send message")).to_be_enabled()  # the turn is over
     conversation_id = page.evaluate(STORED_ID, site.widget_key)
@@ -464,18 +494,22 @@ def test_an_agents_reply_appears_live_in_the_widget_marked_as_a_person(
     signals = ConversationSignals(container.redis)
     claim_cmd.execute(container.app, claim_cmd.ClaimConversation(workspace_id, conversation.id, agent_id))
     signals.publish(conversation.id)
-    expect(page.locator(".row.system .text")).to_have_text(["Dana joined the chat."])
+    expect(page.locator(".row.system .text")).to_have_text(
+        ["A person from our team will take over this chat.", "Dana joined the chat."]
+    )
     reply = reply_cmd.ReplyAsAgent(workspace_id, conversation.id, agent_id, "Hi, I'm Dana. Let me check your account.")
     reply_cmd.execute(container.app, reply)
     signals.publish(conversation.id)
     # Then the message appears live, marked with the agent's name instead of "AI"
     agent_row = page.locator(".row.agent")
     expect(agent_row.locator(".text")).to_have_text(["Hi, I'm Dana. Let me check your account."])
-    expect(agent_row.locator(".badge")).to_have_text(["Dana"])
-    # and a visitor message now gets no AI bubble, only a notice that a person answers
+    expect(agent_row.locator(".who")).to_have_text(["Dana"])
+    # and a visitor message now gets no AI bubble (the visitor was told a person takes over)
     ask(page, "Thanks, I'll wait")
+    expect(page.locator(".row.user .text")).to_have_text(["I want to talk to a human", "Thanks, I'll wait"])
+    expect(page.get_by_role("button", name="Send message")).to_be_enabled()
     expect(page.locator(".row.system .text")).to_have_text(
-        ["Dana joined the chat.", "A person from our team will answer you here."]
+        ["A person from our team will take over this chat.", "Dana joined the chat."]
     )
     expect(page.locator(".row.assistant")).to_have_count(1)
     page.screenshot(path=SCREENSHOT.replace(".png", "-agent.png"))
@@ -483,7 +517,7 @@ def test_an_agents_reply_appears_live_in_the_widget_marked_as_a_person(
     container.wait_for_projections()
     page.reload()
     open_widget(page)
-    expect(page.locator(".row.agent .badge")).to_have_text(["Dana"])
+    expect(page.locator(".row.agent .who")).to_have_text(["Dana"])
     expect(page.locator(".row.user .text")).to_have_text(["I want to talk to a human", "Thanks, I'll wait"])
 
 
@@ -521,3 +555,142 @@ def _real_app_for(container: Any) -> Iterator[Site]:
             return container
 
     return _real_app(_Request())  # type: ignore[arg-type]
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SLACK_ANSWER = (
+    "To connect Slack: 1) Go to Settings → Integrations 2) Click Add Slack 3) Authorize with your workspace admin "
+    "4) Select the channel for escalation alerts. Need help with any step?"
+)
+SAW_TYPING = """() => {
+  const root = document.querySelector("chatassist-widget").shadowRoot;
+  window.__sawTyping = false;
+  new MutationObserver(() => { if (root.querySelector(".typing")) window.__sawTyping = true; })
+    .observe(root, { childList: true, subtree: true });
+}"""
+
+
+def test_the_widget_shows_the_settings_chips_names_times_badge_and_asks_for_stars(
+    ai_server: Any, container: Any, fake_llm: Any, browser: Any
+) -> None:
+    import httpx
+
+    from tests.fakes.llm_server import Script
+    from tests.support.accounts import sign_up
+
+    # Given a workspace whose admin chose Brand Blue, kept the default quick replies, the badge and CSAT on
+    with httpx.Client(base_url=ai_server.base_url, timeout=20) as api:
+        admin, body = sign_up(api, workspace="Acme Analytics")
+        changed = api.patch("/api/settings", json={"widget_theme_colour": "#2563eb"}, headers=admin.headers)
+        assert changed.status_code == 200, changed.text
+    key = body["widget_key"]
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(f"{ai_server.base_url}/demo?key={key}")
+        open_widget(page)
+        # I expect the greeting, the four chips, the "Powered by" badge naming the model, the theme colour
+        expect(page.locator(".intro .who")).to_have_text("AI Assistant")
+        expect(page.locator(".intro .text")).to_have_text(re.compile("AI support assistant"))
+        chips = page.locator(".chips button")
+        expect(chips).to_have_text(
+            ["How do I connect my API?", "Download my invoice", "Reset my password", "Upgrade my plan"]
+        )
+        expect(page.locator(".powered")).to_have_text("Powered by Claude Sonnet 4.6")
+        assert page.locator(".launcher").evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(37, 99, 235)"
+        # When the visitor taps a chip
+        fake_llm.enqueue("anthropic", Script(text=SLACK_ANSWER, delay_s=0.3))
+        page.evaluate(SAW_TYPING)
+        chips.first.click()
+        # I expect their message as "You", the typing dots, then the answer as "AI Assistant", both with a time
+        answer = page.locator(".row.assistant").last
+        expect(answer.locator(".text")).to_have_text(SLACK_ANSWER)
+        expect(page.get_by_role("button", name="Send message")).to_be_enabled()
+        assert page.evaluate("() => window.__sawTyping") is True
+        expect(page.locator(".row.user .who")).to_have_text(["You"])
+        expect(page.locator(".row.user .text")).to_have_text(["How do I connect my API?"])
+        expect(answer.locator(".who")).to_have_text("AI Assistant")
+        for row in (page.locator(".row.user").first, answer):
+            expect(row.locator("time")).to_have_text(re.compile(r"^\d{1,2}:\d{2}( [AP]M)?$"))
+        expect(page.locator(".chips")).to_have_count(0)  # the chips go once the visitor has written
+        page.screenshot(path=str(SCREENSHOTS / "widget-desktop.png"))
+        widget_accessibility(page)
+        page.set_viewport_size({"width": 390, "height": 760})
+        page.screenshot(path=str(SCREENSHOTS / "widget-phone.png"))
+        page.set_viewport_size({"width": 1200, "height": 800})
+        conversation_id = page.evaluate(STORED_ID, key)
+        # When the visitor ends the chat
+        page.get_by_role("button", name="End chat").click()
+        # I expect five stars asking for a rating; a click records it
+        stars = page.get_by_role("group", name="How would you rate this conversation?").get_by_role("button")
+        expect(stars).to_have_count(5)
+        stars.nth(4).hover()
+        page.locator(".panel").screenshot(path=str(SCREENSHOTS / "widget-csat.png"))
+        page.get_by_role("button", name="5 of 5 stars").click()
+        expect(page.locator(".csat p")).to_have_text("Thank you for your feedback!")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            events = list(container.app.events.get(uuid.UUID(conversation_id)))
+            if type(events[-1]).__name__ == "CsatRated":
+                break
+            time.sleep(0.1)
+        assert [type(e).__name__ for e in events][-2:] == ["Closed", "CsatRated"] and events[-1].score == 5
+        assert page.evaluate(STORED_ID, key) is None  # the next message starts a new conversation
+
+        # When the admin switches to German, turns the badge and CSAT off, and the team is away
+        with httpx.Client(base_url=ai_server.base_url, timeout=20) as api:
+            away = {day: None for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+            changes = {
+                "widget_language": "de",
+                "show_ai_badge": False,
+                "collect_csat": False,
+                "business_hours": away,
+                "after_hours_auto_response": True,
+                "after_hours_message": "Wir sind gerade nicht da und antworten am nächsten Werktag.",
+            }
+            assert api.patch("/api/settings", json=changes, headers=admin.headers).status_code == 200
+        page.reload()
+        page.get_by_role("button", name="Support-Chat öffnen").click()
+        # I expect German words, the after-hours message, no badge, and no stars after the chat ends
+        expect(page.locator(".intro .who")).to_have_text("KI-Assistent")
+        expect(page.get_by_role("textbox", name="Ihre Nachricht")).to_be_visible()
+        expect(page.locator(".row.system .text")).to_have_text(
+            ["Wir sind gerade nicht da und antworten am nächsten Werktag."]
+        )
+        expect(page.locator(".powered")).to_be_hidden()
+        fake_llm.enqueue("anthropic", Script(text="Gern geschehen."))
+        ask_in(page, "Danke!", "Ihre Nachricht")
+        expect(page.locator(".row.assistant .text")).to_have_text(["Gern geschehen."])
+        expect(page.locator(".row.user .who")).to_have_text(["Sie"])
+        page.get_by_role("button", name="Chat beenden").click()
+        page.wait_for_function(STORED_ID + " === null", arg=key)
+        expect(page.locator(".csat")).to_have_count(0)
+        page.screenshot(path=str(SCREENSHOTS / "widget-german-after-hours.png"))
+        assert not errors, errors
+    finally:
+        context.close()
+
+
+def ask_in(page: Any, text: str, box_name: str) -> None:
+    """Type into the widget's message box (named in the widget's language) and press Enter."""
+    box = page.get_by_role("textbox", name=box_name)
+    box.fill(text)
+    box.press("Enter")
+
+
+def widget_accessibility(page: Any) -> None:
+    """axe-core over the open widget (inside its shadow root): no serious or critical violation."""
+    page.add_script_tag(url="/static/vendor/axe.min.js")
+    result = page.evaluate("async () => await axe.run(document)")
+    checked = [n for r in result["passes"] for n in r["nodes"] if "chatassist-widget" in json.dumps(n["target"])]
+    assert len(checked) > 10, "axe did not reach into the widget's shadow root"
+    bad = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {targets[:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+        and (targets := [n["target"] for n in v["nodes"] if "chatassist-widget" in json.dumps(n["target"])])
+    ]
+    assert not bad, "; ".join(bad)

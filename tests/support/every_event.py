@@ -210,8 +210,9 @@ def _call(attempt: int, outcome: str, cost: Decimal | None) -> ModelCall:
 
 def _conversation(workspace_id: UUID, agent: UUID, now: datetime) -> Conversation:
     personal = {"user_id": "visitor-ü", "email": None, "name": TRICKY_TEXT, "traits": {"plan": "pro", "seats": 12}}
-    c = Conversation(workspace_id, "widget", {**personal, "extra": LOOKALIKES, "numbers": NUMBERS})
+    c = Conversation(workspace_id, "widget", {**personal, "extra": LOOKALIKES, "numbers": NUMBERS}, "cd" * 32)
     c.receive("m-1", "How do I change my plan? " + TRICKY_TEXT)
+    c.change_visitor({"user_id": "user-42", "email": "zoë@example.com", "name": TRICKY_TEXT}, "ab" * 32)
     c.record_model_call("m-1", _call(1, "fell_back", None))
     c.record_model_call("m-1", _call(2, "ok", Decimal("0.0090")))
     assessment = {"final": 0.66, "self_assessed": 0.7, "retrieval": 0.62, "hedging": 1.0, "sources": ["kb-1"]}

@@ -42,6 +42,12 @@ BY = uuid.uuid4()
         ({"holidays": [20261225]}, "invalid_holidays"),
         ({"holidays": [f"2026-01-{d:02d}" for d in range(1, 32)] * 4}, "invalid_holidays"),
         ({"colour": "#ffffff"}, "unknown_setting"),
+        ({"quick_replies": "Reset my password"}, "invalid_quick_replies"),
+        ({"quick_replies": ["a", "b", "c", "d", "e", "f", "g"]}, "invalid_quick_replies"),
+        ({"quick_replies": ["  "]}, "invalid_quick_replies"),
+        ({"quick_replies": ["x" * 81]}, "invalid_quick_replies"),
+        ({"quick_replies": ["Reset", "reset "]}, "invalid_quick_replies"),
+        ({"quick_replies": [3]}, "invalid_quick_replies"),
     ],
 )
 def test_bad_app_settings_are_refused_with_a_code_and_a_sentence(changes: dict[str, Any], code: str) -> None:
@@ -95,3 +101,13 @@ def test_the_settings_command_refuses_unknown_models_and_names(changes: dict[str
 def test_the_settings_command_splits_app_and_chat_settings() -> None:
     app, chat = split({"widget_language": "fr", "primary_model": "claude-haiku-4-5", "max_history_turns": 4})
     assert app == {"widget_language": "fr"} and chat == {"primary_model": "claude-haiku-4-5", "max_history_turns": 4}
+
+
+def test_quick_replies_are_trimmed_and_an_empty_list_turns_the_chips_off() -> None:
+    settings = AppSettings(uuid.uuid4())
+    assert settings.values.quick_replies[0] == "How do I connect my API?"
+    assert settings.change({"quick_replies": [" Track my order ", "Talk to a person"]}, BY) == {
+        "quick_replies": ["Track my order", "Talk to a person"]
+    }
+    assert settings.change({"quick_replies": []}, BY) == {"quick_replies": []}
+    assert settings.values.quick_replies == []
