@@ -22,7 +22,6 @@ from commands.create_workspace.defaults import DEFAULT_EXAMPLES
 from tests.conftest import chat, event_names, stored_events
 from tests.fakes.llm_server import FakeLLMServer, Script
 from tests.support.sse import names
-from tests.support.visitors import widget_headers
 
 PRIMARY, FALLBACK, BUDGET_MODEL = "claude-sonnet-4-6", "gpt-4o-mini", "claude-haiku-4-5"
 SSEEvents = list[tuple[str, Any]]
