@@ -16,6 +16,7 @@ import httpx
 from chatassist.bootstrap import eventsourcing_env
 from chatassist.settings import Settings
 from commands.application import ChatAssistApp
+from tests.support.visitors import remember, token_of
 
 CLIENT_TIMEOUT = httpx.Timeout(90.0, connect=15.0)  # generous: a hang is what we look for, not slowness
 OUTCOMES = ("AssistantReplied", "TurnFailed")
@@ -61,6 +62,8 @@ def chat(
     began = time.monotonic()
     body = {"message": text, "conversation_id": conversation_id, "user": {"id": user}}
     headers = {"X-Widget-Key": key, "Accept": "text/event-stream"}
+    if conversation_id is not None:  # a follow-up: the widget sends the conversation's visitor token (issue 23.3)
+        headers["X-Visitor-Token"] = token_of(conversation_id)
     out = Outcome("cut", conversation_id=conversation_id)
     try:
         with httpx.stream("POST", base + "/api/chat", json=body, headers=headers, timeout=CLIENT_TIMEOUT) as response:
@@ -82,6 +85,7 @@ def chat(
                     data = json.loads(line[5:].strip())
                     if name == "start":
                         out.conversation_id, out.message_id = data["conversation_id"], data["message_id"]
+                        remember(data["conversation_id"], data.get("visitor_token"))
                     elif name == "delta":
                         out.deltas += 1
                         if on_delta is not None:
