@@ -11,9 +11,16 @@ from functools import lru_cache
 from pathlib import Path
 
 SECRET_FIELDS = frozenset(
-    {"anthropic_api_key", "openai_api_key", "event_encryption_key", "secret_key", "keys_encryption_key"}
+    {
+        "anthropic_api_key",
+        "openai_api_key",
+        "event_encryption_key",
+        "secret_key",
+        "keys_encryption_key",
+        "smtp_password",
+    }
 )
-FULLY_MASKED = frozenset({"event_encryption_key", "secret_key", "keys_encryption_key"})
+FULLY_MASKED = frozenset({"event_encryption_key", "secret_key", "keys_encryption_key", "smtp_password"})
 SECRET_KEY_FILE = "secret.key"
 KEYS_KEY_FILE = "keys.key"
 
@@ -65,6 +72,14 @@ class Settings:
     hubspot_api_url: str | None = None  # HubSpot API host (tests and proxies); default https://api.hubapi.com
     intercom_api_url: str | None = None  # Intercom API base (tests and proxies); default https://api.intercom.io
     broker_namespace: str = "chatassist"  # prefix of the Dramatiq keys in Redis
+    # email: invitations and password-reset links (docs/configuration.md#email); no host: nothing is sent
+    smtp_host: str | None = None  # CHATASSIST_SMTP_HOST
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_security: str = "starttls"  # starttls | ssl | none (a local relay)
+    smtp_from: str | None = None  # the From address, e.g. "ChatAssist <no-reply@example.com>"; required with a host
+    smtp_timeout_s: float = 10.0
 
     @property
     def data_path(self) -> Path:
