@@ -15,8 +15,10 @@ from litestar.exceptions import HTTPException
 from domain.errors import DomainError, Forbidden, NotFound, Unauthorized
 from web.errors import domain_error, http_error
 from web.pages._render import html, is_htmx, render
+from web.pages.knowledge_page import KNOWLEDGE_PAGES
 from web.pages.public import PUBLIC_PAGES
 from web.pages.screens import SCREENS
+from web.pages.team_page import TEAM_PAGES
 
 
 def _signin_redirect(request: Request[Any, Any, Any]) -> Response[str]:
@@ -48,7 +50,7 @@ def pages_router() -> Router:
     """Every page of the dashboard."""
     return Router(
         path="/",
-        route_handlers=[*PUBLIC_PAGES, *SCREENS],
+        route_handlers=[*PUBLIC_PAGES, *SCREENS, *TEAM_PAGES, *KNOWLEDGE_PAGES],
         exception_handlers={DomainError: page_error, HTTPException: page_error},
         include_in_schema=False,
     )

@@ -42,9 +42,10 @@ NAV = (
     NavItem("usage", "Analytics", "/app/usage", "analytics.read"),
     NavItem("topics", "Topics", "/app/topics", "analytics.read"),
     NavItem("prompts", "Prompts", "/app/prompts", "prompts.read", ready=False),
+    NavItem("knowledge", "Knowledge", "/app/knowledge", "knowledge.manage"),
     NavItem("integrations", "Integrations", "/app/integrations", "integrations.manage", ready=False),
     NavItem("models", "API & models", "/app/models", "keys.manage", ready=False),
-    NavItem("team", "Team", "/app/team", "team.read", ready=False),
+    NavItem("team", "Team", "/app/team", "team.read"),
     NavItem("settings", "Settings", "/app/settings", "settings.read", ready=False),
 )
 
