@@ -5,10 +5,12 @@ queries (read_api/get_knowledge)."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
+import anyio
 import anyio.to_thread
 from litestar import Request, Response, get, post
 from litestar.enums import RequestEncodingType
@@ -24,6 +26,7 @@ from web.pages._render import html, local, page, render
 from web.pages.shell import shell_of
 
 PAGE_SIZE = 50
+WAIT_S = 5.0
 GAPS = 20
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "de": "German", "pt": "Portuguese"}
 # CommonMark without raw HTML: a pasted <script> is shown as text; markdown-it refuses javascript: links itself
@@ -34,6 +37,26 @@ MAX_PREVIEW_CHARS = 200_000
 def preview_html(markdown: str) -> Markup:
     """The article's Markdown as the preview shows it (escaped: no raw HTML passes)."""
     return Markup(_MARKDOWN.render(markdown[:MAX_PREVIEW_CHARS]))
+
+
+async def caught_up(analytics: query.KnowledgeSource, workspace_id: UUID, wait: str | None) -> None:
+    """Read your writes: after a change the page asks for ``wait`` = "<article id>:<version>" (or ":deleted"), and
+    waits (up to ``WAIT_S``) until the knowledge read model shows that version, so the list or the editor shows the
+    change just made. A malformed value waits for nothing."""
+    if not wait:
+        return
+    id_text, _, version_text = wait.partition(":")
+    try:
+        article_id = UUID(id_text)
+        version = -1 if version_text == "deleted" else int(version_text or 0)
+    except ValueError:
+        return
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        found = await anyio.to_thread.run_sync(query.get_article, analytics, workspace_id, article_id)
+        if (found is None) if version < 0 else (found is not None and found.version >= version):
+            return
+        await anyio.sleep(0.05)
 
 
 def languages() -> list[tuple[str, str]]:
@@ -47,10 +70,12 @@ async def knowledge(
     analytics: query.KnowledgeSource,
     q: Annotated[str | None, QueryParameter(max_length=200)] = None,
     offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    wait: Annotated[str | None, QueryParameter(max_length=80)] = None,
 ) -> Response[str]:
     """The article list (search by title), import, and the knowledge gaps."""
     shell = await shell_of(request, "knowledge")
     ws = shell.member.workspace_id
+    await caught_up(analytics, ws, wait)
     q = (q or "").strip() or None
 
     def read() -> tuple[query.ArticleList, query.GapList]:
@@ -78,10 +103,12 @@ async def editor(
     analytics: query.KnowledgeSource,
     article: UUID | None = None,
     title: Annotated[str | None, QueryParameter(max_length=500)] = None,
+    wait: Annotated[str | None, QueryParameter(max_length=80)] = None,
 ) -> Response[str]:
     """Write a new article (``title`` prefilled from a gap), or edit ``article``."""
     shell = await shell_of(request, "knowledge")
     found = None
+    await caught_up(analytics, shell.member.workspace_id, wait)
     if article is not None:
         found = await anyio.to_thread.run_sync(query.get_article, analytics, shell.member.workspace_id, article)
         if found is None:

@@ -128,7 +128,7 @@
     var fields = named ? [named[1]] : [];
     if (err && err.code === "invalid_email") fields.push("email");
     if (err && /title/.test(err.code || "")) fields.push("title");
-    if (err && /body|article_too/.test(err.code || "")) fields.push("body");
+    if (err && /body|article_too|empty_article/.test(err.code || "")) fields.push("body");
     if (err && /crawl_url|private_address/.test(err.code || "")) fields.push("url");
     for (var i = 0; i < fields.length; i++) {
       var input = form.querySelector('[name="' + fields[i] + '"]');
@@ -192,10 +192,19 @@
     }
     form.querySelector('[name="email"]').value = "";
   }
-  function refresh(selector) {
+  // Read your writes: a form with data-api-wait asks the page to wait until its read model shows the change
+  function waitFor(body) {
+    if (!body) return "";
+    var id = body.id || [].concat(body.created || [], body.updated || []).pop();
+    if (!id) return "";
+    return encodeURIComponent(id) + ":" + (body.deleted ? "deleted" : (body.version || 0));
+  }
+  function refresh(selector, wait) {
     var target = document.querySelector(selector);
     if (!target || !window.htmx) { window.location.reload(); return; }
-    window.htmx.ajax("GET", window.location.pathname + window.location.search, { target: selector, swap: "innerHTML" });
+    var url = window.location.pathname + window.location.search;
+    if (wait) url += (url.indexOf("?") < 0 ? "?" : "&") + "wait=" + wait;
+    window.htmx.ajax("GET", url, { target: selector, swap: "innerHTML" });
   }
   function submit(event) {
     var form = event.target.closest("form[data-api]");
@@ -217,8 +226,13 @@
           if (!response.ok) { show(form, body); return; }
           if (form.dataset.apiKind === "invite") invited(form, body);
           if (form.dataset.apiKind === "import") report(form, body);
-          if (form.dataset.apiNext) { window.location.assign(form.dataset.apiNext.replace("{id}", body && body.id)); return; }
-          if (form.dataset.apiRefresh) refresh(form.dataset.apiRefresh);
+          var wait = form.hasAttribute("data-api-wait") ? waitFor(body) : "";
+          if (form.dataset.apiNext) {
+            var next = form.dataset.apiNext.replace("{id}", body && body.id);
+            window.location.assign(next + (wait ? (next.indexOf("?") < 0 ? "?" : "&") + "wait=" + wait : ""));
+            return;
+          }
+          if (form.dataset.apiRefresh) refresh(form.dataset.apiRefresh, wait);
           var done = form.querySelector(".form-done:not(.invite-done)");
           if (done && form.dataset.apiDone) done.textContent = form.dataset.apiDone;
         });
