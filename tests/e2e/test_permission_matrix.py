@@ -107,6 +107,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/app/monitor"): PROMPT_READERS,  # monitor.read
     ("GET", PAGE_CONVERSATION): HANDLERS,  # chat.monitor; OTHER_ADMIN: another workspace's conversation, a 404
     ("POST", "/app/demo-data"): ADMINS,  # settings.manage
+    ("GET", "/app/team"): MEMBERS,  # team.read
+    **{("GET", f"/app/knowledge{p}"): ADMINS for p in ("", "/editor")},  # knowledge.manage
+    ("POST", "/app/knowledge/preview"): ADMINS,  # knowledge.manage; writes nothing
     ("GET", "/health"): EVERYONE,
     ("GET", "/ready"): EVERYONE,
     ("GET", "/widget.js"): EVERYONE,
@@ -570,6 +573,9 @@ def requests() -> dict[tuple[str, str], Request]:
         ("GET", "/app/monitor"): page("GET", lambda w: "/app/monitor"),
         ("GET", PAGE_CONVERSATION): page("GET", lambda w: f"/app/conversations/{w.conversation()}"),
         ("POST", "/app/demo-data"): page("POST", lambda w: "/app/demo-data"),
+        ("GET", "/app/team"): page("GET", lambda w: "/app/team"),
+        **{("GET", f"/app/knowledge{p}"): page("GET", lambda w, p=p: f"/app/knowledge{p}") for p in ("", "/editor")},
+        ("POST", "/app/knowledge/preview"): page("POST", lambda w: "/app/knowledge/preview"),
         ("GET", "/health"): call("GET", lambda w: "/health"),
         ("GET", "/ready"): call("GET", lambda w: "/ready"),
         ("GET", "/widget.js"): call("GET", lambda w: "/widget.js"),
