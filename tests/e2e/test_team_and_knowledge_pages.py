@@ -90,3 +90,12 @@ def test_member_status_reads_like_the_screen() -> None:
     assert status_of(ago(hours=2), now) == ("Last active: 2 hours ago", False)
     assert status_of(ago(hours=30), now) == ("Last active: yesterday", False)
     assert status_of(ago(days=4), now) == ("Last active: Dec 3", False)
+
+
+def test_without_an_smtp_server_the_invitation_link_is_given_to_the_admin(client: httpx.Client) -> None:
+    # Given an installation with no mail server (the session's app), an Admin invites someone
+    admin, _ = sign_up(client, workspace="No mail")
+    invited = client.post("/api/team/invites", json={"email": "x@example.com", "role": "viewer"}, headers=admin.headers)
+    # I expect the answer to say it was not emailed, with the link to pass on
+    assert invited.status_code == 201, invited.text
+    assert invited.json()["emailed"] is False and "/accept-invite?token=" in invited.json()["link"]
