@@ -19,7 +19,8 @@ from chatassist.migrate import migrate
 from chatassist.pools import harden, redis_options
 from chatassist.projection_runner import PagedRunner
 from chatassist.settings import Settings
-from commands._password_reset import LogSender
+from commands._mail import MailOutbox
+from commands._password_reset import LogSender, Sender
 from commands._security import TokenSigner
 from commands._store import RECORDER_TOPIC
 from commands.ai.anthropic_provider import AnthropicProvider
@@ -42,6 +43,7 @@ from projections.transcripts.projection import TranscriptProjection, TranscriptV
 from projections.usage.projection import UsageProjection, UsageView
 from web.auth import Auth
 from web.ratelimit import RateLimiter, RateLimits, parse_limit
+from workers.mail import MailSender, SmtpSettings
 
 log = logging.getLogger("chatassist")
 SMALL_POOL = {"POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "2"}  # a runner or a read view needs few
@@ -148,6 +150,8 @@ class Container:
     runners: list[PagedRunner] = field(default_factory=list)
     analytics: AnalyticsView | None = None
     knowledge: KnowledgeView | None = None
+    mail: MailOutbox | None = None  # with CHATASSIST_SMTP_HOST: invitations and reset links are emailed
+    mail_sender: Any = None  # workers.mail.MailSender, started by `worker` and `up`
 
     def view(self, cls: type[Any], name: str) -> Any:
         """Open a view (tracking recorder) of projection ``name`` with a pool of its own (close it after use)."""
@@ -198,6 +202,10 @@ class Container:
         for runner in self.runners:
             runner.stop()
         self.runners.clear()
+        if self.mail_sender is not None:
+            self.mail_sender.stop()
+        if self.mail is not None:
+            self.mail.close()
         self.app.close()  # the views share its pool (shared_view)
         self.redis.close()
         if self.embedded is not None:
@@ -281,6 +289,10 @@ def bootstrap(
         policy,
         cache_ttl_s=settings.workspace_cache_s,
     )
+    reset_sender: Sender = LogSender(production=settings.env.strip().lower() != "development")
+    if settings.smtp_host:
+        smtp_settings(settings)  # refuse a bad configuration at start, not at the first email
+        container.mail = reset_sender = MailOutbox(database_url)
     if settings.secret_key:
         try:
             signups = parse_limit(settings.rate_signups_per_ip)
@@ -290,14 +302,43 @@ def bootstrap(
             app,
             TokenSigner(settings.secret_key),
             client,
-            reset_sender=LogSender(production=settings.env.strip().lower() != "development"),
+            reset_sender=reset_sender,
             public_url=public_url(settings),
             redis_url=redis_url,
             max_address_failures=settings.signin_failures_per_ip,
             signups_per_address=(signups.count, signups.seconds),
         )
+        container.auth.mail = container.mail
     log.info("storage: %s, redis: %s", _safe(database_url), _safe(redis_url))
     return container
+
+
+def smtp_settings(settings: Settings) -> SmtpSettings:
+    """The SMTP server of CHATASSIST_SMTP_*; stops with a message naming what is missing or wrong."""
+    if not settings.smtp_host:
+        raise SystemExit("CHATASSIST_SMTP_HOST is not set")
+    if not settings.smtp_from or "@" not in settings.smtp_from:
+        raise SystemExit(
+            "CHATASSIST_SMTP_FROM must be set to the sender's address, e.g. 'ChatAssist <no-reply@example.com>'"
+        )
+    try:
+        return SmtpSettings(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_from,
+            settings.smtp_username,
+            settings.smtp_password,
+            settings.smtp_security.strip().lower(),
+            settings.smtp_timeout_s,
+        )
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
+
+
+def start_mail_sender(container: Container) -> None:
+    """Run the email sender in this process (`worker`, `up`) when an SMTP server is configured."""
+    if container.settings.smtp_host and container.mail_sender is None:
+        container.mail_sender = MailSender(container.database_url, smtp_settings(container.settings)).start()
 
 
 def _safe(url: str) -> str:

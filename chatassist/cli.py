@@ -18,7 +18,7 @@ import psycopg
 
 from chatassist import docs_cli, knowledge_cli
 from chatassist.audit_cli import add_audit_parser
-from chatassist.bootstrap import Container, bootstrap, public_url, rate_limits, warn_deprecated
+from chatassist.bootstrap import Container, bootstrap, public_url, rate_limits, start_mail_sender, warn_deprecated
 from chatassist.pools import connection_budget
 from chatassist.settings import (
     Settings,
@@ -160,6 +160,7 @@ def _start_worker(container: Container, threads: int = 4) -> Any:
     start_follower(container, delivery_actors.enqueue)  # the integrations outbox (one active among the workers)
     worker = Worker(broker, worker_threads=threads)
     worker.start()
+    start_mail_sender(container)  # invitations and reset links, when CHATASSIST_SMTP_HOST is set
     return worker
 
 

@@ -18,9 +18,12 @@ SECRET_FIELDS = frozenset(
         "secret_key",
         "keys_encryption_key",
         "metrics_token",
+        "smtp_password",
     }
 )
-FULLY_MASKED = frozenset({"event_encryption_key", "secret_key", "keys_encryption_key", "metrics_token"})
+FULLY_MASKED = frozenset(
+    {"event_encryption_key", "secret_key", "keys_encryption_key", "metrics_token", "smtp_password"}
+)
 SECRET_KEY_FILE = "secret.key"
 KEYS_KEY_FILE = "keys.key"
 
@@ -84,6 +87,14 @@ class Settings:
     metrics_token: str | None = None  # CHATASSIST_METRICS_TOKEN: bearer token of /metrics and the metrics port
     metrics_host: str = "127.0.0.1"  # CHATASSIST_METRICS_HOST: address of the metrics port of worker, projections, up
     metrics_port: int = 9108  # CHATASSIST_METRICS_PORT: that port (0: none)
+    # email: invitations and password-reset links (docs/configuration.md#email); no host: nothing is sent
+    smtp_host: str | None = None  # CHATASSIST_SMTP_HOST
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_security: str = "starttls"  # starttls | ssl | none (a local relay)
+    smtp_from: str | None = None  # the From address, e.g. "ChatAssist <no-reply@example.com>"; required with a host
+    smtp_timeout_s: float = 10.0
 
     @property
     def data_path(self) -> Path:

@@ -28,6 +28,7 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import TooManyRequestsException
 
 from commands._common import load
+from commands._mail import MailOutbox
 from commands._password_reset import LogSender, Sender
 from commands._security import TokenSigner
 from commands.application import ChatAssistApp
@@ -148,6 +149,7 @@ class Auth:
         self._roles: dict[UUID, Roles] = {}
         self._roles_lock = threading.Lock()
         self.reset_sender: Sender = reset_sender or LogSender(production=True)
+        self.mail: MailOutbox | None = None  # set when an SMTP server is configured: invitations are emailed
         self.public_url = public_url
         self.access_ttl_s, self.refresh_ttl_s = access_ttl_s, refresh_ttl_s
         self.max_failures, self.failure_window_s = max_failures, failure_window_s

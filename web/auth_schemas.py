@@ -106,6 +106,8 @@ class InviteResponse(msgspec.Struct):
     expires_at: str
     link: str = ""
     """The page where the invited person joins: <public URL>/accept-invite?token=..."""
+    emailed: bool = False
+    """True when the link is on its way by email (an SMTP server is configured); else send the link yourself."""
 
 
 class AcceptInviteRequest(msgspec.Struct, forbid_unknown_fields=True):

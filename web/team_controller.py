@@ -61,9 +61,21 @@ class TeamController(Controller):
         command = invite_member.InviteMember(
             current_member.workspace_id, current_member.account_id, data.email, data.role
         )
-        done = await anyio.to_thread.run_sync(invite_member.execute, auth.app, command, auth.signer)
-        link = f"{auth.public_url.rstrip('/')}/accept-invite?token={quote(done.token)}"
-        return InviteResponse(done.invite_id, done.token, done.expires_at.isoformat(), link)
+
+        def run() -> InviteResponse:
+            done = invite_member.execute(auth.app, command, auth.signer)
+            link = f"{auth.public_url.rstrip('/')}/accept-invite?token={quote(done.token)}"
+            emailed = auth.mail is not None
+            if auth.mail is not None:  # after the invite's event is stored; the worker sends it (ADR 0041)
+                inviter = load(auth.app, current_member.account_id, Account, "account", read_only=True)
+                workspace = load(auth.app, current_member.workspace_id, Workspace, "workspace", read_only=True)
+                auth.mail.send_invite(
+                    data.email.strip(), link, done.expires_at, inviter=inviter.name, workspace=workspace.name,
+                    role=data.role, workspace_id=current_member.workspace_id,
+                )  # fmt: skip
+            return InviteResponse(done.invite_id, done.token, done.expires_at.isoformat(), link, emailed)
+
+        return await anyio.to_thread.run_sync(run)
 
     @post("/invites/accept", operation_id="acceptInvite", status_code=200, summary="Join a workspace by invite")
     async def accept(self, data: AcceptInviteRequest, auth: Auth) -> Response[SessionResponse]:

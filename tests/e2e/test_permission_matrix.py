@@ -128,6 +128,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/app/integrations"): ADMINS,  # integrations.manage
     ("GET", "/app/settings"): ADMINS,  # settings.manage
     ("GET", "/app/settings/storage"): ADMINS,  # settings.manage
+    ("GET", "/app/team"): MEMBERS,  # team.read
+    **{("GET", f"/app/knowledge{p}"): ADMINS for p in ("", "/editor")},  # knowledge.manage
+    ("POST", "/app/knowledge/preview"): ADMINS,  # knowledge.manage; writes nothing
     ("GET", "/health"): EVERYONE,
     ("GET", "/ready"): EVERYONE,
     # Prometheus metrics: only CHATASSIST_METRICS_TOKEN opens them (the matrix app has one): no role, no widget key
@@ -601,6 +604,9 @@ def requests() -> dict[tuple[str, str], Request]:
         **{("GET", p): page("GET", lambda w, p=p: p) for p in STUDIO_PAGES},
         **{("POST", p): page("POST", lambda w, p=p: p) for p in STUDIO_ACTIONS},  # no form: a refusal fragment
         **{("GET", f"/app/{p}"): page("GET", lambda w, p=p: f"/app/{p}") for p in ADMIN_PAGES},
+        ("GET", "/app/team"): page("GET", lambda w: "/app/team"),
+        **{("GET", f"/app/knowledge{p}"): page("GET", lambda w, p=p: f"/app/knowledge{p}") for p in ("", "/editor")},
+        ("POST", "/app/knowledge/preview"): page("POST", lambda w: "/app/knowledge/preview"),
         ("GET", "/health"): call("GET", lambda w: "/health"),
         ("GET", "/ready"): call("GET", lambda w: "/ready"),
         ("GET", "/metrics"): call("GET", lambda w: "/metrics"),

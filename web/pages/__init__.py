@@ -16,12 +16,14 @@ from domain.errors import DomainError, Forbidden, NotFound, Unauthorized
 from web.errors import domain_error, http_error
 from web.pages._render import html, is_htmx, render
 from web.pages.integrations_page import integrations_page
+from web.pages.knowledge_page import KNOWLEDGE_PAGES
 from web.pages.models_page import models
 from web.pages.monitor_page import MONITOR_SCREENS
 from web.pages.prompts_page import PROMPT_SCREENS
 from web.pages.public import PUBLIC_PAGES
 from web.pages.screens import SCREENS
 from web.pages.settings_page import SETTINGS_PAGES
+from web.pages.team_page import TEAM_PAGES
 
 ADMIN_SCREENS = [models, integrations_page, *SETTINGS_PAGES]  # API keys and models, integrations, settings
 
@@ -55,7 +57,15 @@ def pages_router() -> Router:
     """Every page of the dashboard."""
     return Router(
         path="/",
-        route_handlers=[*PUBLIC_PAGES, *SCREENS, *MONITOR_SCREENS, *PROMPT_SCREENS, *ADMIN_SCREENS],
+        route_handlers=[
+            *PUBLIC_PAGES,
+            *SCREENS,
+            *MONITOR_SCREENS,
+            *PROMPT_SCREENS,
+            *ADMIN_SCREENS,
+            *TEAM_PAGES,
+            *KNOWLEDGE_PAGES,
+        ],
         exception_handlers={DomainError: page_error, HTTPException: page_error},
         include_in_schema=False,
     )

@@ -41,11 +41,12 @@ NAV = (
     NavItem("monitor", "Monitor", "/app/monitor", "monitor.read"),
     NavItem("usage", "Analytics", "/app/usage", "analytics.read"),
     NavItem("topics", "Topics", "/app/topics", "analytics.read"),
+    NavItem("knowledge", "Knowledge", "/app/knowledge", "knowledge.manage"),
     NavItem("prompts", "Prompts", "/app/prompts", "prompts.read"),
     NavItem("rules", "Escalation rules", "/app/rules", "prompts.read"),
     NavItem("integrations", "Integrations", "/app/integrations", "integrations.manage"),
     NavItem("models", "API & models", "/app/models", "keys.manage"),
-    NavItem("team", "Team", "/app/team", "team.read", ready=False),
+    NavItem("team", "Team", "/app/team", "team.read"),
     NavItem("settings", "Settings", "/app/settings", "settings.manage"),
 )
 

@@ -110,3 +110,135 @@
   document.addEventListener("click", copy);
   document.addEventListener("DOMContentLoaded", tryRefresh);
 })();
+
+// Team and Knowledge screens: forms that call the JSON API with any method (data-api="PATCH"...), a JSON body typed
+// by data-type (list: comma-separated, int, bool: a checkbox) or a file upload (enctype multipart), then refresh a
+// part of the page (data-api-refresh: htmx fetches the page's fragment again), go to data-api-next ({id} from the
+// answer) or show what an import did. A refusal shows the API's sentence by its field; the form keeps what was typed.
+(function () {
+  "use strict";
+  function slot(form, name) { return form.querySelector('[data-error-for="' + name + '"]'); }
+  function clear(form) {
+    form.querySelectorAll("[data-error-for]").forEach(function (el) { el.textContent = ""; });
+    form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+  }
+  function show(form, err) {
+    var message = (err && err.message) || "Something went wrong; please try again.";
+    var named = /field `([a-z_]+)`/.exec(message);
+    var fields = named ? [named[1]] : [];
+    if (err && err.code === "invalid_email") fields.push("email");
+    if (err && /title/.test(err.code || "")) fields.push("title");
+    if (err && /body|article_too|empty_article/.test(err.code || "")) fields.push("body");
+    if (err && /crawl_url|private_address/.test(err.code || "")) fields.push("url");
+    for (var i = 0; i < fields.length; i++) {
+      var input = form.querySelector('[name="' + fields[i] + '"]');
+      if (input && slot(form, fields[i])) {
+        slot(form, fields[i]).textContent = message;
+        input.setAttribute("aria-invalid", "true");
+        input.focus();
+        return;
+      }
+    }
+    var general = slot(form, "_form");
+    if (general) general.textContent = message; else window.alert(message);
+  }
+  function json(form) {
+    var data = {}, any = false;
+    form.querySelectorAll("input[name], select[name], textarea[name]").forEach(function (input) {
+      if (input.disabled || input.type === "file") return;
+      var kind = input.dataset.type, value = input.value;
+      if (input.type === "checkbox") { data[input.name] = input.checked; any = true; return; }
+      if (value === "" && kind === "list") { data[input.name] = []; any = true; return; }
+      if (value === "" && !input.required) { if (kind === "nullable") { data[input.name] = null; any = true; } return; }
+      if (kind === "list") value = value.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
+      if (kind === "int") value = parseInt(value, 10);
+      data[input.name] = value; any = true;
+    });
+    return any ? JSON.stringify(data) : undefined;
+  }
+  function report(form, body) {
+    var out = form.querySelector(".import-report");
+    if (!out || !body) return;
+    out.textContent = "";
+    var line = document.createElement("p");
+    line.textContent = "Imported: " + body.created.length + " new, " + body.updated.length + " updated, " +
+      body.unchanged.length + " unchanged, " + (body.kept_edited.length + body.kept_deleted.length) +
+      " left as edited here, " + body.skipped.length + " skipped, " + body.failed.length + " failed.";
+    out.appendChild(line);
+    if (body.failed.length) {
+      var list = document.createElement("ul");
+      body.failed.forEach(function (f) {
+        var item = document.createElement("li");
+        item.textContent = (f.key || f.url || "?") + ": " + (f.reason || f.code || "failed");
+        list.appendChild(item);
+      });
+      out.appendChild(list);
+    }
+  }
+  function invited(form, body) {
+    var out = form.querySelector(".invite-done");
+    if (!out || !body) return;
+    var email = form.querySelector('[name="email"]').value;
+    out.textContent = "";
+    var line = document.createElement("p");
+    if (body.emailed) {
+      line.textContent = "Invitation emailed to " + email + ".";
+      out.appendChild(line);
+    } else {
+      line.textContent = "No email server is set up here: send " + email + " this link yourself.";
+      var link = document.createElement("input");
+      link.type = "text"; link.readOnly = true; link.value = body.link; link.setAttribute("aria-label", "Invitation link");
+      out.appendChild(line); out.appendChild(link);
+    }
+    form.querySelector('[name="email"]').value = "";
+  }
+  // Read your writes: a form with data-api-wait asks the page to wait until its read model shows the change
+  function waitFor(body) {
+    if (!body) return "";
+    var id = body.id || [].concat(body.created || [], body.updated || []).pop();
+    if (!id) return "";
+    return encodeURIComponent(id) + ":" + (body.deleted ? "deleted" : (body.version || 0));
+  }
+  function refresh(selector, wait) {
+    var target = document.querySelector(selector);
+    if (!target || !window.htmx) { window.location.reload(); return; }
+    var url = window.location.pathname + window.location.search;
+    if (wait) url += (url.indexOf("?") < 0 ? "?" : "&") + "wait=" + wait;
+    window.htmx.ajax("GET", url, { target: selector, swap: "innerHTML" });
+  }
+  function submit(event) {
+    var form = event.target.closest("form[data-api]");
+    if (!form) return;
+    event.preventDefault();
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
+    clear(form);
+    var button = form.querySelector("button[type=submit]");
+    if (button) button.disabled = true;
+    var upload = form.enctype === "multipart/form-data";
+    var payload = upload ? new FormData(form) : json(form);
+    var headers = { "Accept": "application/json" };
+    if (payload && !upload) headers["Content-Type"] = "application/json";
+    var status = form.querySelector(".api-status");
+    if (status) status.textContent = form.dataset.working || "";
+    fetch(form.getAttribute("action"), { method: form.dataset.api, credentials: "same-origin", body: payload, headers: headers })
+      .then(function (response) {
+        return response.json().catch(function () { return null; }).then(function (body) {
+          if (!response.ok) { show(form, body); return; }
+          if (form.dataset.apiKind === "invite") invited(form, body);
+          if (form.dataset.apiKind === "import") report(form, body);
+          var wait = form.hasAttribute("data-api-wait") ? waitFor(body) : "";
+          if (form.dataset.apiNext) {
+            var next = form.dataset.apiNext.replace("{id}", body && body.id);
+            window.location.assign(next + (wait ? (next.indexOf("?") < 0 ? "?" : "&") + "wait=" + wait : ""));
+            return;
+          }
+          if (form.dataset.apiRefresh) refresh(form.dataset.apiRefresh, wait);
+          var done = form.querySelector(".form-done:not(.invite-done)");
+          if (done && form.dataset.apiDone) done.textContent = form.dataset.apiDone;
+        });
+      })
+      .catch(function () { show(form, { message: "The server could not be reached; check your connection and try again." }); })
+      .finally(function () { if (button) button.disabled = false; if (status) status.textContent = ""; });
+  }
+  document.addEventListener("submit", submit);
+})();
