@@ -338,7 +338,7 @@ def test_a_projection_runner_killed_mid_page(healthy: Stack, account: Account) -
     acked = check_store(healthy, outcomes)
     report.record(
         10,
-        "The active projection runner process killed (SIGKILL) mid-page under load",
+        "The active projection runner process killed (SIGKILL) while it applies pages under load",
         "the standby replica takes over from the tracked position; each event applied exactly once",
         f"{described(outcomes)} during the kill of `{runner.args[0]}`; the `{healthy.processes[standby].args[0]}` "
         "replica took over all 6 projections; analytics and monitor figures equal the store's for every conversation",
