@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import psycopg
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, REGISTRY, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from psycopg.rows import tuple_row
 
 from chatassist.logformat import JsonFormatter, RequestIdFilter
 from chatassist.settings import Settings
@@ -83,16 +83,21 @@ class ProjectionLag(Collector):
         app = self.container.app
         table = f"{app.name.lower()}_events"
         try:
-            with psycopg.connect(self.container.database_url, connect_timeout=3) as conn:
-                conn.execute("SET statement_timeout = '5s'")
+            # a connection of the process's event-store pool: a scrape opens none (the connection budget, issue 12)
+            with app.recorder.datastore.get_connection() as conn, conn.transaction():
+                conn.execute("SET LOCAL statement_timeout = '5s'")
                 for runner in list(self.container.runners):
                     name = view_name(runner.projection)
                     at = runner.view.max_tracking_id(app.name) or 0
-                    row = conn.execute(
-                        f"SELECT count(*), min(notification_id) FROM (SELECT notification_id FROM {table}"
-                        " WHERE topic = ANY(%s) AND notification_id > %s ORDER BY notification_id LIMIT %s) AS p",
-                        (list(runner.projection.topics), at, LAG_COUNT_CAP),
-                    ).fetchone()
+                    row = (
+                        conn.cursor(row_factory=tuple_row)
+                        .execute(
+                            f"SELECT count(*), min(notification_id) FROM (SELECT notification_id FROM {table}"
+                            " WHERE topic = ANY(%s) AND notification_id > %s ORDER BY notification_id LIMIT %s) AS p",
+                            (list(runner.projection.topics), at, LAG_COUNT_CAP),
+                        )
+                        .fetchone()
+                    )
                     pending, first = (int(row[0]), row[1]) if row else (0, None)
                     seconds = 0.0
                     if first is not None:
@@ -113,8 +118,9 @@ class QueueDepth(Collector):
     """Dramatiq's queues in Redis (messages waiting, fetched but not yet acknowledged, delayed; dead letters) and
     the integration deliveries in PostgreSQL by kind and state (``dead``: retries spent; docs/integrations.md)."""
 
-    def __init__(self, redis_client: Any, namespace: str, queues: list[str], database_url: str) -> None:
-        self.redis, self.namespace, self.queues, self.database_url = redis_client, namespace, queues, database_url
+    def __init__(self, redis_client: Any, namespace: str, queues: list[str], connect: Any) -> None:
+        """``connect``: a context manager of a pooled PostgreSQL connection (the event store's pool)."""
+        self.redis, self.namespace, self.queues, self.connect = redis_client, namespace, queues, connect
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """The gauges of the queues, then of the deliveries (each left out when its server does not answer)."""
@@ -155,13 +161,17 @@ class QueueDepth(Collector):
             labels=["kind", "state"],
         )
         try:
-            with psycopg.connect(self.database_url, connect_timeout=3) as conn:
-                conn.execute("SET statement_timeout = '5s'")
-                rows = conn.execute(
-                    "SELECT kind, status, count(*) FROM integration_v1_deliveries WHERE status = ANY(%s)"
-                    " GROUP BY kind, status",
-                    (list(DELIVERY_STATES),),
-                ).fetchall()
+            with self.connect() as conn, conn.transaction():
+                conn.execute("SET LOCAL statement_timeout = '5s'")
+                rows = (
+                    conn.cursor(row_factory=tuple_row)
+                    .execute(
+                        "SELECT kind, status, count(*) FROM integration_v1_deliveries WHERE status = ANY(%s)"
+                        " GROUP BY kind, status",
+                        (list(DELIVERY_STATES),),
+                    )
+                    .fetchall()
+                )
         except Exception as err:
             log.warning("integration deliveries not measured: %s", err)
             return
@@ -183,7 +193,9 @@ def register_worker_collectors(container: Any, queues: list[str]) -> None:
             return
         _registered.add("worker")
     REGISTRY.register(ProjectionLag(container))
-    REGISTRY.register(QueueDepth(container.redis, container.settings.broker_namespace, queues, container.database_url))
+    if queues:
+        connect = container.app.recorder.datastore.get_connection
+        REGISTRY.register(QueueDepth(container.redis, container.settings.broker_namespace, queues, connect))
 
 
 def start_metrics_port(settings: Settings) -> ThreadingHTTPServer | None:
@@ -205,7 +217,7 @@ def start_metrics_port(settings: Settings) -> ThreadingHTTPServer | None:
                     body = b'{"code": "metrics_forbidden", "message": "Send Authorization: Bearer <token>."}'
                     self._answer(403, "application/json", body)
                     return
-            self._answer(200, CONTENT_TYPE_LATEST, generate_latest(REGISTRY))
+            self._answer(200, CONTENT_TYPE_PLAIN_0_0_4, generate_latest(REGISTRY))
 
         def _answer(self, status: int, media_type: str, body: bytes) -> None:
             self.send_response(status)

@@ -22,7 +22,7 @@ from litestar import Request, Response, get
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Histogram, generate_latest
+from prometheus_client import REGISTRY, Histogram, generate_latest
 
 from domain.correlation import REQUEST_ID
 from web.errors import error_body
@@ -34,6 +34,8 @@ HTTP_LATENCY = Histogram(
     ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+# Prometheus' classic text format, which every Prometheus reads (Litestar adds the charset)
+MEDIA_TYPE = "text/plain; version=0.0.4"
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 FORWARDED = (b"x-forwarded-for", b"forwarded", b"x-real-ip")
 
@@ -99,7 +101,7 @@ class MetricsAccess:
 @get(
     "/metrics",
     operation_id="metrics",
-    media_type=CONTENT_TYPE_LATEST,
+    media_type=MEDIA_TYPE,
     include_in_schema=False,  # Prometheus' text format for operators, not an API of the product
 )
 async def metrics(request: Request[Any, Any, Any], metrics_access: MetricsAccess) -> Response[Any]:
@@ -111,4 +113,4 @@ async def metrics(request: Request[Any, Any, Any], metrics_access: MetricsAccess
             " when no token is set."
         )
         return Response(error_body("metrics_forbidden", message), status_code=403, media_type="application/json")
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(REGISTRY), media_type=MEDIA_TYPE)

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+import psycopg
+import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.chat_turns import free_port
@@ -169,7 +171,7 @@ def test_a_chat_turn_moves_the_counters_and_its_request_id_follows_it(
 
 
 @contextmanager
-def worker_process(settings: Settings, **extra: str) -> Iterator[tuple[int, list[str]]]:
+def worker_process(settings: Settings, namespace: str, **extra: str) -> Iterator[tuple[int, list[str]]]:
     """(metrics port, its stderr lines once stopped) of `chatassist worker` on the test's servers."""
     assert settings.database_url and settings.redis_url and settings.secret_key
     port, lines = free_port(), []
@@ -177,7 +179,7 @@ def worker_process(settings: Settings, **extra: str) -> Iterator[tuple[int, list
         DATABASE_URL=settings.database_url,
         REDIS_URL=settings.redis_url,
         CHATASSIST_SECRET_KEY=settings.secret_key,
-        CHATASSIST_BROKER_NAMESPACE=f"metrics-{uuid.uuid4().hex[:8]}",
+        CHATASSIST_BROKER_NAMESPACE=namespace,
         CHATASSIST_METRICS_PORT=str(port),
         **extra,
     )
@@ -197,10 +199,22 @@ def worker_process(settings: Settings, **extra: str) -> Iterator[tuple[int, list
         lines.extend(stderr.splitlines())
 
 
-def test_the_worker_serves_projection_lag_and_queue_depth_on_its_metrics_port(settings: Settings) -> None:
-    # Given `chatassist worker` with a metrics port and a token
-    token = secrets.token_urlsafe(24)
-    with worker_process(settings, CHATASSIST_METRICS_TOKEN=token) as (port, _):
+def test_the_worker_serves_projection_lag_and_queue_depth_on_its_metrics_port(
+    settings: Settings, container: Container
+) -> None:
+    # Given a dead-lettered Dramatiq message and a dead webhook delivery (a workspace of its own)
+    assert settings.redis_url and settings.database_url
+    namespace, token, dead_id = f"metrics-{uuid.uuid4().hex[:8]}", secrets.token_urlsafe(24), uuid.uuid4()
+    dead_letters = f"{namespace}:integrations.hubspot.XQ"  # the tables exist: the container fixture migrated
+    redis.Redis.from_url(settings.redis_url).zadd(dead_letters, {"a-dead-message": 1.0})
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO integration_v1_deliveries (id, workspace_id, target_id, kind, event_type, notification_id,"
+            " event_at, body, status) VALUES (%s, %s, 'metrics-test', 'webhook', 'test', 1, now(), '', 'dead')",
+            (dead_id, uuid.uuid4()),
+        )
+    # and `chatassist worker` with a metrics port and a token
+    with worker_process(settings, namespace, CHATASSIST_METRICS_TOKEN=token) as (port, stderr):
         url = f"http://127.0.0.1:{port}/metrics"
         # When Prometheus scrapes its port (once it listens and its runners have started)
         deadline, samples = time.monotonic() + START_S, {}
@@ -213,14 +227,27 @@ def test_the_worker_serves_projection_lag_and_queue_depth_on_its_metrics_port(se
                 pass
             time.sleep(0.2)
         refused = httpx.get(url, timeout=10)
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            dead_webhooks = conn.execute(
+                "SELECT count(*) FROM integration_v1_deliveries WHERE kind = 'webhook' AND status = 'dead'"
+            ).fetchone()
+            conn.execute("DELETE FROM integration_v1_deliveries WHERE id = %s", (dead_id,))
+        redis.Redis.from_url(settings.redis_url).delete(dead_letters)
     # I expect each projection's lag, each queue's depth and dead letters, and the deliveries by state
     projections = {dict(ls)["projection"] for n, ls in samples if n == "chatassist_projection_lag_events"}
-    assert projections == {"transcripts", "usage", "analytics", "audit", "monitor", "knowledge", "integrations"}
+    assert projections == {"transcripts", "usage", "analytics", "audit", "monitor", "knowledge", "integrations"}, (
+        stderr[-20:]
+    )
+    assert all(v >= 0 for (n, _), v in samples.items() if n.startswith("chatassist_projection_lag"))
     queues = {dict(ls)["queue"] for n, ls in samples if n == "chatassist_dramatiq_dead_letters"}
     assert {"chatassist", "integrations.webhooks", "integrations.slack"} <= queues, queues
+    assert total(samples, "chatassist_dramatiq_dead_letters", queue="integrations.hubspot") == 1
+    assert total(samples, "chatassist_dramatiq_dead_letters", queue="integrations.slack") == 0
     states = {dict(ls)["state"] for n, ls in samples if n == "chatassist_dramatiq_queue_messages"}
     assert states == {"queued", "unacked", "delayed"}
-    dead = {dict(ls)["kind"] for n, ls in samples if n == "chatassist_integration_deliveries"}
-    assert {"webhook", "slack", "zendesk", "hubspot"} <= dead
+    kinds = {dict(ls)["kind"] for n, ls in samples if n == "chatassist_integration_deliveries"}
+    assert {"webhook", "slack", "zendesk", "hubspot"} <= kinds
+    assert dead_webhooks is not None and dead_webhooks[0] >= 1
+    assert total(samples, "chatassist_integration_deliveries", kind="webhook", state="dead") == dead_webhooks[0]
     # and the port refuses a scrape without the token
     assert refused.status_code == 403
