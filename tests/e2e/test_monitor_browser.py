@@ -156,7 +156,10 @@ def test_an_agent_takes_over_a_legal_threat_and_hands_it_back_to_the_ai(
     expect(agent.locator("#chat-flash")).to_contain_text("You have this chat")
     expect(agent.locator("[data-holder]")).to_contain_text("You have this chat")
     expect(agent.locator("[data-chat-state]")).to_have_text("Claimed")
-    expect(visitor.locator(".row.system .text")).to_have_text(["Dana joined the chat."])
+    # (after the widget's escalation notice, shown when the legal threat was handed to the team)
+    expect(visitor.locator(".row.system .text")).to_have_text(
+        ["A person from our team will take over this chat.", "Dana joined the chat."]
+    )
 
     # When Sam, whose page still offers the claim, claims it too
     sam_page.get_by_role("button", name="Claim this chat").click()
@@ -175,7 +178,7 @@ def test_an_agent_takes_over_a_legal_threat_and_hands_it_back_to_the_ai(
     expect(agent.get_by_label("Reply to the visitor")).to_have_value("")
     widget_reply = visitor.locator(".row.agent")
     expect(widget_reply.locator(".text")).to_have_text([REPLY])
-    expect(widget_reply.locator(".badge")).to_have_text(["Dana"])
+    expect(widget_reply.locator(".who")).to_have_text(["Dana"])
 
     # When she adds an internal note and corrects the topic
     agent.get_by_label("Internal note").fill(NOTE)
