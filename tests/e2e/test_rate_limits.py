@@ -17,6 +17,7 @@ from commands.create_workspace.cmd import WorkspaceCreated
 from tests.fakes.llm_server import FakeLLMServer, Script
 from tests.support.accounts import sign_up
 from tests.support.server import ThreadedServer
+from tests.support.visitors import remember_reply, token_of
 from web.app import create_app
 from web.ratelimit import Limit, RateLimiter, RateLimits
 
@@ -89,9 +90,14 @@ def abuse_server(container: Container, service_urls: tuple[str, str], **limits: 
 
 def turn(client: httpx.Client, key: str, user: str, conversation_id: str | None = None) -> httpx.Response:
     body: dict[str, object] = {"message": "How do I reset my password?", "user": {"id": user}}
-    if conversation_id:
+    headers = {"X-Widget-Key": key, "Accept": "application/json"}
+    if conversation_id:  # a follow-up carries the conversation's visitor token, as the widget sends it
         body["conversation_id"] = conversation_id
-    return client.post("/api/chat", json=body, headers={"X-Widget-Key": key, "Accept": "application/json"})
+        headers["X-Visitor-Token"] = token_of(conversation_id)
+    response = client.post("/api/chat", json=body, headers=headers)
+    if response.status_code == 200:
+        remember_reply(response.json())
+    return response
 
 
 @pytest.fixture
