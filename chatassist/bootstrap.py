@@ -288,6 +288,7 @@ def bootstrap(
         container.usage,
         policy,
         cache_ttl_s=settings.workspace_cache_s,
+        judge_timeout_s=settings.decision_judge_timeout_s if settings.decision_judge else None,
     )
     reset_sender: Sender = LogSender(production=settings.env.strip().lower() != "development")
     if settings.smtp_host:

@@ -44,6 +44,9 @@ class Settings:
     provider_timeout_s: float = 30.0
     retry_attempts: int = 3
     retry_base_delay_s: float = 0.25
+    # the LLM judge of uncertain escalation decisions (docs/escalation.md, "The LLM judge"): on when a key is set
+    decision_judge: bool = True  # CHATASSIST_DECISION_JUDGE: off keeps every decision offline
+    decision_judge_timeout_s: float = 4.0  # how long an uncertain turn waits for the judge before deciding offline
     event_encryption_key: str | None = None
     secret_key: str | None = None
     keys_encryption_key: str | None = None

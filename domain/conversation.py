@@ -578,7 +578,10 @@ class Conversation(Aggregate):
 
 
 def _decision_fields(decision: Decision) -> dict[str, Any]:
-    evidence = {k: v for k, v in decision.evidence.items() if k != "matched"}
+    evidence = {k: v for k, v in decision.evidence.items() if k not in ("matched", "judge_reason")}
+    personal: dict[str, Any] = {"matched": list(decision.evidence.get("matched", []))}
+    if decision.evidence.get("judge_reason"):
+        personal["judge_reason"] = decision.evidence["judge_reason"]  # the LLM judge's words may echo the visitor
     return {
         "rule": decision.rule,
         "priority": decision.priority,
@@ -587,5 +590,5 @@ def _decision_fields(decision: Decision) -> dict[str, Any]:
         "route": decision.route,
         "holding_message": decision.message,
         "topic": decision.topic,
-        "personal": {"matched": list(decision.evidence.get("matched", []))},
+        "personal": personal,
     }

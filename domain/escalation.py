@@ -24,6 +24,7 @@ from typing import Any
 
 from domain.assessment import DEFAULT_TOPICS
 from domain.decisions import intent
+from domain.decisions.judge import Verdict
 from domain.decisions.legal import classifier_p1, legal_signals
 from domain.decisions.model import intent_model, person_model
 from domain.decisions.money import Amount, Rates, asked_back, default_rates
@@ -178,6 +179,8 @@ def decide(
     resolved: bool = False,
     confidence: float | None = None,
     rules: Rules = DEFAULT_RULES,
+    verdict: Verdict | None = None,
+    judge_failed: dict[str, Any] | None = None,
 ) -> Decision:
     """The first rule that fires, in priority order (P1 > P2 > human request > P3 > confidence), or ``none``.
 
@@ -185,7 +188,9 @@ def decide(
     the intent layer (negation, a question about the product or about compliance, a refund question); the
     classifier trained on the corpus, always consulted as the second opinion; amounts converted to the
     workspace's currency. ``evidence.layers`` records each layer's verdict and score, ``evidence.decided_by``
-    the layer that decided.
+    the layer that decided. ``verdict``: the LLM judge's answer for an uncertain decision (domain/decisions/judge.py):
+    it replaces the classifier's own verdicts and may escalate, but never overrules a deterministic layer;
+    ``judge_failed``: the layer recorded when the judge was asked and gave no verdict (the offline decision stands).
     """
     turns = len(visitor_messages) if turns is None else turns
     messages = [_normal(m[:MAX_CHARS]) for m in visitor_messages[-MAX_MESSAGES:]]
@@ -196,14 +201,25 @@ def decide(
     legal_route = rules.routes_by_topic.get("Legal & Compliance") or DEFAULT_ROUTES[P1]
     intents, mentions, by = legal_signals(messages, rules.legal_keywords, rules.compliance_questions)
     p1_by = by if intents and by is not None else None
-    if p1_by is None and classifier_p1(messages, opinion["p1"], bool(mentions)):
+    if p1_by is None and verdict is not None and verdict.rule == "p1":
+        p1_by = "llm judge"
+    elif p1_by is None and verdict is None and classifier_p1(messages, opinion["p1"], bool(mentions)):
         p1_by = "classifier"
     topic, topic_score, topic_how = classify_topic(text, rules.topics, shipped, p1=p1_by is not None)
+    if p1_by is None and verdict is not None and verdict.topic in {name for name, _ in rules.topics} | {"Other"}:
+        topic, topic_score, topic_how = str(verdict.topic), round(verdict.confidence, 3), "llm judge"
     person_score = person_model().scores(latest)["person"] if latest else 0.0
+    scores = {k: round(v, 3) for k, v in sorted({**opinion, "person": person_score}.items())}
     layers: list[dict[str, Any]] = [
-        {"layer": "classifier", "scores": {k: round(v, 3) for k, v in sorted(opinion.items())}},
+        {"layer": "classifier", "scores": scores},
         {"layer": "topic", "topic": topic, "score": topic_score, "by": topic_how},
     ]
+    judged: dict[str, Any] = {}
+    if verdict is not None:
+        layers.append(verdict.layer())
+        judged = {"judge_reason": verdict.reason}  # the judge's words may echo the visitor's: personal data
+    elif judge_failed is not None:
+        layers.append(judge_failed)
 
     def fire(
         rule: str, reason: str, evidence: dict[str, Any], by: str, score: float, route: str | None = None
@@ -218,9 +234,12 @@ def decide(
         else:
             message, action = rules.holding_messages.get("offer", DEFAULT_OFFER), "offer"
         layers.append({"layer": by, "rule": rule, "score": round(score, 3)})
-        evidence = {**evidence, "turns": turns, "decided_by": by, "layers": layers}
+        evidence = {**evidence, **judged, "turns": turns, "decided_by": by, "layers": layers}
         return Decision(rule, PRIORITY[rule], action, reason, evidence, route, message, topic)
 
+    if p1_by == "llm judge" and verdict is not None:
+        reason = "The LLM judge reads a legal threat, payment dispute or regulatory complaint."
+        return fire(P1, reason, {"matched": mentions}, p1_by, verdict.confidence, legal_route)
     if p1_by is not None and p1_by != "classifier":
         reason = "A legal threat, payment dispute or regulatory complaint in the visitor's messages."
         return fire(P1, reason, {"matched": intents}, p1_by, 1.0, legal_route)
@@ -233,24 +252,34 @@ def decide(
     asking = refund_messages(messages)
     by_refund = "patterns" if any(asking) else None
     questions = any(intent.REFUND_QUESTION.search(m) for m in messages)
-    if by_refund is None and opinion["refund"] >= REFUND_CLASSIFIER and not questions:
+    if by_refund is None and verdict is not None and verdict.rule == "refund":
+        by_refund = "llm judge"
+        asking = [True] * len(messages)
+    elif by_refund is None and verdict is None and opinion["refund"] >= REFUND_CLASSIFIER and not questions:
         by_refund = "classifier"
         asking = [True] * len(messages)
     if by_refund is not None:
         amount, how = asked_back(messages, asking)
+        if by_refund == "llm judge" and verdict is not None and verdict.amount is not None:
+            amount, how = Amount(verdict.amount, verdict.currency, 0, 0, ""), "read by the LLM judge"
         if amount is not None:
             p2 = _p2(amount, how, rules)
             if p2 is not None:
                 reason, evidence = p2
                 route = rules.routes_by_topic.get("Refunds & Cancellation") or DEFAULT_ROUTES[P2]
-                score = 1.0 if by_refund == "patterns" else opinion["refund"]
+                score = {"patterns": 1.0, "classifier": opinion["refund"]}.get(
+                    by_refund, verdict.confidence if verdict else 1.0
+                )
                 return fire(P2, reason, evidence, f"{by_refund} + amount", score, route)
             layers.append({"layer": "amount", "rule": NONE, "reason": "amount asked back within the threshold"})
 
     human = human_phrases(latest, rules.human_keywords)
     if human:
         return fire(HUMAN, "The visitor asked for a person.", {"matched": human}, "patterns", 1.0)
-    if person_score >= PERSON_CLASSIFIER and not intent.PERSON_NOT.search(latest):
+    if verdict is not None and verdict.rule == "person":
+        return fire(HUMAN, "The LLM judge reads a request for a person.", {"matched": []}, "llm judge",
+                    verdict.confidence)  # fmt: skip
+    if verdict is None and person_score >= PERSON_CLASSIFIER and not intent.PERSON_NOT.search(latest):
         reason = "The classifier reads a request for a person."
         return fire(HUMAN, reason, {"matched": []}, "classifier", person_score)
     if turns >= rules.turn_limit and not resolved:
@@ -264,7 +293,7 @@ def decide(
             "confidence",
             confidence,
         )
-    evidence = {"turns": turns, "decided_by": "none", "layers": layers}
+    evidence = {**judged, "turns": turns, "decided_by": "none", "layers": layers}
     return Decision(NONE, None, "none", "No rule fired.", evidence, None, None, topic)
 
 

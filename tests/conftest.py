@@ -73,6 +73,8 @@ def settings(
         provider_timeout_s=1.0,
         retry_base_delay_s=0.01,
         workspace_cache_s=0.0,  # settings changes apply on the very next turn in tests
+        # the suite's fakes script the chat's answers; tests/e2e/test_decision_judge.py turns the judge on
+        decision_judge=False,
         secret_key=TEST_SECRET_KEY,
         # every test signs up from 127.0.0.1: the per-address throttles are tested on an Auth of their own
         rate_signups_per_ip="0",

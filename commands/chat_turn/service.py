@@ -24,6 +24,7 @@ from commands._lazy import read_or_none
 from commands._metrics import observe_turn
 from commands._prompt_config import LivePrompt, live_prompt
 from commands.ai import base
+from commands.ai import judge as llm_judge
 from commands.ai.clients import Endpoints
 from commands.ai.models import deprecation_of, provider_for
 from commands.ai.offline import OfflineProvider
@@ -39,6 +40,7 @@ from domain.budget import decide_budget
 from domain.business_hours import apply_hours
 from domain.clock import event_time
 from domain.conversation import Conversation, ModelCall, Turn
+from domain.decisions.judge import uncertain
 from domain.escalation import DEFAULT_RULES, Decision, Rules, rules_from, unavailable
 from domain.escalation import decide as decide_escalation
 from domain.knowledge import GAP_SUPPORT, KnowledgeHit, citations_of
@@ -292,8 +294,10 @@ class ChatService:
         cache_ttl_s: float = 1.0,
         clock: Callable[[], datetime] | None = None,
         knowledge: KnowledgeSearch | None = None,
+        judge_timeout_s: float | None = llm_judge.TIMEOUT_S,
     ) -> None:
         self.app = app
+        self.judge_timeout_s = judge_timeout_s  # None: the LLM judge is off (CHATASSIST_DECISION_JUDGE=false)
         # the knowledge read model; by default the one bootstrap attached to the app (docs/knowledge.md)
         self.knowledge = knowledge if knowledge is not None else app.knowledge_search
         self.clock = clock or event_time  # the business hours' "now": the domain clock unless a test pins it
@@ -442,11 +446,14 @@ class ChatService:
             return
         prep = self.prepared(ws)
         early = self._decide(got, prep)
+        judged = await self._judge(ws, got, prep, early) if uncertain(early.evidence) else None
+        if judged is not None:
+            early = self._decide(got, prep, judged=judged)
         if early.escalates:  # P1, P2, a person asked for: the model is not called
             early = apply_hours(early, await self.run(self.app_settings, ws.id), self.clock())
             for n, word in enumerate((early.message or "").split(" ")):
                 yield base.TextDelta(word if n == 0 else " " + word)
-            escalated = await self._escalate(got, early, prep)
+            escalated = await self._escalate(got, early, prep, judged)
             observe_turn(got.conversation_id, "escalated", escalation=(early.rule, early.action))
             yield escalated
             return
@@ -454,7 +461,7 @@ class ChatService:
         used = self._fresh(self._usage, ws.id)
         budget = decide_budget(settings, used if used is not None else await self.run(self.tokens_this_month, ws.id))
         if budget.refuse:
-            refused = await self._fail(got, [], "budget_exhausted", prep, ws.id)
+            refused = await self._fail(got, _judge_calls(judged), "budget_exhausted", prep, ws.id)
             observe_turn(got.conversation_id, "budget_exhausted")
             yield refused
             return
@@ -472,12 +479,13 @@ class ChatService:
         policy = self.policy_for(settings)
         async for event in orchestrate(routes, request, prompt_version=prep.prompt_version, policy=policy):
             if isinstance(event, Finished):
-                done = await self._succeed(got, event, prep, hits)
+                done = await self._succeed(got, event, prep, hits, judged)
                 offer = (done.escalation["rule"], done.escalation["action"]) if done.escalation else None
                 observe_turn(got.conversation_id, "answered", event.calls, offer)
                 yield done
             elif isinstance(event, GaveUp):
-                failed = await self._fail(got, event.calls, "providers_unavailable", prep, ws.id)
+                calls = _judge_calls(judged) + event.calls
+                failed = await self._fail(got, calls, "providers_unavailable", prep, ws.id)
                 observe_turn(got.conversation_id, "providers_unavailable", event.calls)
                 yield failed
             else:
@@ -568,27 +576,77 @@ class ChatService:
         run.finish(len(run.turns), outcome)
         await self.run(self.app.save, run)
 
-    def _decide(self, got: receive.MessageReceived, prep: Prepared, confidence: float | None = None) -> Decision:
-        """The escalation engine over the visitor's messages (docs/escalation.md): all of them, or those since an
-        agent last returned the chat to the AI."""
+    @staticmethod
+    def _visitor(got: receive.MessageReceived) -> tuple[list[str], int]:
+        """The visitor's messages the rules read (all of them, or those since an agent last returned the chat to
+        the AI) and the turn count."""
         conversation = got.conversation
         turns = conversation.turns_for_rules if conversation is not None else got.history
         visitor = [t.text for t in turns if t.role == "user"]
         count = conversation.user_turns if conversation is not None and not conversation.returned else len(visitor)
-        return decide_escalation(visitor, turns=count, confidence=confidence, rules=prep.rules)
+        return visitor, count
 
-    async def _escalate(self, got: receive.MessageReceived, decision: Decision, prep: Prepared) -> TurnDone:
-        """Record ``Escalated`` and the holding message as the turn's reply (provider escalation, model rules)."""
+    def _decide(
+        self,
+        got: receive.MessageReceived,
+        prep: Prepared,
+        confidence: float | None = None,
+        judged: llm_judge.Judged | None = None,
+    ) -> Decision:
+        """The escalation engine over the visitor's messages (docs/escalation.md), with the LLM judge's verdict
+        (or the record of its failure) when it was asked."""
+        visitor, count = self._visitor(got)
+        verdict = judged.verdict if judged is not None else None
+        failed = judged.failed_layer() if judged is not None else None
+        return decide_escalation(
+            visitor, turns=count, confidence=confidence, rules=prep.rules, verdict=verdict, judge_failed=failed
+        )
+
+    async def _judge(
+        self, ws: Workspace, got: receive.MessageReceived, prep: Prepared, early: Decision
+    ) -> llm_judge.Judged | None:
+        """Ask the LLM judge about an uncertain decision, on the workspace's cheap (budget) model, when a key for
+        its provider is set (the workspace's own first), the trial has not ended and the monthly budget is not
+        spent; None when it is not asked (docs/escalation.md, "The LLM judge")."""
+        settings = prep.settings
+        if self.judge_timeout_s is None or ws.trial_over(self.clock()):
+            return None
+        own = self._fresh(self._own, ws.id)
+        if own is None:
+            own = await self.run(self.own_providers, ws.id)
+        route = self.providers.routes(settings.budget_model, settings.budget_model, own)[0]
+        if route.provider is self.providers.offline:
+            return None
+        used = self._fresh(self._usage, ws.id)
+        if decide_budget(settings, used if used is not None else await self.run(self.tokens_this_month, ws.id)).refuse:
+            return None
+        visitor, _ = self._visitor(got)
+        topics = [name for name, _ in prep.topics]
+        return await llm_judge.ask(
+            route.provider,
+            route.model,
+            visitor[-20:],
+            topics,
+            prompt_version=prep.prompt_version,
+            timeout_s=self.judge_timeout_s,
+        )
+
+    async def _escalate(
+        self, got: receive.MessageReceived, decision: Decision, prep: Prepared, judged: llm_judge.Judged | None = None
+    ) -> TurnDone:
+        """Record ``Escalated`` and the holding message as the turn's reply (provider escalation, model rules);
+        the LLM judge's call, when it was asked, as the turn's ``ModelCallMade``."""
         text = decision.message or ""
         reply = record.Reply(str(uuid4()), text, 1.0, decision.topic, "escalation", "rules", prep.prompt_version)
-        command = record.RecordReply(got.conversation_id, got.message_id, [], reply=reply, decision=decision)
+        calls = _judge_calls(judged)
+        command = record.RecordReply(got.conversation_id, got.message_id, calls, reply=reply, decision=decision)
         self._hold(await self.run(record.execute, self.app, command, got.conversation))
-        usage, _ = totals([])
+        usage, cost = totals(calls)
         return TurnDone(
             reply.message_id,
             got.message_id,
             usage,
-            "0",
+            cost if calls else "0",
             1.0,
             decision.topic,
             "escalation",
@@ -600,22 +658,30 @@ class ChatService:
         )
 
     async def _succeed(
-        self, got: receive.MessageReceived, fin: Finished, prep: Prepared, hits: list[KnowledgeHit]
+        self,
+        got: receive.MessageReceived,
+        fin: Finished,
+        prep: Prepared,
+        hits: list[KnowledgeHit],
+        judgement: llm_judge.Judged | None = None,
     ) -> TurnDone:
         visitor = " ".join(t.text for t in got.history if t.role == "user")
         question = got.history[-1].text
         judged, topic, parts = judge(question, visitor, fin, prep, hits)
         confidence = judged.final
-        offer = self._decide(got, prep, confidence)
+        offer = self._decide(got, prep, confidence, judgement)
         decision = offer if offer.action == "offer" else None
+        if judgement is not None and judgement.verdict is not None:
+            topic = offer.topic  # the engine's topic with the judge's verdict (the judge's, unless a legal matter)
         knowledge = provenance(prep.workspace.id if prep.workspace else None, fin, hits, judged.retrieval)
         reply = record.Reply(
             str(uuid4()), fin.text, confidence, topic, fin.provider, fin.model, prep.prompt_version, parts,
             knowledge, question if knowledge["gap"] else None,
         )  # fmt: skip
-        command = record.RecordReply(got.conversation_id, got.message_id, fin.calls, reply=reply, decision=decision)
+        calls = _judge_calls(judgement) + fin.calls
+        command = record.RecordReply(got.conversation_id, got.message_id, calls, reply=reply, decision=decision)
         self._hold(await self.run(record.execute, self.app, command, got.conversation))
-        usage, cost = totals(fin.calls)
+        usage, cost = totals(calls)
         return TurnDone(
             reply.message_id,
             got.message_id,
@@ -674,6 +740,11 @@ def provenance(workspace_id: UUID | None, fin: Finished, hits: list[KnowledgeHit
         "support": support,
         "gap": support < GAP_SUPPORT,
     }
+
+
+def _judge_calls(judged: llm_judge.Judged | None) -> list[ModelCall]:
+    """The LLM judge's call, recorded before the turn's own (an empty list when it was not asked)."""
+    return [] if judged is None else [judged.call]
 
 
 def _facts(done: TurnDone) -> dict[str, Any]:

@@ -80,6 +80,8 @@ class Script:
     sends half the JSON body then closes; "no_final" acts as "ok".
     ``delay_s`` delays the response headers for every kind; ``chunk_delay_s`` precedes each delta.
     Token counts of 0 are estimated from the text (see ``estimate_tokens``).
+    Non-streaming Anthropic requests: ``tool_input`` answers with a ``tool_use`` block of the request's first tool
+    (stop reason ``tool_use``) instead of the text; ``stop_reason`` overrides the stop reason (e.g. "refusal").
     """
 
     kind: str = "ok"
@@ -93,6 +95,8 @@ class Script:
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    tool_input: dict[str, Any] | None = None
+    stop_reason: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -397,13 +401,20 @@ class _Handler(BaseHTTPRequestHandler):
             "output_tokens": usage.output,
         }
         if not body.get("stream"):
+            content: list[dict[str, Any]] = [{"type": "text", "text": script.text}]
+            stop = "end_turn"
+            if script.tool_input is not None:
+                tool = (body.get("tools") or [{}])[0].get("name", "tool")
+                content = [{"type": "tool_use", "id": fake._next_id("toolu_fake"), "name": tool,
+                            "input": script.tool_input}]  # fmt: skip
+                stop = "tool_use"
             message = {
                 "id": msg_id,
                 "type": "message",
                 "role": "assistant",
                 "model": model,
-                "content": [{"type": "text", "text": script.text}],
-                "stop_reason": "end_turn",
+                "content": content,
+                "stop_reason": script.stop_reason or stop,
                 "stop_sequence": None,
                 "usage": full_usage,
             }

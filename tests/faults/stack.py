@@ -125,6 +125,7 @@ class Stack:
             CHATASSIST_SECRET_KEY=TEST_SECRET_KEY,
             CHATASSIST_DATA_DIR=str(root / "data"),
             ANTHROPIC_API_KEY="test-anthropic-key",
+            CHATASSIST_DECISION_JUDGE="false",  # the fake scripts the chat, not the LLM judge
             OPENAI_API_KEY="test-openai-key",
             ANTHROPIC_BASE_URL=self.fake.anthropic_base_url,
             OPENAI_BASE_URL=self.fake.openai_base_url,

@@ -34,6 +34,7 @@ def web_process(
         REDIS_URL=redis_url or settings.redis_url,
         CHATASSIST_SECRET_KEY=settings.secret_key,
         ANTHROPIC_API_KEY="test-anthropic-key",
+        CHATASSIST_DECISION_JUDGE="false",  # the fake scripts the chat, not the LLM judge
         ANTHROPIC_BASE_URL=fake_llm.anthropic_base_url,
         **extra,
     )
