@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +19,15 @@ import psycopg
 
 from chatassist import docs_cli, knowledge_cli
 from chatassist.audit_cli import add_audit_parser
-from chatassist.bootstrap import Container, bootstrap, public_url, rate_limits, start_mail_sender, warn_deprecated
+from chatassist.bootstrap import (
+    Container,
+    bootstrap,
+    build_providers,
+    public_url,
+    rate_limits,
+    start_mail_sender,
+    warn_deprecated,
+)
 from chatassist.pools import connection_budget
 from chatassist.settings import (
     Settings,
@@ -31,7 +40,7 @@ from chatassist.settings import (
 )
 from commands.create_workspace import cmd as create_ws
 from domain.errors import Conflict
-from domain.workspace import DEFAULT_FALLBACK_MODEL, DEFAULT_PRIMARY_MODEL
+from domain.workspace import DEFAULT_BUDGET_MODEL, DEFAULT_FALLBACK_MODEL, DEFAULT_PRIMARY_MODEL
 
 log = logging.getLogger("chatassist")
 
@@ -635,11 +644,44 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
         )
 
 
+def _eval_judge(settings: Settings, args: argparse.Namespace) -> tuple[Any, list[Any]]:
+    """The LLM judge for ``eval decisions --judge``: the environment's key for the judge model's provider (its
+    base URL too, so a local fake can script the answers), one call per uncertain conversation, sequential."""
+    import asyncio
+
+    from commands.ai import judge as llm_judge
+    from commands.ai.models import provider_for
+    from domain.assessment import DEFAULT_TOPICS
+    from domain.decisions.judge import Verdict
+
+    name = provider_for(args.judge_model)
+    provider = build_providers(settings).by_name.get(name or "")
+    if provider is None:
+        raise SystemExit(
+            f"--judge needs a key for {args.judge_model}'s provider: set "
+            f"{'OPENAI_API_KEY' if name == 'openai' else 'ANTHROPIC_API_KEY'} (and its *_BASE_URL for a local fake)."
+        )
+    topics = [name for name, _ in DEFAULT_TOPICS]
+    loop = asyncio.new_event_loop()
+    calls: list[Any] = []
+
+    def judge(messages: list[str]) -> Verdict | dict[str, Any]:
+        judged = loop.run_until_complete(
+            llm_judge.ask(provider, args.judge_model, messages, topics, timeout_s=args.judge_timeout)
+        )
+        calls.append(judged.call)
+        return judged.verdict if judged.verdict is not None else judged.failed_layer() or {}
+
+    return judge, calls
+
+
 def cmd_eval_decisions(settings: Settings, args: argparse.Namespace) -> None:
     """Measure the escalation and topic decision on the labelled corpus (docs/escalation.md, "The corpus")."""
     from domain.decisions.evaluate import evaluate
 
-    report = evaluate(args.split)
+    judge, calls = _eval_judge(settings, args) if args.judge else (None, [])
+    report = evaluate(args.split, judge)
+    cost = sum((c.cost_usd or 0 for c in calls), Decimal(0))
     if args.json:
         print(
             json.dumps(
@@ -648,12 +690,15 @@ def cmd_eval_decisions(settings: Settings, args: argparse.Namespace) -> None:
                     "overall": report.overall.summary(),
                     "by_language": {k: v.summary() for k, v in sorted(report.by_language.items())},
                     "misses": len(report.misses),
+                    "judge": None if judge is None else {**(report.judge or {}), "cost_usd": format(cost, "f")},
                 },
                 indent=2,
             )
         )
     else:
         print(report.text())
+        if judge is not None:
+            print(f"LLM judge: {len(calls)} calls on {args.judge_model}, cost {cost:f} USD")
     if args.misses:
         with open(args.misses, "w", encoding="utf-8") as out:
             for miss in report.misses:
@@ -801,6 +846,9 @@ def parser() -> argparse.ArgumentParser:
     decisions.add_argument("--split", choices=["train", "dev", "test", "all"], default="dev", help="default dev")
     decisions.add_argument("--misses", metavar="PATH", help="write the misses there, one JSON object per line")
     decisions.add_argument("--json", action="store_true", help="print the figures as JSON")
+    decisions.add_argument("--judge", action="store_true", help="ask the LLM judge on the uncertain conversations")
+    decisions.add_argument("--judge-model", default=DEFAULT_BUDGET_MODEL, help="default the cheap model")
+    decisions.add_argument("--judge-timeout", type=float, default=10.0, help="seconds per call, default 10")
     decisions.set_defaults(fn=cmd_eval_decisions)
     keys = sub.add_parser("keys", help="provider API keys").add_subparsers(dest="action", required=True)
     keys.add_parser("rotate", help=cmd_keys_rotate.__doc__).set_defaults(fn=cmd_keys_rotate)

@@ -4,11 +4,16 @@ confusion table, per language, and the misses. Used by ``chatassist eval decisio
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from domain.decisions import corpus
+from domain.decisions.judge import Verdict, uncertain
+
+# the LLM judge as the evaluation calls it: the visitor's messages -> a verdict, or the layer of its failure
+Judge = Callable[[list[str]], "Verdict | dict[str, Any]"]
 
 RULE_OF = {"p1_legal": "p1", "p2_refund_over_threshold": "p2", "human_requested": "person"}
 MEASURED = ("p1", "p2", "person")
@@ -64,10 +69,17 @@ class Report:
     overall: Score
     by_language: dict[str, Score]
     misses: list[dict[str, Any]]
+    judge: dict[str, int] | None = None  # with the judge: conversations asked, verdicts, failures, decisions changed
 
     def text(self) -> str:
         """The printed report."""
         lines = [f"split {self.split}: {self.overall.n} conversations"]
+        if self.judge is not None:
+            j = self.judge
+            lines.append(
+                f"LLM judge: asked on {j['asked']} uncertain conversations, {j['verdicts']} verdicts, "
+                f"{j['failures']} failures, {j['changed']} decisions changed"
+            )
         lines.append(f"{'slice':<8}{'rule':<8}{'precision':>10}{'recall':>8}{'f1':>7}{'support':>9}")
         for name, score in [("all", self.overall), *sorted(self.by_language.items())]:
             for rule in MEASURED:
@@ -91,13 +103,26 @@ def _amount_ok(example: corpus.Example, evidence: dict[str, Any]) -> bool:
     return Decimal(str(evidence["amount"])) == example.amount and evidence.get("currency") == example.currency
 
 
-def evaluate(split: str) -> Report:
-    """Decide every conversation of the split with the default rules and score it against its labels."""
+def evaluate(split: str, judge: Judge | None = None) -> Report:
+    """Decide every conversation of the split with the default rules and score it against its labels. With
+    ``judge``, the uncertain decisions are decided again with its verdict, as the chat turn does."""
     from domain.escalation import decide  # the engine imports this package; import it when measuring
 
     overall, by_language, misses = Score(), dict[str, Score](), list[dict[str, Any]]()
+    judged = {"asked": 0, "verdicts": 0, "failures": 0, "changed": 0}
     for example in corpus.split(split):
         decision = decide(list(example.messages))
+        if judge is not None and uncertain(decision.evidence):
+            answer = judge(list(example.messages))
+            judged["asked"] += 1
+            if isinstance(answer, Verdict):
+                judged["verdicts"] += 1
+                again = decide(list(example.messages), verdict=answer)
+            else:
+                judged["failures"] += 1
+                again = decide(list(example.messages), judge_failed=answer)
+            judged["changed"] += (again.rule, again.topic) != (decision.rule, decision.topic)
+            decision = again
         got = RULE_OF.get(decision.rule, "none")
         for score in (overall, by_language.setdefault(example.language, Score())):
             score.n += 1
@@ -120,4 +145,4 @@ def evaluate(split: str) -> Report:
                                 "decided_by": decision.evidence.get("decided_by")},
                 }
             )  # fmt: skip
-    return Report(split, overall, by_language, misses)
+    return Report(split, overall, by_language, misses, judged if judge is not None else None)

@@ -17,7 +17,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 RULES = ("p1", "refund", "person", "none")
-DETERMINISTIC = frozenset({"patterns", "workspace keywords", "policy: compliance questions escalate", "patterns + amount"})
+DETERMINISTIC = frozenset(
+    {"patterns", "workspace keywords", "policy: compliance questions escalate", "patterns + amount"}
+)
 P1_BAND = 0.2  # the classifier's P1 probability from which a "none" is uncertain (its own bar is 0.8)
 REFUND_BAND = 0.35  # ...refund probability (its own bar is 0.9)
 PERSON_BAND = 0.4  # ...a person asked for (its own bar is 0.85)

@@ -5,14 +5,21 @@ refusal leave the offline decision standing; a deterministic P1 is never sent to
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
+from chatassist import cli
 from chatassist.bootstrap import Container
 from commands.create_workspace.cmd import WorkspaceCreated
+from domain.decisions import corpus
+from domain.decisions.evaluate import evaluate
+from domain.decisions.judge import DETERMINISTIC, uncertain
+from domain.escalation import decide
 from domain.workspace import DEFAULT_BUDGET_MODEL
 from tests.conftest import chat, event_names, stored_events
 from tests.fakes.llm_server import FakeLLMServer, Script
@@ -83,7 +90,8 @@ def test_the_judge_overrules_the_classifier_and_the_model_answers(
     assert done["escalation"] is None and done["provider"] == "anthropic" and done["topic"] == "Billing"
     requests = fake_llm.requests_for("anthropic")
     assert ["tools" in r.json for r in requests] == [True, False]
-    calls = [e for e in stored_events(container, events[0][1]["conversation_id"]) if type(e).__name__ == "ModelCallMade"]
+    stored = stored_events(container, events[0][1]["conversation_id"])
+    calls = [e for e in stored if type(e).__name__ == "ModelCallMade"]
     assert [c.model for c in calls] == [DEFAULT_BUDGET_MODEL, done["model"]]
 
 
@@ -137,3 +145,57 @@ def test_a_deterministic_p1_and_a_clear_none_never_wait_for_the_judge(
     assert threat[-1][1]["escalation"]["rule"] == "p1_legal"
     assert plain[-1][1]["escalation"] is None
     assert judge_requests(fake_llm) == [] and len(fake_llm.requests_for("anthropic")) == 1
+
+
+def _oracle(example: corpus.Example) -> Script:
+    """A judge that answers what the label says (the ceiling of the layer: what it can fix in the band)."""
+    rule = {"p2": "refund"}.get(example.rule, example.rule)
+    if rule == "none" and example.amount is not None:
+        rule = "refund"  # a refund asked for, under the threshold
+    amount = None if example.amount is None else float(example.amount)
+    return verdict(rule, amount=amount, currency=example.currency, topic=example.topic)
+
+
+def _run_eval(capsys: pytest.CaptureFixture[str], split: str) -> dict[str, Any]:
+    cli.main(["eval", "decisions", "--split", split, "--judge", "--judge-timeout", "2", "--json"])
+    printed: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return printed
+
+
+def test_eval_with_the_judge_asks_on_the_uncertain_band_and_never_loses_a_deterministic_p1(
+    fake_llm: FakeLLMServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the eval command pointed at the fake Anthropic API
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-anthropic-key")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_llm.anthropic_base_url)
+    examples = corpus.split("test")
+    offline = evaluate("test")
+    unsure = [e for e in examples if uncertain(decide(list(e.messages)).evidence)]
+    assert 0 < len(unsure) < len(examples) / 2
+    # When the judge answers as the labels say (scripted, in the order the command asks)
+    fake_llm.enqueue("anthropic", *[_oracle(e) for e in unsure])
+    oracle = _run_eval(capsys, "test")
+    # I expect one request per uncertain conversation, with its messages, and every verdict read
+    sent = [r.json["messages"][0]["content"] for r in fake_llm.requests_for("anthropic")]
+    assert len(sent) == len(unsure) and all(e.messages[-1] in s for e, s in zip(unsure, sent, strict=True))
+    assert oracle["judge"]["asked"] == oracle["judge"]["verdicts"] == len(unsure)
+    assert Decimal(oracle["judge"]["cost_usd"]) > 0
+    # and figures no worse than offline, P1 recall included
+    figures = oracle["overall"]
+    assert figures["p1"]["recall"] >= round(offline.overall.prf("p1")[1], 4)
+    assert figures["topic_accuracy"] >= round(offline.overall.topic_accuracy, 4)
+    # When the judge answers garbage to everything
+    fake_llm.reset()
+    fake_llm.set_default("anthropic", Script(text="garbage, not a verdict"))
+    garbage = _run_eval(capsys, "test")
+    # I expect the offline figures exactly
+    assert garbage["judge"]["failures"] == len(unsure) and garbage["overall"] == offline.overall.summary()
+    # When the judge says "none" to everything (a judge fooled by injected text, say)
+    fake_llm.reset()
+    fake_llm.set_default("anthropic", verdict("none"))
+    fooled = _run_eval(capsys, "test")
+    # I expect every P1 the deterministic layers found still P1
+    deterministic = sum(
+        1 for e in examples if e.rule == "p1" and decide(list(e.messages)).evidence["decided_by"] in DETERMINISTIC
+    )
+    assert fooled["overall"]["p1"]["recall"] >= round(deterministic / offline.overall.prf("p1")[3], 4)
