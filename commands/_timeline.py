@@ -70,6 +70,9 @@ def visitor_items(events: list[Any], name_of: Callable[[str], str]) -> list[Visi
         elif isinstance(e, Conversation.ReturnedToAI):
             data = {"state": handoff.RETURNED_TO_AI, "event": "returned_to_ai", "at": at}
             items.append(VisitorItem(v, "state", data))
+        elif isinstance(e, Conversation.EscalationRecalled):
+            data = {"state": handoff.RETURNED_TO_AI, "event": "escalation_recalled", "at": at}
+            items.append(VisitorItem(v, "state", data))
         elif isinstance(e, Conversation.Resolved):
             by = "visitor" if e.by == "visitor" else "agent"
             items.append(VisitorItem(v, "state", {"state": "resolved", "event": "resolved", "by": by, "at": at}))
@@ -107,6 +110,9 @@ def _item(e: Any) -> dict[str, Any] | None:
         return {**base, "kind": "claimed", "agent_id": e.agent_id, "previous": e.previous}
     if isinstance(e, Conversation.ReturnedToAI):
         return {**base, "kind": "returned_to_ai", "agent_id": e.agent_id}
+    if isinstance(e, Conversation.EscalationRecalled):
+        fields = {"agent_id": e.agent_id, "rule": e.rule, "label": e.label, "reason": e.reason}
+        return {**base, "kind": "escalation_recalled", **fields}
     if isinstance(e, Conversation.TopicChanged):
         return {**base, "kind": "topic_changed", "topic": e.topic, "previous": e.previous, "by": e.by}
     if isinstance(e, Conversation.TurnFailed):
@@ -133,6 +139,8 @@ def agent_view(app: ChatAssistApp, workspace_id: UUID, conversation_id: UUID) ->
     if escalation is not None:
         summaries = [i for i in timeline if i["kind"] == "summary" and i["seq"] > escalation["seq"]]
         escalation["summary"] = summaries[0]["text"] if summaries else None
+        recalls = [i for i in timeline if i["kind"] == "escalation_recalled" and i["seq"] > escalation["seq"]]
+        escalation["recalled"] = recalls[0] if recalls else None
     started = events[0].personal
     return {
         "conversation_id": conversation_id,

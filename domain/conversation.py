@@ -342,8 +342,56 @@ class Conversation(Aggregate):
             "topic": topic,
         }
         self.topic = topic
+        self.recalled = False
         if self.handler not in (handoff.ASSIGNED, handoff.AGENT):
             self.handler = handoff.QUEUED
+
+    def recall_escalation(self, agent_id: str, reason: str, label: str) -> None:
+        """An agent recalls the last escalation ("not a legal matter"): the decision was wrong. ``label`` is the
+        rule it should have been (corpus codes: none, p1, p2, person), ``reason`` the agent's why (the team's
+        words, shown in the audit log). An open chat returns to the AI, which answers the visitor's next message
+        and no longer reads the messages before the recall; a closed one only records the correction.
+        Another agent's chat is theirs to recall (409); a chat whose last escalation was recalled, or that was
+        never escalated by a rule, has nothing to recall (409)."""
+        recallable = handoff.RECALLABLE
+        if self.escalation is None or getattr(self, "recalled", False) or self.escalation["rule"] not in recallable:
+            raise Conflict(
+                "This conversation has no escalation by a rule to recall (none, already recalled, or no AI could "
+                "answer).",
+                code="nothing_to_recall",
+            )
+        self.check_may_handle(agent_id)
+        reason = reason.strip() if isinstance(reason, str) else ""
+        if not reason or len(reason) > handoff.MAX_RECALL_REASON:
+            raise InvalidInput(
+                f"reason must say why in 1 to {handoff.MAX_RECALL_REASON} characters (e.g. \"not a legal matter\").",
+                code="invalid_recall",
+            )
+        if label not in handoff.LABELS or label == recallable[self.escalation["rule"]]:
+            raise InvalidInput(
+                f"label must be the rule the conversation should have had, one of {', '.join(handoff.LABELS)}, "
+                f"other than the recalled one ({recallable[self.escalation['rule']]}).",
+                code="invalid_recall",
+            )
+        self._escalation_recalled(
+            agent_id=agent_id,
+            rule=self.escalation["rule"],
+            label=label,
+            reason=reason,
+            topic=self.topic,
+            workspace_id=self.workspace_id,
+        )
+
+    @event("EscalationRecalled")
+    def _escalation_recalled(
+        self, agent_id: str, rule: str, label: str, reason: str, topic: str | None, workspace_id: UUID
+    ) -> None:
+        self.recalled = True
+        if self.status != CLOSED:
+            self.assignee = None
+            self.handler = handoff.AI
+            self.returned = True
+            self.rules_from = len(self.turns)
 
     def offer_escalation(self, reply_to: str, decision: Decision) -> None:
         """Record that a person was offered beside the AI's answer to ``reply_to`` (turn limit, low confidence)."""

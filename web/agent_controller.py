@@ -21,6 +21,7 @@ from commands.change_topic import cmd as topic_cmd
 from commands.chat_turn.service import ChatService
 from commands.claim_conversation import cmd as claim_cmd
 from commands.close_conversation import cmd as close_cmd
+from commands.recall_escalation import cmd as recall_cmd
 from commands.reply_as_agent import cmd as reply_cmd
 from commands.resolve_conversation import cmd as resolve_cmd
 from commands.return_to_ai import cmd as return_cmd
@@ -46,6 +47,14 @@ class TopicBody(msgspec.Struct, forbid_unknown_fields=True):
     topic: Text
 
 
+class RecallBody(msgspec.Struct, forbid_unknown_fields=True):
+    """Why the escalation was wrong (1 to 200 characters, the team's words: the audit log shows them) and the rule
+    the conversation should have had: none (default), p1, p2 or person."""
+
+    reason: Text
+    label: Annotated[str, msgspec.Meta(max_length=20)] = "none"
+
+
 class HandoffView(msgspec.Struct):
     """The conversation after the action: ``state`` one of ai, queued, assigned, agent, returned_to_ai, resolved,
     closed; ``version`` the conversation's event version; ``message_id`` / ``note_id`` what a reply / note made."""
@@ -61,8 +70,8 @@ class HandoffView(msgspec.Struct):
 
 class TimelineItem(msgspec.Struct, omit_defaults=True):
     """One step, in order. ``kind``: visitor_message, ai_message, agent_message, note (internal), escalated,
-    escalation_offered, summary (the handoff summary), claimed, returned_to_ai, topic_changed, turn_failed,
-    resolved, closed, csat. Fields beyond seq, kind and at depend on the kind."""
+    escalation_offered, summary (the handoff summary), claimed, returned_to_ai, escalation_recalled (``rule`` recalled,
+    ``label`` it should have been, ``reason``), topic_changed, turn_failed, resolved, closed, csat. Fields beyond seq, kind and at depend on the kind."""
 
     seq: int
     kind: str
@@ -89,6 +98,7 @@ class TimelineItem(msgspec.Struct, omit_defaults=True):
     by: str | None = None
     code: str | None = None
     score: int | None = None
+    label: str | None = None
 
 
 class AgentConversationView(msgspec.Struct):
@@ -193,6 +203,32 @@ class AgentController(Controller):
         """Only the assignee; the AI answers the visitor's next message."""
         command = return_cmd.ReturnToAI(current_member.workspace_id, conversation_id, str(current_member.account_id))
         saved = await anyio.to_thread.run_sync(return_cmd.execute, chat.app, command)
+        await conversation_signals.changed(conversation_id)
+        return view(saved)
+
+    @post(
+        "/recall-escalation",
+        operation_id="recallEscalation",
+        guards=HANDLE,
+        status_code=200,
+        summary="Recall a wrong escalation",
+    )
+    async def recall_escalation(
+        self,
+        conversation_id: UUID,
+        data: RecallBody,
+        chat: ChatService,
+        current_member: Member,
+        conversation_signals: ConversationSignals,
+    ) -> HandoffView:
+        """The last escalation was wrong ("not a legal matter"): recorded with who and why (the audit log), the chat
+        returns to the AI (docs/escalation.md, "Recalling an escalation"); 409 nothing_to_recall or
+        claimed_by_another_agent, 422 invalid_recall."""
+        agent = str(current_member.account_id)
+        command = recall_cmd.RecallEscalation(
+            current_member.workspace_id, conversation_id, agent, data.reason, data.label
+        )
+        saved = await anyio.to_thread.run_sync(recall_cmd.execute, chat.app, command)
         await conversation_signals.changed(conversation_id)
         return view(saved)
 

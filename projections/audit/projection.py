@@ -101,6 +101,7 @@ class AuditProjection(Projection[AuditView]):
             Conversation.AgentReplied,
             Conversation.NoteAdded,
             Conversation.ReturnedToAI,
+            Conversation.EscalationRecalled,
             Conversation.TopicChanged,
             Conversation.Resolved,
             Conversation.Closed,
@@ -434,6 +435,11 @@ class AuditProjection(Projection[AuditView]):
     @process_event.register
     def _(self, e: Conversation.ReturnedToAI, tracking: Tracking) -> None:
         self._person(tracking, e, "conversation.returned_to_ai", e.agent_id, {})
+
+    @process_event.register
+    def _(self, e: Conversation.EscalationRecalled, tracking: Tracking) -> None:
+        details = {"rule": e.rule, "label": e.label, "reason": e.reason}
+        self._person(tracking, e, "conversation.escalation_recalled", e.agent_id, details)
 
     @process_event.register
     def _(self, e: Conversation.TopicChanged, tracking: Tracking) -> None:

@@ -107,6 +107,14 @@ class MonitorFold(ConversationFold):
     def returned(self, e: Conversation.ReturnedToAI, tracking: Tracking) -> None:
         self._set(e, handler=handoff.AI, returned=True, assignee=None, queued_at=None)
 
+    def recalled(self, e: Conversation.EscalationRecalled, tracking: Tracking) -> None:
+        row = self._touch(e)
+        if row is None:
+            return
+        row["queued_at"] = None
+        if row["status"] != "closed":
+            row["handler"], row["returned"], row["assignee"] = handoff.AI, True, None
+
     def topic_changed(self, e: Conversation.TopicChanged, tracking: Tracking) -> None:
         self._set(e, topic=e.topic)
 
@@ -129,6 +137,7 @@ class MonitorFold(ConversationFold):
         Conversation.AgentReplied: agent_replied,
         Conversation.NoteAdded: noted,
         Conversation.ReturnedToAI: returned,
+        Conversation.EscalationRecalled: recalled,
         Conversation.TopicChanged: topic_changed,
         Conversation.Resolved: resolved,
         Conversation.Closed: closed,

@@ -62,6 +62,7 @@ class MonitorProjection(Projection[MonitorView]):
             Conversation.AgentReplied,
             Conversation.NoteAdded,
             Conversation.ReturnedToAI,
+            Conversation.EscalationRecalled,
             Conversation.TopicChanged,
             Conversation.Resolved,
             Conversation.Closed,
@@ -170,6 +171,17 @@ class MonitorProjection(Projection[MonitorView]):
     @process_event.register
     def _(self, e: Conversation.ReturnedToAI, tracking: Tracking) -> None:
         self._update(e, tracking, "handler = 'ai', returned = true, assignee = NULL, queued_at = NULL")
+
+    @process_event.register
+    def _(self, e: Conversation.EscalationRecalled, tracking: Tracking) -> None:
+        # as the aggregate: an open chat returns to the AI (a closed one keeps its state)
+        self._update(
+            e,
+            tracking,
+            "handler = CASE WHEN status = 'closed' THEN handler ELSE 'ai' END,"
+            " returned = returned OR status <> 'closed',"
+            " assignee = CASE WHEN status = 'closed' THEN assignee END, queued_at = NULL",
+        )
 
     @process_event.register
     def _(self, e: Conversation.TopicChanged, tracking: Tracking) -> None:

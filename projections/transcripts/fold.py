@@ -122,6 +122,11 @@ class TranscriptFold(Fold):
         if row is not None:
             row["handler"], row["assignee"] = "ai", None
 
+    def recalled(self, e: Conversation.EscalationRecalled, tracking: Tracking) -> None:
+        row = self._touch(e)
+        if row is not None and row.get("status") != "closed":
+            row["handler"], row["assignee"] = "ai", None
+
     def topic_changed(self, e: Conversation.TopicChanged, tracking: Tracking) -> None:
         row = self._touch(e)
         if row is not None:
@@ -139,5 +144,6 @@ class TranscriptFold(Fold):
         Conversation.AgentClaimed: claimed,
         Conversation.AgentReplied: agent_replied,
         Conversation.ReturnedToAI: returned,
+        Conversation.EscalationRecalled: recalled,
         Conversation.TopicChanged: topic_changed,
     }

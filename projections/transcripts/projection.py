@@ -75,6 +75,7 @@ class TranscriptProjection(Projection[TranscriptView]):
             Conversation.AgentClaimed,
             Conversation.AgentReplied,
             Conversation.ReturnedToAI,
+            Conversation.EscalationRecalled,
             Conversation.TopicChanged,
         )
     )
@@ -240,6 +241,14 @@ class TranscriptProjection(Projection[TranscriptView]):
     @process_event.register
     def _(self, e: Conversation.ReturnedToAI, tracking: Tracking) -> None:
         sql = f"UPDATE {self.view.table('conversations')} SET handler = 'ai', assignee = NULL WHERE id = %(id)s"
+        self.view.apply(tracking, [_touch(self.view, e), (sql, {"id": e.originator_id})])
+
+    @process_event.register
+    def _(self, e: Conversation.EscalationRecalled, tracking: Tracking) -> None:
+        sql = (
+            f"UPDATE {self.view.table('conversations')} SET handler = CASE WHEN status = 'closed' THEN handler"
+            " ELSE 'ai' END, assignee = CASE WHEN status = 'closed' THEN assignee END WHERE id = %(id)s"
+        )
         self.view.apply(tracking, [_touch(self.view, e), (sql, {"id": e.originator_id})])
 
     @process_event.register

@@ -16,6 +16,7 @@ from commands import _timeline as timeline
 from commands._common import load
 from commands._prompt_config import live_prompt
 from commands.application import ChatAssistApp
+from domain import handoff
 from domain.account import Account
 from domain.errors import NotFound
 from domain.escalation import DEFAULT_RULES, rules_from
@@ -158,6 +159,10 @@ def _entry(item: dict[str, Any], visitor: str, who: Any) -> Entry | None:
         return Entry("event", at, "", f"{who(item.get('agent_id'))} claimed the chat")
     if kind == "returned_to_ai":
         return Entry("event", at, "", f"{who(item.get('agent_id'))} returned the chat to the AI")
+    if kind == "escalation_recalled":
+        label = RECALL_LABELS.get(item.get("label") or "", item.get("label"))
+        return Entry("event", at, "", f"{who(item.get('agent_id'))} recalled the escalation ({item.get('reason')}): "
+                                      f"{label}; the chat is back with the AI")  # fmt: skip
     if kind == "topic_changed":
         was = f" (was {item['previous']})" if item.get("previous") else ""
         return Entry("event", at, "", f"{who(item.get('by'))} changed the topic to {item.get('topic')}{was}")
@@ -174,6 +179,14 @@ def _entry(item: dict[str, Any], visitor: str, who: Any) -> Entry | None:
     return None  # the summary: shown in its own card
 
 
+RECALL_LABELS = {
+    "none": "no rule applied",
+    "p1": "it was a legal matter",
+    "p2": "it was a refund over the threshold",
+    "person": "the visitor asked for a person",
+}
+
+
 def _escalation(view: dict[str, Any]) -> dict[str, Any] | None:
     e = view.get("escalation")
     if e is None:
@@ -186,6 +199,8 @@ def _escalation(view: dict[str, Any]) -> dict[str, Any] | None:
         "facts": labels.evidence_facts(e.get("rule"), e.get("evidence"), e.get("matched")),
         "layers": labels.layers(e.get("evidence")),
         "next_open": datetime.fromisoformat(e["next_open_at"]) if e.get("next_open_at") else None,
+        "recallable": e.get("rule") in handoff.RECALLABLE and e.get("recalled") is None,
+        "label_choices": [(k, v) for k, v in RECALL_LABELS.items() if k != handoff.RECALLABLE.get(e.get("rule") or "")],
     }
 
 
@@ -217,6 +232,8 @@ def read_chat(app: ChatAssistApp, workspace_id: UUID, conversation_id: UUID, me:
     answers = [i for i in view["timeline"] if i["kind"] == "ai_message" and i.get("provider") != HOLDING]
     claims = [i for i in view["timeline"] if i["kind"] == "claimed"]
     escalation = _escalation(view)
+    if escalation is not None and escalation.get("recalled"):
+        escalation["recalled_by"] = who(escalation["recalled"].get("agent_id")) or "An agent"
     wait, wait_note = _wait(view, escalation, datetime.now(UTC), who)
     assignee = view["assignee"]
     return Chat(
