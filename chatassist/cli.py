@@ -17,7 +17,7 @@ from uuid import UUID
 
 import psycopg
 
-from chatassist import docs_cli, knowledge_cli
+from chatassist import corpus_cli, docs_cli, knowledge_cli
 from chatassist.audit_cli import add_audit_parser
 from chatassist.bootstrap import (
     Container,
@@ -853,6 +853,7 @@ def parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="provider API keys").add_subparsers(dest="action", required=True)
     keys.add_parser("rotate", help=cmd_keys_rotate.__doc__).set_defaults(fn=cmd_keys_rotate)
     knowledge_cli.add_parser(sub)  # knowledge import, knowledge eval (chatassist/knowledge_cli.py)
+    corpus_cli.add_parser(sub)  # corpus export-recalls (chatassist/corpus_cli.py)
     add_audit_parser(sub)  # chatassist audit replay|request|export (chatassist/audit_cli.py)
     docs_cli.add_parser(sub)  # chatassist docs generate|build|serve (chatassist/docs_cli.py)
     return root

@@ -364,7 +364,7 @@ class Conversation(Aggregate):
         reason = reason.strip() if isinstance(reason, str) else ""
         if not reason or len(reason) > handoff.MAX_RECALL_REASON:
             raise InvalidInput(
-                f"reason must say why in 1 to {handoff.MAX_RECALL_REASON} characters (e.g. \"not a legal matter\").",
+                f'reason must say why in 1 to {handoff.MAX_RECALL_REASON} characters (e.g. "not a legal matter").',
                 code="invalid_recall",
             )
         if label not in handoff.LABELS or label == recallable[self.escalation["rule"]]:

@@ -71,7 +71,8 @@ class HandoffView(msgspec.Struct):
 class TimelineItem(msgspec.Struct, omit_defaults=True):
     """One step, in order. ``kind``: visitor_message, ai_message, agent_message, note (internal), escalated,
     escalation_offered, summary (the handoff summary), claimed, returned_to_ai, escalation_recalled (``rule`` recalled,
-    ``label`` it should have been, ``reason``), topic_changed, turn_failed, resolved, closed, csat. Fields beyond seq, kind and at depend on the kind."""
+    ``label`` it should have been, ``reason``), topic_changed, turn_failed, resolved, closed, csat. Fields beyond seq,
+    kind and at depend on the kind."""
 
     seq: int
     kind: str

@@ -294,10 +294,10 @@ class ChatService:
         cache_ttl_s: float = 1.0,
         clock: Callable[[], datetime] | None = None,
         knowledge: KnowledgeSearch | None = None,
-        judge_timeout_s: float | None = llm_judge.TIMEOUT_S,
+        judge_timeout_s: float | None = None,
     ) -> None:
         self.app = app
-        self.judge_timeout_s = judge_timeout_s  # None: the LLM judge is off (CHATASSIST_DECISION_JUDGE=false)
+        self.judge_timeout_s = judge_timeout_s  # None: the LLM judge is off (bootstrap: CHATASSIST_DECISION_JUDGE)
         # the knowledge read model; by default the one bootstrap attached to the app (docs/knowledge.md)
         self.knowledge = knowledge if knowledge is not None else app.knowledge_search
         self.clock = clock or event_time  # the business hours' "now": the domain clock unless a test pins it
