@@ -5,7 +5,8 @@ The issue's journey: a visitor sends a legal threat in the widget; an Agent (Dan
 Escalations without a reload, opens it, claims it, replies, and the visitor's widget shows the reply with her
 name; a second agent whose page is behind tries to claim it too and is told, in the API's words, who has it; Dana
 adds an internal note (never in the widget), corrects the topic, returns the chat to the AI, and the AI answers the
-visitor's next message; she resolves it and finds it under Closed. axe-core checks the list and the opened chat (no
+visitor's next message; she resolves it and finds it under Closed. Another chat, escalated for a legal word used as
+subject matter, is recalled from its page ("not a legal matter"). axe-core checks the list and the opened chat (no
 serious or critical violation); both are photographed at desktop and phone width into docs/screenshots/.
 """
 
@@ -33,6 +34,7 @@ LEGAL = "This is fraud. My lawyer will be contacting you about a lawsuit."
 REPLY = "Hi, I'm Dana from our legal team. I'm sorry about this; I'm looking into your account now."
 NOTE = "Mentions a lawsuit: loop in legal@ before any refund."
 AI_ANSWER = "You can export your data from Settings, then Export, as CSV or JSON."
+RECALLED = "Our legal department needs last year's invoices for our lawsuit against a supplier. Can you export them?"
 CLAIMED = "Another agent has already claimed this conversation; pick another one from the queue."
 
 
@@ -220,4 +222,34 @@ def test_an_agent_takes_over_a_legal_threat_and_hands_it_back_to_the_ai(
     agent.get_by_role("link", name=re.compile(r"^Closed")).click()
     expect(agent.locator(f'.mon-row[data-id="{conversation_id}"] .state')).to_have_text("Resolved")
     assert refused_by_csp == []
+    client.close()
+
+
+def test_an_agent_recalls_a_wrong_escalation_from_the_conversation_page(
+    dashboard: Any, contexts: Any, container: Container
+) -> None:
+    client = httpx.Client(base_url=dashboard.base_url, timeout=30)
+    # Given a chat escalated as P1 for a legal word used as subject matter, and Dana, an agent
+    admin, body = sign_up(client, workspace="Recall Ltd")
+    dana = join(client, admin, "Dana Scully")
+    events = chat(client, body["widget_key"], RECALLED, user_id="maria@shop.example")
+    assert events[-1][1]["escalation"]["rule"] == "p1_legal"
+    conversation_id = events[0][1]["conversation_id"]
+    container.wait_for_projections()
+    # When Dana opens it and recalls the escalation: not a legal matter, no rule applied
+    agent = sign_in(contexts(), dana)
+    agent.goto(f"/app/conversations/{conversation_id}")
+    escalation = agent.locator("section.escalation")
+    escalation.get_by_label("Wrong escalation? Recall it").fill("not a legal matter: invoices for their own case")
+    escalation.get_by_label("It should have been").select_option("none")
+    look(agent, "monitor-recall-form")
+    escalation.get_by_role("button", name="Recall").click()
+    # I expect the chat back with the AI, the recall in the card and in the timeline, and no second recall offered
+    expect(agent.locator("#chat-flash")).to_contain_text("Escalation recalled")
+    expect(agent.locator("[data-chat-state]")).to_have_text("Back with the AI")
+    expect(escalation.locator("[data-recalled]")).to_contain_text("By Dana Scully")
+    expect(escalation.locator("[data-recalled]")).to_contain_text("not a legal matter")
+    expect(agent.locator(".timeline .step").last).to_contain_text("recalled the escalation")
+    expect(escalation.get_by_role("button", name="Recall")).to_have_count(0)
+    look(agent, "monitor-recall")
     client.close()
