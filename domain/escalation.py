@@ -260,8 +260,10 @@ def decide(
         asking = [True] * len(messages)
     if by_refund is not None:
         amount, how = asked_back(messages, asking)
-        if by_refund == "llm judge" and verdict is not None and verdict.amount is not None:
-            amount, how = Amount(verdict.amount, verdict.currency, 0, 0, ""), "read by the LLM judge"
+        said = verdict.amount if verdict is not None and verdict.rule == "refund" else None
+        if verdict is not None and said is not None and (by_refund == "llm judge" or amount is None):
+            # the judge's amount when it decided the refund, or when the patterns found a refund but no amount
+            amount, how, by_refund = Amount(said, verdict.currency, 0, 0, ""), "read by the LLM judge", "llm judge"
         if amount is not None:
             p2 = _p2(amount, how, rules)
             if p2 is not None:

@@ -180,7 +180,7 @@ def test_every_layer_is_recorded_in_the_evidence() -> None:
     decision = decide(["I want a refund of 300 euros"])
     layers = {layer["layer"] for layer in decision.evidence["layers"]}
     assert {"classifier", "topic"} <= layers and decision.evidence["decided_by"] == "patterns + amount"
-    assert set(decision.evidence["layers"][0]["scores"]) == {"p1", "refund", "other"}
+    assert set(decision.evidence["layers"][0]["scores"]) == {"p1", "refund", "other", "person"}
     json.dumps(decision.to_dict())  # plain values, storable in an event
 
 
