@@ -237,7 +237,7 @@ def _conversation(workspace_id: UUID, agent: UUID, now: datetime) -> Conversatio
     )
     c.offer_escalation("m-1", _decision("offer", "low_confidence", None))
     c.receive("m-2", "I want a refund of 250 dollars, a human please")
-    c.escalate("m-2", _decision("escalate", "refund_over", now + timedelta(hours=15)))
+    c.escalate("m-2", _decision("escalate", "p2_refund_over_threshold", now + timedelta(hours=15)))
     c.reply(
         "r-2",
         "m-2",
@@ -254,6 +254,7 @@ def _conversation(workspace_id: UUID, agent: UUID, now: datetime) -> Conversatio
     c.add_note(str(agent), "n-1", "Refund approved. " + TRICKY_TEXT)
     c.change_topic("Refunds & Cancellation", by=str(agent))
     c.return_to_ai(str(agent))
+    c.recall_escalation(str(agent), "not over the threshold: " + TRICKY_TEXT[:100], "none")
     c.receive("m-3", "Thanks!")
     c.fail_turn("m-3", "provider_unavailable", "every provider failed")
     c.resolve("agent")
