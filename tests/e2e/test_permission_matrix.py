@@ -151,6 +151,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     **{("POST", HANDOFF + f"/{action}"): HANDLERS for action in ("claim", "reply", "notes", "return-to-ai")},
     ("POST", HANDOFF + "/resolve"): HANDLERS,
     ("POST", HANDOFF + "/close"): HANDLERS,
+    ("POST", HANDOFF + "/recall-escalation"): HANDLERS,
     ("PUT", HANDOFF + "/topic"): HANDLERS,
     ("POST", "/api/auth/signup"): EVERYONE,
     ("POST", "/api/auth/login"): EVERYONE,
@@ -264,6 +265,12 @@ class World:
     def conversation(self) -> str:
         """A new conversation of workspace A, projected."""
         events = chat(self.client, self.widget_key, "How do I reset my password?")
+        self.container.wait_for_projections()
+        return str(events[0][1]["conversation_id"])
+
+    def escalated(self) -> str:
+        """A new conversation of workspace A escalated by a rule (a legal threat), projected."""
+        events = chat(self.client, self.widget_key, "My lawyer will file a lawsuit against you.")
         self.container.wait_for_projections()
         return str(events[0][1]["conversation_id"])
 
@@ -629,6 +636,11 @@ def requests() -> dict[tuple[str, str], Request]:
         ),
         ("POST", HANDOFF + "/resolve"): call("POST", lambda w: f"/api/agent/conversations/{w.conversation()}/resolve"),
         ("POST", HANDOFF + "/close"): call("POST", lambda w: f"/api/agent/conversations/{w.conversation()}/close"),
+        ("POST", HANDOFF + "/recall-escalation"): call(
+            "POST",
+            lambda w: f"/api/agent/conversations/{w.escalated()}/recall-escalation",
+            lambda w, c: {"reason": "not a legal matter"},
+        ),
         ("PUT", HANDOFF + "/topic"): call(
             "PUT", lambda w: f"/api/agent/conversations/{w.conversation()}/topic", lambda w, c: {"topic": "Billing"}
         ),
