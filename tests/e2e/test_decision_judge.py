@@ -15,6 +15,7 @@ import pytest
 
 from chatassist import cli
 from chatassist.bootstrap import Container
+from chatassist.settings import get_settings
 from commands.create_workspace.cmd import WorkspaceCreated
 from domain.decisions import corpus
 from domain.decisions.evaluate import evaluate
@@ -157,7 +158,11 @@ def _oracle(example: corpus.Example) -> Script:
 
 
 def _run_eval(capsys: pytest.CaptureFixture[str], split: str) -> dict[str, Any]:
-    cli.main(["eval", "decisions", "--split", split, "--judge", "--judge-timeout", "2", "--json"])
+    get_settings.cache_clear()  # the CLI reads the environment once per process: read this test's
+    try:
+        cli.main(["eval", "decisions", "--split", split, "--judge", "--judge-timeout", "2", "--json"])
+    finally:
+        get_settings.cache_clear()
     printed: dict[str, Any] = json.loads(capsys.readouterr().out)
     return printed
 
