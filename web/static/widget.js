@@ -410,6 +410,7 @@
   var NOTICES = {
     claimed: function (d) { return fill(S.joined, { name: (d.agent && d.agent.name) || S.team }); },
     returned_to_ai: function () { return S.returned; },
+    escalation_recalled: function () { return S.returned; }, // an agent recalled a wrong escalation: the AI again
     closed: function (d) { return d.by === "agent" ? S.agent_closed : null; }
   };
   function onStreamEvent(event, d, id) {
@@ -418,7 +419,7 @@
       if (d.message_id) shown[d.message_id] = true;
       addMessage("agent", d.text, false, d.agent && d.agent.name, d.at);
     } else if (event === "state") {
-      if (d.event === "returned_to_ai") humanNoticed = false;
+      if (d.event === "returned_to_ai" || d.event === "escalation_recalled") humanNoticed = false;
       var say = NOTICES[d.event] && NOTICES[d.event](d);
       if (say) notice(say);
       if ((d.state === "closed" || d.state === "resolved") && d.by === "agent") askRating(id, load(TOKEN_KEY));
