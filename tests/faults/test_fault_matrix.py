@@ -401,7 +401,10 @@ def test_redis_restarted_mid_load(healthy: Stack, account: Account) -> None:
     # I expect chat to go on: every visitor answered (the rate limits fail open while Redis is away), each web
     # process saying so once, not per request; every turn stored
     assert [o.kind for o in outcomes] == ["done"] * len(outcomes), [(o.kind, o.status, o.code) for o in outcomes]
-    said = [healthy.processes[w].log.read_text().count("rate limits are off while Redis does not answer") for w in ("web-a", "web-b")]
+    said = [
+        healthy.processes[w].log.read_text().count("rate limits are off while Redis does not answer")
+        for w in ("web-a", "web-b")
+    ]
     assert max(said) <= 1 and sum(said) >= 1, said
     after = recovered(healthy, account, "redis")
     acked = check_store(healthy, outcomes + after)
