@@ -192,7 +192,7 @@ class MonitorProjection(Projection[MonitorView]):
         self._update(e, tracking, "csat = %(s)s", s=e.score)
 
 
-@MonitorProjection.process_event.register
+@MonitorProjection.process_event.register(Conversation.PersonalDataErased)
 def _erased(self: MonitorProjection, e: Conversation.PersonalDataErased, tracking: Tracking) -> None:
     """The conversation's key was destroyed (ADR 0044): the visitor and the last message read "[erased]"."""
     sql = (

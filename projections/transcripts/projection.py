@@ -249,7 +249,7 @@ class TranscriptProjection(Projection[TranscriptView]):
         self.view.apply(tracking, [_touch(self.view, e), (sql, {"t": e.topic, "id": e.originator_id})])
 
 
-@TranscriptProjection.process_event.register
+@TranscriptProjection.process_event.register(Conversation.PersonalDataErased)
 def _erased(self: TranscriptProjection, e: Conversation.PersonalDataErased, tracking: Tracking) -> None:
     """The conversation's key was destroyed (ADR 0044): its texts and the visitor's identity read "[erased]" (a
     rebuild reads them erased from the events themselves; the fold has no handler, so this runs there too)."""
