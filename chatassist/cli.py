@@ -227,7 +227,7 @@ def _start_scheduler(container: Container) -> Any:
         coalesce=True,
     )
     from workers.budget_check import check_budget_thresholds
-    from workers.retention import purge_delivery_logs
+    from workers.retention import erase_expired_personal_data, purge_delivery_logs
 
     scheduler.add_job(
         check_budget_thresholds,
@@ -245,6 +245,15 @@ def _start_scheduler(container: Container) -> Any:
         hours=24,
         args=[container.app, container.database_url, leadership],
         id="purge_delivery_logs",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        erase_expired_personal_data,
+        "interval",
+        hours=1,
+        args=[container.app, leadership],
+        id="erase_expired_personal_data",
         max_instances=1,
         coalesce=True,
     )

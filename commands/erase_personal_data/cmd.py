@@ -9,7 +9,7 @@ decisions and hash chain are untouched: only the keys go.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -120,3 +120,26 @@ def erase_conversations(app: ChatAssistApp, conversation_ids: list[UUID], *, by:
         app.save(*conversations)  # the keys' destruction commits only after this
     keys.forget(taken)
     return Erasure(erasure_id, sorted(taken), datetime.now(UTC))
+
+
+def expired_conversations(app: ChatAssistApp, workspace_id: UUID, days: int, limit: int = 500) -> list[UUID]:
+    """The workspace's conversations not yet erased whose last event is more than ``days`` days old (their key is
+    at least that old too, so only those keys are read; the aggregate says when it last changed)."""
+    keys = keys_of(app)
+    with psycopg.connect(keys.database_url, autocommit=True) as conn:
+        candidates = [
+            r[0]
+            for r in conn.execute(
+                f"SELECT conversation_id FROM {KEYS} WHERE workspace_id = %s AND erased_at IS NULL"
+                " AND created_at < now() - make_interval(days => %s) ORDER BY created_at LIMIT %s",
+                (workspace_id, days, limit),
+            ).fetchall()
+        ]
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    return [c for c in candidates if app.repository.get(c).modified_on < cutoff]
+
+
+def workspaces_with_keys(app: ChatAssistApp) -> list[UUID]:
+    """The workspaces that have conversations not yet erased."""
+    with psycopg.connect(keys_of(app).database_url, autocommit=True) as conn:
+        return [r[0] for r in conn.execute(f"SELECT DISTINCT workspace_id FROM {KEYS} WHERE erased_at IS NULL")]

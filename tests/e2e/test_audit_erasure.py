@@ -10,6 +10,7 @@ import io
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -20,10 +21,13 @@ from chatassist.bootstrap import Container
 from chatassist.rebuild import rebuild_all
 from commands._chain import verify
 from commands.erase_personal_data.cmd import keys_of
+from domain.clock import events_at
+from domain.conversation import Conversation
 from tests.fakes.llm_server import FakeLLMServer, Script
 from tests.support.accounts import Person, invite_and_join, sign_up
 from tests.support.sse import parse_sse
 from tests.support.visitors import TOKENS, remember_events
+from workers.retention import erase_expired_personal_data
 
 ERASURES = "/api/audit/erasures"
 ALICE = {"id": "alice-7f3e", "email": "Alice.Liddell@example.org", "name": "Alice Liddell"}
@@ -257,3 +261,54 @@ def test_bad_erasures_are_refused_with_stable_codes_and_write_nothing(
         assert (again.status_code, again.json()["code"]) == (409, "already_erased"), again.text
     container.wait_for_projections()
     assert (erased_keys(), audit_count(client, w.admin)) == middle
+
+
+def old_conversation(container: Container, workspace_id: str, days_ago: int, text: str) -> uuid.UUID:
+    """A conversation whose every event happened ``days_ago`` days ago (its key stored then too)."""
+    with events_at(datetime.now(UTC) - timedelta(days=days_ago)):
+        c = Conversation(uuid.UUID(workspace_id), "widget", {"user_id": f"visitor-{uuid.uuid4().hex[:8]}"})
+        c.receive("m1", text)
+        container.app.save(c)
+    with psycopg.connect(container.database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE chatassist_personal_keys SET created_at = now() - make_interval(days => %s)"
+            " WHERE conversation_id = %s",
+            (days_ago, c.id),
+        )
+    return c.id
+
+
+def test_the_retention_job_erases_conversations_idle_past_the_workspace_setting(
+    client: httpx.Client, container: Container
+) -> None:
+    # Given a workspace keeping personal data 30 days, with a conversation idle for 45 days and one of 10 days,
+    # and a workspace that keeps it forever (0) with a conversation of 400 days
+    admin, _ = sign_up(client, workspace="Retention Co")
+    ok(client.patch("/api/settings", json={"personal_data_retention_days": 30}, headers=admin.headers))
+    keeper, _ = sign_up(client, workspace="Keeps Everything")
+    ok(client.patch("/api/settings", json={"personal_data_retention_days": 0}, headers=keeper.headers))
+    stale = old_conversation(container, admin.workspace_id, 45, "Old question about the snark")
+    fresh = old_conversation(container, admin.workspace_id, 10, "Recent question about the boojum")
+    kept = old_conversation(container, keeper.workspace_id, 400, "Ancient question about the bandersnatch")
+
+    # When the scheduler's retention job runs (twice: the second finds nothing)
+    first = erase_expired_personal_data(container.app)
+    second = erase_expired_personal_data(container.app)
+
+    # Then only the stale conversation is erased, with no actor and the reason "retention"
+    assert first.get(admin.workspace_id) == 1 and keeper.workspace_id not in first
+    assert admin.workspace_id not in second
+    container.wait_for_projections()
+    texts = {
+        c: ok(client.get(f"/api/conversations/{c}", headers=who.headers))["messages"][0]["text"]
+        for c, who in ((stale, admin), (fresh, admin), (kept, keeper))
+    }
+    assert texts == {
+        stale: "[erased]",
+        fresh: "Recent question about the boojum",
+        kept: "Ancient question about the bandersnatch",
+    }
+    rows = ok(client.get("/api/audit", params={"kind": "conversation.personal_data_erased"}, headers=admin.headers))
+    assert [(r["aggregate_id"], r["actor_id"], r["details"]["reason"]) for r in rows["items"]] == [
+        (str(stale), None, "retention")
+    ]
