@@ -19,9 +19,9 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from Crypto.Cipher import AES
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from commands.provider_keys.cipher import NONCE, TAG, KeyCipher, UnknownEncryptionKey
+from commands.provider_keys.cipher import NONCE, KeyCipher, UnknownEncryptionKey
 
 KEYS, SUBJECTS = "chatassist_personal_keys", "chatassist_personal_subjects"
 SUBJECT_FIELDS = ("user_id", "email")  # the identity fields an erasure request may name
@@ -40,6 +40,11 @@ def subject_hash(workspace_id: UUID, field: str, value: str) -> bytes:
     """The index entry of a visitor's ``user_id`` or ``email`` (e-mails compared without case or spaces)."""
     norm = value.strip().lower() if field == "email" else value.strip()
     return hashlib.sha256(f"chatassist-subject\x00{workspace_id}\x00{field}\x00{norm}".encode()).digest()
+
+
+def subjects_of(workspace_id: UUID, personal: dict[str, Any]) -> list[bytes]:
+    """The index entries of the identity in a ``personal`` field (none for an anonymous visitor)."""
+    return [subject_hash(workspace_id, f, personal[f]) for f in SUBJECT_FIELDS if isinstance(personal.get(f), str)]
 
 
 class PersonalKeys:
@@ -69,10 +74,8 @@ class PersonalKeys:
         if self.wrapping is None:
             return "", key
         nonce = os.urandom(NONCE)
-        cipher = AES.new(self.wrapping.keys[self.wrapping.current], AES.MODE_GCM, nonce=nonce)
-        cipher.update(self._aad(conversation_id))
-        sealed, tag = cipher.encrypt_and_digest(key)
-        return self.wrapping.current, nonce + tag + sealed
+        sealed = AESGCM(self.wrapping.keys[self.wrapping.current]).encrypt(nonce, key, self._aad(conversation_id))
+        return self.wrapping.current, nonce + sealed
 
     def unwrap(self, conversation_id: UUID, kid: str, stored: bytes) -> bytes:
         """The key of a stored row; UnknownEncryptionKey when its wrapping key is no longer listed."""
@@ -84,20 +87,36 @@ class PersonalKeys:
                 f"A conversation's data key is wrapped with key id {kid!r}, which is not in "
                 "CHATASSIST_KEYS_ENCRYPTION_KEY: add it back (after the current key)."
             )
-        cipher = AES.new(wrapping_key, AES.MODE_GCM, nonce=stored[:NONCE])
-        cipher.update(self._aad(conversation_id))
-        return cipher.decrypt_and_verify(stored[NONCE + TAG :], stored[NONCE : NONCE + TAG])
+        return AESGCM(wrapping_key).decrypt(stored[:NONCE], stored[NONCE:], self._aad(conversation_id))
 
-    def create(self, conversation_id: UUID, workspace_id: UUID) -> bytes:
-        """A new key for a conversation's first event (the existing one when a retried append made it already)."""
+    def create(self, conversation_id: UUID, workspace_id: UUID, personal: dict[str, Any]) -> bytes:
+        """A new key for a conversation's first event, and whose it is (``index``), in one round trip; the existing
+        key when a retried append made it already."""
         key = os.urandom(32)
         kid, wrapped = self.wrap(conversation_id, key)
         with self._lock:
-            self._connection().execute(
-                f"INSERT INTO {KEYS} (conversation_id, workspace_id, wrapping_kid, wrapped_key) VALUES (%s, %s, %s, %s)"
-                " ON CONFLICT (conversation_id) DO NOTHING",
-                (conversation_id, workspace_id, kid, wrapped),
+            row = (
+                self._connection()
+                .execute(
+                    f"WITH k AS (INSERT INTO {KEYS} (conversation_id, workspace_id, wrapping_kid, wrapped_key)"
+                    " VALUES (%(c)s, %(w)s, %(kid)s, %(key)s) ON CONFLICT (conversation_id) DO NOTHING"
+                    " RETURNING conversation_id),"
+                    f" s AS (INSERT INTO {SUBJECTS} (workspace_id, subject, conversation_id)"
+                    " SELECT %(w)s, u, %(c)s FROM unnest(%(subjects)s::bytea[]) u ON CONFLICT DO NOTHING)"
+                    " SELECT count(*) FROM k",
+                    {
+                        "c": conversation_id,
+                        "w": workspace_id,
+                        "kid": kid,
+                        "key": wrapped,
+                        "subjects": subjects_of(workspace_id, personal),
+                    },
+                )
+                .fetchone()
             )
+        if row and row[0]:
+            self._cache[conversation_id] = DataKey(workspace_id, key, time.monotonic())
+            return key
         self._cache.pop(conversation_id, None)
         found = self.get(conversation_id)
         if found is None or found.key is None:
@@ -131,9 +150,7 @@ class PersonalKeys:
 
     def index(self, workspace_id: UUID, conversation_id: UUID, personal: dict[str, Any]) -> None:
         """Record whose conversation it is (the hashes of the visitor's user id and e-mail, when given)."""
-        subjects = [
-            subject_hash(workspace_id, f, str(personal[f])) for f in SUBJECT_FIELDS if isinstance(personal.get(f), str)
-        ]
+        subjects = subjects_of(workspace_id, personal)
         if not subjects:
             return
         with self._lock, self._connection().cursor() as cur:

@@ -2,7 +2,7 @@
 
 ``to_stored_event`` encrypts the ``personal`` field of each Conversation event with the conversation's data key
 (commands/personal_data/keys.py; AES-256-GCM, bound to the event's stream and version): the stored state holds
-``{"_sealed_": base64(nonce, tag, ciphertext), "_fields_": {name: kind}}`` instead of the values, so the hash chain
+``{"_sealed_": base64(nonce, ciphertext and tag), "_fields_": {name: kind}}`` instead of the values, so the hash chain
 (commands/_store.py) hashes the ciphertext. ``to_domain_event`` decrypts it; when the key was destroyed (an erasure),
 each field reads ``"[erased]"`` (a list: ``["[erased]"]``; anything else: null), so the aggregate, the replay, the
 exports and every projection see the same erased values and a rebuild cannot bring the text back.
@@ -17,12 +17,12 @@ import base64
 import os
 from typing import Any
 
-from Crypto.Cipher import AES
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import StoredEvent
 
 from commands._correlation import CorrelatingMapper
 from commands.personal_data.keys import PersonalKeys
-from commands.provider_keys.cipher import NONCE, TAG
+from commands.provider_keys.cipher import NONCE
 from domain.conversation import ERASED, Conversation, ConversationErased
 
 MAPPER_TOPIC = "commands.personal_data.seal:SealingMapper"
@@ -55,8 +55,7 @@ class SealingMapper(CorrelatingMapper):
             return super().to_stored_event(domain_event)
         conversation_id, version = domain_event.originator_id, domain_event.originator_version
         if version == 1:
-            key = self.keys.create(conversation_id, domain_event.workspace_id)
-            self.keys.index(domain_event.workspace_id, conversation_id, personal)
+            key = self.keys.create(conversation_id, domain_event.workspace_id, personal)
         else:
             found = self.keys.get(conversation_id)
             if found is None:  # started before encryption: stays in plain text (ADR 0044)
@@ -69,9 +68,7 @@ class SealingMapper(CorrelatingMapper):
             if "user_id" in personal or "email" in personal:
                 self.keys.index(found.workspace_id, conversation_id, personal)
         nonce = os.urandom(NONCE)
-        cipher = AES.new(key, AES.MODE_GCM, nonce=nonce)
-        cipher.update(_aad(conversation_id, version))
-        sealed, tag = cipher.encrypt_and_digest(self.transcoder.encode(personal))
+        sealed = AESGCM(key).encrypt(nonce, self.transcoder.encode(personal), _aad(conversation_id, version))
         fields = {name: _kind(value) for name, value in personal.items()}
         wrapped = object.__new__(type(domain_event))
         object.__setattr__(
@@ -79,7 +76,7 @@ class SealingMapper(CorrelatingMapper):
             "__dict__",
             {
                 **vars(domain_event),
-                "personal": {SEALED: base64.b64encode(nonce + tag + sealed).decode(), FIELDS: fields},
+                "personal": {SEALED: base64.b64encode(nonce + sealed).decode(), FIELDS: fields},
             },
         )
         return super().to_stored_event(wrapped)
@@ -101,8 +98,6 @@ class SealingMapper(CorrelatingMapper):
         if found is None or found.key is None:
             return erased_fields(personal[FIELDS])
         blob = base64.b64decode(personal[SEALED])
-        cipher = AES.new(found.key, AES.MODE_GCM, nonce=blob[:NONCE])
-        cipher.update(_aad(conversation_id, version))
-        plain = cipher.decrypt_and_verify(blob[NONCE + TAG :], blob[NONCE : NONCE + TAG])
+        plain = AESGCM(found.key).decrypt(blob[:NONCE], blob[NONCE:], _aad(conversation_id, version))
         decoded: dict[str, Any] = self.transcoder.decode(plain)
         return decoded
