@@ -48,6 +48,7 @@ def keys_of(app: ChatAssistApp) -> PersonalKeys:
     keys: PersonalKeys | None = getattr(app.mapper, "keys", None)
     if keys is None:
         raise RuntimeError("the event store has no personal data keys (chatassist.bootstrap registers them)")
+    keys.ensure_tables()
     return keys
 
 

@@ -24,6 +24,20 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from commands.provider_keys.cipher import NONCE, KeyCipher, UnknownEncryptionKey
 
 KEYS, SUBJECTS = "chatassist_personal_keys", "chatassist_personal_subjects"
+DDL_LOCK_KEY = 7_305_112_733_017  # pg_advisory_xact_lock key of these tables' creation
+# Created by the store itself (as the event store's tables and its chain are: a bare store works too), once per
+# process, under an advisory lock. Not a disposable view: destroying a key (``wrapped_key`` NULL) is the erasure.
+DDL = (
+    f"CREATE TABLE IF NOT EXISTS {KEYS} (conversation_id uuid PRIMARY KEY, workspace_id uuid NOT NULL,"
+    " wrapping_kid text NOT NULL,"  # the CHATASSIST_KEYS_ENCRYPTION_KEY id that wraps it; '' when stored unwrapped
+    " wrapped_key bytea,"  # NULL once erased
+    " created_at timestamptz NOT NULL DEFAULT now(), erased_at timestamptz, erasure_id uuid,"
+    " erased_reason text)",  # request | retention
+    f"CREATE INDEX IF NOT EXISTS {KEYS}_live ON {KEYS} (workspace_id, created_at) WHERE erased_at IS NULL",
+    # whose conversation it is: the hash of the visitor's user id or e-mail (subject_hash), never the value
+    f"CREATE TABLE IF NOT EXISTS {SUBJECTS} (workspace_id uuid NOT NULL, subject bytea NOT NULL,"
+    " conversation_id uuid NOT NULL, PRIMARY KEY (workspace_id, subject, conversation_id))",
+)
 SUBJECT_FIELDS = ("user_id", "email")  # the identity fields an erasure request may name
 
 
@@ -63,8 +77,18 @@ class PersonalKeys:
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed or self._pid != os.getpid():
             self._conn = psycopg.connect(self.database_url, autocommit=True)
+            if not self._pid:
+                with self._conn.transaction():
+                    self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
+                    for statement in DDL:
+                        self._conn.execute(statement)
             self._pid = os.getpid()
         return self._conn
+
+    def ensure_tables(self) -> None:
+        """Create the key tables if this process has not yet (before reading them on another connection)."""
+        with self._lock:
+            self._connection()
 
     def _aad(self, conversation_id: UUID) -> bytes:
         return f"chatassist-personal-key:{conversation_id}".encode()
