@@ -688,13 +688,21 @@ def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> None:
                 f"SELECT DISTINCT originator_id FROM {container.app.name.lower()}_events WHERE topic = %s", (topic,)
             ).fetchall()
         done = rotate.execute(vault, [row[0] for row in rows])
+        # each conversation's personal data key too (ADR 0044)
+        rewrapped, rewrap_current = container.app.mapper.keys.rewrap()  # type: ignore[attr-defined]
     except DomainError as err:
         raise SystemExit(f"error: {err.message}") from None
     finally:
         container.close()
     print(
         json.dumps(
-            {"reencrypted": done.reencrypted, "already_current": done.current, "current_key_id": vault.cipher.current}
+            {
+                "reencrypted": done.reencrypted,
+                "already_current": done.current,
+                "conversation_keys_rewrapped": rewrapped,
+                "conversation_keys_already_current": rewrap_current,
+                "current_key_id": vault.cipher.current,
+            }
             if vault.cipher
             else {}
         )

@@ -184,6 +184,30 @@ class PersonalKeys:
                 [(workspace_id, s, conversation_id) for s in subjects],
             )
 
+    def rewrap(self) -> tuple[int, int]:
+        """Wrap every live data key under the current wrapping key (``chatassist keys rotate``; also the keys stored
+        unwrapped before CHATASSIST_KEYS_ENCRYPTION_KEY was set); returns (re-wrapped, already current)."""
+        if self.wrapping is None:
+            return 0, 0
+        current = self.wrapping.current
+        with self._lock:
+            conn = self._connection()
+            rows = conn.execute(
+                f"SELECT conversation_id, wrapping_kid, wrapped_key FROM {KEYS} WHERE wrapped_key IS NOT NULL"
+            ).fetchall()
+            done = 0
+            for conversation_id, kid, stored in rows:
+                if kid == current:
+                    continue
+                new_kid, wrapped = self.wrap(conversation_id, self.unwrap(conversation_id, kid, bytes(stored)))
+                updated = conn.execute(  # an erasure meanwhile wins: only a row still wrapped as read is changed
+                    f"UPDATE {KEYS} SET wrapping_kid = %s, wrapped_key = %s WHERE conversation_id = %s"
+                    " AND wrapping_kid = %s AND wrapped_key IS NOT NULL",
+                    (new_kid, wrapped, conversation_id, kid),
+                )
+                done += updated.rowcount
+        return done, len(rows) - done
+
     def forget(self, conversation_ids: Iterable[UUID]) -> None:
         """Drop this process's copies (after an erasure)."""
         for conversation_id in conversation_ids:

@@ -97,3 +97,20 @@ def test_a_conversation_started_before_encryption_stays_plain_and_is_not_claimed
     with pytest.raises(NotFound) as refused:
         erase.execute(app, erase.ErasePersonalData(ws, uuid.uuid4(), user_id="legacy-1"))
     assert refused.value.code == "end_user_not_found" and "before personal data was encrypted" in refused.value.message
+
+
+def test_keys_rotate_rewraps_every_live_data_key_under_the_new_wrapping_key(store_url: str) -> None:
+    # Given conversations stored unwrapped (no key list yet) and under k1
+    ws, k2 = uuid.uuid4(), generate_key_spec("k2")
+    unwrapped = a_conversation(open_app(store_url, None), ws, "u-plain", "stored before the key list, about wombats")
+    app = open_app(store_url)
+    wrapped = a_conversation(app, ws, "u-k1", "stored under k1, about numbats")
+    # When the key list becomes "k2,k1" and the keys are re-wrapped (as `chatassist keys rotate` does)
+    rotated = open_app(store_url, f"{k2},{WRAPPING}")
+    assert rotated.mapper.keys.rewrap() == (2, 0)  # type: ignore[attr-defined]
+    assert rotated.mapper.keys.rewrap() == (0, 2)  # type: ignore[attr-defined]
+    # Then every key is under k2, and a process knowing only k2 reads both conversations
+    assert raw(store_url, "SELECT DISTINCT wrapping_kid FROM chatassist_personal_keys") == [("k2",)]
+    only_k2 = open_app(store_url, k2)
+    assert only_k2.repository.get(unwrapped).turns[0].text == "stored before the key list, about wombats"
+    assert only_k2.repository.get(wrapped).turns[0].text == "stored under k1, about numbats"
