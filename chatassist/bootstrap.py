@@ -31,6 +31,7 @@ from commands.ai.openai_provider import OpenAIProvider
 from commands.ai.orchestrator import RetryPolicy
 from commands.application import ChatAssistApp
 from commands.chat_turn.service import ChatService, Providers
+from commands.personal_data.keys import register as register_personal_keys
 from commands.provider_keys.cipher import KeyCipher
 from commands.provider_keys.vault import KeyVault
 from projections._live import FACTORY_TOPIC, LIVE_REDIS_URL
@@ -79,6 +80,9 @@ def eventsourcing_env(settings: Settings, database_url: str) -> dict[str, str]:
         "CREATE_TABLE": "y",
         "APPLICATION_RECORDER_TOPIC": RECORDER_TOPIC,  # appends in one round trip (commands/_store.py)
     }
+    # crypto-shredding (ADR 0044): the personal data keys every ChatAssistApp on this database uses
+    where = (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"])
+    register_personal_keys(*where, database_url, key_cipher(settings))
     if settings.event_encryption_key:
         env["CIPHER_TOPIC"] = EVENT_CIPHER_TOPIC
         env["CIPHER_KEY"] = settings.event_encryption_key

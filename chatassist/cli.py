@@ -236,7 +236,7 @@ def _start_scheduler(container: Container) -> Any:
         coalesce=True,
     )
     from workers.budget_check import check_budget_thresholds
-    from workers.retention import purge_delivery_logs
+    from workers.retention import erase_expired_personal_data, purge_delivery_logs
 
     scheduler.add_job(
         check_budget_thresholds,
@@ -254,6 +254,15 @@ def _start_scheduler(container: Container) -> Any:
         hours=24,
         args=[container.app, container.database_url, leadership],
         id="purge_delivery_logs",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        erase_expired_personal_data,
+        "interval",
+        hours=1,
+        args=[container.app, leadership],
+        id="erase_expired_personal_data",
         max_instances=1,
         coalesce=True,
     )
@@ -724,13 +733,21 @@ def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> None:
                 f"SELECT DISTINCT originator_id FROM {container.app.name.lower()}_events WHERE topic = %s", (topic,)
             ).fetchall()
         done = rotate.execute(vault, [row[0] for row in rows])
+        # each conversation's personal data key too (ADR 0044)
+        rewrapped, rewrap_current = container.app.mapper.keys.rewrap()  # type: ignore[attr-defined]
     except DomainError as err:
         raise SystemExit(f"error: {err.message}") from None
     finally:
         container.close()
     print(
         json.dumps(
-            {"reencrypted": done.reencrypted, "already_current": done.current, "current_key_id": vault.cipher.current}
+            {
+                "reencrypted": done.reencrypted,
+                "already_current": done.current,
+                "conversation_keys_rewrapped": rewrapped,
+                "conversation_keys_already_current": rewrap_current,
+                "current_key_id": vault.cipher.current,
+            }
             if vault.cipher
             else {}
         )

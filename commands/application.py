@@ -8,7 +8,8 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.utils import get_topic
 
-from commands._correlation import MAPPER_TOPIC
+from commands.personal_data.keys import registered
+from commands.personal_data.seal import MAPPER_TOPIC, SealingMapper
 from commands.transcoder import FastJSONTranscoder
 
 
@@ -29,5 +30,13 @@ class ChatAssistApp(Application[UUID]):
         "AGGREGATE_CACHE_MAXSIZE": "5000",
         "AGGREGATE_CACHE_FASTFORWARD": "y",
         "TRANSCODER_TOPIC": get_topic(FastJSONTranscoder),
-        "MAPPER_TOPIC": MAPPER_TOPIC,  # each event stores the request id that caused it (commands/_correlation.py)
+        "MAPPER_TOPIC": MAPPER_TOPIC,  # request ids (commands/_correlation.py), personal fields sealed (ADR 0044)
     }
+
+    def construct_mapper(self) -> Any:
+        """The library's mapper (``SealingMapper``), given the personal data keys registered for this database
+        (chatassist/bootstrap.py registers them; without them, events are stored and read as they are)."""
+        mapper = super().construct_mapper()
+        if isinstance(mapper, SealingMapper):
+            mapper.keys = registered(*(str(self.env.get(f"POSTGRES_{n}")) for n in ("HOST", "PORT", "DBNAME")))
+        return mapper

@@ -23,6 +23,7 @@ MAX_AUTO_RESPONSE_CHARS = 1000
 MAX_QUICK_REPLIES, MAX_QUICK_REPLY_CHARS = 6, 80
 MAX_HOLIDAYS = 100
 RETENTION_DAYS = (30, 3650)
+PERSONAL_RETENTION_DAYS = (0, 3650)  # 0: never erased by the retention job (docs/audit.md, "Erasure")
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 _NS = uuid5(NAMESPACE_URL, "https://chatassist.dev/app-settings")
@@ -72,6 +73,7 @@ class AppSettingsValues:
     time_zone: str = "UTC"
     holidays: list[str] = field(default_factory=list)
     analytics_retention_days: int = 365
+    personal_data_retention_days: int = 90  # conversations idle this long are erased (crypto-shredding, ADR 0044)
     show_ai_badge: bool = True
     collect_csat: bool = True
     after_hours_auto_response: bool = False
@@ -95,6 +97,13 @@ class AppSettingsValues:
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             raise InvalidInput(
                 f"analytics_retention_days must be a whole number from {low} to {high}.", code="out_of_range"
+            )
+        low, high = PERSONAL_RETENTION_DAYS
+        value = self.personal_data_retention_days
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise InvalidInput(
+                f"personal_data_retention_days must be a whole number from {low} (never) to {high}.",
+                code="out_of_range",
             )
         for name in ("show_ai_badge", "collect_csat", "after_hours_auto_response", "prompt_approval_required"):
             if not isinstance(getattr(self, name), bool):

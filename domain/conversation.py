@@ -2,8 +2,8 @@
 
 Personal data (the visitor's identity and every free text) lives only in the
 ``personal`` field of each event, so a later per-visitor cipher can encrypt
-exactly that field and erase it by discarding the key (crypto-shredding),
-without rewriting the shape of stored events.
+exactly that field and erase it by discarding the key (crypto-shredding,
+commands/personal_data/, ADR 0044), without rewriting the shape of stored events.
 """
 
 from __future__ import annotations
@@ -23,6 +23,13 @@ from domain.escalation import Decision
 MAX_MESSAGE_CHARS = 4000
 OPEN, RESOLVED, CLOSED = "open", "resolved", "closed"
 MODEL_CALL_OUTCOMES = ("ok", "error", "fell_back")
+ERASED = "[erased]"  # what an erased personal text reads everywhere
+
+
+class ConversationErased(Conflict):
+    """The conversation's personal data was erased: it takes no new personal data."""
+
+    code = "conversation_erased"
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,10 @@ class Conversation(Aggregate):
 
     def check_open(self) -> None:
         """Raise Conflict when the conversation no longer takes messages."""
+        if getattr(self, "erased", False):
+            raise ConversationErased(
+                "This conversation's personal data was erased; start a new one by sending no conversation_id."
+            )
         if self.status == CLOSED:
             raise Conflict(
                 "This conversation is closed; start a new one by sending no conversation_id.",
@@ -598,6 +609,17 @@ class Conversation(Aggregate):
     def state(self) -> str:
         """One state name: closed, resolved, queued, assigned, agent, returned_to_ai or ai."""
         return handoff.state_of(self.handler, self.status, self.returned)
+
+    def erase_personal_data(self, erasure_id: str, by: str | None, reason: str) -> None:
+        """Record that the conversation's data key was destroyed (``reason``: request or retention; ``by``: the
+        admin, None for the retention job): its personal fields read "[erased]" from now on, here too."""
+        self._personal_data_erased(erasure_id=erasure_id, by=by, reason=reason, workspace_id=self.workspace_id)
+
+    @event("PersonalDataErased")
+    def _personal_data_erased(self, erasure_id: str, by: str | None, reason: str, workspace_id: UUID) -> None:
+        self.erased = True
+        self.end_user_id = ERASED if self.end_user_id is not None else None
+        self.turns = [Turn(t.role, ERASED) for t in self.turns]
 
     def rate(self, score: int, comment: str | None) -> None:
         """Record the visitor's satisfaction rating, 1 to 5; a later rating replaces it."""

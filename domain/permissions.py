@@ -27,6 +27,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit.read": frozenset({ADMIN, AUDITOR}),
     "audit.replay": frozenset({ADMIN, AUDITOR}),
     "audit.personal": frozenset({ADMIN, AUDITOR}),
+    "audit.erase": frozenset({ADMIN}),
     "knowledge.manage": frozenset({ADMIN}),
 }
 
@@ -50,6 +51,7 @@ DESCRIPTIONS: dict[str, str] = {
     "audit.read": "read and export the audit log: who did what and when",
     "audit.replay": "replay any conversation from its events, rebuild what the AI was told, export conversations",
     "audit.personal": "see visitors' identities and texts (personal fields) in replays and exports",
+    "audit.erase": "erase a person's personal data (an erasure request; it cannot be undone)",
     "knowledge.manage": "write, edit, publish, import and delete help articles; read the knowledge gaps",
 }
 

@@ -29,6 +29,7 @@ from read_api.get_transcript.query import TranscriptSource
 from web.agent_controller import AgentController
 from web.analytics import analytics_router
 from web.audit import audit_router
+from web.audit_erasure import audit_erasure_router
 from web.audit_replay import audit_replay_router
 from web.auth import Auth, SessionChecks, current_member
 from web.auth_controller import AuthController
@@ -135,6 +136,7 @@ def create_app(
             analytics_router(),  # /api/analytics/{overview,activity,usage,topics,prompt-versions,models}
             audit_router(),  # /api/audit, /api/audit/export
             audit_replay_router(),  # /api/audit/conversations/{id}/... (replay, issue 17)
+            audit_erasure_router(),  # POST /api/audit/erasures (crypto-shredding, issue 17)
             monitor_router(),  # /api/monitor, /api/monitor/live
             AuthController,
             TeamController,

@@ -19,6 +19,7 @@ class SettingsView(msgspec.Struct):
     time_zone: str
     holidays: list[str]
     analytics_retention_days: int
+    personal_data_retention_days: int
     show_ai_badge: bool
     collect_csat: bool
     after_hours_auto_response: bool

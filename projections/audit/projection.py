@@ -105,6 +105,7 @@ class AuditProjection(Projection[AuditView]):
             Conversation.TopicChanged,
             Conversation.Resolved,
             Conversation.Closed,
+            Conversation.PersonalDataErased,
             AuditAccess.Recorded,
             event_class(Integrations, "Created"),
             event_class(Integrations, "EndpointAdded"),
@@ -458,6 +459,11 @@ class AuditProjection(Projection[AuditView]):
             self.view.apply(tracking, [])
             return
         self._person(tracking, e, "conversation.closed", e.by, {"reason": e.reason})
+
+    @process_event.register
+    def _(self, e: Conversation.PersonalDataErased, tracking: Tracking) -> None:
+        details = {"erasure_id": e.erasure_id, "reason": e.reason}
+        self._log(tracking, e, "conversation.personal_data_erased", _account(e.by), details, owner="event")
 
     # replays and exports (domain/audit_access.py)
 

@@ -15,7 +15,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 
-from domain.conversation import Conversation
+from domain.conversation import ERASED, Conversation
 from domain.knowledge import LANGUAGES, Article, builtin_article_id, chunks, gap_key
 from domain.workspace import Workspace
 from projections._common import Statement
@@ -261,7 +261,7 @@ class KnowledgeProjection(Projection[KnowledgeView]):
                 )
             )
         question = e.personal.get("question")
-        if knowledge.get("gap") and question and knowledge.get("workspace_id"):
+        if knowledge.get("gap") and question and question != ERASED and knowledge.get("workspace_id"):
             statements.append(self._gap(e, knowledge, question))
         self.view.apply(tracking, statements)
 

@@ -203,6 +203,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", REPLAY + "/state"): REPLAYERS,
     ("GET", REPLAY + "/model-calls/{call_id:str}/request"): REPLAYERS,
     ("GET", REPLAY + "/export"): REPLAYERS,
+    # erasure (audit.erase): admins of workspace A; OTHER_ADMIN does not find A's visitor, a 404
+    # (tests/e2e/test_audit_erasure.py)
+    ("POST", "/api/audit/erasures"): frozenset({ADMIN}),
     # the monitor (monitor.read): agents and admins, each of their own workspace (tests/e2e/test_monitor.py)
     ("GET", "/api/monitor"): PROMPT_READERS,
     ("GET", "/api/monitor/live"): PROMPT_READERS,
@@ -695,6 +698,7 @@ def requests() -> dict[tuple[str, str], Request]:
         ("GET", REPLAY + "/state"): call("GET", lambda w: f"/api/audit/conversations/{w.conversation()}/state"),
         ("GET", REPLAY + "/model-calls/{call_id:str}/request"): call("GET", lambda w: w.model_call_request()),
         ("GET", REPLAY + "/export"): call("GET", lambda w: f"/api/audit/conversations/{w.conversation()}/export"),
+        ("POST", "/api/audit/erasures"): call("POST", lambda w: "/api/audit/erasures", erasable_visitor),
         ("GET", PROMPTS): call("GET", lambda w: PROMPTS),
         ("GET", PROMPTS + "/history"): call("GET", lambda w: PROMPTS + "/history"),
         ("GET", PROMPTS + "/versions/{version:int}"): call("GET", lambda w: PROMPTS + "/versions/1"),
@@ -789,6 +793,13 @@ def matrix_app(container: Container, fake_llm: FakeLLMServer) -> Iterator[tuple[
 def page_route(route: tuple[str, str]) -> bool:
     """A route that answers a person with a page (a refusal as HTML): not the API, nor ``/metrics`` (for Prometheus)."""
     return not route[1].startswith("/api/") and route[1] != "/metrics"
+
+
+def erasable_visitor(w: World, caller: str) -> dict[str, str]:
+    """An erasure request for a new visitor of workspace A, who just started a conversation (each caller its own)."""
+    user_id = f"erasable-{caller}-{uuid.uuid4().hex[:8]}"
+    chat(w.client, w.widget_key, "Please forget me afterwards.", user_id=user_id)
+    return {"user_id": user_id}
 
 
 def test_every_route_answers_exactly_the_callers_it_should(

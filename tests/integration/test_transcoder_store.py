@@ -37,6 +37,9 @@ def open_app(url: str, *, library: bool, cipher: bool, cipher_topic: str | None 
     app = ChatAssistApp(env={**env, **({"CIPHER_TOPIC": cipher_topic} if cipher_topic else {})})
     assert type(app.mapper.transcoder) is (JSONTranscoder if library else FastJSONTranscoder)
     assert (app.mapper.cipher is not None) == cipher
+    # the transcoders alone: personal fields in clear (their sealing, with a random nonce, is
+    # tests/integration/test_personal_data_sealing.py's)
+    app.mapper.keys = None  # type: ignore[attr-defined]
     return app
 
 

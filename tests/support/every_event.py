@@ -261,6 +261,7 @@ def _conversation(workspace_id: UUID, agent: UUID, now: datetime) -> Conversatio
     c.rate(5, "Great ✨")
     c.record_external_ticket("zendesk", "4321")
     c.close("resolved", by=str(agent))
+    c.erase_personal_data("5b1c2f0e-erasure", str(agent), "request")
     return c
 
 
