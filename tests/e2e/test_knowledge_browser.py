@@ -23,7 +23,7 @@ from chatassist.cli import ready_checks
 from commands.ai.orchestrator import RetryPolicy
 from commands.chat_turn.service import ChatService, Providers
 from read_api._live import LiveHub
-from tests.conftest import generous_limits
+from tests.conftest import chat, generous_limits
 from tests.e2e.test_dashboard_browser import AXE, CHROMIUM, CHROMIUM_ARGS, DESKTOP, TIMEOUT_MS, look
 from tests.support.accounts import PASSWORD, sign_up
 from tests.support.server import ThreadedServer
@@ -161,10 +161,10 @@ def test_an_admin_writes_imports_and_answers_a_gap(
     visitor.evaluate("k => localStorage.removeItem('chatassist:conversation:' + k)", widget_key)
     visitor.reload()
     ask_widget(visitor, "Do you integrate with Salesforce CPQ?")
-    # and another visitor asks for a person about something else
-    visitor.evaluate("k => localStorage.removeItem('chatassist:conversation:' + k)", widget_key)
-    visitor.reload()
-    ask_widget(visitor, "Can I talk to a human about the Zapier webhook?")
+    # and another visitor (through the chat API) asks for a person about something else
+    with httpx.Client(base_url=base, timeout=30) as client:
+        escalated = chat(client, widget_key, "Can I talk to a human about the Zapier webhook?")
+    assert escalated[-1][1]["escalation"]["rule"] == "human_requested"
     container.wait_for_projections()
     # I expect both among the gaps with why they are there, and "Write an article" to start one with the question
     page.goto("/app/knowledge")

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -361,3 +362,59 @@ def test_the_cli_imports_a_directory_and_crawls_a_site(
     assert crawled.returncode == 0, crawled.stderr
     assert len(json.loads(crawled.stdout)["created"]) >= 3
     assert crawled.stderr.count("/docs/") >= 3 and "\r" not in crawled.stderr
+
+
+class BadSite:
+    """A site whose robots.txt lists a broken sitemap, whose start page links to a page that hangs and to pages that
+    answer garbage (random bytes, an empty body) as HTML."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                base = f"http://127.0.0.1:{self.server.server_address[1]}"
+                links = "".join(f"<a href='/{p}'>{p}</a> " for p in ("hangs", "noise", "empty"))
+                text = "Welcome to the help centre. It has three more pages, each about one part of the product:"
+                start = f"<html><head><title>Start</title></head><body><article><h1>Start</h1><p>{text} {links}</p>"
+                pages = {
+                    "/robots.txt": ("text/plain", f"User-agent: *\nSitemap: {base}/sitemap.xml\n".encode()),
+                    "/sitemap.xml": ("application/xml", b"<urlset><url><loc>unclosed"),
+                    "/": ("text/html", (start + "</article></body></html>").encode()),
+                    "/noise": ("text/html", bytes(range(256)) * 40),
+                    "/empty": ("text/html", b""),
+                }
+                if self.path == "/hangs":
+                    time.sleep(3)  # longer than the crawl's per-request timeout
+                content_type, data = pages.get(self.path, ("text/html", b"<p>late</p>"))
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the crawler gave up on /hangs
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_a_site_that_hangs_or_answers_garbage_is_named_page_by_page() -> None:
+    from commands.import_knowledge import crawl as crawler
+
+    # Given a site with a broken sitemap, a page that hangs and pages of garbage
+    bad = BadSite()
+    try:
+        # When it is crawled with a 1 s timeout per request
+        result = crawler.crawl(bad.url + "/", crawler.CrawlLimits(timeout_s=1.0, allow_private=True))
+    finally:
+        bad.server.shutdown()
+        bad.server.server_close()
+    # I expect the start page imported and every other failure named with its code, nothing else imported
+    assert [d.title for d in result.documents] == ["Start"]
+    failed = {f["key"].removeprefix(bad.url): f["code"] for f in result.failed}
+    assert failed == {"/sitemap.xml": "invalid_sitemap", "/hangs": "timeout", "/noise": "no_text", "/empty": "no_text"}

@@ -72,7 +72,7 @@ def languages(current: str | None = None, auto: bool = False) -> list[tuple[str,
     known = [(code, LANGUAGE_NAMES.get(code, code)) for code in LANGUAGES]
     if current is not None and current not in LANGUAGES:
         known.insert(0, (current, f"{current} (word for word)"))
-    return [(AUTO, "As each page declares it (else English)")] * auto + known
+    return [(AUTO, "Auto: each page's own (else English)")] * auto + known
 
 
 @get("/app/knowledge", guards=[GUARDS["knowledge.manage"]], include_in_schema=False, name="knowledge")
