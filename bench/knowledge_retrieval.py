@@ -15,6 +15,10 @@
    stopwords), each through ``KnowledgeView.search`` exactly as a chat turn calls it (pool checkout, the one query,
    rows decoded); p50 / p99 / max. Then each again under EXPLAIN ANALYZE (TIMING OFF): the execution time inside
    PostgreSQL, which a busy machine's run queue does not inflate; and the plan of the slowest.
+4. With --copies N: the store grows as it does with many customers: the read model's chunks and lexeme counts of the
+   measured workspace are copied N times under other workspace ids (same vocabulary: the worst case for an index
+   shared by every workspace, each rare word of the workspace is as frequent in every other one); ANALYZE; the same
+   questions measured again the same two ways.
 """
 
 from __future__ import annotations
@@ -95,6 +99,7 @@ def main() -> None:
     parser.add_argument("--other", type=int, default=2_000, help="articles of a second workspace")
     parser.add_argument("--queries", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=24)
+    parser.add_argument("--copies", type=int, default=0, help="then copy the workspace's chunks N times (big store)")
     args = parser.parse_args()
     server = os.environ.get("CHATASSIST_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     redis_url = os.environ.get("CHATASSIST_TEST_REDIS_URL", "redis://127.0.0.1:6379/4")
@@ -120,33 +125,80 @@ def main() -> None:
             chunks = view.query("SELECT count(*) AS n FROM knowledge_v1_chunks WHERE workspace_id = %(ws)s",
                                 {"ws": main_ws.workspace_id})[0]["n"]  # fmt: skip
             questions = [question(rng, areas, features) for _ in range(args.queries)]
-            for q in questions[:200]:  # warm-up: the pool, prepared statements, the index pages in memory
-                view.search(main_ws.workspace_id, q)
-            timings, found = [], 0
-            for q in questions:
-                t0 = time.perf_counter()
-                hits = view.search(main_ws.workspace_id, q)
-                timings.append((time.perf_counter() - t0) * 1000)
-                found += bool(hits)
-            slowest = sorted(zip(timings, questions, strict=True), reverse=True)[:5]
-            server: list[float] = []  # the same queries' execution time inside PostgreSQL (without the machine's queue)
-            explain = "EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + _explainable()
-            for q in questions:
-                plan_json = view.query(explain, _params(main_ws.workspace_id, q))[0]["QUERY PLAN"][0]
-                server.append(plan_json["Execution Time"])
-            plan = view.query(
-                "EXPLAIN (ANALYZE, BUFFERS) " + _explainable(), _params(main_ws.workspace_id, slowest[0][1])
-            )
+            rounds = [measure(view, main_ws.workspace_id, questions)]
+            total = view.query("SELECT count(*) AS n FROM knowledge_v1_chunks", {})[0]["n"]
+            sizes = [total]
+            if args.copies:
+                copy_workspace(database_url, main_ws.workspace_id, args.copies)
+                sizes.append(view.query("SELECT count(*) AS n FROM knowledge_v1_chunks", {})[0]["n"])
+                rounds.append(measure(view, main_ws.workspace_id, questions))
         finally:
             container.close()
     print(f"articles: {args.articles} (+{args.other} in another workspace), chunks of the workspace: {chunks}")
     print(f"import: {written:.1f} s, projection: {projected:.1f} s")
-    print(f"queries: {len(timings)}, with hits: {found}")
-    print(f"search ms: p50 {pct(timings, 50):.3f}  p99 {pct(timings, 99):.3f}  max {max(timings):.3f}")
-    print(f"inside PostgreSQL, ms: p50 {pct(server, 50):.3f}  p99 {pct(server, 99):.3f}  max {max(server):.3f}")
-    print("slowest:", [(round(t, 2), q) for t, q in slowest])
-    print("plan of the slowest query, run again:")
-    print("\n".join("  " + next(iter(row.values())) for row in plan))
+    for size, (timings, server, found, slowest, plan) in zip(sizes, rounds, strict=True):
+        print(f"\n== store of {size} chunks in all ==")
+        print(f"queries: {len(timings)}, with hits: {found}")
+        print(f"search ms: p50 {pct(timings, 50):.3f}  p99 {pct(timings, 99):.3f}  max {max(timings):.3f}")
+        print(f"inside PostgreSQL, ms: p50 {pct(server, 50):.3f}  p99 {pct(server, 99):.3f}  max {max(server):.3f}")
+        print("slowest:", [(round(t, 2), q) for t, q in slowest])
+        print("plan of the slowest query (inside PostgreSQL), run again:")
+        print("\n".join("  " + next(iter(row.values())) for row in plan))
+
+
+def measure(view: object, workspace_id: uuid.UUID, questions: list[str]) -> tuple:
+    """Each question through ``search`` as a turn runs it (after 200 warm-up ones), then under EXPLAIN ANALYZE."""
+    for q in questions[:200]:  # warm-up: the pool, prepared statements, the index pages in memory
+        view.search(workspace_id, q)  # type: ignore[attr-defined]
+    timings, found = [], 0
+    for q in questions:
+        t0 = time.perf_counter()
+        hits = view.search(workspace_id, q)  # type: ignore[attr-defined]
+        timings.append((time.perf_counter() - t0) * 1000)
+        found += bool(hits)
+    server: list[float] = []  # the same queries' execution time inside PostgreSQL (without the machine's queue)
+    explain = "EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + _explainable()
+    for q in questions:
+        plan_json = view.query(explain, _params(workspace_id, q))[0]["QUERY PLAN"][0]  # type: ignore[attr-defined]
+        server.append(plan_json["Execution Time"])
+    slowest_server = max(zip(server, questions, strict=True))[1]
+    plan = view.query("EXPLAIN (ANALYZE, BUFFERS) " + _explainable(), _params(workspace_id, slowest_server))  # type: ignore[attr-defined]
+    slowest = sorted(zip(timings, questions, strict=True), reverse=True)[:5]
+    return timings, server, found, slowest, plan
+
+
+def copy_workspace(database_url: str, workspace_id: uuid.UUID, copies: int) -> None:
+    """Copy the workspace's chunks, articles and lexeme counts ``copies`` times under new workspace ids."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for _ in range(copies):
+            params = {"ws": workspace_id, "new": uuid.uuid4()}
+            with conn.transaction():
+                conn.execute(
+                    "CREATE TEMP TABLE ids ON COMMIT DROP AS SELECT id, gen_random_uuid() AS new_id"
+                    " FROM knowledge_v1_articles WHERE workspace_id = %(ws)s",
+                    params,
+                )
+                conn.execute(
+                    "INSERT INTO knowledge_v1_articles (id, workspace_id, title, body, url, tags, language, published,"
+                    " source, source_hash, adopted, version, created_at, updated_at) SELECT i.new_id, %(new)s, title,"
+                    " body, url, tags, language, published, source, source_hash, adopted, version, created_at,"
+                    " updated_at FROM knowledge_v1_articles a JOIN ids i ON i.id = a.id",
+                    params,
+                )
+                conn.execute(
+                    "INSERT INTO knowledge_v1_chunks (article_id, chunk, workspace_id, published, config, heading,"
+                    " text, tsv) SELECT i.new_id, chunk, %(new)s, published, config, heading, text, tsv"
+                    " FROM knowledge_v1_chunks c JOIN ids i ON i.id = c.article_id",
+                    params,
+                )
+                conn.execute(
+                    "INSERT INTO knowledge_v1_terms (workspace_id, lexeme, chunks) SELECT %(new)s, lexeme, chunks"
+                    " FROM knowledge_v1_terms WHERE workspace_id = %(ws)s",
+                    params,
+                )
+        conn.execute("ANALYZE knowledge_v1_chunks")
+        conn.execute("ANALYZE knowledge_v1_terms")
+        conn.execute("ANALYZE knowledge_v1_articles")
 
 
 def _explainable() -> str:

@@ -17,7 +17,7 @@ from commands.create_workspace import cmd as create_ws
 from commands.import_knowledge import cmd as importer
 from commands.import_knowledge import crawl, files
 from domain.errors import DomainError
-from domain.knowledge import KnowledgeHit
+from domain.knowledge import KnowledgeHit, check_language
 
 EVAL_SET = Path(__file__).parent / "data" / "knowledge_eval.json"
 Search = Callable[[uuid.UUID, str], list[KnowledgeHit]]
@@ -29,7 +29,12 @@ def add_parser(sub: Any) -> None:
     imp = knowledge.add_parser("import", help=cmd_import.__doc__)
     imp.add_argument("source", metavar="PATH|URL", help="a .md/.html file, a ZIP, a directory, or a site's http(s) URL")
     imp.add_argument("--workspace", required=True, help="the workspace id")
-    imp.add_argument("--language", default="en", help="en, es, fr, de, pt or other (default en)")
+    imp.add_argument(
+        "--language",
+        default="auto",
+        help="auto (default: each document's declared language, HTML lang or front matter, else en) or a language"
+        " code (en, es, ja...) for every document",
+    )
     imp.add_argument("--max-pages", type=int, default=200, help="crawl: pages at most (default 200)")
     imp.add_argument("--max-depth", type=int, default=3, help="crawl: links deep from the start (default 3)")
     imp.add_argument("--overwrite-edited", action="store_true", help="also update articles edited since an import")
@@ -76,6 +81,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> None:
     container = bootstrap(settings)
     try:
         workspace_id = uuid.UUID(args.workspace)
+        language = check_language(args.language, allow_auto=True)
         report = importer.ImportReport()
         source = str(args.source)
         if source.startswith(("http://", "https://")):
@@ -89,7 +95,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> None:
         else:
             docs, report.skipped = path_documents(Path(source))
             kind = "upload"
-        command = importer.ImportKnowledge(workspace_id, docs, kind, None, args.language, args.overwrite_edited)
+        command = importer.ImportKnowledge(workspace_id, docs, kind, None, language, args.overwrite_edited)
         report = importer.execute(container.app, command, report)
     except (DomainError, ValueError, OSError) as err:
         raise SystemExit(f"knowledge import: {getattr(err, 'message', err)}") from None
@@ -98,9 +104,14 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> None:
     print(json.dumps(report.to_dict(), indent=2))
 
 
+def share(hits: dict[str, list[int]]) -> dict[str, float]:
+    """The share of hits in each group."""
+    return {k: round(sum(v) / len(v), 4) for k, v in sorted(hits.items())}
+
+
 def evaluate(app: ChatAssistApp, search: Search, wait: Callable[[], None], set_path: Path) -> dict[str, Any]:
-    """Load the labelled set into a new workspace, ask every question, and measure hit@1 (overall and per
-    language): the share of questions whose best chunk comes from the labelled article."""
+    """Load the labelled set into a new workspace, ask every question, and measure hit@1 (overall, per language and
+    per ``set`` of questions): the share of questions whose best chunk comes from the labelled article."""
     labelled = json.loads(set_path.read_text())
     workspace = create_ws.execute(app, create_ws.CreateWorkspace("Knowledge eval", knowledge=[], examples=[]))
     ids: dict[str, str] = {}
@@ -112,6 +123,8 @@ def evaluate(app: ChatAssistApp, search: Search, wait: Callable[[], None], set_p
     wait()
     misses: list[dict[str, str]] = []
     by_language: dict[str, list[int]] = {}
+    by_set: dict[str, list[int]] = {}
+    by_set_language: dict[str, dict[str, list[int]]] = {}
     timings: list[float] = []
     for q in labelled["questions"]:
         started = time.perf_counter()
@@ -119,6 +132,8 @@ def evaluate(app: ChatAssistApp, search: Search, wait: Callable[[], None], set_p
         timings.append(time.perf_counter() - started)
         hit = bool(hits) and hits[0].article_id == ids[q["article"]]
         by_language.setdefault(q["language"], []).append(int(hit))
+        by_set.setdefault(q.get("set", "all"), []).append(int(hit))
+        by_set_language.setdefault(q.get("set", "all"), {}).setdefault(q["language"], []).append(int(hit))
         if not hit:
             got = next((k for k, v in ids.items() if hits and v == hits[0].article_id), None)
             misses.append({"question": q["question"], "expected": q["article"], "got": got or "nothing"})
@@ -126,7 +141,9 @@ def evaluate(app: ChatAssistApp, search: Search, wait: Callable[[], None], set_p
     return {
         "questions": len(total),
         "hit_at_1": round(sum(total) / len(total), 4),
-        "by_language": {k: round(sum(v) / len(v), 4) for k, v in sorted(by_language.items())},
+        "by_language": share(by_language),
+        "by_set": share(by_set),
+        "by_set_language": {k: share(v) for k, v in sorted(by_set_language.items())},
         "misses": misses,
         "median_ms": round(sorted(timings)[len(timings) // 2] * 1000, 3),
     }

@@ -19,15 +19,44 @@ from domain.clock import ClockedEvent
 from domain.errors import Conflict, InvalidInput
 from domain.retrieval import words
 
-# language code -> PostgreSQL text search configuration (docs/knowledge.md)
+# language code (ISO 639-1) -> PostgreSQL's built-in text search configuration (stemming, stopwords); any other code
+# is kept as the article's language and indexed with ``simple`` (words as written, no stemming, no stopwords), like
+# ``other``. docs/knowledge.md, "Languages".
 LANGUAGES: dict[str, str] = {
     "en": "english",
     "es": "spanish",
     "fr": "french",
     "de": "german",
     "pt": "portuguese",
+    "it": "italian",
+    "nl": "dutch",
+    "sv": "swedish",
+    "da": "danish",
+    "no": "norwegian",
+    "nb": "norwegian",
+    "nn": "norwegian",
+    "fi": "finnish",
+    "ru": "russian",
+    "tr": "turkish",
+    "hu": "hungarian",
+    "ro": "romanian",
+    "ca": "catalan",
+    "el": "greek",
+    "id": "indonesian",
+    "ga": "irish",
+    "lt": "lithuanian",
+    "ar": "arabic",
+    "hy": "armenian",
+    "eu": "basque",
+    "hi": "hindi",
+    "ne": "nepali",
+    "sr": "serbian",
+    "ta": "tamil",
+    "yi": "yiddish",
     "other": "simple",
 }
+AUTO = "auto"  # an import's default: each document's declared language (HTML lang, Markdown front matter), else en
+_CODE = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]{2,8})*$")
 MAX_TITLE = 300
 MAX_BODY = 200_000
 MAX_TAGS = 20
@@ -48,11 +77,33 @@ def imported_article_id(workspace_id: UUID, source_key: str) -> UUID:
     return uuid5(_NS, f"import:{workspace_id}:{source_key}")
 
 
-def check_language(language: object) -> str:
-    """The language code, or InvalidInput ``invalid_language`` naming the known ones."""
-    if language not in LANGUAGES:
-        raise InvalidInput(f"language must be one of {', '.join(LANGUAGES)}.", code="invalid_language")
-    return str(language)
+def text_search_config(language: str) -> str:
+    """The PostgreSQL text search configuration an article in ``language`` is indexed with (``simple`` for a language
+    PostgreSQL has no configuration for)."""
+    return LANGUAGES.get(language, "simple")
+
+
+def language_code(value: object) -> str | None:
+    """``value`` as a language code (lower case, region dropped: ``pt-BR`` is ``pt``), or None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    found = _CODE.match(value.strip().lower())
+    return found.group(1) if found else ("other" if value == "other" else None)
+
+
+def check_language(language: object, allow_auto: bool = False) -> str:
+    """The language code (any ISO 639 code; ``auto`` too for an import), or InvalidInput ``invalid_language``."""
+    if allow_auto and language == AUTO:
+        return AUTO
+    code = language_code(language)
+    if code is None:
+        also = f" or {AUTO} (each document's declared language)" if allow_auto else ""
+        raise InvalidInput(
+            f"language must be a two- or three-letter ISO 639 code such as en, es or ja{also}; {language!r} is not"
+            " one. A language PostgreSQL has no text search configuration for is indexed word for word.",
+            code="invalid_language",
+        )
+    return code
 
 
 def check_article(title: object, body: object, url: object, tags: object, language: object) -> dict[str, Any]:

@@ -48,7 +48,7 @@ class CrawlRequest(msgspec.Struct, forbid_unknown_fields=True):
     url: str
     max_pages: int = msgspec.field(default=100)
     max_depth: int = msgspec.field(default=3)
-    language: str = "en"
+    language: str = "auto"  # or a language code for every page (docs/knowledge.md, "Languages")
     overwrite_edited: bool = False
 
     def __post_init__(self) -> None:
@@ -70,7 +70,7 @@ class ImportResult(msgspec.Struct):
 
 
 class ArticleRequest(msgspec.Struct, forbid_unknown_fields=True):
-    """A new article: Markdown ``body``; ``language`` one of en, es, fr, de, pt, other."""
+    """A new article: Markdown ``body``; ``language`` an ISO 639 code (en, es, ja...: docs/knowledge.md)."""
 
     title: str
     body: str
@@ -218,7 +218,7 @@ class KnowledgeController(Controller):
         auth: Auth,
         current_member: Member,
         chat: ChatService,
-        language: str = Parameter(default="en", max_length=10),
+        language: str = Parameter(default="auto", max_length=20),
         overwrite_edited: bool = Parameter(default=False),
     ) -> ImportResult:
         """Each file (form field ``files``) becomes an article, a ZIP's Markdown/HTML entries too; a re-import updates
@@ -236,7 +236,7 @@ class KnowledgeController(Controller):
                 docs += found
                 skipped += more
             command = importer.ImportKnowledge(
-                current_member.workspace_id, docs, "upload", current_member.account_id, check_language(language),
+                current_member.workspace_id, docs, "upload", current_member.account_id, check_language(language, True),
                 overwrite_edited,
             )  # fmt: skip
             report = importer.execute(auth.app, command, importer.ImportReport(skipped=skipped))
@@ -256,13 +256,13 @@ class KnowledgeController(Controller):
         limits = crawl.CrawlLimits(
             max_pages=data.max_pages, max_depth=data.max_depth, allow_private=auth.app.knowledge_allow_private
         )
+        language = check_language(data.language, allow_auto=True)
         crawl.check_start_url(data.url, limits.allow_private)
-        check_language(data.language)
 
         def run() -> ImportResult:
             found = crawl.crawl(data.url, limits)
             command = importer.ImportKnowledge(
-                current_member.workspace_id, found.documents, "crawl", current_member.account_id, data.language,
+                current_member.workspace_id, found.documents, "crawl", current_member.account_id, language,
                 data.overwrite_edited,
             )  # fmt: skip
             start = importer.ImportReport(failed=list(found.failed), skipped=list(found.skipped))

@@ -42,6 +42,7 @@ from domain.clock import event_time
 from domain.conversation import Conversation, ModelCall, Turn
 from domain.decisions.judge import uncertain
 from domain.escalation import DEFAULT_RULES, Decision, Rules, rules_from, unavailable
+from domain.escalation import LOW as LOW_CONFIDENCE
 from domain.escalation import decide as decide_escalation
 from domain.knowledge import GAP_SUPPORT, KnowledgeHit, citations_of
 from domain.prompt_content import PromptContent
@@ -637,7 +638,12 @@ class ChatService:
         """Record ``Escalated`` and the holding message as the turn's reply (provider escalation, model rules);
         the LLM judge's call, when it was asked, as the turn's ``ModelCallMade``."""
         text = decision.message or ""
-        reply = record.Reply(str(uuid4()), text, 1.0, decision.topic, "escalation", "rules", prep.prompt_version)
+        workspace_id = prep.workspace.id if prep.workspace else None
+        knowledge = {**GAP_ONLY, "workspace_id": workspace_id, "gap_reasons": ["escalated"]}  # docs/knowledge.md
+        reply = record.Reply(
+            str(uuid4()), text, 1.0, decision.topic, "escalation", "rules", prep.prompt_version, None, knowledge,
+            got.history[-1].text,
+        )  # fmt: skip
         calls = _judge_calls(judged)
         command = record.RecordReply(got.conversation_id, got.message_id, calls, reply=reply, decision=decision)
         self._hold(await self.run(record.execute, self.app, command, got.conversation))
@@ -673,7 +679,8 @@ class ChatService:
         decision = offer if offer.action == "offer" else None
         if judgement is not None and judgement.verdict is not None:
             topic = offer.topic  # the engine's topic with the judge's verdict (the judge's, unless a legal matter)
-        knowledge = provenance(prep.workspace.id if prep.workspace else None, fin, hits, judged.retrieval)
+        workspace_id = prep.workspace.id if prep.workspace else None
+        knowledge = provenance(workspace_id, fin, hits, judged.retrieval, offered=offer.rule == LOW_CONFIDENCE)
         reply = record.Reply(
             str(uuid4()), fin.text, confidence, topic, fin.provider, fin.model, prep.prompt_version, parts,
             knowledge, question if knowledge["gap"] else None,
@@ -729,16 +736,25 @@ def judge(
     return judged, combined_topic(by_rules, by_model), parts
 
 
-def provenance(workspace_id: UUID | None, fin: Finished, hits: list[KnowledgeHit], support: float) -> dict[str, Any]:
+# What a reply the model did not write (a rule handed the turn to a person) records of the knowledge base.
+GAP_ONLY: dict[str, Any] = {"retrieved": [], "citations": [], "support": None, "gap": True}
+
+
+def provenance(
+    workspace_id: UUID | None, fin: Finished, hits: list[KnowledgeHit], support: float, offered: bool = False
+) -> dict[str, Any]:
     """What the reply event records of the knowledge base: the chunks retrieved (article, version, chunk, score,
     support), the articles the answer cites (only retrieved ones), the best support, and whether the question is a
-    knowledge gap (support below ``GAP_SUPPORT``: the knowledge read model lists it)."""
+    knowledge gap and why (``gap_reasons``: ``low_support``, support below ``GAP_SUPPORT``; ``offered``, the answer's
+    confidence was low enough to offer a person; the knowledge read model lists it)."""
+    reasons = [r for r, on in (("low_support", support < GAP_SUPPORT), ("offered", offered)) if on]
     return {
         "workspace_id": workspace_id,
         "retrieved": [h.provenance() for h in hits],
         "citations": citations_of(fin.sources, hits),
         "support": support,
-        "gap": support < GAP_SUPPORT,
+        "gap": bool(reasons),
+        "gap_reasons": reasons,
     }
 
 

@@ -18,10 +18,11 @@ from commands._common import load
 from commands.application import ChatAssistApp
 from commands.import_knowledge.files import Document
 from domain.errors import Conflict, InvalidInput
-from domain.knowledge import Article, check_article, imported_article_id
+from domain.knowledge import AUTO, Article, check_article, imported_article_id
 from domain.workspace import Workspace
 
 KNOWLEDGE_MANAGE = "knowledge.manage"
+DEFAULT_LANGUAGE = "en"  # of a document that declares none, when the import's language is auto
 
 
 @dataclass
@@ -49,7 +50,7 @@ class ImportKnowledge:
     documents: list[Document]
     source: str
     by: UUID | None = None
-    language: str = "en"
+    language: str = AUTO  # a code for every document, or each document's declared language (else en)
     overwrite_edited: bool = False
 
 
@@ -63,7 +64,8 @@ def execute(app: ChatAssistApp, cmd: ImportKnowledge, report: ImportReport | Non
     for doc in cmd.documents:
         article_id = imported_article_id(cmd.workspace_id, doc.key)
         try:
-            fields = check_article(doc.title, doc.body, doc.url, [], cmd.language)
+            language = (doc.language or DEFAULT_LANGUAGE) if cmd.language == AUTO else cmd.language
+            fields = check_article(doc.title, doc.body, doc.url, [], language)
         except InvalidInput as err:
             report.failed.append({"key": doc.key, "code": err.code, "reason": err.message})
             continue
@@ -89,7 +91,7 @@ def execute(app: ChatAssistApp, cmd: ImportKnowledge, report: ImportReport | Non
         elif existing.source_hash == doc.digest:
             report.unchanged.append(str(article_id))
         else:
-            changes = {"title": fields["title"], "body": fields["body"], "url": fields["url"]}
+            changes = {k: fields[k] for k in ("title", "body", "url", "language")}
             existing.edit(changes, cmd.by, doc.digest)
             changed.append(existing)
             report.updated.append(str(article_id))

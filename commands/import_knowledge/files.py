@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from domain.errors import InvalidInput
+from domain.knowledge import language_code
 
 MARKDOWN = (".md", ".markdown")
 HTML = (".html", ".htm")
@@ -24,6 +25,9 @@ MAX_UNZIPPED_BYTES = 50 * 1024 * 1024
 MAX_FILES = 2_000
 MAX_RATIO = 100
 _H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_FRONT_LANG = re.compile(r"^(?:lang|language)[ \t]*:[ \t]*[\"']?([A-Za-z_-]+)", re.MULTILINE)
+_HTML_LANG = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z0-9_-]+)", re.IGNORECASE)
 
 
 class UnsupportedFile(InvalidInput):
@@ -41,6 +45,7 @@ class Document:
     body: str
     url: str | None
     digest: str
+    language: str | None = None  # as the document declares it (HTML lang, Markdown front matter); None: not declared
 
 
 def digest(text: str) -> str:
@@ -49,11 +54,19 @@ def digest(text: str) -> str:
 
 
 def from_markdown(key: str, text: str, url: str | None = None) -> Document:
-    """A Markdown document: its first ``# heading`` is the title (removed from the body), else the file name."""
-    found = _H1.search(text)
+    """A Markdown document: its first ``# heading`` is the title (removed from the body), else the file name; a YAML
+    front matter block (``---`` lines) is left out of the body, its ``lang`` or ``language`` is the document's
+    declared language."""
+    language = None
+    front = _FRONT.match(text)
+    content = text[front.end() :] if front else text
+    if front:
+        declared = _FRONT_LANG.search(front.group(1))
+        language = language_code(declared.group(1)) if declared else None
+    found = _H1.search(content)
     title = found.group(1).strip() if found else PurePosixPath(key).stem.replace("-", " ").replace("_", " ").title()
-    body = (text[: found.start()] + text[found.end() :]).strip() if found else text.strip()
-    return Document(key, title[:300], body, url, digest(text))
+    body = (content[: found.start()] + content[found.end() :]).strip() if found else content.strip()
+    return Document(key, title[:300], body, url, digest(text), language)
 
 
 def from_html(key: str, html: str, url: str | None = None) -> Document | None:
@@ -70,7 +83,9 @@ def from_html(key: str, html: str, url: str | None = None) -> Document | None:
     title = getattr(extracted, "title", None) if extracted is not None else None
     if not title:
         title = PurePosixPath(key).stem.replace("-", " ").title()
-    return Document(key, str(title).strip()[:300], text.strip(), url, digest(text))
+    declared = _HTML_LANG.search(html[:20_000])
+    language = language_code(declared.group(1)) if declared else None
+    return Document(key, str(title).strip()[:300], text.strip(), url, digest(text), language)
 
 
 def decode(name: str, data: bytes) -> str:

@@ -16,12 +16,13 @@ from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 
 from domain.conversation import ERASED, Conversation
-from domain.knowledge import LANGUAGES, Article, builtin_article_id, chunks, gap_key
+from domain.knowledge import Article, builtin_article_id, chunks, gap_key, text_search_config
 from domain.workspace import Workspace
 from projections._common import Statement
 from projections.knowledge.view import PREFIX, KnowledgeView
 
 MAX_GAP_CONVERSATIONS = 5
+GAP_REASONS = ("low_support", "offered", "escalated")  # columns of knowledge_v1_gaps (migration 0040)
 
 
 def _workspace_events() -> list[type[Any]]:
@@ -74,7 +75,15 @@ def article_statements(view: KnowledgeView, article_id: Any, row: dict[str, Any]
         ),
         (f"DELETE FROM {c} WHERE article_id = %(id)s", {"id": article_id}),
     ]
-    config = LANGUAGES[row["language"]]
+    config = text_search_config(row["language"])
+    statements.append(  # the configurations a question of this workspace is parsed in (view.SEARCH_SQL)
+        (
+            f"INSERT INTO {view.table('workspaces')} AS w (workspace_id, version, configs)"
+            " VALUES (%(ws)s, 0, ARRAY[%(cfg)s::regconfig]) ON CONFLICT (workspace_id) DO UPDATE"
+            " SET configs = w.configs || EXCLUDED.configs WHERE NOT %(cfg)s::regconfig = ANY(w.configs)",
+            {"ws": row["ws"], "cfg": config},
+        )
+    )
     head = " ".join([row["title"], *row["tags"]])
     for part in chunks(row["title"], row["body"]):
         statements.append(
@@ -266,20 +275,25 @@ class KnowledgeProjection(Projection[KnowledgeView]):
         self.view.apply(tracking, statements)
 
     def _gap(self, e: Any, knowledge: dict[str, Any], question: str) -> Statement:
+        reasons = set(knowledge.get("gap_reasons") or ["low_support"])  # replies recorded before the reasons: support
         params = {
             "ws": knowledge["workspace_id"],
             "key": gap_key(question),
             "q": question,
-            "s": float(knowledge.get("support", 0.0)),
+            "s": float(knowledge.get("support") or 0.0),  # None: a rule escalated before any retrieval
             "at": e.timestamp,
             "c": e.originator_id,
             "n": MAX_GAP_CONVERSATIONS,
+            **{reason: int(reason in reasons) for reason in GAP_REASONS},
         }
         sql = (
             f"INSERT INTO {self.view.table('gaps')} AS g (workspace_id, key, example, count, best_support, first_seen,"
-            " last_seen, conversations) VALUES (%(ws)s, %(key)s, %(q)s, 1, %(s)s, %(at)s, %(at)s, ARRAY[%(c)s::uuid])"
+            " last_seen, conversations, low_support, offered, escalated) VALUES (%(ws)s, %(key)s, %(q)s, 1, %(s)s,"
+            " %(at)s, %(at)s, ARRAY[%(c)s::uuid], %(low_support)s, %(offered)s, %(escalated)s)"
             " ON CONFLICT (workspace_id, key) DO UPDATE SET example = EXCLUDED.example, count = g.count + 1,"
             " best_support = greatest(g.best_support, EXCLUDED.best_support), last_seen = EXCLUDED.last_seen,"
+            " low_support = g.low_support + EXCLUDED.low_support, offered = g.offered + EXCLUDED.offered,"
+            " escalated = g.escalated + EXCLUDED.escalated,"
             " conversations = (array_remove(g.conversations, %(c)s::uuid) || %(c)s::uuid)"
             "[greatest(1, cardinality(array_remove(g.conversations, %(c)s::uuid)) + 2 - %(n)s):]"
         )

@@ -7,7 +7,7 @@ import time
 from typing import ClassVar
 from uuid import UUID
 
-from domain.knowledge import LANGUAGES, KnowledgeHit
+from domain.knowledge import KnowledgeHit
 from projections._common import TrackedView
 
 log = logging.getLogger("chatassist.knowledge")
@@ -19,24 +19,21 @@ SHORTLIST = 10  # of those, ordered by ts_rank_cd (up to ~200 µs a chunk on lon
 WAIT_S = 5.0  # how long a turn waits for the view to reach the workspace version it loaded
 
 
-def _every_language_lexemes() -> str:
-    """The question's lexemes in every configuration (an article is indexed in its own language's; the visitor's
-    language is not known)."""
-    return " || ".join(f"to_tsvector('{config}', %(q)s)" for config in LANGUAGES.values())
-
-
-# 1. The question's lexemes that occur in the workspace, rarest first (knowledge_v1_terms); keep the rarest ones
-#    while the chunks holding them add up to at most %(budget)s (always the rarest one): common words are left out of
-#    the match, as BM25's idf would nearly ignore them, and the chunks to rank stay few.
-# 2. Chunks matching any kept lexeme (GIN index on tsv), at most %(budget)s of them; the best %(shortlist)s by ts_rank
-#    (cheap: term frequencies), ordered by ts_rank_cd (cover density: how close together the words are; title and tags
-#    weigh most, then the section heading, then the text), the best %(k)s kept.
+# 1. The question's lexemes in each configuration the workspace's articles use (knowledge_v1_workspaces.configs: the
+#    visitor's language is not known), of those the ones that occur in the workspace, rarest first (knowledge_v1_terms);
+#    keep the rarest ones while the chunks holding them add up to at most %(budget)s (always the rarest one): common
+#    words are left out of the match, as BM25's idf would nearly ignore them, and the chunks to rank stay few.
+# 2. Chunks matching any kept lexeme (GIN index on (workspace_id, tsv): the workspace's own posting lists), at most
+#    %(budget)s of them; the best %(shortlist)s by ts_rank (cheap: term frequencies), ordered by ts_rank_cd (cover
+#    density: how close together the words are; title and tags weigh most, then the section heading, then the text),
+#    the best %(k)s kept.
 # 3. For those few: how much of the whole question (in the chunk's own configuration) each one covers (``support``);
 #    the one covering most of the question first, then by rank.
 SEARCH_SQL = f"""
 WITH words AS (
-    SELECT DISTINCT lexeme FROM unnest(tsvector_to_array({_every_language_lexemes()})) AS lexeme
-    WHERE lexeme !~ '[\\\\'']'
+    SELECT DISTINCT lexeme FROM {PREFIX}_workspaces w, unnest(w.configs) AS cfg,
+         unnest(tsvector_to_array(to_tsvector(cfg, %(q)s))) AS lexeme
+    WHERE w.workspace_id = %(ws)s AND lexeme !~ '[\\\\'']'
 ),
 known AS (
     SELECT t.lexeme, sum(t.chunks) OVER (ORDER BY t.chunks, t.lexeme) AS running

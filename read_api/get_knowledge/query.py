@@ -48,8 +48,17 @@ class ArticleList(msgspec.Struct):
     total: int
 
 
+class GapReasons(msgspec.Struct):
+    """How many of a gap's questions were listed for each reason (one question may count under several)."""
+
+    low_support: int  # no article covered most of its words (support below 0.5)
+    offered: int  # the answer's confidence was low: the visitor was offered a person
+    escalated: int  # a rule handed it to a person before the AI answered
+
+
 class Gap(msgspec.Struct):
-    """Visitor questions with low retrieval support, grouped by their content words."""
+    """Visitor questions no article answered well (low retrieval support, a person offered for low confidence, an
+    escalation), grouped by their content words."""
 
     key: str
     example: str
@@ -58,6 +67,7 @@ class Gap(msgspec.Struct):
     first_seen: str
     last_seen: str
     conversations: list[str]
+    reasons: GapReasons
 
 
 class GapList(msgspec.Struct):
@@ -107,4 +117,5 @@ def list_gaps(source: KnowledgeSource, workspace_id: UUID, limit: int) -> GapLis
 def _gap(r: dict[str, Any]) -> Gap:
     conversations = [str(c) for c in reversed(r["conversations"])]  # the latest first
     first, last = r["first_seen"].isoformat(), r["last_seen"].isoformat()
-    return Gap(r["key"], r["example"], r["count"], round(r["best_support"], 3), first, last, conversations)
+    reasons = GapReasons(r["low_support"], r["offered"], r["escalated"])
+    return Gap(r["key"], r["example"], r["count"], round(r["best_support"], 3), first, last, conversations, reasons)

@@ -186,3 +186,37 @@ def test_agents_may_not_manage_knowledge(offline_client: httpx.Client) -> None:
     agent = invite_and_join(offline_client, admin, "agent")
     response = offline_client.post("/api/knowledge/articles", json=SSO, headers=agent.headers)
     assert (response.status_code, response.json()["code"]) == (403, "permission_denied")
+
+
+def test_escalations_and_low_confidence_offers_are_gaps_too(
+    client: httpx.Client, container: Container, fake_llm: FakeLLMServer
+) -> None:
+    # Given a workspace with the Okta article, and a model unsure of its answer
+    admin, widget_key = admin_of(client)
+    assert client.post("/api/knowledge/articles", json=SSO, headers=admin.headers).status_code == 201
+    unsure = "I'm not sure: maybe Settings > Security?\n<confidence>0.1</confidence><topic>Other</topic>"
+    fake_llm.enqueue("anthropic", Script(text=unsure))
+    # When a visitor asks about Okta (the article covers it) and gets the unsure answer and a person offered
+    offered = chat(client, widget_key, "How do I connect Okta SSO?")
+    assert offered[-1][1]["escalation"]["rule"] == "low_confidence", offered[-1]
+    # and two visitors ask for a person about the same thing no article covers (the model is not called)
+    calls = len(fake_llm.requests_for("anthropic"))
+    escalated = [
+        chat(client, widget_key, "Can I talk to a human about the Zapier webhook?"),
+        chat(client, widget_key, "can i talk to a human about the zapier webhook"),
+    ]
+    assert [e[-1][1]["escalation"]["rule"] for e in escalated] == ["human_requested"] * 2
+    assert len(fake_llm.requests_for("anthropic")) == calls
+    container.wait_for_projections()
+    # I expect both in the gaps, grouped, each with why it is listed, when and where it was asked
+    listed = {g["key"]: g for g in client.get("/api/knowledge/gaps", headers=admin.headers).json()["gaps"]}
+    human = listed["about human talk webhook zapier"]
+    assert human["count"] == 2 and human["reasons"] == {"low_support": 0, "offered": 0, "escalated": 2}
+    assert human["conversations"] == [e[0][1]["conversation_id"] for e in reversed(escalated)]
+    assert human["first_seen"] < human["last_seen"]
+    okta = listed["connect okta sso"]
+    assert okta["count"] == 1 and okta["reasons"] == {"low_support": 0, "offered": 1, "escalated": 0}
+    assert okta["best_support"] >= 0.5 and okta["conversations"] == [offered[0][1]["conversation_id"]]
+    # and the reply events say why
+    reply = last_reply(container, offered[0][1]["conversation_id"])
+    assert reply.knowledge["gap"] is True and reply.knowledge["gap_reasons"] == ["offered"]

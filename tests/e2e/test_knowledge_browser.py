@@ -23,7 +23,7 @@ from chatassist.cli import ready_checks
 from commands.ai.orchestrator import RetryPolicy
 from commands.chat_turn.service import ChatService, Providers
 from read_api._live import LiveHub
-from tests.conftest import generous_limits
+from tests.conftest import chat, generous_limits
 from tests.e2e.test_dashboard_browser import AXE, CHROMIUM, CHROMIUM_ARGS, DESKTOP, TIMEOUT_MS, look
 from tests.support.accounts import PASSWORD, sign_up
 from tests.support.server import ThreadedServer
@@ -31,6 +31,8 @@ from web.app import create_app
 
 sync_api = pytest.importorskip("playwright.sync_api", exc_type=ImportError, reason="needs the playwright package")
 expect = sync_api.expect
+
+LANGUAGE_COLUMN = 3  # of the article list: title, status, source, language, updated
 
 BODY = """Refunds for the **Quokka plan** are paid back to the original card within 12 days.
 
@@ -142,17 +144,36 @@ def test_an_admin_writes_imports_and_answers_a_gap(
     row = page.locator('tr[data-article="Zebra onboarding"]')
     expect(row).to_contain_text("Uploaded")
     expect(row).to_contain_text("Published")
+    expect(row.locator("td").nth(LANGUAGE_COLUMN)).to_have_text("en")  # auto: none declared
+    # When the Admin imports a file choosing its language
+    page.locator("#files-language").select_option("es")
+    page.get_by_label("Markdown or HTML files, or a ZIP of them").set_input_files(
+        {"name": "facturas.md", "mimeType": "text/markdown",
+         "buffer": b"# Facturas de cebras\n\nLas facturas se descargan desde Ajustes."}
+    )  # fmt: skip
+    page.get_by_role("button", name="Import files").click()
+    # I expect it imported in that language
+    spanish = page.locator('tr[data-article="Facturas de cebras"]')
+    expect(spanish.locator("td").nth(LANGUAGE_COLUMN)).to_have_text("es")
 
     # When a visitor asks what no article covers
     visitor.goto(f"/demo?key={widget_key}")
     visitor.evaluate("k => localStorage.removeItem('chatassist:conversation:' + k)", widget_key)
     visitor.reload()
     ask_widget(visitor, "Do you integrate with Salesforce CPQ?")
+    # and another visitor (through the chat API) asks for a person about something else
+    with httpx.Client(base_url=base, timeout=30) as client:
+        escalated = chat(client, widget_key, "Can I talk to a human about the Zapier webhook?")
+    assert escalated[-1][1]["escalation"]["rule"] == "human_requested"
     container.wait_for_projections()
-    # I expect it among the gaps, and "Write an article" to start one with the question as its title
+    # I expect both among the gaps with why they are there, and "Write an article" to start one with the question
     page.goto("/app/knowledge")
     gap = page.locator(".gap").filter(has_text="Salesforce CPQ")
     expect(gap).to_contain_text("Asked 1 time")
+    expect(gap.locator(".gap-reasons")).to_contain_text("1 not covered")
+    expect(gap.locator(".gap-reasons a")).to_have_text("conversation 1")
+    handed = page.locator(".gap").filter(has_text="Zapier webhook")
+    expect(handed.locator(".gap-reasons")).to_contain_text("1 handed to a person")
     look(page, "knowledge")
     gap.get_by_role("link", name=re.compile("Write an article")).click()
     expect(page.get_by_label("Title")).to_have_value("Do you integrate with Salesforce CPQ?")

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +19,7 @@ import pytest
 
 from chatassist.bootstrap import Container
 from tests.conftest import chat
+from tests.fakes.llm_server import FakeLLMServer, Script
 from tests.support.accounts import Person, sign_up
 
 PAGE = """<!doctype html><html><head><title>{title} | Acme Docs</title></head><body>
@@ -158,6 +160,37 @@ def test_a_docs_site_is_crawled_and_answers_with_citations(
     assert by_url[site.url + "/docs/calendar"]["id"] in again["unchanged"] and again["created"] == []
     assert "Monday at 09:00" in reply_text(chat(offline_client, widget_key, "When are timesheets locked?"))
     assert "onboarding team" in reply_text(chat(offline_client, widget_key, "How do I set up SSO with Okta?"))
+    # When a visitor asks what no page covers
+    uncovered = chat(offline_client, widget_key, "Is there a Minecraft plugin?")
+    # I expect the question in the knowledge gaps, with its conversation
+    container.wait_for_projections()
+    gaps = offline_client.get("/api/knowledge/gaps", headers=admin.headers).json()["gaps"]
+    assert [(g["example"], g["conversations"]) for g in gaps] == [
+        ("Is there a Minecraft plugin?", [uncovered[0][1]["conversation_id"]])
+    ]
+
+
+@pytest.mark.usefixtures("private_allowed")
+def test_a_crawled_page_is_what_the_model_is_given_and_cites(
+    client: httpx.Client, container: Container, site: DocsSite, fake_llm: FakeLLMServer
+) -> None:
+    # Given the docs site imported, and a model (the fake Anthropic server) that cites what it was given
+    admin, widget_key = admin_of(client)
+    assert crawl(client, admin, site.url + "/docs/").status_code == 200
+    container.wait_for_projections()
+    articles = client.get("/api/knowledge/articles?limit=100", headers=admin.headers).json()["articles"]
+    timer = next(a["id"] for a in articles if a["url"] == site.url + "/docs/timer")
+    trailer = f"<confidence>0.9</confidence><topic>Other</topic><sources>{timer}</sources>"
+    fake_llm.enqueue("anthropic", Script(text=f"Every Friday at 18:00.\n{trailer}"))
+    # When a visitor asks when timesheets lock
+    events = chat(client, widget_key, "When are timesheets locked?")
+    # I expect the page's text and id in the model's prompt, and the page cited with its address
+    system = fake_llm.requests_for("anthropic")[-1].json["system"][0]["text"]
+    assert f"(id: {timer})" in system and "locked every Friday at 18:00" in system
+    assert reply_text(events) == "Every Friday at 18:00."
+    assert events[-1][1]["citations"] == [
+        {"article_id": timer, "version": 1, "title": "Time tracking", "url": site.url + "/docs/timer"}
+    ]
 
 
 def test_a_crawl_of_a_private_address_is_refused(offline_client: httpx.Client, site: DocsSite) -> None:
@@ -208,6 +241,45 @@ def test_markdown_html_and_zip_uploads_become_articles(offline_client: httpx.Cli
     again = upload(offline_client, admin, ("swimlanes.md", markdown)).json()
     # I expect nothing written
     assert again["unchanged"] == [report["created"][0]] and again["created"] == again["updated"] == []
+
+
+def test_each_file_is_indexed_in_its_own_language(offline_client: httpx.Client, container: Container) -> None:
+    # Given a workspace, and files declaring their language: Markdown front matter, HTML lang, and Japanese (which
+    # PostgreSQL has no text search configuration for)
+    admin, widget_key = admin_of(offline_client)
+    spanish = "---\nlang: es\n---\n# Facturas\n\nLas facturas se descargan en PDF desde Ajustes, Facturación.".encode()
+    french = PAGE.format(title="Factures", body="<p>Les factures se téléchargent depuis Réglages.</p>")
+    french = french.replace("<html>", '<html lang="fr-CA">')
+    japanese = "---\nlanguage: ja\n---\n# 請求書\n\n請求書 は 設定 から ダウンロード できます。".encode()
+    # When they are uploaded with the default language (auto)
+    response = upload(offline_client, admin, ("facturas.md", spanish), ("factures.html", french.encode()),
+                      ("seikyusho.md", japanese), ("plain.md", b"# Plain\n\nNo language declared here."))  # fmt: skip
+    assert response.status_code == 200, response.text
+    container.wait_for_projections()
+    listed = offline_client.get("/api/knowledge/articles?limit=100", headers=admin.headers).json()["articles"]
+    # I expect each article in its declared language, English for the one declaring none
+    languages = {a["title"]: a["language"] for a in listed if a["source"] == "upload"}
+    assert languages == {"Facturas": "es", "Factures": "fr", "請求書": "ja", "Plain": "en"}
+    # and a Spanish question finding the Spanish article through Spanish stemming (factura ~ facturas)
+    events = chat(offline_client, widget_key, "¿Dónde descargo la factura?")
+    assert [c["title"] for c in events[-1][1]["citations"]] == ["Facturas"]
+    # and the Japanese one found word for word
+    events = chat(offline_client, widget_key, "請求書 ダウンロード")
+    assert [c["title"] for c in events[-1][1]["citations"]] == ["請求書"]
+    # When the admin chooses a language for the whole upload
+    forced = upload(offline_client, admin, ("hilfe.md", b"# Hilfe\n\nRechnungen stehen unter Einstellungen."),
+                    language="de").json()  # fmt: skip
+    # I expect it used
+    container.wait_for_projections()
+    article = offline_client.get(f"/api/knowledge/articles/{forced['created'][0]}", headers=admin.headers).json()
+    assert article["language"] == "de"
+    # When the language is not a language code
+    bad = upload(offline_client, admin, ("x.md", b"# X\n\nx"), language="english please")
+    crawl_bad = crawl(offline_client, admin, "https://docs.example.com/", language="12")
+    # I expect 422 invalid_language, nothing written
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_language")
+    assert (crawl_bad.status_code, crawl_bad.json()["code"]) == (422, "invalid_language")
+    assert "ISO 639" in bad.json()["message"]
 
 
 @pytest.mark.parametrize(
@@ -290,3 +362,59 @@ def test_the_cli_imports_a_directory_and_crawls_a_site(
     assert crawled.returncode == 0, crawled.stderr
     assert len(json.loads(crawled.stdout)["created"]) >= 3
     assert crawled.stderr.count("/docs/") >= 3 and "\r" not in crawled.stderr
+
+
+class BadSite:
+    """A site whose robots.txt lists a broken sitemap, whose start page links to a page that hangs and to pages that
+    answer garbage (random bytes, an empty body) as HTML."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                base = f"http://127.0.0.1:{self.server.server_address[1]}"
+                links = "".join(f"<a href='/{p}'>{p}</a> " for p in ("hangs", "noise", "empty"))
+                text = "Welcome to the help centre. It has three more pages, each about one part of the product:"
+                start = f"<html><head><title>Start</title></head><body><article><h1>Start</h1><p>{text} {links}</p>"
+                pages = {
+                    "/robots.txt": ("text/plain", f"User-agent: *\nSitemap: {base}/sitemap.xml\n".encode()),
+                    "/sitemap.xml": ("application/xml", b"<urlset><url><loc>unclosed"),
+                    "/": ("text/html", (start + "</article></body></html>").encode()),
+                    "/noise": ("text/html", bytes(range(256)) * 40),
+                    "/empty": ("text/html", b""),
+                }
+                if self.path == "/hangs":
+                    time.sleep(3)  # longer than the crawl's per-request timeout
+                content_type, data = pages.get(self.path, ("text/html", b"<p>late</p>"))
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the crawler gave up on /hangs
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_a_site_that_hangs_or_answers_garbage_is_named_page_by_page() -> None:
+    from commands.import_knowledge import crawl as crawler
+
+    # Given a site with a broken sitemap, a page that hangs and pages of garbage
+    bad = BadSite()
+    try:
+        # When it is crawled with a 1 s timeout per request
+        result = crawler.crawl(bad.url + "/", crawler.CrawlLimits(timeout_s=1.0, allow_private=True))
+    finally:
+        bad.server.shutdown()
+        bad.server.server_close()
+    # I expect the start page imported and every other failure named with its code, nothing else imported
+    assert [d.title for d in result.documents] == ["Start"]
+    failed = {f["key"].removeprefix(bad.url): f["code"] for f in result.failed}
+    assert failed == {"/sitemap.xml": "invalid_sitemap", "/hangs": "timeout", "/noise": "no_text", "/empty": "no_text"}

@@ -19,7 +19,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from domain.errors import NotFound
-from domain.knowledge import LANGUAGES
+from domain.knowledge import AUTO, LANGUAGES
 from read_api.get_knowledge import query
 from web.guards import GUARDS
 from web.pages._render import html, local, page, render
@@ -28,7 +28,14 @@ from web.pages.shell import shell_of
 PAGE_SIZE = 50
 WAIT_S = 5.0
 GAPS = 20
-LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "de": "German", "pt": "Portuguese"}
+LANGUAGE_NAMES = {
+    "en": "English", "es": "Spanish", "fr": "French", "de": "German", "pt": "Portuguese", "it": "Italian",
+    "nl": "Dutch", "sv": "Swedish", "da": "Danish", "no": "Norwegian", "nb": "Norwegian Bokmål",
+    "nn": "Norwegian Nynorsk", "fi": "Finnish", "ru": "Russian", "tr": "Turkish", "hu": "Hungarian", "ro": "Romanian",
+    "ca": "Catalan", "el": "Greek", "id": "Indonesian", "ga": "Irish", "lt": "Lithuanian", "ar": "Arabic",
+    "hy": "Armenian", "eu": "Basque", "hi": "Hindi", "ne": "Nepali", "sr": "Serbian", "ta": "Tamil", "yi": "Yiddish",
+    "other": "Another language (word for word)",
+}  # fmt: skip
 # CommonMark without raw HTML: a pasted <script> is shown as text; markdown-it refuses javascript: links itself
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 MAX_PREVIEW_CHARS = 200_000
@@ -59,9 +66,13 @@ async def caught_up(analytics: query.KnowledgeSource, workspace_id: UUID, wait: 
         await anyio.sleep(0.05)
 
 
-def languages() -> list[tuple[str, str]]:
-    """The article languages the retrieval knows, with their names."""
-    return [(code, LANGUAGE_NAMES.get(code, "Other")) for code in LANGUAGES]
+def languages(current: str | None = None, auto: bool = False) -> list[tuple[str, str]]:
+    """The languages PostgreSQL has a text search configuration for, with their names (``current``, an article's
+    language it has none for, too; ``auto``: an import's "each document's own")."""
+    known = [(code, LANGUAGE_NAMES.get(code, code)) for code in LANGUAGES]
+    if current is not None and current not in LANGUAGES:
+        known.insert(0, (current, f"{current} (word for word)"))
+    return [(AUTO, "Auto: each page's own (else English)")] * auto + known
 
 
 @get("/app/knowledge", guards=[GUARDS["knowledge.manage"]], include_in_schema=False, name="knowledge")
@@ -91,7 +102,7 @@ async def knowledge(
         "offset": offset,
         "page_size": PAGE_SIZE,
         "published": published,
-        "languages": languages(),
+        "languages": languages(auto=True),
         "updated": lambda iso: local(datetime.fromisoformat(iso), shell.facts.time_zone, "MMMd"),
     }
     return page(request, "pages/knowledge.html.j2", "partials/knowledge_list.html.j2", **context)
@@ -119,7 +130,7 @@ async def editor(
         "title": found.title if found else (title or ""),
         "body": found.body if found else "",
         "preview": preview_html(found.body) if found else Markup(""),
-        "languages": languages(),
+        "languages": languages(found.language if found else None),
         "saved": request.query_params.get("saved") == "1",
     }
     return html(render("pages/knowledge_editor.html.j2", **context))

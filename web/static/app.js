@@ -156,6 +156,23 @@
     });
     return any ? JSON.stringify(data) : undefined;
   }
+  // An upload posts its files only; the form's other fields (an import's language...) go in the query string
+  function files(form) {
+    var data = new FormData();
+    form.querySelectorAll('input[type="file"][name]').forEach(function (input) {
+      Array.prototype.forEach.call(input.files, function (file) { data.append(input.name, file); });
+    });
+    return data;
+  }
+  function withOptions(form, action) {
+    var query = [];
+    form.querySelectorAll("input[name], select[name]").forEach(function (input) {
+      if (input.type === "file" || input.disabled || input.value === "") return;
+      if (input.type === "checkbox" && !input.checked) return;
+      query.push(encodeURIComponent(input.name) + "=" + encodeURIComponent(input.type === "checkbox" ? "true" : input.value));
+    });
+    return query.length ? action + (action.indexOf("?") < 0 ? "?" : "&") + query.join("&") : action;
+  }
   function report(form, body) {
     var out = form.querySelector(".import-report");
     if (!out || !body) return;
@@ -215,12 +232,14 @@
     var button = form.querySelector("button[type=submit]");
     if (button) button.disabled = true;
     var upload = form.enctype === "multipart/form-data";
-    var payload = upload ? new FormData(form) : json(form);
+    var action = form.getAttribute("action");
+    var payload = upload ? files(form) : json(form);
+    if (upload) action = withOptions(form, action);
     var headers = { "Accept": "application/json" };
     if (payload && !upload) headers["Content-Type"] = "application/json";
     var status = form.querySelector(".api-status");
     if (status) status.textContent = form.dataset.working || "";
-    fetch(form.getAttribute("action"), { method: form.dataset.api, credentials: "same-origin", body: payload, headers: headers })
+    fetch(action, { method: form.dataset.api, credentials: "same-origin", body: payload, headers: headers })
       .then(function (response) {
         return response.json().catch(function () { return null; }).then(function (body) {
           if (!response.ok) { show(form, body); return; }
