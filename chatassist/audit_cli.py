@@ -15,6 +15,13 @@ from typing import Any
 from chatassist.settings import Settings
 
 
+def _uuid(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a workspace id (a UUID), got {text!r}") from None
+
+
 def _conversation_id(text: str) -> uuid.UUID:
     try:
         return uuid.UUID(text)
@@ -167,6 +174,11 @@ def add_audit_parser(sub: Any) -> None:
     exported.add_argument("--format", choices=("jsonl", "md"), default="jsonl")
     exported.add_argument("--redact", action="store_true", help="mask personal fields")
     exported.set_defaults(fn=cmd_audit_export)
-    from chatassist.chain import cmd_audit_verify
+    from chatassist.chain import cmd_audit_anchor, cmd_audit_verify
 
-    audit.add_parser("verify", help=cmd_audit_verify.__doc__).set_defaults(fn=cmd_audit_verify)
+    verify = audit.add_parser("verify", help=cmd_audit_verify.__doc__)
+    verify.add_argument("--workspace", type=_uuid, help="only this workspace's streams, then its last anchor")
+    verify.set_defaults(fn=cmd_audit_verify)
+    anchor = audit.add_parser("anchor", help=cmd_audit_anchor.__doc__)
+    anchor.add_argument("--workspace", type=_uuid, help="only this workspace (default: every workspace)")
+    anchor.set_defaults(fn=cmd_audit_anchor)

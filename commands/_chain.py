@@ -67,10 +67,12 @@ def _bounds(share: int, shares: int) -> tuple[str, str | None]:
     return uuid_at(share), uuid_at(share + 1) if share + 1 < shares else None
 
 
-def _query(table: str, upper: bool, one: bool = False) -> sql.Composed:
+def _query(table: str, upper: bool, one: bool = False, many: bool = False) -> sql.Composed:
     where = "{col} >= %(lo)s::uuid" + (" AND {col} < %(hi)s::uuid" if upper else "")
     if one:
         where = "{col} = %(lo)s::uuid"
+    if many:
+        where = "{col} = ANY(%(ids)s::uuid[])"
     # Driven by the events in primary-key order, each joined to its hash (a merge of two index-ordered scans: no
     # sort, no spill); hashes whose event is gone come from an anti-join.
     return sql.SQL(
@@ -132,6 +134,19 @@ def verify(url: str, table: str, progress: Any = None, shares: int = SHARES, wor
             _add(report, row)
             if progress is not None:
                 progress.update(done, report.events)
+    report.broken.sort(key=lambda b: (b.stream, b.version))
+    return report
+
+
+def verify_streams(url: str, table: str, streams: list[Any], batch: int = 2_000) -> Report:
+    """Check the given streams (a workspace's), ``batch`` stream ids per query."""
+    report = Report()
+    ids = sorted({str(s) for s in streams})
+    with psycopg.connect(url) as conn:
+        conn.execute(f"SET work_mem = '{WORK_MEM}'")
+        for start in range(0, len(ids), batch):
+            found = conn.execute(_query(table, False, many=True), {"ids": ids[start : start + batch]}).fetchone()
+            _add(report, found)
     report.broken.sort(key=lambda b: (b.stream, b.version))
     return report
 
