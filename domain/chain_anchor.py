@@ -61,7 +61,9 @@ class ChainAnchor(Aggregate):
     def _recorded(
         self,
         workspace_id: UUID,
-        position: int, heads: list[list[Any]], before: list[list[Any]],
+        position: int,
+        heads: list[list[Any]],
+        before: list[list[Any]],
         digest: str,
         streams: int,
     ) -> None:

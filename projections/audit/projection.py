@@ -459,7 +459,7 @@ class AuditProjection(Projection[AuditView]):
 
     @process_event.register
     def _(self, e: AuditAccess.Recorded, tracking: Tracking) -> None:
-        details = {"conversation_id": str(e.conversation_id), **e.details}
+        details = {"conversation_id": str(e.conversation_id), **e.details} if e.conversation_id else dict(e.details)
         self._log(tracking, e, "audit." + e.action.replace(".", "_"), e.by, details, owner="event")
 
     # the chain heads of the workspace (domain/chain_anchor.py): the digest and counts, the heads stay in the event
