@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import uuid
+from datetime import timedelta
 
 import httpx
 import psycopg
@@ -66,6 +67,17 @@ def test_the_cli_prints_a_timeline_and_the_state_at_a_version(
     done = run_cli("audit", "export", cid, "--format", "md", env=env)
     assert done.stdout.startswith(f"# Conversation {cid}\n") and "How do I reset my password?" in done.stdout
     assert "rebuilt, hash matches" in done.stdout
+    # When it exports the workspace's conversations of the day as JSON Lines
+    container.wait_for_projections()
+    day = stored[0].timestamp.date()
+    done = run_cli(
+        "audit", "export", "--workspace", str(workspace.workspace_id), "--from", day.isoformat(),
+        "--to", (day + timedelta(days=1)).isoformat(), env=env,
+    )  # fmt: skip
+    # I expect the conversation's record with its verified chain, then its events
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert lines[0]["record"] == "conversation" and lines[0]["conversation_id"] == cid and lines[0]["chain"]["ok"]
+    assert [line["version"] for line in lines[1:]] == [e.originator_version for e in stored]
 
 
 def stored_accesses(container: Container) -> list[AuditAccess]:
