@@ -15,6 +15,7 @@ from litestar.exceptions import HTTPException
 from domain.errors import DomainError, Forbidden, NotFound, Unauthorized
 from web.errors import domain_error, http_error
 from web.pages._render import html, is_htmx, render
+from web.pages.audit_page import AUDIT_SCREENS
 from web.pages.integrations_page import integrations_page
 from web.pages.knowledge_page import KNOWLEDGE_PAGES
 from web.pages.models_page import models
@@ -65,6 +66,7 @@ def pages_router() -> Router:
             *ADMIN_SCREENS,
             *TEAM_PAGES,
             *KNOWLEDGE_PAGES,
+            *AUDIT_SCREENS,
         ],
         exception_handlers={DomainError: page_error, HTTPException: page_error},
         include_in_schema=False,
