@@ -41,6 +41,10 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     """Not signed in: to the sign-in page (and back after). Not allowed or not found: a page saying so."""
     if isinstance(exc, Unauthorized):
         return _signin_redirect(request)
+    member = request.state.get("member")
+    if isinstance(exc, Forbidden) and request.url.path == "/app" and member is not None and member.can("audit.replay"):
+        # an auditor's home is the audit screen (the overview needs analytics.read, which auditors do not hold)
+        return Response("", status_code=303, headers={"Location": "/app/audit"}, media_type="text/html")
     if isinstance(exc, Forbidden | NotFound):
         status = 403 if isinstance(exc, Forbidden) else 404
         title = "You can't open this page" if status == 403 else "Not found"
