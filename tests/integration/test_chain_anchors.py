@@ -11,12 +11,14 @@ import psycopg
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from chatassist.bootstrap import eventsourcing_env
+from chatassist.bootstrap import Container, eventsourcing_env
+from chatassist.chain import anchor_job
 from chatassist.settings import Settings
 from commands._chain import verify_streams
 from commands._store import link_sql
 from commands.anchor_chains import cmd as anchors
 from commands.application import ChatAssistApp
+from commands.create_workspace.cmd import WorkspaceCreated
 from domain.chain_anchor import ChainAnchor, heads_digest
 from tests.support.services import throwaway_database
 
@@ -104,3 +106,31 @@ def test_a_workspace_never_anchored_has_no_anchor_to_differ_from(store_url: str)
     app = open_app(store_url)
     assert anchors.check_anchor(app, store_url, TABLE, uuid.uuid4()) == (None, [])
     app.close()
+
+
+class NotLeader:
+    def is_leader(self) -> bool:
+        return False
+
+
+def test_the_scheduler_job_anchors_every_workspace_into_the_audit_log(
+    container: Container, workspace: WorkspaceCreated
+) -> None:
+    # Given a workspace (its events chained), and a scheduler that is not the active one
+    assert anchor_job(container.app, container.database_url, NotLeader()) == 0
+    # When the active scheduler's job runs
+    container.wait_for_projections()
+    assert anchor_job(container.app, container.database_url) >= 1
+    container.wait_for_projections()
+    # I expect an audit.chains_anchored row in the workspace with the anchor's digest, and nothing differing
+    anchor, problems = anchors.check_anchor(container.app, container.database_url, TABLE, workspace.workspace_id)
+    assert anchor is not None and problems == []
+    with psycopg.connect(container.database_url) as conn:
+        rows = conn.execute(
+            "SELECT actor_id, details FROM audit_v1_log WHERE workspace_id = %s AND kind = 'audit.chains_anchored'",
+            (workspace.workspace_id,),
+        ).fetchall()
+    assert len(rows) == 1 and rows[0][0] is None
+    details = rows[0][1]
+    assert details["digest"] == anchor.digest and details["streams"] == len(anchor.heads) >= 1
+    assert str(workspace.workspace_id) in anchor.heads
