@@ -13,8 +13,8 @@ of the stream ids at a time, so only problems leave the server) and reports, per
 
 Events stored before the chain existed (no hash, none before them in their stream) are counted as "before the
 chain". The hashes are not keyed: someone able to write both tables can delete a stream's last events with their
-hashes, or recompute a whole stream's chain, undetected until anchors (the chain heads kept elsewhere) exist
-(ADR 0028).
+hashes, or recompute a whole stream's chain, undetected here: the per-workspace anchors catch those up to the last
+anchor (commands/anchor_chains, ADR 0046).
 """
 
 from __future__ import annotations
