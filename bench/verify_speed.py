@@ -69,9 +69,15 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--shares", type=int, default=SHARES)
+    p.add_argument("--read-only", action="store_true", help="an existing store (another's): no fill, no VACUUM")
     args = p.parse_args()
-    ensure_database(args.database_url)
-    held = fill(args.database_url, args.events)
+    if args.read_only:
+        with psycopg.connect(args.database_url) as conn:
+            row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(TABLE))).fetchone()
+        held = int(row[0]) if row else 0
+    else:
+        ensure_database(args.database_url)
+        held = fill(args.database_url, args.events)
     runs: list[dict[str, Any]] = []
     for _ in range(args.rounds):
         started = time.perf_counter()

@@ -98,7 +98,7 @@ def load(app: ChatAssistApp, workspace_id: UUID) -> ChainAnchor | None:
     from eventsourcing.application import AggregateNotFoundError
 
     try:
-        found = app.repository.get(anchor_id(workspace_id))
+        found: Any = app.repository.get(anchor_id(workspace_id))
     except AggregateNotFoundError:
         return None
     assert isinstance(found, ChainAnchor)
