@@ -15,6 +15,13 @@ from typing import Any
 from chatassist.settings import Settings
 
 
+def _uuid(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a workspace id (a UUID), got {text!r}") from None
+
+
 def _conversation_id(text: str) -> uuid.UUID:
     try:
         return uuid.UUID(text)
@@ -104,28 +111,54 @@ def cmd_audit_request(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_audit_export(settings: Settings, args: argparse.Namespace) -> None:
-    """Write a conversation as JSON Lines (its events) or a Markdown transcript (with the audit trail) to stdout."""
+    """Write a conversation, or every conversation active in [--from, --to), as JSON Lines (events) or Markdown
+    transcripts (with the audit trail and the chain check) to stdout."""
     from chatassist.bootstrap import bootstrap
     from commands.record_audit_access import cmd as record
     from commands.replay_conversation import events as replay_events
-    from commands.replay_conversation import export
+    from commands.replay_conversation import export, range_export
     from domain.errors import DomainError
     from read_api.get_conversation_trail.query import conversation_trail
+    from read_api.get_conversations_in_range.query import conversations_in_range, export_range
 
+    if (args.conversation_id is None) == (args.from_ is None and args.to is None and args.workspace is None):
+        raise SystemExit("error: give a CONVERSATION_ID, or --workspace W --from DATE --to DATE for a range")
     container = bootstrap(settings)
     out = sys.stdout.buffer
     try:
         app, cid, personal = container.app, args.conversation_id, not args.redact
-        workspace_id = replay_events.workspace_of(app, cid)
-        details = {"via": "cli", "format": args.format, "personal": personal}
-        record.execute(app, record.RecordAuditAccess(workspace_id, None, "conversation.exported", cid, details))
-        if args.format == "jsonl":
-            for chunk in export.jsonl(app, workspace_id, cid, personal=personal):
-                out.write(chunk)
+        details: dict[str, Any] = {"via": "cli", "format": args.format, "personal": personal}
+        chunks: Any
+        if cid is None:
+            if args.workspace is None:
+                raise SystemExit("error: a range export needs --workspace W")
+            workspace_id, span = args.workspace, export_range(args.from_, args.to)
+            details |= {"from": span.since.isoformat(), "to": span.until.isoformat()}
+            record.execute(app, record.RecordAuditAccess(workspace_id, None, "conversations.exported", None, details))
+            pages = conversations_in_range(container.transcripts, workspace_id, span)
+            chunks = (
+                range_export.range_jsonl(app, workspace_id, pages, personal=personal)
+                if args.format == "jsonl"
+                else range_export.range_markdown(
+                    app,
+                    workspace_id,
+                    pages,
+                    lambda c: conversation_trail(container.transcripts, workspace_id, c),
+                    (span.since, span.until),
+                    personal=personal,
+                )
+            )
         else:
+            workspace_id = replay_events.workspace_of(app, cid)
+            record.execute(app, record.RecordAuditAccess(workspace_id, None, "conversation.exported", cid, details))
             trail = conversation_trail(container.transcripts, workspace_id, cid)
-            for text in export.markdown(app, workspace_id, cid, trail, personal=personal):
-                out.write(text.encode())
+            chunks = (
+                export.jsonl(app, workspace_id, cid, personal=personal)
+                if args.format == "jsonl"
+                else export.markdown(app, workspace_id, cid, trail, personal=personal)
+            )
+        for chunk in chunks:
+            out.write(chunk.encode() if isinstance(chunk, str) else chunk)
         out.flush()
     except DomainError as err:
         raise SystemExit(f"error: {err.message} ({err.code})") from None
@@ -163,10 +196,18 @@ def add_audit_parser(sub: Any) -> None:
     request.add_argument("--json", action="store_true", help="print the rebuilt requests as JSON")
     request.set_defaults(fn=cmd_audit_request)
     exported = audit.add_parser("export", help=cmd_audit_export.__doc__)
-    exported.add_argument("conversation_id", type=_conversation_id, metavar="CONVERSATION_ID")
+    exported.add_argument("conversation_id", type=_conversation_id, metavar="CONVERSATION_ID", nargs="?")
+    exported.add_argument("--workspace", type=_uuid, help="a range export: the workspace")
+    exported.add_argument("--from", dest="from_", help="a range export: from this ISO date or datetime (inclusive)")
+    exported.add_argument("--to", help="a range export: to this ISO date or datetime (exclusive; 31 days at most)")
     exported.add_argument("--format", choices=("jsonl", "md"), default="jsonl")
     exported.add_argument("--redact", action="store_true", help="mask personal fields")
     exported.set_defaults(fn=cmd_audit_export)
-    from chatassist.chain import cmd_audit_verify
+    from chatassist.chain import cmd_audit_anchor, cmd_audit_verify
 
-    audit.add_parser("verify", help=cmd_audit_verify.__doc__).set_defaults(fn=cmd_audit_verify)
+    verify = audit.add_parser("verify", help=cmd_audit_verify.__doc__)
+    verify.add_argument("--workspace", type=_uuid, help="only this workspace's streams, then its last anchor")
+    verify.set_defaults(fn=cmd_audit_verify)
+    anchor = audit.add_parser("anchor", help=cmd_audit_anchor.__doc__)
+    anchor.add_argument("--workspace", type=_uuid, help="only this workspace (default: every workspace)")
+    anchor.set_defaults(fn=cmd_audit_anchor)

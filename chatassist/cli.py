@@ -275,6 +275,17 @@ def _start_scheduler(container: Container) -> Any:
         max_instances=1,
         coalesce=True,
     )
+    from chatassist.chain import anchor_job
+
+    scheduler.add_job(
+        anchor_job,
+        "interval",
+        minutes=settings.chain_anchor_minutes,
+        args=[container.app, container.database_url, leadership],
+        id="chain_anchors",
+        max_instances=1,
+        coalesce=True,
+    )
     scheduler.add_job(
         sweep_job,
         "interval",

@@ -28,6 +28,7 @@ AGGREGATE_MODULES = (
     "domain.knowledge",
     "domain.integrations",
     "domain.audit_access",
+    "domain.chain_anchor",
     "domain.sandbox",
 )
 BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}

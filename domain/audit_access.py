@@ -14,7 +14,13 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.clock import ClockedEvent
 
-ACTIONS = ("conversation.replayed", "conversation.state_read", "conversation.request_rebuilt", "conversation.exported")
+ACTIONS = (
+    "conversation.replayed",
+    "conversation.state_read",
+    "conversation.request_rebuilt",
+    "conversation.exported",
+    "conversations.exported",  # every conversation of a date range (conversation_id None; the range in details)
+)
 
 
 class AuditAccess(Aggregate):
@@ -26,7 +32,12 @@ class AuditAccess(Aggregate):
 
     @event("Recorded")
     def __init__(
-        self, workspace_id: UUID, by: UUID | None, action: str, conversation_id: UUID, details: dict[str, Any]
+        self,
+        workspace_id: UUID,
+        by: UUID | None,
+        action: str,
+        conversation_id: UUID | None,
+        details: dict[str, Any],
     ) -> None:
         if action not in ACTIONS:
             raise ValueError(f"unknown audit access action {action!r}")

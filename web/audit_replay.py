@@ -18,11 +18,13 @@ from commands.chat_turn.service import ChatService
 from commands.record_audit_access import cmd as record
 from commands.replay_conversation import events as replay_events
 from commands.replay_conversation import export as replay_export
+from commands.replay_conversation import range_export
 from commands.replay_conversation import request as replay_request
 from commands.replay_conversation import state as replay_state
 from domain.errors import InvalidInput
 from read_api.get_audit_log.query import AuditSource
 from read_api.get_conversation_trail.query import conversation_trail
+from read_api.get_conversations_in_range.query import conversations_in_range, export_range
 from web.audit import audit_source
 from web.auth import Member
 from web.guards import GUARDS
@@ -169,6 +171,74 @@ class AuditReplayController(Controller):
         )
 
 
+class AuditRangeExportController(Controller):
+    """Every conversation of a date range, exported."""
+
+    path = "/"
+    tags = ["audit"]
+
+    @get(
+        "/export",
+        operation_id="exportConversationsOfRange",
+        summary="Every conversation active in [from, to) as JSON Lines or Markdown, streamed",
+    )
+    async def export_range(
+        self,
+        chat: ChatService,
+        current_member: Member,
+        audit_source: AuditSource,
+        from_: Annotated[
+            str | None, QueryParameter(name="from", description="ISO date or datetime (inclusive)")
+        ] = None,
+        to: Annotated[str | None, QueryParameter(description="ISO date or datetime (exclusive)")] = None,
+        format_: Annotated[
+            str, QueryParameter(name="format", description="jsonl (events) or md (transcripts)")
+        ] = "jsonl",
+        redact: Redact = False,
+    ) -> Stream:
+        """An attachment streamed a conversation at a time; 422 invalid_date_range, export_range_too_large
+        (over 31 days), unknown_format."""
+        replay_export.check_format(format_)
+        span = export_range(from_, to)
+        shown = personal(current_member, redact)
+        workspace_id = current_member.workspace_id
+
+        def start() -> None:
+            details = {
+                "from": span.since.isoformat(),
+                "to": span.until.isoformat(),
+                "format": format_,
+                "personal": shown,
+            }
+            record.execute(
+                chat.app,
+                record.RecordAuditAccess(
+                    workspace_id, current_member.account_id, "conversations.exported", None, details
+                ),
+            )
+
+        await anyio.to_thread.run_sync(start)
+        pages = conversations_in_range(audit_source, workspace_id, span)
+        chunks: Iterator[bytes | str] = (
+            range_export.range_jsonl(chat.app, workspace_id, pages, personal=shown)
+            if format_ == "jsonl"
+            else range_export.range_markdown(
+                chat.app,
+                workspace_id,
+                pages,
+                lambda cid: conversation_trail(audit_source, workspace_id, cid),
+                (span.since, span.until),
+                personal=shown,
+            )
+        )
+        stamp = f"{span.since:%Y%m%dT%H%M%SZ}-{span.until:%Y%m%dT%H%M%SZ}"
+        return Stream(
+            _streamed(chunks),
+            media_type=replay_export.FORMATS[format_],
+            headers={"Content-Disposition": f'attachment; filename="conversations-{stamp}.{format_}"'},
+        )
+
+
 async def _streamed(chunks: Iterator[bytes | str]) -> AsyncIterator[bytes]:
     """Each chunk made in a worker thread (they read the store), sent as it is made."""
     while True:
@@ -182,7 +252,7 @@ def audit_replay_router() -> Router:
     """/api/audit/conversations/{id}/..., guarded by the audit.replay permission."""
     return Router(
         path="/api/audit/conversations",
-        route_handlers=[AuditReplayController],
+        route_handlers=[AuditRangeExportController, AuditReplayController],
         guards=[GUARDS["audit.replay"]],
         dependencies={"audit_source": Provide(audit_source)},
     )

@@ -150,6 +150,10 @@ SUCCESS_CONTENT: dict[str, dict[str, Any]] = {
         "application/x-ndjson": {"schema": {"type": "string"}},
         "text/markdown": {"schema": {"type": "string"}},
     },
+    "exportConversationsOfRange": {  # every conversation of a date range, the same two formats
+        "application/x-ndjson": {"schema": {"type": "string"}},
+        "text/markdown": {"schema": {"type": "string"}},
+    },
     "exportAuditLog": {
         "text/csv": {"schema": {"type": "string"}},
         "application/x-ndjson": {"schema": {"type": "string"}},

@@ -17,7 +17,7 @@ class RecordAuditAccess:
     workspace_id: UUID
     by: UUID | None
     action: str
-    conversation_id: UUID
+    conversation_id: UUID | None  # None: an export of a date range
     details: dict[str, Any] = field(default_factory=dict)
 
 

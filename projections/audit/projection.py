@@ -19,6 +19,7 @@ from eventsourcing.utils import get_topic
 from domain.account import Account
 from domain.app_settings import AppSettings
 from domain.audit_access import AuditAccess
+from domain.chain_anchor import ChainAnchor
 from domain.conversation import Conversation
 from domain.integrations import Integrations
 from domain.knowledge import Article
@@ -107,6 +108,7 @@ class AuditProjection(Projection[AuditView]):
             Conversation.Closed,
             Conversation.PersonalDataErased,
             AuditAccess.Recorded,
+            event_class(ChainAnchor, "Recorded"),
             event_class(Integrations, "Created"),
             event_class(Integrations, "EndpointAdded"),
             event_class(Integrations, "EndpointChanged"),
@@ -469,8 +471,21 @@ class AuditProjection(Projection[AuditView]):
 
     @process_event.register
     def _(self, e: AuditAccess.Recorded, tracking: Tracking) -> None:
-        details = {"conversation_id": str(e.conversation_id), **e.details}
+        details = {"conversation_id": str(e.conversation_id), **e.details} if e.conversation_id else dict(e.details)
         self._log(tracking, e, "audit." + e.action.replace(".", "_"), e.by, details, owner="event")
+
+    # the chain heads of the workspace (domain/chain_anchor.py): the digest and counts, the heads stay in the event
+
+    @process_event.register(event_class(ChainAnchor, "Recorded"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        details = {
+            "position": e.position,
+            "streams": e.streams,
+            "changed": len(e.heads),
+            "before_chain": len(e.before),
+            "digest": e.digest,
+        }
+        self._log(tracking, e, "audit.chains_anchored", None, details, owner="event")
 
     # integrations: URLs, event types and the last four characters of a secret; never a secret or its ciphertext
 

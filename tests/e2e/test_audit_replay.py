@@ -8,6 +8,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -46,6 +47,7 @@ class Scripted:
     agent: Person
     auditor: Person
     snapshots: list[Snapshot]
+    widget_key: str
 
 
 def live(container: Container, conversation_id: str, step: str) -> Snapshot:
@@ -95,7 +97,7 @@ def scripted(client: httpx.Client, container: Container, fake_llm: FakeLLMServer
     for action in ("resolve", "close"):
         act(client, agent, cid, action)
         snaps.append(live(container, cid, action))
-    return Scripted(cid, admin, agent, auditor, snaps)
+    return Scripted(cid, admin, agent, auditor, snaps, key)
 
 
 def get(client: httpx.Client, who: Person, path: str, **params: Any) -> httpx.Response:
@@ -391,3 +393,73 @@ def test_exports_as_json_lines_and_as_a_markdown_transcript_with_the_audit_trail
         assert got.status_code == status and got.json()["code"] == code
     container.wait_for_projections()
     assert len(audit_rows(client, scripted.admin, "audit.conversation_exported")) == 4
+
+
+def test_every_conversation_of_a_range_exports_with_its_chain_check(
+    client: httpx.Client, container: Container, scripted: Scripted, fake_llm: FakeLLMServer
+) -> None:
+    # Given a second conversation in the workspace, and one in another workspace
+    fake_llm.enqueue("anthropic", Script(text="Our opening hours are 9 to 5."))
+    second = str(chat(client, scripted.widget_key, "When are you open?")[0][1]["conversation_id"])
+    other_admin, other = sign_up(client, workspace="Elsewhere range")
+    fake_llm.enqueue("anthropic", Script(text="Hello."))
+    chat(client, other["widget_key"], "Hi there")
+    container.wait_for_projections()
+    auditor, day = scripted.auditor, scripted.snapshots[0].time[:10]
+    span = {"from": day, "to": (date.fromisoformat(day) + timedelta(days=1)).isoformat()}
+    # When the auditor exports the day as JSON Lines
+    response = get(client, auditor, f"{AUDIT}/export", format="jsonl", **span)
+    # I expect an attachment: per conversation of this workspace (oldest first), its record with a verified chain,
+    # then its events as the API gives them
+    assert response.status_code == 200, response.text
+    assert response.headers["content-disposition"].startswith('attachment; filename="conversations-')
+    lines = [json.loads(line) for line in response.text.splitlines()]
+    heads = [line for line in lines if line["record"] == "conversation"]
+    assert [h["conversation_id"] for h in heads] == [scripted.conversation_id, second]
+    for head in heads:
+        cid = head["conversation_id"]
+        events = [
+            {k: v for k, v in line.items() if k not in ("record", "conversation_id")}
+            for line in lines
+            if line["record"] == "event" and line["conversation_id"] == cid
+        ]
+        assert events == all_events(client, auditor, cid, limit=500)
+        assert head["chain"] == {
+            "ok": True, "events": len(events), "chained": len(events), "before_chain": 0, "broken": [],
+        }  # fmt: skip
+    # When it exports the same range as Markdown
+    md = get(client, auditor, f"{AUDIT}/export", format="md", **span)
+    assert md.status_code == 200 and md.headers["content-type"].startswith("text/markdown")
+    # I expect both transcripts with their texts, and the summary of the chain checks
+    assert f"# Conversation {scripted.conversation_id}\n" in md.text and f"# Conversation {second}\n" in md.text
+    assert all(t in md.text for t in (*VISITOR_TEXTS, "When are you open?")) and "Hi there" not in md.text
+    assert "- 2 conversations exported\n- Tamper evidence: every hash chain verifies\n" in md.text
+    # When the range holds no activity, I expect only the heading and an empty summary
+    empty = get(client, auditor, f"{AUDIT}/export", format="md", **{"from": "2001-01-01", "to": "2001-01-31"})
+    assert (
+        empty.status_code == 200 and "- 0 conversations exported" in empty.text and "# Conversation " not in empty.text
+    )
+    # and each export one audit-log row with its range and format, by the auditor
+    container.wait_for_projections()
+    rows = audit_rows(client, scripted.admin, "audit.conversations_exported")
+    assert sorted(r["details"]["format"] for r in rows) == ["jsonl", "md", "md"]
+    assert {r["actor_id"] for r in rows} == {auditor.account_id}
+    assert {r["details"]["from"][:10] for r in rows} == {day, "2001-01-01"}
+    # and bad input refused with its code, nothing written
+    refused = [
+        (
+            get(client, auditor, f"{AUDIT}/export", **{"from": "2026-01-01", "to": "2026-03-01"}),
+            422,
+            "export_range_too_large",
+        ),
+        (get(client, auditor, f"{AUDIT}/export", **{"from": day}), 422, "invalid_date_range"),
+        (get(client, auditor, f"{AUDIT}/export", **{"from": span["to"], "to": day}), 422, "invalid_date_range"),
+        (get(client, auditor, f"{AUDIT}/export", **{"from": "soon", "to": day}), 422, "invalid_date_range"),
+        (get(client, auditor, f"{AUDIT}/export", format="pdf", **span), 422, "unknown_format"),
+        (get(client, scripted.agent, f"{AUDIT}/export", **span), 403, "permission_denied"),
+    ]
+    for got, status, code in refused:
+        assert got.status_code == status and got.json()["code"] == code, (code, got.text)
+    container.wait_for_projections()
+    assert len(audit_rows(client, scripted.admin, "audit.conversations_exported")) == 3
+    assert other_admin.account_id not in {r["actor_id"] for r in rows}

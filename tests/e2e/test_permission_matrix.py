@@ -206,6 +206,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # erasure (audit.erase): admins of workspace A; OTHER_ADMIN does not find A's visitor, a 404
     # (tests/e2e/test_audit_erasure.py)
     ("POST", "/api/audit/erasures"): frozenset({ADMIN}),
+    ("GET", "/api/audit/conversations/export"): AUDITORS,  # a date range of the caller's own workspace
+    ("GET", "/app/audit"): AUDITORS,  # the replay page (audit.replay): each of their own workspace
+    ("GET", "/app/audit/conversations/{conversation_id:uuid}"): REPLAYERS,
     # the monitor (monitor.read): agents and admins, each of their own workspace (tests/e2e/test_monitor.py)
     ("GET", "/api/monitor"): PROMPT_READERS,
     ("GET", "/api/monitor/live"): PROMPT_READERS,
@@ -699,6 +702,13 @@ def requests() -> dict[tuple[str, str], Request]:
         ("GET", REPLAY + "/model-calls/{call_id:str}/request"): call("GET", lambda w: w.model_call_request()),
         ("GET", REPLAY + "/export"): call("GET", lambda w: f"/api/audit/conversations/{w.conversation()}/export"),
         ("POST", "/api/audit/erasures"): call("POST", lambda w: "/api/audit/erasures", erasable_visitor),
+        ("GET", "/api/audit/conversations/export"): call(
+            "GET", lambda w: "/api/audit/conversations/export?from=2026-12-01&to=2026-12-31&format=jsonl"
+        ),
+        ("GET", "/app/audit"): page("GET", lambda w: "/app/audit"),
+        ("GET", "/app/audit/conversations/{conversation_id:uuid}"): page(
+            "GET", lambda w: f"/app/audit/conversations/{w.conversation()}"
+        ),
         ("GET", PROMPTS): call("GET", lambda w: PROMPTS),
         ("GET", PROMPTS + "/history"): call("GET", lambda w: PROMPTS + "/history"),
         ("GET", PROMPTS + "/versions/{version:int}"): call("GET", lambda w: PROMPTS + "/versions/1"),
@@ -831,7 +841,9 @@ def test_every_route_answers_exactly_the_callers_it_should(
             if 200 <= response.status_code < 300:
                 allowed.add(caller)
             elif not route[1].startswith("/api/") and response.status_code == 303:  # a page: to sign in first
-                assert response.headers["location"].startswith("/signin?next=/app"), (route, caller)
+                location = response.headers["location"]
+                auditor_home = route == ("GET", "/app") and caller == AUDITOR and location == "/app/audit"
+                assert location.startswith("/signin?next=/app") or auditor_home, (route, caller, location)
             elif page_route(route) and response.status_code in (401, 403, 404):  # a page saying so
                 assert response.headers["content-type"].startswith("text/html"), (route, caller, response.text)
             elif response.status_code not in (401, 403, 404):

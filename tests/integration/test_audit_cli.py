@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import uuid
+from datetime import timedelta
 
 import httpx
 import psycopg
@@ -66,6 +67,17 @@ def test_the_cli_prints_a_timeline_and_the_state_at_a_version(
     done = run_cli("audit", "export", cid, "--format", "md", env=env)
     assert done.stdout.startswith(f"# Conversation {cid}\n") and "How do I reset my password?" in done.stdout
     assert "rebuilt, hash matches" in done.stdout
+    # When it exports the workspace's conversations of the day as JSON Lines
+    container.wait_for_projections()
+    day = stored[0].timestamp.date()
+    done = run_cli(
+        "audit", "export", "--workspace", str(workspace.workspace_id), "--from", day.isoformat(),
+        "--to", (day + timedelta(days=1)).isoformat(), env=env,
+    )  # fmt: skip
+    # I expect the conversation's record with its verified chain, then its events
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert lines[0]["record"] == "conversation" and lines[0]["conversation_id"] == cid and lines[0]["chain"]["ok"]
+    assert [line["version"] for line in lines[1:]] == [e.originator_version for e in stored]
 
 
 def stored_accesses(container: Container) -> list[AuditAccess]:
@@ -116,3 +128,39 @@ def test_the_cli_verifies_the_chain_and_names_a_tampered_row(service_urls: tuple
         # I expect exit status 1 naming the stream, version and position
         assert failed.returncode == 1
         assert f"broken: edited in stream {row[0]} at version {row[1]} (position {row[2]})" in failed.stdout
+
+
+def test_the_cli_anchors_a_workspace_and_verify_names_a_stream_cut_back_below_its_anchor(
+    service_urls: tuple[str, str],
+) -> None:
+    # Given a workspace made through the CLI, anchored on demand
+    with throwaway_database(service_urls[0]) as url:
+        env = cli_env(DATABASE_URL=url, REDIS_URL=service_urls[1])
+        workspace_id = json.loads(run_cli("workspaces", "create", "Anchored Co", "--json", env=env).stdout)[
+            "workspace_id"
+        ]
+        done = run_cli("audit", "anchor", "--workspace", workspace_id, env=env)
+        assert done.stdout.startswith(f"workspace {workspace_id}: anchored ") and " digest " in done.stdout
+        # When its chains are verified against the anchor, I expect nothing broken and nothing differing
+        done = run_cli("audit", "verify", "--workspace", workspace_id, env=env)
+        assert re.search(r"(\d+) events: \1 chained, 0 before the chain, 0 broken", done.stderr), done.stderr
+        assert re.search(
+            r"anchor: \d+ streams as of position \d+ \(1 anchors\), digest [0-9a-f]{64}: 0 differ", done.stdout
+        )
+        # When the workspace stream's last event is deleted with its hash (the chain alone cannot tell)
+        with psycopg.connect(url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT max(originator_version) FROM chatassist_events WHERE originator_id = %s", (workspace_id,)
+            ).fetchone()
+            assert row is not None and row[0] >= 1
+            for table in ("chatassist_events", "chatassist_events_chain"):
+                conn.execute(
+                    f"DELETE FROM {table} WHERE originator_id = %s AND originator_version = %s", (workspace_id, row[0])
+                )
+        failed = subprocess.run(
+            [sys.executable, "-m", "chatassist.cli", "audit", "verify", "--workspace", workspace_id],
+            cwd=data_root(), env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        # I expect exit status 1, the chain itself unbroken, and the anchor naming the stream cut back
+        assert failed.returncode == 1 and " 0 broken" in failed.stderr
+        assert f"anchor: truncated in stream {workspace_id} at version {row[0]}" in failed.stdout

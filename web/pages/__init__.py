@@ -15,6 +15,7 @@ from litestar.exceptions import HTTPException
 from domain.errors import DomainError, Forbidden, NotFound, Unauthorized
 from web.errors import domain_error, http_error
 from web.pages._render import html, is_htmx, render
+from web.pages.audit_page import AUDIT_SCREENS
 from web.pages.integrations_page import integrations_page
 from web.pages.knowledge_page import KNOWLEDGE_PAGES
 from web.pages.models_page import models
@@ -40,6 +41,10 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     """Not signed in: to the sign-in page (and back after). Not allowed or not found: a page saying so."""
     if isinstance(exc, Unauthorized):
         return _signin_redirect(request)
+    member = request.state.get("member")
+    if isinstance(exc, Forbidden) and request.url.path == "/app" and member is not None and member.can("audit.replay"):
+        # an auditor's home is the audit screen (the overview needs analytics.read, which auditors do not hold)
+        return Response("", status_code=303, headers={"Location": "/app/audit"}, media_type="text/html")
     if isinstance(exc, Forbidden | NotFound):
         status = 403 if isinstance(exc, Forbidden) else 404
         title = "You can't open this page" if status == 403 else "Not found"
@@ -65,6 +70,7 @@ def pages_router() -> Router:
             *ADMIN_SCREENS,
             *TEAM_PAGES,
             *KNOWLEDGE_PAGES,
+            *AUDIT_SCREENS,
         ],
         exception_handlers={DomainError: page_error, HTTPException: page_error},
         include_in_schema=False,

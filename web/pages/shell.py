@@ -48,6 +48,7 @@ NAV = (
     NavItem("models", "API & models", "/app/models", "keys.manage"),
     NavItem("team", "Team", "/app/team", "team.read"),
     NavItem("settings", "Settings", "/app/settings", "settings.manage"),
+    NavItem("audit", "Audit", "/app/audit", "audit.replay"),
 )
 
 
