@@ -258,9 +258,7 @@ def bootstrap(
     ensure_database(database_url)
     if run_migrations:
         migrate(database_url)
-    es_env = eventsourcing_env(settings, database_url)
-    if embedded is not None:  # the watchdog may restart it: pooled connections are checked before use, not trusted
-        es_env["POSTGRES_PRE_PING"] = "y"
+    es_env = eventsourcing_env(settings, database_url)  # no pre-ping: harden()'s pool checks each checkout itself
     app = ChatAssistApp(env=es_env)
     harden(app.recorder.datastore, settings, kind)  # type: ignore[attr-defined]
     client = redis.Redis.from_url(redis_url, **redis_options(settings))

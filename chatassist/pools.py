@@ -5,11 +5,16 @@ CHATASSIST_DB_POOL_TIMEOUT_S, and as soon as one of its connection attempts has 
 (``BoundedPool``) until an attempt succeeds again, so that the event store's own retries (ten attempts per call)
 add up to a couple of seconds, not ten pool waits. Redis clients on the request path connect and read with a
 timeout. The pool reconnects by itself: nothing needs a restart when the server returns.
+
+A connection taken from the pool is checked first (``ended_by_server``): a session the server ended while it sat
+idle in the pool (a restart, an administrator's terminate) has left its socket readable, and is replaced before a
+request uses it. The check is one poll of the socket, no round trip (docs/performance.md, "Checkout check").
 """
 
 from __future__ import annotations
 
 import os
+import select
 from time import monotonic
 from typing import Any
 
@@ -42,7 +47,8 @@ class BoundedPool(ConnectionPool):
         return self._failed_at > self._ok_at and monotonic() - self._failed_at < UNREACHABLE_S and not self._pool
 
     def getconn(self, timeout: float | None = None) -> Any:
-        """A connection within ``timeout`` (default: the pool's), or PoolTimeout; at once while unreachable."""
+        """A live connection within ``timeout`` (default: the pool's), or PoolTimeout; at once while unreachable.
+        An idle connection the server has ended meanwhile is closed and replaced, never handed out."""
         deadline = monotonic() + (self.timeout if timeout is None else timeout)
         while True:
             if self.unreachable():
@@ -51,10 +57,34 @@ class BoundedPool(ConnectionPool):
                 raise PoolTimeout("the database is unreachable (a connection attempt failed just now)")
             left = deadline - monotonic()
             try:
-                return super().getconn(timeout=max(min(SLICE_S, left), 0.001))
+                conn = super().getconn(timeout=max(min(SLICE_S, left), 0.001))
             except PoolTimeout:
                 if monotonic() >= deadline:
                     raise PoolTimeout(f"no database connection came free within {self.timeout:.1f} s") from None
+                continue
+            if not ended_by_server(conn):
+                return conn
+            self.putconn(conn)  # closed: the pool discards it and opens a replacement in the background
+
+
+def ended_by_server(conn: Any) -> bool:
+    """True if ``conn`` is closed, or the server ended its session while it sat idle (then it is closed here).
+
+    An idle session's socket has nothing to read unless the server wrote to it unasked: on a shutdown or a
+    terminate, its FATAL error and the end of the stream. So one poll of the socket (no round trip) tells the live
+    ones; a readable one gets an empty query to be sure (a notice alone leaves it usable)."""
+    if conn.closed:
+        return True
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN | select.POLLPRI)
+    if not poller.poll(0):
+        return False
+    try:
+        conn.execute("")
+    except Exception:  # psycopg.OperationalError and the like: the session is gone
+        conn.close()
+        return True
+    return False
 
 
 def harden(datastore: Any, settings: Settings, kind: str) -> Any:
