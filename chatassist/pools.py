@@ -21,6 +21,7 @@ from typing import Any
 from eventsourcing.postgres import ConnectionPool
 from psycopg_pool import PoolTimeout
 
+from chatassist.runner_sessions import PAGES_POOL_MAX
 from chatassist.settings import Settings
 
 UNREACHABLE_S = 3.0  # after a failed connection attempt, how long a caller is refused at once (none waits)
@@ -122,21 +123,26 @@ def redis_options(settings: Settings) -> dict[str, Any]:
 
 PROJECTION_COUNT = 6  # transcripts, usage, analytics, audit, monitor, knowledge (chatassist.bootstrap.PROJECTIONS)
 READER_POOL = 2  # the web's dashboard reads from the event loop (read_api/_reads.py AsyncReader), opened on use
+# the runners of a process, however many: one session for their locks and wake-ups, and a pages pool of 1 to 2
+# (chatassist/runner_sessions.py)
+RUNNERS_AT_REST, RUNNERS_AT_MOST = 1 + 1, 1 + PAGES_POOL_MAX
 
 
 def connection_budget(settings: Settings, worker_threads: int = 4) -> dict[str, Any]:
     """The most PostgreSQL connections each process kind holds, and the least it keeps open at rest (its dedicated
-    sessions and the pool's minimum; what a burst opened closes again after a minute idle, one a minute) (docs/
+    sessions and the pools' minimums; what a burst opened closes again after a minute idle, one a minute) (docs/
     operations.md, "Connections"). ``pool``: the process's one shared pool (CHATASSIST_DB_POOL_SIZE)."""
     pool, idle = settings.db_pool_size, max(1, min(settings.db_pool_min, settings.db_pool_size))
-    runners = PROJECTION_COUNT + 1  # one session each (its lock, LISTEN, pages): the projections and the outbox
     kinds = {
         "web": {"at_most": pool + READER_POOL, "at_rest": idle},
-        "worker": {"at_most": pool + runners, "at_rest": idle + runners},
+        "worker": {"at_most": pool + RUNNERS_AT_MOST, "at_rest": idle + RUNNERS_AT_REST},
         "worker --actors-only": {"at_most": pool, "at_rest": idle},
-        "projections run": {"at_most": pool + PROJECTION_COUNT, "at_rest": idle + PROJECTION_COUNT},
+        "projections run": {"at_most": pool + RUNNERS_AT_MOST, "at_rest": idle + RUNNERS_AT_REST},
         "scheduler": {"at_most": pool + 1 + 5, "at_rest": idle + 1},  # the leader's lock; each job's own session
-        "up": {"at_most": pool + READER_POOL + runners + 1 + 5, "at_rest": idle + runners + 1},
+        "up": {
+            "at_most": pool + READER_POOL + RUNNERS_AT_MOST + 1 + 5,
+            "at_rest": idle + RUNNERS_AT_REST + 1,
+        },
     }
     return {
         "pool_size": pool,
