@@ -24,10 +24,9 @@ from eventsourcing.utils import Environment
 from chatassist.runner_sessions import Lease, RunnerSessions
 from commands.application import ChatAssistApp
 from projections._paging import PageApplier, PositionMoved, ProjectionStopped, lock_key, read_page
+from projections.rebuild.core import RUNNER_POOL  # a view's pool: tables and wait() only, no pages
 
 log = logging.getLogger("chatassist.projections")
-# Pages are read and written on the pages pool's connections: the pools only create tables and answer wait().
-RUNNER_POOL = {"POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "2"}
 
 
 class PagedRunner:

@@ -7,7 +7,7 @@ fills the copies from position 0 through a view subclass with the prefix ``rb_<p
 
 The pages: a projection with a fold holds its rows in memory from page to page and writes each table once, by COPY,
 at the head (``Fold.hold``). With several CPUs, the workspaces are dealt into shares and each share's events are
-read, decoded and folded by a process of its own (chatassist/rebuild_shares.py); the projections without a fold
+read, decoded and folded by a process of its own (projections/rebuild/shares.py); the projections without a fold
 are applied meanwhile by this process. With one, one reader goes through the events of the union of the
 projections' topics in pages (``--batch``): each page is decoded once and handed to every projection whose topics
 include its events, each into its own copies and build tracking row, all in one transaction per page with
@@ -31,17 +31,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 import psycopg
 from eventsourcing.persistence import InfrastructureFactory, Notification
 from eventsourcing.utils import Environment
 from psycopg import sql
 
-from chatassist import rebuild_shares
-from chatassist.bootstrap import PROJECTIONS, Container
-from chatassist.progress import Progress
-from chatassist.projection_runner import RUNNER_POOL
 from projections._paging import (
     Decoded,
     HeldPageFailed,
@@ -55,6 +51,8 @@ from projections._paging import (
     read_page,
 )
 from projections._parking import TABLE as PARKED
+from projections.rebuild import shares as rebuild_shares
+from projections.rebuild.progress import Progress
 
 log = logging.getLogger("chatassist.projections")
 BUILD, OLD = "rb_", "old_"
@@ -65,6 +63,21 @@ FINISH_CONNECTIONS = 2  # the copies' indexes are built on this many connections
 MAX_WORKERS = 4  # share processes of a rebuild at most (by default)
 HOLD_ROWS = 1_000_000  # rows a projection's fold may hold in memory across pages (about 2-3 KB each)
 COLLECT_EVERY = 20  # pages between collections of the youngest generation (the collector is paused meanwhile)
+
+
+# The projections by name: (projection class, view class). The composition root fills it (chatassist/bootstrap.py
+# registers its PROJECTIONS); a caller may pass a mapping of its own instead.
+PROJECTIONS: dict[str, tuple[Any, Any]] = {}
+# The pool of a view opened for the rebuild only creates tables and answers reads: pages run on sessions of their own.
+RUNNER_POOL = {"POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "2"}
+
+
+class Container(Protocol):
+    """What a rebuild needs of the process: the event-sourced application (its recorder, mapper and name) and the
+    eventsourcing library's environment (chatassist.bootstrap.Container has both)."""
+
+    app: Any
+    es_env: dict[str, str]
 
 
 class RebuildRefused(Exception):

@@ -17,7 +17,7 @@ import pytest
 from eventsourcing.utils import get_topic
 from psycopg.rows import dict_row
 
-from chatassist import rebuild_shares
+from projections.rebuild import shares as rebuild_shares
 from chatassist.bootstrap import PROJECTIONS, Container
 from chatassist.cli import main
 from chatassist.rebuild import RebuildRefused, rebuild, rebuild_all
