@@ -6,7 +6,8 @@ Starts, as separate processes on a throwaway database (CHATASSIST_TEST_DATABASE_
 postgresql://postgres@127.0.0.1:5432/postgres; Redis in CHATASSIST_TEST_REDIS_URL): the instant fake upstream,
 `chatassist web`, `chatassist worker` (projections, the integrations follower, actors) and `chatassist scheduler`,
 then `chatassist up` alone on a second database. Samples pg_stat_activity every 0.1 s and attributes each session to
-its process by the pid in its application_name (`chatassist <kind> pid N`, `chatassist projection <name> pid N`).
+its process by the pid in its application_name (`chatassist <kind> pid N`, `chatassist projection runners pid N`,
+`chatassist projection pages pid N`).
 Reports each process's sessions at rest (after start, and again after the load) and the peak during the load.
 """
 

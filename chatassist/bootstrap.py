@@ -18,6 +18,7 @@ from chatassist.embedded import EmbeddedServices, start_embedded
 from chatassist.migrate import migrate
 from chatassist.pools import harden, redis_options
 from chatassist.projection_runner import PagedRunner
+from chatassist.runner_sessions import RunnerSessions
 from chatassist.settings import Settings
 from commands._mail import MailOutbox
 from commands._password_reset import LogSender, Sender
@@ -156,6 +157,7 @@ class Container:
     knowledge: KnowledgeView | None = None
     mail: MailOutbox | None = None  # with CHATASSIST_SMTP_HOST: invitations and reset links are emailed
     mail_sender: Any = None  # workers.mail.MailSender, started by `worker` and `up`
+    shared_runner_sessions: RunnerSessions | None = None  # opened by the first runner (runner_sessions())
 
     def view(self, cls: type[Any], name: str) -> Any:
         """Open a view (tracking recorder) of projection ``name`` with a pool of its own (close it after use)."""
@@ -178,8 +180,18 @@ class Container:
         for name in names or list(PROJECTIONS):
             projection_class, view_class = PROJECTIONS[name]
             env = {**self.es_env, **SMALL_POOL, **self.live_env()}
-            runner = PagedRunner(projection_class, view_class, env, datastore=self.app.recorder.datastore)  # type: ignore[attr-defined]
+            datastore = self.app.recorder.datastore  # type: ignore[attr-defined]
+            runner = PagedRunner(
+                projection_class, view_class, env, datastore=datastore, sessions=self.runner_sessions()
+            )
             self.runners.append(runner.start())
+
+    def runner_sessions(self) -> RunnerSessions:
+        """The one lock-and-wake session and the pages pool that every runner of this process shares."""
+        if self.shared_runner_sessions is None:
+            pool_kwargs = self.app.recorder.datastore.pool.kwargs  # type: ignore[attr-defined]
+            self.shared_runner_sessions = RunnerSessions(pool_kwargs)
+        return self.shared_runner_sessions
 
     def live_env(self) -> dict[str, str]:
         """What makes the runners' views publish live notices to Redis after each commit (projections/_live.py)."""
@@ -206,6 +218,8 @@ class Container:
         for runner in self.runners:
             runner.stop()
         self.runners.clear()
+        if self.shared_runner_sessions is not None:
+            self.shared_runner_sessions.close()
         if self.mail_sender is not None:
             self.mail_sender.stop()
         if self.mail is not None:
@@ -262,9 +276,7 @@ def bootstrap(
     ensure_database(database_url)
     if run_migrations:
         migrate(database_url)
-    es_env = eventsourcing_env(settings, database_url)
-    if embedded is not None:  # the watchdog may restart it: pooled connections are checked before use, not trusted
-        es_env["POSTGRES_PRE_PING"] = "y"
+    es_env = eventsourcing_env(settings, database_url)  # no pre-ping: harden()'s pool checks each checkout itself
     app = ChatAssistApp(env=es_env)
     harden(app.recorder.datastore, settings, kind)  # type: ignore[attr-defined]
     client = redis.Redis.from_url(redis_url, **redis_options(settings))

@@ -23,31 +23,35 @@ HEAD_SQL = "SELECT max(notification_id) AS head FROM {}"
 class FollowingRunner(PagedRunner):
     """Runs a follower of rare topics; see the module docstring."""
 
-    def _apply_until_stopped(self, conn: psycopg.Connection[Any]) -> None:
+    def _apply_until_stopped(self) -> None:
         recorder: Any = self.app.recorder  # the PostgreSQL recorder (the base type names neither attribute)
-        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(recorder.channel_name)))
-        self.position = self.applier.position(conn)
+        with self._page_connection() as conn:
+            self.position = self.applier.position(conn)
         table = recorder.events_table_name
         head_sql = sql.SQL(HEAD_SQL).format(sql.Identifier(table))
         topics = self.projection.topics
         while not self._stopping.is_set():
-            row = conn.execute(head_sql).fetchone()
-            head = int(row["head"]) if row and row["head"] is not None else 0
-            page: Any = read_page(conn, table, self.position, topics, self.batch, until=head)  # StoredRow tuples
-            try:
-                if page:
-                    self.applier.apply(conn, page, self.position)
-                    moved_to = page[-1].id
-                elif head > (self.position or 0):
-                    self._skip_to(conn, head)
-                    moved_to = head
-                else:
-                    for _ in conn.notifies(timeout=self.idle_wait_s, stop_after=1):
-                        pass
+            with self._page_connection() as conn:
+                row = conn.execute(head_sql).fetchone()
+                head = int(row["head"]) if row and row["head"] is not None else 0
+                page: Any = read_page(conn, table, self.position, topics, self.batch, until=head)  # StoredRow tuples
+                try:
+                    if page:
+                        self.applier.apply(conn, page, self.position)
+                        moved_to = page[-1].id
+                    elif head > (self.position or 0):
+                        self._skip_to(conn, head)
+                        moved_to = head
+                    else:
+                        moved_to = None
+                except PositionMoved as moved:
+                    log.info(
+                        "%s: the tracked position moved to %s; resuming there", self.projection.name, moved.position
+                    )
+                    self.position = moved.position
                     continue
-            except PositionMoved as moved:
-                log.info("%s: the tracked position moved to %s; resuming there", self.projection.name, moved.position)
-                self.position = moved.position
+            if moved_to is None:
+                self._idle_wait()
                 continue
             with self._advanced:
                 self.position = moved_to

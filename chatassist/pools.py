@@ -5,17 +5,23 @@ CHATASSIST_DB_POOL_TIMEOUT_S, and as soon as one of its connection attempts has 
 (``BoundedPool``) until an attempt succeeds again, so that the event store's own retries (ten attempts per call)
 add up to a couple of seconds, not ten pool waits. Redis clients on the request path connect and read with a
 timeout. The pool reconnects by itself: nothing needs a restart when the server returns.
+
+A connection taken from the pool is checked first (``ended_by_server``): a session the server ended while it sat
+idle in the pool (a restart, an administrator's terminate) has left its socket readable, and is replaced before a
+request uses it. The check is one poll of the socket, no round trip (docs/performance.md, "Checkout check").
 """
 
 from __future__ import annotations
 
 import os
+import select
 from time import monotonic
 from typing import Any
 
 from eventsourcing.postgres import ConnectionPool
 from psycopg_pool import PoolTimeout
 
+from chatassist.runner_sessions import PAGES_POOL_MAX
 from chatassist.settings import Settings
 
 UNREACHABLE_S = 3.0  # after a failed connection attempt, how long a caller is refused at once (none waits)
@@ -42,7 +48,8 @@ class BoundedPool(ConnectionPool):
         return self._failed_at > self._ok_at and monotonic() - self._failed_at < UNREACHABLE_S and not self._pool
 
     def getconn(self, timeout: float | None = None) -> Any:
-        """A connection within ``timeout`` (default: the pool's), or PoolTimeout; at once while unreachable."""
+        """A live connection within ``timeout`` (default: the pool's), or PoolTimeout; at once while unreachable.
+        An idle connection the server has ended meanwhile is closed and replaced, never handed out."""
         deadline = monotonic() + (self.timeout if timeout is None else timeout)
         while True:
             if self.unreachable():
@@ -51,10 +58,34 @@ class BoundedPool(ConnectionPool):
                 raise PoolTimeout("the database is unreachable (a connection attempt failed just now)")
             left = deadline - monotonic()
             try:
-                return super().getconn(timeout=max(min(SLICE_S, left), 0.001))
+                conn = super().getconn(timeout=max(min(SLICE_S, left), 0.001))
             except PoolTimeout:
                 if monotonic() >= deadline:
                     raise PoolTimeout(f"no database connection came free within {self.timeout:.1f} s") from None
+                continue
+            if not ended_by_server(conn):
+                return conn
+            self.putconn(conn)  # closed: the pool discards it and opens a replacement in the background
+
+
+def ended_by_server(conn: Any) -> bool:
+    """True if ``conn`` is closed, or the server ended its session while it sat idle (then it is closed here).
+
+    An idle session's socket has nothing to read unless the server wrote to it unasked: on a shutdown or a
+    terminate, its FATAL error and the end of the stream. So one poll of the socket (no round trip) tells the live
+    ones; a readable one gets an empty query to be sure (a notice alone leaves it usable)."""
+    if conn.closed:
+        return True
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN | select.POLLPRI)
+    if not poller.poll(0):
+        return False
+    try:
+        conn.execute("")
+    except Exception:  # psycopg.OperationalError and the like: the session is gone
+        conn.close()
+        return True
+    return False
 
 
 def harden(datastore: Any, settings: Settings, kind: str) -> Any:
@@ -92,21 +123,26 @@ def redis_options(settings: Settings) -> dict[str, Any]:
 
 PROJECTION_COUNT = 6  # transcripts, usage, analytics, audit, monitor, knowledge (chatassist.bootstrap.PROJECTIONS)
 READER_POOL = 2  # the web's dashboard reads from the event loop (read_api/_reads.py AsyncReader), opened on use
+# the runners of a process, however many: one session for their locks and wake-ups, and a pages pool of 1 to 2
+# (chatassist/runner_sessions.py)
+RUNNERS_AT_REST, RUNNERS_AT_MOST = 1 + 1, 1 + PAGES_POOL_MAX
 
 
 def connection_budget(settings: Settings, worker_threads: int = 4) -> dict[str, Any]:
     """The most PostgreSQL connections each process kind holds, and the least it keeps open at rest (its dedicated
-    sessions and the pool's minimum; what a burst opened closes again after a minute idle, one a minute) (docs/
+    sessions and the pools' minimums; what a burst opened closes again after a minute idle, one a minute) (docs/
     operations.md, "Connections"). ``pool``: the process's one shared pool (CHATASSIST_DB_POOL_SIZE)."""
     pool, idle = settings.db_pool_size, max(1, min(settings.db_pool_min, settings.db_pool_size))
-    runners = PROJECTION_COUNT + 1  # one session each (its lock, LISTEN, pages): the projections and the outbox
     kinds = {
         "web": {"at_most": pool + READER_POOL, "at_rest": idle},
-        "worker": {"at_most": pool + runners, "at_rest": idle + runners},
+        "worker": {"at_most": pool + RUNNERS_AT_MOST, "at_rest": idle + RUNNERS_AT_REST},
         "worker --actors-only": {"at_most": pool, "at_rest": idle},
-        "projections run": {"at_most": pool + PROJECTION_COUNT, "at_rest": idle + PROJECTION_COUNT},
+        "projections run": {"at_most": pool + RUNNERS_AT_MOST, "at_rest": idle + RUNNERS_AT_REST},
         "scheduler": {"at_most": pool + 1 + 5, "at_rest": idle + 1},  # the leader's lock; each job's own session
-        "up": {"at_most": pool + READER_POOL + runners + 1 + 5, "at_rest": idle + runners + 1},
+        "up": {
+            "at_most": pool + READER_POOL + RUNNERS_AT_MOST + 1 + 5,
+            "at_rest": idle + RUNNERS_AT_REST + 1,
+        },
     }
     return {
         "pool_size": pool,

@@ -1,38 +1,32 @@
 """Run one projection: one active replica per projection, the others hot standbys; events applied in pages.
 
-The active replica holds a session-level PostgreSQL advisory lock on its own connection, and applies every page
-on that same connection: if the connection (or the process) dies, the lock goes with it and a standby, polling for
-the lock, takes over from the tracked position. Pages take what is in the store, up to ``batch`` events, so under
-a light load a page is one event and under a heavy one many share a commit. An event the view cannot apply parks
-its workspace for the view and the runner goes on (projections/_parking.py).
+The active replica holds a session-level PostgreSQL advisory lock in its process's shared runner session
+(chatassist/runner_sessions.py), and applies each page on a connection of the process's pages pool: if the session
+(or the process) dies, the lock goes with it and a standby, polling for the lock, takes over from the tracked
+position. Pages take what is in the store, up to ``batch`` events, so under a light load a page is one event and
+under a heavy one many share a commit. An event the view cannot apply parks its workspace for the view and the
+runner goes on (projections/_parking.py).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
-from psycopg import sql
 
+from chatassist.runner_sessions import Lease, RunnerSessions
 from commands.application import ChatAssistApp
 from projections._paging import PageApplier, PositionMoved, ProjectionStopped, lock_key, read_page
+from projections.rebuild.core import RUNNER_POOL  # a view's pool: tables and wait() only, no pages
 
 log = logging.getLogger("chatassist.projections")
-# Pages are read and written on the runner's own connection: the pools only create tables and answer wait().
-RUNNER_POOL = {"POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "2"}
-
-
-def session_kwargs(pool_kwargs: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-    """A dedicated autocommit session's connection arguments, from a pool's: without the pool's statement timeout
-    (a page of a projection, a rebuild may take longer than a request should)."""
-    kwargs = {k: v for k, v in pool_kwargs.items() if k != "options"}
-    return {**kwargs, "autocommit": True, **overrides}
 
 
 class PagedRunner:
@@ -49,9 +43,11 @@ class PagedRunner:
         idle_wait_s: float = 0.25,
         fold: bool = True,
         datastore: Any = None,
+        sessions: RunnerSessions | None = None,
     ) -> None:
         """``datastore``: the process's shared pool for the view's reads (wait(), live notices), instead of a pool
-        of the runner's own (docs/operations.md, "Connections")."""
+        of the runner's own; ``sessions``: the process's shared runner session and pages pool, instead of ones of
+        the runner's own (docs/operations.md, "Connections")."""
         env = {**env, **RUNNER_POOL}
         self.app = ChatAssistApp(env=env)
         self.app.close()  # its tables exist now; pages are read on the runner's own connection
@@ -62,6 +58,9 @@ class PagedRunner:
             self.view.datastore.close()  # it created the view's tables
             self.view.datastore = datastore
         self.projection: Any = projection_class(view=self.view)
+        self._own_sessions = sessions is None
+        self.sessions = sessions or RunnerSessions(self.view.datastore.pool.kwargs, poll_s=standby_poll_s, pages_max=1)
+        self._lease: Lease | None = None
         # an event it cannot apply parks its workspace for this view (projection_parked), the others go on
         events_table = self.app.recorder.events_table_name
         self.applier = PageApplier(
@@ -87,6 +86,9 @@ class PagedRunner:
         self._stopping.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
+        self.sessions.release(lock_key("runner", self.view))
+        if self._own_sessions:
+            self.sessions.close()
         self.app.close()
         if self._own_pool:
             self.view.datastore.close()
@@ -122,9 +124,8 @@ class PagedRunner:
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                with self._connect() as conn:
-                    if self._acquire(conn):
-                        self._apply_until_stopped(conn)
+                if self._acquire():
+                    self._apply_until_stopped()
             except ProjectionStopped as err:
                 self.error = err
                 return
@@ -140,48 +141,56 @@ class PagedRunner:
                 with self._advanced:
                     self._advanced.notify_all()
 
-    def _connect(self) -> psycopg.Connection[Any]:
-        name = f"chatassist projection {self.projection.name} pid {os.getpid()}"
-        conn = psycopg.connect(**session_kwargs(self.view.datastore.pool.kwargs, application_name=name))
-        # A page's commit does not wait for its WAL flush: a crash can lose the last pages applied, rows and
-        # tracking row together (a transaction is lost whole or kept whole), and the runner applies them again
-        # from the events, which are flushed before their append returns. Nothing acknowledged is lost, nothing is
-        # applied twice; a page's rows become visible at its commit either way.
-        conn.execute("SET synchronous_commit = off")
-        return conn
+    # --- the shared session: the lock, the wake-ups, a connection per page (chatassist/runner_sessions.py) -------
 
-    def _acquire(self, conn: psycopg.Connection[Any]) -> bool:
-        """Poll for the projection's lock until held (True) or stopped (False)."""
-        key = lock_key("runner", self.view)
-        while not self._stopping.is_set():
-            row = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0)) AS held", (key,)).fetchone()
-            if row and row["held"]:
-                log.info("%s: active (this replica applies the events)", self.projection.name)
-                self.active.set()
-                return True
-            self._stopping.wait(self.standby_poll_s)
-        return False
+    def _acquire(self) -> bool:
+        """Wait for the projection's lock in the process's runner session until held (True) or stopped (False)."""
+        channel = self.app.recorder.channel_name  # type: ignore[attr-defined]
+        self._lease = self.sessions.acquire(lock_key("runner", self.view), channel, self._stopping)
+        if self._lease is None:
+            return False
+        log.info("%s: active (this replica applies the events)", self.projection.name)
+        self.active.set()
+        return True
 
-    def _apply_until_stopped(self, conn: psycopg.Connection[Any]) -> None:
-        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.app.recorder.channel_name)))
-        self.position = self.applier.position(conn)
+    @contextmanager
+    def _page_connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection for one page, while this replica still holds the lock (else ``LeaseLost``)."""
+        assert self._lease is not None
+        self._lease.check()
+        self._lease.wake.clear()  # a wake-up from now on is for events this page may not see
+        with self.sessions.page() as conn:
+            yield conn
+
+    def _idle_wait(self) -> None:
+        """Wait for the next append (a notification on the store's channel), at most ``idle_wait_s``."""
+        assert self._lease is not None
+        self._lease.wake.wait(self.idle_wait_s)
+
+    # --- the loop -----------------------------------------------------------------------------------------------
+
+    def _apply_until_stopped(self) -> None:
+        with self._page_connection() as conn:
+            self.position = self.applier.position(conn)
         topics = self.projection.topics
         while not self._stopping.is_set():
-            page = read_page(conn, self.app.recorder.events_table_name, self.position, topics, self.batch)
+            with self._page_connection() as conn:
+                page = read_page(conn, self.app.recorder.events_table_name, self.position, topics, self.batch)
+                if page:
+                    try:
+                        self.applier.apply(conn, page, self.position)
+                    except PositionMoved as moved:
+                        log.info(
+                            "%s: the tracked position moved from %s to %s (a rebuild swapped the tables); resuming "
+                            "there",
+                            self.projection.name,
+                            self.position,
+                            moved.position,
+                        )
+                        self.position = moved.position
+                        continue
             if not page:
-                for _ in conn.notifies(timeout=self.idle_wait_s, stop_after=1):
-                    pass
-                continue
-            try:
-                self.applier.apply(conn, page, self.position)
-            except PositionMoved as moved:
-                log.info(
-                    "%s: the tracked position moved from %s to %s (a rebuild swapped the tables); resuming there",
-                    self.projection.name,
-                    self.position,
-                    moved.position,
-                )
-                self.position = moved.position
+                self._idle_wait()
                 continue
             with self._advanced:
                 self.position = page[-1].id

@@ -122,7 +122,7 @@ def _add(report: Report, row: Any) -> None:
 
 def verify(url: str, table: str, progress: Any = None, shares: int = SHARES, workers: int = 2) -> Report:
     """Check every stream of ``table`` (shares of the stream ids, ``workers`` connections at once); ``progress``:
-    a chatassist.progress.Progress (its total: the events)."""
+    a projections.rebuild.progress.Progress (its total: the events)."""
     report = Report()
 
     def share(n: int) -> Any:

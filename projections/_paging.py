@@ -443,7 +443,7 @@ class PageApplier:
         self, conn: psycopg.Connection[DictRow], curs: psycopg.Cursor[DictRow], events: Sequence[Decoded]
     ) -> None:
         """Fold ``events`` on ``curs`` (the caller's transaction), without the apply lock or a tracking row: a share
-        of a rebuild's pages (chatassist/rebuild_shares.py), whose pass records the position."""
+        of a rebuild's pages (projections/rebuild/shares.py), whose pass records the position."""
         with self.view.page(curs):
             self._fold_events(conn, curs, events)
 

@@ -27,6 +27,7 @@ from commands.resolve_conversation import cmd as resolve_cmd
 from commands.return_to_ai import cmd as return_cmd
 from domain.conversation import Conversation
 from web.auth import Member
+from web.conversation_commands import change_conversation
 from web.guards import GUARDS
 from web.live import ConversationSignals
 
@@ -155,8 +156,7 @@ class AgentController(Controller):
         command = claim_cmd.ClaimConversation(
             current_member.workspace_id, conversation_id, str(current_member.account_id)
         )
-        saved = await anyio.to_thread.run_sync(claim_cmd.execute, chat.app, command)
-        await conversation_signals.changed(conversation_id)
+        saved = await change_conversation(chat.app, claim_cmd.execute, command, conversation_id, conversation_signals)
         return view(saved)
 
     @post("/reply", operation_id="replyAsAgent", guards=HANDLE, status_code=201, summary="Write to the visitor")
@@ -172,8 +172,9 @@ class AgentController(Controller):
         command = reply_cmd.ReplyAsAgent(
             current_member.workspace_id, conversation_id, str(current_member.account_id), data.text
         )
-        saved, message_id = await anyio.to_thread.run_sync(reply_cmd.execute, chat.app, command)
-        await conversation_signals.changed(conversation_id)
+        saved, message_id = await change_conversation(
+            chat.app, reply_cmd.execute, command, conversation_id, conversation_signals
+        )
         return view(saved, message_id=message_id)
 
     @post("/notes", operation_id="addNote", guards=HANDLE, status_code=201, summary="Add an internal note")
@@ -184,7 +185,7 @@ class AgentController(Controller):
         command = note_cmd.AddNote(
             current_member.workspace_id, conversation_id, str(current_member.account_id), data.text
         )
-        saved, note_id = await anyio.to_thread.run_sync(note_cmd.execute, chat.app, command)
+        saved, note_id = await change_conversation(chat.app, note_cmd.execute, command, conversation_id)
         return view(saved, note_id=note_id)
 
     @post(
@@ -203,8 +204,7 @@ class AgentController(Controller):
     ) -> HandoffView:
         """Only the assignee; the AI answers the visitor's next message."""
         command = return_cmd.ReturnToAI(current_member.workspace_id, conversation_id, str(current_member.account_id))
-        saved = await anyio.to_thread.run_sync(return_cmd.execute, chat.app, command)
-        await conversation_signals.changed(conversation_id)
+        saved = await change_conversation(chat.app, return_cmd.execute, command, conversation_id, conversation_signals)
         return view(saved)
 
     @post(
@@ -244,8 +244,7 @@ class AgentController(Controller):
         """Resolved by this agent (a chat another agent claimed is theirs: 409)."""
         agent = str(current_member.account_id)
         command = resolve_cmd.ResolveConversation(current_member.workspace_id, conversation_id, agent, agent=True)
-        saved = await anyio.to_thread.run_sync(resolve_cmd.execute, chat.app, command)
-        await conversation_signals.changed(conversation_id)
+        saved = await change_conversation(chat.app, resolve_cmd.execute, command, conversation_id, conversation_signals)
         return view(saved)
 
     @post("/close", operation_id="closeAsAgent", guards=HANDLE, status_code=200, summary="End the conversation")
@@ -259,8 +258,7 @@ class AgentController(Controller):
         """Closed by this agent (reason agent_closed); the visitor's stream ends."""
         agent = str(current_member.account_id)
         command = close_cmd.CloseConversation(conversation_id, "agent_closed", current_member.workspace_id, by=agent)
-        saved = await anyio.to_thread.run_sync(close_cmd.execute, chat.app, command)
-        await conversation_signals.changed(conversation_id)
+        saved = await change_conversation(chat.app, close_cmd.execute, command, conversation_id, conversation_signals)
         return view(saved)
 
     @put("/topic", operation_id="changeTopic", guards=HANDLE, status_code=200, summary="Correct the topic")
@@ -271,5 +269,5 @@ class AgentController(Controller):
         command = topic_cmd.ChangeTopic(
             current_member.workspace_id, conversation_id, str(current_member.account_id), data.topic
         )
-        saved = await anyio.to_thread.run_sync(topic_cmd.execute, chat.app, command)
+        saved = await change_conversation(chat.app, topic_cmd.execute, command, conversation_id)
         return view(saved)

@@ -21,6 +21,7 @@ from commands.receive_message.cmd import EndUser, VisitorAccess
 from commands.resolve_conversation import cmd as resolve_cmd
 from domain.errors import InvalidInput
 from domain.workspace import Workspace
+from web.conversation_commands import change_conversation
 from web.deps import VISITOR_TOKEN_HEADER, check_widget_visitor, widget_policy
 from web.errors import error_body
 from web.live import ConversationSignals
@@ -224,7 +225,7 @@ class ChatController(Controller):
         """Record the visitor's CSAT score."""
         await check_widget_visitor(request, widget_guard, widget_workspace.id, conversation_id)
         command = rate_cmd.RateConversation(widget_workspace.id, conversation_id, data.score, data.comment)
-        await chat.run(rate_cmd.execute, chat.app, command)
+        await change_conversation(chat.app, rate_cmd.execute, command, conversation_id)
         return Ack()
 
     @post(
@@ -245,8 +246,7 @@ class ChatController(Controller):
         """Mark the conversation resolved by the visitor."""
         await check_widget_visitor(request, widget_guard, widget_workspace.id, conversation_id)
         command = resolve_cmd.ResolveConversation(widget_workspace.id, conversation_id, "visitor")
-        await chat.run(resolve_cmd.execute, chat.app, command)
-        await conversation_signals.changed(conversation_id)
+        await change_conversation(chat.app, resolve_cmd.execute, command, conversation_id, conversation_signals)
         return Ack()
 
     @post(
@@ -267,6 +267,5 @@ class ChatController(Controller):
         """Close the conversation; it takes no more messages."""
         await check_widget_visitor(request, widget_guard, widget_workspace.id, conversation_id)
         command = close_cmd.CloseConversation(conversation_id, "visitor_closed", widget_workspace.id)
-        await chat.run(close_cmd.execute, chat.app, command)
-        await conversation_signals.changed(conversation_id)
+        await change_conversation(chat.app, close_cmd.execute, command, conversation_id, conversation_signals)
         return Ack()

@@ -21,7 +21,7 @@ from domain.conversation import Conversation
 from domain.workspace import Workspace, WorkspaceSettings
 from projections._common import TrackedView
 from projections._fold import EXACT, Appends, ConversationFold, Rows, add8, numeric8
-from projections.analytics.projection import _EPOCH, _MICROSECOND, ESCALATION_PROVIDER, HOUR, SLOT, micros
+from projections.analytics.units import _EPOCH, _MICROSECOND, ESCALATION_PROVIDER, HOUR, SLOT, micros
 
 # a new conversation row: every column with its default (migrations/0007_analytics_v2.sql); ``pending`` is fresh
 CONVERSATION_DEFAULTS: dict[str, Any] = {

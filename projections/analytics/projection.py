@@ -7,7 +7,7 @@ days and hours in the workspace's time zone. Durations come from event timestamp
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from eventsourcing.dispatch import singledispatchmethod
@@ -19,21 +19,13 @@ from domain.app_settings import AppSettings, app_settings_id
 from domain.conversation import Conversation
 from domain.workspace import Workspace, WorkspaceSettings
 from projections._common import Statement, TrackedView
+from projections.analytics.fold import AnalyticsFold
+from projections.analytics.units import _EPOCH, ESCALATION_PROVIDER, HOUR, SLOT, micros
 
 PREFIX = "analytics_v2"
 CONVERSATIONS, USAGE_SLOTS, USAGE_HOURLY, WORKSPACES = (
     f"{PREFIX}_{t}" for t in ("conversations", "usage_slots", "usage_hourly", "workspaces")
 )
-SLOT = timedelta(minutes=15)  # every UTC offset in use is a whole number of quarter hours
-HOUR = timedelta(hours=1)  # most are whole hours: their days are sets of UTC hours, 4 times fewer rows
-ESCALATION_PROVIDER = "escalation"  # the provider named on a holding reply the rules wrote (no model)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def micros(at: datetime) -> int:
-    """Microseconds since the epoch, exactly (durations are differences of these)."""
-    return (at - _EPOCH) // _MICROSECOND
 
 
 def slot_of(at: datetime, width: timedelta = SLOT) -> datetime:
@@ -128,8 +120,6 @@ class AnalyticsProjection(Projection[AnalyticsView]):
     @staticmethod
     def fold(view: TrackedView) -> Any:
         """This projection's handlers as a fold over a page of events (fold.py)."""
-        from projections.analytics.fold import AnalyticsFold
-
         return AnalyticsFold(view)
 
     @singledispatchmethod

@@ -15,7 +15,7 @@ from domain import handoff
 from domain.conversation import Conversation
 from projections._common import TrackedView
 from projections._fold import Appends, ConversationFold, Rows
-from projections.monitor.projection import HOLDING_PROVIDER, preview
+from projections.monitor.preview import HOLDING_PROVIDER, preview
 
 # a new row: every column but the generated ``state``, with its default (migrations/0005_monitor.sql)
 DEFAULTS: dict[str, Any] = {

@@ -16,17 +16,11 @@ from eventsourcing.utils import get_topic
 from domain import handoff
 from domain.conversation import ERASED, Conversation
 from projections._common import Statement, TrackedView
+from projections.monitor.fold import MonitorFold
+from projections.monitor.preview import HOLDING_PROVIDER, preview
 
 PREFIX = "monitor_v1"
 CONVERSATIONS = f"{PREFIX}_conversations"
-PREVIEW_CHARS = 160
-HOLDING_PROVIDER = "escalation"  # the holding reply of an escalation: not an AI answer, its confidence is not one
-
-
-def preview(text: str) -> str:
-    """The last message as the monitor lists it: whitespace folded, at most 160 characters."""
-    text = " ".join(text.split())
-    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1].rstrip() + "…"
 
 
 class MonitorView(TrackedView):
@@ -89,8 +83,6 @@ class MonitorProjection(Projection[MonitorView]):
     @staticmethod
     def fold(view: TrackedView) -> Any:
         """This projection's handlers as a fold over a page of events (fold.py)."""
-        from projections.monitor.fold import MonitorFold
-
         return MonitorFold(view)
 
     @singledispatchmethod

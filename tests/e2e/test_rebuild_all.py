@@ -17,12 +17,12 @@ import pytest
 from eventsourcing.utils import get_topic
 from psycopg.rows import dict_row
 
-from chatassist import rebuild_shares
 from chatassist.bootstrap import PROJECTIONS, Container
 from chatassist.cli import main
 from chatassist.rebuild import RebuildRefused, rebuild, rebuild_all
 from commands.create_workspace import cmd as create_ws
 from projections._paging import PageApplier, PositionMoved, ProjectionStopped, decode, read_page
+from projections.rebuild import shares as rebuild_shares
 from projections.usage.projection import UsageProjection, UsageView
 from tests.e2e import test_rebuild as single
 from tests.e2e.test_rebuild import a_handoff, a_turn, cli, dump, leftovers, live_tables

@@ -19,9 +19,11 @@ import psycopg
 
 from bench.chat_turns import free_port
 from chatassist import embedded_servers as servers
+from chatassist.bootstrap import PROJECTIONS as BOOT_PROJECTIONS
 from tests.conftest import TEST_SECRET_KEY, data_root
 from tests.fakes.llm_server import FakeLLMServer
 from tests.integration.test_restart_and_cli import cli_env
+from tests.support.runner_locks import lock_holders
 
 PROVIDER_TIMEOUT_S = 1.5
 DATABASE = "chatassist"
@@ -218,17 +220,13 @@ class Stack:
             return conn.execute(sql.encode(), params or None).fetchall()
 
     def active_runners(self) -> dict[int, int]:
-        """Process id -> how many projection runner locks it holds (from its connections' application_name)."""
+        """Process id -> how many projection runner locks it holds (tests/support/runner_locks.py)."""
         try:
-            rows = self.query(
-                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-                " WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'chatassist projection %'"
-                " AND a.application_name NOT LIKE 'chatassist projection IntegrationsFollower %'"  # the worker's outbox
-                " AND a.datname = current_database()"
-            )
+            with psycopg.connect(self.database_url, connect_timeout=10) as conn:
+                holders = lock_holders(conn, [projection.name for projection, _ in BOOT_PROJECTIONS.values()])
         except psycopg.OperationalError:
             return {}
-        return dict(Counter(int(r[0].rsplit(" ", 1)[1]) for r in rows))
+        return dict(Counter(holders.values()))
 
     def all_runners_in(self, name: str) -> bool:
         """True when the process ``name`` is the active runner of every projection."""

@@ -24,7 +24,7 @@ from tests.faults.stack import PROVIDER_TIMEOUT_S, Stack, poll
 from tests.faults.turns import Outcome, Store, at_once, chat, tally
 from tests.support.accounts import Person, person, unique_email
 
-SCENARIOS = 12
+SCENARIOS = 13
 FALLBACK_TEXT = "The fallback model answers this one."
 LONG_TEXT = " ".join(f"word{i}" for i in range(24))
 SLOW = Script(text=LONG_TEXT, chunks=12, chunk_delay_s=0.1)  # a stream of about 1.2 s
@@ -443,6 +443,45 @@ def test_postgresql_restarted_mid_load(healthy: Stack, account: Account) -> None
         "recovers by itself",
         f"{described(outcomes)}; slowest answer {max(o.seconds for o in outcomes):.1f} s; {unanswered} visitor "
         "message(s) stored without a reply; afterwards both web processes answer and the views catch up",
+        acked,
+        0,
+    )
+
+
+def test_postgresql_restarted_between_turns(healthy: Stack, account: Account) -> None:
+    # Given both web processes, the worker and the runners warm: each holds pooled sessions from earlier turns
+    healthy.fake.set_default("anthropic", Script(text="Before the restart."))
+    before = at_once(
+        [
+            lambda i=i: chat(healthy.url(("web-a", "web-b")[i % 2]), account.key, f"warm {i}", user=f"v-warm-{i}")
+            for i in range(6)
+        ]
+    )
+    assert [o.kind for o in before] == ["done"] * len(before), before
+    # When our PostgreSQL restarts (fast shutdown: every pooled session ended) while no turn is under way, and is back
+    healthy.stop_postgres()
+    time.sleep(2.0)
+    healthy.start_postgres()
+    poll(lambda: healthy.query("SELECT 1") == [(1,)], 30, "PostgreSQL accepts connections again")
+    # I expect every turn that starts after it is back answered at once: no pooled session the server ended is
+    # handed to a request (each checkout checks its session first), nothing lost, nothing half-written
+    healthy.fake.set_default("anthropic", Script(text="After the restart."))
+    outcomes = at_once(
+        [
+            lambda i=i: chat(healthy.url(("web-a", "web-b")[i % 2]), account.key, f"after {i}", user=f"v-back-{i}")
+            for i in range(12)
+        ]
+    )
+    assert [o.kind for o in outcomes] == ["done"] * len(outcomes), [(o.kind, o.status, o.code) for o in outcomes]
+    acked = check_store(healthy, before + outcomes)
+    report.record(
+        13,
+        "PostgreSQL stopped (fast shutdown) for 2 s between turns, then started; 12 turns on two web processes once "
+        "it is back",
+        "no turn that starts after it is back is interrupted (sessions the server ended are replaced at checkout); "
+        "none lost, none half-written",
+        f"{described(outcomes)} after the restart (6 done before it); slowest answer "
+        f"{max(o.seconds for o in outcomes):.1f} s",
         acked,
         0,
     )

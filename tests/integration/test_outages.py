@@ -185,6 +185,78 @@ def test_postgres_down_answers_503_fast_and_everything_recovers_without_a_restar
         assert worker.poll() is None and web.poll() is None
 
 
+def test_the_worker_and_the_scheduler_recover_when_postgresql_and_redis_return(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    # Given web, worker (projections, Dramatiq actors) and scheduler processes on a PostgreSQL and a Redis of our own,
+    # the scheduler closing every idle conversation (idle 0 minutes) through the worker's close actor
+    redis_dir = tmp_path / "redis"
+    redis_dir.mkdir()
+    redis_url = f"unix://{start_redis(redis_dir)}"
+    port = free_port()
+    env = cli_env(
+        DATABASE_URL=cluster.url,
+        REDIS_URL=redis_url,
+        CHATASSIST_SECRET_KEY=TEST_SECRET_KEY,
+        CHATASSIST_IDLE_CLOSE_MINUTES="0",
+        CHATASSIST_METRICS_PORT="0",
+    )
+    subprocess.run(
+        [sys.executable, "-m", "chatassist.cli", "migrate"], cwd=data_root(), env=env, check=True, capture_output=True
+    )
+
+    def status_of(conversation_id: str) -> str | None:
+        try:
+            with psycopg.connect(cluster.url, connect_timeout=3) as conn:
+                row = conn.execute(
+                    "SELECT status FROM transcript_v2_conversations WHERE id = %s", (conversation_id,)
+                ).fetchone()
+        except psycopg.OperationalError:
+            return None
+        return None if row is None else str(row[0])
+
+    try:
+        with (
+            process("web", env, "--port", str(port)) as web,
+            process("worker", env) as worker,
+            process("scheduler", env) as scheduler,
+        ):
+            client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+            wait_until(lambda: web.poll() is None and client.get("/ready").status_code == 200, 60, "web ready")
+            _, body = sign_up(client)
+            widget = {"X-Widget-Key": body["widget_key"], **JSON}
+            first = client.post("/api/chat", json=CHAT, headers=widget)
+            assert first.status_code == 200, first.text
+            # (the close job runs every 60 s: the chain works before the outage)
+            wait_until(lambda: status_of(first.json()["conversation_id"]) == "closed", 150, "first conversation closed")
+
+            # When PostgreSQL and Redis both stop for 3 s, then come back (no process restarted)
+            cluster.stop()
+            stop_redis(redis_dir)
+            time.sleep(3)
+            cluster.start()
+            start_redis(redis_dir)
+
+            # Then a conversation begun afterwards is closed too: the scheduler took its leader lock again and sent
+            # the close over Redis, the worker's Dramatiq consumer received it and saved the close, and the worker's
+            # transcripts runner applied it
+            def chat_again() -> httpx.Response | None:
+                response = client.post("/api/chat", json={**CHAT, "user": {"id": "visitor-2"}}, headers=widget)
+                return response if response.status_code == 200 else None
+
+            wait_until(chat_again, 60, "chat answers again")
+            second = client.post("/api/chat", json={**CHAT, "user": {"id": "visitor-3"}}, headers=widget)
+            assert second.status_code == 200, second.text
+            wait_until(
+                lambda: status_of(second.json()["conversation_id"]) == "closed",
+                200,
+                "a conversation begun after the outage closed by the scheduler and the worker",
+            )
+            assert worker.poll() is None and scheduler.poll() is None and web.poll() is None
+    finally:
+        stop_redis(redis_dir)
+
+
 def test_redis_down_the_chat_goes_on_without_rate_limits_logged_once(
     service_urls: tuple[str, str], database_url: str
 ) -> None:

@@ -32,6 +32,7 @@ from projections._parking import parked as parked_of
 from projections.analytics.projection import AnalyticsProjection, AnalyticsView
 from projections.usage.projection import UsageProjection, UsageView
 from tests.conftest import data_root
+from tests.support.runner_locks import lock_holders
 from tests.support.services import throwaway_database
 
 
@@ -175,13 +176,8 @@ def test_the_tracking_row_sent_with_the_commit_moves_only_forward(own: Container
 
 
 def active_pid(conn: psycopg.Connection[Any]) -> int | None:
-    """The process id (from its connection's application_name) of the replica holding usage_v1's runner lock."""
-    row = conn.execute(
-        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-        " WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'chatassist projection usage_v1 %'"
-        " AND a.datname = current_database()"
-    ).fetchone()
-    return None if row is None else int(row[0].rsplit(" ", 1)[1])
+    """The process id (from its session's application_name) of the replica holding usage_v1's runner lock."""
+    return lock_holders(conn, [UsageProjection.name]).get(UsageProjection.name)
 
 
 def test_killing_the_active_runner_process_lets_the_standby_continue(

@@ -48,8 +48,8 @@ from domain.workspace import Workspace
 from projections._paging import StoredRow, collector_paused, decode, read_page, stored_rows
 
 if TYPE_CHECKING:
-    from chatassist.progress import Progress
-    from chatassist.rebuild import Rebuild, RebuildPass
+    from projections.rebuild.core import Rebuild, RebuildPass
+    from projections.rebuild.progress import Progress
 
 log = logging.getLogger("chatassist.projections")
 STARTED, CREATED = get_topic(Conversation.Started), get_topic(Workspace.Created)
