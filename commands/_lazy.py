@@ -20,7 +20,7 @@ A = TypeVar("A", bound=Aggregate)
 def get_or_none(app: ChatAssistApp, aggregate_id: UUID, kind: type[A]) -> A | None:
     """The aggregate (a copy, safe to change), or None when it was never created."""
     try:
-        aggregate = app.repository.get(aggregate_id)
+        aggregate: object = app.repository.get(aggregate_id)
     except AggregateNotFoundError:
         return None
     assert isinstance(aggregate, kind)
@@ -30,7 +30,7 @@ def get_or_none(app: ChatAssistApp, aggregate_id: UUID, kind: type[A]) -> A | No
 def read_or_none(app: ChatAssistApp, aggregate_id: UUID, kind: type[A]) -> A | None:
     """The aggregate for reading only (no defensive copy), or None when it was never created."""
     try:
-        aggregate = app.repository.get(aggregate_id, deepcopy_from_cache=False)
+        aggregate: object = app.repository.get(aggregate_id, deepcopy_from_cache=False)
     except AggregateNotFoundError:
         return None
     assert isinstance(aggregate, kind)
