@@ -42,7 +42,7 @@ def start_follower(container: Container, enqueue: Callable[[list[tuple[str, str]
     public_url = settings.public_url or f"http://{settings.host}:{settings.port}"
     projection = type("IntegrationsFollower", (IntegrationsProjection,), {"public_url": public_url})
     env = {**container.es_env, **SMALL_POOL}
-    runner = FollowingRunner(projection, IntegrationsView, env, datastore=container.app.recorder.datastore)  # type: ignore[attr-defined]
+    runner = FollowingRunner(projection, IntegrationsView, env, datastore=container.app.recorder.datastore)
     runner.view.enqueue = enqueue
     container.runners.append(runner.start())
     return runner
