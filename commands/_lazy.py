@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 from uuid import UUID
 
@@ -37,7 +37,7 @@ def read_or_none(app: ChatAssistApp, aggregate_id: UUID, kind: type[A]) -> A | N
     return aggregate
 
 
-def save_with_retries(app: ChatAssistApp, what: str, attempt: Callable[[], list[Aggregate]]) -> None:
+def save_with_retries(app: ChatAssistApp, what: str, attempt: Callable[[], Sequence[Aggregate]]) -> None:
     """Run ``attempt`` (load, decide, return the aggregates to save) and save them in one transaction,
     again from a fresh load when another writer got there first."""
     for n in range(CONFLICT_RETRIES):
