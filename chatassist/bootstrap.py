@@ -145,10 +145,10 @@ class Container:
     database_url: str
     redis_url: str
     app: ChatAssistApp
-    transcripts: TranscriptView
-    usage: UsageView
+    transcripts: TranscriptView = field(init=False)  # set by bootstrap() once the container can open views
+    usage: UsageView = field(init=False)
     redis: redis.Redis
-    chat: ChatService
+    chat: ChatService = field(init=False)
     es_env: dict[str, str]
     embedded: EmbeddedServices | None = None
     auth: Auth | None = None
@@ -162,14 +162,14 @@ class Container:
     def view(self, cls: type[Any], name: str) -> Any:
         """Open a view (tracking recorder) of projection ``name`` with a pool of its own (close it after use)."""
         env = Environment(name, {**self.es_env, **VIEW_POOL})
-        return InfrastructureFactory.construct(env=env).tracking_recorder(cls)  # type: ignore[type-var]
+        return InfrastructureFactory.construct(env=env).tracking_recorder(cls)
 
     def shared_view(self, cls: type[Any], name: str) -> Any:
         """A view of projection ``name`` on the process's one pool (the event store's): its tables are created on a
         connection of its own, closed at once."""
         view = self.view(cls, name)
         view.datastore.close()
-        view.datastore = self.app.recorder.datastore  # type: ignore[attr-defined]
+        view.datastore = self.app.recorder.datastore
         return view
 
     def start_projections(self, names: list[str] | None = None) -> None:
@@ -180,7 +180,7 @@ class Container:
         for name in names or list(PROJECTIONS):
             projection_class, view_class = PROJECTIONS[name]
             env = {**self.es_env, **SMALL_POOL, **self.live_env()}
-            datastore = self.app.recorder.datastore  # type: ignore[attr-defined]
+            datastore = self.app.recorder.datastore
             runner = PagedRunner(
                 projection_class, view_class, env, datastore=datastore, sessions=self.runner_sessions()
             )
@@ -205,7 +205,8 @@ class Container:
     def last_position(self, topics: tuple[str, ...]) -> int | None:
         """The newest notification id among ``topics`` (all topics when empty)."""
         if not topics:
-            return self.app.recorder.max_notification_id()
+            newest: int | None = self.app.recorder.max_notification_id()  # as the library declares it
+            return newest
         with psycopg.connect(self.database_url) as conn:
             row = conn.execute(
                 f"SELECT max(notification_id) FROM {self.app.name.lower()}_events WHERE topic = ANY(%s)",
@@ -278,20 +279,9 @@ def bootstrap(
         migrate(database_url)
     es_env = eventsourcing_env(settings, database_url)  # no pre-ping: harden()'s pool checks each checkout itself
     app = ChatAssistApp(env=es_env)
-    harden(app.recorder.datastore, settings, kind)  # type: ignore[attr-defined]
+    harden(app.recorder.datastore, settings, kind)
     client = redis.Redis.from_url(redis_url, **redis_options(settings))
-    container = Container(
-        settings,
-        database_url,
-        redis_url,
-        app,
-        None,
-        None,
-        client,  # type: ignore[arg-type]
-        None,
-        es_env,
-        embedded,
-    )  # type: ignore[arg-type]
+    container = Container(settings, database_url, redis_url, app, client, es_env, embedded)
     container.transcripts = container.shared_view(TranscriptView, TranscriptProjection.name)
     container.usage = container.shared_view(UsageView, UsageProjection.name)
     container.analytics = container.shared_view(AnalyticsView, AnalyticsProjection.name)

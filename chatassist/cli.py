@@ -139,7 +139,7 @@ def ready_checks(container: Container) -> dict[str, Any]:
     def projections() -> str | None:  # a notice, not a failure: the other workspaces' views go on
         from projections._parking import parked
 
-        with container.app.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+        with container.app.recorder.datastore.get_connection() as conn:
             found = parked(conn)
         if not found:
             return None
@@ -190,7 +190,7 @@ def cmd_worker_actors(settings: Settings, args: argparse.Namespace) -> None:
     from workers import delivery_actors
 
     app = ChatAssistApp(env={**eventsourcing_env(settings, settings.database_url), **SMALL_POOL})
-    harden(app.recorder.datastore, settings, "worker")  # type: ignore[attr-defined]
+    harden(app.recorder.datastore, settings, "worker")
     deliverer = build_deliverer(settings, settings.database_url, args.threads, delivery_actors.retry_later, app)
     set_deliverer(deliverer)
     worker = Worker(broker, worker_threads=args.threads, queues=set(delivery_actors.QUEUES.values()))

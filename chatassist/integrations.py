@@ -42,7 +42,7 @@ def start_follower(container: Container, enqueue: Callable[[list[tuple[str, str]
     public_url = settings.public_url or f"http://{settings.host}:{settings.port}"
     projection = type("IntegrationsFollower", (IntegrationsProjection,), {"public_url": public_url})
     env = {**container.es_env, **SMALL_POOL}
-    datastore = container.app.recorder.datastore  # type: ignore[attr-defined]
+    datastore = container.app.recorder.datastore
     runner = FollowingRunner(
         projection, IntegrationsView, env, datastore=datastore, sessions=container.runner_sessions()
     )

@@ -40,7 +40,7 @@ def retry(container: Container, name: str, workspace: UUID, batch: int = 500) ->
             container.app.mapper,
             projection_class(view=view),
             view,
-            park_in=container.app.recorder.events_table_name,  # type: ignore[attr-defined]
+            park_in=container.app.recorder.events_table_name,
         )
         with psycopg.connect(**view.datastore.pool.kwargs, autocommit=True) as conn:
             return applier.retry(conn, workspace, batch)

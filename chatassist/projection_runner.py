@@ -23,6 +23,7 @@ from eventsourcing.utils import Environment
 
 from chatassist.runner_sessions import Lease, RunnerSessions
 from commands.application import ChatAssistApp
+from projections._common import TrackedView
 from projections._paging import PageApplier, PositionMoved, ProjectionStopped, lock_key, read_page
 from projections.rebuild.core import RUNNER_POOL  # a view's pool: tables and wait() only, no pages
 
@@ -35,7 +36,7 @@ class PagedRunner:
     def __init__(
         self,
         projection_class: type[Any],
-        view_class: type[Any],
+        view_class: type[TrackedView],
         env: dict[str, str],
         *,
         batch: int = 500,
@@ -51,8 +52,10 @@ class PagedRunner:
         env = {**env, **RUNNER_POOL}
         self.app = ChatAssistApp(env=env)
         self.app.close()  # its tables exist now; pages are read on the runner's own connection
-        factory = InfrastructureFactory.construct(env=Environment(projection_class.name, env))
-        self.view: Any = factory.tracking_recorder(view_class)  # type: ignore[type-var]
+        factory: InfrastructureFactory[TrackedView] = InfrastructureFactory.construct(
+            env=Environment(projection_class.name, env)
+        )
+        self.view: Any = factory.tracking_recorder(view_class)
         self._own_pool = datastore is None
         if datastore is not None:
             self.view.datastore.close()  # it created the view's tables

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from eventsourcing.domain import CanMutateAggregate
 
 from chatassist.bootstrap import PROJECTIONS, Container
 from projections._parking import parked
@@ -55,6 +56,7 @@ def projection_status(container: Container, name: str) -> ProjectionStatus:
     if first_pending is not None:
         (notification,) = container.app.recorder.select_notifications(first_pending, 1)
         event = container.app.mapper.to_domain_event(notification)
+        assert isinstance(event, CanMutateAggregate)  # an aggregate's event: it has a timestamp
         lag_seconds = max(0.0, (datetime.now(UTC) - event.timestamp).total_seconds())
     return ProjectionStatus(
         name, projection_class.name, position, store_position, lag_events, round(lag_seconds, 3), parked_here

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from chatassist.seed_corpus import SCENARIOS
@@ -96,7 +97,7 @@ def _new_workspace(app: ChatAssistApp, start: datetime, span: timedelta) -> tupl
     with events_at(start - timedelta(days=1)):
         workspace, index = create_ws.handle(create_ws.CreateWorkspace("Demo workspace (seeded)"), key)
         config = PromptConfig(workspace.id, workspace.prompt_version, baseline_content(workspace).to_dict())
-    changes = [
+    changes: list[tuple[float, dict[str, Any], str]] = [
         (0.40, {"persona": {"primary_model": "claude-haiku-4-5"}}, "Cheaper model for routine questions"),
         (
             0.75,
@@ -181,7 +182,7 @@ class _Writer:
 
 def _start_times(rng: random.Random, n: int, start: datetime, span: timedelta) -> list[datetime]:
     """``n`` instants over the period, busier on weekdays and in (UTC) office hours, oldest first."""
-    out = []
+    out: list[datetime] = []
     while len(out) < n:
         at = start + span * rng.random()
         weight = (0.35 if at.weekday() >= 5 else 1.0) * (1.0 if 7 <= at.hour <= 19 else 0.3)
@@ -278,7 +279,7 @@ def _conversation(
             reply = record.Reply(
                 str(uuid4()), answer, confidence, topic, last.provider, last.model, last.prompt_version
             )
-            offer: Decision | None = decide_escalation(texts, turns=turn, confidence=confidence, rules=prep.rules)
+            offer: Decision = decide_escalation(texts, turns=turn, confidence=confidence, rules=prep.rules)
             command = record.RecordReply(
                 conversation.id, message_id, calls, reply=reply, decision=offer if offer.action == "offer" else None
             )
@@ -339,9 +340,9 @@ def seed(app: ChatAssistApp, plan: SeedPlan) -> SeedResult:
 
 def _count_events(app: ChatAssistApp, ids: list[UUID]) -> int:
     """Stored events of the seeded conversations (the workspace's own few are not counted)."""
-    with app.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+    with app.recorder.datastore.get_connection() as conn:
         row = conn.execute(
-            f"SELECT count(*) FROM {app.name.lower()}_events WHERE originator_id = ANY(%s)",  # type: ignore[arg-type]
+            f"SELECT count(*) FROM {app.name.lower()}_events WHERE originator_id = ANY(%s)",
             (ids,),
         ).fetchone()
     return int(row["count"]) if row else 0

@@ -25,7 +25,7 @@ CONFLICT_RETRIES = 5
 def load(app: ChatAssistApp, aggregate_id: UUID, kind: type[A], what: str, *, read_only: bool = False) -> A:
     """Load an aggregate or raise NotFound naming ``what``; ``read_only`` skips the defensive copy."""
     try:
-        aggregate = app.repository.get(aggregate_id, deepcopy_from_cache=not read_only)
+        aggregate: object = app.repository.get(aggregate_id, deepcopy_from_cache=not read_only)
     except AggregateNotFoundError:
         raise NotFound(f"No {what} with id {aggregate_id}.", code=f"{what.replace(' ', '_')}_not_found") from None
     if not isinstance(aggregate, kind):
@@ -65,7 +65,7 @@ def update(
 def workspace_id_for_key(app: ChatAssistApp, widget_key: str) -> UUID:
     """Resolve a public widget key to its workspace id, or raise NotFound (mapped to 401 by the web layer)."""
     try:
-        index = app.repository.get(widget_index_id(widget_key), deepcopy_from_cache=False)
+        index: object = app.repository.get(widget_index_id(widget_key), deepcopy_from_cache=False)
     except AggregateNotFoundError:
         raise NotFound("Unknown widget key.", code="unknown_widget_key") from None
     assert isinstance(index, WidgetKeyIndex)
@@ -88,7 +88,7 @@ def conversation_in(app: ChatAssistApp, workspace_id: UUID, conversation_id: UUI
 def account_for_email(app: ChatAssistApp, email: str) -> Account | None:
     """The account registered with this (normalised) email, or None: one read of the email index."""
     try:
-        index = app.repository.get(email_index_id(email), deepcopy_from_cache=False)
+        index: object = app.repository.get(email_index_id(email), deepcopy_from_cache=False)
     except AggregateNotFoundError:
         return None
     assert isinstance(index, AccountEmailIndex)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 from uuid import UUID
 
@@ -20,7 +20,7 @@ A = TypeVar("A", bound=Aggregate)
 def get_or_none(app: ChatAssistApp, aggregate_id: UUID, kind: type[A]) -> A | None:
     """The aggregate (a copy, safe to change), or None when it was never created."""
     try:
-        aggregate = app.repository.get(aggregate_id)
+        aggregate: object = app.repository.get(aggregate_id)
     except AggregateNotFoundError:
         return None
     assert isinstance(aggregate, kind)
@@ -30,14 +30,14 @@ def get_or_none(app: ChatAssistApp, aggregate_id: UUID, kind: type[A]) -> A | No
 def read_or_none(app: ChatAssistApp, aggregate_id: UUID, kind: type[A]) -> A | None:
     """The aggregate for reading only (no defensive copy), or None when it was never created."""
     try:
-        aggregate = app.repository.get(aggregate_id, deepcopy_from_cache=False)
+        aggregate: object = app.repository.get(aggregate_id, deepcopy_from_cache=False)
     except AggregateNotFoundError:
         return None
     assert isinstance(aggregate, kind)
     return aggregate
 
 
-def save_with_retries(app: ChatAssistApp, what: str, attempt: Callable[[], list[Aggregate]]) -> None:
+def save_with_retries(app: ChatAssistApp, what: str, attempt: Callable[[], Sequence[Aggregate]]) -> None:
     """Run ``attempt`` (load, decide, return the aggregates to save) and save them in one transaction,
     again from a fresh load when another writer got there first."""
     for n in range(CONFLICT_RETRIES):

@@ -38,7 +38,7 @@ def user_signature(secret: str, user_id: str) -> str:
 def policy_of(app: ChatAssistApp, workspace_id: UUID) -> WidgetPolicy:
     """The workspace's widget policy; the defaults (any origin, no verification) when it was never changed."""
     try:
-        found = app.repository.get(widget_security_id(workspace_id), deepcopy_from_cache=False)
+        found: object = app.repository.get(widget_security_id(workspace_id), deepcopy_from_cache=False)
     except AggregateNotFoundError:
         return WidgetPolicy()
     assert isinstance(found, WidgetSecurity)
@@ -49,7 +49,7 @@ def change_security(app: ChatAssistApp, workspace_id: UUID, decide: Callable[[Wi
     """Load (or create, on the first change) the workspace's WidgetSecurity, decide, save; retry on conflicts."""
     for attempt in range(CONFLICT_RETRIES):
         try:
-            aggregate = app.repository.get(widget_security_id(workspace_id))
+            aggregate: object = app.repository.get(widget_security_id(workspace_id))
         except AggregateNotFoundError:
             aggregate = WidgetSecurity(workspace_id)
         assert isinstance(aggregate, WidgetSecurity)

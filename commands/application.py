@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -11,6 +11,9 @@ from eventsourcing.utils import get_topic
 from commands.personal_data.keys import registered
 from commands.personal_data.seal import MAPPER_TOPIC, SealingMapper
 from commands.transcoder import FastJSONTranscoder
+
+if TYPE_CHECKING:
+    from eventsourcing.postgres import PostgresApplicationRecorder
 
 
 class ChatAssistApp(Application[UUID]):
@@ -24,6 +27,7 @@ class ChatAssistApp(Application[UUID]):
     """
 
     name = "ChatAssist"
+    recorder: PostgresApplicationRecorder  # the one SQL dialect (docs/architecture.md): PostgreSQL
     knowledge_search: Any = None  # the knowledge read model's search, attached by bootstrap (docs/knowledge.md)
     knowledge_allow_private: bool = False  # CHATASSIST_CRAWL_ALLOW_PRIVATE, set by bootstrap
     env: ClassVar[dict[str, str]] = {

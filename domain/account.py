@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -64,6 +64,11 @@ def check_password_length(password: object) -> str:
 
 class Account(Aggregate):
     """A person. Memberships and roles live on each Workspace; the account lists the workspaces it joined."""
+
+    if TYPE_CHECKING:  # the event classes @event("Name") makes at runtime, declared for mypy (fields as the methods')
+
+        class PasswordChanged(Aggregate.Event):
+            password_hash: str
 
     @event("Registered")
     def __init__(self, personal: dict[str, Any], password_hash: str) -> None:

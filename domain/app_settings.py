@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -197,6 +197,19 @@ class AppSettings(Aggregate):
     def create_id(workspace_id: UUID) -> UUID:
         """Derived from the workspace id, so reading is one get by id."""
         return app_settings_id(workspace_id)
+
+    if TYPE_CHECKING:  # the event classes @event("Name") makes at runtime, declared for mypy (fields as the methods')
+
+        class Created(Aggregate.Created):
+            workspace_id: UUID
+
+        class Changed(Aggregate.Event):
+            changes: dict[str, Any]
+            by: UUID
+
+        class ChatSettingsChanged(Aggregate.Event):
+            changes: dict[str, Any]
+            by: UUID
 
     @event("Created")
     def __init__(self, workspace_id: UUID) -> None:

@@ -7,7 +7,7 @@ log projection writes it as a row of the workspace (``audit.*`` kinds, docs/audi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -29,6 +29,15 @@ class AuditAccess(Aggregate):
 
     class Event(ClockedEvent):
         """Stamped by domain/clock.py."""
+
+    if TYPE_CHECKING:  # the event classes @event("Name") makes at runtime, declared for mypy (fields as the methods')
+
+        class Recorded(Aggregate.Created, Event):
+            workspace_id: UUID
+            by: UUID | None
+            action: str
+            conversation_id: UUID
+            details: dict[str, Any]
 
     @event("Recorded")
     def __init__(

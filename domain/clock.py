@@ -39,4 +39,4 @@ def events_at(when: datetime) -> Iterator[None]:
 class ClockedEvent(Aggregate.Event):
     """Base event of an aggregate whose events take their timestamp from :func:`event_time`."""
 
-    create_timestamp = staticmethod(event_time)  # type: ignore[assignment]
+    create_timestamp = staticmethod(event_time)

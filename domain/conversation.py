@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -85,6 +85,77 @@ class Conversation(Aggregate):
 
     class Event(ClockedEvent):
         """Every event of a conversation is stamped by domain/clock.py (the current time outside the seeder)."""
+
+    if TYPE_CHECKING:  # the event classes @event("Name") makes at runtime, declared for mypy (fields as the methods')
+
+        class Started(Aggregate.Created, Event):
+            workspace_id: UUID
+            channel: str
+            personal: dict[str, Any]
+            visitor_token_sha256: str | None
+
+        class UserMessageReceived(Event):
+            message_id: str
+            personal: dict[str, Any]
+
+        class EscalationOffered(Event):
+            reply_to: str
+            rule: str
+            priority: int
+            reason: str
+            evidence: dict[str, Any]
+            route: str
+            holding_message: str
+            topic: str
+            personal: dict[str, Any]
+
+        class TurnFailed(Event):
+            reply_to: str
+            code: str
+            reason: str
+
+        class Resolved(Event):
+            by: str
+            workspace_id: UUID | None
+
+        class Closed(Event):
+            reason: str
+            by: str | None
+            workspace_id: UUID | None
+
+        class HandoffSummarized(Event):
+            personal: dict[str, Any]
+
+        class AgentClaimed(Event):
+            agent_id: str
+            previous: str
+            workspace_id: UUID | None
+
+        class AgentReplied(Event):
+            message_id: str
+            agent_id: str
+            personal: dict[str, Any]
+            workspace_id: UUID | None
+
+        class NoteAdded(Event):
+            note_id: str
+            agent_id: str
+            personal: dict[str, Any]
+            workspace_id: UUID | None
+
+        class ReturnedToAI(Event):
+            agent_id: str
+            workspace_id: UUID | None
+
+        class TopicChanged(Event):
+            topic: str
+            previous: str | None
+            by: str
+            workspace_id: UUID | None
+
+        class CsatRated(Event):
+            score: int
+            personal: dict[str, Any]
 
     @event("Started")
     def __init__(
@@ -303,7 +374,7 @@ class Conversation(Aggregate):
         self.check_pending(reply_to)
         if not decision.escalates:
             raise InvalidInput(f"Rule {decision.rule!r} does not escalate.")
-        hours = {"after_hours": decision.after_hours, "next_open_at": decision.next_open_at}
+        hours: dict[str, Any] = {"after_hours": decision.after_hours, "next_open_at": decision.next_open_at}
         self._escalated(reply_to=reply_to, **_decision_fields(decision), **hours)
 
     class Escalated(Event):

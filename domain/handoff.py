@@ -29,8 +29,11 @@ SUMMARY_MAX_MESSAGES = 8
 
 
 class _Turn(Protocol):
-    role: str
-    text: str
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
 
 
 def _clip(text: str, limit: int = SUMMARY_MESSAGE_CHARS) -> str:

@@ -13,7 +13,7 @@ answered before and after versioning began keep one numbering.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -87,6 +87,48 @@ class PromptConfig(Aggregate):
     def create_id(workspace_id: UUID, baseline_version: int, content: dict[str, Any]) -> UUID:
         """Derived from the workspace id, so reading it is one get by id."""
         return prompt_config_id(workspace_id)
+
+    if TYPE_CHECKING:  # the event classes @event("Name") makes at runtime, declared for mypy (fields as the methods')
+
+        class Created(Aggregate.Created, Event):
+            workspace_id: UUID
+            baseline_version: int
+            content: dict[str, Any]
+
+        class DraftSaved(Event):
+            draft_id: str
+            content: dict[str, Any]
+            based_on_version: int
+            by: UUID
+
+        class DraftDiscarded(Event):
+            draft_id: str
+            by: UUID
+
+        class DraftApproved(Event):
+            draft_id: str
+            note: str
+            by: UUID
+
+        class DraftRejected(Event):
+            draft_id: str
+            note: str
+            by: UUID
+
+        class VersionPublished(Event):
+            version: int
+            from_draft: str
+            content: dict[str, Any]
+            note: str
+            by: UUID
+            based_on_version: int
+            approved_by: UUID | None
+
+        class RolledBack(Event):
+            version: int
+            restored_version: int
+            note: str
+            by: UUID
 
     @event("Created")
     def __init__(self, workspace_id: UUID, baseline_version: int, content: dict[str, Any]) -> None:

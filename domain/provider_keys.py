@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -80,6 +81,28 @@ class ProviderKeyring(Aggregate):
     def create_id(workspace_id: UUID) -> UUID:
         """Derived from the workspace id, so reading is one get by id."""
         return keyring_id(workspace_id)
+
+    if TYPE_CHECKING:  # the event classes @event("Name") makes at runtime, declared for mypy (fields as the methods')
+
+        class Created(Aggregate.Created):
+            workspace_id: UUID
+
+        class KeySet(Aggregate.Event):
+            provider: str
+            key_id: str
+            ciphertext: str
+            last4: str
+            by: UUID
+
+        class KeyRemoved(Aggregate.Event):
+            provider: str
+            by: UUID
+
+        class KeyTested(Aggregate.Event):
+            provider: str
+            ok: bool
+            detail: str
+            by: UUID
 
     @event("Created")
     def __init__(self, workspace_id: UUID) -> None:

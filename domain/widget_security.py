@@ -9,6 +9,7 @@ The identity secret itself is never stored: the commands derive it from the depl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -95,6 +96,23 @@ class WidgetSecurity(Aggregate):
     def create_id(workspace_id: UUID) -> UUID:
         """Derived from the workspace id: one read by id finds it."""
         return widget_security_id(workspace_id)
+
+    if TYPE_CHECKING:  # the event classes @event("Name") makes at runtime, declared for mypy (fields as the methods')
+
+        class Created(Aggregate.Created):
+            workspace_id: UUID
+
+        class AllowedOriginsChanged(Aggregate.Event):
+            allowed_origins: list[str]
+            by: UUID
+
+        class IdentityVerificationChanged(Aggregate.Event):
+            required: bool
+            by: UUID
+
+        class IdentitySecretRotated(Aggregate.Event):
+            counter: int
+            by: UUID
 
     @event("Created")
     def __init__(self, workspace_id: UUID) -> None:

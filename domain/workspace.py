@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -102,6 +102,57 @@ class Workspace(Aggregate):
 
     class Event(ClockedEvent):
         """Stamped by domain/clock.py (the current time outside the seeder)."""
+
+    if TYPE_CHECKING:  # the event classes @event("Name") makes at runtime, declared for mypy (fields as the methods')
+
+        class Created(Aggregate.Created, Event):
+            name: str
+            widget_key: str
+            settings: dict[str, Any]
+            knowledge: list[dict[str, Any]]
+            examples: list[dict[str, str]]
+
+        class SettingsChanged(Event):
+            changes: dict[str, Any]
+            prompt_changed: bool
+
+        class KnowledgeReplaced(Event):
+            knowledge: list[dict[str, Any]]
+            examples: list[dict[str, str]]
+
+        class KnowledgeChanged(Event):
+            articles: list[str]
+            by: UUID | None
+
+        class PlanStarted(Event):
+            plan: str
+            trial_ends_at: datetime | None
+
+        class MemberAdded(Event):
+            account_id: UUID
+            role: str
+            by: UUID
+
+        class RoleChanged(Event):
+            account_id: UUID
+            role: str
+            by: UUID
+
+        class MemberRemoved(Event):
+            account_id: UUID
+            by: UUID
+
+        class InviteIssued(Event):
+            invite_id: str
+            email_hash: str
+            role: str
+            by: UUID
+            expires_at: datetime
+
+        class InviteAccepted(Event):
+            invite_id: str
+            account_id: UUID
+            by: UUID
 
     @event("Created")
     def __init__(

@@ -73,20 +73,20 @@ class TrackedView(PostgresTrackingRecorder):
         curs = self.page_cursor()
         if curs is not None:
             for sql, params in statements:
-                curs.execute(sql.encode(), params, prepare=True)  # type: ignore[call-overload]
+                curs.execute(sql.encode(), params, prepare=True)
             return
         with self.datastore.transaction(commit=True) as curs:
             for sql, params in statements:
-                curs.execute(sql.encode(), params, prepare=True)  # type: ignore[call-overload]
+                curs.execute(sql.encode(), params, prepare=True)
             self._insert_tracking(curs, tracking)
 
     def query(self, sql: str, params: dict[str, Any] | Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows of a read query as dicts, in one round trip (inside a page: seeing the page's writes)."""
         curs = self.page_cursor()
         if curs is not None:
-            return list(curs.execute(sql.encode(), params, prepare=True).fetchall())  # type: ignore[call-overload]
+            return list(curs.execute(sql.encode(), params, prepare=True).fetchall())
         with self.datastore.get_connection() as conn:
-            return list(conn.execute(sql.encode(), params, prepare=True).fetchall())  # type: ignore[call-overload]
+            return list(conn.execute(sql.encode(), params, prepare=True).fetchall())
 
     def page_cursor(self) -> psycopg.Cursor[DictRow] | None:
         """The cursor of the page this thread has open on this view, if any."""

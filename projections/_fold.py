@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal
 from operator import itemgetter
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import psycopg
 from eventsourcing.persistence import Tracking
@@ -173,7 +173,8 @@ class Rows:
             )
         )
         rows = self.rows
-        copy_rows(curs, self.table, self.columns, map(self.values, map(rows.__getitem__, self.dirty)), stage)
+        dirty_rows = cast("Iterable[dict[str, Any]]", map(rows.__getitem__, self.dirty))  # a dirty row is never None
+        copy_rows(curs, self.table, self.columns, map(self.values, dirty_rows), stage)
         curs.execute(
             sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ").format(
                 sql.Identifier(self.table), self._names(), self._names(), stage

@@ -210,7 +210,7 @@ class PageApplier:
     def apply(
         self,
         conn: psycopg.Connection[DictRow],
-        notifications: Sequence[Notification],
+        notifications: Sequence[Notification | StoredRow],
         at: int | None,
         events: Sequence[Decoded] | None = None,
     ) -> None:
@@ -252,7 +252,7 @@ class PageApplier:
             at = notification.id
 
     def _park(
-        self, conn: psycopg.Connection[DictRow], notification: Notification, err: Exception, at: int | None
+        self, conn: psycopg.Connection[DictRow], notification: Notification | StoredRow, err: Exception, at: int | None
     ) -> None:
         """Park the workspace of ``notification`` (which cannot be applied) for this view, and move the tracking
         position past it, in one transaction; logged once, as an error."""
@@ -326,7 +326,7 @@ class PageApplier:
     def _page(
         self,
         conn: psycopg.Connection[DictRow],
-        notifications: Sequence[Notification],
+        notifications: Sequence[Notification | StoredRow],
         events: Sequence[Decoded] | None,
         at: int | None,
         batched: bool,
@@ -380,7 +380,7 @@ class PageApplier:
         conn: psycopg.Connection[DictRow],
         curs: psycopg.Cursor[DictRow],
         tracked: int | None,
-        notifications: Sequence[Notification],
+        notifications: Sequence[Notification | StoredRow],
         events: Sequence[Decoded] | None,
         at: int | None,
         batched: bool,

@@ -94,6 +94,6 @@ class _StreamState:
             self.finished = True
         elif kind == "error":
             error = event.get("error") or {}
-            kinds = {"overloaded_error": base.OVERLOADED, "rate_limit_error": base.RATE_LIMITED}
+            kinds: dict[str | None, str] = {"overloaded_error": base.OVERLOADED, "rate_limit_error": base.RATE_LIMITED}
             raise base.ProviderError(kinds.get(error.get("type"), base.SERVER_ERROR), str(error.get("message")))
         return None

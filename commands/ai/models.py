@@ -31,7 +31,7 @@ def deprecation_of(model: str) -> str | None:
     """The end-of-life date announced for ``model``, if any: the installed anthropic SDK's table first (it knows
     of newer announcements), else ours (it still knows of models the SDK has since dropped)."""
     try:
-        from anthropic.resources.messages.messages import DEPRECATED_MODELS
+        from anthropic.resources.messages.messages import DEPRECATED_MODELS  # type: ignore[attr-defined]  # used there, not re-exported
     except ImportError:  # the SDK moved its table; ours still answers
         DEPRECATED_MODELS = {}
     date = DEPRECATED_MODELS.get(model) or KNOWN_END_OF_LIFE.get(model)

@@ -48,7 +48,7 @@ class RetryPolicy:
         """Exponential backoff with jitter in [0.5, 1.5); a provider's Retry-After wins, capped."""
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_delay_s)
-        return min(self.base_delay_s * 2 ** (attempt - 1), self.max_delay_s) * (0.5 + rng())
+        return min(self.base_delay_s * 2.0 ** (attempt - 1), self.max_delay_s) * (0.5 + rng())
 
 
 @dataclass(frozen=True)

@@ -35,5 +35,5 @@ def announce(app: ChatAssistApp, workspace_id: UUID, tokens_used: int, now: date
         recorded[:] = [p for p in reached if integrations.record_budget_threshold(month, p, tokens_used, budget)]
         return [integrations] if recorded else []
 
-    save_with_retries(app, "integrations", attempt)  # type: ignore[arg-type]
+    save_with_retries(app, "integrations", attempt)
     return recorded

@@ -26,7 +26,7 @@ def connect(ctx: Context, workspace_id: UUID, by: UUID, access_token: str) -> Se
         integrations.connect_hubspot(secret, by)
         return [integrations]
 
-    save_with_retries(ctx.app, "integrations", attempt)  # type: ignore[arg-type]
+    save_with_retries(ctx.app, "integrations", attempt)
     return secret
 
 
@@ -38,4 +38,4 @@ def disconnect(ctx: Context, workspace_id: UUID, by: UUID) -> None:
         integrations.disconnect_hubspot(by)
         return [integrations]
 
-    save_with_retries(ctx.app, "integrations", attempt)  # type: ignore[arg-type]
+    save_with_retries(ctx.app, "integrations", attempt)

@@ -77,7 +77,7 @@ def connect(ctx: Context, workspace_id: UUID, by: UUID, access_token: str) -> In
         saved[:] = [integrations]
         return [integrations]
 
-    save_with_retries(ctx.app, "integrations", attempt)  # type: ignore[arg-type]
+    save_with_retries(ctx.app, "integrations", attempt)
     assert saved[0].intercom is not None
     return saved[0].intercom
 
@@ -99,7 +99,7 @@ def recheck(app: ChatAssistApp, cipher: KeyCipher | None, api_url: str | None, w
         fresh.record_intercom_check(checked.ok, checked.detail)
         return [fresh]
 
-    save_with_retries(app, "integrations", attempt)  # type: ignore[arg-type]
+    save_with_retries(app, "integrations", attempt)
     return checked.ok
 
 
@@ -111,4 +111,4 @@ def disconnect(ctx: Context, workspace_id: UUID, by: UUID) -> None:
         integrations.disconnect_intercom(by)
         return [integrations]
 
-    save_with_retries(ctx.app, "integrations", attempt)  # type: ignore[arg-type]
+    save_with_retries(ctx.app, "integrations", attempt)

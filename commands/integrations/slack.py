@@ -53,7 +53,7 @@ def connect(ctx: Context, cmd: ConnectSlack) -> SlackConnection:
         saved[:] = [integrations]
         return [integrations]
 
-    save_with_retries(ctx.app, "integrations", attempt)  # type: ignore[arg-type]
+    save_with_retries(ctx.app, "integrations", attempt)
     assert saved[0].slack is not None
     return saved[0].slack
 
@@ -66,4 +66,4 @@ def disconnect(ctx: Context, workspace_id: UUID, by: UUID) -> None:
         integrations.disconnect_slack(by)
         return [integrations]
 
-    save_with_retries(ctx.app, "integrations", attempt)  # type: ignore[arg-type]
+    save_with_retries(ctx.app, "integrations", attempt)

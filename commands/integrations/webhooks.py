@@ -73,7 +73,7 @@ def add_endpoint(ctx: Context, cmd: AddEndpoint) -> Created:
         saved[:] = [integrations]
         return [integrations]
 
-    save_with_retries(ctx.app, "integrations", attempt)  # type: ignore[arg-type]
+    save_with_retries(ctx.app, "integrations", attempt)
     return Created(saved[0].endpoints[endpoint_id], plaintext)
 
 
@@ -90,7 +90,7 @@ def change_endpoint(ctx: Context, workspace_id: UUID, by: UUID, endpoint_id: str
         saved[:] = [integrations]
         return [integrations]
 
-    save_with_retries(ctx.app, "integrations", attempt)  # type: ignore[arg-type]
+    save_with_retries(ctx.app, "integrations", attempt)
     return saved[0].endpoints[endpoint_id]
 
 
@@ -102,7 +102,7 @@ def remove_endpoint(ctx: Context, workspace_id: UUID, by: UUID, endpoint_id: str
         integrations.remove_endpoint(endpoint_id, by)
         return [integrations]
 
-    save_with_retries(ctx.app, "integrations", attempt)  # type: ignore[arg-type]
+    save_with_retries(ctx.app, "integrations", attempt)
 
 
 def rotate_secret(ctx: Context, workspace_id: UUID, by: UUID, endpoint_id: str) -> Created:
@@ -118,7 +118,7 @@ def rotate_secret(ctx: Context, workspace_id: UUID, by: UUID, endpoint_id: str) 
         saved[:] = [integrations]
         return [integrations]
 
-    save_with_retries(ctx.app, "integrations", attempt)  # type: ignore[arg-type]
+    save_with_retries(ctx.app, "integrations", attempt)
     return Created(saved[0].endpoints[endpoint_id], plaintext)
 
 
@@ -131,7 +131,7 @@ def send_test(ctx: Context, workspace_id: UUID, by: UUID, endpoint_id: str) -> s
         integrations.request_test(endpoint_id, test_id, by)
         return [integrations]
 
-    save_with_retries(ctx.app, "integrations", attempt)  # type: ignore[arg-type]
+    save_with_retries(ctx.app, "integrations", attempt)
     return test_id
 
 
@@ -143,7 +143,7 @@ def redeliver(ctx: Context, workspace_id: UUID, by: UUID, delivery_id: str) -> N
         integrations.request_redelivery(delivery_id, by)
         return [integrations]
 
-    save_with_retries(ctx.app, "integrations", attempt)  # type: ignore[arg-type]
+    save_with_retries(ctx.app, "integrations", attempt)
 
 
 def disable_endpoint(app: ChatAssistApp, workspace_id: UUID, endpoint_id: str, reason: str) -> None:
@@ -155,4 +155,4 @@ def disable_endpoint(app: ChatAssistApp, workspace_id: UUID, endpoint_id: str, r
             integrations.disable_endpoint(endpoint_id, reason)
         return [integrations]
 
-    save_with_retries(app, "integrations", attempt)  # type: ignore[arg-type]
+    save_with_retries(app, "integrations", attempt)

@@ -64,7 +64,7 @@ def connect(ctx: Context, cmd: ConnectZendesk) -> ZendeskConnection:
         saved[:] = [integrations]
         return [integrations]
 
-    save_with_retries(ctx.app, "integrations", attempt)  # type: ignore[arg-type]
+    save_with_retries(ctx.app, "integrations", attempt)
     assert saved[0].zendesk is not None
     return saved[0].zendesk
 
@@ -77,7 +77,7 @@ def disconnect(ctx: Context, workspace_id: UUID, by: UUID) -> None:
         integrations.disconnect_zendesk(by)
         return [integrations]
 
-    save_with_retries(ctx.app, "integrations", attempt)  # type: ignore[arg-type]
+    save_with_retries(ctx.app, "integrations", attempt)
 
 
 def record_ticket(app: ChatAssistApp, conversation_id: UUID, system: str, ticket_id: str) -> None:

@@ -21,7 +21,7 @@ from domain.errors import InvalidInput, NotFound
 MAX_LIMIT, DEFAULT_LIMIT = 500, 100
 REDACTED = "[redacted]"
 _META = ("originator_id", "originator_version", "timestamp")
-_STARTED: Any = Conversation.Started  # type: ignore[attr-defined]  # made by @event
+_STARTED: Any = Conversation.Started
 
 
 @dataclass(frozen=True)

@@ -36,5 +36,5 @@ def execute(vault: KeyVault, cmd: SetProviderKey) -> str:
         keyring.set_key(cmd.provider, key_id, blob, key[-4:], cmd.by)
         return [keyring]
 
-    save_with_retries(vault.app, "key ring", attempt)  # type: ignore[arg-type]
+    save_with_retries(vault.app, "key ring", attempt)
     return key[-4:]

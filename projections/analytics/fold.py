@@ -160,7 +160,7 @@ class AnalyticsFold(ConversationFold):
         ok = e.outcome == "ok"
         timed = ok and e.ttft_ms is not None
         first, ok_call, ttft_count = 1 if e.attempt == 1 else 0, 1 if ok else 0, 1 if timed else 0
-        ttft = float(e.ttft_ms) if timed else 0.0
+        ttft = float(e.ttft_ms) if timed and e.ttft_ms is not None else 0.0
         latency = float(e.latency_ms) if ok else 0.0
         for rows, slot in zip((self.slots, self.hourly), self._slots(e), strict=True):
             usage = rows.rows[slot]
@@ -281,7 +281,7 @@ class AnalyticsFold(ConversationFold):
             row["retention_days"] = sets["analytics_retention_days"]
         self.workspaces.dirty.add(key)
 
-    handlers = {  # type: ignore[assignment]
+    handlers = {
         Conversation.Started: started,
         Conversation.UserMessageReceived: message,
         Conversation.ModelCallMade: model_call,

@@ -59,7 +59,7 @@ class AnalyticsProjection(Projection[AnalyticsView]):
     workspace's budget, time zone and retention."""
 
     name = "analytics_v2"
-    topics: ClassVar[tuple[str, ...]] = tuple(
+    topics: tuple[str, ...] = tuple(
         get_topic(cls)
         for cls in (
             Conversation.Started,

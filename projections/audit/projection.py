@@ -62,7 +62,7 @@ class AuditProjection(Projection[AuditView]):
     who is a member with which role (for the previous role of a change and the workspaces of an account)."""
 
     name = "audit_v1"
-    topics: ClassVar[tuple[str, ...]] = tuple(
+    topics: tuple[str, ...] = tuple(
         get_topic(cls)
         for cls in (
             Workspace.Created,

@@ -8,7 +8,7 @@ article with a stream (``Article.*``) replaces the built-in row of the same id w
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import Any
 
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking
@@ -133,7 +133,7 @@ class KnowledgeProjection(Projection[KnowledgeView]):
     """Keeps the articles, their searchable chunks, each workspace's applied version and the gaps."""
 
     name = PREFIX
-    topics: ClassVar[tuple[str, ...]] = tuple(get_topic(cls) for cls in _SUBSCRIBED)
+    topics: tuple[str, ...] = tuple(get_topic(cls) for cls in _SUBSCRIBED)
 
     def _seen(self, e: Any) -> Statement:
         return (

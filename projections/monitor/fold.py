@@ -127,7 +127,7 @@ class MonitorFold(ConversationFold):
     def rated(self, e: Conversation.CsatRated, tracking: Tracking) -> None:
         self._set(e, csat=e.score)
 
-    handlers = {  # type: ignore[assignment]
+    handlers = {
         Conversation.Started: started,
         Conversation.UserMessageReceived: message,
         Conversation.AssistantReplied: replied,

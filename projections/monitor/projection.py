@@ -44,7 +44,7 @@ class MonitorProjection(Projection[MonitorView]):
     """Keeps each conversation's handoff state, escalation, assignee, last message and figures."""
 
     name = "monitor_v1"
-    topics: ClassVar[tuple[str, ...]] = tuple(
+    topics: tuple[str, ...] = tuple(
         get_topic(cls)
         for cls in (
             Conversation.Started,

@@ -132,7 +132,7 @@ class TranscriptFold(Fold):
         if row is not None:
             row["topic"] = e.topic
 
-    handlers = {  # type: ignore[assignment]
+    handlers = {
         Conversation.Started: started,
         Conversation.UserMessageReceived: message,
         Conversation.AssistantReplied: replied,

@@ -61,7 +61,7 @@ class TranscriptProjection(Projection[TranscriptView]):
     """Keeps one row per conversation and one per visible message."""
 
     name = "transcripts_v2"
-    topics: ClassVar[tuple[str, ...]] = tuple(
+    topics: tuple[str, ...] = tuple(
         get_topic(cls)
         for cls in (
             Conversation.Started,

@@ -46,7 +46,7 @@ class UsageFold(Fold):
         row["calls"] += 1
         self.monthly.touched(key)
 
-    handlers = {Conversation.ModelCallMade: model_call}  # type: ignore[assignment]
+    handlers = {Conversation.ModelCallMade: model_call}
 
 
 def _month_key(e: Any) -> tuple[Any, ...]:

@@ -36,7 +36,7 @@ class UsageProjection(Projection[UsageView]):
     """Sums every model call (successful or not) by workspace and UTC month."""
 
     name = "usage_v1"
-    topics: ClassVar[tuple[str, ...]] = (get_topic(Conversation.ModelCallMade),)
+    topics: tuple[str, ...] = (get_topic(Conversation.ModelCallMade),)
 
     @staticmethod
     def fold(view: TrackedView) -> Any:
