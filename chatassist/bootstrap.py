@@ -189,7 +189,7 @@ class Container:
     def runner_sessions(self) -> RunnerSessions:
         """The one lock-and-wake session and the pages pool that every runner of this process shares."""
         if self.shared_runner_sessions is None:
-            pool_kwargs = self.app.recorder.datastore.pool.kwargs  # type: ignore[attr-defined]
+            pool_kwargs = self.app.recorder.datastore.pool.kwargs
             self.shared_runner_sessions = RunnerSessions(pool_kwargs)
         return self.shared_runner_sessions
 

@@ -59,7 +59,7 @@ def recalls(app: ChatAssistApp, workspace: UUID | None = None) -> Iterator[tuple
             assert isinstance(event, Conversation.EscalationRecalled)
             if workspace is not None and event.workspace_id != workspace:
                 continue
-            before = app.repository.get(event.originator_id, version=event.originator_version - 1)
+            before: object = app.repository.get(event.originator_id, version=event.originator_version - 1)
             assert isinstance(before, Conversation)
             messages = [t.text for t in before.turns_for_rules if t.role == "user"]
             yield event, corpus_line(event.label, event.topic, messages, before._last_escalation)

@@ -148,7 +148,7 @@ class PagedRunner:
 
     def _acquire(self) -> bool:
         """Wait for the projection's lock in the process's runner session until held (True) or stopped (False)."""
-        channel = self.app.recorder.channel_name  # type: ignore[attr-defined]
+        channel = self.app.recorder.channel_name
         self._lease = self.sessions.acquire(lock_key("runner", self.view), channel, self._stopping)
         if self._lease is None:
             return False

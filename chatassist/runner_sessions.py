@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +30,8 @@ from psycopg_pool import ConnectionPool
 log = logging.getLogger("chatassist.projections")
 PAGES_POOL_MAX = 2  # pages of different projections in parallel (a page holds one only while it reads and commits)
 RECONNECT_S = 1.0
+# a psycopg pool's ``kwargs``: a dict, a function returning one (psycopg_pool's typing), or none
+PoolKwargs = dict[str, Any] | Callable[[], dict[str, Any]] | None
 TRY_LOCK_SQL = "SELECT pg_try_advisory_lock(hashtextextended(%s, 0)) AS held"
 UNLOCK_SQL = "SELECT pg_advisory_unlock(hashtextextended(%s, 0))"
 
@@ -38,10 +40,11 @@ class LeaseLost(psycopg.OperationalError):
     """The shared session holding a runner's lock ended: the runner is a standby again."""
 
 
-def session_kwargs(pool_kwargs: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+def session_kwargs(pool_kwargs: PoolKwargs, **overrides: Any) -> dict[str, Any]:
     """A dedicated autocommit session's connection arguments, from a pool's: without the pool's statement timeout
     (a page of a projection, a rebuild may take longer than a request should)."""
-    kwargs = {k: v for k, v in pool_kwargs.items() if k != "options"}
+    given = pool_kwargs() if callable(pool_kwargs) else (pool_kwargs or {})
+    kwargs = {k: v for k, v in given.items() if k != "options"}
     return {**kwargs, "autocommit": True, **overrides}
 
 
@@ -64,7 +67,7 @@ class Lease:
 class RunnerSessions:
     """The lock-and-wake session and the pages pool of the runners of one process (see the module docstring)."""
 
-    def __init__(self, pool_kwargs: dict[str, Any], *, poll_s: float = 0.5, pages_max: int = PAGES_POOL_MAX) -> None:
+    def __init__(self, pool_kwargs: PoolKwargs, *, poll_s: float = 0.5, pages_max: int = PAGES_POOL_MAX) -> None:
         self.poll_s = poll_s
         pid = os.getpid()
         self._kwargs = session_kwargs(pool_kwargs, application_name=f"chatassist projection runners pid {pid}")

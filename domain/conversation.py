@@ -157,6 +157,20 @@ class Conversation(Aggregate):
             score: int
             personal: dict[str, Any]
 
+        class EscalationRecalled(Event):
+            agent_id: str
+            rule: str
+            label: str
+            reason: str
+            topic: str | None
+            workspace_id: UUID
+
+        class PersonalDataErased(Event):
+            erasure_id: str
+            by: str | None
+            reason: str
+            workspace_id: UUID
+
     @event("Started")
     def __init__(
         self, workspace_id: UUID, channel: str, personal: dict[str, Any], visitor_token_sha256: str | None = None

@@ -55,7 +55,7 @@ class SealingMapper(CorrelatingMapper):
             return super().to_stored_event(domain_event)
         conversation_id, version = domain_event.originator_id, domain_event.originator_version
         if version == 1:
-            key = self.keys.create(conversation_id, domain_event.workspace_id, personal)
+            key = self.keys.create(conversation_id, vars(domain_event)["workspace_id"], personal)  # Started has it
         else:
             found = self.keys.get(conversation_id)
             if found is None:  # started before encryption: stays in plain text (ADR 0044)

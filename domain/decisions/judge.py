@@ -140,7 +140,7 @@ def uncertain(evidence: dict[str, Any]) -> bool:
     if any(layer.get("layer") in ("intent", "amount") for layer in layers):
         return True
     scores = next((layer.get("scores") or {} for layer in layers if layer.get("layer") == "classifier"), {})
-    return (
+    return bool(
         scores.get("p1", 0.0) >= P1_BAND
         or scores.get("refund", 0.0) >= REFUND_BAND
         or scores.get("person", 0.0) >= PERSON_BAND

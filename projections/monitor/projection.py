@@ -195,13 +195,12 @@ class MonitorProjection(Projection[MonitorView]):
     def _(self, e: Conversation.CsatRated, tracking: Tracking) -> None:
         self._update(e, tracking, "csat = %(s)s", s=e.score)
 
-
-@MonitorProjection.process_event.register(Conversation.PersonalDataErased)
-def _erased(self: MonitorProjection, e: Conversation.PersonalDataErased, tracking: Tracking) -> None:
-    """The conversation's key was destroyed (ADR 0044): the visitor and the last message read "[erased]"."""
-    sql = (
-        f"UPDATE {self.view.table()} SET visitor_id = CASE WHEN visitor_id IS NULL THEN NULL ELSE %(erased)s END,"
-        " last_message = CASE WHEN last_message IS NULL THEN NULL ELSE %(erased)s END, version = %(v)s"
-        " WHERE id = %(id)s"
-    )
-    self.view.apply(tracking, [(sql, {"id": e.originator_id, "erased": ERASED, "v": e.originator_version})])
+    @process_event.register
+    def _erased(self, e: Conversation.PersonalDataErased, tracking: Tracking) -> None:
+        """The conversation's key was destroyed (ADR 0044): the visitor and the last message read "[erased]"."""
+        sql = (
+            f"UPDATE {self.view.table()} SET visitor_id = CASE WHEN visitor_id IS NULL THEN NULL ELSE %(erased)s END,"
+            " last_message = CASE WHEN last_message IS NULL THEN NULL ELSE %(erased)s END, version = %(v)s"
+            " WHERE id = %(id)s"
+        )
+        self.view.apply(tracking, [(sql, {"id": e.originator_id, "erased": ERASED, "v": e.originator_version})])

@@ -31,13 +31,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol, TextIO, cast
 
 import psycopg
-from eventsourcing.persistence import InfrastructureFactory, Notification
+from eventsourcing.persistence import InfrastructureFactory, Notification, StoredEvent
 from eventsourcing.utils import Environment
 from psycopg import sql
 
+from projections._common import TrackedView
 from projections._paging import (
     Decoded,
     HeldPageFailed,
@@ -277,7 +278,7 @@ class Rebuild:
                 assert index == constraint, f"{t.name}: index {index} of constraint {constraint}"
                 conn.execute(
                     sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(_q(copy), _q(renamed(BUILD, constraint)))
-                    + sql.SQL(definition)  # type: ignore[arg-type]  # PostgreSQL's own text of the constraint
+                    + sql.SQL(definition)  # PostgreSQL's own text of the constraint
                 )
         build_class = type(f"Rebuilt{self.view_class.__name__}", (self.view_class,), {"prefix": BUILD + self.prefix})
         self.build_view = self._view(build_class, BUILD + self.tracking_name())
@@ -307,7 +308,7 @@ class Rebuild:
         self,
         conn: psycopg.Connection[Any],
         curs: psycopg.Cursor[Any],
-        page: Sequence[Notification],
+        page: Sequence[Notification | StoredRow],
         events: Sequence[Decoded],
         result: rebuild_shares.ShareResult,
     ) -> None:
@@ -342,7 +343,7 @@ class Rebuild:
                 sql.SQL("CREATE {}INDEX {} ON {} ").format(
                     sql.SQL(head.group(1) or ""), _q(renamed(BUILD, index)), _q(BUILD + t.name)
                 )
-                + sql.SQL(head.group(3))  # type: ignore[arg-type]  # PostgreSQL's own text of the index
+                + sql.SQL(head.group(3))  # PostgreSQL's own text of the index
             )
         if self.unlogged:
             conn.execute(sql.SQL("ALTER TABLE {} SET LOGGED").format(_q(BUILD + t.name)))
@@ -383,19 +384,20 @@ class Rebuild:
         # stops it before the swap), so no workspace stays parked for this view
         conn.execute(f"DELETE FROM {PARKED} WHERE projection = %s".encode(), (self.tracking_name(),))
 
-    def _view(self, view_class: type[Any], name: str) -> Any:
+    def _view(self, view_class: type[TrackedView], name: str) -> Any:
         """A view whose pool only creates its tracking table: pages go through the rebuild's own connection, so the
         pool is closed at once (a pass of five projections holds one connection, not ten more)."""
         env = Environment(name, {**self.container.es_env, **RUNNER_POOL})
-        view = InfrastructureFactory.construct(env=env).tracking_recorder(view_class)
+        factory: InfrastructureFactory[TrackedView] = InfrastructureFactory.construct(env=env)
+        view = factory.tracking_recorder(view_class)
         view.datastore.close()
         return view
 
     # --- applying -----------------------------------------------------------------------------------------------
 
     def _mine(
-        self, page: Sequence[Notification], events: Sequence[Decoded]
-    ) -> tuple[Sequence[Notification], Sequence[Decoded]]:
+        self, page: Sequence[Notification | StoredRow], events: Sequence[Decoded]
+    ) -> tuple[Sequence[Notification | StoredRow], Sequence[Decoded]]:
         """The notifications of ``page`` among this projection's topics, and their events."""
         if not self.topics:
             return page, events
@@ -405,7 +407,9 @@ class Rebuild:
             return page, events
         return [page[i] for i in mine], [events[i] for i in mine]
 
-    def apply(self, conn: psycopg.Connection[Any], page: Sequence[Notification], events: Sequence[Decoded]) -> None:
+    def apply(
+        self, conn: psycopg.Connection[Any], page: Sequence[Notification | StoredRow], events: Sequence[Decoded]
+    ) -> None:
         """Apply this projection's events of a decoded page (in the pass's transaction of the page)."""
         page, events = self._mine(page, events)
         if not events:
@@ -452,7 +456,7 @@ class RebuildPass:
             self.label = "rebuild all"
         else:
             self.label = f"rebuild {', '.join(names)}"
-        self.events_table: str = container.app.recorder.events_table_name  # type: ignore[attr-defined]
+        self.events_table: str = container.app.recorder.events_table_name
         self.position: int | None = None
         self.done, self.decode_s, self.processes = 0, 0.0, 1
         self.share_results: list[rebuild_shares.ShareResult] = []
@@ -669,7 +673,7 @@ class RebuildPass:
             if len(page) < self.batch:
                 return
 
-    def _decode(self, page: list[Notification]) -> list[Decoded]:
+    def _decode(self, page: list[StoredRow]) -> list[Decoded]:
         app = self.container.app
         started = time.perf_counter()
         try:
@@ -677,7 +681,7 @@ class RebuildPass:
         except Exception:
             for n in page:  # find the event, to name it
                 try:
-                    app.mapper.to_domain_event(n)
+                    app.mapper.to_domain_event(cast("StoredEvent", n))  # a StoredRow has the fields it reads
                 except Exception as err:
                     raise ProjectionStopped(f"{self.label}: cannot decode {describe(n)}: {err!r}") from err
             raise

@@ -257,28 +257,28 @@ class TranscriptProjection(Projection[TranscriptView]):
         sql = f"UPDATE {self.view.table('conversations')} SET topic = %(t)s WHERE id = %(id)s"
         self.view.apply(tracking, [_touch(self.view, e), (sql, {"t": e.topic, "id": e.originator_id})])
 
-
-@TranscriptProjection.process_event.register(Conversation.PersonalDataErased)
-def _erased(self: TranscriptProjection, e: Conversation.PersonalDataErased, tracking: Tracking) -> None:
-    """The conversation's key was destroyed (ADR 0044): its texts and the visitor's identity read "[erased]" (a
-    rebuild reads them erased from the events themselves; the fold has no handler, so this runs there too)."""
-    erased = {"id": e.originator_id, "erased": ERASED, "v": e.originator_version}
-    self.view.apply(
-        tracking,
-        [
-            (
-                f"UPDATE {self.view.table('messages')} SET text = CASE WHEN text IS NULL THEN NULL ELSE %(erased)s END,"
-                " agent_name = CASE WHEN agent_name IS NULL THEN NULL ELSE %(erased)s END"
-                " WHERE conversation_id = %(id)s",
-                erased,
-            ),
-            (
-                f"UPDATE {self.view.table('conversations')} SET"
-                " end_user_id = CASE WHEN end_user_id IS NULL THEN NULL ELSE %(erased)s END,"
-                " end_user_email = CASE WHEN end_user_email IS NULL THEN NULL ELSE %(erased)s END,"
-                " end_user_name = CASE WHEN end_user_name IS NULL THEN NULL ELSE %(erased)s END, version = %(v)s"
-                " WHERE id = %(id)s",
-                erased,
-            ),
-        ],
-    )
+    @process_event.register
+    def _erased(self, e: Conversation.PersonalDataErased, tracking: Tracking) -> None:
+        """The conversation's key was destroyed (ADR 0044): its texts and the visitor's identity read "[erased]" (a
+        rebuild reads them erased from the events themselves; the fold has no handler, so this runs there too)."""
+        erased = {"id": e.originator_id, "erased": ERASED, "v": e.originator_version}
+        self.view.apply(
+            tracking,
+            [
+                (
+                    f"UPDATE {self.view.table('messages')} SET"
+                    " text = CASE WHEN text IS NULL THEN NULL ELSE %(erased)s END,"
+                    " agent_name = CASE WHEN agent_name IS NULL THEN NULL ELSE %(erased)s END"
+                    " WHERE conversation_id = %(id)s",
+                    erased,
+                ),
+                (
+                    f"UPDATE {self.view.table('conversations')} SET"
+                    " end_user_id = CASE WHEN end_user_id IS NULL THEN NULL ELSE %(erased)s END,"
+                    " end_user_email = CASE WHEN end_user_email IS NULL THEN NULL ELSE %(erased)s END,"
+                    " end_user_name = CASE WHEN end_user_name IS NULL THEN NULL ELSE %(erased)s END, version = %(v)s"
+                    " WHERE id = %(id)s",
+                    erased,
+                ),
+            ],
+        )
