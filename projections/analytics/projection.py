@@ -16,7 +16,7 @@ from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 
 from domain.app_settings import AppSettings, app_settings_id
-from domain.conversation import Conversation
+from domain.conversation import ERASED, Conversation
 from domain.workspace import Workspace, WorkspaceSettings
 from projections._common import Statement, TrackedView
 from projections.analytics.fold import AnalyticsFold
@@ -75,6 +75,7 @@ class AnalyticsProjection(Projection[AnalyticsView]):
             Conversation.AgentClaimed,
             Conversation.AgentReplied,
             Conversation.TopicChanged,
+            Conversation.PersonalDataErased,
             Workspace.Created,
             Workspace.SettingsChanged,
             AppSettings.Changed,
@@ -149,6 +150,15 @@ class AnalyticsProjection(Projection[AnalyticsView]):
                 )
             ],
         )
+
+    @process_event.register
+    def _(self, e: Conversation.PersonalDataErased, tracking: Tracking) -> None:
+        """The conversation's key was destroyed (ADR 0044): its visitor id reads "[erased]", as a rebuild reads it."""
+        sql = (
+            f"UPDATE {self.view.table('conversations')} SET"
+            " visitor_id = CASE WHEN visitor_id IS NULL THEN NULL ELSE %(erased)s END WHERE id = %(id)s"
+        )
+        self.view.apply(tracking, [(sql, {"id": e.originator_id, "erased": ERASED})])
 
     @process_event.register
     def _(self, e: Conversation.UserMessageReceived, tracking: Tracking) -> None:

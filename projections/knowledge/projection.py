@@ -126,7 +126,12 @@ _ARTICLE_EVENTS: list[type[Any]] = [
 ]
 
 
-_SUBSCRIBED: list[type[Any]] = [*_workspace_events(), *_ARTICLE_EVENTS, Conversation.AssistantReplied]
+_SUBSCRIBED: list[type[Any]] = [
+    *_workspace_events(),
+    *_ARTICLE_EVENTS,
+    Conversation.AssistantReplied,
+    Conversation.PersonalDataErased,
+]
 
 
 class KnowledgeProjection(Projection[KnowledgeView]):
@@ -273,6 +278,30 @@ class KnowledgeProjection(Projection[KnowledgeView]):
         if knowledge.get("gap") and question and question != ERASED and knowledge.get("workspace_id"):
             statements.append(self._gap(e, knowledge, question))
         self.view.apply(tracking, statements)
+
+    @process_event.register
+    def _(self, e: Conversation.PersonalDataErased, tracking: Tracking) -> None:
+        """The conversation's key was destroyed (ADR 0044): its questions leave the gaps as a rebuild leaves them
+        out (it reads them erased). A gap that only this conversation fed goes; a gap others fed too loses this
+        conversation and one of its count, and its example reads "[erased]" until the next question (the exact
+        counts of such a shared gap come back on a rebuild: docs/knowledge.md)."""
+        params = {"ws": e.workspace_id, "c": e.originator_id, "erased": ERASED}
+        gaps = self.view.table("gaps")
+        self.view.apply(
+            tracking,
+            [
+                (
+                    f"UPDATE {gaps} SET conversations = array_remove(conversations, %(c)s::uuid), count = count - 1,"
+                    " example = %(erased)s WHERE workspace_id = %(ws)s AND %(c)s::uuid = ANY(conversations)",
+                    params,
+                ),
+                (
+                    f"DELETE FROM {gaps} WHERE workspace_id = %(ws)s"
+                    " AND (cardinality(conversations) = 0 OR count <= 0)",
+                    params,
+                ),
+            ],
+        )
 
     def _gap(self, e: Any, knowledge: dict[str, Any], question: str) -> Statement:
         reasons = set(knowledge.get("gap_reasons") or ["low_support"])  # replies recorded before the reasons: support
