@@ -26,8 +26,8 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LOG_FORMATS = ("text", "json")
 LAG_COUNT_CAP = 100_000  # pending events counted per projection and scrape (more shows as this)
 DELIVERY_STATES = ("pending", "delivering", "failed", "dead")
-# third-party loggers set to CHATASSIST_LOG_LEVEL by name: a library may give its logger a level of its own (eventsourcing
-# sets psycopg's to ERROR at import, uvicorn its own from its log_level), and then the root's level does not govern it
+# third-party loggers set to CHATASSIST_LOG_LEVEL by name: a library may give its logger a level of its own
+# (eventsourcing sets psycopg's to ERROR at import, uvicorn its own), and then the root's level does not govern it
 THIRD_PARTY_LOGGERS = (
     *("httpx", "httpx2", "httpcore", "httpcore2", "anthropic", "openai", "urllib3", "slack_sdk", "hubspot"),
     *("dramatiq", "apscheduler", "uvicorn", "uvicorn.error", "uvicorn.access", "litestar", "asyncio"),

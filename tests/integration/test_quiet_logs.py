@@ -1,4 +1,4 @@
-"""CHATASSIST_LOG_LEVEL governs every logger, the libraries' included; at WARNING a chat turn writes no line (issue 20)."""
+"""CHATASSIST_LOG_LEVEL governs every logger, the libraries' too; at WARNING a chat turn writes no line (issue 20)."""
 
 from __future__ import annotations
 
