@@ -25,7 +25,7 @@ class FollowingRunner(PagedRunner):
 
     def _apply_until_stopped(self, conn: psycopg.Connection[Any]) -> None:
         recorder: Any = self.app.recorder  # the PostgreSQL recorder (the base type names neither attribute)
-        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(recorder.channel_name)))
+        self._listen(conn)
         self.position = self.applier.position(conn)
         table = recorder.events_table_name
         head_sql = sql.SQL(HEAD_SQL).format(sql.Identifier(table))
@@ -42,8 +42,7 @@ class FollowingRunner(PagedRunner):
                     self._skip_to(conn, head)
                     moved_to = head
                 else:
-                    for _ in conn.notifies(timeout=self.idle_wait_s, stop_after=1):
-                        pass
+                    self._idle(conn)
                     continue
             except PositionMoved as moved:
                 log.info("%s: the tracked position moved to %s; resuming there", self.projection.name, moved.position)

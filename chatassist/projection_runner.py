@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from typing import Any
 
 import psycopg
@@ -46,7 +47,7 @@ class PagedRunner:
         *,
         batch: int = 500,
         standby_poll_s: float = 0.5,
-        idle_wait_s: float = 0.25,
+        idle_wait_s: float = 5.0,
         fold: bool = True,
         datastore: Any = None,
     ) -> None:
@@ -72,6 +73,7 @@ class PagedRunner:
         self.active = threading.Event()
         self.position: int | None = None
         self._stopping = threading.Event()
+        self._stop_channel = f"chatassist_runner_stop_{uuid.uuid4().hex}"
         self._advanced = threading.Condition()
         self._thread = threading.Thread(target=self._run, name=f"projection-{projection_class.name}", daemon=True)
 
@@ -85,6 +87,7 @@ class PagedRunner:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop applying (the current page commits or rolls back first) and close the runner's connections."""
         self._stopping.set()
+        self._wake()
         if self._thread.is_alive():
             self._thread.join(timeout)
         self.app.close()
@@ -162,15 +165,38 @@ class PagedRunner:
             self._stopping.wait(self.standby_poll_s)
         return False
 
+    # --- the wake: a NOTIFY (each append sends one; stop() sends one on the runner's own channel), or the fallback
+    # tick of ``idle_wait_s`` when none comes (ADR 0053) ------------------------------------------------------------
+
+    def _listen(self, conn: psycopg.Connection[Any]) -> None:
+        """LISTEN to the store's appends and to this runner's stop channel, on the runner's session."""
+        for channel in (self.app.recorder.channel_name, self._stop_channel):
+            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+
+    def _idle(self, conn: psycopg.Connection[Any]) -> None:
+        """Wait for the next NOTIFY (one received since the last read is kept by psycopg and returns at once), or
+        for the fallback tick."""
+        for _ in conn.notifies(timeout=self.idle_wait_s, stop_after=1):
+            pass
+
+    def _wake(self) -> None:
+        """Wake the runner's thread out of ``_idle`` (stop() need not wait for the fallback tick)."""
+        if not self._thread.is_alive() or not self.active.is_set():
+            return
+        try:
+            with psycopg.connect(**session_kwargs(self.view.datastore.pool.kwargs, connect_timeout=2)) as conn:
+                conn.execute(sql.SQL("NOTIFY {}").format(sql.Identifier(self._stop_channel)))
+        except psycopg.Error:  # the database is away: the thread stops at its fallback tick, or on its error
+            pass
+
     def _apply_until_stopped(self, conn: psycopg.Connection[Any]) -> None:
-        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.app.recorder.channel_name)))
+        self._listen(conn)
         self.position = self.applier.position(conn)
         topics = self.projection.topics
         while not self._stopping.is_set():
             page = read_page(conn, self.app.recorder.events_table_name, self.position, topics, self.batch)
             if not page:
-                for _ in conn.notifies(timeout=self.idle_wait_s, stop_after=1):
-                    pass
+                self._idle(conn)
                 continue
             try:
                 self.applier.apply(conn, page, self.position)
