@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import anthropic
@@ -182,11 +182,17 @@ def main() -> None:
     parser.add_argument("--turns-per-conversation", type=int, default=5)
     parser.add_argument("--web-workers", type=int, default=1, help="chatassist web --workers N")
     parser.add_argument("--no-projections", action="store_true", help="measure the request path alone")
+    parser.add_argument(
+        "--database-url",
+        help="an existing store to run on, kept (e.g. the 1,000,000-event one of bench.dashboards, every view at its"
+        " head); its turns go to a new workspace. Default: a throwaway empty database",
+    )
     args = parser.parse_args()
     server_url = os.environ.get("CHATASSIST_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     redis_url = os.environ.get("CHATASSIST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     fake_port, web_port = free_port(), free_port()
-    with throwaway_database(server_url) as database_url:
+    store = nullcontext(args.database_url) if args.database_url else throwaway_database(server_url)
+    with store as database_url:
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -243,6 +249,8 @@ def main() -> None:
             ).fetchone()
     ms = lambda s: round(s * 1000, 2)  # noqa: E731
     report = {
+        "store": args.database_url or "throwaway (empty)",
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],  # the machine's share (2 cores here)
         "direct_sdk_call_ms": {"p50": ms(pct(direct, 50)), "p99": ms(pct(direct, 99))},
         "turn_via_chatassist_ms": {"p50": ms(pct(sequential, 50)), "p99": ms(pct(sequential, 99))},
         "overhead_ms": {
