@@ -47,8 +47,11 @@ def configure_logging(settings: Settings) -> None:
     logging.captureWarnings(kind == "json")  # a library's warnings.warn as a JSON line too, not raw text
     import eventsourcing.postgres  # noqa: F401  (it sets psycopg's loggers at import: before ours, so ours hold)
 
+    level = logging.getLogger().level
     for name in THIRD_PARTY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.getLogger().level)
+        # psycopg's pool logs every checkout and return at INFO: it speaks at INFO only when DEBUG is asked for
+        quiet = name.startswith("psycopg") and level == logging.INFO
+        logging.getLogger(name).setLevel(logging.WARNING if quiet else level)
 
 
 def uvicorn_level(settings: Settings) -> str:
