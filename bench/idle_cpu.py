@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import secrets
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +29,7 @@ import httpx
 import psutil
 import psycopg
 
-from bench.chat_turns import free_port, process
+from bench.chat_turns import ROOT, free_port
 
 
 def backends(server_url: str, ports: set[int]) -> list[psutil.Process]:
@@ -83,6 +84,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=60.0, help="sampling window")
     p.add_argument("--rounds", type=int, default=3, help="sampling windows, one after the other")
     p.add_argument("--pgoptions", default="", help="PGOPTIONS for the process's sessions")
+    p.add_argument("--code", default=str(ROOT), help="run `up` from this checkout (e.g. an earlier commit's)")
     args = p.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
@@ -96,7 +98,9 @@ def main() -> None:
             "CHATASSIST_METRICS_PORT": "0",
             **({"PGOPTIONS": args.pgoptions} if args.pgoptions else {}),
         }
-        with process([sys.executable, "-m", "chatassist.cli", "up", "--port", str(port)], env) as proc:
+        up_cmd = [sys.executable, "-m", "chatassist.cli", "up", "--port", str(port)]
+        proc = subprocess.Popen(up_cmd, env=env, cwd=args.code, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
             deadline = time.monotonic() + 300
             while True:
                 try:
@@ -114,6 +118,9 @@ def main() -> None:
             for _ in range(args.rounds):
                 rounds.append(sample(up, args.database_url, args.seconds))
                 print(json.dumps(rounds[-1]), file=sys.stderr, flush=True)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
     print(json.dumps({"database_url": args.database_url, "rounds": rounds}, indent=2))
 
 
