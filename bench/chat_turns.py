@@ -37,6 +37,7 @@ import psycopg
 from tests.support.services import throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
+TOKENS: dict[str, str] = {}  # conversation id -> the visitor token its first turn returned
 
 
 def free_port() -> int:
@@ -96,13 +97,19 @@ async def one_turn(client: httpx.AsyncClient, key: str, user: str, conversation_
     }
     started = time.perf_counter()
     conv = conversation_id or ""
-    async with client.stream("POST", "/api/chat", json=body, headers={"X-Widget-Key": key}) as response:
+    headers = {"X-Widget-Key": key, **({"X-Visitor-Token": TOKENS[conv]} if conv in TOKENS else {})}
+    async with client.stream("POST", "/api/chat", json=body, headers=headers) as response:
+        if response.status_code != 200:  # a refused turn is not a fast one
+            raise RuntimeError(f"{response.status_code}: {(await response.aread())[:300]!r}")
         event = ""
         async for line in response.aiter_lines():
             if line.startswith("event:"):
                 event = line[6:].strip()
             elif line.startswith("data:") and event == "start":
-                conv = json.loads(line[5:])["conversation_id"]
+                start = json.loads(line[5:])
+                conv = start["conversation_id"]
+                if start.get("visitor_token"):  # the conversation's next turns must show it
+                    TOKENS[conv] = start["visitor_token"]
             elif line.startswith("data:") and event in ("done", "error"):
                 if event == "error":
                     raise RuntimeError(line)
@@ -203,6 +210,9 @@ def main() -> None:
             "CHATASSIST_SECRET_KEY": secrets.token_urlsafe(32),
             "CHATASSIST_RATE_CHAT_PER_USER": "0",  # the benchmark is one IP and few visitors
             "CHATASSIST_RATE_CHAT_PER_IP": "0",
+            "CHATASSIST_RATE_NEW_CONVERSATIONS_PER_IP": "0",
+            "CHATASSIST_RATE_NEW_CONVERSATIONS_PER_WORKSPACE": "0",
+            "CHATASSIST_RATE_TOKENS_PER_IP": "0",
         }
         env.pop("OPENAI_API_KEY", None)
         cli = [sys.executable, "-m", "chatassist.cli"]
