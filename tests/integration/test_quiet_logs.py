@@ -66,6 +66,10 @@ def test_chat_turns_through_up_log_nothing_at_warning(
             CHATASSIST_METRICS_PORT="0",
             ANTHROPIC_API_KEY="test-anthropic-key",
             ANTHROPIC_BASE_URL=fake_llm.anthropic_base_url,
+            # this test is about logs: the per-address limits (counted in the shared Redis) are not in its way
+            CHATASSIST_RATE_TOKENS_PER_IP="0",
+            CHATASSIST_RATE_NEW_CONVERSATIONS_PER_IP="0",
+            CHATASSIST_RATE_CHAT_PER_IP="0",
         )
         cmd = [sys.executable, "-m", "chatassist.cli", "up", "--port", str(port)]
         up = subprocess.Popen(cmd, cwd=data_root(), env=env, stdout=subprocess.DEVNULL, stderr=sink, text=True)
