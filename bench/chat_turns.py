@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import anthropic
@@ -37,6 +37,7 @@ import psycopg
 from tests.support.services import throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
+TOKENS: dict[str, str] = {}  # conversation id -> the visitor token its first turn returned
 
 
 def free_port() -> int:
@@ -96,13 +97,19 @@ async def one_turn(client: httpx.AsyncClient, key: str, user: str, conversation_
     }
     started = time.perf_counter()
     conv = conversation_id or ""
-    async with client.stream("POST", "/api/chat", json=body, headers={"X-Widget-Key": key}) as response:
+    headers = {"X-Widget-Key": key, **({"X-Visitor-Token": TOKENS[conv]} if conv in TOKENS else {})}
+    async with client.stream("POST", "/api/chat", json=body, headers=headers) as response:
+        if response.status_code != 200:  # a refused turn is not a fast one
+            raise RuntimeError(f"{response.status_code}: {(await response.aread())[:300]!r}")
         event = ""
         async for line in response.aiter_lines():
             if line.startswith("event:"):
                 event = line[6:].strip()
             elif line.startswith("data:") and event == "start":
-                conv = json.loads(line[5:])["conversation_id"]
+                start = json.loads(line[5:])
+                conv = start["conversation_id"]
+                if start.get("visitor_token"):  # the conversation's next turns must show it
+                    TOKENS[conv] = start["visitor_token"]
             elif line.startswith("data:") and event in ("done", "error"):
                 if event == "error":
                     raise RuntimeError(line)
@@ -182,11 +189,17 @@ def main() -> None:
     parser.add_argument("--turns-per-conversation", type=int, default=5)
     parser.add_argument("--web-workers", type=int, default=1, help="chatassist web --workers N")
     parser.add_argument("--no-projections", action="store_true", help="measure the request path alone")
+    parser.add_argument(
+        "--database-url",
+        help="an existing store to run on, kept (e.g. the 1,000,000-event one of bench.dashboards, every view at its"
+        " head); its turns go to a new workspace. Default: a throwaway empty database",
+    )
     args = parser.parse_args()
     server_url = os.environ.get("CHATASSIST_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     redis_url = os.environ.get("CHATASSIST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     fake_port, web_port = free_port(), free_port()
-    with throwaway_database(server_url) as database_url:
+    store = nullcontext(args.database_url) if args.database_url else throwaway_database(server_url)
+    with store as database_url:
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -197,6 +210,9 @@ def main() -> None:
             "CHATASSIST_SECRET_KEY": secrets.token_urlsafe(32),
             "CHATASSIST_RATE_CHAT_PER_USER": "0",  # the benchmark is one IP and few visitors
             "CHATASSIST_RATE_CHAT_PER_IP": "0",
+            "CHATASSIST_RATE_NEW_CONVERSATIONS_PER_IP": "0",
+            "CHATASSIST_RATE_NEW_CONVERSATIONS_PER_WORKSPACE": "0",
+            "CHATASSIST_RATE_TOKENS_PER_IP": "0",
         }
         env.pop("OPENAI_API_KEY", None)
         cli = [sys.executable, "-m", "chatassist.cli"]
@@ -243,6 +259,8 @@ def main() -> None:
             ).fetchone()
     ms = lambda s: round(s * 1000, 2)  # noqa: E731
     report = {
+        "store": args.database_url or "throwaway (empty)",
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],  # the machine's share (2 cores here)
         "direct_sdk_call_ms": {"p50": ms(pct(direct, 50)), "p99": ms(pct(direct, 99))},
         "turn_via_chatassist_ms": {"p50": ms(pct(sequential, 50)), "p99": ms(pct(sequential, 99))},
         "overhead_ms": {

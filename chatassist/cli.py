@@ -81,7 +81,6 @@ def _serve(container: Container, host: str, port: int, demo_key: str | None = No
         host=host,
         port=port,
         access_log=False,
-        log_level="warning",
         timeout_graceful_shutdown=10,
         **proxy_options(container.settings),
         **uvicorn_logging(container.settings),
@@ -90,10 +89,11 @@ def _serve(container: Container, host: str, port: int, demo_key: str | None = No
 
 
 def uvicorn_logging(settings: Settings) -> dict[str, Any]:
-    """With JSON logs, uvicorn's loggers keep no handler of their own: their lines go out as JSON through the root's."""
-    from chatassist.observability import json_logs
+    """uvicorn's loggers at CHATASSIST_LOG_LEVEL; with JSON logs they keep no handler of their own: their lines go out
+    as JSON through the root's."""
+    from chatassist.observability import json_logs, uvicorn_level
 
-    return {"log_config": None} if json_logs(settings) else {}
+    return {"log_level": uvicorn_level(settings), **({"log_config": None} if json_logs(settings) else {})}
 
 
 def expose_metrics(container: Container, queues: bool = True) -> None:
@@ -428,7 +428,6 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> None:
             port=args.port,
             workers=args.workers,
             access_log=False,
-            log_level="warning",
             timeout_graceful_shutdown=10,
             **proxy_options(settings),
             **uvicorn_logging(settings),

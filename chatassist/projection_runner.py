@@ -41,7 +41,7 @@ class PagedRunner:
         *,
         batch: int = 500,
         standby_poll_s: float = 0.5,
-        idle_wait_s: float = 0.25,
+        idle_wait_s: float = 5.0,
         fold: bool = True,
         datastore: Any = None,
         sessions: RunnerSessions | None = None,
@@ -87,6 +87,8 @@ class PagedRunner:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop applying (the current page commits or rolls back first) and close the runner's connections."""
         self._stopping.set()
+        if self._lease is not None:  # out of its idle wait at once, not at the fallback tick (ADR 0053)
+            self._lease.wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
         self.sessions.release(lock_key("runner", self.view))
