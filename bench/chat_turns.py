@@ -87,26 +87,41 @@ async def wait_http(url: str) -> None:
     raise RuntimeError(f"{url} never became ready")
 
 
-async def one_turn(client: httpx.AsyncClient, key: str, user: str, conversation_id: str | None) -> tuple[float, str]:
-    """Send one message, read the stream to `done`; returns (seconds, conversation id)."""
+async def one_turn(
+    client: httpx.AsyncClient, key: str, user: str, conversation_id: str | None, tokens: dict[str, str]
+) -> tuple[float, str]:
+    """Send one message, read the stream to `done`; returns (seconds, conversation id). A follow-up sends the
+    conversation's visitor token (``tokens``: conversation id -> the token its first turn issued)."""
     body = {
         "message": "How do I turn on two-factor authentication?",
         "conversation_id": conversation_id,
         "user": {"id": user},
     }
+    headers = {"X-Widget-Key": key}
+    if conversation_id and conversation_id in tokens:
+        headers["X-Visitor-Token"] = tokens[conversation_id]
     started = time.perf_counter()
     conv = conversation_id or ""
-    async with client.stream("POST", "/api/chat", json=body, headers={"X-Widget-Key": key}) as response:
+    done = False
+    async with client.stream("POST", "/api/chat", json=body, headers=headers) as response:
+        if response.status_code != 200:
+            raise RuntimeError(f"/api/chat answered {response.status_code}: {(await response.aread())[:300]!r}")
         event = ""
         async for line in response.aiter_lines():
             if line.startswith("event:"):
                 event = line[6:].strip()
             elif line.startswith("data:") and event == "start":
-                conv = json.loads(line[5:])["conversation_id"]
+                data = json.loads(line[5:])
+                conv = data["conversation_id"]
+                if data.get("visitor_token"):
+                    tokens[conv] = data["visitor_token"]
             elif line.startswith("data:") and event in ("done", "error"):
                 if event == "error":
                     raise RuntimeError(line)
+                done = True
                 break
+    if not done:
+        raise RuntimeError("the stream ended without a done event")
     return time.perf_counter() - started, conv
 
 
@@ -134,13 +149,14 @@ async def load(
 ) -> tuple[list[float], float]:
     """Run ``turns`` turns with ``concurrency`` visitors; returns (latencies, wall seconds)."""
     latencies: list[float] = []
+    tokens: dict[str, str] = {}
     remaining = iter(range(turns))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
     async def visitor(index: int, client: httpx.AsyncClient) -> None:
         conversation: str | None = None
         for count, _ in enumerate(remaining, start=1):
-            seconds, conversation = await one_turn(client, key, f"bench-{index}", conversation)
+            seconds, conversation = await one_turn(client, key, f"bench-{index}", conversation, tokens)
             latencies.append(seconds)
             if count % turns_per_conversation == 0:
                 conversation = None
@@ -197,6 +213,9 @@ def main() -> None:
             "CHATASSIST_SECRET_KEY": secrets.token_urlsafe(32),
             "CHATASSIST_RATE_CHAT_PER_USER": "0",  # the benchmark is one IP and few visitors
             "CHATASSIST_RATE_CHAT_PER_IP": "0",
+            "CHATASSIST_RATE_NEW_CONVERSATIONS_PER_IP": "0",
+            "CHATASSIST_RATE_NEW_CONVERSATIONS_PER_WORKSPACE": "0",
+            "CHATASSIST_RATE_TOKENS_PER_IP": "0",
         }
         env.pop("OPENAI_API_KEY", None)
         cli = [sys.executable, "-m", "chatassist.cli"]
