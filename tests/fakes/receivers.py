@@ -80,6 +80,13 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 headers = {**dict(self.headers.items()), "x-fake-method": self.command}
                 status, extra = receiver.handle(self.path, headers, body)
+                location = extra.pop("__location__", None) if isinstance(extra, dict) else None
+                if location is not None:  # an authorization server's redirect back to the app
+                    self.send_response(status)
+                    self.send_header("location", location)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
                 text = isinstance(extra, str)  # Slack's incoming webhooks answer plain text ("ok", "no_service")
                 payload = extra.encode() if text else json.dumps(extra).encode() if extra is not None else b""
                 self.send_response(status)
@@ -146,6 +153,18 @@ class FakeSlack(Receiver):
         self.script.status = 200
         self.messages: list[dict[str, Any]] = []
         self.revoked: set[str] = set()
+        # OAuth v2: the app's client, what the Admin answers on the consent page, the codes handed out
+        self.client = ("1111.2222", "slack-client-secret-0000")
+        self.consent: str = "allow"  # or "access_denied"
+        self.granted = "chat:write,channels:read,incoming-webhook"
+        self.codes: dict[str, str] = {}  # code -> redirect_uri
+        self.installs = 0
+
+    def _authorize(self, path: str) -> tuple[int, Any]:
+        return _slack_authorize(self, path)
+
+    def _exchange(self, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        return _slack_exchange(self, headers, body)
 
     def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
         lower = {k.lower(): v for k, v in headers.items()}
@@ -155,6 +174,10 @@ class FakeSlack(Receiver):
             self.requests.append(Received(time.time(), path, headers, body, status))
         if status != 200:
             return status, {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}
+        if path.startswith("/oauth/v2/authorize"):
+            return self._authorize(path)
+        if path.startswith("/api/oauth.v2.access"):
+            return self._exchange(lower, body)
         if path.startswith("/api/auth.test"):
             if lower.get("authorization") != f"Bearer {self.token}":
                 return 200, {"ok": False, "error": "invalid_auth"}
@@ -184,6 +207,59 @@ class FakeSlack(Receiver):
                 self.messages.append(json.loads(body))
             return 200, "ok"
         return 404, {"ok": False, "error": "unknown_method"}
+
+
+def _query(text: str) -> dict[str, str]:
+    from urllib.parse import parse_qsl
+
+    return dict(parse_qsl(text))
+
+
+def _slack_authorize(fake: FakeSlack, path: str) -> tuple[int, Any]:
+    """Slack's consent page, answered at once as ``fake.consent`` says: back to redirect_uri with a code (or an
+    error) and the state."""
+    import secrets
+    from urllib.parse import urlencode
+
+    q = _query(path.split("?", 1)[1] if "?" in path else "")
+    if q.get("client_id") != fake.client[0] or not q.get("redirect_uri"):
+        return 400, "invalid_client_id"
+    if fake.consent != "allow":
+        back = {"error": fake.consent, "state": q.get("state", "")}
+    else:
+        code = secrets.token_hex(8)
+        with fake.lock:
+            fake.codes[code] = q["redirect_uri"]
+        back = {"code": code, "state": q.get("state", "")}
+    return 302, {"__location__": q["redirect_uri"] + "?" + urlencode(back)}
+
+
+def _slack_exchange(fake: FakeSlack, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+    """``oauth.v2.access``: the client by basic auth (as slack-sdk sends it) or form fields; a code once."""
+    import base64
+
+    form = _query(body.decode())
+    basic = headers.get("authorization", "").removeprefix("Basic ")
+    client = tuple(base64.b64decode(basic).decode().split(":", 1)) if basic else (
+        form.get("client_id"), form.get("client_secret"))  # fmt: skip
+    if client != fake.client:
+        return 200, {"ok": False, "error": "bad_client_secret"}
+    with fake.lock:
+        redirect = fake.codes.pop(form.get("code", ""), None)
+    if redirect is None:
+        return 200, {"ok": False, "error": "invalid_code"}
+    if form.get("redirect_uri") != redirect:
+        return 200, {"ok": False, "error": "bad_redirect_uri"}
+    fake.installs += 1
+    return 200, {
+        "ok": True, "access_token": fake.token, "token_type": "bot", "scope": fake.granted,
+        "bot_user_id": "U0BOT00001", "app_id": "A0APP00001", "team": {"name": "Acme Support", "id": "T0ACME0001"},
+        "enterprise": None, "is_enterprise_install": False,
+        "authed_user": {"id": "U0ADMIN001", "scope": "", "access_token": None, "token_type": None},
+        "incoming_webhook": {"channel": "#support-alerts", "channel_id": "C0ALERTS01",
+                             "configuration_url": "https://acme-support.slack.com/services/B0HOOK0001",
+                             "url": "https://hooks.slack.com/services/T0ACME0001/B0HOOK0001/xyz"},
+    }  # fmt: skip
 
 
 class FakeZendesk(Receiver):
