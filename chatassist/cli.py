@@ -236,7 +236,7 @@ def _start_scheduler(container: Container) -> Any:
         coalesce=True,
     )
     from workers.budget_check import check_budget_thresholds
-    from workers.retention import erase_expired_personal_data, purge_delivery_logs
+    from workers.retention import erase_expired_personal_data, purge_expired
 
     scheduler.add_job(
         check_budget_thresholds,
@@ -249,11 +249,11 @@ def _start_scheduler(container: Container) -> Any:
     )
 
     scheduler.add_job(
-        purge_delivery_logs,
+        purge_expired,
         "interval",
         hours=24,
         args=[container.app, container.database_url, leadership],
-        id="purge_delivery_logs",
+        id="retention_purge",
         max_instances=1,
         coalesce=True,
     )
@@ -572,6 +572,11 @@ def cmd_projections_rebuild(settings: Settings, args: argparse.Namespace) -> Non
     container = bootstrap(settings)
     try:
         rebuild_all(container, names, batch=args.batch, workers=args.workers)
+        from workers.retention import purge_read_models
+
+        purged = purge_read_models(container.app, container.database_url)  # the rebuild restored them from the events
+        rows = sum(sum(counts.values()) for counts in purged.values())
+        print(f"retention: {rows} rows older than their workspace's retention purged again", flush=True)
     except (RebuildRefused, ProjectionStopped) as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -32,7 +32,13 @@ def context(container: Container) -> Context:
     """What the integration commands need."""
     settings = container.settings
     return Context(
-        container.app, key_cipher(settings), settings.integrations_allow_private_urls, settings.intercom_api_url
+        container.app,
+        key_cipher(settings),
+        settings.integrations_allow_private_urls,
+        settings.intercom_api_url,
+        settings.slack_api_url,
+        settings.hubspot_api_url,
+        settings.delivery_timeout_s,
     )
 
 

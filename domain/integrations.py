@@ -157,6 +157,26 @@ class IntercomConnection:
         return f"Disconnected: the access token was rejected on {when} ({self.detail}); re-authenticate."
 
 
+@dataclass
+class CredentialCheck:
+    """The last check of a Slack, Zendesk or HubSpot credential with the vendor (on connect, or "Test")."""
+
+    ok: bool
+    checked_at: datetime
+    detail: str
+
+    def status(self, name: str) -> str:
+        """One sentence: connected, or disconnected with when and why."""
+        if self.ok:
+            return f"Connected: {self.detail} (tested {self.checked_at.date().isoformat()})."
+        when = self.checked_at.date().isoformat()
+        return f"Disconnected: {name} rejected the credential on {when} ({self.detail}); reconnect."
+
+
+SYSTEM_NAMES = {"slack": "Slack", "zendesk": "Zendesk", "hubspot": "HubSpot"}
+CHECKED_SYSTEMS = tuple(SYSTEM_NAMES)
+
+
 class Integrations(Aggregate):
     """The workspace's integrations; every change names its actor."""
 
@@ -174,6 +194,7 @@ class Integrations(Aggregate):
         self.hubspot: Secret | None = None  # a private app's access token
         self.intercom: IntercomConnection | None = None
         self.budget_thresholds: set[str] = set()  # "YYYY-MM:percent" already announced
+        self.checks: dict[str, CredentialCheck] = {}  # slack, zendesk, hubspot: the last test with the vendor
 
     # --- webhook endpoints --------------------------------------------------------------------------------------
 
@@ -307,6 +328,7 @@ class Integrations(Aggregate):
         self, mode: str, key_id: str, ciphertext: str, last4: str, channel: str | None, by: UUID
     ) -> None:
         self.slack = SlackConnection(mode, Secret(key_id, ciphertext, last4), channel)
+        self.checks.pop("slack", None)
 
     def disconnect_slack(self, by: UUID) -> None:
         """Forget the Slack connection; NotFound ``integration_not_connected`` when there is none."""
@@ -317,6 +339,7 @@ class Integrations(Aggregate):
     @event("SlackDisconnected")
     def _slack_disconnected(self, by: UUID) -> None:
         self.slack = None
+        self.checks.pop("slack", None)
 
     # --- Zendesk ------------------------------------------------------------------------------------------------
 
@@ -349,6 +372,7 @@ class Integrations(Aggregate):
     ) -> None:
         secret = Secret(key_id, ciphertext, last4)
         self.zendesk = ZendeskConnection(subdomain, email, secret, base_url, dict(route_groups))
+        self.checks.pop("zendesk", None)
 
     def disconnect_zendesk(self, by: UUID) -> None:
         """Forget the Zendesk connection; NotFound ``integration_not_connected`` when there is none."""
@@ -359,6 +383,7 @@ class Integrations(Aggregate):
     @event("ZendeskDisconnected")
     def _zendesk_disconnected(self, by: UUID) -> None:
         self.zendesk = None
+        self.checks.pop("zendesk", None)
 
     # --- HubSpot ------------------------------------------------------------------------------------------------
 
@@ -369,6 +394,7 @@ class Integrations(Aggregate):
     @event("HubSpotConnected")
     def _hubspot_connected(self, key_id: str, ciphertext: str, last4: str, by: UUID) -> None:
         self.hubspot = Secret(key_id, ciphertext, last4)
+        self.checks.pop("hubspot", None)
 
     def disconnect_hubspot(self, by: UUID) -> None:
         """Forget HubSpot; NotFound ``integration_not_connected`` when it is not connected."""
@@ -379,6 +405,21 @@ class Integrations(Aggregate):
     @event("HubSpotDisconnected")
     def _hubspot_disconnected(self, by: UUID) -> None:
         self.hubspot = None
+        self.checks.pop("hubspot", None)
+
+    # --- credential tests (Slack, Zendesk, HubSpot) -------------------------------------------------------------
+
+    def record_credential_check(self, system: str, ok: bool, detail: str, by: UUID | None) -> None:
+        """Record a test of the system's stored credential with the vendor (``by`` None: on connect)."""
+        if system not in CHECKED_SYSTEMS:
+            raise InvalidInput(f"Only {', '.join(CHECKED_SYSTEMS)} credentials are tested this way.")
+        if getattr(self, system) is None:
+            raise NotFound(f"{SYSTEM_NAMES[system]} is not connected.", code="integration_not_connected")
+        self._credential_checked(system=system, ok=ok, detail=detail[:300], checked_at=event_time(), by=by)
+
+    @event("CredentialChecked")
+    def _credential_checked(self, system: str, ok: bool, detail: str, checked_at: datetime, by: UUID | None) -> None:
+        self.checks[system] = CredentialCheck(ok, checked_at, detail)
 
     # --- Intercom -----------------------------------------------------------------------------------------------
 

@@ -16,13 +16,14 @@ from litestar import Controller, delete, get, patch, post, put
 from litestar.params import Parameter
 
 from commands._lazy import read_or_none
+from commands.integrations import credential_test
 from commands.integrations import hubspot as hubspot_cmd
 from commands.integrations import intercom as intercom_cmd
 from commands.integrations import slack as slack_cmd
 from commands.integrations import webhooks as wh
 from commands.integrations import zendesk as zendesk_cmd
 from domain.errors import Conflict, InvalidInput, NotFound
-from domain.integrations import EVENT_TYPES, Integrations, integrations_id
+from domain.integrations import EVENT_TYPES, SYSTEM_NAMES, Integrations, integrations_id
 from read_api.get_deliveries import query as deliveries
 from read_api.get_transcript.query import TranscriptSource
 from web.auth import Member
@@ -96,6 +97,11 @@ class ZendeskView(msgspec.Struct):
     last_error_at: datetime | None = None
     last_error: str | None = None
     dead_letters: int = 0
+    ok: bool | None = None  # the last test with the vendor (on connect or "Test"): None when never tested
+    status: str | None = None  # "Connected: …" or "Disconnected: … rejected the credential on <date> (why); reconnect."
+    checked_at: datetime | None = None
+    detail: str | None = None
+    notice: str | None = None  # in the answer of a test the vendor could not answer: nothing was recorded
 
 
 class HubSpotRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -113,6 +119,11 @@ class HubSpotView(msgspec.Struct):
     last_error_at: datetime | None = None
     last_error: str | None = None
     dead_letters: int = 0
+    ok: bool | None = None  # the last test with the vendor (on connect or "Test"): None when never tested
+    status: str | None = None  # "Connected: …" or "Disconnected: … rejected the credential on <date> (why); reconnect."
+    checked_at: datetime | None = None
+    detail: str | None = None
+    notice: str | None = None  # in the answer of a test the vendor could not answer: nothing was recorded
 
 
 class IntercomRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -130,6 +141,7 @@ class IntercomView(msgspec.Struct):
     checked_at: datetime | None = None
     detail: str | None = None
     access_token: str | None = None
+    notice: str | None = None  # in the answer of a check Intercom could not answer: nothing was recorded
 
 
 def intercom_view(connection: Any) -> IntercomView:
@@ -157,6 +169,11 @@ class SlackView(msgspec.Struct):
     last_error_at: datetime | None = None
     last_error: str | None = None
     dead_letters: int = 0
+    ok: bool | None = None  # the last test with the vendor (on connect or "Test"): None when never tested
+    status: str | None = None  # "Connected: …" or "Disconnected: … rejected the credential on <date> (why); reconnect."
+    checked_at: datetime | None = None
+    detail: str | None = None
+    notice: str | None = None  # in the answer of a test the vendor could not answer: nothing was recorded
 
 
 class IntegrationsView(msgspec.Struct):
@@ -184,6 +201,29 @@ def _endpoint(raw: dict[str, Any], health: dict[str, deliveries.TargetHealth]) -
         view.last_success_at, view.last_error_at = found.last_success_at, found.last_error_at
         view.last_error, view.dead_letters = found.last_error, found.dead_letters
     return view
+
+
+def with_check(view: Any, integrations: Integrations | None, system: str) -> Any:
+    """The view with the system's last credential test (connected, or disconnected with when and why)."""
+    found = integrations.checks.get(system) if integrations is not None else None
+    if found is not None and view.connected:
+        view.ok, view.status, view.checked_at = found.ok, found.status(SYSTEM_NAMES[system]), found.checked_at
+        view.detail = found.detail
+    return view
+
+
+def credential_view(integrations: Integrations, system: str) -> Any:
+    """The connection's view (without delivery health) as a connect or a test leaves it."""
+    if system == "slack" and integrations.slack is not None:
+        s = integrations.slack
+        view: Any = SlackView(True, s.mode, s.channel, "…" + s.secret.last4)
+    elif system == "zendesk" and integrations.zendesk is not None:
+        view = ZendeskView(True, **integrations.zendesk.to_dict())
+    elif system == "hubspot" and integrations.hubspot is not None:
+        view = HubSpotView(True, "…" + integrations.hubspot.last4)
+    else:
+        raise NotFound(f"{SYSTEM_NAMES[system]} is not connected.", code="integration_not_connected")
+    return with_check(view, integrations, system)
 
 
 def overview(ctx: wh.Context, view: TranscriptSource, workspace_id: UUID) -> IntegrationsView:
@@ -214,6 +254,9 @@ def overview(ctx: wh.Context, view: TranscriptSource, workspace_id: UUID) -> Int
             hubspot.last_success_at, hubspot.last_error_at = found.last_success_at, found.last_error_at
             hubspot.last_error, hubspot.dead_letters = found.last_error, found.dead_letters
     intercom = intercom_view(integrations.intercom if integrations is not None else None)
+    slack, zendesk, hubspot = (
+        with_check(v, integrations, k) for k, v in (("slack", slack), ("zendesk", zendesk), ("hubspot", hubspot))
+    )
     return IntegrationsView(endpoints, slack, zendesk, hubspot, intercom, list(EVENT_TYPES))
 
 
@@ -292,8 +335,8 @@ class IntegrationsController(Controller):
         cmd = slack_cmd.ConnectSlack(
             current_member.workspace_id, current_member.account_id, data.mode, credential or "", data.channel
         )
-        connected = await anyio.to_thread.run_sync(slack_cmd.connect, integrations, cmd)
-        return SlackView(True, connected.mode, connected.channel, "…" + connected.secret.last4)
+        await anyio.to_thread.run_sync(slack_cmd.connect, integrations, cmd)
+        return await self._connection(integrations, current_member, "slack")  # type: ignore[no-any-return]
 
     @delete("/slack", operation_id="disconnectSlack", summary="Disconnect Slack")
     async def disconnect_slack(self, integrations: wh.Context, current_member: Member) -> None:
@@ -317,8 +360,8 @@ class IntegrationsController(Controller):
             data.base_url,
             data.route_groups,
         )
-        connected = await anyio.to_thread.run_sync(zendesk_cmd.connect, integrations, cmd)
-        return ZendeskView(True, **connected.to_dict())
+        await anyio.to_thread.run_sync(zendesk_cmd.connect, integrations, cmd)
+        return await self._connection(integrations, current_member, "zendesk")  # type: ignore[no-any-return]
 
     @delete("/zendesk", operation_id="disconnectZendesk", summary="Disconnect Zendesk")
     async def disconnect_zendesk(self, integrations: wh.Context, current_member: Member) -> None:
@@ -333,10 +376,10 @@ class IntegrationsController(Controller):
     ) -> HubSpotView:
         """On each closed chat with a known visitor email: the contact upserted and a note (summary, topic, CSAT,
         link) associated with it. The token is stored encrypted and shown by its last four."""
-        sealed = await anyio.to_thread.run_sync(
+        await anyio.to_thread.run_sync(
             hubspot_cmd.connect, integrations, current_member.workspace_id, current_member.account_id, data.access_token
         )
-        return HubSpotView(True, "…" + sealed.last4)
+        return await self._connection(integrations, current_member, "hubspot")  # type: ignore[no-any-return]
 
     @delete("/hubspot", operation_id="disconnectHubSpot", summary="Disconnect HubSpot")
     async def disconnect_hubspot(self, integrations: wh.Context, current_member: Member) -> None:
@@ -344,6 +387,38 @@ class IntegrationsController(Controller):
         await anyio.to_thread.run_sync(
             hubspot_cmd.disconnect, integrations, current_member.workspace_id, current_member.account_id
         )
+
+    async def _connection(self, ctx: wh.Context, member: Member, system: str) -> Any:
+        found = await anyio.to_thread.run_sync(wh.existing, ctx.app, member.workspace_id)
+        return credential_view(found, system)
+
+    async def _test(self, ctx: wh.Context, member: Member, system: str) -> Any:
+        def run() -> Any:
+            saved, checked = credential_test.check_now(ctx, member.workspace_id, system, member.account_id)
+            view = credential_view(saved, system)
+            if not checked.reachable:
+                view.notice = f"{checked.detail}: nothing was recorded; try again later."
+            return view
+
+        return await anyio.to_thread.run_sync(run)
+
+    @post("/slack/test", operation_id="testSlack", status_code=200, summary="Test Slack's credential now")
+    async def test_slack(self, integrations: wh.Context, current_member: Member) -> SlackView:
+        """Bot token: ``auth.test``; incoming webhook: a short test message in the channel. The outcome is recorded
+        (connected, or disconnected with when and why); nothing is recorded when Slack cannot be reached."""
+        return await self._test(integrations, current_member, "slack")  # type: ignore[no-any-return]
+
+    @post("/zendesk/test", operation_id="testZendesk", status_code=200, summary="Test Zendesk's credential now")
+    async def test_zendesk(self, integrations: wh.Context, current_member: Member) -> ZendeskView:
+        """``GET /api/v2/users/me.json`` with the stored email and token (an anonymous answer counts as refused);
+        the outcome is recorded; nothing is recorded when Zendesk cannot be reached."""
+        return await self._test(integrations, current_member, "zendesk")  # type: ignore[no-any-return]
+
+    @post("/hubspot/test", operation_id="testHubSpot", status_code=200, summary="Test HubSpot's token now")
+    async def test_hubspot(self, integrations: wh.Context, current_member: Member) -> HubSpotView:
+        """A page of one contact with the stored token; the outcome is recorded; nothing is recorded when HubSpot
+        cannot be reached."""
+        return await self._test(integrations, current_member, "hubspot")  # type: ignore[no-any-return]
 
     @put("/intercom", operation_id="connectIntercom", summary="Connect Intercom")
     async def connect_intercom(
@@ -374,7 +449,7 @@ class IntegrationsController(Controller):
                 raise NotFound("Intercom is not connected.", code="integration_not_connected")
             view = intercom_view(found)
             if outcome is None:
-                view.detail = "Intercom could not be reached: nothing was recorded; try again later."
+                view.notice = "Intercom could not be reached: nothing was recorded; try again later."
             return view
 
         return await anyio.to_thread.run_sync(run)

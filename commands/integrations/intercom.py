@@ -4,35 +4,20 @@ for); disconnect. The check is one cheap call; its outcome is an event (connecte
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from uuid import UUID
 
 import httpx
 
 from commands._lazy import get_or_none, save_with_retries
 from commands.application import ChatAssistApp
+from commands.integrations.checks import Checked, require_ok, unreachable
 from commands.integrations.secrets import require_cipher, seal, unseal
 from commands.integrations.webhooks import Context, existing, load_or_new
 from commands.provider_keys.cipher import KeyCipher
-from domain.errors import Conflict, InvalidInput
+from domain.errors import InvalidInput
 from domain.integrations import Integrations, IntercomConnection, integrations_id
 
 DEFAULT_API_URL = "https://api.intercom.io"
-
-
-class CredentialRejected(Conflict):
-    """The vendor refused the credential on a test call: nothing was stored."""
-
-    code = "credential_rejected"
-
-
-@dataclass(frozen=True)
-class Checked:
-    """The outcome of ``GET /me``: ``ok`` False only when the token was refused (401/403)."""
-
-    ok: bool
-    detail: str
-    reachable: bool = True
 
 
 def check_token(api_url: str | None, token: str, timeout_s: float = 10.0) -> Checked:
@@ -42,7 +27,7 @@ def check_token(api_url: str | None, token: str, timeout_s: float = 10.0) -> Che
     try:
         response = httpx.get(url, headers=headers, timeout=timeout_s)
     except httpx.HTTPError as err:
-        return Checked(False, f"Intercom could not be reached ({type(err).__name__})", reachable=False)
+        return unreachable("Intercom", type(err).__name__)
     if response.status_code in (401, 403):
         return Checked(False, f"Intercom answered {response.status_code}: the token was rejected")
     if response.status_code != 200:
@@ -64,10 +49,7 @@ def connect(ctx: Context, workspace_id: UUID, by: UUID, access_token: str) -> In
         )
     cipher = require_cipher(ctx.cipher)
     checked = check_token(ctx.intercom_api_url, token)
-    if not checked.ok and checked.reachable:
-        raise CredentialRejected(f"{checked.detail}. Check the token in Intercom's Developer Hub and try again.")
-    if not checked.ok:
-        raise InvalidInput(f"{checked.detail}; nothing was stored, try again.", code="integration_unreachable")
+    require_ok(checked, "Check the token in Intercom's Developer Hub and try again.")
     secret = seal(cipher, workspace_id, "intercom", token)
     saved: list[Integrations] = []
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from commands._lazy import save_with_retries
+from commands.integrations.checks import check_slack, require_ok
+from commands.integrations.credential_test import slack_api_base
 from commands.integrations.secrets import check_url, require_cipher, seal
 from commands.integrations.webhooks import Context, existing, load_or_new
 from domain.errors import InvalidInput
@@ -42,14 +44,19 @@ def check(cmd: ConnectSlack, allow_private: bool) -> tuple[str, str | None]:
 
 
 def connect(ctx: Context, cmd: ConnectSlack) -> SlackConnection:
-    """Validate, encrypt and save the connection (replacing an earlier one)."""
+    """Validate, test with Slack (``auth.test``, or a test message through the incoming webhook), encrypt and save
+    the connection (replacing an earlier one); 409 ``credential_rejected`` / 422 ``integration_unreachable``."""
     credential, channel = check(cmd, ctx.allow_private)
-    secret = seal(require_cipher(ctx.cipher), cmd.workspace_id, "slack", credential)
+    cipher = require_cipher(ctx.cipher)
+    checked = check_slack(slack_api_base(ctx.slack_api_url), cmd.mode, credential, ctx.timeout_s)
+    require_ok(checked, "Check the token or webhook URL in your Slack app's settings and try again.")
+    secret = seal(cipher, cmd.workspace_id, "slack", credential)
     saved: list[Integrations] = []
 
     def attempt() -> list[Integrations]:
         integrations = load_or_new(ctx.app, cmd.workspace_id)
         integrations.connect_slack(cmd.mode, secret, channel, cmd.by)
+        integrations.record_credential_check("slack", True, checked.detail, cmd.by)
         saved[:] = [integrations]
         return [integrations]
 

@@ -23,6 +23,9 @@ class Context:
     cipher: KeyCipher | None
     allow_private: bool = False
     intercom_api_url: str | None = None  # CHATASSIST_INTERCOM_API_URL (tests, proxies)
+    slack_api_url: str | None = None  # CHATASSIST_SLACK_API_URL
+    hubspot_api_url: str | None = None  # CHATASSIST_HUBSPOT_API_URL
+    timeout_s: float = 10.0  # of a credential test call
 
 
 @dataclass(frozen=True)

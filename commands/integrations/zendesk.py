@@ -10,6 +10,8 @@ from uuid import UUID
 from commands._common import update
 from commands._lazy import save_with_retries
 from commands.application import ChatAssistApp
+from commands.integrations.checks import check_zendesk, require_ok
+from commands.integrations.credential_test import zendesk_base
 from commands.integrations.secrets import check_url, require_cipher, seal
 from commands.integrations.webhooks import Context, existing, load_or_new
 from domain.conversation import Conversation
@@ -37,7 +39,8 @@ class ConnectZendesk:
 
 
 def connect(ctx: Context, cmd: ConnectZendesk) -> ZendeskConnection:
-    """Validate, encrypt the token and save the connection (replacing an earlier one)."""
+    """Validate, test with Zendesk (``GET /api/v2/users/me.json``), encrypt the token and save the connection
+    (replacing an earlier one); 409 ``credential_rejected`` / 422 ``integration_unreachable``."""
     subdomain = (cmd.subdomain or "").strip().lower()
     if not _SUBDOMAIN.fullmatch(subdomain):
         raise InvalidInput("The Zendesk subdomain is the 'acme' of acme.zendesk.com.", code="invalid_subdomain")
@@ -55,12 +58,16 @@ def connect(ctx: Context, cmd: ConnectZendesk) -> ZendeskConnection:
         isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in groups.items()
     ):
         raise InvalidInput("route_groups maps escalation routes to Zendesk group ids (numbers).", code="invalid_groups")
-    secret = seal(require_cipher(ctx.cipher), cmd.workspace_id, "zendesk", token)
+    cipher = require_cipher(ctx.cipher)
+    checked = check_zendesk(zendesk_base(subdomain, base_url), email, token, ctx.timeout_s)
+    require_ok(checked, "Check the subdomain, the agent's email and the API token in Zendesk's Admin Center.")
+    secret = seal(cipher, cmd.workspace_id, "zendesk", token)
     saved: list[Integrations] = []
 
     def attempt() -> list[Integrations]:
         integrations = load_or_new(ctx.app, cmd.workspace_id)
         integrations.connect_zendesk(subdomain, email, secret, base_url, groups, cmd.by)
+        integrations.record_credential_check("zendesk", True, checked.detail, cmd.by)
         saved[:] = [integrations]
         return [integrations]
 

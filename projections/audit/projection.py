@@ -126,6 +126,7 @@ class AuditProjection(Projection[AuditView]):
             event_class(Integrations, "IntercomConnected"),
             event_class(Integrations, "IntercomTokenChecked"),
             event_class(Integrations, "IntercomDisconnected"),
+            event_class(Integrations, "CredentialChecked"),
         )
     )
 
@@ -565,6 +566,11 @@ class AuditProjection(Projection[AuditView]):
     @process_event.register(event_class(Integrations, "IntercomDisconnected"))
     def _(self, e: Any, tracking: Tracking) -> None:
         self._log(tracking, e, "integrations.intercom_disconnected", e.by, {}, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "CredentialChecked"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        details = {"system": e.system, "ok": e.ok, "detail": e.detail}
+        self._log(tracking, e, "integrations.credential_checked", e.by, details, owner="aggregate")
 
 
 def _account(value: object) -> UUID | None:

@@ -34,7 +34,7 @@ from commands.integrations.webhooks import Context
 from commands.provider_keys.cipher import KeyCipher, generate_key_spec
 from tests.conftest import chat, generous_limits
 from tests.e2e.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, check_accessibility, photograph
-from tests.fakes.receivers import Receiver
+from tests.fakes.receivers import FakeHubSpot, FakeSlack, Receiver, vendor_urls
 from tests.support.accounts import PASSWORD, invite_and_join, sign_up
 from tests.support.server import ThreadedServer
 from web.app import create_app
@@ -46,6 +46,9 @@ expect = sync_api.expect
 KEYS_SPEC = generate_key_spec("a1")
 ANTHROPIC_KEY = "sk-ant-api03-" + "x" * 28 + "7f3a"
 TIMEOUT_MS = 30_000
+HUBSPOT_TOKEN = "pat-na1-0123456789abcdef0123"
+SLACK = FakeSlack()  # Slack's incoming webhooks, as the connect and Test reach them
+HUBSPOT = FakeHubSpot(HUBSPOT_TOKEN)
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +63,8 @@ def admin_app(container: Container, settings: Settings) -> Iterator[ThreadedServ
         actor.broker = broker
         broker.declare_actor(actor)
     follower = start_follower(container, delivery_actors.enqueue)
+    SLACK.start()
+    HUBSPOT.start()
     env = {
         **os.environ,
         "DATABASE_URL": container.database_url,
@@ -88,7 +93,7 @@ def admin_app(container: Container, settings: Settings) -> Iterator[ThreadedServ
         auth=container.auth,
         rate_limits=generous_limits(container),
         analytics=container.analytics,
-        integrations=Context(container.app, KeyCipher(KEYS_SPEC), allow_private=True),
+        integrations=Context(container.app, KeyCipher(KEYS_SPEC), True, **vendor_urls(SLACK, HUBSPOT)),
     )
     server = ThreadedServer(app).start()
     yield server
@@ -101,6 +106,8 @@ def admin_app(container: Container, settings: Settings) -> Iterator[ThreadedServ
     follower.stop()
     container.runners.remove(follower)
     broker.flush_all()
+    SLACK.stop()
+    HUBSPOT.stop()
 
 
 @pytest.fixture(scope="module")
@@ -189,11 +196,32 @@ def test_an_admin_configures_keys_webhooks_and_settings(
         hubspot.locator("summary", has_text="Connect").click()
         hubspot.locator("button[type=submit]").click()
         expect(hubspot.locator('[data-error-for="access_token"]')).not_to_be_empty()
-        hubspot.get_by_label("Access token").fill("pat-na1-0123456789abcdef0123")
+        hubspot.get_by_label("Access token").fill(HUBSPOT_TOKEN)
         hubspot.locator("button[type=submit]").click()
-        # I expect the card connected, the token shown by its last four only
+        # I expect the card connected (HubSpot accepted the token), the token shown by its last four only
         expect(hubspot).to_have_attribute("data-state", "connected")
         expect(hubspot.locator("#hubspot-result")).to_have_text("HubSpot connected.")
+        expect(hubspot.locator("[data-tested]")).to_contain_text("Connected: the access token reads contacts")
+        # When the admin presses Test on it
+        hubspot.get_by_role("button", name="Test").click()
+        # I expect HubSpot asked again and the outcome said by the card
+        expect(hubspot.locator("#hubspot-result")).to_contain_text("Connected: the access token reads contacts")
+        assert sum(r.path.startswith("/crm/v3/objects/contacts?limit=1") for r in HUBSPOT.requests) == 2
+        # When the admin connects Slack by an incoming webhook URL, which posts a test message in the channel
+        hook = SLACK.url + "/services/T0CONF/B0CONF/x"
+        slack.locator("summary", has_text="Connect").click()
+        slack.get_by_label("Incoming webhook URL").fill(hook)
+        slack.locator("button[type=submit]").click()
+        expect(slack).to_have_attribute("data-state", "connected")
+        assert [m["text"] for m in SLACK.messages][-1].startswith("ChatAssist is connected")
+        # and the webhook is then removed in Slack, and the admin presses Test
+        SLACK.revoked.add("/services/T0CONF/B0CONF/x")
+        page.locator('[data-integration="slack"]').get_by_role("button", name="Test").click()
+        # I expect the card disconnected, saying since when and why
+        slack = page.locator('[data-integration="slack"]')
+        expect(slack).to_have_attribute("data-state", "disconnected")
+        expect(slack.locator("[data-sentence]")).to_contain_text("Disconnected: Slack rejected the credential on")
+        expect(slack.locator("[data-sentence]")).to_contain_text("404 no_service")
         # When the admin adds an endpoint pointing at their receiver
         page.get_by_label("Endpoint URL").fill(receiver.url + "/hooks")
         page.get_by_label("Description (optional)").fill("CRM sync")

@@ -15,11 +15,12 @@ import pytest
 from chatassist.bootstrap import Container
 from chatassist.cli import ready_checks
 from chatassist.integrations import start_follower
+from commands.integrations.checks import SLACK_CONNECTED_TEXT
 from commands.integrations.webhooks import Context
 from commands.provider_keys.cipher import KeyCipher, generate_key_spec
 from domain.conversation import Conversation, ModelCall
 from tests.conftest import generous_limits
-from tests.fakes.receivers import FakeIntercom
+from tests.fakes.receivers import FakeHubSpot, FakeIntercom, FakeSlack, FakeZendesk, vendor_urls
 from tests.support.accounts import Person, invite_and_join, sign_up
 from tests.support.server import ThreadedServer
 from web.app import create_app
@@ -30,6 +31,13 @@ from workers.sweep import disable_failing_endpoints
 KEYS_SPEC = generate_key_spec("i1")
 INTERCOM_TOKEN = "dG9rOjEyMzQ1Njc4OTBhYmNkZWY="
 INTERCOM = FakeIntercom(INTERCOM_TOKEN)
+SLACK_TOKEN = "xoxb-123-456-secretsecret9z8y"
+SLACK = FakeSlack(SLACK_TOKEN)
+ZENDESK_TOKEN = "zd-token-0123456789abcdefghij"
+ZENDESK = FakeZendesk("ops@example.com", ZENDESK_TOKEN)
+HUBSPOT_TOKEN = "pat-na1-0123456789abcdef0123"
+HUBSPOT = FakeHubSpot(HUBSPOT_TOKEN)
+FAKES = (INTERCOM, SLACK, ZENDESK, HUBSPOT)
 HOOK = "http://127.0.0.1:9/hooks"  # a private address: accepted by the development setting only
 
 
@@ -42,7 +50,7 @@ def serve(container: Container, allow_private: bool) -> ThreadedServer:
         auth=container.auth,
         rate_limits=generous_limits(container),
         integrations=Context(
-            container.app, KeyCipher(KEYS_SPEC), allow_private=allow_private, intercom_api_url=INTERCOM.url
+            container.app, KeyCipher(KEYS_SPEC), allow_private, **vendor_urls(SLACK, HUBSPOT, INTERCOM)
         ),
     )
     return ThreadedServer(app).start()
@@ -51,7 +59,8 @@ def serve(container: Container, allow_private: bool) -> ThreadedServer:
 @pytest.fixture(scope="module")
 def client(container: Container) -> Iterator[httpx.Client]:
     """The app with private endpoint URLs allowed (the development setting), and the outbox follower (no worker)."""
-    INTERCOM.start()
+    for fake in FAKES:
+        fake.start()
     runner = start_follower(container, None)
     server = serve(container, allow_private=True)
     with httpx.Client(base_url=server.base_url, timeout=20) as c:
@@ -59,7 +68,8 @@ def client(container: Container) -> Iterator[httpx.Client]:
     server.stop()
     runner.stop()
     container.runners.remove(runner)
-    INTERCOM.stop()
+    for fake in FAKES:
+        fake.stop()
 
 
 @pytest.fixture(scope="module")
@@ -227,7 +237,16 @@ def test_slack_connects_masked_and_refuses_a_bad_token(client: httpx.Client) -> 
         "/api/integrations/slack", json={"mode": "bot", "bot_token": "xoxb-1-2-abcd"}, headers=admin.headers
     )
     assert no_channel.status_code == 422 and no_channel.json()["code"] == "invalid_channel"
-    token = "xoxb-123-456-secretsecret9z8y"
+    # a token Slack's auth.test refuses: 409 credential_rejected, nothing stored
+    refused = client.put(
+        "/api/integrations/slack",
+        json={"mode": "bot", "bot_token": "xoxb-123-456-revokedrevoked", "channel": "#support"},
+        headers=admin.headers,
+    )
+    assert refused.status_code == 409 and refused.json()["code"] == "credential_rejected", refused.text
+    assert "invalid_auth" in refused.json()["message"]
+    assert client.get("/api/integrations", headers=admin.headers).json()["slack"]["connected"] is False
+    token = SLACK_TOKEN
     ok = client.put(
         "/api/integrations/slack",
         json={"mode": "bot", "bot_token": token, "channel": "#support"},
@@ -241,6 +260,78 @@ def test_slack_connects_masked_and_refuses_a_bad_token(client: httpx.Client) -> 
     assert client.get("/api/integrations", headers=admin.headers).json()["slack"]["connected"] is False
     again = client.delete("/api/integrations/slack", headers=admin.headers)
     assert again.status_code == 404 and again.json()["code"] == "integration_not_connected"
+
+
+def test_slack_zendesk_and_hubspot_are_tested_on_connect_and_on_demand(
+    client: httpx.Client, container: Container
+) -> None:
+    admin, _ = sign_up(client)
+    # Given Slack connected by an incoming webhook URL: the connect posts a short test message in the channel
+    hook = SLACK.url + f"/services/T0ACME/B0{uuid.uuid4().hex[:6]}/x"
+    posted = len(SLACK.messages)
+    slack = client.put("/api/integrations/slack", json={"mode": "webhook", "webhook_url": hook}, headers=admin.headers)
+    assert slack.status_code == 200, slack.text
+    assert slack.json()["ok"] is True and slack.json()["status"].startswith("Connected: the incoming webhook posted")
+    assert [m["text"] for m in SLACK.messages[posted:]] == [SLACK_CONNECTED_TEXT]
+    # When the webhook is removed in Slack and an admin presses Test
+    SLACK.revoked.add(hook.removeprefix(SLACK.url))
+    tested = client.post("/api/integrations/slack/test", headers=admin.headers)
+    # I expect the card disconnected, with when and why
+    assert tested.status_code == 200 and tested.json()["ok"] is False, tested.text
+    card = client.get("/api/integrations", headers=admin.headers).json()["slack"]
+    assert card["ok"] is False and card["status"].startswith("Disconnected: Slack rejected the credential on 20")
+    assert "404 no_service" in card["status"] and card["status"].endswith("reconnect.")
+
+    # Given Zendesk, which answers 200 with an anonymous user for credentials it does not know
+    zendesk = {"subdomain": "acme", "email": "ops@example.com", "base_url": ZENDESK.url}
+    wrong = client.put(
+        "/api/integrations/zendesk", json={**zendesk, "api_token": "zd-wrong-0123456789abcdefgh"}, headers=admin.headers
+    )
+    assert wrong.status_code == 409 and wrong.json()["code"] == "credential_rejected", wrong.text
+    assert "anonymous user" in wrong.json()["message"]
+    assert client.get("/api/integrations", headers=admin.headers).json()["zendesk"]["connected"] is False
+    right = client.put("/api/integrations/zendesk", json={**zendesk, "api_token": ZENDESK_TOKEN}, headers=admin.headers)
+    assert right.status_code == 200 and right.json()["ok"] is True, right.text
+    assert right.json()["detail"] == "agent ops@example.com (agent)"
+    # When the token is rotated in Zendesk, Test says so
+    saved_auth = ZENDESK.auth
+    ZENDESK.auth = "Basic bm9ib2R5"
+    try:
+        tested = client.post("/api/integrations/zendesk/test", headers=admin.headers).json()
+    finally:
+        ZENDESK.auth = saved_auth
+    assert tested["ok"] is False and tested["status"].startswith("Disconnected: Zendesk rejected the credential on")
+    # and Test again once it works records it connected again
+    assert client.post("/api/integrations/zendesk/test", headers=admin.headers).json()["ok"] is True
+
+    # Given HubSpot: a token it refuses is not stored
+    bad = client.put("/api/integrations/hubspot", json={"access_token": "pat-na1-" + "f" * 24}, headers=admin.headers)
+    assert bad.status_code == 409 and bad.json()["code"] == "credential_rejected", bad.text
+    assert "Authentication credentials not found" in bad.json()["message"]
+    good = client.put("/api/integrations/hubspot", json={"access_token": HUBSPOT_TOKEN}, headers=admin.headers)
+    assert good.status_code == 200 and good.json()["ok"] is True, good.text
+    assert any(r.path.startswith("/crm/v3/objects/contacts?limit=1") for r in HUBSPOT.requests)
+    # When HubSpot cannot be reached, Test records nothing and says so; connecting then is refused with 422
+    HUBSPOT.stop()
+    try:
+        down = client.post("/api/integrations/hubspot/test", headers=admin.headers)
+        assert down.status_code == 200 and down.json()["ok"] is True, down.text
+        assert "HubSpot could not be reached" in down.json()["notice"]
+        again = client.put("/api/integrations/hubspot", json={"access_token": HUBSPOT_TOKEN}, headers=admin.headers)
+        assert again.status_code == 422 and again.json()["code"] == "integration_unreachable", again.text
+    finally:
+        HUBSPOT.start()
+    # I expect each test in the audit log with the admin as actor (connects, tests; not the unreachable one)
+    container.wait_for_projections()
+    audit = client.get("/api/audit?kind=integrations.credential_checked", headers=admin.headers).json()["items"]
+    outcomes = sorted((i["details"]["system"], i["details"]["ok"]) for i in audit)
+    assert outcomes == [("hubspot", True), ("slack", False), ("slack", True), ("zendesk", False), ("zendesk", True),
+                        ("zendesk", True)]  # fmt: skip
+    assert {i["actor_id"] for i in audit} == {admin.account_id}
+    # and an Admin only: an agent is refused
+    agent = invite_and_join(client, admin, "agent")
+    refused = client.post("/api/integrations/slack/test", headers=agent.headers)
+    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
 
 
 def test_intercom_connects_only_with_a_token_it_accepts_and_says_when_it_stopped_working(

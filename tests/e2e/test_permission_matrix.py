@@ -44,7 +44,7 @@ from domain.account import Account
 from domain.workspace import Workspace
 from tests.conftest import chat
 from tests.fakes.llm_server import FakeLLMServer
-from tests.fakes.receivers import FakeIntercom
+from tests.fakes.receivers import FakeHubSpot, FakeIntercom, FakeSlack, FakeZendesk, vendor_urls
 from tests.support.accounts import PASSWORD, Person, invite_and_join, sign_up, unique_email
 from tests.support.server import ThreadedServer
 from tests.support.visitors import token_of
@@ -84,6 +84,21 @@ DELIVERY = "/api/integrations/deliveries/{delivery_id:str}"
 PUBLIC_HOOK = "https://93.184.215.14/hooks"  # a public address literal: no DNS needed
 MATRIX_INTERCOM_TOKEN = "matrix-intercom-token-0000"
 MATRIX_INTERCOM = FakeIntercom(MATRIX_INTERCOM_TOKEN)
+MATRIX_SLACK_TOKEN, MATRIX_ZENDESK_TOKEN, MATRIX_HUBSPOT_TOKEN = "xoxb-matrix-0000", "t" * 24, "pat-na1-" + "0" * 24
+MATRIX_SLACK = FakeSlack(MATRIX_SLACK_TOKEN)
+MATRIX_ZENDESK = FakeZendesk("a@example.com", MATRIX_ZENDESK_TOKEN)
+MATRIX_HUBSPOT = FakeHubSpot(MATRIX_HUBSPOT_TOKEN)
+MATRIX_FAKES = (MATRIX_INTERCOM, MATRIX_SLACK, MATRIX_ZENDESK, MATRIX_HUBSPOT)
+
+
+def matrix_context(container: Container) -> Context:
+    """The integration commands' context on the vendors' fakes (private URLs allowed: the Zendesk fake's base URL
+    is on loopback)."""
+    return Context(
+        container.app, KeyCipher(MATRIX_KEYS), True, **vendor_urls(MATRIX_SLACK, MATRIX_HUBSPOT, MATRIX_INTERCOM)
+    )
+
+
 INTEGRATION_ROUTES = (
     ("GET", INTEGRATIONS),
     ("POST", INTEGRATIONS + "/webhooks"),
@@ -93,6 +108,9 @@ INTEGRATION_ROUTES = (
     ("POST", ENDPOINT + "/test"),
     ("PUT", INTEGRATIONS + "/slack"),
     ("DELETE", INTEGRATIONS + "/slack"),
+    ("POST", INTEGRATIONS + "/slack/test"),
+    ("POST", INTEGRATIONS + "/zendesk/test"),
+    ("POST", INTEGRATIONS + "/hubspot/test"),
     ("PUT", INTEGRATIONS + "/zendesk"),
     ("DELETE", INTEGRATIONS + "/zendesk"),
     ("PUT", INTEGRATIONS + "/hubspot"),
@@ -332,9 +350,7 @@ class World:
         """The integration commands' context and the caller's workspace and account (workspace A's admin for
         non-members)."""
         member: Person = self.other_admin if caller == OTHER_ADMIN else self.admin
-        ctx = Context(
-            self.container.app, KeyCipher(MATRIX_KEYS), allow_private=False, intercom_api_url=MATRIX_INTERCOM.url
-        )
+        ctx = matrix_context(self.container)
         return ctx, uuid.UUID(member.workspace_id), uuid.UUID(member.account_id)
 
     def endpoint(self, caller: str, fresh: bool = False) -> str:
@@ -355,7 +371,17 @@ class World:
         from commands.integrations import slack as slack_cmd
 
         ctx, workspace_id, by = self.integrations(caller)
-        slack_cmd.connect(ctx, slack_cmd.ConnectSlack(workspace_id, by, "bot", "xoxb-matrix-0000", "#matrix"))
+        slack_cmd.connect(ctx, slack_cmd.ConnectSlack(workspace_id, by, "bot", MATRIX_SLACK_TOKEN, "#matrix"))
+
+    def zendesk(self, caller: str) -> None:
+        """Zendesk connected in the caller's workspace (on the fake)."""
+        from commands.integrations import zendesk as zendesk_cmd
+
+        ctx, workspace_id, by = self.integrations(caller)
+        cmd = zendesk_cmd.ConnectZendesk(
+            workspace_id, by, "matrix", "a@example.com", MATRIX_ZENDESK_TOKEN, base_url=MATRIX_ZENDESK.url
+        )
+        zendesk_cmd.connect(ctx, cmd)
 
     def dead_delivery(self, caller: str) -> str:
         """A delivery of the caller's workspace that has died (a test event, its row then marked dead: no worker
@@ -521,17 +547,14 @@ def requests() -> dict[tuple[str, str], Request]:
         return run
 
     def zendesk_connected(world: World, caller: str) -> httpx.Response:
-        from commands.integrations import zendesk as zendesk_cmd
-
-        ctx, workspace_id, by = world.integrations(caller)
-        zendesk_cmd.connect(ctx, zendesk_cmd.ConnectZendesk(workspace_id, by, "matrix", "a@example.com", "t" * 24))
+        world.zendesk(caller)
         return call("DELETE", lambda w: INTEGRATIONS + "/zendesk")(world, caller)
 
     def hubspot_connected(world: World, caller: str) -> httpx.Response:
         from commands.integrations import hubspot as hubspot_cmd
 
         ctx, workspace_id, by = world.integrations(caller)
-        hubspot_cmd.connect(ctx, workspace_id, by, "pat-na1-" + "0" * 24)
+        hubspot_cmd.connect(ctx, workspace_id, by, MATRIX_HUBSPOT_TOKEN)
         return call("DELETE", lambda w: INTEGRATIONS + "/hubspot")(world, caller)
 
     def intercom_connected(method: str, suffix: str) -> Request:
@@ -547,6 +570,21 @@ def requests() -> dict[tuple[str, str], Request]:
     def slack_connected(world: World, caller: str) -> httpx.Response:
         world.slack(caller)
         return call("DELETE", lambda w: INTEGRATIONS + "/slack")(world, caller)
+
+    def credential_tested(system: str) -> Request:
+        def run(world: World, caller: str) -> httpx.Response:
+            from commands.integrations import hubspot as hubspot_cmd
+
+            ctx, workspace_id, by = world.integrations(caller)
+            if system == "slack":
+                world.slack(caller)
+            elif system == "zendesk":
+                world.zendesk(caller)
+            else:
+                hubspot_cmd.connect(ctx, workspace_id, by, MATRIX_HUBSPOT_TOKEN)
+            return call("POST", lambda w: f"{INTEGRATIONS}/{system}/test")(world, caller)
+
+        return run
 
     def rolled_back(world: World, caller: str) -> httpx.Response:
         """Roll back to version 1 after publishing a version, so version 1 is not the live one."""
@@ -742,19 +780,27 @@ def requests() -> dict[tuple[str, str], Request]:
         ("PUT", INTEGRATIONS + "/slack"): call(
             "PUT",
             lambda w: INTEGRATIONS + "/slack",
-            lambda w, c: {"mode": "bot", "bot_token": "xoxb-matrix-1111", "channel": "#matrix"},
+            lambda w, c: {"mode": "bot", "bot_token": MATRIX_SLACK_TOKEN, "channel": "#matrix"},
         ),
         ("DELETE", INTEGRATIONS + "/slack"): slack_connected,
         ("PUT", INTEGRATIONS + "/zendesk"): call(
             "PUT",
             lambda w: INTEGRATIONS + "/zendesk",
-            lambda w, c: {"subdomain": "matrix", "email": "a@example.com", "api_token": "t" * 24},
+            lambda w, c: {
+                "subdomain": "matrix",
+                "email": "a@example.com",
+                "api_token": MATRIX_ZENDESK_TOKEN,
+                "base_url": MATRIX_ZENDESK.url,
+            },
         ),
         ("DELETE", INTEGRATIONS + "/zendesk"): zendesk_connected,
         ("PUT", INTEGRATIONS + "/hubspot"): call(
-            "PUT", lambda w: INTEGRATIONS + "/hubspot", lambda w, c: {"access_token": "pat-na1-" + "1" * 24}
+            "PUT", lambda w: INTEGRATIONS + "/hubspot", lambda w, c: {"access_token": MATRIX_HUBSPOT_TOKEN}
         ),
         ("DELETE", INTEGRATIONS + "/hubspot"): hubspot_connected,
+        ("POST", INTEGRATIONS + "/slack/test"): credential_tested("slack"),
+        ("POST", INTEGRATIONS + "/zendesk/test"): credential_tested("zendesk"),
+        ("POST", INTEGRATIONS + "/hubspot/test"): credential_tested("hubspot"),
         ("PUT", INTEGRATIONS + "/intercom"): call(
             "PUT", lambda w: INTEGRATIONS + "/intercom", lambda w, c: {"access_token": MATRIX_INTERCOM_TOKEN}
         ),
@@ -779,8 +825,9 @@ def matrix_app(container: Container, fake_llm: FakeLLMServer) -> Iterator[tuple[
     chat_service = ChatService(
         container.app, Providers(vault=vault, endpoints=endpoints), container.usage, RetryPolicy()
     )
-    MATRIX_INTERCOM.start()
-    integrations = Context(container.app, KeyCipher(MATRIX_KEYS), intercom_api_url=MATRIX_INTERCOM.url)
+    for fake in MATRIX_FAKES:
+        fake.start()
+    integrations = matrix_context(container)
     app = create_app(
         chat_service,
         container.transcripts,
@@ -797,7 +844,8 @@ def matrix_app(container: Container, fake_llm: FakeLLMServer) -> Iterator[tuple[
     server.stop()
     follower.stop()
     container.runners.remove(follower)
-    MATRIX_INTERCOM.stop()
+    for fake in MATRIX_FAKES:
+        fake.stop()
 
 
 def page_route(route: tuple[str, str]) -> bool:

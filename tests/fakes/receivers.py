@@ -80,11 +80,19 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 headers = {**dict(self.headers.items()), "x-fake-method": self.command}
                 status, extra = receiver.handle(self.path, headers, body)
-                payload = json.dumps(extra).encode() if extra is not None else b""
+                location = extra.pop("__location__", None) if isinstance(extra, dict) else None
+                if location is not None:  # an authorization server's redirect back to the app
+                    self.send_response(status)
+                    self.send_header("location", location)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
+                text = isinstance(extra, str)  # Slack's incoming webhooks answer plain text ("ok", "no_service")
+                payload = extra.encode() if text else json.dumps(extra).encode() if extra is not None else b""
                 self.send_response(status)
                 if status == 429 and receiver.script.retry_after:
                     self.send_header("Retry-After", receiver.script.retry_after)
-                self.send_header("content-type", "application/json")
+                self.send_header("content-type", "text/html" if text else "application/json")
                 self.send_header("content-length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
@@ -136,13 +144,27 @@ class Receiver:
 
 
 class FakeSlack(Receiver):
-    """Slack: ``POST /services/...`` (incoming webhooks: ``ok`` as text) and ``POST /api/chat.postMessage``."""
+    """Slack: ``POST /services/...`` (incoming webhooks; a path in ``revoked`` answers 404 ``no_service`` as Slack
+    does for a removed webhook), ``POST /api/chat.postMessage`` and ``POST /api/auth.test``."""
 
     def __init__(self, token: str = "xoxb-test-token-0000") -> None:
         super().__init__()
         self.token = token
         self.script.status = 200
         self.messages: list[dict[str, Any]] = []
+        self.revoked: set[str] = set()
+        # OAuth v2: the app's client, what the Admin answers on the consent page, the codes handed out
+        self.client = ("1111.2222", "slack-client-secret-0000")
+        self.consent: str = "allow"  # or "access_denied"
+        self.granted = "chat:write,channels:read,incoming-webhook"
+        self.codes: dict[str, str] = {}  # code -> redirect_uri
+        self.installs = 0
+
+    def _authorize(self, path: str) -> tuple[int, Any]:
+        return _slack_authorize(self, path)
+
+    def _exchange(self, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        return _slack_exchange(self, headers, body)
 
     def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
         lower = {k.lower(): v for k, v in headers.items()}
@@ -152,6 +174,23 @@ class FakeSlack(Receiver):
             self.requests.append(Received(time.time(), path, headers, body, status))
         if status != 200:
             return status, {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}
+        if path.startswith("/oauth/v2/authorize"):
+            return self._authorize(path)
+        if path.startswith("/api/oauth.v2.access"):
+            return self._exchange(lower, body)
+        if path.startswith("/api/auth.test"):
+            if lower.get("authorization") != f"Bearer {self.token}":
+                return 200, {"ok": False, "error": "invalid_auth"}
+            return 200, {
+                "ok": True,
+                "url": "https://acme-support.slack.com/",
+                "team": "Acme Support",
+                "user": "chatassist",
+                "team_id": "T0ACME0001",
+                "user_id": "U0BOT00001",
+                "bot_id": "B0BOT00001",
+                "is_enterprise_install": False,
+            }
         if path.startswith("/api/chat.postMessage"):
             if lower.get("authorization") != f"Bearer {self.token}":
                 return 200, {"ok": False, "error": "invalid_auth"}
@@ -162,10 +201,65 @@ class FakeSlack(Receiver):
                 self.messages.append(message)
             return 200, {"ok": True, "channel": message["channel"], "ts": f"{time.time():.6f}"}
         if path.startswith("/services/"):
+            if path in self.revoked:
+                return 404, "no_service"
             with self.lock:
                 self.messages.append(json.loads(body))
-            return 200, None
+            return 200, "ok"
         return 404, {"ok": False, "error": "unknown_method"}
+
+
+def _query(text: str) -> dict[str, str]:
+    from urllib.parse import parse_qsl
+
+    return dict(parse_qsl(text))
+
+
+def _slack_authorize(fake: FakeSlack, path: str) -> tuple[int, Any]:
+    """Slack's consent page, answered at once as ``fake.consent`` says: back to redirect_uri with a code (or an
+    error) and the state."""
+    import secrets
+    from urllib.parse import urlencode
+
+    q = _query(path.split("?", 1)[1] if "?" in path else "")
+    if q.get("client_id") != fake.client[0] or not q.get("redirect_uri"):
+        return 400, "invalid_client_id"
+    if fake.consent != "allow":
+        back = {"error": fake.consent, "state": q.get("state", "")}
+    else:
+        code = secrets.token_hex(8)
+        with fake.lock:
+            fake.codes[code] = q["redirect_uri"]
+        back = {"code": code, "state": q.get("state", "")}
+    return 302, {"__location__": q["redirect_uri"] + "?" + urlencode(back)}
+
+
+def _slack_exchange(fake: FakeSlack, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+    """``oauth.v2.access``: the client by basic auth (as slack-sdk sends it) or form fields; a code once."""
+    import base64
+
+    form = _query(body.decode())
+    basic = headers.get("authorization", "").removeprefix("Basic ")
+    client = tuple(base64.b64decode(basic).decode().split(":", 1)) if basic else (
+        form.get("client_id"), form.get("client_secret"))  # fmt: skip
+    if client != fake.client:
+        return 200, {"ok": False, "error": "bad_client_secret"}
+    with fake.lock:
+        redirect = fake.codes.pop(form.get("code", ""), None)
+    if redirect is None:
+        return 200, {"ok": False, "error": "invalid_code"}
+    if form.get("redirect_uri") != redirect:
+        return 200, {"ok": False, "error": "bad_redirect_uri"}
+    fake.installs += 1
+    return 200, {
+        "ok": True, "access_token": fake.token, "token_type": "bot", "scope": fake.granted,
+        "bot_user_id": "U0BOT00001", "app_id": "A0APP00001", "team": {"name": "Acme Support", "id": "T0ACME0001"},
+        "enterprise": None, "is_enterprise_install": False,
+        "authed_user": {"id": "U0ADMIN001", "scope": "", "access_token": None, "token_type": None},
+        "incoming_webhook": {"channel": "#support-alerts", "channel_id": "C0ALERTS01",
+                             "configuration_url": "https://acme-support.slack.com/services/B0HOOK0001",
+                             "url": "https://hooks.slack.com/services/T0ACME0001/B0HOOK0001/xyz"},
+    }  # fmt: skip
 
 
 class FakeZendesk(Receiver):
@@ -177,6 +271,7 @@ class FakeZendesk(Receiver):
         import base64
 
         self.auth = "Basic " + base64.b64encode(f"{email}/token:{token}".encode()).decode()
+        self.email = email
         self.script.status = 201
         self.tickets: dict[int, dict[str, Any]] = {}
         self.by_key: dict[str, int] = {}
@@ -190,6 +285,13 @@ class FakeZendesk(Receiver):
             self.requests.append(Received(time.time(), path, headers, body, self.script.status))
             if self.script.status == 429:
                 return 429, {"error": "TooManyRequests"}
+            if method == "GET" and path == "/api/v2/users/me.json":
+                # as Zendesk does for credentials it does not know: 200 with the anonymous user
+                if lower.get("authorization") != self.auth:
+                    return 200, {"user": {"id": None, "name": "Anonymous user", "email": None, "role": "end-user",
+                                          "url": None, "active": False, "verified": False}}  # fmt: skip
+                return 200, {"user": {"id": 9001, "name": "Agent", "email": self.email, "role": "agent",
+                                      "url": "/api/v2/users/9001.json", "active": True, "verified": True}}  # fmt: skip
             if lower.get("authorization") != self.auth:
                 return 401, {"error": "Couldn't authenticate you"}
             if method == "POST" and path == "/api/v2/tickets.json":
@@ -219,8 +321,9 @@ class FakeZendesk(Receiver):
 
 
 class FakeHubSpot(Receiver):
-    """HubSpot's CRM API as the official SDK calls it: ``POST /crm/v3/objects/contacts/batch/upsert`` (by email) and
-    ``POST /crm/v3/objects/notes`` (with associations), bearer-token auth."""
+    """HubSpot's CRM API as the official SDK calls it: ``POST /crm/v3/objects/contacts/batch/upsert`` (by email),
+    ``POST /crm/v3/objects/notes`` (with associations) and ``GET /crm/v3/objects/contacts?limit=N`` (a page), bearer
+    token auth."""
 
     def __init__(self, token: str) -> None:
         super().__init__()
@@ -246,6 +349,11 @@ class FakeHubSpot(Receiver):
                     "message": "Authentication credentials not found.",
                     "category": "INVALID_AUTHENTICATION",
                 }
+            if lower.get("x-fake-method") == "GET" and path.startswith("/crm/v3/objects/contacts?"):
+                limit = int(path.split("limit=", 1)[1].split("&", 1)[0]) if "limit=" in path else 10
+                page = [{"id": c["id"], "properties": c["properties"], "createdAt": now, "updatedAt": now,
+                         "archived": False} for c in list(self.contacts.values())[:limit]]  # fmt: skip
+                return 200, {"results": page}
             data = json.loads(body)
             if path.startswith("/crm/v3/objects/contacts/batch/upsert"):
                 results = []
@@ -298,3 +406,11 @@ class FakeIntercom(Receiver):
                     "errors": [{"code": "unauthorized", "message": "Access Token Invalid"}],
                 }
         return 200, {"type": "admin", "id": "991", "email": "ops@example.com", "name": "Ops"}
+
+
+def vendor_urls(slack: FakeSlack, hubspot: FakeHubSpot, intercom: FakeIntercom | None = None) -> dict[str, Any]:
+    """The integration commands' Context arguments pointing Slack, HubSpot (and Intercom) at these fakes."""
+    urls: dict[str, Any] = {"slack_api_url": slack.url + "/api/", "hubspot_api_url": hubspot.url, "timeout_s": 5}
+    if intercom is not None:
+        urls["intercom_api_url"] = intercom.url
+    return urls

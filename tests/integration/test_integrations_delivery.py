@@ -172,8 +172,11 @@ def receiver() -> Iterator[Receiver]:
     r.stop()
 
 
-def ctx(container: Container) -> wh.Context:
-    return wh.Context(container.app, KeyCipher(KEY_SPEC), allow_private=True)
+def ctx(container: Container, slack: FakeSlack | None = None) -> wh.Context:
+    slack_api = slack.url + "/api/" if slack is not None else None
+    return wh.Context(
+        container.app, KeyCipher(KEY_SPEC), True, slack_api_url=slack_api, hubspot_api_url=HUBSPOT.url, timeout_s=2
+    )
 
 
 def new_workspace(container: Container) -> UUID:
@@ -437,7 +440,7 @@ def test_slack_bot_gets_the_escalation_alert_with_its_blocks(
 ) -> None:
     # Given Slack connected with a bot token and a channel
     ws = new_workspace(container)
-    slack_cmd.connect(ctx(container), slack_cmd.ConnectSlack(ws, ADMIN, "bot", slack.token, "#support"))
+    slack_cmd.connect(ctx(container, slack), slack_cmd.ConnectSlack(ws, ADMIN, "bot", slack.token, "#support"))
     workers.start()
     before = len(slack.messages)
     # When a conversation is escalated
@@ -459,7 +462,7 @@ def test_slack_incoming_webhook_and_a_429_retried(container: Container, workers:
     # Given Slack connected by an incoming webhook URL that answers 429 (Retry-After 1) for now
     ws = new_workspace(container)
     slack_cmd.connect(
-        ctx(container), slack_cmd.ConnectSlack(ws, ADMIN, "webhook", slack.url + "/services/T0/B0/x", None)
+        ctx(container, slack), slack_cmd.ConnectSlack(ws, ADMIN, "webhook", slack.url + "/services/T0/B0/x", None)
     )
     slack.script.status, slack.script.retry_after = 429, "1"
     workers.start()

@@ -53,16 +53,23 @@ class Card:
     state: str  # connected, not_connected, disconnected, failing
     label: str
     sentence: str
+    tested: str = ""  # the last test with the vendor, when it worked ("Connected: … (tested <date>).")
 
 
-def _health(name: str, connected: bool, what: str, last_error: str | None, failing: bool, dead: int) -> Card:
-    if not connected:
+def _health(name: str, view: Any, what: str, failing: bool) -> Card:
+    """The card of Slack, Zendesk or HubSpot: not connected; disconnected (the vendor refused the credential on
+    the last test, with when and why); connected but failing deliveries; or connected."""
+    last_error, dead = view.last_error, view.dead_letters
+    if not view.connected:
         return Card(name.lower(), name, "not_connected", "Not connected", f"Not connected — {what}")
+    if view.ok is False:
+        return Card(name.lower(), name, "disconnected", "Disconnected", view.status or "Disconnected.")
+    tested = view.status or ""
     if failing:
         tail = f" ({dead} dead letters)" if dead else ""
         return Card(name.lower(), name, "failing", "Connected, failing",
-                    f"Connected — the last delivery failed: {last_error or 'no answer'}{tail}")  # fmt: skip
-    return Card(name.lower(), name, "connected", "Connected", f"Connected — {what}")
+                    f"Connected — the last delivery failed: {last_error or 'no answer'}{tail}", tested)  # fmt: skip
+    return Card(name.lower(), name, "connected", "Connected", f"Connected — {what}", tested)
 
 
 def cards_of(view: IntegrationsView) -> list[Card]:
@@ -75,11 +82,10 @@ def cards_of(view: IntegrationsView) -> list[Card]:
     slack_what = f"escalation alerts and resolution summaries posted to {s.channel}" if s.channel else (
         "escalation alerts and resolution summaries posted in real time")  # fmt: skip
     cards = [
-        _health("Slack", s.connected, slack_what, s.last_error, failing(s), s.dead_letters),
-        _health("Zendesk", z.connected, "AI-resolved chats logged as solved tickets with the transcript; escalations "
-                "open tickets", z.last_error, failing(z), z.dead_letters),
-        _health("HubSpot", h.connected, "closed chats upsert the contact and add a note with the summary",
-                h.last_error, failing(h), h.dead_letters),
+        _health("Slack", s, slack_what, failing(s)),
+        _health("Zendesk", z, "AI-resolved chats logged as solved tickets with the transcript; escalations open "
+                "tickets", failing(z)),
+        _health("HubSpot", h, "closed chats upsert the contact and add a note with the summary", failing(h)),
     ]  # fmt: skip
     if not i.connected:
         cards.append(Card("intercom", "Intercom", "not_connected", "Not connected",

@@ -134,7 +134,7 @@
       if (!got.ok) { show(form, got.body); return; }
       if (got.body && got.body.secret && revealSecret(form, got.body.secret)) return;
       var text = form.dataset.flashText || "Saved.";
-      if (got.body && typeof got.body.ok === "boolean" && got.body.detail) text = got.body.detail;
+      if (got.body && typeof got.body.ok === "boolean" && got.body.detail && got.body.connected === undefined) text = got.body.detail;
       reloadWith(form.dataset.flash, text);
     }).catch(function () {
       show(form, { message: "The server could not be reached; check your connection and try again." });
@@ -165,7 +165,7 @@
       }
       var text = button.dataset.doneText || "Done.";
       if (typeof answer.ok === "boolean" && answer.provider) text = (answer.ok ? "Works: " : "Refused: ") + answer.detail;
-      else if (typeof answer.status === "string" && answer.connected !== undefined) text = answer.detail || answer.status;
+      else if (answer.connected !== undefined && (answer.notice || answer.status)) text = answer.notice || answer.status;
       reloadWith(button.dataset.slot, text);
     }).catch(function () {
       if (out) out.textContent = "The server could not be reached; check your connection and try again.";
