@@ -23,6 +23,7 @@ import domain
 from domain.account import Account, AccountEmailIndex, email_hash
 from domain.app_settings import AppSettings
 from domain.audit_access import AuditAccess
+from domain.chain_anchor import ChainAnchor
 from domain.conversation import Conversation, ModelCall
 from domain.escalation import Decision
 from domain.integrations import Integrations, Secret
@@ -140,6 +141,9 @@ def every_event_aggregates(now: datetime | None = None) -> list[Aggregate]:
     security.set_identity_verification(True, by=admin)
     security.rotate_secret(by=admin)
 
+    anchor = ChainAnchor(workspace.id)
+    anchor.record(1843, [[str(uuid4()), 3, "a" * 64]], [[str(uuid4()), 2, "b" * 64]])
+
     integrations = Integrations(workspace.id)
     integrations.add_endpoint(
         "ep_1",
@@ -172,6 +176,7 @@ def every_event_aggregates(now: datetime | None = None) -> list[Aggregate]:
 
     return [
         workspace,
+        anchor,
         WidgetKeyIndex(widget_key, workspace.id),
         account,
         AccountEmailIndex(email_hash(email), account.id),
