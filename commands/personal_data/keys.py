@@ -13,15 +13,17 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from commands.provider_keys.cipher import NONCE, KeyCipher, UnknownEncryptionKey
+
+T = TypeVar("T")
 
 KEYS, SUBJECTS = "chatassist_personal_keys", "chatassist_personal_subjects"
 DDL_LOCK_KEY = 7_305_112_733_017  # pg_advisory_xact_lock key of these tables' creation
@@ -85,6 +87,20 @@ class PersonalKeys:
             self._pid = os.getpid()
         return self._conn
 
+    def _with_connection(self, work: Callable[[psycopg.Connection[Any]], T]) -> T:
+        """Run ``work`` on the process's key connection, under the lock. A connection the server ended (a restart, a
+        failover) is replaced and ``work`` runs once more on the new one: every statement here is a read or an
+        idempotent write (``ON CONFLICT DO NOTHING``), so running it again is safe."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                return work(conn)
+            except psycopg.OperationalError:
+                if not (conn.closed or conn.broken):
+                    raise
+                self._conn = None
+                return work(self._connection())
+
     def ensure_tables(self) -> None:
         """Create the key tables if this process has not yet (before reading them on another connection)."""
         with self._lock:
@@ -118,26 +134,23 @@ class PersonalKeys:
         key when a retried append made it already."""
         key = os.urandom(32)
         kid, wrapped = self.wrap(conversation_id, key)
-        with self._lock:
-            row = (
-                self._connection()
-                .execute(
-                    f"WITH k AS (INSERT INTO {KEYS} (conversation_id, workspace_id, wrapping_kid, wrapped_key)"
-                    " VALUES (%(c)s, %(w)s, %(kid)s, %(key)s) ON CONFLICT (conversation_id) DO NOTHING"
-                    " RETURNING conversation_id),"
-                    f" s AS (INSERT INTO {SUBJECTS} (workspace_id, subject, conversation_id)"
-                    " SELECT %(w)s, u, %(c)s FROM unnest(%(subjects)s::bytea[]) u ON CONFLICT DO NOTHING)"
-                    " SELECT count(*) FROM k",
-                    {
-                        "c": conversation_id,
-                        "w": workspace_id,
-                        "kid": kid,
-                        "key": wrapped,
-                        "subjects": subjects_of(workspace_id, personal),
-                    },
-                )
-                .fetchone()
-            )
+        row = self._with_connection(
+            lambda conn: conn.execute(
+                f"WITH k AS (INSERT INTO {KEYS} (conversation_id, workspace_id, wrapping_kid, wrapped_key)"
+                " VALUES (%(c)s, %(w)s, %(kid)s, %(key)s) ON CONFLICT (conversation_id) DO NOTHING"
+                " RETURNING conversation_id),"
+                f" s AS (INSERT INTO {SUBJECTS} (workspace_id, subject, conversation_id)"
+                " SELECT %(w)s, u, %(c)s FROM unnest(%(subjects)s::bytea[]) u ON CONFLICT DO NOTHING)"
+                " SELECT count(*) FROM k",
+                {
+                    "c": conversation_id,
+                    "w": workspace_id,
+                    "kid": kid,
+                    "key": wrapped,
+                    "subjects": subjects_of(workspace_id, personal),
+                },
+            ).fetchone()
+        )
         if row and row[0]:
             self._cache[conversation_id] = DataKey(workspace_id, key, time.monotonic())
             return key
@@ -154,15 +167,12 @@ class PersonalKeys:
         cached = self._cache.get(conversation_id)
         if cached is not None and now - cached.fetched < self.ttl_s:
             return cached
-        with self._lock:
-            row = (
-                self._connection()
-                .execute(
-                    f"SELECT workspace_id, wrapping_kid, wrapped_key FROM {KEYS} WHERE conversation_id = %s",
-                    (conversation_id,),
-                )
-                .fetchone()
-            )
+        row = self._with_connection(
+            lambda conn: conn.execute(
+                f"SELECT workspace_id, wrapping_kid, wrapped_key FROM {KEYS} WHERE conversation_id = %s",
+                (conversation_id,),
+            ).fetchone()
+        )
         if row is None:
             self._cache.pop(conversation_id, None)
             return None
@@ -177,12 +187,16 @@ class PersonalKeys:
         subjects = subjects_of(workspace_id, personal)
         if not subjects:
             return
-        with self._lock, self._connection().cursor() as cur:
-            cur.executemany(
-                f"INSERT INTO {SUBJECTS} (workspace_id, subject, conversation_id) VALUES (%s, %s, %s)"
-                " ON CONFLICT DO NOTHING",
-                [(workspace_id, s, conversation_id) for s in subjects],
-            )
+
+        def insert(conn: psycopg.Connection[Any]) -> None:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    f"INSERT INTO {SUBJECTS} (workspace_id, subject, conversation_id) VALUES (%s, %s, %s)"
+                    " ON CONFLICT DO NOTHING",
+                    [(workspace_id, s, conversation_id) for s in subjects],
+                )
+
+        self._with_connection(insert)
 
     def rewrap(self) -> tuple[int, int]:
         """Wrap every live data key under the current wrapping key (``chatassist keys rotate``; also the keys stored
