@@ -283,8 +283,9 @@ class KnowledgeProjection(Projection[KnowledgeView]):
     def _(self, e: Conversation.PersonalDataErased, tracking: Tracking) -> None:
         """The conversation's key was destroyed (ADR 0044): its questions leave the gaps as a rebuild leaves them
         out (it reads them erased). A gap that only this conversation fed goes; a gap others fed too loses this
-        conversation and one of its count, and its example reads "[erased]" until the next question (the exact
-        counts of such a shared gap come back on a rebuild: docs/knowledge.md)."""
+        conversation and one of its count (no reason counts more than the questions left), and its example reads
+        "[erased]" until the next question (the exact counts of such a shared gap come back on a rebuild:
+        docs/knowledge.md)."""
         params = {"ws": e.workspace_id, "c": e.originator_id, "erased": ERASED}
         gaps = self.view.table("gaps")
         self.view.apply(
@@ -292,7 +293,9 @@ class KnowledgeProjection(Projection[KnowledgeView]):
             [
                 (
                     f"UPDATE {gaps} SET conversations = array_remove(conversations, %(c)s::uuid), count = count - 1,"
-                    " example = %(erased)s WHERE workspace_id = %(ws)s AND %(c)s::uuid = ANY(conversations)",
+                    " low_support = least(low_support, count - 1), offered = least(offered, count - 1),"
+                    " escalated = least(escalated, count - 1), example = %(erased)s"
+                    " WHERE workspace_id = %(ws)s AND %(c)s::uuid = ANY(conversations)",
                     params,
                 ),
                 (

@@ -4,13 +4,14 @@ the refusals, and the corpus export of the correction as a labelled example."""
 
 from __future__ import annotations
 
-import argparse
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
 import httpx
 
-from chatassist import corpus_cli
 from chatassist.bootstrap import Container
 from domain.decisions import corpus
 from tests.conftest import chat, event_names
@@ -73,14 +74,37 @@ def test_an_agent_recalls_a_wrong_escalation_and_it_becomes_a_labelled_example(
     assert monitor.status_code == 200, monitor.text
     (mine,) = [c for c in monitor.json()["items"] if c["id"] == conversation_id]
     assert mine["state"] == "returned_to_ai"
-    # When the recalls are exported in the corpus format
+    # When the recalls are exported in the corpus format (the command in a process of its own, as an operator runs it)
     out = tmp_path / "recalled.txt"
-    args = argparse.Namespace(out=str(out), workspace=admin.workspace_id)
-    corpus_cli.cmd_export_recalls(container.settings, args)
+    export_recalls(container, out, admin.workspace_id)
     # I expect one line, a valid corpus line, labelled as the agent said, with the messages the rules had read
     (line,) = out.read_text().splitlines()
     example = corpus.parse(line, "en", 1)
     assert (example.rule, example.messages) == ("none", (NOT_LEGAL,))
-    other = argparse.Namespace(out=str(out), workspace=str(uuid.uuid4()))
-    corpus_cli.cmd_export_recalls(container.settings, other)
+    export_recalls(container, out, str(uuid.uuid4()))
     assert out.read_text() == ""
+
+
+def export_recalls(container: Container, out: Path, workspace: str) -> None:
+    """``chatassist corpus export-recalls --out OUT --workspace W`` on the test database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATASSIST_", "DATABASE_URL", "REDIS_URL"))}
+    env.update(DATABASE_URL=container.database_url, REDIS_URL=container.redis_url, CHATASSIST_DB_POOL_SIZE="1")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chatassist.cli",
+            "corpus",
+            "export-recalls",
+            "--out",
+            str(out),
+            "--workspace",
+            workspace,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
