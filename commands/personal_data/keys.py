@@ -75,6 +75,15 @@ class PersonalKeys:
         self._lock = threading.Lock()
         self._conn: psycopg.Connection[Any] | None = None
         self._pid = 0
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        """In a forked child (the rebuild's share processes): a lock another thread of the parent held at the fork
+        would never be released there, and the parent's connection is not the child's: start both afresh (the
+        parent's connection is left alone, not closed: its socket is still the parent's)."""
+        self._lock = threading.Lock()
+        self._conn = None
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed or self._pid != os.getpid():
