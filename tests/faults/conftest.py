@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.faults import report
-from tests.faults.stack import Stack, environment_note
+from tests.faults.stack import Stack, environment_note, poll
+
+RUNNERS_SESSION = "SELECT 1 FROM pg_stat_activity WHERE application_name = %s"
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +38,12 @@ def healthy(stack: Stack) -> Stack:
         if not process.alive():
             assert process.killed, f"{process.name} exited by itself\n{process.tail()}"
             process.start()
+            if process.name in ("projections", "worker"):  # up (its runners' session open) before a fault is made
+                poll(
+                    lambda p=process: stack.query(RUNNERS_SESSION, f"chatassist projection runners pid {p.pid}"),
+                    180,
+                    f"{process.name} running again",
+                )
     for name in ("web-a", "web-b"):
         stack.wait_healthy(name)
     stack.fake.reset()
