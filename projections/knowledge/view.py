@@ -90,6 +90,19 @@ ORDER BY support DESC NULLS LAST, h.score DESC, h.article_id, h.chunk
 """
 
 
+def search_params(workspace_id: UUID, question: str, k: int = TOP_K) -> dict[str, object]:
+    """The parameters of ``SEARCH_SQL`` for one question."""
+    return {
+        "ws": workspace_id,
+        "q": question[:2000],
+        "k": k,
+        "budget": BUDGET,
+        "shortlist": SHORTLIST,
+        "weights": WEIGHTS,
+        "fuzzy": FUZZY,
+    }
+
+
 class KnowledgeView(TrackedView):
     """Tables ``knowledge_v1_*`` (migrations/0008) plus tracking."""
 
@@ -100,18 +113,7 @@ class KnowledgeView(TrackedView):
         ``at_version`` (or ``WAIT_S`` passed), so an article edited before the turn is the one it reads."""
         deadline = time.monotonic() + WAIT_S
         while True:
-            rows = self.query(
-                SEARCH_SQL,
-                {
-                    "ws": workspace_id,
-                    "q": question[:2000],
-                    "k": k,
-                    "budget": BUDGET,
-                    "shortlist": SHORTLIST,
-                    "weights": WEIGHTS,
-                    "fuzzy": FUZZY,
-                },
-            )
+            rows = self.query(SEARCH_SQL, search_params(workspace_id, question, k))
             seen = rows[0]["ws_version"] if rows else None
             if (seen or 0) >= at_version:
                 break
