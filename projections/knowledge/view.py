@@ -24,8 +24,9 @@ WAIT_S = 5.0  # how long a turn waits for the view to reach the workspace versio
 #    workspace's articles use (knowledge_v1_workspaces.configs: the visitor's language is not known); each lexeme keeps
 #    the position of the word it came from. Of those lexemes, the ones the workspace has (knowledge_v1_terms). A word
 #    of at least 5 letters none of whose lexemes the workspace has (a typo, a compound, another form) is matched on the
-#    workspace's known lexeme most similar to one of its lexemes, if their trigram similarity is at least %(fuzzy)s
-#    (pg_trgm, its index on the terms): "pasword" on "password", "cancle" on "cancel".
+#    workspace's known lexeme most similar to its longest lexeme, if their trigram similarity is at least %(fuzzy)s
+#    (pg_trgm: a nearest-neighbour search of the GiST index on the workspace's terms, one per such word): "pasword" on
+#    "password", "cancle" on "cancel".
 # 2. Rarest first, keep the lexemes while the chunks holding them add up to at most %(budget)s (always the rarest one):
 #    common words are left out of the match, as BM25's idf would nearly ignore them, and the chunks to rank stay few.
 # 3. Chunks matching any kept lexeme (GIN index on (workspace_id, tsv): the workspace's own posting lists), at most
@@ -45,15 +46,18 @@ present AS (
     WHERE t.workspace_id = %(ws)s AND t.chunks > 0 AND t.lexeme IN (SELECT lexeme FROM words)
 ),
 unknown AS (
-    SELECT w.pos, w.lexeme FROM words w
+    SELECT DISTINCT ON (w.pos) w.pos, w.lexeme FROM words w
     WHERE w.pos NOT IN (SELECT w2.pos FROM words w2 JOIN present p ON p.lexeme = w2.lexeme)
       AND length(w.lexeme) >= 5
+    ORDER BY w.pos, length(w.lexeme) DESC, w.lexeme
 ),
 fuzzy AS (
-    SELECT DISTINCT ON (u.pos) t.lexeme, t.chunks FROM unknown u
-    JOIN {PREFIX}_terms t ON t.workspace_id = %(ws)s AND t.lexeme %% u.lexeme
-    WHERE t.chunks > 0 AND similarity(t.lexeme, u.lexeme) >= %(fuzzy)s
-    ORDER BY u.pos, similarity(t.lexeme, u.lexeme) DESC, t.chunks DESC, t.lexeme
+    SELECT n.lexeme, n.chunks FROM unknown u CROSS JOIN LATERAL (
+        SELECT t.lexeme, t.chunks, t.lexeme <-> u.lexeme AS distance FROM {PREFIX}_terms t
+        WHERE t.workspace_id = %(ws)s AND t.chunks > 0
+        ORDER BY t.lexeme <-> u.lexeme LIMIT 1
+    ) n
+    WHERE 1 - n.distance >= %(fuzzy)s
 ),
 known AS (
     SELECT x.lexeme, x.chunks, sum(x.chunks) OVER (ORDER BY x.chunks, x.lexeme) AS running

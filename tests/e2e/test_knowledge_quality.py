@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from chatassist.bootstrap import Container
 from chatassist.knowledge_cli import EVAL_SET, HELDOUT_SET, evaluate
+from commands.create_workspace import cmd as create_ws
+from commands.import_knowledge import cmd as importer
+from commands.import_knowledge import files
 
 # Measured 2026-12-07 (ADR 0045): regression guards at the measured level, not targets.
 BLIND_FLOOR = 0.5  # 16 of 30 (53.3 %)
@@ -46,3 +49,28 @@ def test_the_held_out_questions_find_their_article_first(container: Container) -
     assert set(result["by_language"]) == {"en", "es", "fr", "de", "pt"}
     assert result["hit_at_1"] >= HELDOUT_FLOOR, result
     assert all(share >= HELDOUT_LANGUAGE_FLOOR for share in result["by_language"].values()), result
+
+
+def test_a_question_without_accents_or_with_a_typo_finds_its_article(container: Container) -> None:
+    # Given a Spanish article written with accents and an English one, in a new workspace
+    assert container.knowledge is not None
+    app = container.app
+    workspace = create_ws.execute(app, create_ws.CreateWorkspace("Accents and typos", knowledge=[], examples=[]))
+    spanish = "Verificación en dos pasos"
+    english = "Reset your password"
+    for language, title, body in [
+        ("es", spanish, "Escanea el código QR con la aplicación y guarda los códigos de respaldo."),
+        ("en", english, "Open the sign-in page and click Forgot password; we email you a reset link."),
+    ]:
+        doc = files.Document(title, title, body, None, files.digest(body))
+        importer.execute(app, importer.ImportKnowledge(workspace.workspace_id, [doc], "upload", None, language))
+    container.wait_for_projections()
+    # When a visitor asks without the accents, and another misspells the one word that matters
+    unaccented = container.knowledge.search(workspace.workspace_id, "no me llega el codigo")
+    typo = container.knowledge.search(workspace.workspace_id, "i forgot my pasword")
+    # I expect each article first: the accents are ignored on both sides, the typo matched on the nearest known word
+    assert unaccented and unaccented[0].title == spanish
+    assert unaccented[0].support > 0  # "codigo" is the article's "código"
+    assert typo and typo[0].title == english
+    # and the guessed word does not count as covered: "forgot" is, "pasword" is not (support 1 of 2)
+    assert typo[0].support == 0.5
