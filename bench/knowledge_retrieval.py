@@ -12,8 +12,9 @@
 2. The knowledge projection's runner applies every event (chunks, tsvectors, the GIN index, the lexeme counts); then
    ANALYZE, as autovacuum does after a bulk import.
 3. Measure: --queries visitor-like questions (two to six words: one or two rare or feature words, common words,
-   stopwords), each through ``KnowledgeView.search`` exactly as a chat turn calls it (pool checkout, the one query,
-   rows decoded); p50 / p99 / max. Then each again under EXPLAIN ANALYZE (TIMING OFF): the execution time inside
+   stopwords; three in ten with two letters of their longest word swapped, a typo), each through
+   ``KnowledgeView.search`` exactly as a chat turn calls it (pool checkout, the one query, rows decoded);
+   p50 / p99 / max. Then each again under EXPLAIN ANALYZE (TIMING OFF): the execution time inside
    PostgreSQL, which a busy machine's run queue does not inflate; and the plan of the slowest.
 4. With --copies N: the store grows as it does with many customers: the read model's chunks and lexeme counts of the
    measured workspace are copied N times under other workspace ids (same vocabulary: the worst case for an index
@@ -83,6 +84,12 @@ def question(rng: random.Random, areas: list[str], features: list[str]) -> str:
     parts += [rng.choice(areas)] if rng.random() < 0.8 else []
     parts += rng.sample(features, rng.randint(0, 2))
     rng.shuffle(parts)
+    if rng.random() < 0.3:  # a typo: the word the workspace does not know goes through the trigram match (ADR 0045)
+        i = max(range(len(parts)), key=lambda j: len(parts[j]))
+        w = parts[i]
+        if len(w) > 4:
+            k = rng.randrange(1, len(w) - 2)
+            parts[i] = w[:k] + w[k + 1] + w[k] + w[k + 2 :]
     return " ".join(parts) + "?"
 
 
@@ -208,9 +215,9 @@ def _explainable() -> str:
 
 
 def _params(workspace_id: uuid.UUID, q: str) -> dict[str, object]:
-    from projections.knowledge.view import BUDGET, SHORTLIST, TOP_K, WEIGHTS
+    from projections.knowledge.view import search_params
 
-    return {"ws": workspace_id, "q": q, "k": TOP_K, "budget": BUDGET, "shortlist": SHORTLIST, "weights": WEIGHTS}
+    return search_params(workspace_id, q)
 
 
 if __name__ == "__main__":

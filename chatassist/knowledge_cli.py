@@ -14,12 +14,14 @@ from typing import Any
 from chatassist.settings import Settings
 from commands.application import ChatAssistApp
 from commands.create_workspace import cmd as create_ws
+from commands.create_workspace.defaults import DEFAULT_KNOWLEDGE
 from commands.import_knowledge import cmd as importer
 from commands.import_knowledge import crawl, files
 from domain.errors import DomainError
-from domain.knowledge import KnowledgeHit, check_language
+from domain.knowledge import KnowledgeHit, builtin_article_id, check_language
 
 EVAL_SET = Path(__file__).parent / "data" / "knowledge_eval.json"
+HELDOUT_SET = Path(__file__).parent / "data" / "knowledge_heldout.json"  # measure on it, never tune on it
 Search = Callable[[uuid.UUID, str], list[KnowledgeHit]]
 
 
@@ -113,8 +115,15 @@ def evaluate(app: ChatAssistApp, search: Search, wait: Callable[[], None], set_p
     """Load the labelled set into a new workspace, ask every question, and measure hit@1 (overall, per language and
     per ``set`` of questions): the share of questions whose best chunk comes from the labelled article."""
     labelled = json.loads(set_path.read_text())
-    workspace = create_ws.execute(app, create_ws.CreateWorkspace("Knowledge eval", knowledge=[], examples=[]))
+    builtin = labelled.get("builtin") == "defaults"  # the built-in articles too, labelled ``builtin:<id>``
+    workspace = create_ws.execute(
+        app, create_ws.CreateWorkspace("Knowledge eval", knowledge=None if builtin else [], examples=[])
+    )
     ids: dict[str, str] = {}
+    if builtin:
+        ids.update(
+            {f"builtin:{k['id']}": str(builtin_article_id(workspace.workspace_id, k["id"])) for k in DEFAULT_KNOWLEDGE}
+        )
     for language in sorted({a["language"] for a in labelled["articles"]}):
         articles = [a for a in labelled["articles"] if a["language"] == language]
         docs = [files.Document(a["key"], a["title"], a["body"], None, files.digest(a["body"])) for a in articles]

@@ -90,9 +90,9 @@ def article_statements(view: KnowledgeView, article_id: Any, row: dict[str, Any]
             (
                 f"INSERT INTO {c} (article_id, chunk, workspace_id, published, config, heading, text, tsv) VALUES"
                 " (%(id)s, %(n)s, %(ws)s, %(published)s, %(cfg)s::regconfig, %(heading)s, %(text)s,"
-                " setweight(to_tsvector(%(cfg)s::regconfig, %(head)s), 'A')"
-                " || setweight(to_tsvector(%(cfg)s::regconfig, %(heading)s), 'B')"
-                " || to_tsvector(%(cfg)s::regconfig, %(text)s))",
+                " setweight(to_tsvector(%(cfg)s::regconfig, unaccent(%(head)s)), 'A')"
+                " || setweight(to_tsvector(%(cfg)s::regconfig, unaccent(%(heading)s)), 'B')"
+                " || to_tsvector(%(cfg)s::regconfig, unaccent(%(text)s)))",
                 {
                     "id": article_id,
                     "n": part.number,

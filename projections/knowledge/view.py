@@ -16,29 +16,52 @@ TOP_K = 6
 BUDGET = 300  # chunks a query may rank at most (docs/knowledge.md, "Retrieval")
 WEIGHTS = [0.3, 0.4, 0.6, 1.0]  # of the D (text), C, B (section heading) and A (title, tags) parts of a chunk
 SHORTLIST = 10  # of those, ordered by ts_rank_cd (up to ~200 µs a chunk on long ones: docs/performance.md)
+FUZZY = 0.4  # least trigram similarity of an unknown question word to the known lexeme it is matched on (ADR 0045)
 WAIT_S = 5.0  # how long a turn waits for the view to reach the workspace version it loaded
 
 
-# 1. The question's lexemes in each configuration the workspace's articles use (knowledge_v1_workspaces.configs: the
-#    visitor's language is not known), of those the ones that occur in the workspace, rarest first (knowledge_v1_terms);
-#    keep the rarest ones while the chunks holding them add up to at most %(budget)s (always the rarest one): common
-#    words are left out of the match, as BM25's idf would nearly ignore them, and the chunks to rank stay few.
-# 2. Chunks matching any kept lexeme (GIN index on (workspace_id, tsv): the workspace's own posting lists), at most
+# 1. The question, accents removed (unaccent: the chunks are indexed without theirs), parsed in each configuration the
+#    workspace's articles use (knowledge_v1_workspaces.configs: the visitor's language is not known); each lexeme keeps
+#    the position of the word it came from. Of those lexemes, the ones the workspace has (knowledge_v1_terms). A word
+#    of at least 5 letters none of whose lexemes the workspace has (a typo, a compound, another form) is matched on the
+#    workspace's known lexeme most similar to its longest lexeme, if their trigram similarity is at least %(fuzzy)s
+#    (pg_trgm: a nearest-neighbour search of the GiST index on the workspace's terms, one per such word): "pasword" on
+#    "password", "cancle" on "cancel".
+# 2. Rarest first, keep the lexemes while the chunks holding them add up to at most %(budget)s (always the rarest one):
+#    common words are left out of the match, as BM25's idf would nearly ignore them, and the chunks to rank stay few.
+# 3. Chunks matching any kept lexeme (GIN index on (workspace_id, tsv): the workspace's own posting lists), at most
 #    %(budget)s of them; the best %(shortlist)s by ts_rank (cheap: term frequencies), ordered by ts_rank_cd (cover
 #    density: how close together the words are; title and tags weigh most, then the section heading, then the text),
 #    the best %(k)s kept.
-# 3. For those few: how much of the whole question (in the chunk's own configuration) each one covers (``support``);
-#    the one covering most of the question first, then by rank.
+# 4. For those few: how much of the whole question (in the chunk's own configuration) each one covers (``support``:
+#    a word matched only through step 1's similarity does not count); the one covering most first, then by rank.
 SEARCH_SQL = f"""
 WITH words AS (
-    SELECT DISTINCT lexeme FROM {PREFIX}_workspaces w, unnest(w.configs) AS cfg,
-         unnest(tsvector_to_array(to_tsvector(cfg, %(q)s))) AS lexeme
-    WHERE w.workspace_id = %(ws)s AND lexeme !~ '[\\\\'']'
+    SELECT DISTINCT cfg, u.lexeme, p.pos FROM {PREFIX}_workspaces w, unnest(w.configs) AS cfg,
+         unnest(to_tsvector(cfg, unaccent(%(q)s))) AS u, unnest(u.positions) AS p(pos)
+    WHERE w.workspace_id = %(ws)s AND u.lexeme !~ '[\\\\'']'
+),
+present AS (
+    SELECT t.lexeme, t.chunks FROM {PREFIX}_terms t
+    WHERE t.workspace_id = %(ws)s AND t.chunks > 0 AND t.lexeme IN (SELECT lexeme FROM words)
+),
+unknown AS (
+    SELECT DISTINCT ON (w.pos) w.pos, w.lexeme FROM words w
+    WHERE w.pos NOT IN (SELECT w2.pos FROM words w2 JOIN present p ON p.lexeme = w2.lexeme)
+      AND length(w.lexeme) >= 5
+    ORDER BY w.pos, length(w.lexeme) DESC, w.lexeme
+),
+fuzzy AS (
+    SELECT n.lexeme, n.chunks FROM unknown u CROSS JOIN LATERAL (
+        SELECT t.lexeme, t.chunks, t.lexeme <-> u.lexeme AS distance FROM {PREFIX}_terms t
+        WHERE t.workspace_id = %(ws)s AND t.chunks > 0
+        ORDER BY t.lexeme <-> u.lexeme LIMIT 1
+    ) n
+    WHERE 1 - n.distance >= %(fuzzy)s
 ),
 known AS (
-    SELECT t.lexeme, sum(t.chunks) OVER (ORDER BY t.chunks, t.lexeme) AS running
-    FROM {PREFIX}_terms t JOIN words w ON w.lexeme = t.lexeme
-    WHERE t.workspace_id = %(ws)s AND t.chunks > 0
+    SELECT x.lexeme, x.chunks, sum(x.chunks) OVER (ORDER BY x.chunks, x.lexeme) AS running
+    FROM (SELECT * FROM present UNION SELECT * FROM fuzzy) x
 ),
 q AS (
     SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS query FROM known
@@ -66,9 +89,22 @@ SELECT (SELECT version FROM {PREFIX}_workspaces WHERE workspace_id = %(ws)s) AS 
 FROM (VALUES (1)) one
 LEFT JOIN hits h ON true
 LEFT JOIN {PREFIX}_articles a ON a.id = h.article_id
-LEFT JOIN LATERAL (SELECT to_tsvector(h.config, %(q)s) AS v) qv ON true
+LEFT JOIN LATERAL (SELECT to_tsvector(h.config, unaccent(%(q)s)) AS v) qv ON true
 ORDER BY support DESC NULLS LAST, h.score DESC, h.article_id, h.chunk
 """
+
+
+def search_params(workspace_id: UUID, question: str, k: int = TOP_K) -> dict[str, object]:
+    """The parameters of ``SEARCH_SQL`` for one question."""
+    return {
+        "ws": workspace_id,
+        "q": question[:2000],
+        "k": k,
+        "budget": BUDGET,
+        "shortlist": SHORTLIST,
+        "weights": WEIGHTS,
+        "fuzzy": FUZZY,
+    }
 
 
 class KnowledgeView(TrackedView):
@@ -81,17 +117,7 @@ class KnowledgeView(TrackedView):
         ``at_version`` (or ``WAIT_S`` passed), so an article edited before the turn is the one it reads."""
         deadline = time.monotonic() + WAIT_S
         while True:
-            rows = self.query(
-                SEARCH_SQL,
-                {
-                    "ws": workspace_id,
-                    "q": question[:2000],
-                    "k": k,
-                    "budget": BUDGET,
-                    "shortlist": SHORTLIST,
-                    "weights": WEIGHTS,
-                },
-            )
+            rows = self.query(SEARCH_SQL, search_params(workspace_id, question, k))
             seen = rows[0]["ws_version"] if rows else None
             if (seen or 0) >= at_version:
                 break
