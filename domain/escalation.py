@@ -57,6 +57,7 @@ PERSON_CLASSIFIER = 0.85  # a person asked for, by the classifier alone
 MAX_CHARS = 4000  # per message, read by the engine (the rest of a huge message is ignored)
 MAX_MESSAGES = 50  # the latest ones
 COMPLIANCE_POLICIES = ("answer", "escalate")
+_SEPARATOR = re.compile(r"(?<=\d)[.,'](?=\d)")
 _PERSON = re.compile("|".join(f"(?:{p})" for p in intent.PERSON))
 
 
@@ -165,7 +166,8 @@ def human_phrases(text: str, extra: tuple[str, ...] = ()) -> list[str]:
 
 def refund_messages(messages: list[str]) -> list[bool]:
     """Per normalised message: does it ask for money back (not a question about refunds or their status)?"""
-    return [bool(intent.REFUND.search(m)) and not intent.REFUND_QUESTION.search(m) for m in messages]
+    plain = [_SEPARATOR.sub("", m) for m in messages]  # "€2.000 back": a thousands separator ends no sentence
+    return [bool(intent.REFUND.search(m)) and not intent.REFUND_QUESTION.search(m) for m in plain]
 
 
 def _shown(value: Decimal) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from domain.decisions import lexicon
+
 REFUND = re.compile(
     r"\b(?:refund\w*|refudn\w*|refnd\w*|reimburs\w*|money back|my money|pay (?:me|us) back|paid back|owed"
     r"|credit (?:it |the money |that )?back|return (?:my|the|our) (?:money|payment|\d|\$)|return the \d|send back"
@@ -79,6 +81,7 @@ PERSON = [
     r"|\bhumano ai\b|\batendente\b|\batendimento humano\b|\balguem da equipe\b|\bme ligar\b|\bligacao com\b"
     r"|\bconsultor de verdade\b",
 ]
+PERSON += lexicon.PERSON_FRAMES
 # The latest message withdraws the request ("never mind, found it") or asks about the product's handoff.
 PERSON_NOT = re.compile(
     r"\b(?:talked|spoke|chatted) (?:to|with)\b|\b(?:don't|dont|do not|no) need (?:a|an|for|to)\b|\bpas besoin\b"

@@ -56,7 +56,17 @@ _CUR_WORDS = {
     "francs": "CHF", "cad": "CAD", "aud": "AUD", "jpy": "JPY", "yen": "JPY", "brl": "BRL", "reais": "BRL",
     "real": "BRL", "mxn": "MXN", "pesos": "MXN", "peso": "MXN", "sek": "SEK", "nok": "NOK", "dkk": "DKK",
     "pln": "PLN", "inr": "INR", "rupees": "INR", "cny": "CNY", "yuan": "CNY",
+    # named with their country or in another language: the specific name wins over a bare "$" before the number
+    "canadian dollars": "CAD", "canadian dollar": "CAD", "dollars canadiens": "CAD", "dolares canadienses": "CAD",
+    "kanadische dollar": "CAD", "australian dollars": "AUD", "australian dollar": "AUD", "dolares australianos": "AUD",
+    "dollars australiens": "AUD", "us dollars": "USD", "dollars americains": "USD", "dolares americanos": "USD",
+    "pesos mexicanos": "MXN", "pesos colombianos": "COP", "pesos argentinos": "ARS", "pesos chilenos": "CLP",
+    "cop": "COP", "ars": "ARS", "clp": "CLP", "swiss francs": "CHF", "francs suisses": "CHF",
+    "schweizer franken": "CHF", "sfr": "CHF", "fr": "CHF", "sterling": "GBP", "libras esterlinas": "GBP",
+    "kronor": "SEK", "zloty": "PLN", "zlotys": "PLN", "zl": "PLN", "rupias": "INR", "yenes": "JPY",
+    "reales": "BRL", "real brasileno": "BRL", "reais brasileiros": "BRL",
 }  # fmt: skip
+_MILLION = {"million", "millions", "millones", "millon", "milhoes", "milhao", "millionen", "mio", "mn", "mm"}
 _UNITS = {
     # en
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
@@ -88,15 +98,16 @@ _GERMAN_VALUE = {
     "acht": 8, "neun": 9, "zehn": 10, "elf": 11, "zwolf": 12, "zwanzig": 20, "dreissig": 30, "vierzig": 40,
     "funfzig": 50, "sechzig": 60, "siebzig": 70, "achtzig": 80, "neunzig": 90,
 }  # fmt: skip
-_NUM = r"\d{1,3}(?:[,.\s]\d{3})+(?:[.,]\d{1,2})?(?!\d)|\d+(?:[.,]\d{1,2})?(?!\d)"
-_CODES = r"usd|eur|gbp|chf|cad|aud|jpy|brl|mxn|sek|nok|dkk|pln|inr|cny"
+_NUM = r"\d{1,3}(?:[,.\s']\d{3})+(?:[.,]\d{1,2})?(?!\d)|\d+(?:[.,]\d{1,2})?(?!\d)"
+_CODES = r"usd|eur|gbp|chf|cad|aud|jpy|brl|mxn|sek|nok|dkk|pln|inr|cny|cop|ars|clp"
 _CUR = (
     r"r\$|a\$|c\$|us\$|\$|€|£|¥|₹|\b(?:" + "|".join(sorted(_CUR_WORDS, key=len, reverse=True)) + r")\b"
     rf"|\b(?:{_CODES})(?=\d)|(?<=\d)(?:{_CODES})\b"
 )
-_MULT = r"k|grand|thousand|mil|mille|tausend"
+_MULT = r"k|grand|thousand|mil|mille|tausend|tsd\.?|" + "|".join(sorted(_MILLION, key=len, reverse=True))
 _NUMERIC = re.compile(
-    rf"(?P<c1>{_CUR})?\s?(?P<num>{_NUM})\s?(?P<mult>(?:{_MULT})\b)?\s?(?:de\s)?(?P<c2>{_CUR})?", re.IGNORECASE
+    rf"(?P<c1>{_CUR})?\s?(?P<num>{_NUM})\s?(?P<mult>(?:{_MULT})(?:\b|(?<=\.)))?\s?(?:de\s)?(?P<c2>{_CUR})?",
+    re.IGNORECASE,
 )
 _CORRECTION = re.compile(
     r"\b(?:sorry|i meant|meant|actually|no wait|wait|typo|correction|perdon|error|erreur|pardon|non|tippfehler"
@@ -107,7 +118,11 @@ _BARE_CONTEXT = re.compile(
     r"\b(?:refund(?: of| for)?|reimburse(?: us| me)?|paid|charged|charge of|cost me|billed|reembolso de"
     r"|remboursement de|erstattung von|reembolso de|es waren|eran|son|c'etait|sao|era|were|was|it's|its)\s$"
 )
-_QTY_BEFORE = re.compile(r"(?:^|\s)(\d{1,3})\s(?:[\w-]+\s){0,2}?(?:x|\*|at|a|@|de)\s?$|(?:^|\s)(\d{1,3})\s?x\s?$")
+_QTY_WORDS = {**{w: v for w, v in _UNITS.items() if 2 <= v <= 100}, **{w: v for w, v in _GERMAN_VALUE.items() if v >= 2}}
+_QTY = r"\d{1,3}|" + "|".join(sorted(_QTY_WORDS, key=len, reverse=True))
+_QTY_BEFORE = re.compile(
+    rf"(?:^|\s)({_QTY})\s(?:[\w-]+\s){{0,2}}?(?:x|\*|at|a|@|de|zu je|zu|por)\s?$|(?:^|\s)({_QTY})\s?x\s?$"
+)
 _PERCENT_BEFORE = re.compile(r"(\d{1,3})\s?%[^%\d]{0,30}$")
 _ONLY = re.compile(r"\b(?:only|just|solo|solamente|seulement|nur|apenas|so)\b[^.?!$€£\d]{0,40}$")
 _HALF = re.compile(r"\b(?:half|la mitad|la moitie|die halfte|a metade)\b")
@@ -130,7 +145,7 @@ def _number(raw: str) -> Decimal | None:
     """The value of a written number, or None (also for more than 12 digits: not an amount anyone asks back)."""
     if sum(c.isdigit() for c in raw) > 12:
         return None
-    raw = re.sub(r"\s", ",", raw)
+    raw = re.sub(r"[\s']", ",", raw)
     last = max(raw.rfind(","), raw.rfind("."))
     if last >= 0 and len(raw) - last - 1 in (1, 2):
         raw = re.sub(r"[,.]", "", raw[:last]) + "." + raw[last + 1 :]
@@ -219,10 +234,12 @@ def amounts(text: str, inherit: str | None = None) -> list[Amount]:
         value = _number(m.group("num"))
         if value is None:
             continue
-        mult = (m.group("mult") or "").lower()
+        mult = (m.group("mult") or "").lower().rstrip(".")
         if mult:
-            value *= 1000
-        currency = _currency(m.group("c1")) or _currency(m.group("c2"))
+            value *= 1_000_000 if mult in _MILLION else 1000
+        c1, c2 = _currency(m.group("c1")), _currency(m.group("c2"))
+        # "$15,000 pesos": a currency named after the number is more specific than a bare "$" before it
+        currency = c2 if c2 and (m.group("c1") or "").strip() == "$" else c1 or c2
         after = text[m.end() : m.end() + 12]
         start = m.start("c1") if m.group("c1") else m.start("num")
         if currency is None and not mult:
@@ -263,7 +280,8 @@ def _compose(text: str, found: list[Amount]) -> tuple[Amount | None, str]:
     for a in live:  # quantity x unit price
         qty = _QTY_BEFORE.search(text[: a.start][-40:])
         if qty:
-            n = Decimal(qty.group(1) or qty.group(2))
+            said = qty.group(1) or qty.group(2)
+            n = Decimal(said) if said.isdigit() else Decimal(_QTY_WORDS[said])
             if 1 < n <= 500:
                 return Amount(a.value * n, a.currency, a.start, a.end, a.said), "quantity x unit price"
     for a in live:  # a percentage of an amount

@@ -7,6 +7,7 @@ invoices", "is it GDPR compliant?"); a mention alone decides nothing: the intent
 
 from __future__ import annotations
 
+from domain.decisions import lexicon
 from domain.decisions.text import normal
 
 _I = r"(?:i|i'm|im|i'll|ill|we|we're|were|we'll|my|our|us|me)"
@@ -264,3 +265,6 @@ COMPLIANCE_QUESTION = (
     r"|subprocessors?|data residency|retention|encargado|sous-traitance|auftragsverarbeitung|av-vertrag|baa"
     r"|contractual clauses|terms of service|privacy policy|terminos|cgv|agb|termos)\b"
 )
+# Concepts in frames of action (domain/decisions/lexicon.py): legal professionals, courts, regulators named in
+# full, money taken back through a bank, direct-debit returns, payments never authorised.
+THREAT += lexicon.THREAT_FRAMES
