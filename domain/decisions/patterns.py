@@ -243,6 +243,13 @@ NEGATED = [
     r"|\b(?:customers?|clientes?|clients?|kunden?)\b.{0,40}\b(?:chargebacks?|contracargos?|ruckbuchung\w*)\b"
     r"|\b(?:chargebacks?|contracargos?)\b.{0,30}\b(?:from|de) (?:one of )?(?:our|nuestros?|nos|unser\w*)\b"
     r"|\b(?:law firm|legal services|legal tech)\b.{0,40}\b(?:trial|demo|seats?|pricing|plan|customers?)\b",
+    # reported speech: the visitor's own customers are the subject ("one of our customers threatened to take us to
+    # court"), so the threat is not the visitor's
+    r"\b(?:one of our|our own|some of our|a few of our|uno de nuestros|una de nuestras|algunos de nuestros|l'un de nos"
+    r"|un de nos|une de nos|certains de nos|einer unserer|eine unserer|einer von unseren|manche unserer|um dos nossos"
+    r"|uma das nossas|alguns dos nossos)\b.{0,20}\b(?:customers?|clients?|buyers?|shoppers?|users?|members?|tenants?"
+    r"|patients?|students?|clientes?|compradores?|usuarios?|kunden|kaufer\w*|nutzer\w*|utilisateurs?|acheteurs?"
+    r"|alunos?|alumnos?|eleves?)\b",
     r"\b(?:nadie|no voy a|no estoy)\b.{0,30}\b(?:amenaz\w*|demandar|reclamando|denunciar)\b",
     r"\b(?:personne ne|je ne vais|je ne)\b.{0,30}\b(?:menace|poursuivre|conteste)\b",
     r"\b(?:niemand|nicht|niemanden)\b.{0,30}\b(?:droht|verklage|zuruckbuchen)\b|\bverklage niemanden\b",
