@@ -57,11 +57,6 @@ PERSON_CLASSIFIER = 0.85  # a person asked for, by the classifier alone
 MAX_CHARS = 4000  # per message, read by the engine (the rest of a huge message is ignored)
 MAX_MESSAGES = 50  # the latest ones
 COMPLIANCE_POLICIES = ("answer", "escalate")
-_SEPARATOR = re.compile(r"(?<=\d)[.,'](?=\d)")
-_CALL_BACK = re.compile(
-    r"\b(?:call|ring|phone|get)\w* (?:me |us |you )?back\b|\bzuruck ?ruf\w*|\bruf\w* (?:mich|uns) (?:\w+ )?zuruck\b"
-    r"|\bligar? (?:\w+ )?de volta\b|\bme ligar\w*|\bdevolver(?:me)? la llamada\b|\brappel\w*|\bllam\w* de vuelta\b"
-)
 _PERSON = re.compile("|".join(f"(?:{p})" for p in intent.PERSON))
 
 
@@ -170,9 +165,7 @@ def human_phrases(text: str, extra: tuple[str, ...] = ()) -> list[str]:
 
 def refund_messages(messages: list[str]) -> list[bool]:
     """Per normalised message: does it ask for money back (not a question about refunds or their status)?"""
-    # "€2.000 back": a thousands separator ends no sentence; "call me back" asks for no money
-    plain = [_CALL_BACK.sub(" ", _SEPARATOR.sub("", m)) for m in messages]
-    return [bool(intent.REFUND.search(m)) and not intent.REFUND_QUESTION.search(m) for m in plain]
+    return [intent.asks_refund(m) for m in messages]
 
 
 def _shown(value: Decimal) -> str:

@@ -11,6 +11,7 @@ REFUND = re.compile(
     r"|credit (?:it |the money |that )?back|return (?:my|the|our) (?:money|payment|\d|\$)|return the \d|send back"
     r"|(?:want|need|get|have|give|send|pay|credit|like|expect)\b[^.?!]{0,40}(?:money|payment|charge|fee|amount"
     r"|\d|[$€£]|bucks|dollars?|euros?|pounds?|quid|grand)[^.?!]{0,25}\bback\b|returned"
+    r"|\b(?:promised|promis|prometi\w*|versproch\w*|prometeram|prometido)\b[^.?!]{0,40}(?:\d|%)"
     r"|(?:want|need|give|send|pay) (?:it|that|them|this|those) back|(?:give|send|pay|hand) (?:us|me) back"
     r"|reembols\w*|devuelv(?:an|anme|ame|enme|annos|anos)\w*|(?:me|nos)(?: los| las| lo| la)? devuelv\w*"
     r"|devolucion|devolver(?:me|nos)?"
@@ -82,6 +83,25 @@ PERSON = [
     r"|\bconsultor de verdade\b",
 ]
 PERSON += lexicon.PERSON_FRAMES
+_SEPARATOR = re.compile(r"(?<=\d)[.,'](?=\d)")
+_CALL_BACK = re.compile(
+    r"\b(?:call|ring|phone|get)\w* (?:me |us |you )?back\b|\bzuruck ?ruf\w*|\bruf\w* (?:mich|uns) (?:\w+ )?zuruck\b"
+    r"|\bligar? (?:\w+ )?de volta\b|\bme ligar\w*|\bdevolver(?:me)? la llamada\b|\brappel\w*|\bllam\w* de vuelta\b"
+)
+
+
+def plain(text: str) -> str:
+    """A normalised text as the refund and topic layers read it: a thousands separator ends no sentence ("€2.000
+    back"), and a call back ("call me back", "me ligar de volta", "zurückrufen") is no money back."""
+    return _CALL_BACK.sub(" ", _SEPARATOR.sub("", text))
+
+
+def asks_refund(text: str) -> bool:
+    """Whether a normalised message asks for money back (not a question about refunds or their status)."""
+    text = plain(text)
+    return bool(REFUND.search(text)) and not REFUND_QUESTION.search(text)
+
+
 # The latest message withdraws the request ("never mind, found it") or asks about the product's handoff.
 PERSON_NOT = re.compile(
     r"\b(?:talked|spoke|chatted) (?:to|with)\b|\b(?:don't|dont|do not|no) need (?:a|an|for|to)\b|\bpas besoin\b"
@@ -89,5 +109,9 @@ PERSON_NOT = re.compile(
     r"|\b(?:never ?mind|nevermind|found it|olvidalo|ya lo encontre|laissez tomber|j'ai trouve|schon gut"
     r"|hab'?s gefunden|esquece|ja achei|how does (?:the )?handoff|how does the transfer|como funciona|comment"
     r"\s+fonctionne|wie funktioniert|what time|a que hora|a quelle heure|wann ist|que horas|how many agents"
-    r"|human agents to|the human agent earlier|person icon|contact about partnerships|should contact)\b"
+    r"|human agents to|the human agent earlier|person icon|contact about partnerships|should contact"
+    # a question about setting up the product's own agents or handoff, not a request for a person
+    r"|how (?:do|can) (?:i|we) (?:add|invite|assign|configure|set up|remove)|configurable|(?:add|invite|assign)\w*"
+    r" (?:a |more |new )?(?:human )?agents?|agreg\w* (?:mas )?agentes|ajouter (?:un|des) agents?"
+    r"|adicion\w* (?:mais )?atendentes|weitere mitarbeiter ein)\b"
 )

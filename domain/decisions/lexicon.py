@@ -199,4 +199,13 @@ PERSON_FRAMES = [
     r"|einen |eine |um |uma |one of your |someone from your |alguien de su |quelqu'un de votre |jemanden aus ihrem "
     r"|alguem da sua )?(?:human|person|engineer|engineers|technician|specialist|humano|tecnico|technicien|techniker"
     r"|mensch\w*|team|equipo|equipe|staff)\b(?! (?:account|seat|login|access|invite\w*|role|user|plan))",
+    # someone asked to contact the visitor, or to attend to them
+    r"\b(?:someone|somebody|a person|a manager|a supervisor|an agent|a human|a rep|one of your \w+|alguien|una persona"
+    r"|un agente|quelqu'un|une personne|un conseiller|jemand|ein mitarbeiter|eine person|alguem|uma pessoa"
+    r"|um atendente)\b.{0,30}\b(?:contact|call|ring|email|reach|get in touch with|write to|contacte\w*|llame\w*"
+    r"|escriba|contacter|appelle\w*|rappelle\w*|ecrive|kontaktier\w*|anruf\w*|meld\w* sich|entre em contato|ligue"
+    r"|me ligar)\b(?: (?:me|us|me|nous|mich|uns))?",
+    r"\b(?:atencion|atendimento|atendid[oa]s?|atienda|atender|attended|served|aide|hilfe)\b (?:de|por|d'|par|von"
+    r"|durch|by) (?:una persona|un humano|um humano|uma pessoa|alguien|alguem|un agente|um atendente|une personne"
+    r"|un humain|einem menschen|einer person|a person|a human)\b",
 ]

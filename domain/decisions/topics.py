@@ -87,9 +87,10 @@ def classify(
     names = [name for name, _ in topics]
     if LEGAL in names and (p1 if p1 is not None else is_p1([text])):
         return LEGAL, 1.0, "a legal matter (P1)"
-    if REFUNDS in names and intent.REFUND.search(text) and not intent.REFUND_QUESTION.search(text):
+    if REFUNDS in names and intent.asks_refund(text):
         return REFUNDS, 1.0, "a refund asked for"
     probs = topic_model().scores(text)
+    text = intent.plain(text)
     hits: list[str] = []
     for name, keywords in topics:
         own = tuple(sorted(k for k in keywords if k not in set(shipped.get(name, ()))))
