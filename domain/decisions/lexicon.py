@@ -145,7 +145,11 @@ THREAT_FRAMES = [
     r"|esta (?:redactando|preparando)|prepar\w*|redact\w*|va vous|vont vous|s'occupe\w*|s'en occupe\w*"
     r"|(?:wird|werden) sich|meldet sich|(?:wird|werden) (?:ihnen|euch|dir)|pruft|prufen|kummert sich|bereitet"
     r"|hat bereits|vai (?:entrar|notificar|acionar|ligar|escrever|mandar|cuidar)|vao|ja (?:esta|tem)|estao"
-    r"|redig\w*|notific\w*)\b",
+    r"|redig\w*|notific\w*|(?:les |le |la |vous |lhes |vos |te |os |as )?(?!(?:ahora|agora|otra|outra|entra|contra|compra|compras"
+    r"|mejora|hora|para)\b)\w{3,}r(?:a|an|ont|ao)\b)\b",
+    rf"\b(?:is|are) (?:now )?(?:with|in the hands of) {_POSS} {LEGAL_PRO}\b",
+    r"\b(?:burofax|carta notarial|requerimiento notarial|letter before (?:action|claim)|lettre recommandee avec"
+    r" (?:accuse|ar)|einschreiben mit ruckschein)\b",
     rf"\b(?:consult\w*|instruct\w*|retain\w*|engag\w*|hired?|mandat\w*|beauftrag\w*|eingeschaltet|einschalt\w*"
     rf"|contrat\w*|constitu\w*)\b (?:\w+ ){{0,3}}"
     rf"{LEGAL_PRO}\b",

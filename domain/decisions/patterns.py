@@ -236,6 +236,12 @@ NEGATED = [
     r"\b(?:not|never|no one|nobody|n't|dont|don't|won't|wont) (?:\w+ ){0,3}(?:sue|suing|threaten\w*|disput\w*"
     r"|going to sue|lawyer\w*|court|chargeback\w*|report\w*|contest\w*)\b",
     r"\bnot (?:going to|gonna) sue\b|\bnot threatening\b",
+    # a verbal negation a few words before the threat's noun, in five languages
+    r"\b(?:not|never|n't|no (?:tengo (?:intencion|pensado)|pienso|voy|quiero|planeo)|je ne (?:vais|veux|compte)"
+    r"|n'ai pas l'intention|nao (?:vou|pretendo|quero|tenho intencao)|(?:will|werde|habe) (?:nicht|kein\w*)"
+    r"|nicht vor|keine absicht)\b(?: \w+){0,5} (?:legal\w*|court|courts|tribunal\w*|lawyers?|attorneys?"
+    r"|abogad\w*|avocat\w*|anw(?:a|ae)lt\w*|advogad\w*|juzgad\w*|justic\w*|jueces|juez|juge|proces|klage\w*"
+    r"|gericht\w*|rechtlich\w*|juridi\w*|judicia\w*)\b",
     # legal words as the subject of a question or of the visitor's trade, not an action
     r"\bchargeback (?:fees?|rates?|polic\w*|protection|ratio|process\w*)\b|\bcourt[- ]reporting\b"
     r"|\b(?:customers?|clients?|users?|buyers?|visitors?|clientes?|usuarios?|kunden?|utilisateurs?)\b.{0,15}"
