@@ -111,7 +111,9 @@ _NUMERIC = re.compile(
 )
 _CORRECTION = re.compile(
     r"\b(?:sorry|i meant|meant|actually|no wait|wait|typo|correction|perdon|error|erreur|pardon|non|tippfehler"
-    r"|desculpa|corrigindo|erro|correccion|nein)\b"
+    r"|desculpa|corrigindo|erro|correccion|nein|perdona|perdone|disculpa|disculpe|quise decir|me equivoque|excusez"
+    r"|je voulais dire|faute de frappe|entschuldigung|ich meinte|korrektur|desculpe|quis dizer|correcao|i mean"
+    r"|oops|oups|ups|rectifico|corrijo|corrige)\b"
 )
 _NEGATED = re.compile(r"(?:\bnot|\bno|\bpas|\bnicht|\bnao|\bni)\s+$")
 _BARE_CONTEXT = re.compile(
@@ -121,7 +123,17 @@ _BARE_CONTEXT = re.compile(
 _QTY_WORDS = {**{w: v for w, v in _UNITS.items() if 2 <= v <= 100}, **{w: v for w, v in _GERMAN_VALUE.items() if v >= 2}}
 _QTY = r"\d{1,3}|" + "|".join(sorted(_QTY_WORDS, key=len, reverse=True))
 _QTY_BEFORE = re.compile(
-    rf"(?:^|\s)({_QTY})\s(?:[\w-]+\s){{0,2}}?(?:x|\*|at|a|@|de|zu je|zu|por)\s?$|(?:^|\s)({_QTY})\s?x\s?$"
+    rf"(?:^|\s)({_QTY})\s(?:[\w-]+\s){{0,2}}?(?:x|\*|at|a|@|de|zu je|zu|por)\s?$"
+    rf"|(?:^|\s)({_QTY})\s?(?:x|times|veces|fois|mal|vezes)\s?$"
+)
+_PERIOD = r"months?|meses|mes|mois|monate?n?|monat|years?|anos|ano|ans|an|jahre?n?|seats?|users?|licen[cs]\w*|lizenz\w*"
+_PER_AFTER = re.compile(
+    rf"\s?(?:/|a|per|por|par|pro|each|every|al|au|cada)\s?(?:{_PERIOD})\b[^.?!$€£\d]{{0,40}}?\b({_QTY})\s(?:{_PERIOD})\b"
+)
+_ONE_OF = re.compile(
+    r"\b(?:one of (?:the|them|those|these)|just one|only one|un des|une des|l'un des|uno de (?:los|ellos)|una de las"
+    r"|solo uno|einen der|eine der|eine davon|einen davon|nur eine|um dos|uma das|so uma|apenas uma|one payment"
+    r"|un paiement|un pago|um pagamento|eine zahlung|one charge|one of the charges)\b"
 )
 _PERCENT_BEFORE = re.compile(r"(\d{1,3})\s?%[^%\d]{0,30}$")
 _ONLY = re.compile(r"\b(?:only|just|solo|solamente|seulement|nur|apenas|so)\b[^.?!$€£\d]{0,40}$")
@@ -277,10 +289,19 @@ def _compose(text: str, found: list[Amount]) -> tuple[Amount | None, str]:
     for a in live:  # "I only want the $100 back"
         if _ONLY.search(text[: a.start][-40:]):
             return a, "the amount asked back"
-    for a in live:  # quantity x unit price
+    for a in live:  # quantity x unit price, unless one of them is asked back ("charged twice 450, refund one")
         qty = _QTY_BEFORE.search(text[: a.start][-40:])
+        if qty and _ONE_OF.search(text):
+            return a, "one of several"
         if qty:
             said = qty.group(1) or qty.group(2)
+            n = Decimal(said) if said.isdigit() else Decimal(_QTY_WORDS[said])
+            if 1 < n <= 500:
+                return Amount(a.value * n, a.currency, a.start, a.end, a.said), "quantity x unit price"
+    for a in live:  # a unit price then its quantity: "$150/month for the last 6 months"
+        per = _PER_AFTER.match(text[a.end : a.end + 60])
+        if per:
+            said = per.group(1)
             n = Decimal(said) if said.isdigit() else Decimal(_QTY_WORDS[said])
             if 1 < n <= 500:
                 return Amount(a.value * n, a.currency, a.start, a.end, a.said), "quantity x unit price"

@@ -118,6 +118,10 @@ def test_the_eval_command_prints_the_figures_and_writes_the_misses(
         (["trois licences à 300 € : remboursez-les"], "900", "EUR", "quantity x unit price"),
         (["we want our €2.000 back"], "2000", "EUR", None),
         (["refund me twelve hundred dollars"], "1200", "USD", None),
+        (["refund the $150/month you charged for the last 6 months"], "900", "USD", "quantity x unit price"),
+        (["refund 3 times $400, you billed us three times"], "1200", "USD", "quantity x unit price"),
+        (["prélevé deux fois 450€, remboursez un des paiements"], "450", "EUR", "one of several"),
+        (["quiero el reembolso de 3000 euros", "perdona, son 300 euros"], "300", "EUR", "corrected in a later message"),
     ],
 )
 def test_the_amount_asked_back(messages: list[str], amount: str, currency: str | None, how: str | None) -> None:
