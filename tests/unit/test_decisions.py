@@ -310,3 +310,22 @@ def test_the_blind_set_is_apart_from_the_corpus() -> None:
     assert {e.split for e in blind} == {"blind"}
     texts = {e.messages for e in corpus.split("all")}
     assert not any(e.messages in texts for e in blind)
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("do you accept purchase orders?", "Billing"),
+        ("wo kann ich die Zahlungsmethode ändern?", "Billing"),
+        ("le connecteur Salesforce ne marche plus", "API & Integrations"),
+        ("die Schnittstelle liefert einen 500er", "API & Integrations"),
+        ("I can't log into my account", "Passwords & Auth"),
+        ("não consigo acessar minha conta", "Passwords & Auth"),
+        ("comment installer le widget sur mon site ?", "Onboarding"),
+        ("wie richte ich den Chat auf meiner Seite ein?", "Onboarding"),
+        ("onde os dados ficam armazenados?", "Legal & Compliance"),
+        ("vocês podem me ligar de volta?", "Other"),
+    ],
+)
+def test_the_topic_is_the_subject_in_five_languages(text: str, topic: str) -> None:
+    assert decide([text]).topic == topic
