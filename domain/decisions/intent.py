@@ -86,7 +86,8 @@ PERSON += lexicon.PERSON_FRAMES
 _SEPARATOR = re.compile(r"(?<=\d)[.,'](?=\d)")
 _CALL_BACK = re.compile(
     r"\b(?:call|ring|phone|get)\w* (?:me |us |you )?back\b|\bzuruck ?ruf\w*|\bruf\w* (?:mich|uns) (?:\w+ )?zuruck\b"
-    r"|\b(?:me )?ligar? (?:\w+ )?de volta\b|\bme ligar\w*|\bdevolver(?:me)? la llamada\b|\brappel\w*|\bllam\w* de vuelta\b"
+    r"|\b(?:me )?ligar? (?:\w+ )?de volta\b|\bme ligar\w*|\bdevolver(?:me)? la llamada\b|\brappel\w*"
+    r"|\bllam\w* de vuelta\b"
 )
 
 

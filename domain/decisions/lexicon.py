@@ -105,7 +105,8 @@ _MONEY_BACK = _any(
     r" (?:back|off you|from you)",
     r"recover\w* the (?:money|funds|payment)", r"(?:money|funds|payments?) (?:back )?off you",
     r"(?:putting|put|giving|give|send\w*) (?:it|the money|the funds) back",
-    r"devolv\w* el dinero", r"recuper\w* (?:el|mi|mis|los|o|meu|meus) (?:dinero|dinheiro|importe|valor|pago)", r"reintegr\w* el (?:dinero|cobro|cargo)", r"retroced\w*",
+    r"devolv\w* el dinero", r"recuper\w* (?:el|mi|mis|los|o|meu|meus) (?:dinero|dinheiro|importe|valor|pago)",
+    r"reintegr\w* el (?:dinero|cobro|cargo)", r"retroced\w*",
     r"recuperer (?:l'argent|mon argent|les fonds|mes fonds)",
     r"(?:geld|betrag) (?:\w+ ){0,4}zuruck", r"zuruckhol\w*", r"hol\w* (?:\w+ ){0,4}zuruck", r"zuruckhol\w*",
     r"dinheiro de volta", r"pegar (?:o dinheiro|de volta)", r"reaver (?:o|meu) dinheiro",
@@ -145,8 +146,8 @@ THREAT_FRAMES = [
     r"|esta (?:redactando|preparando)|prepar\w*|redact\w*|va vous|vont vous|s'occupe\w*|s'en occupe\w*"
     r"|(?:wird|werden) sich|meldet sich|(?:wird|werden) (?:ihnen|euch|dir)|pruft|prufen|kummert sich|bereitet"
     r"|hat bereits|vai (?:entrar|notificar|acionar|ligar|escrever|mandar|cuidar)|vao|ja (?:esta|tem)|estao"
-    r"|redig\w*|notific\w*|(?:les |le |la |vous |lhes |vos |te |os |as )?(?!(?:ahora|agora|otra|outra|entra|contra|compra|compras"
-    r"|mejora|hora|para)\b)\w{3,}r(?:a|an|ont|ao)\b)\b",
+    r"|redig\w*|notific\w*|(?:les |le |la |vous |lhes |vos |te |os |as )?"
+    r"(?!(?:ahora|agora|otra|outra|entra|contra|compra|compras|mejora|hora|para)\b)\w{3,}r(?:a|an|ont|ao)\b)\b",
     rf"\b(?:is|are) (?:now )?(?:with|in the hands of) {_POSS} {LEGAL_PRO}\b",
     r"\b(?:burofax|carta notarial|requerimiento notarial|letter before (?:action|claim)|lettre recommandee avec"
     r" (?:accuse|ar)|einschreiben mit ruckschein)\b",
@@ -179,6 +180,13 @@ THREAT_FRAMES = [
     r"|propaganda enganosa|publicidad enganosa|publicite mensongere)\b",
     r"\b(?:subject access request|dsar|data subject (?:access )?request|derecho de acceso|droit d'acces"
     r"|auskunftsersuchen|auskunftsanspruch|direito de acesso)\b",
+    # threats with no legal word, as each language says them
+    r"\b(?:this (?:won't|will not|isn't going to) end here|esto no (?:se )?(?:va a )?queda\w* (?:asi|aqui)"
+    r"|no se va a quedar asi|ca ne va pas en rester la|ca n'en restera pas la"
+    r"|das (?:wird|hat) (?:ein )?(?:\w+ )?nachspiel"
+    r"|das lasse ich mir nicht gefallen|isso nao vai ficar (?:assim|por isso)|nao vai ficar por isso mesmo"
+    r"|(?:you'll|you will) regret|vous allez le regretter|das werden sie bereuen|se van a arrepentir"
+    r"|voces vao se arrepender)\b",
     r"\b(?:nothing else (?:left |to try )?(?:but|except)|no other (?:way|option|choice)|nothing (?:left|else) to"
     r" (?:try|do) but)\b",
 ]

@@ -120,7 +120,7 @@ _BARE_CONTEXT = re.compile(
     r"\b(?:refund(?: of| for)?|reimburse(?: us| me)?|paid|charged|charge of|cost me|billed|reembolso de"
     r"|remboursement de|erstattung von|reembolso de|es waren|eran|son|c'etait|sao|era|were|was|it's|its)\s$"
 )
-_QTY_WORDS = {**{w: v for w, v in _UNITS.items() if 2 <= v <= 100}, **{w: v for w, v in _GERMAN_VALUE.items() if v >= 2}}
+_QTY_WORDS = {w: v for w, v in [*_UNITS.items(), *_GERMAN_VALUE.items()] if 2 <= v <= 100}
 _QTY = r"\d{1,3}|" + "|".join(sorted(_QTY_WORDS, key=len, reverse=True))
 _QTY_BEFORE = re.compile(
     rf"(?:^|\s)({_QTY})\s(?:[\w-]+\s){{0,2}}?(?:x|\*|at|a|@|de|zu je|zu|por)\s?$"
