@@ -25,6 +25,11 @@ _COMPLIANCE = re.compile(patterns.COMPLIANCE_QUESTION)
 _MENTION = re.compile(patterns.MENTION)
 _NO_CHOICE = re.compile(patterns.NO_CHOICE)
 _SENTENCES = re.compile(r"[^.!?;\n]+[.!?;]*")
+# a full stop that ends no sentence: after an abbreviation ("art. 17", "nr.", "e.g.") or between digits
+_NOT_A_STOP = re.compile(
+    r"\b(art|arts|nr|no|num|abs|para|ziff|ref|inc|ltd|co|ca|vs|bzw|usw|dr|mr|mrs|ms|sr|sra|st|p|pp|s|n|z\.b|e\.g|i\.e)\."
+    r"(?=\s?\w)|(?<=\d)\.(?=\d)"
+)
 _QUESTION = re.compile(r"\?\s*$|^(?:can|does|do|is|are|how|what|which|where|who|when|puede|pueden|peut|kann|pode)\b")
 _FUZZY = ("chargeback", "lawsuit")
 _LONG_WORDS = re.compile(r"\b[cl][a-z]{6,10}\b")  # misspellings keep the first letter
@@ -70,7 +75,7 @@ def _message_signals(
     intents: list[str] = []
     mentions: list[str] = []
     layer: str | None = None
-    for sentence in _SENTENCES.findall(message):
+    for sentence in _SENTENCES.findall(_NOT_A_STOP.sub(lambda m: m.group(1) or "", message)):
         sentence = sentence.strip()
         own = [k for k in extra if re.search(rf"(?<!\w){re.escape(k)}(?!\w)", sentence)]
         if own:

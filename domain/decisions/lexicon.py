@@ -84,7 +84,7 @@ _REPORT = _any(
     r"queixa\w*", r"denunc\w*", r"lev(?:ar|o|arei|ei)", r"apresent\w*", r"registr\w*", r"acion\w*", r"abr\w*",
 )  # fmt: skip
 # what a regulator named in a threat is said to do next
-_REGULATOR_NEXT = _any(
+REGULATOR_NEXT = _any(
     r"(?:will|'ll) (?:be )?(?:hear\w*|know|love|enjoy|receive|get|look|find)", r"hear\w* (?:about|of)",
     r"now has", r"has a copy", r"(?:can|will|may) (?:sort|deal|handle|decide)", r"sort (?:this|it) out",
     r"(?:be )?(?:delighted|thrilled|interested|happy to)", r"recevr\w*", r"recev\w*", r"ravi\w*", r"jugera",
@@ -155,7 +155,7 @@ THREAT_FRAMES = [
     rf"|contrat\w*|constitu\w*)\b (?:\w+ ){{0,3}}"
     rf"{LEGAL_PRO}\b",
     rf"\b(?:is|es|est|ist|e) (?:a |an |un |una |une |ein |eine |um |uma )?{LEGAL_PRO} (?:and|y|et|und|e|who|que"
-    r"|qui|der|die) (?:he |she |they |el |ella |il |elle |er |sie |ele |ela )?(?:says|said|will|'ll|is|'s|has"
+    r"|qui|der|die) (?:(?:he|she|they|el|ella|il|elle|er|sie|ele|ela)(?= |'))? ?(?:says|said|will|'ll|is|'s|has"
     r"|thinks|agrees|already|dice|va|ya|esta|dit|pense|deja|sagt|meint|wird|ist|schon|diz|vai|ja)\b",
     r"\b(?:who|que|qui|der|die) (?:act|acts|represent\w*|(?:nos|me|nous|uns|mich) (?:represent\w*|vertr\w*))"
     r" (?:for )?(?:us|me)?\b|\b(?:act\w*|represent\w*) (?:for|on behalf of) (?:us|me)"
@@ -165,7 +165,7 @@ THREAT_FRAMES = [
     rf"\b{COURT}\b",
     # a regulator named in full (institution + protected domain) after a report verb, or said to act next
     rf"\b{_REPORT}\b.{{0,60}}\b{REGULATOR}\b",
-    rf"\b{REGULATOR}\b.{{0,50}}\b{_REGULATOR_NEXT}\b",
+    rf"\b{REGULATOR}\b.{{0,50}}\b{REGULATOR_NEXT}\b",
     # money taken back through a bank or card issuer, a direct debit returned, a payment never authorised
     rf"\b{BANK}\b.{{0,60}}\b{_MONEY_BACK}\b|\b{_MONEY_BACK}\b.{{0,40}}\b{BANK}\b",
     rf"\b{DIRECT_DEBIT}\b.{{0,40}}\b{_RETURN}\b|\b{_RETURN}\b.{{0,40}}\b{DIRECT_DEBIT}\b",

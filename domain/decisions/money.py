@@ -89,10 +89,12 @@ _UNITS = {
 _HUNDRED = {"hundred", "cent", "cents", "hundert"}
 _THOUSAND = {"thousand", "mil", "mille", "tausend", "grand"}
 _ARTICLE = {"a", "an", "un", "una", "une", "um", "uma", "ein", "eine"}
+_GERMAN_WORDS = "ein eins eine zwei drei vier funf sechs sieben acht neun zehn elf zwolf zwanzig dreissig vierzig"
+# longest first, so "funfzig" is read as fifty and not as "funf" + "zig"
 _GERMAN = re.compile(
-    r"(ein|eins|eine|zwei|drei|vier|funf|sechs|sieben|acht|neun|zehn|elf|zwolf|zwanzig|dreissig|vierzig|funfzig"
-    r"|sechzig|siebzig|achtzig|neunzig|hundert|tausend|und)"
-)
+    "(" + "|".join(sorted([*_GERMAN_WORDS.split(), "funfzig", "sechzig", "siebzig", "achtzig", "neunzig", "hundert",
+                           "tausend", "und"], key=len, reverse=True)) + ")"
+)  # fmt: skip
 _GERMAN_VALUE = {
     "ein": 1, "eins": 1, "eine": 1, "zwei": 2, "drei": 3, "vier": 4, "funf": 5, "sechs": 6, "sieben": 7,
     "acht": 8, "neun": 9, "zehn": 10, "elf": 11, "zwolf": 12, "zwanzig": 20, "dreissig": 30, "vierzig": 40,
@@ -113,7 +115,8 @@ _CORRECTION = re.compile(
     r"\b(?:sorry|i meant|meant|actually|no wait|wait|typo|correction|perdon|error|erreur|pardon|non|tippfehler"
     r"|desculpa|corrigindo|erro|correccion|nein|perdona|perdone|disculpa|disculpe|quise decir|me equivoque|excusez"
     r"|je voulais dire|faute de frappe|entschuldigung|ich meinte|korrektur|desculpe|quis dizer|correcao|i mean"
-    r"|oops|oups|ups|rectifico|corrijo|corrige)\b"
+    r"|oops|oups|ups|rectifico|corrijo|corrige|extra zero|one zero too many|un cero de mas|un zero de trop"
+    r"|eine null zu viel|um zero a mais)\b"
 )
 _NEGATED = re.compile(r"(?:\bnot|\bno|\bpas|\bnicht|\bnao|\bni)\s+$")
 _BARE_CONTEXT = re.compile(
@@ -210,6 +213,8 @@ def _word_amounts(text: str) -> list[tuple[Decimal, int, int]]:
             value = _word_value(word)
             if german is not None:
                 current += german
+            elif value is not None and 0 < current < 10 and value >= 100:
+                current = value  # "dos oitocentos" (pt: of the 800): no language says a unit before its hundreds
             elif value is not None:
                 current += value
             elif word in _HUNDRED and seen:
@@ -238,9 +243,9 @@ def _currency(raw: str | None) -> str | None:
     return _SYMBOL.get(raw) or _CUR_WORDS.get(raw)
 
 
-def amounts(text: str, inherit: str | None = None) -> list[Amount]:
+def amounts(text: str, inherit: str | None = None, correcting: bool = False) -> list[Amount]:
     """The money amounts of one normalised message, in order. A bare number counts only after a refund or
-    payment word, or (``inherit``: the currency of the amount being corrected) in a correction."""
+    payment word, or in a correction (``correcting``; ``inherit``: the currency of the amount being corrected)."""
     out: list[Amount] = []
     for m in _NUMERIC.finditer(text):
         value = _number(m.group("num"))
@@ -259,7 +264,7 @@ def amounts(text: str, inherit: str | None = None) -> list[Amount]:
                 r"\s?(?:%|days?|dias?|jours?|tage?|months?|meses|mois|monate?|years?|users?|seats?|x\b)", after
             ):
                 continue
-            if inherit is None and not _BARE_CONTEXT.search(text[:start][-20:]):
+            if inherit is None and not correcting and not _BARE_CONTEXT.search(text[:start][-20:]):
                 continue
             currency = inherit
         if currency is None and mult and inherit:
@@ -268,7 +273,7 @@ def amounts(text: str, inherit: str | None = None) -> list[Amount]:
     for value, start, end in _word_amounts(text):
         tail = re.match(rf"\s?(?:de\s)?({_CUR})", text[end : end + 14])
         context = bool(_BARE_CONTEXT.search(text[:start][-20:])) or "grand" in text[start:end]
-        if tail is None and not (inherit and _CORRECTION.search(text)) and not context:
+        if tail is None and not ((inherit or correcting) and _CORRECTION.search(text)) and not context:
             continue
         currency = _currency(tail.group(1)) if tail else inherit
         finish = end + (tail.end() if tail else 0)
@@ -329,7 +334,7 @@ def asked_back(messages: list[str], refund_message: list[bool]) -> tuple[Amount 
     currency: str | None = None
     for i, text in enumerate(messages):
         correction = bool(_CORRECTION.search(text)) and chosen[0] is not None
-        found = amounts(text, inherit=currency if correction else None)
+        found = amounts(text, inherit=currency if correction else None, correcting=correction)
         amount, how = _compose(text, found)
         if amount is None:
             continue

@@ -256,6 +256,14 @@ NEGATED = [
     r"|uma das nossas|alguns dos nossos)\b.{0,20}\b(?:customers?|clients?|buyers?|shoppers?|users?|members?|tenants?"
     r"|patients?|students?|clientes?|compradores?|usuarios?|kunden|kaufer\w*|nutzer\w*|utilisateurs?|acheteurs?"
     r"|alunos?|alumnos?|eleves?)\b",
+    # the negation after the verb: "ich verklage hier keinen", "no pienso denunciar a nadie"
+    r"\b(?:verklag\w*|sue|suing|denunci\w*|demand\w*|process\w*|poursui\w*|anzeig\w*)\b(?: \w+){0,2}"
+    r" (?:keinen|niemanden|nobody|anyone|anybody|a nadie|ninguem|personne)\b",
+    # a refund the company approved, still on its way: not a dispute
+    r"\b(?:estorno|reembolso|refund|remboursement|erstattung|devolucion|devolucao)\b[^.?!]{0,30}\b(?:que (?:voces"
+    r"|ustedes|vous) (?:aprovaram|aprobaron|avez accepte|avez valide|confirmaram|confirmaron)|you (?:approved"
+    r"|confirmed)|(?:was|been) (?:approved|confirmed)|genehmigt\w*|bestatigt\w*|aprovad\w*|aprobad\w*|valide\w*"
+    r"|confirmad\w*)\b",
     r"\b(?:nadie|no voy a|no estoy)\b.{0,30}\b(?:amenaz\w*|demandar|reclamando|denunciar)\b",
     r"\b(?:personne ne|je ne vais|je ne)\b.{0,30}\b(?:menace|poursuivre|conteste)\b",
     r"\b(?:niemand|nicht|niemanden)\b.{0,30}\b(?:droht|verklage|zuruckbuchen)\b|\bverklage niemanden\b",
@@ -281,3 +289,5 @@ COMPLIANCE_QUESTION = (
 # Concepts in frames of action (domain/decisions/lexicon.py): legal professionals, courts, regulators named in
 # full, money taken back through a bank, direct-debit returns, payments never authorised.
 THREAT += lexicon.THREAT_FRAMES
+# the authorities of the list above said to act next, with the lexicon's verbs ("UFC-Que Choisir sera ravie")
+THREAT.append(rf"\b{_REGULATOR}\b.{{0,50}}\b{lexicon.REGULATOR_NEXT}\b")

@@ -70,7 +70,8 @@ _KEYWORDS: dict[str, str] = {
     r"|por donde empiezo|aangemeld|hoe begin ik|uitnodig\w*|nodig .{0,20} uit|registrato|da dove comincio"
     r"|einladen|lade .{0,20} ein|richten .{0,20} ein|migrat\w*|wordpress|widget to"
     r"|par ou commencer|wie fange ich an|por onde comeco"
-    r"|install\w*|instal\w*|embed\w*|einbind\w*|einbau\w*|code snippet|script tag|richte\w* .{0,30} ein"
+    r"|install\w*|instal\w*|embed\w*|einbind\w*|binde\w* .{0,40} ein"
+    r"|do first|first steps|einbau\w*|code snippet|script tag|richte\w* .{0,30} ein"
     r"|empiezo|empezar|comenzar|commencer|anfangen|comecar|comeco|primeros pasos|premiers pas|erste schritte"
     r"|primeiros passos",
 }

@@ -122,6 +122,9 @@ def test_the_eval_command_prints_the_figures_and_writes_the_misses(
         (["refund 3 times $400, you billed us three times"], "1200", "USD", "quantity x unit price"),
         (["prélevé deux fois 450€, remboursez un des paiements"], "450", "EUR", "one of several"),
         (["quiero el reembolso de 3000 euros", "perdona, son 300 euros"], "300", "EUR", "corrected in a later message"),
+        (["dreihundertfünfzig Euro zurück bitte"], "350", "EUR", None),
+        (["quero a devolução dos seiscentos euros"], "600", "EUR", None),
+        (["refund 4,000 please", "extra zero, 400"], "400", None, "corrected in a later message"),
     ],
 )
 def test_the_amount_asked_back(messages: list[str], amount: str, currency: str | None, how: str | None) -> None:
@@ -271,6 +274,9 @@ def test_everyday_questions_in_other_scripts_do_not_escalate() -> None:
         ("no tengo intención de ir a los tribunales, solo quiero la factura", NONE),
         ("One of our customers threatened to take us to court. Can the bot flag that?", NONE),
         ("o banco recusou o cartão, posso pagar com boleto?", NONE),
+        ("gemäß Art. 15 DSGVO verlange ich Auskunft über meine Daten", P1),
+        ("ich verklage niemanden, versprochen, aber der Export ist kaputt", NONE),
+        ("o reembolso que vocês confirmaram ainda não caiu no cartão", NONE),
         # a person asked for, and questions about the product's agents
         ("please have a manager contact me", HUMAN),
         ("quero ser atendido por um humano", HUMAN),
