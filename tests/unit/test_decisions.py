@@ -24,12 +24,12 @@ from domain.prompt_content import DEFAULT_ESCALATION, check_escalation
 # Floors on the test split (docs/escalation.md, "Measured"). The targets are P1 recall 100 %, P1
 # precision >= 95 %, P2 F1 >= 0.95 with the amount right in >= 95 % of hits, person F1 >= 0.95, topic >= 90 %.
 FLOORS = {
-    "p1_recall": 0.95,
-    "p1_precision": 0.95,
+    "p1_recall": 0.97,  # met: 97.2 % (2026-12-07, round 9); the target, 100 %, is not met
+    "p1_precision": 0.98,  # met: 98.6 %
     "p2_f1": 0.95,
     "amount": 0.95,
     "person_f1": 0.95,
-    "topic": 0.90,
+    "topic": 0.92,  # met: 93.1 %
 }
 
 
