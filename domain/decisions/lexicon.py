@@ -190,6 +190,9 @@ THREAT_FRAMES = [
     r"\b(?:nothing else (?:left |to try )?(?:but|except)|no other (?:way|option|choice)|nothing (?:left|else) to"
     r" (?:try|do) but)\b",
 ]
+# a dispute told over two sentences ("I called my bank. They're taking the money back off you"): read on each
+# pair of adjacent sentences of a message
+ACROSS_SENTENCES = rf"\b{BANK}\b.{{0,90}}\b{_MONEY_BACK}\b"
 # a person asked for: a connecting verb and someone on the team, in the five languages
 _STAFF = _any(
     r"someone", r"somebody", r"a person", r"people", r"humans?", r"agents?", r"engineers?", r"developers?",
@@ -217,6 +220,11 @@ PERSON_FRAMES = [
     r"|um atendente)\b.{0,30}\b(?:contact|call|ring|email|reach|get in touch with|write to|contacte\w*|llame\w*"
     r"|escriba|contacter|appelle\w*|rappelle\w*|ecrive|kontaktier\w*|anruf\w*|meld\w* sich|entre em contato|ligue"
     r"|me ligar)\b(?: (?:me|us|me|nous|mich|uns))?",
+    # a contact person, a call, the service desk, "your team", in five languages
+    r"\b(?:ansprechpartner\w*|interlocuteur\w*|interlocutor\w*|contact person|persona de contacto|pessoa de contato)\b"
+    r"|\b(?:rufen sie mich|ruf mich|call me|llamenme|llameme|appelez-moi|me liguem|me ligue)\b"
+    r"|\b(?:speak|talk|chat) (?:to|with) (?:your |the )?(?:customer (?:service|support|care)|team|support team"
+    r"|sales team|billing team|help ?desk|service desk)\b",
     r"\b(?:atencion|atendimento|atendid[oa]s?|atienda|atender|attended|served|aide|hilfe)\b (?:de|por|d'|par|von"
     r"|durch|by) (?:una persona|un humano|um humano|uma pessoa|alguien|alguem|un agente|um atendente|une personne"
     r"|un humain|einem menschen|einer person|a person|a human)\b",

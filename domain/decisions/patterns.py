@@ -259,6 +259,9 @@ NEGATED = [
     # the negation after the verb: "ich verklage hier keinen", "no pienso denunciar a nadie"
     r"\b(?:verklag\w*|sue|suing|denunci\w*|demand\w*|process\w*|poursui\w*|anzeig\w*)\b(?: \w+){0,2}"
     r" (?:keinen|niemanden|nobody|anyone|anybody|a nadie|ninguem|personne)\b",
+    # the visitor asking the company how to get money back is a refund question, not a dispute with a bank
+    r"\b(?:can|could|how do|how can|may|puedo|como|comment|kann|wie) (?:i|we|recupero|puis-je|ich|bekomme)\b"
+    r"[^.!?]{0,40}\b(?:back|recuper\w*|zuruck)\b[^.!?]*\?",
     # a refund the company approved, still on its way: not a dispute
     r"\b(?:estorno|reembolso|refund|remboursement|erstattung|devolucion|devolucao)\b[^.?!]{0,30}\b(?:que (?:voces"
     r"|ustedes|vous) (?:aprovaram|aprobaron|avez accepte|avez valide|confirmaram|confirmaron)|you (?:approved"
