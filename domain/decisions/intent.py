@@ -33,7 +33,19 @@ REFUND_QUESTION = re.compile(
     r"|thanks for the refund|hasn't arrived|politica de (?:reembolso|devolucion)|cuanto tarda|me (?:aprobaron"
     r"|confirmaron)|en camino|politique de remboursement|que vous avez accepte|m'avez confirme|confirme est|en route"
     r"|remboursables?|erstattungsbedingungen|bestatigte|erstattungsfahig|ausstehend|unterwegs|wann kommt"
-    r"|politica de reembolso|quando cai|ja confirmaram|a caminho|reembolsavel|reembolsable|es reembolsable)\b"
+    r"|politica de reembolso|quando cai|ja confirmaram|a caminho|reembolsavel|reembolsable|es reembolsable"
+    # the status of a refund already granted, in five languages
+    r"|(?:got|received|saw) (?:the|my|your) refund|refund (?:came|arrived|went through|landed|showed up)"
+    r"|(?:has|did|is) (?:the|my) refund|where is (?:my|the) refund|status of (?:my|the) refund"
+    r"|ya (?:fue|se|me|lo|la|esta) (?:procesad\w*|proceso|hech[oa]|enviad[oa]|emitid[oa]|realizad[oa]|llego|recibi\w*"
+    r"|devuelto|transferid[oa]|abonad[oa])|estado (?:del|de mi) reembolso|donde esta (?:mi|el) reembolso"
+    r"|recibi el reembolso|est-il (?:parti|effectue|traite|vire)|est parti|a ete (?:effectue|envoye|traite|vire)"
+    r"|ou en est|(?:bien )?recu (?:le|mon) remboursement|statut du remboursement"
+    r"|schon (?:angewiesen|uberwiesen|bearbeitet|veranlasst|raus|gebucht)|wurde\b[^.?!]{0,40}\b(?:angewiesen"
+    r"|uberwiesen|bearbeitet|veranlasst|ausgezahlt)|(?:ruck)?erstattung (?:erhalten|bekommen)"
+    r"|status der (?:ruck)?erstattung"
+    r"|ja foi (?:feito|processado|enviado|pago|realizado|creditado|estornado)|ja caiu|recebi o reembolso"
+    r"|status do reembolso|cade (?:o|meu) reembolso)\b"
 )
 PERSON = [
     r"\b(?:talk|speak|chat|connect|put|transfer|pass|hand|get|need|want|prefer|discuss)\w*\b.{0,30}"

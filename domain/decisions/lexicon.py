@@ -88,7 +88,8 @@ REGULATOR_NEXT = _any(
     r"(?:will|'ll) (?:be )?(?:hear\w*|know|love|enjoy|receive|get|look|find)", r"hear\w* (?:about|of)",
     r"now has", r"has a copy", r"(?:can|will|may) (?:sort|deal|handle|decide)", r"sort (?:this|it) out",
     r"(?:be )?(?:delighted|thrilled|interested|happy to)", r"recevr\w*", r"recev\w*", r"ravi\w*", r"jugera",
-    r"recibir\w*", r"encantad\w*", r"tendra", r"sabra", r"freu\w*", r"erfahr\w*", r"bekomm\w*", r"erhalt\w*",
+    r"recibir\w*", r"encant\w*", r"adora\w*", r"vai amar", r"lieben", r"tendra", r"sabra", r"freu\w*",
+    r"erfahr\w*", r"bekomm\w*", r"erhalt\w*",
     r"receber\w*", r"vai (?:adorar|gostar|saber|receber)", r"ficar\w* sabendo",
 )  # fmt: skip
 BANK = _any(

@@ -275,6 +275,13 @@ def test_everyday_questions_in_other_scripts_do_not_escalate() -> None:
         ("One of our customers threatened to take us to court. Can the bot flag that?", NONE),
         ("o banco recusou o cartão, posso pagar com boleto?", NONE),
         ("My bank card was declined. Can I get the money back some other way?", NONE),
+        ("genial, otro cobro. seguro que a la OCU le encanta", P1),
+        # the status of a refund already granted is a question, not a demand
+        ("I got the refund for $600, thanks!", NONE),
+        ("¿el reembolso de 500 € ya fue procesado?", NONE),
+        ("le remboursement de 800 € est-il parti ?", NONE),
+        ("wurde die Rückerstattung über 700 € schon angewiesen?", NONE),
+        ("o reembolso de R$ 2.000 já foi feito?", NONE),
         ("gemäß Art. 15 DSGVO verlange ich Auskunft über meine Daten", P1),
         ("ich verklage niemanden, versprochen, aber der Export ist kaputt", NONE),
         ("o reembolso que vocês confirmaram ainda não caiu no cartão", NONE),
