@@ -28,7 +28,7 @@ from domain.decisions.judge import Verdict
 from domain.decisions.legal import classifier_p1, legal_signals
 from domain.decisions.model import intent_model, person_model
 from domain.decisions.money import Amount, Rates, asked_back, default_rates
-from domain.decisions.text import normal
+from domain.decisions.text import normal, without_injection
 from domain.decisions.topics import classify as classify_topic
 
 P1, P2, HUMAN, P3, LOW = "p1_legal", "p2_refund_over_threshold", "human_requested", "p3_turn_limit", "low_confidence"
@@ -165,7 +165,7 @@ def human_phrases(text: str, extra: tuple[str, ...] = ()) -> list[str]:
 
 def refund_messages(messages: list[str]) -> list[bool]:
     """Per normalised message: does it ask for money back (not a question about refunds or their status)?"""
-    return [bool(intent.REFUND.search(m)) and not intent.REFUND_QUESTION.search(m) for m in messages]
+    return [intent.asks_refund(m) for m in messages]
 
 
 def _shown(value: Decimal) -> str:
@@ -193,7 +193,7 @@ def decide(
     ``judge_failed``: the layer recorded when the judge was asked and gave no verdict (the offline decision stands).
     """
     turns = len(visitor_messages) if turns is None else turns
-    messages = [_normal(m[:MAX_CHARS]) for m in visitor_messages[-MAX_MESSAGES:]]
+    messages = [without_injection(_normal(m[:MAX_CHARS])) for m in visitor_messages[-MAX_MESSAGES:]]
     text = " \n ".join(messages)
     latest = messages[-1] if messages else ""
     shipped = {name: words for name, words in DEFAULT_TOPICS}

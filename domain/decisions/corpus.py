@@ -24,6 +24,8 @@ TOPIC_CODES = {
     "other": "Other",
 }
 SPLITS = ("train", "dev", "test")
+BLIND = "blind"  # domain/data/decisions/blind/: written apart from the corpus, never trained or tuned on
+BLIND_LANGUAGES = ("en", "es", "fr", "de", "pt")
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def split_of(messages: tuple[str, ...]) -> str:
     return "train" if bucket < 6 else "dev" if bucket < 8 else "test"
 
 
-def parse(line: str, language: str, number: int) -> Example:
+def parse(line: str, language: str, number: int, split: str | None = None) -> Example:
     """One corpus line: ``rule | amount | currency | topic | message || message``."""
     rule, amount, currency, topic, text = (part.strip() for part in line.split(" | ", 4))
     if rule not in RULES or topic not in TOPIC_CODES:
@@ -62,7 +64,7 @@ def parse(line: str, language: str, number: int) -> Example:
         None if currency == "-" else currency,
         TOPIC_CODES[topic],
         language,
-        split_of(messages),
+        split or split_of(messages),
         number,
     )
 
@@ -78,6 +80,20 @@ def load() -> tuple[Example, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=1)
+def load_blind() -> tuple[Example, ...]:
+    """The blind set (``domain/data/decisions/blind/``, same format): conversations written apart from the corpus
+    to measure generalisation; nothing trains or tunes on it, and ``all`` does not include it."""
+    folder = resources.files("domain") / "data" / "decisions" / "blind"
+    out: list[Example] = []
+    for language in BLIND_LANGUAGES:
+        lines = (folder / f"{language}.txt").read_text(encoding="utf-8").splitlines()
+        out += [parse(line, language, n, BLIND) for n, line in enumerate(lines, 1) if line.strip()]
+    return tuple(out)
+
+
 def split(name: str) -> list[Example]:
-    """The examples of one split (train, dev, test) or ``all``."""
+    """The examples of one split (train, dev, test), ``all`` (the three) or ``blind`` (the blind set)."""
+    if name == BLIND:
+        return list(load_blind())
     return [e for e in load() if name in ("all", e.split)]

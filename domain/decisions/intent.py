@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 
+from domain.decisions import lexicon
+
 REFUND = re.compile(
     r"\b(?:refund\w*|refudn\w*|refnd\w*|reimburs\w*|money back|my money|pay (?:me|us) back|paid back|owed"
     r"|credit (?:it |the money |that )?back|return (?:my|the|our) (?:money|payment|\d|\$)|return the \d|send back"
     r"|(?:want|need|get|have|give|send|pay|credit|like|expect)\b[^.?!]{0,40}(?:money|payment|charge|fee|amount"
     r"|\d|[$€£]|bucks|dollars?|euros?|pounds?|quid|grand)[^.?!]{0,25}\bback\b|returned"
+    r"|\b(?:promised|promis|prometi\w*|versproch\w*|prometeram|prometido)\b[^.?!]{0,40}(?:\d|%)"
     r"|(?:want|need|give|send|pay) (?:it|that|them|this|those) back|(?:give|send|pay|hand) (?:us|me) back"
-    r"|reembols\w*|devuelv(?:an|anme|ame|enme|annos|anos)\w*|(?:me|nos)(?: los| las| lo| la)? devuelv\w*"
+    r"|reembols\w*|reintegr\w*|devuelv(?:an|anme|ame|enme|annos|anos)\w*|(?:me|nos)(?: los| las| lo| la)? devuelv\w*"
     r"|devolucion|devolver(?:me|nos)?"
     r" (?:el|los|mi|mis) (?:dinero|importe|pago|\d)|regres(?:en|enme|ar) \w* ?(?:los|el|mi|mis)|de vuelta|recuperar"
     r"|rembours\w*|rendez|rende"
@@ -30,7 +33,19 @@ REFUND_QUESTION = re.compile(
     r"|thanks for the refund|hasn't arrived|politica de (?:reembolso|devolucion)|cuanto tarda|me (?:aprobaron"
     r"|confirmaron)|en camino|politique de remboursement|que vous avez accepte|m'avez confirme|confirme est|en route"
     r"|remboursables?|erstattungsbedingungen|bestatigte|erstattungsfahig|ausstehend|unterwegs|wann kommt"
-    r"|politica de reembolso|quando cai|ja confirmaram|a caminho|reembolsavel|reembolsable|es reembolsable)\b"
+    r"|politica de reembolso|quando cai|ja confirmaram|a caminho|reembolsavel|reembolsable|es reembolsable"
+    # the status of a refund already granted, in five languages
+    r"|(?:got|received|saw) (?:the|my|your) refund|refund (?:came|arrived|went through|landed|showed up)"
+    r"|(?:has|did|is) (?:the|my) refund|where is (?:my|the) refund|status of (?:my|the) refund"
+    r"|ya (?:fue|se|me|lo|la|esta) (?:procesad\w*|proceso|hech[oa]|enviad[oa]|emitid[oa]|realizad[oa]|llego|recibi\w*"
+    r"|devuelto|transferid[oa]|abonad[oa])|estado (?:del|de mi) reembolso|donde esta (?:mi|el) reembolso"
+    r"|recibi el reembolso|est-il (?:parti|effectue|traite|vire)|est parti|a ete (?:effectue|envoye|traite|vire)"
+    r"|ou en est|(?:bien )?recu (?:le|mon) remboursement|statut du remboursement"
+    r"|schon (?:angewiesen|uberwiesen|bearbeitet|veranlasst|raus|gebucht)|wurde\b[^.?!]{0,40}\b(?:angewiesen"
+    r"|uberwiesen|bearbeitet|veranlasst|ausgezahlt)|(?:ruck)?erstattung (?:erhalten|bekommen)"
+    r"|status der (?:ruck)?erstattung"
+    r"|ja foi (?:feito|processado|enviado|pago|realizado|creditado|estornado)|ja caiu|recebi o reembolso"
+    r"|status do reembolso|cade (?:o|meu) reembolso)\b"
 )
 PERSON = [
     r"\b(?:talk|speak|chat|connect|put|transfer|pass|hand|get|need|want|prefer|discuss)\w*\b.{0,30}"
@@ -79,6 +94,27 @@ PERSON = [
     r"|\bhumano ai\b|\batendente\b|\batendimento humano\b|\balguem da equipe\b|\bme ligar\b|\bligacao com\b"
     r"|\bconsultor de verdade\b",
 ]
+PERSON += lexicon.PERSON_FRAMES
+_SEPARATOR = re.compile(r"(?<=\d)[.,'](?=\d)")
+_CALL_BACK = re.compile(
+    r"\b(?:call|ring|phone|get)\w* (?:me |us |you )?back\b|\bzuruck ?ruf\w*|\bruf\w* (?:mich|uns) (?:\w+ )?zuruck\b"
+    r"|\b(?:me )?ligar? (?:\w+ )?de volta\b|\bme ligar\w*|\bdevolver(?:me)? la llamada\b|\brappel\w*"
+    r"|\bllam\w* de vuelta\b"
+)
+
+
+def plain(text: str) -> str:
+    """A normalised text as the refund and topic layers read it: a thousands separator ends no sentence ("€2.000
+    back"), and a call back ("call me back", "me ligar de volta", "zurückrufen") is no money back."""
+    return _CALL_BACK.sub(" ", _SEPARATOR.sub("", text))
+
+
+def asks_refund(text: str) -> bool:
+    """Whether a normalised message asks for money back (not a question about refunds or their status)."""
+    text = plain(text)
+    return bool(REFUND.search(text)) and not REFUND_QUESTION.search(text)
+
+
 # The latest message withdraws the request ("never mind, found it") or asks about the product's handoff.
 PERSON_NOT = re.compile(
     r"\b(?:talked|spoke|chatted) (?:to|with)\b|\b(?:don't|dont|do not|no) need (?:a|an|for|to)\b|\bpas besoin\b"
@@ -86,5 +122,9 @@ PERSON_NOT = re.compile(
     r"|\b(?:never ?mind|nevermind|found it|olvidalo|ya lo encontre|laissez tomber|j'ai trouve|schon gut"
     r"|hab'?s gefunden|esquece|ja achei|how does (?:the )?handoff|how does the transfer|como funciona|comment"
     r"\s+fonctionne|wie funktioniert|what time|a que hora|a quelle heure|wann ist|que horas|how many agents"
-    r"|human agents to|the human agent earlier|person icon|contact about partnerships|should contact)\b"
+    r"|human agents to|the human agent earlier|person icon|contact about partnerships|should contact"
+    # a question about setting up the product's own agents or handoff, not a request for a person
+    r"|how (?:do|can) (?:i|we) (?:add|invite|assign|configure|set up|remove)|configurable|(?:add|invite|assign)\w*"
+    r" (?:a |more |new )?(?:human )?agents?|agreg\w* (?:mas )?agentes|ajouter (?:un|des) agents?"
+    r"|adicion\w* (?:mais )?atendentes|weitere mitarbeiter ein)\b"
 )

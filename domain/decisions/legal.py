@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 from functools import lru_cache
+from itertools import pairwise
 
-from domain.decisions import patterns
+from domain.decisions import lexicon, patterns
 from domain.decisions.model import intent_model
 
 P1_CLASSIFIER = 0.8  # the classifier's P1 probability that escalates on its own (5-fold CV on train + dev)
@@ -24,7 +25,13 @@ _ABOUT = re.compile("|".join(f"(?:{p})" for p in patterns.ABOUT))
 _COMPLIANCE = re.compile(patterns.COMPLIANCE_QUESTION)
 _MENTION = re.compile(patterns.MENTION)
 _NO_CHOICE = re.compile(patterns.NO_CHOICE)
+_ACROSS = re.compile(lexicon.ACROSS_SENTENCES)
 _SENTENCES = re.compile(r"[^.!?;\n]+[.!?;]*")
+# a full stop that ends no sentence: after an abbreviation ("art. 17", "nr.", "e.g.") or between digits
+_NOT_A_STOP = re.compile(
+    r"\b(art|arts|nr|no|num|abs|para|ziff|ref|inc|ltd|co|ca|vs|bzw|usw|dr|mr|mrs|ms|sr|sra|st|p|pp|s|n|z\.b|e\.g|i\.e)\."
+    r"(?=\s?\w)|(?<=\d)\.(?=\d)"
+)
 _QUESTION = re.compile(r"\?\s*$|^(?:can|does|do|is|are|how|what|which|where|who|when|puede|pueden|peut|kann|pode)\b")
 _FUZZY = ("chargeback", "lawsuit")
 _LONG_WORDS = re.compile(r"\b[cl][a-z]{6,10}\b")  # misspellings keep the first letter
@@ -70,7 +77,7 @@ def _message_signals(
     intents: list[str] = []
     mentions: list[str] = []
     layer: str | None = None
-    for sentence in _SENTENCES.findall(message):
+    for sentence in _SENTENCES.findall(_NOT_A_STOP.sub(lambda m: m.group(1) or "", message)):
         sentence = sentence.strip()
         own = [k for k in extra if re.search(rf"(?<!\w){re.escape(k)}(?!\w)", sentence)]
         if own:
@@ -88,6 +95,13 @@ def _message_signals(
         if compliance == "escalate" and (_COMPLIANCE.search(sentence) or _MENTION.search(sentence)):
             intents.append("compliance question")
             layer = layer or "policy: compliance questions escalate"
+    if not intents and not mentions:
+        sentences = [s.strip() for s in _SENTENCES.findall(message)]
+        for pair in (f"{a} {b}" for a, b in pairwise(sentences)):
+            found = [m.group(0).strip() for m in _ACROSS.finditer(pair)]
+            if found and not _NEGATED.search(pair) and not pair.endswith("?"):
+                intents += found
+                layer = layer or "patterns"
     return tuple(intents), tuple(mentions), layer
 
 

@@ -56,7 +56,17 @@ _CUR_WORDS = {
     "francs": "CHF", "cad": "CAD", "aud": "AUD", "jpy": "JPY", "yen": "JPY", "brl": "BRL", "reais": "BRL",
     "real": "BRL", "mxn": "MXN", "pesos": "MXN", "peso": "MXN", "sek": "SEK", "nok": "NOK", "dkk": "DKK",
     "pln": "PLN", "inr": "INR", "rupees": "INR", "cny": "CNY", "yuan": "CNY",
+    # named with their country or in another language: the specific name wins over a bare "$" before the number
+    "canadian dollars": "CAD", "canadian dollar": "CAD", "dollars canadiens": "CAD", "dolares canadienses": "CAD",
+    "kanadische dollar": "CAD", "australian dollars": "AUD", "australian dollar": "AUD", "dolares australianos": "AUD",
+    "dollars australiens": "AUD", "us dollars": "USD", "dollars americains": "USD", "dolares americanos": "USD",
+    "pesos mexicanos": "MXN", "pesos colombianos": "COP", "pesos argentinos": "ARS", "pesos chilenos": "CLP",
+    "cop": "COP", "ars": "ARS", "clp": "CLP", "swiss francs": "CHF", "francs suisses": "CHF",
+    "schweizer franken": "CHF", "sfr": "CHF", "fr": "CHF", "sterling": "GBP", "libras esterlinas": "GBP",
+    "kronor": "SEK", "zloty": "PLN", "zlotys": "PLN", "zl": "PLN", "rupias": "INR", "yenes": "JPY",
+    "reales": "BRL", "real brasileno": "BRL", "reais brasileiros": "BRL",
 }  # fmt: skip
+_MILLION = {"million", "millions", "millones", "millon", "milhoes", "milhao", "millionen", "mio", "mn", "mm"}
 _UNITS = {
     # en
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
@@ -79,35 +89,55 @@ _UNITS = {
 _HUNDRED = {"hundred", "cent", "cents", "hundert"}
 _THOUSAND = {"thousand", "mil", "mille", "tausend", "grand"}
 _ARTICLE = {"a", "an", "un", "una", "une", "um", "uma", "ein", "eine"}
+_GERMAN_WORDS = "ein eins eine zwei drei vier funf sechs sieben acht neun zehn elf zwolf zwanzig dreissig vierzig"
+# longest first, so "funfzig" is read as fifty and not as "funf" + "zig"
 _GERMAN = re.compile(
-    r"(ein|eins|eine|zwei|drei|vier|funf|sechs|sieben|acht|neun|zehn|elf|zwolf|zwanzig|dreissig|vierzig|funfzig"
-    r"|sechzig|siebzig|achtzig|neunzig|hundert|tausend|und)"
-)
+    "(" + "|".join(sorted([*_GERMAN_WORDS.split(), "funfzig", "sechzig", "siebzig", "achtzig", "neunzig", "hundert",
+                           "tausend", "und"], key=len, reverse=True)) + ")"
+)  # fmt: skip
 _GERMAN_VALUE = {
     "ein": 1, "eins": 1, "eine": 1, "zwei": 2, "drei": 3, "vier": 4, "funf": 5, "sechs": 6, "sieben": 7,
     "acht": 8, "neun": 9, "zehn": 10, "elf": 11, "zwolf": 12, "zwanzig": 20, "dreissig": 30, "vierzig": 40,
     "funfzig": 50, "sechzig": 60, "siebzig": 70, "achtzig": 80, "neunzig": 90,
 }  # fmt: skip
-_NUM = r"\d{1,3}(?:[,.\s]\d{3})+(?:[.,]\d{1,2})?(?!\d)|\d+(?:[.,]\d{1,2})?(?!\d)"
-_CODES = r"usd|eur|gbp|chf|cad|aud|jpy|brl|mxn|sek|nok|dkk|pln|inr|cny"
+_NUM = r"\d{1,3}(?:[,.\s']\d{3})+(?:[.,]\d{1,2})?(?!\d)|\d+(?:[.,]\d{1,2})?(?!\d)"
+_CODES = r"usd|eur|gbp|chf|cad|aud|jpy|brl|mxn|sek|nok|dkk|pln|inr|cny|cop|ars|clp"
 _CUR = (
     r"r\$|a\$|c\$|us\$|\$|€|£|¥|₹|\b(?:" + "|".join(sorted(_CUR_WORDS, key=len, reverse=True)) + r")\b"
     rf"|\b(?:{_CODES})(?=\d)|(?<=\d)(?:{_CODES})\b"
 )
-_MULT = r"k|grand|thousand|mil|mille|tausend"
+_MULT = r"k|grand|thousand|mil|mille|tausend|tsd\.?|" + "|".join(sorted(_MILLION, key=len, reverse=True))
 _NUMERIC = re.compile(
-    rf"(?P<c1>{_CUR})?\s?(?P<num>{_NUM})\s?(?P<mult>(?:{_MULT})\b)?\s?(?:de\s)?(?P<c2>{_CUR})?", re.IGNORECASE
+    rf"(?P<c1>{_CUR})?\s?(?P<num>{_NUM})\s?(?P<mult>(?:{_MULT})(?:\b|(?<=\.)))?\s?(?:de\s)?(?P<c2>{_CUR})?",
+    re.IGNORECASE,
 )
 _CORRECTION = re.compile(
     r"\b(?:sorry|i meant|meant|actually|no wait|wait|typo|correction|perdon|error|erreur|pardon|non|tippfehler"
-    r"|desculpa|corrigindo|erro|correccion|nein)\b"
+    r"|desculpa|corrigindo|erro|correccion|nein|perdona|perdone|disculpa|disculpe|quise decir|me equivoque|excusez"
+    r"|je voulais dire|faute de frappe|entschuldigung|ich meinte|korrektur|desculpe|quis dizer|correcao|i mean"
+    r"|oops|oups|ups|rectifico|corrijo|corrige|extra zero|one zero too many|un cero de mas|un zero de trop"
+    r"|eine null zu viel|um zero a mais)\b"
 )
 _NEGATED = re.compile(r"(?:\bnot|\bno|\bpas|\bnicht|\bnao|\bni)\s+$")
 _BARE_CONTEXT = re.compile(
     r"\b(?:refund(?: of| for)?|reimburse(?: us| me)?|paid|charged|charge of|cost me|billed|reembolso de"
     r"|remboursement de|erstattung von|reembolso de|es waren|eran|son|c'etait|sao|era|were|was|it's|its)\s$"
 )
-_QTY_BEFORE = re.compile(r"(?:^|\s)(\d{1,3})\s(?:[\w-]+\s){0,2}?(?:x|\*|at|a|@|de)\s?$|(?:^|\s)(\d{1,3})\s?x\s?$")
+_QTY_WORDS = {w: v for w, v in [*_UNITS.items(), *_GERMAN_VALUE.items()] if 2 <= v <= 100}
+_QTY = r"\d{1,3}|" + "|".join(sorted(_QTY_WORDS, key=len, reverse=True))
+_QTY_BEFORE = re.compile(
+    rf"(?:^|\s)({_QTY})\s(?:[\w-]+\s){{0,2}}?(?:x|\*|at|a|@|de|zu je|zu|por)\s?$"
+    rf"|(?:^|\s)({_QTY})\s?(?:x|times|veces|fois|mal|vezes)\s?$"
+)
+_PERIOD = r"months?|meses|mes|mois|monate?n?|monat|years?|anos|ano|ans|an|jahre?n?|seats?|users?|licen[cs]\w*|lizenz\w*"
+_PER_AFTER = re.compile(
+    rf"\s?(?:/|a|per|por|par|pro|each|every|al|au|cada)\s?(?:{_PERIOD})\b[^.?!$€£\d]{{0,40}}?\b({_QTY})\s(?:{_PERIOD})\b"
+)
+_ONE_OF = re.compile(
+    r"\b(?:one of (?:the|them|those|these)|just one|only one|un des|une des|l'un des|uno de (?:los|ellos)|una de las"
+    r"|solo uno|einen der|eine der|eine davon|einen davon|nur eine|um dos|uma das|so uma|apenas uma|one payment"
+    r"|un paiement|un pago|um pagamento|eine zahlung|one charge|one of the charges)\b"
+)
 _PERCENT_BEFORE = re.compile(r"(\d{1,3})\s?%[^%\d]{0,30}$")
 _ONLY = re.compile(r"\b(?:only|just|solo|solamente|seulement|nur|apenas|so)\b[^.?!$€£\d]{0,40}$")
 _HALF = re.compile(r"\b(?:half|la mitad|la moitie|die halfte|a metade)\b")
@@ -130,7 +160,7 @@ def _number(raw: str) -> Decimal | None:
     """The value of a written number, or None (also for more than 12 digits: not an amount anyone asks back)."""
     if sum(c.isdigit() for c in raw) > 12:
         return None
-    raw = re.sub(r"\s", ",", raw)
+    raw = re.sub(r"[\s']", ",", raw)
     last = max(raw.rfind(","), raw.rfind("."))
     if last >= 0 and len(raw) - last - 1 in (1, 2):
         raw = re.sub(r"[,.]", "", raw[:last]) + "." + raw[last + 1 :]
@@ -183,6 +213,8 @@ def _word_amounts(text: str) -> list[tuple[Decimal, int, int]]:
             value = _word_value(word)
             if german is not None:
                 current += german
+            elif value is not None and 0 < current < 10 and value >= 100:
+                current = value  # "dos oitocentos" (pt: of the 800): no language says a unit before its hundreds
             elif value is not None:
                 current += value
             elif word in _HUNDRED and seen:
@@ -211,18 +243,20 @@ def _currency(raw: str | None) -> str | None:
     return _SYMBOL.get(raw) or _CUR_WORDS.get(raw)
 
 
-def amounts(text: str, inherit: str | None = None) -> list[Amount]:
+def amounts(text: str, inherit: str | None = None, correcting: bool = False) -> list[Amount]:
     """The money amounts of one normalised message, in order. A bare number counts only after a refund or
-    payment word, or (``inherit``: the currency of the amount being corrected) in a correction."""
+    payment word, or in a correction (``correcting``; ``inherit``: the currency of the amount being corrected)."""
     out: list[Amount] = []
     for m in _NUMERIC.finditer(text):
         value = _number(m.group("num"))
         if value is None:
             continue
-        mult = (m.group("mult") or "").lower()
+        mult = (m.group("mult") or "").lower().rstrip(".")
         if mult:
-            value *= 1000
-        currency = _currency(m.group("c1")) or _currency(m.group("c2"))
+            value *= 1_000_000 if mult in _MILLION else 1000
+        c1, c2 = _currency(m.group("c1")), _currency(m.group("c2"))
+        # "$15,000 pesos": a currency named after the number is more specific than a bare "$" before it
+        currency = c2 if c2 and (m.group("c1") or "").strip() == "$" else c1 or c2
         after = text[m.end() : m.end() + 12]
         start = m.start("c1") if m.group("c1") else m.start("num")
         if currency is None and not mult:
@@ -230,7 +264,7 @@ def amounts(text: str, inherit: str | None = None) -> list[Amount]:
                 r"\s?(?:%|days?|dias?|jours?|tage?|months?|meses|mois|monate?|years?|users?|seats?|x\b)", after
             ):
                 continue
-            if inherit is None and not _BARE_CONTEXT.search(text[:start][-20:]):
+            if inherit is None and not correcting and not _BARE_CONTEXT.search(text[:start][-20:]):
                 continue
             currency = inherit
         if currency is None and mult and inherit:
@@ -239,7 +273,7 @@ def amounts(text: str, inherit: str | None = None) -> list[Amount]:
     for value, start, end in _word_amounts(text):
         tail = re.match(rf"\s?(?:de\s)?({_CUR})", text[end : end + 14])
         context = bool(_BARE_CONTEXT.search(text[:start][-20:])) or "grand" in text[start:end]
-        if tail is None and not (inherit and _CORRECTION.search(text)) and not context:
+        if tail is None and not ((inherit or correcting) and _CORRECTION.search(text)) and not context:
             continue
         currency = _currency(tail.group(1)) if tail else inherit
         finish = end + (tail.end() if tail else 0)
@@ -260,10 +294,20 @@ def _compose(text: str, found: list[Amount]) -> tuple[Amount | None, str]:
     for a in live:  # "I only want the $100 back"
         if _ONLY.search(text[: a.start][-40:]):
             return a, "the amount asked back"
-    for a in live:  # quantity x unit price
+    for a in live:  # quantity x unit price, unless one of them is asked back ("charged twice 450, refund one")
         qty = _QTY_BEFORE.search(text[: a.start][-40:])
+        if qty and _ONE_OF.search(text):
+            return a, "one of several"
         if qty:
-            n = Decimal(qty.group(1) or qty.group(2))
+            said = qty.group(1) or qty.group(2)
+            n = Decimal(said) if said.isdigit() else Decimal(_QTY_WORDS[said])
+            if 1 < n <= 500:
+                return Amount(a.value * n, a.currency, a.start, a.end, a.said), "quantity x unit price"
+    for a in live:  # a unit price then its quantity: "$150/month for the last 6 months"
+        per = _PER_AFTER.match(text[a.end : a.end + 60])
+        if per:
+            said = per.group(1)
+            n = Decimal(said) if said.isdigit() else Decimal(_QTY_WORDS[said])
             if 1 < n <= 500:
                 return Amount(a.value * n, a.currency, a.start, a.end, a.said), "quantity x unit price"
     for a in live:  # a percentage of an amount
@@ -290,7 +334,7 @@ def asked_back(messages: list[str], refund_message: list[bool]) -> tuple[Amount 
     currency: str | None = None
     for i, text in enumerate(messages):
         correction = bool(_CORRECTION.search(text)) and chosen[0] is not None
-        found = amounts(text, inherit=currency if correction else None)
+        found = amounts(text, inherit=currency if correction else None, correcting=correction)
         amount, how = _compose(text, found)
         if amount is None:
             continue

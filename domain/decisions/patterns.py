@@ -7,6 +7,7 @@ invoices", "is it GDPR compliant?"); a mention alone decides nothing: the intent
 
 from __future__ import annotations
 
+from domain.decisions import lexicon
 from domain.decisions.text import normal
 
 _I = r"(?:i|i'm|im|i'll|ill|we|we're|were|we'll|my|our|us|me)"
@@ -235,6 +236,12 @@ NEGATED = [
     r"\b(?:not|never|no one|nobody|n't|dont|don't|won't|wont) (?:\w+ ){0,3}(?:sue|suing|threaten\w*|disput\w*"
     r"|going to sue|lawyer\w*|court|chargeback\w*|report\w*|contest\w*)\b",
     r"\bnot (?:going to|gonna) sue\b|\bnot threatening\b",
+    # a verbal negation a few words before the threat's noun, in five languages
+    r"\b(?:not|never|n't|no (?:tengo (?:intencion|pensado)|pienso|voy|quiero|planeo)|je ne (?:vais|veux|compte)"
+    r"|n'ai pas l'intention|nao (?:vou|pretendo|quero|tenho intencao)|(?:will|werde|habe) (?:nicht|kein\w*)"
+    r"|nicht vor|keine absicht)\b(?: \w+){0,5} (?:legal\w*|court|courts|tribunal\w*|lawyers?|attorneys?"
+    r"|abogad\w*|avocat\w*|anw(?:a|ae)lt\w*|advogad\w*|juzgad\w*|justic\w*|jueces|juez|juge|proces|klage\w*"
+    r"|gericht\w*|rechtlich\w*|juridi\w*|judicia\w*)\b",
     # legal words as the subject of a question or of the visitor's trade, not an action
     r"\bchargeback (?:fees?|rates?|polic\w*|protection|ratio|process\w*)\b|\bcourt[- ]reporting\b"
     r"|\b(?:customers?|clients?|users?|buyers?|visitors?|clientes?|usuarios?|kunden?|utilisateurs?)\b.{0,15}"
@@ -242,6 +249,24 @@ NEGATED = [
     r"|\b(?:customers?|clientes?|clients?|kunden?)\b.{0,40}\b(?:chargebacks?|contracargos?|ruckbuchung\w*)\b"
     r"|\b(?:chargebacks?|contracargos?)\b.{0,30}\b(?:from|de) (?:one of )?(?:our|nuestros?|nos|unser\w*)\b"
     r"|\b(?:law firm|legal services|legal tech)\b.{0,40}\b(?:trial|demo|seats?|pricing|plan|customers?)\b",
+    # reported speech: the visitor's own customers are the subject ("one of our customers threatened to take us to
+    # court"), so the threat is not the visitor's
+    r"\b(?:one of our|our own|some of our|a few of our|uno de nuestros|una de nuestras|algunos de nuestros|l'un de nos"
+    r"|un de nos|une de nos|certains de nos|einer unserer|eine unserer|einer von unseren|manche unserer|um dos nossos"
+    r"|uma das nossas|alguns dos nossos)\b.{0,20}\b(?:customers?|clients?|buyers?|shoppers?|users?|members?|tenants?"
+    r"|patients?|students?|clientes?|compradores?|usuarios?|kunden|kaufer\w*|nutzer\w*|utilisateurs?|acheteurs?"
+    r"|alunos?|alumnos?|eleves?)\b",
+    # the negation after the verb: "ich verklage hier keinen", "no pienso denunciar a nadie"
+    r"\b(?:verklag\w*|sue|suing|denunci\w*|demand\w*|process\w*|poursui\w*|anzeig\w*)\b(?: \w+){0,2}"
+    r" (?:keinen|niemanden|nobody|anyone|anybody|a nadie|ninguem|personne)\b",
+    # the visitor asking the company how to get money back is a refund question, not a dispute with a bank
+    r"\b(?:can|could|how do|how can|may|puedo|como|comment|kann|wie) (?:i|we|recupero|puis-je|ich|bekomme)\b"
+    r"[^.!?]{0,40}\b(?:back|recuper\w*|zuruck)\b[^.!?]*\?",
+    # a refund the company approved, still on its way: not a dispute
+    r"\b(?:estorno|reembolso|refund|remboursement|erstattung|devolucion|devolucao)\b[^.?!]{0,30}\b(?:que (?:voces"
+    r"|ustedes|vous) (?:aprovaram|aprobaron|avez accepte|avez valide|confirmaram|confirmaron)|you (?:approved"
+    r"|confirmed)|(?:was|been) (?:approved|confirmed)|genehmigt\w*|bestatigt\w*|aprovad\w*|aprobad\w*|valide\w*"
+    r"|confirmad\w*)\b",
     r"\b(?:nadie|no voy a|no estoy)\b.{0,30}\b(?:amenaz\w*|demandar|reclamando|denunciar)\b",
     r"\b(?:personne ne|je ne vais|je ne)\b.{0,30}\b(?:menace|poursuivre|conteste)\b",
     r"\b(?:niemand|nicht|niemanden)\b.{0,30}\b(?:droht|verklage|zuruckbuchen)\b|\bverklage niemanden\b",
@@ -264,3 +289,8 @@ COMPLIANCE_QUESTION = (
     r"|subprocessors?|data residency|retention|encargado|sous-traitance|auftragsverarbeitung|av-vertrag|baa"
     r"|contractual clauses|terms of service|privacy policy|terminos|cgv|agb|termos)\b"
 )
+# Concepts in frames of action (domain/decisions/lexicon.py): legal professionals, courts, regulators named in
+# full, money taken back through a bank, direct-debit returns, payments never authorised.
+THREAT += lexicon.THREAT_FRAMES
+# the authorities of the list above said to act next, with the lexicon's verbs ("UFC-Que Choisir sera ravie")
+THREAT.append(rf"\b{_REGULATOR}\b.{{0,50}}\b{lexicon.REGULATOR_NEXT}\b")

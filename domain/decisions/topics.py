@@ -25,7 +25,10 @@ _KEYWORDS: dict[str, str] = {
     r"|law enforcement|cookies|consent|consentimiento|consentement|einwilligung|consentimento|erasure|deletion"
     r"|supprimer mes donnees|borren|exclusao dos meus dados|loschung|effacement|phone number|numero de telefono"
     r"|conservez|speichern sie|guardan|keep (?:chat|the chat|data|transcripts)|encrypted|security questionnaire"
-    r"|governing law|governs your terms|dpo|datenschutzbeauftragte\w*",
+    r"|governing law|governs your terms|dpo|datenschutzbeauftragte\w*"
+    r"|(?:dados|datos|donnees|daten|data)\b.{0,30}\b(?:armazenad\w*|almacen\w*|heberge\w*|gespeichert|stored|hosted"
+    r"|guardad\w*|ubicad\w*|localis\w*)|(?:armazen\w*|almacen\w*|heberge\w*|gespeichert|stor\w*|host\w*|guard\w*)"
+    r" .{0,20}(?:dados|datos|donnees|daten|data)",
     "Refunds & Cancellation": r"refund\w*|refnd|reimburs\w*|money back|cancel\w*|reembols\w*|devolucion|devolucao"
     r"|devuelvan\w*|devuelvame\w*|me devuelven|devolvam|rembours\w*|resili\w*|erstatt\w*|kundig\w*|ruckzahlung"
     r"|estorno|darme de baja|de volta|de vuelta|downgrade|geld zuruck|mon argent|meu dinheiro|mi dinero"
@@ -37,6 +40,9 @@ _KEYWORDS: dict[str, str] = {
     r"|gesperrt|sso|saml|authenticator|credentials|credenciales|identifiants|zugangsdaten|credenciais"
     r"|iniciar sesion|me connecter|connexion|anmeldung|anmelden|entrar|session|sesion|sessao|sitzung|acceso"
     r"|acces|zugang|acesso|verification|verificacion|verificacao|reset link|account is locked"
+    r"|log(?:ging)? (?:in|into|on)|sign(?:ing)? (?:in|into)|einlogg\w*|nicht (?:in|auf) (?:mein|das|unser) konto"
+    r"|acess\w* (?:a |minha |a minha |nossa )?conta|acced\w* a (?:mi |la |mon |ma )?(?:cuenta|compte)"
+    r"|cuenta bloqueada|compte bloque|konto gesperrt|conta bloqueada|magic link|one-time code|codigo de acceso"
     r"|wachtwoord|inloggen|accedere|accesso|autenticazione|tweestapsverificatie",
     "Billing": r"fattur\w*|factu(?:ur|ren)|abbonamento|plans?|planes|plano|invoices?|factura\w*|facture\w*"
     r"|rechnung\w*|fatura\w*|notas? fiscal\w*"
@@ -48,10 +54,14 @@ _KEYWORDS: dict[str, str] = {
     r"|adelantado|adiantado|discount|descuento|remise|rabatt|desconto|yearly billing|annual fee|payments?|pagos?"
     r"|paiements?|zahlung\w*|pagamentos?|pay|pagar|payer|zahlen|accounts|buchhaltung|facturacion|comptabilite"
     r"|financeiro|upgrade|tarif\w*|plano pro|plan pro|pro plan|pro-tarif|currencies|monedas|devises|wahrungen"
-    r"|moedas|en euros|in eur|em euros|charged|cobro|cobranca|cargo|prelevement|abbuchung|debit|charge",
+    r"|moedas|en euros|in eur|em euros|charged|cobro|cobranca|cargo|prelevement|abbuchung|debit|charge"
+    r"|purchase orders?|po number|payment method|metodo de pago|moyen de paiement|zahlungs(?:methode|art)"
+    r"|forma de pagamento|subscription price|precio de la suscripcion",
     "API & Integrations": r"api|apis|webhooks?|sdk|endpoint|token|zapier|slack|hubspot|rest|graphql"
     r"|integrat\w*|integracion|integracao|javascript|python|node|react|401|429|500|timeout|api key|cle api"
-    r"|api-schlussel|rate limit|sync",
+    r"|api-schlussel|rate limit|sync|connectors?|connecteurs?|konnektor\w*|conector\w*|schnittstelle\w*"
+    r"|crm|salesforce|pipedrive|whatsapp|n8n|make\.com|json|404|403|502|503|500er|oauth app"
+    r"|sincroniz\w*|synchronis\w*|synchronisier\w*",
     "Onboarding": r"get(?:ting)? started|signed up|sign up|import\w*|set ?up|setup|onboard\w*|invite|invit\w*"
     r"|convid\w*|einlad\w*|first (?:time|day)|primera vez|premiere utilisation|erstes mal|primeira vez"
     r"|registr\w*|inscri\w*|cadastr\w*|snippet|trial|prueba|essai|testphase|teste|checklist|knowledge base"
@@ -59,7 +69,11 @@ _KEYWORDS: dict[str, str] = {
     r"|add (?:a |our |human |more )?(?:\w+ )?(?:agents?|workspace|members?|users?)|how do i (?:start|add)\b"
     r"|por donde empiezo|aangemeld|hoe begin ik|uitnodig\w*|nodig .{0,20} uit|registrato|da dove comincio"
     r"|einladen|lade .{0,20} ein|richten .{0,20} ein|migrat\w*|wordpress|widget to"
-    r"|par ou commencer|wie fange ich an|por onde comeco",
+    r"|par ou commencer|wie fange ich an|por onde comeco"
+    r"|install\w*|instal\w*|embed\w*|einbind\w*|binde\w* .{0,40} ein"
+    r"|do first|first steps|einbau\w*|code snippet|script tag|richte\w* .{0,30} ein"
+    r"|empiezo|empezar|comenzar|commencer|anfangen|comecar|comeco|primeros pasos|premiers pas|erste schritte"
+    r"|primeiros passos",
 }
 _COMPILED = {name: re.compile(rf"\b(?:{words})\b") for name, words in _KEYWORDS.items()}
 
@@ -87,9 +101,10 @@ def classify(
     names = [name for name, _ in topics]
     if LEGAL in names and (p1 if p1 is not None else is_p1([text])):
         return LEGAL, 1.0, "a legal matter (P1)"
-    if REFUNDS in names and intent.REFUND.search(text) and not intent.REFUND_QUESTION.search(text):
+    if REFUNDS in names and intent.asks_refund(text):
         return REFUNDS, 1.0, "a refund asked for"
     probs = topic_model().scores(text)
+    text = intent.plain(text)
     hits: list[str] = []
     for name, keywords in topics:
         own = tuple(sorted(k for k in keywords if k not in set(shipped.get(name, ()))))
