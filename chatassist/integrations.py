@@ -8,6 +8,7 @@ from typing import Any
 from chatassist.bootstrap import SMALL_POOL, Container, key_cipher
 from chatassist.outbox_runner import FollowingRunner
 from chatassist.settings import Settings
+from commands.integrations.slack_oauth import AUTHORIZE_URL, CALLBACK_PATH, SlackApp
 from commands.integrations.webhooks import Context, disable_endpoint
 from commands.integrations.zendesk import record_ticket
 from domain.integrations import RETRY_SCHEDULE_S
@@ -39,7 +40,20 @@ def context(container: Container) -> Context:
         settings.slack_api_url,
         settings.hubspot_api_url,
         settings.delivery_timeout_s,
+        slack_app=slack_app(settings),
     )
+
+
+def slack_app(settings: Settings) -> SlackApp | None:
+    """The Slack app's OAuth client (CHATASSIST_SLACK_CLIENT_ID and _SECRET, both or neither), calling back to
+    CHATASSIST_PUBLIC_URL; None without them (Slack is then connected by pasting a token)."""
+    client_id, secret = (settings.slack_client_id or "").strip(), (settings.slack_client_secret or "").strip()
+    if not client_id and not secret:
+        return None
+    if not client_id or not secret:
+        raise SystemExit("Set both CHATASSIST_SLACK_CLIENT_ID and CHATASSIST_SLACK_CLIENT_SECRET (or neither)")
+    public_url = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    return SlackApp(client_id, secret, public_url + CALLBACK_PATH, settings.slack_authorize_url or AUTHORIZE_URL)
 
 
 def start_follower(container: Container, enqueue: Callable[[list[tuple[str, str]]], Any] | None) -> FollowingRunner:

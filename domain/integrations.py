@@ -341,6 +341,32 @@ class Integrations(Aggregate):
         self.slack = None
         self.checks.pop("slack", None)
 
+    def choose_slack_channel(self, channel: str, by: UUID) -> None:
+        """The channel alerts go to, picked from the bot's channels after an "Add to Slack" install (bot mode)."""
+        if self.slack is None:
+            raise NotFound("Slack is not connected.", code="integration_not_connected")
+        if self.slack.mode != "bot":
+            raise InvalidInput(
+                "An incoming webhook posts to the channel it was made for: connect Slack with Add to Slack or a bot"
+                " token to pick a channel.",
+                code="slack_channel_fixed",
+            )
+        self._slack_channel_chosen(channel=channel, by=by)
+
+    @event("SlackChannelChosen")
+    def _slack_channel_chosen(self, channel: str, by: UUID) -> None:
+        assert self.slack is not None
+        self.slack.channel = channel
+
+    def record_grant_revoked(self, system: str, revoked: bool, detail: str, by: UUID) -> None:
+        """Record the revocation of an OAuth grant (or bot token) at the provider on Disconnect: ``revoked`` False
+        when the provider refused or could not be reached (``detail`` says which)."""
+        self._grant_revoked(system=system, revoked=revoked, detail=detail[:300], by=by)
+
+    @event("GrantRevoked")
+    def _grant_revoked(self, system: str, revoked: bool, detail: str, by: UUID) -> None:
+        pass
+
     # --- Zendesk ------------------------------------------------------------------------------------------------
 
     def connect_zendesk(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from psycopg.rows import tuple_row
@@ -31,7 +32,7 @@ class OAuthStateRefused(InvalidInput):
 class PostgresOAuthStateStore(OAuthStateStore):
     """States of one provider's install flow in the ``oauth_states`` table."""
 
-    def __init__(self, pool: ConnectionPool, provider: str, ttl: timedelta = STATE_TTL) -> None:
+    def __init__(self, pool: ConnectionPool[Any], provider: str, ttl: timedelta = STATE_TTL) -> None:
         self.pool, self.provider, self.ttl = pool, provider, ttl
 
     @property

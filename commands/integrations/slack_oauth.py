@@ -22,6 +22,7 @@ from domain.integrations import Integrations
 
 SCOPES = ("chat:write", "channels:read", "incoming-webhook")
 AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
+CALLBACK_PATH = "/api/integrations/slack/oauth/callback"  # under CHATASSIST_PUBLIC_URL
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from commands._lazy import get_or_none, save_with_retries
@@ -13,6 +13,9 @@ from commands.integrations.secrets import check_url, new_webhook_secret, require
 from commands.provider_keys.cipher import KeyCipher
 from domain.errors import NotFound
 from domain.integrations import Endpoint, Integrations, check_description, check_event_types, integrations_id
+
+if TYPE_CHECKING:
+    from commands.integrations.slack_oauth import SlackApp
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class Context:
     slack_api_url: str | None = None  # CHATASSIST_SLACK_API_URL
     hubspot_api_url: str | None = None  # CHATASSIST_HUBSPOT_API_URL
     timeout_s: float = 10.0  # of a credential test call
+    slack_app: SlackApp | None = None  # the Slack app's OAuth client ("Add to Slack"); None: token paste only
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,8 @@ class AuditProjection(Projection[AuditView]):
             event_class(Integrations, "TestRequested"),
             event_class(Integrations, "SlackConnected"),
             event_class(Integrations, "SlackDisconnected"),
+            event_class(Integrations, "SlackChannelChosen"),
+            event_class(Integrations, "GrantRevoked"),
             event_class(Integrations, "RedeliveryRequested"),
             event_class(Integrations, "ZendeskConnected"),
             event_class(Integrations, "ZendeskDisconnected"),
@@ -531,6 +533,16 @@ class AuditProjection(Projection[AuditView]):
     @process_event.register(event_class(Integrations, "SlackDisconnected"))
     def _(self, e: Any, tracking: Tracking) -> None:
         self._log(tracking, e, "integrations.slack_disconnected", e.by, {}, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "SlackChannelChosen"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        details = {"channel": e.channel}
+        self._log(tracking, e, "integrations.slack_channel_chosen", e.by, details, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "GrantRevoked"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        details = {"system": e.system, "revoked": e.revoked, "detail": e.detail}
+        self._log(tracking, e, "integrations.grant_revoked", e.by, details, owner="aggregate")
 
     @process_event.register(event_class(Integrations, "RedeliveryRequested"))
     def _(self, e: Any, tracking: Tracking) -> None:

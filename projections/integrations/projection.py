@@ -124,6 +124,7 @@ class IntegrationsProjection(Projection[IntegrationsView]):
             event_class(Integrations, "TestRequested"),
             event_class(Integrations, "SlackConnected"),
             event_class(Integrations, "SlackDisconnected"),
+            event_class(Integrations, "SlackChannelChosen"),
             event_class(Integrations, "RedeliveryRequested"),
             event_class(Integrations, "ZendeskConnected"),
             event_class(Integrations, "ZendeskDisconnected"),
@@ -513,6 +514,14 @@ class IntegrationsProjection(Projection[IntegrationsView]):
                 )
             ],
         )
+
+    @process_event.register(event_class(Integrations, "SlackChannelChosen"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        self.view.apply(
+            tracking,
+            [(f"UPDATE {TARGETS} SET channel = %(ch)s WHERE target_id = %(t)s",
+              {"ch": e.channel, "t": f"slack:{e.originator_id}"})],
+        )  # fmt: skip
 
     @process_event.register(event_class(Integrations, "RedeliveryRequested"))
     def _(self, e: Any, tracking: Tracking) -> None:

@@ -159,6 +159,15 @@ class FakeSlack(Receiver):
         self.granted = "chat:write,channels:read,incoming-webhook"
         self.codes: dict[str, str] = {}  # code -> redirect_uri
         self.installs = 0
+        self.consent_page = False  # True: the authorize URL shows a page with Allow / Cancel (a browser test)
+        # conversations.list: the workspace's channels; the bot is a member of those marked so
+        self.channels: list[dict[str, Any]] = [
+            {"id": "C0ALERTS01", "name": "support-alerts", "is_private": False, "is_member": True},
+            {"id": "C0ESCAL002", "name": "escalations", "is_private": False, "is_member": True},
+            {"id": "G0LEADS003", "name": "support-leads", "is_private": True, "is_member": True},
+            {"id": "C0RANDOM04", "name": "random", "is_private": False, "is_member": False},
+        ]
+        self.revoked_tokens: set[str] = set()
 
     def _authorize(self, path: str) -> tuple[int, Any]:
         return _slack_authorize(self, path)
@@ -178,6 +187,20 @@ class FakeSlack(Receiver):
             return self._authorize(path)
         if path.startswith("/api/oauth.v2.access"):
             return self._exchange(lower, body)
+        if path.startswith("/oauth/v2/decide"):
+            return self._authorize(path)
+        if lower.get("authorization") == f"Bearer {self.token}" and self.token in self.revoked_tokens:
+            return 200, {"ok": False, "error": "token_revoked"}
+        if path.startswith("/api/auth.revoke"):
+            if lower.get("authorization") != f"Bearer {self.token}":
+                return 200, {"ok": False, "error": "invalid_auth"}
+            with self.lock:
+                self.revoked_tokens.add(self.token)
+            return 200, {"ok": True, "revoked": True}
+        if path.startswith("/api/conversations.list"):
+            if lower.get("authorization") != f"Bearer {self.token}":
+                return 200, {"ok": False, "error": "invalid_auth"}
+            return 200, _slack_channels(self, path, body)
         if path.startswith("/api/auth.test"):
             if lower.get("authorization") != f"Bearer {self.token}":
                 return 200, {"ok": False, "error": "invalid_auth"}
@@ -215,17 +238,46 @@ def _query(text: str) -> dict[str, str]:
     return dict(parse_qsl(text))
 
 
+def _slack_channels(fake: FakeSlack, path: str, body: bytes) -> dict[str, Any]:
+    """``conversations.list``: pages of ``limit`` channels with a ``next_cursor`` (the offset)."""
+    q = {**_query(path.split("?", 1)[1] if "?" in path else ""), **_query(body.decode())}
+    start, limit = int(q.get("cursor") or 0), int(q.get("limit") or 100)
+    page = fake.channels[start : start + limit]
+    more = start + limit < len(fake.channels)
+    return {"ok": True, "channels": page, "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+
+CONSENT_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Slack: install ChatAssist</title>
+<style>body{{font:16px system-ui;background:#f8f8f8;margin:0}}main{{max-width:480px;margin:60px auto;background:#fff;
+padding:32px;border-radius:8px;box-shadow:0 1px 4px #0002}}h1{{font-size:22px}}button{{font-size:16px;padding:8px 18px;
+margin-right:8px}}.allow{{background:#007a5a;color:#fff;border:0;border-radius:4px}}</style></head><body><main>
+<h1>ChatAssist is requesting permission to access the Acme Support Slack workspace</h1>
+<p>It will be able to: {scopes}</p>
+<form action="/oauth/v2/decide" method="get">{fields}
+<button class="allow" name="decision" value="allow">Allow</button>
+<button name="decision" value="access_denied">Cancel</button></form></main></body></html>"""
+
+
 def _slack_authorize(fake: FakeSlack, path: str) -> tuple[int, Any]:
-    """Slack's consent page, answered at once as ``fake.consent`` says: back to redirect_uri with a code (or an
-    error) and the state."""
+    """Slack's consent page, answered at once as ``fake.consent`` says (or, with ``consent_page``, shown with
+    Allow / Cancel whose answer comes to ``/oauth/v2/decide``): back to redirect_uri with a code (or an error) and
+    the state."""
+    import html
     import secrets
     from urllib.parse import urlencode
 
     q = _query(path.split("?", 1)[1] if "?" in path else "")
     if q.get("client_id") != fake.client[0] or not q.get("redirect_uri"):
         return 400, "invalid_client_id"
-    if fake.consent != "allow":
-        back = {"error": fake.consent, "state": q.get("state", "")}
+    if fake.consent_page and path.startswith("/oauth/v2/authorize"):
+        fields = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in q.items()
+        )
+        return 200, CONSENT_PAGE.format(scopes=html.escape(q.get("scope", "")), fields=fields)
+    decision = q.get("decision", "allow") if path.startswith("/oauth/v2/decide") else fake.consent
+    if decision != "allow":
+        fake_error = decision
+        back = {"error": fake_error, "state": q.get("state", "")}
     else:
         code = secrets.token_hex(8)
         with fake.lock:

@@ -161,6 +161,8 @@ def every_event_aggregates(now: datetime | None = None) -> list[Aggregate]:
     integrations.request_redelivery("00000000-0000-0000-0000-000000000001", by=admin)
     integrations.connect_slack("bot", Secret("k1", "dG9rZW4=", "9z8y"), "#support", by=admin)
     integrations.record_credential_check("slack", False, "Slack answered invalid_auth", admin)
+    integrations.choose_slack_channel("C0ALERTS01", by=admin)
+    integrations.record_grant_revoked("slack", True, "auth.revoke: revoked", by=admin)
     integrations.disconnect_slack(by=admin)
     integrations.connect_zendesk(
         "acme", "ops@example.com", Secret("k1", "dG9r", "tokn"), None, {"support": 360001}, by=admin

@@ -14,7 +14,9 @@ from typing import Any
 import anyio.to_thread
 from litestar import Request, Response, get
 
+from commands.integrations import slack_channels
 from commands.integrations import webhooks as wh
+from domain.errors import DomainError
 from read_api.get_deliveries import query as deliveries
 from read_api.get_transcript.query import TranscriptSource
 from web.guards import GUARDS
@@ -114,7 +116,20 @@ async def integrations_page(
     log = await anyio.to_thread.run_sync(
         deliveries.list_deliveries, transcripts, ws, status or None, None, LOG_SIZE, None
     )
+    picker: list[slack_channels.Channel] = []
+    picker_error = ""
+    if view.slack.connected and view.slack.mode == "bot" and view.slack.ok is not False:
+        try:  # the channel picker: the channels the bot can post to, asked of Slack now
+            picker = await anyio.to_thread.run_sync(slack_channels.channels, integrations, ws)
+        except DomainError as exc:
+            picker_error = exc.message
     context = {
+        "slack_install": integrations.slack_app is not None,
+        "slack_installed": request.query_params.get("slack") == "installed",
+        "slack_channels": picker,
+        "slack_channel_names": {c.id: "#" + c.name for c in picker},
+        "slack_channel_options": [(c.id, "#" + c.name + (" (private)" if c.private else "")) for c in picker],
+        "slack_picker_error": picker_error,
         "shell": shell,
         "view": view,
         "cards": cards_of(view),

@@ -1,0 +1,75 @@
+""" "Add to Slack" in the browser (Admins, ``integrations.manage``): ``GET /api/integrations/slack/install``
+sends the Admin to Slack's consent page with a fresh single-use state; Slack sends them back to
+``GET /api/integrations/slack/oauth/callback``, which installs and returns to the Integrations page, or shows a
+page saying what went wrong and what to do (nothing stored). Browser routes: their errors are pages, not JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+from litestar import Request, Response, get
+
+from commands.integrations import slack_oauth
+from commands.integrations import webhooks as wh
+from commands.integrations.oauth_state import OAuthStateRefused, PostgresOAuthStateStore
+from domain.errors import DomainError, NotFound
+from web.auth import Member
+from web.guards import GUARDS
+from web.pages._render import html, render
+
+GUARD = [GUARDS["integrations.manage"]]
+INSTALLED = "/app/integrations?slack=installed#integrations"
+
+
+def _app(ctx: wh.Context) -> slack_oauth.SlackApp:
+    if ctx.slack_app is None:
+        raise NotFound(
+            "Add to Slack is not set up on this installation: set CHATASSIST_SLACK_CLIENT_ID and"
+            " CHATASSIST_SLACK_CLIENT_SECRET (docs/integrations.md), or connect Slack with a token on Integrations.",
+            code="slack_oauth_not_configured",
+        )
+    return ctx.slack_app
+
+
+def _states(ctx: wh.Context) -> PostgresOAuthStateStore:
+    return PostgresOAuthStateStore(ctx.app.recorder.datastore.pool, "slack")
+
+
+def _refused(title: str, exc: DomainError, status: int) -> Response[str]:
+    page = render("pages/oauth_result.html.j2", title=title, message=exc.message, code=exc.code, status=status)
+    return html(page, status)
+
+
+@get("/api/integrations/slack/install", guards=GUARD, include_in_schema=False, name="slack-install")
+async def slack_install(integrations: wh.Context, current_member: Member) -> Response[str]:
+    """A 303 to Slack's consent page for this Admin (a new state, bound to them and their workspace)."""
+    app = _app(integrations)
+    url = await anyio.to_thread.run_sync(
+        slack_oauth.start, app, _states(integrations), current_member.workspace_id, current_member.account_id
+    )
+    return Response("", status_code=303, headers={"Location": url, "Cache-Control": "no-store"}, media_type="text/html")
+
+
+@get("/api/integrations/slack/oauth/callback", guards=GUARD, include_in_schema=False, name="slack-callback")
+async def slack_callback(
+    request: Request[Any, Any, Any], integrations: wh.Context, current_member: Member
+) -> Response[str]:
+    """Slack's answer: the install stored and back to Integrations (to pick the channel), or a page saying why not."""
+    app = _app(integrations)
+    q = request.query_params
+    try:
+        await anyio.to_thread.run_sync(
+            lambda: slack_oauth.complete(
+                integrations, app, _states(integrations), current_member.workspace_id, current_member.account_id,
+                q.get("state"), q.get("code"), q.get("error"),
+            )
+        )  # fmt: skip
+    except OAuthStateRefused as exc:
+        return _refused("This Slack sign-in cannot be used", exc, 400)
+    except slack_oauth.OAuthRefused as exc:
+        return _refused("Slack was not connected", exc, 409)
+    return Response("", status_code=303, headers={"Location": INSTALLED}, media_type="text/html")
+
+
+SLACK_INSTALL_PAGES = [slack_install, slack_callback]
