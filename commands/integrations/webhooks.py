@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from commands._lazy import get_or_none, save_with_retries
 from commands.application import ChatAssistApp
+from commands.integrations.oauth_apps import SlackApp
 from commands.integrations.secrets import check_url, new_webhook_secret, require_cipher, seal
 from commands.provider_keys.cipher import KeyCipher
 from domain.errors import NotFound
 from domain.integrations import Endpoint, Integrations, check_description, check_event_types, integrations_id
-
-if TYPE_CHECKING:
-    from commands.integrations.slack_oauth import SlackApp
 
 
 @dataclass(frozen=True)

@@ -74,14 +74,16 @@ def _health(name: str, view: Any, what: str, failing: bool) -> Card:
     return Card(name.lower(), name, "connected", "Connected", f"Connected — {what}", tested)
 
 
-def cards_of(view: IntegrationsView) -> list[Card]:
-    """Slack, Zendesk, HubSpot and Intercom as the cards show them."""
+def cards_of(view: IntegrationsView, channel_names: dict[str, str] | None = None) -> list[Card]:
+    """Slack, Zendesk, HubSpot and Intercom as the cards show them (``channel_names``: Slack channel ids to
+    names, as the channel picker lists them)."""
 
     def failing(h: Any) -> bool:
         return h.last_error_at is not None and (h.last_success_at is None or h.last_error_at > h.last_success_at)
 
     s, z, h, i = view.slack, view.zendesk, view.hubspot, view.intercom
-    slack_what = f"escalation alerts and resolution summaries posted to {s.channel}" if s.channel else (
+    channel = (channel_names or {}).get(s.channel or "", s.channel)
+    slack_what = f"escalation alerts and resolution summaries posted to {channel}" if channel else (
         "escalation alerts and resolution summaries posted in real time")  # fmt: skip
     cards = [
         _health("Slack", s, slack_what, failing(s)),
@@ -132,7 +134,7 @@ async def integrations_page(
         "slack_picker_error": picker_error,
         "shell": shell,
         "view": view,
-        "cards": cards_of(view),
+        "cards": cards_of(view, {c.id: "#" + c.name for c in picker}),
         "log": log.deliveries,
         "filters": FILTERS,
         "status": status,

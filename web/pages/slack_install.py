@@ -68,7 +68,7 @@ async def slack_callback(
     except OAuthStateRefused as exc:
         return _refused("This Slack sign-in cannot be used", exc, 400)
     except slack_oauth.OAuthRefused as exc:
-        return _refused("Slack was not connected", exc, 409)
+        return _refused("Add to Slack did not finish", exc, 409)
     return Response("", status_code=303, headers={"Location": INSTALLED}, media_type="text/html")
 
 

@@ -1,0 +1,18 @@
+"""The OAuth clients of the install flows ("Add to Slack"), from the environment: what the commands' Context
+carries (here, not in the flow's module, so that the Context has no import cycle)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SLACK_AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
+
+
+@dataclass(frozen=True)
+class SlackApp:
+    """The Slack app's OAuth client (CHATASSIST_SLACK_CLIENT_ID / _SECRET) and where Slack sends the Admin back."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    redirect_uri: str  # <CHATASSIST_PUBLIC_URL>/api/integrations/slack/oauth/callback
+    authorize_url: str = SLACK_AUTHORIZE_URL  # Slack's, or the tests' fake authorization server
