@@ -8,7 +8,8 @@ from typing import Any
 from chatassist.bootstrap import SMALL_POOL, Container, key_cipher
 from chatassist.outbox_runner import FollowingRunner
 from chatassist.settings import Settings
-from commands.integrations.slack_oauth import AUTHORIZE_URL, CALLBACK_PATH, SlackApp
+from commands.integrations.oauth_apps import SlackApp
+from commands.integrations.slack_oauth import AUTHORIZE_URL, CALLBACK_PATH
 from commands.integrations.webhooks import Context, disable_endpoint
 from commands.integrations.zendesk import record_ticket
 from domain.integrations import RETRY_SCHEDULE_S

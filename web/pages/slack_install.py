@@ -12,6 +12,7 @@ from litestar import Request, Response, get
 
 from commands.integrations import slack_oauth
 from commands.integrations import webhooks as wh
+from commands.integrations.oauth_apps import SlackApp
 from commands.integrations.oauth_state import OAuthStateRefused, PostgresOAuthStateStore
 from domain.errors import DomainError, NotFound
 from web.auth import Member
@@ -22,7 +23,7 @@ GUARD = [GUARDS["integrations.manage"]]
 INSTALLED = "/app/integrations?slack=installed#integrations"
 
 
-def _app(ctx: wh.Context) -> slack_oauth.SlackApp:
+def _app(ctx: wh.Context) -> SlackApp:
     if ctx.slack_app is None:
         raise NotFound(
             "Add to Slack is not set up on this installation: set CHATASSIST_SLACK_CLIENT_ID and"
