@@ -25,7 +25,7 @@ FULLY_MASKED = frozenset(
     {"event_encryption_key", "secret_key", "keys_encryption_key", "metrics_token", "smtp_password"}
 )
 # OAuth install flows (issue 21): the apps' client secrets are never shown, not even in part
-OAUTH_SECRET_FIELDS = frozenset({"slack_client_secret"})
+OAUTH_SECRET_FIELDS = frozenset({"slack_client_secret", "hubspot_client_secret"})
 SECRET_KEY_FILE = "secret.key"
 KEYS_KEY_FILE = "keys.key"
 
@@ -93,6 +93,11 @@ class Settings:
     slack_client_id: str | None = None  # CHATASSIST_SLACK_CLIENT_ID: with the secret, shows "Add to Slack"
     slack_client_secret: str | None = None  # CHATASSIST_SLACK_CLIENT_SECRET (never logged or shown)
     slack_authorize_url: str | None = None  # Slack's consent page (tests); default https://slack.com/oauth/v2/authorize
+    # HubSpot's public app (callback <CHATASSIST_PUBLIC_URL>/api/integrations/hubspot/oauth/callback); its tokens
+    # are exchanged, refreshed and revoked at CHATASSIST_HUBSPOT_API_URL
+    hubspot_client_id: str | None = None  # CHATASSIST_HUBSPOT_CLIENT_ID: with the secret, "Connect with HubSpot"
+    hubspot_client_secret: str | None = None  # CHATASSIST_HUBSPOT_CLIENT_SECRET (never logged or shown)
+    hubspot_authorize_url: str | None = None  # HubSpot's consent page; default https://app.hubspot.com/oauth/authorize
     # metrics and logs (docs/operations.md, "Metrics and logs")
     log_format: str = "text"  # CHATASSIST_LOG_FORMAT: text, or json (one JSON object per line, with request_id)
     metrics_token: str | None = None  # CHATASSIST_METRICS_TOKEN: bearer token of /metrics and the metrics port

@@ -120,6 +120,17 @@ class SlackConnection:
 
 
 @dataclass
+class OAuthGrant:
+    """An OAuth install's refresh side (HubSpot): the sealed refresh token, when the access token expires, the
+    provider's account (portal) and the scopes granted."""
+
+    refresh: Secret
+    expires_at: datetime
+    account: str
+    scopes: list[str]
+
+
+@dataclass
 class ZendeskConnection:
     """Zendesk: the account's subdomain (or a base URL), the agent's email and an API token."""
 
@@ -192,6 +203,7 @@ class Integrations(Aggregate):
         self.slack: SlackConnection | None = None
         self.zendesk: ZendeskConnection | None = None
         self.hubspot: Secret | None = None  # a private app's access token
+        self.hubspot_grant: OAuthGrant | None = None  # when HubSpot was connected by OAuth: its refresh side
         self.intercom: IntercomConnection | None = None
         self.budget_thresholds: set[str] = set()  # "YYYY-MM:percent" already announced
         self.checks: dict[str, CredentialCheck] = {}  # slack, zendesk, hubspot: the last test with the vendor
@@ -420,7 +432,43 @@ class Integrations(Aggregate):
     @event("HubSpotConnected")
     def _hubspot_connected(self, key_id: str, ciphertext: str, last4: str, by: UUID) -> None:
         self.hubspot = Secret(key_id, ciphertext, last4)
+        self.hubspot_grant = None
         self.checks.pop("hubspot", None)
+
+    def install_hubspot(
+        self, access: Secret, refresh: Secret, expires_at: datetime, portal_id: str, scopes: list[str], by: UUID
+    ) -> None:
+        """Connect HubSpot by OAuth (authorization code exchanged): the access token used like a private app's, the
+        refresh token kept to renew it before ``expires_at``."""
+        self._hubspot_installed(
+            key_id=access.key_id, ciphertext=access.ciphertext, last4=access.last4,
+            refresh_key_id=refresh.key_id, refresh_ciphertext=refresh.ciphertext, refresh_last4=refresh.last4,
+            expires_at=expires_at, portal_id=portal_id, scopes=list(scopes), by=by,
+        )  # fmt: skip
+
+    @event("HubSpotInstalled")
+    def _hubspot_installed(
+        self, key_id: str, ciphertext: str, last4: str, refresh_key_id: str, refresh_ciphertext: str,
+        refresh_last4: str, expires_at: datetime, portal_id: str, scopes: list[str], by: UUID,
+    ) -> None:  # fmt: skip
+        self.hubspot = Secret(key_id, ciphertext, last4)
+        refresh = Secret(refresh_key_id, refresh_ciphertext, refresh_last4)
+        self.hubspot_grant = OAuthGrant(refresh, expires_at, portal_id, list(scopes))
+        self.checks.pop("hubspot", None)
+
+    def record_token_refreshed(self, system: str, access: Secret, expires_at: datetime) -> None:
+        """A new access token from the refresh token (by the process that needed it: no actor)."""
+        if system != "hubspot" or self.hubspot_grant is None:
+            raise NotFound("HubSpot is not connected by OAuth.", code="integration_not_connected")
+        self._token_refreshed(
+            system=system, key_id=access.key_id, ciphertext=access.ciphertext, last4=access.last4, expires_at=expires_at
+        )
+
+    @event("TokenRefreshed")
+    def _token_refreshed(self, system: str, key_id: str, ciphertext: str, last4: str, expires_at: datetime) -> None:
+        assert self.hubspot_grant is not None
+        self.hubspot = Secret(key_id, ciphertext, last4)
+        self.hubspot_grant.expires_at = expires_at
 
     def disconnect_hubspot(self, by: UUID) -> None:
         """Forget HubSpot; NotFound ``integration_not_connected`` when it is not connected."""
@@ -431,6 +479,7 @@ class Integrations(Aggregate):
     @event("HubSpotDisconnected")
     def _hubspot_disconnected(self, by: UUID) -> None:
         self.hubspot = None
+        self.hubspot_grant = None
         self.checks.pop("hubspot", None)
 
     # --- credential tests (Slack, Zendesk, HubSpot) -------------------------------------------------------------

@@ -16,3 +16,17 @@ class SlackApp:
     client_secret: str = field(repr=False)
     redirect_uri: str  # <CHATASSIST_PUBLIC_URL>/api/integrations/slack/oauth/callback
     authorize_url: str = SLACK_AUTHORIZE_URL  # Slack's, or the tests' fake authorization server
+
+
+HUBSPOT_AUTHORIZE_URL = "https://app.hubspot.com/oauth/authorize"
+
+
+@dataclass(frozen=True)
+class HubSpotApp:
+    """HubSpot's public app OAuth client (CHATASSIST_HUBSPOT_CLIENT_ID / _SECRET); tokens are exchanged, refreshed
+    and revoked at CHATASSIST_HUBSPOT_API_URL (default https://api.hubapi.com) ``/oauth/v1/...``."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    redirect_uri: str  # <CHATASSIST_PUBLIC_URL>/api/integrations/hubspot/oauth/callback
+    authorize_url: str = HUBSPOT_AUTHORIZE_URL

@@ -125,6 +125,8 @@ class AuditProjection(Projection[AuditView]):
             event_class(Integrations, "ZendeskDisconnected"),
             event_class(Integrations, "HubSpotConnected"),
             event_class(Integrations, "HubSpotDisconnected"),
+            event_class(Integrations, "HubSpotInstalled"),
+            event_class(Integrations, "TokenRefreshed"),
             event_class(Integrations, "IntercomConnected"),
             event_class(Integrations, "IntercomTokenChecked"),
             event_class(Integrations, "IntercomDisconnected"),
@@ -565,6 +567,17 @@ class AuditProjection(Projection[AuditView]):
     @process_event.register(event_class(Integrations, "HubSpotDisconnected"))
     def _(self, e: Any, tracking: Tracking) -> None:
         self._log(tracking, e, "integrations.hubspot_disconnected", e.by, {}, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "HubSpotInstalled"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        details = {"by_oauth": True, "portal_id": e.portal_id, "scopes": e.scopes, "token_last4": e.last4,
+                   "expires_at": e.expires_at.isoformat()}  # fmt: skip
+        self._log(tracking, e, "integrations.hubspot_connected", e.by, details, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "TokenRefreshed"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        details = {"system": e.system, "token_last4": e.last4, "expires_at": e.expires_at.isoformat()}
+        self._log(tracking, e, "integrations.token_refreshed", None, details, owner="aggregate")
 
     @process_event.register(event_class(Integrations, "IntercomConnected"))
     def _(self, e: Any, tracking: Tracking) -> None:

@@ -130,6 +130,8 @@ class IntegrationsProjection(Projection[IntegrationsView]):
             event_class(Integrations, "ZendeskDisconnected"),
             event_class(Integrations, "HubSpotConnected"),
             event_class(Integrations, "HubSpotDisconnected"),
+            event_class(Integrations, "HubSpotInstalled"),
+            event_class(Integrations, "TokenRefreshed"),
             event_class(Integrations, "IntercomConnected"),
             event_class(Integrations, "IntercomDisconnected"),
             event_class(Integrations, "BudgetThresholdReached"),
@@ -523,6 +525,14 @@ class IntegrationsProjection(Projection[IntegrationsView]):
               {"ch": e.channel, "t": f"slack:{e.originator_id}"})],
         )  # fmt: skip
 
+    @process_event.register(event_class(Integrations, "TokenRefreshed"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        self.view.apply(
+            tracking,
+            [(f"UPDATE {TARGETS} SET key_id = %(kid)s, ciphertext = %(ct)s WHERE target_id = %(t)s",
+              {"kid": e.key_id, "ct": e.ciphertext, "t": f"{e.system}:{e.originator_id}"})],
+        )  # fmt: skip
+
     @process_event.register(event_class(Integrations, "RedeliveryRequested"))
     def _(self, e: Any, tracking: Tracking) -> None:
         # applied once per request: a replay finds redelivery = this request and leaves the row as it is now
@@ -576,6 +586,7 @@ class IntegrationsProjection(Projection[IntegrationsView]):
         )
 
     @process_event.register(event_class(Integrations, "HubSpotConnected"))
+    @process_event.register(event_class(Integrations, "HubSpotInstalled"))
     def _(self, e: Any, tracking: Tracking) -> None:
         self.view.apply(
             tracking,

@@ -76,6 +76,9 @@ class Receiver:
             def do_GET(self) -> None:
                 self.do_POST()
 
+            def do_DELETE(self) -> None:
+                self.do_POST()
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 headers = {**dict(self.headers.items()), "x-fake-method": self.command}
@@ -383,10 +386,29 @@ class FakeHubSpot(Receiver):
         self.script.status = 200
         self.contacts: dict[str, dict[str, Any]] = {}  # email -> contact
         self.notes: list[dict[str, Any]] = []
+        # OAuth (a public app): the client, what the Admin answers, the scopes granted, codes and tokens issued
+        self.client = ("5f1e0c7a-hubs-4e2b-9c1d-clientid0001", "hubspot-client-secret-0000")
+        self.consent = "allow"  # or "access_denied"
+        self.granted = ["crm.objects.contacts.read", "crm.objects.contacts.write", "oauth"]
+        self.expires_in = 1800
+        self.codes: dict[str, str] = {}  # code -> redirect_uri
+        self.refresh_tokens: set[str] = set()  # live (not revoked) refresh tokens
+        self.access_tokens: dict[str, float] = {}  # access token -> when it expires (time.time())
+        self.revoked: list[str] = []
+        self.refreshes = 0
+
+    def authorized(self, header: str | None) -> bool:
+        """A private app's token, or an access token issued by the OAuth endpoints and not expired."""
+        token = (header or "").removeprefix("Bearer ")
+        return token == self.token or self.access_tokens.get(token, 0) > time.time()
 
     def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
         lower = {k.lower(): v for k, v in headers.items()}
         now = "2026-12-07T09:00:00.000Z"
+        if path.startswith("/oauth/"):
+            with self.lock:
+                self.requests.append(Received(time.time(), path, headers, body, 200))
+                return _hubspot_oauth(self, lower.get("x-fake-method", "GET"), path, body)
         with self.lock:
             self.requests.append(Received(time.time(), path, headers, body, self.script.status))
             if self.script.status == 429:
@@ -395,7 +417,7 @@ class FakeHubSpot(Receiver):
                     "message": "You have reached your secondly limit.",
                     "category": "RATE_LIMITS",
                 }
-            if lower.get("authorization") != f"Bearer {self.token}":
+            if not self.authorized(lower.get("authorization")):
                 return 401, {
                     "status": "error",
                     "message": "Authentication credentials not found.",
@@ -466,3 +488,58 @@ def vendor_urls(slack: FakeSlack, hubspot: FakeHubSpot, intercom: FakeIntercom |
     if intercom is not None:
         urls["intercom_api_url"] = intercom.url
     return urls
+
+
+def _hubspot_oauth(fake: FakeHubSpot, method: str, path: str, body: bytes) -> tuple[int, Any]:
+    """HubSpot's OAuth endpoints: the consent redirect (``/oauth/authorize``), ``POST /oauth/v1/token``
+    (authorization_code, refresh_token), ``GET /oauth/v1/access-tokens/:token`` and
+    ``DELETE /oauth/v1/refresh-tokens/:token``, answering errors as HubSpot does (``status`` and ``message``)."""
+    import secrets
+    from urllib.parse import urlencode
+
+    if path.startswith("/oauth/authorize"):
+        q = _query(path.split("?", 1)[1] if "?" in path else "")
+        if q.get("client_id") != fake.client[0] or not q.get("redirect_uri"):
+            return 400, {"status": "error", "message": "Invalid client_id"}
+        if fake.consent != "allow":
+            back = {"error": fake.consent, "state": q.get("state", "")}
+        else:
+            code = "hs-code-" + secrets.token_hex(6)
+            fake.codes[code] = q["redirect_uri"]
+            back = {"code": code, "state": q.get("state", "")}
+        return 302, {"__location__": q["redirect_uri"] + "?" + urlencode(back)}
+    if path.startswith("/oauth/v1/token") and method == "POST":
+        form = _query(body.decode())
+        if (form.get("client_id"), form.get("client_secret")) != fake.client:
+            return 400, {"status": "BAD_CLIENT_ID", "message": "missing or unknown client id"}
+        if form.get("grant_type") == "authorization_code":
+            if fake.codes.pop(form.get("code", ""), None) != form.get("redirect_uri"):
+                return 400, {"status": "BAD_AUTH_CODE", "message": "missing or unknown auth code"}
+            refresh = "hs-refresh-" + secrets.token_hex(8)
+            fake.refresh_tokens.add(refresh)
+        elif form.get("grant_type") == "refresh_token":
+            refresh = form.get("refresh_token", "")
+            if refresh not in fake.refresh_tokens:
+                return 400, {"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown refresh token"}
+            fake.refreshes += 1
+        else:
+            return 400, {"status": "BAD_GRANT_TYPE", "message": "unknown grant_type"}
+        access = "hs-access-" + secrets.token_hex(10)
+        fake.access_tokens[access] = time.time() + fake.expires_in
+        return 200, {"token_type": "bearer", "access_token": access, "refresh_token": refresh,
+                     "expires_in": fake.expires_in}  # fmt: skip
+    if path.startswith("/oauth/v1/access-tokens/"):
+        token = path.rsplit("/", 1)[1]
+        if token not in fake.access_tokens:
+            return 404, {"status": "error", "message": "The token does not exist"}
+        return 200, {"token": token, "user": "ops@acme.example", "hub_domain": "acme.example", "scopes": fake.granted,
+                     "hub_id": 62515, "app_id": 4242, "expires_in": fake.expires_in, "user_id": 777,
+                     "token_type": "access"}  # fmt: skip
+    if path.startswith("/oauth/v1/refresh-tokens/") and method == "DELETE":
+        token = path.rsplit("/", 1)[1]
+        if token not in fake.refresh_tokens:
+            return 400, {"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown refresh token"}
+        fake.refresh_tokens.discard(token)
+        fake.revoked.append(token)
+        return 204, None
+    return 404, {"status": "error", "message": f"unknown OAuth path {path}"}

@@ -169,6 +169,12 @@ def every_event_aggregates(now: datetime | None = None) -> list[Aggregate]:
     )
     integrations.disconnect_zendesk(by=admin)
     integrations.connect_hubspot(Secret("k1", "cGF0", "hubs"), by=admin)
+    integrations.install_hubspot(
+        Secret("k1", "YWNj", "acc1"), Secret("k1", "cmVm", "ref1"), datetime(2026, 12, 7, 10, 30, tzinfo=UTC),
+        "62515", ["crm.objects.contacts.read", "crm.objects.contacts.write"], by=admin,
+    )  # fmt: skip
+    refreshed = datetime(2026, 12, 7, 11, tzinfo=UTC)
+    integrations.record_token_refreshed("hubspot", Secret("k1", "YWNjMg==", "acc2"), refreshed)
     integrations.disconnect_hubspot(by=admin)
     integrations.connect_intercom(Secret("k1", "aWM=", "icom"), "token of ops@example.com", by=admin)
     integrations.record_intercom_check(False, "Intercom answered 401: the token was rejected")
