@@ -42,6 +42,13 @@ def check_stored(ctx: Context, integrations: Integrations, system: str) -> Check
     if system == "hubspot" and integrations.hubspot is not None:
         h = integrations.hubspot
         token = unseal(cipher, ws, "hubspot", h.key_id, h.ciphertext)
+        if integrations.hubspot_grant is not None:  # connected by OAuth: the access token, refreshed when due
+            from commands.integrations.hubspot_oauth import TokenRefreshRefused, fresh_access_token
+
+            try:
+                token = fresh_access_token(ctx, ctx.hubspot_app, ws) or token
+            except TokenRefreshRefused as exc:
+                return Checked(False, exc.message.rstrip("."))
         return check_hubspot(ctx.hubspot_api_url, token, ctx.timeout_s)
     raise NotFound(f"{SYSTEM_NAMES.get(system, system)} is not connected.", code="integration_not_connected")
 

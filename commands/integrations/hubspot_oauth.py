@@ -167,7 +167,7 @@ def _refresh_locked(ctx: Context, app: HubSpotApp, workspace_id: UUID, now: date
     except ApiException as err:
         if err.status is not None and 400 <= err.status < 500 and err.status != 429:
             reason = _reason(err)
-            detail = f"HubSpot refused to renew the access token ({reason}): reconnect with HubSpot"
+            detail = f"HubSpot would not renew the access token ({reason}): app uninstalled or grant revoked"
 
             def refused() -> list[Integrations]:
                 integrations = load_or_new(ctx.app, workspace_id)

@@ -25,6 +25,8 @@ import pytest
 from chatassist.bootstrap import Container
 from chatassist.cli import ready_checks
 from chatassist.integrations import start_follower
+from commands.integrations.hubspot_oauth import CALLBACK_PATH as HUBSPOT_CALLBACK
+from commands.integrations.oauth_apps import HubSpotApp
 from commands.integrations.slack_oauth import CALLBACK_PATH, SlackApp
 from commands.integrations.webhooks import Context
 from commands.provider_keys.cipher import KeyCipher, generate_key_spec
@@ -45,6 +47,7 @@ TIMEOUT_MS = 30_000
 TOKEN = "xoxb-browser-installed-token-4k9d"
 SLACK = FakeSlack(TOKEN)
 HUBSPOT = FakeHubSpot("pat-na1-unused-0000000000000")
+OAUTH_PAGE = "/oauth/authorize"  # HubSpot's consent page, on the fake
 LEGAL_THREAT = "This is fraud, my lawyer will be contacting you about a lawsuit"
 
 
@@ -101,7 +104,12 @@ def install_app(container: Container) -> Iterator[ThreadedServer]:
         rate_limits=generous_limits(container),
         analytics=container.analytics,
         integrations=Context(
-            container.app, KeyCipher(KEYS_SPEC), True, **vendor_urls(SLACK, HUBSPOT), slack_app=slack_app
+            container.app,
+            KeyCipher(KEYS_SPEC),
+            True,
+            **vendor_urls(SLACK, HUBSPOT),
+            slack_app=slack_app,
+            hubspot_app=HubSpotApp(*HUBSPOT.client, server.base_url + HUBSPOT_CALLBACK, HUBSPOT.url + OAUTH_PAGE),
         ),
     )
     server.start()
@@ -250,3 +258,42 @@ def test_a_callback_slack_did_not_send_or_a_refused_code_is_a_page_and_stores_no
         # nothing stored
         view = client.get("/api/integrations/", headers=admin.headers).json()
         assert view["slack"]["connected"] is False
+
+
+def test_an_admin_connects_hubspot_sees_a_revoked_grant_as_disconnected_and_reconnects(
+    install_app: ThreadedServer, browser: Any
+) -> None:
+    base = install_app.base_url
+    with httpx.Client(base_url=base, timeout=20) as client:
+        admin, _ = sign_up(client, workspace="HubSpot Connected Co")
+    context = browser.new_context(base_url=base, viewport=DESKTOP)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = sign_in(context, admin.email)
+        page.goto("/app/integrations")
+        hubspot = page.locator('[data-integration="hubspot"]')
+        expect(hubspot).to_have_attribute("data-state", "not_connected")
+        # When the Admin connects with HubSpot (HubSpot gives tokens that expire within the refresh margin)
+        HUBSPOT.expires_in = 120
+        hubspot.get_by_role("link", name="Connect with HubSpot").click()
+        # I expect to be back, HubSpot connected by OAuth to the portal
+        page.wait_for_url("**/app/integrations?hubspot=connected*")
+        hubspot = page.locator('[data-integration="hubspot"]')
+        expect(hubspot).to_have_attribute("data-state", "connected")
+        expect(hubspot.locator("[data-tested]")).to_contain_text("installed in portal 62515")
+        # When the app is then uninstalled in HubSpot (its refresh token revoked) and the Admin presses Test
+        HUBSPOT.refresh_tokens.clear()
+        hubspot.get_by_role("button", name="Test").click()
+        # I expect the refresh refused, the card Disconnected with HubSpot's reason, and Reconnect offered
+        hubspot = page.locator('[data-integration="hubspot"]')
+        expect(hubspot).to_have_attribute("data-state", "disconnected")
+        expect(hubspot.locator("[data-sentence]")).to_contain_text("BAD_REFRESH_TOKEN")
+        look(page, "hubspot-disconnected")
+        # When they press Reconnect
+        HUBSPOT.expires_in = 1800
+        hubspot.get_by_role("link", name="Reconnect").click()
+        page.wait_for_url("**/app/integrations?hubspot=connected*")
+        expect(page.locator('[data-integration="hubspot"]')).to_have_attribute("data-state", "connected")
+    finally:
+        HUBSPOT.expires_in = 1800
+        context.close()

@@ -127,6 +127,7 @@ async def integrations_page(
             picker_error = exc.message
     context = {
         "slack_install": integrations.slack_app is not None,
+        "hubspot_install": integrations.hubspot_app is not None,
         "slack_installed": request.query_params.get("slack") == "installed",
         "slack_channels": picker,
         "slack_channel_names": {c.id: "#" + c.name for c in picker},

@@ -10,9 +10,9 @@ from typing import Any
 import anyio.to_thread
 from litestar import Request, Response, get
 
-from commands.integrations import slack_oauth
+from commands.integrations import hubspot_oauth, slack_oauth
 from commands.integrations import webhooks as wh
-from commands.integrations.oauth_apps import SlackApp
+from commands.integrations.oauth_apps import HubSpotApp, SlackApp
 from commands.integrations.oauth_state import OAuthStateRefused, PostgresOAuthStateStore
 from domain.errors import DomainError, NotFound
 from web.auth import Member
@@ -21,6 +21,7 @@ from web.pages._render import html, render
 
 GUARD = [GUARDS["integrations.manage"]]
 INSTALLED = "/app/integrations?slack=installed#integrations"
+HUBSPOT_DONE = "/app/integrations?hubspot=connected#integrations"
 
 
 def _app(ctx: wh.Context) -> SlackApp:
@@ -73,4 +74,47 @@ async def slack_callback(
     return Response("", status_code=303, headers={"Location": INSTALLED}, media_type="text/html")
 
 
-SLACK_INSTALL_PAGES = [slack_install, slack_callback]
+def _hubspot_app(ctx: wh.Context) -> HubSpotApp:
+    if ctx.hubspot_app is None:
+        raise NotFound(
+            "Connect with HubSpot is not set up on this installation: set CHATASSIST_HUBSPOT_CLIENT_ID and"
+            " CHATASSIST_HUBSPOT_CLIENT_SECRET (docs/integrations.md), or connect HubSpot with a private app's token.",
+            code="hubspot_oauth_not_configured",
+        )
+    return ctx.hubspot_app
+
+
+@get("/api/integrations/hubspot/install", guards=GUARD, include_in_schema=False, name="hubspot-install")
+async def hubspot_install(integrations: wh.Context, current_member: Member) -> Response[str]:
+    """A 303 to HubSpot's consent page for this Admin (a new state, bound to them and their workspace)."""
+    app = _hubspot_app(integrations)
+    states = PostgresOAuthStateStore(integrations.app.recorder.datastore.pool, "hubspot")
+    url = await anyio.to_thread.run_sync(
+        hubspot_oauth.start, app, states, current_member.workspace_id, current_member.account_id
+    )
+    return Response("", status_code=303, headers={"Location": url, "Cache-Control": "no-store"}, media_type="text/html")
+
+
+@get("/api/integrations/hubspot/oauth/callback", guards=GUARD, include_in_schema=False, name="hubspot-callback")
+async def hubspot_callback(
+    request: Request[Any, Any, Any], integrations: wh.Context, current_member: Member
+) -> Response[str]:
+    """HubSpot's answer: the tokens stored and back to Integrations, or a page saying why not (nothing stored)."""
+    app = _hubspot_app(integrations)
+    states = PostgresOAuthStateStore(integrations.app.recorder.datastore.pool, "hubspot")
+    q = request.query_params
+    try:
+        await anyio.to_thread.run_sync(
+            lambda: hubspot_oauth.complete(
+                integrations, app, states, current_member.workspace_id, current_member.account_id,
+                q.get("state"), q.get("code"), q.get("error"),
+            )
+        )  # fmt: skip
+    except OAuthStateRefused as exc:
+        return _refused("This HubSpot sign-in cannot be used", exc, 400)
+    except slack_oauth.OAuthRefused as exc:
+        return _refused("Connect with HubSpot did not finish", exc, 409)
+    return Response("", status_code=303, headers={"Location": HUBSPOT_DONE}, media_type="text/html")
+
+
+SLACK_INSTALL_PAGES = [slack_install, slack_callback, hubspot_install, hubspot_callback]
