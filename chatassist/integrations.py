@@ -10,10 +10,17 @@ from chatassist.outbox_runner import FollowingRunner
 from chatassist.settings import Settings
 from commands.integrations.hubspot_oauth import CALLBACK_PATH as HUBSPOT_CALLBACK
 from commands.integrations.hubspot_oauth import fresh_access_token
-from commands.integrations.oauth_apps import HUBSPOT_AUTHORIZE_URL, HubSpotApp, SlackApp
+from commands.integrations.oauth_apps import (
+    HUBSPOT_AUTHORIZE_URL,
+    HubSpotApp,
+    SlackApp,
+    ZendeskApps,
+    parse_zendesk_clients,
+)
 from commands.integrations.slack_oauth import AUTHORIZE_URL, CALLBACK_PATH
 from commands.integrations.webhooks import Context, disable_endpoint
 from commands.integrations.zendesk import record_ticket
+from commands.integrations.zendesk_oauth import CALLBACK_PATH as ZENDESK_CALLBACK
 from domain.integrations import RETRY_SCHEDULE_S
 from projections.integrations.projection import IntegrationsProjection, IntegrationsView
 from workers.deliver import Deliverer, DeliveryConfig
@@ -45,7 +52,21 @@ def context(container: Container) -> Context:
         settings.delivery_timeout_s,
         slack_app=slack_app(settings),
         hubspot_app=hubspot_app(settings),
+        zendesk_apps=zendesk_apps(settings),
     )
+
+
+def zendesk_apps(settings: Settings) -> ZendeskApps | None:
+    """Zendesk's OAuth clients by subdomain (CHATASSIST_ZENDESK_OAUTH_CLIENTS), calling back to
+    CHATASSIST_PUBLIC_URL; None when none is set (Zendesk is then connected with an API token)."""
+    try:
+        clients = parse_zendesk_clients(settings.zendesk_oauth_clients)
+    except ValueError as err:
+        raise SystemExit(f"CHATASSIST_ZENDESK_OAUTH_CLIENTS: {err}") from None
+    if not clients:
+        return None
+    public_url = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    return ZendeskApps(clients, public_url + ZENDESK_CALLBACK)
 
 
 def hubspot_app(settings: Settings) -> HubSpotApp | None:

@@ -25,7 +25,7 @@ FULLY_MASKED = frozenset(
     {"event_encryption_key", "secret_key", "keys_encryption_key", "metrics_token", "smtp_password"}
 )
 # OAuth install flows (issue 21): the apps' client secrets are never shown, not even in part
-OAUTH_SECRET_FIELDS = frozenset({"slack_client_secret", "hubspot_client_secret"})
+OAUTH_SECRET_FIELDS = frozenset({"slack_client_secret", "hubspot_client_secret", "zendesk_oauth_clients"})
 SECRET_KEY_FILE = "secret.key"
 KEYS_KEY_FILE = "keys.key"
 
@@ -98,6 +98,10 @@ class Settings:
     hubspot_client_id: str | None = None  # CHATASSIST_HUBSPOT_CLIENT_ID: with the secret, "Connect with HubSpot"
     hubspot_client_secret: str | None = None  # CHATASSIST_HUBSPOT_CLIENT_SECRET (never logged or shown)
     hubspot_authorize_url: str | None = None  # HubSpot's consent page; default https://app.hubspot.com/oauth/authorize
+    # Zendesk's OAuth clients, one per account (subdomain): "acme=client_id:client_secret,other=..." (never shown)
+    zendesk_oauth_clients: str = (
+        ""  # CHATASSIST_ZENDESK_OAUTH_CLIENTS: a listed subdomain offers "Connect with Zendesk"
+    )
     # metrics and logs (docs/operations.md, "Metrics and logs")
     log_format: str = "text"  # CHATASSIST_LOG_FORMAT: text, or json (one JSON object per line, with request_id)
     metrics_token: str | None = None  # CHATASSIST_METRICS_TOKEN: bearer token of /metrics and the metrics port

@@ -139,6 +139,7 @@ class ZendeskConnection:
     secret: Secret
     base_url: str | None = None
     route_groups: dict[str, int] = field(default_factory=dict)
+    oauth: bool = False  # connected by OAuth: ``secret`` is a bearer access token, ``email`` empty
 
     def to_dict(self) -> dict[str, Any]:
         """As the API shows it: the token masked."""
@@ -410,6 +411,20 @@ class Integrations(Aggregate):
     ) -> None:
         secret = Secret(key_id, ciphertext, last4)
         self.zendesk = ZendeskConnection(subdomain, email, secret, base_url, dict(route_groups))
+        self.checks.pop("zendesk", None)
+
+    def install_zendesk(self, subdomain: str, secret: Secret, base_url: str | None, by: UUID) -> None:
+        """Connect Zendesk by OAuth (authorization code with PKCE): tickets made with the bearer access token."""
+        self._zendesk_installed(
+            subdomain=subdomain, key_id=secret.key_id, ciphertext=secret.ciphertext, last4=secret.last4,
+            base_url=base_url, by=by,
+        )  # fmt: skip
+
+    @event("ZendeskInstalled")
+    def _zendesk_installed(
+        self, subdomain: str, key_id: str, ciphertext: str, last4: str, base_url: str | None, by: UUID
+    ) -> None:
+        self.zendesk = ZendeskConnection(subdomain, "", Secret(key_id, ciphertext, last4), base_url, {}, oauth=True)
         self.checks.pop("zendesk", None)
 
     def disconnect_zendesk(self, by: UUID) -> None:

@@ -354,18 +354,21 @@ class Deliverer:
         body = json.loads(bytes(row["body"]))
         config = row["config"] or {}
         token = self._secret(row, "zendesk", row["key_id"], row["ciphertext"])
-        auth = (f"{config.get('email')}/token", token)
+        # an API token: basic auth "{email}/token"; connected by OAuth: the bearer access token
+        oauth = bool(config.get("oauth"))
+        bearer = {"Authorization": f"Bearer {token}"} if oauth else {}
+        auth: dict[str, Any] = {} if oauth else {"auth": (f"{config.get('email')}/token", token)}
         base = _zendesk_base(config)
         try:
             if ticket_id:
                 change = {k: v for k, v in body["ticket"].items() if k in ("status", "comment", "priority")}
                 response = self._zendesk_client().put(
-                    f"{base}/api/v2/tickets/{ticket_id}.json", json={"ticket": change}, auth=auth
+                    f"{base}/api/v2/tickets/{ticket_id}.json", json={"ticket": change}, headers=bearer, **auth
                 )
             else:
-                headers = {"Idempotency-Key": str(row["id"])}
+                headers = {"Idempotency-Key": str(row["id"]), **bearer}
                 response = self._zendesk_client().post(
-                    f"{base}/api/v2/tickets.json", json={"ticket": body["ticket"]}, auth=auth, headers=headers
+                    f"{base}/api/v2/tickets.json", json={"ticket": body["ticket"]}, headers=headers, **auth
                 )
         except httpx.HTTPError as err:
             return Sent(None, f"{type(err).__name__}: {err}"[:EXCERPT_CHARS])

@@ -38,7 +38,7 @@ def check_stored(ctx: Context, integrations: Integrations, system: str) -> Check
     if system == "zendesk" and integrations.zendesk is not None:
         z = integrations.zendesk
         token = unseal(cipher, ws, "zendesk", z.secret.key_id, z.secret.ciphertext)
-        return check_zendesk(zendesk_base(z.subdomain, z.base_url), z.email, token, ctx.timeout_s)
+        return check_zendesk(zendesk_base(z.subdomain, z.base_url), None if z.oauth else z.email, token, ctx.timeout_s)
     if system == "hubspot" and integrations.hubspot is not None:
         h = integrations.hubspot
         token = unseal(cipher, ws, "hubspot", h.key_id, h.ciphertext)

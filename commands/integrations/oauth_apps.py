@@ -30,3 +30,34 @@ class HubSpotApp:
     client_secret: str = field(repr=False)
     redirect_uri: str  # <CHATASSIST_PUBLIC_URL>/api/integrations/hubspot/oauth/callback
     authorize_url: str = HUBSPOT_AUTHORIZE_URL
+
+
+@dataclass(frozen=True)
+class ZendeskClient:
+    """One Zendesk account's OAuth client (Zendesk registers clients per account: Admin Center → Apps and
+    integrations → APIs → OAuth Clients)."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ZendeskApps:
+    """The OAuth clients by Zendesk subdomain (CHATASSIST_ZENDESK_OAUTH_CLIENTS) and the callback URL."""
+
+    clients: dict[str, ZendeskClient] = field(repr=False)
+    redirect_uri: str  # <CHATASSIST_PUBLIC_URL>/api/integrations/zendesk/oauth/callback
+
+
+def parse_zendesk_clients(raw: str) -> dict[str, ZendeskClient]:
+    """``subdomain=client_id:client_secret`` pairs separated by commas; ValueError naming the bad entry."""
+    clients: dict[str, ZendeskClient] = {}
+    for entry in (part.strip() for part in raw.split(",")):
+        if not entry:
+            continue
+        subdomain, _, pair = entry.partition("=")
+        client_id, _, secret = pair.partition(":")
+        if not subdomain.strip() or not client_id.strip() or not secret.strip():
+            raise ValueError(f"entry {subdomain.strip() or '?'}: write subdomain=client_id:client_secret")
+        clients[subdomain.strip().lower()] = ZendeskClient(client_id.strip(), secret.strip())
+    return clients

@@ -123,6 +123,7 @@ class AuditProjection(Projection[AuditView]):
             event_class(Integrations, "RedeliveryRequested"),
             event_class(Integrations, "ZendeskConnected"),
             event_class(Integrations, "ZendeskDisconnected"),
+            event_class(Integrations, "ZendeskInstalled"),
             event_class(Integrations, "HubSpotConnected"),
             event_class(Integrations, "HubSpotDisconnected"),
             event_class(Integrations, "HubSpotInstalled"),
@@ -554,6 +555,11 @@ class AuditProjection(Projection[AuditView]):
     @process_event.register(event_class(Integrations, "ZendeskConnected"))
     def _(self, e: Any, tracking: Tracking) -> None:
         details = {"subdomain": e.subdomain, "email": e.email, "base_url": e.base_url, "token_last4": e.last4}
+        self._log(tracking, e, "integrations.zendesk_connected", e.by, details, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "ZendeskInstalled"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        details = {"by_oauth": True, "subdomain": e.subdomain, "base_url": e.base_url, "token_last4": e.last4}
         self._log(tracking, e, "integrations.zendesk_connected", e.by, details, owner="aggregate")
 
     @process_event.register(event_class(Integrations, "ZendeskDisconnected"))

@@ -128,6 +128,7 @@ class IntegrationsProjection(Projection[IntegrationsView]):
             event_class(Integrations, "RedeliveryRequested"),
             event_class(Integrations, "ZendeskConnected"),
             event_class(Integrations, "ZendeskDisconnected"),
+            event_class(Integrations, "ZendeskInstalled"),
             event_class(Integrations, "HubSpotConnected"),
             event_class(Integrations, "HubSpotDisconnected"),
             event_class(Integrations, "HubSpotInstalled"),
@@ -549,8 +550,12 @@ class IntegrationsProjection(Projection[IntegrationsView]):
         )
 
     @process_event.register(event_class(Integrations, "ZendeskConnected"))
+    @process_event.register(event_class(Integrations, "ZendeskInstalled"))
     def _(self, e: Any, tracking: Tracking) -> None:
-        config = {"subdomain": e.subdomain, "email": e.email, "base_url": e.base_url, "route_groups": e.route_groups}
+        config = {"subdomain": e.subdomain, "email": getattr(e, "email", None), "base_url": e.base_url,
+                  "route_groups": getattr(e, "route_groups", {})}  # fmt: skip
+        if type(e).__name__ == "ZendeskInstalled":
+            config["oauth"] = True  # a bearer access token (workers/deliver.py)
         self.view.apply(
             tracking,
             [

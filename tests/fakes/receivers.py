@@ -332,22 +332,37 @@ class FakeZendesk(Receiver):
         self.by_key: dict[str, int] = {}
         self.keys_seen: list[str] = []
         self.puts: list[tuple[int, dict[str, Any]]] = []
+        # OAuth (the account's OAuth client, PKCE): codes handed out, bearer tokens issued and not revoked
+        self.client = ("chatassist_acme", "zendesk-client-secret-0000")
+        self.consent = "allow"  # or "access_denied"
+        self.granted = "read write"
+        self.codes: dict[str, tuple[str, str]] = {}  # code -> (redirect_uri, code_challenge)
+        self.oauth_tokens: set[str] = set()
+        self.revoked: list[str] = []
+
+    def accepts(self, header: str | None) -> bool:
+        """The agent's API token (basic auth), or a bearer token from the OAuth endpoints not revoked."""
+        return header == self.auth or (header or "").removeprefix("Bearer ") in self.oauth_tokens
 
     def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
         lower = {k.lower(): v for k, v in headers.items()}
         method = lower.get("x-fake-method", "POST")
+        if path.startswith("/oauth/") or path.startswith("/api/v2/oauth/"):
+            with self.lock:
+                self.requests.append(Received(time.time(), path, headers, body, 200))
+                return _zendesk_oauth(self, method, path, lower, body)
         with self.lock:
             self.requests.append(Received(time.time(), path, headers, body, self.script.status))
             if self.script.status == 429:
                 return 429, {"error": "TooManyRequests"}
             if method == "GET" and path == "/api/v2/users/me.json":
                 # as Zendesk does for credentials it does not know: 200 with the anonymous user
-                if lower.get("authorization") != self.auth:
+                if not self.accepts(lower.get("authorization")):
                     return 200, {"user": {"id": None, "name": "Anonymous user", "email": None, "role": "end-user",
                                           "url": None, "active": False, "verified": False}}  # fmt: skip
                 return 200, {"user": {"id": 9001, "name": "Agent", "email": self.email, "role": "agent",
                                       "url": "/api/v2/users/9001.json", "active": True, "verified": True}}  # fmt: skip
-            if lower.get("authorization") != self.auth:
+            if not self.accepts(lower.get("authorization")):
                 return 401, {"error": "Couldn't authenticate you"}
             if method == "POST" and path == "/api/v2/tickets.json":
                 key = lower.get("idempotency-key", "")
@@ -543,3 +558,45 @@ def _hubspot_oauth(fake: FakeHubSpot, method: str, path: str, body: bytes) -> tu
         fake.revoked.append(token)
         return 204, None
     return 404, {"status": "error", "message": f"unknown OAuth path {path}"}
+
+
+def _zendesk_oauth(fake: FakeZendesk, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+    """Zendesk's OAuth endpoints: ``/oauth/authorizations/new`` (the consent redirect, PKCE S256 challenge kept),
+    ``POST /oauth/tokens`` (authorization_code with the code verifier) and
+    ``DELETE /api/v2/oauth/tokens/current.json`` (revoke the bearer token used)."""
+    import base64
+    import hashlib
+    import secrets
+    from urllib.parse import urlencode
+
+    if path.startswith("/oauth/authorizations/new"):
+        q = _query(path.split("?", 1)[1] if "?" in path else "")
+        if q.get("client_id") != fake.client[0] or q.get("code_challenge_method") != "S256":
+            return 400, {"error": "invalid_request", "error_description": "unknown client or no S256 challenge"}
+        if fake.consent != "allow":
+            back = {"error": fake.consent, "state": q.get("state", "")}
+        else:
+            code = "zd-code-" + secrets.token_hex(6)
+            fake.codes[code] = (q["redirect_uri"], q.get("code_challenge", ""))
+            back = {"code": code, "state": q.get("state", "")}
+        return 302, {"__location__": q["redirect_uri"] + "?" + urlencode(back)}
+    if path.startswith("/oauth/tokens") and method == "POST":
+        form = json.loads(body or b"{}")
+        if (form.get("client_id"), form.get("client_secret")) != fake.client:
+            return 401, {"error": "invalid_client", "error_description": "Client authentication failed"}
+        issued = fake.codes.pop(form.get("code", ""), None)
+        verifier = str(form.get("code_verifier") or "")
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        if issued is None or issued[0] != form.get("redirect_uri") or issued[1] != challenge:
+            return 400, {"error": "invalid_grant", "error_description": "The code or its verifier is not valid"}
+        token = "zd-oauth-" + secrets.token_hex(12)
+        fake.oauth_tokens.add(token)
+        return 200, {"access_token": token, "token_type": "bearer", "scope": fake.granted}
+    if path == "/api/v2/oauth/tokens/current.json" and method == "DELETE":
+        token = headers.get("authorization", "").removeprefix("Bearer ")
+        if token not in fake.oauth_tokens:
+            return 401, {"error": "Couldn't authenticate you"}
+        fake.oauth_tokens.discard(token)
+        fake.revoked.append(token)
+        return 204, None
+    return 404, {"error": "InvalidEndpoint"}

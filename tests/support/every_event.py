@@ -167,6 +167,7 @@ def every_event_aggregates(now: datetime | None = None) -> list[Aggregate]:
     integrations.connect_zendesk(
         "acme", "ops@example.com", Secret("k1", "dG9r", "tokn"), None, {"support": 360001}, by=admin
     )
+    integrations.install_zendesk("acme", Secret("k1", "b2F1dGg=", "oaut"), None, by=admin)
     integrations.disconnect_zendesk(by=admin)
     integrations.connect_hubspot(Secret("k1", "cGF0", "hubs"), by=admin)
     integrations.install_hubspot(
