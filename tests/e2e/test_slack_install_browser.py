@@ -26,14 +26,15 @@ from chatassist.bootstrap import Container
 from chatassist.cli import ready_checks
 from chatassist.integrations import start_follower
 from commands.integrations.hubspot_oauth import CALLBACK_PATH as HUBSPOT_CALLBACK
-from commands.integrations.oauth_apps import HubSpotApp
+from commands.integrations.oauth_apps import HubSpotApp, ZendeskApps, parse_zendesk_clients
 from commands.integrations.slack_oauth import CALLBACK_PATH, SlackApp
 from commands.integrations.webhooks import Context
+from commands.integrations.zendesk_oauth import CALLBACK_PATH as ZENDESK_CALLBACK
 from commands.provider_keys.cipher import KeyCipher, generate_key_spec
 from tests.conftest import chat, generous_limits
 from tests.e2e.test_admin_browser import look, sign_in
 from tests.e2e.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP
-from tests.fakes.receivers import FakeHubSpot, FakeSlack, vendor_urls
+from tests.fakes.receivers import FakeHubSpot, FakeSlack, FakeZendesk, vendor_urls
 from tests.support.accounts import invite_and_join, sign_up
 from tests.support.server import ThreadedServer
 from web.app import create_app
@@ -47,6 +48,7 @@ TIMEOUT_MS = 30_000
 TOKEN = "xoxb-browser-installed-token-4k9d"
 SLACK = FakeSlack(TOKEN)
 HUBSPOT = FakeHubSpot("pat-na1-unused-0000000000000")
+ZENDESK = FakeZendesk("agent@acme.example", "zd-api-token-unused-0000")
 OAUTH_PAGE = "/oauth/authorize"  # HubSpot's consent page, on the fake
 LEGAL_THREAT = "This is fraud, my lawyer will be contacting you about a lawsuit"
 
@@ -73,6 +75,7 @@ def install_app(container: Container) -> Iterator[ThreadedServer]:
     SLACK.start()
     SLACK.consent_page = True
     HUBSPOT.start()
+    ZENDESK.start()
     env = {
         **os.environ,
         "DATABASE_URL": container.database_url,
@@ -110,6 +113,10 @@ def install_app(container: Container) -> Iterator[ThreadedServer]:
             **vendor_urls(SLACK, HUBSPOT),
             slack_app=slack_app,
             hubspot_app=HubSpotApp(*HUBSPOT.client, server.base_url + HUBSPOT_CALLBACK, HUBSPOT.url + OAUTH_PAGE),
+            zendesk_apps=ZendeskApps(
+                parse_zendesk_clients(f"acme={ZENDESK.client[0]}:{ZENDESK.client[1]}"),
+                server.base_url + ZENDESK_CALLBACK,
+            ),
         ),
     )
     server.start()
@@ -125,6 +132,7 @@ def install_app(container: Container) -> Iterator[ThreadedServer]:
     broker.flush_all()
     SLACK.stop()
     HUBSPOT.stop()
+    ZENDESK.stop()
 
 
 def _chat(container: Container) -> Any:
@@ -297,3 +305,22 @@ def test_an_admin_connects_hubspot_sees_a_revoked_grant_as_disconnected_and_reco
     finally:
         HUBSPOT.expires_in = 1800
         context.close()
+
+
+def test_connect_with_zendesk_over_http_uses_pkce_and_an_unknown_subdomain_is_a_page(
+    install_app: ThreadedServer,
+) -> None:
+    with httpx.Client(base_url=install_app.base_url, timeout=20) as client:
+        admin, _ = sign_up(client, workspace="Zendesk Connected Co")
+        # an account without an OAuth client: a page saying how to set one up
+        refused = client.get("/api/integrations/zendesk/install", params={"subdomain": "globex"}, headers=admin.headers)
+        assert refused.status_code == 422 and "CHATASSIST_ZENDESK_OAUTH_CLIENTS" in refused.text
+        # the acme account: to Zendesk's consent page with an S256 challenge, back, connected by OAuth
+        params = {"subdomain": "acme", "base_url": ZENDESK.url}
+        start = client.get("/api/integrations/zendesk/install", params=params, headers=admin.headers)
+        assert start.status_code == 303 and "code_challenge_method=S256" in start.headers["location"]
+        back = httpx.get(start.headers["location"], follow_redirects=False).headers["location"]
+        done = client.get(back.removeprefix(install_app.base_url), headers=admin.headers)
+        assert done.status_code == 303 and done.headers["location"].startswith("/app/integrations?zendesk=connected")
+        zendesk = client.get("/api/integrations/", headers=admin.headers).json()["zendesk"]
+        assert zendesk["connected"] and zendesk["subdomain"] == "acme" and zendesk["ok"] is True

@@ -128,6 +128,10 @@ async def integrations_page(
     context = {
         "slack_install": integrations.slack_app is not None,
         "hubspot_install": integrations.hubspot_app is not None,
+        "zendesk_subdomains": sorted(integrations.zendesk_apps.clients) if integrations.zendesk_apps else [],
+        "zendesk_options": [(sub, f"{sub}.zendesk.com") for sub in sorted(integrations.zendesk_apps.clients)]
+        if integrations.zendesk_apps
+        else [],
         "slack_installed": request.query_params.get("slack") == "installed",
         "slack_channels": picker,
         "slack_channel_names": {c.id: "#" + c.name for c in picker},

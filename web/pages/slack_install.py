@@ -10,11 +10,11 @@ from typing import Any
 import anyio.to_thread
 from litestar import Request, Response, get
 
-from commands.integrations import hubspot_oauth, slack_oauth
+from commands.integrations import hubspot_oauth, slack_oauth, zendesk_oauth
 from commands.integrations import webhooks as wh
 from commands.integrations.oauth_apps import HubSpotApp, SlackApp
 from commands.integrations.oauth_state import OAuthStateRefused, PostgresOAuthStateStore
-from domain.errors import DomainError, NotFound
+from domain.errors import DomainError, InvalidInput, NotFound
 from web.auth import Member
 from web.guards import GUARDS
 from web.pages._render import html, render
@@ -22,6 +22,7 @@ from web.pages._render import html, render
 GUARD = [GUARDS["integrations.manage"]]
 INSTALLED = "/app/integrations?slack=installed#integrations"
 HUBSPOT_DONE = "/app/integrations?hubspot=connected#integrations"
+ZENDESK_DONE = "/app/integrations?zendesk=connected#integrations"
 
 
 def _app(ctx: wh.Context) -> SlackApp:
@@ -117,4 +118,52 @@ async def hubspot_callback(
     return Response("", status_code=303, headers={"Location": HUBSPOT_DONE}, media_type="text/html")
 
 
-SLACK_INSTALL_PAGES = [slack_install, slack_callback, hubspot_install, hubspot_callback]
+@get("/api/integrations/zendesk/install", guards=GUARD, include_in_schema=False, name="zendesk-install")
+async def zendesk_install(
+    request: Request[Any, Any, Any], integrations: wh.Context, current_member: Member
+) -> Response[str]:
+    """A 303 to the Zendesk account's consent page (``subdomain``, optional ``base_url``; PKCE), or a page saying
+    why not (no OAuth client for that subdomain, a malformed one)."""
+    q = request.query_params
+    states = PostgresOAuthStateStore(integrations.app.recorder.datastore.pool, "zendesk")
+    try:
+        url = await anyio.to_thread.run_sync(
+            lambda: zendesk_oauth.start(
+                integrations, integrations.zendesk_apps, states, current_member.workspace_id,
+                current_member.account_id, q.get("subdomain") or "", q.get("base_url") or None,
+            )
+        )  # fmt: skip
+    except InvalidInput as exc:
+        return _refused("Zendesk cannot be connected this way", exc, 422)
+    return Response("", status_code=303, headers={"Location": url, "Cache-Control": "no-store"}, media_type="text/html")
+
+
+@get("/api/integrations/zendesk/oauth/callback", guards=GUARD, include_in_schema=False, name="zendesk-callback")
+async def zendesk_callback(
+    request: Request[Any, Any, Any], integrations: wh.Context, current_member: Member
+) -> Response[str]:
+    """Zendesk's answer: the token stored and back to Integrations, or a page saying why not (nothing stored)."""
+    states = PostgresOAuthStateStore(integrations.app.recorder.datastore.pool, "zendesk")
+    q = request.query_params
+    try:
+        await anyio.to_thread.run_sync(
+            lambda: zendesk_oauth.complete(
+                integrations, integrations.zendesk_apps, states, current_member.workspace_id,
+                current_member.account_id, q.get("state"), q.get("code"), q.get("error"),
+            )
+        )  # fmt: skip
+    except OAuthStateRefused as exc:
+        return _refused("This Zendesk sign-in cannot be used", exc, 400)
+    except (slack_oauth.OAuthRefused, InvalidInput) as exc:
+        return _refused("Connect with Zendesk did not finish", exc, 409)
+    return Response("", status_code=303, headers={"Location": ZENDESK_DONE}, media_type="text/html")
+
+
+SLACK_INSTALL_PAGES = [
+    slack_install,
+    slack_callback,
+    hubspot_install,
+    hubspot_callback,
+    zendesk_install,
+    zendesk_callback,
+]
