@@ -24,6 +24,8 @@ SECRET_FIELDS = frozenset(
 FULLY_MASKED = frozenset(
     {"event_encryption_key", "secret_key", "keys_encryption_key", "metrics_token", "smtp_password"}
 )
+# OAuth install flows (issue 21): the apps' client secrets are never shown, not even in part
+OAUTH_SECRET_FIELDS = frozenset({"slack_client_secret", "hubspot_client_secret", "zendesk_oauth_clients"})
 SECRET_KEY_FILE = "secret.key"
 KEYS_KEY_FILE = "keys.key"
 
@@ -86,6 +88,20 @@ class Settings:
     hubspot_api_url: str | None = None  # HubSpot API host (tests and proxies); default https://api.hubapi.com
     intercom_api_url: str | None = None  # Intercom API base (tests and proxies); default https://api.intercom.io
     broker_namespace: str = "chatassist"  # prefix of the Dramatiq keys in Redis
+    # OAuth install flows (issue 21, docs/integrations.md "Add to Slack"): the Slack app's OAuth client; the
+    # callback URL is <CHATASSIST_PUBLIC_URL>/api/integrations/slack/oauth/callback
+    slack_client_id: str | None = None  # CHATASSIST_SLACK_CLIENT_ID: with the secret, shows "Add to Slack"
+    slack_client_secret: str | None = None  # CHATASSIST_SLACK_CLIENT_SECRET (never logged or shown)
+    slack_authorize_url: str | None = None  # Slack's consent page (tests); default https://slack.com/oauth/v2/authorize
+    # HubSpot's public app (callback <CHATASSIST_PUBLIC_URL>/api/integrations/hubspot/oauth/callback); its tokens
+    # are exchanged, refreshed and revoked at CHATASSIST_HUBSPOT_API_URL
+    hubspot_client_id: str | None = None  # CHATASSIST_HUBSPOT_CLIENT_ID: with the secret, "Connect with HubSpot"
+    hubspot_client_secret: str | None = None  # CHATASSIST_HUBSPOT_CLIENT_SECRET (never logged or shown)
+    hubspot_authorize_url: str | None = None  # HubSpot's consent page; default https://app.hubspot.com/oauth/authorize
+    # Zendesk's OAuth clients, one per account (subdomain): "acme=client_id:client_secret,other=..." (never shown)
+    zendesk_oauth_clients: str = (
+        ""  # CHATASSIST_ZENDESK_OAUTH_CLIENTS: a listed subdomain offers "Connect with Zendesk"
+    )
     # metrics and logs (docs/operations.md, "Metrics and logs")
     log_format: str = "text"  # CHATASSIST_LOG_FORMAT: text, or json (one JSON object per line, with request_id)
     metrics_token: str | None = None  # CHATASSIST_METRICS_TOKEN: bearer token of /metrics and the metrics port
@@ -110,7 +126,7 @@ class Settings:
         out: dict[str, object] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in FULLY_MASKED and value:
+            if (f.name in FULLY_MASKED or f.name in OAUTH_SECRET_FIELDS) and value:
                 value = "****"
             elif f.name in SECRET_FIELDS and value:
                 value = f"{value[:6]}…{value[-4:]}" if len(value) > 16 else "****"

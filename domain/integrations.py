@@ -120,6 +120,17 @@ class SlackConnection:
 
 
 @dataclass
+class OAuthGrant:
+    """An OAuth install's refresh side (HubSpot): the sealed refresh token, when the access token expires, the
+    provider's account (portal) and the scopes granted."""
+
+    refresh: Secret
+    expires_at: datetime
+    account: str
+    scopes: list[str]
+
+
+@dataclass
 class ZendeskConnection:
     """Zendesk: the account's subdomain (or a base URL), the agent's email and an API token."""
 
@@ -128,6 +139,7 @@ class ZendeskConnection:
     secret: Secret
     base_url: str | None = None
     route_groups: dict[str, int] = field(default_factory=dict)
+    oauth: bool = False  # connected by OAuth: ``secret`` is a bearer access token, ``email`` empty
 
     def to_dict(self) -> dict[str, Any]:
         """As the API shows it: the token masked."""
@@ -192,6 +204,7 @@ class Integrations(Aggregate):
         self.slack: SlackConnection | None = None
         self.zendesk: ZendeskConnection | None = None
         self.hubspot: Secret | None = None  # a private app's access token
+        self.hubspot_grant: OAuthGrant | None = None  # when HubSpot was connected by OAuth: its refresh side
         self.intercom: IntercomConnection | None = None
         self.budget_thresholds: set[str] = set()  # "YYYY-MM:percent" already announced
         self.checks: dict[str, CredentialCheck] = {}  # slack, zendesk, hubspot: the last test with the vendor
@@ -341,6 +354,32 @@ class Integrations(Aggregate):
         self.slack = None
         self.checks.pop("slack", None)
 
+    def choose_slack_channel(self, channel: str, by: UUID) -> None:
+        """The channel alerts go to, picked from the bot's channels after an "Add to Slack" install (bot mode)."""
+        if self.slack is None:
+            raise NotFound("Slack is not connected.", code="integration_not_connected")
+        if self.slack.mode != "bot":
+            raise InvalidInput(
+                "An incoming webhook posts to the channel it was made for: connect Slack with Add to Slack or a bot"
+                " token to pick a channel.",
+                code="slack_channel_fixed",
+            )
+        self._slack_channel_chosen(channel=channel, by=by)
+
+    @event("SlackChannelChosen")
+    def _slack_channel_chosen(self, channel: str, by: UUID) -> None:
+        assert self.slack is not None
+        self.slack.channel = channel
+
+    def record_grant_revoked(self, system: str, revoked: bool, detail: str, by: UUID) -> None:
+        """Record the revocation of an OAuth grant (or bot token) at the provider on Disconnect: ``revoked`` False
+        when the provider refused or could not be reached (``detail`` says which)."""
+        self._grant_revoked(system=system, revoked=revoked, detail=detail[:300], by=by)
+
+    @event("GrantRevoked")
+    def _grant_revoked(self, system: str, revoked: bool, detail: str, by: UUID) -> None:
+        pass
+
     # --- Zendesk ------------------------------------------------------------------------------------------------
 
     def connect_zendesk(
@@ -374,6 +413,20 @@ class Integrations(Aggregate):
         self.zendesk = ZendeskConnection(subdomain, email, secret, base_url, dict(route_groups))
         self.checks.pop("zendesk", None)
 
+    def install_zendesk(self, subdomain: str, secret: Secret, base_url: str | None, by: UUID) -> None:
+        """Connect Zendesk by OAuth (authorization code with PKCE): tickets made with the bearer access token."""
+        self._zendesk_installed(
+            subdomain=subdomain, key_id=secret.key_id, ciphertext=secret.ciphertext, last4=secret.last4,
+            base_url=base_url, by=by,
+        )  # fmt: skip
+
+    @event("ZendeskInstalled")
+    def _zendesk_installed(
+        self, subdomain: str, key_id: str, ciphertext: str, last4: str, base_url: str | None, by: UUID
+    ) -> None:
+        self.zendesk = ZendeskConnection(subdomain, "", Secret(key_id, ciphertext, last4), base_url, {}, oauth=True)
+        self.checks.pop("zendesk", None)
+
     def disconnect_zendesk(self, by: UUID) -> None:
         """Forget the Zendesk connection; NotFound ``integration_not_connected`` when there is none."""
         if self.zendesk is None:
@@ -394,7 +447,43 @@ class Integrations(Aggregate):
     @event("HubSpotConnected")
     def _hubspot_connected(self, key_id: str, ciphertext: str, last4: str, by: UUID) -> None:
         self.hubspot = Secret(key_id, ciphertext, last4)
+        self.hubspot_grant = None
         self.checks.pop("hubspot", None)
+
+    def install_hubspot(
+        self, access: Secret, refresh: Secret, expires_at: datetime, portal_id: str, scopes: list[str], by: UUID
+    ) -> None:
+        """Connect HubSpot by OAuth (authorization code exchanged): the access token used like a private app's, the
+        refresh token kept to renew it before ``expires_at``."""
+        self._hubspot_installed(
+            key_id=access.key_id, ciphertext=access.ciphertext, last4=access.last4,
+            refresh_key_id=refresh.key_id, refresh_ciphertext=refresh.ciphertext, refresh_last4=refresh.last4,
+            expires_at=expires_at, portal_id=portal_id, scopes=list(scopes), by=by,
+        )  # fmt: skip
+
+    @event("HubSpotInstalled")
+    def _hubspot_installed(
+        self, key_id: str, ciphertext: str, last4: str, refresh_key_id: str, refresh_ciphertext: str,
+        refresh_last4: str, expires_at: datetime, portal_id: str, scopes: list[str], by: UUID,
+    ) -> None:  # fmt: skip
+        self.hubspot = Secret(key_id, ciphertext, last4)
+        refresh = Secret(refresh_key_id, refresh_ciphertext, refresh_last4)
+        self.hubspot_grant = OAuthGrant(refresh, expires_at, portal_id, list(scopes))
+        self.checks.pop("hubspot", None)
+
+    def record_token_refreshed(self, system: str, access: Secret, expires_at: datetime) -> None:
+        """A new access token from the refresh token (by the process that needed it: no actor)."""
+        if system != "hubspot" or self.hubspot_grant is None:
+            raise NotFound("HubSpot is not connected by OAuth.", code="integration_not_connected")
+        self._token_refreshed(
+            system=system, key_id=access.key_id, ciphertext=access.ciphertext, last4=access.last4, expires_at=expires_at
+        )
+
+    @event("TokenRefreshed")
+    def _token_refreshed(self, system: str, key_id: str, ciphertext: str, last4: str, expires_at: datetime) -> None:
+        assert self.hubspot_grant is not None
+        self.hubspot = Secret(key_id, ciphertext, last4)
+        self.hubspot_grant.expires_at = expires_at
 
     def disconnect_hubspot(self, by: UUID) -> None:
         """Forget HubSpot; NotFound ``integration_not_connected`` when it is not connected."""
@@ -405,6 +494,7 @@ class Integrations(Aggregate):
     @event("HubSpotDisconnected")
     def _hubspot_disconnected(self, by: UUID) -> None:
         self.hubspot = None
+        self.hubspot_grant = None
         self.checks.pop("hubspot", None)
 
     # --- credential tests (Slack, Zendesk, HubSpot) -------------------------------------------------------------

@@ -16,7 +16,7 @@ from litestar import Controller, delete, get, patch, post, put
 from litestar.params import Parameter
 
 from commands._lazy import read_or_none
-from commands.integrations import credential_test
+from commands.integrations import credential_test, slack_channels
 from commands.integrations import hubspot as hubspot_cmd
 from commands.integrations import intercom as intercom_cmd
 from commands.integrations import slack as slack_cmd
@@ -71,6 +71,27 @@ class SlackRequest(msgspec.Struct, forbid_unknown_fields=True):
     webhook_url: str | None = None
     bot_token: str | None = None
     channel: str | None = None
+
+
+class SlackChannelRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The id of a channel from GET /api/integrations/slack/channels."""
+
+    channel: str
+
+
+class SlackChannelView(msgspec.Struct):
+    """A channel the bot can post to."""
+
+    id: str
+    name: str
+    private: bool
+
+
+class SlackChannels(msgspec.Struct):
+    """The channels the bot can post to, and the one alerts go to now."""
+
+    channels: list[SlackChannelView]
+    current: str | None
 
 
 class ZendeskRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -340,10 +361,35 @@ class IntegrationsController(Controller):
 
     @delete("/slack", operation_id="disconnectSlack", summary="Disconnect Slack")
     async def disconnect_slack(self, integrations: wh.Context, current_member: Member) -> None:
-        """Forget Slack's credential; nothing more is sent there."""
+        """Revoke a bot token at Slack (``auth.revoke``, recorded in the audit log) and forget the credential;
+        nothing more is sent there."""
         await anyio.to_thread.run_sync(
             slack_cmd.disconnect, integrations, current_member.workspace_id, current_member.account_id
         )
+
+    @get("/slack/channels", operation_id="listSlackChannels", summary="Channels the Slack bot can post to")
+    async def slack_channels(self, integrations: wh.Context, current_member: Member) -> SlackChannels:
+        """``conversations.list`` with the stored bot token, the channels the bot is a member of; 409
+        ``slack_unavailable`` when Slack refuses, 422 ``slack_channel_fixed`` for an incoming webhook."""
+        ws = current_member.workspace_id
+
+        def run() -> SlackChannels:
+            found = slack_channels.channels(integrations, ws)
+            current = wh.existing(integrations.app, ws).slack
+            views = [SlackChannelView(c.id, c.name, c.private) for c in found]
+            return SlackChannels(views, current.channel if current is not None else None)
+
+        return await anyio.to_thread.run_sync(run)
+
+    @put("/slack/channel", operation_id="chooseSlackChannel", summary="Choose the Slack alert channel")
+    async def choose_slack_channel(
+        self, data: SlackChannelRequest, integrations: wh.Context, current_member: Member
+    ) -> SlackView:
+        """One of the bot's channels (422 ``invalid_channel`` otherwise); alerts go there from the next event on."""
+        await anyio.to_thread.run_sync(
+            slack_channels.choose, integrations, current_member.workspace_id, data.channel, current_member.account_id
+        )
+        return await self._connection(integrations, current_member, "slack")  # type: ignore[no-any-return]
 
     @put("/zendesk", operation_id="connectZendesk", summary="Connect Zendesk")
     async def connect_zendesk(

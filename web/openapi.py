@@ -99,6 +99,7 @@ EXTRA_STATUSES: dict[str, set[int]] = {
     "runPromptSandbox": {503},
     "ready": {503},
     "diffPromptVersions": {404},  # version_not_found
+    "listSlackChannels": {404, 409},  # integration_not_connected; slack_unavailable
 }
 CHAT_HANDLED: dict[str, Any] = {
     "type": "object",

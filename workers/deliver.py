@@ -39,6 +39,7 @@ SHORT_RETRY_S = 120.0  # retries sooner than this go back on the queue as delaye
 RetryLater = Callable[[str, str, float], None]  # (kind, delivery id, delay in seconds)
 OnGone = Callable[[Any, str, str], None]  # (workspace id, endpoint id, reason)
 OnTicket = Callable[[Any, str, str], None]  # (conversation id, system, ticket id)
+FreshToken = Callable[[Any, str], str | None]  # (workspace id, system): an OAuth access token, refreshed if due
 # Zendesk: an earlier delivery of the same conversation still in flight, and the ticket it may have opened
 ZENDESK_STATE = (
     f"SELECT (SELECT external_ref FROM {DELIVERIES} WHERE conversation_id = %(cid)s AND target_id = %(t)s"
@@ -120,6 +121,7 @@ class Deliverer:
     poster: Poster | None = None
     zendesk_client: httpx.Client | None = None
     _shared: bool = False
+    fresh_token: FreshToken | None = None  # HubSpot by OAuth: the access token, refreshed before it expires
 
     def open(self) -> Deliverer:
         """Open the connection pool, unless one was given (the process's shared pool, which its owner closes)."""
@@ -352,18 +354,21 @@ class Deliverer:
         body = json.loads(bytes(row["body"]))
         config = row["config"] or {}
         token = self._secret(row, "zendesk", row["key_id"], row["ciphertext"])
-        auth = (f"{config.get('email')}/token", token)
+        # an API token: basic auth "{email}/token"; connected by OAuth: the bearer access token
+        oauth = bool(config.get("oauth"))
+        bearer = {"Authorization": f"Bearer {token}"} if oauth else {}
+        auth: dict[str, Any] = {} if oauth else {"auth": (f"{config.get('email')}/token", token)}
         base = _zendesk_base(config)
         try:
             if ticket_id:
                 change = {k: v for k, v in body["ticket"].items() if k in ("status", "comment", "priority")}
                 response = self._zendesk_client().put(
-                    f"{base}/api/v2/tickets/{ticket_id}.json", json={"ticket": change}, auth=auth
+                    f"{base}/api/v2/tickets/{ticket_id}.json", json={"ticket": change}, headers=bearer, **auth
                 )
             else:
-                headers = {"Idempotency-Key": str(row["id"])}
+                headers = {"Idempotency-Key": str(row["id"]), **bearer}
                 response = self._zendesk_client().post(
-                    f"{base}/api/v2/tickets.json", json={"ticket": body["ticket"]}, auth=auth, headers=headers
+                    f"{base}/api/v2/tickets.json", json={"ticket": body["ticket"]}, headers=headers, **auth
                 )
         except httpx.HTTPError as err:
             return Sent(None, f"{type(err).__name__}: {err}"[:EXCERPT_CHARS])
@@ -393,7 +398,15 @@ class Deliverer:
         from hubspot.crm.objects.notes.exceptions import ApiException as NotesError
 
         body = json.loads(bytes(row["body"]))
-        token = self._secret(row, "hubspot", row["key_id"], row["ciphertext"])
+        token: str | None = None
+        if self.fresh_token is not None:  # connected by OAuth: the current access token, refreshed when due
+            from commands.integrations.hubspot_oauth import TokenRefreshRefused
+
+            try:
+                token = self.fresh_token(row["workspace_id"], "hubspot")
+            except TokenRefreshRefused as exc:
+                return Sent(None, f"hubspot: {exc.message}"[:EXCERPT_CHARS], outcome=FAILED)
+        token = token or self._secret(row, "hubspot", row["key_id"], row["ciphertext"])
         options: dict[str, Any] = {"access_token": token}
         if self.config.hubspot_api_url:
             options["host"] = self.config.hubspot_api_url.rstrip("/")

@@ -81,14 +81,16 @@ def check_slack(api_url: str, mode: str, credential: str, timeout_s: float = 10.
     return Checked(True, f"bot {bot} of {team}")
 
 
-def check_zendesk(base_url: str, email: str, token: str, timeout_s: float = 10.0) -> Checked:
-    """``GET /api/v2/users/me.json`` with ``{email}/token`` basic auth. Zendesk answers 200 with an anonymous user
-    (no id, role end-user) for credentials it does not know: only an agent or admin counts as accepted."""
+def check_zendesk(base_url: str, email: str | None, token: str, timeout_s: float = 10.0) -> Checked:
+    """``GET /api/v2/users/me.json`` with ``{email}/token`` basic auth (``email`` None: an OAuth bearer token).
+    Zendesk answers 200 with an anonymous user (no id, role end-user) for credentials it does not know: only an
+    agent or admin counts as accepted."""
+    bearer = {"Authorization": f"Bearer {token}"} if email is None else {}
     try:
         response = httpx.get(
             base_url.rstrip("/") + "/api/v2/users/me.json",
-            auth=(f"{email}/token", token),
-            headers={"Accept": "application/json"},
+            auth=(f"{email}/token", token) if email is not None else None,
+            headers={"Accept": "application/json", **bearer},
             timeout=timeout_s,
             follow_redirects=False,
         )

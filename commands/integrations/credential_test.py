@@ -38,10 +38,17 @@ def check_stored(ctx: Context, integrations: Integrations, system: str) -> Check
     if system == "zendesk" and integrations.zendesk is not None:
         z = integrations.zendesk
         token = unseal(cipher, ws, "zendesk", z.secret.key_id, z.secret.ciphertext)
-        return check_zendesk(zendesk_base(z.subdomain, z.base_url), z.email, token, ctx.timeout_s)
+        return check_zendesk(zendesk_base(z.subdomain, z.base_url), None if z.oauth else z.email, token, ctx.timeout_s)
     if system == "hubspot" and integrations.hubspot is not None:
         h = integrations.hubspot
         token = unseal(cipher, ws, "hubspot", h.key_id, h.ciphertext)
+        if integrations.hubspot_grant is not None:  # connected by OAuth: the access token, refreshed when due
+            from commands.integrations.hubspot_oauth import TokenRefreshRefused, fresh_access_token
+
+            try:
+                token = fresh_access_token(ctx, ctx.hubspot_app, ws) or token
+            except TokenRefreshRefused as exc:
+                return Checked(False, exc.message.rstrip("."))
         return check_hubspot(ctx.hubspot_api_url, token, ctx.timeout_s)
     raise NotFound(f"{SYSTEM_NAMES.get(system, system)} is not connected.", code="integration_not_connected")
 

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from commands._lazy import save_with_retries
 from commands.integrations.checks import check_hubspot, require_ok
+from commands.integrations.hubspot_oauth import revoke
 from commands.integrations.secrets import require_cipher, seal
 from commands.integrations.webhooks import Context, existing, load_or_new
 from domain.errors import InvalidInput
@@ -37,10 +38,14 @@ def connect(ctx: Context, workspace_id: UUID, by: UUID, access_token: str) -> Se
 
 
 def disconnect(ctx: Context, workspace_id: UUID, by: UUID) -> None:
-    """Forget HubSpot."""
+    """Revoke an OAuth grant at HubSpot (recorded as ``GrantRevoked``, whatever HubSpot answers), then forget
+    HubSpot."""
+    outcome = revoke(ctx, existing(ctx.app, workspace_id))
 
     def attempt() -> list[Integrations]:
         integrations = existing(ctx.app, workspace_id)
+        if outcome is not None:
+            integrations.record_grant_revoked("hubspot", outcome[0], outcome[1], by)
         integrations.disconnect_hubspot(by)
         return [integrations]
 

@@ -9,6 +9,7 @@ from commands._lazy import save_with_retries
 from commands.integrations.checks import check_slack, require_ok
 from commands.integrations.credential_test import slack_api_base
 from commands.integrations.secrets import check_url, require_cipher, seal
+from commands.integrations.slack_channels import revoke
 from commands.integrations.webhooks import Context, existing, load_or_new
 from domain.errors import InvalidInput
 from domain.integrations import Integrations, SlackConnection
@@ -66,10 +67,15 @@ def connect(ctx: Context, cmd: ConnectSlack) -> SlackConnection:
 
 
 def disconnect(ctx: Context, workspace_id: UUID, by: UUID) -> None:
-    """Forget the Slack connection."""
+    """Revoke a bot token at Slack (``auth.revoke``; recorded, whatever Slack answers), then forget the
+    connection."""
+    found = existing(ctx.app, workspace_id)
+    outcome = revoke(ctx, found) if found.slack is not None and found.slack.mode == "bot" else None
 
     def attempt() -> list[Integrations]:
         integrations = existing(ctx.app, workspace_id)
+        if outcome is not None:
+            integrations.record_grant_revoked("slack", outcome[0], outcome[1], by)
         integrations.disconnect_slack(by)
         return [integrations]
 

@@ -5,7 +5,6 @@ Admin picked on Slack's consent page (the ``incoming-webhook`` scope's channel).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from uuid import UUID
 
 from slack_sdk import WebClient
@@ -14,6 +13,7 @@ from slack_sdk.oauth import AuthorizeUrlGenerator
 
 from commands._lazy import save_with_retries
 from commands.integrations.credential_test import slack_api_base
+from commands.integrations.oauth_apps import SLACK_AUTHORIZE_URL, SlackApp
 from commands.integrations.oauth_state import PostgresOAuthStateStore
 from commands.integrations.secrets import require_cipher, seal
 from commands.integrations.webhooks import Context, load_or_new
@@ -21,17 +21,8 @@ from domain.errors import Conflict
 from domain.integrations import Integrations
 
 SCOPES = ("chat:write", "channels:read", "incoming-webhook")
-AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
-
-
-@dataclass(frozen=True)
-class SlackApp:
-    """The Slack app's OAuth client (CHATASSIST_SLACK_CLIENT_ID / _SECRET) and where Slack sends the Admin back."""
-
-    client_id: str
-    client_secret: str = field(repr=False)
-    redirect_uri: str  # <CHATASSIST_PUBLIC_URL>/api/integrations/slack/oauth/callback
-    authorize_url: str = AUTHORIZE_URL  # Slack's, or the tests' fake authorization server
+AUTHORIZE_URL = SLACK_AUTHORIZE_URL
+CALLBACK_PATH = "/api/integrations/slack/oauth/callback"  # under CHATASSIST_PUBLIC_URL
 
 
 class OAuthRefused(Conflict):

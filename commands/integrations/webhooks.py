@@ -9,6 +9,7 @@ from uuid import UUID
 
 from commands._lazy import get_or_none, save_with_retries
 from commands.application import ChatAssistApp
+from commands.integrations.oauth_apps import HubSpotApp, SlackApp, ZendeskApps
 from commands.integrations.secrets import check_url, new_webhook_secret, require_cipher, seal
 from commands.provider_keys.cipher import KeyCipher
 from domain.errors import NotFound
@@ -26,6 +27,9 @@ class Context:
     slack_api_url: str | None = None  # CHATASSIST_SLACK_API_URL
     hubspot_api_url: str | None = None  # CHATASSIST_HUBSPOT_API_URL
     timeout_s: float = 10.0  # of a credential test call
+    slack_app: SlackApp | None = None  # the Slack app's OAuth client ("Add to Slack"); None: token paste only
+    hubspot_app: HubSpotApp | None = None  # HubSpot's OAuth client ("Connect with HubSpot"); None: token paste only
+    zendesk_apps: ZendeskApps | None = None  # Zendesk's OAuth clients by subdomain; None: API tokens only
 
 
 @dataclass(frozen=True)

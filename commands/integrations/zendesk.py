@@ -77,10 +77,16 @@ def connect(ctx: Context, cmd: ConnectZendesk) -> ZendeskConnection:
 
 
 def disconnect(ctx: Context, workspace_id: UUID, by: UUID) -> None:
-    """Forget the Zendesk connection."""
+    """Revoke an OAuth token at Zendesk (recorded as ``GrantRevoked``, whatever Zendesk answers), then forget the
+    Zendesk connection."""
+    from commands.integrations.zendesk_oauth import revoke
+
+    outcome = revoke(ctx, existing(ctx.app, workspace_id))
 
     def attempt() -> list[Integrations]:
         integrations = existing(ctx.app, workspace_id)
+        if outcome is not None:
+            integrations.record_grant_revoked("zendesk", outcome[0], outcome[1], by)
         integrations.disconnect_zendesk(by)
         return [integrations]
 

@@ -118,11 +118,16 @@ class AuditProjection(Projection[AuditView]):
             event_class(Integrations, "TestRequested"),
             event_class(Integrations, "SlackConnected"),
             event_class(Integrations, "SlackDisconnected"),
+            event_class(Integrations, "SlackChannelChosen"),
+            event_class(Integrations, "GrantRevoked"),
             event_class(Integrations, "RedeliveryRequested"),
             event_class(Integrations, "ZendeskConnected"),
             event_class(Integrations, "ZendeskDisconnected"),
+            event_class(Integrations, "ZendeskInstalled"),
             event_class(Integrations, "HubSpotConnected"),
             event_class(Integrations, "HubSpotDisconnected"),
+            event_class(Integrations, "HubSpotInstalled"),
+            event_class(Integrations, "TokenRefreshed"),
             event_class(Integrations, "IntercomConnected"),
             event_class(Integrations, "IntercomTokenChecked"),
             event_class(Integrations, "IntercomDisconnected"),
@@ -532,6 +537,16 @@ class AuditProjection(Projection[AuditView]):
     def _(self, e: Any, tracking: Tracking) -> None:
         self._log(tracking, e, "integrations.slack_disconnected", e.by, {}, owner="aggregate")
 
+    @process_event.register(event_class(Integrations, "SlackChannelChosen"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        details = {"channel": e.channel}
+        self._log(tracking, e, "integrations.slack_channel_chosen", e.by, details, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "GrantRevoked"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        details = {"system": e.system, "revoked": e.revoked, "detail": e.detail}
+        self._log(tracking, e, "integrations.grant_revoked", e.by, details, owner="aggregate")
+
     @process_event.register(event_class(Integrations, "RedeliveryRequested"))
     def _(self, e: Any, tracking: Tracking) -> None:
         details = {"delivery_id": e.delivery_id}
@@ -540,6 +555,11 @@ class AuditProjection(Projection[AuditView]):
     @process_event.register(event_class(Integrations, "ZendeskConnected"))
     def _(self, e: Any, tracking: Tracking) -> None:
         details = {"subdomain": e.subdomain, "email": e.email, "base_url": e.base_url, "token_last4": e.last4}
+        self._log(tracking, e, "integrations.zendesk_connected", e.by, details, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "ZendeskInstalled"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        details = {"by_oauth": True, "subdomain": e.subdomain, "base_url": e.base_url, "token_last4": e.last4}
         self._log(tracking, e, "integrations.zendesk_connected", e.by, details, owner="aggregate")
 
     @process_event.register(event_class(Integrations, "ZendeskDisconnected"))
@@ -553,6 +573,17 @@ class AuditProjection(Projection[AuditView]):
     @process_event.register(event_class(Integrations, "HubSpotDisconnected"))
     def _(self, e: Any, tracking: Tracking) -> None:
         self._log(tracking, e, "integrations.hubspot_disconnected", e.by, {}, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "HubSpotInstalled"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        details = {"by_oauth": True, "portal_id": e.portal_id, "scopes": e.scopes, "token_last4": e.last4,
+                   "expires_at": e.expires_at.isoformat()}  # fmt: skip
+        self._log(tracking, e, "integrations.hubspot_connected", e.by, details, owner="aggregate")
+
+    @process_event.register(event_class(Integrations, "TokenRefreshed"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        details = {"system": e.system, "token_last4": e.last4, "expires_at": e.expires_at.isoformat()}
+        self._log(tracking, e, "integrations.token_refreshed", None, details, owner="aggregate")
 
     @process_event.register(event_class(Integrations, "IntercomConnected"))
     def _(self, e: Any, tracking: Tracking) -> None:

@@ -124,11 +124,15 @@ class IntegrationsProjection(Projection[IntegrationsView]):
             event_class(Integrations, "TestRequested"),
             event_class(Integrations, "SlackConnected"),
             event_class(Integrations, "SlackDisconnected"),
+            event_class(Integrations, "SlackChannelChosen"),
             event_class(Integrations, "RedeliveryRequested"),
             event_class(Integrations, "ZendeskConnected"),
             event_class(Integrations, "ZendeskDisconnected"),
+            event_class(Integrations, "ZendeskInstalled"),
             event_class(Integrations, "HubSpotConnected"),
             event_class(Integrations, "HubSpotDisconnected"),
+            event_class(Integrations, "HubSpotInstalled"),
+            event_class(Integrations, "TokenRefreshed"),
             event_class(Integrations, "IntercomConnected"),
             event_class(Integrations, "IntercomDisconnected"),
             event_class(Integrations, "BudgetThresholdReached"),
@@ -514,6 +518,22 @@ class IntegrationsProjection(Projection[IntegrationsView]):
             ],
         )
 
+    @process_event.register(event_class(Integrations, "SlackChannelChosen"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        self.view.apply(
+            tracking,
+            [(f"UPDATE {TARGETS} SET channel = %(ch)s WHERE target_id = %(t)s",
+              {"ch": e.channel, "t": f"slack:{e.originator_id}"})],
+        )  # fmt: skip
+
+    @process_event.register(event_class(Integrations, "TokenRefreshed"))
+    def _(self, e: Any, tracking: Tracking) -> None:
+        self.view.apply(
+            tracking,
+            [(f"UPDATE {TARGETS} SET key_id = %(kid)s, ciphertext = %(ct)s WHERE target_id = %(t)s",
+              {"kid": e.key_id, "ct": e.ciphertext, "t": f"{e.system}:{e.originator_id}"})],
+        )  # fmt: skip
+
     @process_event.register(event_class(Integrations, "RedeliveryRequested"))
     def _(self, e: Any, tracking: Tracking) -> None:
         # applied once per request: a replay finds redelivery = this request and leaves the row as it is now
@@ -530,8 +550,12 @@ class IntegrationsProjection(Projection[IntegrationsView]):
         )
 
     @process_event.register(event_class(Integrations, "ZendeskConnected"))
+    @process_event.register(event_class(Integrations, "ZendeskInstalled"))
     def _(self, e: Any, tracking: Tracking) -> None:
-        config = {"subdomain": e.subdomain, "email": e.email, "base_url": e.base_url, "route_groups": e.route_groups}
+        config = {"subdomain": e.subdomain, "email": getattr(e, "email", None), "base_url": e.base_url,
+                  "route_groups": getattr(e, "route_groups", {})}  # fmt: skip
+        if type(e).__name__ == "ZendeskInstalled":
+            config["oauth"] = True  # a bearer access token (workers/deliver.py)
         self.view.apply(
             tracking,
             [
@@ -567,6 +591,7 @@ class IntegrationsProjection(Projection[IntegrationsView]):
         )
 
     @process_event.register(event_class(Integrations, "HubSpotConnected"))
+    @process_event.register(event_class(Integrations, "HubSpotInstalled"))
     def _(self, e: Any, tracking: Tracking) -> None:
         self.view.apply(
             tracking,

@@ -31,7 +31,11 @@ from commands.chat_turn.service import ChatService, Providers
 from commands.claim_conversation import cmd as claim_conversation
 from commands.close_conversation import cmd as close_conversation
 from commands.discard_prompt_draft import cmd as discard_prompt_draft
+from commands.integrations.hubspot_oauth import CALLBACK_PATH as HUBSPOT_CALLBACK
+from commands.integrations.oauth_apps import HubSpotApp, SlackApp, ZendeskApps, ZendeskClient
+from commands.integrations.slack_oauth import CALLBACK_PATH as SLACK_CALLBACK
 from commands.integrations.webhooks import Context
+from commands.integrations.zendesk_oauth import CALLBACK_PATH as ZENDESK_CALLBACK
 from commands.invite_member import cmd as invite_member
 from commands.manage_articles import cmd as manage_articles
 from commands.provider_keys.cipher import KeyCipher, generate_key_spec
@@ -94,9 +98,25 @@ MATRIX_FAKES = (MATRIX_INTERCOM, MATRIX_SLACK, MATRIX_ZENDESK, MATRIX_HUBSPOT)
 def matrix_context(container: Container) -> Context:
     """The integration commands' context on the vendors' fakes (private URLs allowed: the Zendesk fake's base URL
     is on loopback)."""
+    back = "http://matrix.test"  # the OAuth callbacks (the fakes redirect there; the matrix calls them itself)
     return Context(
-        container.app, KeyCipher(MATRIX_KEYS), True, **vendor_urls(MATRIX_SLACK, MATRIX_HUBSPOT, MATRIX_INTERCOM)
+        container.app,
+        KeyCipher(MATRIX_KEYS),
+        True,
+        **vendor_urls(MATRIX_SLACK, MATRIX_HUBSPOT, MATRIX_INTERCOM),
+        slack_app=SlackApp(*MATRIX_SLACK.client, back + SLACK_CALLBACK, MATRIX_SLACK.url + "/oauth/v2/authorize"),
+        hubspot_app=HubSpotApp(
+            *MATRIX_HUBSPOT.client, back + HUBSPOT_CALLBACK, MATRIX_HUBSPOT.url + "/oauth/authorize"
+        ),
+        zendesk_apps=ZendeskApps({"acme": ZendeskClient(*MATRIX_ZENDESK.client)}, back + ZENDESK_CALLBACK),
     )
+
+
+# "Add to Slack" and the other OAuth installs: browser routes under /api/ (pages and redirects, not JSON)
+OAUTH_BROWSER_ROUTES = tuple(
+    ("GET", f"{INTEGRATIONS}/{system}/{step}") for system in ("slack", "hubspot", "zendesk")
+    for step in ("install", "oauth/callback")
+)  # fmt: skip
 
 
 INTEGRATION_ROUTES = (
@@ -121,6 +141,9 @@ INTEGRATION_ROUTES = (
     ("GET", INTEGRATIONS + "/deliveries"),
     ("GET", DELIVERY),
     ("POST", DELIVERY + "/redeliver"),
+    ("GET", INTEGRATIONS + "/slack/channels"),
+    ("PUT", INTEGRATIONS + "/slack/channel"),
+    *OAUTH_BROWSER_ROUTES,
 )
 
 ADMIN_PAGES = (
@@ -371,6 +394,7 @@ class World:
         from commands.integrations import slack as slack_cmd
 
         ctx, workspace_id, by = self.integrations(caller)
+        MATRIX_SLACK.revoked_tokens.clear()  # a Disconnect revoked it at Slack: this stands for a new token
         slack_cmd.connect(ctx, slack_cmd.ConnectSlack(workspace_id, by, "bot", MATRIX_SLACK_TOKEN, "#matrix"))
 
     def zendesk(self, caller: str) -> None:
@@ -566,6 +590,46 @@ def requests() -> dict[tuple[str, str], Request]:
             return call(method, lambda w: INTEGRATIONS + "/intercom" + suffix)(world, caller)
 
         return run
+
+    def slack_bot(method: str, suffix: str, body: Any = None) -> Request:
+        def run(world: World, caller: str) -> httpx.Response:
+            world.slack(caller)
+            return call(method, lambda w: INTEGRATIONS + "/slack" + suffix, lambda w, c: body)(world, caller)
+
+        return run
+
+    def oauth_started(system: str) -> Request:
+        """The install route: a 303 to the provider's consent page counts as allowed (a 200 stands for it)."""
+
+        def run(world: World, caller: str) -> httpx.Response:
+            query = f"?subdomain=acme&base_url={MATRIX_ZENDESK.url}" if system == "zendesk" else ""
+            answer = world.client.get(f"{INTEGRATIONS}/{system}/install{query}", headers=world.headers(caller))
+            provider = {"slack": MATRIX_SLACK, "hubspot": MATRIX_HUBSPOT, "zendesk": MATRIX_ZENDESK}[system].url
+            if answer.status_code == 303 and answer.headers["location"].startswith(provider):
+                return httpx.Response(200, headers={"location": answer.headers["location"]})
+            return answer
+
+        return run
+
+    def oauth_returned(system: str) -> Request:
+        """The callback with what the provider sends back to the caller's own install (a forged state when the
+        caller may not start one); a 303 to Integrations counts as allowed."""
+
+        def run(world: World, caller: str) -> httpx.Response:
+            started = oauth_started(system)(world, caller)
+            query = "state=forged&code=x"
+            if started.status_code == 200:
+                query = httpx.get(started.headers["location"]).headers["location"].split("?", 1)[1]
+            answer = world.client.get(f"{INTEGRATIONS}/{system}/oauth/callback?{query}", headers=world.headers(caller))
+            if answer.status_code == 303 and answer.headers["location"].startswith("/app/integrations?"):
+                return httpx.Response(200)
+            return answer
+
+        return run
+
+    def oauth_request(path: str) -> Request:
+        system = path.split("/")[3]
+        return oauth_started(system) if path.endswith("install") else oauth_returned(system)
 
     def slack_connected(world: World, caller: str) -> httpx.Response:
         world.slack(caller)
@@ -783,6 +847,9 @@ def requests() -> dict[tuple[str, str], Request]:
             lambda w, c: {"mode": "bot", "bot_token": MATRIX_SLACK_TOKEN, "channel": "#matrix"},
         ),
         ("DELETE", INTEGRATIONS + "/slack"): slack_connected,
+        ("GET", INTEGRATIONS + "/slack/channels"): slack_bot("GET", "/channels"),
+        ("PUT", INTEGRATIONS + "/slack/channel"): slack_bot("PUT", "/channel", {"channel": "C0ESCAL002"}),
+        **{(m, path): oauth_request(path) for m, path in OAUTH_BROWSER_ROUTES},
         ("PUT", INTEGRATIONS + "/zendesk"): call(
             "PUT",
             lambda w: INTEGRATIONS + "/zendesk",
@@ -849,8 +916,9 @@ def matrix_app(container: Container, fake_llm: FakeLLMServer) -> Iterator[tuple[
 
 
 def page_route(route: tuple[str, str]) -> bool:
-    """A route that answers a person with a page (a refusal as HTML): not the API, nor ``/metrics`` (for Prometheus)."""
-    return not route[1].startswith("/api/") and route[1] != "/metrics"
+    """A route that answers a person with a page (a refusal as HTML): not the API (except the OAuth installs'
+    browser routes), nor ``/metrics`` (for Prometheus)."""
+    return (not route[1].startswith("/api/") and route[1] != "/metrics") or route in OAUTH_BROWSER_ROUTES
 
 
 def erasable_visitor(w: World, caller: str) -> dict[str, str]:
@@ -888,10 +956,13 @@ def test_every_route_answers_exactly_the_callers_it_should(
             response = how[route](world, caller)
             if 200 <= response.status_code < 300:
                 allowed.add(caller)
-            elif not route[1].startswith("/api/") and response.status_code == 303:  # a page: to sign in first
+            elif page_route(route) and response.status_code == 303:  # a page: to sign in first
                 location = response.headers["location"]
                 auditor_home = route == ("GET", "/app") and caller == AUDITOR and location == "/app/audit"
-                assert location.startswith("/signin?next=/app") or auditor_home, (route, caller, location)
+                signin = location.startswith(
+                    "/signin?next=" + ("/api/integrations/" if "/api/" in route[1] else "/app")
+                )
+                assert signin or auditor_home, (route, caller, location)
             elif page_route(route) and response.status_code in (401, 403, 404):  # a page saying so
                 assert response.headers["content-type"].startswith("text/html"), (route, caller, response.text)
             elif response.status_code not in (401, 403, 404):

@@ -76,6 +76,9 @@ class Receiver:
             def do_GET(self) -> None:
                 self.do_POST()
 
+            def do_DELETE(self) -> None:
+                self.do_POST()
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 headers = {**dict(self.headers.items()), "x-fake-method": self.command}
@@ -159,6 +162,15 @@ class FakeSlack(Receiver):
         self.granted = "chat:write,channels:read,incoming-webhook"
         self.codes: dict[str, str] = {}  # code -> redirect_uri
         self.installs = 0
+        self.consent_page = False  # True: the authorize URL shows a page with Allow / Cancel (a browser test)
+        # conversations.list: the workspace's channels; the bot is a member of those marked so
+        self.channels: list[dict[str, Any]] = [
+            {"id": "C0ALERTS01", "name": "support-alerts", "is_private": False, "is_member": True},
+            {"id": "C0ESCAL002", "name": "escalations", "is_private": False, "is_member": True},
+            {"id": "G0LEADS003", "name": "support-leads", "is_private": True, "is_member": True},
+            {"id": "C0RANDOM04", "name": "random", "is_private": False, "is_member": False},
+        ]
+        self.revoked_tokens: set[str] = set()
 
     def _authorize(self, path: str) -> tuple[int, Any]:
         return _slack_authorize(self, path)
@@ -178,6 +190,20 @@ class FakeSlack(Receiver):
             return self._authorize(path)
         if path.startswith("/api/oauth.v2.access"):
             return self._exchange(lower, body)
+        if path.startswith("/oauth/v2/decide"):
+            return self._authorize(path)
+        if lower.get("authorization") == f"Bearer {self.token}" and self.token in self.revoked_tokens:
+            return 200, {"ok": False, "error": "token_revoked"}
+        if path.startswith("/api/auth.revoke"):
+            if lower.get("authorization") != f"Bearer {self.token}":
+                return 200, {"ok": False, "error": "invalid_auth"}
+            with self.lock:
+                self.revoked_tokens.add(self.token)
+            return 200, {"ok": True, "revoked": True}
+        if path.startswith("/api/conversations.list"):
+            if lower.get("authorization") != f"Bearer {self.token}":
+                return 200, {"ok": False, "error": "invalid_auth"}
+            return 200, _slack_channels(self, path, body)
         if path.startswith("/api/auth.test"):
             if lower.get("authorization") != f"Bearer {self.token}":
                 return 200, {"ok": False, "error": "invalid_auth"}
@@ -215,17 +241,46 @@ def _query(text: str) -> dict[str, str]:
     return dict(parse_qsl(text))
 
 
+def _slack_channels(fake: FakeSlack, path: str, body: bytes) -> dict[str, Any]:
+    """``conversations.list``: pages of ``limit`` channels with a ``next_cursor`` (the offset)."""
+    q = {**_query(path.split("?", 1)[1] if "?" in path else ""), **_query(body.decode())}
+    start, limit = int(q.get("cursor") or 0), int(q.get("limit") or 100)
+    page = fake.channels[start : start + limit]
+    more = start + limit < len(fake.channels)
+    return {"ok": True, "channels": page, "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+
+CONSENT_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Slack: install ChatAssist</title>
+<style>body{{font:16px system-ui;background:#f8f8f8;margin:0}}main{{max-width:480px;margin:60px auto;background:#fff;
+padding:32px;border-radius:8px;box-shadow:0 1px 4px #0002}}h1{{font-size:22px}}button{{font-size:16px;padding:8px 18px;
+margin-right:8px}}.allow{{background:#007a5a;color:#fff;border:0;border-radius:4px}}</style></head><body><main>
+<h1>ChatAssist is requesting permission to access the Acme Support Slack workspace</h1>
+<p>It will be able to: {scopes}</p>
+<form action="/oauth/v2/decide" method="get">{fields}
+<button class="allow" name="decision" value="allow">Allow</button>
+<button name="decision" value="access_denied">Cancel</button></form></main></body></html>"""
+
+
 def _slack_authorize(fake: FakeSlack, path: str) -> tuple[int, Any]:
-    """Slack's consent page, answered at once as ``fake.consent`` says: back to redirect_uri with a code (or an
-    error) and the state."""
+    """Slack's consent page, answered at once as ``fake.consent`` says (or, with ``consent_page``, shown with
+    Allow / Cancel whose answer comes to ``/oauth/v2/decide``): back to redirect_uri with a code (or an error) and
+    the state."""
+    import html
     import secrets
     from urllib.parse import urlencode
 
     q = _query(path.split("?", 1)[1] if "?" in path else "")
     if q.get("client_id") != fake.client[0] or not q.get("redirect_uri"):
         return 400, "invalid_client_id"
-    if fake.consent != "allow":
-        back = {"error": fake.consent, "state": q.get("state", "")}
+    if fake.consent_page and path.startswith("/oauth/v2/authorize"):
+        fields = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in q.items()
+        )
+        return 200, CONSENT_PAGE.format(scopes=html.escape(q.get("scope", "")), fields=fields)
+    decision = q.get("decision", "allow") if path.startswith("/oauth/v2/decide") else fake.consent
+    if decision != "allow":
+        fake_error = decision
+        back = {"error": fake_error, "state": q.get("state", "")}
     else:
         code = secrets.token_hex(8)
         with fake.lock:
@@ -277,22 +332,37 @@ class FakeZendesk(Receiver):
         self.by_key: dict[str, int] = {}
         self.keys_seen: list[str] = []
         self.puts: list[tuple[int, dict[str, Any]]] = []
+        # OAuth (the account's OAuth client, PKCE): codes handed out, bearer tokens issued and not revoked
+        self.client = ("chatassist_acme", "zendesk-client-secret-0000")
+        self.consent = "allow"  # or "access_denied"
+        self.granted = "read write"
+        self.codes: dict[str, tuple[str, str]] = {}  # code -> (redirect_uri, code_challenge)
+        self.oauth_tokens: set[str] = set()
+        self.revoked: list[str] = []
+
+    def accepts(self, header: str | None) -> bool:
+        """The agent's API token (basic auth), or a bearer token from the OAuth endpoints not revoked."""
+        return header == self.auth or (header or "").removeprefix("Bearer ") in self.oauth_tokens
 
     def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
         lower = {k.lower(): v for k, v in headers.items()}
         method = lower.get("x-fake-method", "POST")
+        if path.startswith("/oauth/") or path.startswith("/api/v2/oauth/"):
+            with self.lock:
+                self.requests.append(Received(time.time(), path, headers, body, 200))
+                return _zendesk_oauth(self, method, path, lower, body)
         with self.lock:
             self.requests.append(Received(time.time(), path, headers, body, self.script.status))
             if self.script.status == 429:
                 return 429, {"error": "TooManyRequests"}
             if method == "GET" and path == "/api/v2/users/me.json":
                 # as Zendesk does for credentials it does not know: 200 with the anonymous user
-                if lower.get("authorization") != self.auth:
+                if not self.accepts(lower.get("authorization")):
                     return 200, {"user": {"id": None, "name": "Anonymous user", "email": None, "role": "end-user",
                                           "url": None, "active": False, "verified": False}}  # fmt: skip
                 return 200, {"user": {"id": 9001, "name": "Agent", "email": self.email, "role": "agent",
                                       "url": "/api/v2/users/9001.json", "active": True, "verified": True}}  # fmt: skip
-            if lower.get("authorization") != self.auth:
+            if not self.accepts(lower.get("authorization")):
                 return 401, {"error": "Couldn't authenticate you"}
             if method == "POST" and path == "/api/v2/tickets.json":
                 key = lower.get("idempotency-key", "")
@@ -331,10 +401,29 @@ class FakeHubSpot(Receiver):
         self.script.status = 200
         self.contacts: dict[str, dict[str, Any]] = {}  # email -> contact
         self.notes: list[dict[str, Any]] = []
+        # OAuth (a public app): the client, what the Admin answers, the scopes granted, codes and tokens issued
+        self.client = ("5f1e0c7a-hubs-4e2b-9c1d-clientid0001", "hubspot-client-secret-0000")
+        self.consent = "allow"  # or "access_denied"
+        self.granted = ["crm.objects.contacts.read", "crm.objects.contacts.write", "oauth"]
+        self.expires_in = 1800
+        self.codes: dict[str, str] = {}  # code -> redirect_uri
+        self.refresh_tokens: set[str] = set()  # live (not revoked) refresh tokens
+        self.access_tokens: dict[str, float] = {}  # access token -> when it expires (time.time())
+        self.revoked: list[str] = []
+        self.refreshes = 0
+
+    def authorized(self, header: str | None) -> bool:
+        """A private app's token, or an access token issued by the OAuth endpoints and not expired."""
+        token = (header or "").removeprefix("Bearer ")
+        return token == self.token or self.access_tokens.get(token, 0) > time.time()
 
     def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
         lower = {k.lower(): v for k, v in headers.items()}
         now = "2026-12-07T09:00:00.000Z"
+        if path.startswith("/oauth/"):
+            with self.lock:
+                self.requests.append(Received(time.time(), path, headers, body, 200))
+                return _hubspot_oauth(self, lower.get("x-fake-method", "GET"), path, body)
         with self.lock:
             self.requests.append(Received(time.time(), path, headers, body, self.script.status))
             if self.script.status == 429:
@@ -343,7 +432,7 @@ class FakeHubSpot(Receiver):
                     "message": "You have reached your secondly limit.",
                     "category": "RATE_LIMITS",
                 }
-            if lower.get("authorization") != f"Bearer {self.token}":
+            if not self.authorized(lower.get("authorization")):
                 return 401, {
                     "status": "error",
                     "message": "Authentication credentials not found.",
@@ -414,3 +503,100 @@ def vendor_urls(slack: FakeSlack, hubspot: FakeHubSpot, intercom: FakeIntercom |
     if intercom is not None:
         urls["intercom_api_url"] = intercom.url
     return urls
+
+
+def _hubspot_oauth(fake: FakeHubSpot, method: str, path: str, body: bytes) -> tuple[int, Any]:
+    """HubSpot's OAuth endpoints: the consent redirect (``/oauth/authorize``), ``POST /oauth/v1/token``
+    (authorization_code, refresh_token), ``GET /oauth/v1/access-tokens/:token`` and
+    ``DELETE /oauth/v1/refresh-tokens/:token``, answering errors as HubSpot does (``status`` and ``message``)."""
+    import secrets
+    from urllib.parse import urlencode
+
+    if path.startswith("/oauth/authorize"):
+        q = _query(path.split("?", 1)[1] if "?" in path else "")
+        if q.get("client_id") != fake.client[0] or not q.get("redirect_uri"):
+            return 400, {"status": "error", "message": "Invalid client_id"}
+        if fake.consent != "allow":
+            back = {"error": fake.consent, "state": q.get("state", "")}
+        else:
+            code = "hs-code-" + secrets.token_hex(6)
+            fake.codes[code] = q["redirect_uri"]
+            back = {"code": code, "state": q.get("state", "")}
+        return 302, {"__location__": q["redirect_uri"] + "?" + urlencode(back)}
+    if path.startswith("/oauth/v1/token") and method == "POST":
+        form = _query(body.decode())
+        if (form.get("client_id"), form.get("client_secret")) != fake.client:
+            return 400, {"status": "BAD_CLIENT_ID", "message": "missing or unknown client id"}
+        if form.get("grant_type") == "authorization_code":
+            if fake.codes.pop(form.get("code", ""), None) != form.get("redirect_uri"):
+                return 400, {"status": "BAD_AUTH_CODE", "message": "missing or unknown auth code"}
+            refresh = "hs-refresh-" + secrets.token_hex(8)
+            fake.refresh_tokens.add(refresh)
+        elif form.get("grant_type") == "refresh_token":
+            refresh = form.get("refresh_token", "")
+            if refresh not in fake.refresh_tokens:
+                return 400, {"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown refresh token"}
+            fake.refreshes += 1
+        else:
+            return 400, {"status": "BAD_GRANT_TYPE", "message": "unknown grant_type"}
+        access = "hs-access-" + secrets.token_hex(10)
+        fake.access_tokens[access] = time.time() + fake.expires_in
+        return 200, {"token_type": "bearer", "access_token": access, "refresh_token": refresh,
+                     "expires_in": fake.expires_in}  # fmt: skip
+    if path.startswith("/oauth/v1/access-tokens/"):
+        token = path.rsplit("/", 1)[1]
+        if token not in fake.access_tokens:
+            return 404, {"status": "error", "message": "The token does not exist"}
+        return 200, {"token": token, "user": "ops@acme.example", "hub_domain": "acme.example", "scopes": fake.granted,
+                     "hub_id": 62515, "app_id": 4242, "expires_in": fake.expires_in, "user_id": 777,
+                     "token_type": "access"}  # fmt: skip
+    if path.startswith("/oauth/v1/refresh-tokens/") and method == "DELETE":
+        token = path.rsplit("/", 1)[1]
+        if token not in fake.refresh_tokens:
+            return 400, {"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown refresh token"}
+        fake.refresh_tokens.discard(token)
+        fake.revoked.append(token)
+        return 204, None
+    return 404, {"status": "error", "message": f"unknown OAuth path {path}"}
+
+
+def _zendesk_oauth(fake: FakeZendesk, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+    """Zendesk's OAuth endpoints: ``/oauth/authorizations/new`` (the consent redirect, PKCE S256 challenge kept),
+    ``POST /oauth/tokens`` (authorization_code with the code verifier) and
+    ``DELETE /api/v2/oauth/tokens/current.json`` (revoke the bearer token used)."""
+    import base64
+    import hashlib
+    import secrets
+    from urllib.parse import urlencode
+
+    if path.startswith("/oauth/authorizations/new"):
+        q = _query(path.split("?", 1)[1] if "?" in path else "")
+        if q.get("client_id") != fake.client[0] or q.get("code_challenge_method") != "S256":
+            return 400, {"error": "invalid_request", "error_description": "unknown client or no S256 challenge"}
+        if fake.consent != "allow":
+            back = {"error": fake.consent, "state": q.get("state", "")}
+        else:
+            code = "zd-code-" + secrets.token_hex(6)
+            fake.codes[code] = (q["redirect_uri"], q.get("code_challenge", ""))
+            back = {"code": code, "state": q.get("state", "")}
+        return 302, {"__location__": q["redirect_uri"] + "?" + urlencode(back)}
+    if path.startswith("/oauth/tokens") and method == "POST":
+        form = json.loads(body or b"{}")
+        if (form.get("client_id"), form.get("client_secret")) != fake.client:
+            return 401, {"error": "invalid_client", "error_description": "Client authentication failed"}
+        issued = fake.codes.pop(form.get("code", ""), None)
+        verifier = str(form.get("code_verifier") or "")
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        if issued is None or issued[0] != form.get("redirect_uri") or issued[1] != challenge:
+            return 400, {"error": "invalid_grant", "error_description": "The code or its verifier is not valid"}
+        token = "zd-oauth-" + secrets.token_hex(12)
+        fake.oauth_tokens.add(token)
+        return 200, {"access_token": token, "token_type": "bearer", "scope": fake.granted}
+    if path == "/api/v2/oauth/tokens/current.json" and method == "DELETE":
+        token = headers.get("authorization", "").removeprefix("Bearer ")
+        if token not in fake.oauth_tokens:
+            return 401, {"error": "Couldn't authenticate you"}
+        fake.oauth_tokens.discard(token)
+        fake.revoked.append(token)
+        return 204, None
+    return 404, {"error": "InvalidEndpoint"}

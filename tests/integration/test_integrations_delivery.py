@@ -109,6 +109,8 @@ class Workers:
             "CHATASSIST_BROKER_NAMESPACE": namespace,
             "CHATASSIST_SLACK_API_URL": slack_api_url,
             "CHATASSIST_HUBSPOT_API_URL": HUBSPOT.url,
+            "CHATASSIST_HUBSPOT_CLIENT_ID": HUBSPOT.client[0],  # HubSpot connected by OAuth: refreshes on use
+            "CHATASSIST_HUBSPOT_CLIENT_SECRET": HUBSPOT.client[1],
             "CHATASSIST_DB_POOL_SIZE": "1",
             "CHATASSIST_LOG_LEVEL": "WARNING",
         }
@@ -554,6 +556,49 @@ def test_hubspot_gets_the_contact_and_a_note_when_a_chat_closes(
     # and the note id recorded on the conversation as an event
     recorded = poll(lambda: container.app.repository.get(conversation.id).external_tickets.get("hubspot"))
     assert recorded == note["id"]
+
+
+def test_hubspot_connected_by_oauth_gets_the_note_with_an_access_token_refreshed_before_it_expired(
+    container: Container, workers: Workers, hubspot: FakeHubSpot
+) -> None:
+    # Given HubSpot connected by OAuth, with an access token that expires within the refresh margin
+    from urllib.parse import parse_qs, urlsplit
+
+    import httpx
+    from psycopg_pool import ConnectionPool
+
+    from commands.integrations import hubspot_oauth
+    from commands.integrations.oauth_apps import HubSpotApp
+    from commands.integrations.oauth_state import PostgresOAuthStateStore
+
+    ws = new_workspace(container)
+    callback = "https://chat.acme.test" + hubspot_oauth.CALLBACK_PATH
+    app = HubSpotApp(*hubspot.client, callback, hubspot.url + "/oauth/authorize")
+    hubspot.expires_in = 120
+    try:
+        with ConnectionPool(container.database_url, min_size=1, max_size=1, open=True) as pool:
+            states = PostgresOAuthStateStore(pool, "hubspot")
+            back = httpx.get(hubspot_oauth.start(app, states, ws, ADMIN)).headers["location"]
+            q = {k: v[0] for k, v in parse_qs(urlsplit(back).query).items()}
+            hubspot_oauth.complete(ctx(container), app, states, ws, ADMIN, q["state"], q["code"])
+    finally:
+        hubspot.expires_in = 1800
+    first = set(hubspot.access_tokens)
+    refreshes = hubspot.refreshes
+    workers.start()
+    # When a visitor with an email chats and the chat closes
+    conversation = chat(container, ws)
+    conversation.close("visitor_closed")
+    container.app.save(conversation)
+    # I expect the note made with a token the worker got by refreshing first (not the first one, nor a pasted one)
+    poll(lambda: [n for n in hubspot.notes if str(conversation.id) in n["properties"]["hs_note_body"]])
+    assert hubspot.refreshes == refreshes + 1
+    used = {r.headers.get("Authorization", r.headers.get("authorization", "")).removeprefix("Bearer ")
+            for r in hubspot.requests if r.path.startswith("/crm/v3/objects/notes")}  # fmt: skip
+    refreshed = used - first - {HUBSPOT_TOKEN}
+    assert refreshed and refreshed <= set(hubspot.access_tokens)
+    events = [type(e).__name__ for e in container.app.repository.event_store.get(wh.integrations_id(ws))]
+    assert events.count("TokenRefreshed") == 1
 
 
 def test_the_follower_moves_past_events_it_does_not_follow(container: Container, follower: FollowingRunner) -> None:

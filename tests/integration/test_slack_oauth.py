@@ -17,10 +17,12 @@ from psycopg_pool import ConnectionPool
 from chatassist.bootstrap import Container
 from commands._lazy import get_or_none
 from commands.create_workspace import cmd as create_ws
-from commands.integrations import slack_oauth
+from commands.integrations import slack as slack_cmd
+from commands.integrations import slack_channels, slack_oauth
 from commands.integrations.oauth_state import OAuthStateRefused, PostgresOAuthStateStore
 from commands.integrations.webhooks import Context
 from commands.provider_keys.cipher import KeyCipher, generate_key_spec
+from domain.errors import InvalidInput
 from domain.integrations import Integrations, integrations_id
 from tests.fakes.receivers import FakeSlack
 
@@ -146,3 +148,73 @@ def test_a_cancelled_refused_or_narrower_install_stores_nothing(
     finally:
         slack.granted = "chat:write,channels:read,incoming-webhook"
     assert slack_of(container, ws) is None
+
+
+def installed(container: Container, slack: FakeSlack, pool: ConnectionPool) -> UUID:
+    """A workspace whose Admin went through Add to Slack."""
+    ws, states = workspace(container), PostgresOAuthStateStore(pool, "slack")
+    back = consent(slack_oauth.start(app_of(slack), states, ws, ADMIN))
+    slack_oauth.complete(ctx(container, slack), app_of(slack), states, ws, ADMIN, back["state"], back["code"])
+    return ws
+
+
+def test_the_channel_picker_lists_the_bots_channels_page_by_page_and_saves_the_pick(
+    container: Container, slack: FakeSlack, pool: ConnectionPool
+) -> None:
+    # Given an installed Slack whose workspace has more channels than one conversations.list page holds
+    ws = installed(container, slack, pool)
+    extra = [{"id": f"C0MORE{i:04d}", "name": f"team-{i:04d}", "is_private": False, "is_member": i % 2 == 0}
+             for i in range(slack_channels.PAGE + 5)]  # fmt: skip
+    slack.channels.extend(extra)
+    try:
+        # When the Admin opens the picker
+        listed = slack_channels.channels(ctx(container, slack), ws)
+    finally:
+        del slack.channels[-len(extra) :]
+    # I expect every channel the bot is a member of (over two pages), by name, and none it is not in
+    ids = [c.id for c in listed]
+    assert {"C0ALERTS01", "C0ESCAL002", "G0LEADS003"} <= set(ids) and "C0RANDOM04" not in ids
+    assert len(ids) == 3 + len([e for e in extra if e["is_member"]])
+    assert [c.name for c in listed] == sorted(c.name for c in listed)
+    assert next(c for c in listed if c.id == "G0LEADS003").private
+    pages = [r for r in slack.requests if r.path.startswith("/api/conversations.list")]
+    assert len(pages) >= 2
+    # When they pick #escalations
+    picked = slack_channels.choose(ctx(container, slack), ws, "C0ESCAL002", ADMIN)
+    # I expect it saved as the channel alerts go to
+    assert picked.name == "escalations"
+    found = get_or_none(container.app, integrations_id(ws), Integrations)
+    assert found is not None and found.slack is not None and found.slack.channel == "C0ESCAL002"
+    # and a channel the bot is not in refused, the pick unchanged
+    with pytest.raises(InvalidInput, match="listed channels") as refused:
+        slack_channels.choose(ctx(container, slack), ws, "C0RANDOM04", ADMIN)
+    assert refused.value.code == "invalid_channel"
+    found = get_or_none(container.app, integrations_id(ws), Integrations)
+    assert found is not None and found.slack is not None and found.slack.channel == "C0ESCAL002"
+
+
+def test_disconnect_revokes_the_bot_token_at_slack_and_records_it(
+    container: Container, slack: FakeSlack, pool: ConnectionPool
+) -> None:
+    ws = installed(container, slack, pool)
+    try:
+        # When the Admin disconnects Slack
+        slack_cmd.disconnect(ctx(container, slack), ws, ADMIN)
+        # I expect auth.revoke called with the bot token, the token dead at Slack, the connection gone
+        assert TOKEN in slack.revoked_tokens
+        assert [r.path for r in slack.requests if r.path.startswith("/api/auth.revoke")]
+        assert slack_of(container, ws) is None
+        # and the revocation recorded as an event, before the disconnection
+        stored = list(container.app.repository.event_store.get(integrations_id(ws)))
+        names = [type(e).__name__ for e in stored]
+        assert names[-2:] == ["GrantRevoked", "SlackDisconnected"]
+        assert (stored[-2].system, stored[-2].revoked) == ("slack", True)  # type: ignore[attr-defined]
+        # When a second workspace on the same (now revoked) token disconnects, Slack refuses: still disconnected,
+        # and the refusal recorded
+        other = installed(container, slack, pool)
+        slack_cmd.disconnect(ctx(container, slack), other, ADMIN)
+        last = list(container.app.repository.event_store.get(integrations_id(other)))[-2]
+        assert not last.revoked and "token_revoked" in last.detail  # type: ignore[attr-defined]
+        assert slack_of(container, other) is None
+    finally:
+        slack.revoked_tokens.clear()

@@ -161,12 +161,21 @@ def every_event_aggregates(now: datetime | None = None) -> list[Aggregate]:
     integrations.request_redelivery("00000000-0000-0000-0000-000000000001", by=admin)
     integrations.connect_slack("bot", Secret("k1", "dG9rZW4=", "9z8y"), "#support", by=admin)
     integrations.record_credential_check("slack", False, "Slack answered invalid_auth", admin)
+    integrations.choose_slack_channel("C0ALERTS01", by=admin)
+    integrations.record_grant_revoked("slack", True, "auth.revoke: revoked", by=admin)
     integrations.disconnect_slack(by=admin)
     integrations.connect_zendesk(
         "acme", "ops@example.com", Secret("k1", "dG9r", "tokn"), None, {"support": 360001}, by=admin
     )
+    integrations.install_zendesk("acme", Secret("k1", "b2F1dGg=", "oaut"), None, by=admin)
     integrations.disconnect_zendesk(by=admin)
     integrations.connect_hubspot(Secret("k1", "cGF0", "hubs"), by=admin)
+    integrations.install_hubspot(
+        Secret("k1", "YWNj", "acc1"), Secret("k1", "cmVm", "ref1"), datetime(2026, 12, 7, 10, 30, tzinfo=UTC),
+        "62515", ["crm.objects.contacts.read", "crm.objects.contacts.write"], by=admin,
+    )  # fmt: skip
+    refreshed = datetime(2026, 12, 7, 11, tzinfo=UTC)
+    integrations.record_token_refreshed("hubspot", Secret("k1", "YWNjMg==", "acc2"), refreshed)
     integrations.disconnect_hubspot(by=admin)
     integrations.connect_intercom(Secret("k1", "aWM=", "icom"), "token of ops@example.com", by=admin)
     integrations.record_intercom_check(False, "Intercom answered 401: the token was rejected")

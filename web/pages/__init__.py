@@ -24,9 +24,11 @@ from web.pages.prompts_page import PROMPT_SCREENS
 from web.pages.public import PUBLIC_PAGES
 from web.pages.screens import SCREENS
 from web.pages.settings_page import SETTINGS_PAGES
+from web.pages.slack_install import SLACK_INSTALL_PAGES
 from web.pages.team_page import TEAM_PAGES
 
-ADMIN_SCREENS = [models, integrations_page, *SETTINGS_PAGES]  # API keys and models, integrations, settings
+# API keys and models, integrations ("Add to Slack"'s browser routes too), settings
+ADMIN_SCREENS = [models, integrations_page, *SETTINGS_PAGES, *SLACK_INSTALL_PAGES]
 
 
 def _signin_redirect(request: Request[Any, Any, Any]) -> Response[str]:

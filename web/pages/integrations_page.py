@@ -14,7 +14,9 @@ from typing import Any
 import anyio.to_thread
 from litestar import Request, Response, get
 
+from commands.integrations import slack_channels
 from commands.integrations import webhooks as wh
+from domain.errors import DomainError
 from read_api.get_deliveries import query as deliveries
 from read_api.get_transcript.query import TranscriptSource
 from web.guards import GUARDS
@@ -72,14 +74,16 @@ def _health(name: str, view: Any, what: str, failing: bool) -> Card:
     return Card(name.lower(), name, "connected", "Connected", f"Connected — {what}", tested)
 
 
-def cards_of(view: IntegrationsView) -> list[Card]:
-    """Slack, Zendesk, HubSpot and Intercom as the cards show them."""
+def cards_of(view: IntegrationsView, channel_names: dict[str, str] | None = None) -> list[Card]:
+    """Slack, Zendesk, HubSpot and Intercom as the cards show them (``channel_names``: Slack channel ids to
+    names, as the channel picker lists them)."""
 
     def failing(h: Any) -> bool:
         return h.last_error_at is not None and (h.last_success_at is None or h.last_error_at > h.last_success_at)
 
     s, z, h, i = view.slack, view.zendesk, view.hubspot, view.intercom
-    slack_what = f"escalation alerts and resolution summaries posted to {s.channel}" if s.channel else (
+    channel = (channel_names or {}).get(s.channel or "", s.channel)
+    slack_what = f"escalation alerts and resolution summaries posted to {channel}" if channel else (
         "escalation alerts and resolution summaries posted in real time")  # fmt: skip
     cards = [
         _health("Slack", s, slack_what, failing(s)),
@@ -114,10 +118,28 @@ async def integrations_page(
     log = await anyio.to_thread.run_sync(
         deliveries.list_deliveries, transcripts, ws, status or None, None, LOG_SIZE, None
     )
+    picker: list[slack_channels.Channel] = []
+    picker_error = ""
+    if view.slack.connected and view.slack.mode == "bot" and view.slack.ok is not False:
+        try:  # the channel picker: the channels the bot can post to, asked of Slack now
+            picker = await anyio.to_thread.run_sync(slack_channels.channels, integrations, ws)
+        except DomainError as exc:
+            picker_error = exc.message
     context = {
+        "slack_install": integrations.slack_app is not None,
+        "hubspot_install": integrations.hubspot_app is not None,
+        "zendesk_subdomains": sorted(integrations.zendesk_apps.clients) if integrations.zendesk_apps else [],
+        "zendesk_options": [(sub, f"{sub}.zendesk.com") for sub in sorted(integrations.zendesk_apps.clients)]
+        if integrations.zendesk_apps
+        else [],
+        "slack_installed": request.query_params.get("slack") == "installed",
+        "slack_channels": picker,
+        "slack_channel_names": {c.id: "#" + c.name for c in picker},
+        "slack_channel_options": [(c.id, "#" + c.name + (" (private)" if c.private else "")) for c in picker],
+        "slack_picker_error": picker_error,
         "shell": shell,
         "view": view,
-        "cards": cards_of(view),
+        "cards": cards_of(view, {c.id: "#" + c.name for c in picker}),
         "log": log.deliveries,
         "filters": FILTERS,
         "status": status,
