@@ -284,6 +284,12 @@ async def open_loop(base_url: str, key: str, rate: float, seconds: float, per_co
     return {"latencies": latencies, "pause": pause, "failures": failures, "wall": wall, "offered": n}  # type: ignore[dict-item]
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) ``pid`` has used: less noisy than wall-clock on a shared machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of ``pid`` and its children (MB)."""
     total = 0
@@ -355,7 +361,8 @@ def markdown18(t: dict[str, Any]) -> str:
             f" | {t['turns_per_s_c20']} | {t['c100_ms']['p50']} / {t['c100_ms']['p99']} ms"
             f" | {o['added_p99_ms']} ms, {o['longest_pause_ms']} ms ({o['achieved_per_s']}/s done, {o['failures']}"
             f" failed) | {r['at_rest']} / {r[streams]} MB |",
-            f"(load average at the end: {t['load_average_at_end']})",
+            f"(web process CPU per turn at c=20: {t['web_cpu_ms_per_turn_c20']} ms;"
+            f" load average at the end: {t['load_average_at_end']})",
         ]
     )
 
@@ -370,7 +377,9 @@ def issue18(base: str, fake: str, key: str, pid: int, database_url: str, args: a
     direct, direct_first = asyncio.run(direct_timed(fake, args.sequential))
     seq, seq_first = asyncio.run(sequential_timed(base, key, args.sequential, args.turns_per_conversation))
     wait_for_projections(database_url)
+    cpu_before = cpu_s(pid)
     c20, wall20 = asyncio.run(load(base, key, args.turns, 20, args.turns_per_conversation))
+    cpu_per_turn = (cpu_s(pid) - cpu_before) / len(c20)
     wait_for_projections(database_url)
     c100, _ = asyncio.run(load(base, key, args.turns, 100, args.turns_per_conversation))
     wait_for_projections(database_url)
@@ -393,6 +402,7 @@ def issue18(base: str, fake: str, key: str, pid: int, database_url: str, args: a
         },
         "first_token_added_p50_ms": ms(pct(seq_first, 50) - pct(direct_first, 50)),
         "turns_per_s_c20": round(len(c20) / wall20, 1),
+        "web_cpu_ms_per_turn_c20": ms(cpu_per_turn),
         "c100_ms": {"p50": ms(pct(c100, 50)), "p99": ms(pct(c100, 99))},
         "open_loop": {
             "offered_per_s": args.open_rate,
