@@ -11,6 +11,7 @@ from chatassist.settings import get_settings, require_secret_key
 def create() -> Litestar:
     """Wire this process (no migrations: run ``chatassist migrate`` first) and build the HTTP app."""
     from chatassist.cli import mode_note, ready_checks
+    from chatassist.gc_tuning import settle
     from chatassist.integrations import context as integrations_context
     from chatassist.observability import configure_logging
     from chatassist.seed import demo_filler
@@ -35,4 +36,5 @@ def create() -> Litestar:
         metrics_access=MetricsAccess(container.settings.metrics_token),
     )
     app.on_shutdown.append(lambda: container.close())
+    app.on_startup.append(settle)  # no full-collection pauses (chatassist/gc_tuning.py)
     return app

@@ -48,6 +48,7 @@ log = logging.getLogger("chatassist")
 def _serve(container: Container, host: str, port: int, demo_key: str | None = None) -> None:
     import uvicorn
 
+    from chatassist.gc_tuning import settle
     from chatassist.integrations import context as integrations_context
     from chatassist.seed import demo_filler
     from domain.decisions.model import warm
@@ -85,6 +86,7 @@ def _serve(container: Container, host: str, port: int, demo_key: str | None = No
         **proxy_options(container.settings),
         **uvicorn_logging(container.settings),
     )
+    settle()  # start-up objects out of the collector's reach: no full-collection pauses (chatassist/gc_tuning.py)
     uvicorn.Server(config).run()
 
 

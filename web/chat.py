@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
 from litestar import Controller, MediaType, Request, Response, post
-from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from commands._widget_security import WidgetGuard
 from commands.ai.base import TextDelta
@@ -27,6 +25,7 @@ from web.errors import error_body
 from web.live import ConversationSignals
 from web.ratelimit import RateLimits
 from web.schemas import Ack, ChatReply, ChatRequest, ChatUsage, CsatRequest
+from web.sse import event_stream, frame
 
 TurnEvent = TurnStarted | TextDelta | Restart | TurnDone | TurnHandled | TurnError
 ERROR_STATUS = {"budget_exhausted": 429, "providers_unavailable": 503}
@@ -50,26 +49,25 @@ def parse_conversation_id(raw: str | None) -> UUID | None:
         ) from None
 
 
-def sse(event: TurnEvent) -> ServerSentEventMessage:
-    """One SSE message per turn event."""
+def sse(event: TurnEvent) -> bytes:
+    """One SSE message per turn event (framed and JSON-encoded by web/sse.py)."""
     if isinstance(event, TextDelta):
-        return ServerSentEventMessage(event="delta", data=json.dumps({"text": event.text}))
+        return frame("delta", {"text": event.text})
     if isinstance(event, TurnStarted):
         body: dict[str, Any] = {"conversation_id": str(event.conversation_id), "message_id": event.message_id}
         if event.visitor_token is not None:  # only when issued: a new conversation, or a new identity
             body["visitor_token"] = event.visitor_token
-        return ServerSentEventMessage(event="start", data=json.dumps(body))
+        return frame("start", body)
     if isinstance(event, Restart):
-        body = {"reason": event.reason, "provider": event.provider, "model": event.model}
-        return ServerSentEventMessage(event="restart", data=json.dumps(body))
+        return frame("restart", {"reason": event.reason, "provider": event.provider, "model": event.model})
     if isinstance(event, TurnDone):
-        return ServerSentEventMessage(event="done", data=json.dumps({**event.__dict__, "handled_by": "ai"}))
+        return frame("done", {**event.__dict__, "handled_by": "ai"})
     if isinstance(event, TurnHandled):
-        return ServerSentEventMessage(event="done", data=json.dumps(handled_body(event)))
+        return frame("done", handled_body(event))
     error: dict[str, Any] = {"code": event.code, "message": event.message}
     if event.escalation is not None:  # no AI answer: the conversation waits for a person (docs/api.md)
         error["escalation"] = event.escalation
-    return ServerSentEventMessage(event="error", data=json.dumps(error))
+    return frame("error", error)
 
 
 def handled_body(event: TurnHandled) -> dict[str, Any]:
@@ -198,14 +196,14 @@ class ChatController(Controller):
         if wants_json(request):
             return await collect(events)
 
-        async def stream() -> AsyncIterator[ServerSentEventMessage]:
+        async def stream() -> AsyncIterator[bytes]:
             try:
                 async for event in events:
                     yield sse(event)
             except Exception:  # logged by ``detached``; the headers are sent, so the stream says it, not a status
-                yield ServerSentEventMessage(event="error", data=json.dumps(INTERRUPTED))
+                yield frame("error", INTERRUPTED)
 
-        return ServerSentEvent(stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        return event_stream(stream())
 
     @post(
         "/conversations/{conversation_id:uuid}/csat",

@@ -6,7 +6,6 @@ workspace's PromptConfig naming its actor; a refused request writes nothing. See
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID
@@ -15,7 +14,6 @@ import anyio.to_thread
 import msgspec
 from litestar import Controller, MediaType, Request, Response, delete, get, post, put
 from litestar.params import QueryParameter
-from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from commands._prompt_config import read_config
 from commands.ai.base import TextDelta
@@ -37,6 +35,7 @@ from read_api.recent_conversations import recent_conversation_ids
 from web.auth import Member
 from web.chat import sse, wants_json
 from web.guards import GUARDS
+from web.sse import event_stream, frame
 
 READ = [GUARDS["prompts.read"]]
 EDIT = [GUARDS["prompts.edit"]]
@@ -228,7 +227,7 @@ async def replay_document(chat: ChatService, analytics: AnalyticsSource, command
     return {"source": found.source, "summary": sandbox_cmd.summary(rows), "conversations": rows}
 
 
-def sandbox_sse(event: Any) -> ServerSentEventMessage:
+def sandbox_sse(event: Any) -> bytes:
     """``start`` names the run and the turn; the other events are /api/chat's."""
     if isinstance(event, SandboxTurnStarted):
         body = {
@@ -238,7 +237,7 @@ def sandbox_sse(event: Any) -> ServerSentEventMessage:
             "prompt_version": event.prompt_version,
             "source": event.source,
         }
-        return ServerSentEventMessage(event="start", data=json.dumps(body))
+        return frame("start", body)
     return sse(event)
 
 
@@ -461,11 +460,11 @@ class PromptsController(Controller):
         if wants_json(request):
             return Response(await sandbox_document(events), media_type=MediaType.JSON)
 
-        async def stream() -> AsyncIterator[ServerSentEventMessage]:
+        async def stream() -> AsyncIterator[bytes]:
             async for event in events:
                 yield sandbox_sse(event)
 
-        return ServerSentEvent(stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        return event_stream(stream())
 
     @post(
         "/replay",

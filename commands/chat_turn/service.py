@@ -193,6 +193,7 @@ class Begun:
 
     workspace: Workspace
     received: receive.MessageReceived
+    hits: list[KnowledgeHit] | None = None  # retrieved in the same worker-thread hop as the save (None: not yet)
 
 
 def window(turns: list[Turn], max_turns: int) -> list[Turn]:
@@ -423,7 +424,19 @@ class ChatService:
             access=access,
         )
         held = self._held.pop(conversation_id, None) if conversation_id is not None else None
-        return Begun(workspace, await self.run(receive.execute, self.app, command, held))
+        return await self.run(self._receive, workspace, command, held)
+
+    def _receive(self, workspace: Workspace, command: receive.ReceiveMessage, held: Conversation | None) -> Begun:
+        """Store the message and, unless a person handles the chat, retrieve the knowledge for it: one worker-thread
+        hop for both (a turn the rules then escalate has retrieved for nothing; ADR 0059). Blocks."""
+        got = receive.execute(self.app, command, held)
+        conversation = got.conversation
+        if conversation is not None and conversation.human_handling:
+            return Begun(workspace, got)
+        try:
+            return Begun(workspace, got, self.search(workspace, got.history[-1].text))
+        except Exception:  # the message is stored: ``answer`` searches again and fails after `start`, as before
+            return Begun(workspace, got)
 
     def _hold(self, conversation: Conversation) -> None:
         """Keep the conversation as saved, for this process's next turn of it (bounded, least recent dropped)."""
@@ -467,7 +480,7 @@ class ChatService:
             yield refused
             return
 
-        hits = await self.run(self.search, ws, got.history[-1].text)
+        hits = begun.hits if begun.hits is not None else await self.run(self.search, ws, got.history[-1].text)
         system = prep.system_with(hits)
 
         def request(model: str) -> base.PromptRequest:
