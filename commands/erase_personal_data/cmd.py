@@ -113,10 +113,8 @@ def erase_conversations(app: ChatAssistApp, conversation_ids: list[UUID], *, by:
             raise Conflict("These conversations were already erased.", code="already_erased")
         for i in range(0, len(taken), NOTIFY_IDS):  # heard by every process's key cache at the commit (ADR 0052)
             conn.execute("SELECT pg_notify(%s, %s)", (ERASED_CHANNEL, ",".join(map(str, taken[i : i + NOTIFY_IDS]))))
-        conversations: list[Any] = [app.repository.get(c) for c in taken]
+        conversations = loaded(app, taken)
         for conversation in conversations:
-            if not isinstance(conversation, Conversation):
-                raise TypeError(f"{conversation.id} is not a conversation")
             conversation.erase_personal_data(str(erasure_id), str(by) if by else None, reason)
         app.save(*conversations)  # the keys' destruction commits only after this
     keys.forget(taken)
@@ -135,7 +133,16 @@ def expired_conversations(app: ChatAssistApp, workspace_id: UUID, days: int, lim
         )
     ]
     cutoff = datetime.now(UTC) - timedelta(days=days)
-    return [c for c in candidates if app.repository.get(c).modified_on < cutoff]
+    return [c.id for c in loaded(app, candidates) if c.modified_on < cutoff]
+
+
+def loaded(app: ChatAssistApp, conversation_ids: list[UUID]) -> list[Conversation]:
+    """The conversations of ``conversation_ids`` from the store (a key names only conversations)."""
+    found: list[Any] = [app.repository.get(c) for c in conversation_ids]
+    for conversation in found:
+        if not isinstance(conversation, Conversation):
+            raise TypeError(f"{conversation.id} is not a conversation")
+    return found
 
 
 def workspaces_with_keys(app: ChatAssistApp) -> list[UUID]:
