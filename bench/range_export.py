@@ -55,6 +55,13 @@ def max_rss_mib() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def rss_now_mib() -> float:
+    """This process's resident set size now (Linux: VmRSS of /proc/self/status)."""
+    with open("/proc/self/status") as status:
+        kib = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+    return round(kib / 1024, 1)
+
+
 def export_only(args: argparse.Namespace, redis_url: str) -> None:
     """The ``--export-only`` process: bootstrap, export the range in one format (each chunk dropped), print the peak
     RSS after the bootstrap and after the export."""
@@ -76,10 +83,20 @@ def export_only(args: argparse.Namespace, redis_url: str) -> None:
                 personal=True,
             )
         )
-        booted, size = max_rss_mib(), 0
+        booted, before, size = max_rss_mib(), rss_now_mib(), 0
         for chunk in chunks:
             size += len(chunk)
-        print(json.dumps({"bytes": size, "rss_after_bootstrap_mib": booted, "peak_rss_mib": max_rss_mib()}))
+        print(
+            json.dumps(
+                {
+                    "bytes": size,
+                    "rss_before_export_mib": before,
+                    "rss_after_export_mib": rss_now_mib(),
+                    "peak_rss_after_bootstrap_mib": booted,
+                    "peak_rss_mib": max_rss_mib(),
+                }
+            )
+        )
     finally:
         container.close()
 
