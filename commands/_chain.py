@@ -131,6 +131,13 @@ def _check(conn: Any, table: str, params: dict[str, Any], upper: bool = False, *
     return events, chained, before, problems
 
 
+def _session(conn: Any) -> None:
+    """A check's session: a share's sort stays in memory; no JIT (a share's query runs a few hundred ms, and an
+    index-scan plan costed past jit_above_cost spent ~50 ms of it compiling)."""
+    conn.execute(f"SET work_mem = '{WORK_MEM}'")
+    conn.execute("SET jit = off")
+
+
 def _add(report: Report, row: Any) -> None:
     """Add one share's answer (``_check``) to ``report``."""
     events, chained, before, problems = row
@@ -152,7 +159,7 @@ def verify(url: str, table: str, progress: Any = None, shares: int = SHARES, wor
     def share(n: int) -> Any:
         lo, hi = _bounds(n, shares)
         with psycopg.connect(url) as conn:
-            conn.execute(f"SET work_mem = '{WORK_MEM}'")  # a share's sort stays in memory
+            _session(conn)
             return _check(conn, table, {"lo": lo, "hi": hi}, hi is not None)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -169,7 +176,7 @@ def verify_streams(url: str, table: str, streams: list[Any], batch: int = 2_000)
     report = Report()
     ids = sorted({str(s) for s in streams})
     with psycopg.connect(url) as conn:
-        conn.execute(f"SET work_mem = '{WORK_MEM}'")
+        _session(conn)
         for start in range(0, len(ids), batch):
             _add(report, _check(conn, table, {"ids": ids[start : start + batch]}, many=True))
     report.broken.sort(key=lambda b: (b.stream, b.version))
