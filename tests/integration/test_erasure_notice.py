@@ -58,11 +58,13 @@ def test_another_process_stops_reading_an_erased_conversation_at_once(
             other.stdin.write("read\n")
             other.stdin.flush()
             answers.append(other.stdout.readline().strip())
-            if answers[-1] == f"read {ERASED} 0":
+            if answers[-1].startswith(f"read {ERASED} "):
                 break
             time.sleep(0.01)
-        assert answers[-1] == f"read {ERASED} 0", answers
-        assert all(a in ("read u-notice 1", f"read {ERASED} 0") for a in answers), answers
+        # (its key was cached for the hour until the notice; whether the notice landed just before that read's
+        # look at the cache or during it, the read that follows finds the key destroyed)
+        assert answers[-1].startswith(f"read {ERASED} "), answers
+        assert all(a == "read u-notice 1" for a in answers[:-1]), answers
     finally:
         if other.stdin:
             other.stdin.close()
