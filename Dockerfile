@@ -1,4 +1,6 @@
 FROM python:3.11-slim
+# DejaVu Sans for the audit export's PDF transcripts (every script; docs/audit.md)
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 # Exact, hashed versions from the lock first (a layer that changes only when the lock does), then the project.
 COPY requirements/app.lock ./requirements/app.lock

@@ -112,11 +112,12 @@ def cmd_audit_request(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_audit_export(settings: Settings, args: argparse.Namespace) -> None:
     """Write a conversation, or every conversation active in [--from, --to), as JSON Lines (events) or Markdown
-    transcripts (with the audit trail and the chain check) to stdout."""
+    transcripts (with the audit trail and the chain check) to stdout; one conversation also as a PDF (--format pdf,
+    to stdout or --output FILE)."""
     from chatassist.bootstrap import bootstrap
     from commands.record_audit_access import cmd as record
     from commands.replay_conversation import events as replay_events
-    from commands.replay_conversation import export, range_export
+    from commands.replay_conversation import export, pdf, range_export
     from domain.errors import DomainError
     from read_api.get_conversation_trail.query import conversation_trail
     from read_api.get_conversations_in_range.query import conversations_in_range, export_range
@@ -132,6 +133,8 @@ def cmd_audit_export(settings: Settings, args: argparse.Namespace) -> None:
         if cid is None:
             if args.workspace is None:
                 raise SystemExit("error: a range export needs --workspace W")
+            if args.format == "pdf":
+                raise SystemExit("error: a range exports as jsonl or md; a PDF is one conversation's")
             workspace_id, span = args.workspace, export_range(args.from_, args.to)
             details |= {"from": span.since.isoformat(), "to": span.until.isoformat()}
             record.execute(app, record.RecordAuditAccess(workspace_id, None, "conversations.exported", None, details))
@@ -150,6 +153,8 @@ def cmd_audit_export(settings: Settings, args: argparse.Namespace) -> None:
             )
         else:
             workspace_id = replay_events.workspace_of(app, cid)
+            if args.format == "pdf":
+                pdf.check_size(app, cid)
             record.execute(app, record.RecordAuditAccess(workspace_id, None, "conversation.exported", cid, details))
             trail = conversation_trail(container.transcripts, workspace_id, cid)
             chunks = (
@@ -157,12 +162,18 @@ def cmd_audit_export(settings: Settings, args: argparse.Namespace) -> None:
                 if args.format == "jsonl"
                 else export.markdown(app, workspace_id, cid, trail, personal=personal)
             )
+            if args.format == "pdf":
+                chunks = [pdf.render(chunks)]
+        if args.output:
+            out = open(args.output, "wb")  # noqa: SIM115  # closed below
         for chunk in chunks:
             out.write(chunk.encode() if isinstance(chunk, str) else chunk)
         out.flush()
     except DomainError as err:
         raise SystemExit(f"error: {err.message} ({err.code})") from None
     finally:
+        if out is not sys.stdout.buffer:
+            out.close()
         container.close()
 
 
@@ -200,7 +211,8 @@ def add_audit_parser(sub: Any) -> None:
     exported.add_argument("--workspace", type=_uuid, help="a range export: the workspace")
     exported.add_argument("--from", dest="from_", help="a range export: from this ISO date or datetime (inclusive)")
     exported.add_argument("--to", help="a range export: to this ISO date or datetime (exclusive; 31 days at most)")
-    exported.add_argument("--format", choices=("jsonl", "md"), default="jsonl")
+    exported.add_argument("--format", choices=("jsonl", "md", "pdf"), default="jsonl")
+    exported.add_argument("--output", "-o", help="write to this file instead of stdout")
     exported.add_argument("--redact", action="store_true", help="mask personal fields")
     exported.set_defaults(fn=cmd_audit_export)
     from chatassist.chain import cmd_audit_anchor, cmd_audit_verify

@@ -18,7 +18,7 @@ from chatassist.embedded import EmbeddedServices, start_embedded
 from chatassist.migrate import migrate
 from chatassist.pools import harden, redis_options
 from chatassist.projection_runner import PagedRunner
-from chatassist.runner_sessions import RunnerSessions
+from chatassist.runner_sessions import RunnerSessions, Subscription
 from chatassist.settings import Settings
 from commands._mail import MailOutbox
 from commands._password_reset import LogSender, Sender
@@ -316,6 +316,11 @@ def bootstrap(
             signups_per_address=(signups.count, signups.seconds),
         )
         container.auth.mail = container.mail
+    keys = getattr(app.mapper, "keys", None)
+    if keys is not None:  # erasures heard at once through the runners' session, from the first key read (ADR 0052)
+        keys.listen_with(
+            lambda s: container.runner_sessions().subscribe(Subscription(s.channel, s.notice, s.listening))
+        )
     log.info("storage: %s, redis: %s", _safe(database_url), _safe(redis_url))
     return container
 

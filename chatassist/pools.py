@@ -126,6 +126,9 @@ READER_POOL = 2  # the web's dashboard reads from the event loop (read_api/_read
 # the runners of a process, however many: one session for their locks and wake-ups, and a pages pool of 1 to 2
 # (chatassist/runner_sessions.py)
 RUNNERS_AT_REST, RUNNERS_AT_MOST = 1 + 1, 1 + PAGES_POOL_MAX
+# a process without runners opens that session alone on its first personal-data key read: the LISTEN that drops an
+# erased conversation's key from its cache at once (ADR 0052); the keys' statements run on the shared pool
+LISTENER = 1
 
 
 def connection_budget(settings: Settings, worker_threads: int = 4) -> dict[str, Any]:
@@ -134,11 +137,12 @@ def connection_budget(settings: Settings, worker_threads: int = 4) -> dict[str, 
     operations.md, "Connections"). ``pool``: the process's one shared pool (CHATASSIST_DB_POOL_SIZE)."""
     pool, idle = settings.db_pool_size, max(1, min(settings.db_pool_min, settings.db_pool_size))
     kinds = {
-        "web": {"at_most": pool + READER_POOL, "at_rest": idle},
+        "web": {"at_most": pool + READER_POOL + LISTENER, "at_rest": idle + LISTENER},
         "worker": {"at_most": pool + RUNNERS_AT_MOST, "at_rest": idle + RUNNERS_AT_REST},
-        "worker --actors-only": {"at_most": pool, "at_rest": idle},
+        "worker --actors-only": {"at_most": pool + LISTENER, "at_rest": idle},
         "projections run": {"at_most": pool + RUNNERS_AT_MOST, "at_rest": idle + RUNNERS_AT_REST},
-        "scheduler": {"at_most": pool + 1 + 5, "at_rest": idle + 1},  # the leader's lock; each job's own session
+        # the leader's lock; each job's own session
+        "scheduler": {"at_most": pool + 1 + 5 + LISTENER, "at_rest": idle + 1},
         "up": {
             "at_most": pool + READER_POOL + RUNNERS_AT_MOST + 1 + 5,
             "at_rest": idle + RUNNERS_AT_REST + 1,

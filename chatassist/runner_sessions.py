@@ -64,6 +64,17 @@ class Lease:
             raise LeaseLost(f"the session holding {self.key} ended")
 
 
+@dataclass(frozen=True)
+class Subscription:
+    """A LISTEN of the shared session for someone other than a runner (the personal data keys' cache, ADR 0052):
+    ``notice`` gets each payload on ``channel``; ``listening`` True once the LISTEN is in force, False when the
+    session ended (notices may have been missed until it is True again)."""
+
+    channel: str
+    notice: Callable[[str], None]
+    listening: Callable[[bool], None]
+
+
 class RunnerSessions:
     """The lock-and-wake session and the pages pool of the runners of one process (see the module docstring)."""
 
@@ -83,10 +94,12 @@ class RunnerSessions:
             name="projection-pages",
         )
         self._leases: dict[str, Lease] = {}
+        self._subscriptions: list[Subscription] = []
         self._released: list[str] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pages_open = False
 
     # --- what a runner calls ------------------------------------------------------------------------------------
 
@@ -102,6 +115,12 @@ class RunnerSessions:
             if lease.held.wait(0.1):
                 return lease
         return None
+
+    def subscribe(self, subscription: Subscription) -> None:
+        """LISTEN on ``subscription.channel`` in the shared session (started now if no runner has yet)."""
+        with self._lock:
+            self._subscriptions.append(subscription)
+        self._start(pages=False)
 
     def release(self, key: str) -> None:
         """Give up the lock ``key`` (a runner stopping): another replica may take over."""
@@ -124,10 +143,12 @@ class RunnerSessions:
 
     # --- the session's thread -----------------------------------------------------------------------------------
 
-    def _start(self) -> None:
+    def _start(self, *, pages: bool = True) -> None:
         with self._lock:
-            if self._thread is None:
+            if pages and not self._pages_open:  # a subscriber alone (a web process) needs no pages connection
                 self.pages.open(wait=False)
+                self._pages_open = True
+            if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="projection-runners-session", daemon=True)
                 self._thread.start()
 
@@ -145,16 +166,22 @@ class RunnerSessions:
     def _serve(self, conn: psycopg.Connection[Any]) -> None:
         """Take the locks asked for, LISTEN on their channels, wake their runners; until stopped or the session ends."""
         listening: set[str] = set()
+        heard: list[Subscription] = []
         while not self._stopping.is_set():
             with self._lock:
                 released, self._released = self._released, []
                 wanted = [lease for lease in self._leases.values() if not lease.held.is_set()]
                 channels = {lease.channel for lease in self._leases.values()}
+                subscriptions = list(self._subscriptions)
             for key in released:
                 conn.execute(UNLOCK_SQL, (key,))
-            for channel in channels - listening:
+            for channel in (channels | {s.channel for s in subscriptions}) - listening:
                 conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
                 listening.add(channel)
+            for subscription in subscriptions:
+                if subscription not in heard:
+                    subscription.listening(True)  # after its LISTEN: nothing committed from now on is missed
+                    heard.append(subscription)
             for lease in wanted:
                 row = conn.execute(TRY_LOCK_SQL, (lease.key,)).fetchone()
                 if row and row["held"]:
@@ -162,6 +189,9 @@ class RunnerSessions:
             timeout = self.poll_s if wanted else 0.25  # a standby asks again every poll_s
             for notice in conn.notifies(timeout=timeout, stop_after=1):
                 self._wake(notice.channel)
+                for subscription in heard:
+                    if subscription.channel == notice.channel:
+                        subscription.notice(notice.payload)
 
     def _wake(self, channel: str) -> None:
         with self._lock:
@@ -170,8 +200,11 @@ class RunnerSessions:
                     lease.wake.set()
 
     def _lose_all(self) -> None:
-        """The session ended: every lock it held is gone; the runners go back to waiting for theirs."""
+        """The session ended: every lock it held is gone; the runners go back to waiting for theirs; subscribers are
+        told that they may miss notices until their LISTEN is in force again."""
         with self._lock:
+            for subscription in self._subscriptions:
+                subscription.listening(False)
             for lease in self._leases.values():
                 lease.lost = True
                 lease.wake.set()

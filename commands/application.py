@@ -37,6 +37,12 @@ class ChatAssistApp(Application[UUID]):
         "MAPPER_TOPIC": MAPPER_TOPIC,  # request ids (commands/_correlation.py), personal fields sealed (ADR 0044)
     }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        keys = getattr(self.mapper, "keys", None)
+        if keys is not None:  # the key statements run on this store's pool (in the connection budget)
+            keys.use_pool(self.recorder.datastore)
+
     def construct_mapper(self) -> Any:
         """The library's mapper (``SealingMapper``), given the personal data keys registered for this database
         (chatassist/bootstrap.py registers them; without them, events are stored and read as they are)."""

@@ -18,6 +18,7 @@ from commands.chat_turn.service import ChatService
 from commands.record_audit_access import cmd as record
 from commands.replay_conversation import events as replay_events
 from commands.replay_conversation import export as replay_export
+from commands.replay_conversation import pdf as replay_pdf
 from commands.replay_conversation import range_export
 from commands.replay_conversation import request as replay_request
 from commands.replay_conversation import state as replay_state
@@ -129,7 +130,11 @@ class AuditReplayController(Controller):
 
         return await anyio.to_thread.run_sync(run)
 
-    @get("/export", operation_id="exportConversation", summary="The conversation as JSON Lines or Markdown, streamed")
+    @get(
+        "/export",
+        operation_id="exportConversation",
+        summary="The conversation as JSON Lines or Markdown (streamed), or a PDF transcript",
+    )
     async def export(
         self,
         conversation_id: UUID,
@@ -137,17 +142,20 @@ class AuditReplayController(Controller):
         current_member: Member,
         audit_source: AuditSource,
         format_: Annotated[
-            str, QueryParameter(name="format", description="jsonl (events) or md (transcript)")
+            str, QueryParameter(name="format", description="jsonl (events), md or pdf (transcript)")
         ] = "jsonl",
         redact: Redact = False,
     ) -> Stream:
-        """An attachment, streamed a batch of events at a time; 404 conversation_not_found, 422 unknown_format."""
+        """An attachment, streamed a batch of events at a time (a PDF: made whole, then sent); 404
+        conversation_not_found, 422 unknown_format, export_too_large (a PDF of over 5,000 events)."""
         replay_export.check_format(format_)
         shown = personal(current_member, redact)
         workspace_id = current_member.workspace_id
 
         def start() -> None:
             replay_events.started(chat.app, workspace_id, conversation_id)
+            if format_ == "pdf":
+                replay_pdf.check_size(chat.app, conversation_id)
             details = {"format": format_, "personal": shown}
             accessed(chat, current_member, "conversation.exported", conversation_id, details)
 
@@ -163,6 +171,10 @@ class AuditReplayController(Controller):
                 personal=shown,
             )
         )
+        if format_ == "pdf":  # made whole before the answer starts (a PDF ends with its table of offsets)
+            markdown = chunks
+            document = await anyio.to_thread.run_sync(lambda: replay_pdf.render(_text(markdown)))
+            chunks = iter([document])
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         return Stream(
             _streamed(chunks),
@@ -197,8 +209,8 @@ class AuditRangeExportController(Controller):
         redact: Redact = False,
     ) -> Stream:
         """An attachment streamed a conversation at a time; 422 invalid_date_range, export_range_too_large
-        (over 31 days), unknown_format."""
-        replay_export.check_format(format_)
+        (over 31 days), unknown_format (a range is jsonl or md: a PDF is one conversation's)."""
+        replay_export.check_format(format_, replay_export.STREAMED)
         span = export_range(from_, to)
         shown = personal(current_member, redact)
         workspace_id = current_member.workspace_id
@@ -237,6 +249,10 @@ class AuditRangeExportController(Controller):
             media_type=replay_export.FORMATS[format_],
             headers={"Content-Disposition": f'attachment; filename="conversations-{stamp}.{format_}"'},
         )
+
+
+def _text(chunks: Iterator[bytes | str]) -> Iterator[str]:
+    return (c.decode() if isinstance(c, bytes) else c for c in chunks)
 
 
 async def _streamed(chunks: Iterator[bytes | str]) -> AsyncIterator[bytes]:

@@ -147,9 +147,10 @@ SUCCESS_CONTENT: dict[str, dict[str, Any]] = {
         "application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/ChatReply"}, CHAT_HANDLED]}},
     },
     "runPromptSandbox": {"text/event-stream": sse(TURN_EVENTS), "application/json": {"schema": {"type": "object"}}},
-    "exportConversation": {  # audit replay: the events as JSON Lines, or the transcript as Markdown
+    "exportConversation": {  # audit replay: the events as JSON Lines, or the transcript as Markdown or a PDF
         "application/x-ndjson": {"schema": {"type": "string"}},
         "text/markdown": {"schema": {"type": "string"}},
+        "application/pdf": {"schema": {"type": "string", "format": "binary"}},
     },
     "exportConversationsOfRange": {  # every conversation of a date range, the same two formats
         "application/x-ndjson": {"schema": {"type": "string"}},

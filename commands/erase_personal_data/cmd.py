@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 import psycopg
 
 from commands.application import ChatAssistApp
-from commands.personal_data.keys import KEYS, SUBJECTS, PersonalKeys, subject_hash
+from commands.personal_data.keys import ERASED_CHANNEL, KEYS, NOTIFY_IDS, SUBJECTS, PersonalKeys, subject_hash
 from domain.conversation import Conversation
 from domain.errors import Conflict, InvalidInput, NotFound
 
@@ -74,13 +74,11 @@ def execute(app: ChatAssistApp, cmd: ErasePersonalData) -> Erasure:
     """Erase every conversation of the person in the workspace; NotFound ``end_user_not_found`` when none is known,
     Conflict ``already_erased`` when all of them were erased before."""
     field, value = subject_of(cmd)
-    keys = keys_of(app)
-    with psycopg.connect(keys.database_url, autocommit=True) as conn:
-        rows = conn.execute(
-            f"SELECT s.conversation_id, k.erased_at FROM {SUBJECTS} s JOIN {KEYS} k USING (conversation_id)"
-            " WHERE s.workspace_id = %s AND s.subject = %s",
-            (cmd.workspace_id, subject_hash(cmd.workspace_id, field, value)),
-        ).fetchall()
+    rows = keys_of(app).read(
+        f"SELECT s.conversation_id, k.erased_at FROM {SUBJECTS} s JOIN {KEYS} k USING (conversation_id)"
+        " WHERE s.workspace_id = %s AND s.subject = %s",
+        (cmd.workspace_id, subject_hash(cmd.workspace_id, field, value)),
+    )
     if not rows:
         raise NotFound(
             f"No conversation of this workspace names a visitor with this {field}. Conversations started before "
@@ -113,10 +111,10 @@ def erase_conversations(app: ChatAssistApp, conversation_ids: list[UUID], *, by:
         ]
         if not taken:
             raise Conflict("These conversations were already erased.", code="already_erased")
-        conversations: list[Any] = [app.repository.get(c) for c in taken]
+        for i in range(0, len(taken), NOTIFY_IDS):  # heard by every process's key cache at the commit (ADR 0052)
+            conn.execute("SELECT pg_notify(%s, %s)", (ERASED_CHANNEL, ",".join(map(str, taken[i : i + NOTIFY_IDS]))))
+        conversations = loaded(app, taken)
         for conversation in conversations:
-            if not isinstance(conversation, Conversation):
-                raise TypeError(f"{conversation.id} is not a conversation")
             conversation.erase_personal_data(str(erasure_id), str(by) if by else None, reason)
         app.save(*conversations)  # the keys' destruction commits only after this
     keys.forget(taken)
@@ -126,21 +124,27 @@ def erase_conversations(app: ChatAssistApp, conversation_ids: list[UUID], *, by:
 def expired_conversations(app: ChatAssistApp, workspace_id: UUID, days: int, limit: int = 500) -> list[UUID]:
     """The workspace's conversations not yet erased whose last event is more than ``days`` days old (their key is
     at least that old too, so only those keys are read; the aggregate says when it last changed)."""
-    keys = keys_of(app)
-    with psycopg.connect(keys.database_url, autocommit=True) as conn:
-        candidates = [
-            r[0]
-            for r in conn.execute(
-                f"SELECT conversation_id FROM {KEYS} WHERE workspace_id = %s AND erased_at IS NULL"
-                " AND created_at < now() - make_interval(days => %s) ORDER BY created_at LIMIT %s",
-                (workspace_id, days, limit),
-            ).fetchall()
-        ]
+    candidates = [
+        r[0]
+        for r in keys_of(app).read(
+            f"SELECT conversation_id FROM {KEYS} WHERE workspace_id = %s AND erased_at IS NULL"
+            " AND created_at < now() - make_interval(days => %s) ORDER BY created_at LIMIT %s",
+            (workspace_id, days, limit),
+        )
+    ]
     cutoff = datetime.now(UTC) - timedelta(days=days)
-    return [c for c in candidates if app.repository.get(c).modified_on < cutoff]
+    return [c.id for c in loaded(app, candidates) if c.modified_on < cutoff]
+
+
+def loaded(app: ChatAssistApp, conversation_ids: list[UUID]) -> list[Conversation]:
+    """The conversations of ``conversation_ids`` from the store (a key names only conversations)."""
+    found: list[Any] = [app.repository.get(c) for c in conversation_ids]
+    for conversation in found:
+        if not isinstance(conversation, Conversation):
+            raise TypeError(f"{conversation.id} is not a conversation")
+    return found
 
 
 def workspaces_with_keys(app: ChatAssistApp) -> list[UUID]:
     """The workspaces that have conversations not yet erased."""
-    with psycopg.connect(keys_of(app).database_url, autocommit=True) as conn:
-        return [r[0] for r in conn.execute(f"SELECT DISTINCT workspace_id FROM {KEYS} WHERE erased_at IS NULL")]
+    return [r[0] for r in keys_of(app).read(f"SELECT DISTINCT workspace_id FROM {KEYS} WHERE erased_at IS NULL")]

@@ -2,9 +2,11 @@
 ``chatassist_personal_keys`` wrapped by CHATASSIST_KEYS_ENCRYPTION_KEY (the provider keys' key list). Destroying the
 key (``wrapped_key`` NULL) is the erasure: the conversation's personal fields can no longer be decrypted anywhere.
 
-A process keeps unwrapped keys in memory for ``ttl_s`` seconds (an append or a read does not query the table each
-time), so another process stops decrypting an erased conversation at most ``ttl_s`` after the erasure; the erasing
-process forgets its copies at once. Keys never leave this module: not in events, logs or answers.
+A process keeps unwrapped keys in memory (an append or a read does not query the table each time). An erasure
+NOTIFYs ``chatassist_personal_erased`` in its transaction; every process built by ``chatassist.bootstrap`` hears it
+through its runners' session and drops those keys at once (ADR 0052). A process with no listener (a bare
+``ChatAssistApp``, the rebuild's forked share processes) keeps an entry ``ttl_s`` seconds. The statements run on the
+process's one pool (the event store's). Keys never leave this module: not in events, logs or answers.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -20,6 +23,7 @@ from uuid import UUID
 
 import psycopg
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from psycopg.rows import tuple_row
 
 from commands.provider_keys.cipher import NONCE, KeyCipher, UnknownEncryptionKey
 
@@ -40,7 +44,18 @@ DDL = (
     f"CREATE TABLE IF NOT EXISTS {SUBJECTS} (workspace_id uuid NOT NULL, subject bytea NOT NULL,"
     " conversation_id uuid NOT NULL, PRIMARY KEY (workspace_id, subject, conversation_id))",
 )
+ERASED_CHANNEL = "chatassist_personal_erased"  # NOTIFY payload: erased conversation ids, comma-separated
+NOTIFY_IDS = 200  # ids per notice (a payload is at most 8,000 bytes)
 SUBJECT_FIELDS = ("user_id", "email")  # the identity fields an erasure request may name
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """What ``listen_with`` hands its ``subscribe`` (the shape of ``chatassist.runner_sessions.Subscription``)."""
+
+    channel: str
+    notice: Callable[[str], None]
+    listening: Callable[[bool], None]
 
 
 @dataclass(frozen=True)
@@ -64,8 +79,9 @@ def subjects_of(workspace_id: UUID, personal: dict[str, Any]) -> list[bytes]:
 
 
 class PersonalKeys:
-    """The key table with a short-lived in-process cache; one autocommit connection per process (re-opened after a
-    fork), used under a lock."""
+    """The key table with an in-process cache. Its statements run on the process's one pool (the event store's,
+    ``use_pool``), in the connection budget; a forked child (the rebuild's share processes) never touches its
+    parent's pool and opens one connection of its own instead, as does a process whose pools are all closed."""
 
     def __init__(self, database_url: str, wrapping: KeyCipher | None, *, ttl_s: float = 5.0) -> None:
         self.database_url = database_url
@@ -73,47 +89,121 @@ class PersonalKeys:
         self.ttl_s = ttl_s
         self._cache: dict[UUID, DataKey] = {}
         self._lock = threading.Lock()
-        self._conn: psycopg.Connection[Any] | None = None
-        self._pid = 0
+        self._pools: list[tuple[int, weakref.ref[Any]]] = []  # (pid, event store datastore), newest last
+        self._own: psycopg.Connection[Any] | None = None  # a forked child's connection, opened on use
+        self._tables = False
+        # Invalidation (ADR 0052): while ``_listening``, an erasure anywhere drops the entries at once (a NOTIFY
+        # heard through the process's runners' session); ``_generation`` moves on each notice, so a key read
+        # before an erasure and cached after its notice is not kept. Without a listener, entries live ``ttl_s``.
+        self._listening = False
+        self._generation = 0
+        self._subscribe: Callable[[], None] | None = None
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._after_fork)
 
+    def use_pool(self, datastore: Any) -> None:
+        """Run the key statements on ``datastore``'s pool (an eventsourcing ``PostgresDatastore``) in this process:
+        every ``ChatAssistApp`` on this database calls it when it is built; the newest pool still open is used."""
+        pid = os.getpid()
+        with self._lock:
+            kept = [(p, ref) for p, ref in self._pools if p == pid and ref() not in (None, datastore)]
+            self._pools = kept
+            self._pools.append((pid, weakref.ref(datastore)))
+
     def _after_fork(self) -> None:
         """In a forked child (the rebuild's share processes): a lock another thread of the parent held at the fork
-        would never be released there, and the parent's connection is not the child's: start both afresh (the
-        parent's connection is left alone, not closed: its socket is still the parent's)."""
+        would never be released there, and the parent's pool and connections are not the child's (their sockets
+        are still the parent's): start afresh with a connection of the child's own, opened on first use."""
         self._lock = threading.Lock()
-        self._conn = None
+        self._own = None
+        self._listening, self._subscribe = False, None  # the parent's listener thread is not in the child
+        self._cache.clear()
 
-    def _connection(self) -> psycopg.Connection[Any]:
-        if self._conn is None or self._conn.closed or self._pid != os.getpid():
-            self._conn = psycopg.connect(self.database_url, autocommit=True)
-            if not self._pid:
-                with self._conn.transaction():
-                    self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
-                    for statement in DDL:
-                        self._conn.execute(statement)
-            self._pid = os.getpid()
-        return self._conn
+    def listen_with(self, subscribe: Callable[[Subscriber], None]) -> None:
+        """Hear of erasures through ``subscribe`` (``RunnerSessions.subscribe`` of the process's runners' session),
+        called on the first key read: then no process keeps reading an erased conversation from its cache."""
+        self._subscribe = lambda: subscribe(Subscriber(ERASED_CHANNEL, self._erased, self._heard))
 
-    def _with_connection(self, work: Callable[[psycopg.Connection[Any]], T]) -> T:
-        """Run ``work`` on the process's key connection, under the lock. A connection the server ended (a restart, a
+    def _erased(self, payload: str) -> None:
+        """A notice of an erasure (in any process): forget those conversations' keys."""
+        self._generation += 1
+        self.forget(UUID(c) for c in payload.split(",") if c)
+
+    def _heard(self, listening: bool) -> None:
+        """The LISTEN is in force (True), or the session ended (False): either way, what is cached may have been
+        erased meanwhile unheard."""
+        self._generation += 1
+        self._cache.clear()
+        self._listening = listening
+
+    def _fresh(self, entry: DataKey, now: float) -> bool:
+        return self._listening or now - entry.fetched < self.ttl_s
+
+    def _pool(self) -> Any:
+        """The newest open pool of this process's event stores, or None (a forked child, every app closed)."""
+        pid = os.getpid()
+        for owner, ref in reversed(self._pools):
+            datastore = ref()
+            if owner == pid and datastore is not None and not datastore.pool.closed:
+                return datastore
+        return None
+
+    def _ensure_tables(self, conn: psycopg.Connection[Any]) -> None:
+        if self._tables:
+            return
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
+            for statement in DDL:
+                conn.execute(statement)
+        self._tables = True
+
+    def _with_connection(self, work: Callable[[psycopg.Cursor[Any]], T]) -> T:
+        """Run ``work`` on a cursor (tuple rows) of a connection of the process's pool, or of the process's own
+        connection where it has no pool of its own (see the class). A connection the server ended (a restart, a
         failover) is replaced and ``work`` runs once more on the new one: every statement here is a read or an
         idempotent write (``ON CONFLICT DO NOTHING``), so running it again is safe."""
-        with self._lock:
-            conn = self._connection()
+        datastore = self._pool()
+        if datastore is None:
+            return self._with_own_connection(work)
+        for attempt in (1, 2):
+            ended = False
             try:
-                return work(conn)
-            except psycopg.OperationalError:
-                if not (conn.closed or conn.broken):
+                with datastore.get_connection() as conn:  # the pool checks a connection before handing it out
+                    try:
+                        self._ensure_tables(conn)
+                        with conn.cursor(row_factory=tuple_row) as cur:
+                            return work(cur)
+                    except psycopg.OperationalError:
+                        ended = conn.closed or conn.broken
+                        raise
+            except Exception:  # the datastore wraps psycopg's errors in its own
+                if not ended or attempt == 2:
                     raise
-                self._conn = None
-                return work(self._connection())
+        raise AssertionError("unreachable")
+
+    def _with_own_connection(self, work: Callable[[psycopg.Cursor[Any]], T]) -> T:
+        with self._lock:
+            for attempt in (1, 2):
+                if self._own is None or self._own.closed:
+                    self._own = psycopg.connect(self.database_url, autocommit=True)
+                conn = self._own
+                try:
+                    self._ensure_tables(conn)
+                    with conn.cursor(row_factory=tuple_row) as cur:
+                        return work(cur)
+                except psycopg.OperationalError:
+                    if not (conn.closed or conn.broken) or attempt == 2:
+                        raise
+                    self._own = None
+        raise AssertionError("unreachable")
 
     def ensure_tables(self) -> None:
         """Create the key tables if this process has not yet (before reading them on another connection)."""
-        with self._lock:
-            self._connection()
+        self._with_connection(lambda cur: None)
+
+    def read(self, query: str, params: Any = None) -> list[tuple[Any, ...]]:
+        """The rows of one read of the key tables, on the process's pool (the erasure's and retention's look-ups)."""
+        return self._with_connection(lambda cur: cur.execute(query, params).fetchall())
 
     def _aad(self, conversation_id: UUID) -> bytes:
         return f"chatassist-personal-key:{conversation_id}".encode()
@@ -141,10 +231,10 @@ class PersonalKeys:
     def create(self, conversation_id: UUID, workspace_id: UUID, personal: dict[str, Any]) -> bytes:
         """A new key for a conversation's first event, and whose it is (``index``), in one round trip; the existing
         key when a retried append made it already."""
-        key = os.urandom(32)
+        key, generation = os.urandom(32), self._generation
         kid, wrapped = self.wrap(conversation_id, key)
         row = self._with_connection(
-            lambda conn: conn.execute(
+            lambda cur: cur.execute(
                 f"WITH k AS (INSERT INTO {KEYS} (conversation_id, workspace_id, wrapping_kid, wrapped_key)"
                 " VALUES (%(c)s, %(w)s, %(kid)s, %(key)s) ON CONFLICT (conversation_id) DO NOTHING"
                 " RETURNING conversation_id),"
@@ -161,7 +251,8 @@ class PersonalKeys:
             ).fetchone()
         )
         if row and row[0]:
-            self._cache[conversation_id] = DataKey(workspace_id, key, time.monotonic())
+            if generation == self._generation:
+                self._cache[conversation_id] = DataKey(workspace_id, key, time.monotonic())
             return key
         self._cache.pop(conversation_id, None)
         found = self.get(conversation_id)
@@ -172,12 +263,15 @@ class PersonalKeys:
     def get(self, conversation_id: UUID) -> DataKey | None:
         """The conversation's key (``key`` None once erased), or None when it has none (a conversation started
         before encryption: its events are stored in plain text)."""
-        now = time.monotonic()
+        if self._subscribe is not None:
+            start, self._subscribe = self._subscribe, None
+            start()
+        now, generation = time.monotonic(), self._generation
         cached = self._cache.get(conversation_id)
-        if cached is not None and now - cached.fetched < self.ttl_s:
+        if cached is not None and self._fresh(cached, now):
             return cached
         row = self._with_connection(
-            lambda conn: conn.execute(
+            lambda cur: cur.execute(
                 f"SELECT workspace_id, wrapping_kid, wrapped_key FROM {KEYS} WHERE conversation_id = %s",
                 (conversation_id,),
             ).fetchone()
@@ -186,9 +280,11 @@ class PersonalKeys:
             self._cache.pop(conversation_id, None)
             return None
         key = None if row[2] is None else self.unwrap(conversation_id, row[1], bytes(row[2]))
-        if len(self._cache) > 50_000:
-            self._cache.clear()
-        entry = self._cache[conversation_id] = DataKey(row[0], key, now)
+        entry = DataKey(row[0], key, now)
+        if generation == self._generation:  # no erasure was heard while it was read
+            if len(self._cache) > 50_000:
+                self._cache.clear()
+            self._cache[conversation_id] = entry
         return entry
 
     def index(self, workspace_id: UUID, conversation_id: UUID, personal: dict[str, Any]) -> None:
@@ -197,13 +293,12 @@ class PersonalKeys:
         if not subjects:
             return
 
-        def insert(conn: psycopg.Connection[Any]) -> None:
-            with conn.cursor() as cur:
-                cur.executemany(
-                    f"INSERT INTO {SUBJECTS} (workspace_id, subject, conversation_id) VALUES (%s, %s, %s)"
-                    " ON CONFLICT DO NOTHING",
-                    [(workspace_id, s, conversation_id) for s in subjects],
-                )
+        def insert(cur: psycopg.Cursor[Any]) -> None:
+            cur.executemany(
+                f"INSERT INTO {SUBJECTS} (workspace_id, subject, conversation_id) VALUES (%s, %s, %s)"
+                " ON CONFLICT DO NOTHING",
+                [(workspace_id, s, conversation_id) for s in subjects],
+            )
 
         self._with_connection(insert)
 
@@ -213,23 +308,26 @@ class PersonalKeys:
         if self.wrapping is None:
             return 0, 0
         current = self.wrapping.current
-        with self._lock:
-            conn = self._connection()
-            rows = conn.execute(
-                f"SELECT conversation_id, wrapping_kid, wrapped_key FROM {KEYS} WHERE wrapped_key IS NOT NULL"
-            ).fetchall()
-            done = 0
-            for conversation_id, kid, stored in rows:
-                if kid == current:
-                    continue
-                new_kid, wrapped = self.wrap(conversation_id, self.unwrap(conversation_id, kid, bytes(stored)))
-                updated = conn.execute(  # an erasure meanwhile wins: only a row still wrapped as read is changed
+        rows = self.read(f"SELECT conversation_id, wrapping_kid, wrapped_key FROM {KEYS} WHERE wrapped_key IS NOT NULL")
+        done = 0
+        for conversation_id, kid, stored in rows:
+            if kid == current:
+                continue
+            new_kid, wrapped = self.wrap(conversation_id, self.unwrap(conversation_id, kid, bytes(stored)))
+            done += self._rewrap_row(conversation_id, kid, new_kid, wrapped)
+        return done, len(rows) - done
+
+    def _rewrap_row(self, conversation_id: UUID, kid: str, new_kid: str, wrapped: bytes) -> int:
+        """Store a re-wrapped key; an erasure meanwhile wins: only a row still wrapped as read is changed."""
+        return self._with_connection(
+            lambda cur: (
+                cur.execute(
                     f"UPDATE {KEYS} SET wrapping_kid = %s, wrapped_key = %s WHERE conversation_id = %s"
                     " AND wrapping_kid = %s AND wrapped_key IS NOT NULL",
                     (new_kid, wrapped, conversation_id, kid),
-                )
-                done += updated.rowcount
-        return done, len(rows) - done
+                ).rowcount
+            )
+        )
 
     def forget(self, conversation_ids: Iterable[UUID]) -> None:
         """Drop this process's copies (after an erasure)."""

@@ -20,7 +20,8 @@ from commands.replay_conversation.state import state_at
 from commands.replay_conversation.timeline import summary
 from domain.errors import InvalidInput
 
-FORMATS = {"jsonl": "application/x-ndjson", "md": "text/markdown; charset=utf-8"}
+FORMATS = {"jsonl": "application/x-ndjson", "md": "text/markdown; charset=utf-8", "pdf": "application/pdf"}
+STREAMED = ("jsonl", "md")  # a range export's formats (a PDF is one conversation's, bounded: pdf.py)
 
 
 class TrailEntry(Protocol):
@@ -36,10 +37,12 @@ class TrailEntry(Protocol):
     def details(self) -> dict[str, Any]: ...
 
 
-def check_format(format_: str) -> str:
-    """422 unknown_format unless jsonl or md."""
-    if format_ not in FORMATS:
-        raise InvalidInput(f"format must be jsonl or md, got {format_[:40]!r}.", code="unknown_format")
+def check_format(format_: str, formats: Sequence[str] = tuple(FORMATS)) -> str:
+    """422 unknown_format unless one of ``formats`` (a conversation's: jsonl, md or pdf; a range's: jsonl or md)."""
+    if format_ not in formats:
+        raise InvalidInput(
+            f"format must be {', '.join(formats[:-1])} or {formats[-1]}, got {format_[:40]!r}.", code="unknown_format"
+        )
     return format_
 
 

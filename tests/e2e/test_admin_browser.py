@@ -276,6 +276,21 @@ def test_an_admin_configures_keys_webhooks_and_settings(
         expect(page.locator("#general-done")).to_have_text("Saved.")
         page.reload()
         expect(page.locator("#g-widget_theme_colour")).to_have_value("#2563eb")
+        # When they set how long personal data is kept past the limit, I expect the API's sentence and their
+        # figure kept; with 30, saved and there after a reload
+        retention = page.get_by_label("Personal data retention (days)")
+        expect(retention).to_have_value("90")  # the default
+        retention.fill("5000")
+        page.locator("#general").get_by_role("button", name="Save").click()
+        expect(page.locator('#general [data-error-for="personal_data_retention_days"]')).to_contain_text(
+            "from 0 (never) to 3650"
+        )
+        expect(retention).to_have_value("5000")
+        retention.fill("30")
+        page.locator("#general").get_by_role("button", name="Save").click()
+        expect(page.locator("#general-done")).to_have_text("Saved.")
+        page.reload()
+        expect(page.get_by_label("Personal data retention (days)")).to_have_value("30")
         expect(page.locator("[data-trial]")).to_contain_text("days left")
         expect(page.locator(".storage")).to_contain_text("of the Free trial plan's 1.0 GB")
         look(page, "settings")

@@ -5,18 +5,22 @@ the state the live application held; agents' actions and every replay are rows o
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from pypdf import PdfReader
 
 from chatassist.bootstrap import Container
 from commands._common import update
 from commands.receive_message import cmd as receive
+from commands.replay_conversation import pdf as replay_pdf
 from commands.replay_conversation.state import state_of
 from domain.conversation import Conversation, ModelCall
 from tests.conftest import chat
@@ -385,7 +389,7 @@ def test_exports_as_json_lines_and_as_a_markdown_transcript_with_the_audit_trail
     # and bad input refused before anything is written
     other_admin, _ = sign_up(client, workspace="Elsewhere export")
     refused = [
-        (get(client, auditor, f"{AUDIT}/{cid}/export", format="pdf"), 422, "unknown_format"),
+        (get(client, auditor, f"{AUDIT}/{cid}/export", format="docx"), 422, "unknown_format"),
         (get(client, other_admin, f"{AUDIT}/{cid}/export"), 404, "conversation_not_found"),
         (get(client, auditor, f"{AUDIT}/{uuid.uuid4()}/export"), 404, "conversation_not_found"),
     ]
@@ -393,6 +397,47 @@ def test_exports_as_json_lines_and_as_a_markdown_transcript_with_the_audit_trail
         assert got.status_code == status and got.json()["code"] == code
     container.wait_for_projections()
     assert len(audit_rows(client, scripted.admin, "audit.conversation_exported")) == 4
+
+
+def test_exports_a_pdf_transcript_with_the_model_calls_chain_check_and_audit_trail(
+    client: httpx.Client, container: Container, scripted: Scripted, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    cid, auditor = scripted.conversation_id, scripted.auditor
+    container.wait_for_projections()  # the agents' actions are in the audit log
+    events = all_events(client, auditor, cid, limit=500)
+    # When the auditor exports the conversation as a PDF
+    response = get(client, auditor, f"{AUDIT}/{cid}/export", format="pdf")
+    # I expect a PDF attachment whose text (read back by pypdf) holds the whole transcript
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.headers["content-disposition"].endswith('.pdf"')
+    (tmp_path / "transcript.pdf").write_bytes(response.content)  # to look at (pdftoppm)
+    reader = PdfReader(io.BytesIO(response.content))
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    assert f"Conversation {cid}" in text
+    assert f"Tamper evidence: the hash chain of its {len(events)} events verifies ({len(events)} chained)" in text
+    assert all(t in text for t in (*VISITOR_TEXTS, AGENT_TEXT, NOTE_TEXT)), text[:2000]
+    calls = sum(1 for e in events if e["type"] == "ModelCallMade")
+    assert calls >= 2 and text.count("rebuilt, hash matches") == calls
+    trail = text.split("Audit trail", 1)[1]
+    for kind in ("conversation.claimed", "conversation.agent_replied", "conversation.closed"):
+        assert f"{scripted.agent.account_id} {kind}" in trail, kind
+    # When it exports redacted, I expect none of the texts
+    redacted = get(client, auditor, f"{AUDIT}/{cid}/export", format="pdf", redact="true")
+    plain = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(redacted.content)).pages)
+    assert redacted.status_code == 200 and "Tamper evidence" in " ".join(plain.split())
+    assert not any(t in " ".join(plain.split()) for t in (*VISITOR_TEXTS, AGENT_TEXT, NOTE_TEXT))
+    # When a conversation is longer than a PDF may be, or a range is asked as a PDF, I expect a 422, nothing logged
+    monkeypatch.setattr(replay_pdf, "MAX_EVENTS", len(events) - 1)
+    too_long = get(client, auditor, f"{AUDIT}/{cid}/export", format="pdf")
+    assert too_long.status_code == 422 and too_long.json()["code"] == "export_too_large"
+    assert "Export it as md or jsonl" in too_long.json()["message"]
+    day = events[0]["time"][:10]
+    ranged = get(client, auditor, f"{AUDIT}/export", format="pdf", **{"from": day, "to": day})
+    assert ranged.status_code == 422 and ranged.json()["code"] == "unknown_format"
+    container.wait_for_projections()
+    exports = audit_rows(client, scripted.admin, "audit.conversation_exported")
+    assert sorted(r["details"]["format"] for r in exports) == ["pdf", "pdf"]
 
 
 def test_every_conversation_of_a_range_exports_with_its_chain_check(

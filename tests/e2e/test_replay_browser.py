@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pypdf import PdfReader
 
 from chatassist.bootstrap import Container
 from tests.conftest import chat
@@ -117,6 +118,12 @@ def test_an_auditor_replays_a_conversation_version_by_version(
         page.get_by_role("link", name="Export transcript (Markdown)").click()
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.startswith(f"# Conversation {cid}\n") and f"the hash chain of its {last} events verifies" in text
+    # and the PDF transcript
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export transcript (PDF)").click()
+    pdf = PdfReader(download.value.path())
+    pdf_text = " ".join(" ".join(p.extract_text() for p in pdf.pages).split())
+    assert f"Conversation {cid}" in pdf_text and f"the hash chain of its {last} events verifies" in pdf_text
 
     # Then each view is in the audit log, by the auditor, from the dashboard
     container.wait_for_projections()

@@ -9,9 +9,11 @@ import subprocess
 import sys
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import psycopg
+from pypdf import PdfReader
 
 from chatassist.bootstrap import Container
 from chatassist.settings import Settings
@@ -23,7 +25,7 @@ from tests.support.services import throwaway_database
 
 
 def test_the_cli_prints_a_timeline_and_the_state_at_a_version(
-    settings: Settings, container: Container, client: httpx.Client, workspace: WorkspaceCreated
+    settings: Settings, container: Container, client: httpx.Client, workspace: WorkspaceCreated, tmp_path: Path
 ) -> None:
     # Given a conversation of two visitor messages answered by the (fake) model
     events = chat(client, workspace.widget_key, "How do I reset my password?", user_id="cli-visitor")
@@ -67,6 +69,11 @@ def test_the_cli_prints_a_timeline_and_the_state_at_a_version(
     done = run_cli("audit", "export", cid, "--format", "md", env=env)
     assert done.stdout.startswith(f"# Conversation {cid}\n") and "How do I reset my password?" in done.stdout
     assert "rebuilt, hash matches" in done.stdout
+    # When it exports it as a PDF to a file, I expect the same transcript in it
+    out = tmp_path / "transcript.pdf"
+    run_cli("audit", "export", cid, "--format", "pdf", "--output", str(out), env=env)
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(out).pages).split())
+    assert f"Conversation {cid}" in text and "How do I reset my password?" in text and "rebuilt, hash matches" in text
     # When it exports the workspace's conversations of the day as JSON Lines
     container.wait_for_projections()
     day = stored[0].timestamp.date()

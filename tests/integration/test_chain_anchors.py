@@ -5,39 +5,17 @@ stored before the chain (anchored once), none of which the chain alone can see."
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import psycopg
-import pytest
-from eventsourcing.persistence import StoredEvent
 
-from chatassist.bootstrap import Container, eventsourcing_env
+from chatassist.bootstrap import Container
 from chatassist.chain import anchor_job
-from chatassist.settings import Settings
 from commands._chain import verify_streams
 from commands._store import link_sql
 from commands.anchor_chains import cmd as anchors
-from commands.application import ChatAssistApp
 from commands.create_workspace.cmd import WorkspaceCreated
 from domain.chain_anchor import ChainAnchor, heads_digest
-from tests.support.services import throwaway_database
-
-TABLE, CHAIN = "chatassist_events", "chatassist_events_chain"
-
-
-@pytest.fixture
-def store_url(service_urls: tuple[str, str]) -> Iterator[str]:
-    with throwaway_database(service_urls[0]) as url:
-        yield url
-
-
-def open_app(url: str) -> ChatAssistApp:
-    settings = Settings(database_url=url, db_pool_size=2)
-    return ChatAssistApp(env=eventsourcing_env(settings, url))
-
-
-def event(stream: uuid.UUID, version: int) -> StoredEvent:
-    return StoredEvent(stream, version, "test:Event", f'{{"n": {version}, "s": "{stream}"}}'.encode())
+from tests.support.chain_store import CHAIN, TABLE, event, open_app
 
 
 def test_the_anchor_names_a_truncated_a_rewritten_and_an_edited_before_chain_stream(store_url: str) -> None:

@@ -5,34 +5,11 @@ version and position, and counts the events stored before the chain."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import psycopg
-import pytest
-from eventsourcing.persistence import StoredEvent
 
-from chatassist.bootstrap import eventsourcing_env
-from chatassist.settings import Settings
 from commands._chain import Broken, verify
-from commands.application import ChatAssistApp
-from tests.support.services import throwaway_database
-
-TABLE, CHAIN = "chatassist_events", "chatassist_events_chain"
-
-
-@pytest.fixture
-def store_url(service_urls: tuple[str, str]) -> Iterator[str]:
-    with throwaway_database(service_urls[0]) as url:
-        yield url
-
-
-def open_app(url: str) -> ChatAssistApp:
-    settings = Settings(database_url=url, db_pool_size=2)
-    return ChatAssistApp(env=eventsourcing_env(settings, url))
-
-
-def event(stream: uuid.UUID, version: int) -> StoredEvent:
-    return StoredEvent(stream, version, "test:Event", f'{{"n": {version}, "s": "{stream}"}}'.encode())
+from tests.support.chain_store import CHAIN, TABLE, event, open_app
 
 
 def position(conn: psycopg.Connection[tuple[object, ...]], stream: uuid.UUID, version: int) -> int:
