@@ -39,9 +39,7 @@ def used(container: Container, workspace_id: uuid.UUID) -> int:
     return storage_used(container.transcripts, workspace_id, own_ids(workspace_id))
 
 
-def test_the_running_total_matches_a_direct_sum_as_the_store_grows(
-    client: httpx.Client, container: Container
-) -> None:
+def test_the_running_total_matches_a_direct_sum_as_the_store_grows(client: httpx.Client, container: Container) -> None:
     # Given two workspaces with conversations of a few turns each
     first = create_ws.execute(container.app, create_ws.CreateWorkspace(f"Store {uuid.uuid4().hex[:6]}"))
     second = create_ws.execute(container.app, create_ws.CreateWorkspace(f"Store {uuid.uuid4().hex[:6]}"))
