@@ -15,28 +15,36 @@ import time
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 
 from domain.app_settings import app_settings_id
 from domain.prompt_config import prompt_config_id
 from domain.provider_keys import keyring_id
 from projections.transcripts.projection import CONVERSATIONS
-from read_api.get_storage_used.query import EVENTS_TABLE, FOLD_LOCK, FOLD_SQL, POSITION, READ_SQL, TOTALS
+from read_api.get_storage_used.query import EVENTS_TABLE, POSITION, READ_SQL, TOTALS, fold_on
 
 DIRECT = (
     f"SELECT coalesce(sum(octet_length(e.state)), 0)::bigint FROM {EVENTS_TABLE} e WHERE e.originator_id = ANY(%s)"
     f" OR e.originator_id IN (SELECT c.id FROM {CONVERSATIONS} c WHERE c.workspace_id = %s)"
 )
-FOLD = FOLD_SQL.format(tracking="transcripts_v2_tracking")
+TRACKING = "transcripts_v2_tracking"
 
 
-def timed(conn: psycopg.Connection[Any], runs: int, *statements: tuple[str, Any]) -> tuple[list[float], Any]:
-    """Milliseconds of each run of ``statements`` (one transaction), and the last statement's first row."""
+def timed(
+    conn: psycopg.Connection[Any], runs: int, *statements: tuple[str, Any], fold: bool = False
+) -> tuple[list[float], Any]:
+    """Milliseconds of each run of ``statements`` (one transaction, after a fold if ``fold``), and the last
+    statement's first row."""
     times, row = [], None
     for _ in range(runs):
         began = time.perf_counter()
-        with conn.transaction():
+        with conn.transaction(), conn.cursor(row_factory=dict_row) as curs:
+            if fold:
+                fold_on(curs, TRACKING)
             for query, params in statements:
-                row = conn.execute(query.encode(), params).fetchone()
+                curs.execute(query.encode(), params)
+                found = curs.fetchone() if curs.description is not None else None
+                row = None if found is None else list(found.values())
         times.append((time.perf_counter() - began) * 1000)
     return times, row
 
@@ -62,14 +70,14 @@ def main() -> None:
         events = conn.execute(f"SELECT max(notification_id) FROM {EVENTS_TABLE}").fetchone()
         print(f"store: {events[0] if events else 0:,} events; workspace {ws}: {conversations:,} conversations")
         own = [ws, app_settings_id(ws), keyring_id(ws), prompt_config_id(ws)]
-        lock = ("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (FOLD_LOCK,))
         direct, direct_row = timed(conn, args.direct_runs, (DIRECT, (own, ws)))
         show("before: direct sum over the store", direct)
         reset = [(f"DELETE FROM {TOTALS}", ()), (f"UPDATE {POSITION} SET notification_id = 0", ())]
-        first, _ = timed(conn, 1, lock, *reset, (FOLD, ()))
+        first, _ = timed(conn, 1, *reset)
+        first, _ = timed(conn, 1, fold=True)
         show("after: first fold from position 0 (once)", first)
         read = (READ_SQL, (ws, own))
-        idle, total = timed(conn, args.runs, lock, (FOLD, ()), read)
+        idle, total = timed(conn, args.runs, read, fold=True)
         show("after: a read (fold of nothing new + one row)", idle)
         assert direct_row is not None and total is not None and total[0] == direct_row[0], (total, direct_row)
         print(f"bytes: {total[0]:,} (equal to the direct sum)")
@@ -88,7 +96,7 @@ def main() -> None:
             with conn.transaction():
                 conn.execute(undo[0].encode(), undo[1])
                 conn.execute(f"UPDATE {POSITION} SET notification_id = %s".encode(), (back[0] - 1000,))
-            times, _ = timed(conn, 1, lock, (FOLD, ()), read)
+            times, _ = timed(conn, 1, read, fold=True)
             delta += times
         show("after: a read folding 1,000 new events", delta)
         _, again = timed(conn, 1, read)

@@ -16,6 +16,7 @@ retention purge removed from the transcript view stays counted (its events are s
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from projections.transcripts.projection import CONVERSATIONS, TranscriptView
@@ -24,26 +25,25 @@ EVENTS_TABLE = "chatassist_events"
 TOTALS, POSITION = "storage_used_v1", "storage_used_v1_position"
 FOLD_LOCK = "chatassist.storage_used.fold"
 
-# The events after the fold's position up to the transcript view's, summed per workspace of their conversation. One
-# statement, under the fold's lock; its cost is the events in that range (read by the notification_id index).
+# The fold's bounds: its position, and the transcript view's (every event up to it belongs to a conversation the
+# view holds).
+BOUNDS_SQL = (
+    f"SELECT p.notification_id AS after, (SELECT max(t.notification_id) FROM {{tracking}} t"
+    f" WHERE t.application_name <> '__migration__') AS upto FROM {POSITION} p WHERE p.one"
+)
+# The events in (after, upto] summed per workspace of their conversation, added to the totals, and the position moved;
+# one statement. Planned with the bounds as values, so a small range is read by the notification_id index and each
+# conversation by its key: its cost is the events in the range.
 FOLD_SQL = f"""
-WITH bounds AS (
-    SELECT p.notification_id AS after,
-           (SELECT max(t.notification_id) FROM {{tracking}} t
-            WHERE t.application_name <> '__migration__') AS upto
-    FROM {POSITION} p WHERE p.one
-), added AS (
+WITH added AS (
     INSERT INTO {TOTALS} AS s (workspace_id, bytes)
     SELECT c.workspace_id, sum(octet_length(e.state))::bigint
-    FROM bounds b
-    JOIN {EVENTS_TABLE} e ON e.notification_id > b.after AND e.notification_id <= b.upto
-    JOIN {CONVERSATIONS} c ON c.id = e.originator_id
-    WHERE b.upto > b.after
+    FROM {EVENTS_TABLE} e JOIN {CONVERSATIONS} c ON c.id = e.originator_id
+    WHERE e.notification_id > %(after)s AND e.notification_id <= %(upto)s
     GROUP BY c.workspace_id
     ON CONFLICT (workspace_id) DO UPDATE SET bytes = s.bytes + excluded.bytes
-    RETURNING 1
 )
-UPDATE {POSITION} p SET notification_id = b.upto FROM bounds b WHERE p.one AND b.upto > b.after
+UPDATE {POSITION} SET notification_id = %(upto)s WHERE one
 """
 
 READ_SQL = (
@@ -57,8 +57,16 @@ def fold(view: TranscriptView) -> None:
     """Add the bytes of the events appended since the last fold to their workspaces' totals, and move the position
     (one transaction; a concurrent fold waits for the lock, then finds nothing left to add)."""
     with view.datastore.transaction(commit=True) as curs:
-        curs.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (FOLD_LOCK,))
-        curs.execute(FOLD_SQL.format(tracking=view.tracking_table_name).encode())
+        fold_on(curs, view.tracking_table_name)
+
+
+def fold_on(curs: Any, tracking_table: str) -> None:
+    """``fold`` in the caller's transaction on ``curs`` (a dict-row cursor)."""
+    curs.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (FOLD_LOCK,))
+    bounds = curs.execute(BOUNDS_SQL.format(tracking=tracking_table).encode()).fetchone()
+    if bounds is not None and bounds["upto"] is not None and bounds["upto"] > bounds["after"]:
+        # planned with these bounds at each run (a generic plan could not tell a small range from the whole store)
+        curs.execute(FOLD_SQL.encode(), {"after": bounds["after"], "upto": bounds["upto"]}, prepare=False)
 
 
 def storage_used(view: TranscriptView, workspace_id: UUID, own_ids: list[UUID]) -> int:
@@ -74,4 +82,4 @@ def recount(view: TranscriptView) -> None:
         curs.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (FOLD_LOCK,))
         curs.execute(f"DELETE FROM {TOTALS}".encode())
         curs.execute(f"UPDATE {POSITION} SET notification_id = 0".encode())
-        curs.execute(FOLD_SQL.format(tracking=view.tracking_table_name).encode())
+        fold_on(curs, view.tracking_table_name)
