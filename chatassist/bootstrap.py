@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -258,12 +259,63 @@ def rate_limits(settings: Settings, redis_url: str) -> RateLimits:
     )
 
 
-def ensure_database(database_url: str) -> None:
-    """Create the database named in the URL if the server lacks it (laptop and CI convenience)."""
+# The long-running processes an orchestrator starts beside PostgreSQL: they wait for it at start (``wait_for``).
+WAITING_KINDS = frozenset({"web", "worker", "scheduler", "projections"})
+# What a connection attempt says while the server is not (yet) there: worth waiting for. Anything else (a wrong
+# password, an unknown role, no pg_hba entry) fails at once.
+NOT_YET_THERE = (
+    "connection refused",
+    "no such file or directory",
+    "is the server running",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+    "the database system is not yet accepting connections",
+    "timeout expired",
+    "could not translate host name",
+)
+
+
+def not_yet_there(err: psycopg.OperationalError) -> bool:
+    """Whether ``err`` says the server is not answering yet (down, starting, restarting), not that it refused us."""
+    text = str(err).lower()
+    return any(part in text for part in NOT_YET_THERE)
+
+
+def wait_for(connect: Any, what: str, *, first_s: float = 0.25, most_s: float = 5.0, sleep: Any = None) -> Any:
+    """``connect()``, again and again with a growing pause (``first_s`` doubling up to ``most_s``) while the server
+    is not there yet; the wait is logged once, as a warning, and its end once."""
+
+    pause, since = first_s, None
+    while True:
+        try:
+            result = connect()
+        except psycopg.OperationalError as err:
+            if not not_yet_there(err):
+                raise
+            if since is None:
+                since = time.monotonic()
+                log.warning("%s is not answering (%s); waiting for it", what, str(err).strip().splitlines()[0])
+            (sleep or time.sleep)(pause)
+            pause = min(pause * 2, most_s)
+            continue
+        if since is not None:
+            log.warning("%s answers after %.1f s of waiting", what, time.monotonic() - since)
+        return result
+
+
+def ensure_database(database_url: str, *, wait: bool = False) -> None:
+    """Create the database named in the URL if the server lacks it (laptop and CI convenience). ``wait``: while
+    the server does not answer (down, starting), wait for it with backoff instead of failing (``wait_for``)."""
     info = conninfo_to_dict(database_url)
     name = str(info.get("dbname") or "postgres")
     admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
+    where = f"PostgreSQL at {info.get('host') or 'localhost'}:{info.get('port') or 5432}"
+
+    def connect() -> psycopg.Connection[Any]:
+        return psycopg.connect(admin, autocommit=True, connect_timeout=5)
+
+    with wait_for(connect, where) if wait else connect() as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
             conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
 
@@ -274,7 +326,7 @@ def bootstrap(
     """Wire the process: storage, migrations, event store, views, providers, chat service. ``kind`` (web, worker,
     up, ...) names the process's sessions in pg_stat_activity."""
     database_url, redis_url, embedded = resolve_services(settings)
-    ensure_database(database_url)
+    ensure_database(database_url, wait=kind in WAITING_KINDS and embedded is None)
     if run_migrations:
         migrate(database_url)
     es_env = eventsourcing_env(settings, database_url)  # no pre-ping: harden()'s pool checks each checkout itself

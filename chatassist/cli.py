@@ -573,12 +573,7 @@ def cmd_projections_rebuild(settings: Settings, args: argparse.Namespace) -> Non
         raise SystemExit(2) from None
     container = bootstrap(settings)
     try:
-        rebuild_all(container, names, batch=args.batch, workers=args.workers)
-        from workers.retention import purge_read_models
-
-        purged = purge_read_models(container.app, container.database_url)  # the rebuild restored them from the events
-        rows = sum(sum(counts.values()) for counts in purged.values())
-        print(f"retention: {rows} rows older than their workspace's retention purged again", flush=True)
+        rebuild_all(container, names, batch=args.batch, workers=args.workers)  # purges again after its swap
     except (RebuildRefused, ProjectionStopped) as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(1) from None

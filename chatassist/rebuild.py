@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chatassist.bootstrap import PROJECTIONS as _PROJECTIONS
 from projections.rebuild.core import (
+    AFTER_SWAP,
     BATCH,
     HOLD_ROWS,
     PROJECTIONS,
@@ -17,6 +20,19 @@ from projections.rebuild.core import (
 )
 
 PROJECTIONS.update(_PROJECTIONS)
+
+
+def purge_again(container: Any) -> int:
+    """The retention purge of every workspace's read models, after a pass's swap (the rebuild restored from the
+    events the rows older than each workspace's retention); returns the rows deleted."""
+    from workers.retention import purge_read_models
+
+    purged = purge_read_models(container.app, container.database_url)
+    return sum(sum(counts.values()) for counts in purged.values())
+
+
+if purge_again not in AFTER_SWAP:
+    AFTER_SWAP.append(purge_again)
 
 __all__ = [
     "BATCH",

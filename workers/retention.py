@@ -1,6 +1,7 @@
 """The retention purge (a daily scheduler job): for each workspace, the read-model rows older than its
 ``analytics_retention_days`` setting are deleted. Events are kept (they are the auditors' record), so a projection
-rebuild brings the purged rows back; ``chatassist projections rebuild`` purges again once it has swapped the tables in.
+rebuild brings the purged rows back; every rebuild pass (the library's ``rebuild()`` / ``rebuild_all()`` and
+``chatassist projections rebuild``) purges again once it has swapped the tables in (chatassist/rebuild.py, ADR 0058).
 
 What is purged, per workspace, with the cut-off ``now - analytics_retention_days``:
 

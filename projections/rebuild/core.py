@@ -27,7 +27,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -69,6 +69,11 @@ COLLECT_EVERY = 20  # pages between collections of the youngest generation (the 
 # The projections by name: (projection class, view class). The composition root fills it (chatassist/bootstrap.py
 # registers its PROJECTIONS); a caller may pass a mapping of its own instead.
 PROJECTIONS: dict[str, tuple[Any, Any]] = {}
+# Run by every pass right after its swap, with the pass's container; each returns the rows it deleted. The composition
+# root registers the retention purge (chatassist/rebuild.py): a rebuild restores from the events the rows a
+# workspace's retention had purged, and purging them again in the pass itself gives a library ``rebuild()`` /
+# ``rebuild_all()`` and ``chatassist projections rebuild`` the same rows (ADR 0058).
+AFTER_SWAP: list[Callable[[Any], int]] = []
 # The pool of a view opened for the rebuild only creates tables and answers reads: pages run on sessions of their own.
 RUNNER_POOL = {"POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "2"}
 
@@ -128,6 +133,7 @@ class PassResult:
     phases: dict[str, float] = field(default_factory=dict)  # seconds of each step: copies, pages, finish, swap...
     processes: int = 1  # the processes that applied the pages (share processes, or this one)
     shares: list[rebuild_shares.ShareResult] = field(default_factory=list)  # each share process's figures
+    purged: int = 0  # rows the AFTER_SWAP steps (the retention purge) deleted after the swap
 
     @property
     def events_per_s(self) -> float:
@@ -499,6 +505,10 @@ class RebuildPass:
             for part in self.parts:
                 part.drop(conn, BUILD)  # the build tracking tables
                 part.drop(conn, OLD)
+        purged = 0
+        with self._phase("purge"):
+            for step in AFTER_SWAP:
+                purged += step(self.container)
         seconds = time.monotonic() - started
         result = PassResult(
             [p.result(seconds) for p in self.parts],
@@ -509,6 +519,7 @@ class RebuildPass:
             {k: round(v, 3) for k, v in self.phases.items()},
             self.processes,
             self.share_results,
+            purged,
         )
         progress.finish("\n".join(self._summary(result)))
         return result
@@ -549,6 +560,8 @@ class RebuildPass:
                 f" ({result.events_per_s:,.0f} events/s; {result.decode_seconds:.1f} s decoding),"
                 f" {len(result.results)} projections swapped in one transaction"
             )
+        if AFTER_SWAP:  # before the figures, which end the output
+            lines.insert(0, f"retention: {result.purged:,} rows older than their workspace's retention purged again")
         return lines
 
     def _plan(self) -> dict[Any, int]:

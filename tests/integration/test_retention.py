@@ -14,6 +14,7 @@ from uuid import UUID
 import psycopg
 
 from chatassist.bootstrap import Container
+from chatassist.rebuild import rebuild_all
 from commands.change_app_settings import cmd as change_settings
 from commands.create_workspace import cmd as create_ws
 from domain.clock import events_at
@@ -128,3 +129,21 @@ def test_a_later_event_about_a_purged_conversation_does_not_stop_the_projections
     fresh = conversation(container, ws, 0, "Can I pay by card?")
     container.wait_for_projections()
     assert all(kept(container, fresh.id).values())
+
+
+def test_a_library_rebuild_purges_again_after_its_swap(container: Container) -> None:
+    # Given a chat of 40 days ago purged from a workspace keeping 30 days, and a chat of today
+    ws = workspace(container, 30)
+    old = conversation(container, ws, 40, "Do you ship to Norway?")
+    new = conversation(container, ws, 0, "Do you ship to Iceland?")
+    container.wait_for_projections()
+    purge_read_models(container.app, container.database_url)
+    assert not any(kept(container, old.id).values())
+    # When the transcripts and monitor views are rebuilt from the events with the library's function (not the CLI)
+    result = rebuild_all(container, ["transcripts", "monitor"], workers=1)
+    # I expect the old chat not restored (the pass purged again after its swap) and today's chat kept
+    assert result.purged >= 2
+    assert count(container, "SELECT count(*) FROM transcript_v2_conversations WHERE id = %s", old.id) == 0
+    assert count(container, "SELECT count(*) FROM monitor_v1_conversations WHERE id = %s", old.id) == 0
+    assert count(container, "SELECT count(*) FROM transcript_v2_conversations WHERE id = %s", new.id) == 1
+    assert count(container, "SELECT count(*) FROM monitor_v1_conversations WHERE id = %s", new.id) == 1

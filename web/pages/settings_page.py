@@ -121,8 +121,8 @@ async def settings_page(request: Request[Any, Any, Any], reader: AsyncReader, ch
 async def settings_storage(
     request: Request[Any, Any, Any], chat: ChatService, transcripts: TranscriptSource
 ) -> Response[str]:
-    """The storage the workspace's events use, as a share of its plan's allowance: loaded after the page (it sums
-    the size of every event of the workspace, the page's slowest read)."""
+    """The storage the workspace's events use, as a share of its plan's allowance: loaded after the page (it first folds
+    the events appended since the last read into the running totals, ADR 0058)."""
     member = await authenticate(request)
     ws = member.workspace_id
 
