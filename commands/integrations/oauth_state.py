@@ -19,6 +19,9 @@ from slack_sdk.oauth.state_store import OAuthStateStore
 from domain.errors import InvalidInput
 
 STATE_TTL = timedelta(minutes=10)
+# States (and their PKCE verifiers) expired for a day are deleted when a new one is issued: the table holds only the
+# flows of the last day, whatever the install history (a callback with a purged state reads as "not one of ours").
+FORGET_AFTER = timedelta(days=1)
 CLAIM = (
     "UPDATE oauth_states SET used_at = now() WHERE state = %s AND provider = %s AND used_at IS NULL"
     " RETURNING workspace_id, account_id, expires_at, code_verifier, detail"
@@ -64,6 +67,7 @@ class PostgresOAuthStateStore(OAuthStateStore):
             raise ValueError("an OAuth state is bound to a workspace and an Admin")
         state = secrets.token_urlsafe(32)
         with self.pool.connection() as conn:
+            conn.execute("DELETE FROM oauth_states WHERE expires_at < %s", (datetime.now(UTC) - FORGET_AFTER,))
             conn.execute(
                 "INSERT INTO oauth_states (state, provider, workspace_id, account_id, expires_at, code_verifier,"
                 " detail) VALUES (%s, %s, %s, %s, %s, %s, %s)",

@@ -118,6 +118,21 @@ def test_a_foreign_missing_or_expired_state_stores_nothing(
     assert slack_of(container, ws) is None
 
 
+def test_states_expired_for_a_day_are_forgotten_when_a_new_flow_starts(
+    container: Container, slack: FakeSlack, pool: ConnectionPool
+) -> None:
+    # Given a flow whose state expired two days ago and one that expired a minute ago
+    ws = workspace(container)
+    old = PostgresOAuthStateStore(pool, "slack", ttl=-timedelta(days=2)).issue(workspace_id=ws, account_id=ADMIN)
+    recent = PostgresOAuthStateStore(pool, "slack", ttl=-timedelta(minutes=1)).issue(workspace_id=ws, account_id=ADMIN)
+    # When an Admin starts a new install
+    slack_oauth.start(app_of(slack), PostgresOAuthStateStore(pool, "slack"), ws, ADMIN)
+    # I expect the day-old state gone (with its verifier), the recent one kept until it is a day old
+    with pool.connection() as conn:
+        kept = {r[0] for r in conn.execute("SELECT state FROM oauth_states WHERE state IN (%s, %s)", (old, recent))}
+    assert kept == {recent}
+
+
 def test_a_cancelled_refused_or_narrower_install_stores_nothing(
     container: Container, slack: FakeSlack, pool: ConnectionPool
 ) -> None:
