@@ -9,6 +9,7 @@ from uuid import UUID
 
 from domain.knowledge import KnowledgeHit
 from projections._common import TrackedView
+from projections.knowledge.concepts import expansions
 
 log = logging.getLogger("chatassist.knowledge")
 PREFIX = "knowledge_v1"
@@ -17,6 +18,8 @@ BUDGET = 300  # chunks a query may rank at most (docs/knowledge.md, "Retrieval")
 WEIGHTS = [0.3, 0.4, 0.6, 1.0]  # of the D (text), C, B (section heading) and A (title, tags) parts of a chunk
 SHORTLIST = 10  # of those, ordered by ts_rank_cd (up to ~200 µs a chunk on long ones: docs/performance.md)
 FUZZY = 0.4  # least trigram similarity of an unknown question word to the known lexeme it is matched on (ADR 0045)
+EXPANSION = 0.5  # weight of a concept's terms (concepts.py) against the question's own words (ADR 0060)
+CONCEPT = 1.0  # in the order: a concept of the question found in a chunk counts as one covered word (not in support)
 WAIT_S = 5.0  # how long a turn waits for the view to reach the workspace version it loaded
 
 
@@ -35,6 +38,12 @@ WAIT_S = 5.0  # how long a turn waits for the view to reach the workspace versio
 #    the best %(k)s kept.
 # 4. For those few: how much of the whole question (in the chunk's own configuration) each one covers (``support``:
 #    a word matched only through step 1's similarity does not count); the one covering most first, then by rank.
+# 5. Concepts (concepts.py, ADR 0060): the terms of each support concept the question names (``%(concepts)s``, one
+#    string per concept: "quit" names the cancel concept, "is down" the status one) are parsed like the question,
+#    kept rarest first within their own budget, and searched as a second tsquery (``xq``) whose rank counts
+#    %(expansion)s of the question's own. In the order, each concept a chunk holds a term of counts like one more
+#    covered word (``named``), but the ``support`` returned (the confidence formula's) counts only the visitor's own
+#    words: a chunk found only through a concept stays low-confidence.
 SEARCH_SQL = f"""
 WITH words AS (
     SELECT DISTINCT cfg, u.lexeme, p.pos FROM {PREFIX}_workspaces w, unnest(w.configs) AS cfg,
@@ -67,30 +76,58 @@ q AS (
     SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS query FROM known
     WHERE running <= %(budget)s OR running = (SELECT min(running) FROM known)
 ),
+concepts AS (
+    SELECT DISTINCT g.ord, cfg, u.lexeme FROM {PREFIX}_workspaces w, unnest(w.configs) AS cfg,
+         unnest(%(concepts)s::text[]) WITH ORDINALITY AS g(terms, ord), unnest(to_tsvector(cfg, unaccent(g.terms))) AS u
+    WHERE w.workspace_id = %(ws)s AND u.lexeme !~ '[\\'']'
+),
+xknown AS (
+    SELECT t.lexeme, t.chunks, sum(t.chunks) OVER (ORDER BY t.chunks, t.lexeme) AS running FROM {PREFIX}_terms t
+    WHERE t.workspace_id = %(ws)s AND t.chunks > 0 AND t.lexeme IN (SELECT lexeme FROM concepts)
+      AND t.lexeme NOT IN (SELECT lexeme FROM known)
+),
+xq AS (
+    SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS query FROM xknown
+    WHERE running <= %(budget)s OR running = (SELECT min(running) FROM xknown)
+),
 candidates AS (
-    SELECT c.article_id, c.chunk, c.config, c.tsv, c.heading, c.text FROM {PREFIX}_chunks c
-    WHERE c.tsv @@ (SELECT query FROM q) AND c.workspace_id = %(ws)s AND c.published
-    LIMIT %(budget)s
+    (SELECT c.article_id, c.chunk, c.config, c.tsv, c.heading, c.text FROM {PREFIX}_chunks c
+     WHERE c.tsv @@ (SELECT query FROM q) AND c.workspace_id = %(ws)s AND c.published
+     LIMIT %(budget)s)
+    UNION
+    (SELECT c.article_id, c.chunk, c.config, c.tsv, c.heading, c.text FROM {PREFIX}_chunks c
+     WHERE c.tsv @@ (SELECT query FROM xq) AND c.workspace_id = %(ws)s AND c.published
+     LIMIT %(budget)s)
 ),
 shortlist AS (
-    SELECT c.* FROM candidates c, q
-    ORDER BY ts_rank(%(weights)s::float4[], c.tsv, q.query, 1) DESC, c.article_id, c.chunk
+    SELECT c.*, coalesce(ts_rank(%(weights)s::float4[], c.tsv, q.query, 1), 0)
+             + %(expansion)s * coalesce(ts_rank(%(weights)s::float4[], c.tsv, xq.query, 1), 0) AS cheap
+    FROM candidates c, q, xq
+    ORDER BY cheap DESC, c.article_id, c.chunk
     LIMIT %(shortlist)s
 ),
 hits AS (
-    SELECT c.*, ts_rank_cd(%(weights)s::float4[], c.tsv, q.query, 1) AS score FROM shortlist c, q
+    SELECT c.*, coalesce(ts_rank_cd(%(weights)s::float4[], c.tsv, q.query, 1), 0)
+             + %(expansion)s * coalesce(ts_rank_cd(%(weights)s::float4[], c.tsv, xq.query, 1), 0) AS score,
+           (SELECT count(DISTINCT x.ord) FROM concepts x
+            WHERE x.cfg = c.config AND x.lexeme = ANY(tsvector_to_array(c.tsv))) AS named
+    FROM shortlist c, q, xq
     ORDER BY score DESC, c.article_id, c.chunk
     LIMIT %(k)s
 )
 SELECT (SELECT version FROM {PREFIX}_workspaces WHERE workspace_id = %(ws)s) AS ws_version,
        h.article_id, h.chunk, h.heading, h.text, h.score, a.title, a.url, a.version,
-       (length(qv.v) - length(ts_delete(qv.v, tsvector_to_array(h.tsv))))::float / greatest(1, length(qv.v))
-         AS support
+       s.support
 FROM (VALUES (1)) one
 LEFT JOIN hits h ON true
 LEFT JOIN {PREFIX}_articles a ON a.id = h.article_id
 LEFT JOIN LATERAL (SELECT to_tsvector(h.config, unaccent(%(q)s)) AS v) qv ON true
-ORDER BY support DESC NULLS LAST, h.score DESC, h.article_id, h.chunk
+LEFT JOIN LATERAL (
+    SELECT (length(qv.v) - length(ts_delete(qv.v, tsvector_to_array(h.tsv))))::float / greatest(1, length(qv.v))
+             AS support,
+           h.named::float / greatest(1, length(qv.v)) AS named
+) s ON true
+ORDER BY s.support + %(concept)s * s.named DESC NULLS LAST, h.score DESC, h.article_id, h.chunk
 """
 
 
@@ -104,6 +141,9 @@ def search_params(workspace_id: UUID, question: str, k: int = TOP_K) -> dict[str
         "shortlist": SHORTLIST,
         "weights": WEIGHTS,
         "fuzzy": FUZZY,
+        "concepts": expansions(question),
+        "expansion": EXPANSION,
+        "concept": CONCEPT,
     }
 
 
