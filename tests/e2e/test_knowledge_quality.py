@@ -12,16 +12,19 @@
 from __future__ import annotations
 
 from chatassist.bootstrap import Container
-from chatassist.knowledge_cli import EVAL_SET, HELDOUT_SET, evaluate
+from chatassist.knowledge_cli import EVAL_SET, HELDOUT_SET, VISITORS_SET, evaluate
 from commands.create_workspace import cmd as create_ws
 from commands.import_knowledge import cmd as importer
 from commands.import_knowledge import files
 
-# Measured 2026-12-07 (ADR 0045): regression guards at the measured level, not targets.
-BLIND_FLOOR = 0.5  # 16 of 30 (53.3 %)
-DEV_FLOOR = 0.9  # 33 of 33 (tuned on)
-HELDOUT_FLOOR = 0.8  # 56 of 67 (83.6 %)
-HELDOUT_LANGUAGE_FLOOR = 0.75  # de 7 of 9, en 24 of 31 (77.4 %), es 8 of 9, fr 8 of 9, pt 9 of 9
+# Measured 2026-12-07 (ADR 0060, concept lexicon): regression guards at the measured level, not targets.
+BLIND_FLOOR = 0.7  # 22 of 30 (73.3 %; 53.3 % before the lexicon)
+DEV_FLOOR = 0.95  # 33 of 33 (tuned on)
+PROBES_FLOOR = 0.95  # 18 of 18 (tuned on)
+HELDOUT_FLOOR = 0.9  # 63 of 67 (94.0 %)
+HELDOUT_LANGUAGE_FLOOR = 0.85  # de, es, fr, pt 9 of 9, en 27 of 31 (87.1 %)
+VISITORS_FLOOR = 0.7  # 42 of 57 (73.7 %; 47.4 % before the lexicon)
+VISITORS_LANGUAGE_FLOOR = 0.55  # de 7 of 8, en 19 of 23, es 6 of 9, fr 5 of 9 (55.6 %), pt 5 of 8
 
 
 def test_the_labelled_questions_find_their_article_first(container: Container) -> None:
@@ -37,6 +40,7 @@ def test_the_labelled_questions_find_their_article_first(container: Container) -
     # and the blind and dev questions no worse than measured
     assert result["by_set"]["blind"] >= BLIND_FLOOR, result
     assert result["by_set"]["dev"] >= DEV_FLOOR, result
+    assert result["by_set"]["probes"] >= PROBES_FLOOR, result
 
 
 def test_the_held_out_questions_find_their_article_first(container: Container) -> None:
@@ -49,6 +53,48 @@ def test_the_held_out_questions_find_their_article_first(container: Container) -
     assert set(result["by_language"]) == {"en", "es", "fr", "de", "pt"}
     assert result["hit_at_1"] >= HELDOUT_FLOOR, result
     assert all(share >= HELDOUT_LANGUAGE_FLOOR for share in result["by_language"].values()), result
+
+
+def test_the_visitors_paraphrases_find_their_article_first(container: Container) -> None:
+    # Given the held-out set's articles in a new workspace
+    assert container.knowledge is not None
+    # When every paraphrase ("quit" for cancel, "money back" for refund, "down" for an outage) is asked
+    result = evaluate(container.app, container.knowledge.search, container.wait_for_projections, VISITORS_SET)
+    # I expect the labelled article first as often as measured, overall and in each of the five languages
+    assert result["questions"] >= 50
+    assert set(result["by_language"]) == {"en", "es", "fr", "de", "pt"}
+    assert result["hit_at_1"] >= VISITORS_FLOOR, result
+    assert all(share >= VISITORS_LANGUAGE_FLOOR for share in result["by_language"].values()), result
+
+
+def test_a_question_in_other_words_finds_its_article_through_a_concept_but_not_full_support(
+    container: Container,
+) -> None:
+    # Given an article on cancelling and one on the service status, in a new workspace
+    assert container.knowledge is not None
+    app = container.app
+    workspace = create_ws.execute(app, create_ws.CreateWorkspace("Concepts", knowledge=[], examples=[]))
+    cancel = "Cancel your subscription"
+    status = "Service status"
+    for title, body in [
+        (cancel, "Admins cancel under Settings > Billing. Your data stays until the end of the paid period."),
+        (status, "Incidents and outages are posted on our status page as soon as we know."),
+    ]:
+        doc = files.Document(title, title, body, None, files.digest(body))
+        importer.execute(app, importer.ImportKnowledge(workspace.workspace_id, [doc], "upload", None, "en"))
+    container.wait_for_projections()
+    # When visitors ask with none of the articles' words: "quit", and "down" (an English stopword)
+    quit_ = container.knowledge.search(workspace.workspace_id, "how do i quit")
+    down = container.knowledge.search(workspace.workspace_id, "is it down")
+    unrelated = container.knowledge.search(workspace.workspace_id, "do you sell gift cards")
+    # I expect each article first through the concept its word names
+    assert quit_ and quit_[0].title == cancel
+    assert down and down[0].title == status
+    # but the concept does not count as the visitor's words covered: support stays 0 (low confidence)
+    assert quit_[0].support == 0
+    assert down[0].support == 0
+    # and a question naming no concept and no article word finds nothing
+    assert unrelated == []
 
 
 def test_a_question_without_accents_or_with_a_typo_finds_its_article(container: Container) -> None:
