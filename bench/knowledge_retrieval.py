@@ -12,7 +12,8 @@
 2. The knowledge projection's runner applies every event (chunks, tsvectors, the GIN index, the lexeme counts); then
    ANALYZE, as autovacuum does after a bulk import.
 3. Measure: --queries visitor-like questions (two to six words: one or two rare or feature words, common words,
-   stopwords; three in ten with two letters of their longest word swapped, a typo), each through
+   stopwords; three in ten with two letters of their longest word swapped, a typo; three in ten naming a support
+   concept in a visitor's word such as "quit" or "is down", whose terms the articles use), each through
    ``KnowledgeView.search`` exactly as a chat turn calls it (pool checkout, the one query, rows decoded);
    p50 / p99 / max. Then each again under EXPLAIN ANALYZE (TIMING OFF): the execution time inside
    PostgreSQL, which a busy machine's run queue does not inflate; and the plan of the slowest.
@@ -45,6 +46,9 @@ COMMON = (
     "create update save delete view list option enable disable add remove link file app data access"
 ).split()
 STOP = "how do i can my the to a in is what where why you".split()
+# Words help articles use for the support concepts (projections/knowledge/concepts.py), and visitors' words naming them
+CONCEPT_TERMS = "cancel subscription invoice receipt refund plan upgrade password status outage export webhook".split()
+VISITOR_WORDS = ["quit", "money back", "is down", "cheaper", "bill", "notify", "download", "locked out", "coworker"]
 SYLLABLES = (
     "ba be bi bo bu ca ce ci co cu da de di do du fa fe fi fo ga ge go ka ke ki ko la le li lo lu ma me mi mo".split()
 )
@@ -67,7 +71,7 @@ def article(rng: random.Random, n: int, areas: list[str], features: list[str]) -
     area = areas[n % len(areas)]
     own = rng.sample(features, 4)
     length = rng.randint(80, 400)
-    body_words = [rng.choice(COMMON + own + [area] + STOP * 2) for _ in range(length)]
+    body_words = [rng.choice(COMMON + own + [area] + STOP * 2 + CONCEPT_TERMS[n % 4 :: 4]) for _ in range(length)]
     sections = rng.random() < 0.33
     text = " ".join(body_words)
     if sections:
@@ -90,6 +94,8 @@ def question(rng: random.Random, areas: list[str], features: list[str]) -> str:
         if len(w) > 4:
             k = rng.randrange(1, len(w) - 2)
             parts[i] = w[:k] + w[k + 1] + w[k] + w[k + 2 :]
+    if rng.random() < 0.3:  # in other words: a support concept's terms are searched too (ADR 0060)
+        parts.append(rng.choice(VISITOR_WORDS))
     return " ".join(parts) + "?"
 
 
