@@ -331,6 +331,18 @@ def test_the_blind_set_is_apart_from_the_corpus() -> None:
     assert not any(e.messages in texts for e in blind)
 
 
+def test_the_second_blind_set_is_apart_from_the_corpus_and_the_first() -> None:
+    # Given the second blind set (domain/data/decisions/blind2/), written by another engineer
+    blind2 = corpus.split("blind2")
+    # I expect at least 120 conversations in five languages with every rule, in neither the corpus nor the first set
+    assert len(blind2) >= 120 and {e.language for e in blind2} == {"en", "es", "fr", "de", "pt"}
+    assert {e.split for e in blind2} == {"blind2"} and {e.rule for e in blind2} == set(corpus.RULES)
+    texts = {e.messages for e in corpus.split("all")} | {e.messages for e in corpus.split("blind")}
+    assert not any(e.messages in texts for e in blind2)
+    # and the corpus's "all" holds neither blind set
+    assert {e.split for e in corpus.split("all")} == set(corpus.SPLITS)
+
+
 @pytest.mark.parametrize(
     ("text", "topic"),
     [
