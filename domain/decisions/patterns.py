@@ -192,7 +192,7 @@ THREAT = [
     r"\b(?:fal\w* com|convers\w* com|consult\w*|contrat\w*) (?:o |a )?(?:meu|minha|nosso|um|uma) advogad\w*"
     r"|\b(?:meu|minha|nossos?|nossas?) advogad\w* (?:vai|vao|ja tem|tem|entrar|entram|pergunta\w*|escreve\w*"
     r"|liga\w*|cuida\w*)",
-    r"\bprocess(?:o|ar|arei|amos)?\b (?:contra|voces)|\bprocesso voces\b|\bna justica\b|\bjuizado\b"
+    r"\bprocess(?:o|ar|arei|amos)?\b (?:contra|voces)|\bprocesso voces\b|\bna justica\b|\b(?:ir|vou|vamos|irei|iremos) (?:a|para a) justica\b|\bjuizado\b"
     r"|\bjuiz\b|\bmedidas judiciais\b|\bindenizacao\b|\bnotificacao extrajudicial\b|\bboletim de ocorrencia\b",
     r"\b(?:contest\w*|estorn\w*|desfazer|cancelar esse pagamento|cancelar o pagamento)\b.{0,40}"
     r"\b(?:cobranca|pagamento|compra|debito|banco|cartao)|\bestornar o pagamento\b|\bcontestacao\b",
@@ -245,7 +245,8 @@ NEGATED = [
     r"|n'ai pas l'intention|nao (?:vou|pretendo|quero|tenho intencao)|(?:will|werde|habe) (?:nicht|kein\w*)"
     r"|nicht vor|keine absicht)\b(?: \w+){0,5} (?:legal\w*|court|courts|tribunal\w*|lawyers?|attorneys?"
     r"|abogad\w*|avocat\w*|anw(?:a|ae)lt\w*|advogad\w*|juzgad\w*|justic\w*|jueces|juez|juge|proces|klage\w*"
-    r"|gericht\w*|rechtlich\w*|juridi\w*|judicia\w*)\b",
+    r"|gericht\w*|rechtlich\w*|juridi\w*|judicia\w*|plainte|poursuites?|juicio|denuncia|demanda|queixa|processo"
+    r"|anzeige)\b",
     # legal words as the subject of a question or of the visitor's trade, not an action
     r"\bchargeback (?:fees?|rates?|polic\w*|protection|ratio|process\w*)\b|\bcourt[- ]reporting\b"
     r"|\b(?:customers?|clients?|users?|buyers?|visitors?|clientes?|usuarios?|kunden?|utilisateurs?)\b.{0,15}"
@@ -263,6 +264,9 @@ NEGATED = [
     # the negation after the verb: "ich verklage hier keinen", "no pienso denunciar a nadie"
     r"\b(?:verklag\w*|sue|suing|denunci\w*|demand\w*|process\w*|poursui\w*|anzeig\w*)\b(?: \w+){0,2}"
     r" (?:keinen|niemanden|nobody|anyone|anybody|a nadie|ninguem|personne)\b",
+    # ...or before it: "ich will niemanden verklagen", "a nadie voy a denunciar"
+    r"\b(?:niemanden|keinen|a nadie|ninguem|nobody|no one)\b(?: \w+){0,2} (?:verklag\w*|sue|suing|denunci\w*"
+    r"|demandar|processar|poursuivre|anzeigen)\b",
     # the visitor asking the company how to get money back is a refund question, not a dispute with a bank
     r"\b(?:can|could|how do|how can|may|puedo|como|comment|kann|wie) (?:i|we|recupero|puis-je|ich|bekomme)\b"
     r"[^.!?]{0,40}\b(?:back|recuper\w*|zuruck)\b[^.!?]*\?",

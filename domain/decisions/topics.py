@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 
 from domain.decisions import intent
-from domain.decisions.legal import is_p1
+from domain.decisions.legal import is_p1, legal_signals
 from domain.decisions.model import topic_model
 
 OTHER, LEGAL, REFUNDS = "Other", "Legal & Compliance", "Refunds & Cancellation"
@@ -119,7 +119,10 @@ def classify(
     if hits:
         best = max(hits, key=lambda n: (probs.get(n, 0.0), -hits.index(n)))
         return best, round(probs.get(best, 0.0), 3), "keywords and classifier"
-    best = max([*names, OTHER], key=lambda n: probs.get(n, 0.0))
+    # legal words set aside as a mention (negated, someone else's threat, a question about the product) and no
+    # compliance keyword: they are the talk, not the subject ("a customer threatens to sue us: can your bot...?")
+    set_aside = LEGAL in names and bool(legal_signals([text])[1])
+    best = max([n for n in [*names, OTHER] if not (set_aside and n == LEGAL)], key=lambda n: probs.get(n, 0.0))
     if probs.get(best, 0.0) < CLASSIFIER_ALONE:
         return OTHER, round(probs.get(OTHER, 0.0), 3), "classifier unsure"
     return best, round(probs[best], 3), "classifier"

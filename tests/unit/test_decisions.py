@@ -398,3 +398,24 @@ def test_talking_to_a_lawyer_formal_notices_and_complaint_nouns(text: str, rule:
 )
 def test_topic_mechanisms_of_round_10(messages: list[str], topic: str) -> None:
     assert decide(messages).topic == topic
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the negation before the verb, or a verbal negation before a complaint's noun, in five languages
+        "ich will hier niemanden verklagen, warum ist der Chat so langsam",
+        "je ne vais pas porter plainte, je veux juste savoir pourquoi le chat est lent",
+        "no pienso ir a juicio, quiero saber por qué el chat va lento",
+        "não tenho intenção de ir à justiça, o chat só está lento",
+    ],
+)
+def test_a_negated_threat_is_neither_p1_nor_filed_under_legal(text: str) -> None:
+    # Given legal words set aside as a mention and no compliance keyword
+    decision = decide([text])
+    # I expect no escalation, and the topic is not Legal & Compliance
+    assert (decision.rule, decision.topic) == (NONE, "Other")
+
+
+def test_going_to_court_in_portuguese_is_p1() -> None:
+    assert decide(["se não devolverem o dinheiro vou à justiça"]).rule == P1
