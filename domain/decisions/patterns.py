@@ -192,7 +192,8 @@ THREAT = [
     r"\b(?:fal\w* com|convers\w* com|consult\w*|contrat\w*) (?:o |a )?(?:meu|minha|nosso|um|uma) advogad\w*"
     r"|\b(?:meu|minha|nossos?|nossas?) advogad\w* (?:vai|vao|ja tem|tem|entrar|entram|pergunta\w*|escreve\w*"
     r"|liga\w*|cuida\w*)",
-    r"\bprocess(?:o|ar|arei|amos)?\b (?:contra|voces)|\bprocesso voces\b|\bna justica\b|\b(?:ir|vou|vamos|irei|iremos) (?:a|para a) justica\b|\bjuizado\b"
+    r"\bprocess(?:o|ar|arei|amos)?\b (?:contra|voces)|\bprocesso voces\b|\bna justica\b|\bjuizado\b"
+    r"|\b(?:ir|vou|vamos|irei|iremos) (?:a|para a) justica\b"
     r"|\bjuiz\b|\bmedidas judiciais\b|\bindenizacao\b|\bnotificacao extrajudicial\b|\bboletim de ocorrencia\b",
     r"\b(?:contest\w*|estorn\w*|desfazer|cancelar esse pagamento|cancelar o pagamento)\b.{0,40}"
     r"\b(?:cobranca|pagamento|compra|debito|banco|cartao)|\bestornar o pagamento\b|\bcontestacao\b",
