@@ -121,8 +121,9 @@ def classify(
         return best, round(probs.get(best, 0.0), 3), "keywords and classifier"
     # legal words set aside as a mention (negated, someone else's threat, a question about the product) and no
     # compliance keyword: they are the talk, not the subject ("a customer threatens to sue us: can your bot...?")
-    set_aside = LEGAL in names and bool(legal_signals([text])[1])
-    best = max([n for n in [*names, OTHER] if not (set_aside and n == LEGAL)], key=lambda n: probs.get(n, 0.0))
+    best = max([*names, OTHER], key=lambda n: probs.get(n, 0.0))
+    if best == LEGAL and legal_signals([text])[1]:
+        best = max([n for n in [*names, OTHER] if n != LEGAL], key=lambda n: probs.get(n, 0.0))
     if probs.get(best, 0.0) < CLASSIFIER_ALONE:
         return OTHER, round(probs.get(OTHER, 0.0), 3), "classifier unsure"
     return best, round(probs[best], 3), "classifier"
