@@ -158,6 +158,8 @@ THREAT = [
     r"|\b(?:contact\w*|appel\w*|consult\w*|prendre|pris|parle\w* a|vu) (?:mon|un|une|notre) avocat\w*",
     r"\bmise en demeure\b|\bporte\w* plainte\b|\bdeposer plainte\b|\bplainte\b|\bpoursuites?\b|\bpoursuivre\b",
     r"\ben justice\b|\bau tribunal\b|\bvoie judiciaire\b|\bun juge\b|\ble juge\b|\bdommages et interets\b",
+    # a lawsuit brought, in any tense ("on vous fera un procès", "nous intenterons un procès")
+    r"\b(?:fai\w*|fer(?:a|ai|as|ons|ont|ez)|intent\w*|engag\w*) (?:un )?proces\b|\bproces contre (?:vous|votre)\b",
     r"\bopposition\b|\bcontest\w* (?:le|du) (?:paiement|debit|prelevement)|\b(?:rejeter|annuler) (?:le|ce)"
     r" (?:prelevement|paiement)|\blitige\b(?! de paiement de nos)|\bescroquerie\b|\barnaque\b|\bfrauduleuse\b",
     r"\bprelevement non reconnu\b|\bvoies appropriees\b|\bservice juridique va\b",

@@ -377,6 +377,8 @@ def test_the_topic_is_the_subject_in_five_languages(text: str, topic: str) -> No
         ("les mandamos carta documento el lunes", P1),
         ("vou fazer uma queixa na ASAE", P1),
         ("pondré una queja en la oficina del consumidor", P1),
+        ("on vous fera un procès si rien ne bouge", P1),
+        ("nous allons intenter un procès contre votre société", P1),
     ],
 )
 def test_talking_to_a_lawyer_formal_notices_and_complaint_nouns(text: str, rule: str) -> None:
