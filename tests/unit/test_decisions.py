@@ -343,6 +343,14 @@ def test_the_second_blind_set_is_apart_from_the_corpus_and_the_first() -> None:
     assert {e.split for e in corpus.split("all")} == set(corpus.SPLITS)
 
 
+def test_the_eval_command_measures_the_second_blind_set(capsys: pytest.CaptureFixture[str]) -> None:
+    # When the command runs with --split blind2
+    cli.main(["eval", "decisions", "--split", "blind2", "--json"])
+    # I expect its conversations, and only them, measured
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["split"] == "blind2" and printed["overall"]["conversations"] == len(corpus.split("blind2"))
+
+
 @pytest.mark.parametrize(
     ("text", "topic"),
     [
