@@ -25,6 +25,8 @@ TOPIC_CODES = {
 }
 SPLITS = ("train", "dev", "test")
 BLIND = "blind"  # domain/data/decisions/blind/: written apart from the corpus, never trained or tuned on
+BLIND2 = "blind2"  # domain/data/decisions/blind2/: a second blind set, by another writer, for the next round
+BLIND_SETS = (BLIND, BLIND2)
 BLIND_LANGUAGES = ("en", "es", "fr", "de", "pt")
 
 
@@ -80,20 +82,22 @@ def load() -> tuple[Example, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=1)
-def load_blind() -> tuple[Example, ...]:
-    """The blind set (``domain/data/decisions/blind/``, same format): conversations written apart from the corpus
-    to measure generalisation; nothing trains or tunes on it, and ``all`` does not include it."""
-    folder = resources.files("domain") / "data" / "decisions" / "blind"
+@lru_cache(maxsize=len(BLIND_SETS))
+def load_blind(name: str = BLIND) -> tuple[Example, ...]:
+    """A blind set (``domain/data/decisions/<name>/``, same format, ``blind`` or ``blind2``): conversations written
+    apart from the corpus to measure generalisation; nothing trains or tunes on them, and ``all`` includes none."""
+    if name not in BLIND_SETS:
+        raise ValueError(f"unknown blind set {name!r}: one of {', '.join(BLIND_SETS)}")
+    folder = resources.files("domain") / "data" / "decisions" / name
     out: list[Example] = []
     for language in BLIND_LANGUAGES:
         lines = (folder / f"{language}.txt").read_text(encoding="utf-8").splitlines()
-        out += [parse(line, language, n, BLIND) for n, line in enumerate(lines, 1) if line.strip()]
+        out += [parse(line, language, n, name) for n, line in enumerate(lines, 1) if line.strip()]
     return tuple(out)
 
 
 def split(name: str) -> list[Example]:
-    """The examples of one split (train, dev, test), ``all`` (the three) or ``blind`` (the blind set)."""
-    if name == BLIND:
-        return list(load_blind())
+    """The examples of one split (train, dev, test), ``all`` (the three) or a blind set (``blind``, ``blind2``)."""
+    if name in BLIND_SETS:
+        return list(load_blind(name))
     return [e for e in load() if name in ("all", e.split)]

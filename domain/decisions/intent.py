@@ -17,7 +17,12 @@ REFUND = re.compile(
     r"|devolucion|devolver(?:me|nos)?"
     r" (?:el|los|mi|mis) (?:dinero|importe|pago|\d)|regres(?:en|enme|ar) \w* ?(?:los|el|mi|mis)|de vuelta|recuperar"
     r"|rembours\w*|rendez|rende"
-    r"|recuperer|(?:ruck)?erstatt\w*|zuruck\w*|ruckzahlung|geld zuruck|devolv\w*|devolucao|estorno|de volta"
+    r"|recuperer|(?:ruck)?erstatt\w*|ruckzahlung|geld zuruck|devolv\w*|devolucao|estorno|de volta"
+    # German "zurück" is money back in a compound verb or after money or a wish; a separable verb's particle
+    # ("die API gibt 401 zurück", "kommt zurück") is not
+    r"|zuruck(?:zahl|erstatt|buch|uberweis|geb|bekomm|hab|hol|ford|verlang|will|mocht)\w*"
+    r"|(?:geld|betrag|summe|kosten|gebuhr\w*|euro|eur|franken|chf|dollar|pfund|\d|[$€£]|will|mochte|mochten"
+    r"|wollen|verlange\w*|brauche\w*|hatte gern\w*|bitte)\b[^.?!]{0,40}\bzuruck\b"
     r"|rimbors\w*|restituit(?:eci|emi|e)\b|restituire (?:i|il) (?:soldi|denaro)|rivoglio|soldi indietro"
     r"|terugbetal\w*|geld terug|terugstort\w*|terug(?:krijgen|hebben))"
 )

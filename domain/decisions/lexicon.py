@@ -150,10 +150,12 @@ THREAT_FRAMES = [
     r"|redig\w*|notific\w*|(?:les |le |la |vous |lhes |vos |te |os |as )?"
     r"(?!(?:ahora|agora|otra|outra|entra|contra|compra|compras|mejora|hora|para)\b)\w{3,}r(?:a|an|ont|ao)\b)\b",
     rf"\b(?:is|are) (?:now )?(?:with|in the hands of) {_POSS} {LEGAL_PRO}\b",
-    r"\b(?:burofax|carta notarial|requerimiento notarial|letter before (?:action|claim)|lettre recommandee avec"
+    # a formal notice: the instrument each country's lawyers send before suing
+    r"\b(?:burofax|carta notarial|carta documento|requerimiento notarial|letter before (?:action|claim)"
+    r"|cease and desist|lettre recommandee avec"
     r" (?:accuse|ar)|einschreiben mit ruckschein)\b",
     rf"\b(?:consult\w*|instruct\w*|retain\w*|engag\w*|hired?|mandat\w*|beauftrag\w*|eingeschaltet|einschalt\w*"
-    rf"|contrat\w*|constitu\w*)\b (?:\w+ ){{0,3}}"
+    rf"|contrat\w*|constitu\w*|(?:spoke|spoken|talked|been talking|speaking) (?:to|with))\b (?:\w+ ){{0,3}}"
     rf"{LEGAL_PRO}\b",
     rf"\b(?:is|es|est|ist|e) (?:a |an |un |una |une |ein |eine |um |uma )?{LEGAL_PRO} (?:and|y|et|und|e|who|que"
     r"|qui|der|die) (?:(?:he|she|they|el|ella|il|elle|er|sie|ele|ela)(?= |'))? ?(?:says|said|will|'ll|is|'s|has"

@@ -134,14 +134,16 @@ THREAT = [
     rf"\b(?:report\w*|complain\w*|complaint\w*|contact\w*|escalat\w*|going|go|notify\w*|tell|reporting|saisi\w*"
     r"|acudir\w*|ir a|ire a|denunci\w*|reclam\w*|signal\w*|alert\w*|avisar|informar\w*|ecrire|informiere|melde"
     rf"|wende|geht|gehe|vou ao|vou a|acionar|apresentar|registrar|writing|write|klacht\w*|meld\w*|dien\w*"
-    rf"|segnal\w*|reclamo|esposto|denunc\w*|presentero|faro|inform\w*|beschwer\w*|forward\w*)\b.{{0,60}}"
+    rf"|segnal\w*|reclamo|esposto|denunc\w*|presentero|faro|inform\w*|beschwer\w*|forward\w*|queixa\w*|queja\w*)\b"
+    rf".{{0,60}}"
     rf"\b{_REGULATOR}\b",
     rf"\b{_REGULATOR}\b.{{0,40}}\b(?:will|hear|know|interested|next|love|adorar|adorer|interess\w*|informe\w*"
     r"|informad\w*|sabra|saura|erfahrt|weet|le interesa|vai adorar|va adorer)\b",
     rf"\b(?:le interesa|interessiert|va adorer|vai adorar|would love to hear)\b.{{0,40}}\b{_REGULATOR}\b",
     r"\bfile (?:a )?(?:formal )?complaint\b|\bformal complaint\b",
     # Spanish
-    r"\b(?:hablar|consultar|contactar|llamar) (?:con |a )?(?:mi|mis|nuestro|nuestros|un|una) abogad\w*"
+    # any tense of talking to, consulting or calling one's lawyer ("hable con mi abogado", "he consultado a...")
+    r"\b(?:habl|consult|contact|llam)\w* (?:con |a )?(?:mi|mis|nuestro|nuestros|un|una) abogad\w*"
     r"|\b(?:mi|mis|nuestr\w*) abogad\w* (?:se pondr\w*|ya tiene|tiene|va|van|dice|dicen|pregunt\w*|escrib\w*"
     r"|llam\w*|se encarg\w*)",
     r"\bdenuncia\w*|\bdemand\w* (?:por|a ustedes)|\blos demando\b|\bdemandaremos\b|\bvia judicial\b",
@@ -153,9 +155,11 @@ THREAT = [
     # French
     r"\b(?:mon|ma|mes|notre|nos) avocat\w* (?:va|vont|a|ont|sera|seront|vous|demandera|ecrira|appellera"
     r"|s'en charge\w*|contactera)\b"
-    r"|\b(?:contacter|appeler|consulter|prendre) (?:mon|un|une|notre) avocat\w*",
+    r"|\b(?:contact\w*|appel\w*|consult\w*|prendre|pris|parle\w* a|vu) (?:mon|un|une|notre) avocat\w*",
     r"\bmise en demeure\b|\bporte\w* plainte\b|\bdeposer plainte\b|\bplainte\b|\bpoursuites?\b|\bpoursuivre\b",
     r"\ben justice\b|\bau tribunal\b|\bvoie judiciaire\b|\bun juge\b|\ble juge\b|\bdommages et interets\b",
+    # a lawsuit brought, in any tense ("on vous fera un procès", "nous intenterons un procès")
+    r"\b(?:fai\w*|fer(?:a|ai|as|ons|ont|ez)|intent\w*|engag\w*) (?:un )?proces\b|\bproces contre (?:vous|votre)\b",
     r"\bopposition\b|\bcontest\w* (?:le|du) (?:paiement|debit|prelevement)|\b(?:rejeter|annuler) (?:le|ce)"
     r" (?:prelevement|paiement)|\blitige\b(?! de paiement de nos)|\bescroquerie\b|\barnaque\b|\bfrauduleuse\b",
     r"\bprelevement non reconnu\b|\bvoies appropriees\b|\bservice juridique va\b",
@@ -177,6 +181,8 @@ THREAT = [
     r"|hat bereits|hat schon"
     r"|meldet|fragt|schreibt|kummert)\b"
     r"|\b(?:einen|meinen) (?:rechts)?anw(?:a|ae)lt(?:in)? ein\b|\banwalt einschalten\b|\bverklag\w*"
+    r"|\bmit (?:meinem|meiner|unserem|unserer) (?:rechts)?anw(?:a|ae)lt(?:in)? (?:\w+ )?(?:gesprochen|sprechen"
+    r"|telefoniert|besprochen|beraten)\b"
     r"|\bklage\b(?! uber)|\bvor gericht\b|\bgerichtlich\w*|\b(?:amts|land)gericht\b|\brichter\b"
     r"|\brechtliche\w* schritte\b|\bjuristisch\w*\b|\bschadensersatz\b|\babmahnung\b",
     r"\b(?:straf)?anzeige (?:wegen|ist|erstatt\w*|gestellt)|\b(?:erstatte|stelle) (?:eine )?\w*anzeige|\bstrafanzeige\b"
@@ -185,10 +191,11 @@ THREAT = [
     r"|angefochten|storn\w*|nicht autorisiert)|\bzuruckbuch\w* lassen\b|\bkauferschutz\b|\bwiderspruch\b",
     r"\bbei (?:meiner|der) bank reklamiert\b|\bgebotenen weg\b",
     # Portuguese
-    r"\b(?:falar com|consultar|contratar) (?:o |a )?(?:meu|minha|nosso|um|uma) advogad\w*"
+    r"\b(?:fal\w* com|convers\w* com|consult\w*|contrat\w*) (?:o |a )?(?:meu|minha|nosso|um|uma) advogad\w*"
     r"|\b(?:meu|minha|nossos?|nossas?) advogad\w* (?:vai|vao|ja tem|tem|entrar|entram|pergunta\w*|escreve\w*"
     r"|liga\w*|cuida\w*)",
     r"\bprocess(?:o|ar|arei|amos)?\b (?:contra|voces)|\bprocesso voces\b|\bna justica\b|\bjuizado\b"
+    r"|\b(?:ir|vou|vamos|irei|iremos) (?:a|para a) justica\b"
     r"|\bjuiz\b|\bmedidas judiciais\b|\bindenizacao\b|\bnotificacao extrajudicial\b|\bboletim de ocorrencia\b",
     r"\b(?:contest\w*|estorn\w*|desfazer|cancelar esse pagamento|cancelar o pagamento)\b.{0,40}"
     r"\b(?:cobranca|pagamento|compra|debito|banco|cartao)|\bestornar o pagamento\b|\bcontestacao\b",
@@ -233,7 +240,7 @@ MENTION = (
 )
 # Negation of a threat in the same sentence: "not going to sue", "nobody is threatening", "not disputing".
 NEGATED = [
-    r"\b(?:not|never|no one|nobody|n't|dont|don't|won't|wont) (?:\w+ ){0,3}(?:sue|suing|threaten\w*|disput\w*"
+    r"\b(?:not|never|no one|nobody|n't|dont|don't|won't|wont) (?:\w+ ){0,4}(?:sue|suing|threaten\w*|disput\w*"
     r"|going to sue|lawyer\w*|court|chargeback\w*|report\w*|contest\w*)\b",
     r"\bnot (?:going to|gonna) sue\b|\bnot threatening\b",
     # a verbal negation a few words before the threat's noun, in five languages
@@ -241,7 +248,8 @@ NEGATED = [
     r"|n'ai pas l'intention|nao (?:vou|pretendo|quero|tenho intencao)|(?:will|werde|habe) (?:nicht|kein\w*)"
     r"|nicht vor|keine absicht)\b(?: \w+){0,5} (?:legal\w*|court|courts|tribunal\w*|lawyers?|attorneys?"
     r"|abogad\w*|avocat\w*|anw(?:a|ae)lt\w*|advogad\w*|juzgad\w*|justic\w*|jueces|juez|juge|proces|klage\w*"
-    r"|gericht\w*|rechtlich\w*|juridi\w*|judicia\w*)\b",
+    r"|gericht\w*|rechtlich\w*|juridi\w*|judicia\w*|plainte|poursuites?|juicio|denuncia|demanda|queixa|processo"
+    r"|anzeige)\b",
     # legal words as the subject of a question or of the visitor's trade, not an action
     r"\bchargeback (?:fees?|rates?|polic\w*|protection|ratio|process\w*)\b|\bcourt[- ]reporting\b"
     r"|\b(?:customers?|clients?|users?|buyers?|visitors?|clientes?|usuarios?|kunden?|utilisateurs?)\b.{0,15}"
@@ -259,6 +267,9 @@ NEGATED = [
     # the negation after the verb: "ich verklage hier keinen", "no pienso denunciar a nadie"
     r"\b(?:verklag\w*|sue|suing|denunci\w*|demand\w*|process\w*|poursui\w*|anzeig\w*)\b(?: \w+){0,2}"
     r" (?:keinen|niemanden|nobody|anyone|anybody|a nadie|ninguem|personne)\b",
+    # ...or before it: "ich will niemanden verklagen", "a nadie voy a denunciar"
+    r"\b(?:niemanden|keinen|a nadie|ninguem|nobody|no one)\b(?: \w+){0,2} (?:verklag\w*|sue|suing|denunci\w*"
+    r"|demandar|processar|poursuivre|anzeigen)\b",
     # the visitor asking the company how to get money back is a refund question, not a dispute with a bank
     r"\b(?:can|could|how do|how can|may|puedo|como|comment|kann|wie) (?:i|we|recupero|puis-je|ich|bekomme)\b"
     r"[^.!?]{0,40}\b(?:back|recuper\w*|zuruck)\b[^.!?]*\?",

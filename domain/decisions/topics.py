@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 
 from domain.decisions import intent
-from domain.decisions.legal import is_p1
+from domain.decisions.legal import is_p1, legal_signals
 from domain.decisions.model import topic_model
 
 OTHER, LEGAL, REFUNDS = "Other", "Legal & Compliance", "Refunds & Cancellation"
@@ -34,6 +34,8 @@ _KEYWORDS: dict[str, str] = {
     r"|estorno|darme de baja|de volta|de vuelta|downgrade|geld zuruck|mon argent|meu dinheiro|mi dinero"
     r"|rimbors\w*|disdett\w*|disdir\w*|terugbetal\w*"
     r"|opzeggen|geld terug"
+    # the right to return or withdraw, as each language names it (German compounds included)
+    r"|ruckgabe\w*|widerruf\w*|cooling[- ]off|right of withdrawal|desistimiento|retractation|arrependimento"
     r"|my money",
     "Passwords & Auth": r"password\w*|passwort\w*|contrasena|mot de passe|senha|log ?in|login|logged out|sign in"
     r"|2fa|two-factor|zwei-faktor\w*|double authentification|dos pasos|duas etapas|locked out|bloquead[ao]|bloque"
@@ -58,7 +60,8 @@ _KEYWORDS: dict[str, str] = {
     r"|purchase orders?|po number|payment method|metodo de pago|moyen de paiement|zahlungs(?:methode|art)"
     r"|forma de pagamento|subscription price|precio de la suscripcion",
     "API & Integrations": r"api|apis|webhooks?|sdk|endpoint|token|zapier|slack|hubspot|rest|graphql"
-    r"|integrat\w*|integracion|integracao|javascript|python|node|react|401|429|500|timeout|api key|cle api"
+    r"|integrat\w*|integracion|integracao|integr(?:ar|ate|arlo|ala|alo|amos|ieren|iert|ierung)|shopify"
+    r"|woocommerce|magento|bigcommerce|javascript|python|node|react|401|429|500|timeout|api key|cle api"
     r"|api-schlussel|rate limit|sync|connectors?|connecteurs?|konnektor\w*|conector\w*|schnittstelle\w*"
     r"|crm|salesforce|pipedrive|whatsapp|n8n|make\.com|json|404|403|502|503|500er|oauth app"
     r"|sincroniz\w*|synchronis\w*|synchronisier\w*",
@@ -116,7 +119,11 @@ def classify(
     if hits:
         best = max(hits, key=lambda n: (probs.get(n, 0.0), -hits.index(n)))
         return best, round(probs.get(best, 0.0), 3), "keywords and classifier"
+    # legal words set aside as a mention (negated, someone else's threat, a question about the product) and no
+    # compliance keyword: they are the talk, not the subject ("a customer threatens to sue us: can your bot...?")
     best = max([*names, OTHER], key=lambda n: probs.get(n, 0.0))
+    if best == LEGAL and legal_signals([text])[1]:
+        best = max([n for n in [*names, OTHER] if n != LEGAL], key=lambda n: probs.get(n, 0.0))
     if probs.get(best, 0.0) < CLASSIFIER_ALONE:
         return OTHER, round(probs.get(OTHER, 0.0), 3), "classifier unsure"
     return best, round(probs[best], 3), "classifier"

@@ -331,6 +331,26 @@ def test_the_blind_set_is_apart_from_the_corpus() -> None:
     assert not any(e.messages in texts for e in blind)
 
 
+def test_the_second_blind_set_is_apart_from_the_corpus_and_the_first() -> None:
+    # Given the second blind set (domain/data/decisions/blind2/), written by another engineer
+    blind2 = corpus.split("blind2")
+    # I expect at least 120 conversations in five languages with every rule, in neither the corpus nor the first set
+    assert len(blind2) >= 120 and {e.language for e in blind2} == {"en", "es", "fr", "de", "pt"}
+    assert {e.split for e in blind2} == {"blind2"} and {e.rule for e in blind2} == set(corpus.RULES)
+    texts = {e.messages for e in corpus.split("all")} | {e.messages for e in corpus.split("blind")}
+    assert not any(e.messages in texts for e in blind2)
+    # and the corpus's "all" holds neither blind set
+    assert {e.split for e in corpus.split("all")} == set(corpus.SPLITS)
+
+
+def test_the_eval_command_measures_the_second_blind_set(capsys: pytest.CaptureFixture[str]) -> None:
+    # When the command runs with --split blind2
+    cli.main(["eval", "decisions", "--split", "blind2", "--json"])
+    # I expect its conversations, and only them, measured
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["split"] == "blind2" and printed["overall"]["conversations"] == len(corpus.split("blind2"))
+
+
 @pytest.mark.parametrize(
     ("text", "topic"),
     [
@@ -348,3 +368,64 @@ def test_the_blind_set_is_apart_from_the_corpus() -> None:
 )
 def test_the_topic_is_the_subject_in_five_languages(text: str, topic: str) -> None:
     assert decide([text]).topic == topic
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        # any tense of talking to one's lawyer, in five languages (round 10, from the second blind set's misses)
+        ("we've talked with our attorney about the overcharges", P1),
+        ("consulté a mi abogado ayer sobre este cobro", P1),
+        ("j'ai appelé mon avocat ce matin", P1),
+        ("wir haben mit unserem Anwalt telefoniert", P1),
+        ("conversei com meu advogado sobre essa cobrança", P1),
+        ("nobody has talked to a lawyer, I only need the invoice", NONE),
+        # a formal notice by the name each country gives it; a complaint noun in Spanish and Portuguese
+        ("expect a cease and desist from us by friday", P1),
+        ("les mandamos carta documento el lunes", P1),
+        ("vou fazer uma queixa na ASAE", P1),
+        ("pondré una queja en la oficina del consumidor", P1),
+        ("on vous fera un procès si rien ne bouge", P1),
+        ("nous allons intenter un procès contre votre société", P1),
+    ],
+)
+def test_talking_to_a_lawyer_formal_notices_and_complaint_nouns(text: str, rule: str) -> None:
+    assert decide([text]).rule == rule
+
+
+@pytest.mark.parametrize(
+    ("messages", "topic"),
+    [
+        # a German separable verb's "zurück" is no money back; money, a wish or a compound verb with it is
+        (["der Webhook gibt immer 500 zurück", "kann mich jemand aus dem Team anrufen?"], "API & Integrations"),
+        (["ich möchte mein Geld zurück"], "Refunds & Cancellation"),
+        # the right to return or withdraw, compounds included
+        (["gilt das Widerrufsrecht auch für Firmenkunden?"], "Refunds & Cancellation"),
+        (["tengo derecho de desistimiento en el plan anual?"], "Refunds & Cancellation"),
+        # integrating named as a verb or by the shop platform
+        (["dá pra integrar com o WooCommerce?"], "API & Integrations"),
+    ],
+)
+def test_topic_mechanisms_of_round_10(messages: list[str], topic: str) -> None:
+    assert decide(messages).topic == topic
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the negation before the verb, or a verbal negation before a complaint's noun, in five languages
+        "ich will hier niemanden verklagen, warum ist der Chat so langsam",
+        "je ne vais pas porter plainte, je veux juste savoir pourquoi le chat est lent",
+        "no pienso ir a juicio, quiero saber por qué el chat va lento",
+        "não tenho intenção de ir à justiça, o chat só está lento",
+    ],
+)
+def test_a_negated_threat_is_neither_p1_nor_filed_under_legal(text: str) -> None:
+    # Given legal words set aside as a mention and no compliance keyword
+    decision = decide([text])
+    # I expect no escalation, and the topic is not Legal & Compliance
+    assert (decision.rule, decision.topic) == (NONE, "Other")
+
+
+def test_going_to_court_in_portuguese_is_p1() -> None:
+    assert decide(["se não devolverem o dinheiro vou à justiça"]).rule == P1
