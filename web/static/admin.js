@@ -106,9 +106,9 @@
       });
   }
 
-  function reloadWith(slotId, text) {
+  function reloadWith(slotId, text, bad) {
     if (slotId && text) {
-      var flash = {}; flash[slotId] = text;
+      var flash = {}; flash[slotId] = bad ? { text: text, bad: true } : text;
       window.sessionStorage.setItem(FLASH, JSON.stringify(flash));
     }
     window.location.reload();
@@ -166,7 +166,8 @@
       var text = button.dataset.doneText || "Done.";
       if (typeof answer.ok === "boolean" && answer.provider) text = (answer.ok ? "Works: " : "Refused: ") + answer.detail;
       else if (answer.connected !== undefined && (answer.notice || answer.status)) text = answer.notice || answer.status;
-      reloadWith(button.dataset.slot, text);
+      // a check that ran but failed (a refused credential, a refresh the provider would not make) reads as one
+      reloadWith(button.dataset.slot, text, answer.ok === false || answer.connected === false);
     }).catch(function () {
       if (out) out.textContent = "The server could not be reached; check your connection and try again.";
     }).finally(function () { button.disabled = false; });
@@ -179,8 +180,10 @@
     try {
       var found = JSON.parse(raw);
       Object.keys(found).forEach(function (id) {
-        var el = document.getElementById(id);
-        if (el) el.textContent = found[id];
+        var el = document.getElementById(id), said = found[id];
+        if (!el) return;
+        el.textContent = typeof said === "string" ? said : said.text;
+        if (typeof said !== "string" && said.bad) el.classList.add("bad");
       });
     } catch (e) { /* a stale value: nothing to say */ }
   }
