@@ -23,9 +23,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+from zoneinfo import ZoneInfo
 
 from chatassist.seed_corpus import SCENARIOS
 from commands._common import load
+from commands._lazy import read_or_none
 from commands._prompt_config import LivePrompt, baseline_content, live_prompt
 from commands.ai.models import provider_for
 from commands.application import ChatAssistApp
@@ -36,6 +38,7 @@ from commands.rate_conversation import cmd as rate
 from commands.receive_message import cmd as receive
 from commands.record_reply import cmd as record
 from commands.resolve_conversation import cmd as resolve
+from domain.app_settings import AppSettings, AppSettingsValues, app_settings_id
 from domain.assessment import confidence_of, topic_of
 from domain.clock import events_at
 from domain.conversation import Conversation, ModelCall
@@ -62,6 +65,8 @@ class SeedPlan:
     bulk: bool = False
     batch: int = 200  # conversations per transaction in bulk mode
     now: datetime | None = None
+    since: datetime | None = None  # the window conversations start in: [since, until); default: the last ``days``
+    until: datetime | None = None  # days up to ``now``
 
 
 @dataclass
@@ -315,15 +320,21 @@ def seed(app: ChatAssistApp, plan: SeedPlan) -> SeedResult:
     began = time.perf_counter()
     rng = random.Random(plan.random_seed)
     now = plan.now or datetime.now(UTC)
-    span = timedelta(days=plan.days)
-    start = now - span
+    until = min(plan.until or now, now)
+    start = plan.since or now - timedelta(days=plan.days)
+    if start >= until:
+        raise ValueError("seed needs a window that starts before it ends and before now")
+    span = until - start
     if plan.workspace_id is None:
         workspace, key, versions = _new_workspace(app, start, span)
     else:
         workspace, key, versions = _existing_workspace(app, plan.workspace_id)
     writer = _Writer(app, plan)
     ids = []
-    for n, at in enumerate(_start_times(rng, plan.conversations, start, span - timedelta(minutes=5))):
+    # conversations start a little before the window's end (five minutes, or a tenth of a short window) so that
+    # their turns fit before ``now``
+    window = span - min(timedelta(minutes=5), span / 10)
+    for n, at in enumerate(_start_times(rng, plan.conversations, start, window)):
         conversation = _conversation(rng, writer, workspace, versions, at, f"demo-visitor-{n % 997}", now)
         ids.append(conversation.id)
         writer.done(conversation)
@@ -351,16 +362,43 @@ def _count_events(app: ChatAssistApp, ids: list[UUID]) -> int:
 DEMO_CONVERSATIONS, DEMO_DAYS, DEMO_LAST_DAY = 300, 60, 40
 
 
+def _local_midnight(app: ChatAssistApp, workspace_id: UUID, now: datetime) -> datetime:
+    """Today's first instant in the workspace's time zone, in UTC."""
+    stored = read_or_none(app, app_settings_id(workspace_id), AppSettings)
+    zone = ZoneInfo((stored.values if stored is not None else AppSettingsValues()).time_zone)
+    local = now.astimezone(zone)
+    return datetime.combine(local.date(), datetime.min.time(), zone).astimezone(UTC)
+
+
 def demo_filler(
-    app: ChatAssistApp, conversations: int = DEMO_CONVERSATIONS, days: int = DEMO_DAYS, last_day: int = DEMO_LAST_DAY
+    app: ChatAssistApp,
+    conversations: int = DEMO_CONVERSATIONS,
+    days: int = DEMO_DAYS,
+    last_day: int = DEMO_LAST_DAY,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Callable[[UUID], int]:
     """The dashboard's "Fill demo data" button: ``conversations`` demo conversations over the last ``days`` days,
-    and ``last_day`` more over the last 24 hours (so today's overview and its comparison with yesterday have
-    figures), into the member's workspace by the seed path (bulk mode); returns how many."""
+    and ``last_day`` more, half of them yesterday and half today so far in the workspace's time zone (so today's
+    overview and its comparison with yesterday always have figures), into the member's workspace by the seed path
+    (bulk mode); returns how many. ``clock`` gives "now" (tests move it to a quiet Sunday or just after midnight)."""
 
     def fill(workspace_id: UUID) -> int:
-        history = seed(app, SeedPlan(conversations, days=days, workspace_id=workspace_id, bulk=True))
-        recent = seed(app, SeedPlan(last_day, days=1, workspace_id=workspace_id, bulk=True)) if last_day else None
-        return history.conversations + (recent.conversations if recent else 0)
+        now = clock()
+        written = 0
+        if conversations:
+            written += seed(
+                app, SeedPlan(conversations, days=days, workspace_id=workspace_id, bulk=True, now=now)
+            ).conversations
+        # ``last_day``: half yesterday and half today so far, by the workspace's own calendar. Drawn over "the
+        # last 24 hours", a quiet Sunday or a click just after midnight would leave one of the two days empty.
+        if not last_day:
+            return written
+        midnight = _local_midnight(app, workspace_id, now)
+        yesterday, today = last_day // 2, last_day - last_day // 2
+        for n, since, until in ((yesterday, midnight - timedelta(days=1), midnight), (today, midnight, now)):
+            if n:
+                plan = SeedPlan(n, workspace_id=workspace_id, bulk=True, now=now, since=since, until=until)
+                written += seed(app, plan).conversations
+        return written
 
     return fill

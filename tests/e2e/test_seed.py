@@ -6,12 +6,14 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
 from chatassist.bootstrap import Container
 from chatassist.cli import cmd_seed, parser
-from chatassist.seed import SeedPlan, seed
+from chatassist.seed import SeedPlan, demo_filler, seed
 from tests.conftest import stored_events
 from tests.support.accounts import sign_up
 
@@ -89,3 +91,32 @@ def test_seeding_a_workspace_gives_living_consistent_dashboards(
     assert abs(total - float(usage["cost_usd"])) < 1e-6 * N  # the same calls, counted by conversation or by day
     feed = get(client, h, "activity", filter="escalated", limit=200)
     assert len(feed["items"]) == sum(r["escalated"] for r in models)
+
+
+@pytest.mark.parametrize(
+    ("time_zone", "now"),
+    [
+        ("UTC", datetime(2026, 12, 6, 0, 2, tzinfo=UTC)),  # a Sunday, two minutes after midnight
+        ("Asia/Tokyo", datetime(2026, 12, 5, 15, 1, tzinfo=UTC)),  # 00:01 on Sunday in Tokyo, still Saturday in UTC
+    ],
+)
+def test_fill_demo_data_gives_both_today_and_yesterday_figures(
+    container: Container, client: httpx.Client, time_zone: str, now: datetime
+) -> None:
+    # Given a workspace in a time zone, and "Fill demo data" clicked just after its midnight on a quiet Sunday
+    admin, _ = sign_up(client, workspace="Demo")
+    response = client.patch("/api/settings", json={"time_zone": time_zone}, headers=admin.headers)
+    assert response.status_code == 200, response.text
+    fill = demo_filler(container.app, conversations=0, days=1, last_day=6, clock=lambda: now)
+    # When it fills
+    assert fill(UUID(admin.workspace_id)) == 6
+    container.wait_for_projections()
+    # I expect three conversations on the workspace's yesterday and three on its today, none after "now"
+    assert container.analytics is not None
+    rows = container.analytics.query(
+        "SELECT started_at FROM analytics_v2_conversations WHERE workspace_id = %s", (admin.workspace_id,)
+    )
+    zone = ZoneInfo(time_zone)
+    days = sorted(r["started_at"].astimezone(zone).date().isoformat() for r in rows)
+    assert days == ["2026-12-05"] * 3 + ["2026-12-06"] * 3
+    assert all(r["started_at"] <= now for r in rows)
