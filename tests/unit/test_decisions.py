@@ -351,6 +351,26 @@ def test_the_eval_command_measures_the_second_blind_set(capsys: pytest.CaptureFi
     assert printed["split"] == "blind2" and printed["overall"]["conversations"] == len(corpus.split("blind2"))
 
 
+def test_the_third_blind_set_is_apart_from_the_corpus_and_the_first_two() -> None:
+    # Given the third blind set (domain/data/decisions/blind3/), written by a third engineer
+    blind3 = corpus.split("blind3")
+    # I expect at least 150 conversations in five languages with every rule, in neither the corpus nor the other sets
+    assert len(blind3) >= 150 and {e.language for e in blind3} == {"en", "es", "fr", "de", "pt"}
+    assert {e.split for e in blind3} == {"blind3"} and {e.rule for e in blind3} == set(corpus.RULES)
+    earlier = [*corpus.split("all"), *corpus.split("blind"), *corpus.split("blind2")]
+    assert not any(e.messages in {x.messages for x in earlier} for e in blind3)
+    # and the corpus's "all" holds none of the three blind sets
+    assert {e.split for e in corpus.split("all")} == set(corpus.SPLITS)
+
+
+def test_the_eval_command_measures_the_third_blind_set(capsys: pytest.CaptureFixture[str]) -> None:
+    # When the command runs with --split blind3
+    cli.main(["eval", "decisions", "--split", "blind3", "--json"])
+    # I expect its conversations, and only them, measured
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["split"] == "blind3" and printed["overall"]["conversations"] == len(corpus.split("blind3"))
+
+
 @pytest.mark.parametrize(
     ("text", "topic"),
     [
