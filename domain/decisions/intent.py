@@ -16,7 +16,7 @@ REFUND = re.compile(
     r"|reembols\w*|reintegr\w*|devuelv(?:an|anme|ame|enme|annos|anos)\w*|(?:me|nos)(?: los| las| lo| la)? devuelv\w*"
     r"|devolucion|devolver(?:me|nos)?"
     r" (?:el|los|mi|mis) (?:dinero|importe|pago|\d)|regres(?:en|enme|ar) \w* ?(?:los|el|mi|mis)|de vuelta|recuperar"
-    r"|rembours\w*|rendez|rende"
+    r"|rembours\w*|rendez|rende|(?:veux|voudrais|souhaite|exige|demande)\b[^.?!]{0,40}\ben retour\b"
     r"|recuperer|(?:ruck)?erstatt\w*|ruckzahlung|geld zuruck|devolv\w*|devolucao|estorno|de volta"
     # German "zurück" is money back in a compound verb or after money or a wish; a separable verb's particle
     # ("die API gibt 401 zurück", "kommt zurück") is not
