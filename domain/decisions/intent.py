@@ -53,7 +53,8 @@ REFUND_QUESTION = re.compile(
     r"|status do reembolso|cade (?:o|meu) reembolso"
     # a refund already granted, whatever is asked about it next ("the refund was approved, when does it land?")
     r"|(?:refund|reembolso|remboursement|(?:ruck)?erstattung|devolucion|devolucao|estorno|rimborso)\b[^.?!]{0,40}"
-    r"\b(?:approved|confirmed|granted|aprobad[oa]|aceptad[oa]|confirmad[oa]|aprovad[oa]|valide\w*|accepte\w*"
+    r"\b(?<!not )(?<!never )(?<!n't )(?<!no )(?<!nobody )(?<!nunca )(?<!nao )(?<!pas )(?<!nicht )(?<!nie )"
+    r"(?:approved|confirmed|granted|aprobad[oa]|aceptad[oa]|confirmad[oa]|aprovad[oa]|valide\w*|accepte\w*"
     r"|confirme\w*|bestatigt|genehmigt|zugesagt|approvat[oa])"
     r"|(?:how many days|how long|cuantos dias|cuanto tiempo|combien de (?:jours|temps)|wie lange|wie viele tage"
     r"|quantos dias|quanto tempo)\b[^.?!]{0,40}\b(?:land\w*|arriv\w*|show\w* up|llega\w*|arrive\w*|ankomm\w*"
@@ -64,9 +65,9 @@ PERSON = [
     r"\b(?:a |an |some |your |one of your |the |someone |somebody )?(?:real |actual |live |human )?"
     r"(?:person|people|human|humans|agent|someone|somebody|representative|rep|manager|supervisor|staff|operator"
     r"|employee|team member|support (?:team|staff|agent|person)|boss|engineer|developers?)\b",
-    r"\b(?:rather|prefer\w*|prefier\w*|lieber)\b[^.?!]{0,60}\b(?:than|que|als|do que)\b (?:(?:with|to|con|avec|a|mit"
-    r"|com) )?(?:a |an |the |un |una |une |einem |einer |um |uma |o |el |le |dem |der )?(?:bot|robot|robo|machine"
-    r"|chatbot|ai|ia|ki|maquina)\b",
+    r"\b(?:rather|prefer\w*|prefier\w*|lieber)\b[^.?!]{0,60}(?:\b(?:than|que|als|do que) |\bqu')"
+    r"(?:(?:with|to|con|avec|a|mit|com) ?)?(?:a |an |the |un |una |une |einem |einer |um |uma |o |el |le |dem |der )?"
+    r"(?:bot|robot|robo|machine|chatbot|ai|ia|ki|maquina)\b",
     r"\b(?:real|actual|live) (?:person|human|agent|people|support)\b|\bhuman (?:being|agent)\b|\bhuman please\b",
     r"^(?:human|operator|representative|agent|person)\b|\b(?:talk|speak) to human\b|\bpls get a human\b",
     r"\b(?:representative|operator)\b|\bsomeone real\b|\bany humans?\b|\bi want a person\b",
