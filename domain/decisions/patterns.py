@@ -234,6 +234,8 @@ NO_CHOICE = (
 THREAT += [
     NO_CHOICE,
     r"\bactionable\b|\blitigat\w*|\blegal recourse\b",
+    r"\b(?:lawyers?|attorneys?|solicitors?|legal|counsel) (?:get|gets|will get|are getting|getting|become|will be|be)"
+    r" involved\b",
     r"\bzeige\w* (?:sie|euch|dich|ihn|die firma|ihr unternehmen) an\b|\banzeigen werde\b",
 ]
 MENTION = (
@@ -248,7 +250,8 @@ NEGATED = [
     r"|going to sue|lawyer\w*|court|chargeback\w*|report\w*|contest\w*)\b",
     r"\bnot (?:going to|gonna) sue\b|\bnot threatening\b",
     r"\b(?:not|never|n't) (?:trying|going|looking|planning|wanting|out|here) to\b(?: [\w']+){0,4} (?:or|nor)"
-    r"(?: [\w']+){0,3} (?:sue|lawyers?|attorneys?|legal|court|dispute|chargeback)\b",
+    r"(?: (?!(?:i|we|i'll|we'll|ill|will|else|my|our|you|then)\b)[\w']+){0,3} (?:sue|lawyers?|attorneys?|legal|court"
+    r"|dispute|chargeback)\b",
     # a verbal negation a few words before the threat's noun, in five languages
     r"\b(?:not|never|n't|no (?:tengo (?:intencion|pensado)|pienso|voy|quiero|planeo)|je ne (?:vais|veux|compte)"
     r"|n'ai pas l'intention|nao (?:vou|pretendo|quero|tenho intencao)|(?:will|werde|habe) (?:nicht|kein\w*)"

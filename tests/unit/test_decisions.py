@@ -481,6 +481,10 @@ def test_going_to_court_in_portuguese_is_p1() -> None:
         ("ein Kunde von uns droht mit dem Anwalt, wie exportiere ich den Chat?", NONE),
         ("my manager joked she'd sue me if the import fails, how do i import contacts", NONE),
         ("not planning to complain or call a lawyer, just tell me why I was charged twice", NONE),
+        # ...but a threat after "or else" is a condition the negation does not take back (found on probes of my own)
+        ("not going to wait any longer or else lawyers get involved", P1),
+        ("no voy a esperar más, de lo contrario mi abogado se encarga", P1),
+        ("fix it by friday or lawyers get involved", P1),
         # a refund already granted is no demand, unless it was not granted
         ("the $900 refund got approved on monday, how long until i see it", NONE),
         ("o reembolso de 900 reais foi aprovado, quantos dias leva pra cair?", NONE),
