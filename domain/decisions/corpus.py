@@ -26,7 +26,8 @@ TOPIC_CODES = {
 SPLITS = ("train", "dev", "test")
 BLIND = "blind"  # domain/data/decisions/blind/: written apart from the corpus, never trained or tuned on
 BLIND2 = "blind2"  # domain/data/decisions/blind2/: a second blind set, by another writer, for the next round
-BLIND_SETS = (BLIND, BLIND2)
+BLIND3 = "blind3"  # domain/data/decisions/blind3/: a third, by a third writer, committed before it was measured
+BLIND_SETS = (BLIND, BLIND2, BLIND3)
 BLIND_LANGUAGES = ("en", "es", "fr", "de", "pt")
 
 
@@ -84,8 +85,9 @@ def load() -> tuple[Example, ...]:
 
 @lru_cache(maxsize=len(BLIND_SETS))
 def load_blind(name: str = BLIND) -> tuple[Example, ...]:
-    """A blind set (``domain/data/decisions/<name>/``, same format, ``blind`` or ``blind2``): conversations written
-    apart from the corpus to measure generalisation; nothing trains or tunes on them, and ``all`` includes none."""
+    """A blind set (``domain/data/decisions/<name>/``, same format, ``blind``, ``blind2`` or ``blind3``): conversations
+    written apart from the corpus to measure generalisation; nothing trains or tunes on them, and ``all`` includes
+    none."""
     if name not in BLIND_SETS:
         raise ValueError(f"unknown blind set {name!r}: one of {', '.join(BLIND_SETS)}")
     folder = resources.files("domain") / "data" / "decisions" / name
@@ -97,7 +99,8 @@ def load_blind(name: str = BLIND) -> tuple[Example, ...]:
 
 
 def split(name: str) -> list[Example]:
-    """The examples of one split (train, dev, test), ``all`` (the three) or a blind set (``blind``, ``blind2``)."""
+    """The examples of one split (train, dev, test), ``all`` (the three) or a blind set (``blind``, ``blind2``,
+    ``blind3``)."""
     if name in BLIND_SETS:
         return list(load_blind(name))
     return [e for e in load() if name in ("all", e.split)]

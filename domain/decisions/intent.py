@@ -16,7 +16,7 @@ REFUND = re.compile(
     r"|reembols\w*|reintegr\w*|devuelv(?:an|anme|ame|enme|annos|anos)\w*|(?:me|nos)(?: los| las| lo| la)? devuelv\w*"
     r"|devolucion|devolver(?:me|nos)?"
     r" (?:el|los|mi|mis) (?:dinero|importe|pago|\d)|regres(?:en|enme|ar) \w* ?(?:los|el|mi|mis)|de vuelta|recuperar"
-    r"|rembours\w*|rendez|rende"
+    r"|rembours\w*|rendez|rende|(?:veux|voudrais|souhaite|exige|demande)\b[^.?!]{0,40}\ben retour\b"
     r"|recuperer|(?:ruck)?erstatt\w*|ruckzahlung|geld zuruck|devolv\w*|devolucao|estorno|de volta"
     # German "zurück" is money back in a compound verb or after money or a wish; a separable verb's particle
     # ("die API gibt 401 zurück", "kommt zurück") is not
@@ -50,13 +50,24 @@ REFUND_QUESTION = re.compile(
     r"|uberwiesen|bearbeitet|veranlasst|ausgezahlt)|(?:ruck)?erstattung (?:erhalten|bekommen)"
     r"|status der (?:ruck)?erstattung"
     r"|ja foi (?:feito|processado|enviado|pago|realizado|creditado|estornado)|ja caiu|recebi o reembolso"
-    r"|status do reembolso|cade (?:o|meu) reembolso)\b"
+    r"|status do reembolso|cade (?:o|meu) reembolso"
+    # a refund already granted, whatever is asked about it next ("the refund was approved, when does it land?")
+    r"|(?:refund|reembolso|remboursement|(?:ruck)?erstattung|devolucion|devolucao|estorno|rimborso)\b[^.?!]{0,40}"
+    r"\b(?<!not )(?<!never )(?<!n't )(?<!no )(?<!nobody )(?<!nunca )(?<!nao )(?<!pas )(?<!nicht )(?<!nie )"
+    r"(?:approved|confirmed|granted|aprobad[oa]|aceptad[oa]|confirmad[oa]|aprovad[oa]|valide\w*|accepte\w*"
+    r"|confirme\w*|bestatigt|genehmigt|zugesagt|approvat[oa])"
+    r"|(?:how many days|how long|cuantos dias|cuanto tiempo|combien de (?:jours|temps)|wie lange|wie viele tage"
+    r"|quantos dias|quanto tempo)\b[^.?!]{0,40}\b(?:land\w*|arriv\w*|show\w* up|llega\w*|arrive\w*|ankomm\w*"
+    r"|da\b|auf dem konto|chega\w*|cai\w*|cair))\b"
 )
 PERSON = [
     r"\b(?:talk|speak|chat|connect|put|transfer|pass|hand|get|need|want|prefer|discuss)\w*\b.{0,30}"
     r"\b(?:a |an |some |your |one of your |the |someone |somebody )?(?:real |actual |live |human )?"
     r"(?:person|people|human|humans|agent|someone|somebody|representative|rep|manager|supervisor|staff|operator"
     r"|employee|team member|support (?:team|staff|agent|person)|boss|engineer|developers?)\b",
+    r"\b(?:rather|prefer\w*|prefier\w*|lieber)\b[^.?!]{0,60}(?:\b(?:than|que|als|do que) |\bqu')"
+    r"(?:(?:with|to|con|avec|a|mit|com) ?)?(?:a |an |the |un |una |une |einem |einer |um |uma |o |el |le |dem |der )?"
+    r"(?:bot|robot|robo|machine|chatbot|ai|ia|ki|maquina)\b",
     r"\b(?:real|actual|live) (?:person|human|agent|people|support)\b|\bhuman (?:being|agent)\b|\bhuman please\b",
     r"^(?:human|operator|representative|agent|person)\b|\b(?:talk|speak) to human\b|\bpls get a human\b",
     r"\b(?:representative|operator)\b|\bsomeone real\b|\bany humans?\b|\bi want a person\b",
@@ -74,11 +85,13 @@ PERSON = [
     r"|\b(?:is )?any(?:one|body) (?:there|around|real|home)\b",
     # Spanish
     r"\b(?:hablar|habla|pasa\w*|comunica\w*|atienda|atiende|conversar|chatear|contactar)\b.{0,30}\b(?:persona|humano|agente|alguien|asesor"
+    r"|tecnico|especialista|ingeniero|desarrollador"
     r"|supervisor|responsable|equipo|operador|soporte|atencion al cliente)\b|\bpersona (?:real|de verdad)\b"
     r"|\balgun humano\b|\bcon un humano\b"
     r"|\balguien de verdad\b|\bme (?:puede|pueda) llamar\b|\bllamada con soporte\b|\balguien del equipo\b",
     # French
     r"\b(?:parler|discuter|echanger|chatter) (?:a|avec)\b.{0,30}\b(?:humain|personne|conseiller|agent|quelqu'un"
+    r"|technicien|specialiste|ingenieur|developpeur|expert"
     r"|responsable|operateur|service client|support)\b|\b(?:joindre|contacter) (?:un|une|le|quelqu'un)\b.{0,20}"
     r"\b(?:humain|personne|conseiller|service client|support)\b|\bun humain\b"
     r"|\bquelqu'un de (?:reel|votre equipe|l'equipe)\b|\bvraie personne\b|\bvrai conseiller\b|\bpassez-moi\b"
@@ -94,7 +107,8 @@ PERSON = [
     r"|\bpersona vera\b|\b(?:met|een) (?:een )?(?:mens|medewerker|echte persoon)\b|\becht mens\b"
     r"|\b(?:spreken|praten|chatten) met (?:een|iemand)\b|\biemand\b.{0,30}\bspreken\b",
     # Portuguese
-    r"\b(?:falar|conversar|papo) com\b.{0,30}\b(?:pessoa|humano|atendente|alguem|supervisor|operador|suporte)\b"
+    r"\b(?:falar|conversar|papo) com\b.{0,30}\b(?:pessoa|humano|atendente|alguem|supervisor|operador|suporte"
+    r"|tecnico|especialista|engenheiro|desenvolvedor|consultor)\b"
     r"|\bpessoa de verdade\b"
     r"|\bhumano ai\b|\batendente\b|\batendimento humano\b|\balguem da equipe\b|\bme ligar\b|\bligacao com\b"
     r"|\bconsultor de verdade\b",

@@ -25,6 +25,10 @@ _ABOUT = re.compile("|".join(f"(?:{p})" for p in patterns.ABOUT))
 _COMPLIANCE = re.compile(patterns.COMPLIANCE_QUESTION)
 _MENTION = re.compile(patterns.MENTION)
 _NO_CHOICE = re.compile(patterns.NO_CHOICE)
+# "..., or else / otherwise my lawyers get involved": the threat is a condition, the negation before it is not its own
+_CONDITIONAL = re.compile(
+    r"\b(?:or else|otherwise|sinon|o si no|si no lo|de lo contrario|sonst|andernfalls|senao|caso contrario)\b"
+)
 _ACROSS = re.compile(lexicon.ACROSS_SENTENCES)
 _SENTENCES = re.compile(r"[^.!?;\n]+[.!?;]*")
 # a full stop that ends no sentence: after an abbreviation ("art. 17", "nr.", "e.g.") or between digits
@@ -87,7 +91,11 @@ def _message_signals(
         found += [w for w in _LONG_WORDS.findall(sentence) if _near(w)]
         if found:
             about = _ABOUT.search(sentence) and _QUESTION.search(sentence)
-            if (_NEGATED.search(sentence) and not _NO_CHOICE.search(sentence)) or about:
+            negated = _NEGATED.search(sentence) and not _NO_CHOICE.search(sentence)
+            cond = _CONDITIONAL.search(sentence)
+            if cond and any(m.start() > cond.start() for m in _THREAT.finditer(sentence)):
+                negated = None  # the threat follows "or else": a condition the negation does not take back
+            if negated or about:
                 mentions += found
             else:
                 intents += found

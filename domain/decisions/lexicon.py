@@ -138,8 +138,9 @@ THREAT_FRAMES = [
     rf"\b(?:hear\w*|news|email|letter|word|papers|call|nouvelles|courrier|lettre|noticias|carta|horen|post|brief"
     rf"|schreiben|post|noticias|notificac\w*|come|coming)\b (?:\w+ ){{0,3}}(?:from|de|du|des|von|vom|do|da|dos)"
     rf" (?:{_POSS} )?(?:\w+ ){{0,3}}{LEGAL_PRO}\b",
-    rf"\b(?:forward\w*|pass\w*|hand\w*|turn\w* over|transmet\w*|remet\w*|traslad\w*|paso|pasare|weiterleit\w*"
-    rf"|leite\w*|ubergeb\w*|gebe|encaminh\w*|repass\w*)\b.{{0,40}}\b(?:to|a|al|au|aux|an|ao|para) (?:{_POSS} )?"
+    rf"\b(?:forward\w*|pass\w*|hand\w*|turn\w* over|transmet\w*|transmis|remet\w*|remis|confi\w*|traslad\w*|paso"
+    rf"|pasare|weiterleit\w*|weitergeleitet|leite\w*|ubergeb\w*|gebe|encaminh\w*|repass\w*)\b.{{0,40}}\b(?:to|a|al"
+    rf"|au|aux|an|ao|para) (?:{_POSS} |an? |un |une |una |um |uma |einen |eine )?"
     rf"{LEGAL_PRO}\b",
     rf"\b{_POSS} {LEGAL_PRO},? (?:(?:is|are|'s|'re) (?:drafting|preparing|writing|on it|handling)|has (?:already )?"
     r"(?:drafted|prepared|written|sent|everything|all)|already has|(?:will|'ll) (?:be in touch|contact|write|call"

@@ -65,7 +65,12 @@ _CUR_WORDS = {
     "schweizer franken": "CHF", "sfr": "CHF", "fr": "CHF", "sterling": "GBP", "libras esterlinas": "GBP",
     "kronor": "SEK", "zloty": "PLN", "zlotys": "PLN", "zl": "PLN", "rupias": "INR", "yenes": "JPY",
     "reales": "BRL", "real brasileno": "BRL", "reais brasileiros": "BRL",
+    # slang: "5 mil conto" / "300 paus" (BR reais), "200 pavos" (ES euros), "300 balles" (FR euros), "500 Ocken"
+    "conto": "BRL", "contos": "BRL", "paus": "BRL", "pavos": "EUR", "balles": "EUR", "ocken": "EUR",
+    "kroten": "EUR", "mause": "EUR", "kohle": "EUR",
 }  # fmt: skip
+# a "$" named after its country in French, Spanish or Portuguese ("1200 $ canadiens")
+_DOLLAR_OF = {"canad": "CAD", "austral": "AUD", "americ": "USD", "estadounid": "USD"}
 _MILLION = {"million", "millions", "millones", "millon", "milhoes", "milhao", "millionen", "mio", "mn", "mm"}
 _UNITS = {
     # en
@@ -103,7 +108,10 @@ _GERMAN_VALUE = {
 _NUM = r"\d{1,3}(?:[,.\s']\d{3})+(?:[.,]\d{1,2})?(?!\d)|\d+(?:[.,]\d{1,2})?(?!\d)"
 _CODES = r"usd|eur|gbp|chf|cad|aud|jpy|brl|mxn|sek|nok|dkk|pln|inr|cny|cop|ars|clp"
 _CUR = (
-    r"r\$|a\$|c\$|us\$|\$|€|£|¥|₹|\b(?:" + "|".join(sorted(_CUR_WORDS, key=len, reverse=True)) + r")\b"
+    r"\$ ?(?:canadien(?:s|nes?)?|canadienses?|canadenses?|australien(?:s|nes?)?|australianos?|australianas?"
+    r"|americains?|americanos?|estadounidenses?)\b|r\$|a\$|c\$|us\$|\$|€|£|¥|₹|\b(?:"
+    + "|".join(sorted(_CUR_WORDS, key=len, reverse=True))
+    + r")\b"
     rf"|\b(?:{_CODES})(?=\d)|(?<=\d)(?:{_CODES})\b"
 )
 _MULT = r"k|grand|thousand|mil|mille|tausend|tsd\.?|" + "|".join(sorted(_MILLION, key=len, reverse=True))
@@ -116,7 +124,8 @@ _CORRECTION = re.compile(
     r"|desculpa|corrigindo|erro|correccion|nein|perdona|perdone|disculpa|disculpe|quise decir|me equivoque|excusez"
     r"|je voulais dire|faute de frappe|entschuldigung|ich meinte|korrektur|desculpe|quis dizer|correcao|i mean"
     r"|oops|oups|ups|rectifico|corrijo|corrige|extra zero|one zero too many|un cero de mas|un zero de trop"
-    r"|eine null zu viel|um zero a mais)\b"
+    r"|eine null zu viel|um zero a mais|ops|digitei errado|escrevi errado|errei|me enganei|zahlendreher|vertippt"
+    r"|verschrieben|je me suis trompe|scratch that|i misspoke|mistyped|me confundi|escribi mal)\b"
 )
 _NEGATED = re.compile(r"(?:\bnot|\bno|\bpas|\bnicht|\bnao|\bni)\s+$")
 _BARE_CONTEXT = re.compile(
@@ -126,21 +135,33 @@ _BARE_CONTEXT = re.compile(
 _QTY_WORDS = {w: v for w, v in [*_UNITS.items(), *_GERMAN_VALUE.items()] if 2 <= v <= 100}
 _QTY = r"\d{1,3}|" + "|".join(sorted(_QTY_WORDS, key=len, reverse=True))
 _QTY_BEFORE = re.compile(
-    rf"(?:^|\s)({_QTY})\s(?:[\w-]+\s){{0,2}}?(?:x|\*|at|a|@|de|zu je|zu|por)\s?$"
+    rf"(?:^|\s)({_QTY})\s(?:[\w-]+\s){{0,2}}?(?:x|\*|at|a|@|de|zu je|je|zu|por)\s?$"
     rf"|(?:^|\s)({_QTY})\s?(?:x|times|veces|fois|mal|vezes)\s?$"
 )
 _PERIOD = r"months?|meses|mes|mois|monate?n?|monat|years?|anos|ano|ans|an|jahre?n?|seats?|users?|licen[cs]\w*|lizenz\w*"
 _PER_AFTER = re.compile(
     rf"\s?(?:/|a|per|por|par|pro|each|every|al|au|cada)\s?(?:{_PERIOD})\b[^.?!$€£\d]{{0,40}}?\b({_QTY})\s(?:{_PERIOD})\b"
 )
+_EACH_AFTER = re.compile(
+    r"\s?(?:each|apiece|a piece|per (?:seat|licen[cs]e|user)|cada (?:una|uno|um|uma)|chacun\w*|l'unite|pro stuck"
+    r"|das stuck|je stuck|pro (?:lizenz|platz|nutzer))\b"
+)
+_UNIT_NOUN = (
+    r"(?:seats?|licen[cs]\w*|lizenz\w*|users?|usuari\w*|utilisateurs?|sieges?|platze?|plazas?|assentos?|accounts?"
+    r"|cuentas?|contas?|comptes?|nutzer\w*|postes?)"
+)
+_QTY_OF_UNIT = re.compile(rf"(?:^|\s)({_QTY})\s(?:\w+\s)?{_UNIT_NOUN}\b")
 _ONE_OF = re.compile(
     r"\b(?:one of (?:the|them|those|these)|just one|only one|un des|une des|l'un des|uno de (?:los|ellos)|una de las"
     r"|solo uno|einen der|eine der|eine davon|einen davon|nur eine|um dos|uma das|so uma|apenas uma|one payment"
     r"|un paiement|un pago|um pagamento|eine zahlung|one charge|one of the charges)\b"
 )
-_PERCENT_BEFORE = re.compile(r"(\d{1,3})\s?%[^%\d]{0,30}$")
+_PERCENT_BEFORE = re.compile(r"(\d{1,3})\s?%[^%\d]{0,45}$")
 _ONLY = re.compile(r"\b(?:only|just|solo|solamente|seulement|nur|apenas|so)\b[^.?!$€£\d]{0,40}$")
-_HALF = re.compile(r"\b(?:half|la mitad|la moitie|die halfte|a metade)\b")
+_HALF = re.compile(
+    r"\b(?:half|(?:la )?mitad|(?:la )?moitie|(?:die )?halfte|(?:a )?metade)\b"
+    r"(?! (?:(?:of )?the time|del tiempo|du temps|der zeit|do tempo|das vezes|de las veces|des fois))"
+)
 _DIFFERENCE = re.compile(r"\b(?:difference|diferencia|difference|differenz|diferenca)\b")
 _PLUS = re.compile(r"^\s*(?:\w+\s){0,3}?(?:plus|\+|and also|mas|en plus|zuzuglich|mais)\b")
 
@@ -219,6 +240,9 @@ def _word_amounts(text: str) -> list[tuple[Decimal, int, int]]:
                 current += value
             elif word in _HUNDRED and seen:
                 current = max(current, 1) * 100 if current < 100 else current + 100
+            elif word in _MILLION and seen:
+                total = (total + max(current, 1)) * 1_000_000
+                current = 0
             elif word in _THOUSAND and (seen or word != "grand" or current == 1):
                 total += max(current, 1) * 1000
                 current = 0
@@ -240,6 +264,8 @@ def _currency(raw: str | None) -> str | None:
     if not raw:
         return None
     raw = raw.strip().lower()
+    if raw.startswith("$") and len(raw) > 3:
+        return next((code for stem, code in _DOLLAR_OF.items() if stem in raw), "USD")
     return _SYMBOL.get(raw) or _CUR_WORDS.get(raw)
 
 
@@ -271,7 +297,7 @@ def amounts(text: str, inherit: str | None = None, correcting: bool = False) -> 
             currency = inherit
         out.append(Amount(value, currency, start, m.end(), m.group(0).strip()))
     for value, start, end in _word_amounts(text):
-        tail = re.match(rf"\s?(?:de\s)?({_CUR})", text[end : end + 14])
+        tail = re.match(rf"\s?(?:de\s)?({_CUR})", text[end : end + 30])
         context = bool(_BARE_CONTEXT.search(text[:start][-20:])) or "grand" in text[start:end]
         if tail is None and not ((inherit or correcting) and _CORRECTION.search(text)) and not context:
             continue
@@ -301,6 +327,13 @@ def _compose(text: str, found: list[Amount]) -> tuple[Amount | None, str]:
         if qty:
             said = qty.group(1) or qty.group(2)
             n = Decimal(said) if said.isdigit() else Decimal(_QTY_WORDS[said])
+            if 1 < n <= 500:
+                return Amount(a.value * n, a.currency, a.start, a.end, a.said), "quantity x unit price"
+    for a in live:  # a unit price marked "each" after it: "the 9 seats we never used, they're $45 each"
+        if _EACH_AFTER.match(text[a.end : a.end + 20]):
+            before = list(_QTY_OF_UNIT.finditer(text[: a.start][-100:]))
+            said = before[-1].group(1) if before else ""
+            n = Decimal(said) if said.isdigit() else Decimal(_QTY_WORDS.get(said, 0))
             if 1 < n <= 500:
                 return Amount(a.value * n, a.currency, a.start, a.end, a.said), "quantity x unit price"
     for a in live:  # a unit price then its quantity: "$150/month for the last 6 months"

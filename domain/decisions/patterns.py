@@ -17,7 +17,10 @@ _BANK = (
     r"|carte|kreditkart\w*|bank\w*|operadora do cartao|cartao(?: de credito)?|la tarjeta)"
 )
 _REGULATOR = (
-    r"(?:regulators?|dpa|data protection (?:officer|board)|ftc|federal trade commission|cfpb"
+    # "DPA": a data protection authority, not the data processing agreement one signs or asks for
+    r"(?:regulators?|(?<!signed )(?<!sign )(?<!sign a )(?<!sign the )(?<!your )(?<!a )"
+    r"dpa(?! (?:agreement|addendum|template))"
+    r"|data protection (?:officer|board)|ftc|federal trade commission|cfpb"
     r"|consumer financial protection bureau|ombuds\w*|bbb"
     r"|better business bureau|attorney generals?'?s?(?: office)?|trading standards|fca|competition and markets"
     r"|information commissioner'?s?(?: office)?|privacy (?:commissioner|regulator)|supervisory authority"
@@ -94,7 +97,7 @@ THREAT = [
     r"\b(?:this is|that's|thats|it's|its|is|pure|plain) (?:a |an |pure |plain )?(?:fraud|scam|theft)\b"
     r"|\bas (?:fraud|fraudulent)\b|\bidentity theft\b|\bfraudulent\b",
     # payment disputes, chargebacks
-    r"\bcharge ?-?backs?\b|\bchargb?ack\b|\bchargback\b",
+    r"\bcharge ?-?backs?\b|\bchargb?ack\b|\bchargback\b|\bretrofactur\w*|\bruckbelastung\w*",
     rf"\b(?:disput\w*|contest\w*|revers\w*|claw ?back|recall\w*|block|pull\w*|block and claw)\b.{{0,50}}\b{_BANK}\b",
     rf"\b{_BANK}\b.{{0,60}}\b(?:disput\w*|revers\w*|claw\w* back|claw ?back|pull\w* the (?:money|payment)"
     r"|(?:money|payment) back|refund(?:ed)? me|investigat\w*|contest\w*|charging (?:the|it) back|is handling"
@@ -147,7 +150,8 @@ THREAT = [
     r"|\b(?:mi|mis|nuestr\w*) abogad\w* (?:se pondr\w*|ya tiene|tiene|va|van|dice|dicen|pregunt\w*|escrib\w*"
     r"|llam\w*|se encarg\w*)",
     r"\bdenuncia\w*|\bdemand\w* (?:por|a ustedes)|\blos demando\b|\bdemandaremos\b|\bvia judicial\b",
-    r"\bacciones legales\b|\bjuzgado\b|\ben los tribunales\b|\bjuicio\b|\bante un juez\b",
+    r"\bacciones legales\b|\bjuzgado\b|\ben los tribunales\b|\bjuicio\b|\bante un juez\b"
+    r"|\b(?:al|el|la|a la|un|una|del|de la) jueza?\b|\bjuiza\b",
     r"\bcontracargo\w*|\b(?:anul\w*|revert\w*|desconoc\w*|reclamacion|disputa)\b.{0,40}\b(?:cobro|cargo|pago\w*)",
     r"\b(?:queja formal|reclamacion ante|presentare una reclamacion|presentar una queja)\b",
     r"\b(?:es|esto es|como) (?:un |una )?(?:fraude|estafa)\b|\bcobro no reconocido\b|\bacciones por la via\b"
@@ -230,6 +234,8 @@ NO_CHOICE = (
 THREAT += [
     NO_CHOICE,
     r"\bactionable\b|\blitigat\w*|\blegal recourse\b",
+    r"\b(?:lawyers?|attorneys?|solicitors?|legal|counsel) (?:get|gets|will get|are getting|getting|become|will be|be)"
+    r" involved\b",
     r"\bzeige\w* (?:sie|euch|dich|ihn|die firma|ihr unternehmen) an\b|\banzeigen werde\b",
 ]
 MENTION = (
@@ -243,6 +249,9 @@ NEGATED = [
     r"\b(?:not|never|no one|nobody|n't|dont|don't|won't|wont) (?:\w+ ){0,4}(?:sue|suing|threaten\w*|disput\w*"
     r"|going to sue|lawyer\w*|court|chargeback\w*|report\w*|contest\w*)\b",
     r"\bnot (?:going to|gonna) sue\b|\bnot threatening\b",
+    r"\b(?:not|never|n't) (?:trying|going|looking|planning|wanting|out|here) to\b(?: [\w']+){0,4} (?:or|nor)"
+    r"(?: (?!(?:i|we|i'll|we'll|ill|will|else|my|our|you|then)\b)[\w']+){0,3} (?:sue|lawyers?|attorneys?|legal|court"
+    r"|dispute|chargeback)\b",
     # a verbal negation a few words before the threat's noun, in five languages
     r"\b(?:not|never|n't|no (?:tengo (?:intencion|pensado)|pienso|voy|quiero|planeo)|je ne (?:vais|veux|compte)"
     r"|n'ai pas l'intention|nao (?:vou|pretendo|quero|tenho intencao)|(?:will|werde|habe) (?:nicht|kein\w*)"
@@ -257,13 +266,19 @@ NEGATED = [
     r"|\b(?:customers?|clientes?|clients?|kunden?)\b.{0,40}\b(?:chargebacks?|contracargos?|ruckbuchung\w*)\b"
     r"|\b(?:chargebacks?|contracargos?)\b.{0,30}\b(?:from|de) (?:one of )?(?:our|nuestros?|nos|unser\w*)\b"
     r"|\b(?:law firm|legal services|legal tech)\b.{0,40}\b(?:trial|demo|seats?|pricing|plan|customers?)\b",
-    # reported speech: the visitor's own customers are the subject ("one of our customers threatened to take us to
+    # reported speech: the visitor's own customers are the subject (the possessive before or after the noun), or
+    # someone of the visitor's own life joking ("one of our customers threatened to take us to
     # court"), so the threat is not the visitor's
     r"\b(?:one of our|our own|some of our|a few of our|uno de nuestros|una de nuestras|algunos de nuestros|l'un de nos"
     r"|un de nos|une de nos|certains de nos|einer unserer|eine unserer|einer von unseren|manche unserer|um dos nossos"
     r"|uma das nossas|alguns dos nossos)\b.{0,20}\b(?:customers?|clients?|buyers?|shoppers?|users?|members?|tenants?"
     r"|patients?|students?|clientes?|compradores?|usuarios?|kunden|kaufer\w*|nutzer\w*|utilisateurs?|acheteurs?"
     r"|alunos?|alumnos?|eleves?)\b",
+    r"\b(?:um|uma|un|una|ein|eine|a|one)\b (?:\w+ )?(?:cliente|clienta|comprador\w*|usuari[oa]|kunde|kundin|kaufer\w*"
+    r"|customer|client|buyer) (?:nosso|nossa|nuestr[oa]|von uns|of ours)\b"
+    r"|\b(?:my|our|mi|mon|ma|mein\w*|meu|minha) (?:boss|manager|wife|husband|partner|colleague|coworker|friend|mom|dad"
+    r"|jefe|jefa|patron|chef\w*|chefe)\b.{0,15}\b(?:jok\w*|kidd\w*|bromea\w*|en broma|plaisant\w*|blagu\w*|scherz\w*"
+    r"|brinc\w*)\b",
     # the negation after the verb: "ich verklage hier keinen", "no pienso denunciar a nadie"
     r"\b(?:verklag\w*|sue|suing|denunci\w*|demand\w*|process\w*|poursui\w*|anzeig\w*)\b(?: \w+){0,2}"
     r" (?:keinen|niemanden|nobody|anyone|anybody|a nadie|ninguem|personne)\b",

@@ -45,7 +45,10 @@ _KEYWORDS: dict[str, str] = {
     r"|log(?:ging)? (?:in|into|on)|sign(?:ing)? (?:in|into)|einlogg\w*|nicht (?:in|auf) (?:mein|das|unser) konto"
     r"|acess\w* (?:a |minha |a minha |nossa )?conta|acced\w* a (?:mi |la |mon |ma )?(?:cuenta|compte)"
     r"|cuenta bloqueada|compte bloque|konto gesperrt|conta bloqueada|magic link|one-time code|codigo de acceso"
-    r"|wachtwoord|inloggen|accedere|accesso|autenticazione|tweestapsverificatie",
+    r"|wachtwoord|inloggen|accedere|accesso|autenticazione|tweestapsverificatie"
+    # single sign-on by name and its identity providers; logging in as Portuguese and Spanish verbs say it
+    r"|single sign[- ]?on|okta|scim|azure ad|entra id|logar|logo na|loguear\w*|logear\w*|deslog\w*"
+    r"|nicht mehr (?:in|auf|ins) (?:mein|das|unser)? ?konto|komme? nicht (?:mehr )?(?:rein|ins konto)",
     "Billing": r"fattur\w*|factu(?:ur|ren)|abbonamento|plans?|planes|plano|invoices?|factura\w*|facture\w*"
     r"|rechnung\w*|fatura\w*|notas? fiscal\w*"
     r"|billing|billed|bill|vat"
@@ -58,6 +61,8 @@ _KEYWORDS: dict[str, str] = {
     r"|financeiro|upgrade|tarif\w*|plano pro|plan pro|pro plan|pro-tarif|currencies|monedas|devises|wahrungen"
     r"|moedas|en euros|in eur|em euros|charged|cobro|cobranca|cargo|prelevement|abbuchung|debit|charge"
     r"|purchase orders?|po number|payment method|metodo de pago|moyen de paiement|zahlungs(?:methode|art)"
+    # being charged, as Spanish and Portuguese verbs say it
+    r"|cobra(?:ron|ste|n|do|da|r|mos|ram)|cobrou"
     r"|forma de pagamento|subscription price|precio de la suscripcion",
     "API & Integrations": r"api|apis|webhooks?|sdk|endpoint|token|zapier|slack|hubspot|rest|graphql"
     r"|integrat\w*|integracion|integracao|integr(?:ar|ate|arlo|ala|alo|amos|ieren|iert|ierung)|shopify"
@@ -76,7 +81,12 @@ _KEYWORDS: dict[str, str] = {
     r"|install\w*|instal\w*|embed\w*|einbind\w*|binde\w* .{0,40} ein"
     r"|do first|first steps|einbau\w*|code snippet|script tag|richte\w* .{0,30} ein"
     r"|empiezo|empezar|comenzar|commencer|anfangen|comecar|comeco|primeros pasos|premiers pas|erste schritte"
-    r"|primeiros passos",
+    r"|primeiros passos"
+    # an account just opened, the chat put on one's site
+    r"|(?:acabo|acabei|acabamos) de (?:criar|crear|abrir|registr\w*)|je viens de (?:creer|m'inscrire|ouvrir)"
+    r"|just (?:created|opened|made) (?:an|my|our) account|gerade (?:registriert|angemeldet|erstellt)"
+    r"|(?:coloc\w*|pon\w*|put\w*|mett\w*|met|instal\w*) (?:o|el|le|the|our|mon|meu|mi|nuestro|nosso)"
+    r" (?:chat|widget|bot) (?:no|na|en|sur|on|in|auf|em)",
 }
 _COMPILED = {name: re.compile(rf"\b(?:{words})\b") for name, words in _KEYWORDS.items()}
 

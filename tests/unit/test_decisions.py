@@ -24,7 +24,7 @@ from domain.prompt_content import DEFAULT_ESCALATION, check_escalation
 # Floors on the test split (docs/escalation.md, "Measured"). The targets are P1 recall 100 %, P1
 # precision >= 95 %, P2 F1 >= 0.95 with the amount right in >= 95 % of hits, person F1 >= 0.95, topic >= 90 %.
 FLOORS = {
-    "p1_recall": 0.97,  # met: 97.2 % (2026-12-07, round 9); the target, 100 %, is not met
+    "p1_recall": 0.98,  # met: 98.6 % (2026-12-07, round 11); the target, 100 %, is not met
     "p1_precision": 0.98,  # met: 98.6 %
     "p2_f1": 0.95,
     "amount": 0.95,
@@ -125,6 +125,20 @@ def test_the_eval_command_prints_the_figures_and_writes_the_misses(
         (["dreihundertfünfzig Euro zurück bitte"], "350", "EUR", None),
         (["quero a devolução dos seiscentos euros"], "600", "EUR", None),
         (["refund 4,000 please", "extra zero, 400"], "400", None, "corrected in a later message"),
+        # round 11: a unit price marked "each" after it, "je", a percentage further away, half without its article,
+        # dollars named by country after the sign, millions in words, more correction cues, slang money names
+        (["refund the 4 licenses nobody activated, they cost €90 each"], "360", "EUR", "quantity x unit price"),
+        (["devuelvan las 5 cuentas que no usamos, 60 dólares cada una"], "300", "USD", "quantity x unit price"),
+        (["bitte 5 Plätze je 80 Euro erstatten"], "400", "EUR", "quantity x unit price"),
+        (["nos cobraron un 25% de recargo sobre una factura de 2000 dólares, devuélvanlo"], "500", "USD", "percentage"),
+        (["paguei 900 reais e só usei metade, quero metade de volta"], "450", "BRL", "half"),
+        (["it only worked half the time, refund the $600"], "600", "USD", None),
+        (["remboursez les 900 $ canadiens"], "900", "CAD", None),
+        (["quiero que me devuelvan tres millones de pesos colombianos"], "3000000", "COP", None),
+        (["quero estorno de R$ 6.000", "ops, errei, R$ 600"], "600", "BRL", "corrected in a later message"),
+        (["erstattet mir 840 €", "Zahlendreher, 480 €"], "480", "EUR", "corrected in a later message"),
+        (["devolvam meus 3 mil conto"], "3000", "BRL", None),
+        (["quiero mis 400 pavos de vuelta"], "400", "EUR", None),
     ],
 )
 def test_the_amount_asked_back(messages: list[str], amount: str, currency: str | None, how: str | None) -> None:
@@ -351,6 +365,26 @@ def test_the_eval_command_measures_the_second_blind_set(capsys: pytest.CaptureFi
     assert printed["split"] == "blind2" and printed["overall"]["conversations"] == len(corpus.split("blind2"))
 
 
+def test_the_third_blind_set_is_apart_from_the_corpus_and_the_first_two() -> None:
+    # Given the third blind set (domain/data/decisions/blind3/), written by a third engineer
+    blind3 = corpus.split("blind3")
+    # I expect at least 150 conversations in five languages with every rule, in neither the corpus nor the other sets
+    assert len(blind3) >= 150 and {e.language for e in blind3} == {"en", "es", "fr", "de", "pt"}
+    assert {e.split for e in blind3} == {"blind3"} and {e.rule for e in blind3} == set(corpus.RULES)
+    earlier = [*corpus.split("all"), *corpus.split("blind"), *corpus.split("blind2")]
+    assert not any(e.messages in {x.messages for x in earlier} for e in blind3)
+    # and the corpus's "all" holds none of the three blind sets
+    assert {e.split for e in corpus.split("all")} == set(corpus.SPLITS)
+
+
+def test_the_eval_command_measures_the_third_blind_set(capsys: pytest.CaptureFixture[str]) -> None:
+    # When the command runs with --split blind3
+    cli.main(["eval", "decisions", "--split", "blind3", "--json"])
+    # I expect its conversations, and only them, measured
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["split"] == "blind3" and printed["overall"]["conversations"] == len(corpus.split("blind3"))
+
+
 @pytest.mark.parametrize(
     ("text", "topic"),
     [
@@ -429,3 +463,54 @@ def test_a_negated_threat_is_neither_p1_nor_filed_under_legal(text: str) -> None
 
 def test_going_to_court_in_portuguese_is_p1() -> None:
     assert decide(["se não devolverem o dinheiro vou à justiça"]).rule == P1
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        # round 11, from the third blind set's misses, in phrasings of its own: the judge in Spanish, a chargeback in
+        # French, a file handed to a legal professional, a DPA signed is no regulator
+        ("si siguen así, se lo explican a un juez", P1),
+        ("j'ai demandé une rétrofacturation à ma banque", P1),
+        ("le dossier a été confié à un avocat", P1),
+        ("we handed everything over to a solicitor yesterday", P1),
+        ("I reported this to the DPA this morning", P1),
+        ("we need to sign a DPA before we buy, who do we send it to?", NONE),
+        # reported speech with the possessive after the noun, a joke of one's own boss, a negation over "or"
+        ("um comprador nosso abriu uma disputa no cartão, vocês ajudam com isso?", NONE),
+        ("ein Kunde von uns droht mit dem Anwalt, wie exportiere ich den Chat?", NONE),
+        ("my manager joked she'd sue me if the import fails, how do i import contacts", NONE),
+        ("not planning to complain or call a lawyer, just tell me why I was charged twice", NONE),
+        # ...but a threat after "or else" is a condition the negation does not take back (found on probes of my own)
+        ("not going to wait any longer or else lawyers get involved", P1),
+        ("no voy a esperar más, de lo contrario mi abogado se encarga", P1),
+        ("fix it by friday or lawyers get involved", P1),
+        # a refund already granted is no demand, unless it was not granted
+        ("the $900 refund got approved on monday, how long until i see it", NONE),
+        ("o reembolso de 900 reais foi aprovado, quantos dias leva pra cair?", NONE),
+        ("die Erstattung von 500 Euro ist genehmigt, wie lange dauert das noch?", NONE),
+        ("refund my $900 now, nobody approved anything so far", P2),
+        # a person preferred to the bot, staff asked for by their trade
+        ("I'd rather explain this to one of your team than to a bot", HUMAN),
+        ("je préférerais voir ça avec votre équipe plutôt qu'avec un robot", HUMAN),
+        ("quero falar com um especialista de vocês", HUMAN),
+        ("puedo hablar con un técnico?", HUMAN),
+    ],
+)
+def test_rule_mechanisms_of_round_11(text: str, rule: str) -> None:
+    assert decide([text]).rule == rule
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("can we use single sign-on with Azure AD?", "Passwords & Auth"),
+        ("não consigo logar no painel", "Passwords & Auth"),
+        ("ich komme nicht mehr in unser Konto", "Passwords & Auth"),
+        ("me cobraron dos veces este mes", "Billing"),
+        ("acabo de crear la cuenta, ¿y ahora qué?", "Onboarding"),
+        ("je viens de créer mon compte", "Onboarding"),
+    ],
+)
+def test_topic_mechanisms_of_round_11(text: str, topic: str) -> None:
+    assert decide([text]).topic == topic
