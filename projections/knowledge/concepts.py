@@ -154,6 +154,30 @@ CONCEPTS: tuple[Concept, ...] = (
         " convidar",
         "invite teammates team invitation role invitar equipo inviter equipe einladen team convidar equipe",
     ),
+    # session 10: concepts with no entry before, as common in SaaS help centres as the twelve
+    _c(
+        "sso",
+        "sso, saml, okta, azure*, entra id, onelogin, single sign*, identity provider, idp, company account,"
+        " work account, corporate account, microsoft account, google account, log in with google,"
+        " log in with microsoft, sign in with google, sign in with microsoft, inicio de sesion unico,"
+        " cuenta de la empresa, cuenta corporativa, connexion unique, authentification unique, compte entreprise,"
+        " einmalanmeldung, firmenkonto, login unico, conta corporativa, conta da empresa",
+        "single sign-on sso saml okta azure identity provider",
+        overrides=("password",),
+    ),
+    _c(
+        "calendar",
+        "calendar*, calendario*, calendrier*, kalender*, agenda*, outlook, ical, icalendar",
+        "calendar google outlook",
+    ),
+    _c(
+        "time-tracking",
+        "timer*, timesheet*, time tracking, track time, track my time, time spent, hours worked, working hours,"
+        " horas trabajadas, registrar horas, registro de horas, hoja de horas, cronometr*, chronometr*,"
+        " temps passe, feuille de temps, feuilles de temps, heures travaillees, arbeitszeit*, zeiterfass*,"
+        " stundenzettel*, stunden erfassen, horas trabalhadas, tempo gasto, registro de horas, folha de horas",
+        "timer timesheets time tracking",
+    ),
 )
 
 _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
