@@ -57,7 +57,7 @@ CONCEPTS: tuple[Concept, ...] = (
         " bigger plan, smaller plan, precio*, barat*, caro, cuesta, cuestan, tarif*, prix, moins cher*, plus cher*,"
         " offre, formule*, preis*, gunstig*, guenstig*, billig*, teuer*, preco*, custa, mais caro,"
         " paquete*, forfait*, paket*, pacote*",
-        "plan plans upgrade downgrade pricing precio mejorar tarif formule abonnement preis tarif plano precos",
+        "plan plans upgrade downgrade pricing precio mejorar tarif formule preis tarif plano precos",
     ),
     _c(
         "invoice",
