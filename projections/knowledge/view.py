@@ -57,6 +57,12 @@ WITH words AS (
          unnest(to_tsvector(cfg, unaccent(%(q)s))) AS u, unnest(u.positions) AS p(pos)
     WHERE w.workspace_id = %(ws)s AND u.lexeme !~ '[\\\\'']'
 ),
+content AS (
+    SELECT coalesce(array_agg(pos), '{{}}') AS positions FROM (
+        SELECT pos FROM words GROUP BY pos
+        HAVING count(DISTINCT cfg) = (SELECT cardinality(configs) FROM {PREFIX}_workspaces WHERE workspace_id = %(ws)s)
+    ) p
+),
 present AS (
     SELECT t.lexeme, t.chunks FROM {PREFIX}_terms t
     WHERE t.workspace_id = %(ws)s AND t.chunks > 0 AND t.lexeme IN (SELECT lexeme FROM words)
@@ -132,14 +138,20 @@ LEFT JOIN hits h ON true
 LEFT JOIN {PREFIX}_articles a ON a.id = h.article_id
 LEFT JOIN LATERAL (SELECT to_tsvector(h.config, unaccent(%(q)s)) AS v) qv ON true
 LEFT JOIN LATERAL (
+    SELECT array_to_tsvector(coalesce(array_agg(u.lexeme), '{{}}')) AS v
+    FROM unnest(qv.v) u WHERE u.positions && (SELECT positions FROM content)
+) cv ON true
+LEFT JOIN LATERAL (
     SELECT (length(qv.v) - length(ts_delete(qv.v, tsvector_to_array(h.tsv))))::float / greatest(1, length(qv.v))
              AS support,
            (%(concept)s * h.titled + %(concept_body)s * (h.named - h.titled))::float / greatest(1, length(qv.v))
              AS named,
            (length(qv.v) - length(ts_delete(qv.v, tsvector_to_array(ts_filter(h.tsv, '{{a}}')))))::float
-             / greatest(1, length(qv.v)) AS titled
+             / greatest(1, length(qv.v)) AS titled,
+           (length(cv.v) - length(ts_delete(cv.v, tsvector_to_array(h.tsv))))::float / greatest(1, length(qv.v))
+             AS covered
 ) s ON true
-ORDER BY s.support + %(title_word)s * s.titled + s.named DESC NULLS LAST, h.score DESC, h.article_id, h.chunk
+ORDER BY s.covered + %(title_word)s * s.titled + s.named DESC NULLS LAST, h.score DESC, h.article_id, h.chunk
 """
 
 
