@@ -146,7 +146,7 @@ LEFT JOIN LATERAL (
              AS support,
            (%(concept)s * h.titled + %(concept_body)s * (h.named - h.titled))::float / greatest(1, length(qv.v))
              AS named,
-           (length(qv.v) - length(ts_delete(qv.v, tsvector_to_array(ts_filter(h.tsv, '{{a}}')))))::float
+           (length(cv.v) - length(ts_delete(cv.v, tsvector_to_array(ts_filter(h.tsv, '{{a}}')))))::float
              / greatest(1, length(qv.v)) AS titled,
            (length(cv.v) - length(ts_delete(cv.v, tsvector_to_array(h.tsv))))::float / greatest(1, length(qv.v))
              AS covered
