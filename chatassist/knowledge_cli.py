@@ -23,6 +23,7 @@ from domain.knowledge import KnowledgeHit, builtin_article_id, check_language
 EVAL_SET = Path(__file__).parent / "data" / "knowledge_eval.json"
 HELDOUT_SET = Path(__file__).parent / "data" / "knowledge_heldout.json"  # measure on it, never tune on it
 VISITORS_SET = Path(__file__).parent / "data" / "knowledge_visitors.json"  # paraphrases: measure, never tune
+VISITORS2_SET = Path(__file__).parent / "data" / "knowledge_visitors2.json"  # written blind to the lexicon
 Search = Callable[[uuid.UUID, str], list[KnowledgeHit]]
 
 

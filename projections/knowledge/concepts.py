@@ -21,10 +21,14 @@ class Concept:
     name: str
     triggers: tuple[str, ...]
     terms: str
+    overrides: tuple[str, ...] = ()  # broader concepts this one stands for when both are named ("log in with okta")
 
 
-def _c(name: str, triggers: str, terms: str) -> Concept:
-    return Concept(name, tuple(t.strip() for t in triggers.split(",") if t.strip()), terms)
+def _c(name: str, triggers: str, terms: str, overrides: tuple[str, ...] = ()) -> Concept:
+    found = [t.strip() for t in triggers.split(",") if t.strip()]
+    # French negation is mostly written without its "ne" ("je veux plus payer", "ca marche pas"): both forms match
+    spoken = [t[3:] for t in found if t.startswith("ne ")]
+    return Concept(name, tuple(dict.fromkeys(found + spoken)), terms, overrides)
 
 
 CONCEPTS: tuple[Concept, ...] = (
@@ -34,7 +38,16 @@ CONCEPTS: tuple[Concept, ...] = (
         " close the account, delete my account, delete our account, stop paying, stop being charged, stop billing,"
         " end my subscription, end our subscription, dar de baja, darme de baja, darse de baja, anular*, cancelar*,"
         " resili*, desabonn*, desinscri*, ne plus payer, arreter mon abonnement, kundig*, kuendig*, konto beenden,"
-        " abo beenden, abonnement beenden, konto loschen, konto loeschen, encerrar*, parar de pagar, desistir",
+        " abo beenden, abonnement beenden, konto loschen, konto loeschen, encerrar*, parar de pagar, desistir,"
+        # session 10: each language's usual words, and French negation without its "ne" ("je veux plus payer")
+        " stop using, stop the subscription, stop my subscription, not renew, auto renew*, auto-renew*,"
+        " dejar de pagar, dejo de pagar, no pagar mas, cerrar mi cuenta, cerrar la cuenta,"
+        " eliminar mi cuenta, borrar mi cuenta, no renovar, arreter de payer, arreter labonnement,"
+        " arreter mon abo, annuler mon abonnement, annuler labonnement, fermer mon compte, supprimer mon compte,"
+        " vertrag beenden, vertrag auflosen, vertrag aufloesen, nicht mehr zahlen, nicht mehr bezahlen,"
+        " abo stoppen, konto schliessen, paro de pagar, deixar de pagar, deixo de pagar, nao quero mais pagar,"
+        " fechar minha conta,"
+        " excluir minha conta, apagar minha conta, desassin*",
         "cancel unsubscribe subscription cancelar suscripcion resilier resiliation kundigen kundigung cancelamento"
         " assinatura",
     ),
@@ -42,20 +55,28 @@ CONCEPTS: tuple[Concept, ...] = (
         "plan",
         "price*, pricing, cost, costs, cheap*, expensive, tier*, upgrad*, downgrad*, pay less, pay more, package*,"
         " bigger plan, smaller plan, precio*, barat*, caro, cuesta, cuestan, tarif*, prix, moins cher*, plus cher*,"
-        " offre, formule*, preis*, gunstig*, guenstig*, billig*, teuer*, preco*, custa, mais caro",
-        "plan plans upgrade downgrade pricing precio mejorar tarif formule abonnement preis tarif plano precos",
+        " offre, formule*, preis*, gunstig*, guenstig*, billig*, teuer*, preco*, custa, mais caro,"
+        " paquete*, forfait*, paket*, pacote*",
+        "plan plans upgrade downgrade pricing precio mejorar tarif formule preis tarif plano precos",
     ),
     _c(
         "invoice",
         "invoic*, receipt*, bill, bills, billing, tax id, vat, factur*, recibo*, comprobante*, nota fiscal, fatura*,"
-        " rechnung*, beleg*, quittung*, recu, recus, justificatif*",
+        " rechnung*, beleg*, quittung*, recu, recus, justificatif*,"
+        " accountant*, proof of payment, tax number, billing address, iva, nif, cif, rfc, datos fiscales,"
+        " direccion fiscal, contador, contable, tva, comptable*, siret, ust, ust-id, ustid, mwst, umsatzsteuer*,"
+        " steuernummer*, abrechnung*, buchhalt*, comprovante*, cnpj, cpf, dados fiscais",
         "invoice invoices receipt receipts billing factura facturas recibo recibos facture factures recu facturation"
         " rechnung rechnungen beleg belege fatura faturas cobranca",
     ),
     _c(
         "refund",
         "refund*, money back, my money, reimburs*, dinero, devolver*, devolucion*, reembols*, rembours*, argent,"
-        " geld zuruck, geld zurueck, mein geld, erstatt*, ruckerstatt*, rueckerstatt*, dinheiro, estorno*",
+        " geld zuruck, geld zurueck, mein geld, erstatt*, ruckerstatt*, rueckerstatt*, dinheiro, estorno*,"
+        " the money, money returned, return the money, charged twice, double charged, overcharged, chargeback*,"
+        " devuelv*, plata, reintegr*, cobro indebido, cobraron dos veces, rendre largent, preleve deux fois,"
+        " zuruckbekomm*, zurueckbekomm*, zuruckzahl*, zurueckzahl*, gutschrift*, doppelt abgebucht,"
+        " ruckbuchung*, rueckbuchung*, devolv*, devoluc*, ressarc*, cobrado duas vezes, cobranca indevida",
         "refund refunds refunded reembolso reembolsos remboursement rembourse erstattung ruckerstattung erstattet"
         " reembolsado",
     ),
@@ -64,7 +85,11 @@ CONCEPTS: tuple[Concept, ...] = (
         "password*, pasword*, passwd, log in, cant log, cannot log, sign in, signin, cant get in, get into my account,"
         " locked out, forgot, contrasena*, clave, olvide, iniciar sesion, no puedo entrar, mot de passe, mdp,"
         " me connecter, plus me connecter, kennwort*, passwort*, einloggen, anmelden, komme nicht mehr rein, senha*,"
-        " palavra-passe, palavra passe, esqueci, nao consigo entrar",
+        " palavra-passe, palavra passe, esqueci, nao consigo entrar,"
+        " pw, pwd, credentials, login details, dont remember, cant remember, no me acuerdo, no recuerdo,"
+        " me souviens plus, rappelle plus, weiss nicht mehr,"
+        " no puedo acceder, no puedo ingresar, credenciales, identifiant*, plus acceder, jai oublie, zugangsdaten,"
+        " vergessen, nicht mehr rein, nao lembro, nao me lembro, nao consigo acessar, nao consigo logar, credenciais",
         "password reset forgot contrasena restablecer olvidaste mot passe reinitialiser oublie passwort zurucksetzen"
         " vergessen senha redefinir esqueci",
     ),
@@ -72,32 +97,43 @@ CONCEPTS: tuple[Concept, ...] = (
         "two-factor",
         "2fa, mfa, two step, two-step, second step, second factor, authenticator*, 6 digit, six digit, one-time code,"
         " phone, telephone, movil, celular, handy, telefone, dos pasos, deux etapes, zwei faktor, dois fatores,"
-        " autenticador*, authentificat*",
+        " autenticador*, authentificat*,"
+        " verification code, security code, sms code, doble factor, codigo de verificacion, portable, smartphone,"
+        " double authentification, code de verification, code par sms, zwei-faktor, bestatigungscode*,"
+        " bestaetigungscode*, sicherheitscode*, duas etapas, codigo de verificacao",
         "two-factor authentication authenticator backup codes dos pasos autenticacion deux facteurs authentification"
         " zwei-faktor-authentifizierung dois fatores autenticacao",
     ),
     _c(
         "webhook",
         "webhook*, callback*, notify*, notification*, my server, our server, post request, http request, ping our,"
-        " endpoint*, notificar*, notifier, benachrichtig*, notificacao*",
+        " endpoint*, notificar*, notifier, benachrichtig*, notificacao*,"
+        " ping my, ping me, notifica*, avisen, avisar, avise, aviso, avisos, servidor, serveur, requete http,"
+        " meu servidor, mein server, unser server, requisicao*",
         "webhook webhooks endpoint delivery deliveries signed signature",
     ),
     _c(
         "api-key",
         "token*, api key*, apikey, secret key, access key, rest api, the api, our api, clave de api, cle api,"
-        " cle dapi, api-schlussel, api schlussel, chave de api, chave da api",
+        " cle dapi, api-schlussel, api schlussel, chave de api, chave da api,"
+        " api, rate limit*, too many requests, 429, llave*, cle, schlussel*, schluessel*, schnittstelle*, chave*",
         "api key keys token",
     ),
     _c(
         "export",
         "export*, download*, copy of, copia de, descarg*, telecharg*, sauvegard*, herunterlad*, sicherung*, baixar,"
-        " copia de seguranca, take my data, get my data out",
+        " copia de seguranca, take my data, get my data out,"
+        " full copy, all my data, all our data, extraer*, sacar mis datos, sacar los datos,"
+        " copie de, une copie, extraire*, recuperer mes donnees, recuperer nos donnees,"
+        " runterlad*, kopie*, datensicherung*, alle daten, extrair*, tirar meus dados, tirar os dados",
         "export exports download exportar exportacion exporter telecharger exportieren export herunterladen exportacao",
     ),
     _c(
         "import",
         "import*, bring my, bring our, move my data, move our data, migrat*, upload*, spreadsheet*, csv,"
-        " from another tool, importar*, importer, importieren, carregar, subir",
+        " from another tool, importar*, importer, importieren, carregar, subir,"
+        " switching from, coming from, planilla*, hoja de calculo, migrar*, tableur*, feuille de calcul, migrer*,"
+        " tabelle*, hochlad*, migrier*, planilha*",
         "import importer upload csv importar importieren",
     ),
     _c(
@@ -106,7 +142,9 @@ CONCEPTS: tuple[Concept, ...] = (
         " doesnt work, does not work, nothing loads, not loading, wont load, having problems, having issues,"
         " broken, incident*, caida*, caido, no funciona, no carga, panne*, ne marche pas, ne fonctionne pas,"
         " ne charge pas, storung*, stoerung*, gestort, gestoert, geht nicht, funktioniert nicht, fora do ar,"
-        " nao funciona, nao carrega, instabilidade, ausfall*",
+        " nao funciona, nao carrega, instabilidade, ausfall*,"
+        " se cayo, no anda, no abre, ne marche plus, ne fonctionne plus,"
+        " plante, ladt nicht, laedt nicht, ladt nichts, laedt nichts, caiu, dando erro, deu erro",
         "status outage outages incident incidents broken",
     ),
     _c(
@@ -116,15 +154,43 @@ CONCEPTS: tuple[Concept, ...] = (
         " convidar",
         "invite teammates team invitation role invitar equipo inviter equipe einladen team convidar equipe",
     ),
+    # session 10: concepts with no entry before, as common in SaaS help centres as the twelve
+    _c(
+        "sso",
+        "sso, saml, okta, azure*, entra id, onelogin, single sign*, identity provider, idp, company account,"
+        " work account, corporate account, microsoft account, google account, log in with google,"
+        " log in with microsoft, sign in with google, sign in with microsoft, inicio de sesion unico,"
+        " cuenta de la empresa, cuenta corporativa, connexion unique, authentification unique, compte entreprise,"
+        " einmalanmeldung, firmenkonto, login unico, conta corporativa, conta da empresa",
+        "single sign-on sso saml okta azure identity provider",
+        overrides=("password",),
+    ),
+    _c(
+        "calendar",
+        "calendar*, calendario*, calendrier*, kalender*, agenda*, outlook, ical, icalendar",
+        "calendar google outlook",
+    ),
+    _c(
+        "time-tracking",
+        "timer*, timesheet*, time tracking, track time, track my time, time spent, hours worked, working hours,"
+        " horas trabajadas, registrar horas, registro de horas, hoja de horas, cronometr*, chronometr*,"
+        " temps passe, feuille de temps, feuilles de temps, heures travaillees, arbeitszeit*, zeiterfass*,"
+        " stundenzettel*, stunden erfassen, horas trabalhadas, tempo gasto, registro de horas, folha de horas",
+        "timer timesheets time tracking",
+    ),
 )
 
 _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+# An elided French article or pronoun ("l'argent", "j'ai", "qu'il") is a word of its own; an English contraction
+# ("can't", "don't") is one word without its apostrophe
+_ELISION = re.compile(r"\b(c|d|j|l|m|n|qu|s|t)['\u2019](?=[a-z])")
 
 
 def normalize(text: str) -> str:
     """Lower case, accents removed, words separated by single spaces."""
     plain = unicodedata.normalize("NFKD", text.lower())
     plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+    plain = _ELISION.sub(r"\1 ", plain)
     return " ".join(_WORD.findall(plain.replace("\u2019", "").replace("'", "")))  # "can't": "cant"
 
 
@@ -142,4 +208,6 @@ def expansions(question: str) -> list[str]:
     text = normalize(question[:2000])
     words = text.split()
     padded = f" {text} "
-    return [c.terms for c in CONCEPTS if any(_matches(t, words, padded) for t in c.triggers)]
+    named = [c for c in CONCEPTS if any(_matches(t, words, padded) for t in c.triggers)]
+    overridden = {name for c in named for name in c.overrides}
+    return [c.terms for c in named if c.name not in overridden]

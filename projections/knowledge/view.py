@@ -19,7 +19,12 @@ WEIGHTS = [0.3, 0.4, 0.6, 1.0]  # of the D (text), C, B (section heading) and A 
 SHORTLIST = 10  # of those, ordered by ts_rank_cd (up to ~200 µs a chunk on long ones: docs/performance.md)
 FUZZY = 0.4  # least trigram similarity of an unknown question word to the known lexeme it is matched on (ADR 0045)
 EXPANSION = 0.5  # weight of a concept's terms (concepts.py) against the question's own words (ADR 0060)
-CONCEPT = 1.0  # in the order: a concept of the question found in a chunk counts as one covered word (not in support)
+# In the order (not in ``support``), ADR 0057: a concept of the question whose terms are in a chunk's title or tags
+# counts as CONCEPT covered words, one only in its text as CONCEPT_BODY; a question word in the title or tags counts
+# TITLE_WORD more than one in the text (a chunk *about* the concept or the words beats one that mentions them)
+CONCEPT = 2.0
+CONCEPT_BODY = 1.0
+TITLE_WORD = 0.5
 WAIT_S = 5.0  # how long a turn waits for the view to reach the workspace version it loaded
 
 
@@ -41,14 +46,22 @@ WAIT_S = 5.0  # how long a turn waits for the view to reach the workspace versio
 # 5. Concepts (concepts.py, ADR 0060): the terms of each support concept the question names (``%(concepts)s``, one
 #    string per concept: "quit" names the cancel concept, "is down" the status one) are parsed like the question,
 #    kept rarest first within their own budget, and searched as a second tsquery (``xq``) whose rank counts
-#    %(expansion)s of the question's own. In the order, each concept a chunk holds a term of counts like one more
-#    covered word (``named``), but the ``support`` returned (the confidence formula's) counts only the visitor's own
-#    words: a chunk found only through a concept stays low-confidence.
+#    %(expansion)s of the question's own. In the order, each concept a chunk holds a term of counts like more
+#    covered words (``named``: %(concept)s if a term is in its title or tags, %(concept_body)s if only in its text),
+#    and the question's words in its title or tags %(title_word)s more (``titled``, ADR 0057); but the ``support``
+#    returned (the confidence formula's) counts only the visitor's own words, each once: a chunk found only through a
+#    concept stays low-confidence.
 SEARCH_SQL = f"""
 WITH words AS (
     SELECT DISTINCT cfg, u.lexeme, p.pos FROM {PREFIX}_workspaces w, unnest(w.configs) AS cfg,
          unnest(to_tsvector(cfg, unaccent(%(q)s))) AS u, unnest(u.positions) AS p(pos)
     WHERE w.workspace_id = %(ws)s AND u.lexeme !~ '[\\\\'']'
+),
+content AS (
+    SELECT coalesce(array_agg(pos), '{{}}') AS positions FROM (
+        SELECT pos FROM words GROUP BY pos
+        HAVING count(DISTINCT cfg) = (SELECT cardinality(configs) FROM {PREFIX}_workspaces WHERE workspace_id = %(ws)s)
+    ) p
 ),
 present AS (
     SELECT t.lexeme, t.chunks FROM {PREFIX}_terms t
@@ -110,7 +123,9 @@ hits AS (
     SELECT c.*, coalesce(ts_rank_cd(%(weights)s::float4[], c.tsv, q.query, 1), 0)
              + %(expansion)s * coalesce(ts_rank_cd(%(weights)s::float4[], c.tsv, xq.query, 1), 0) AS score,
            (SELECT count(DISTINCT x.ord) FROM concepts x
-            WHERE x.cfg = c.config AND x.lexeme = ANY(tsvector_to_array(c.tsv))) AS named
+            WHERE x.cfg = c.config AND x.lexeme = ANY(tsvector_to_array(c.tsv))) AS named,
+           (SELECT count(DISTINCT x.ord) FROM concepts x
+            WHERE x.cfg = c.config AND x.lexeme = ANY(tsvector_to_array(ts_filter(c.tsv, '{{a}}')))) AS titled
     FROM shortlist c, q, xq
     ORDER BY score DESC, c.article_id, c.chunk
     LIMIT %(k)s
@@ -123,11 +138,20 @@ LEFT JOIN hits h ON true
 LEFT JOIN {PREFIX}_articles a ON a.id = h.article_id
 LEFT JOIN LATERAL (SELECT to_tsvector(h.config, unaccent(%(q)s)) AS v) qv ON true
 LEFT JOIN LATERAL (
+    SELECT array_to_tsvector(coalesce(array_agg(u.lexeme), '{{}}')) AS v
+    FROM unnest(qv.v) u WHERE u.positions && (SELECT positions FROM content)
+) cv ON true
+LEFT JOIN LATERAL (
     SELECT (length(qv.v) - length(ts_delete(qv.v, tsvector_to_array(h.tsv))))::float / greatest(1, length(qv.v))
              AS support,
-           h.named::float / greatest(1, length(qv.v)) AS named
+           (%(concept)s * h.titled + %(concept_body)s * (h.named - h.titled))::float / greatest(1, length(qv.v))
+             AS named,
+           (length(cv.v) - length(ts_delete(cv.v, tsvector_to_array(ts_filter(h.tsv, '{{a}}')))))::float
+             / greatest(1, length(qv.v)) AS titled,
+           (length(cv.v) - length(ts_delete(cv.v, tsvector_to_array(h.tsv))))::float / greatest(1, length(qv.v))
+             AS covered
 ) s ON true
-ORDER BY s.support + %(concept)s * s.named DESC NULLS LAST, h.score DESC, h.article_id, h.chunk
+ORDER BY s.covered + %(title_word)s * s.titled + s.named DESC NULLS LAST, h.score DESC, h.article_id, h.chunk
 """
 
 
@@ -144,6 +168,8 @@ def search_params(workspace_id: UUID, question: str, k: int = TOP_K) -> dict[str
         "concepts": expansions(question),
         "expansion": EXPANSION,
         "concept": CONCEPT,
+        "concept_body": CONCEPT_BODY,
+        "title_word": TITLE_WORD,
     }
 
 

@@ -37,3 +37,22 @@ def test_a_question_naming_no_concept_expands_to_nothing() -> None:
     # I expect no expansion: the query runs on the visitor's words alone
     assert expansions("do you sell gift cards") == []
     assert expansions("") == []
+
+
+def test_french_elisions_and_negations_without_ne_name_their_concept() -> None:
+    # Given French as visitors write it: an elided article before the word, a negation without its "ne"
+    # When the concepts are looked up
+    # I expect the word after the elision and the spoken negation to name their concept
+    assert named("vous me rendez l'argent ?") == ["refund"]
+    assert named("je veux plus payer") == ["cancel"]
+    assert named("ça marche pas") == ["status"]
+    # while an English contraction stays one word
+    assert named("i can't log in") == ["password"]
+
+
+def test_a_narrower_concept_stands_for_the_broader_one_it_overrides() -> None:
+    # Given a sign-in question that names the identity provider
+    # When the concepts are looked up
+    # I expect single sign-on alone, not the password concept "log in" names elsewhere
+    assert named("can we log in with okta") == ["sso"]
+    assert named("can we log in") == ["password"]
