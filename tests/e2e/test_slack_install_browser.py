@@ -252,6 +252,9 @@ def test_an_admin_connects_hubspot_sees_a_revoked_grant_as_disconnected_and_reco
             hubspot = page.locator('[data-integration="hubspot"]')
             expect(hubspot).to_have_attribute("data-state", "disconnected")
             expect(hubspot.locator("[data-sentence]")).to_contain_text("BAD_REFRESH_TOKEN")
+            # said once, by the card's sentence, not again under the buttons once the reloaded page has settled
+            page.wait_for_load_state("load")
+            expect(hubspot.locator("p", has_text="BAD_REFRESH_TOKEN")).to_have_count(1)
             # said once on the card (its sentence), not again under the buttons once the reloaded page has settled
             page.wait_for_load_state("load")
             expect(hubspot.locator("p", has_text="BAD_REFRESH_TOKEN")).to_have_count(1)
