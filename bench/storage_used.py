@@ -21,7 +21,8 @@ from domain.app_settings import app_settings_id
 from domain.prompt_config import prompt_config_id
 from domain.provider_keys import keyring_id
 from projections.transcripts.projection import CONVERSATIONS
-from read_api.get_storage_used.query import EVENTS_TABLE, POSITION, READ_SQL, TOTALS, fold_on
+from projections.transcripts.storage import EVENTS_TABLE, POSITION, TOTALS, fold_on
+from read_api.get_storage_used.query import READ_SQL
 
 DIRECT = (
     f"SELECT coalesce(sum(octet_length(e.state)), 0)::bigint FROM {EVENTS_TABLE} e WHERE e.originator_id = ANY(%s)"

@@ -37,12 +37,14 @@ from commands.personal_data.keys import register as register_personal_keys
 from commands.provider_keys.cipher import KeyCipher
 from commands.provider_keys.vault import KeyVault
 from projections._live import FACTORY_TOPIC, LIVE_REDIS_URL
+from projections._paging import PageHook
 from projections.analytics.projection import AnalyticsProjection, AnalyticsView
 from projections.audit.projection import AuditProjection, AuditView
 from projections.knowledge.projection import KnowledgeProjection
 from projections.knowledge.view import KnowledgeView
 from projections.monitor.projection import MonitorProjection, MonitorView
 from projections.transcripts.projection import TranscriptProjection, TranscriptView
+from projections.transcripts.storage import fold_page
 from projections.usage.projection import UsageProjection, UsageView
 from web.auth import Auth
 from web.ratelimit import RateLimiter, RateLimits, parse_limit
@@ -64,6 +66,8 @@ PROJECTIONS: dict[str, tuple[Any, Any]] = {
     "monitor": (MonitorProjection, MonitorView),
     "knowledge": (KnowledgeProjection, KnowledgeView),
 }
+# A step in each page's transaction of a projection's live runner: the transcript runner keeps storage used (ADR 0061)
+PAGE_HOOKS: dict[str, PageHook] = {"transcripts": fold_page}
 
 
 def eventsourcing_env(settings: Settings, database_url: str) -> dict[str, str]:
@@ -183,7 +187,12 @@ class Container:
             env = {**self.es_env, **SMALL_POOL, **self.live_env()}
             datastore = self.app.recorder.datastore
             runner = PagedRunner(
-                projection_class, view_class, env, datastore=datastore, sessions=self.runner_sessions()
+                projection_class,
+                view_class,
+                env,
+                datastore=datastore,
+                sessions=self.runner_sessions(),
+                after_page=PAGE_HOOKS.get(name),
             )
             self.runners.append(runner.start())
 

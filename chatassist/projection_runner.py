@@ -24,7 +24,7 @@ from eventsourcing.utils import Environment
 from chatassist.runner_sessions import Lease, RunnerSessions
 from commands.application import ChatAssistApp
 from projections._common import TrackedView
-from projections._paging import PageApplier, PositionMoved, ProjectionStopped, lock_key, read_page
+from projections._paging import PageApplier, PageHook, PositionMoved, ProjectionStopped, lock_key, read_page
 from projections.rebuild.core import RUNNER_POOL  # a view's pool: tables and wait() only, no pages
 
 log = logging.getLogger("chatassist.projections")
@@ -45,10 +45,12 @@ class PagedRunner:
         fold: bool = True,
         datastore: Any = None,
         sessions: RunnerSessions | None = None,
+        after_page: PageHook | None = None,
     ) -> None:
         """``datastore``: the process's shared pool for the view's reads (wait(), live notices), instead of a pool
         of the runner's own; ``sessions``: the process's shared runner session and pages pool, instead of ones of
-        the runner's own (docs/operations.md, "Connections")."""
+        the runner's own (docs/operations.md, "Connections"); ``after_page``: a step in each page's transaction
+        (``PageApplier``)."""
         env = {**env, **RUNNER_POOL}
         self.app = ChatAssistApp(env=env)
         self.app.close()  # its tables exist now; pages are read on the runner's own connection
@@ -67,7 +69,13 @@ class PagedRunner:
         # an event it cannot apply parks its workspace for this view (projection_parked), the others go on
         events_table = self.app.recorder.events_table_name
         self.applier = PageApplier(
-            self.app.name, self.app.mapper, self.projection, self.view, fold=fold, park_in=events_table
+            self.app.name,
+            self.app.mapper,
+            self.projection,
+            self.view,
+            fold=fold,
+            park_in=events_table,
+            after_page=after_page,
         )
         self.batch, self.standby_poll_s, self.idle_wait_s = batch, standby_poll_s, idle_wait_s
         self.error: BaseException | None = None

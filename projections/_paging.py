@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, nullcontext
 from typing import Any, NamedTuple
 
@@ -176,6 +176,10 @@ def _tracking(application_name: str, notification_id: int) -> Tracking:
     return tracking
 
 
+# A live runner's step in each page's transaction: (the page's cursor, its last notification id)
+PageHook = Callable[[psycopg.Cursor[DictRow], int], None]
+
+
 class PageApplier:
     """Applies pages of notifications to ``projection`` (whose view is ``view``) on a caller-owned connection."""
 
@@ -188,10 +192,14 @@ class PageApplier:
         *,
         fold: bool = True,
         park_in: str | None = None,
+        after_page: PageHook | None = None,
     ) -> None:
         """``park_in``: the events table; given, an event that cannot be applied parks its workspace for this view
-        (``projection_parked``) and the others' events go on; without it, it stops the projection (a rebuild)."""
+        (``projection_parked``) and the others' events go on; without it, it stops the projection (a rebuild).
+        ``after_page``: called in each page's transaction after its rows are written and before its tracking row,
+        with the page's cursor and its last notification id (a live runner's; a rebuild's pages have none)."""
         self.app_name, self.mapper, self.projection, self.view = app_name, mapper, projection, view
+        self.after_page = after_page
         make_fold = getattr(projection, "fold", None) if fold else None
         self.fold: Fold | None = make_fold(view) if make_fold is not None else None
         self.key = lock_key("apply", view)
@@ -410,6 +418,8 @@ class PageApplier:
                 self._fold_events(conn, curs, events)
             else:
                 self._statements(conn, events, pipeline=batched)
+            if self.after_page is not None:
+                self.after_page(curs, last.notification_id)
             if transaction is None:
                 self.view.record_position(curs, last)
             else:

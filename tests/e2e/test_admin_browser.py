@@ -11,11 +11,6 @@ width into docs/screenshots/.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -26,7 +21,6 @@ import pytest
 
 from chatassist.bootstrap import Container, build_providers
 from chatassist.cli import ready_checks
-from chatassist.integrations import start_follower
 from chatassist.settings import Settings
 from commands.ai.orchestrator import RetryPolicy
 from commands.chat_turn.service import ChatService
@@ -35,10 +29,11 @@ from commands.provider_keys.cipher import KeyCipher, generate_key_spec
 from tests.conftest import chat, generous_limits
 from tests.e2e.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, check_accessibility, photograph
 from tests.fakes.receivers import FakeHubSpot, FakeSlack, Receiver, vendor_urls
-from tests.support.accounts import PASSWORD, invite_and_join, sign_up
+from tests.support.accounts import invite_and_join, sign_up
+from tests.support.browser import new_context, sign_in
+from tests.support.delivery import delivery_worker
 from tests.support.server import ThreadedServer
 from web.app import create_app
-from workers.broker import setup_broker
 
 sync_api = pytest.importorskip("playwright.sync_api", exc_type=ImportError, reason="needs the playwright package")
 expect = sync_api.expect
@@ -55,57 +50,25 @@ HUBSPOT = FakeHubSpot(HUBSPOT_TOKEN)
 def admin_app(container: Container, settings: Settings) -> Iterator[ThreadedServer]:
     """The real app with a keys encryption key, private webhook URLs allowed (development), the integrations
     follower on a broker namespace of its own and one delivery worker process on it."""
-    namespace = f"chatassist-admin-{uuid.uuid4().hex[:8]}"
-    broker = setup_broker(container.redis_url, namespace)
-    from workers import delivery_actors
-
-    for actor in delivery_actors.ACTORS.values():
-        actor.broker = broker
-        broker.declare_actor(actor)
-    follower = start_follower(container, delivery_actors.enqueue)
     SLACK.start()
     HUBSPOT.start()
-    env = {
-        **os.environ,
-        "DATABASE_URL": container.database_url,
-        "REDIS_URL": container.redis_url,
-        "CHATASSIST_KEYS_ENCRYPTION_KEY": KEYS_SPEC,
-        "CHATASSIST_INTEGRATIONS_ALLOW_PRIVATE_URLS": "true",
-        "CHATASSIST_DELIVERY_TIMEOUT_S": "5",
-        "CHATASSIST_BROKER_NAMESPACE": namespace,
-        "CHATASSIST_DB_POOL_SIZE": "1",
-        "CHATASSIST_LOG_LEVEL": "WARNING",
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "chatassist.cli", "worker", "--actors-only", "--threads", "2"],
-        env=env,
-        stdout=subprocess.PIPE,
-    )
-    assert worker.stdout is not None
-    assert b"worker running" in worker.stdout.readline()
-    providers = build_providers(replace(settings, keys_encryption_key=KEYS_SPEC), container.app)
-    chat = ChatService(container.app, providers, container.usage, RetryPolicy(base_delay_s=0.01), cache_ttl_s=0)
-    assert container.auth is not None
-    app = create_app(
-        chat,
-        container.transcripts,
-        ready_checks(container),
-        auth=container.auth,
-        rate_limits=generous_limits(container),
-        analytics=container.analytics,
-        integrations=Context(container.app, KeyCipher(KEYS_SPEC), True, **vendor_urls(SLACK, HUBSPOT)),
-    )
-    server = ThreadedServer(app).start()
-    yield server
-    server.stop()
-    worker.send_signal(signal.SIGTERM)
-    try:
-        worker.wait(15)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-    follower.stop()
-    container.runners.remove(follower)
-    broker.flush_all()
+    private = {"CHATASSIST_INTEGRATIONS_ALLOW_PRIVATE_URLS": "true"}
+    with delivery_worker(container, "admin", KEYS_SPEC, **private):
+        providers = build_providers(replace(settings, keys_encryption_key=KEYS_SPEC), container.app)
+        chat = ChatService(container.app, providers, container.usage, RetryPolicy(base_delay_s=0.01), cache_ttl_s=0)
+        assert container.auth is not None
+        app = create_app(
+            chat,
+            container.transcripts,
+            ready_checks(container),
+            auth=container.auth,
+            rate_limits=generous_limits(container),
+            analytics=container.analytics,
+            integrations=Context(container.app, KeyCipher(KEYS_SPEC), True, **vendor_urls(SLACK, HUBSPOT)),
+        )
+        server = ThreadedServer(app).start()
+        yield server
+        server.stop()
     SLACK.stop()
     HUBSPOT.stop()
 
@@ -125,16 +88,6 @@ def look(page: Any, name: str) -> None:
     photograph(page, name)
 
 
-def sign_in(context: Any, email: str) -> Any:
-    page = context.new_page()
-    page.goto("/signin")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/app")
-    return page
-
-
 def test_an_admin_configures_keys_webhooks_and_settings(
     admin_app: ThreadedServer, browser: Any, container: Container
 ) -> None:
@@ -145,8 +98,7 @@ def test_an_admin_configures_keys_webhooks_and_settings(
         chat(client, body["widget_key"], "How do I reset my password?")  # one model call: a latency to show
     container.wait_for_projections(timeout=60)
     receiver = Receiver().start()
-    context = browser.new_context(base_url=base, viewport=DESKTOP)
-    context.set_default_timeout(TIMEOUT_MS)
+    context = new_context(browser, base, DESKTOP, TIMEOUT_MS)
     refused_by_csp: list[str] = []
     context.on("console", lambda m: refused_by_csp.append(m.text) if "Content Security Policy" in m.text else None)
     try:

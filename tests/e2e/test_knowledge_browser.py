@@ -25,7 +25,8 @@ from commands.chat_turn.service import ChatService, Providers
 from read_api._live import LiveHub
 from tests.conftest import chat, generous_limits
 from tests.e2e.test_dashboard_browser import AXE, CHROMIUM, CHROMIUM_ARGS, DESKTOP, TIMEOUT_MS, look
-from tests.support.accounts import PASSWORD, sign_up
+from tests.support.accounts import sign_up
+from tests.support.browser import new_context, sign_in
 from tests.support.server import ThreadedServer
 from web.app import create_app
 
@@ -90,15 +91,9 @@ def test_an_admin_writes_imports_and_answers_a_gap(
         admin, body = sign_up(client, workspace="Quokka Co")
     widget_key = body["widget_key"]
     refused: list[str] = []
-    context = browser.new_context(base_url=base, viewport=DESKTOP)
-    context.set_default_timeout(TIMEOUT_MS)
+    context = new_context(browser, base, DESKTOP, TIMEOUT_MS)
     context.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
-    page = context.new_page()
-    page.goto("/signin")
-    page.get_by_label("Email").fill(admin.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/app$"))
+    page = sign_in(context, admin.email)
 
     # Given the Knowledge screen with the built-in articles
     page.get_by_role("link", name="Knowledge").click()
@@ -197,14 +192,8 @@ def test_an_admin_writes_imports_and_answers_a_gap(
 def test_a_refused_article_keeps_what_was_typed(offline_site: ThreadedServer, browser: Any) -> None:
     with httpx.Client(base_url=offline_site.base_url, timeout=30) as client:
         admin, _ = sign_up(client, workspace="Empty Bodies")
-    context = browser.new_context(base_url=offline_site.base_url, viewport=DESKTOP)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    page.goto("/signin")
-    page.get_by_label("Email").fill(admin.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/app$"))
+    context = new_context(browser, offline_site.base_url, DESKTOP, TIMEOUT_MS)
+    page = sign_in(context, admin.email)
     # When an Admin saves an article whose body is only spaces
     page.goto("/app/knowledge/editor")
     page.get_by_label("Title").fill("Blank")

@@ -24,6 +24,7 @@ from tests.conftest import chat
 from tests.e2e.test_dashboard_browser import CHROMIUM_ARGS, DESKTOP, PHONE, TIMEOUT_MS, browser, dashboard, look
 from tests.fakes.llm_server import FakeLLMServer, Script
 from tests.support.accounts import PASSWORD, Person, person, sign_up, unique_email
+from tests.support.browser import sign_in
 
 __all__ = ["CHROMIUM_ARGS", "browser", "dashboard"]  # the module-scoped fixtures, shared with the dashboard test
 
@@ -48,17 +49,6 @@ def join(client: httpx.Client, admin: Person, name: str) -> Person:
     )
     assert accepted.status_code == 200, accepted.text
     return person(email, accepted.json())
-
-
-def sign_in(context: Any, who: Person) -> Any:
-    """A page of ``context`` signed in through the sign-in form."""
-    page = context.new_page()
-    page.goto("/signin")
-    page.get_by_label("Email").fill(who.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/app$"))
-    return page
 
 
 @pytest.fixture
@@ -97,7 +87,7 @@ def test_an_agent_takes_over_a_legal_threat_and_hands_it_back_to_the_ai(
     refused_by_csp: list[str] = []
     agent_context = contexts()
     agent_context.on("console", lambda m: refused_by_csp.append(m.text) if "Content Security" in m.text else None)
-    agent = sign_in(agent_context, dana)
+    agent = sign_in(agent_context, dana.email)
     agent.get_by_role("navigation", name="Menu").get_by_role("link", name="Monitor").click()
     agent.get_by_role("link", name=re.compile(r"^Escalations")).click()
     agent.wait_for_url(re.compile(r"view=escalations"))
@@ -148,7 +138,7 @@ def test_an_agent_takes_over_a_legal_threat_and_hands_it_back_to_the_ai(
     # Given Sam's page on the same chat, whose live updates have not arrived (its stream is held back)
     sam_context = contexts()
     sam_context.route("**/api/monitor/live**", lambda route: route.abort())
-    sam_page = sign_in(sam_context, sam)
+    sam_page = sign_in(sam_context, sam.email)
     sam_page.goto(chat_url)
     expect(sam_page.get_by_role("button", name="Claim this chat")).to_be_visible()
 
@@ -237,7 +227,7 @@ def test_an_agent_recalls_a_wrong_escalation_from_the_conversation_page(
     conversation_id = events[0][1]["conversation_id"]
     container.wait_for_projections()
     # When Dana opens it and recalls the escalation: not a legal matter, no rule applied
-    agent = sign_in(contexts(), dana)
+    agent = sign_in(contexts(), dana.email)
     agent.goto(f"/app/conversations/{conversation_id}")
     escalation = agent.locator("section.escalation")
     escalation.get_by_label("Wrong escalation? Recall it").fill("not a legal matter: invoices for their own case")

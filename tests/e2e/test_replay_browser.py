@@ -22,7 +22,9 @@ from chatassist.bootstrap import Container
 from tests.conftest import chat
 from tests.e2e.test_dashboard_browser import CHROMIUM_ARGS, DESKTOP, TIMEOUT_MS, browser, dashboard, look
 from tests.fakes.llm_server import FakeLLMServer, Script
-from tests.support.accounts import PASSWORD, Person, invite_and_join, sign_up
+from tests.support.accounts import Person, invite_and_join, sign_up
+from tests.support.browser import new_context
+from tests.support.browser import sign_in as browser_sign_in
 
 __all__ = ["CHROMIUM_ARGS", "browser", "dashboard"]
 
@@ -35,15 +37,7 @@ ANSWERS = ("Open Billing, then Invoices, and choose Download PDF.", "Yes: in Bil
 
 
 def sign_in(browser: Any, base: str, who: Person, lands: str) -> Any:
-    context = browser.new_context(base_url=base, viewport=DESKTOP)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    page.goto("/signin")
-    page.get_by_label("Email").fill(who.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(lands))
-    return page
+    return browser_sign_in(new_context(browser, base, DESKTOP, TIMEOUT_MS), who.email, lands)
 
 
 def test_an_auditor_replays_a_conversation_version_by_version(

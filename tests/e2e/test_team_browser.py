@@ -27,6 +27,7 @@ from tests.conftest import generous_limits
 from tests.e2e.test_dashboard_browser import AXE, CHROMIUM, CHROMIUM_ARGS, DESKTOP, TIMEOUT_MS, look
 from tests.fakes.smtp import FakeSmtp
 from tests.support.accounts import PASSWORD, sign_up, unique_email
+from tests.support.browser import fill_sign_in
 from tests.support.server import ThreadedServer
 from web.app import create_app
 from web.password_reset import PasswordResets
@@ -87,15 +88,6 @@ def mail_site(container: Container, smtp: FakeSmtp) -> Iterator[ThreadedServer]:
         outbox.close()
 
 
-def sign_in(page: Any, email: str) -> None:
-    """Through the sign-in form, to the overview."""
-    page.goto("/signin")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/app$"))
-
-
 def counter(page: Any, name: str) -> str:
     """A counter of the team screen, as shown."""
     return str(page.locator(f'[data-counter="{name}"] .kpi-value').inner_text()).strip()
@@ -122,7 +114,7 @@ def test_an_admin_invites_an_agent_by_email_and_the_agent_joins(
     page = admin_context.new_page()
 
     # Given an Admin alone in the workspace, on the Team screen
-    sign_in(page, admin.email)
+    fill_sign_in(page, admin.email)
     page.get_by_role("link", name="Team").click()
     page.wait_for_url(f"{base}/app/team")
     expect(page.get_by_role("heading", name="Team members & permission roles")).to_be_visible()
@@ -209,7 +201,7 @@ def test_a_refused_invitation_keeps_what_was_typed(mail_site: ThreadedServer, br
         admin, _ = sign_up(client, workspace="Typo Inc")
     context = new_context(browser, base, [])
     page = context.new_page()
-    sign_in(page, admin.email)
+    fill_sign_in(page, admin.email)
     page.goto("/app/team")
     # When the Admin invites an address that is not one
     page.get_by_label("Email", exact=True).fill("not-an-address")

@@ -13,12 +13,10 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
-import httpx
 import pytest
 from psycopg_pool import ConnectionPool
 
 from chatassist.bootstrap import Container
-from commands._lazy import get_or_none
 from commands.create_workspace import cmd as create_ws
 from commands.integrations import hubspot as hubspot_cmd
 from commands.integrations import hubspot_oauth
@@ -27,24 +25,25 @@ from commands.integrations.oauth_state import OAuthStateRefused, PostgresOAuthSt
 from commands.integrations.slack_oauth import OAuthRefused
 from commands.integrations.webhooks import Context
 from commands.provider_keys.cipher import KeyCipher, generate_key_spec
-from domain.integrations import SYSTEM_NAMES, Integrations, integrations_id
+from domain.integrations import SYSTEM_NAMES, integrations_id
 from tests.fakes.receivers import FakeHubSpot
+from tests.support import oauth
+from tests.support.oauth import PUBLIC_URL, integrations_of, new_workspace, running, state_pool
 
 KEYS = generate_key_spec("h1")
 ADMIN = uuid.uuid4()
-CALLBACK = "https://chat.acme.test" + hubspot_oauth.CALLBACK_PATH
+CALLBACK = PUBLIC_URL + hubspot_oauth.CALLBACK_PATH
 
 
 @pytest.fixture(scope="module")
 def hubspot() -> Iterator[FakeHubSpot]:
-    fake = FakeHubSpot("pat-na1-private-app-token-0000").start()
-    yield fake
-    fake.stop()
+    with running(FakeHubSpot("pat-na1-private-app-token-0000")) as fake:
+        yield fake
 
 
 @pytest.fixture(scope="module")
 def pool(container: Container) -> Iterator[ConnectionPool]:
-    with ConnectionPool(container.database_url, min_size=1, max_size=2, open=True) as p:
+    with state_pool(container) as p:
         yield p
 
 
@@ -57,19 +56,11 @@ def ctx(container: Container, fake: FakeHubSpot) -> Context:
 
 
 def consent(url: str) -> dict[str, str]:
-    answer = httpx.get(url, follow_redirects=False)
-    assert answer.status_code == 302, answer.text
-    back = urlsplit(answer.headers["location"])
-    assert back.scheme + "://" + back.netloc + back.path == CALLBACK
-    return {k: v[0] for k, v in parse_qs(back.query).items()}
-
-
-def integrations_of(container: Container, ws: UUID) -> Integrations | None:
-    return get_or_none(container.app, integrations_id(ws), Integrations)
+    return oauth.consent(url, CALLBACK)
 
 
 def install(container: Container, fake: FakeHubSpot, pool: ConnectionPool) -> UUID:
-    ws = create_ws.execute(container.app, create_ws.CreateWorkspace(f"HS {uuid.uuid4().hex[:6]}")).workspace_id
+    ws = new_workspace(container, "HS")
     states = PostgresOAuthStateStore(pool, "hubspot")
     back = consent(hubspot_oauth.start(app_of(fake), states, ws, ADMIN))
     hubspot_oauth.complete(ctx(container, fake), app_of(fake), states, ws, ADMIN, back["state"], back["code"])

@@ -10,43 +10,43 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
-import httpx
 import pytest
 from psycopg_pool import ConnectionPool
 
 from chatassist.bootstrap import Container
-from commands._lazy import get_or_none
-from commands.create_workspace import cmd as create_ws
 from commands.integrations import slack as slack_cmd
 from commands.integrations import slack_channels, slack_oauth
 from commands.integrations.oauth_state import OAuthStateRefused, PostgresOAuthStateStore
 from commands.integrations.webhooks import Context
 from commands.provider_keys.cipher import KeyCipher, generate_key_spec
 from domain.errors import InvalidInput
-from domain.integrations import Integrations, integrations_id
+from domain.integrations import integrations_id
 from tests.fakes.receivers import FakeSlack
+from tests.support import oauth
+from tests.support.oauth import PUBLIC_URL, integrations_of, new_workspace, running, state_pool
 
 KEYS = generate_key_spec("o1")
 TOKEN = "xoxb-oauth-installed-token-7q2w"
 ADMIN, OTHER = uuid.uuid4(), uuid.uuid4()
 
 
+CALLBACK = PUBLIC_URL + slack_oauth.CALLBACK_PATH
+
+
 @pytest.fixture(scope="module")
 def slack() -> Iterator[FakeSlack]:
-    fake = FakeSlack(TOKEN).start()
-    yield fake
-    fake.stop()
+    with running(FakeSlack(TOKEN)) as fake:
+        yield fake
 
 
 @pytest.fixture(scope="module")
 def pool(container: Container) -> Iterator[ConnectionPool]:
-    with ConnectionPool(container.database_url, min_size=1, max_size=2, open=True) as p:
+    with state_pool(container) as p:
         yield p
 
 
 def app_of(slack: FakeSlack) -> slack_oauth.SlackApp:
-    return slack_oauth.SlackApp(*slack.client, "https://chat.acme.test/api/integrations/slack/oauth/callback",
-                                slack.url + "/oauth/v2/authorize")  # fmt: skip
+    return slack_oauth.SlackApp(*slack.client, CALLBACK, slack.url + "/oauth/v2/authorize")
 
 
 def ctx(container: Container, slack: FakeSlack) -> Context:
@@ -55,21 +55,15 @@ def ctx(container: Container, slack: FakeSlack) -> Context:
 
 def consent(url: str) -> dict[str, str]:
     """The Admin's browser on Slack's consent page: where Slack sends it back, and with what."""
-    answer = httpx.get(url, follow_redirects=False)
-    assert answer.status_code == 302, answer.text
-    back = urlsplit(answer.headers["location"])
-    assert (
-        back.scheme + "://" + back.netloc + back.path == "https://chat.acme.test/api/integrations/slack/oauth/callback"
-    )
-    return {k: v[0] for k, v in parse_qs(back.query).items()}
+    return oauth.consent(url, CALLBACK)
 
 
 def workspace(container: Container) -> UUID:
-    return create_ws.execute(container.app, create_ws.CreateWorkspace(f"OAuth {uuid.uuid4().hex[:6]}")).workspace_id
+    return new_workspace(container, "OAuth")
 
 
 def slack_of(container: Container, ws: UUID) -> object:
-    found = get_or_none(container.app, integrations_id(ws), Integrations)
+    found = integrations_of(container, ws)
     return found.slack if found is not None else None
 
 
@@ -87,7 +81,7 @@ def test_add_to_slack_stores_the_bot_token_and_the_channel_picked_on_slacks_page
     channel = slack_oauth.complete(ctx(container, slack), app_of(slack), states, ws, ADMIN, back["state"], back["code"])
     # I expect the bot token stored (encrypted, its last four shown) for the channel they chose, tested
     assert channel == "C0ALERTS01"
-    connection = get_or_none(container.app, integrations_id(ws), Integrations)
+    connection = integrations_of(container, ws)
     assert connection is not None and connection.slack is not None
     assert (connection.slack.mode, connection.slack.channel, connection.slack.secret.last4) == ("bot", "C0ALERTS01",
                                                                                                 TOKEN[-4:])  # fmt: skip
@@ -198,13 +192,13 @@ def test_the_channel_picker_lists_the_bots_channels_page_by_page_and_saves_the_p
     picked = slack_channels.choose(ctx(container, slack), ws, "C0ESCAL002", ADMIN)
     # I expect it saved as the channel alerts go to
     assert picked.name == "escalations"
-    found = get_or_none(container.app, integrations_id(ws), Integrations)
+    found = integrations_of(container, ws)
     assert found is not None and found.slack is not None and found.slack.channel == "C0ESCAL002"
     # and a channel the bot is not in refused, the pick unchanged
     with pytest.raises(InvalidInput, match="listed channels") as refused:
         slack_channels.choose(ctx(container, slack), ws, "C0RANDOM04", ADMIN)
     assert refused.value.code == "invalid_channel"
-    found = get_or_none(container.app, integrations_id(ws), Integrations)
+    found = integrations_of(container, ws)
     assert found is not None and found.slack is not None and found.slack.channel == "C0ESCAL002"
 
 

@@ -10,13 +10,10 @@ from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
-import httpx
 import pytest
 from psycopg_pool import ConnectionPool
 
 from chatassist.bootstrap import Container
-from commands._lazy import get_or_none
-from commands.create_workspace import cmd as create_ws
 from commands.integrations import zendesk as zendesk_cmd
 from commands.integrations import zendesk_oauth
 from commands.integrations.credential_test import check_now
@@ -26,24 +23,25 @@ from commands.integrations.slack_oauth import OAuthRefused
 from commands.integrations.webhooks import Context
 from commands.provider_keys.cipher import KeyCipher, generate_key_spec
 from domain.errors import InvalidInput
-from domain.integrations import Integrations, integrations_id
+from domain.integrations import integrations_id
 from tests.fakes.receivers import FakeZendesk
+from tests.support import oauth
+from tests.support.oauth import PUBLIC_URL, integrations_of, new_workspace, running, state_pool
 
 KEYS = generate_key_spec("z1")
 ADMIN = uuid.uuid4()
-CALLBACK = "https://chat.acme.test" + zendesk_oauth.CALLBACK_PATH
+CALLBACK = PUBLIC_URL + zendesk_oauth.CALLBACK_PATH
 
 
 @pytest.fixture(scope="module")
 def zendesk() -> Iterator[FakeZendesk]:
-    fake = FakeZendesk("agent@acme.example", "zd-api-token-0000").start()
-    yield fake
-    fake.stop()
+    with running(FakeZendesk("agent@acme.example", "zd-api-token-0000")) as fake:
+        yield fake
 
 
 @pytest.fixture(scope="module")
 def pool(container: Container) -> Iterator[ConnectionPool]:
-    with ConnectionPool(container.database_url, min_size=1, max_size=2, open=True) as p:
+    with state_pool(container) as p:
         yield p
 
 
@@ -56,19 +54,11 @@ def ctx(container: Container) -> Context:
 
 
 def consent(url: str) -> dict[str, str]:
-    answer = httpx.get(url, follow_redirects=False)
-    assert answer.status_code == 302, answer.text
-    back = urlsplit(answer.headers["location"])
-    assert back.scheme + "://" + back.netloc + back.path == CALLBACK
-    return {k: v[0] for k, v in parse_qs(back.query).items()}
+    return oauth.consent(url, CALLBACK)
 
 
 def workspace(container: Container) -> UUID:
-    return create_ws.execute(container.app, create_ws.CreateWorkspace(f"ZD {uuid.uuid4().hex[:6]}")).workspace_id
-
-
-def connected(container: Container, ws: UUID) -> Integrations | None:
-    return get_or_none(container.app, integrations_id(ws), Integrations)
+    return new_workspace(container, "ZD")
 
 
 def test_connect_with_zendesk_uses_pkce_and_stores_the_bearer_token_sealed(
@@ -86,7 +76,7 @@ def test_connect_with_zendesk_uses_pkce_and_stores_the_bearer_token_sealed(
     sub = zendesk_oauth.complete(ctx(container), apps_of(zendesk), states, ws, ADMIN, back["state"], back["code"])
     # I expect the token stored sealed as a bearer (OAuth) connection, tested with users/me
     assert sub == "acme"
-    found = connected(container, ws)
+    found = integrations_of(container, ws)
     assert found is not None and found.zendesk is not None and found.zendesk.oauth
     assert (found.zendesk.subdomain, found.zendesk.base_url, found.zendesk.email) == ("acme", zendesk.url, "")
     assert not any(t in found.zendesk.secret.ciphertext for t in zendesk.oauth_tokens)
@@ -123,7 +113,7 @@ def test_a_subdomain_without_a_client_a_bad_verifier_a_cancel_or_narrower_scopes
             zendesk_oauth.complete(c, apps, states, ws, ADMIN, back["state"], back["code"])
     finally:
         zendesk.granted = "read write"
-    assert connected(container, ws) is None
+    assert integrations_of(container, ws) is None
 
 
 def test_disconnect_revokes_the_oauth_token_at_zendesk(
@@ -138,5 +128,5 @@ def test_disconnect_revokes_the_oauth_token_at_zendesk(
     stored = list(container.app.repository.event_store.get(integrations_id(ws)))
     assert [type(e).__name__ for e in stored][-2:] == ["GrantRevoked", "ZendeskDisconnected"]
     assert stored[-2].revoked and stored[-2].system == "zendesk"  # type: ignore[attr-defined]
-    after = connected(container, ws)
+    after = integrations_of(container, ws)
     assert after is not None and after.zendesk is None

@@ -121,8 +121,8 @@ async def settings_page(request: Request[Any, Any, Any], reader: AsyncReader, ch
 async def settings_storage(
     request: Request[Any, Any, Any], chat: ChatService, transcripts: TranscriptSource
 ) -> Response[str]:
-    """The storage the workspace's events use, as a share of its plan's allowance: loaded after the page (it first folds
-    the events appended since the last read into the running totals, ADR 0058)."""
+    """The storage the workspace's events use, as a share of its plan's allowance: loaded after the page (a read of
+    the running total the transcript runner keeps, ADR 0061; it writes nothing)."""
     member = await authenticate(request)
     ws = member.workspace_id
 

@@ -182,7 +182,11 @@
       Object.keys(found).forEach(function (id) {
         var el = document.getElementById(id), said = found[id];
         if (!el) return;
-        el.textContent = typeof said === "string" ? said : said.text;
+        var text = typeof said === "string" ? said : said.text;
+        // an integration's card that already says it (a failed Test: the card's sentence is the reason) says it once
+        var card = el.closest("[data-integration]"), sentence = card && card.querySelector("[data-sentence]");
+        if (sentence && sentence.textContent.trim() === String(text).trim()) return;
+        el.textContent = text;
         if (typeof said !== "string" && said.bad) el.classList.add("bad");
       });
     } catch (e) { /* a stale value: nothing to say */ }
