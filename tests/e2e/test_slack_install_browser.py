@@ -292,15 +292,6 @@ def test_connect_with_zendesk_over_http_uses_pkce_and_an_unknown_subdomain_is_a_
         assert zendesk["connected"] and zendesk["subdomain"] == "acme" and zendesk["ok"] is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=sync_api.TimeoutError,
-    reason="a bug found by this test, not fixed here: the dashboard's CSP has form-action 'self', and Chromium"
-    " applies it to the redirects of a form submission, so the Connect with Zendesk form's 303 to Zendesk's consent"
-    " page is blocked (console: 'Sending form data to .../api/integrations/zendesk/install?... violates ..."
-    " form-action') and the page stays on Integrations; Slack and HubSpot use links, which form-action does not"
-    " govern",
-)
 def test_an_admin_connects_zendesk_from_the_integrations_page_through_zendesks_consent(
     install_app: ThreadedServer, browser: Any
 ) -> None:

@@ -141,6 +141,17 @@
     }).finally(function () { if (button) button.disabled = false; });
   }
 
+  // A GET form that starts a provider's consent (Connect with Zendesk) is followed as a link: the pages' CSP
+  // allows forms to send only to this site ("form-action 'self'"), and browsers apply that to the redirect the
+  // install answers with, to the provider's own host. A navigation to the same URL is not a form submission.
+  function followAsLink(event) {
+    var form = event.target.closest("form.oauth-connect");
+    if (!form) return;
+    event.preventDefault();
+    var query = new URLSearchParams(new FormData(form)).toString();
+    window.location.assign(form.getAttribute("action") + (query ? "?" + query : ""));
+  }
+
   function call(event) {
     var button = event.target.closest("button[data-call]");
     if (!button) return;
@@ -221,6 +232,7 @@
   }
 
   document.addEventListener("submit", submit);
+  document.addEventListener("submit", followAsLink);
   document.addEventListener("click", call);
   document.addEventListener("click", closeSecret);
   document.addEventListener("DOMContentLoaded", function () { flash(); preview(); });
