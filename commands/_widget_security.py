@@ -89,6 +89,14 @@ class WidgetGuard:
             self._cache[workspace_id] = (now, policy)
         return policy
 
+    def cached(self, workspace_id: UUID) -> WidgetPolicy | None:
+        """The policy when this process read it less than ``cache_ttl_s`` ago, else None; never blocks, so a widget
+        request that finds it here makes no worker-thread hop for it (ADR 0064)."""
+        cached = self._cache.get(workspace_id)
+        if cached is not None and time.monotonic() - cached[0] < self.cache_ttl_s:
+            return cached[1]
+        return None
+
     def forget(self, workspace_id: UUID) -> None:
         """Drop the cached policy of a workspace (after a change)."""
         self._cache.pop(workspace_id, None)

@@ -343,3 +343,33 @@ def _p2(amount: Amount, how: str, rules: Rules) -> tuple[str, dict[str, Any]] | 
         "rates_as_of": rates.as_of if converted is not None and currency != rules.currency else None,
         "converted_ok": converted is not None,
     }
+
+
+def with_confidence(decided: Decision, confidence: float | None, rules: Rules = DEFAULT_RULES) -> Decision:
+    """What ``decide`` returns for the same messages, turns, rules, verdict and judge record once the reply's
+    ``confidence`` is known, given ``decided``, its answer without one: the confidence is read last, only when no
+    rule fired (low confidence offers a person), so nothing else is read again. The chat turn decides before the
+    model is called and again after it; this spares the second reading of the whole conversation (ADR 0064).
+    Equal to ``decide(..., confidence=confidence)`` (tests/unit/test_escalation_confidence.py checks the corpus)."""
+    if decided.rule != NONE or confidence is None or confidence >= rules.low_confidence:
+        return decided
+    evidence = decided.evidence
+    judged = {k: v for k, v in evidence.items() if k not in ("turns", "decided_by", "layers")}
+    layers = [*evidence["layers"], {"layer": "confidence", "rule": LOW, "score": round(confidence, 3)}]
+    return Decision(
+        LOW,
+        PRIORITY[LOW],
+        "offer",
+        f"Reply confidence {confidence:.2f} is below {rules.low_confidence:.2f}.",
+        {
+            "score": confidence,
+            "threshold": rules.low_confidence,
+            **judged,
+            "turns": evidence["turns"],
+            "decided_by": "confidence",
+            "layers": layers,
+        },
+        rules.routes_by_topic.get(decided.topic) or rules.default_route,
+        rules.holding_messages.get("offer", DEFAULT_OFFER),
+        decided.topic,
+    )

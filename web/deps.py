@@ -26,7 +26,9 @@ POLICY = "chatassist.widget_policy"
 async def widget_workspace(request: Request[Any, Any, Any], chat: ChatService, widget_guard: WidgetGuard) -> Workspace:
     """The workspace of the widget key, once the request's Origin is one the workspace allows (403 otherwise)."""
     workspace = await key_workspace(request, chat)
-    policy = await anyio.to_thread.run_sync(widget_guard.policy, workspace.id)
+    policy = widget_guard.cached(workspace.id)  # fresh in this process: no worker-thread hop (ADR 0064)
+    if policy is None:
+        policy = await anyio.to_thread.run_sync(widget_guard.policy, workspace.id)
     origin = request.headers.get("origin")
     try:
         widget_guard.check_origin(policy, origin)

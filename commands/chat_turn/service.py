@@ -41,7 +41,7 @@ from domain.business_hours import apply_hours
 from domain.clock import event_time
 from domain.conversation import Conversation, ModelCall, Turn
 from domain.decisions.judge import uncertain
-from domain.escalation import DEFAULT_RULES, Decision, Rules, rules_from, unavailable
+from domain.escalation import DEFAULT_RULES, Decision, Rules, rules_from, unavailable, with_confidence
 from domain.escalation import LOW as LOW_CONFIDENCE
 from domain.escalation import decide as decide_escalation
 from domain.knowledge import GAP_SUPPORT, KnowledgeHit, citations_of
@@ -493,7 +493,7 @@ class ChatService:
         policy = self.policy_for(settings)
         async for event in orchestrate(routes, request, prompt_version=prep.prompt_version, policy=policy):
             if isinstance(event, Finished):
-                done = await self._succeed(got, event, prep, hits, judged)
+                done = await self._succeed(got, event, prep, hits, judged, early)
                 offer = (done.escalation["rule"], done.escalation["action"]) if done.escalation else None
                 observe_turn(got.conversation_id, "answered", event.calls, offer)
                 yield done
@@ -561,7 +561,7 @@ class ChatService:
                 if isinstance(event, Finished):
                     judged, topic, _ = judge(text, " ".join(visitor), event, prep, hits)
                     confidence = judged.final
-                    offer = decide_escalation(visitor, turns=len(visitor), confidence=confidence, rules=prep.rules)
+                    offer = with_confidence(early, confidence, prep.rules)
                     decision = offer if offer.action == "offer" else None
                     usage, cost = totals(event.calls)
                     result = TurnDone(
@@ -683,12 +683,19 @@ class ChatService:
         prep: Prepared,
         hits: list[KnowledgeHit],
         judgement: llm_judge.Judged | None = None,
+        early: Decision | None = None,
     ) -> TurnDone:
         visitor = " ".join(t.text for t in got.history if t.role == "user")
         question = got.history[-1].text
         judged, topic, parts = judge(question, visitor, fin, prep, hits)
         confidence = judged.final
-        offer = self._decide(got, prep, confidence, judgement)
+        # ``early``: the decision made before the model was called, on the same messages, rules and verdict: the
+        # confidence is all that is new, so it is not read again (domain/escalation.with_confidence, ADR 0064)
+        offer = (
+            with_confidence(early, confidence, prep.rules)
+            if early is not None
+            else self._decide(got, prep, confidence, judgement)
+        )
         decision = offer if offer.action == "offer" else None
         if judgement is not None and judgement.verdict is not None:
             topic = offer.topic  # the engine's topic with the judge's verdict (the judge's, unless a legal matter)

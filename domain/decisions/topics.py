@@ -92,6 +92,13 @@ _COMPILED = {name: re.compile(rf"\b(?:{words})\b") for name, words in _KEYWORDS.
 
 
 @lru_cache(maxsize=256)
+def _own_keywords(keywords: tuple[str, ...], shipped: tuple[str, ...]) -> tuple[str, ...]:
+    """A topic's keywords beyond the shipped ones, sorted (computed once per topic list, not per turn: ADR 0064)."""
+    known = set(shipped)
+    return tuple(sorted(k for k in keywords if k not in known))
+
+
+@lru_cache(maxsize=256)
 def _workspace_pattern(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
     words = [re.escape(k.strip()) for k in keywords if k.strip()]
     return re.compile(rf"(?<!\w)(?:{'|'.join(words)})(?!\w)") if words else None
@@ -120,8 +127,7 @@ def classify(
     text = intent.plain(text)
     hits: list[str] = []
     for name, keywords in topics:
-        own = tuple(sorted(k for k in keywords if k not in set(shipped.get(name, ()))))
-        pattern = _workspace_pattern(own)
+        pattern = _workspace_pattern(_own_keywords(tuple(keywords), tuple(shipped.get(name, ()))))
         if (pattern is not None and pattern.search(text)) or (name in _COMPILED and _COMPILED[name].search(text)):
             hits.append(name)
     if len(hits) == 1:
