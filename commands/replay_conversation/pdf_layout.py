@@ -1,6 +1,6 @@
 """The PDF layout of a Markdown transcript (pdf.py's ``render``), on fpdf2.
 
-A module of its own so that fpdf2 (and the fontTools and Pillow it loads, ~9 MB) is imported by the first PDF
+A module of its own so that fpdf2 (with the fontTools and Pillow it loads: +34.5 MB) is imported by the first PDF
 export, in the worker thread that renders it, not by every web process at start (docs/adr/0062-lean-web-process.md).
 """
 
