@@ -59,9 +59,11 @@ def window(text: str) -> str:
     return text if len(text) <= 2 * WINDOW else text[:WINDOW] + " " + text[-WINDOW:]
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)
 def feature_set(text: str) -> frozenset[str]:
-    """The distinct features of a normalised text (shared by the three models)."""
+    """The distinct features of a normalised text (shared by the three models). A turn reads the same text up to
+    three times; 256 entries serve many turns at once, and bound what the cache holds: a whole conversation's set
+    is ~25 KB, so 4,096 entries (the size until ADR 0062) grew a busy process by ~107 MB."""
     return frozenset(features(text))
 
 
