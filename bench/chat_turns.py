@@ -374,6 +374,12 @@ def issue18(base: str, fake: str, key: str, pid: int, database_url: str, args: a
     wait_for_projections(database_url)
     time.sleep(2)
     rest = rss_mb(pid)
+    if args.memory_only:  # the two RSS figures alone, in a minute (docs/performance.md, Session 10)
+        streams = asyncio.run(open_streams(base, key, args.streams, pid))
+        return {
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+            "rss_mb": {"at_rest": rest, f"with_{streams['streams']}_streams": streams["rss_mb"]},
+        }
     direct, direct_first = asyncio.run(direct_timed(fake, args.sequential))
     seq, seq_first = asyncio.run(sequential_timed(base, key, args.sequential, args.turns_per_conversation))
     wait_for_projections(database_url)
@@ -462,6 +468,11 @@ def main() -> None:
     parser.add_argument("--open-rate", type=float, default=250.0, help="--issue18: offered turns/s of the open loop")
     parser.add_argument("--open-seconds", type=float, default=10.0, help="--issue18: length of the open-loop run")
     parser.add_argument("--streams", type=int, default=1000, help="--issue18: live SSE streams held open")
+    parser.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="--issue18: only the RSS at rest (after the warm-up) and with --streams live streams open",
+    )
     args = parser.parse_args()
     server_url = os.environ.get("CHATASSIST_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     redis_url = os.environ.get("CHATASSIST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -515,7 +526,8 @@ def main() -> None:
             if args.issue18:
                 table = issue18(base, f"http://127.0.0.1:{fake_port}", key, web.pid, database_url, args)
                 print(json.dumps(table, indent=2))
-                print(markdown18(table))
+                if not args.memory_only:
+                    print(markdown18(table))
                 return
             asyncio.run(load(base, key, 200, 8, args.turns_per_conversation))  # warm up
             wait_for_projections(database_url)

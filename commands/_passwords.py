@@ -4,8 +4,6 @@ passwords, names and words, keyboard patterns, sequences, repeats, dates and yea
 
 from __future__ import annotations
 
-from zxcvbn import zxcvbn
-
 from domain.account import check_password_length
 from domain.errors import InvalidInput
 
@@ -17,6 +15,8 @@ PRODUCT_WORDS = ("chatassist", "chat", "assist", "support")
 def check_password_strength(password: object, *context: str) -> str:
     """The password, or InvalidInput ``weak_password`` with the estimator's advice. ``context``: words a guesser
     would try first (the person's email and name, the workspace's name)."""
+    from zxcvbn import zxcvbn  # its word lists load here, at the first password checked (ADR 0062), not at start
+
     value = check_password_length(password)
     hints = [*PRODUCT_WORDS, *(w for text in context for w in _words(text))]
     result = zxcvbn(value[:ESTIMATOR_MAX_CHARS], user_inputs=hints)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import anthropic
-import openai
+from types import ModuleType
 
 from commands.ai import base
 from commands.ai.anthropic_provider import AnthropicProvider
@@ -29,6 +27,15 @@ class Endpoints:
     async def check(self, name: str, api_key: str) -> tuple[bool, str]:
         """List the models with ``api_key`` (free, no tokens): (works, a sentence that never quotes the key)."""
         timeout = min(self.timeout_s, 10.0)
+        # each SDK imported where it is used (ADR 0062): checking an Anthropic key never loads the openai SDK
+        if name == "anthropic":
+            import anthropic
+
+            sdk: ModuleType = anthropic
+        else:
+            import openai
+
+            sdk = openai
         try:
             if name == "anthropic":
                 async with anthropic.AsyncAnthropic(
@@ -40,12 +47,22 @@ class Endpoints:
                     api_key=api_key, base_url=self.openai_base_url, max_retries=0, timeout=timeout
                 ) as o_client:
                     await o_client.models.list()
-        except (anthropic.AuthenticationError, openai.AuthenticationError):
-            return False, f"{name} rejected the key (401): check that it is complete and not revoked."
-        except (anthropic.PermissionDeniedError, openai.PermissionDeniedError):
-            return False, f"{name} accepted the key but refused access (403): check the key's permissions."
-        except (anthropic.APIStatusError, openai.APIStatusError) as err:
-            return False, f"{name} answered {err.status_code}: the key could not be confirmed; try again later."
-        except (anthropic.APIConnectionError, openai.APIConnectionError):
-            return False, f"{name} could not be reached (connection error or timeout); try again later."
+        except Exception as err:
+            verdict = _refusal(name, err, sdk)
+            if verdict is None:
+                raise
+            return False, verdict
         return True, f"{name} accepted the key."
+
+
+def _refusal(name: str, err: Exception, sdk: ModuleType) -> str | None:
+    """What a failed check says (never the key), or None for an error that is not the SDK's answer."""
+    if isinstance(err, sdk.AuthenticationError):
+        return f"{name} rejected the key (401): check that it is complete and not revoked."
+    if isinstance(err, sdk.PermissionDeniedError):
+        return f"{name} accepted the key but refused access (403): check the key's permissions."
+    if isinstance(err, sdk.APIStatusError):
+        return f"{name} answered {err.status_code}: the key could not be confirmed; try again later."
+    if isinstance(err, sdk.APIConnectionError):
+        return f"{name} could not be reached (connection error or timeout); try again later."
+    return None

@@ -1,10 +1,13 @@
-"""OpenAI Chat Completions, streamed with usage through the official SDK with its own retries off."""
+"""OpenAI Chat Completions, streamed with usage through the official SDK with its own retries off.
+
+The SDK is imported when the first client is built (an OpenAI key in the environment: at start-up; a workspace's
+own key: at its first turn), not with this module: a process with no OpenAI key never holds its ~13 MB of types
+(docs/adr/0062-lean-web-process.md).
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-
-import openai
 
 from commands.ai import base
 from commands.ai.errors import classify
@@ -18,6 +21,8 @@ class OpenAIProvider:
     name = "openai"
 
     def __init__(self, api_key: str, *, base_url: str | None = None, timeout_s: float = 30.0) -> None:
+        import openai
+
         self.client = openai.AsyncOpenAI(
             api_key=api_key,
             base_url=base_url,

@@ -8,6 +8,7 @@ is a dictionary walk over its features.
 from __future__ import annotations
 
 import math
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -58,31 +59,41 @@ def window(text: str) -> str:
     return text if len(text) <= 2 * WINDOW else text[:WINDOW] + " " + text[-WINDOW:]
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)
 def feature_set(text: str) -> frozenset[str]:
-    """The distinct features of a normalised text (shared by the three models)."""
+    """The distinct features of a normalised text (shared by the three models). A turn reads the same text up to
+    three times; 256 entries serve many turns at once, and bound what the cache holds: a whole conversation's set
+    is ~25 KB, so 4,096 entries (the size until ADR 0062) grew a busy process by ~107 MB."""
     return frozenset(features(text))
 
 
 def train(examples: Iterable[tuple[str, str]], alpha: float = ALPHA) -> Model:
-    """A model from (text, class) pairs. Features count once per example (binary NB), which suits short texts."""
+    """A model from (text, class) pairs. Features count once per example (binary NB), which suits short texts.
+
+    Kept small for a process's whole life (docs/adr/0062-lean-web-process.md): the examples' feature sets are made
+    here, outside ``feature_set``'s cache (which serves the turns); features with the same counts in every class
+    share one row, and each feature's name is one interned string whichever model holds it."""
     counts: dict[str, Counter[str]] = {}
     docs: Counter[str] = Counter()
     for text, label in examples:
         docs[label] += 1
-        counts.setdefault(label, Counter()).update(feature_set(normal(text)))
+        counts.setdefault(label, Counter()).update(frozenset(features(normal(text))))
     vocabulary = sorted({f for c in counts.values() for f in c})
     size = len(vocabulary)
     classes = tuple(sorted(counts))
     total_docs = sum(docs.values())
     denominators = [sum(counts[c].values()) + alpha * size for c in classes]
     unseen = tuple(math.log(alpha / d) for d in denominators)
-    table = {
-        f: tuple(
-            math.log((counts[c][f] + alpha) / d) - u for c, d, u in zip(classes, denominators, unseen, strict=True)
-        )
-        for f in vocabulary
-    }
+    rows: dict[tuple[int, ...], tuple[float, ...]] = {}  # the same counts give the same row: made once, shared
+    table: dict[str, tuple[float, ...]] = {}
+    for f in vocabulary:
+        seen = tuple(counts[c][f] for c in classes)
+        row = rows.get(seen)
+        if row is None:
+            row = rows[seen] = tuple(
+                math.log((n + alpha) / d) - u for n, d, u in zip(seen, denominators, unseen, strict=True)
+            )
+        table[sys.intern(f)] = row
     base = tuple(math.log(docs[c] / total_docs) for c in classes)
     return Model(classes, base, unseen, table)
 

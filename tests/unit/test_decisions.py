@@ -514,3 +514,38 @@ def test_rule_mechanisms_of_round_11(text: str, rule: str) -> None:
 )
 def test_topic_mechanisms_of_round_11(text: str, topic: str) -> None:
     assert decide([text]).topic == topic
+def test_the_trained_models_are_the_plain_formula_with_shared_rows_and_leave_no_cache_behind() -> None:
+    """Given the train split, when the three models are trained, I expect each table to hold, for every feature,
+    exactly the naive Bayes row of the textbook formula (so every score is what it was), features with the same
+    counts to share one row object, and the turns' feature cache to hold nothing of the training
+    (docs/adr/0062-lean-web-process.md)."""
+    import math
+
+    from domain.decisions import model
+    from domain.decisions.text import features
+
+    model.feature_set.cache_clear()
+    examples = [(" ".join(e.messages), e.topic) for e in corpus.split("train")]
+    trained = model.train(examples)
+    assert model.feature_set.cache_info().currsize == 0
+
+    counts: dict[str, Counter[str]] = {}
+    docs: Counter[str] = Counter()
+    for text, label in examples:
+        docs[label] += 1
+        counts.setdefault(label, Counter()).update(set(features(normal(text))))
+    vocabulary = sorted({f for c in counts.values() for f in c})
+    classes = tuple(sorted(counts))
+    denominators = [sum(counts[c].values()) + model.ALPHA * len(vocabulary) for c in classes]
+    unseen = tuple(math.log(model.ALPHA / d) for d in denominators)
+    expected = {
+        f: tuple(
+            math.log((counts[c][f] + model.ALPHA) / d) - u
+            for c, d, u in zip(classes, denominators, unseen, strict=True)
+        )
+        for f in vocabulary
+    }
+    assert trained.classes == classes and trained.unseen == unseen
+    assert list(trained.table) == vocabulary and trained.table == expected
+    rows = {id(row) for row in trained.table.values()}
+    assert len(rows) < len(vocabulary) / 5  # measured: 2,117 rows for 11,804 features (topic model)
