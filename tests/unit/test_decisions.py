@@ -514,6 +514,8 @@ def test_rule_mechanisms_of_round_11(text: str, rule: str) -> None:
 )
 def test_topic_mechanisms_of_round_11(text: str, topic: str) -> None:
     assert decide([text]).topic == topic
+
+
 def test_the_trained_models_are_the_plain_formula_with_shared_rows_and_leave_no_cache_behind() -> None:
     """Given the train split, when the three models are trained, I expect each table to hold, for every feature,
     exactly the naive Bayes row of the textbook formula (so every score is what it was), features with the same
