@@ -47,12 +47,17 @@ def untally(view: KnowledgeView, article_ids_sql: str, params: dict[str, Any]) -
 
 
 def tally(view: KnowledgeView, article_id: Any) -> Statement:
-    """Add an article's (new) chunks to the lexeme counts."""
+    """Add an article's (new) chunks to the lexeme counts, and a lexeme the workspace meets for the first time to its
+    lexicon (the typo step's index, ADR 0063: written once per lexeme, never updated)."""
     t = view.table("terms")
     return (
-        f"INSERT INTO {t} AS t (workspace_id, lexeme, chunks) SELECT c.workspace_id, l.lexeme, count(*)"
-        f" FROM {view.table('chunks')} c, unnest(tsvector_to_array(c.tsv)) AS l(lexeme) WHERE c.article_id = %(id)s"
-        " GROUP BY 1, 2 ON CONFLICT (workspace_id, lexeme) DO UPDATE SET chunks = t.chunks + EXCLUDED.chunks",
+        f"WITH counted AS (INSERT INTO {t} AS t (workspace_id, lexeme, chunks) SELECT c.workspace_id, l.lexeme,"
+        f" count(*) FROM {view.table('chunks')} c, unnest(tsvector_to_array(c.tsv)) AS l(lexeme)"
+        " WHERE c.article_id = %(id)s GROUP BY 1, 2"
+        " ON CONFLICT (workspace_id, lexeme) DO UPDATE SET chunks = t.chunks + EXCLUDED.chunks"
+        " RETURNING t.workspace_id, t.lexeme)"
+        f" INSERT INTO {view.table('lexicon')} (workspace_id, lexeme) SELECT workspace_id, lexeme FROM counted"
+        " ON CONFLICT DO NOTHING",
         {"id": article_id},
     )
 

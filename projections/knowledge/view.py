@@ -33,8 +33,9 @@ WAIT_S = 5.0  # how long a turn waits for the view to reach the workspace versio
 #    the position of the word it came from. Of those lexemes, the ones the workspace has (knowledge_v1_terms). A word
 #    of at least 5 letters none of whose lexemes the workspace has (a typo, a compound, another form) is matched on the
 #    workspace's known lexeme most similar to its longest lexeme, if their trigram similarity is at least %(fuzzy)s
-#    (pg_trgm: a nearest-neighbour search of the GiST index on the workspace's terms, one per such word): "pasword" on
-#    "password", "cancle" on "cancel".
+#    (pg_trgm: a nearest-neighbour search of the GiST index on the workspace's lexicon, a table written once per new
+#    lexeme so its index stays compact, joined to the counts for the lexemes still in a chunk; one probe per such word,
+#    ADR 0063): "pasword" on "password", "cancle" on "cancel".
 # 2. Rarest first, keep the lexemes while the chunks holding them add up to at most %(budget)s (always the rarest one):
 #    common words are left out of the match, as BM25's idf would nearly ignore them, and the chunks to rank stay few.
 # 3. Chunks matching any kept lexeme (GIN index on (workspace_id, tsv): the workspace's own posting lists), at most
@@ -75,9 +76,10 @@ unknown AS (
 ),
 fuzzy AS (
     SELECT n.lexeme, n.chunks FROM unknown u CROSS JOIN LATERAL (
-        SELECT t.lexeme, t.chunks, t.lexeme <-> u.lexeme AS distance FROM {PREFIX}_terms t
-        WHERE t.workspace_id = %(ws)s AND t.chunks > 0
-        ORDER BY t.lexeme <-> u.lexeme LIMIT 1
+        SELECT l.lexeme, t.chunks, l.lexeme <-> u.lexeme AS distance FROM {PREFIX}_lexicon l
+        JOIN {PREFIX}_terms t ON t.workspace_id = l.workspace_id AND t.lexeme = l.lexeme
+        WHERE l.workspace_id = %(ws)s AND t.chunks > 0
+        ORDER BY l.lexeme <-> u.lexeme LIMIT 1
     ) n
     WHERE 1 - n.distance >= %(fuzzy)s
 ),
