@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from commands.ai import base
 
 
-def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+def retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds a provider asked us to wait (``retry-after-ms`` or ``retry-after``), if it said."""
     if headers is None:
         return None
     for name in ("retry-after-ms", "retry-after"):
@@ -53,7 +54,7 @@ def classify(exc: BaseException, *, started: bool) -> base.ProviderError:
     status = getattr(exc, "status_code", None)
     if isinstance(status, int):
         headers = getattr(getattr(exc, "response", None), "headers", None)
-        return base.ProviderError(kind_for_status(status), f"HTTP {status}", retry_after=_retry_after(headers))
+        return base.ProviderError(kind_for_status(status), f"HTTP {status}", retry_after=retry_after(headers))
     cause = exc.__cause__
     if cause is not None and _is_transport(cause) and not _is_transport(exc):
         exc = cause  # the openai SDK wraps a stream cut (RemoteProtocolError) in APIConnectionError

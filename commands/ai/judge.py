@@ -70,15 +70,21 @@ def openai_body(model: str, messages: list[str], topics: list[str]) -> dict[str,
 
 
 async def _anthropic(provider: AnthropicProvider, body: dict[str, Any]) -> tuple[object, Usage, str | None]:
-    response = await provider.client.messages.create(**body)
-    u = response.usage
-    usage = Usage(u.input_tokens, u.output_tokens, u.cache_read_input_tokens or 0, u.cache_creation_input_tokens or 0)
-    if response.stop_reason == "refusal":
+    response = await provider.create(body)
+    u = response.get("usage") or {}
+    usage = Usage(
+        u.get("input_tokens") or 0,
+        u.get("output_tokens") or 0,
+        u.get("cache_read_input_tokens") or 0,
+        u.get("cache_creation_input_tokens") or 0,
+    )
+    if response.get("stop_reason") == "refusal":
         return None, usage, REFUSED
-    for block in response.content:
-        if block.type == "tool_use" and block.name == policy.TOOL:
-            return block.input, usage, None
-    text = "".join(getattr(block, "text", "") for block in response.content)
+    blocks = [block for block in response.get("content") or [] if isinstance(block, dict)]
+    for block in blocks:
+        if block.get("type") == "tool_use" and block.get("name") == policy.TOOL:
+            return block.get("input"), usage, None
+    text = "".join(str(block.get("text") or "") for block in blocks)
     return text, usage, None  # a text answer: read as JSON if it is JSON (else unreadable)
 
 

@@ -12,6 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import dramatiq
@@ -24,6 +25,7 @@ from eventsourcing.cipher import AESCipher
 from chatassist.bootstrap import Container, bootstrap
 from chatassist.settings import Settings
 from commands._common import workspace_for_key
+from commands.ai import models
 from commands.ai.models import deprecation_of
 from commands.close_conversation import cmd as close_cmd
 from commands.create_workspace import cmd as create_ws
@@ -210,16 +212,33 @@ def test_the_deprecation_lookup_flags_sonnet_4_5_but_not_4_6() -> None:
 
 
 def test_a_model_the_sdk_has_dropped_is_still_flagged_and_one_it_adds_is_flagged_too(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # Given an SDK release whose table no longer lists sonnet 4.5 (2.15 dropped it) but lists a newer retirement
-    from anthropic.resources.messages import messages
+    table = tmp_path / "anthropic" / "_data" / "deprecated_models.py"
+    table.parent.mkdir(parents=True)
+    table.write_text(
+        'from typing import Dict\n\nDEPRECATED_MODELS: Dict[str, str] = {"claude-haiku-9": "March 1st, 2031"}\n'
+    )
+    monkeypatch.setattr(models, "sdk_root", lambda: tmp_path / "anthropic")
+    models.sdk_table.cache_clear()
+    try:
+        # I expect both flagged: the dropped one from our table, the new one from the SDK's
+        assert deprecation_of("claude-sonnet-4-5") == "November 30th, 2026"
+        assert deprecation_of("claude-haiku-9") == "March 1st, 2031"
+        assert deprecation_of("claude-sonnet-4-6") is None
+    finally:
+        models.sdk_table.cache_clear()
 
-    monkeypatch.setattr(messages, "DEPRECATED_MODELS", {"claude-haiku-9": "March 1st, 2031"})
-    # I expect both flagged: the dropped one from our table, the new one from the SDK's
-    assert deprecation_of("claude-sonnet-4-5") == "November 30th, 2026"
-    assert deprecation_of("claude-haiku-9") == "March 1st, 2031"
-    assert deprecation_of("claude-sonnet-4-6") is None
+
+def test_the_sdks_table_is_read_from_its_source_as_the_sdk_itself_holds_it() -> None:
+    # Given the installed SDK, read without importing it (a web process does not load the SDK for this lookup)
+    models.sdk_table.cache_clear()
+    read = models.sdk_table()
+    # I expect exactly the table the imported SDK holds
+    from anthropic._data import DEPRECATED_MODELS
+
+    assert read == dict(DEPRECATED_MODELS) and read
 
 
 # (c) encryption at rest

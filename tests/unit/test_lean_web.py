@@ -1,6 +1,6 @@
 """A web process imports what its requests need at start, and the modules few requests use where they are used
-(docs/adr/0062-lean-web-process.md): the openai SDK without an OpenAI key, fpdf2 before a PDF export, zxcvbn before
-a password is checked."""
+(docs/adr/0062-lean-web-process.md, 0071): the anthropic SDK, the openai SDK without an OpenAI key, fpdf2 before a
+PDF export, zxcvbn before a password is checked; httpx's command-line module (rich) never."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from commands._passwords import check_password_strength
 from commands.replay_conversation import pdf
 
 ROOT = Path(__file__).resolve().parents[2]
-LAZY = ("openai", "fpdf", "fontTools", "PIL", "zxcvbn")
+LAZY = ("anthropic", "openai", "fpdf", "fontTools", "PIL", "zxcvbn", "rich")
 
 # What `chatassist web` imports before it serves (chatassist/cli.py `_serve`), its providers built from an
 # Anthropic key alone, in a fresh interpreter.
