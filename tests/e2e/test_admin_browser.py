@@ -11,6 +11,8 @@ width into docs/screenshots/.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -153,11 +155,16 @@ def test_an_admin_configures_keys_webhooks_and_settings(
         # I expect the card connected (HubSpot accepted the token), the token shown by its last four only
         expect(hubspot).to_have_attribute("data-state", "connected")
         expect(hubspot.locator("#hubspot-result")).to_have_text("HubSpot connected.")
-        expect(hubspot.locator("[data-tested]")).to_contain_text("Connected: the access token reads contacts")
+        expect(hubspot.locator("[data-tested]")).to_contain_text("Last test passed: the access token reads contacts")
         # When the admin presses Test on it
         hubspot.get_by_role("button", name="Test").click()
-        # I expect HubSpot asked again and the outcome said by the card
-        expect(hubspot.locator("#hubspot-result")).to_contain_text("Connected: the access token reads contacts")
+        # I expect HubSpot asked again and the outcome said by the card, once: the result says the test ran, the
+        # card's line what it found, and "Connected" only in the badge and the sentence
+        expect(hubspot.locator("#hubspot-result")).to_have_text("Tested just now: it works.")
+        expect(hubspot.locator("[data-tested]")).to_have_text(
+            re.compile(r"^Last test passed: the access token reads contacts \(\d{4}-\d{2}-\d{2}\)\.$")
+        )
+        expect(hubspot.get_by_text("Connected", exact=False)).to_have_count(2)
         assert sum(r.path.startswith("/crm/v3/objects/contacts?limit=1") for r in HUBSPOT.requests) == 2
         # When the admin connects Slack by an incoming webhook URL, which posts a test message in the channel
         hook = SLACK.url + "/services/T0CONF/B0CONF/x"

@@ -46,6 +46,9 @@ EVENT_LABELS = {
 }
 
 
+CONNECTED_PREFIX = "Connected: "  # how the read model words a test that worked
+
+
 @dataclass(frozen=True)
 class Card:
     """An integration's card: its state in a word and a sentence."""
@@ -56,6 +59,14 @@ class Card:
     label: str
     sentence: str
     tested: str = ""  # the last test with the vendor, when it worked ("Connected: … (tested <date>).")
+
+    @property
+    def tested_line(self) -> str:
+        """The last working test as the card words it under its sentence, without repeating "Connected" (the
+        badge and the sentence say it): "Last test passed: the access token reads contacts (2026-12-08)."."""
+        if not self.tested.startswith(CONNECTED_PREFIX):
+            return self.tested
+        return "Last test passed: " + self.tested.removeprefix(CONNECTED_PREFIX).replace("(tested ", "(")
 
 
 def _health(name: str, view: Any, what: str, failing: bool) -> Card:

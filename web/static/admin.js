@@ -197,6 +197,9 @@
         // an integration's card that already says it (a failed Test: the card's sentence is the reason) says it once
         var card = el.closest("[data-integration]"), sentence = card && card.querySelector("[data-sentence]");
         if (sentence && sentence.textContent.trim() === String(text).trim()) return;
+        // a Test that worked: its outcome is the card's "Last test passed" line, refreshed; say only that it ran
+        var tested = card && card.querySelector("[data-tested]");
+        if (tested && tested.getAttribute("data-status-text") === String(text).trim()) text = "Tested just now: it works.";
         el.textContent = text;
         if (typeof said !== "string" && said.bad) el.classList.add("bad");
       });
