@@ -7,9 +7,10 @@ import time
 from typing import ClassVar
 from uuid import UUID
 
-from domain.knowledge import KnowledgeHit
+from domain.knowledge import KnowledgeHit, text_search_config
 from projections._common import TrackedView
 from projections.knowledge.concepts import expansions
+from projections.knowledge.language import guess_language
 
 log = logging.getLogger("chatassist.knowledge")
 PREFIX = "knowledge_v1"
@@ -25,6 +26,9 @@ EXPANSION = 0.5  # weight of a concept's terms (concepts.py) against the questio
 CONCEPT = 2.0
 CONCEPT_BODY = 1.0
 TITLE_WORD = 0.5
+# ADR 0067: a chunk in the language the question is clearly written in (language.py) counts SAME_LANGUAGE covered
+# words more in the order: a Portuguese question finds the Portuguese article before the Spanish one on the same topic
+SAME_LANGUAGE = 1.0
 WAIT_S = 5.0  # how long a turn waits for the view to reach the workspace version it loaded
 
 
@@ -153,7 +157,9 @@ LEFT JOIN LATERAL (
            (length(cv.v) - length(ts_delete(cv.v, tsvector_to_array(h.tsv))))::float / greatest(1, length(qv.v))
              AS covered
 ) s ON true
-ORDER BY s.covered + %(title_word)s * s.titled + s.named DESC NULLS LAST, h.score DESC, h.article_id, h.chunk
+ORDER BY s.covered + %(title_word)s * s.titled + s.named
+         + %(same_language)s * coalesce(h.config = %(language)s::regconfig, false)::int::float / greatest(1, length(qv.v))
+         DESC NULLS LAST, h.score DESC, h.article_id, h.chunk
 """
 
 
@@ -172,7 +178,15 @@ def search_params(workspace_id: UUID, question: str, k: int = TOP_K) -> dict[str
         "concept": CONCEPT,
         "concept_body": CONCEPT_BODY,
         "title_word": TITLE_WORD,
+        "language": language_config(question),
+        "same_language": SAME_LANGUAGE,
     }
+
+
+def language_config(question: str) -> str | None:
+    """The text search configuration of the language the question is clearly written in, or None."""
+    language = guess_language(question)
+    return text_search_config(language) if language else None
 
 
 class KnowledgeView(TrackedView):
