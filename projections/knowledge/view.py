@@ -158,7 +158,8 @@ LEFT JOIN LATERAL (
              AS covered
 ) s ON true
 ORDER BY s.covered + %(title_word)s * s.titled + s.named
-         + %(same_language)s * coalesce(h.config = %(language)s::regconfig, false)::int::float / greatest(1, length(qv.v))
+         + %(same_language)s * coalesce(h.config = %(language)s::regconfig, false)::int::float
+           / greatest(1, length(qv.v))
          DESC NULLS LAST, h.score DESC, h.article_id, h.chunk
 """
 
