@@ -25,31 +25,31 @@ MARKERS: dict[str, frozenset[str]] = {
         "el los las mi mis tus del y una unos unas está estoy puedo quiero tengo necesito hay donde dónde cómo"
         " qué cuando cuándo porque ya pero muy más ningun ningún ninguna tambien también lo al hago hacer sé"
         " cual cuál cuanto cuánto mucho poco usted ustedes fue estar llega llego sale sirve ahora todavia"
-        " todavía".split()
+        " todavía con".split()
     ),
     "pt": frozenset(
         "o os um uma meu minha meus minhas seu sua seus suas do da dos das na nas em eu voce você vc vcs nao não"
         " pra pro ta tá tenho preciso posso quero consigo onde isso esse essa aqui já ainda agora muito tambem"
-        " ter fazer faço sei qual quanto quando e ao aos chega chegou".split()
+        " ter fazer faço sei qual quanto quando e ao aos chega chegou com".split()
     ),
     "fr": frozenset(
         "des du mon ma notre votre vos je il nous vous est ce ça ca cette et où comment pourquoi quand quel"
         " quelle pas plus ne pour avec dans sur sans deja déjà encore peux veux dois faut avoir etre être suis"
-        " ai".split()
+        " ai les".split()
     ),
     "de": frozenset(
         "der die das den dem des ein eine einen einem mein meine meinen unser unsere ich du wir sie er ist"
         " sind bin hab habe hat haben kann konnen können muss wie wo warum wann nicht kein keine und"
         " oder mit bei von zu für fur auf aus beim vom zum zur noch schon mehr gibt gibts geht komm komme"
-        " kommt mich mir dich dir uns euch ihr".split()
+        " kommt mich mir dich dir uns euch ihr als alle bitte nur auch jetzt".split()
     ),
 }
 # Spellings one language has and the others do not (on the question lower-cased, accents kept)
 SPELLINGS: dict[str, re.Pattern[str]] = {
     "es": re.compile(r"ñ|¿|¡|ción\b|cion\b|ciones\b|\bll"),
     "pt": re.compile(r"ção|ções|ão\b|ões\b|ã|õ|\bvcs?\b|lh[aeiou]|nh[aeiou]|cao\b|coes\b"),
-    "fr": re.compile(r"[èùîûœ]|\b[jldmnstc]'|eau|aux\b"),
-    "de": re.compile(r"[äöüß]|sch|\w{3,}ung\b|ei[nt]\b|\bge\w{3,}t\b"),
+    "fr": re.compile(r"[èùîûœ]|ée|\b[jldmnstc]'|eau|aux\b"),
+    "de": re.compile(r"[äöüß]|sch|\w{3,}ung\b|ei[nt]\b|\bge\w{3,}t\b|ieren\b|\bein\w{3,}"),
 }
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 LEAD = 1.0  # the best language must score at least this much more than the next one
