@@ -146,7 +146,7 @@ CONCEPTS: tuple[Concept, ...] = (
         " full copy, all my data, all our data, extraer*, sacar mis datos, sacar los datos,"
         " copie de, une copie, extraire*, recuperer mes donnees, recuperer nos donnees,"
         " runterlad*, kopie*, datensicherung*, alle daten, extrair*, tirar meus dados, tirar os dados,"
-        " dump, gdpr, rgpd, dsgvo, lgpd, everything we have, all of our data, excel, xlsx, toda la informacion,"
+        " dump, gdpr, rgpd, dsgvo, lgpd, everything we have, all of our data, toda la informacion,"
         " toda mi informacion, todos mis datos, todos los datos, saco toda, saco todos, sacar toda, sacar todos,"
         " toutes nos donnees, toutes mes donnees, alle unsere daten, alle meine daten, todos os dados,"
         " todos meus dados",
