@@ -158,7 +158,8 @@ LEFT JOIN LATERAL (
              AS covered
 ) s ON true
 ORDER BY s.covered + %(title_word)s * s.titled + s.named
-         + %(same_language)s * coalesce(h.config = %(language)s::regconfig, false)::int::float
+         + %(same_language)s * coalesce(h.config = %(language)s::regconfig AND h.titled > 0
+             AND bool_or(h.titled > 0 AND h.config <> %(language)s::regconfig) OVER (), false)::int::float
            / greatest(1, length(qv.v))
          DESC NULLS LAST, h.score DESC, h.article_id, h.chunk
 """
