@@ -186,7 +186,7 @@ CONCEPTS: tuple[Concept, ...] = (
         " agregar usuario*, anadir usuario*, agregar a alguien, anadir a alguien, sumar a alguien,"
         " ajouter un utilisateur, ajouter des utilisateurs, nutzer hinzufugen, nutzer hinzufuegen,"
         " benutzer hinzufugen, benutzer hinzufuegen, adicionar usuario*, adicionar um usuario, adicionar alguem",
-        "invite teammates team invitation role invitar equipo inviter equipe einladen team convidar equipe",
+        "invite teammates invitation role invitar companeros inviter collegues einladen teammitglieder convidar colegas",
     ),
     # session 10: concepts with no entry before, as common in SaaS help centres as the twelve
     _c(
