@@ -145,7 +145,8 @@ CONCEPTS: tuple[Concept, ...] = (
         " copia de seguranca, take my data, get my data out,"
         " full copy, all my data, all our data, extraer*, sacar mis datos, sacar los datos,"
         " copie de, une copie, extraire*, recuperer mes donnees, recuperer nos donnees,"
-        " runterlad*, kopie*, datensicherung*, alle daten, extrair*, tirar meus dados, tirar os dados,"
+        " runterlad*, kopie*, datensicherung*, alle daten, extrair*, tirar meus dados, tirar os dados, tirar todas,"
+        " tirar tudo, todas as informacoes,"
         " dump, gdpr, rgpd, dsgvo, lgpd, everything we have, all of our data, toda la informacion,"
         " toda mi informacion, todos mis datos, todos los datos, saco toda, saco todos, sacar toda, sacar todos,"
         " toutes nos donnees, toutes mes donnees, alle unsere daten, alle meine daten, todos os dados,"
@@ -186,7 +187,8 @@ CONCEPTS: tuple[Concept, ...] = (
         " agregar usuario*, anadir usuario*, agregar a alguien, anadir a alguien, sumar a alguien,"
         " ajouter un utilisateur, ajouter des utilisateurs, nutzer hinzufugen, nutzer hinzufuegen,"
         " benutzer hinzufugen, benutzer hinzufuegen, adicionar usuario*, adicionar um usuario, adicionar alguem",
-        "invite teammates invitation role invitar companeros inviter collegues einladen teammitglieder convidar colegas",
+        "invite teammates invitation role invitar companeros inviter collegues einladen teammitglieder convidar"
+        " colegas",
     ),
     # session 10: concepts with no entry before, as common in SaaS help centres as the twelve
     _c(
@@ -198,6 +200,16 @@ CONCEPTS: tuple[Concept, ...] = (
         " einmalanmeldung, firmenkonto, login unico, conta corporativa, conta da empresa",
         "single sign-on sso saml okta azure identity provider",
         overrides=("password",),
+    ),
+    # session 11: the mobile apps, as common as the calendar (a phone alone still names two-factor)
+    _c(
+        "mobile",
+        "mobile app*, app for my phone, app for the phone, phone app, iphone*, ipad, android, ios, app store,"
+        " play store, app fur, app fuer, app furs, app fuers, furs handy, fuers handy, handy app, app para el celular,"
+        " app para el movil, app para celular, app para movil, aplicacion movil, aplicaciones moviles, app movil,"
+        " application mobile, applications mobiles, appli mobile, app mobile, app sur mon telephone,"
+        " aplicativo movel, aplicativos moveis, aplicativo para celular, app para celular, app no celular",
+        "mobile apps ios android aplicaciones moviles applications mobiles aplicativos moveis",
     ),
     _c(
         "calendar",

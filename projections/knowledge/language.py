@@ -51,6 +51,14 @@ SPELLINGS: dict[str, re.Pattern[str]] = {
     "fr": re.compile(r"[èùîûœ]|ée|\b[jldmnstc]'|eau|aux\b"),
     "de": re.compile(r"[äöüß]|sch|\w{3,}ung\b|ei[nt]\b|\bge\w{3,}t\b|ieren\b|\bein\w{3,}"),
 }
+# Languages whose words cross: a question in one of them often shares spellings with an article in another (Spanish
+# and Portuguese "cancelar", "dados"/"datos"), so an article in a close language is a worse guess than one in a distant
+# language the question matched through its concept or through words such as "api" or "csv"
+ROMANCE = ("es", "pt", "fr", "it", "ca", "ro")
+GERMANIC = ("de", "nl", "da", "sv", "no")
+CLOSE: dict[str, tuple[str, ...]] = {
+    code: tuple(other for other in group if other != code) for group in (ROMANCE, GERMANIC) for code in group
+}
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 LEAD = 1.0  # the best language must score at least this much more than the next one
 

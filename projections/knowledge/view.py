@@ -10,7 +10,7 @@ from uuid import UUID
 from domain.knowledge import KnowledgeHit, text_search_config
 from projections._common import TrackedView
 from projections.knowledge.concepts import expansions
-from projections.knowledge.language import guess_language
+from projections.knowledge.language import CLOSE, guess_language
 
 log = logging.getLogger("chatassist.knowledge")
 PREFIX = "knowledge_v1"
@@ -28,7 +28,8 @@ CONCEPT_BODY = 1.0
 TITLE_WORD = 0.5
 # ADR 0067: a chunk in the language the question is clearly written in (language.py) counts SAME_LANGUAGE covered
 # words more in the order: a Portuguese question finds the Portuguese article before the Spanish one on the same topic
-SAME_LANGUAGE = 1.0
+SAME_LANGUAGE = 2.0
+CLOSE_LANGUAGE = 1.0
 WAIT_S = 5.0  # how long a turn waits for the view to reach the workspace version it loaded
 
 
@@ -142,7 +143,10 @@ SELECT (SELECT version FROM {PREFIX}_workspaces WHERE workspace_id = %(ws)s) AS 
 FROM (VALUES (1)) one
 LEFT JOIN hits h ON true
 LEFT JOIN {PREFIX}_articles a ON a.id = h.article_id
-LEFT JOIN LATERAL (SELECT to_tsvector(h.config, unaccent(%(q)s)) AS v) qv ON true
+LEFT JOIN LATERAL (
+    SELECT to_tsvector(h.config, unaccent(%(q)s)) AS v,
+           greatest(1, length(to_tsvector(coalesce(%(length_language)s::regconfig, h.config), unaccent(%(q)s)))) AS n
+) qv ON true
 LEFT JOIN LATERAL (
     SELECT array_to_tsvector(coalesce(array_agg(u.lexeme), '{{}}')) AS v
     FROM unnest(qv.v) u WHERE u.positions && (SELECT positions FROM content)
@@ -150,23 +154,22 @@ LEFT JOIN LATERAL (
 LEFT JOIN LATERAL (
     SELECT (length(qv.v) - length(ts_delete(qv.v, tsvector_to_array(h.tsv))))::float / greatest(1, length(qv.v))
              AS support,
-           (%(concept)s * h.titled + %(concept_body)s * (h.named - h.titled))::float / greatest(1, length(qv.v))
-             AS named,
-           (length(cv.v) - length(ts_delete(cv.v, tsvector_to_array(ts_filter(h.tsv, '{{a}}')))))::float
-             / greatest(1, length(qv.v)) AS titled,
-           (length(cv.v) - length(ts_delete(cv.v, tsvector_to_array(h.tsv))))::float / greatest(1, length(qv.v))
-             AS covered
+           (%(concept)s * h.titled + %(concept_body)s * (h.named - h.titled))::float / qv.n AS named,
+           (length(cv.v) - length(ts_delete(cv.v, tsvector_to_array(ts_filter(h.tsv, '{{a}}')))))::float / qv.n
+             AS titled,
+           (length(cv.v) - length(ts_delete(cv.v, tsvector_to_array(h.tsv))))::float / qv.n AS covered
 ) s ON true
 ORDER BY s.covered + %(title_word)s * s.titled + s.named
          + %(same_language)s * coalesce(h.config = %(language)s::regconfig AND h.titled > 0
-             AND bool_or(h.titled > 0 AND h.config <> %(language)s::regconfig) OVER (), false)::int::float
-           / greatest(1, length(qv.v))
-         DESC NULLS LAST, h.score DESC, h.article_id, h.chunk
+             AND bool_or(h.titled > 0 AND h.config <> %(language)s::regconfig) OVER (), false)::int::float / qv.n
+         - %(close_language)s * coalesce(h.config = ANY(%(close)s::regconfig[]), false)::int::float / qv.n
+         DESC NULLS LAST, coalesce(h.config = %(language)s::regconfig, false) DESC, h.score DESC, h.article_id, h.chunk
 """
 
 
 def search_params(workspace_id: UUID, question: str, k: int = TOP_K) -> dict[str, object]:
     """The parameters of ``SEARCH_SQL`` for one question."""
+    language = language_config(question)
     return {
         "ws": workspace_id,
         "q": question[:2000],
@@ -180,9 +183,18 @@ def search_params(workspace_id: UUID, question: str, k: int = TOP_K) -> dict[str
         "concept": CONCEPT,
         "concept_body": CONCEPT_BODY,
         "title_word": TITLE_WORD,
-        "language": language_config(question),
+        "language": language,
         "same_language": SAME_LANGUAGE,
+        "length_language": language,
+        "close": close_configs(question),
+        "close_language": CLOSE_LANGUAGE,
     }
+
+
+def close_configs(question: str) -> list[str]:
+    """The text search configurations of the languages close to the question's (their words cross), or none."""
+    language = guess_language(question)
+    return [text_search_config(code) for code in CLOSE.get(language or "", ())]
 
 
 def language_config(question: str) -> str | None:
