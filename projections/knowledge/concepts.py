@@ -128,7 +128,7 @@ CONCEPTS: tuple[Concept, ...] = (
         " meu servidor, mein server, unser server, requisicao*,"
         " send events, push events, event notification*, retry*, retried, reintent*, reessa*, signatur*,"
         " assinatura do webhook, firma del webhook, signature du webhook",
-        "webhook webhooks endpoint delivery deliveries signed signature",
+        "webhook webhooks endpoint delivery deliveries signature",
     ),
     _c(
         "api-key",
@@ -198,7 +198,7 @@ CONCEPTS: tuple[Concept, ...] = (
         " log in with microsoft, sign in with google, sign in with microsoft, inicio de sesion unico,"
         " cuenta de la empresa, cuenta corporativa, connexion unique, authentification unique, compte entreprise,"
         " einmalanmeldung, firmenkonto, login unico, conta corporativa, conta da empresa",
-        "single sign-on sso saml okta azure identity provider",
+        "single sso saml okta azure identity provider",
         overrides=("password",),
     ),
     # session 11: the mobile apps, as common as the calendar (a phone alone still names two-factor)
