@@ -26,8 +26,12 @@ EXPANSION = 0.5  # weight of a concept's terms (concepts.py) against the questio
 CONCEPT = 2.0
 CONCEPT_BODY = 1.0
 TITLE_WORD = 0.5
-# ADR 0067: a chunk in the language the question is clearly written in (language.py) counts SAME_LANGUAGE covered
-# words more in the order: a Portuguese question finds the Portuguese article before the Spanish one on the same topic
+# ADR 0067, when the question's language is clear (language.py): the order's counts are divided by the question's
+# length in that language (not in each chunk's own, which favoured any article sharing the question's language over
+# the English one it is about); a chunk in the question's language that is about a concept the question names, when
+# a chunk in another language is about it too (one article's translations), counts SAME_LANGUAGE covered words more;
+# a chunk in a close language (Spanish for a Portuguese question: their words cross) CLOSE_LANGUAGE fewer; a tie
+# goes to the question's language
 SAME_LANGUAGE = 2.0
 CLOSE_LANGUAGE = 1.0
 WAIT_S = 5.0  # how long a turn waits for the view to reach the workspace version it loaded
@@ -57,6 +61,9 @@ WAIT_S = 5.0  # how long a turn waits for the view to reach the workspace versio
 #    and the question's words in its title or tags %(title_word)s more (``titled``, ADR 0057); but the ``support``
 #    returned (the confidence formula's) counts only the visitor's own words, each once: a chunk found only through a
 #    concept stays low-confidence.
+# 6. The question's language, when clear (``%(language)s``, ADR 0067): the order's counts divided by the question's
+#    length in it, a chunk in it about a named concept preferred to that concept's chunks in other languages
+#    (``%(same_language)s``), a chunk in a close language (``%(close)s``) less preferred (``%(close_language)s``).
 SEARCH_SQL = f"""
 WITH words AS (
     SELECT DISTINCT cfg, u.lexeme, p.pos FROM {PREFIX}_workspaces w, unnest(w.configs) AS cfg,
@@ -145,7 +152,7 @@ LEFT JOIN hits h ON true
 LEFT JOIN {PREFIX}_articles a ON a.id = h.article_id
 LEFT JOIN LATERAL (
     SELECT to_tsvector(h.config, unaccent(%(q)s)) AS v,
-           greatest(1, length(to_tsvector(coalesce(%(length_language)s::regconfig, h.config), unaccent(%(q)s)))) AS n
+           greatest(1, length(to_tsvector(coalesce(%(language)s::regconfig, h.config), unaccent(%(q)s)))) AS n
 ) qv ON true
 LEFT JOIN LATERAL (
     SELECT array_to_tsvector(coalesce(array_agg(u.lexeme), '{{}}')) AS v
@@ -169,7 +176,7 @@ ORDER BY s.covered + %(title_word)s * s.titled + s.named
 
 def search_params(workspace_id: UUID, question: str, k: int = TOP_K) -> dict[str, object]:
     """The parameters of ``SEARCH_SQL`` for one question."""
-    language = language_config(question)
+    code = guess_language(question)
     return {
         "ws": workspace_id,
         "q": question[:2000],
@@ -183,18 +190,11 @@ def search_params(workspace_id: UUID, question: str, k: int = TOP_K) -> dict[str
         "concept": CONCEPT,
         "concept_body": CONCEPT_BODY,
         "title_word": TITLE_WORD,
-        "language": language,
+        "language": text_search_config(code) if code else None,
         "same_language": SAME_LANGUAGE,
-        "length_language": language,
-        "close": close_configs(question),
+        "close": [text_search_config(other) for other in CLOSE.get(code or "", ())],
         "close_language": CLOSE_LANGUAGE,
     }
-
-
-def close_configs(question: str) -> list[str]:
-    """The text search configurations of the languages close to the question's (their words cross), or none."""
-    language = guess_language(question)
-    return [text_search_config(code) for code in CLOSE.get(language or "", ())]
 
 
 def language_config(question: str) -> str | None:
