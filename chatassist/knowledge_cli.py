@@ -24,6 +24,7 @@ EVAL_SET = Path(__file__).parent / "data" / "knowledge_eval.json"
 HELDOUT_SET = Path(__file__).parent / "data" / "knowledge_heldout.json"  # measure on it, never tune on it
 VISITORS_SET = Path(__file__).parent / "data" / "knowledge_visitors.json"  # paraphrases: measure, never tune
 VISITORS2_SET = Path(__file__).parent / "data" / "knowledge_visitors2.json"  # written blind to the lexicon
+VISITORS3_SET = Path(__file__).parent / "data" / "knowledge_visitors3.json"  # blind to the code and the other sets
 Search = Callable[[uuid.UUID, str], list[KnowledgeHit]]
 
 

@@ -47,7 +47,12 @@ CONCEPTS: tuple[Concept, ...] = (
         " vertrag beenden, vertrag auflosen, vertrag aufloesen, nicht mehr zahlen, nicht mehr bezahlen,"
         " abo stoppen, konto schliessen, paro de pagar, deixar de pagar, deixo de pagar, nao quero mais pagar,"
         " fechar minha conta,"
-        " excluir minha conta, apagar minha conta, desassin*",
+        " excluir minha conta, apagar minha conta, desassin*,"
+        # session 11 (ADR 0067): each concept described rather than named, in each language
+        " dont want it anymore, no longer need it, get out of the contract, end the contract, leave the service,"
+        " stop the service, ya no quiero, ya no lo quiero, terminar el contrato, dejar el servicio, baja del servicio,"
+        " plus besoin, mettre fin, arreter le service, quitter le service, nicht mehr nutzen, will nicht mehr,"
+        " aufhoren, aufhoeren, nao quero mais, sair do servico, encerrar o contrato",
         "cancel unsubscribe subscription cancelar suscripcion resilier resiliation kundigen kundigung cancelamento"
         " assinatura",
     ),
@@ -56,7 +61,10 @@ CONCEPTS: tuple[Concept, ...] = (
         "price*, pricing, cost, costs, cheap*, expensive, tier*, upgrad*, downgrad*, pay less, pay more, package*,"
         " bigger plan, smaller plan, precio*, barat*, caro, cuesta, cuestan, tarif*, prix, moins cher*, plus cher*,"
         " offre, formule*, preis*, gunstig*, guenstig*, billig*, teuer*, preco*, custa, mais caro,"
-        " paquete*, forfait*, paket*, pacote*",
+        " paquete*, forfait*, paket*, pacote*,"
+        " more seats, more users, more licenses, more licences, mas usuarios, mas licencias, subir de plan,"
+        " cambiar de plan, plus dutilisateurs, plus de licences, changer doffre, changer de formule, mehr nutzer,"
+        " mehr lizenzen, mehr platze, mehr plaetze, mais usuarios, mais licencas, mudar de plano, trocar de plano",
         "plan plans upgrade downgrade pricing precio mejorar tarif formule preis tarif plano precos",
     ),
     _c(
@@ -65,7 +73,10 @@ CONCEPTS: tuple[Concept, ...] = (
         " rechnung*, beleg*, quittung*, recu, recus, justificatif*,"
         " accountant*, proof of payment, tax number, billing address, iva, nif, cif, rfc, datos fiscales,"
         " direccion fiscal, contador, contable, tva, comptable*, siret, ust, ust-id, ustid, mwst, umsatzsteuer*,"
-        " steuernummer*, abrechnung*, buchhalt*, comprovante*, cnpj, cpf, dados fiscais",
+        " steuernummer*, abrechnung*, buchhalt*, comprovante*, cnpj, cpf, dados fiscais,"
+        " company address, billing details, adresse de facturation, rechnungsadresse, firmenadresse,"
+        " endereco de cobranca, direccion de facturacion, razon social, raison sociale, numero fiscal,"
+        " numero de tva, numero de iva",
         "invoice invoices receipt receipts billing factura facturas recibo recibos facture factures recu facturation"
         " rechnung rechnungen beleg belege fatura faturas cobranca",
     ),
@@ -100,7 +111,12 @@ CONCEPTS: tuple[Concept, ...] = (
         " autenticador*, authentificat*,"
         " verification code, security code, sms code, doble factor, codigo de verificacion, portable, smartphone,"
         " double authentification, code de verification, code par sms, zwei-faktor, bestatigungscode*,"
-        " bestaetigungscode*, sicherheitscode*, duas etapas, codigo de verificacao",
+        " bestaetigungscode*, sicherheitscode*, duas etapas, codigo de verificacao,"
+        " 2 step, 2-step, 2 steps, 2 factor, 2-factor, qr, backup code*, recovery code*, app de codigos,"
+        " app de los codigos, app dos codigos, codigos de respaldo, codes de secours, code de secours,"
+        " backup-code*, wiederherstellungscode*, codigos de backup, codigo de backup, 2 pasos, 2 etapas,"
+        " 2 etapes, new phone, lost my phone, nuevo telefono, perdi el telefono, nouveau telephone,"
+        " neues handy, handy verloren, celular novo, perdi o celular, troquei de celular",
         "two-factor authentication authenticator backup codes dos pasos autenticacion deux facteurs authentification"
         " zwei-faktor-authentifizierung dois fatores autenticacao",
     ),
@@ -109,14 +125,18 @@ CONCEPTS: tuple[Concept, ...] = (
         "webhook*, callback*, notify*, notification*, my server, our server, post request, http request, ping our,"
         " endpoint*, notificar*, notifier, benachrichtig*, notificacao*,"
         " ping my, ping me, notifica*, avisen, avisar, avise, aviso, avisos, servidor, serveur, requete http,"
-        " meu servidor, mein server, unser server, requisicao*",
-        "webhook webhooks endpoint delivery deliveries signed signature",
+        " meu servidor, mein server, unser server, requisicao*,"
+        " send events, push events, event notification*, retry*, retried, reintent*, reessa*, signatur*,"
+        " assinatura do webhook, firma del webhook, signature du webhook",
+        "webhook webhooks endpoint delivery deliveries signature",
     ),
     _c(
         "api-key",
         "token*, api key*, apikey, secret key, access key, rest api, the api, our api, clave de api, cle api,"
         " cle dapi, api-schlussel, api schlussel, chave de api, chave da api,"
-        " api, rate limit*, too many requests, 429, llave*, cle, schlussel*, schluessel*, schnittstelle*, chave*",
+        " api, rate limit*, too many requests, 429, llave*, cle, schlussel*, schluessel*, schnittstelle*, chave*,"
+        " per second, calls per, requests per, por segundo, par seconde, pro sekunde, throttl*, script*,"
+        " programmatic*",
         "api key keys token",
     ),
     _c(
@@ -125,7 +145,12 @@ CONCEPTS: tuple[Concept, ...] = (
         " copia de seguranca, take my data, get my data out,"
         " full copy, all my data, all our data, extraer*, sacar mis datos, sacar los datos,"
         " copie de, une copie, extraire*, recuperer mes donnees, recuperer nos donnees,"
-        " runterlad*, kopie*, datensicherung*, alle daten, extrair*, tirar meus dados, tirar os dados",
+        " runterlad*, kopie*, datensicherung*, alle daten, extrair*, tirar meus dados, tirar os dados, tirar todas,"
+        " tirar tudo, todas as informacoes,"
+        " dump, gdpr, rgpd, dsgvo, lgpd, everything we have, all of our data, toda la informacion,"
+        " toda mi informacion, todos mis datos, todos los datos, saco toda, saco todos, sacar toda, sacar todos,"
+        " toutes nos donnees, toutes mes donnees, alle unsere daten, alle meine daten, todos os dados,"
+        " todos meus dados",
         "export exports download exportar exportacion exporter telecharger exportieren export herunterladen exportacao",
     ),
     _c(
@@ -133,7 +158,9 @@ CONCEPTS: tuple[Concept, ...] = (
         "import*, bring my, bring our, move my data, move our data, migrat*, upload*, spreadsheet*, csv,"
         " from another tool, importar*, importer, importieren, carregar, subir,"
         " switching from, coming from, planilla*, hoja de calculo, migrar*, tableur*, feuille de calcul, migrer*,"
-        " tabelle*, hochlad*, migrier*, planilha*",
+        " tabelle*, hochlad*, migrier*, planilha*,"
+        " bring in, load our, load my, customer list, contact list, lista de clientes, liste de clients,"
+        " kundenliste*, lista de contatos, excel, xlsx, cargar mis, cargar los, subir mis, subir los, charger",
         "import importer upload csv importar importieren",
     ),
     _c(
@@ -144,15 +171,24 @@ CONCEPTS: tuple[Concept, ...] = (
         " ne charge pas, storung*, stoerung*, gestort, gestoert, geht nicht, funktioniert nicht, fora do ar,"
         " nao funciona, nao carrega, instabilidade, ausfall*,"
         " se cayo, no anda, no abre, ne marche plus, ne fonctionne plus,"
-        " plante, ladt nicht, laedt nicht, ladt nichts, laedt nichts, caiu, dando erro, deu erro",
+        " plante, ladt nicht, laedt nicht, ladt nichts, laedt nichts, caiu, dando erro, deu erro,"
+        " throwing errors, getting errors, errors everywhere, error 500, 500 error, just me, only me,"
+        " everyone else, all down, everything down, alles down, down bei, esta down, ta down, est down,"
+        " solo a mi, solo yo, seulement moi, nur bei mir, so comigo, so eu, lento, lenta, langsam, ca rame",
         "status outage outages incident incidents broken",
     ),
     _c(
         "team",
         "invit*, teammate*, colleague*, coworker*, co-worker*, add a user, add users, add someone, seat*,"
         " new member*, team member*, companero*, equipo, colleg*, equipe, kolleg*, mitarbeiter*, colega*, convid*,"
-        " convidar",
-        "invite teammates team invitation role invitar equipo inviter equipe einladen team convidar equipe",
+        " convidar,"
+        " role*, rol, roles, permission*, permiso*, permissao, permissoes, berechtigung*, rolle*, viewer,"
+        " view only, read only user, only look, solo lectura, lecture seule, nur lesen, somente leitura,"
+        " agregar usuario*, anadir usuario*, agregar a alguien, anadir a alguien, sumar a alguien,"
+        " ajouter un utilisateur, ajouter des utilisateurs, nutzer hinzufugen, nutzer hinzufuegen,"
+        " benutzer hinzufugen, benutzer hinzufuegen, adicionar usuario*, adicionar um usuario, adicionar alguem",
+        "invite teammates invitation role invitar companeros inviter collegues einladen teammitglieder convidar"
+        " colegas",
     ),
     # session 10: concepts with no entry before, as common in SaaS help centres as the twelve
     _c(
@@ -162,8 +198,18 @@ CONCEPTS: tuple[Concept, ...] = (
         " log in with microsoft, sign in with google, sign in with microsoft, inicio de sesion unico,"
         " cuenta de la empresa, cuenta corporativa, connexion unique, authentification unique, compte entreprise,"
         " einmalanmeldung, firmenkonto, login unico, conta corporativa, conta da empresa",
-        "single sign-on sso saml okta azure identity provider",
+        "single sso saml okta azure identity provider",
         overrides=("password",),
+    ),
+    # session 11: the mobile apps, as common as the calendar (a phone alone still names two-factor)
+    _c(
+        "mobile",
+        "mobile app*, app for my phone, app for the phone, phone app, iphone*, ipad, android, ios, app store,"
+        " play store, app fur, app fuer, app furs, app fuers, furs handy, fuers handy, handy app, app para el celular,"
+        " app para el movil, app para celular, app para movil, aplicacion movil, aplicaciones moviles, app movil,"
+        " application mobile, applications mobiles, appli mobile, app mobile, app sur mon telephone,"
+        " aplicativo movel, aplicativos moveis, aplicativo para celular, app para celular, app no celular",
+        "mobile apps ios android aplicaciones moviles applications mobiles aplicativos moveis",
     ),
     _c(
         "calendar",
@@ -175,7 +221,11 @@ CONCEPTS: tuple[Concept, ...] = (
         "timer*, timesheet*, time tracking, track time, track my time, time spent, hours worked, working hours,"
         " horas trabajadas, registrar horas, registro de horas, hoja de horas, cronometr*, chronometr*,"
         " temps passe, feuille de temps, feuilles de temps, heures travaillees, arbeitszeit*, zeiterfass*,"
-        " stundenzettel*, stunden erfassen, horas trabalhadas, tempo gasto, registro de horas, folha de horas",
+        " stundenzettel*, stunden erfassen, horas trabalhadas, tempo gasto, registro de horas, folha de horas,"
+        " log hours, log my hours, logged hours, hours logged, hours people, hours i worked, hours spent,"
+        " hours on, registrar las horas, registro las horas, horas que trabajo, horas gastadas, horas dedicadas,"
+        " saisir mes heures, saisir les heures, heures passees, stunden buchen, stunden eintragen, zeit buchen,"
+        " zeit erfassen, marcar horas, marcar as horas, horas gastas, apontar horas, horas que trabalhei",
         "timer timesheets time tracking",
     ),
 )

@@ -7,9 +7,10 @@ import time
 from typing import ClassVar
 from uuid import UUID
 
-from domain.knowledge import KnowledgeHit
+from domain.knowledge import KnowledgeHit, text_search_config
 from projections._common import TrackedView
 from projections.knowledge.concepts import expansions
+from projections.knowledge.language import CLOSE, guess_language
 
 log = logging.getLogger("chatassist.knowledge")
 PREFIX = "knowledge_v1"
@@ -25,6 +26,14 @@ EXPANSION = 0.5  # weight of a concept's terms (concepts.py) against the questio
 CONCEPT = 2.0
 CONCEPT_BODY = 1.0
 TITLE_WORD = 0.5
+# ADR 0067, when the question's language is clear (language.py): the order's counts are divided by the question's
+# length in that language (not in each chunk's own, which favoured any article sharing the question's language over
+# the English one it is about); a chunk in the question's language that is about a concept the question names, when
+# a chunk in another language is about it too (one article's translations), counts SAME_LANGUAGE covered words more;
+# a chunk in a close language (Spanish for a Portuguese question: their words cross) CLOSE_LANGUAGE fewer; a tie
+# goes to the question's language
+SAME_LANGUAGE = 2.0
+CLOSE_LANGUAGE = 1.0
 WAIT_S = 5.0  # how long a turn waits for the view to reach the workspace version it loaded
 
 
@@ -52,6 +61,9 @@ WAIT_S = 5.0  # how long a turn waits for the view to reach the workspace versio
 #    and the question's words in its title or tags %(title_word)s more (``titled``, ADR 0057); but the ``support``
 #    returned (the confidence formula's) counts only the visitor's own words, each once: a chunk found only through a
 #    concept stays low-confidence.
+# 6. The question's language, when clear (``%(language)s``, ADR 0067): the order's counts divided by the question's
+#    length in it, a chunk in it about a named concept preferred to that concept's chunks in other languages
+#    (``%(same_language)s``), a chunk in a close language (``%(close)s``) less preferred (``%(close_language)s``).
 SEARCH_SQL = f"""
 WITH words AS (
     SELECT DISTINCT cfg, u.lexeme, p.pos FROM {PREFIX}_workspaces w, unnest(w.configs) AS cfg,
@@ -138,7 +150,10 @@ SELECT (SELECT version FROM {PREFIX}_workspaces WHERE workspace_id = %(ws)s) AS 
 FROM (VALUES (1)) one
 LEFT JOIN hits h ON true
 LEFT JOIN {PREFIX}_articles a ON a.id = h.article_id
-LEFT JOIN LATERAL (SELECT to_tsvector(h.config, unaccent(%(q)s)) AS v) qv ON true
+LEFT JOIN LATERAL (
+    SELECT to_tsvector(h.config, unaccent(%(q)s)) AS v,
+           greatest(1, length(to_tsvector(coalesce(%(language)s::regconfig, h.config), unaccent(%(q)s)))) AS n
+) qv ON true
 LEFT JOIN LATERAL (
     SELECT array_to_tsvector(coalesce(array_agg(u.lexeme), '{{}}')) AS v
     FROM unnest(qv.v) u WHERE u.positions && (SELECT positions FROM content)
@@ -146,19 +161,22 @@ LEFT JOIN LATERAL (
 LEFT JOIN LATERAL (
     SELECT (length(qv.v) - length(ts_delete(qv.v, tsvector_to_array(h.tsv))))::float / greatest(1, length(qv.v))
              AS support,
-           (%(concept)s * h.titled + %(concept_body)s * (h.named - h.titled))::float / greatest(1, length(qv.v))
-             AS named,
-           (length(cv.v) - length(ts_delete(cv.v, tsvector_to_array(ts_filter(h.tsv, '{{a}}')))))::float
-             / greatest(1, length(qv.v)) AS titled,
-           (length(cv.v) - length(ts_delete(cv.v, tsvector_to_array(h.tsv))))::float / greatest(1, length(qv.v))
-             AS covered
+           (%(concept)s * h.titled + %(concept_body)s * (h.named - h.titled))::float / qv.n AS named,
+           (length(cv.v) - length(ts_delete(cv.v, tsvector_to_array(ts_filter(h.tsv, '{{a}}')))))::float / qv.n
+             AS titled,
+           (length(cv.v) - length(ts_delete(cv.v, tsvector_to_array(h.tsv))))::float / qv.n AS covered
 ) s ON true
-ORDER BY s.covered + %(title_word)s * s.titled + s.named DESC NULLS LAST, h.score DESC, h.article_id, h.chunk
+ORDER BY s.covered + %(title_word)s * s.titled + s.named
+         + %(same_language)s * coalesce(h.config = %(language)s::regconfig AND h.titled > 0
+             AND bool_or(h.titled > 0 AND h.config <> %(language)s::regconfig) OVER (), false)::int::float / qv.n
+         - %(close_language)s * coalesce(h.config = ANY(%(close)s::regconfig[]), false)::int::float / qv.n
+         DESC NULLS LAST, coalesce(h.config = %(language)s::regconfig, false) DESC, h.score DESC, h.article_id, h.chunk
 """
 
 
 def search_params(workspace_id: UUID, question: str, k: int = TOP_K) -> dict[str, object]:
     """The parameters of ``SEARCH_SQL`` for one question."""
+    code = guess_language(question)
     return {
         "ws": workspace_id,
         "q": question[:2000],
@@ -172,7 +190,17 @@ def search_params(workspace_id: UUID, question: str, k: int = TOP_K) -> dict[str
         "concept": CONCEPT,
         "concept_body": CONCEPT_BODY,
         "title_word": TITLE_WORD,
+        "language": text_search_config(code) if code else None,
+        "same_language": SAME_LANGUAGE,
+        "close": [text_search_config(other) for other in CLOSE.get(code or "", ())],
+        "close_language": CLOSE_LANGUAGE,
     }
+
+
+def language_config(question: str) -> str | None:
+    """The text search configuration of the language the question is clearly written in, or None."""
+    language = guess_language(question)
+    return text_search_config(language) if language else None
 
 
 class KnowledgeView(TrackedView):

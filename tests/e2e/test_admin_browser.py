@@ -12,7 +12,6 @@ width into docs/screenshots/.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path

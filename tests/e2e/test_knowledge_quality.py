@@ -7,30 +7,34 @@
 - ``knowledge_heldout.json``: 67 visitor-phrased questions in English, Spanish, French, German and Portuguese on the
   built-in articles, a docs site's pages and translated articles, written before the tuning and never tuned on; it
   may not fall below what was measured once after it.
-- ``knowledge_visitors.json`` and ``knowledge_visitors2.json``: paraphrases in five languages, in words other than
-  the articles' titles, each set written and committed before the retrieval change it first measured; neither may
-  fall below what was measured.
+- ``knowledge_visitors.json``, ``knowledge_visitors2.json`` and ``knowledge_visitors3.json``: paraphrases in five
+  languages, in words other than the articles' titles, each set written and committed before the retrieval change it
+  first measured; none may fall below what was measured.
 """
 
 from __future__ import annotations
 
 from chatassist.bootstrap import Container
-from chatassist.knowledge_cli import EVAL_SET, HELDOUT_SET, VISITORS2_SET, VISITORS_SET, evaluate
+from chatassist.knowledge_cli import EVAL_SET, HELDOUT_SET, VISITORS2_SET, VISITORS3_SET, VISITORS_SET, evaluate
 from commands.create_workspace import cmd as create_ws
 from commands.import_knowledge import cmd as importer
 from commands.import_knowledge import files
 
-# Measured 2026-12-07, session 10 (ADR 0057, after ADR 0060): regression guards at the measured level, not targets.
-BLIND_FLOOR = 0.8  # 25 of 30 (83.3 %; 73.3 % after ADR 0060, 53.3 % before it)
+# Measured 2026-12-08, session 11 (ADR 0067; ADR 0057 before it): regression guards a little under the measured level
+# (a tie between two articles is broken by their ids, which change with each new workspace), not targets.
+BLIND_FLOOR = 0.85  # 27 of 30 (90 %; 83.3 % after ADR 0057, 73.3 % after ADR 0060, 53.3 % before it)
 DEV_FLOOR = 0.95  # 33 of 33 (tuned on)
 PROBES_FLOOR = 0.95  # 18 of 18 (tuned on)
 HELDOUT_FLOOR = 0.95  # 66 of 67 (98.5 %; 94.0 % after ADR 0060)
 HELDOUT_LANGUAGE_FLOOR = 0.95  # de, es, fr, pt 9 of 9, en 30 of 31 (96.8 %)
-VISITORS_FLOOR = 0.85  # 49 of 57 (86.0 %; 73.7 % after ADR 0060, 47.4 % before it)
-VISITORS_LANGUAGE_FLOOR = 0.6  # de 8 of 8, en 21 of 23, es 8 of 9, fr 7 of 9, pt 5 of 8 (62.5 %)
+VISITORS_FLOOR = 0.94  # 56 of 57 (98.2 %; 86.0 % after ADR 0057, 73.7 % after ADR 0060, 47.4 % before it)
+VISITORS_LANGUAGE_FLOOR = 0.85  # de 8 of 8, en 22 of 23, es 9 of 9, fr 9 of 9, pt 8 of 8
 # visitors2: 100 questions written blind to the lexicon and committed before measuring (56 % then)
-VISITORS2_FLOOR = 0.8  # 82 of 100
-VISITORS2_LANGUAGE_FLOOR = 0.75  # de 18, en 18, pt 16, es 15, fr 15 of 20
+VISITORS2_FLOOR = 0.9  # 94 of 100 (82 after ADR 0057)
+VISITORS2_LANGUAGE_FLOOR = 0.85  # en 20, fr 19, de 19, es 18, pt 18 of 20
+# visitors3: 100 questions written blind to the retrieval code and the other sets, committed before measuring (88 %)
+VISITORS3_FLOOR = 0.94  # 98 of 100
+VISITORS3_LANGUAGE_FLOOR = 0.85  # en, fr, de, pt 20, es 18 of 20
 
 
 def test_the_labelled_questions_find_their_article_first(container: Container) -> None:
@@ -84,6 +88,19 @@ def test_the_second_visitors_set_finds_its_article_first(container: Container) -
     assert result["by_language"].keys() == {"en", "es", "fr", "de", "pt"}
     assert result["hit_at_1"] >= VISITORS2_FLOOR, result
     assert all(share >= VISITORS2_LANGUAGE_FLOOR for share in result["by_language"].values()), result
+
+
+def test_the_third_visitors_set_finds_its_article_first(container: Container) -> None:
+    # Given the same articles in a new workspace
+    assert container.knowledge is not None
+    # When each of visitors3's 100 questions (20 a language, written from the articles only: local words such as
+    # "nota fiscal" or "planilha", the problem described, questions on an article that exists only in English) is asked
+    result = evaluate(container.app, container.knowledge.search, container.wait_for_projections, VISITORS3_SET)
+    # I expect the labelled article first at least 90 % of the time, as measured, overall and in each language
+    assert result["questions"] == 100
+    assert result["by_language"].keys() == {"en", "es", "fr", "de", "pt"}
+    assert result["hit_at_1"] >= VISITORS3_FLOOR, result
+    assert all(share >= VISITORS3_LANGUAGE_FLOOR for share in result["by_language"].values()), result
 
 
 def test_a_question_in_other_words_finds_its_article_through_a_concept_but_not_full_support(
