@@ -385,6 +385,26 @@ def test_the_eval_command_measures_the_third_blind_set(capsys: pytest.CaptureFix
     assert printed["split"] == "blind3" and printed["overall"]["conversations"] == len(corpus.split("blind3"))
 
 
+def test_the_fourth_blind_set_is_apart_from_the_corpus_and_the_first_three() -> None:
+    # Given the fourth blind set (domain/data/decisions/blind4/), written by a fourth engineer
+    blind4 = corpus.split("blind4")
+    # I expect at least 150 conversations in five languages with every rule, in neither the corpus nor the other sets
+    assert len(blind4) >= 150 and {e.language for e in blind4} == {"en", "es", "fr", "de", "pt"}
+    assert {e.split for e in blind4} == {"blind4"} and {e.rule for e in blind4} == set(corpus.RULES)
+    earlier = [*corpus.split("all"), *corpus.split("blind"), *corpus.split("blind2"), *corpus.split("blind3")]
+    assert not any(e.messages in {x.messages for x in earlier} for e in blind4)
+    # and the corpus's "all" holds none of the four blind sets
+    assert {e.split for e in corpus.split("all")} == set(corpus.SPLITS)
+
+
+def test_the_eval_command_measures_the_fourth_blind_set(capsys: pytest.CaptureFixture[str]) -> None:
+    # When the command runs with --split blind4
+    cli.main(["eval", "decisions", "--split", "blind4", "--json"])
+    # I expect its conversations, and only them, measured
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["split"] == "blind4" and printed["overall"]["conversations"] == len(corpus.split("blind4"))
+
+
 @pytest.mark.parametrize(
     ("text", "topic"),
     [
