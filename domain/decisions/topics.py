@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from domain.decisions import intent
+from domain.decisions import intent, patterns
 from domain.decisions.legal import is_p1, legal_signals
 from domain.decisions.model import topic_model
 
@@ -89,6 +89,11 @@ _KEYWORDS: dict[str, str] = {
     r" (?:chat|widget|bot) (?:no|na|en|sur|on|in|auf|em)",
 }
 _COMPILED = {name: re.compile(rf"\b(?:{words})\b") for name, words in _KEYWORDS.items()}
+# One's own buyers' payment disputes, asked about ("can our shop handle chargebacks from our own buyers?"): the
+# subject is payments, so Billing (docs/escalation.md, "Topics"); API & Integrations when the question is about an
+# integration mechanism ("a webhook when one of our customers opens a chargeback").
+_OWN_DISPUTES = re.compile(patterns.OWN_DISPUTES)
+_MECHANISM = re.compile(r"\b(?:api|apis|webhooks?|sdk|endpoint|integrat\w*|integr(?:ar|er|ieren)|connectors?)\b")
 
 
 @lru_cache(maxsize=256)
@@ -125,6 +130,10 @@ def classify(
         return REFUNDS, 1.0, "a refund asked for"
     probs = topic_model().scores(text)
     text = intent.plain(text)
+    if _OWN_DISPUTES.search(text):
+        own = "API & Integrations" if _MECHANISM.search(text) else "Billing"
+        if own in names:
+            return own, 1.0, "one's own buyers' payment disputes"
     hits: list[str] = []
     for name, keywords in topics:
         pattern = _workspace_pattern(_own_keywords(tuple(keywords), tuple(shipped.get(name, ()))))

@@ -571,3 +571,20 @@ def test_the_trained_models_are_the_plain_formula_with_shared_rows_and_leave_no_
     assert list(trained.table) == vocabulary and trained.table == expected
     rows = {id(row) for row in trained.table.values()}
     assert len(rows) < len(vocabulary) / 5  # measured: 2,117 rows for 11,804 features (topic model)
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        # session 11: one's own buyers' payment disputes, asked about, are Billing; API only for a mechanism
+        ("does your dashboard show disputes opened by our own shoppers?", "Billing"),
+        ("¿pueden ayudarnos cuando nuestros compradores abren un contracargo?", "Billing"),
+        ("gérez-vous les rétrofacturations de nos acheteurs ?", "Billing"),
+        ("hilft das Tool bei Rückbuchungen von unseren Kunden?", "Billing"),
+        ("vocês ajudam quando nossos clientes contestam um pagamento?", "Billing"),
+        ("is there an API endpoint listing disputes from our customers?", "API & Integrations"),
+    ],
+)
+def test_ones_own_buyers_payment_disputes_are_billing(text: str, topic: str) -> None:
+    decision = decide([text])
+    assert (decision.rule, decision.topic) == (NONE, topic)
