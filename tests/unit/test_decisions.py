@@ -588,3 +588,44 @@ def test_the_trained_models_are_the_plain_formula_with_shared_rows_and_leave_no_
 def test_ones_own_buyers_payment_disputes_are_billing(text: str, topic: str) -> None:
     decision = decide([text])
     assert (decision.rule, decision.topic) == (NONE, topic)
+
+
+@pytest.mark.parametrize(
+    ("messages", "amount", "currency"),
+    [
+        # session 11, from the kinds the fourth blind set's first run missed, in phrasings of their own
+        (["bought three seats at 150 each, refund all three"], "450", None),
+        (["nos cobraron 5 usuarios a 80 € cada uno pero solo usamos dos, devuélvannos los tres sobrantes"], "240", "EUR"),
+        (["ihr habt 300 € dreimal abgebucht, bitte die zwei zu viel erstatten"], "600", "EUR"),
+        (["you billed 6 seats at $90 each, we asked for two. refund the 4 extra"], "360", "USD"),
+    ],
+)
+def test_a_unit_price_times_the_units_asked_back(messages: list[str], amount: str, currency: str | None) -> None:
+    decision = decide(messages)
+    assert decision.rule == P2
+    assert (decision.evidence["amount"], decision.evidence["stated_currency"]) == (amount, currency)
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "topic"),
+    [
+        ("a API devolve um erro 422 quando mando o pedido", NONE, "API & Integrations"),
+        ("el endpoint nos devuelve un 404 desde ayer", NONE, "API & Integrations"),
+        ("necesito recuperar el acceso a mi cuenta", NONE, "Passwords & Auth"),
+        ("comment récupérer mon mot de passe ?", NONE, "Passwords & Auth"),
+        ("le remboursement de 700 € accordé la semaine dernière n'apparaît pas", NONE, "Refunds & Cancellation"),
+        ("o reembolso de R$ 2.000 foi concedido mas ainda não chegou", NONE, "Refunds & Cancellation"),
+        ("die Erstattung über 500 € wurde gewährt, aber wo bleibt sie?", NONE, "Refunds & Cancellation"),
+        ("j'attends qu'un conseiller me rappelle", HUMAN, None),
+        ("rappelez-moi au bureau svp", HUMAN, None),
+        ("wir brauchen einen AVV, habt ihr eine Vorlage?", NONE, "Legal & Compliance"),
+        ("Wie lade ich die neuen Leute aus dem Support-Team ein?", NONE, "Onboarding"),
+        ("preciso das notas fiscais de março", NONE, "Billing"),
+        ("how do I turn on MFA for admins?", NONE, "Passwords & Auth"),
+        ("¿cómo activo la autenticación de dos factores?", NONE, "Passwords & Auth"),
+    ],
+)
+def test_kinds_of_session_11(text: str, rule: str, topic: str | None) -> None:
+    decision = decide([text])
+    assert decision.rule == rule
+    assert topic is None or decision.topic == topic
