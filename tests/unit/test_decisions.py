@@ -595,7 +595,11 @@ def test_ones_own_buyers_payment_disputes_are_billing(text: str, topic: str) -> 
     [
         # session 11, from the kinds the fourth blind set's first run missed, in phrasings of their own
         (["bought three seats at 150 each, refund all three"], "450", None),
-        (["nos cobraron 5 usuarios a 80 € cada uno pero solo usamos dos, devuélvannos los tres sobrantes"], "240", "EUR"),
+        (
+            ["nos cobraron 5 usuarios a 80 € cada uno pero solo usamos dos, devuélvannos los tres sobrantes"],
+            "240",
+            "EUR",
+        ),
         (["ihr habt 300 € dreimal abgebucht, bitte die zwei zu viel erstatten"], "600", "EUR"),
         (["you billed 6 seats at $90 each, we asked for two. refund the 4 extra"], "360", "USD"),
     ],
