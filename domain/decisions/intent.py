@@ -135,10 +135,13 @@ def plain(text: str) -> str:
 # devuelve un error 500", "a API devolve 422"), recovering a password, an account or access ("recuperar mi
 # contraseña", "récupérer l'accès à mon compte"), and one's own buyers' disputes (someone else's money).
 _NOT_MONEY = re.compile(
-    r"\b(?:devuelv\w*|devolv\w*|retourn\w*|renvoi\w*|returns?|returning|gibt|liefert)\b (?:me |nos |nous |mir |uns )?"
+    # the verb as an API's (third person), never the imperative a refund demand uses ("devuélvanme", "return the")
+    r"\b(?:devuelve|devolvio|devolve|devolveu|retourne|renvoie|returns|gibt|liefert)\b (?:me |nos |nous |mir |uns )?"
     r"(?:(?:un|una|el|la|um|uma|o|a|une|le|an?|the|einen|eine|den|ein)\s)?(?:error\w*|erro|erreur\w*|fehler\w*"
     r"|codigo|code|status|estado|mensaje|mensagem|message|respuesta|resposta|reponse|response|resultado|result"
-    r"|null|vacio|vazio|vide|leer|empty|[1-5]\d\d)\b"
+    r"|null|vacio|vazio|vide|leer|empty"
+    r"|[1-5]\d\d(?![\d.,])(?! ?(?:€|\$|£|eur|usd|gbp|euros?|dollars?|dolares|reais|pesos|bucks|libras|francs"
+    r"|franken)))\b"
     r"|\b(?:recuper\w*|reset\w*|retrouver)\b (?:\w+ ){0,2}(?:l'|d')?(?:contrasena|password|senha|mot de passe|passwort"
     r"|acces|acceso|acesso|access|cuenta|compte|conta|account|konto|zugang|usuario|login|identifiants)\b"
     r"|" + patterns.OWN_DISPUTES

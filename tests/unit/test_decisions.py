@@ -590,6 +590,20 @@ def test_ones_own_buyers_payment_disputes_are_billing(text: str, topic: str) -> 
     assert (decision.rule, decision.topic) == (NONE, topic)
 
 
+def test_ones_own_buyers_dispute_does_not_hide_the_visitors_own_threat() -> None:
+    # only the threat phrase inside the buyers' dispute is set aside, not the rest of the sentence
+    decision = decide(["our customers keep disputing charges because of your bug, and my lawyer will call you"])
+    assert (decision.rule, decision.evidence["decided_by"]) == (P1, "patterns")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["please return the 300 dollars you charged twice", "devuélvanme los 300 euros que cobraron de más"],
+)
+def test_a_refund_demand_is_not_an_api_returning_a_code(text: str) -> None:
+    assert decide([text]).rule == P2
+
+
 @pytest.mark.parametrize(
     ("messages", "amount", "currency"),
     [
