@@ -872,9 +872,9 @@ def parser() -> argparse.ArgumentParser:
     seed.set_defaults(fn=cmd_seed)
     evals = sub.add_parser("eval", help="measure decisions on the corpus").add_subparsers(dest="what", required=True)
     decisions = evals.add_parser("decisions", help=cmd_eval_decisions.__doc__)
-    splits = ["train", "dev", "test", "all", "blind", "blind2", "blind3"]
+    splits = ["train", "dev", "test", "all", "blind", "blind2", "blind3", "blind4"]
     decisions.add_argument(
-        "--split", choices=splits, default="dev", help="default dev; blind, blind2, blind3: the blind sets"
+        "--split", choices=splits, default="dev", help="default dev; blind to blind4: the blind sets"
     )
     decisions.add_argument("--misses", metavar="PATH", help="write the misses there, one JSON object per line")
     decisions.add_argument("--json", action="store_true", help="print the figures as JSON")

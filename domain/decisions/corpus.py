@@ -27,7 +27,8 @@ SPLITS = ("train", "dev", "test")
 BLIND = "blind"  # domain/data/decisions/blind/: written apart from the corpus, never trained or tuned on
 BLIND2 = "blind2"  # domain/data/decisions/blind2/: a second blind set, by another writer, for the next round
 BLIND3 = "blind3"  # domain/data/decisions/blind3/: a third, by a third writer, committed before it was measured
-BLIND_SETS = (BLIND, BLIND2, BLIND3)
+BLIND4 = "blind4"  # domain/data/decisions/blind4/: a fourth, by a fourth writer, committed before it was measured
+BLIND_SETS = (BLIND, BLIND2, BLIND3, BLIND4)
 BLIND_LANGUAGES = ("en", "es", "fr", "de", "pt")
 
 
@@ -85,7 +86,7 @@ def load() -> tuple[Example, ...]:
 
 @lru_cache(maxsize=len(BLIND_SETS))
 def load_blind(name: str = BLIND) -> tuple[Example, ...]:
-    """A blind set (``domain/data/decisions/<name>/``, same format, ``blind``, ``blind2`` or ``blind3``): conversations
+    """A blind set (``domain/data/decisions/<name>/``, same format, ``blind`` to ``blind4``): conversations
     written apart from the corpus to measure generalisation; nothing trains or tunes on them, and ``all`` includes
     none."""
     if name not in BLIND_SETS:
@@ -99,8 +100,8 @@ def load_blind(name: str = BLIND) -> tuple[Example, ...]:
 
 
 def split(name: str) -> list[Example]:
-    """The examples of one split (train, dev, test), ``all`` (the three) or a blind set (``blind``, ``blind2``,
-    ``blind3``)."""
+    """The examples of one split (train, dev, test), ``all`` (the three) or a blind set (``blind`` to
+    ``blind4``)."""
     if name in BLIND_SETS:
         return list(load_blind(name))
     return [e for e in load() if name in ("all", e.split)]

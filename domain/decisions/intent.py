@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from domain.decisions import lexicon
+from domain.decisions import lexicon, patterns
 
 REFUND = re.compile(
     r"\b(?:refund\w*|refudn\w*|refnd\w*|reimburs\w*|money back|my money|pay (?:me|us) back|paid back|owed"
@@ -55,7 +55,8 @@ REFUND_QUESTION = re.compile(
     r"|(?:refund|reembolso|remboursement|(?:ruck)?erstattung|devolucion|devolucao|estorno|rimborso)\b[^.?!]{0,40}"
     r"\b(?<!not )(?<!never )(?<!n't )(?<!no )(?<!nobody )(?<!nunca )(?<!nao )(?<!pas )(?<!nicht )(?<!nie )"
     r"(?:approved|confirmed|granted|aprobad[oa]|aceptad[oa]|confirmad[oa]|aprovad[oa]|valide\w*|accepte\w*"
-    r"|confirme\w*|bestatigt|genehmigt|zugesagt|approvat[oa])"
+    r"|confirme\w*|bestatigt|genehmigt|zugesagt|approvat[oa]|accorde\w*|concedid[oa]|otorgad[oa]|gewahrt"
+    r"|autorizad[oa]|autorise\w*|deferid[oa])"
     r"|(?:how many days|how long|cuantos dias|cuanto tiempo|combien de (?:jours|temps)|wie lange|wie viele tage"
     r"|quantos dias|quanto tempo)\b[^.?!]{0,40}\b(?:land\w*|arriv\w*|show\w* up|llega\w*|arrive\w*|ankomm\w*"
     r"|da\b|auf dem konto|chega\w*|cai\w*|cair))\b"
@@ -73,7 +74,9 @@ PERSON = [
     r"\b(?:representative|operator)\b|\bsomeone real\b|\bany humans?\b|\bi want a person\b",
     r"\b(?:is there|are there|is anyone|anyone from)\b.{0,30}\b(?:human|person|team|engineer|someone)\b",
     r"\b(?:call me|give me a call|book a call|phone call|call back|callback|someone (?:call|ring) me|on a call"
-    r"|rappeler|zuruckrufen|devolver la llamada|ligar de volta|me ligar|richiamar\w*|terugbellen)\b",
+    r"|rappeler|zuruckrufen|devolver la llamada|ligar de volta|me ligar|richiamar\w*|terugbellen)\b"
+    # the French call back in its other forms ("qu'on me rappelle", "rappelez-moi")
+    r"|\b(?:me|nous) rappel(?:le|lent|iez|ez|erez|era|erait)\b|\brappelez-(?:moi|nous)\b",
     r"\b(?:could|can) (?:a |someone|somebody|a team member|a person|one of)\b.{0,30}\b(?:call|look|jump in|give)",
     r"\bwho (?:can|could|do) i (?:speak|talk|chat) (?:with|to)\b|\bput me through\b"
     r"|\bsomeone from (?:support|your team|the team|sales)\b|\bescalate this\b",
@@ -128,9 +131,26 @@ def plain(text: str) -> str:
     return _CALL_BACK.sub(" ", _SEPARATOR.sub("", text))
 
 
+# Words of money back that are not about money: an API or a page that returns an error or a code ("la API me
+# devuelve un error 500", "a API devolve 422"), recovering a password, an account or access ("recuperar mi
+# contraseña", "récupérer l'accès à mon compte"), and one's own buyers' disputes (someone else's money).
+_NOT_MONEY = re.compile(
+    # the verb as an API's (third person), never the imperative a refund demand uses ("devuélvanme", "return the")
+    r"\b(?:devuelve|devolvio|devolve|devolveu|retourne|renvoie|returns|gibt|liefert)\b (?:me |nos |nous |mir |uns )?"
+    r"(?:(?:un|una|el|la|um|uma|o|a|une|le|an?|the|einen|eine|den|ein)\s)?(?:error\w*|erro|erreur\w*|fehler\w*"
+    r"|codigo|code|status|estado|mensaje|mensagem|message|respuesta|resposta|reponse|response|resultado|result"
+    r"|null|vacio|vazio|vide|leer|empty"
+    r"|[1-5]\d\d(?![\d.,])(?! ?(?:€|\$|£|eur|usd|gbp|euros?|dollars?|dolares|reais|pesos|bucks|libras|francs"
+    r"|franken)))\b"
+    r"|\b(?:recuper\w*|reset\w*|retrouver)\b (?:\w+ ){0,2}(?:l'|d')?(?:contrasena|password|senha|mot de passe|passwort"
+    r"|acces|acceso|acesso|access|cuenta|compte|conta|account|konto|zugang|usuario|login|identifiants)\b"
+    r"|" + patterns.OWN_DISPUTES
+)
+
+
 def asks_refund(text: str) -> bool:
     """Whether a normalised message asks for money back (not a question about refunds or their status)."""
-    text = plain(text)
+    text = _NOT_MONEY.sub(" ", plain(text))
     return bool(REFUND.search(text)) and not REFUND_QUESTION.search(text)
 
 

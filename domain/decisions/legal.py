@@ -30,6 +30,7 @@ _CONDITIONAL = re.compile(
     r"\b(?:or else|otherwise|sinon|o si no|si no lo|de lo contrario|sonst|andernfalls|senao|caso contrario)\b"
 )
 _ACROSS = re.compile(lexicon.ACROSS_SENTENCES)
+_OWN_DISPUTES = re.compile(patterns.OWN_DISPUTES)
 _SENTENCES = re.compile(r"[^.!?;\n]+[.!?;]*")
 # a full stop that ends no sentence: after an abbreviation ("art. 17", "nr.", "e.g.") or between digits
 _NOT_A_STOP = re.compile(
@@ -87,7 +88,13 @@ def _message_signals(
         if own:
             intents += own
             layer = layer or "workspace keywords"
-        found = [m.group(0).strip() for m in _THREAT.finditer(sentence)]
+        threats = list(_THREAT.finditer(sentence))
+        theirs = [m.span() for m in _OWN_DISPUTES.finditer(sentence)] if threats else []
+        if theirs:  # one's own buyers' dispute, told or asked about: theirs, not the visitor's
+            mine = [m for m in threats if not any(m.start() < end and start < m.end() for start, end in theirs)]
+            mentions += [m.group(0).strip() for m in threats if m not in mine]
+            threats = mine
+        found = [m.group(0).strip() for m in threats]
         found += [w for w in _LONG_WORDS.findall(sentence) if _near(w)]
         if found:
             about = _ABOUT.search(sentence) and _QUESTION.search(sentence)

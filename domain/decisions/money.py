@@ -156,6 +156,14 @@ _ONE_OF = re.compile(
     r"|solo uno|einen der|eine der|eine davon|einen davon|nur eine|um dos|uma das|so uma|apenas uma|one payment"
     r"|un paiement|un pago|um pagamento|eine zahlung|one charge|one of the charges)\b"
 )
+# the units asked back, counted after their unit price: "4 licencias a 100 € cada una ... devuelvan las tres que
+# sobran", "450 € deux fois ... rendez-moi les deux prélèvements en trop", "the two extra charges"
+_SURPLUS = re.compile(
+    rf"\b({_QTY})\s(?:[\w-]+\s){{0,2}}?(?:que sobran|sobrantes?|de mas|de sobra|en trop|de trop|zu viel\w*"
+    rf"|zuviel\w*|uberzahlt\w*|a mais|excedentes?|left over|too many|in excess)\b"
+    rf"|\b({_QTY})\s(?:extra|surplus|superflu\w*|uberzahlige\w*|ubrige\w*|excedentes?|sobrantes?)\b"
+)
+_TIMES_AFTER = re.compile(rf"\s?(?:{_QTY})\s?(?:x\b|times|veces|fois|mal\b|vezes)")
 _PERCENT_BEFORE = re.compile(r"(\d{1,3})\s?%[^%\d]{0,45}$")
 _ONLY = re.compile(r"\b(?:only|just|solo|solamente|seulement|nur|apenas|so)\b[^.?!$€£\d]{0,40}$")
 _HALF = re.compile(
@@ -290,7 +298,8 @@ def amounts(text: str, inherit: str | None = None, correcting: bool = False) -> 
                 r"\s?(?:%|days?|dias?|jours?|tage?|months?|meses|mois|monate?|years?|users?|seats?|x\b)", after
             ):
                 continue
-            if inherit is None and not correcting and not _BARE_CONTEXT.search(text[:start][-20:]):
+            unit_price = _EACH_AFTER.match(after) and _QTY_BEFORE.search(text[:start][-40:])
+            if inherit is None and not correcting and not _BARE_CONTEXT.search(text[:start][-20:]) and not unit_price:
                 continue
             currency = inherit
         if currency is None and mult and inherit:
@@ -320,6 +329,19 @@ def _compose(text: str, found: list[Amount]) -> tuple[Amount | None, str]:
     for a in live:  # "I only want the $100 back"
         if _ONLY.search(text[: a.start][-40:]):
             return a, "the amount asked back"
+    surplus = list(_SURPLUS.finditer(text))
+    for a in live:  # a unit price, then the count of units asked back ("the three left over", "les deux en trop")
+        later = [m for m in surplus if m.start() > a.end]
+        unit = (
+            _QTY_BEFORE.search(text[: a.start][-40:])
+            or _EACH_AFTER.match(text[a.end : a.end + 20])
+            or _TIMES_AFTER.match(text[a.end : a.end + 20])
+        )
+        if unit and later:
+            said = later[-1].group(1) or later[-1].group(2)
+            n = Decimal(said) if said.isdigit() else Decimal(_QTY_WORDS[said])
+            if 1 < n <= 500:
+                return Amount(a.value * n, a.currency, a.start, a.end, a.said), "unit price x the units asked back"
     for a in live:  # quantity x unit price, unless one of them is asked back ("charged twice 450, refund one")
         qty = _QTY_BEFORE.search(text[: a.start][-40:])
         if qty and _ONE_OF.search(text):

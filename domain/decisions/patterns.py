@@ -244,6 +244,28 @@ MENTION = (
     r"|abogad\w*|avocat\w*|anwalt\w*|advogad\w*|juridi\w*|litige\w*|contracargos?|disputas?|streitfall\w*"
     r"|ruckbuchung\w*|avvocat\w*|advocaat|advocaten|juridisch\w*|legale|garante|privacy)\b"
 )
+# One's own buyers' payment disputes, told or asked about: someone else's dispute, not the visitor's (a threat
+# phrase inside it is set aside, domain/decisions/legal.py; the topic is Billing, domain/decisions/topics.py):
+# "can our shop handle chargebacks from our own buyers?"
+_OWN_PARTY = (
+    r"(?:our|our own|one of our|some of our|nuestr[oa]s(?: propi[oa]s)?|(?:de |uno de |una de )?nuestr[oa]s"
+    r"|nos(?: propres)?|(?:un|une|l'un) de nos|unsere[nr]?(?: eigenen)?|einer unserer|eine unserer|nossos(?: proprios)?"
+    r"|(?:um|uma) d[oa]s noss[oa]s)"
+)
+_BUYERS = (
+    r"(?:customers?|buyers?|shoppers?|clients?|(?:end )?users?|clientes?|compradores?|usuarios?|consumidores?"
+    r"|acheteurs?|utilisateurs?|kunden|kaufer\w*|nutzer\w*)"
+)
+_DISPUTE = (
+    r"(?:charge ?-?backs?|contracargos?|retrofacturation\w*|ruckbuchung\w*|zuruckbuch\w*|ruckbelastung\w*"
+    r"|disput\w*|litiges?|contest\w*|reclam\w* (?:un|el|o|a) (?:cargo|cobro|pago|compra)|revers\w* (?:a |the )?"
+    r"(?:payment|charge)|estorno\w*|widerspr\w*)"
+)
+OWN_DISPUTES = (
+    rf"\b{_OWN_PARTY} {_BUYERS}\b.{{0,80}}\b{_DISPUTE}|\b(?:um|uma|un|una|ein|eine|a|one) (?:\w+ )?(?:cliente|clienta"
+    rf"|comprador\w*|kunde|customer|client|buyer) (?:nosso|nossa|nuestr[oa]|von uns|of ours)\b.{{0,80}}\b{_DISPUTE}"
+    rf"|\b{_DISPUTE}\b.{{0,40}}\b(?:from|by|of|de|des|von|der|dos|das|d[eo]s) {_OWN_PARTY} {_BUYERS}\b"
+)
 # Negation of a threat in the same sentence: "not going to sue", "nobody is threatening", "not disputing".
 NEGATED = [
     r"\b(?:not|never|no one|nobody|n't|dont|don't|won't|wont) (?:\w+ ){0,4}(?:sue|suing|threaten\w*|disput\w*"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from domain.decisions import intent
+from domain.decisions import intent, patterns
 from domain.decisions.legal import is_p1, legal_signals
 from domain.decisions.model import topic_model
 
@@ -20,7 +20,7 @@ CLASSIFIER_ALONE = 0.6  # with no keyword, the classifier's topic needs this pro
 _KEYWORDS: dict[str, str] = {
     "Legal & Compliance": r"gdpr|rgpd|dsgvo|lgpd|ccpa|hipaa|dpa|soc ?2|iso ?27001|compliance|compliant|subprocessors?"
     r"|data residency|retention|personal data|my data|mes donnees|meus dados|mis datos|meine daten|privacy"
-    r"|terms of service|subpoena|cumplimiento|conformidade|conformes?|datenschutz\w*|auftragsverarbeitung"
+    r"|terms of service|subpoena|cumplimiento|conformidade|conformes?|datenschutz\w*|auftragsverarbeitung\w*|avv"
     r"|av-vertrag|encargado|sous-traitance|cgv|agb|termos de uso|terminos de servicio|baa|contractual clauses"
     r"|law enforcement|cookies|consent|consentimiento|consentement|einwilligung|consentimento|erasure|deletion"
     r"|supprimer mes donnees|borren|exclusao dos meus dados|loschung|effacement|phone number|numero de telefono"
@@ -38,7 +38,9 @@ _KEYWORDS: dict[str, str] = {
     r"|ruckgabe\w*|widerruf\w*|cooling[- ]off|right of withdrawal|desistimiento|retractation|arrependimento"
     r"|my money",
     "Passwords & Auth": r"password\w*|passwort\w*|contrasena|mot de passe|senha|log ?in|login|logged out|sign in"
-    r"|2fa|two-factor|zwei-faktor\w*|double authentification|dos pasos|duas etapas|locked out|bloquead[ao]|bloque"
+    r"|2fa|two-factor|zwei-faktor\w*|double authentification|mfa|two factor|2 factor"
+    r"|autenticacao|autenticacion|authentification|authentifizierung|dois fatores|dos factores|deux facteurs"
+    r"|zwei faktoren|dos pasos|duas etapas|locked out|bloquead[ao]|bloque"
     r"|gesperrt|sso|saml|authenticator|credentials|credenciales|identifiants|zugangsdaten|credenciais"
     r"|iniciar sesion|me connecter|connexion|anmeldung|anmelden|entrar|session|sesion|sessao|sitzung|acceso"
     r"|acces|zugang|acesso|verification|verificacion|verificacao|reset link|account is locked"
@@ -50,7 +52,7 @@ _KEYWORDS: dict[str, str] = {
     r"|single sign[- ]?on|okta|scim|azure ad|entra id|logar|logo na|loguear\w*|logear\w*|deslog\w*"
     r"|nicht mehr (?:in|auf|ins) (?:mein|das|unser)? ?konto|komme? nicht (?:mehr )?(?:rein|ins konto)",
     "Billing": r"fattur\w*|factu(?:ur|ren)|abbonamento|plans?|planes|plano|invoices?|factura\w*|facture\w*"
-    r"|rechnung\w*|fatura\w*|notas? fiscal\w*"
+    r"|rechnung\w*|fatura\w*|notas? fisca(?:l|is)\w*"
     r"|billing|billed|bill|vat"
     r"|tva|ust-idnr|nif|cnpj|receipts?|pricing|price|prices|preise|precio|prix|preco|cuesta|coute|kostet|custa"
     r"|seats?|asientos|licencas|licences|lizenzen|card (?:on file|declined|got declined|expires)|declined"
@@ -76,7 +78,7 @@ _KEYWORDS: dict[str, str] = {
     r"|configuration|configuracion|einrichtung\w*|einrichten|configur\w*|walk (?:me|us) through"
     r"|add (?:a |our |human |more )?(?:\w+ )?(?:agents?|workspace|members?|users?)|how do i (?:start|add)\b"
     r"|por donde empiezo|aangemeld|hoe begin ik|uitnodig\w*|nodig .{0,20} uit|registrato|da dove comincio"
-    r"|einladen|lade .{0,20} ein|richten .{0,20} ein|migrat\w*|wordpress|widget to"
+    r"|einladen|lad(?:e|en|t) .{0,60}\bein|richten .{0,20} ein|migrat\w*|wordpress|widget to"
     r"|par ou commencer|wie fange ich an|por onde comeco"
     r"|install\w*|instal\w*|embed\w*|einbind\w*|binde\w* .{0,40} ein"
     r"|do first|first steps|einbau\w*|code snippet|script tag|richte\w* .{0,30} ein"
@@ -89,6 +91,11 @@ _KEYWORDS: dict[str, str] = {
     r" (?:chat|widget|bot) (?:no|na|en|sur|on|in|auf|em)",
 }
 _COMPILED = {name: re.compile(rf"\b(?:{words})\b") for name, words in _KEYWORDS.items()}
+# One's own buyers' payment disputes, asked about ("can our shop handle chargebacks from our own buyers?"): the
+# subject is payments, so Billing (docs/escalation.md, "Topics"); API & Integrations when the question is about an
+# integration mechanism ("a webhook when one of our customers opens a chargeback").
+_OWN_DISPUTES = re.compile(patterns.OWN_DISPUTES)
+_MECHANISM = re.compile(r"\b(?:api|apis|webhooks?|sdk|endpoint|integrat\w*|integr(?:ar|er|ieren)|connectors?)\b")
 
 
 @lru_cache(maxsize=256)
@@ -125,6 +132,10 @@ def classify(
         return REFUNDS, 1.0, "a refund asked for"
     probs = topic_model().scores(text)
     text = intent.plain(text)
+    if _OWN_DISPUTES.search(text):
+        own = "API & Integrations" if _MECHANISM.search(text) else "Billing"
+        if own in names:
+            return own, 1.0, "one's own buyers' payment disputes"
     hits: list[str] = []
     for name, keywords in topics:
         pattern = _workspace_pattern(_own_keywords(tuple(keywords), tuple(shipped.get(name, ()))))

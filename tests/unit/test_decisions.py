@@ -29,7 +29,7 @@ FLOORS = {
     "p2_f1": 0.95,
     "amount": 0.95,
     "person_f1": 0.95,
-    "topic": 0.92,  # met: 93.1 %
+    "topic": 0.95,  # met: 95.1 % (2026-12-08, session 11)
 }
 
 
@@ -385,6 +385,26 @@ def test_the_eval_command_measures_the_third_blind_set(capsys: pytest.CaptureFix
     assert printed["split"] == "blind3" and printed["overall"]["conversations"] == len(corpus.split("blind3"))
 
 
+def test_the_fourth_blind_set_is_apart_from_the_corpus_and_the_first_three() -> None:
+    # Given the fourth blind set (domain/data/decisions/blind4/), written by a fourth engineer
+    blind4 = corpus.split("blind4")
+    # I expect at least 150 conversations in five languages with every rule, in neither the corpus nor the other sets
+    assert len(blind4) >= 150 and {e.language for e in blind4} == {"en", "es", "fr", "de", "pt"}
+    assert {e.split for e in blind4} == {"blind4"} and {e.rule for e in blind4} == set(corpus.RULES)
+    earlier = [*corpus.split("all"), *corpus.split("blind"), *corpus.split("blind2"), *corpus.split("blind3")]
+    assert not any(e.messages in {x.messages for x in earlier} for e in blind4)
+    # and the corpus's "all" holds none of the four blind sets
+    assert {e.split for e in corpus.split("all")} == set(corpus.SPLITS)
+
+
+def test_the_eval_command_measures_the_fourth_blind_set(capsys: pytest.CaptureFixture[str]) -> None:
+    # When the command runs with --split blind4
+    cli.main(["eval", "decisions", "--split", "blind4", "--json"])
+    # I expect its conversations, and only them, measured
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["split"] == "blind4" and printed["overall"]["conversations"] == len(corpus.split("blind4"))
+
+
 @pytest.mark.parametrize(
     ("text", "topic"),
     [
@@ -551,3 +571,79 @@ def test_the_trained_models_are_the_plain_formula_with_shared_rows_and_leave_no_
     assert list(trained.table) == vocabulary and trained.table == expected
     rows = {id(row) for row in trained.table.values()}
     assert len(rows) < len(vocabulary) / 5  # measured: 2,117 rows for 11,804 features (topic model)
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        # session 11: one's own buyers' payment disputes, asked about, are Billing; API only for a mechanism
+        ("does your dashboard show disputes opened by our own shoppers?", "Billing"),
+        ("¿pueden ayudarnos cuando nuestros compradores abren un contracargo?", "Billing"),
+        ("gérez-vous les rétrofacturations de nos acheteurs ?", "Billing"),
+        ("hilft das Tool bei Rückbuchungen von unseren Kunden?", "Billing"),
+        ("vocês ajudam quando nossos clientes contestam um pagamento?", "Billing"),
+        ("is there an API endpoint listing disputes from our customers?", "API & Integrations"),
+    ],
+)
+def test_ones_own_buyers_payment_disputes_are_billing(text: str, topic: str) -> None:
+    decision = decide([text])
+    assert (decision.rule, decision.topic) == (NONE, topic)
+
+
+def test_ones_own_buyers_dispute_does_not_hide_the_visitors_own_threat() -> None:
+    # only the threat phrase inside the buyers' dispute is set aside, not the rest of the sentence
+    decision = decide(["our customers keep disputing charges because of your bug, and my lawyer will call you"])
+    assert (decision.rule, decision.evidence["decided_by"]) == (P1, "patterns")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["please return the 300 dollars you charged twice", "devuélvanme los 300 euros que cobraron de más"],
+)
+def test_a_refund_demand_is_not_an_api_returning_a_code(text: str) -> None:
+    assert decide([text]).rule == P2
+
+
+@pytest.mark.parametrize(
+    ("messages", "amount", "currency"),
+    [
+        # session 11, from the kinds the fourth blind set's first run missed, in phrasings of their own
+        (["bought three seats at 150 each, refund all three"], "450", None),
+        (
+            ["nos cobraron 5 usuarios a 80 € cada uno pero solo usamos dos, devuélvannos los tres sobrantes"],
+            "240",
+            "EUR",
+        ),
+        (["ihr habt 300 € dreimal abgebucht, bitte die zwei zu viel erstatten"], "600", "EUR"),
+        (["you billed 6 seats at $90 each, we asked for two. refund the 4 extra"], "360", "USD"),
+    ],
+)
+def test_a_unit_price_times_the_units_asked_back(messages: list[str], amount: str, currency: str | None) -> None:
+    decision = decide(messages)
+    assert decision.rule == P2
+    assert (decision.evidence["amount"], decision.evidence["stated_currency"]) == (amount, currency)
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "topic"),
+    [
+        ("a API devolve um erro 422 quando mando o pedido", NONE, "API & Integrations"),
+        ("el endpoint nos devuelve un 404 desde ayer", NONE, "API & Integrations"),
+        ("necesito recuperar el acceso a mi cuenta", NONE, "Passwords & Auth"),
+        ("comment récupérer mon mot de passe ?", NONE, "Passwords & Auth"),
+        ("le remboursement de 700 € accordé la semaine dernière n'apparaît pas", NONE, "Refunds & Cancellation"),
+        ("o reembolso de R$ 2.000 foi concedido mas ainda não chegou", NONE, "Refunds & Cancellation"),
+        ("die Erstattung über 500 € wurde gewährt, aber wo bleibt sie?", NONE, "Refunds & Cancellation"),
+        ("j'attends qu'un conseiller me rappelle", HUMAN, None),
+        ("rappelez-moi au bureau svp", HUMAN, None),
+        ("wir brauchen einen AVV, habt ihr eine Vorlage?", NONE, "Legal & Compliance"),
+        ("Wie lade ich die neuen Leute aus dem Support-Team ein?", NONE, "Onboarding"),
+        ("preciso das notas fiscais de março", NONE, "Billing"),
+        ("how do I turn on MFA for admins?", NONE, "Passwords & Auth"),
+        ("¿cómo activo la autenticación de dos factores?", NONE, "Passwords & Auth"),
+    ],
+)
+def test_kinds_of_session_11(text: str, rule: str, topic: str | None) -> None:
+    decision = decide([text])
+    assert decision.rule == rule
+    assert topic is None or decision.topic == topic
