@@ -29,6 +29,16 @@ _NO_CHOICE = re.compile(patterns.NO_CHOICE)
 _CONDITIONAL = re.compile(
     r"\b(?:or else|otherwise|sinon|o si no|si no lo|de lo contrario|sonst|andernfalls|senao|caso contrario)\b"
 )
+# Where a negation's or a reported threat's reach ends inside a sentence: a contrast ("but", "pero", "mais", "aber",
+# "mas", "ma", "maar") or a clause whose subject is the visitor ("..., and I will file one too with my bank"). A
+# threat after it is judged on its own clause: "I won't sue, but I will file a chargeback" is a dispute.
+_FIRST_PERSON = r"(?:i|i'm|im|i'll|ill|i've|we|we're|we'll|yo|je|j'|j|nous|ich|wir|eu|nos|nosotros|io|noi|ik|wij)\b"
+_CLAUSE_BREAK = re.compile(
+    r"[,;:]?\s+(?:but|pero|sino|mais|aber|doch|mas|porem|ma|maar)\b"
+    rf"|[,;:]?\s+(?:and|y|e|et|und|en)\s+(?:(?:now|then|so|honestly|also|too|ahora|luego|ya|maintenant|puis|jetzt"
+    rf"|dann|agora|depois|ora|nu)\s+)?(?={_FIRST_PERSON})"
+    rf"|[,;:]\s*(?:(?:so|now|then|and|entonces|ahora|alors|donc|also|jetzt|entao|agora)\s+)?(?={_FIRST_PERSON})"
+)
 _ACROSS = re.compile(lexicon.ACROSS_SENTENCES)
 _OWN_DISPUTES = re.compile(patterns.OWN_DISPUTES)
 _SENTENCES = re.compile(r"[^.!?;\n]+[.!?;]*")
@@ -98,15 +108,20 @@ def _message_signals(
         found += [w for w in _LONG_WORDS.findall(sentence) if _near(w)]
         if found:
             about = _ABOUT.search(sentence) and _QUESTION.search(sentence)
-            negated = _NEGATED.search(sentence) and not _NO_CHOICE.search(sentence)
             cond = _CONDITIONAL.search(sentence)
             if cond and any(m.start() > cond.start() for m in _THREAT.finditer(sentence)):
-                negated = None  # the threat follows "or else": a condition the negation does not take back
-            if negated or about:
+                negated = []  # the threat follows "or else": a condition the negation does not take back
+            else:
+                negated = [(a, b) for a, b in _clauses(sentence) if _negates(sentence[a:b])]
+            if about:
                 mentions += found
             else:
-                intents += found
-                layer = layer or "patterns"
+                kept = [m.group(0).strip() for m in threats if not _within(m.start(), negated)]
+                kept += [w for w in found[len(threats) :] if not _within(sentence.find(w), negated)]
+                mentions += [p for p in found if p not in kept]
+                intents += kept
+                if kept:
+                    layer = layer or "patterns"
         if compliance == "escalate" and (_COMPLIANCE.search(sentence) or _MENTION.search(sentence)):
             intents.append("compliance question")
             layer = layer or "policy: compliance questions escalate"
@@ -118,6 +133,24 @@ def _message_signals(
                 intents += found
                 layer = layer or "patterns"
     return tuple(intents), tuple(mentions), layer
+
+
+def _clauses(sentence: str) -> list[tuple[int, int]]:
+    """The spans of ``sentence`` cut where a negation's reach ends (``_CLAUSE_BREAK``); the whole when none."""
+    spans, start = [], 0
+    for m in _CLAUSE_BREAK.finditer(sentence):
+        spans.append((start, m.start()))
+        start = m.start()
+    spans.append((start, len(sentence)))
+    return spans
+
+
+def _negates(clause: str) -> bool:
+    return bool(_NEGATED.search(clause)) and not _NO_CHOICE.search(clause)
+
+
+def _within(position: int, spans: list[tuple[int, int]]) -> bool:
+    return any(a <= position < b for a, b in spans)
 
 
 def only_questions(messages: list[str]) -> bool:

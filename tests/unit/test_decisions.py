@@ -647,3 +647,33 @@ def test_kinds_of_session_11(text: str, rule: str, topic: str | None) -> None:
     decision = decide([text])
     assert decision.rule == rule
     assert topic is None or decision.topic == topic
+
+
+# A negation or someone else's threat reaches to the end of its clause, not of the sentence: a contrast ("but") or
+# a clause whose subject is the visitor starts a clause of its own (domain/decisions/legal.py `_CLAUSE_BREAK`).
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I won't sue, but I will file a chargeback with my bank today",
+        "one of our customers threatened to sue us, and honestly I'm going to sue you myself",
+        "uno de nuestros clientes nos amenazó con demandarnos, y yo voy a denunciarlos a ustedes ante la AEPD",
+        "je ne vais pas vous menacer, mais je vais saisir la DGCCRF demain",
+        "ich will niemanden verklagen, aber ich gehe jetzt zum Anwalt",
+        "não vou processar ninguém, mas vou abrir uma reclamação no Procon hoje",
+    ],
+)
+def test_a_threat_after_the_negations_clause_is_the_visitors(text: str) -> None:
+    assert decide([text]).rule == P1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "nobody is threatening anyone, I just need help with my invoice",
+        "we are not disputing the charge, we just want a receipt",
+        "one of our customers threatened to take us to court, how do we export their chat history?",
+        "no pienso demandar a nadie, solo quiero la factura de marzo",
+    ],
+)
+def test_a_negated_or_reported_threat_stays_a_mention(text: str) -> None:
+    assert decide([text]).rule != P1
