@@ -36,14 +36,20 @@ from psycopg.sql import SQL, Identifier
 RECORDER_TOPIC = "commands._store:OneTripRecorder"
 
 
+def content_sql(row: str) -> str:
+    """SQL of what an event's chain hash covers after its predecessor's hash: its stream id, version, topic and
+    state, each text field followed by a NUL byte so no two events give the same input."""
+    return (
+        f"convert_to({row}.originator_id::text, 'UTF8') || '\\x00'::bytea"
+        f" || convert_to({row}.originator_version::text, 'UTF8') || '\\x00'::bytea"
+        f" || convert_to({row}.topic, 'UTF8') || '\\x00'::bytea || {row}.state"
+    )
+
+
 def link_sql(previous: str, row: str) -> str:
     """SQL of an event's chain hash: SHA-256 of the previous event's hash (none: empty) and the event's stream id,
-    version, topic and state, each text field followed by a NUL byte so no two events give the same input."""
-    return (
-        f"sha256(coalesce({previous}, ''::bytea) || convert_to({row}.originator_id::text, 'UTF8') || '\\x00'::bytea"
-        f" || convert_to({row}.originator_version::text, 'UTF8') || '\\x00'::bytea"
-        f" || convert_to({row}.topic, 'UTF8') || '\\x00'::bytea || {row}.state)"
-    )
+    version, topic and state (``content_sql``)."""
+    return f"sha256(coalesce({previous}, ''::bytea) || {content_sql(row)})"
 
 
 DDL_LOCK_KEY = 7_305_112_733_016  # pg_advisory_xact_lock key of the store's DDL (any constant of ours)
@@ -70,30 +76,40 @@ class OneTripRecorder(PostgresApplicationRecorder):
                 " PRIMARY KEY (originator_id, originator_version))"
             ).format(chain=chain, id_type=SQL(self.datastore.originator_id_type))
         )
+        # The hashes in one set-based statement with the events' insert (no PL/pgSQL loop, no separate lookup or
+        # insert; ADR 0065): ``chatassist_chain`` folds SHA-256 over a stream's new events in version order, a
+        # running window aggregate started from the predecessor's hash, read by primary key in the same statement.
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE OR REPLACE FUNCTION {schema}.chatassist_chain_step(state bytea, previous bytea, content bytea)"
+                " RETURNS bytea LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $BODY$ BEGIN"
+                " RETURN sha256(coalesce(state, previous, ''::bytea) || content); END; $BODY$"
+            ).format(schema=Identifier(self.datastore.schema))
+        )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE OR REPLACE AGGREGATE {schema}.chatassist_chain(bytea, bytea)"
+                " (SFUNC = {schema}.chatassist_chain_step, STYPE = bytea, PARALLEL = SAFE)"
+            ).format(schema=Identifier(self.datastore.schema))
+        )
         self.sql_create_statements.append(
             SQL(
                 "CREATE OR REPLACE FUNCTION {schema}.{function}(events {schema}.{event}[]) "
                 "RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$ "
-                "DECLARE e {schema}.{event}; prev bytea; last_id text; hashes bytea[] := '{{}}'; "
                 "BEGIN "
                 "SET LOCAL lock_timeout = '{lock_timeout}s'; "
                 "NOTIFY {channel}; "
                 "LOCK TABLE {table} IN EXCLUSIVE MODE; "
-                "RETURN QUERY INSERT INTO {table} AS t (originator_id, originator_version, topic, state) "
+                "RETURN QUERY WITH appended AS ("
+                "INSERT INTO {table} AS t (originator_id, originator_version, topic, state) "
                 "SELECT originator_id, originator_version, topic, state FROM unnest(events) "
-                "RETURNING notification_id; "
-                "FOREACH e IN ARRAY events LOOP "
-                "IF last_id IS DISTINCT FROM e.originator_id::text THEN "
-                "SELECT c.chain_hash INTO prev FROM {chain} c "
-                "WHERE c.originator_id = e.originator_id AND c.originator_version = e.originator_version - 1; "
-                "END IF; "
-                "prev := {link}; "
-                "hashes := hashes || prev; "
-                "last_id := e.originator_id::text; "
-                "END LOOP; "
-                "INSERT INTO {chain} (originator_id, originator_version, chain_hash) "
-                "SELECT u.originator_id, u.originator_version, hashes[u.n] "
-                "FROM unnest(events) WITH ORDINALITY AS u(originator_id, originator_version, topic, state, n); "
+                "RETURNING notification_id), "
+                "hashed AS (INSERT INTO {chain} (originator_id, originator_version, chain_hash) "
+                "SELECT e.originator_id, e.originator_version, {schema}.chatassist_chain(p.chain_hash, {content}) "
+                "OVER (PARTITION BY e.originator_id ORDER BY e.originator_version) "
+                "FROM unnest(events) e LEFT JOIN {chain} p "
+                "ON p.originator_id = e.originator_id AND p.originator_version = e.originator_version - 1) "
+                "SELECT notification_id FROM appended; "
                 "END; $BODY$"
             ).format(
                 schema=Identifier(self.datastore.schema),
@@ -103,7 +119,7 @@ class OneTripRecorder(PostgresApplicationRecorder):
                 channel=Identifier(self.channel_name),
                 table=table,
                 chain=chain,
-                link=SQL(link_sql("prev", "e")),
+                content=SQL(content_sql("e")),
             )
         )
         # A runner or follower of a few topics reads "its topics after its position, in order": without this index
