@@ -1,11 +1,13 @@
 """What the hash chain adds to an append (issue 17: under 10 %), on a real PostgreSQL, one client.
 
-A throwaway database gets the event store (``OneTripRecorder``: the chained append) and, beside it, the same append
-function without the chain (the body before issue 17). Appends of 3 events (a chat turn's reply: each a new version
-of one of 200 streams, so each chained append looks up its predecessor's hash) are timed alternately through both
-functions, in rounds, so load on the machine falls on both alike.
+A throwaway database gets the event store (``OneTripRecorder``: the chained append, "chained") and, beside it, the
+same append function without the chain (the body before issue 17, "unchained"); with ``--previous`` also the chained
+body of sessions 7 to 10 (a PL/pgSQL loop, ADR 0028; "previous"), which ADR 0065 replaced. Appends of 3 events (a
+chat turn's reply: each a new version of one of 200 streams per function, so each chained append looks up its
+predecessor's hash) are timed alternately through the functions, in rounds, so load on the machine falls on all
+alike.
 
-    .venv/bin/python -m bench.chain_cost --server-url postgresql://postgres@127.0.0.1:5432/postgres
+    .venv/bin/python -m bench.chain_cost --server-url postgresql://postgres@127.0.0.1:5432/postgres [--previous]
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from chatassist.bootstrap import eventsourcing_env
 from chatassist.settings import Settings
 from commands._chain import verify
 from commands.application import ChatAssistApp
+from tests.support.chain_store import install_previous_append
 from tests.support.services import throwaway_database
 
 UNCHAINED = "chatassist_append_events_unchained"
+PREVIOUS = "chatassist_append_events_previous"
 
 
 def unchained_function(recorder: Any) -> sql.Composed:
@@ -75,6 +79,7 @@ def main() -> None:
     p.add_argument(
         "--verify-events", type=int, default=0, help="then append this many chained events and time the check"
     )
+    p.add_argument("--previous", action="store_true", help="also time the chained body before ADR 0065")
     args = p.parse_args()
     state = json.dumps({"text": "x" * 400, "tokens": 1234, "cost_usd": {"_type_": "decimal_str", "_data_": "0.1"}})
     with throwaway_database(args.server_url) as url:
@@ -82,18 +87,20 @@ def main() -> None:
         recorder: Any = app.recorder
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(unchained_function(recorder))
-        streams = {name: [[uuid.uuid4(), 0] for _ in range(200)] for name in ("chained", "unchained")}
-        statements = {
-            "chained": recorder.append_statement,
-            "unchained": sql.SQL("SELECT * FROM {0}.{1}(%s)").format(
-                sql.Identifier(recorder.datastore.schema), sql.Identifier(UNCHAINED)
-            ),
-        }
-        times: dict[str, list[float]] = {"chained": [], "unchained": []}
+        names = ["unchained", "chained", *(["previous"] if args.previous else [])]
+        statements = {"chained": recorder.append_statement}
+        for name, function in (("unchained", UNCHAINED), ("previous", PREVIOUS)):
+            statements[name] = sql.SQL("SELECT * FROM {0}.{1}(%s)").format(
+                sql.Identifier(recorder.datastore.schema), sql.Identifier(function)
+            )
+        if args.previous:
+            install_previous_append(url, recorder, PREVIOUS)
+        streams = {name: [[uuid.uuid4(), 0] for _ in range(200)] for name in names}
+        times: dict[str, list[float]] = {name: [] for name in names}
         with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
             n = 0
             while n < args.appends:
-                for name in ("unchained", "chained"):
+                for name in names:
                     for i in range(args.round):
                         stream = streams[name][(n + i) % 200]
                         events = []
@@ -113,8 +120,13 @@ def main() -> None:
     for name, values in times.items():
         values = values[args.round :]  # the first round warms up
         report[name] = {"mean_us": round(statistics.fmean(values)), "p50_us": round(statistics.median(values))}
-    report["added_p50_pct"] = round(100 * (report["chained"]["p50_us"] / report["unchained"]["p50_us"] - 1), 1)
-    report["added_mean_pct"] = round(100 * (report["chained"]["mean_us"] / report["unchained"]["mean_us"] - 1), 1)
+    for name in times:
+        if name != "unchained":
+            for stat in ("p50", "mean"):
+                added = report[name][f"{stat}_us"] / report["unchained"][f"{stat}_us"] - 1
+                report[name][f"added_{stat}_pct"] = round(100 * added, 1)
+    report["added_p50_pct"] = report["chained"]["added_p50_pct"]
+    report["added_mean_pct"] = report["chained"]["added_mean_pct"]
     print(json.dumps(report, indent=2))
 
 

@@ -15,7 +15,8 @@ library; a process still on the library's recorder takes the same lock and can a
 get no chain hash).
 
 The same statement also chains each event's hash to the previous event of its stream, in ``<events>_chain``
-(issue 17, tamper evidence: ``link_sql`` below, ``commands/_chain.py`` checks; ADR 0028).
+(issue 17, tamper evidence: ``link_sql`` below, ``commands/_chain.py`` checks; ADR 0028), set-based: a running window
+aggregate over the batch from the predecessor's hash, inserted by a second data-modifying CTE (ADR 0065).
 
 The function is ours (``chatassist_append_events_<id type>``), not the library's ``es_insert_events_*`` (which
 takes no table lock and is replaced by every recorder's ``create_table``). The statements that create the
@@ -64,8 +65,9 @@ class OneTripRecorder(PostgresApplicationRecorder):
         table = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
         # Tamper evidence (issue 17, ADR 0028): each event appended here gets a row in ``<events>_chain`` with its
         # ``chain_hash``: SHA-256 of the previous event of its stream's hash and its own stream id, version, topic and
-        # state (chatassist/chain.py verifies). A table beside the events, not a column: the library reads events with
-        # a prepared ``SELECT *``, which a new column would break in every running process. Events stored before the
+        # state (chatassist/chain.py verifies). A table beside the events, not a column: a deleted event's hash
+        # outlives it there, so the chain names the deletion; and the library reads events with a prepared
+        # ``SELECT *``, which a new column would break in every running process (ADR 0065). Events stored before the
         # chain (or by another recorder) have no row: "before the chain".
         self.chain_table_name = f"{self.events_table_name}_chain"
         chain = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.chain_table_name))
