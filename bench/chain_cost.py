@@ -1,15 +1,14 @@
 """What the hash chain adds to an append (issue 17: under 10 %), on a real PostgreSQL, one client.
 
 A throwaway database gets the event store (``OneTripRecorder``: the chained append, "chained") and, beside it, the
-same append function without the chain (the body before issue 17, "unchained"); with ``--previous`` also the chained
-body of sessions 7 to 10 (a PL/pgSQL loop, ADR 0028; "previous"), which ADR 0065 replaced. Appends of 3 events (a
-chat turn's reply: each a new version of one of 200 streams per function, so each chained append looks up its
-predecessor's hash) are timed alternately through the functions, in rounds, so load on the machine falls on all
-alike. Wall time is what an append waits; on a loaded machine it is mostly waiting for a core, so the report also
-gives each append's CPU time: the PostgreSQL backend's time on a CPU (``/proc/<pid>/schedstat``, nanoseconds, when
-the server runs on this machine) plus the client thread's (``time.thread_time_ns``).
+same append function without the chain (the body before issue 17, "unchained"). Appends of 3 events (a chat turn's
+reply: each a new version of one of 200 streams per function, so each chained append looks up its predecessor's
+hash) are timed alternately through both functions, in rounds, so load on the machine falls on both alike. Wall
+time is what an append waits; on a loaded machine it is mostly waiting for a core, so the report also gives each
+append's CPU time: the PostgreSQL backend's time on a CPU (``/proc/<pid>/schedstat``, nanoseconds, when the server
+runs on this machine) plus the client thread's (``time.thread_time_ns``).
 
-    .venv/bin/python -m bench.chain_cost --server-url postgresql://postgres@127.0.0.1:5432/postgres [--previous]
+    .venv/bin/python -m bench.chain_cost --server-url postgresql://postgres@127.0.0.1:5432/postgres
 """
 
 from __future__ import annotations
@@ -31,11 +30,9 @@ from chatassist.bootstrap import eventsourcing_env
 from chatassist.settings import Settings
 from commands._chain import verify
 from commands.application import ChatAssistApp
-from tests.support.chain_store import install_previous_append
 from tests.support.services import throwaway_database
 
 UNCHAINED = "chatassist_append_events_unchained"
-PREVIOUS = "chatassist_append_events_previous"
 
 
 def unchained_function(recorder: Any) -> sql.Composed:
@@ -97,7 +94,6 @@ def main() -> None:
     p.add_argument(
         "--verify-events", type=int, default=0, help="then append this many chained events and time the check"
     )
-    p.add_argument("--previous", action="store_true", help="also time the chained body before ADR 0065")
     args = p.parse_args()
     load = os.getloadavg()[0]
     state = json.dumps({"text": "x" * 400, "tokens": 1234, "cost_usd": {"_type_": "decimal_str", "_data_": "0.1"}})
@@ -106,14 +102,13 @@ def main() -> None:
         recorder: Any = app.recorder
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(unchained_function(recorder))
-        names = ["unchained", "chained", *(["previous"] if args.previous else [])]
-        statements = {"chained": recorder.append_statement}
-        for name, function in (("unchained", UNCHAINED), ("previous", PREVIOUS)):
-            statements[name] = sql.SQL("SELECT * FROM {0}.{1}(%s)").format(
-                sql.Identifier(recorder.datastore.schema), sql.Identifier(function)
-            )
-        if args.previous:
-            install_previous_append(url, recorder, PREVIOUS)
+        names = ["unchained", "chained"]
+        statements = {
+            "chained": recorder.append_statement,
+            "unchained": sql.SQL("SELECT * FROM {0}.{1}(%s)").format(
+                sql.Identifier(recorder.datastore.schema), sql.Identifier(UNCHAINED)
+            ),
+        }
         streams: dict[str, list[list[Any]]] = {name: [[uuid.uuid4(), 0] for _ in range(200)] for name in names}
         times: dict[str, list[float]] = {name: [] for name in names}
         cpu: dict[str, list[float]] = {name: [] for name in names}
@@ -146,13 +141,9 @@ def main() -> None:
         values, used = values[args.round :], cpu[name][args.round :]  # the first round warms up
         report[name] = {"mean_us": round(statistics.fmean(values)), "p50_us": round(statistics.median(values))}
         report[name] |= {"cpu_mean_us": round(statistics.fmean(used)), "cpu_p50_us": round(statistics.median(used))}
-    for name in times:
-        if name != "unchained":
-            for stat in ("p50", "mean", "cpu_p50", "cpu_mean"):
-                added = report[name][f"{stat}_us"] / report["unchained"][f"{stat}_us"] - 1
-                report[name][f"added_{stat}_pct"] = round(100 * added, 1)
-    report["added_p50_pct"] = report["chained"]["added_p50_pct"]
-    report["added_mean_pct"] = report["chained"]["added_mean_pct"]
+    for stat in ("p50", "mean", "cpu_p50", "cpu_mean"):
+        added = report["chained"][f"{stat}_us"] / report["unchained"][f"{stat}_us"] - 1
+        report[f"added_{stat}_pct"] = round(100 * added, 1)
     report["load_average_1min"] = [round(load, 2), round(os.getloadavg()[0], 2)]
     print(json.dumps(report, indent=2))
 
