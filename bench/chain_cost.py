@@ -1,9 +1,12 @@
 """What the hash chain adds to an append (issue 17: under 10 %), on a real PostgreSQL, one client.
 
-A throwaway database gets the event store (``OneTripRecorder``: the chained append) and, beside it, the same append
-function without the chain (the body before issue 17). Appends of 3 events (a chat turn's reply: each a new version
-of one of 200 streams, so each chained append looks up its predecessor's hash) are timed alternately through both
-functions, in rounds, so load on the machine falls on both alike.
+A throwaway database gets the event store (``OneTripRecorder``: the chained append, "chained") and, beside it, the
+same append function without the chain (the body before issue 17, "unchained"). Appends of 3 events (a chat turn's
+reply: each a new version of one of 200 streams per function, so each chained append looks up its predecessor's
+hash) are timed alternately through both functions, in rounds, so load on the machine falls on both alike. Wall
+time is what an append waits; on a loaded machine it is mostly waiting for a core, so the report also gives each
+append's CPU time: the PostgreSQL backend's time on a CPU (``/proc/<pid>/schedstat``, nanoseconds, when the server
+runs on this machine) plus the client thread's (``time.thread_time_ns``).
 
     .venv/bin/python -m bench.chain_cost --server-url postgresql://postgres@127.0.0.1:5432/postgres
 """
@@ -12,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -51,6 +56,20 @@ def unchained_function(recorder: Any) -> sql.Composed:
     )
 
 
+def schedstat(pid: int) -> Callable[[], int] | None:
+    """A reader of process ``pid``'s time on a CPU in ns (None when it is not on this machine)."""
+    try:
+        handle = open(f"/proc/{pid}/schedstat")  # noqa: SIM115 (kept open, read per append)
+    except OSError:
+        return None
+
+    def read() -> int:
+        handle.seek(0)
+        return int(handle.read().split()[0])
+
+    return read
+
+
 def time_verify(app: ChatAssistApp, url: str, events: int) -> dict[str, Any]:
     """Append ``events`` more chained events (streams of 10, 1,000 per append), then time ``chatassist audit verify``'s
     check over the whole store."""
@@ -76,24 +95,28 @@ def main() -> None:
         "--verify-events", type=int, default=0, help="then append this many chained events and time the check"
     )
     args = p.parse_args()
+    load = os.getloadavg()[0]
     state = json.dumps({"text": "x" * 400, "tokens": 1234, "cost_usd": {"_type_": "decimal_str", "_data_": "0.1"}})
     with throwaway_database(args.server_url) as url:
         app = ChatAssistApp(env=eventsourcing_env(Settings(database_url=url, db_pool_size=2), url))
         recorder: Any = app.recorder
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(unchained_function(recorder))
-        streams = {name: [[uuid.uuid4(), 0] for _ in range(200)] for name in ("chained", "unchained")}
+        names = ["unchained", "chained"]
         statements = {
             "chained": recorder.append_statement,
             "unchained": sql.SQL("SELECT * FROM {0}.{1}(%s)").format(
                 sql.Identifier(recorder.datastore.schema), sql.Identifier(UNCHAINED)
             ),
         }
-        times: dict[str, list[float]] = {"chained": [], "unchained": []}
+        streams: dict[str, list[list[Any]]] = {name: [[uuid.uuid4(), 0] for _ in range(200)] for name in names}
+        times: dict[str, list[float]] = {name: [] for name in names}
+        cpu: dict[str, list[float]] = {name: [] for name in names}
         with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
+            backend = schedstat(conn.info.backend_pid)
             n = 0
             while n < args.appends:
-                for name in ("unchained", "chained"):
+                for name in names:
                     for i in range(args.round):
                         stream = streams[name][(n + i) % 200]
                         events = []
@@ -102,19 +125,26 @@ def main() -> None:
                             events.append(
                                 recorder.construct_pg_stored_event(stream[0], stream[1], "t:E", state.encode())
                             )
+                        server = backend() if backend else 0
+                        client = time.thread_time_ns()
                         started = time.perf_counter()
                         curs.execute(statements[name], (events,), prepare=True)
                         curs.fetchall()
                         times[name].append((time.perf_counter() - started) * 1e6)
+                        spent = time.thread_time_ns() - client + ((backend() - server) if backend else 0)
+                        cpu[name].append(spent / 1000)
                 n += args.round
         verified = time_verify(app, url, args.verify_events) if args.verify_events else None
         app.close()
     report: dict[str, Any] = {"appends": args.appends, "events_per_append": 3, "verify": verified}
     for name, values in times.items():
-        values = values[args.round :]  # the first round warms up
+        values, used = values[args.round :], cpu[name][args.round :]  # the first round warms up
         report[name] = {"mean_us": round(statistics.fmean(values)), "p50_us": round(statistics.median(values))}
-    report["added_p50_pct"] = round(100 * (report["chained"]["p50_us"] / report["unchained"]["p50_us"] - 1), 1)
-    report["added_mean_pct"] = round(100 * (report["chained"]["mean_us"] / report["unchained"]["mean_us"] - 1), 1)
+        report[name] |= {"cpu_mean_us": round(statistics.fmean(used)), "cpu_p50_us": round(statistics.median(used))}
+    for stat in ("p50", "mean", "cpu_p50", "cpu_mean"):
+        added = report["chained"][f"{stat}_us"] / report["unchained"][f"{stat}_us"] - 1
+        report[f"added_{stat}_pct"] = round(100 * added, 1)
+    report["load_average_1min"] = [round(load, 2), round(os.getloadavg()[0], 2)]
     print(json.dumps(report, indent=2))
 
 
