@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
@@ -140,6 +140,7 @@ class OneTripRecorder(PostgresApplicationRecorder):
         """Append ``stored_events`` in one statement (one transaction); their notification ids, in order."""
         if not stored_events:
             return []
+        _runs_of_one_stream(stored_events)
         events = [
             self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
             for e in stored_events
@@ -147,3 +148,20 @@ class OneTripRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self.append_statement, (events,), prepare=True)
             return [row[self.append_function_name] for row in curs.fetchall()]
+
+
+def _runs_of_one_stream(stored_events: Sequence[StoredEvent]) -> None:
+    """Refuse a batch in which a stream's events are not next to each other (A1, B1, A2): the append chains an
+    event from the one before it in the batch or, at a change of stream, from the stored chain, so A2 would be
+    chained from nothing. No save makes such a batch (the library collects each aggregate's events together);
+    this keeps a future one from writing a hash that ``audit verify`` would call edited."""
+    seen: set[Any] = set()
+    last: Any = None
+    for e in stored_events:
+        if e.originator_id != last:
+            if e.originator_id in seen:
+                raise ProgrammingError(
+                    f"an append interleaves the events of stream {e.originator_id}: keep each stream's events together"
+                )
+            seen.add(e.originator_id)
+            last = e.originator_id

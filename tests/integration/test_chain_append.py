@@ -9,7 +9,7 @@ import uuid
 
 import psycopg
 import pytest
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, ProgrammingError, StoredEvent
 
 from commands._chain import verify
 from tests.support.chain_store import CHAIN, TABLE, event, open_app
@@ -75,4 +75,20 @@ def test_a_rejected_append_writes_no_hash(store_url: str) -> None:
     assert len(stored_hashes(store_url)) == 2
     assert verify(store_url, TABLE, shares=4).events == 2
     assert stored_hashes(store_url) == expected_hashes(store_url)
+    app.close()
+
+
+def test_an_append_that_interleaves_streams_is_refused_and_writes_nothing(store_url: str) -> None:
+    # Given a stream of one chained event
+    app = open_app(store_url)
+    a, b = uuid.uuid4(), uuid.uuid4()
+    app.recorder.insert_events([event(a, 1)])
+    # When an append interleaves two streams (a2, b1, a3): a3 would be chained from nothing at the change of stream
+    with pytest.raises(ProgrammingError, match="interleaves the events of stream"):
+        app.recorder.insert_events([event(a, 2), event(b, 1), event(a, 3)])
+    # I expect nothing written, and the same events kept together appended and chained as defined
+    assert verify(store_url, TABLE, shares=4).events == 1
+    app.recorder.insert_events([event(a, 2), event(a, 3), event(b, 1)])
+    assert stored_hashes(store_url) == expected_hashes(store_url)
+    assert verify(store_url, TABLE, shares=4).ok
     app.close()
