@@ -27,10 +27,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import psycopg
+from psycopg import sql
+from psycopg.rows import tuple_row
 
 from projections._paging import Decoded, StoredRow, read_page
 
 READ_LIMIT = 2000  # events per read of the tail; more are read by the next ask
+NEWEST_SQL = "SELECT max(notification_id) AS newest FROM {}"
 CAP = 5000  # events kept at most (the oldest are dropped; a runner behind them reads the store itself)
 
 
@@ -77,9 +80,11 @@ class Tail:
         """``who``'s next events after ``after`` among ``topics`` (all when empty), at most ``limit``, reading what
         is new first if a notice came since the last read; None when ``after`` is before ``floor``."""
         with self._lock:
-            if self.floor is None:
-                self.floor = self._head = after
+            if self.floor is None:  # from the store's head: the runners' events before it are theirs to read
+                self.floor = self._head = self._newest(conn)
+                self._covered = self._heard
             if after < self.floor:
+                self._marks[who] = after  # keep what it will need once it reached the floor by itself
                 return None
             if self._heard != self._covered or not self._complete:
                 self._read(conn)
@@ -106,6 +111,11 @@ class Tail:
         """``who`` stopped asking (its runner stopped or lost its lease): it no longer holds events in memory."""
         with self._lock:
             self._marks.pop(who, None)
+
+    def _newest(self, conn: psycopg.Connection[Any]) -> int:
+        with conn.cursor(row_factory=tuple_row) as curs:
+            row = curs.execute(sql.SQL(NEWEST_SQL).format(sql.Identifier(self.events_table))).fetchone()
+        return int(row[0] or 0) if row is not None else 0
 
     def _read(self, conn: psycopg.Connection[Any]) -> None:
         heard = self._heard
