@@ -186,11 +186,16 @@ class PagedRunner:
     @contextmanager
     def _page_connection(self) -> Iterator[psycopg.Connection[Any]]:
         """A connection for one page, while this replica still holds the lock (else ``LeaseLost``)."""
-        assert self._lease is not None
-        self._lease.check()
-        self._lease.wake.clear()  # a wake-up from now on is for events this page may not see
+        self._ready()
         with self.sessions.page() as conn:
             yield conn
+
+    def _ready(self) -> None:
+        """Before a page's read: still holding the lock (else ``LeaseLost``), and a wake-up from now on is for
+        events this read may not see."""
+        assert self._lease is not None
+        self._lease.check()
+        self._lease.wake.clear()
 
     def _idle_wait(self) -> bool:
         """Wait for the next append (a notification on the store's channel), at most ``idle_wait_s``; then, when
@@ -218,35 +223,41 @@ class PagedRunner:
         direct = True
         try:
             while not self._stopping.is_set():
-                events: list[Decoded] | None = None
-                with self._page_connection() as conn:
-                    after = max(self.position or 0, seen or 0)
-                    taken = None
-                    if not direct and tail is not None:
-                        taken = tail.take(conn, name, after, topics, self.batch, self._decode)
-                    if taken is None:
-                        floor = tail.direct_floor() if tail is not None else None
-                        page = read_page(conn, events_table, self.position, topics, self.batch)
-                        short = len(page) < self.batch
-                        next_seen = floor if short and floor is not None and floor >= (self.position or 0) else None
-                    else:
-                        page, events, next_seen = taken.rows, taken.events, taken.seen
-                        short = next_seen is not None
-                    direct = False
-                    if page:
-                        try:
-                            self.applier.apply(conn, page, self.position, events)
-                        except PositionMoved as moved:
-                            log.info(
-                                "%s: the tracked position moved from %s to %s (a rebuild swapped the tables); resuming "
-                                "there",
-                                self.projection.name,
-                                self.position,
-                                moved.position,
-                            )
-                            self.position, seen, direct = moved.position, None, True
-                            continue
-                    seen = next_seen
+                self._ready()
+                after = max(self.position or 0, seen or 0)
+                taken = None
+                if not direct and tail is not None:  # a connection only if the tail must read
+                    taken = tail.take(self.sessions.page, name, after, topics, self.batch, self._decode)
+                page: list[StoredRow] = []
+                if taken is not None and not taken.rows:
+                    seen, short = taken.seen, taken.seen is not None  # nothing of ours: no connection, no query
+                else:
+                    with self.sessions.page() as conn:
+                        events: list[Decoded] | None = None
+                        if taken is None:
+                            floor = tail.direct_floor() if tail is not None else None
+                            page = read_page(conn, events_table, self.position, topics, self.batch)
+                            short = len(page) < self.batch
+                            known = floor is not None and floor >= (self.position or 0)
+                            next_seen = floor if short and known else None
+                        else:
+                            page, events, next_seen = taken.rows, taken.events, taken.seen
+                            short = next_seen is not None
+                        if page:
+                            try:
+                                self.applier.apply(conn, page, self.position, events)
+                            except PositionMoved as moved:
+                                log.info(
+                                    "%s: the tracked position moved from %s to %s (a rebuild swapped the tables);"
+                                    " resuming there",
+                                    self.projection.name,
+                                    self.position,
+                                    moved.position,
+                                )
+                                self.position, seen, direct = moved.position, None, True
+                                continue
+                        seen = next_seen
+                direct = False
                 if page:
                     with self._advanced:
                         self.position = page[-1].id

@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, NamedTuple
 
 import psycopg
@@ -70,7 +71,7 @@ class Tail:
 
     def take(
         self,
-        conn: psycopg.Connection[Any],
+        connect: Callable[[], AbstractContextManager[psycopg.Connection[Any]]],
         who: str,
         after: int,
         topics: Sequence[str],
@@ -78,16 +79,20 @@ class Tail:
         decode: Callable[[Sequence[StoredRow]], list[Decoded]],
     ) -> Taken | None:
         """``who``'s next events after ``after`` among ``topics`` (all when empty), at most ``limit``, reading what
-        is new first if a notice came since the last read; None when ``after`` is before ``floor``."""
+        is new first (on a connection from ``connect``) if a notice came since the last read; None when ``after``
+        is before ``floor``."""
         with self._lock:
             if self.floor is None:  # from the store's head: the runners' events before it are theirs to read
-                self.floor = self._head = self._newest(conn)
-                self._covered = self._heard
+                heard = self._heard
+                with connect() as conn:
+                    self.floor = self._head = self._newest(conn)
+                self._covered = heard
             if after < self.floor:
                 self._marks[who] = after  # keep what it will need once it reached the floor by itself
                 return None
             if self._heard != self._covered or not self._complete:
-                self._read(conn)
+                with connect() as conn:
+                    self._read(conn)
             start = bisect.bisect_right(self._ids, after)
             wanted = frozenset(topics)
             rows: list[StoredRow] = []
