@@ -232,10 +232,11 @@ class PagedRunner:
                 if taken is not None and not taken.rows:
                     seen, short = taken.seen, taken.seen is not None  # nothing of ours: no connection, no query
                 else:
+                    # the tail's floor before the connection: the tail takes a connection while it holds its lock
+                    floor = tail.direct_floor() if tail is not None and taken is None else None
                     with self.sessions.page() as conn:
                         events: list[Decoded] | None = None
                         if taken is None:
-                            floor = tail.direct_floor() if tail is not None else None
                             page = read_page(conn, events_table, self.position, topics, self.batch)
                             short = len(page) < self.batch
                             known = floor is not None and floor >= (self.position or 0)

@@ -80,7 +80,8 @@ class Tail:
     ) -> Taken | None:
         """``who``'s next events after ``after`` among ``topics`` (all when empty), at most ``limit``, reading what
         is new first (on a connection from ``connect``) if a notice came since the last read; None when ``after``
-        is before ``floor``."""
+        is before ``floor``. It takes that connection while holding the tail's lock: never call the tail while
+        holding a connection of the same pool (two runners doing so would wait for each other)."""
         with self._lock:
             if self.floor is None:  # from the store's head: the runners' events before it are theirs to read
                 heard = self._heard
