@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
+from eventsourcing.persistence import RecordConflictError
+
 from commands._common import conversation_in, update
 from commands.application import ChatAssistApp
 from domain.conversation import Conversation, Turn, check_message_text
@@ -90,24 +92,74 @@ def handle_existing(cmd: ReceiveMessage, conversation: Conversation, message_id:
     return changed
 
 
+@dataclass(frozen=True)
+class Decided:
+    """A message decided but not yet stored: ``received`` as it will read once saved, ``conversation`` holding the
+    new events (pending). ``commit`` stores it; until then nothing of it is durable."""
+
+    cmd: ReceiveMessage
+    received: MessageReceived
+    conversation: Conversation
+    token: str
+
+
+def reads_store(cmd: ReceiveMessage, held: Conversation | None) -> bool:
+    """True when ``decide`` must read the event store (an existing conversation this process does not hold)."""
+    return cmd.conversation_id is not None and not _held_ok(cmd, held)
+
+
+def _held_ok(cmd: ReceiveMessage, held: Conversation | None) -> bool:
+    return held is not None and held.id == cmd.conversation_id and held.workspace_id == cmd.workspace_id
+
+
+def decide(app: ChatAssistApp, cmd: ReceiveMessage, held: Conversation | None = None) -> Decided:
+    """Apply the message to the conversation (new, ``held`` or loaded) without saving: every refusal (unknown
+    conversation, wrong visitor token, bad text, closed conversation) is raised here. Blocks only when
+    ``reads_store``."""
+    message_id, token = str(uuid4()), new_visitor_token()
+    if cmd.conversation_id is None:
+        conversation = handle_new(cmd, message_id, token)
+        history = conversation.history(cmd.max_history_turns)
+        return Decided(
+            cmd, MessageReceived(conversation.id, message_id, history, True, conversation, token), conversation, token
+        )
+    existing = (
+        held
+        if held is not None and _held_ok(cmd, held)
+        else conversation_in(app, cmd.workspace_id, cmd.conversation_id)
+    )
+    changed = handle_existing(cmd, existing, message_id, token)
+    history = existing.history(cmd.max_history_turns)
+    received = MessageReceived(cmd.conversation_id, message_id, history, False, existing, token if changed else None)
+    return Decided(cmd, received, existing, token)
+
+
+def commit(app: ChatAssistApp, decided: Decided) -> MessageReceived:
+    """Store a decided message. If another process appended to the conversation since it was read, it is read again
+    and the same message (same id, same token) decided on it and saved (``update``'s retries): the result then
+    carries that conversation and its history. Blocks."""
+    try:
+        app.save(decided.conversation)
+    except RecordConflictError:
+        if decided.received.started:  # a new conversation's id is fresh: nobody else can have written to it
+            raise
+    else:
+        return decided.received
+    cmd, message_id, token = decided.cmd, decided.received.message_id, decided.token
+    assert cmd.conversation_id is not None
+
+    def again(conv: Conversation) -> tuple[list[Turn], Conversation, bool]:
+        changed = handle_existing(cmd, conv, message_id, token)
+        return conv.history(cmd.max_history_turns), conv, changed
+
+    history, saved, changed = update(app, cmd.conversation_id, Conversation, "conversation", again)
+    return MessageReceived(cmd.conversation_id, message_id, history, False, saved, token if changed else None)
+
+
 def execute(app: ChatAssistApp, cmd: ReceiveMessage, held: Conversation | None = None) -> MessageReceived:
     """Store the message (starting the conversation if needed) and return the history window.
 
     ``held`` is this conversation as this process last saved it (owned by the caller): it is tried first,
     saving a read; if another process appended since, the save conflicts and the conversation is reloaded.
     """
-    message_id, token = str(uuid4()), new_visitor_token()
-    if cmd.conversation_id is None:
-        conversation = handle_new(cmd, message_id, token)
-        app.save(conversation)
-        history = conversation.history(cmd.max_history_turns)
-        return MessageReceived(conversation.id, message_id, history, True, conversation, token)
-    held_ok = held is not None and held.id == cmd.conversation_id and held.workspace_id == cmd.workspace_id
-    existing = held if held_ok else conversation_in(app, cmd.workspace_id, cmd.conversation_id)
-
-    def decide(conv: Conversation) -> tuple[list[Turn], Conversation, bool]:
-        changed = handle_existing(cmd, conv, message_id, token)
-        return conv.history(cmd.max_history_turns), conv, changed
-
-    history, saved, changed = update(app, cmd.conversation_id, Conversation, "conversation", decide, loaded=existing)
-    return MessageReceived(cmd.conversation_id, message_id, history, False, saved, token if changed else None)
+    return commit(app, decide(app, cmd, held))
