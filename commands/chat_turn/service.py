@@ -199,6 +199,7 @@ class Begun:
     received: receive.MessageReceived
     commit: asyncio.Future[receive.MessageReceived]
     search: asyncio.Future[list[KnowledgeHit]] | None = None  # None: a person handles the chat, nothing to retrieve
+    current: asyncio.Future[bool] | None = None  # decided on a held copy: was it the stored conversation?
 
     async def stored(self) -> receive.MessageReceived:
         """The message as saved (raises what the save raised); the conversation then is the one to build on."""
@@ -447,7 +448,11 @@ class ChatService:
             return Begun(workspace, got, commit)
         search = asyncio.ensure_future(self.run(self.search, workspace, got.history[-1].text))
         search.add_done_callback(_retrieved)  # an escalated turn never reads it
-        return Begun(workspace, got, commit, search)
+        current = None
+        if decided.held_version is not None:  # no model call on a held copy another writer has overtaken
+            current = asyncio.ensure_future(self.run(receive.current, self.app, decided))
+            current.add_done_callback(_retrieved)
+        return Begun(workspace, got, commit, search, current)
 
     async def _hits(self, begun: Begun) -> list[KnowledgeHit]:
         """The turn's retrieved chunks: the search started with the save, or (it failed) one more try."""
@@ -470,12 +475,44 @@ class ChatService:
         """Stream the answer; ``start`` is yielded once the message is saved, the outcome is stored (after the
         message) before the final event is yielded. The rules and the model read the message as decided, so the
         model call starts while its save commits (ADR 0069); a save that fails ends the turn before ``start`` and
-        closes the model's stream. While a person handles the chat, the stored message is all: no rule, no model,
-        no reply (the agent answers on the visitor stream)."""
+        closes the model's stream. If the save found the conversation changed by another writer (an agent took it
+        over, an escalation was recalled), the message was decided again on the conversation as stored, and the
+        turn starts over from the rules on that one (nothing was yielded yet). While a person handles the chat, the
+        stored message is all: no rule, no model, no reply (the agent answers on the visitor stream)."""
+        try:
+            async for event in self._answer(begun):
+                yield event
+        except _Redecided as redecided:
+            saved: asyncio.Future[receive.MessageReceived] = asyncio.get_running_loop().create_future()
+            saved.set_result(redecided.stored)
+            again = Begun(begun.workspace, redecided.stored, saved, begun.search)
+            async for event in self._answer(again):
+                yield event
+
+    @staticmethod
+    async def _current(begun: Begun) -> bool:
+        """Whether the conversation the turn read is known to be the stored one (False when the check failed)."""
+        if begun.current is None:
+            return True
+        try:
+            return await begun.current
+        except Exception:
+            return False
+
+    async def _saved(self, begun: Begun) -> receive.MessageReceived:
+        """The message as saved; ``_Redecided`` when it is not the conversation the turn read (a concurrent write)."""
+        stored = await begun.stored()
+        if stored is not begun.received:
+            raise _Redecided(stored)
+        return stored
+
+    async def _answer(
+        self, begun: Begun
+    ) -> AsyncIterator[TurnStarted | base.TextDelta | Restart | TurnDone | TurnHandled | TurnError]:
         ws, got = begun.workspace, begun.received
         conversation = got.conversation
         if conversation is not None and conversation.human_handling:
-            stored = await begun.stored()
+            stored = await self._saved(begun)
             yield _started(stored)
             self._hold(stored.conversation or conversation)
             escalation = dict(conversation.escalation) if conversation.escalation else None
@@ -489,7 +526,7 @@ class ChatService:
             early = self._decide(got, prep, judged=judged)
         if early.escalates:  # P1, P2, a person asked for: the model is not called
             early = apply_hours(early, await self.run(self.app_settings, ws.id), self.clock())
-            stored = await begun.stored()
+            stored = await self._saved(begun)
             yield _started(stored)
             for n, word in enumerate((early.message or "").split(" ")):
                 yield base.TextDelta(word if n == 0 else " " + word)
@@ -501,7 +538,7 @@ class ChatService:
         used = self._fresh(self._usage, ws.id)
         budget = decide_budget(settings, used if used is not None else await self.run(self.tokens_this_month, ws.id))
         if budget.refuse:
-            stored = await begun.stored()
+            stored = await self._saved(begun)
             yield _started(stored)
             refused = await self._fail(stored, _judge_calls(judged), "budget_exhausted", prep, ws.id)
             observe_turn(got.conversation_id, "budget_exhausted")
@@ -509,6 +546,8 @@ class ChatService:
             return
 
         hits = await self._hits(begun)
+        if not await self._current(begun):  # the copy the turn read may be stale: no model call before the save
+            await self._saved(begun)
         system = prep.system_with(hits)
 
         def request(model: str) -> base.PromptRequest:
@@ -525,7 +564,7 @@ class ChatService:
         async with aclosing(orchestrate(routes, request, prompt_version=prep.prompt_version, policy=policy)) as events:
             async for event in events:
                 if saved is None:
-                    saved = await begun.stored()
+                    saved = await self._saved(begun)
                     yield _started(saved)
                 if isinstance(event, Finished):
                     done = await self._succeed(saved, event, prep, hits, judged, early)
@@ -811,6 +850,14 @@ def provenance(
         "gap": bool(reasons),
         "gap_reasons": reasons,
     }
+
+
+class _Redecided(Exception):
+    """The message's save met a concurrent write and decided it again: ``stored`` is the conversation to answer."""
+
+    def __init__(self, stored: receive.MessageReceived) -> None:
+        super().__init__("the conversation changed while the message was saved")
+        self.stored = stored
 
 
 def _retrieved(future: asyncio.Future[Any]) -> None:

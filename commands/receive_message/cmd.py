@@ -101,6 +101,18 @@ class Decided:
     received: MessageReceived
     conversation: Conversation
     token: str
+    held_version: int | None = None  # the version of the held copy it was decided on (None: new, or just read)
+
+
+def current(app: ChatAssistApp, decided: Decided) -> bool:
+    """True when no event was stored after the held copy the message was decided on: the decision read the
+    conversation as it is (another process, or an agent's action here, may have written since this process held
+    it; its save would then conflict and decide again). False as well once the message's own save has landed
+    (its event is then the newer one): the caller waits for that save. One indexed read. Blocks."""
+    if decided.held_version is None:
+        return True
+    newer = app.recorder.select_events(decided.conversation.id, gt=decided.held_version, limit=1)
+    return not newer
 
 
 def reads_store(cmd: ReceiveMessage, held: Conversation | None) -> bool:
@@ -123,15 +135,13 @@ def decide(app: ChatAssistApp, cmd: ReceiveMessage, held: Conversation | None = 
         return Decided(
             cmd, MessageReceived(conversation.id, message_id, history, True, conversation, token), conversation, token
         )
-    existing = (
-        held
-        if held is not None and _held_ok(cmd, held)
-        else conversation_in(app, cmd.workspace_id, cmd.conversation_id)
-    )
+    from_held = held is not None and _held_ok(cmd, held)
+    existing = held if held is not None and from_held else conversation_in(app, cmd.workspace_id, cmd.conversation_id)
+    held_version = existing.version if from_held else None
     changed = handle_existing(cmd, existing, message_id, token)
     history = existing.history(cmd.max_history_turns)
     received = MessageReceived(cmd.conversation_id, message_id, history, False, existing, token if changed else None)
-    return Decided(cmd, received, existing, token)
+    return Decided(cmd, received, existing, token, held_version)
 
 
 def commit(app: ChatAssistApp, decided: Decided) -> MessageReceived:
