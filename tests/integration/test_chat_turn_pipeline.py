@@ -73,7 +73,7 @@ def test_the_model_is_asked_while_the_message_is_saved_and_start_waits_for_the_s
     # and once the message is saved: start, the answer, done; message then reply in the store
     assert isinstance(events[0], TurnStarted) and isinstance(events[-1], TurnDone)
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Open Settings, then Security."
-    conversation = container.app.repository.get(events[0].conversation_id)
+    conversation: Any = container.app.repository.get(events[0].conversation_id)
     assert [(t.role, t.text) for t in conversation.turns] == [
         ("user", "How do I turn on 2FA?"),
         ("assistant", "Open Settings, then Security."),
