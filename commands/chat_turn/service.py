@@ -199,7 +199,7 @@ class Begun:
     received: receive.MessageReceived
     commit: asyncio.Future[receive.MessageReceived]
     search: asyncio.Future[list[KnowledgeHit]] | None = None  # None: a person handles the chat, nothing to retrieve
-    current: asyncio.Future[bool] | None = None  # decided on a held copy: was it the stored conversation?
+    current: asyncio.Future[bool] | None = None  # decided on a held copy: was it the stored one? (told by ``commit``)
 
     async def stored(self) -> receive.MessageReceived:
         """The message as saved (raises what the save raised); the conversation then is the one to build on."""
@@ -441,17 +441,22 @@ class ChatService:
         got = decided.received
         # the save and the knowledge search in two worker threads at once, on their own connections; the model call
         # starts as soon as the search is back, while the save may still be committing (ADR 0069)
-        commit = asyncio.ensure_future(self.run(receive.commit, self.app, decided))
+        loop = asyncio.get_running_loop()
+        current: asyncio.Future[bool] | None = None
+        checked: Callable[[bool], None] | None = None
+        if decided.held_version is not None:  # no model call on a held copy another writer has overtaken
+            current = loop.create_future()
+
+            def checked(fresh: bool, future: asyncio.Future[bool] = current) -> None:
+                loop.call_soon_threadsafe(_settle, future, fresh)
+
+        commit = asyncio.ensure_future(self.run(receive.commit, self.app, decided, checked))
         commit.add_done_callback(_retrieved)
         conversation = got.conversation
         if conversation is not None and conversation.human_handling:
             return Begun(workspace, got, commit)
         search = asyncio.ensure_future(self.run(self.search, workspace, got.history[-1].text))
         search.add_done_callback(_retrieved)  # an escalated turn never reads it
-        current = None
-        if decided.held_version is not None:  # no model call on a held copy another writer has overtaken
-            current = asyncio.ensure_future(self.run(receive.current, self.app, decided))
-            current.add_done_callback(_retrieved)
         return Begun(workspace, got, commit, search, current)
 
     async def _hits(self, begun: Begun) -> list[KnowledgeHit]:
@@ -494,10 +499,10 @@ class ChatService:
         """Whether the conversation the turn read is known to be the stored one (False when the check failed)."""
         if begun.current is None:
             return True
-        try:
-            return await begun.current
-        except Exception:
-            return False
+        # the save's thread settles it before saving; if that thread failed first, the save's error follows
+        either: set[asyncio.Future[Any]] = {begun.current, begun.commit}
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        return begun.current.done() and begun.current.result()
 
     async def _saved(self, begun: Begun) -> receive.MessageReceived:
         """The message as saved; ``_Redecided`` when it is not the conversation the turn read (a concurrent write)."""
@@ -858,6 +863,12 @@ class _Redecided(Exception):
     def __init__(self, stored: receive.MessageReceived) -> None:
         super().__init__("the conversation changed while the message was saved")
         self.stored = stored
+
+
+def _settle(future: asyncio.Future[bool], value: bool) -> None:
+    """Set ``future`` unless it is already done (the event loop's side of a worker thread's answer)."""
+    if not future.done():
+        future.set_result(value)
 
 
 def _retrieved(future: asyncio.Future[Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
@@ -107,8 +108,7 @@ class Decided:
 def current(app: ChatAssistApp, decided: Decided) -> bool:
     """True when no event was stored after the held copy the message was decided on: the decision read the
     conversation as it is (another process, or an agent's action here, may have written since this process held
-    it; its save would then conflict and decide again). False as well once the message's own save has landed
-    (its event is then the newer one): the caller waits for that save. One indexed read. Blocks."""
+    it; its save would then conflict and decide again). One indexed read, made before the message's save. Blocks."""
     if decided.held_version is None:
         return True
     newer = app.recorder.select_events(decided.conversation.id, gt=decided.held_version, limit=1)
@@ -144,10 +144,17 @@ def decide(app: ChatAssistApp, cmd: ReceiveMessage, held: Conversation | None = 
     return Decided(cmd, received, existing, token, held_version)
 
 
-def commit(app: ChatAssistApp, decided: Decided) -> MessageReceived:
+def commit(app: ChatAssistApp, decided: Decided, checked: Callable[[bool], None] | None = None) -> MessageReceived:
     """Store a decided message. If another process appended to the conversation since it was read, it is read again
     and the same message (same id, same token) decided on it and saved (``update``'s retries): the result then
-    carries that conversation and its history. Blocks."""
+    carries that conversation and its history. ``checked``, when given, is told first whether the held copy is
+    ``current`` (False if the check failed), before the save: the caller may ask the model on it meanwhile. Blocks."""
+    if checked is not None:
+        try:
+            fresh = current(app, decided)
+        except Exception:
+            fresh = False
+        checked(fresh)
     try:
         app.save(decided.conversation)
     except RecordConflictError:

@@ -25,9 +25,9 @@ def gate(monkeypatch: pytest.MonkeyPatch, then: Callable[..., Any]) -> threading
     """Hold every message save until the returned event is set, then run ``then`` in its place."""
     release = threading.Event()
 
-    def held(app: Any, decided: receive.Decided) -> receive.MessageReceived:
+    def held(app: Any, decided: receive.Decided, checked: Any = None) -> receive.MessageReceived:
         assert release.wait(10), "the test never released the save"
-        result: receive.MessageReceived = then(app, decided)
+        result: receive.MessageReceived = then(app, decided, checked)
         return result
 
     monkeypatch.setattr(receive, "commit", held)
@@ -84,7 +84,7 @@ def test_a_message_whose_save_fails_ends_the_turn_before_start_and_records_nothi
     container: Container, workspace: WorkspaceCreated, fake_llm: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a message save that fails (the database went away) after the model was asked
-    def fail(app: Any, decided: receive.Decided) -> receive.MessageReceived:
+    def fail(app: Any, decided: receive.Decided, checked: Any = None) -> receive.MessageReceived:
         raise RuntimeError("the database went away")
 
     release = gate(monkeypatch, fail)
