@@ -93,8 +93,7 @@ known AS (
     FROM (SELECT * FROM present UNION SELECT * FROM fuzzy) x
 ),
 kept AS (
-    SELECT lexeme, running > %(budget)s AS cut FROM known
-    WHERE running <= %(budget)s OR running = (SELECT min(running) FROM known)
+    SELECT lexeme FROM known WHERE running <= %(budget)s OR running = (SELECT min(running) FROM known)
 ),
 q AS (
     SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS query, count(*) AS n FROM kept
@@ -110,52 +109,29 @@ xknown AS (
       AND t.lexeme NOT IN (SELECT lexeme FROM known)
 ),
 xkept AS (
-    SELECT lexeme, running > %(budget)s AS cut FROM xknown
-    WHERE running <= %(budget)s OR running = (SELECT min(running) FROM xknown)
+    SELECT lexeme FROM xknown WHERE running <= %(budget)s OR running = (SELECT min(running) FROM xknown)
 ),
 xq AS (
     SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS query, count(*) AS n FROM xkept
 ),
 found AS (
-    SELECT p.article_id, p.chunk, k.lexeme, p.rank / (SELECT n FROM q) AS part, 0.0::real AS xpart FROM kept k
+    SELECT p.article_id, p.chunk, p.rank / (SELECT n FROM q) AS part, 0.0::real AS xpart FROM kept k
     CROSS JOIN LATERAL (
         SELECT p.article_id, p.chunk, p.rank FROM {PREFIX}_postings p
         WHERE p.workspace_id = %(ws)s AND p.lexeme = k.lexeme AND p.published
         ORDER BY p.rank DESC, p.article_id, p.chunk LIMIT %(budget)s
     ) p
     UNION ALL
-    SELECT p.article_id, p.chunk, k.lexeme, 0.0::real, p.rank / (SELECT n FROM xq) FROM xkept k
+    SELECT p.article_id, p.chunk, 0.0::real, p.rank / (SELECT n FROM xq) FROM xkept k
     CROSS JOIN LATERAL (
         SELECT p.article_id, p.chunk, p.rank FROM {PREFIX}_postings p
         WHERE p.workspace_id = %(ws)s AND p.lexeme = k.lexeme AND p.published
         ORDER BY p.rank DESC, p.article_id, p.chunk LIMIT %(budget)s
     ) p
-),
-probed AS (
-    SELECT c.article_id, c.chunk, k.lexeme, p.rank / (SELECT n FROM q) AS part, 0.0::real AS xpart
-    FROM (SELECT DISTINCT article_id, chunk FROM found LIMIT 2 * %(budget)s) c
-    CROSS JOIN (SELECT lexeme FROM kept WHERE cut LIMIT 1) k
-    CROSS JOIN LATERAL (
-        SELECT p.rank FROM {PREFIX}_postings p
-        WHERE p.article_id = c.article_id AND p.chunk = c.chunk AND p.lexeme = k.lexeme LIMIT 1
-    ) p
-    WHERE NOT EXISTS (
-        SELECT FROM found f WHERE f.article_id = c.article_id AND f.chunk = c.chunk AND f.lexeme = k.lexeme)
-    UNION ALL
-    SELECT c.article_id, c.chunk, k.lexeme, 0.0::real, p.rank / (SELECT n FROM xq)
-    FROM (SELECT DISTINCT article_id, chunk FROM found LIMIT 2 * %(budget)s) c
-    CROSS JOIN (SELECT lexeme FROM xkept WHERE cut LIMIT 1) k
-    CROSS JOIN LATERAL (
-        SELECT p.rank FROM {PREFIX}_postings p
-        WHERE p.article_id = c.article_id AND p.chunk = c.chunk AND p.lexeme = k.lexeme LIMIT 1
-    ) p
-    WHERE NOT EXISTS (
-        SELECT FROM found f WHERE f.article_id = c.article_id AND f.chunk = c.chunk AND f.lexeme = k.lexeme)
 ),
 shortlist AS (
     SELECT c.article_id, c.chunk, c.config, c.tsv, c.heading, c.text FROM (
-        SELECT f.article_id, f.chunk, sum(f.part)::real + %(expansion)s * sum(f.xpart)::real AS cheap
-        FROM (SELECT * FROM found UNION ALL SELECT * FROM probed) f
+        SELECT f.article_id, f.chunk, sum(f.part)::real + %(expansion)s * sum(f.xpart)::real AS cheap FROM found f
         GROUP BY f.article_id, f.chunk
         ORDER BY cheap DESC, f.article_id, f.chunk
         LIMIT %(shortlist)s
