@@ -9,7 +9,7 @@
    product area (rare words), its features (less rare) and the common words of any help centre ("settings",
    "account", "click"...), 80 to 400 words, a third of them with sections (several chunks each). A second workspace
    gets --other articles, so the index is shared as in production.
-2. The knowledge projection's runner applies every event (chunks, tsvectors, the GIN index, the lexeme counts); then
+2. The knowledge projection's runner applies every event (chunks, tsvectors, ranked postings, lexeme counts); then
    ANALYZE, as autovacuum does after a bulk import.
 3. Measure: --queries visitor-like questions (two to six words: one or two rare or feature words, common words,
    stopwords; three in ten with two letters of their longest word swapped, a typo; three in ten naming a support
@@ -17,7 +17,7 @@
    ``KnowledgeView.search`` exactly as a chat turn calls it (pool checkout, the one query, rows decoded);
    p50 / p99 / max. Then each again under EXPLAIN ANALYZE (TIMING OFF): the execution time inside
    PostgreSQL, which a busy machine's run queue does not inflate; and the plan of the slowest.
-4. With --copies N: the store grows as it does with many customers: the read model's chunks and lexeme counts of the
+4. With --copies N: the store grows as it does with many customers: the read model's rows of the
    measured workspace are copied N times under other workspace ids (same vocabulary: the worst case for an index
    shared by every workspace, each rare word of the workspace is as frequent in every other one); ANALYZE; the same
    questions measured again the same two ways.
@@ -135,6 +135,7 @@ def main() -> None:
             with psycopg.connect(database_url, autocommit=True) as conn:  # what autovacuum does after a bulk import
                 conn.execute("ANALYZE knowledge_v1_chunks")
                 conn.execute("ANALYZE knowledge_v1_terms")
+                conn.execute("ANALYZE knowledge_v1_postings")
             chunks = view.query("SELECT count(*) AS n FROM knowledge_v1_chunks WHERE workspace_id = %(ws)s",
                                 {"ws": main_ws.workspace_id})[0]["n"]  # fmt: skip
             questions = [question(rng, areas, features) for _ in range(args.queries)]
@@ -205,6 +206,12 @@ def copy_workspace(database_url: str, workspace_id: uuid.UUID, copies: int) -> N
                     params,
                 )
                 conn.execute(
+                    "INSERT INTO knowledge_v1_postings (article_id, chunk, lexeme, workspace_id, published, rank)"
+                    " SELECT i.new_id, chunk, lexeme, %(new)s, published, rank"
+                    " FROM knowledge_v1_postings p JOIN ids i ON i.id = p.article_id",
+                    params,
+                )
+                conn.execute(
                     "INSERT INTO knowledge_v1_terms (workspace_id, lexeme, chunks) SELECT %(new)s, lexeme, chunks"
                     " FROM knowledge_v1_terms WHERE workspace_id = %(ws)s",
                     params,
@@ -212,6 +219,7 @@ def copy_workspace(database_url: str, workspace_id: uuid.UUID, copies: int) -> N
         conn.execute("ANALYZE knowledge_v1_chunks")
         conn.execute("ANALYZE knowledge_v1_terms")
         conn.execute("ANALYZE knowledge_v1_articles")
+        conn.execute("ANALYZE knowledge_v1_postings")
 
 
 def _explainable() -> str:

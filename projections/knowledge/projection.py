@@ -19,7 +19,7 @@ from domain.conversation import ERASED, Conversation
 from domain.knowledge import Article, builtin_article_id, chunks, gap_key, text_search_config
 from domain.workspace import Workspace
 from projections._common import Statement
-from projections.knowledge.view import PREFIX, KnowledgeView
+from projections.knowledge.view import PREFIX, WEIGHTS, KnowledgeView
 
 MAX_GAP_CONVERSATIONS = 5
 GAP_REASONS = ("low_support", "offered", "escalated")  # columns of knowledge_v1_gaps (migration 0040)
@@ -62,6 +62,23 @@ def tally(view: KnowledgeView, article_id: Any) -> Statement:
     )
 
 
+def post(view: KnowledgeView, article_id: Any) -> Statement:
+    """The postings of an article's (new) chunks: one row per lexeme of a chunk, with its ts_rank there (ADR 0066)."""
+    return (
+        f"INSERT INTO {view.table('postings')} (article_id, chunk, lexeme, workspace_id, published, rank)"
+        " SELECT c.article_id, c.chunk, l.lexeme, c.workspace_id, c.published,"
+        " ts_rank(%(weights)s::float4[], c.tsv, quote_literal(l.lexeme)::tsquery, 1)"
+        f" FROM {view.table('chunks')} c, unnest(tsvector_to_array(c.tsv)) AS l(lexeme)"
+        " WHERE c.article_id = %(id)s AND l.lexeme !~ '[\\\\'']'",
+        {"id": article_id, "weights": WEIGHTS},
+    )
+
+
+def unpost(view: KnowledgeView, article_ids_sql: str, params: dict[str, Any]) -> Statement:
+    """Delete the postings of the articles ``article_ids_sql`` selects (with their chunks)."""
+    return (f"DELETE FROM {view.table('postings')} WHERE article_id IN ({article_ids_sql})", params)
+
+
 def article_statements(view: KnowledgeView, article_id: Any, row: dict[str, Any]) -> list[Statement]:
     """Upsert an article row and replace its chunks (``row``: the article's columns), keeping the lexeme counts."""
     a = view.table("articles")
@@ -78,6 +95,7 @@ def article_statements(view: KnowledgeView, article_id: Any, row: dict[str, Any]
             " version = EXCLUDED.version, updated_at = EXCLUDED.updated_at",
             {**row, "id": article_id},
         ),
+        unpost(view, "%(id)s", {"id": article_id}),
         (f"DELETE FROM {c} WHERE article_id = %(id)s", {"id": article_id}),
     ]
     config = text_search_config(row["language"])
@@ -110,6 +128,7 @@ def article_statements(view: KnowledgeView, article_id: Any, row: dict[str, Any]
                 },
             )
         )
+    statements.append(post(view, article_id))
     statements.append(tally(view, article_id))
     return statements
 
@@ -117,6 +136,7 @@ def article_statements(view: KnowledgeView, article_id: Any, row: dict[str, Any]
 def _deleted(view: KnowledgeView, article_id: Any) -> list[Statement]:
     return [
         untally(view, "%(id)s", {"id": article_id}),
+        unpost(view, "%(id)s", {"id": article_id}),
         (f"DELETE FROM {view.table('chunks')} WHERE article_id = %(id)s", {"id": article_id}),
         (f"DELETE FROM {view.table('articles')} WHERE id = %(id)s", {"id": article_id}),
     ]
@@ -196,6 +216,7 @@ class KnowledgeProjection(Projection[KnowledgeView]):
             tracking,
             [
                 untally(self.view, stale, ws),
+                unpost(self.view, stale, ws),
                 (f"DELETE FROM {c} WHERE article_id IN ({stale})", ws),
                 (f"DELETE FROM {a} WHERE id IN ({stale})", ws),
                 *self._builtins(e, fresh),
@@ -260,6 +281,7 @@ class KnowledgeProjection(Projection[KnowledgeView]):
                     params,
                 ),
                 (f"UPDATE {self.view.table('chunks')} SET published = %(p)s WHERE article_id = %(id)s", params),
+                (f"UPDATE {self.view.table('postings')} SET published = %(p)s WHERE article_id = %(id)s", params),
             ],
         )
 

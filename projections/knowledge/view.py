@@ -16,7 +16,9 @@ log = logging.getLogger("chatassist.knowledge")
 PREFIX = "knowledge_v1"
 TOP_K = 6
 BUDGET = 300  # chunks a query may rank at most (docs/knowledge.md, "Retrieval")
-WEIGHTS = [0.3, 0.4, 0.6, 1.0]  # of the D (text), C, B (section heading) and A (title, tags) parts of a chunk
+# of the D (text), C, B (section heading) and A (title, tags) parts of a chunk; the postings' ranks are computed with
+# these when a chunk is written (projection.post, migration 0050): a change takes a rebuild of the knowledge view
+WEIGHTS = [0.3, 0.4, 0.6, 1.0]
 SHORTLIST = 10  # of those, ordered by ts_rank_cd (up to ~200 µs a chunk on long ones: docs/performance.md)
 FUZZY = 0.4  # least trigram similarity of an unknown question word to the known lexeme it is matched on (ADR 0045)
 EXPANSION = 0.5  # weight of a concept's terms (concepts.py) against the question's own words (ADR 0060)
@@ -47,10 +49,13 @@ WAIT_S = 5.0  # how long a turn waits for the view to reach the workspace versio
 #    ADR 0063): "pasword" on "password", "cancle" on "cancel".
 # 2. Rarest first, keep the lexemes while the chunks holding them add up to at most %(budget)s (always the rarest one):
 #    common words are left out of the match, as BM25's idf would nearly ignore them, and the chunks to rank stay few.
-# 3. Chunks matching any kept lexeme (GIN index on (workspace_id, tsv): the workspace's own posting lists), at most
-#    %(budget)s of them; the best %(shortlist)s by ts_rank (cheap: term frequencies), ordered by ts_rank_cd (cover
-#    density: how close together the words are; title and tags weigh most, then the section heading, then the text),
-#    the best %(k)s kept.
+# 3. Chunks holding any kept lexeme, from the ranked postings (knowledge_v1_postings, ADR 0066: a row per lexeme of a
+#    published chunk with its ts_rank there; a btree on (workspace_id, lexeme, rank DESC), so a lexeme's best
+#    %(budget)s chunks are an index range scan, never a bitmap of every chunk holding a common word): all of them
+#    unless the rarest lexeme alone is in more than %(budget)s chunks, then its best %(budget)s. The best %(shortlist)s
+#    by ts_rank (term frequencies: ts_rank of an OR of n lexemes is the sum of their postings' ranks over n, read
+#    without decompressing a tsvector), ordered by ts_rank_cd (cover density: how close together the words are;
+#    title and tags weigh most, then the section heading, then the text), the best %(k)s kept.
 # 4. For those few: how much of the whole question (in the chunk's own configuration) each one covers (``support``:
 #    a word matched only through step 1's similarity does not count); the one covering most first, then by rank.
 # 5. Concepts (concepts.py, ADR 0060): the terms of each support concept the question names (``%(concepts)s``, one
@@ -99,9 +104,11 @@ known AS (
     SELECT x.lexeme, x.chunks, sum(x.chunks) OVER (ORDER BY x.chunks, x.lexeme) AS running
     FROM (SELECT * FROM present UNION SELECT * FROM fuzzy) x
 ),
+kept AS (
+    SELECT lexeme FROM known WHERE running <= %(budget)s OR running = (SELECT min(running) FROM known)
+),
 q AS (
-    SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS query FROM known
-    WHERE running <= %(budget)s OR running = (SELECT min(running) FROM known)
+    SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS query, count(*) AS n FROM kept
 ),
 concepts AS (
     SELECT DISTINCT g.ord, cfg, u.lexeme FROM {PREFIX}_workspaces w, unnest(w.configs) AS cfg,
@@ -113,25 +120,35 @@ xknown AS (
     WHERE t.workspace_id = %(ws)s AND t.chunks > 0 AND t.lexeme IN (SELECT lexeme FROM concepts)
       AND t.lexeme NOT IN (SELECT lexeme FROM known)
 ),
-xq AS (
-    SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS query FROM xknown
-    WHERE running <= %(budget)s OR running = (SELECT min(running) FROM xknown)
+xkept AS (
+    SELECT lexeme FROM xknown WHERE running <= %(budget)s OR running = (SELECT min(running) FROM xknown)
 ),
-candidates AS (
-    (SELECT c.article_id, c.chunk, c.config, c.tsv, c.heading, c.text FROM {PREFIX}_chunks c
-     WHERE c.tsv @@ (SELECT query FROM q) AND c.workspace_id = %(ws)s AND c.published
-     LIMIT %(budget)s)
-    UNION
-    (SELECT c.article_id, c.chunk, c.config, c.tsv, c.heading, c.text FROM {PREFIX}_chunks c
-     WHERE c.tsv @@ (SELECT query FROM xq) AND c.workspace_id = %(ws)s AND c.published
-     LIMIT %(budget)s)
+xq AS (
+    SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS query, count(*) AS n FROM xkept
+),
+found AS (
+    SELECT p.article_id, p.chunk, p.rank / (SELECT n FROM q) AS part, 0.0::real AS xpart FROM kept k
+    CROSS JOIN LATERAL (
+        SELECT p.article_id, p.chunk, p.rank FROM {PREFIX}_postings p
+        WHERE p.workspace_id = %(ws)s AND p.lexeme = k.lexeme AND p.published
+        ORDER BY p.rank DESC, p.article_id, p.chunk LIMIT %(budget)s
+    ) p
+    UNION ALL
+    SELECT p.article_id, p.chunk, 0.0::real, p.rank / (SELECT n FROM xq) FROM xkept k
+    CROSS JOIN LATERAL (
+        SELECT p.article_id, p.chunk, p.rank FROM {PREFIX}_postings p
+        WHERE p.workspace_id = %(ws)s AND p.lexeme = k.lexeme AND p.published
+        ORDER BY p.rank DESC, p.article_id, p.chunk LIMIT %(budget)s
+    ) p
 ),
 shortlist AS (
-    SELECT c.*, coalesce(ts_rank(%(weights)s::float4[], c.tsv, q.query, 1), 0)
-             + %(expansion)s * coalesce(ts_rank(%(weights)s::float4[], c.tsv, xq.query, 1), 0) AS cheap
-    FROM candidates c, q, xq
-    ORDER BY cheap DESC, c.article_id, c.chunk
-    LIMIT %(shortlist)s
+    SELECT c.article_id, c.chunk, c.config, c.tsv, c.heading, c.text FROM (
+        SELECT f.article_id, f.chunk, sum(f.part)::real + %(expansion)s * sum(f.xpart)::real AS cheap FROM found f
+        GROUP BY f.article_id, f.chunk
+        ORDER BY cheap DESC, f.article_id, f.chunk
+        LIMIT %(shortlist)s
+    ) s
+    JOIN {PREFIX}_chunks c ON c.article_id = s.article_id AND c.chunk = s.chunk
 ),
 hits AS (
     SELECT c.*, coalesce(ts_rank_cd(%(weights)s::float4[], c.tsv, q.query, 1), 0)
