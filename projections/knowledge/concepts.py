@@ -245,6 +245,7 @@ def normalize(text: str) -> str:
 
 
 def _matches(trigger: str, words: list[str], padded: str) -> bool:
+    """Whether one trigger is in the question (the definition ``_PATTERNS`` compiles; kept for the unit test)."""
     if " " in trigger:
         return f" {trigger} " in padded
     if trigger.endswith("*"):
@@ -253,11 +254,20 @@ def _matches(trigger: str, words: list[str], padded: str) -> bool:
     return trigger in words
 
 
+def _pattern(triggers: tuple[str, ...]) -> re.Pattern[str]:
+    """One expression for all of a concept's triggers, searched in the normalised question padded with spaces: a
+    word or phrase between spaces, a ``stem*`` as a word starting so. Same answers as ``_matches`` on each trigger,
+    in one search instead of a Python loop over ~800 triggers per question (0.25 ms p50, 0.9 ms p99 before)."""
+    alternatives = [re.escape(t[:-1]) + r"\S*" if t.endswith("*") and " " not in t else re.escape(t) for t in triggers]
+    return re.compile(" (?:" + "|".join(alternatives) + ")(?= )")
+
+
+_PATTERNS = tuple((concept, _pattern(concept.triggers)) for concept in CONCEPTS)
+
+
 def expansions(question: str) -> list[str]:
     """The terms of each concept the question names (one string per concept, in lexicon order)."""
-    text = normalize(question[:2000])
-    words = text.split()
-    padded = f" {text} "
-    named = [c for c in CONCEPTS if any(_matches(t, words, padded) for t in c.triggers)]
+    padded = f" {normalize(question[:2000])} "
+    named = [c for c, pattern in _PATTERNS if pattern.search(padded)]
     overridden = {name for c in named for name in c.overrides}
     return [c.terms for c in named if c.name not in overridden]

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+from projections.knowledge import concepts
 from projections.knowledge.concepts import CONCEPTS, expansions
+
+DATA = Path(__file__).resolve().parents[2] / "chatassist" / "data"
 
 
 def named(question: str) -> list[str]:
@@ -56,3 +62,27 @@ def test_a_narrower_concept_stands_for_the_broader_one_it_overrides() -> None:
     # I expect single sign-on alone, not the password concept "log in" names elsewhere
     assert named("can we log in with okta") == ["sso"]
     assert named("can we log in") == ["password"]
+
+
+def test_the_compiled_triggers_answer_as_each_trigger_does() -> None:
+    """``expansions`` searches one compiled expression per concept; it must name the concepts that checking every
+    trigger one by one (``_matches``) names, on every labelled question and on each trigger in and around words."""
+    questions = [
+        q["question"]
+        for name in ("eval", "heldout", "visitors", "visitors2", "visitors3")
+        for q in json.loads((DATA / f"knowledge_{name}.json").read_text())["questions"]
+    ]
+    for concept in CONCEPTS:
+        for trigger in concept.triggers:
+            word = trigger.rstrip("*")
+            questions += [word, f"how do i {word} please", f"{word}ing now", f"x{word}", f"{word}-ish"]
+
+    def one_by_one(question: str) -> list[str]:
+        text = concepts.normalize(question)
+        words, padded = text.split(), f" {text} "
+        named = [c for c in CONCEPTS if any(concepts._matches(t, words, padded) for t in c.triggers)]
+        overridden = {name for c in named for name in c.overrides}
+        return [c.terms for c in named if c.name not in overridden]
+
+    assert len(questions) > 2_000
+    assert [expansions(q) for q in questions] == [one_by_one(q) for q in questions]
