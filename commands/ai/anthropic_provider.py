@@ -10,6 +10,7 @@ still what lists models when an admin checks a key (``commands/ai/clients.py``),
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -36,18 +37,29 @@ class AnthropicProvider:
 
     def __init__(self, api_key: str, *, base_url: str | None = None, timeout_s: float = 30.0) -> None:
         base = (base_url or DEFAULT_BASE_URL).rstrip("/")
-        self.http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s, connect=min(5.0, timeout_s)),
-            limits=LIMITS,
-            headers={
-                "x-api-key": api_key,
-                "anthropic-version": API_VERSION,
-                "content-type": "application/json",
-                "accept": "text/event-stream",
-                "user-agent": "ChatAssist",
-            },
-        )
+        self._timeout = httpx.Timeout(timeout_s, connect=min(5.0, timeout_s))
+        self._headers = {
+            "x-api-key": api_key,
+            "anthropic-version": API_VERSION,
+            "content-type": "application/json",
+            "accept": "text/event-stream",
+            "user-agent": "ChatAssist",
+        }
+        # one client per event loop: a pooled connection belongs to the loop that opened it (a web process has one
+        # loop; `chatassist up` and the test servers run several, sharing these providers)
+        self._clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
         self._url = f"{base}/v1/messages"
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The HTTP client of the running event loop, built at its first call there."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = self._clients[loop] = httpx.AsyncClient(
+                timeout=self._timeout, limits=LIMITS, headers=self._headers
+            )
+        return client
 
     async def create(self, params: dict[str, Any]) -> dict[str, Any]:
         """One non-streamed Messages call (the decision judge's forced tool): the response's JSON object.
