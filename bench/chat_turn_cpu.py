@@ -59,7 +59,10 @@ def spy(pid: int, out: str, gil: bool) -> subprocess.Popen[bytes]:
     """py-spy recording ``pid`` into ``out`` (raw collapsed stacks) until interrupted."""
     exe = shutil.which("py-spy", path=os.path.dirname(sys.executable)) or "py-spy"
     args = [exe, "record", "-p", str(pid), "-r", "250", "-f", "raw", "-o", out, "-d", "600", "--nonblocking"]
-    proc = subprocess.Popen([*args, *(["--gil"] if gil else [])], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    idle = ["--idle"] if os.environ.get("SPY_IDLE") else []  # SPY_IDLE=1: idle samples too (where the wall time goes)
+    proc = subprocess.Popen(
+        [*args, *(["--gil"] if gil else []), *idle], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     time.sleep(1)
     return proc
 

@@ -55,7 +55,10 @@ def install() -> None:
     from commands.personal_data.seal import SealingMapper
 
     for owner, name, label in [
-        (receive, "execute", "message saved (receive.execute)"),
+        (receive, "execute", "message saved (receive.execute)"),  # the seeder's and CLI's path
+        (receive, "decide", "message decided (receive.decide)"),
+        (receive, "commit", "message saved (receive.commit)"),  # the chat turn's, beside the search (ADR 0069)
+        (receive, "current", "held copy checked (receive.current, in the save's thread)"),
         (record, "execute", "reply saved (record.execute)"),
         (svc.ChatService, "search", "knowledge search"),
         (svc, "decide_escalation", "escalation decision"),

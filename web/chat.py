@@ -11,7 +11,7 @@ from litestar import Controller, MediaType, Request, Response, post
 from commands._widget_security import WidgetGuard
 from commands.ai.base import TextDelta
 from commands.ai.orchestrator import Restart
-from commands.chat_turn.detach import detached
+from commands.chat_turn.detach import pumped
 from commands.chat_turn.service import ChatService, TurnDone, TurnError, TurnHandled, TurnStarted
 from commands.close_conversation import cmd as close_cmd
 from commands.rate_conversation import cmd as rate_cmd
@@ -192,7 +192,14 @@ class ChatController(Controller):
             request.headers.get(VISITOR_TOKEN_HEADER), widget_policy(request).require_identity_verification
         )
         begun = await chat.begin(widget_workspace, conversation_id, user, data.message, access)
-        events = detached(counted(chat.answer(begun), rate_limits, widget_workspace.id, ip, anonymous))
+        # the turn runs from here (search, rules, model call) while the message's save commits; the response
+        # starts only once it is saved, so a failed save is still this request's status, and it stops the turn
+        events = pumped(counted(chat.answer(begun), rate_limits, widget_workspace.id, ip, anonymous))
+        try:
+            await begun.stored()
+        except BaseException:
+            events.cancel()
+            raise
         if wants_json(request):
             return await collect(events)
 

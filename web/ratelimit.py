@@ -206,6 +206,8 @@ class RateLimits:
         if self.limiter is None:
             return
         keys = self._spend_keys(workspace_id, ip, anonymous)
+        if not keys:  # no spend limit set: no Redis round trip (an empty pipeline still made one per turn)
+            return
         for (scope, _, limit), (used, ttl) in zip(
             keys, await self.limiter.used([(key, limit) for _, key, limit in keys]), strict=True
         ):

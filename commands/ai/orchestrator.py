@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from uuid import uuid4
 
@@ -122,7 +122,7 @@ async def orchestrate(
     policy: RetryPolicy | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     rng: Callable[[], float] = random.random,
-) -> AsyncIterator[OrchestratorEvent]:
+) -> AsyncGenerator[OrchestratorEvent, None]:
     """Stream one answer over ``routes`` in order; ends with exactly one Finished or GaveUp."""
     policy = policy or RetryPolicy()
     calls: list[ModelCall] = []

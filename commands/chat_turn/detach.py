@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 log = logging.getLogger("chatassist.turn")
@@ -41,6 +41,52 @@ async def detached(source: AsyncIterator[T]) -> AsyncIterator[T]:
         if isinstance(item, Exception):
             raise item
         yield item  # type: ignore[misc]
+
+
+class Pumped(Generic[T]):
+    """What ``pumped`` returns: the items of a source that already runs in a task of its own."""
+
+    def __init__(self, source: AsyncIterator[T]) -> None:
+        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._task = asyncio.create_task(self._pump(source))
+        _RUNNING.add(self._task)
+        self._task.add_done_callback(_RUNNING.discard)
+        self._ended = False
+
+    async def _pump(self, source: AsyncIterator[T]) -> None:
+        try:
+            async for item in source:
+                self._queue.put_nowait(item)
+        except Exception as exc:  # surfaced to the consumer, and logged if nobody listens
+            log.exception("chat turn failed")
+            self._queue.put_nowait(exc)
+        finally:
+            self._queue.put_nowait(_END)
+
+    def cancel(self) -> None:
+        """Stop the source (its ``finally`` blocks and ``async with`` exits run): for a turn refused after it began."""
+        self._task.cancel()
+
+    def __aiter__(self) -> Pumped[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if self._ended:
+            raise StopAsyncIteration
+        item = await self._queue.get()
+        if item is _END:
+            self._ended = True
+            raise StopAsyncIteration
+        if isinstance(item, Exception):
+            self._ended = True
+            raise item
+        return item  # type: ignore[return-value]
+
+
+def pumped(source: AsyncIterator[T]) -> Pumped[T]:
+    """Like ``detached``, but ``source`` starts running now, not when the first item is asked for (a chat turn's
+    model call starts while its message's save commits: ADR 0069)."""
+    return Pumped(source)
 
 
 async def drain() -> None:

@@ -6,10 +6,12 @@ single byte of the stream is sent; ``answer`` then streams and records the outco
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -189,11 +191,19 @@ class SandboxTurnStarted:
 
 @dataclass(frozen=True)
 class Begun:
-    """A stored visitor message and what is needed to answer it."""
+    """A visitor message decided (every refusal already raised), its save under way, and what is needed to answer
+    it. ``received`` is the message as decided: its ids, history and conversation are what the rules and the model
+    read. ``commit`` and ``search`` run in worker threads side by side (ADR 0069); ``stored`` waits for the save."""
 
     workspace: Workspace
     received: receive.MessageReceived
-    hits: list[KnowledgeHit] | None = None  # retrieved in the same worker-thread hop as the save (None: not yet)
+    commit: asyncio.Future[receive.MessageReceived]
+    search: asyncio.Future[list[KnowledgeHit]] | None = None  # None: a person handles the chat, nothing to retrieve
+    current: asyncio.Future[bool] | None = None  # decided on a held copy: was it the stored one? (told by ``commit``)
+
+    async def stored(self) -> receive.MessageReceived:
+        """The message as saved (raises what the save raised); the conversation then is the one to build on."""
+        return await asyncio.shield(self.commit)
 
 
 def window(turns: list[Turn], max_turns: int) -> list[Turn]:
@@ -424,19 +434,39 @@ class ChatService:
             access=access,
         )
         held = self._held.pop(conversation_id, None) if conversation_id is not None else None
-        return await self.run(self._receive, workspace, command, held)
+        if receive.reads_store(command, held):
+            decided = await self.run(receive.decide, self.app, command, held)
+        else:  # a new conversation, or one this process holds: in memory, no worker-thread hop
+            decided = receive.decide(self.app, command, held)
+        got = decided.received
+        # the save and the knowledge search in two worker threads at once, on their own connections; the model call
+        # starts as soon as the search is back, while the save may still be committing (ADR 0069)
+        loop = asyncio.get_running_loop()
+        current: asyncio.Future[bool] | None = None
+        checked: Callable[[bool], None] | None = None
+        if decided.held_version is not None:  # no model call on a held copy another writer has overtaken
+            current = loop.create_future()
 
-    def _receive(self, workspace: Workspace, command: receive.ReceiveMessage, held: Conversation | None) -> Begun:
-        """Store the message and, unless a person handles the chat, retrieve the knowledge for it: one worker-thread
-        hop for both (a turn the rules then escalate has retrieved for nothing; ADR 0059). Blocks."""
-        got = receive.execute(self.app, command, held)
+            def checked(fresh: bool, future: asyncio.Future[bool] = current) -> None:
+                loop.call_soon_threadsafe(_settle, future, fresh)
+
+        commit = asyncio.ensure_future(self.run(receive.commit, self.app, decided, checked))
+        commit.add_done_callback(_retrieved)
         conversation = got.conversation
         if conversation is not None and conversation.human_handling:
-            return Begun(workspace, got)
-        try:
-            return Begun(workspace, got, self.search(workspace, got.history[-1].text))
-        except Exception:  # the message is stored: ``answer`` searches again and fails after `start`, as before
-            return Begun(workspace, got)
+            return Begun(workspace, got, commit)
+        search = asyncio.ensure_future(self.run(self.search, workspace, got.history[-1].text))
+        search.add_done_callback(_retrieved)  # an escalated turn never reads it
+        return Begun(workspace, got, commit, search, current)
+
+    async def _hits(self, begun: Begun) -> list[KnowledgeHit]:
+        """The turn's retrieved chunks: the search started with the save, or (it failed) one more try."""
+        if begun.search is not None:
+            try:
+                return await begun.search
+            except Exception:  # the message may be stored: search again, and fail the turn after `start` if it fails
+                pass
+        return await self.run(self.search, begun.workspace, begun.received.history[-1].text)
 
     def _hold(self, conversation: Conversation) -> None:
         """Keep the conversation as saved, for this process's next turn of it (bounded, least recent dropped)."""
@@ -447,27 +477,65 @@ class ChatService:
     async def answer(
         self, begun: Begun
     ) -> AsyncIterator[TurnStarted | base.TextDelta | Restart | TurnDone | TurnHandled | TurnError]:
-        """Stream the answer; the outcome is stored before the final event is yielded. While a person handles the
-        chat, the stored message is all: no rule, no model, no reply (the agent answers on the visitor stream)."""
+        """Stream the answer; ``start`` is yielded once the message is saved, the outcome is stored (after the
+        message) before the final event is yielded. The rules and the model read the message as decided, so the
+        model call starts while its save commits (ADR 0069); a save that fails ends the turn before ``start`` and
+        closes the model's stream. If the save found the conversation changed by another writer (an agent took it
+        over, an escalation was recalled), the message was decided again on the conversation as stored, and the
+        turn starts over from the rules on that one (nothing was yielded yet). While a person handles the chat, the
+        stored message is all: no rule, no model, no reply (the agent answers on the visitor stream)."""
+        try:
+            async for event in self._answer(begun):
+                yield event
+        except _Redecided as redecided:
+            saved: asyncio.Future[receive.MessageReceived] = asyncio.get_running_loop().create_future()
+            saved.set_result(redecided.stored)
+            again = Begun(begun.workspace, redecided.stored, saved, begun.search)
+            async for event in self._answer(again):
+                yield event
+
+    @staticmethod
+    async def _current(begun: Begun) -> bool:
+        """Whether the conversation the turn read is known to be the stored one (False when the check failed)."""
+        if begun.current is None:
+            return True
+        # the save's thread settles it before saving; if that thread failed first, the save's error follows
+        either: set[asyncio.Future[Any]] = {begun.current, begun.commit}
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        return begun.current.done() and begun.current.result()
+
+    async def _saved(self, begun: Begun) -> receive.MessageReceived:
+        """The message as saved; ``_Redecided`` when it is not the conversation the turn read (a concurrent write)."""
+        stored = await begun.stored()
+        if stored is not begun.received:
+            raise _Redecided(stored)
+        return stored
+
+    async def _answer(
+        self, begun: Begun
+    ) -> AsyncIterator[TurnStarted | base.TextDelta | Restart | TurnDone | TurnHandled | TurnError]:
         ws, got = begun.workspace, begun.received
-        yield TurnStarted(got.conversation_id, got.message_id, got.visitor_token)
         conversation = got.conversation
         if conversation is not None and conversation.human_handling:
-            self._hold(conversation)
+            stored = await self._saved(begun)
+            yield _started(stored)
+            self._hold(stored.conversation or conversation)
             escalation = dict(conversation.escalation) if conversation.escalation else None
             observe_turn(got.conversation_id, "human")  # before the last event: a caller may stop reading after it
             yield TurnHandled(got.conversation_id, got.message_id, conversation.state, escalation)
             return
         prep = self.prepared(ws)
-        early = self._decide(got, prep)
+        early = self._decide(got, prep)  # before any model call, as before: a P1 is never answered by the AI
         judged = await self._judge(ws, got, prep, early) if uncertain(early.evidence) else None
         if judged is not None:
             early = self._decide(got, prep, judged=judged)
         if early.escalates:  # P1, P2, a person asked for: the model is not called
             early = apply_hours(early, await self.run(self.app_settings, ws.id), self.clock())
+            stored = await self._saved(begun)
+            yield _started(stored)
             for n, word in enumerate((early.message or "").split(" ")):
                 yield base.TextDelta(word if n == 0 else " " + word)
-            escalated = await self._escalate(got, early, prep, judged)
+            escalated = await self._escalate(stored, early, prep, judged)
             observe_turn(got.conversation_id, "escalated", escalation=(early.rule, early.action))
             yield escalated
             return
@@ -475,12 +543,16 @@ class ChatService:
         used = self._fresh(self._usage, ws.id)
         budget = decide_budget(settings, used if used is not None else await self.run(self.tokens_this_month, ws.id))
         if budget.refuse:
-            refused = await self._fail(got, _judge_calls(judged), "budget_exhausted", prep, ws.id)
+            stored = await self._saved(begun)
+            yield _started(stored)
+            refused = await self._fail(stored, _judge_calls(judged), "budget_exhausted", prep, ws.id)
             observe_turn(got.conversation_id, "budget_exhausted")
             yield refused
             return
 
-        hits = begun.hits if begun.hits is not None else await self.run(self.search, ws, got.history[-1].text)
+        hits = await self._hits(begun)
+        if not await self._current(begun):  # the copy the turn read may be stale: no model call before the save
+            await self._saved(begun)
         system = prep.system_with(hits)
 
         def request(model: str) -> base.PromptRequest:
@@ -491,19 +563,26 @@ class ChatService:
             own = await self.run(self.own_providers, ws.id)
         routes = self.routes_for(ws, settings, budget.model, own)
         policy = self.policy_for(settings)
-        async for event in orchestrate(routes, request, prompt_version=prep.prompt_version, policy=policy):
-            if isinstance(event, Finished):
-                done = await self._succeed(got, event, prep, hits, judged, early)
-                offer = (done.escalation["rule"], done.escalation["action"]) if done.escalation else None
-                observe_turn(got.conversation_id, "answered", event.calls, offer)
-                yield done
-            elif isinstance(event, GaveUp):
-                calls = _judge_calls(judged) + event.calls
-                failed = await self._fail(got, calls, "providers_unavailable", prep, ws.id)
-                observe_turn(got.conversation_id, "providers_unavailable", event.calls)
-                yield failed
-            else:
-                yield event
+        saved: receive.MessageReceived | None = None
+        # the request is sent at the first step of the stream; the message's save is awaited at its first event, so
+        # nothing of the answer is yielded before ``start`` and a failed save closes the model's stream (aclosing)
+        async with aclosing(orchestrate(routes, request, prompt_version=prep.prompt_version, policy=policy)) as events:
+            async for event in events:
+                if saved is None:
+                    saved = await self._saved(begun)
+                    yield _started(saved)
+                if isinstance(event, Finished):
+                    done = await self._succeed(saved, event, prep, hits, judged, early)
+                    offer = (done.escalation["rule"], done.escalation["action"]) if done.escalation else None
+                    observe_turn(got.conversation_id, "answered", event.calls, offer)
+                    yield done
+                elif isinstance(event, GaveUp):
+                    calls = _judge_calls(judged) + event.calls
+                    failed = await self._fail(saved, calls, "providers_unavailable", prep, ws.id)
+                    observe_turn(got.conversation_id, "providers_unavailable", event.calls)
+                    yield failed
+                else:
+                    yield event
 
     async def sandbox(
         self,
@@ -776,6 +855,32 @@ def provenance(
         "gap": bool(reasons),
         "gap_reasons": reasons,
     }
+
+
+class _Redecided(Exception):
+    """The message's save met a concurrent write and decided it again: ``stored`` is the conversation to answer."""
+
+    def __init__(self, stored: receive.MessageReceived) -> None:
+        super().__init__("the conversation changed while the message was saved")
+        self.stored = stored
+
+
+def _settle(future: asyncio.Future[bool], value: bool) -> None:
+    """Set ``future`` unless it is already done (the event loop's side of a worker thread's answer)."""
+    if not future.done():
+        future.set_result(value)
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """Mark a side task's failure as seen (whoever awaits it still gets it): no "never retrieved" log for a search
+    the turn did not need."""
+    if not future.cancelled():
+        future.exception()
+
+
+def _started(got: receive.MessageReceived) -> TurnStarted:
+    """``start``: the visitor's message is saved."""
+    return TurnStarted(got.conversation_id, got.message_id, got.visitor_token)
 
 
 def _judge_calls(judged: llm_judge.Judged | None) -> list[ModelCall]:
