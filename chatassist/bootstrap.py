@@ -193,7 +193,6 @@ class Container:
                 datastore=datastore,
                 sessions=self.runner_sessions(),
                 after_page=PAGE_HOOKS.get(name),
-                coalesce_s=self.settings.runner_coalesce_ms / 1000,
             )
             self.runners.append(runner.start())
 

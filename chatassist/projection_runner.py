@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,23 +24,10 @@ from eventsourcing.utils import Environment
 from chatassist.runner_sessions import Lease, RunnerSessions
 from commands.application import ChatAssistApp
 from projections._common import TrackedView
-from projections._paging import (
-    Decoded,
-    PageApplier,
-    PageHook,
-    PositionMoved,
-    ProjectionStopped,
-    StoredRow,
-    decode,
-    lock_key,
-    read_page,
-)
+from projections._paging import PageApplier, PageHook, PositionMoved, ProjectionStopped, lock_key, read_page
 from projections.rebuild.core import RUNNER_POOL  # a view's pool: tables and wait() only, no pages
 
 log = logging.getLogger("chatassist.projections")
-# A woken runner waits this long for more appends before it reads: a chat turn's two appends, a few ms apart, then
-# make one page of each view instead of two (ADR 0070). Lag grows by as much (issue 6 target: p99 < 250 ms).
-COALESCE_S = 0.015
 
 
 class PagedRunner:
@@ -55,8 +42,6 @@ class PagedRunner:
         batch: int = 500,
         standby_poll_s: float = 0.5,
         idle_wait_s: float = 5.0,
-        coalesce_s: float = COALESCE_S,
-        shared_tail: bool = True,
         fold: bool = True,
         datastore: Any = None,
         sessions: RunnerSessions | None = None,
@@ -65,8 +50,7 @@ class PagedRunner:
         """``datastore``: the process's shared pool for the view's reads (wait(), live notices), instead of a pool
         of the runner's own; ``sessions``: the process's shared runner session and pages pool, instead of ones of
         the runner's own (docs/operations.md, "Connections"); ``after_page``: a step in each page's transaction
-        (``PageApplier``); ``coalesce_s``: how long a runner woken by an append waits for more before it reads;
-        ``shared_tail``: take new events from the process's shared tail rather than each reading them (ADR 0070)."""
+        (``PageApplier``)."""
         env = {**env, **RUNNER_POOL}
         self.app = ChatAssistApp(env=env)
         self.app.close()  # its tables exist now; pages are read on the runner's own connection
@@ -94,7 +78,6 @@ class PagedRunner:
             after_page=after_page,
         )
         self.batch, self.standby_poll_s, self.idle_wait_s = batch, standby_poll_s, idle_wait_s
-        self.coalesce_s, self.shared_tail = coalesce_s, shared_tail
         self.error: BaseException | None = None
         self.active = threading.Event()
         self.position: int | None = None
@@ -186,26 +169,16 @@ class PagedRunner:
     @contextmanager
     def _page_connection(self) -> Iterator[psycopg.Connection[Any]]:
         """A connection for one page, while this replica still holds the lock (else ``LeaseLost``)."""
-        self._ready()
+        assert self._lease is not None
+        self._lease.check()
+        self._lease.wake.clear()  # a wake-up from now on is for events this page may not see
         with self.sessions.page() as conn:
             yield conn
 
-    def _ready(self) -> None:
-        """Before a page's read: still holding the lock (else ``LeaseLost``), and a wake-up from now on is for
-        events this read may not see."""
+    def _idle_wait(self) -> None:
+        """Wait for the next append (a notification on the store's channel), at most ``idle_wait_s``."""
         assert self._lease is not None
-        self._lease.check()
-        self._lease.wake.clear()
-
-    def _idle_wait(self) -> bool:
-        """Wait for the next append (a notification on the store's channel), at most ``idle_wait_s``; then, when
-        woken by one, ``coalesce_s`` more, so that the appends of those moments make one page (ADR 0070). True when
-        a notification (or ``stop``) woke the runner, False at the fallback tick."""
-        assert self._lease is not None
-        woken = self._lease.wake.wait(self.idle_wait_s)
-        if woken and self.coalesce_s > 0:
-            self._stopping.wait(self.coalesce_s)
-        return woken
+        self._lease.wake.wait(self.idle_wait_s)
 
     # --- the loop -----------------------------------------------------------------------------------------------
 
@@ -213,64 +186,30 @@ class PagedRunner:
         with self._page_connection() as conn:
             self.position = self.applier.position(conn)
         topics = self.projection.topics
-        events_table = self.app.recorder.events_table_name
-        tail = self.sessions.tail(self.app.recorder.channel_name, events_table) if self.shared_tail else None
-        name = self.projection.name
-        # ``seen``: no event of our topics lies between our position and it, besides those of the page in hand (the
-        # tail said so); None when unknown. ``direct``: read the store ourselves (at the start, after a fallback
-        # tick or a swap), not the tail.
-        seen: int | None = None
-        direct = True
-        try:
-            while not self._stopping.is_set():
-                self._ready()
-                after = max(self.position or 0, seen or 0)
-                taken = None
-                if not direct and tail is not None:  # a connection only if the tail must read
-                    taken = tail.take(self.sessions.page, name, after, topics, self.batch, self._decode)
-                page: list[StoredRow] = []
-                if taken is not None and not taken.rows:
-                    seen, short = taken.seen, taken.seen is not None  # nothing of ours: no connection, no query
-                else:
-                    # the tail's floor before the connection: the tail takes a connection while it holds its lock
-                    floor = tail.direct_floor() if tail is not None and taken is None else None
-                    with self.sessions.page() as conn:
-                        events: list[Decoded] | None = None
-                        if taken is None:
-                            page = read_page(conn, events_table, self.position, topics, self.batch)
-                            short = len(page) < self.batch
-                            known = floor is not None and floor >= (self.position or 0)
-                            next_seen = floor if short and known else None
-                        else:
-                            page, events, next_seen = taken.rows, taken.events, taken.seen
-                            short = next_seen is not None
-                        if page:
-                            try:
-                                self.applier.apply(conn, page, self.position, events)
-                            except PositionMoved as moved:
-                                log.info(
-                                    "%s: the tracked position moved from %s to %s (a rebuild swapped the tables);"
-                                    " resuming there",
-                                    self.projection.name,
-                                    self.position,
-                                    moved.position,
-                                )
-                                self.position, seen, direct = moved.position, None, True
-                                continue
-                        seen = next_seen
-                direct = False
+        while not self._stopping.is_set():
+            with self._page_connection() as conn:
+                page = read_page(conn, self.app.recorder.events_table_name, self.position, topics, self.batch)
                 if page:
-                    with self._advanced:
-                        self.position = page[-1].id
-                        self._advanced.notify_all()
-                if short:
-                    # The page took every event there was when it was read: the next append's notice (cleared
-                    # before the read) wakes the runner, so reading again now would only find nothing (ADR 0064).
-                    direct = not self._idle_wait()
-        finally:
-            if tail is not None:
-                tail.forget(name)
-
-    def _decode(self, rows: Sequence[StoredRow]) -> list[Decoded]:
-        """The domain events of ``rows`` (of the tail, decoded once for every runner of the process)."""
-        return decode(self.app.name, self.app.mapper, rows)
+                    try:
+                        self.applier.apply(conn, page, self.position)
+                    except PositionMoved as moved:
+                        log.info(
+                            "%s: the tracked position moved from %s to %s (a rebuild swapped the tables); resuming "
+                            "there",
+                            self.projection.name,
+                            self.position,
+                            moved.position,
+                        )
+                        self.position = moved.position
+                        continue
+            if not page:
+                self._idle_wait()
+                continue
+            with self._advanced:
+                self.position = page[-1].id
+                self._advanced.notify_all()
+            if len(page) < self.batch:
+                # The page took every event there was when it was read: the next append's notice (cleared before
+                # the read) wakes the runner, so reading again now would only find nothing. Under a light load
+                # that empty read was every other statement of a runner's (ADR 0064).
+                self._idle_wait()

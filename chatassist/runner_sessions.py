@@ -27,8 +27,6 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from chatassist.runner_tail import Tail
-
 log = logging.getLogger("chatassist.projections")
 PAGES_POOL_MAX = 2  # pages of different projections in parallel (a page holds one only while it reads and commits)
 RECONNECT_S = 1.0
@@ -97,7 +95,6 @@ class RunnerSessions:
         )
         self._leases: dict[str, Lease] = {}
         self._subscriptions: list[Subscription] = []
-        self._tails: dict[str, tuple[str, Tail]] = {}  # events table -> (its channel, its tail)
         self._released: list[str] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -130,13 +127,6 @@ class RunnerSessions:
         with self._lock:
             if self._leases.pop(key, None) is not None:
                 self._released.append(key)
-
-    def tail(self, channel: str, events_table: str) -> Tail:
-        """The shared tail of ``events_table``, told of each notification on ``channel`` (ADR 0070)."""
-        with self._lock:
-            if events_table not in self._tails:
-                self._tails[events_table] = (channel, Tail(events_table))
-            return self._tails[events_table][1]
 
     @contextmanager
     def page(self) -> Iterator[psycopg.Connection[Any]]:
@@ -204,10 +194,6 @@ class RunnerSessions:
                         subscription.notice(notice.payload)
 
     def _wake(self, channel: str) -> None:
-        with self._lock:
-            tails = [tail for on, tail in self._tails.values() if on == channel]
-        for tail in tails:  # counted before the runners wake: the read a woken runner asks for covers the notice
-            tail.notice()
         with self._lock:
             for lease in self._leases.values():
                 if lease.channel == channel:

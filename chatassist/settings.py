@@ -78,7 +78,6 @@ class Settings:
     public_url: str | None = None  # CHATASSIST_PUBLIC_URL: base of links sent by email (default http://host:port)
     crawl_allow_private: bool = False  # CHATASSIST_CRAWL_ALLOW_PRIVATE: let knowledge crawls reach private addresses
     chain_anchor_minutes: float = 60.0  # CHATASSIST_CHAIN_ANCHOR_MINUTES: how often the chains are anchored
-    runner_coalesce_ms: float = 15.0  # CHATASSIST_RUNNER_COALESCE_MS: a woken projection runner waits for more appends
     # integrations (docs/integrations.md)
     integrations_allow_private_urls: bool = False  # development only: http and loopback/private endpoint URLs
     delivery_schedule: str = ""  # seconds between attempts, comma-separated (default: Standard Webhooks' schedule)
